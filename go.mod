@@ -1,0 +1,15 @@
+module github.com/anyres/anyres
+
+go 1.26.0
+
+require github.com/klauspost/cpuid/v2 v2.4.2
+
+require (
+	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
+	github.com/stretchr/testify v1.11.1
+	golang.org/x/sys v0.50.0
+)
+
+require github.com/tetratelabs/wazero v1.12.0 // indirect
+
+tool github.com/tetratelabs/wazero/cmd/wazero

@@ -1,0 +1,229 @@
+// Package tensorfile reads safetensors files with every offset, dtype and
+// shape checked before any tensor byte is touched, memory-mapping the file
+// where the platform allows so that F32 tensors are used in place.
+//
+// Header parsing and validation are github.com/nlpodyssey/safetensors (a port
+// of the reference Rust crate); this package adds mapping, float32 views and
+// dtype conversion.
+package tensorfile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"unsafe"
+
+	"github.com/nlpodyssey/safetensors"
+)
+
+// MaxFileSize bounds the files Open accepts (64 GiB): larger is taken as a
+// malformed or hostile size rather than a model.
+const MaxFileSize = 64 << 30
+
+// File is an opened safetensors file. Its tensors stay valid until Close.
+type File struct {
+	st      safetensors.SafeTensors
+	meta    map[string]string
+	data    []byte
+	release func() error
+}
+
+// Open maps (or reads) the file at path and validates its header.
+func Open(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes is larger than the %d-byte limit", path, fi.Size(), int64(MaxFileSize))
+	}
+	data, release, err := mapFile(f, int(fi.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	tf, err := parse(data)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	tf.release = release
+	return tf, nil
+}
+
+// Parse validates a safetensors image held in memory. The File refers to
+// data; it must not change while the File is used.
+func Parse(data []byte) (*File, error) {
+	tf, err := parse(data)
+	if err != nil {
+		return nil, err
+	}
+	tf.release = func() error { return nil }
+	return tf, nil
+}
+
+func parse(data []byte) (*File, error) {
+	if len(data) < 8 {
+		return nil, errors.New("not a safetensors file: shorter than its 8-byte header length")
+	}
+	st, err := safetensors.Deserialize(data)
+	if err != nil {
+		return nil, fmt.Errorf("malformed safetensors file: %w", err)
+	}
+	_, md, err := safetensors.ReadMetadata(data)
+	if err != nil {
+		return nil, fmt.Errorf("malformed safetensors file: %w", err)
+	}
+	meta := md.Metadata()
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	return &File{st: st, meta: meta, data: data}, nil
+}
+
+// Close releases the mapping. Tensors obtained from the file must not be
+// used afterwards.
+func (f *File) Close() error {
+	if f.release == nil {
+		return nil
+	}
+	err := f.release()
+	f.release = nil
+	return err
+}
+
+// Metadata returns the header's __metadata__ strings.
+func (f *File) Metadata() map[string]string {
+	return f.meta
+}
+
+// Names returns the tensor names, sorted.
+func (f *File) Names() []string {
+	n := f.st.Names()
+	sort.Strings(n)
+	return n
+}
+
+// Has reports whether the file holds a tensor of that name.
+func (f *File) Has(name string) bool {
+	_, ok := f.st.Tensor(name)
+	return ok
+}
+
+// Shape returns a tensor's shape.
+func (f *File) Shape(name string) ([]int, error) {
+	tv, ok := f.st.Tensor(name)
+	if !ok {
+		return nil, fmt.Errorf("no tensor %q in file", name)
+	}
+	return shapeOf(tv)
+}
+
+func shapeOf(tv safetensors.TensorView) ([]int, error) {
+	shape := make([]int, len(tv.Shape()))
+	for i, d := range tv.Shape() {
+		if d > math.MaxInt32 {
+			return nil, fmt.Errorf("dimension %d of %d is too large", i, d)
+		}
+		shape[i] = int(d)
+	}
+	return shape, nil
+}
+
+// Float32 returns a tensor as float32 values with its shape. F32 data is
+// returned in place (no copy) when the platform is little-endian and the
+// data is 4-byte aligned; the caller must then not modify it. F16 and BF16
+// are converted into a new slice.
+func (f *File) Float32(name string) ([]float32, []int, error) {
+	tv, ok := f.st.Tensor(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("no tensor %q in file", name)
+	}
+	shape, err := shapeOf(tv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	raw := tv.Data()
+	switch tv.DType() {
+	case safetensors.F32:
+		n := len(raw) / 4
+		if n == 0 {
+			return []float32{}, shape, nil
+		}
+		if littleEndian && uintptr(unsafe.Pointer(&raw[0]))%4 == 0 {
+			return unsafe.Slice((*float32)(unsafe.Pointer(&raw[0])), n), shape, nil
+		}
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		return out, shape, nil
+	case safetensors.BF16:
+		out := make([]float32, len(raw)/2)
+		for i := range out {
+			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
+		}
+		return out, shape, nil
+	case safetensors.F16:
+		out := make([]float32, len(raw)/2)
+		for i := range out {
+			out[i] = HalfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+		return out, shape, nil
+	}
+	return nil, nil, fmt.Errorf("tensor %q has dtype %s; want F32, F16 or BF16", name, tv.DType())
+}
+
+// Int64 returns an I64 tensor's values (copied) with its shape.
+func (f *File) Int64(name string) ([]int64, []int, error) {
+	tv, ok := f.st.Tensor(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("no tensor %q in file", name)
+	}
+	if tv.DType() != safetensors.I64 {
+		return nil, nil, fmt.Errorf("tensor %q has dtype %s; want I64", name, tv.DType())
+	}
+	shape, err := shapeOf(tv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	raw := tv.Data()
+	out := make([]int64, len(raw)/8)
+	for i := range out {
+		out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+	}
+	return out, shape, nil
+}
+
+// HalfToFloat32 converts an IEEE 754 binary16 value to float32 exactly.
+func HalfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN
+		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
+	case exp == 0 && mant == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: normalise
+		e := uint32(127 - 15 + 1)
+		for mant&0x400 == 0 {
+			mant <<= 1
+			e--
+		}
+		return math.Float32frombits(sign | e<<23 | (mant&0x3ff)<<13)
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()

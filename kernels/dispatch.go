@@ -1,0 +1,295 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// Level names one implementation tier of the kernels.
+type Level int
+
+// The kernel levels. On amd64 they are ordered generic < avx2 < avx512; on
+// arm64, generic < neon.
+const (
+	Generic Level = iota // pure Go, every platform
+	AVX2                 // AVX2 + FMA3
+	AVX512               // AVX-512 F, BW, VL, DQ (uses all 32 zmm registers)
+	NEON                 // arm64 Advanced SIMD
+)
+
+// EnvVar is the environment variable that lowers the kernel level for the
+// whole process.
+const EnvVar = "ANYRES_KERNELS"
+
+var levelNames = [...]string{Generic: "generic", AVX2: "avx2", AVX512: "avx512", NEON: "neon"}
+
+func (l Level) String() string {
+	if l >= 0 && int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel turns a level name (as ANYRES_KERNELS takes it) into a Level.
+func ParseLevel(s string) (Level, error) {
+	for l, name := range levelNames {
+		if strings.EqualFold(strings.TrimSpace(s), name) {
+			return Level(l), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown kernel level %q (want one of %s)", s, strings.Join(levelNames[:], ", "))
+}
+
+// includes reports whether a kernel written for impl may run when the cap is
+// cap: the same level, generic, or AVX2 under an AVX-512 cap.
+func includes(cap, impl Level) bool {
+	return impl == Generic || impl == cap || (cap == AVX512 && impl == AVX2)
+}
+
+// requiredFeatures lists, per level, the CPU features its kernels use.
+var requiredFeatures = map[Level][]cpuid.FeatureID{
+	AVX2:   {cpuid.AVX, cpuid.AVX2, cpuid.FMA3},
+	AVX512: {cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ},
+	NEON:   {cpuid.ASIMD},
+}
+
+// missingFeatures names the features level l needs that this CPU lacks.
+func missingFeatures(l Level) []string {
+	if l == NEON && neonAlwaysPresent {
+		return nil // Advanced SIMD is mandatory on arm64; emulators may not report it.
+	}
+	var missing []string
+	for _, f := range requiredFeatures[l] {
+		if !cpuid.CPU.Supports(f) {
+			missing = append(missing, f.String())
+		}
+	}
+	return missing
+}
+
+// family is one kernel family's dispatch entry: the levels it has code for
+// and the function that points its function values at one of them.
+type family struct {
+	name   string
+	levels []Level
+	use    func(Level)
+}
+
+var (
+	families []family
+	// capLevel is the ceiling from ANYRES_KERNELS (or the best level), set
+	// before any init function runs so that families can register in any
+	// file order.
+	capLevel, capFrom = levelFromEnvOrPanic()
+	// mu guards the selection; kernels read their function values without
+	// it, since selection happens at start-up (and in tests, between runs).
+	mu     sync.Mutex
+	active = capLevel
+	chosen = map[string]Level{}
+)
+
+// register adds a kernel family and selects its implementation. Called from
+// init functions of the family's files; levels are the implementations
+// compiled into this build besides generic.
+func register(name string, use func(Level), levels ...Level) {
+	f := family{name: name, levels: append([]Level{Generic}, levels...), use: use}
+	mu.Lock()
+	defer mu.Unlock()
+	families = append(families, f)
+	selectFamily(f, active)
+}
+
+// selectFamily points f at its best implementation allowed under cap.
+func selectFamily(f family, cap Level) {
+	best := Generic
+	for _, l := range f.levels {
+		if includes(cap, l) && l > best {
+			best = l
+		}
+	}
+	f.use(best)
+	chosen[f.name] = best
+}
+
+// Available lists the levels this build has code for and this CPU can run,
+// lowest first.
+func Available() []Level {
+	var out []Level
+	for _, l := range compiledLevels {
+		if len(missingFeatures(l)) == 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Levels lists the levels that tests and benchmarks may select: those
+// available at or below the process cap.
+func Levels() []Level {
+	var out []Level
+	for _, l := range Available() {
+		if includes(capLevel, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// CheckLevel reports whether level l can run in this process: compiled into
+// this build and supported by this CPU. The error names what is missing.
+func CheckLevel(l Level) error {
+	compiled := false
+	for _, c := range compiledLevels {
+		compiled = compiled || c == l
+	}
+	if !compiled {
+		return fmt.Errorf("kernel level %s is not compiled into this build (GOARCH=%s, levels here: %s)",
+			l, goarch, joinLevels(compiledLevels))
+	}
+	if missing := missingFeatures(l); len(missing) > 0 {
+		return fmt.Errorf("kernel level %s needs %s, which this CPU (%s) lacks",
+			l, strings.Join(missing, ", "), cpuName())
+	}
+	return nil
+}
+
+func joinLevels(ls []Level) string {
+	s := make([]string, len(ls))
+	for i, l := range ls {
+		s[i] = l.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// levelFromEnv returns the level the environment asks for, or the best
+// available one when it asks for none.
+func levelFromEnv(value string) (Level, string, error) {
+	avail := Available()
+	best := avail[len(avail)-1]
+	if strings.TrimSpace(value) == "" {
+		return best, "best level this CPU and build support", nil
+	}
+	l, err := ParseLevel(value)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s=%s: %w", EnvVar, value, err)
+	}
+	if err := CheckLevel(l); err != nil {
+		return 0, "", fmt.Errorf("%s=%s: %w", EnvVar, value, err)
+	}
+	return l, fmt.Sprintf("capped by %s=%s (best available: %s)", EnvVar, value, best), nil
+}
+
+func levelFromEnvOrPanic() (Level, string) {
+	l, why, err := levelFromEnv(os.Getenv(EnvVar))
+	if err != nil {
+		// A level that cannot run is a configuration error of the whole
+		// process; running silently on another level would hide it.
+		panic("anyres/kernels: " + err.Error())
+	}
+	return l, why
+}
+
+func setLevelLocked(l Level) {
+	active = l
+	for _, f := range families {
+		selectFamily(f, l)
+	}
+}
+
+// Active returns the level kernels run at now.
+func Active() Level {
+	mu.Lock()
+	defer mu.Unlock()
+	return active
+}
+
+// SetLevel switches every kernel family to level l (or the best each family
+// has below it) and returns a function that restores the previous level.
+// It exists for tests and benchmarks that compare levels within one process;
+// it must not be called while kernels run on other goroutines.
+func SetLevel(l Level) (restore func(), err error) {
+	if err := CheckLevel(l); err != nil {
+		return nil, err
+	}
+	if !includes(capLevel, l) {
+		return nil, fmt.Errorf("kernel level %s is above the process cap %s (%s)", l, capLevel, capFrom)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	prev := active
+	setLevelLocked(l)
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		setLevelLocked(prev)
+	}, nil
+}
+
+// Report describes the CPU, the features anyres cares about and the choice
+// dispatch made.
+type Report struct {
+	CPU       string            `json:"cpu"`
+	Arch      string            `json:"arch"`
+	Features  map[string]bool   `json:"features"`
+	Available []string          `json:"available"`
+	Level     string            `json:"level"`
+	Why       string            `json:"why"`
+	Families  map[string]string `json:"families"`
+}
+
+// reportedFeatures are the features `anyres info` lists, in order.
+var reportedFeatures = []cpuid.FeatureID{
+	cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.F16C,
+	cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ, cpuid.AVX512VNNI, cpuid.AVX512BF16, cpuid.AVX512FP16,
+	cpuid.AMXTILE, cpuid.AMXBF16, cpuid.AMXINT8,
+	cpuid.ASIMD, cpuid.ASIMDHP, cpuid.ASIMDDP, cpuid.FPHP, cpuid.SVE,
+}
+
+// FeatureNames returns the reported features in display order.
+func FeatureNames() []string {
+	out := make([]string, len(reportedFeatures))
+	for i, f := range reportedFeatures {
+		out[i] = f.String()
+	}
+	return out
+}
+
+// Info reports the CPU, its features and the kernel selection.
+func Info() Report {
+	mu.Lock()
+	defer mu.Unlock()
+	r := Report{CPU: cpuName(), Arch: goarch, Features: map[string]bool{}, Level: active.String(), Why: capFrom, Families: map[string]string{}}
+	for _, f := range reportedFeatures {
+		r.Features[f.String()] = cpuid.CPU.Supports(f)
+	}
+	if neonAlwaysPresent {
+		r.Features[cpuid.ASIMD.String()] = true
+	}
+	for _, l := range Available() {
+		r.Available = append(r.Available, l.String())
+	}
+	names := make([]string, 0, len(chosen))
+	for n := range chosen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r.Families[n] = chosen[n].String()
+	}
+	return r
+}
+
+func cpuName() string {
+	if cpuid.CPU.BrandName != "" {
+		return strings.TrimSpace(cpuid.CPU.BrandName)
+	}
+	if cpuid.CPU.VendorString != "" {
+		return cpuid.CPU.VendorString
+	}
+	return "unknown CPU"
+}

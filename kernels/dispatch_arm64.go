@@ -1,0 +1,11 @@
+//go:build !purego
+
+package kernels
+
+const goarch = "arm64"
+
+// compiledLevels are the levels this build has assembly for.
+var compiledLevels = []Level{Generic, NEON}
+
+// Advanced SIMD is part of every ARMv8-A core.
+const neonAlwaysPresent = true

@@ -1,0 +1,13 @@
+//go:build purego || !(amd64 || arm64)
+
+package kernels
+
+import "runtime"
+
+var goarch = runtime.GOARCH
+
+// compiledLevels: a purego build, or an architecture without assembly, has
+// only the pure-Go kernels.
+var compiledLevels = []Level{Generic}
+
+const neonAlwaysPresent = false

@@ -1,0 +1,123 @@
+package kernels
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestParseLevel(t *testing.T) {
+	for _, name := range []string{"generic", "avx2", "AVX512", " neon "} {
+		l, err := ParseLevel(name)
+		if err != nil {
+			t.Fatalf("ParseLevel(%q): %v", name, err)
+		}
+		if !strings.EqualFold(l.String(), strings.TrimSpace(name)) {
+			t.Errorf("ParseLevel(%q) = %v", name, l)
+		}
+	}
+	if _, err := ParseLevel("sse9"); err == nil || !strings.Contains(err.Error(), "want one of") {
+		t.Errorf("ParseLevel(sse9) error = %v, want a list of levels", err)
+	}
+}
+
+func TestAvailableAlwaysHasGeneric(t *testing.T) {
+	avail := Available()
+	if len(avail) == 0 || avail[0] != Generic {
+		t.Fatalf("Available() = %v, want generic first", avail)
+	}
+	if err := CheckLevel(Generic); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnavailableLevelNamesWhatIsMissing checks that every level this
+// machine cannot run is refused with a reason.
+func TestUnavailableLevelNamesWhatIsMissing(t *testing.T) {
+	can := map[Level]bool{}
+	for _, l := range Available() {
+		can[l] = true
+	}
+	for _, l := range []Level{AVX2, AVX512, NEON} {
+		err := CheckLevel(l)
+		if can[l] {
+			if err != nil {
+				t.Errorf("CheckLevel(%v) = %v for an available level", l, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("CheckLevel(%v) = nil for an unavailable level", l)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "lacks") && !strings.Contains(msg, "not compiled") {
+			t.Errorf("CheckLevel(%v) = %q: does not say what is missing", l, msg)
+		}
+	}
+}
+
+func TestSetLevelSwitchesAndRestores(t *testing.T) {
+	before := Active()
+	for _, l := range Levels() {
+		restore, err := SetLevel(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if Active() != l {
+			t.Errorf("after SetLevel(%v), Active() = %v", l, Active())
+		}
+		for name, got := range Info().Families {
+			if impl, _ := ParseLevel(got); !includes(l, impl) {
+				t.Errorf("family %s runs %s under level %s", name, got, l)
+			}
+		}
+		restore()
+	}
+	if Active() != before {
+		t.Errorf("Active() = %v after restore, want %v", Active(), before)
+	}
+}
+
+// TestEnvForcingUnavailableLevelFails runs this test binary again with
+// ANYRES_KERNELS set to a level the machine lacks: start-up must fail and
+// say why.
+func TestEnvForcingUnavailableLevelFails(t *testing.T) {
+	if os.Getenv("ANYRES_KERNELS_CHILD") == "1" {
+		return // the child: reaching here means start-up did not fail
+	}
+	can := map[Level]bool{}
+	for _, l := range Available() {
+		can[l] = true
+	}
+	var missing []Level
+	for _, l := range []Level{AVX2, AVX512, NEON} {
+		if !can[l] {
+			missing = append(missing, l)
+		}
+	}
+	missing = append(missing, Level(-1)) // an unknown name, below
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip("no executable path:", err)
+	}
+	for _, l := range missing {
+		name := l.String()
+		if l < 0 {
+			name = "sse9"
+		}
+		cmd := exec.Command(exe, "-test.run=^TestEnvForcingUnavailableLevelFails$")
+		cmd.Env = append(os.Environ(), EnvVar+"="+name, "ANYRES_KERNELS_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if _, exited := err.(*exec.ExitError); err != nil && !exited {
+			t.Skipf("cannot re-run the test binary here (emulator or sandbox): %v", err)
+		}
+		if err == nil {
+			t.Errorf("%s=%s: process started, want a start-up failure; output:\n%s", EnvVar, name, out)
+			continue
+		}
+		if !strings.Contains(string(out), EnvVar+"="+name) {
+			t.Errorf("%s=%s: failure does not name the setting:\n%s", EnvVar, name, out)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this). Fails on the first
+# red step. Installs what it needs (qemu-user for the arm64 step; the wazero
+# WebAssembly runtime comes from go.mod's tool directive).
+#
+#   ./test.sh          everything
+#   ./test.sh quick    steps 1-2 only (format, vet, tests, race)
+set -euo pipefail
+cd "$(dirname "$0")"
+export GOFLAGS=${GOFLAGS:-}
+step() { printf '\n=== %s\n' "$*"; }
+start=$SECONDS
+
+step "1. gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+GOARCH=arm64 go vet ./...
+go vet -tags purego ./...
+
+step "2. go test (best level) and go test -race -short"
+go test -count=1 ./...
+go test -count=1 -race -short ./...
+[ "${1:-}" = quick ] && { echo "quick suite passed in $((SECONDS-start))s"; exit 0; }
+
+step "3. go test -tags purego"
+go test -count=1 -tags purego ./...
+
+step "4. the kernel packages at every level below the best"
+levels=$(go run ./cmd/anyres info -json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["available"][:-1]))')
+for level in $levels; do
+  echo "--- ANYRES_KERNELS=$level"
+  ANYRES_KERNELS=$level go test -count=1 ./kernels/... ./posenc/... ./vit/...
+done
+
+step "5. arm64 under qemu"
+if ! command -v qemu-aarch64 >/dev/null; then
+  echo "installing qemu-user"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user) >/dev/null
+fi
+GOARCH=arm64 go build -o .tools/anyres-arm64 ./cmd/anyres
+qemu-aarch64 .tools/anyres-arm64 info
+qemu-aarch64 .tools/anyres-arm64 info -json | grep -q '"level":"neon"' || { echo "arm64 build does not select neon"; exit 1; }
+GOARCH=arm64 go test -count=1 -short -exec qemu-aarch64 ./...
+
+step "6. cross-builds and WebAssembly (wasip1 under wazero)"
+for target in linux/arm:7 linux/riscv64 linux/386 windows/amd64 darwin/arm64 linux/amd64:purego; do
+  os=${target%%/*}; rest=${target#*/}; arch=${rest%%:*}; extra=${rest#"$arch"}; extra=${extra#:}
+  echo "--- $os/$arch ${extra}"
+  if [ "$arch" = arm ]; then
+    GOOS=$os GOARCH=$arch GOARM=$extra go build ./... && GOOS=$os GOARCH=$arch GOARM=$extra go vet ./...
+  elif [ "$extra" = purego ]; then
+    CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -tags purego -o .tools/anyres-static ./cmd/anyres
+  else
+    GOOS=$os GOARCH=$arch go build ./... && GOOS=$os GOARCH=$arch go vet ./...
+  fi
+done
+go build -o .tools/wazero github.com/tetratelabs/wazero/cmd/wazero
+GOOS=wasip1 GOARCH=wasm go test -count=1 -short -exec "$PWD/.ci/wasm-exec" ./...
+
+echo
+echo "all steps passed in $((SECONDS-start))s"

@@ -38,13 +38,13 @@ func Sgemm(t Threads, transA, transB bool, m, n, k int, alpha float32, a []float
 	if m == 0 || n == 0 {
 		return
 	}
-	pb := packBPooled(t, transB, k, n, b, ldb)
+	lz := newLazyB(transB, k, n, b, ldb)
 	gemmRun(&gemmCall{
 		threads: t.n(), m: m, n: n, k: k,
 		a: a, lda: lda, transA: transA, alpha: alpha,
-		pb: pb, c: c, ldc: ldc, beta: beta,
+		pb: &lz.pb, lazy: lz, c: c, ldc: ldc, beta: beta,
 	})
-	releasePackedB(pb)
+	lz.release()
 }
 
 // SgemmBatched runs batch independent Sgemm calls whose operands start

@@ -38,6 +38,7 @@ type gemmCall struct {
 	transA  bool
 	alpha   float32
 	pb      *PackedB
+	lazy    *lazyB // when set, pb's panels are packed on first use
 	c       []float32
 	ldc     int
 	beta    float32
@@ -162,9 +163,15 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int) {
 		for j := j0; j < j1; j += nr {
 			w := min(nr, j1-j)
 			q := j / gemmPanel
+			if g.lazy != nil {
+				g.lazy.panel(q)
+			}
 			b0 := &data[q*panelLen+p0*gemmPanel]
 			b1 := b0
 			if nr > gemmPanel && q+1 < panels {
+				if g.lazy != nil {
+					g.lazy.panel(q + 1)
+				}
 				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
 			}
 			for i := i0; i < i1; i += mr {

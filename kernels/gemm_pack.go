@@ -32,14 +32,14 @@ func packedBLen(k, n int) int    { return panelsOf(n) * k * gemmPanel }
 func (p *PackedB) panels() int   { return panelsOf(p.N) }
 func (p *PackedB) panelLen() int { return p.K * gemmPanel }
 
-// packBPanels writes panels [q0, q1) of op(B) into dst (the whole packed
+// packBPanels writes panels [q0, qEnd) of op(B) into dst (the whole packed
 // array).
-func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0, q1 int) {
+func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0, qEnd int) {
 	const w = gemmPanel
 	if k == 0 {
 		return
 	}
-	for q := q0; q < q1; q++ {
+	for q := q0; q < qEnd; q++ {
 		d := dst[q*k*w : (q+1)*k*w]
 		j0 := q * w
 		cols := min(w, n-j0)
@@ -73,9 +73,21 @@ func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0,
 			continue
 		}
 		if cols == w {
-			for kk := 0; kk < k; kk++ {
-				*(*[w]float32)(d[kk*w:]) = *(*[w]float32)(b[kk*ldb+j0:])
+			// Whole panels: copy rows of K for every panel of the
+			// range at once, so B is read in long runs rather than one
+			// cache line per row (a page-strided walk the prefetchers
+			// cannot follow).
+			q1 := q + 1
+			for q1 < qEnd && (q1+1)*w <= n {
+				q1++
 			}
+			for kk := 0; kk < k; kk++ {
+				src := b[kk*ldb+j0 : kk*ldb+q1*w]
+				for qq := q; qq < q1; qq++ {
+					*(*[w]float32)(dst[qq*k*w+kk*w:]) = *(*[w]float32)(src[(qq-q)*w:])
+				}
+			}
+			q = q1 - 1
 			continue
 		}
 		for kk := 0; kk < k; kk++ {
@@ -86,36 +98,57 @@ func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0,
 	}
 }
 
-var packedBPool sync.Pool // *PackedB scratch for Sgemm
-
-// packBPooled packs op(B) into pooled scratch, splitting the panels over
-// threads when the operand is large enough to pay for it.
-func packBPooled(t Threads, transB bool, k, n int, b []float32, ldb int) *PackedB {
-	p, _ := packedBPool.Get().(*PackedB)
-	if p == nil {
-		p = &PackedB{}
-	}
-	need := packedBLen(k, n)
-	if cap(p.data) < need {
-		p.data = make([]float32, need)
-	}
-	p.K, p.N, p.data = k, n, p.data[:need]
-	panels := panelsOf(n)
-	nt := min(t.n(), panels)
-	if nt <= 1 || need < 1<<16 {
-		packBPanels(p.data, transB, k, n, b, ldb, 0, panels)
-		return p
-	}
-	per := (panels + nt - 1) / nt
-	parallelFor(nt, nt, func(i int) {
-		packBPanels(p.data, transB, k, n, b, ldb, i*per, min(panels, (i+1)*per))
-	})
-	return p
+// lazyB packs the panels of an unpacked op(B) on first use, each exactly
+// once: the worker that first needs a panel packs it and uses it while it
+// is still in cache (as OpenBLAS fuses packing with the first product);
+// others wait for it. This keeps Sgemm from writing and re-reading a packed
+// copy of all of B before the first multiply.
+type lazyB struct {
+	pb     PackedB
+	once   []sync.Once
+	transB bool
+	b      []float32
+	ldb    int
 }
 
-func releasePackedB(p *PackedB) {
-	if cap(p.data) <= 1<<24 { // keep at most 64 MB per pooled buffer
-		packedBPool.Put(p)
+var lazyBPool sync.Pool
+
+func newLazyB(transB bool, k, n int, b []float32, ldb int) *lazyB {
+	z, _ := lazyBPool.Get().(*lazyB)
+	if z == nil {
+		z = &lazyB{}
+	}
+	need := packedBLen(k, n)
+	if cap(z.pb.data) < need {
+		z.pb.data = make([]float32, need)
+	}
+	groups := (panelsOf(n) + lazyGroup - 1) / lazyGroup
+	if cap(z.once) < groups {
+		z.once = make([]sync.Once, groups)
+	}
+	z.pb.K, z.pb.N, z.pb.data = k, n, z.pb.data[:need]
+	z.once = z.once[:groups]
+	z.transB, z.b, z.ldb = transB, b, ldb
+	return z
+}
+
+// lazyGroup is how many panels lazyB packs at once: reading B in runs of
+// 512 bytes per row rather than 64 doubles the packing speed.
+const lazyGroup = 8
+
+// panel makes sure panel q is packed.
+func (z *lazyB) panel(q int) {
+	g := q / lazyGroup
+	z.once[g].Do(func() {
+		packBPanels(z.pb.data, z.transB, z.pb.K, z.pb.N, z.b, z.ldb, g*lazyGroup, min((g+1)*lazyGroup, panelsOf(z.pb.N)))
+	})
+}
+
+func (z *lazyB) release() {
+	z.b = nil
+	clear(z.once) // a fresh sync.Once for every panel
+	if cap(z.pb.data) <= 1<<24 { // keep at most 64 MB per pooled buffer
+		lazyBPool.Put(z)
 	}
 }
 

@@ -147,7 +147,8 @@ func (z *lazyB) panel(q int) {
 func (z *lazyB) release() {
 	z.b = nil
 	clear(z.once) // a fresh sync.Once for every panel
-	if cap(z.pb.data) <= 1<<24 { // keep at most 64 MB per pooled buffer
+	// Pool buffers up to 64 MB; larger ones go to the garbage collector.
+	if cap(z.pb.data) <= 1<<24 {
 		lazyBPool.Put(z)
 	}
 }

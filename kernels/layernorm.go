@@ -7,9 +7,12 @@ import "math"
 // be nil (1 and 0); dst may alias src.
 //
 // The statistics take two passes, the second one corrected (Chan, Golub and
-// LeVeque): mean₀ = Σx/n, then d = x - mean₀, mean = mean₀ + Σd/n and
-// var = Σd²/n - (Σd/n)², so a row with a large mean and a small spread
-// (mean 1e4, std 1e-1) loses nothing to cancellation.
+// LeVeque): mean₀ = Σx/n, then d = x - mean₀ (exact in float32 when x is
+// near mean₀), var = Σd²/n - (Σd/n)², and the output is
+// (d - Σd/n)·rstd·weight + bias. The mean itself is never rounded to
+// float32, so a row with a large mean and a small spread (mean 1e4, std 0.1)
+// loses nothing to cancellation; PyTorch, which rounds the mean, is less
+// exact there. The generic level computes the statistics in float64.
 func LayerNorm(dst, src, weight, bias []float32, eps float32) {
 	checkLen("LayerNorm", dst, src)
 	checkOptional("LayerNorm weight", weight, len(src))

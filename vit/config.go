@@ -58,7 +58,7 @@ func ViTB16() Config {
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
-		return Config{}, fmt.Errorf("vit: config: %w", err)
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if c.InChans == 0 {
 		c.InChans = 3
@@ -110,7 +110,7 @@ func (c Config) posTableRows() int {
 // Validate reports the first thing wrong with c.
 func (c Config) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("vit: config: "+format, args...)
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 	}
 	switch {
 	case c.EmbedDim <= 0 || c.EmbedDim > maxDim:

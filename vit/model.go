@@ -87,7 +87,7 @@ func LoadFile(f *tensorfile.File, opts Options) (*Model, error) {
 	} else {
 		raw, ok := f.Metadata()["config"]
 		if !ok {
-			return nil, errors.New("vit: the file has no `config` metadata; pass Options.Config")
+			return nil, fmt.Errorf("%w: the file has no `config` metadata; pass Options.Config", ErrConfig)
 		}
 		var err error
 		if cfg, err = ParseConfig([]byte(raw)); err != nil {

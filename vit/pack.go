@@ -25,8 +25,8 @@ func (ws *workspace) pack(imgs []Image) error {
 		g := gridFor(img.H, img.W, m.patch, m.edge)
 		n := prefix + g.N()
 		if ws.tokens+n > m.maxTokens {
-			return fmt.Errorf("vit: %d tokens (with image %d at %d×%d, grid %s) exceed the cap of %d (Options.MaxTokens)",
-				ws.tokens+n, i, img.H, img.W, g, m.maxTokens)
+			return fmt.Errorf("%w: %d tokens (with image %d at %d×%d, grid %s) exceed the cap of %d (Options.MaxTokens)",
+				ErrTooManyTokens, ws.tokens+n, i, img.H, img.W, g, m.maxTokens)
 		}
 		ws.segs = append(ws.segs, segment{img: img, grid: g, off: ws.tokens, n: n})
 		ws.tokens += n

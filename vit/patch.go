@@ -65,16 +65,16 @@ func gridFor(h, w int, p [2]int, e EdgePolicy) posenc.Grid {
 func (m *Model) checkImage(img Image) error {
 	c := m.cfg.Channels()
 	if img.C != c {
-		return fmt.Errorf("vit: image has %d channels, model wants %d", img.C, c)
+		return fmt.Errorf("%w: %d channels, model wants %d", ErrImage, img.C, c)
 	}
 	if img.H <= 0 || img.W <= 0 || img.H > maxSide || img.W > maxSide {
-		return fmt.Errorf("vit: image size %d×%d outside 1..%d", img.H, img.W, maxSide)
+		return fmt.Errorf("%w: size %d×%d outside 1..%d", ErrImage, img.H, img.W, maxSide)
 	}
 	if img.H < m.patch[0] || img.W < m.patch[1] {
-		return fmt.Errorf("vit: image %d×%d is smaller than one %d×%d patch", img.H, img.W, m.patch[0], m.patch[1])
+		return fmt.Errorf("%w: %d×%d is smaller than one %d×%d patch", ErrImage, img.H, img.W, m.patch[0], m.patch[1])
 	}
 	if want := c * img.H * img.W; len(img.Pix) != want {
-		return fmt.Errorf("vit: image %d×%d×%d needs %d values, has %d", img.C, img.H, img.W, want, len(img.Pix))
+		return fmt.Errorf("%w: %d×%d×%d needs %d values, has %d", ErrImage, img.C, img.H, img.W, want, len(img.Pix))
 	}
 	return nil
 }

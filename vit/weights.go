@@ -50,17 +50,17 @@ type loader struct {
 // get returns the tensor name, which must have exactly shape want.
 func (l loader) get(name string, want ...int) ([]float32, error) {
 	if !l.src.Has(name) {
-		return nil, fmt.Errorf("vit: weight %q (shape %v) is missing", name, want)
+		return nil, fmt.Errorf("%w: %q (shape %v) is missing", ErrWeight, name, want)
 	}
 	v, shape, err := l.src.Float32(name)
 	if err != nil {
-		return nil, fmt.Errorf("vit: weight %q: %w", name, err)
+		return nil, fmt.Errorf("%w: %q: %v", ErrWeight, name, err)
 	}
 	if !slices.Equal(shape, want) {
-		return nil, fmt.Errorf("vit: weight %q has shape %v, want %v", name, shape, want)
+		return nil, fmt.Errorf("%w: %q has shape %v, want %v", ErrWeight, name, shape, want)
 	}
 	if n := product(want); len(v) != n {
-		return nil, fmt.Errorf("vit: weight %q holds %d values, want %d", name, len(v), n)
+		return nil, fmt.Errorf("%w: %q holds %d values, want %d", ErrWeight, name, len(v), n)
 	}
 	return v, nil
 }

@@ -41,12 +41,16 @@ func maxDiff(a, b []float32) float64 {
 // packed into one sequence (in two orders): each image's outputs must be
 // the same.
 func TestPacking(t *testing.T) {
-	for _, file := range goldenModels {
+	files, levels := goldenModels, kerneltest.Run
+	if testing.Short() { // one model at the best level under -race and emulators
+		files, levels = files[2:], func(t *testing.T, body func(*testing.T)) { body(t) }
+	}
+	for _, file := range files {
 		t.Run(file, func(t *testing.T) {
 			f, m := loadGolden(t, file, Options{})
 			imgs := runnable(t, f, m)
 			imgs = append(imgs, imgs[0]) // the same image twice in one pack
-			kerneltest.Run(t, func(t *testing.T) {
+			levels(t, func(t *testing.T) {
 				alone := make([]Output, len(imgs))
 				for i, img := range imgs {
 					if err := m.Forward(img, &alone[i]); err != nil {
@@ -89,9 +93,13 @@ func TestPacking(t *testing.T) {
 func TestThreads(t *testing.T) {
 	f := golden.Open(t, "vit_nope.safetensors")
 	img := goldenImage(t, f, "224x224")
+	threadCounts := []int{1, 2, 3, 5}
+	if testing.Short() {
+		img, threadCounts = goldenImage(t, f, "64x400"), threadCounts[:2]
+	}
 	kerneltest.Run(t, func(t *testing.T) {
 		var want Output
-		for _, threads := range []int{1, 2, 3, 5} {
+		for _, threads := range threadCounts {
 			m, err := LoadFile(f.File, Options{Threads: threads})
 			if err != nil {
 				t.Fatal(err)
@@ -122,10 +130,14 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 	var wg sync.WaitGroup
-	for g := 0; g < 6; g++ {
+	goroutines := 6
+	if testing.Short() {
+		goroutines = 3
+	}
+	for g := 0; g < goroutines; g++ {
 		wg.Go(func() {
 			var out Output
-			for r := 0; r < 3; r++ {
+			for r := 0; r < 2; r++ {
 				i := (g + r) % len(imgs)
 				if err := m.Forward(imgs[i], &out); err != nil {
 					t.Error(err)

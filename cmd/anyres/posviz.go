@@ -41,7 +41,7 @@ func runPosviz(args []string) error {
 	configPath := fs.String("config", "", "JSON config to use instead of the file's `config` metadata")
 	sizeFlag := fs.String("size", "", "image size `HxW` to resample the table to (default: the training size)")
 	method := fs.String("method", "bicubic", "resampling: bicubic, bilinear, nearest or fourier")
-	antialias := fs.Bool("antialias", false, "antialias when shrinking the table")
+	antialias := fs.Bool("antialias", true, "antialias when shrinking (timm's default)")
 	out := fs.String("out", "posviz.png", "PNG file to write")
 	maxTiles := fs.Int("tiles", 32, "at most this many tiles per side: larger grids show every k-th token's tile")
 	if err := fs.Parse(args); err != nil {

@@ -58,7 +58,7 @@ type Row struct {
 	Vals map[string]any
 }
 
-// RunPeers runs the peer scripts found in dir (python3 <script>, from the
+// RunPeers runs the peer scripts found in dir (Python() <script>, from the
 // module root so they can `go run ./cmd/anyres`), each within timeout, and
 // collects what they print. Progress goes to progress (one line per script).
 func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, progress io.Writer) []PeerResult {
@@ -108,7 +108,7 @@ func runPeer(ctx context.Context, root, path string, timeout time.Duration) Peer
 		r.Err = err
 		return r
 	}
-	cmd := exec.CommandContext(ctx, "python3", abs)
+	cmd := exec.CommandContext(ctx, Python(), abs)
 	cmd.Dir = root
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -130,6 +130,17 @@ func runPeer(ctx context.Context, root, path string, timeout time.Duration) Peer
 		r.Err = err
 	}
 	return r
+}
+
+// Python is the interpreter for the peer scripts: Debian's /usr/bin/python3
+// where it exists, since the scripts install Debian's python3-numpy and
+// python3-torch (a pyenv or venv python3 earlier on PATH would not see
+// them), else python3 from PATH.
+func Python() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
 }
 
 // ParsePeerOutput splits a script's output into JSON-object lines (the

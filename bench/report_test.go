@@ -45,7 +45,7 @@ done
 }
 
 func TestRunPeers(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
+	if _, err := exec.LookPath(Python()); err != nil {
 		t.Skip("no python3")
 	}
 	dir := t.TempDir()

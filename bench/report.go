@@ -100,6 +100,16 @@ func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, prog
 }
 
 func runPeer(ctx context.Context, root, path string, timeout time.Duration) PeerResult {
+	// Peers print one JSON object per result with --json; a script that
+	// does not know the flag is run again without it (its text is kept).
+	r := runPeerWith(ctx, root, path, timeout, "--json")
+	if r.Err != nil && strings.Contains(r.Err.Error(), "unrecognized arguments") {
+		r = runPeerWith(ctx, root, path, timeout)
+	}
+	return r
+}
+
+func runPeerWith(ctx context.Context, root, path string, timeout time.Duration, args ...string) PeerResult {
 	r := PeerResult{Script: filepath.Base(path)}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -108,7 +118,7 @@ func runPeer(ctx context.Context, root, path string, timeout time.Duration) Peer
 		r.Err = err
 		return r
 	}
-	cmd := exec.CommandContext(ctx, Python(), abs)
+	cmd := exec.CommandContext(ctx, Python(), append([]string{abs}, args...)...)
 	cmd.Dir = root
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -208,11 +218,15 @@ func Markdown(m Machine, results []PeerResult, command string) string {
 		default:
 			fmt.Fprintf(&b, " (%s)\n\n", r.Elapsed.Round(time.Second))
 		}
+		if text := strings.TrimSpace(r.Text); text != "" {
+			if len(r.Rows) > 0 && strings.Count(text, "\n") < 4 {
+				fmt.Fprintf(&b, "%s\n\n", strings.ReplaceAll(text, "\n", "  \n")) // its header lines, as notes
+			} else {
+				fmt.Fprintf(&b, "```\n%s\n```\n\n", text)
+			}
+		}
 		for _, kind := range kinds(r.Rows) {
 			table(&b, r.Rows, kind)
-		}
-		if len(r.Rows) == 0 && strings.TrimSpace(r.Text) != "" {
-			fmt.Fprintf(&b, "```\n%s\n```\n\n", strings.TrimRight(r.Text, "\n"))
 		}
 	}
 	fmt.Fprintf(&b, "Reproduce with `%s`.\n", command)

@@ -49,7 +49,15 @@ func TestRunPeers(t *testing.T) {
 		t.Skip("no python3")
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "gemm_openblas.py"), []byte(`print('{"bench": "gemm", "ratio": 1.5}')`+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "gemm_openblas.py"), []byte(`import sys
+assert sys.argv[1:] == ["--json"], sys.argv
+print("OpenBLAS 0.3.21")
+print('{"bench": "gemm", "ratio": 1.5}')
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "vit_torch.py"), []byte(`import argparse
+argparse.ArgumentParser().parse_args()
+print("text only")
+`), 0o644)
 	os.WriteFile(filepath.Join(dir, "zz_extra.py"), []byte("import sys\nprint('oops', file=sys.stderr)\nsys.exit(3)\n"), 0o644)
 	res := RunPeers(context.Background(), dir, dir, time.Minute, io.Discard)
 	byName := map[string]PeerResult{}
@@ -59,8 +67,11 @@ func TestRunPeers(t *testing.T) {
 	if r := byName["gemm_openblas.py"]; r.Err != nil || len(r.Rows) != 1 {
 		t.Errorf("gemm_openblas.py: %+v", r)
 	}
-	if r := byName["vit_torch.py"]; r.Skipped == "" {
-		t.Errorf("vit_torch.py should be skipped: %+v", r)
+	if r := byName["vit_torch.py"]; r.Err != nil || r.Text != "text only" {
+		t.Errorf("vit_torch.py (no --json flag) should run again without it: %+v", r)
+	}
+	if r := byName["elementwise_torch.py"]; r.Skipped == "" {
+		t.Errorf("elementwise_torch.py should be skipped: %+v", r)
 	}
 	if r := byName["zz_extra.py"]; r.Err == nil || !strings.Contains(r.Err.Error(), "oops") {
 		t.Errorf("zz_extra.py: err %v, want its stderr", r.Err)

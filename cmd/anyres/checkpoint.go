@@ -142,18 +142,3 @@ func pair(v any) ([2]int, bool) {
 
 // sizeOK accepts whole numbers from 1 to 2^20: any image side or patch size.
 func sizeOK(v float64) bool { return v >= 1 && v <= 1<<20 && v == math.Trunc(v) }
-
-// openCheckpointMeta returns a safetensors file's metadata strings (the
-// file is mapped, not read).
-func openCheckpointMeta(path string) (map[string]string, error) {
-	f, err := tensorfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	meta := map[string]string{}
-	for k, v := range f.Metadata() {
-		meta[k] = v
-	}
-	return meta, nil
-}

@@ -39,7 +39,6 @@ type guardedMatrix struct {
 	rows, cols, ld int
 }
 
-const guardLen = 37
 
 func newGuarded(rows, cols, ld int, fill func(i, j int) float32) *guardedMatrix {
 	n := 0

@@ -10,24 +10,24 @@ import (
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
-const guard = 17 // values of guard band on each side of an output
+const guardBand = 17 // values of guardBand band on each side of an output
 
 // guardedRows returns a slice of n random values at an unaligned offset inside a
-// buffer whose guard bands hold a sentinel, and a check that they still do.
+// buffer whose guardBand bands hold a sentinel, and a check that they still do.
 func guardedRows(rng *rand.Rand, n, offset int) ([]float32, func(t *testing.T, what string)) {
-	buf := make([]float32, n+2*guard+offset)
+	buf := make([]float32, n+2*guardBand+offset)
 	for i := range buf {
 		buf[i] = -7777
 	}
-	s := buf[guard+offset : guard+offset+n]
+	s := buf[guardBand+offset : guardBand+offset+n]
 	for i := range s {
 		s[i] = float32(rng.Float64()*4 - 2)
 	}
 	return s, func(t *testing.T, what string) {
 		t.Helper()
 		for i, v := range buf {
-			if (i < guard+offset || i >= guard+offset+n) && v != -7777 {
-				t.Fatalf("%s: guard value %d changed to %g", what, i, v)
+			if (i < guardBand+offset || i >= guardBand+offset+n) && v != -7777 {
+				t.Fatalf("%s: guardBand value %d changed to %g", what, i, v)
 			}
 		}
 	}

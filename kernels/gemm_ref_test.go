@@ -39,7 +39,6 @@ type guardedMatrix struct {
 	rows, cols, ld int
 }
 
-
 func newGuarded(rows, cols, ld int, fill func(i, j int) float32) *guardedMatrix {
 	n := 0
 	if rows > 0 && cols > 0 {

@@ -233,3 +233,16 @@ func TestOnlineSoftmax(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSoftmax: one attention head's N×N scores, a row per call.
+func BenchmarkSoftmax(b *testing.B) {
+	for _, n := range []int{197, 577, 1025, 4097} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			benchRows(b, n, n, func(dst, src []float32, cols int) {
+				for r := 0; r < len(src); r += cols {
+					kernels.SoftmaxTo(dst[r:r+cols], src[r:r+cols], 0.125, nil)
+				}
+			})
+		})
+	}
+}

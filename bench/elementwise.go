@@ -30,8 +30,8 @@ func ElementwiseSizes(op string) [][2]int {
 }
 
 // ElementwiseBench measures op on a rows×cols float32 matrix at one thread,
-// the way the ViT calls it: softmax (SoftmaxTo, scale 1/8, no bias) and
-// layernorm (with weight and bias, eps 1e-6) one row per call, gelu,
+// the way the ViT calls it: softmax (SoftmaxRows, scale 1/8, no bias) and
+// layernorm (with weight and bias, eps 1e-6, one row per call), gelu,
 // gelu_tanh and exp over the whole matrix in one call, each into a separate
 // output. Next to it, the same matrix copied with copy() gives the memory
 // bound: bound_ratio = time / copy time (1 = as fast as a copy).
@@ -55,11 +55,7 @@ func ElementwiseBench(op string, rows, cols int, minTime time.Duration) (Result,
 	var run func()
 	switch op {
 	case "softmax":
-		run = func() {
-			for r := 0; r < n; r += cols {
-				kernels.SoftmaxTo(dst[r:r+cols], src[r:r+cols], 0.125, nil)
-			}
-		}
+		run = func() { kernels.SoftmaxRows(dst, src, cols, 0.125, nil) }
 	case "layernorm":
 		run = func() {
 			for r := 0; r < n; r += cols {
@@ -75,8 +71,7 @@ func ElementwiseBench(op string, rows, cols int, minTime time.Duration) (Result,
 	default:
 		return Result{}, fmt.Errorf("unknown elementwise op %q (have %v)", op, ElementwiseOps)
 	}
-	copyTime := medianTime(func() { copy(dst, src) }, minTime/2)
-	t := medianTime(run, minTime)
+	t, copyTime := medianTimes(run, func() { copy(dst, src) }, minTime)
 	sec := t.Seconds()
 	return Result{Kind: "elementwise", Fields: map[string]any{
 		"op": op, "rows": rows, "cols": cols, "level": kernels.Active().String(), "threads": 1,
@@ -88,19 +83,24 @@ func ElementwiseBench(op string, rows, cols int, minTime time.Duration) (Result,
 	}}, nil
 }
 
-// medianTime runs f once to warm caches and page tables, then at least 5
-// times and for at least minTime, and returns the median duration.
-func medianTime(f func(), minTime time.Duration) time.Duration {
+// medianTimes runs f and g alternately (after one warm-up call each), at
+// least 5 times and for at least minTime, and returns the median duration of
+// each: alternating keeps a noisy machine's slow spells out of their ratio.
+func medianTimes(f, g func(), minTime time.Duration) (tf, tg time.Duration) {
 	f()
-	var times []time.Duration
+	g()
+	var fs, gs []time.Duration
 	start := time.Now()
-	for len(times) < 5 || time.Since(start) < minTime {
+	for len(fs) < 5 || time.Since(start) < minTime {
 		t0 := time.Now()
 		f()
-		times = append(times, time.Since(t0))
+		t1 := time.Now()
+		g()
+		fs, gs = append(fs, t1.Sub(t0)), append(gs, time.Since(t1))
 	}
-	slices.Sort(times)
-	return times[len(times)/2]
+	slices.Sort(fs)
+	slices.Sort(gs)
+	return fs[len(fs)/2], gs[len(gs)/2]
 }
 
 // roundSig rounds x to sig significant digits, for readable output.

@@ -15,11 +15,11 @@ func init() {
 // The NEON kernels need at least four elements; shorter rows take the
 // generic code.
 
-func softmaxRowNEONRows(dst, src, bias []float32, scale float32) float32 {
+func softmaxRowNEONRows(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32 {
 	if len(src) < 4 {
-		return softmaxRowGeneric(dst, src, bias, scale)
+		return softmaxRowGeneric(dst, src, bias, scale, ahead, aheadBias)
 	}
-	return softmaxRowNEON(dst, src, bias, scale)
+	return softmaxRowNEON(dst, src, bias, scale, ahead, aheadBias)
 }
 
 func softmaxMaxNEONRows(src, bias []float32, scale float32) float32 {
@@ -37,7 +37,7 @@ func softmaxExpNEONRows(dst, src, bias []float32, scale, shift float32) float32 
 }
 
 // softmaxRowNEON is softmaxRowGeneric (len(dst) == len(src) ≥ 4, bias empty
-// or of src's length) with NEON:
+// or of src's length) with NEON (ahead and aheadBias are not used yet):
 //
 //	mx := softmaxMax(src, bias, scale)
 //	if mx == -Inf {
@@ -50,7 +50,7 @@ func softmaxExpNEONRows(dst, src, bias []float32, scale, shift float32) float32 
 //	return mx
 //
 //go:noescape
-func softmaxRowNEON(dst, src, bias []float32, scale float32) float32
+func softmaxRowNEON(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
 
 // softmaxMaxNEON is softmaxMaxGeneric (len(src) ≥ 4) with NEON:
 //

@@ -96,8 +96,8 @@ scalelast: \
 	FMUL4(9, 9, 7); \
 	VST1 [V9.S4], (R10)
 
-// func softmaxRowNEON(dst, src, bias []float32, scale float32) float32
-TEXT ·softmaxRowNEON(SB), NOSPLIT, $0-84
+// func softmaxRowNEON(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
+TEXT ·softmaxRowNEON(SB), NOSPLIT, $0-100
 	EXPCONST_NEON
 	FMOVS scale+72(FP), F29
 	VDUP  V29.S[0], V29.S4
@@ -111,7 +111,7 @@ TEXT ·softmaxRowNEON(SB), NOSPLIT, $0-84
 
 	// Pass 1: the maximum; a row with no finite entry stops here.
 	MAX_NEON
-	FMOVS F4, ret+80(FP)
+	FMOVS F4, ret+96(FP)
 	FMOVS F31, F6
 	FCMPS F6, F4
 	BEQ   done

@@ -129,8 +129,8 @@ func checkResampleGrid(what string, g Grid) error {
 	return nil
 }
 
-// checkTableSize validates rows×dim against MaxTableValues.
-func checkTableSize(what string, rows, dim int) error {
+// checkResampleTableSize validates rows×dim against MaxTableValues.
+func checkResampleTableSize(what string, rows, dim int) error {
 	if dim <= 0 {
 		return fmt.Errorf("posenc: %s: channel count %d must be positive", what, dim)
 	}
@@ -170,10 +170,10 @@ func checkResample(old, new Grid, channels int, opt ResampleOptions) error {
 	if opt.Method == Fourier && max(old.H, old.W, new.H, new.W) > maxFourierSide {
 		return fmt.Errorf("posenc: Fourier resampling %v → %v: sides are limited to %d", old, new, maxFourierSide)
 	}
-	if err := checkTableSize("old table", old.N(), channels); err != nil {
+	if err := checkResampleTableSize("old table", old.N(), channels); err != nil {
 		return err
 	}
-	return checkTableSize("new table", new.N(), channels)
+	return checkResampleTableSize("new table", new.N(), channels)
 }
 
 // GridFromTokens infers the square grid of a position table with rows rows,
@@ -221,7 +221,7 @@ func ResampleAbsPosEmbed(table []float32, prefix int, old, new Grid, dim int, op
 	if err := checkResample(old, new, dim, opt); err != nil {
 		return nil, err
 	}
-	if err := checkTableSize("resampled table", prefix+new.N(), dim); err != nil {
+	if err := checkResampleTableSize("resampled table", prefix+new.N(), dim); err != nil {
 		return nil, err
 	}
 	out := make([]float32, (prefix+new.N())*dim)
@@ -246,7 +246,7 @@ func checkAbsTable(table []float32, prefix int, old Grid, dim int) error {
 	if err := checkResampleGrid("table", old); err != nil {
 		return err
 	}
-	if err := checkTableSize("position table", prefix+old.N(), dim); err != nil {
+	if err := checkResampleTableSize("position table", prefix+old.N(), dim); err != nil {
 		return err
 	}
 	want := (prefix + old.N()) * dim

@@ -157,6 +157,17 @@ func ResampleGrid(src []float32, old, new Grid, channels int, opt ResampleOption
 	return dst, nil
 }
 
+// ResampleTaps returns the per-axis taps ResampleGrid applies between old
+// and new (height, then width), for callers that resample many tables
+// between the same grids with kernels.Resample, or inspect the operator
+// (Taps.Matrix).
+func ResampleTaps(old, new Grid, opt ResampleOptions) (th, tw *kernels.Taps, err error) {
+	if err := checkResample(old, new, 1, opt); err != nil {
+		return nil, nil, err
+	}
+	return opt.axisTaps(old.H, new.H), opt.axisTaps(old.W, new.W), nil
+}
+
 func checkResample(old, new Grid, channels int, opt ResampleOptions) error {
 	if err := checkResampleGrid("old", old); err != nil {
 		return err

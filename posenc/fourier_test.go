@@ -62,6 +62,9 @@ func TestFourierExactOnBandLimited(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, old := range fourierSizes {
 			for _, new := range fourierSizes {
+				if testing.Short() && old.N()*new.N() > 1<<16 {
+					continue // emulators and the race detector
+				}
 				// frequencies strictly below half of the smaller side, per axis
 				maxY, maxX := (min(old.H, new.H)-1)/2, (min(old.W, new.W)-1)/2
 				var chans [][]wave
@@ -91,6 +94,9 @@ func TestFourierRoundTrip(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, old := range fourierSizes {
 			for _, up := range []posenc.Grid{{H: old.H + 1, W: old.W + 2}, {H: 2 * old.H, W: 3 * old.W}, {H: 64, W: 65}} {
+				if testing.Short() && old.N()*up.N() > 1<<16 {
+					continue // emulators and the race detector
+				}
 				x := randTable(old.N(), 6, uint64(old.N()+up.N()))
 				y, err := posenc.ResampleGrid(x, old, up, 6, fourier)
 				if err != nil {

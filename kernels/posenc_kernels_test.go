@@ -181,3 +181,45 @@ func TestDWConv3x3(t *testing.T) {
 		}
 	})
 }
+
+// TestRelBiasAddWindow compares the window kernel with Swin's index built
+// by hand, for windows with widths on both sides of the vector lengths, in
+// a block with prefix rows and columns around it that must stay untouched.
+func TestRelBiasAddWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, s := range [][2]int{{1, 1}, {1, 2}, {2, 1}, {3, 3}, {7, 7}, {6, 9}, {1, 17}, {4, 16}, {2, 33}, {12, 12}, {5, 8}} {
+			h, w := s[0], s[1]
+			win := kernels.NewRelWindow(h, w)
+			n, rows := h*w, (2*h-1)*(2*w-1)
+			if win.N() != n || win.Rows() != rows {
+				t.Fatalf("%d×%d: N %d Rows %d", h, w, win.N(), win.Rows())
+			}
+			for _, prefix := range []int{0, 1, 3} {
+				ld := n + prefix
+				table := randF32(rng, rows)
+				rev := make([]float32, rows)
+				for k := range rev {
+					rev[k] = table[rows-1-k]
+				}
+				all, check := guarded(rng, ld*ld, prefix)
+				before := append([]float32(nil), all...)
+				want := make([]float64, len(all))
+				for i := range want {
+					want[i] = float64(all[i])
+				}
+				for i := 0; i < n; i++ {
+					for j := 0; j < n; j++ {
+						idx := (i/w-j/w+h-1)*(2*w-1) + i%w - j%w + w - 1
+						k := (i+prefix)*ld + j + prefix
+						want[k] = float64(before[k] + table[idx])
+					}
+				}
+				kernels.RelBiasAddWindow(all[prefix*ld+prefix:], ld, rev, win)
+				what := fmt.Sprintf("%d×%d prefix %d", h, w, prefix)
+				closeTo(t, what, all, want, 0)
+				check(t, what)
+			}
+		}
+	})
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
-const guardBand = 17 // values of guardBand band on each side of an output
+const guardBand = 17 // values of guard band on each side of an output
 
 // guardedRows returns a slice of n random values at an unaligned offset inside a
 // buffer whose guardBand bands hold a sentinel, and a check that they still do.
@@ -33,7 +33,7 @@ func guardedRows(rng *rand.Rand, n, offset int) ([]float32, func(t *testing.T, w
 	}
 }
 
-func closeTo(t *testing.T, what string, got []float32, want []float64, tol float64) {
+func posCloseTo(t *testing.T, what string, got []float32, want []float64, tol float64) {
 	t.Helper()
 	for i := range want {
 		if d := math.Abs(float64(got[i]) - want[i]); d > tol*(1+math.Abs(want[i])) || math.IsNaN(float64(got[i])) {
@@ -42,7 +42,7 @@ func closeTo(t *testing.T, what string, got []float32, want []float64, tol float
 	}
 }
 
-func randF32(rng *rand.Rand, n int) []float32 {
+func posRandF32(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = float32(rng.Float64()*2 - 1)
@@ -58,7 +58,7 @@ func TestRopeRotate(t *testing.T) {
 			tokens, heads, hd := shape[0], shape[1], shape[2]
 			for _, off := range []int{0, 1, 3} {
 				x, check := guardedRows(rng, tokens*heads*hd, off)
-				sin, cos := randF32(rng, tokens*hd), randF32(rng, tokens*hd)
+				sin, cos := posRandF32(rng, tokens*hd), posRandF32(rng, tokens*hd)
 				want := make([]float64, len(x))
 				for i := 0; i < len(x); i += 2 {
 					tk, d := i/(heads*hd), i%hd
@@ -69,7 +69,7 @@ func TestRopeRotate(t *testing.T) {
 				}
 				kernels.RopeRotate(x, sin, cos, tokens, heads, hd)
 				what := fmt.Sprintf("%d×%d×%d offset %d", tokens, heads, hd, off)
-				closeTo(t, what, x, want, 1e-6)
+				posCloseTo(t, what, x, want, 1e-6)
 				check(t, what)
 			}
 		}
@@ -114,7 +114,7 @@ func TestRelBiasAdd(t *testing.T) {
 			}
 			kernels.RelBiasAdd(scores, table, ix)
 			what := fmt.Sprintf("n %d rows %d", n, rows)
-			closeTo(t, what, scores, want, 0)
+			posCloseTo(t, what, scores, want, 0)
 			check(t, what)
 			checkTable(t, what+" table")
 		}
@@ -151,10 +151,10 @@ func TestDWConv3x3(t *testing.T) {
 				padded := make([]float32, (h+2)*(w+2)*c)
 				for y := 1; y <= h; y++ {
 					for x := 1; x <= w; x++ {
-						copy(padded[(y*(w+2)+x)*c:(y*(w+2)+x+1)*c], randF32(rng, c))
+						copy(padded[(y*(w+2)+x)*c:(y*(w+2)+x+1)*c], posRandF32(rng, c))
 					}
 				}
-				weight, bias := randF32(rng, 9*c), randF32(rng, c)
+				weight, bias := posRandF32(rng, 9*c), posRandF32(rng, c)
 				dst, check := guardedRows(rng, h*w*c, c%3)
 				want := make([]float64, len(dst))
 				for y := 0; y < h; y++ {
@@ -175,7 +175,7 @@ func TestDWConv3x3(t *testing.T) {
 				}
 				kernels.DWConv3x3(dst, padded, weight, bias, h, w, c, residual)
 				what := fmt.Sprintf("%d×%d×%d residual %v", h, w, c, residual)
-				closeTo(t, what, dst, want, 2e-6)
+				posCloseTo(t, what, dst, want, 2e-6)
 				check(t, what)
 			}
 		}
@@ -197,12 +197,12 @@ func TestRelBiasAddWindow(t *testing.T) {
 			}
 			for _, prefix := range []int{0, 1, 3} {
 				ld := n + prefix
-				table := randF32(rng, rows)
+				table := posRandF32(rng, rows)
 				rev := make([]float32, rows)
 				for k := range rev {
 					rev[k] = table[rows-1-k]
 				}
-				all, check := guarded(rng, ld*ld, prefix)
+				all, check := guardedRows(rng, ld*ld, prefix)
 				before := append([]float32(nil), all...)
 				want := make([]float64, len(all))
 				for i := range want {
@@ -217,7 +217,7 @@ func TestRelBiasAddWindow(t *testing.T) {
 				}
 				kernels.RelBiasAddWindow(all[prefix*ld+prefix:], ld, rev, win)
 				what := fmt.Sprintf("%d×%d prefix %d", h, w, prefix)
-				closeTo(t, what, all, want, 0)
+				posCloseTo(t, what, all, want, 0)
 				check(t, what)
 			}
 		}

@@ -47,7 +47,7 @@ func PosEncCases() []PosEncCase {
 				scores := randSlice(n * n)
 				return func() error {
 					for h := 0; h < heads; h++ {
-						if err := b.AddBias(scores, h, g, 0); err != nil {
+						if err := b.AddBias(scores, h, g, 0, 0, n); err != nil {
 							return err
 						}
 					}

@@ -30,9 +30,9 @@ func BenchmarkRelBias(b *testing.B) {
 					for i := 0; i < b.N; i++ {
 						for h := 0; h < 12; h++ {
 							if kind == "gather" {
-								kernels.RelBiasAdd(scores, table, ix)
+								kernels.RelBiasAdd(scores, table, ix, 0, n)
 							} else {
-								kernels.RelBiasAddWindow(scores, n, table, win)
+								kernels.RelBiasAddWindow(scores, n, table, win, 0, n)
 							}
 						}
 					}
@@ -51,7 +51,7 @@ func BenchmarkRopeRotate(b *testing.B) {
 	kerneltest.Bench(b, func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			kernels.RopeRotate(x, sin, cos, tokens, heads, hd)
+			kernels.RopeRotate(x, heads*hd, sin, cos, tokens, heads, hd)
 		}
 		b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
 	})

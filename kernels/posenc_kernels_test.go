@@ -56,19 +56,27 @@ func TestRopeRotate(t *testing.T) {
 		for _, shape := range [][3]int{{0, 3, 8}, {1, 1, 2}, {3, 2, 4}, {5, 3, 6}, {2, 2, 10}, {7, 3, 16}, {4, 12, 20},
 			{3, 1, 30}, {2, 5, 34}, {9, 12, 64}, {2, 2, 130}, {1, 1, 128}} {
 			tokens, heads, hd := shape[0], shape[1], shape[2]
-			for _, off := range []int{0, 1, 3} {
-				x, check := guardedRows(rng, tokens*heads*hd, off)
+			width := heads * hd
+			for _, ld := range []int{width, width + 1, 3 * width} { // contiguous, odd stride, q inside qkv
+				off := ld % 4
+				n := max(0, (tokens-1)*ld+width)
+				x, check := guardedRows(rng, n, off)
 				sin, cos := posRandF32(rng, tokens*hd), posRandF32(rng, tokens*hd)
 				want := make([]float64, len(x))
-				for i := 0; i < len(x); i += 2 {
-					tk, d := i/(heads*hd), i%hd
-					s0, s1 := float64(sin[tk*hd+d]), float64(sin[tk*hd+d+1])
-					c0, c1 := float64(cos[tk*hd+d]), float64(cos[tk*hd+d+1])
-					x0, x1 := float64(x[i]), float64(x[i+1])
-					want[i], want[i+1] = x0*c0-x1*s0, x1*c1+x0*s1
+				for i := range x {
+					want[i] = float64(x[i]) // values between rows stay as they are
 				}
-				kernels.RopeRotate(x, sin, cos, tokens, heads, hd)
-				what := fmt.Sprintf("%d×%d×%d offset %d", tokens, heads, hd, off)
+				for tk := 0; tk < tokens; tk++ {
+					for c := 0; c < width; c += 2 {
+						i, d := tk*ld+c, c%hd
+						s0, s1 := float64(sin[tk*hd+d]), float64(sin[tk*hd+d+1])
+						c0, c1 := float64(cos[tk*hd+d]), float64(cos[tk*hd+d+1])
+						x0, x1 := float64(x[i]), float64(x[i+1])
+						want[i], want[i+1] = x0*c0-x1*s0, x1*c1+x0*s1
+					}
+				}
+				kernels.RopeRotate(x, ld, sin, cos, tokens, heads, hd)
+				what := fmt.Sprintf("%d×%d×%d stride %d", tokens, heads, hd, ld)
 				posCloseTo(t, what, x, want, 1e-6)
 				check(t, what)
 			}
@@ -78,9 +86,11 @@ func TestRopeRotate(t *testing.T) {
 
 func TestRopeRotatePanics(t *testing.T) {
 	for _, f := range []func(){
-		func() { kernels.RopeRotate(make([]float32, 12), make([]float32, 6), make([]float32, 6), 2, 2, 3) },
-		func() { kernels.RopeRotate(make([]float32, 15), make([]float32, 8), make([]float32, 8), 2, 2, 4) },
-		func() { kernels.RopeRotate(make([]float32, 16), make([]float32, 7), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 12), 6, make([]float32, 6), make([]float32, 6), 2, 2, 3) },
+		func() { kernels.RopeRotate(make([]float32, 15), 8, make([]float32, 8), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 16), 8, make([]float32, 7), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 16), 7, make([]float32, 8), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 19), 12, make([]float32, 8), make([]float32, 8), 2, 2, 4) },
 	} {
 		func() {
 			defer func() {
@@ -106,14 +116,18 @@ func TestRelBiasAdd(t *testing.T) {
 				idx[0], idx[len(idx)-1] = 0, int32(rows-1)
 			}
 			ix := kernels.NewRelIndex(idx, n, rows)
+			lo, hi := 0, n
+			if n%4 == 3 { // a tile of queries
+				lo, hi = n/3, n-1
+			}
 			table, checkTable := guardedRows(rng, rows, n%5)
-			scores, check := guardedRows(rng, n*n, n%3)
+			scores, check := guardedRows(rng, (hi-lo)*n, n%3)
 			want := make([]float64, len(scores))
 			for i := range want {
-				want[i] = float64(scores[i] + table[idx[i]])
+				want[i] = float64(scores[i] + table[idx[lo*n+i]])
 			}
-			kernels.RelBiasAdd(scores, table, ix)
-			what := fmt.Sprintf("n %d rows %d", n, rows)
+			kernels.RelBiasAdd(scores, table, ix, lo, hi)
+			what := fmt.Sprintf("n %d rows %d queries [%d, %d)", n, rows, lo, hi)
 			posCloseTo(t, what, scores, want, 0)
 			check(t, what)
 			checkTable(t, what+" table")
@@ -127,7 +141,16 @@ func TestRelIndexPanics(t *testing.T) {
 		func() { kernels.NewRelIndex([]int32{0, -1, 2, 0}, 2, 3) },
 		func() { kernels.NewRelIndex([]int32{0, 1, 2}, 2, 3) },
 		func() {
-			kernels.RelBiasAdd(make([]float32, 4), make([]float32, 2), kernels.NewRelIndex([]int32{0, 1, 2, 0}, 2, 3))
+			kernels.RelBiasAdd(make([]float32, 4), make([]float32, 2), kernels.NewRelIndex([]int32{0, 1, 2, 0}, 2, 3), 0, 2)
+		},
+		func() {
+			kernels.RelBiasAdd(make([]float32, 2), make([]float32, 3), kernels.NewRelIndex([]int32{0, 1, 2, 0}, 2, 3), 1, 3)
+		},
+		func() {
+			kernels.RelBiasAddWindow(make([]float32, 4), 2, make([]float32, 9), kernels.NewRelWindow(1, 2), 0, 3)
+		},
+		func() {
+			kernels.RelBiasAddWindow(make([]float32, 3), 2, make([]float32, 9), kernels.NewRelWindow(1, 2), 0, 2)
 		},
 	} {
 		func() {
@@ -215,10 +238,24 @@ func TestRelBiasAddWindow(t *testing.T) {
 						want[k] = float64(before[k] + table[idx])
 					}
 				}
-				kernels.RelBiasAddWindow(all[prefix*ld+prefix:], ld, rev, win)
+				kernels.RelBiasAddWindow(all[prefix*ld+prefix:], ld, rev, win, 0, n)
 				what := fmt.Sprintf("%d×%d prefix %d", h, w, prefix)
 				posCloseTo(t, what, all, want, 0)
 				check(t, what)
+				// A tile of queries [lo, hi) on its own rows.
+				lo, hi := n/3, n-n/4
+				tile, checkTile := guardedRows(rng, (hi-lo)*ld, prefix)
+				tileWant := make([]float64, len(tile))
+				for r := range tile {
+					tileWant[r] = float64(tile[r])
+					if i, j := lo+r/ld, r%ld; j < n {
+						idx := (i/w-j/w+h-1)*(2*w-1) + i%w - j%w + w - 1
+						tileWant[r] = float64(tile[r] + table[idx])
+					}
+				}
+				kernels.RelBiasAddWindow(tile, ld, rev, win, lo, hi)
+				posCloseTo(t, what+" tile", tile, tileWant, 0)
+				checkTile(t, what+" tile")
 			}
 		}
 	})

@@ -90,10 +90,9 @@ TEXT ·relBiasWindowAVX2(SB), NOSPLIT, $0-96
 	SHLQ  $2, R8 // row stride in bytes
 	MOVQ  rev_base+32(FP), SI
 	MOVQ  start_base+56(FP), BX
+	MOVQ  start_len+64(FP), R11 // queries
 	MOVQ  h+80(FP), R9
 	MOVQ  w+88(FP), R10
-	MOVQ  R9, R11
-	IMULQ R10, R11 // n = h·w queries
 	LEAQ  -4(R10*8), R12 // (2w-1) in bytes: the table step from one key row to the next
 
 query:

@@ -16,4 +16,4 @@ func init() {
 // at a time, the last pair of a row (headDim mod 4 = 2) on two lanes.
 //
 //go:noescape
-func ropeRotateNEON(x, sin, cos []float32, tokens, heads, headDim int)
+func ropeRotateNEON(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)

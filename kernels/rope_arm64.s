@@ -9,23 +9,27 @@ DATA ropeSign<>+8(SB)/4, $0x80000000
 DATA ropeSign<>+12(SB)/4, $0
 GLOBL ropeSign<>(SB), RODATA|NOPTR, $16
 
-// func ropeRotateNEON(x, sin, cos []float32, tokens, heads, headDim int)
+// func ropeRotateNEON(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)
 //
 // For each token, each head, over the row: out = x·cos + rot(x)·sin, with
 // rot(x) = VREV64 (swap each pair) then the sign flip of the even lanes.
-TEXT ·ropeRotateNEON(SB), NOSPLIT, $0-96
+TEXT ·ropeRotateNEON(SB), NOSPLIT, $0-104
 	MOVD x_base+0(FP), R0
-	MOVD sin_base+24(FP), R1
-	MOVD cos_base+48(FP), R2
-	MOVD tokens+72(FP), R3
-	MOVD heads+80(FP), R4
-	MOVD headDim+88(FP), R5
+	MOVD ld+24(FP), R13
+	LSL  $2, R13, R13 // the row stride of x in bytes
+	MOVD sin_base+32(FP), R1
+	MOVD cos_base+56(FP), R2
+	MOVD tokens+80(FP), R3
+	MOVD heads+88(FP), R4
+	MOVD headDim+96(FP), R5
+	MOVD R0, R12 // the current token's row
 	MOVD $ropeSign<>(SB), R6
 	VLD1 (R6), [V31.S4]
 	LSL  $2, R5, R7 // the sin/cos row stride in bytes
 
 token:
 	CBZ  R3, done
+	MOVD R12, R0
 	MOVD R4, R8
 
 head:
@@ -65,6 +69,7 @@ tail:
 nexthead:
 	SUBS $1, R8, R8
 	BNE  head
+	ADD  R13, R12
 	ADD  R7, R1
 	ADD  R7, R2
 	SUB  $1, R3

@@ -61,7 +61,7 @@ func TestCPBGolden(t *testing.T) {
 			n := g.N()
 			got := make([]float32, p.Heads*n*n)
 			for h := 0; h < p.Heads; h++ {
-				if err := cpb.AddBias(got[h*n*n:(h+1)*n*n], h, g, 0); err != nil {
+				if err := cpb.AddBias(got[h*n*n:(h+1)*n*n], h, g, 0, 0, n); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -134,7 +134,7 @@ func TestCPBErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddBias(make([]float32, 4), 0, Grid{1, 2}, 0); err == nil || !strings.Contains(err.Error(), "2×2") {
+	if err := c.AddBias(make([]float32, 4), 0, Grid{1, 2}, 0, 0, 2); err == nil || !strings.Contains(err.Error(), "2×2") {
 		t.Errorf("1×2 window without a pretrained one: error %v", err)
 	}
 	if _, err := RelativeLogCoords(Grid{3, 3}, Grid{}, 9); err == nil {

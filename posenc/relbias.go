@@ -11,12 +11,14 @@ import (
 // softmax: relative position bias (Swin, BEiT) and its continuous variants
 // (SwinV2's CPB).
 //
-// scores is one head's N×N logits (N = prefix + g.N(), row = query, column
-// = key, the prefix tokens first); AddBias adds that head's bias for grid g
-// in place. g is the attention window: Swin's window, or BEiT's whole grid.
+// AddBias adds one head's bias for grid g, in place, to the logits of
+// queries [lo, hi): scores holds hi-lo rows of N (N = prefix + g.N(); row =
+// query, column = key, prefix tokens first). lo = 0, hi = N is the whole
+// matrix; a query tile is what attention computes at a time. g is the
+// attention window: Swin's window, or BEiT's whole grid.
 type AttentionBias interface {
 	Heads() int
-	AddBias(scores []float32, head int, g Grid, prefix int) error
+	AddBias(scores []float32, head int, g Grid, prefix, lo, hi int) error
 }
 
 // RelPosTableRows is the number of rows of a relative position bias table
@@ -241,13 +243,14 @@ func NewRelPosBias(table []float32, heads int, window Grid, classToken bool, off
 // Heads is the number of attention heads the bias is for.
 func (b *RelPosBias) Heads() int { return b.heads }
 
-// AddBias adds head's relative position bias for window g to scores.
-func (b *RelPosBias) AddBias(scores []float32, head int, g Grid, prefix int) error {
+// AddBias adds head's relative position bias for window g to the scores of
+// queries [lo, hi).
+func (b *RelPosBias) AddBias(scores []float32, head int, g Grid, prefix, lo, hi int) error {
 	p, err := b.plan(g, prefix)
 	if err != nil {
 		return err
 	}
-	return p.add(scores, head)
+	return p.add(scores, head, lo, hi)
 }
 
 // Bias returns timm's get_bias(): heads × N × N, N = prefix + g.N().
@@ -386,36 +389,43 @@ func (p *relPlan) prefixEntry(i, j int) int {
 	}
 }
 
-func (p *relPlan) add(scores []float32, head int) error {
+// add adds head's bias to the rows of queries [lo, hi).
+func (p *relPlan) add(scores []float32, head, lo, hi int) error {
 	if head < 0 || head >= p.heads {
 		return fmt.Errorf("posenc: relative bias: head %d outside [0, %d)", head, p.heads)
 	}
-	if len(scores) != p.n*p.n {
-		return fmt.Errorf("posenc: relative bias for %d prefix + %s tokens: scores have %d values, want %d×%d",
-			p.prefix, p.g, len(scores), p.n, p.n)
+	if lo < 0 || hi < lo || hi > p.n {
+		return fmt.Errorf("posenc: relative bias: queries [%d, %d) outside the %d tokens", lo, hi, p.n)
+	}
+	if len(scores) != (hi-lo)*p.n {
+		return fmt.Errorf("posenc: relative bias for %d prefix + %s tokens: scores of queries [%d, %d) have %d values, want %d×%d",
+			p.prefix, p.g, lo, hi, len(scores), hi-lo, p.n)
 	}
 	t := p.tables[head*p.rows : (head+1)*p.rows]
 	if p.index != nil {
-		kernels.RelBiasAdd(scores, t, p.index)
+		kernels.RelBiasAdd(scores, t, p.index, lo, hi)
 		return nil
 	}
-	for i := 0; i < p.n; i++ { // prefix rows, and the prefix columns of patch rows
+	for i := lo; i < hi; i++ { // prefix rows, and the prefix columns of patch rows
 		jEnd := p.n
 		if i >= p.prefix {
 			jEnd = p.prefix
 		}
+		row := scores[(i-lo)*p.n:]
 		for j := 0; j < jEnd; j++ {
-			scores[i*p.n+j] += t[p.prefixEntry(i, j)]
+			row[j] += t[p.prefixEntry(i, j)]
 		}
 	}
-	kernels.RelBiasAddWindow(scores[p.prefix*p.n+p.prefix:], p.n, t, p.win)
+	if first := max(lo, p.prefix); first < hi {
+		kernels.RelBiasAddWindow(scores[(first-lo)*p.n+p.prefix:], p.n, t, p.win, first-p.prefix, hi-p.prefix)
+	}
 	return nil
 }
 
 func (p *relPlan) bias() []float32 {
 	out := make([]float32, p.heads*p.n*p.n)
 	for h := 0; h < p.heads; h++ {
-		p.add(out[h*p.n*p.n:(h+1)*p.n*p.n], h)
+		p.add(out[h*p.n*p.n:(h+1)*p.n*p.n], h, 0, p.n)
 	}
 	return out
 }

@@ -23,7 +23,7 @@ func ExampleRelPosBias_AddBias() {
 	for _, g := range []posenc.Grid{window, {H: 12, W: 12}} {
 		n := g.N()
 		scores := make([]float32, n*n) // one head's logits, query × key
-		if err := bias.AddBias(scores, 2, g, 0); err != nil {
+		if err := bias.AddBias(scores, 2, g, 0, 0, n); err != nil {
 			panic(err)
 		}
 		fmt.Println(g, "head 2:", scores[0], scores[n*n-1])

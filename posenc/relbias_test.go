@@ -110,8 +110,17 @@ func TestRelPosBiasGolden(t *testing.T) {
 								want[i*n+j] = scores[i*n+j] + (v + offset[h])
 							}
 						}
-						if err := b.AddBias(scores, h, g, prefix); err != nil {
-							t.Fatal(err)
+						// Head 0 whole, the others in query tiles (one of a
+						// single row, one starting inside the prefix).
+						cuts := []int{0, n}
+						if h > 0 {
+							cuts = []int{0, n / 3, n - 1, n}
+						}
+						for k := 0; k+1 < len(cuts); k++ {
+							lo, hi := cuts[k], cuts[k+1]
+							if err := b.AddBias(scores[lo*n:hi*n], h, g, prefix, lo, hi); err != nil {
+								t.Fatal(err)
+							}
 						}
 						golden.Close(t, c.Name, scores, want, 1e-6, 1e-6)
 					}
@@ -140,17 +149,20 @@ func TestRelPosBiasErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AddBias(make([]float32, 36), 2, w, 0); err == nil || !strings.Contains(err.Error(), "head") {
+	if err := b.AddBias(make([]float32, 36), 2, w, 0, 0, 6); err == nil || !strings.Contains(err.Error(), "head") {
 		t.Errorf("head out of range: error %v", err)
 	}
-	if err := b.AddBias(make([]float32, 35), 0, w, 0); err == nil {
+	if err := b.AddBias(make([]float32, 35), 0, w, 0, 0, 6); err == nil {
 		t.Error("short scores: no error")
 	}
-	if err := b.AddBias(make([]float32, 36), 0, w, -1); err == nil {
+	if err := b.AddBias(make([]float32, 36), 0, w, -1, 0, 6); err == nil {
 		t.Error("negative prefix: no error")
 	}
+	if err := b.AddBias(make([]float32, 12), 0, w, 0, 5, 7); err == nil || !strings.Contains(err.Error(), "queries") {
+		t.Errorf("queries beyond the tokens: error %v", err)
+	}
 	cb, _ := NewRelPosBias(make([]float32, RelPosTableRows(w, true)*2), 2, w, true, nil)
-	if err := cb.AddBias(make([]float32, 64), 0, w, 2); err == nil || !strings.Contains(err.Error(), "one prefix") {
+	if err := cb.AddBias(make([]float32, 64), 0, w, 2, 0, 8); err == nil || !strings.Contains(err.Error(), "one prefix") {
 		t.Errorf("two prefix tokens with class rows: error %v", err)
 	}
 	if _, err := ResizeRelPosTable(table, 2, w, Grid{1 << 20, 1 << 20}, 0); err == nil {

@@ -15,24 +15,28 @@ func TestRelativeLogCoordsGolden(t *testing.T) {
 	if len(cases) != 6 {
 		t.Fatalf("%d log-coords cases, want 6", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			Win  [2]int `json:"win_size"`
-			Pre  [2]int `json:"pretrained_win_size"`
-			Mode string `json:"mode"`
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				Win  [2]int `json:"win_size"`
+				Pre  [2]int `json:"pretrained_win_size"`
+				Mode string `json:"mode"`
+			}
+			c.Decode(t, &p)
+			mode := LogCoordsSwin
+			if p.Mode == "cr" {
+				mode = LogCoordsCR
+			}
+			want, _ := f.F32(t, c.Outputs[0])
+			got, err := RelativeLogCoords(Grid{p.Win[0], p.Win[1]}, Grid{p.Pre[0], p.Pre[1]}, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
 		}
-		c.Decode(t, &p)
-		mode := LogCoordsSwin
-		if p.Mode == "cr" {
-			mode = LogCoordsCR
-		}
-		want, _ := f.F32(t, c.Outputs[0])
-		got, err := RelativeLogCoords(Grid{p.Win[0], p.Win[1]}, Grid{p.Pre[0], p.Pre[1]}, mode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
-	}
+	})
 }
 
 // TestCPBGolden runs RelPosMlp(mode='swin').get_bias through LoadCPB and

@@ -15,26 +15,30 @@ func TestRelativePositionIndexGolden(t *testing.T) {
 	if len(cases) != 6 {
 		t.Fatalf("%d index cases, want 6", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			Q     [2]int `json:"q_size"`
-			Class bool   `json:"class_token"`
-		}
-		c.Decode(t, &p)
-		want, _ := f.I64(t, c.Outputs[0])
-		got, err := RelativePositionIndex(Grid{p.Q[0], p.Q[1]}, p.Class)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d entries, want %d", c.Name, len(got), len(want))
-		}
-		for i := range want {
-			if int64(got[i]) != want[i] {
-				t.Fatalf("%s: entry %d = %d, want %d", c.Name, i, got[i], want[i])
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				Q     [2]int `json:"q_size"`
+				Class bool   `json:"class_token"`
+			}
+			c.Decode(t, &p)
+			want, _ := f.I64(t, c.Outputs[0])
+			got, err := RelativePositionIndex(Grid{p.Q[0], p.Q[1]}, p.Class)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d entries, want %d", c.Name, len(got), len(want))
+			}
+			for i := range want {
+				if int64(got[i]) != want[i] {
+					t.Fatalf("%s: entry %d = %d, want %d", c.Name, i, got[i], want[i])
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestResizeRelPosTableGolden(t *testing.T) {
@@ -43,22 +47,26 @@ func TestResizeRelPosTableGolden(t *testing.T) {
 	if len(cases) != 4 {
 		t.Fatalf("%d resize cases, want 4", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			Src   [2]int `json:"src_window"`
-			Dst   [2]int `json:"new_window_size"`
-			Extra int    `json:"num_prefix_rows"`
-			Heads int    `json:"num_heads"`
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				Src   [2]int `json:"src_window"`
+				Dst   [2]int `json:"new_window_size"`
+				Extra int    `json:"num_prefix_rows"`
+				Heads int    `json:"num_heads"`
+			}
+			c.Decode(t, &p)
+			table, _ := f.F32(t, c.Inputs[0])
+			want, _ := f.F32(t, c.Outputs[0])
+			got, err := ResizeRelPosTable(table, p.Heads, Grid{p.Src[0], p.Src[1]}, Grid{p.Dst[0], p.Dst[1]}, p.Extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
 		}
-		c.Decode(t, &p)
-		table, _ := f.F32(t, c.Inputs[0])
-		want, _ := f.F32(t, c.Outputs[0])
-		got, err := ResizeRelPosTable(table, p.Heads, Grid{p.Src[0], p.Src[1]}, Grid{p.Dst[0], p.Dst[1]}, p.Extra)
-		if err != nil {
-			t.Fatal(err)
-		}
-		golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
-	}
+	})
 }
 
 // TestRelPosBiasGolden gathers the golden resized tables through RelPosBias

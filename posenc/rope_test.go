@@ -46,19 +46,23 @@ func TestRotaryTablesGolden(t *testing.T) {
 	if len(cases) != 8 {
 		t.Fatalf("%d rotary cases, want 8", len(cases))
 	}
-	for _, c := range cases {
-		var p ropeParams
-		c.Decode(t, &p)
-		wantSin, _ := f.F32(t, c.Outputs[0])
-		wantCos, _ := f.F32(t, c.Outputs[1])
-		sin, cos, err := RotaryTables(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim, p.options())
-		if err != nil {
-			t.Fatal(err)
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p ropeParams
+			c.Decode(t, &p)
+			wantSin, _ := f.F32(t, c.Outputs[0])
+			wantCos, _ := f.F32(t, c.Outputs[1])
+			sin, cos, err := RotaryTables(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim, p.options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tol := ropeTol(p)
+			golden.Close(t, c.Name+" sin", sin, wantSin, tol, 1e-6)
+			golden.Close(t, c.Name+" cos", cos, wantCos, tol, 1e-6)
 		}
-		tol := ropeTol(p)
-		golden.Close(t, c.Name+" sin", sin, wantSin, tol, 1e-6)
-		golden.Close(t, c.Name+" cos", cos, wantCos, tol, 1e-6)
-	}
+	})
 }
 
 // TestRope2DRotateGolden applies the golden tables through Rope2D.Rotate on

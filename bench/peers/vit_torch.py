@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ViT-B/16 forward in PyTorch CPU against `anyres bench vit`, in the same run.
 
-Usage: bench/peers/vit_torch.py [--sizes 224x224,384x384,518x392,1024x1024] [--threads 1,2] [--time 3]
+Usage: bench/peers/vit_torch.py [--sizes 224x224,384x384,518x392,1024x1024] [--threads 1,2] [--time 3] [--json]
 
 The model is timm's vit_base_patch16_224 (dim 768, depth 12, 12 heads,
 MLP 3072, class token, learned position table, final norm, token pooling,
@@ -15,7 +15,7 @@ random; the timing does not depend on them.
 
 Prints the median milliseconds of each side, the ratio torch_ms / anyres_ms
 (>= 1 means anyres is at least as fast) and the peak resident memory of the
-torch process. Installs python3-torch with apt-get when it is missing.
+torch process; --json prints one JSON object per case instead of the table. Installs python3-torch with apt-get when it is missing.
 """
 import argparse, json, os, resource, statistics, subprocess, sys, time
 
@@ -101,6 +101,7 @@ def main():
     ap.add_argument("--sizes", default="224x224,384x384,518x392,1024x1024")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--time", type=float, default=3.0, help="seconds per size and thread count")
+    ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     exe = os.path.join(root, ".tools", "anyres-bench")
@@ -109,8 +110,9 @@ def main():
     threads = [int(t) for t in a.threads.split(",")]
     torch.manual_seed(0)
     model = ViT().eval()
-    print(f"torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else ''}")
-    print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'torch ms':>9} {'anyres ms':>9} {'ratio':>6} {'anyres GF/s':>11} {'torch RSS MB':>12} {'anyres heap MB':>14}")
+    print(f"ViT-B/16 forward: PyTorch {torch.__version__} (plain torch.nn, timm semantics) vs anyres, median ms; ratio = torch/anyres")
+    if not a.json:
+        print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'torch ms':>9} {'anyres ms':>9} {'ratio':>6} {'anyres GF/s':>11} {'torch RSS MB':>12} {'anyres heap MB':>14}")
     for t in threads:
         torch.set_num_threads(t)
         for (h, w) in sizes:
@@ -119,6 +121,12 @@ def main():
             r = json.loads(ours.strip().splitlines()[-1])
             tm = time_torch(model, h, w, a.time)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            if a.json:
+                print(json.dumps({"bench": "vit-torch", "size": f"{h}x{w}", "threads": t, "tokens": r["tokens"],
+                                  "torch_ms": round(tm, 1), "anyres_ms": r["ms"], "ratio": round(tm / r["ms"], 2),
+                                  "anyres_gflops": r["gflops"], "torch_peak_rss_mb": round(rss),
+                                  "anyres_heap_peak_mb": r["heap_peak_mb"], "anyres_workspace_mb": r["workspace_mb"]}), flush=True)
+                continue
             print(f"{h}x{w:<5} {t:>3} {r['tokens']:>6} {tm:>9.1f} {r['ms']:>9.1f} {tm / r['ms']:>6.2f} {r['gflops']:>11.1f} {rss:>12.0f} {r['heap_peak_mb']:>14.0f}",
                   flush=True)
 

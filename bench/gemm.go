@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -81,10 +80,6 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 	}}
 }
 
-func round(x float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(x*p) / p
-}
 
 // gemmMainShapes are the products the main job shows: a 224² and a 384²
 // ViT-B's linear layers.

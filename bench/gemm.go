@@ -80,7 +80,6 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 	}}
 }
 
-
 // gemmMainShapes are the products the main job shows: a 224² and a 384²
 // ViT-B's linear layers.
 var gemmMainShapes = []GemmShape{{197, 2304, 768}, {197, 768, 3072}, {577, 3072, 768}, {577, 768, 3072}}

@@ -179,7 +179,6 @@ func ViTPack(sizes [][2]int, threads int, budget time.Duration) (Result, error) 
 	}}, nil
 }
 
-
 // vitMainSizes are the sizes of the main job: the training size, a larger
 // square and an odd size, on one and two threads.
 var vitMainSizes = [][2]int{{224, 224}, {384, 384}, {518, 392}}

@@ -1,0 +1,5 @@
+//go:build !purego
+
+package kernels
+
+func init() { register("rope", func(Level) {}) }

@@ -10,24 +10,24 @@ import (
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
-const guard = 17 // values of guard band on each side of an output
+const guardBand = 17 // values of guardBand band on each side of an output
 
-// guarded returns a slice of n random values at an unaligned offset inside a
-// buffer whose guard bands hold a sentinel, and a check that they still do.
-func guarded(rng *rand.Rand, n, offset int) ([]float32, func(t *testing.T, what string)) {
-	buf := make([]float32, n+2*guard+offset)
+// guardedRows returns a slice of n random values at an unaligned offset inside a
+// buffer whose guardBand bands hold a sentinel, and a check that they still do.
+func guardedRows(rng *rand.Rand, n, offset int) ([]float32, func(t *testing.T, what string)) {
+	buf := make([]float32, n+2*guardBand+offset)
 	for i := range buf {
 		buf[i] = -7777
 	}
-	s := buf[guard+offset : guard+offset+n]
+	s := buf[guardBand+offset : guardBand+offset+n]
 	for i := range s {
 		s[i] = float32(rng.Float64()*4 - 2)
 	}
 	return s, func(t *testing.T, what string) {
 		t.Helper()
 		for i, v := range buf {
-			if (i < guard+offset || i >= guard+offset+n) && v != -7777 {
-				t.Fatalf("%s: guard value %d changed to %g", what, i, v)
+			if (i < guardBand+offset || i >= guardBand+offset+n) && v != -7777 {
+				t.Fatalf("%s: guardBand value %d changed to %g", what, i, v)
 			}
 		}
 	}
@@ -57,7 +57,7 @@ func TestRopeRotate(t *testing.T) {
 			{3, 1, 30}, {2, 5, 34}, {9, 12, 64}, {2, 2, 130}, {1, 1, 128}} {
 			tokens, heads, hd := shape[0], shape[1], shape[2]
 			for _, off := range []int{0, 1, 3} {
-				x, check := guarded(rng, tokens*heads*hd, off)
+				x, check := guardedRows(rng, tokens*heads*hd, off)
 				sin, cos := randF32(rng, tokens*hd), randF32(rng, tokens*hd)
 				want := make([]float64, len(x))
 				for i := 0; i < len(x); i += 2 {
@@ -106,8 +106,8 @@ func TestRelBiasAdd(t *testing.T) {
 				idx[0], idx[len(idx)-1] = 0, int32(rows-1)
 			}
 			ix := kernels.NewRelIndex(idx, n, rows)
-			table, checkTable := guarded(rng, rows, n%5)
-			scores, check := guarded(rng, n*n, n%3)
+			table, checkTable := guardedRows(rng, rows, n%5)
+			scores, check := guardedRows(rng, n*n, n%3)
 			want := make([]float64, len(scores))
 			for i := range want {
 				want[i] = float64(scores[i] + table[idx[i]])
@@ -155,7 +155,7 @@ func TestDWConv3x3(t *testing.T) {
 					}
 				}
 				weight, bias := randF32(rng, 9*c), randF32(rng, c)
-				dst, check := guarded(rng, h*w*c, c%3)
+				dst, check := guardedRows(rng, h*w*c, c%3)
 				want := make([]float64, len(dst))
 				for y := 0; y < h; y++ {
 					for x := 0; x < w; x++ {

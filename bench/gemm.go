@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -84,11 +83,6 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 		"gflops_best": round(flop/(bestMs*1e6), 2), // the fastest call: least disturbed by a busy machine
 		"calls":       len(times),
 	}}
-}
-
-func round(x float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(x*p) / p
 }
 
 // gemmMainShapes are the products the main job shows: a 224² and a 384²

@@ -31,22 +31,20 @@ func randMatrix(rng *rand.Rand, rows, cols, ld int) []float32 {
 	return s
 }
 
-// guarded is an output matrix inside a buffer with guard values before,
+// guardedMatrix is an output matrix inside a buffer with guard values before,
 // after, and in the padding of every row.
-type guarded struct {
+type guardedMatrix struct {
 	buf            []float32
 	off            int
 	rows, cols, ld int
 }
 
-const guardLen = 37
-
-func newGuarded(rows, cols, ld int, fill func(i, j int) float32) *guarded {
+func newGuarded(rows, cols, ld int, fill func(i, j int) float32) *guardedMatrix {
 	n := 0
 	if rows > 0 && cols > 0 {
 		n = (rows-1)*ld + cols
 	}
-	g := &guarded{buf: make([]float32, n+2*guardLen), off: guardLen, rows: rows, cols: cols, ld: ld}
+	g := &guardedMatrix{buf: make([]float32, n+2*guardLen), off: guardLen, rows: rows, cols: cols, ld: ld}
 	for i := range g.buf {
 		g.buf[i] = guard
 	}
@@ -58,11 +56,11 @@ func newGuarded(rows, cols, ld int, fill func(i, j int) float32) *guarded {
 	return g
 }
 
-func (g *guarded) mat() []float32      { return g.buf[g.off : len(g.buf)-guardLen] }
-func (g *guarded) at(i, j int) float32 { return g.buf[g.off+i*g.ld+j] }
+func (g *guardedMatrix) mat() []float32      { return g.buf[g.off : len(g.buf)-guardLen] }
+func (g *guardedMatrix) at(i, j int) float32 { return g.buf[g.off+i*g.ld+j] }
 
 // checkGuards fails t if anything outside the matrix changed.
-func (g *guarded) checkGuards(t *testing.T) {
+func (g *guardedMatrix) checkGuards(t *testing.T) {
 	t.Helper()
 	for p, v := range g.buf {
 		q := p - g.off
@@ -113,7 +111,7 @@ func refGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 // checkClose compares got (m×n in g) with want within the float32 error
 // bound of a k-term sum plus a few extra roundings; NaN and ±Inf must match
 // exactly.
-func checkClose(t *testing.T, what string, g *guarded, want, scale []float64, k int) {
+func checkClose(t *testing.T, what string, g *guardedMatrix, want, scale []float64, k int) {
 	t.Helper()
 	tol := float64(2*(k+4)) * unitRoundoff
 	bad := 0

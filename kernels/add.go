@@ -1,0 +1,20 @@
+package kernels
+
+// Add sets dst = a + b elementwise. dst may alias a or b.
+func Add(dst, a, b []float32) {
+	checkLen("Add", dst, a)
+	checkLen("Add", dst, b)
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// Scale sets dst = s·src elementwise. dst may alias src.
+func Scale(dst, src []float32, s float32) {
+	checkLen("Scale", dst, src)
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] = s * src[i]
+	}
+}

@@ -1,0 +1,317 @@
+//go:build !purego
+
+#include "exp_amd64.h"
+
+// Registers in this file: SI src, DI dst, BX bias (or the zero table), R9 the
+// bias step (0 without a bias), CX lanes left. AVX2: Y13 scale, Y12 shift,
+// Y11 -Inf, Y14/Y15 exp clamps, Y8 tail mask. AVX-512: Z29 scale, Z30 shift,
+// Z31 -Inf, Z16-Z28 exp constants, K1 tail mask.
+
+// BIAS sets BX to the bias, or to a block of zeros with step R9 = 0 when
+// the bias is empty.
+#define BIAS(base, len, step) \
+	MOVQ base, BX; \
+	MOVQ $step, R9; \
+	XORQ AX, AX; \
+	LEAQ expc<>+EXPC_ZERO(SB), R10; \
+	CMPQ len, $0; \
+	CMOVQEQ R10, BX; \
+	CMOVQEQ AX, R9
+
+// ---- AVX2 ----
+
+// MAX_AVX2: X4 = max over the row of scale·src + bias.
+#define MAX_AVX2 \
+	VMOVAPS Y11, Y4; \
+maxloop: \
+	CMPQ CX, $8; \
+	JB maxtail; \
+	VMOVUPS (SI), Y0; \
+	VFMADD213PS (BX), Y13, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+	ADDQ $32, SI; \
+	ADDQ R9, BX; \
+	SUBQ $8, CX; \
+	JMP maxloop; \
+maxtail: \
+	TESTQ CX, CX; \
+	JZ maxdone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VMASKMOVPS (BX), Y8, Y1; \
+	VFMADD213PS Y1, Y13, Y0; \
+	VBLENDVPS Y8, Y0, Y11, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+maxdone: \
+	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
+
+// EXPSUM_AVX2: dst = e^(scale·src + bias - shift), X5 = its sum; each
+// step also prefetches R13 bytes ahead of src and dst and R14 ahead of the
+// bias (the next row's, or 0).
+#define EXPSUM_AVX2 \
+	VXORPS Y5, Y5, Y5; \
+exploop: \
+	CMPQ CX, $8; \
+	JB exptail; \
+	VMOVUPS (SI), Y0; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	PREFETCHT0 (BX)(R14*1); \
+	VFMADD213PS (BX), Y13, Y0; \
+	VSUBPS Y12, Y0, Y0; \
+	EXP_AVX2(Y0, Y1, Y2, Y3); \
+	VMOVUPS Y0, (DI); \
+	VADDPS Y0, Y5, Y5; \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	ADDQ R9, BX; \
+	SUBQ $8, CX; \
+	JMP exploop; \
+exptail: \
+	TESTQ CX, CX; \
+	JZ expdone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VMASKMOVPS (BX), Y8, Y1; \
+	VFMADD213PS Y1, Y13, Y0; \
+	VSUBPS Y12, Y0, Y0; \
+	EXP_AVX2(Y0, Y1, Y2, Y3); \
+	VMASKMOVPS Y0, Y8, (DI); \
+	VANDPS Y8, Y0, Y0; \
+	VADDPS Y0, Y5, Y5; \
+expdone: \
+	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+
+// SCALE_AVX2: dst *= Y6.
+#define SCALE_AVX2 \
+scaleloop: \
+	CMPQ CX, $8; \
+	JB scaletail; \
+	VMULPS (DI), Y6, Y0; \
+	VMOVUPS Y0, (DI); \
+	ADDQ $32, DI; \
+	SUBQ $8, CX; \
+	JMP scaleloop; \
+scaletail: \
+	TESTQ CX, CX; \
+	JZ scaledone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (DI), Y8, Y0; \
+	VMULPS Y6, Y0, Y0; \
+	VMASKMOVPS Y0, Y8, (DI); \
+scaledone:
+
+// func softmaxRowAVX2(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
+TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-100
+	MOVQ ahead+80(FP), R13
+	MOVQ aheadBias+88(FP), R14
+	EXPCONST_AVX2
+	VBROADCASTSS scale+72(FP), Y13
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
+	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
+	MOVQ BX, R12
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+
+	// Pass 1: the maximum; a row with no finite entry stops here.
+	MAX_AVX2
+	VMOVSS   X4, ret+96(FP)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
+	JPS      pass2
+	JEQ      done
+
+	// Pass 2: exponentials and their sum.
+pass2:
+	VBROADCASTSS X4, Y12
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_base+24(FP), SI
+	MOVQ         src_len+32(FP), CX
+	MOVQ         R12, BX
+	EXPSUM_AVX2
+
+	// Pass 3: times 1/sum.
+	VMOVSS       expc<>+352(SB), X6
+	VDIVSS       X5, X6, X6
+	VBROADCASTSS X6, Y6
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_len+32(FP), CX
+	SCALE_AVX2
+
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxMaxAVX2(src, bias []float32, scale float32) float32
+TEXT ·softmaxMaxAVX2(SB), NOSPLIT, $0-60
+	VBROADCASTSS scale+48(FP), Y13
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
+	BIAS(bias_base+24(FP), bias_len+32(FP), 32)
+	MOVQ src_base+0(FP), SI
+	MOVQ src_len+8(FP), CX
+	MAX_AVX2
+	VMOVSS X4, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxExpAVX2(dst, src, bias []float32, scale, shift float32) float32
+TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-84
+	XORQ R13, R13
+	XORQ R14, R14
+	EXPCONST_AVX2
+	VBROADCASTSS scale+72(FP), Y13
+	VBROADCASTSS shift+76(FP), Y12
+	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	EXPSUM_AVX2
+	VMOVSS X5, ret+80(FP)
+	VZEROUPPER
+	RET
+
+// ---- AVX-512 ----
+
+// MAX_AVX512: X4 = max over the row of scale·src + bias.
+#define MAX_AVX512 \
+	VMOVAPS Z31, Z4; \
+maxloop: \
+	CMPQ CX, $16; \
+	JB maxtail; \
+	VMOVUPS (SI), Z0; \
+	VFMADD213PS (BX), Z29, Z0; \
+	VMAXPS Z0, Z4, Z4; \
+	ADDQ $64, SI; \
+	ADDQ R9, BX; \
+	SUBQ $16, CX; \
+	JMP maxloop; \
+maxtail: \
+	TESTQ CX, CX; \
+	JZ maxdone; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (BX), K1, Z1; \
+	VFMADD213PS Z1, Z29, Z0; \
+	VMAXPS Z0, Z4, K1, Z4; \
+maxdone: \
+	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
+
+// EXPSUM_AVX512: as EXPSUM_AVX2.
+#define EXPSUM_AVX512 \
+	VXORPS Z5, Z5, Z5; \
+exploop: \
+	CMPQ CX, $16; \
+	JB exptail; \
+	VMOVUPS (SI), Z0; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	PREFETCHT0 (BX)(R14*1); \
+	VFMADD213PS (BX), Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	VMOVUPS Z0, (DI); \
+	VADDPS Z0, Z5, Z5; \
+	ADDQ $64, SI; \
+	ADDQ $64, DI; \
+	ADDQ R9, BX; \
+	SUBQ $16, CX; \
+	JMP exploop; \
+exptail: \
+	TESTQ CX, CX; \
+	JZ expdone; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (BX), K1, Z1; \
+	VFMADD213PS Z1, Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	VMOVUPS Z0, K1, (DI); \
+	VADDPS Z0, Z5, K1, Z5; \
+expdone: \
+	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6)
+
+// SCALE_AVX512: dst *= Z6.
+#define SCALE_AVX512 \
+scaleloop: \
+	CMPQ CX, $16; \
+	JB scaletail; \
+	VMULPS (DI), Z6, Z0; \
+	VMOVUPS Z0, (DI); \
+	ADDQ $64, DI; \
+	SUBQ $16, CX; \
+	JMP scaleloop; \
+scaletail: \
+	TESTQ CX, CX; \
+	JZ scaledone; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (DI), K1, Z0; \
+	VMULPS Z6, Z0, Z0; \
+	VMOVUPS Z0, K1, (DI); \
+scaledone:
+
+// func softmaxRowAVX512(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
+TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-100
+	MOVQ ahead+80(FP), R13
+	MOVQ aheadBias+88(FP), R14
+	EXPCONST_AVX512
+	VBROADCASTSS scale+72(FP), Z29
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
+	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
+	MOVQ BX, R12
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+
+	// Pass 1: the maximum; a row with no finite entry stops here.
+	MAX_AVX512
+	VMOVSS   X4, ret+96(FP)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
+	JPS      pass2
+	JEQ      done
+
+	// Pass 2: exponentials and their sum.
+pass2:
+	VBROADCASTSS X4, Z30
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_base+24(FP), SI
+	MOVQ         src_len+32(FP), CX
+	MOVQ         R12, BX
+	EXPSUM_AVX512
+
+	// Pass 3: times 1/sum.
+	VMOVSS       expc<>+352(SB), X6
+	VDIVSS       X5, X6, X6
+	VBROADCASTSS X6, Z6
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_len+32(FP), CX
+	SCALE_AVX512
+
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxMaxAVX512(src, bias []float32, scale float32) float32
+TEXT ·softmaxMaxAVX512(SB), NOSPLIT, $0-60
+	VBROADCASTSS scale+48(FP), Z29
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
+	BIAS(bias_base+24(FP), bias_len+32(FP), 64)
+	MOVQ src_base+0(FP), SI
+	MOVQ src_len+8(FP), CX
+	MAX_AVX512
+	VMOVSS X4, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxExpAVX512(dst, src, bias []float32, scale, shift float32) float32
+TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-84
+	XORQ R13, R13
+	XORQ R14, R14
+	EXPCONST_AVX512
+	VBROADCASTSS scale+72(FP), Z29
+	VBROADCASTSS shift+76(FP), Z30
+	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	EXPSUM_AVX512
+	VMOVSS X5, ret+80(FP)
+	VZEROUPPER
+	RET

@@ -16,7 +16,8 @@ func TestGemmCompare(t *testing.T) {
 	if !*gemmCmp {
 		t.Skip("needs -gemm.cmp")
 	}
-	for _, s := range [][3]int{{197, 3072, 768}, {577, 768, 3072}, {577, 2304, 768}, {1025, 3072, 768}} {
+	shapes := [][3]int{{197, 3072, 768}, {197, 768, 3072}, {577, 768, 3072}, {577, 2304, 768}, {1025, 3072, 768}}
+	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		rng := rand.New(rand.NewPCG(1, 2))
 		rnd := func(n int) []float32 {

@@ -31,6 +31,7 @@ var gemmLevel *gemmMicro
 // by the epilogue; beta is 0 (C is not read), 1, or a scale applied to C
 // before the first K block.
 type gemmCall struct {
+	mk      *gemmMicro // the level's kernel, read once per call
 	threads int
 	m, n, k int
 	a       []float32
@@ -57,9 +58,7 @@ type gemmPlan struct {
 }
 
 func planGemm(mk *gemmMicro, threads, m, n, k int) gemmPlan {
-	p := gemmPlan{mk: mk}
-	kBlocks := (k + mk.kc - 1) / mk.kc
-	p.kc = (k + kBlocks - 1) / kBlocks
+	p := gemmPlan{mk: mk, kc: kBlock(mk, k)}
 
 	rowBlocks := (m + mk.mc - 1) / mk.mc
 	if threads > 1 && rowBlocks < 3*threads {
@@ -81,6 +80,16 @@ func planGemm(mk *gemmMicro, threads, m, n, k int) gemmPlan {
 	p.chunkCols = perChunk * mk.nr
 	p.colChunks = (tiles + perChunk - 1) / perChunk
 	return p
+}
+
+// kBlock is the K block for a product with k steps: the level's kc, evened
+// out so the last block is not a sliver. It depends on k alone.
+func kBlock(mk *gemmMicro, k int) int {
+	if k == 0 {
+		return 1
+	}
+	blocks := (k + mk.kc - 1) / mk.kc
+	return (k + blocks - 1) / blocks
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
@@ -114,7 +123,7 @@ func gemmRun(g *gemmCall) {
 		g.noReduction()
 		return
 	}
-	p := planGemm(gemmLevel, g.threads, g.m, g.n, g.k)
+	p := planGemm(g.mk, g.threads, g.m, g.n, g.k)
 	items := p.rowBlocks * p.colChunks
 	if workers := min(g.threads, items); workers > 1 {
 		gemmRunParallel(*g, p, items, workers)
@@ -183,13 +192,13 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 			w := min(nr, j1-j)
 			q := j / gemmPanel
 			if g.lazy != nil {
-				g.lazy.panel(q)
+				g.lazy.panel(q, p0)
 			}
 			b0 := &data[q*panelLen+p0*gemmPanel]
 			b1 := b0
 			if nr > gemmPanel && q+1 < panels {
 				if g.lazy != nil {
-					g.lazy.panel(q + 1)
+					g.lazy.panel(q+1, p0)
 				}
 				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
 			}

@@ -34,11 +34,11 @@ func TestGemmTuneBlocking(t *testing.T) {
 	mk := gemmLevel
 	saved := *mk
 	defer func() { *mk = saved }()
-	shapes := [][3]int{{577, 768, 768}, {197, 3072, 768}, {577, 768, 3072}}
+	shapes := [][3]int{{197, 768, 768}, {197, 768, 3072}, {577, 768, 3072}}
 	type cand struct{ mc, kc int }
 	var cands []cand
 	for _, kc := range []int{256, 384, 512, 768} {
-		for _, panels := range []int{8, 12, 16, 24} {
+		for _, panels := range []int{12, 16, 24, 32} {
 			cands = append(cands, cand{panels * mk.mr, kc})
 		}
 	}

@@ -38,7 +38,9 @@ type GemmOptions struct {
 }
 
 // Gemm measures one product and returns its median time per call as a
-// result with fields m, n, k, threads, level, op, ms and gflops.
+// result with fields m, n, k, threads, level, op, ms and gflops (from the
+// median), gflops_best (from the fastest call), calls, and with one thread
+// on unix gflops_cpu (from the process's CPU time per call).
 func Gemm(s GemmShape, o GemmOptions) Result {
 	rng := rand.New(rand.NewPCG(1, uint64(s.M*s.N+s.K)))
 	randSlice := func(n int) []float32 {
@@ -60,24 +62,37 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 	run() // warm caches, pools and page tables
 	var times []time.Duration
 	start := time.Now()
+	cpu0, cpuOK := processCPU()
 	for len(times) < 3 || time.Since(start) < o.MinTime {
 		t0 := time.Now()
 		run()
 		times = append(times, time.Since(t0))
 	}
+	cpu1, _ := processCPU()
 	slices.Sort(times)
 	med := times[len(times)/2]
 	ms := float64(med.Nanoseconds()) / 1e6
+	bestMs := float64(times[0].Nanoseconds()) / 1e6
+	flop := 2 * float64(s.M) * float64(s.N) * float64(s.K)
 	threads := o.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return Result{Kind: "gemm", Fields: map[string]any{
+	fields := map[string]any{
 		"m": s.M, "n": s.N, "k": s.K, "threads": threads, "op": op,
-		"level":  kernels.Active().String(),
-		"ms":     round(ms, 4),
-		"gflops": round(2*float64(s.M)*float64(s.N)*float64(s.K)/(ms*1e6), 2),
-	}}
+		"level":       kernels.Active().String(),
+		"ms":          round(ms, 4),
+		"gflops":      round(flop/(ms*1e6), 2),
+		"gflops_best": round(flop/(bestMs*1e6), 2), // the fastest call: least disturbed by a busy machine
+		"calls":       len(times),
+	}
+	if cpuOK && threads == 1 {
+		// One thread: CPU time per call is compute time, whatever the
+		// other jobs on the machine do to the wall clock.
+		perCall := (cpu1 - cpu0).Seconds() / float64(len(times))
+		fields["gflops_cpu"] = round(flop/(perCall*1e9), 2)
+	}
+	return Result{Kind: "gemm", Fields: fields}
 }
 
 // gemmMainShapes are the products the main job shows: a 224² and a 384²

@@ -53,7 +53,7 @@ func BenchmarkGemmPackB(b *testing.B) {
 				ld = k
 			}
 			for b.Loop() {
-				packBPanels(dst, trans, k, n, src, ld, 0, panelsOf(n))
+				packBPanels(dst, trans, k, n, src, ld, 0, panelsOf(n), 0, k)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k*n), "ns/elem")
 		})

@@ -68,6 +68,9 @@ func TestSoftmaxShapes(t *testing.T) {
 						bias = randSlice(r, n, -4, 4)
 					}
 					scale := float32(0.125 * float64(1+off))
+					if off == 2 {
+						scale = -scale // the general path of the assembly
+					}
 					want := softmaxRef(x, scale, bias)
 					what := fmt.Sprintf("n=%d off=%d bias=%v", n, off, withBias)
 

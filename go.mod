@@ -7,6 +7,7 @@ require github.com/klauspost/cpuid/v2 v2.4.2
 require (
 	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	github.com/stretchr/testify v1.11.1
+	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
 )
 

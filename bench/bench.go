@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/anyres/anyres/kernels"
 )
@@ -79,13 +82,22 @@ func Main(p *Printer) error {
 	} else {
 		p.Text("anyres bench on %s (%s), kernels: %s (%s)\n", info.CPU, info.Arch, info.Level, info.Why)
 	}
-	for _, step := range mainSteps {
+	start := time.Now()
+	for i, step := range mainSteps {
+		// Progress on standard error, so that it never mixes into -json output.
+		fmt.Fprintf(progress, "[%d/%d] %s …\n", i+1, len(mainSteps), step.name)
+		t0 := time.Now()
 		if err := step.run(p); err != nil {
 			return fmt.Errorf("%s: %w", step.name, err)
 		}
+		fmt.Fprintf(progress, "[%d/%d] %s done in %s\n", i+1, len(mainSteps), step.name, time.Since(t0).Round(100*time.Millisecond))
 	}
+	fmt.Fprintf(progress, "main job done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
+
+// progress receives the main job's progress lines (tests silence it).
+var progress io.Writer = os.Stderr
 
 // mainStep is one part of the main job, added by the file that owns it.
 type mainStep struct {
@@ -100,4 +112,10 @@ var mainSteps []mainStep
 func addMainStep(name string, order int, run func(p *Printer) error) {
 	mainSteps = append(mainSteps, mainStep{name, order, run})
 	sort.SliceStable(mainSteps, func(i, j int) bool { return mainSteps[i].order < mainSteps[j].order })
+}
+
+// round rounds x to the given number of decimal places, for readable JSON.
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
 }

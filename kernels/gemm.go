@@ -35,75 +35,91 @@ func Sgemm(t Threads, transA, transB bool, m, n, k int, alpha float32, a []float
 	checkMatrix("A", a, transA, m, k, lda)
 	checkMatrix("B", b, transB, k, n, ldb)
 	checkMatrix("C", c, false, m, n, ldc)
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	pb := packBPooled(t, transB, k, n, b, ldb)
+	gemmRun(&gemmCall{
+		threads: t.n(), m: m, n: n, k: k,
+		a: a, lda: lda, transA: transA, alpha: alpha,
+		pb: pb, c: c, ldc: ldc, beta: beta,
+	})
+	releasePackedB(pb)
 }
 
 // SgemmBatched runs batch independent Sgemm calls whose operands start
 // strideA, strideB and strideC elements apart: per-head attention products
 // (Q·Kᵀ, P·V) on heads that stay interleaved in their token matrices.
+// With at least as many products as threads, each thread takes whole
+// products; the result is the same either way.
 func SgemmBatched(t Threads, batch int, transA, transB bool, m, n, k int, alpha float32,
 	a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int) {
 	if batch < 0 {
 		panic(fmt.Sprintf("kernels: SgemmBatched: negative batch %d", batch))
 	}
+	if batch == 0 {
+		return
+	}
+	// Check every operand before any work starts, so a bad stride panics
+	// on the calling goroutine.
 	for i := 0; i < batch; i++ {
-		Sgemm(t, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+		checkMatrix("A", tail(a, i*strideA), transA, m, k, lda)
+		checkMatrix("B", tail(b, i*strideB), transB, k, n, ldb)
+		checkMatrix("C", tail(c, i*strideC), false, m, n, ldc)
 	}
-}
-
-// PackedB is a right-hand operand (K×N, typically a weight matrix) packed
-// once into the layout the micro-kernels read, reusable for any row count M
-// and safe for concurrent use.
-type PackedB struct {
-	K, N int
-	data []float32 // generic layout: K×N row-major
-}
-
-// PackB packs op(B) (K×N; B is N×K when transB, as PyTorch's Linear weight
-// [out, in] is) for GemmPacked.
-func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
-	checkMatrix("B", b, transB, k, n, ldb)
-	p := &PackedB{K: k, N: n, data: make([]float32, k*n)}
-	for kk := 0; kk < k; kk++ {
-		for j := 0; j < n; j++ {
-			if transB {
-				p.data[kk*n+j] = b[j*ldb+kk]
-			} else {
-				p.data[kk*n+j] = b[kk*ldb+j]
-			}
+	nt := t.n()
+	if nt <= 1 || batch < nt {
+		for i := 0; i < batch; i++ {
+			Sgemm(t, transA, transB, m, n, k, alpha, tail(a, i*strideA), lda, tail(b, i*strideB), ldb, beta, tail(c, i*strideC), ldc)
 		}
+		return
 	}
-	return p
+	parallelFor(nt, batch, func(i int) {
+		Sgemm(1, transA, transB, m, n, k, alpha, tail(a, i*strideA), lda, tail(b, i*strideB), ldb, beta, tail(c, i*strideC), ldc)
+	})
+}
+
+// tail returns s[off:], or an empty slice when off is past its end (an
+// empty operand of a zero-sized product may start anywhere).
+func tail(s []float32, off int) []float32 {
+	if off < 0 {
+		panic(fmt.Sprintf("kernels: SgemmBatched: negative offset %d", off))
+	}
+	if off >= len(s) {
+		return nil
+	}
+	return s[off:]
 }
 
 // GemmPacked computes C = act(A·B + bias) + residual for A (M×K, row stride
-// lda) and a packed B, with the epilogue applied while each tile is hot.
+// lda) and a packed B, with the epilogue applied to each output tile right
+// after its last block of K, while the tile is still in cache.
 func GemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, c []float32, ldc int, ep Epilogue) {
 	checkMatrix("A", a, false, m, pb.K, lda)
 	checkMatrix("C", c, false, m, pb.N, ldc)
 	checkEpilogue(ep, m, pb.N)
-	sgemmGeneric(false, false, m, pb.N, pb.K, 1, a, lda, pb.data, pb.N, 0, c, ldc)
-	applyEpilogue(m, pb.N, c, ldc, ep)
-}
-
-func applyEpilogue(m, n int, c []float32, ldc int, ep Epilogue) {
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		if ep.Bias != nil {
-			for j := range row {
-				row[j] += ep.Bias[j]
-			}
-		}
-		if ep.GELU {
-			GELU(row, row)
-		}
-		if ep.Residual != nil {
-			r := ep.Residual[i*ep.LDR : i*ep.LDR+n]
-			for j := range row {
-				row[j] += r[j]
-			}
+	if m == 0 || pb.N == 0 {
+		return
+	}
+	call := &gemmCall{
+		threads: t.n(), m: m, n: pb.N, k: pb.K,
+		a: a, lda: lda, alpha: 1,
+		pb: pb, c: c, ldc: ldc, ep: ep,
+	}
+	if ep.Residual != nil && overlaps(ep.Residual, c) {
+		if sameMatrix(ep.Residual, ep.LDR, c, ldc) && !ep.GELU {
+			// C already holds the residual: accumulate onto it.
+			call.beta = 1
+			call.ep.Residual = nil
+		} else {
+			// The residual would be overwritten before it is added: keep
+			// a copy (rare: GELU with an in-place residual, or a
+			// partial overlap).
+			call.ep.Residual = copyMatrix(ep.Residual, m, pb.N, ep.LDR)
+			call.ep.LDR = pb.N
 		}
 	}
+	gemmRun(call)
 }
 
 func checkEpilogue(ep Epilogue, m, n int) {
@@ -132,38 +148,5 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 	}
 	if need := (rows-1)*ld + cols; len(s) < need {
 		panic(fmt.Sprintf("kernels: %s: %d elements, need %d for %d×%d with ld %d", name, len(s), need, rows, cols, ld))
-	}
-}
-
-// sgemmGeneric is the pure-Go reference GEMM.
-func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(row)
-		} else if beta != 1 {
-			for j := range row {
-				row[j] *= beta
-			}
-		}
-		for p := 0; p < k; p++ {
-			var av float32
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
-			}
-			av *= alpha
-			if transB {
-				for j := range row {
-					row[j] += av * b[j*ldb+p]
-				}
-			} else {
-				br := b[p*ldb : p*ldb+n]
-				for j := range row {
-					row[j] += av * br[j]
-				}
-			}
-		}
 	}
 }

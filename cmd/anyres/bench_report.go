@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/anyres/anyres/bench"
+)
+
+func init() {
+	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch) and write the README results table", runBenchReport}
+}
+
+const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-peers bench/peers] [-timeout 20m]
+
+Runs each peer script in bench/peers (python3; each installs its own Debian
+packages and measures the peer and anyres side by side in the same run),
+and writes their results as markdown tables headed by the machine they ran
+on (CPU, cores, kernel level, date). With -readme, rewrites the README's
+results section (between the bench-report markers) in place. Run it from
+the module root.
+
+flags:
+`
+
+func runBenchReport(args []string) error {
+	fs := flag.NewFlagSet("bench report", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), benchReportHelp); fs.PrintDefaults() }
+	readme := fs.String("readme", "", "README to rewrite the results section of")
+	out := fs.String("out", "", "markdown file to write (default: standard output)")
+	peers := fs.String("peers", "", "folder of peer scripts (default: bench/peers under the module root)")
+	timeout := fs.Duration("timeout", 20*time.Minute, "time limit per script")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	dir := *peers
+	if dir == "" {
+		dir = filepath.Join(root, "bench", "peers")
+	}
+	var doc []byte
+	if *readme != "" { // check the README before spending minutes measuring
+		if doc, err = os.ReadFile(*readme); err != nil {
+			return err
+		}
+		if _, err := bench.ReplaceSection(string(doc), ""); err != nil {
+			return fmt.Errorf("%s: %w", *readme, err)
+		}
+	}
+	results := bench.RunPeers(context.Background(), root, dir, *timeout, os.Stderr)
+	md := bench.Markdown(bench.ThisMachine(), results, "go run ./cmd/anyres bench report -readme README.md")
+	switch {
+	case *out != "":
+		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+			return err
+		}
+	case *readme == "":
+		fmt.Print(md)
+	}
+	if *readme != "" {
+		updated, err := bench.ReplaceSection(string(doc), md)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*readme, []byte(updated), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "updated the results section of %s\n", *readme)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return fmt.Errorf("%s failed (its note is in the report): %w", r.Script, r.Err)
+		}
+	}
+	return nil
+}
+
+// moduleRoot is the nearest folder above the working directory holding go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run it inside the anyres module (no go.mod above the working directory)")
+		}
+		dir = parent
+	}
+}

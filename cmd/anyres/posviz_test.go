@@ -1,0 +1,87 @@
+package main
+
+import (
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres/internal/golden"
+)
+
+func goldenPath(t *testing.T, name string) string { return filepath.Join(golden.Dir(t), name) }
+
+func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sim.png")
+	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-out", out}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The layout renderSimilarity uses for a 14×14 grid: 14 tiles of
+	// 14 cells of `cell` pixels, a gap of max(2, cell) between tiles.
+	const g = 14
+	cell := max(1, min(8, 1600/(g*g), 1600/(g*g)))
+	gap := max(2, cell)
+	top := 12 + 2*16 + 4
+	for _, tok := range [][2]int{{0, 0}, {3, 11}, {13, 13}, {7, 2}} {
+		r, c := tok[0], tok[1]
+		x := 12 + c*(g*cell+gap) + c*cell + cell/2
+		y := top + r*(g*cell+gap) + r*cell + cell/2
+		if got := img.At(x, y); !sameRGB(got, viridis(1)) {
+			t.Errorf("token %v: its own cell is %v, want the colour of similarity 1 %v", tok, got, viridis(1))
+		}
+	}
+}
+
+func TestPosvizErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.safetensors")
+	os.WriteFile(bad, []byte("not a checkpoint at all"), 0o644)
+	for name, args := range map[string][]string{
+		"no weights":      {"-out", filepath.Join(dir, "a.png")},
+		"unknown flag":    {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-colour", "red"},
+		"no pos_embed":    {"-weights", goldenPath(t, "vit_nope.safetensors"), "-out", filepath.Join(dir, "b.png")},
+		"malformed file":  {"-weights", bad},
+		"missing file":    {"-weights", filepath.Join(dir, "missing.safetensors")},
+		"bad size":        {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "0x9"},
+		"tiny size":       {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "8x8", "-out", filepath.Join(dir, "c.png")},
+		"extra argument":  {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "extra"},
+		"zero tiles":      {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-tiles", "0"},
+		"unwritable path": {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-out", filepath.Join(dir, "no", "such", "x.png")},
+	} {
+		if err := runPosviz(args); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if strings.Contains(err.Error(), "panic") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestViridisEnds(t *testing.T) {
+	if c := viridis(0); c.R != 68 || c.G != 1 || c.B != 84 {
+		t.Errorf("viridis(0) = %v", c)
+	}
+	if c := viridis(1); c.R != 253 || c.G != 231 || c.B != 37 {
+		t.Errorf("viridis(1) = %v", c)
+	}
+	if viridis(-3) != viridis(0) || viridis(7) != viridis(1) {
+		t.Error("viridis does not clamp")
+	}
+}
+
+// sameRGB reports whether two colours have the same 8-bit RGB values.
+func sameRGB(a, b color.Color) bool {
+	r1, g1, b1, _ := a.RGBA()
+	r2, g2, b2, _ := b.RGBA()
+	return r1>>8 == r2>>8 && g1>>8 == g2>>8 && b1>>8 == b2>>8
+}

@@ -1,0 +1,180 @@
+// Package imageprep turns a photo into the float32 tensor a Vision
+// Transformer takes: decode (PNG or JPEG, standard library), choose the input
+// size, resize with antialiasing, and normalise each channel by a mean and
+// standard deviation.
+//
+// The three ways to choose the size are the three ways to run a ViT at any
+// resolution:
+//
+//   - native: keep the image's own size; the model's edge policy (pad, crop
+//     or resize to a whole number of patches) deals with the remainder;
+//   - a target size H×W, as timm's fixed-size evaluation does;
+//   - a token budget: the largest size with the image's aspect ratio whose
+//     patch grid has at most N tokens (the NaViT / FlexiViT way of spending
+//     a fixed compute budget on any shape).
+//
+// A typical call:
+//
+//	img, err := imageprep.Load("photo.jpg")
+//	x, err := imageprep.Prepare(img, imageprep.Options{Tokens: 256, Patch: 16, Norm: imageprep.ImageNet})
+//	// x.Data holds 3×x.H×x.W values, channel-major (CHW), ready for the model.
+//
+// Resizing uses the Catmull-Rom cubic (Keys a = -0.5) of golang.org/x/image/draw,
+// which widens its support when shrinking, like PIL's bicubic resize that timm's
+// preprocessing uses. Alpha is dropped before resizing, as PIL's convert("RGB") does.
+package imageprep
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	_ "image/jpeg" // register the decoders Decode accepts
+	_ "image/png"
+	"io"
+	"os"
+
+	xdraw "golang.org/x/image/draw"
+)
+
+// Limits on input, so that no file can make the program allocate without
+// bound: a 256 MiB file and 64 megapixels (more than any camera's photo;
+// at most about 1.6 GiB through decoding, 16-bit RGB and float32 CHW).
+const (
+	MaxFileBytes = 256 << 20
+	MaxPixels    = 64 << 20
+)
+
+// Tensor is one image as float32 values in channel-major order: C planes of
+// H rows of W values (PyTorch's CHW, without the batch dimension).
+type Tensor struct {
+	C, H, W int
+	Data    []float32
+}
+
+// At returns the value of channel c at row y, column x.
+func (t *Tensor) At(c, y, x int) float32 { return t.Data[(c*t.H+y)*t.W+x] }
+
+// Load reads and decodes a PNG or JPEG file.
+func Load(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+// Decode reads a PNG or JPEG image. It checks the dimensions in the header
+// before decoding pixels, and refuses empty images and images over MaxPixels.
+func Decode(r io.Reader) (image.Image, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("image file is larger than %d bytes", MaxFileBytes)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return nil, errors.New("not a PNG or JPEG image")
+		}
+		return nil, fmt.Errorf("malformed image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%s image is empty (%d×%d)", format, cfg.Height, cfg.Width)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, fmt.Errorf("%s image of %d×%d pixels is over the %d-pixel limit", format, cfg.Height, cfg.Width, MaxPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("malformed %s image: %w", format, err)
+	}
+	return img, nil
+}
+
+// Opaque returns img as an opaque 16-bit RGB image whose bounds start at
+// (0, 0), dropping any alpha channel the way PIL's convert("RGB") does
+// (colours kept, transparency forgotten).
+func Opaque(img image.Image) *image.RGBA64 {
+	b := img.Bounds()
+	dst := image.NewRGBA64(image.Rect(0, 0, b.Dx(), b.Dy()))
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
+		draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src) // fast paths for JPEG's YCbCr and the common types
+		return dst
+	}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			dst.SetRGBA64(x-b.Min.X, y-b.Min.Y, straight(img.At(x, y)))
+		}
+	}
+	return dst
+}
+
+// straight returns c's colour without premultiplication, fully opaque.
+// Colours stored unpremultiplied (PNG's NRGBA, NRGBA64 and palette entries)
+// keep their values even where alpha is zero.
+func straight(c color.Color) color.RGBA64 {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return color.RGBA64{R: uint16(c.R) * 0x101, G: uint16(c.G) * 0x101, B: uint16(c.B) * 0x101, A: 0xffff}
+	case color.NRGBA64:
+		return color.RGBA64{R: c.R, G: c.G, B: c.B, A: 0xffff}
+	}
+	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+	return color.RGBA64{R: n.R, G: n.G, B: n.B, A: 0xffff}
+}
+
+// Resize returns img scaled to h rows by w columns with the Catmull-Rom
+// cubic, antialiased when shrinking. Alpha is dropped first (see Opaque).
+func Resize(img image.Image, h, w int) (*image.RGBA64, error) {
+	if h <= 0 || w <= 0 {
+		return nil, fmt.Errorf("imageprep: resize to %d×%d: sizes must be positive", h, w)
+	}
+	if int64(h)*int64(w) > MaxPixels {
+		return nil, fmt.Errorf("imageprep: resize to %d×%d is over the %d-pixel limit", h, w, MaxPixels)
+	}
+	src := Opaque(img)
+	if src.Bounds().Dx() == w && src.Bounds().Dy() == h {
+		return src, nil
+	}
+	dst := image.NewRGBA64(image.Rect(0, 0, w, h))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+	return dst, nil
+}
+
+// ToTensor converts img to a 3×H×W tensor of (v - mean[c]) / std[c], where v
+// is the pixel value scaled to [0, 1]. Alpha is dropped (see Opaque);
+// grayscale images give three equal channels.
+func ToTensor(img image.Image, n Norm) (*Tensor, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	src, ok := img.(*image.RGBA64)
+	if !ok || src.Bounds().Min != (image.Point{}) || !src.Opaque() {
+		src = Opaque(img)
+	}
+	h, w := src.Bounds().Dy(), src.Bounds().Dx()
+	t := &Tensor{C: 3, H: h, W: w, Data: make([]float32, 3*h*w)}
+	plane := h * w
+	for y := range h {
+		row := src.Pix[y*src.Stride:]
+		for x := range w {
+			p := row[8*x:]
+			i := y*w + x
+			for c := range 3 {
+				v := float32(uint16(p[2*c])<<8|uint16(p[2*c+1])) / 65535 // = v8/255 exactly for 8-bit sources
+				t.Data[c*plane+i] = (v - n.Mean[c]) / n.Std[c]
+			}
+		}
+	}
+	return t, nil
+}

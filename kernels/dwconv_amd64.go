@@ -1,0 +1,33 @@
+//go:build !purego
+
+package kernels
+
+func init() {
+	register("dwconv", func(l Level) {
+		if l == AVX2 {
+			dwconv3x3Row = dwconv3x3RowAVX2Tail
+		} else {
+			dwconv3x3Row = dwconv3x3RowGeneric
+		}
+	}, AVX2)
+}
+
+// dwconv3x3RowAVX2Tail runs the assembly over whole groups of eight
+// channels and leaves the last c mod 8 channels to Go.
+func dwconv3x3RowAVX2Tail(dst, rows, weight, bias []float32, w, c int, residual bool) {
+	c8 := c &^ 7
+	if c8 > 0 {
+		dwconv3x3RowAVX2(dst, rows, weight, bias, w, c, c8, residual)
+	}
+	if c8 < c {
+		dwconv3x3Channels(dst, rows, weight, bias, w, c, c8, c, residual)
+	}
+}
+
+// dwconv3x3RowAVX2 is dwconv3x3Channels(dst, rows, weight, bias, w, c, 0,
+// c8, residual) with AVX2+FMA, for c8 a positive multiple of 8 (≤ c): for
+// each group of eight channels the nine tap weights and the bias stay in
+// registers while the row is swept.
+//
+//go:noescape
+func dwconv3x3RowAVX2(dst, rows, weight, bias []float32, w, c, c8 int, residual bool)

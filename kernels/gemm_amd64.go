@@ -1,0 +1,29 @@
+//go:build !purego
+
+package kernels
+
+//go:generate go run gemm_asmgen.go
+
+// gemmPanel is the column width of a packed B panel: one AVX2 tile, half an
+// AVX-512 tile.
+const gemmPanel = 16
+
+var (
+	// 6×16: 12 ymm accumulators, 2 for B, 2 for broadcasts.
+	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 144, kc: 768, kernel: gemmAVX2Kernels, packPanel: packPanelAVX}
+	// 14×32: 28 zmm accumulators, 2 for B, 2 for broadcasts.
+	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 168, kc: 768, kernel: gemmAVX512Kernels, packPanel: packPanelAVX}
+)
+
+func init() {
+	register("gemm", func(l Level) {
+		switch l {
+		case AVX512:
+			gemmLevel = &gemmAVX512
+		case AVX2:
+			gemmLevel = &gemmAVX2
+		default:
+			gemmLevel = &gemmGeneric
+		}
+	}, AVX2, AVX512)
+}

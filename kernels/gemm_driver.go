@@ -1,0 +1,275 @@
+package kernels
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// gemmMicro describes one level's register-blocked micro-kernel and the
+// cache blocking tuned for it.
+//
+// kernel[r-1] computes an r×nr tile (r ≤ mr) over k steps:
+// acc = Σ_p a[p·mr+i]·b[p][j], where b[p] is row p of panel b0 for columns
+// [0, gemmPanel) and of panel b1 for [gemmPanel, 2·gemmPanel) when nr spans
+// two panels; then C = acc (add == 0) or C = C + acc (add == 1), rows ldc
+// elements apart. k ≥ 1. The sum runs in increasing p in every variant, so
+// a tile's bits depend only on its own data, never on the thread count.
+type gemmMicro struct {
+	mr, nr int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
+	mc, kc int // largest row block (a multiple of mr) and K block
+	kernel []func(k int, a, b0, b1, c *float32, ldc, add int)
+	// packPanel, when set, packs one full panel of a row-major A when
+	// the rows up to the next multiple of 8 exist (see packPanelAVX);
+	// packA uses Go otherwise.
+	packPanel func(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int)
+}
+
+// gemmLevel is the active micro-kernel, set by dispatch.
+var gemmLevel *gemmMicro
+
+// gemmCall is one product C = alpha·op(A)·B + beta·C (B packed), followed
+// by the epilogue; beta is 0 (C is not read), 1, or a scale applied to C
+// before the first K block.
+type gemmCall struct {
+	threads int
+	m, n, k int
+	a       []float32
+	lda     int
+	transA  bool
+	alpha   float32
+	pb      *PackedB
+	c       []float32
+	ldc     int
+	beta    float32
+	ep      Epilogue
+}
+
+// gemmPlan is how a call is cut into work items: row blocks × column
+// chunks. Tiles always start at multiples of mr and nr from the origin and
+// K blocks at multiples of kc, whatever the plan, so the plan never changes
+// the result.
+type gemmPlan struct {
+	mk                   *gemmMicro
+	mc, kc               int // row block, K block
+	rowBlocks, colChunks int
+	chunkCols            int // columns per chunk, a multiple of nr
+}
+
+func planGemm(mk *gemmMicro, threads, m, n, k int) gemmPlan {
+	p := gemmPlan{mk: mk}
+	kBlocks := (k + mk.kc - 1) / mk.kc
+	p.kc = (k + kBlocks - 1) / kBlocks
+
+	rowBlocks := (m + mk.mc - 1) / mk.mc
+	if threads > 1 && rowBlocks < 3*threads {
+		// More, smaller row blocks balance threads on a busy machine;
+		// a block keeps at least 4 panels so B panels are reused.
+		rowBlocks = max(rowBlocks, min(3*threads, m/(4*mk.mr)))
+	}
+	p.mc = roundUp((m+rowBlocks-1)/rowBlocks, mk.mr)
+	p.rowBlocks = (m + p.mc - 1) / p.mc
+
+	tiles := (n + mk.nr - 1) / mk.nr
+	chunks := 1
+	if threads > 1 && p.rowBlocks < 2*threads {
+		// Too few rows to share: split the columns too (each chunk
+		// packs its own copy of A, so only as far as needed).
+		chunks = min(tiles, (3*threads+p.rowBlocks-1)/p.rowBlocks)
+	}
+	perChunk := (tiles + chunks - 1) / chunks
+	p.chunkCols = perChunk * mk.nr
+	p.colChunks = (tiles + perChunk - 1) / perChunk
+	return p
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// gemmScratch is one worker's packed-A block and edge tile.
+type gemmScratch struct {
+	a, tile []float32
+}
+
+var gemmScratchPool sync.Pool
+
+func getScratch(alen, tlen int) *gemmScratch {
+	s, _ := gemmScratchPool.Get().(*gemmScratch)
+	if s == nil {
+		s = &gemmScratch{}
+	}
+	if cap(s.a) < alen {
+		s.a = make([]float32, alen)
+	}
+	if cap(s.tile) < tlen {
+		s.tile = make([]float32, tlen)
+	}
+	s.a, s.tile = s.a[:alen], s.tile[:tlen]
+	return s
+}
+
+// gemmRun computes the call on up to g.threads goroutines.
+func gemmRun(g *gemmCall) {
+	if g.k == 0 {
+		g.noReduction()
+		return
+	}
+	p := planGemm(gemmLevel, g.threads, g.m, g.n, g.k)
+	items := p.rowBlocks * p.colChunks
+	workers := min(g.threads, items)
+	var next atomic.Int64
+	work := func() {
+		s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
+		for {
+			it := int(next.Add(1)) - 1
+			if it >= items {
+				break
+			}
+			g.runItem(&p, s, it/p.colChunks, it%p.colChunks)
+		}
+		gemmScratchPool.Put(s)
+	}
+	if workers <= 1 {
+		work()
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// runItem computes one row block × column chunk of C: for each K block,
+// pack that slice of A once, then sweep the tiles (B panel outer, so it
+// stays in L1 while the A panels stream from L2).
+func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int) {
+	mk := p.mk
+	mr, nr := mk.mr, mk.nr
+	i0, i1 := rb*p.mc, min((rb+1)*p.mc, g.m)
+	j0, j1 := cc*p.chunkCols, min((cc+1)*p.chunkCols, g.n)
+	k := g.k
+	data := g.pb.data
+	panelLen := g.pb.panelLen()
+	panels := g.pb.panels()
+	for p0 := 0; p0 < k; p0 += p.kc {
+		kc := min(p.kc, k-p0)
+		packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
+		last := p0+kc == k
+		add := 0
+		if p0 > 0 || g.beta != 0 {
+			add = 1
+		}
+		for j := j0; j < j1; j += nr {
+			w := min(nr, j1-j)
+			q := j / gemmPanel
+			b0 := &data[q*panelLen+p0*gemmPanel]
+			b1 := b0
+			if nr > gemmPanel && q+1 < panels {
+				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
+			}
+			for i := i0; i < i1; i += mr {
+				h := min(mr, i1-i)
+				if p0 == 0 && g.beta != 0 && g.beta != 1 {
+					g.scaleTile(i, h, j, w)
+				}
+				a := &s.a[(i-i0)*kc]
+				kern := mk.kernel[h-1]
+				if w == nr {
+					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add)
+				} else {
+					// Right edge: compute the full tile into scratch,
+					// then merge the columns that exist.
+					kern(kc, a, b0, b1, &s.tile[0], nr, 0)
+					g.mergeTile(s.tile, nr, i, h, j, w, add)
+				}
+				if last {
+					g.finishTile(i, h, j, w)
+				}
+			}
+		}
+	}
+}
+
+func (g *gemmCall) scaleTile(i, h, j, w int) {
+	for r := i; r < i+h; r++ {
+		row := g.c[r*g.ldc+j : r*g.ldc+j+w]
+		for x := range row {
+			row[x] *= g.beta
+		}
+	}
+}
+
+func (g *gemmCall) mergeTile(t []float32, ldt, i, h, j, w, add int) {
+	for r := 0; r < h; r++ {
+		row := g.c[(i+r)*g.ldc+j : (i+r)*g.ldc+j+w]
+		src := t[r*ldt : r*ldt+w]
+		if add == 0 {
+			copy(row, src)
+			continue
+		}
+		for x, v := range src {
+			row[x] += v
+		}
+	}
+}
+
+// finishTile applies the epilogue to a finished h×w tile at (i, j).
+func (g *gemmCall) finishTile(i, h, j, w int) {
+	ep := &g.ep
+	if ep.Bias == nil && !ep.GELU && ep.Residual == nil {
+		return
+	}
+	for r := i; r < i+h; r++ {
+		row := g.c[r*g.ldc+j : r*g.ldc+j+w]
+		if ep.Bias != nil {
+			Add(row, row, ep.Bias[j:j+w])
+		}
+		if ep.GELU {
+			GELU(row, row)
+		}
+		if ep.Residual != nil {
+			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])
+		}
+	}
+}
+
+// noReduction handles K == 0: op(A)·op(B) is all zeros.
+func (g *gemmCall) noReduction() {
+	for i := 0; i < g.m; i++ {
+		row := g.c[i*g.ldc : i*g.ldc+g.n]
+		switch g.beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for x := range row {
+				row[x] *= g.beta
+			}
+		}
+	}
+	for i := 0; i < g.m; i++ {
+		g.finishTile(i, 1, 0, g.n)
+	}
+}
+
+// parallelFor runs f(0) … f(n-1) on up to threads goroutines (the caller's
+// included), each taking the next index as it finishes the last.
+func parallelFor(threads, n int, f func(i int)) {
+	workers := min(threads, n)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
+			}
+			f(i)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}

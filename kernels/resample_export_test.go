@@ -1,0 +1,4 @@
+package kernels
+
+// WeightedRowSum exposes the checked per-level kernel to the external tests.
+var WeightedRowSum = weightedRowSum

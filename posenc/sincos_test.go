@@ -1,0 +1,110 @@
+package posenc
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/kernels/kerneltest"
+)
+
+// goldenCases returns the cases of file whose fn is fn.
+func goldenCases(f *golden.File, fn string) []golden.Case {
+	var out []golden.Case
+	for _, c := range f.Cases {
+		if c.Fn == fn {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestSinCos2DTableGolden(t *testing.T) {
+	f := golden.Open(t, "sincos_rope.safetensors")
+	cases := goldenCases(f, "timm.layers.build_sincos2d_pos_embed")
+	if len(cases) != 8 {
+		t.Fatalf("%d sin-cos cases, want 8", len(cases))
+	}
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				FeatShape   [2]int  `json:"feat_shape"`
+				Dim         int     `json:"dim"`
+				Temperature float64 `json:"temperature"`
+				Reverse     bool    `json:"reverse_coord"`
+				Interleave  bool    `json:"interleave_sin_cos"`
+			}
+			c.Decode(t, &p)
+			want, _ := f.F32(t, c.Outputs[0])
+			got, err := SinCos2DTable(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim,
+				SinCosOptions{Temperature: p.Temperature, ReverseCoord: p.Reverse, Interleave: p.Interleave})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
+		}
+	})
+}
+
+// TestSinCosEncoderGolden checks the Encoder adds exactly the golden table to
+// the patch rows and leaves the prefix rows alone, on every kernel level.
+func TestSinCosEncoderGolden(t *testing.T) {
+	f := golden.Open(t, "sincos_rope.safetensors")
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range goldenCases(f, "timm.layers.build_sincos2d_pos_embed") {
+			var p struct {
+				FeatShape  [2]int `json:"feat_shape"`
+				Dim        int    `json:"dim"`
+				Reverse    bool   `json:"reverse_coord"`
+				Interleave bool   `json:"interleave_sin_cos"`
+			}
+			c.Decode(t, &p)
+			want, _ := f.F32(t, c.Outputs[0])
+			g := Grid{p.FeatShape[0], p.FeatShape[1]}
+			const prefix = 2
+			x := make([]float32, (prefix+g.N())*p.Dim)
+			for i := range x {
+				x[i] = float32(i%7) - 3
+			}
+			enc := &SinCos{Options: SinCosOptions{ReverseCoord: p.Reverse, Interleave: p.Interleave}}
+			for round := 0; round < 2; round++ { // the second round uses the cached table
+				y := append([]float32(nil), x...)
+				if err := enc.AddTo(y, prefix, g, p.Dim); err != nil {
+					t.Fatal(err)
+				}
+				golden.Close(t, c.Name+" prefix", y[:prefix*p.Dim], x[:prefix*p.Dim], 0, 0)
+				exp := make([]float32, len(want))
+				for i := range want {
+					exp[i] = x[prefix*p.Dim+i] + want[i]
+				}
+				golden.Close(t, c.Name, y[prefix*p.Dim:], exp, 2e-6, 1e-6)
+			}
+		}
+	})
+}
+
+func TestSinCosErrors(t *testing.T) {
+	for _, tc := range []struct {
+		g    Grid
+		dim  int
+		o    SinCosOptions
+		want string
+	}{
+		{Grid{0, 3}, 8, SinCosOptions{}, "positive"},
+		{Grid{3, -1}, 8, SinCosOptions{}, "positive"},
+		{Grid{3, 3}, 6, SinCosOptions{}, "multiple of 4"},
+		{Grid{3, 3}, 0, SinCosOptions{}, "multiple of 4"},
+		{Grid{3, 3}, 8, SinCosOptions{Temperature: -1}, "temperature"},
+		{Grid{1 << 20, 1 << 20}, 8, SinCosOptions{}, "outside"},
+	} {
+		if _, err := SinCos2DTable(tc.g, tc.dim, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("SinCos2DTable(%v, %d, %+v) error %v, want one containing %q", tc.g, tc.dim, tc.o, err, tc.want)
+		}
+	}
+	var enc SinCos
+	if err := enc.AddTo(make([]float32, 10), 0, Grid{2, 2}, 4); err == nil {
+		t.Error("AddTo with a wrong token matrix length: no error")
+	}
+}

@@ -1,0 +1,72 @@
+package vit
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/kernels/kerneltest"
+)
+
+var goldenModels = []string{"vit_cls_learned.safetensors", "vit_reg_noembedcls_avg.safetensors", "vit_nope.safetensors"}
+
+// goldenImage returns the case's input image.
+func goldenImage(t testing.TB, f *golden.File, name string) Image {
+	pix, shape := f.F32(t, "in_"+name)
+	return Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}
+}
+
+func loadGolden(t testing.TB, name string, opts Options) (*golden.File, *Model) {
+	f := golden.Open(t, name)
+	m, err := LoadFile(f.File, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, m
+}
+
+// TestGolden compares forward_features and logits with timm at every size
+// of every golden model, on every kernel level.
+func TestGolden(t *testing.T) {
+	for _, file := range goldenModels {
+		t.Run(file, func(t *testing.T) {
+			f, m := loadGolden(t, file, Options{})
+			kerneltest.Run(t, func(t *testing.T) {
+				for _, c := range f.Cases {
+					var out Output
+					err := m.Forward(goldenImage(t, f, c.Name), &out)
+					if errors.Is(err, errNoResample) {
+						t.Logf("%s: skipped: %v", c.Name, err)
+						continue
+					}
+					if err != nil {
+						t.Fatalf("%s: %v", c.Name, err)
+					}
+					feats, shape := f.F32(t, "features_"+c.Name)
+					if got := out.Prefix + out.Grid.N(); got != shape[1] {
+						t.Fatalf("%s: %d tokens, want %d", c.Name, got, shape[1])
+					}
+					golden.Close(t, c.Name+" features", out.Tokens, feats, 1e-4, 0)
+					logits, _ := f.F32(t, "logits_"+c.Name)
+					golden.Close(t, c.Name+" logits", out.Logits, logits, 1e-4, 0)
+				}
+			})
+		})
+	}
+}
+
+func ExampleModel_Forward() {
+	m, err := Load("../testdata/golden/vit_nope.safetensors", Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	img := Image{C: 3, H: 48, W: 80, Pix: make([]float32, 3*48*80)}
+	var out Output
+	if err := m.Forward(img, &out); err != nil {
+		panic(err)
+	}
+	fmt.Println(out.Grid, len(out.Tokens), len(out.Logits))
+	// Output: 3×5 900 10
+}

@@ -1,0 +1,180 @@
+package vit
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/kernels/kerneltest"
+)
+
+// runnable returns the golden cases of f the model can run, with their images.
+func runnable(t *testing.T, f *golden.File, m *Model) []Image {
+	var imgs []Image
+	for _, c := range f.Cases {
+		img := goldenImage(t, f, c.Name)
+		var out Output
+		if err := m.Forward(img, &out); errors.Is(err, errNoResample) {
+			continue
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs
+}
+
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// TestPacking runs every golden image of a model alone and all of them
+// packed into one sequence (in two orders): each image's outputs must be
+// the same.
+func TestPacking(t *testing.T) {
+	files, levels := goldenModels, kerneltest.Run
+	if testing.Short() { // one model at the best level under -race and emulators
+		files, levels = files[2:], func(t *testing.T, body func(*testing.T)) { body(t) }
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			f, m := loadGolden(t, file, Options{})
+			imgs := runnable(t, f, m)
+			imgs = append(imgs, imgs[0]) // the same image twice in one pack
+			levels(t, func(t *testing.T) {
+				alone := make([]Output, len(imgs))
+				for i, img := range imgs {
+					if err := m.Forward(img, &alone[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				packed := make([]Output, len(imgs))
+				if err := m.ForwardBatch(imgs, packed); err != nil {
+					t.Fatal(err)
+				}
+				rev := make([]Image, len(imgs))
+				for i := range imgs {
+					rev[i] = imgs[len(imgs)-1-i]
+				}
+				revOut := make([]Output, len(imgs))
+				if err := m.ForwardBatch(rev, revOut); err != nil {
+					t.Fatal(err)
+				}
+				for i := range imgs {
+					for _, o := range []Output{packed[i], revOut[len(imgs)-1-i]} {
+						if o.Grid != alone[i].Grid {
+							t.Fatalf("image %d: grid %s packed, %s alone", i, o.Grid, alone[i].Grid)
+						}
+						// Row tiles fall differently when packed; the
+						// kernels' results per row do not depend on that.
+						if d := maxDiff(o.Tokens, alone[i].Tokens); d > 1e-6 {
+							t.Errorf("image %d (%dx%d): tokens differ by %g packed", i, imgs[i].H, imgs[i].W, d)
+						}
+						if d := maxDiff(o.Logits, alone[i].Logits); d > 1e-6 {
+							t.Errorf("image %d: logits differ by %g packed", i, d)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestThreads: results are bit-identical for any number of workers.
+func TestThreads(t *testing.T) {
+	f := golden.Open(t, "vit_nope.safetensors")
+	img := goldenImage(t, f, "224x224")
+	threadCounts := []int{1, 2, 3, 5}
+	if testing.Short() {
+		img, threadCounts = goldenImage(t, f, "64x400"), threadCounts[:2]
+	}
+	kerneltest.Run(t, func(t *testing.T) {
+		var want Output
+		for _, threads := range threadCounts {
+			m, err := LoadFile(f.File, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out Output
+			if err := m.Forward(img, &out); err != nil {
+				t.Fatal(err)
+			}
+			if threads == 1 {
+				want = out
+				continue
+			}
+			if d := maxDiff(out.Tokens, want.Tokens); d != 0 {
+				t.Errorf("%d threads: tokens differ from 1 thread by %g", threads, d)
+			}
+		}
+	})
+}
+
+// TestConcurrentUse runs one model from several goroutines at once.
+func TestConcurrentUse(t *testing.T) {
+	f, m := loadGolden(t, "vit_nope.safetensors", Options{Threads: 2})
+	imgs := []Image{goldenImage(t, f, "224x224"), goldenImage(t, f, "64x400")}
+	want := make([]Output, len(imgs))
+	for i := range imgs {
+		if err := m.Forward(imgs[i], &want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	goroutines := 6
+	if testing.Short() {
+		goroutines = 3
+	}
+	for g := 0; g < goroutines; g++ {
+		wg.Go(func() {
+			var out Output
+			for r := 0; r < 2; r++ {
+				i := (g + r) % len(imgs)
+				if err := m.Forward(imgs[i], &out); err != nil {
+					t.Error(err)
+					return
+				}
+				if d := maxDiff(out.Tokens, want[i].Tokens); d != 0 {
+					t.Errorf("goroutine %d: image %d differs by %g", g, i, d)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestNoAllocs: once warm for a size, a forward pass allocates nothing.
+func TestNoAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("AllocsPerRun is slow under the race detector and emulators")
+	}
+	if n := kernelAllocs(); n > 0 {
+		t.Skipf("kernels.GemmPacked allocates %v times per call: vit cannot be allocation-free until it does not", n)
+	}
+	f, m := loadGolden(t, "vit_nope.safetensors", Options{Threads: 2})
+	img := goldenImage(t, f, "64x400")
+	var out Output
+	if err := m.Forward(img, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(5, func() { m.Forward(img, &out) }); n != 0 {
+		t.Errorf("%v allocations per warm forward", n)
+	}
+}
+
+// kernelAllocs is what one warm single-threaded kernels.GemmPacked call allocates.
+func kernelAllocs() float64 {
+	a, c := make([]float32, 64*64), make([]float32, 64*64)
+	pb := kernels.PackB(true, 64, 64, a, 64)
+	return testing.AllocsPerRun(10, func() { kernels.GemmPacked(1, 64, a, 64, pb, c, 64, kernels.Epilogue{}) })
+}

@@ -1,0 +1,197 @@
+package vit
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/anyres/anyres/posenc"
+)
+
+// Work granularity. Fixed sizes (never derived from the thread count) keep
+// every result independent of how many workers share the work.
+const (
+	rowTile   = 64 // token rows per item of the row-local phases (norms, GEMMs, MLP)
+	patchTile = 64 // patches per item of the patch embedding
+	queryTile = 64 // query rows per attention item: its scores are queryTile×n
+)
+
+// segment is one image's place in the packed sequence.
+type segment struct {
+	img  Image       // the image as embedded (resized copy under EdgeResize)
+	grid posenc.Grid // its patch grid
+	off  int         // first row of its tokens in the sequence
+	n    int         // prefix + grid.N() rows
+}
+
+// item is one unit of parallel work: a row range of one segment (embed,
+// attention) or of the whole sequence (row phases), and a head.
+type item struct {
+	seg, head, lo, hi int
+}
+
+type phase int
+
+const (
+	phaseEmbed phase = iota
+	phaseRows
+	phaseAttention
+)
+
+// scratch is one worker's private buffers.
+type scratch struct {
+	ln     []float32 // rowTile×dim: normalised rows
+	hid    []float32 // rowTile×mlp: the MLP's hidden layer
+	col    []float32 // patchTile×C·ph·pw: im2col patches
+	scores []float32 // queryTile×(longest segment): one head's scores for a query tile
+	pooled []float32 // dim
+}
+
+// workspace holds every buffer of one forward pass. Workspaces live in the
+// model's sync.Pool, one per concurrent caller, and only grow: once warm for
+// a size, a forward allocates nothing.
+type workspace struct {
+	m       *Model
+	segs    []segment
+	resized [][]float32 // per segment, the EdgeResize copy of the image
+	tokens  int         // rows of the packed sequence
+	x       []float32   // tokens×dim: the residual stream
+	qkv     []float32   // tokens×3·dim
+	ao      []float32   // tokens×dim: attention output before the projection
+	work    []scratch   // one per worker
+
+	// the phase being run
+	kind  phase
+	block int    // row phase: the block whose attention output is folded in (-1: before block 0)
+	items []item // the current phase's items: embed or attn
+	embed []item
+	attn  []item
+	next  atomic.Int64
+	tasks []task
+	wg    sync.WaitGroup
+}
+
+// task hands worker slot i of a workspace to a helper goroutine.
+type task struct {
+	ws     *workspace
+	worker int
+}
+
+func newWorkspace(m *Model) *workspace {
+	ws := &workspace{m: m, work: make([]scratch, m.threads), tasks: make([]task, m.threads)}
+	for i := range ws.tasks {
+		ws.tasks[i] = task{ws, i}
+	}
+	return ws
+}
+
+// grow returns s resliced to n, reallocating only when it is too small.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// bufferLens are the lengths of a workspace's buffers: the shared ones
+// (residual stream, qkv, attention output) and each worker's.
+type bufferLens struct{ x, qkv, ao, ln, hid, col, scores, pooled int }
+
+func (ws *workspace) lens() bufferLens {
+	c := ws.m.cfg
+	d := c.EmbedDim
+	longest := 0
+	for _, s := range ws.segs {
+		longest = max(longest, s.n)
+	}
+	return bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d,
+		ln: rowTile * d, hid: rowTile * c.MLPHidden, col: patchTile * c.Channels() * ws.m.patch[0] * ws.m.patch[1],
+		scores: queryTile * longest, pooled: d}
+}
+
+// size makes the buffers fit the segments now in ws.segs.
+func (ws *workspace) size() {
+	l := ws.lens()
+	ws.x, ws.qkv, ws.ao = grow(ws.x, l.x), grow(ws.qkv, l.qkv), grow(ws.ao, l.ao)
+	for i := range ws.work {
+		w := &ws.work[i]
+		w.ln, w.hid, w.col = grow(w.ln, l.ln), grow(w.hid, l.hid), grow(w.col, l.col)
+		w.scores, w.pooled = grow(w.scores, l.scores), grow(w.pooled, l.pooled)
+	}
+}
+
+// WorkspaceBytes is the memory of the workspace of one forward pass over
+// images of these sizes packed together (one image: one size), resize
+// copies under EdgeResize aside.
+func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
+	ws := &workspace{m: m}
+	for _, s := range sizes {
+		g := gridFor(s[0], s[1], m.patch, m.edge)
+		n := m.cfg.Prefix() + g.N()
+		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
+		ws.tokens += n
+	}
+	l := ws.lens()
+	return 4 * (l.x + l.qkv + l.ao + m.threads*(l.ln+l.hid+l.col+l.scores+l.pooled))
+}
+
+// run does the items of one phase on up to m.threads workers: the caller
+// is worker 0; idle helpers of the model's pool take the others. Items are
+// claimed from a shared counter, so a busy pool only slows a phase down.
+func (ws *workspace) run(kind phase) {
+	ws.kind = kind
+	ws.next.Store(0)
+	n := ws.count()
+	helpers := min(len(ws.tasks), n) - 1
+	for i := 1; i <= helpers; i++ {
+		ws.wg.Add(1)
+		select {
+		case ws.m.jobs <- &ws.tasks[i]:
+		default: // every helper is busy (other forwards): do the work here
+			ws.wg.Done()
+		}
+	}
+	ws.do(0)
+	ws.wg.Wait()
+}
+
+// do claims and runs items until none are left.
+func (ws *workspace) do(worker int) {
+	n := ws.count()
+	for {
+		i := int(ws.next.Add(1) - 1)
+		if i >= n {
+			return
+		}
+		switch ws.kind {
+		case phaseEmbed:
+			ws.embedItem(worker, ws.items[i])
+		case phaseRows:
+			ws.rowsItem(worker, i*rowTile, min(ws.tokens, (i+1)*rowTile))
+		case phaseAttention:
+			ws.attentionItem(worker, ws.items[i])
+		}
+	}
+}
+
+// startHelpers starts the goroutines that serve every workspace of a
+// model; they end when jobs is closed.
+func startHelpers(n int) chan *task {
+	jobs := make(chan *task, 4*n+4)
+	for range n {
+		go func() {
+			for t := range jobs {
+				t.ws.do(t.worker)
+				t.ws.wg.Done()
+			}
+		}()
+	}
+	return jobs
+}
+
+// count is the number of items of the current phase.
+func (ws *workspace) count() int {
+	if ws.kind == phaseRows {
+		return (ws.tokens + rowTile - 1) / rowTile
+	}
+	return len(ws.items)
+}

@@ -101,6 +101,66 @@ scaletail: \
 	VMASKMOVPS Y0, Y8, (DI); \
 scaledone:
 
+// MAXNB_AVX2: X4 = max of src (no bias; the caller scales it).
+#define MAXNB_AVX2 \
+	VMOVAPS Y11, Y4; \
+	VMOVAPS Y11, Y9; \
+nbmaxloop2: \
+	CMPQ CX, $16; \
+	JB nbmaxloop; \
+	VMAXPS (SI), Y4, Y4; \
+	VMAXPS 32(SI), Y9, Y9; \
+	ADDQ $64, SI; \
+	SUBQ $16, CX; \
+	JMP nbmaxloop2; \
+nbmaxloop: \
+	CMPQ CX, $8; \
+	JB nbmaxtail; \
+	VMAXPS (SI), Y4, Y4; \
+	ADDQ $32, SI; \
+	SUBQ $8, CX; \
+nbmaxtail: \
+	TESTQ CX, CX; \
+	JZ nbmaxdone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VBLENDVPS Y8, Y0, Y11, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+nbmaxdone: \
+	VMAXPS Y9, Y4, Y4; \
+	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
+
+// EXPSUMNB_AVX2: dst = e^(scale·src - shift) with Y12 = -shift, one FMA
+// each, X5 = its sum; prefetching as EXPSUM_AVX2.
+#define EXPSUMNB_AVX2 \
+	VXORPS Y5, Y5, Y5; \
+nbexploop: \
+	CMPQ CX, $8; \
+	JB nbexptail; \
+	VMOVUPS (SI), Y0; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	VFMADD213PS Y12, Y13, Y0; \
+	EXP_AVX2(Y0, Y1, Y2, Y3); \
+	VMOVUPS Y0, (DI); \
+	VADDPS Y0, Y5, Y5; \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	SUBQ $8, CX; \
+	JMP nbexploop; \
+nbexptail: \
+	TESTQ CX, CX; \
+	JZ nbexpdone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VFMADD213PS Y12, Y13, Y0; \
+	EXP_AVX2(Y0, Y1, Y2, Y3); \
+	VMASKMOVPS Y0, Y8, (DI); \
+	VANDPS Y8, Y0, Y0; \
+	VADDPS Y0, Y5, Y5; \
+nbexpdone: \
+	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+
 // func softmaxRowAVX2(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
 TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-100
 	MOVQ ahead+80(FP), R13
@@ -108,10 +168,35 @@ TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-100
 	EXPCONST_AVX2
 	VBROADCASTSS scale+72(FP), Y13
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
-	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
-	MOVQ BX, R12
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
+
+	// Without a bias and with scale > 0, max(scale·x) = scale·max(x) and
+	// scale·x - max is one FMA: a shorter path.
+	CMPQ     bias_len+56(FP), $0
+	JNE      general
+	VXORPS   X0, X0, X0
+	VUCOMISS X0, X13
+	JBE      general
+	MAXNB_AVX2
+	VMULSS   X13, X4, X4
+	VMOVSS   X4, ret+96(FP)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
+	JPS      nbpass2
+	JEQ      done
+
+nbpass2:
+	VXORPS       expc<>+EXPC_NEGZERO(SB), X4, X0
+	VBROADCASTSS X0, Y12
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_base+24(FP), SI
+	MOVQ         src_len+32(FP), CX
+	EXPSUMNB_AVX2
+	JMP          pass3
+
+general:
+	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
+	MOVQ BX, R12
 
 	// Pass 1: the maximum; a row with no finite entry stops here.
 	MAX_AVX2
@@ -130,6 +215,7 @@ pass2:
 	EXPSUM_AVX2
 
 	// Pass 3: times 1/sum.
+pass3:
 	VMOVSS       expc<>+352(SB), X6
 	VDIVSS       X5, X6, X6
 	VBROADCASTSS X6, Y6

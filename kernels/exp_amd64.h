@@ -37,11 +37,13 @@ SPLAT(384, 0x0000007f) // 127, the exponent bias (int32)
 SPLAT(416, 0xff800000) // -Inf
 SPLAT(448, 0x00000000) // 0: the bias operand when there is none
 SPLAT(480, 0x00000000)
-GLOBL expc<>(SB), RODATA|NOPTR, $512
+SPLAT(512, 0x80000000) // -0: the sign bit
+GLOBL expc<>(SB), RODATA|NOPTR, $544
 
 #define EXPC_LO 0
 #define EXPC_NEGINF 416
 #define EXPC_ZERO 448
+#define EXPC_NEGZERO 512
 
 // tailmask<>+32-4k (k in 1..7) loads a ymm mask whose first k lanes are set.
 DATA tailmask<>+0(SB)/8, $0xffffffffffffffff

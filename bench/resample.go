@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"time"
 
@@ -41,8 +42,8 @@ func ResampleCases() []ResampleCase {
 // taps built (what every level accelerates); gflops (2 per multiply-add of
 // that kernel); gbps (the table read and the new one written); api_ms, the
 // median time of posenc.ResampleGrid, which also builds the taps and
-// allocates the result, on all GOMAXPROCS threads (what a Learned pays once
-// per new grid).
+// allocates the result, with GOMAXPROCS capped at threads (what a Learned
+// pays once per new grid).
 func ResampleBench(c ResampleCase, threads int, minTime time.Duration) (Result, error) {
 	src := make([]float32, c.From.N()*c.Dim)
 	rng := rand.New(rand.NewPCG(3, uint64(len(src))))
@@ -58,6 +59,9 @@ func ResampleBench(c ResampleCase, threads int, minTime time.Duration) (Result, 
 	}
 	dst := make([]float32, c.To.N()*c.Dim)
 	t := resampleMedian(func() { kernels.Resample(kernels.Threads(threads), dst, src, c.Dim, th, tw) }, minTime)
+	if threads > 0 { // posenc uses every GOMAXPROCS thread: cap it to compare like with like
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+	}
 	api := resampleMedian(func() { _, _ = posenc.ResampleGrid(src, c.From, c.To, c.Dim, c.Opt) }, minTime)
 	sec := t.Seconds()
 	return Result{Kind: "resample", Fields: map[string]any{
@@ -91,8 +95,9 @@ func PatchResizeBench(outCh, inCh int, old, new [2]int, minTime time.Duration) (
 }
 
 // Resample runs every case at each level (nil: every level this process
-// may select) on threads goroutines, then the FlexiViT kernel resizes.
-func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Duration) error {
+// may select) on threads goroutines, then, with patch, the FlexiViT kernel
+// resizes of a ViT-B patch embedding (768×3, 16×16 to 32², 48², 8²).
+func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Duration, patch bool) error {
 	if levels == nil {
 		levels = kernels.Levels()
 	}
@@ -113,6 +118,9 @@ func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Dura
 			}
 		}
 		restore()
+	}
+	if !patch {
+		return nil
 	}
 	for _, s := range [][2][2]int{{{16, 16}, {32, 32}}, {{16, 16}, {48, 48}}, {{16, 16}, {8, 8}}} {
 		r, err := PatchResizeBench(768, 3, s[0], s[1], minTime)

@@ -16,7 +16,7 @@ func TestResampleJSON(t *testing.T) {
 		t.Skip("runs every benchmark case")
 	}
 	var buf bytes.Buffer
-	if err := Resample(NewPrinter(&buf, true), []kernels.Level{kernels.Generic}, 1, 0); err != nil {
+	if err := Resample(NewPrinter(&buf, true), []kernels.Level{kernels.Generic}, 1, 0, true); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

@@ -337,7 +337,9 @@ func Resample(t Threads, dst, src []float32, c int, th, tw *Taps) {
 		if th.identity {
 			mid = dst[:outH*outW*c]
 		} else {
-			mid = make([]float32, inH*outW*c)
+			buf := getResampleScratch(inH * outW * c)
+			defer resampleScratchPool.Put(buf)
+			mid = (*buf)[:inH*outW*c]
 		}
 		rowIn, rowOut := inW*c, outW*c
 		offs := tw.offsets(c)
@@ -363,6 +365,21 @@ func Resample(t Threads, dst, src []float32, c int, th, tw *Taps) {
 			th.sum(dst[o*row:(o+1)*row], mid, offs, o)
 		}
 	})
+}
+
+// resampleScratchPool holds the intermediate buffers of Resample: allocating (and
+// zeroing, and faulting in) megabytes per call costs more than the
+// resampling itself.
+var resampleScratchPool sync.Pool
+
+// getResampleScratch returns a pooled buffer of at least n values (contents
+// undefined); give it back with resampleScratchPool.Put.
+func getResampleScratch(n int) *[]float32 {
+	if p, ok := resampleScratchPool.Get().(*[]float32); ok && cap(*p) >= n {
+		return p
+	}
+	b := make([]float32, n)
+	return &b
 }
 
 // offsets scales the tap indices by stride: element offsets of the rows

@@ -175,7 +175,7 @@ func TestResampleMatchesTapsMatrix(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, in := range sizes {
 			for _, out := range sizes {
-				if in[0]*in[1]*out[0]*out[1] > 1<<20 && testing.Short() {
+				if in[0]*in[1]*out[0]*out[1] > 1<<14 && testing.Short() {
 					continue
 				}
 				o := opts[rng.IntN(len(opts))]

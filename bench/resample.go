@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -68,10 +67,10 @@ func ResampleBench(c ResampleCase, threads int, minTime time.Duration) (Result, 
 		"from": c.From.String(), "to": c.To.String(), "dim": c.Dim,
 		"method": c.Opt.Method.String(), "antialias": c.Opt.Antialias,
 		"level": kernels.Active().String(), "threads": threads,
-		"ms":     resampleRound(sec*1e3, 4),
-		"gflops": resampleRound(kernels.ResampleFlops(th, tw, c.Dim)/sec/1e9, 4),
-		"gbps":   resampleRound(4*float64(len(src)+len(dst))/sec/1e9, 4),
-		"api_ms": resampleRound(api.Seconds()*1e3, 4),
+		"ms":     roundSig(sec*1e3, 4),
+		"gflops": roundSig(kernels.ResampleFlops(th, tw, c.Dim)/sec/1e9, 4),
+		"gbps":   roundSig(4*float64(len(src)+len(dst))/sec/1e9, 4),
+		"api_ms": roundSig(api.Seconds()*1e3, 4),
 	}}, nil
 }
 
@@ -90,7 +89,7 @@ func PatchResizeBench(outCh, inCh int, old, new [2]int, minTime time.Duration) (
 	return Result{Kind: "patch_resize", Fields: map[string]any{
 		"out_ch": outCh, "in_ch": inCh, "from": fmt.Sprintf("%d×%d", old[0], old[1]), "to": fmt.Sprintf("%d×%d", new[0], new[1]),
 		"method": opt.Method.String(), "antialias": opt.Antialias,
-		"ms": resampleRound(t.Seconds()*1e3, 4),
+		"ms": roundSig(t.Seconds()*1e3, 4),
 	}}, nil
 }
 
@@ -147,13 +146,4 @@ func resampleMedian(f func(), minTime time.Duration) time.Duration {
 	}
 	slices.Sort(times)
 	return times[len(times)/2]
-}
-
-// resampleRound rounds x to sig significant digits.
-func resampleRound(x float64, sig int) float64 {
-	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
-		return x
-	}
-	p := math.Pow(10, float64(sig-1)-math.Floor(math.Log10(math.Abs(x))))
-	return math.Round(x*p) / p
 }

@@ -100,7 +100,9 @@ func TestResizePatchEmbedKeepsTokens(t *testing.T) {
 }
 
 // TestResizePatchEmbedIsFast: FlexiViT's largest step, a ViT-B kernel
-// (768×3) from 16×16 to 48×48, must take well under a second.
+// (768×3) from 16×16 to 48×48, takes about 0.1 s of CPU. Shared machines
+// stretch wall time many-fold, so the test fails only at 3 s (best of
+// three), which the dense 1024-column pseudo-inverse route would exceed.
 func TestResizePatchEmbedIsFast(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing")
@@ -109,15 +111,18 @@ func TestResizePatchEmbedIsFast(t *testing.T) {
 	for i := range k {
 		k[i] = float32(i%17) * 0.01
 	}
-	start := time.Now()
-	if _, err := posenc.ResizePatchEmbed(k, 768, 3, [2]int{16, 16}, [2]int{48, 48}, posenc.DefaultResampleOptions()); err != nil {
-		t.Fatal(err)
+	best := time.Hour
+	for range 3 {
+		start := time.Now()
+		if _, err := posenc.ResizePatchEmbed(k, 768, 3, [2]int{16, 16}, [2]int{48, 48}, posenc.DefaultResampleOptions()); err != nil {
+			t.Fatal(err)
+		}
+		best = min(best, time.Since(start))
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("16→48 for 768×3 slices took %v", d)
-	} else {
-		t.Logf("16→48 for 768×3 slices took %v", d)
+	if best > 3*time.Second {
+		t.Errorf("16→48 for 768×3 slices took %v", best)
 	}
+	t.Logf("16→48 for 768×3 slices took %v", best)
 }
 
 func TestResizePatchEmbedErrors(t *testing.T) {

@@ -154,12 +154,30 @@ func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
 	default:
 		m.pos = posenc.None{}
 	}
+	m.start()
+	return m, nil
+}
+
+// WithThreads returns a model that shares m's weights but runs each
+// forward pass on n workers (0: GOMAXPROCS). Closing either closes the file
+// of both.
+func (m *Model) WithThreads(n int) *Model {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	c := &Model{cfg: m.cfg, patch: m.patch, patchW: m.patchW, w: m.w, pos: m.pos, threads: min(n, 256),
+		maxTokens: m.maxTokens, edge: m.edge, file: m.file}
+	c.start()
+	return c
+}
+
+// start launches the helper goroutines and readies the workspace pool.
+func (m *Model) start() {
 	m.jobs = startHelpers(m.threads - 1)
 	// The helpers hold only the channel, so an unreachable model is
 	// collected and its helpers end.
 	runtime.AddCleanup(m, func(jobs chan *task) { close(jobs) }, m.jobs)
 	m.pool.New = func() any { return newWorkspace(m) }
-	return m, nil
 }
 
 // Close releases the weight file of a model made by Load. The model must

@@ -92,38 +92,46 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// size makes the buffers fit the segments now in ws.segs.
-func (ws *workspace) size() {
+// bufferLens are the lengths of a workspace's buffers: the shared ones
+// (residual stream, qkv, attention output) and each worker's.
+type bufferLens struct{ x, qkv, ao, ln, hid, col, scores, pooled int }
+
+func (ws *workspace) lens() bufferLens {
 	c := ws.m.cfg
 	d := c.EmbedDim
 	longest := 0
 	for _, s := range ws.segs {
 		longest = max(longest, s.n)
 	}
-	ws.x = grow(ws.x, ws.tokens*d)
-	ws.qkv = grow(ws.qkv, ws.tokens*3*d)
-	ws.ao = grow(ws.ao, ws.tokens*d)
-	k := c.Channels() * ws.m.patch[0] * ws.m.patch[1]
+	return bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d,
+		ln: rowTile * d, hid: rowTile * c.MLPHidden, col: patchTile * c.Channels() * ws.m.patch[0] * ws.m.patch[1],
+		scores: queryTile * longest, pooled: d}
+}
+
+// size makes the buffers fit the segments now in ws.segs.
+func (ws *workspace) size() {
+	l := ws.lens()
+	ws.x, ws.qkv, ws.ao = grow(ws.x, l.x), grow(ws.qkv, l.qkv), grow(ws.ao, l.ao)
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.ln = grow(w.ln, rowTile*d)
-		w.hid = grow(w.hid, rowTile*c.MLPHidden)
-		w.col = grow(w.col, patchTile*k)
-		w.scores = grow(w.scores, queryTile*longest)
-		w.pooled = grow(w.pooled, d)
+		w.ln, w.hid, w.col = grow(w.ln, l.ln), grow(w.hid, l.hid), grow(w.col, l.col)
+		w.scores, w.pooled = grow(w.scores, l.scores), grow(w.pooled, l.pooled)
 	}
 }
 
-// Bytes is the memory the workspace's buffers hold.
-func (ws *workspace) bytes() int {
-	n := cap(ws.x) + cap(ws.qkv) + cap(ws.ao)
-	for _, w := range ws.work {
-		n += cap(w.ln) + cap(w.hid) + cap(w.col) + cap(w.scores) + cap(w.pooled)
+// WorkspaceBytes is the memory of the workspace of one forward pass over
+// images of these sizes packed together (one image: one size), resize
+// copies under EdgeResize aside.
+func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
+	ws := &workspace{m: m}
+	for _, s := range sizes {
+		g := gridFor(s[0], s[1], m.patch, m.edge)
+		n := m.cfg.Prefix() + g.N()
+		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
+		ws.tokens += n
 	}
-	for _, r := range ws.resized {
-		n += cap(r)
-	}
-	return 4 * n
+	l := ws.lens()
+	return 4 * (l.x + l.qkv + l.ao + m.threads*(l.ln+l.hid+l.col+l.scores+l.pooled))
 }
 
 // run does the items of one phase on up to m.threads workers: the caller

@@ -1,0 +1,209 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anyres/anyres/posenc"
+	"github.com/anyres/anyres/vit"
+)
+
+// The ViT benchmarks run ViT-B/16 (dim 768, depth 12, 12 heads, MLP 3072)
+// with random weights: timing does not depend on the values.
+
+var vitB16 struct {
+	once sync.Once
+	m    *vit.Model
+	err  error
+}
+
+// vitModel returns ViT-B/16 running on the given number of threads; the
+// weights are made and packed once per process.
+func vitModel(threads int) (*vit.Model, error) {
+	vitB16.once.Do(func() {
+		cfg := vit.ViTB16()
+		cfg.DynamicImgPad = true
+		vitB16.m, vitB16.err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: 1, PosEncoder: noPos{}})
+		runtime.GC() // the unpacked matrices are garbage now
+	})
+	if vitB16.err != nil {
+		return nil, vitB16.err
+	}
+	return vitB16.m.WithThreads(threads), nil
+}
+
+// noPos stands in for the learned table, whose resampling to other grids is
+// the position-encoding benchmarks' business (and costs ~N·dim adds).
+type noPos struct{}
+
+func (noPos) AddTo(x []float32, prefix int, g posenc.Grid, dim int) error { return nil }
+
+// randomImage is a C×H×W image of small values.
+func randomImage(h, w int) vit.Image {
+	pix := make([]float32, 3*h*w)
+	for i := range pix {
+		pix[i] = float32(i%251)/125 - 1
+	}
+	return vit.Image{C: 3, H: h, W: w, Pix: pix}
+}
+
+// heapPeak samples the Go heap (live and not yet collected objects) every
+// millisecond until stopped and returns the highest value seen.
+func heapPeak() (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > peak.Load() {
+			peak.Store(v)
+		}
+	}
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		read()
+		return peak.Load()
+	}
+}
+
+// timeIt runs f once to warm up, then repeatedly until it has run minReps
+// times and budget has passed (or maxReps times), and returns the median.
+func timeIt(minReps, maxReps int, budget time.Duration, f func() error) (time.Duration, int, error) {
+	if err := f(); err != nil {
+		return 0, 0, err
+	}
+	var times []time.Duration
+	start := time.Now()
+	for len(times) < maxReps && (len(times) < minReps || time.Since(start) < budget) {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return 0, 0, err
+		}
+		times = append(times, time.Since(t0))
+	}
+	slices.Sort(times)
+	return times[len(times)/2], len(times), nil
+}
+
+// ViT times one ViT-B/16 forward pass of an H×W image on threads workers:
+// median milliseconds, GFLOP/s, tokens, the workspace and the Go heap's
+// high-water mark during the runs (weights included).
+func ViT(h, w, threads int, budget time.Duration) (Result, error) {
+	m, err := vitModel(threads)
+	if err != nil {
+		return Result{}, err
+	}
+	img := randomImage(h, w)
+	var out vit.Output
+	runtime.GC()
+	stop := heapPeak()
+	med, reps, err := timeIt(2, 50, budget, func() error { return m.Forward(img, &out) })
+	peak := stop()
+	if err != nil {
+		return Result{}, err
+	}
+	g := out.Grid
+	flops := m.FLOPs([2]int{g.H, g.W})
+	ms := float64(med) / 1e6
+	return Result{Kind: "vit", Fields: map[string]any{
+		"model": "vit_base_patch16", "size": fmt.Sprintf("%dx%d", h, w), "threads": threads,
+		"tokens": out.Prefix + g.N(), "ms": round(ms, 2), "gflops": round(flops/ms/1e6, 1), "reps": reps,
+		"workspace_mb": round(float64(m.WorkspaceBytes([2]int{h, w}))/(1<<20), 1),
+		"heap_peak_mb": round(float64(peak)/(1<<20), 1),
+	}}, nil
+}
+
+// ViTPack times a batch of images of different sizes packed into one
+// sequence against the same images zero-padded to the largest size and run
+// as one batch of equal sizes (what a fixed-shape batch would do).
+func ViTPack(sizes [][2]int, threads int, budget time.Duration) (Result, error) {
+	m, err := vitModel(threads)
+	if err != nil {
+		return Result{}, err
+	}
+	var imgs, padded []vit.Image
+	var big [2]int
+	for _, s := range sizes {
+		big = [2]int{max(big[0], s[0]), max(big[1], s[1])}
+	}
+	names := ""
+	for i, s := range sizes {
+		imgs = append(imgs, randomImage(s[0], s[1]))
+		padded = append(padded, randomImage(big[0], big[1]))
+		if i > 0 {
+			names += ","
+		}
+		names += fmt.Sprintf("%dx%d", s[0], s[1])
+	}
+	outs := make([]vit.Output, len(imgs))
+	packed, reps, err := timeIt(2, 20, budget, func() error { return m.ForwardBatch(imgs, outs) })
+	if err != nil {
+		return Result{}, err
+	}
+	pad, _, err := timeIt(2, 20, budget, func() error { return m.ForwardBatch(padded, outs) })
+	if err != nil {
+		return Result{}, err
+	}
+	tokens, padTokens := 0, 0
+	for i := range sizes {
+		g := m.Grid(sizes[i][0], sizes[i][1])
+		tokens += 1 + g.N()
+		gb := m.Grid(big[0], big[1])
+		padTokens += 1 + gb.N()
+	}
+	return Result{Kind: "vit-pack", Fields: map[string]any{
+		"sizes": names, "threads": threads, "reps": reps,
+		"tokens": tokens, "padded_tokens": padTokens,
+		"packed_ms": round(float64(packed)/1e6, 2), "padded_ms": round(float64(pad)/1e6, 2),
+		"speedup": round(float64(pad)/float64(packed), 2),
+	}}, nil
+}
+
+// vitMainSizes are the sizes of the main job: the training size, a larger
+// square and an odd size, on one and two threads.
+var vitMainSizes = [][2]int{{224, 224}, {384, 384}, {518, 392}}
+
+func init() {
+	addMainStep("vit", 20, func(p *Printer) error {
+		p.Text("\nViT-B/16 forward (random weights), median ms and GFLOP/s\n")
+		p.Text("%-10s %7s %9s %9s %9s %9s\n", "size", "tokens", "1T ms", "1T GF/s", "2T ms", "2T GF/s")
+		for _, s := range vitMainSizes {
+			var rs []Result
+			for _, t := range []int{1, 2} {
+				r, err := ViT(s[0], s[1], t, 3*time.Second)
+				if err != nil {
+					return err
+				}
+				if p.JSON() {
+					if err := p.Print(r); err != nil {
+						return err
+					}
+				}
+				rs = append(rs, r)
+			}
+			f0, f1 := rs[0].Fields, rs[1].Fields
+			p.Text("%-10s %7d %9.1f %9.1f %9.1f %9.1f\n", f0["size"], f0["tokens"], f0["ms"], f0["gflops"], f1["ms"], f1["gflops"])
+		}
+		return nil
+	})
+}

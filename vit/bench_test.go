@@ -1,0 +1,83 @@
+package vit
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+var benchB16 struct {
+	once sync.Once
+	m    *Model
+	err  error
+}
+
+// b16 is ViT-B/16 with random weights (built once) on threads workers.
+func b16(b *testing.B, threads int) *Model {
+	benchB16.once.Do(func() {
+		cfg := ViTB16()
+		cfg.DynamicImgPad = true
+		benchB16.m, benchB16.err = New(cfg, RandomWeights(cfg, 1), Options{Threads: 1, PosEncoder: skipPos{}})
+	})
+	if benchB16.err != nil {
+		b.Fatal(benchB16.err)
+	}
+	return benchB16.m.WithThreads(threads)
+}
+
+func benchImage(h, w int) Image {
+	pix := make([]float32, 3*h*w)
+	for i := range pix {
+		pix[i] = float32(i%251)/125 - 1
+	}
+	return Image{C: 3, H: h, W: w, Pix: pix}
+}
+
+// BenchmarkViTB16 times ViT-B/16 forward passes; allocs/op is 0 once warm.
+//
+//	go test ./vit -run - -bench ViTB16 -benchtime 3x
+func BenchmarkViTB16(b *testing.B) {
+	for _, s := range [][2]int{{224, 224}, {384, 384}, {518, 392}, {1024, 1024}} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%d/threads=%d", s[0], s[1], threads), func(b *testing.B) {
+				m := b16(b, threads)
+				img := benchImage(s[0], s[1])
+				var out Output
+				if err := m.Forward(img, &out); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					m.Forward(img, &out)
+				}
+				g := out.Grid
+				b.ReportMetric(m.FLOPs([2]int{g.H, g.W})*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(float64(m.WorkspaceBytes(s))/(1<<20), "workspace-MB")
+			})
+		}
+	}
+}
+
+// BenchmarkPack runs four images of different sizes packed into one
+// sequence, and the same four zero-padded to the largest size.
+func BenchmarkPack(b *testing.B) {
+	sizes := [][2]int{{224, 224}, {160, 320}, {384, 256}, {128, 128}}
+	var imgs, padded []Image
+	for _, s := range sizes {
+		imgs = append(imgs, benchImage(s[0], s[1]))
+		padded = append(padded, benchImage(384, 320))
+	}
+	for name, batch := range map[string][]Image{"packed": imgs, "padded": padded} {
+		b.Run(name, func(b *testing.B) {
+			m := b16(b, 2)
+			outs := make([]Output, len(batch))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := m.ForwardBatch(batch, outs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -201,8 +201,9 @@ func bucketTap(p []float32, x float32) lerpTap {
 
 // RelPosBias is Swin/BEiT's learned relative position bias as an
 // AttentionBias: a table of one value per head for each relative offset in
-// a window, gathered by RelativePositionIndex into each head's N×N scores by
-// the RelBiasAdd kernel. For any other window the table is resized with
+// a window, added to each head's scores as RelativePositionIndex maps it
+// (by the RelBiasAddWindow kernel, or RelBiasAdd's gathers for windows
+// under 8 wide). For any other window the table is resized with
 // ResizeRelPosTable (cached per window).
 //
 // Prefix tokens: with ClassToken (BEiT) the table's three extra rows bias

@@ -29,8 +29,8 @@ func dwconv3x3RowAVX2Tail(dst, rows, weight, bias []float32, w, c int, residual 
 
 // dwconv3x3RowAVX2 is dwconv3x3Channels(dst, rows, weight, bias, w, c, 0,
 // c8, residual) with AVX2+FMA, for c8 a positive multiple of 8 (≤ c): for
-// each group of eight channels the 3×3 neighbourhood slides along the row
-// in registers, so each pixel loads three new vectors instead of nine.
+// each group of eight channels the nine tap weights and the bias stay in
+// registers while the row is swept.
 //
 //go:noescape
 func dwconv3x3RowAVX2(dst, rows, weight, bias []float32, w, c, c8 int, residual bool)

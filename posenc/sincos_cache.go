@@ -9,18 +9,15 @@ import (
 // so that no grid from outside can make an encoder allocate without bound.
 const maxTableValues = 1 << 28
 
-// maxGridSide caps each side of a grid these encodings accept (16384
-// patches: a 262144-pixel side at patch 16), checked before any size is
-// multiplied, so that no product overflows int even on 32-bit platforms.
-const maxGridSide = 1 << 14
-
-// checkGrid validates g and its size cap.
+// checkGrid validates g and the package's cap on its sides (MaxGridSide),
+// checked before any size is multiplied, so that no product overflows int
+// even on 32-bit platforms.
 func checkGrid(g Grid) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	if g.H > maxGridSide || g.W > maxGridSide {
-		return fmt.Errorf("posenc: grid %s: sides above %d are not supported", g, maxGridSide)
+	if g.H > MaxGridSide || g.W > MaxGridSide {
+		return fmt.Errorf("posenc: grid %s: sides above %d are not supported", g, MaxGridSide)
 	}
 	return nil
 }

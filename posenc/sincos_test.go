@@ -97,7 +97,7 @@ func TestSinCosErrors(t *testing.T) {
 		{Grid{3, 3}, 6, SinCosOptions{}, "multiple of 4"},
 		{Grid{3, 3}, 0, SinCosOptions{}, "multiple of 4"},
 		{Grid{3, 3}, 8, SinCosOptions{Temperature: -1}, "temperature"},
-		{Grid{1 << 14, 1 << 14}, 8, SinCosOptions{}, "outside"},
+		{Grid{MaxGridSide, MaxGridSide}, 32, SinCosOptions{}, "outside"},
 		{Grid{1 << 20, 1 << 20}, 8, SinCosOptions{}, "not supported"},
 	} {
 		if _, err := SinCos2DTable(tc.g, tc.dim, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {

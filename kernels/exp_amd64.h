@@ -5,8 +5,9 @@
 //
 // e^x = 2^n · e^r with n = round(x·log2 e) and r = x - n·ln2, |r| ≤ ln2/2,
 // where n·ln2 is subtracted in two parts (ln2hi + ln2lo, Cody-Waite; with
-// FMA the first subtraction is exact). e^r = 1 + r + r²·P(r), P of degree 5
-// (the minimax coefficients of SLEEF's expf, within 1 ULP). x is first
+// FMA the first subtraction is exact). e^r is a degree-7 polynomial,
+// 1 + r(1 + r(1/2 + r·P(r))) with the minimax coefficients of SLEEF's expf
+// (within 1 ULP), evaluated as one Horner chain. x is first
 // clamped to [-104, 89]: e^-104 rounds to 0 and e^89 overflows, so the clamp
 // changes no result and keeps n within int32 and the scale within two
 // exponent fields. The scale 2^n is applied as 2^(n>>1) · 2^(n - n>>1): the
@@ -88,9 +89,8 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VFMADD213PS expc<>+256(SB), x, p; \
 	VFMADD213PS expc<>+288(SB), x, p; \
 	VFMADD213PS expc<>+320(SB), x, p; \
-	VMULPS x, x, u; \
-	VFMADD213PS x, u, p; \
-	VADDPS expc<>+352(SB), p, p; \
+	VFMADD213PS expc<>+352(SB), x, p; \
+	VFMADD213PS expc<>+352(SB), x, p; \
 	VPSRAD $1, n, u; \
 	VPSUBD u, n, n; \
 	VPADDD expc<>+384(SB), u, u; \
@@ -116,32 +116,27 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VBROADCASTSS expc<>+352(SB), Z27; \
 	VPBROADCASTD expc<>+384(SB), Z28
 
-// EXP_AVX512 sets x = e^x (zmm); n, u, p are scratch. Needs EXPCONST_AVX512.
+// EXP_AVX512 sets x = e^x (zmm); n, u, p are scratch (u unused). Needs
+// EXPCONST_AVX512. AVX-512 has the two steps AVX2 builds by hand: VRNDSCALEPS
+// rounds x·log2 e to n as a float, and VSCALEFPS multiplies by 2^n with one
+// rounding (so subnormal results are right and overflow gives +Inf). The
+// polynomial runs as one Horner chain: 1 + r(1 + r(1/2 + r(c4 + … ))).
 #define EXP_AVX512(x, n, u, p) \
 	VMAXPS x, Z16, x; \
 	VMINPS x, Z17, x; \
-	VMULPS Z18, x, p; \
-	VCVTPS2DQ p, n; \
-	VCVTDQ2PS n, u; \
-	VFNMADD231PS Z19, u, x; \
-	VFNMADD231PS Z20, u, x; \
+	VMULPS Z18, x, n; \
+	VRNDSCALEPS $0, n, n; \
+	VFNMADD231PS Z19, n, x; \
+	VFNMADD231PS Z20, n, x; \
 	VMOVAPS Z21, p; \
 	VFMADD213PS Z22, x, p; \
 	VFMADD213PS Z23, x, p; \
 	VFMADD213PS Z24, x, p; \
 	VFMADD213PS Z25, x, p; \
 	VFMADD213PS Z26, x, p; \
-	VMULPS x, x, u; \
-	VFMADD213PS x, u, p; \
-	VADDPS Z27, p, p; \
-	VPSRAD $1, n, u; \
-	VPSUBD u, n, n; \
-	VPADDD Z28, u, u; \
-	VPADDD Z28, n, n; \
-	VPSLLD $23, u, u; \
-	VPSLLD $23, n, n; \
-	VMULPS u, p, p; \
-	VMULPS n, p, x
+	VFMADD213PS Z27, x, p; \
+	VFMADD213PS Z27, x, p; \
+	VSCALEFPS n, p, x
 
 // HREDUCE_AVX2(op, y, x, tx) folds the 8 lanes of y with op into lane 0 of
 // x (y's low half); tx is scratch.

@@ -1,6 +1,7 @@
 package kernels_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -146,4 +147,13 @@ func TestExpGolden(t *testing.T) {
 		kernels.Exp(got, in)
 		golden.Close(t, "exp", got, want, 3*math.Ldexp(1, -149), 3*math.Ldexp(1, -23))
 	})
+}
+
+// BenchmarkExp: N×768 values in one call.
+func BenchmarkExp(b *testing.B) {
+	for _, n := range []int{197, 4097} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			benchRows(b, n, 768, func(dst, src []float32, _ int) { kernels.Exp(dst, src) })
+		})
+	}
 }

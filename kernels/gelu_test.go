@@ -1,6 +1,7 @@
 package kernels_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -122,4 +123,16 @@ func TestGELUGolden(t *testing.T) {
 		kernels.GELUTanh(got, in)
 		golden.Close(t, "gelu_tanh", got, wantTanh, 1e-6, 0)
 	})
+}
+
+// BenchmarkGELU: N×768 activations in one call.
+func BenchmarkGELU(b *testing.B) {
+	for _, n := range []int{197, 4097} {
+		b.Run(fmt.Sprintf("erf/%d", n), func(b *testing.B) {
+			benchRows(b, n, 768, func(dst, src []float32, _ int) { kernels.GELU(dst, src) })
+		})
+		b.Run(fmt.Sprintf("tanh/%d", n), func(b *testing.B) {
+			benchRows(b, n, 768, func(dst, src []float32, _ int) { kernels.GELUTanh(dst, src) })
+		})
+	}
 }

@@ -10,9 +10,9 @@ const gemmPanel = 16
 
 var (
 	// 6×16: 12 ymm accumulators, 2 for B, 2 for broadcasts.
-	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 120, kc: 256, kernel: gemmAVX2Kernels}
+	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 144, kc: 768, kernel: gemmAVX2Kernels, packPanel: packPanelAVX}
 	// 14×32: 28 zmm accumulators, 2 for B, 2 for broadcasts.
-	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 112, kc: 256, kernel: gemmAVX512Kernels}
+	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 168, kc: 768, kernel: gemmAVX512Kernels, packPanel: packPanelAVX}
 )
 
 func init() {

@@ -6,7 +6,7 @@ package kernels
 const gemmPanel = 12
 
 // 8×12: 24 q accumulators, 3 for B, 2 for the A values of a K step.
-var gemmNEON = gemmMicro{mr: 8, nr: 12, mc: 128, kc: 256, kernel: gemmNEONKernels}
+var gemmNEON = gemmMicro{mr: 8, nr: 12, mc: 128, kc: 512, kernel: gemmNEONKernels}
 
 func init() {
 	register("gemm", func(l Level) {

@@ -52,3 +52,18 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSgemmShape measures one Sgemm shape set by -gemm.shape (M,N,K),
+// for profiling.
+func BenchmarkSgemmShape(b *testing.B) {
+	m, n, k := 197, 3072, 768
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := randMatrix(rng, m, k, k)
+	bb := randMatrix(rng, k, n, n)
+	c := make([]float32, m*n)
+	b.ReportAllocs()
+	for b.Loop() {
+		kernels.Sgemm(1, false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+	}
+	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -18,6 +18,10 @@ type gemmMicro struct {
 	mr, nr int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
 	mc, kc int // largest row block (a multiple of mr) and K block
 	kernel []func(k int, a, b0, b1, c *float32, ldc, add int)
+	// packPanel, when set, packs one full panel of a row-major A when
+	// the rows up to the next multiple of 8 exist (see packPanelAVX);
+	// packA uses Go otherwise.
+	packPanel func(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int)
 }
 
 // gemmLevel is the active micro-kernel, set by dispatch.
@@ -113,7 +117,7 @@ func gemmRun(g *gemmCall) {
 	workers := min(g.threads, items)
 	var next atomic.Int64
 	work := func() {
-		s := getScratch(p.mc*p.kc, p.mk.mr*p.mk.nr)
+		s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -149,7 +153,7 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int) {
 	panels := g.pb.panels()
 	for p0 := 0; p0 < k; p0 += p.kc {
 		kc := min(p.kc, k-p0)
-		packA(s.a, mr, g.transA, g.a, g.lda, g.alpha, i0, i1-i0, p0, kc)
+		packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
 		last := p0+kc == k
 		add := 0
 		if p0 > 0 || g.beta != 0 {

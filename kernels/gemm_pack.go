@@ -44,7 +44,21 @@ func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0,
 		j0 := q * w
 		cols := min(w, n-j0)
 		if transB {
-			// Column j of op(B) is row j of B: a strided scatter.
+			// Column j of op(B) is row j of B: transpose in blocks of
+			// 64 steps of K so the scattered writes stay in L1.
+			if cols == w {
+				for k0 := 0; k0 < k; k0 += 64 {
+					k1 := min(k0+64, k)
+					for jj := 0; jj < w; jj++ {
+						src := b[(j0+jj)*ldb+k0 : (j0+jj)*ldb+k1]
+						dd := d[k0*w+jj:]
+						for kk, v := range src {
+							dd[kk*w] = v
+						}
+					}
+				}
+				continue
+			}
 			for jj := 0; jj < cols; jj++ {
 				src := b[(j0+jj)*ldb : (j0+jj)*ldb+k]
 				for kk, v := range src {
@@ -55,6 +69,12 @@ func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0,
 				for kk := 0; kk < k; kk++ {
 					clear(d[kk*w+cols : kk*w+w])
 				}
+			}
+			continue
+		}
+		if cols == w {
+			for kk := 0; kk < k; kk++ {
+				*(*[w]float32)(d[kk*w:]) = *(*[w]float32)(b[kk*ldb+j0:])
 			}
 			continue
 		}
@@ -104,11 +124,20 @@ func releasePackedB(p *PackedB) {
 // step·mr + r), the order in which the micro-kernel broadcasts them. Rows
 // past the end of the last panel are left as they were: kernels for a
 // partial panel never use them.
-func packA(dst []float32, mr int, transA bool, a []float32, lda int, alpha float32, i0, rows, p0, kc int) {
+//
+// m is the number of rows of op(A): assembly packers read whole groups of 8
+// rows and may use the rows of the next panel when they exist. dst has
+// gemmPackSlack floats of room after the last panel.
+func packA(mk *gemmMicro, dst []float32, transA bool, a []float32, lda int, alpha float32, m, i0, rows, p0, kc int) {
+	mr := mk.mr
 	for pi := 0; pi*mr < rows; pi++ {
-		d := dst[pi*mr*kc : (pi+1)*mr*kc]
 		r0 := i0 + pi*mr
 		n := min(mr, rows-pi*mr)
+		if !transA && mk.packPanel != nil && r0+roundUp(mr, 8) <= m {
+			mk.packPanel(dst[pi*mr*kc:], mr, a, lda, alpha, r0, p0, kc)
+			continue
+		}
+		d := dst[pi*mr*kc : (pi+1)*mr*kc]
 		if transA {
 			// op(A) row i is column i of A: each step of K reads n
 			// contiguous values.
@@ -121,15 +150,21 @@ func packA(dst []float32, mr int, transA bool, a []float32, lda int, alpha float
 			}
 			continue
 		}
-		for r := 0; r < n; r++ {
-			src := a[(r0+r)*lda+p0 : (r0+r)*lda+p0+kc]
-			dd := d[r:]
-			for kk, v := range src {
-				dd[kk*mr] = alpha * v
+		// Walk K outermost so the writes are sequential (a column-wise
+		// scatter over a panel larger than L1 is several times slower);
+		// the n row streams are read in step.
+		src := a[r0*lda+p0 : (r0+n-1)*lda+p0+kc]
+		for kk := 0; kk < kc; kk++ {
+			dd := d[kk*mr : kk*mr+n]
+			for r := range dd {
+				dd[r] = alpha * src[r*lda+kk]
 			}
 		}
 	}
 }
+
+// gemmPackSlack is the room packers may spill into after a packed A block.
+const gemmPackSlack = 16
 
 // overlaps reports whether x and y share memory.
 func overlaps(x, y []float32) bool {

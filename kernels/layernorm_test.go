@@ -135,3 +135,20 @@ func TestLayerNormGolden(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLayerNorm: N×768 activations, a row per call.
+func BenchmarkLayerNorm(b *testing.B) {
+	w, bias := make([]float32, 768), make([]float32, 768)
+	for i := range w {
+		w[i], bias[i] = 1, 0.5
+	}
+	for _, n := range []int{197, 4097} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			benchRows(b, n, 768, func(dst, src []float32, cols int) {
+				for r := 0; r < len(src); r += cols {
+					kernels.LayerNorm(dst[r:r+cols], src[r:r+cols], w, bias, 1e-6)
+				}
+			})
+		})
+	}
+}

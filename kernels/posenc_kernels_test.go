@@ -10,7 +10,7 @@ import (
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
-const guardBand = 17 // values of guardBand band on each side of an output
+const guardBand = 17 // values of guard band on each side of an output
 
 // guardedRows returns a slice of n random values at an unaligned offset inside a
 // buffer whose guardBand bands hold a sentinel, and a check that they still do.
@@ -33,7 +33,7 @@ func guardedRows(rng *rand.Rand, n, offset int) ([]float32, func(t *testing.T, w
 	}
 }
 
-func closeTo(t *testing.T, what string, got []float32, want []float64, tol float64) {
+func posCloseTo(t *testing.T, what string, got []float32, want []float64, tol float64) {
 	t.Helper()
 	for i := range want {
 		if d := math.Abs(float64(got[i]) - want[i]); d > tol*(1+math.Abs(want[i])) || math.IsNaN(float64(got[i])) {
@@ -42,7 +42,7 @@ func closeTo(t *testing.T, what string, got []float32, want []float64, tol float
 	}
 }
 
-func randF32(rng *rand.Rand, n int) []float32 {
+func posRandF32(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = float32(rng.Float64()*2 - 1)
@@ -56,20 +56,28 @@ func TestRopeRotate(t *testing.T) {
 		for _, shape := range [][3]int{{0, 3, 8}, {1, 1, 2}, {3, 2, 4}, {5, 3, 6}, {2, 2, 10}, {7, 3, 16}, {4, 12, 20},
 			{3, 1, 30}, {2, 5, 34}, {9, 12, 64}, {2, 2, 130}, {1, 1, 128}} {
 			tokens, heads, hd := shape[0], shape[1], shape[2]
-			for _, off := range []int{0, 1, 3} {
-				x, check := guardedRows(rng, tokens*heads*hd, off)
-				sin, cos := randF32(rng, tokens*hd), randF32(rng, tokens*hd)
+			width := heads * hd
+			for _, ld := range []int{width, width + 1, 3 * width} { // contiguous, odd stride, q inside qkv
+				off := ld % 4
+				n := max(0, (tokens-1)*ld+width)
+				x, check := guardedRows(rng, n, off)
+				sin, cos := posRandF32(rng, tokens*hd), posRandF32(rng, tokens*hd)
 				want := make([]float64, len(x))
-				for i := 0; i < len(x); i += 2 {
-					tk, d := i/(heads*hd), i%hd
-					s0, s1 := float64(sin[tk*hd+d]), float64(sin[tk*hd+d+1])
-					c0, c1 := float64(cos[tk*hd+d]), float64(cos[tk*hd+d+1])
-					x0, x1 := float64(x[i]), float64(x[i+1])
-					want[i], want[i+1] = x0*c0-x1*s0, x1*c1+x0*s1
+				for i := range x {
+					want[i] = float64(x[i]) // values between rows stay as they are
 				}
-				kernels.RopeRotate(x, sin, cos, tokens, heads, hd)
-				what := fmt.Sprintf("%d×%d×%d offset %d", tokens, heads, hd, off)
-				closeTo(t, what, x, want, 1e-6)
+				for tk := 0; tk < tokens; tk++ {
+					for c := 0; c < width; c += 2 {
+						i, d := tk*ld+c, c%hd
+						s0, s1 := float64(sin[tk*hd+d]), float64(sin[tk*hd+d+1])
+						c0, c1 := float64(cos[tk*hd+d]), float64(cos[tk*hd+d+1])
+						x0, x1 := float64(x[i]), float64(x[i+1])
+						want[i], want[i+1] = x0*c0-x1*s0, x1*c1+x0*s1
+					}
+				}
+				kernels.RopeRotate(x, ld, sin, cos, tokens, heads, hd)
+				what := fmt.Sprintf("%d×%d×%d stride %d", tokens, heads, hd, ld)
+				posCloseTo(t, what, x, want, 1e-6)
 				check(t, what)
 			}
 		}
@@ -78,9 +86,11 @@ func TestRopeRotate(t *testing.T) {
 
 func TestRopeRotatePanics(t *testing.T) {
 	for _, f := range []func(){
-		func() { kernels.RopeRotate(make([]float32, 12), make([]float32, 6), make([]float32, 6), 2, 2, 3) },
-		func() { kernels.RopeRotate(make([]float32, 15), make([]float32, 8), make([]float32, 8), 2, 2, 4) },
-		func() { kernels.RopeRotate(make([]float32, 16), make([]float32, 7), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 12), 6, make([]float32, 6), make([]float32, 6), 2, 2, 3) },
+		func() { kernels.RopeRotate(make([]float32, 15), 8, make([]float32, 8), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 16), 8, make([]float32, 7), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 16), 7, make([]float32, 8), make([]float32, 8), 2, 2, 4) },
+		func() { kernels.RopeRotate(make([]float32, 19), 12, make([]float32, 8), make([]float32, 8), 2, 2, 4) },
 	} {
 		func() {
 			defer func() {
@@ -106,15 +116,19 @@ func TestRelBiasAdd(t *testing.T) {
 				idx[0], idx[len(idx)-1] = 0, int32(rows-1)
 			}
 			ix := kernels.NewRelIndex(idx, n, rows)
+			lo, hi := 0, n
+			if n%4 == 3 { // a tile of queries
+				lo, hi = n/3, n-1
+			}
 			table, checkTable := guardedRows(rng, rows, n%5)
-			scores, check := guardedRows(rng, n*n, n%3)
+			scores, check := guardedRows(rng, (hi-lo)*n, n%3)
 			want := make([]float64, len(scores))
 			for i := range want {
-				want[i] = float64(scores[i] + table[idx[i]])
+				want[i] = float64(scores[i] + table[idx[lo*n+i]])
 			}
-			kernels.RelBiasAdd(scores, table, ix)
-			what := fmt.Sprintf("n %d rows %d", n, rows)
-			closeTo(t, what, scores, want, 0)
+			kernels.RelBiasAdd(scores, table, ix, lo, hi)
+			what := fmt.Sprintf("n %d rows %d queries [%d, %d)", n, rows, lo, hi)
+			posCloseTo(t, what, scores, want, 0)
 			check(t, what)
 			checkTable(t, what+" table")
 		}
@@ -127,7 +141,16 @@ func TestRelIndexPanics(t *testing.T) {
 		func() { kernels.NewRelIndex([]int32{0, -1, 2, 0}, 2, 3) },
 		func() { kernels.NewRelIndex([]int32{0, 1, 2}, 2, 3) },
 		func() {
-			kernels.RelBiasAdd(make([]float32, 4), make([]float32, 2), kernels.NewRelIndex([]int32{0, 1, 2, 0}, 2, 3))
+			kernels.RelBiasAdd(make([]float32, 4), make([]float32, 2), kernels.NewRelIndex([]int32{0, 1, 2, 0}, 2, 3), 0, 2)
+		},
+		func() {
+			kernels.RelBiasAdd(make([]float32, 2), make([]float32, 3), kernels.NewRelIndex([]int32{0, 1, 2, 0}, 2, 3), 1, 3)
+		},
+		func() {
+			kernels.RelBiasAddWindow(make([]float32, 4), 2, make([]float32, 9), kernels.NewRelWindow(1, 2), 0, 3)
+		},
+		func() {
+			kernels.RelBiasAddWindow(make([]float32, 3), 2, make([]float32, 9), kernels.NewRelWindow(1, 2), 0, 2)
 		},
 	} {
 		func() {
@@ -151,10 +174,10 @@ func TestDWConv3x3(t *testing.T) {
 				padded := make([]float32, (h+2)*(w+2)*c)
 				for y := 1; y <= h; y++ {
 					for x := 1; x <= w; x++ {
-						copy(padded[(y*(w+2)+x)*c:(y*(w+2)+x+1)*c], randF32(rng, c))
+						copy(padded[(y*(w+2)+x)*c:(y*(w+2)+x+1)*c], posRandF32(rng, c))
 					}
 				}
-				weight, bias := randF32(rng, 9*c), randF32(rng, c)
+				weight, bias := posRandF32(rng, 9*c), posRandF32(rng, c)
 				dst, check := guardedRows(rng, h*w*c, c%3)
 				want := make([]float64, len(dst))
 				for y := 0; y < h; y++ {
@@ -175,8 +198,64 @@ func TestDWConv3x3(t *testing.T) {
 				}
 				kernels.DWConv3x3(dst, padded, weight, bias, h, w, c, residual)
 				what := fmt.Sprintf("%d×%d×%d residual %v", h, w, c, residual)
-				closeTo(t, what, dst, want, 2e-6)
+				posCloseTo(t, what, dst, want, 2e-6)
 				check(t, what)
+			}
+		}
+	})
+}
+
+// TestRelBiasAddWindow compares the window kernel with Swin's index built
+// by hand, for windows with widths on both sides of the vector lengths, in
+// a block with prefix rows and columns around it that must stay untouched.
+func TestRelBiasAddWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, s := range [][2]int{{1, 1}, {1, 2}, {2, 1}, {3, 3}, {7, 7}, {6, 9}, {1, 17}, {4, 16}, {2, 33}, {12, 12}, {5, 8}} {
+			h, w := s[0], s[1]
+			win := kernels.NewRelWindow(h, w)
+			n, rows := h*w, (2*h-1)*(2*w-1)
+			if win.N() != n || win.Rows() != rows {
+				t.Fatalf("%d×%d: N %d Rows %d", h, w, win.N(), win.Rows())
+			}
+			for _, prefix := range []int{0, 1, 3} {
+				ld := n + prefix
+				table := posRandF32(rng, rows)
+				rev := make([]float32, rows)
+				for k := range rev {
+					rev[k] = table[rows-1-k]
+				}
+				all, check := guardedRows(rng, ld*ld, prefix)
+				before := append([]float32(nil), all...)
+				want := make([]float64, len(all))
+				for i := range want {
+					want[i] = float64(all[i])
+				}
+				for i := 0; i < n; i++ {
+					for j := 0; j < n; j++ {
+						idx := (i/w-j/w+h-1)*(2*w-1) + i%w - j%w + w - 1
+						k := (i+prefix)*ld + j + prefix
+						want[k] = float64(before[k] + table[idx])
+					}
+				}
+				kernels.RelBiasAddWindow(all[prefix*ld+prefix:], ld, rev, win, 0, n)
+				what := fmt.Sprintf("%d×%d prefix %d", h, w, prefix)
+				posCloseTo(t, what, all, want, 0)
+				check(t, what)
+				// A tile of queries [lo, hi) on its own rows.
+				lo, hi := n/3, n-n/4
+				tile, checkTile := guardedRows(rng, (hi-lo)*ld, prefix)
+				tileWant := make([]float64, len(tile))
+				for r := range tile {
+					tileWant[r] = float64(tile[r])
+					if i, j := lo+r/ld, r%ld; j < n {
+						idx := (i/w-j/w+h-1)*(2*w-1) + i%w - j%w + w - 1
+						tileWant[r] = float64(tile[r] + table[idx])
+					}
+				}
+				kernels.RelBiasAddWindow(tile, ld, rev, win, lo, hi)
+				posCloseTo(t, what+" tile", tile, tileWant, 0)
+				checkTile(t, what+" tile")
 			}
 		}
 	})

@@ -6,11 +6,12 @@ func init() {
 	register("relbias", func(l Level) {
 		switch l {
 		case AVX2:
-			relBiasAdd = relBiasAddAVX2
+			relBiasAdd, relBiasWindow = relBiasAddAVX2, relBiasWindowAVX2
 		case AVX512:
-			relBiasAdd = relBiasAddAVX512
+			// Masked AVX-512 stores made the window kernel slower on Zen 4.
+			relBiasAdd, relBiasWindow = relBiasAddAVX512, relBiasWindowAVX2
 		default:
-			relBiasAdd = relBiasAddGeneric
+			relBiasAdd, relBiasWindow = relBiasAddGeneric, relBiasWindowGeneric
 		}
 	}, AVX2, AVX512)
 }
@@ -27,3 +28,11 @@ func relBiasAddAVX2(scores, table []float32, index []int32)
 //
 //go:noescape
 func relBiasAddAVX512(scores, table []float32, index []int32)
+
+// relBiasWindowAVX2 is relBiasWindowGeneric with AVX2: each query's keys on
+// one window row are w contiguous scores plus w contiguous table entries,
+// added eight, then four at a time, the last w mod 4 one by one (AVX2's
+// masked stores are slow on AMD cores).
+//
+//go:noescape
+func relBiasWindowAVX2(scores []float32, ld int, rev []float32, start []int32, h, w int)

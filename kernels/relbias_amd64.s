@@ -82,3 +82,69 @@ tail512:
 done512:
 	VZEROUPPER
 	RET
+
+// func relBiasWindowAVX2(scores []float32, ld int, rev []float32, start []int32, h, w int)
+TEXT ·relBiasWindowAVX2(SB), NOSPLIT, $0-96
+	MOVQ  scores_base+0(FP), DI
+	MOVQ  ld+24(FP), R8
+	SHLQ  $2, R8 // row stride in bytes
+	MOVQ  rev_base+32(FP), SI
+	MOVQ  start_base+56(FP), BX
+	MOVQ  start_len+64(FP), R11 // queries
+	MOVQ  h+80(FP), R9
+	MOVQ  w+88(FP), R10
+	LEAQ  -4(R10*8), R12 // (2w-1) in bytes: the table step from one key row to the next
+
+query:
+	// One query row: h runs of w scores, each plus w table entries.
+	MOVLQSX (BX), AX
+	LEAQ    (SI)(AX*4), AX // table at key (0, 0)
+	MOVQ    DI, DX         // scores at key (0, 0)
+	MOVQ    R9, R13
+
+keyrow:
+	MOVQ AX, R14
+	MOVQ R10, CX
+
+add8:
+	CMPQ    CX, $8
+	JB      add1
+	VMOVUPS (R14), Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $32, R14
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JMP     add8
+
+add4:
+	CMPQ    CX, $4
+	JB      add1
+	VMOVUPS (R14), X0
+	VADDPS  (DX), X0, X0
+	VMOVUPS X0, (DX)
+	ADDQ    $16, R14
+	ADDQ    $16, DX
+	SUBQ    $4, CX
+
+add1:
+	TESTQ CX, CX
+	JZ    nextkeyrow
+	MOVSS (R14), X0
+	ADDSS (DX), X0
+	MOVSS X0, (DX)
+	ADDQ  $4, R14
+	ADDQ  $4, DX
+	DECQ  CX
+	JMP   add1
+
+nextkeyrow:
+	ADDQ R12, AX
+	DECQ R13
+	JNZ  keyrow
+	ADDQ R8, DI
+	ADDQ $4, BX
+	DECQ R11
+	JNZ  query
+	VZEROUPPER
+	RET

@@ -47,6 +47,25 @@ func (t *Taps) In() int { return t.in }
 // Out returns the output length of the axis.
 func (t *Taps) Out() int { return t.out }
 
+// Count returns the number of taps over all outputs: the multiply-adds
+// per channel of one pass along this axis.
+func (t *Taps) Count() int {
+	if t.identity {
+		return 0 // the pass is skipped
+	}
+	n := 0
+	for _, c := range t.count {
+		n += c
+	}
+	return n
+}
+
+// ResampleFlops is the floating-point work of Resample (2 per multiply-add)
+// for c channels.
+func ResampleFlops(th, tw *Taps, c int) float64 {
+	return 2 * float64(c) * (float64(th.in)*float64(tw.Count()) + float64(th.Count())*float64(tw.out))
+}
+
 // Matrix returns the axis as a dense Out×In matrix: entry (o, i) is the sum
 // of the weights output o gives input i, added in tap order. It equals the
 // resampling of the one-hot vector e_i (the columns are the resized basis).

@@ -2,40 +2,46 @@ package kernels
 
 import "fmt"
 
-// RopeRotate applies rotary position embedding in place to x, tokens rows
-// of heads·headDim values (token-major, heads interleaved, as a q or k
-// matrix comes out of the qkv projection). Token t's sin and cos rows
+// RopeRotate applies rotary position embedding in place to x: tokens rows
+// of heads·headDim values (heads interleaved, as q or k come out of the qkv
+// projection), row t starting at x[t·ld] (ld ≥ heads·headDim: q and k may
+// sit inside a fused qkv matrix; values between rows are not touched).
+// Token t's sin and cos rows
 // (headDim values each, at sin[t·headDim:]) apply to every head of t, in
 // timm's apply_rot_embed convention (interleaved pairs):
 //
 //	x = x·cos + rot(x)·sin,  rot([x0 x1 x2 x3 …]) = [-x1 x0 -x3 x2 …]
 //
 // headDim must be even.
-func RopeRotate(x, sin, cos []float32, tokens, heads, headDim int) {
+func RopeRotate(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int) {
 	if tokens < 0 || heads < 0 || headDim < 0 || headDim%2 != 0 {
 		panic(fmt.Sprintf("kernels: RopeRotate: bad shape %d tokens × %d heads × %d (headDim must be even)", tokens, heads, headDim))
 	}
-	if len(x) != tokens*heads*headDim {
-		panic(fmt.Sprintf("kernels: RopeRotate: x has %d values, want %d·%d·%d", len(x), tokens, heads, headDim))
+	width := heads * headDim
+	if ld < width {
+		panic(fmt.Sprintf("kernels: RopeRotate: row stride %d < %d·%d", ld, heads, headDim))
 	}
 	if len(sin) != tokens*headDim || len(cos) != tokens*headDim {
 		panic(fmt.Sprintf("kernels: RopeRotate: sin/cos have %d/%d values, want %d·%d", len(sin), len(cos), tokens, headDim))
 	}
-	if len(x) == 0 {
+	if tokens == 0 || width == 0 {
 		return
 	}
-	ropeRotate(x, sin, cos, tokens, heads, headDim)
+	if need := (tokens-1)*ld + width; len(x) < need {
+		panic(fmt.Sprintf("kernels: RopeRotate: x has %d values, need %d for %d rows of %d with stride %d", len(x), need, tokens, width, ld))
+	}
+	ropeRotate(x, ld, sin, cos, tokens, heads, headDim)
 }
 
 // ropeRotate points at the implementation chosen by dispatch.
 var ropeRotate = ropeRotateGeneric
 
-func ropeRotateGeneric(x, sin, cos []float32, tokens, heads, headDim int) {
+func ropeRotateGeneric(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int) {
 	for t := 0; t < tokens; t++ {
 		s := sin[t*headDim : (t+1)*headDim]
 		c := cos[t*headDim : (t+1)*headDim]
 		for h := 0; h < heads; h++ {
-			row := x[(t*heads+h)*headDim : (t*heads+h+1)*headDim]
+			row := x[t*ld+h*headDim : t*ld+(h+1)*headDim]
 			for i := 0; i+1 < len(row); i += 2 {
 				x0, x1 := row[i], row[i+1]
 				// Each product rounded on its own, as PyTorch computes

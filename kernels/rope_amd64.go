@@ -19,10 +19,10 @@ func init() {
 // pairs) at a time, masked loads and stores for the last pairs of a row.
 //
 //go:noescape
-func ropeRotateAVX2(x, sin, cos []float32, tokens, heads, headDim int)
+func ropeRotateAVX2(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)
 
 // ropeRotateAVX512 is ropeRotateGeneric with AVX-512: sixteen values at a
 // time, a k-mask for the last pairs of a row.
 //
 //go:noescape
-func ropeRotateAVX512(x, sin, cos []float32, tokens, heads, headDim int)
+func ropeRotateAVX512(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)

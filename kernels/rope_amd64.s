@@ -14,19 +14,19 @@ DATA ropeMask<>+48(SB)/8, $0
 DATA ropeMask<>+56(SB)/8, $0
 GLOBL ropeMask<>(SB), RODATA|NOPTR, $64
 
-// func ropeRotateAVX2(x, sin, cos []float32, tokens, heads, headDim int)
+// func ropeRotateAVX2(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)
 //
 // For each token, for each head, over the head's row of headDim values:
 // out = x·cos ∓ swap(x)·sin, subtracting in even lanes and adding in odd
 // ones (VFMADDSUB), where swap exchanges the two values of each pair — that
 // is x·cos + rot(x)·sin with rot = [-x1 x0 -x3 x2 …].
-TEXT ·ropeRotateAVX2(SB), NOSPLIT, $0-96
+TEXT ·ropeRotateAVX2(SB), NOSPLIT, $0-104
 	MOVQ x_base+0(FP), DI
-	MOVQ sin_base+24(FP), R8
-	MOVQ cos_base+48(FP), R9
-	MOVQ tokens+72(FP), R10
-	MOVQ heads+80(FP), R11
-	MOVQ headDim+88(FP), R12
+	MOVQ sin_base+32(FP), R8
+	MOVQ cos_base+56(FP), R9
+	MOVQ tokens+80(FP), R10
+	MOVQ heads+88(FP), R11
+	MOVQ headDim+96(FP), R12
 	// Mask for the row tail (headDim mod 8 lanes) in Y15.
 	MOVQ R12, AX
 	ANDQ $7, AX
@@ -36,10 +36,14 @@ TEXT ·ropeRotateAVX2(SB), NOSPLIT, $0-96
 	VMOVDQU (BX)(CX*4), Y15
 	MOVQ R12, R13
 	SHLQ $2, R13 // headDim in bytes: the sin/cos row stride
+	MOVQ DI, AX  // the current token's row
+	MOVQ ld+24(FP), BX
+	SHLQ $2, BX  // the row stride of x in bytes
 
 token:
 	TESTQ R10, R10
 	JZ    done
+	MOVQ  AX, DI
 	MOVQ  R11, R14 // heads left for this token
 
 head:
@@ -78,6 +82,7 @@ tail:
 nexthead:
 	DECQ R14
 	JNZ  head
+	ADDQ BX, AX
 	ADDQ R13, R8
 	ADDQ R13, R9
 	DECQ R10
@@ -87,16 +92,16 @@ done:
 	VZEROUPPER
 	RET
 
-// func ropeRotateAVX512(x, sin, cos []float32, tokens, heads, headDim int)
+// func ropeRotateAVX512(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)
 //
 // The same as ropeRotateAVX2 on sixteen lanes, the row tail under K1.
-TEXT ·ropeRotateAVX512(SB), NOSPLIT, $0-96
+TEXT ·ropeRotateAVX512(SB), NOSPLIT, $0-104
 	MOVQ x_base+0(FP), DI
-	MOVQ sin_base+24(FP), R8
-	MOVQ cos_base+48(FP), R9
-	MOVQ tokens+72(FP), R10
-	MOVQ heads+80(FP), R11
-	MOVQ headDim+88(FP), R12
+	MOVQ sin_base+32(FP), R8
+	MOVQ cos_base+56(FP), R9
+	MOVQ tokens+80(FP), R10
+	MOVQ heads+88(FP), R11
+	MOVQ headDim+96(FP), R12
 	// K1 enables the first headDim mod 16 lanes.
 	MOVQ  R12, CX
 	ANDQ  $15, CX
@@ -106,10 +111,14 @@ TEXT ·ropeRotateAVX512(SB), NOSPLIT, $0-96
 	KMOVW AX, K1
 	MOVQ  R12, R13
 	SHLQ  $2, R13
+	MOVQ  DI, AX
+	MOVQ  ld+24(FP), BX
+	SHLQ  $2, BX
 
 token512:
 	TESTQ R10, R10
 	JZ    done512
+	MOVQ  AX, DI
 	MOVQ  R11, R14
 
 head512:
@@ -146,6 +155,7 @@ tail512:
 nexthead512:
 	DECQ R14
 	JNZ  head512
+	ADDQ BX, AX
 	ADDQ R13, R8
 	ADDQ R13, R9
 	DECQ R10

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Softmax replaces row with softmax(scale·row + bias): the row maximum is
 // subtracted before exponentiating, so no finite input overflows. bias is
@@ -27,8 +30,43 @@ func SoftmaxTo(dst, src []float32, scale float32, bias []float32) {
 	if len(src) == 0 {
 		return
 	}
-	if softmaxRowImpl(dst, src, bias, scale) == negInf {
+	if softmaxRowImpl(dst, src, bias, scale, 0, 0) == negInf {
 		softmaxMasked(dst, src, bias, scale)
+	}
+}
+
+// SoftmaxRows applies SoftmaxTo to every row of a matrix with cols columns
+// (len(src) a multiple of cols; dst of src's length, the same slice or not
+// overlapping). bias is nil, one row (cols long, added to every row: a key
+// mask) or one per row (len(src) long: a relative-position bias). On
+// matrices beyond the caches it is faster than a loop of SoftmaxTo: while it
+// works on one row it fetches the next.
+func SoftmaxRows(dst, src []float32, cols int, scale float32, bias []float32) {
+	checkLen("SoftmaxRows", dst, src)
+	if cols <= 0 || len(src)%cols != 0 {
+		panic(fmt.Sprintf("kernels: SoftmaxRows: %d values are not rows of %d columns", len(src), cols))
+	}
+	perRow := len(bias) == len(src) && len(src) != cols
+	if bias != nil && len(bias) != cols && !perRow {
+		panic(fmt.Sprintf("kernels: SoftmaxRows: bias length %d, want %d (one row), %d (every row) or nil", len(bias), cols, len(src)))
+	}
+	rows := len(src) / cols
+	for r := 0; r < rows; r++ {
+		lo, hi := r*cols, (r+1)*cols
+		b := bias
+		if perRow {
+			b = bias[lo:hi]
+		}
+		ahead, aheadBias := 0, 0
+		if r+1 < rows {
+			ahead = 4 * cols
+			if perRow {
+				aheadBias = 4 * cols
+			}
+		}
+		if softmaxRowImpl(dst[lo:hi], src[lo:hi], b, scale, ahead, aheadBias) == negInf {
+			softmaxMasked(dst[lo:hi], src[lo:hi], b, scale)
+		}
 	}
 }
 
@@ -58,6 +96,8 @@ func softmaxMasked(dst, src, bias []float32, scale float32) {
 var (
 	// softmaxRowImpl computes the whole softmax of one row and returns the
 	// maximum of scale·src + bias; when that is -Inf it writes nothing.
+	// ahead and aheadBias (bytes, 0 for none) say where the next row of src
+	// and dst, and of bias, lie, for the assembly to prefetch.
 	softmaxRowImpl = softmaxRowGeneric
 	// softmaxMaxImpl returns max(scale·src + bias) (-Inf when none is
 	// greater; NaNs may be ignored).
@@ -67,7 +107,7 @@ var (
 	softmaxExpImpl = softmaxExpGeneric
 )
 
-func softmaxRowGeneric(dst, src, bias []float32, scale float32) float32 {
+func softmaxRowGeneric(dst, src, bias []float32, scale float32, _, _ int) float32 {
 	mx := softmaxMaxImpl(src, bias, scale)
 	if mx == negInf {
 		return mx

@@ -16,7 +16,10 @@ func init() {
 }
 
 // softmaxRowAVX2 is softmaxRowGeneric (len(dst) == len(src) > 0, bias
-// empty or of src's length) with AVX2+FMA:
+// empty or of src's length) with AVX2+FMA. While it exponentiates it
+// prefetches the memory ahead bytes past src and dst and aheadBias bytes past
+// bias: the caller's next row, which must lie in the same allocations (0:
+// the row itself).
 //
 //	mx := softmaxMax(src, bias, scale)
 //	if mx == -Inf {
@@ -29,7 +32,7 @@ func init() {
 //	return mx
 //
 //go:noescape
-func softmaxRowAVX2(dst, src, bias []float32, scale float32) float32
+func softmaxRowAVX2(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
 
 // softmaxMaxAVX2 is softmaxMaxGeneric (len(src) > 0) with AVX2+FMA:
 //
@@ -58,7 +61,7 @@ func softmaxExpAVX2(dst, src, bias []float32, scale, shift float32) float32
 // softmaxRowAVX512 is softmaxRowAVX2 with AVX-512.
 //
 //go:noescape
-func softmaxRowAVX512(dst, src, bias []float32, scale float32) float32
+func softmaxRowAVX512(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
 
 // softmaxMaxAVX512 is softmaxMaxAVX2 with AVX-512.
 //

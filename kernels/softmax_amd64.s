@@ -45,13 +45,18 @@ maxtail: \
 maxdone: \
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
 
-// EXPSUM_AVX2: dst = e^(scale·src + bias - shift), X5 = its sum.
+// EXPSUM_AVX2: dst = e^(scale·src + bias - shift), X5 = its sum; each
+// step also prefetches R13 bytes ahead of src and dst and R14 ahead of the
+// bias (the next row's, or 0).
 #define EXPSUM_AVX2 \
 	VXORPS Y5, Y5, Y5; \
 exploop: \
 	CMPQ CX, $8; \
 	JB exptail; \
 	VMOVUPS (SI), Y0; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	PREFETCHT0 (BX)(R14*1); \
 	VFMADD213PS (BX), Y13, Y0; \
 	VSUBPS Y12, Y0, Y0; \
 	EXP_AVX2(Y0, Y1, Y2, Y3); \
@@ -96,8 +101,10 @@ scaletail: \
 	VMASKMOVPS Y0, Y8, (DI); \
 scaledone:
 
-// func softmaxRowAVX2(dst, src, bias []float32, scale float32) float32
-TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-84
+// func softmaxRowAVX2(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
+TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-100
+	MOVQ ahead+80(FP), R13
+	MOVQ aheadBias+88(FP), R14
 	EXPCONST_AVX2
 	VBROADCASTSS scale+72(FP), Y13
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
@@ -108,7 +115,7 @@ TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-84
 
 	// Pass 1: the maximum; a row with no finite entry stops here.
 	MAX_AVX2
-	VMOVSS   X4, ret+80(FP)
+	VMOVSS   X4, ret+96(FP)
 	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
 	JPS      pass2
 	JEQ      done
@@ -148,6 +155,8 @@ TEXT ·softmaxMaxAVX2(SB), NOSPLIT, $0-60
 
 // func softmaxExpAVX2(dst, src, bias []float32, scale, shift float32) float32
 TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-84
+	XORQ R13, R13
+	XORQ R14, R14
 	EXPCONST_AVX2
 	VBROADCASTSS scale+72(FP), Y13
 	VBROADCASTSS shift+76(FP), Y12
@@ -186,13 +195,16 @@ maxtail: \
 maxdone: \
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
 
-// EXPSUM_AVX512: dst = e^(scale·src + bias - shift), X5 = its sum.
+// EXPSUM_AVX512: as EXPSUM_AVX2.
 #define EXPSUM_AVX512 \
 	VXORPS Z5, Z5, Z5; \
 exploop: \
 	CMPQ CX, $16; \
 	JB exptail; \
 	VMOVUPS (SI), Z0; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	PREFETCHT0 (BX)(R14*1); \
 	VFMADD213PS (BX), Z29, Z0; \
 	VSUBPS Z30, Z0, Z0; \
 	EXP_AVX512(Z0, Z1, Z2, Z3); \
@@ -236,8 +248,10 @@ scaletail: \
 	VMOVUPS Z0, K1, (DI); \
 scaledone:
 
-// func softmaxRowAVX512(dst, src, bias []float32, scale float32) float32
-TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-84
+// func softmaxRowAVX512(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
+TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-100
+	MOVQ ahead+80(FP), R13
+	MOVQ aheadBias+88(FP), R14
 	EXPCONST_AVX512
 	VBROADCASTSS scale+72(FP), Z29
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
@@ -248,7 +262,7 @@ TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-84
 
 	// Pass 1: the maximum; a row with no finite entry stops here.
 	MAX_AVX512
-	VMOVSS   X4, ret+80(FP)
+	VMOVSS   X4, ret+96(FP)
 	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
 	JPS      pass2
 	JEQ      done
@@ -288,6 +302,8 @@ TEXT ·softmaxMaxAVX512(SB), NOSPLIT, $0-60
 
 // func softmaxExpAVX512(dst, src, bias []float32, scale, shift float32) float32
 TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-84
+	XORQ R13, R13
+	XORQ R14, R14
 	EXPCONST_AVX512
 	VBROADCASTSS scale+72(FP), Z29
 	VBROADCASTSS shift+76(FP), Z30

@@ -233,3 +233,61 @@ func TestOnlineSoftmax(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSoftmax: one attention head's N×N scores (SoftmaxRows).
+func BenchmarkSoftmax(b *testing.B) {
+	for _, n := range []int{197, 577, 1025, 4097} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			benchRows(b, n, n, func(dst, src []float32, cols int) {
+				kernels.SoftmaxRows(dst, src, cols, 0.125, nil)
+			})
+		})
+	}
+}
+
+// TestSoftmaxRows: a matrix at once equals SoftmaxTo row by row, with no
+// bias, one bias row for all and a bias per row; bad shapes panic.
+func TestSoftmaxRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, cols := range []int{1, 3, 8, 17, 64, 197} {
+			for _, rows := range []int{1, 2, 5} {
+				n := rows * cols
+				src := randSlice(r, n, -10, 10)
+				for _, bias := range [][]float32{nil, randSlice(r, cols, -3, 3), randSlice(r, n, -3, 3)} {
+					dst, buf := guarded(n, 1)
+					kernels.SoftmaxRows(dst, src, cols, 0.5, bias)
+					checkGuards(t, "SoftmaxRows", buf, 1, n)
+					for row := 0; row < rows; row++ {
+						b := bias
+						if len(bias) == n && n != cols {
+							b = bias[row*cols : (row+1)*cols]
+						}
+						want := make([]float32, cols)
+						kernels.SoftmaxTo(want, src[row*cols:(row+1)*cols], 0.5, b)
+						for i, w := range want {
+							if got := dst[row*cols+i]; got != w {
+								t.Fatalf("rows=%d cols=%d bias=%d: [%d][%d] = %v, SoftmaxTo gives %v", rows, cols, len(bias), row, i, got, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+	for _, bad := range []func(){
+		func() { kernels.SoftmaxRows(make([]float32, 6), make([]float32, 6), 4, 1, nil) },
+		func() { kernels.SoftmaxRows(make([]float32, 6), make([]float32, 6), 0, 1, nil) },
+		func() { kernels.SoftmaxRows(make([]float32, 6), make([]float32, 6), 3, 1, make([]float32, 4)) },
+		func() { kernels.SoftmaxRows(make([]float32, 5), make([]float32, 6), 3, 1, nil) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("SoftmaxRows accepted a bad shape")
+				}
+			}()
+			bad()
+		}()
+	}
+}

@@ -157,13 +157,14 @@ func (c *CPB) Table(window Grid) ([]float32, error) {
 	return out, nil
 }
 
-// AddBias adds head's continuous position bias for window g to scores.
-func (c *CPB) AddBias(scores []float32, head int, g Grid, prefix int) error {
+// AddBias adds head's continuous position bias for window g to the scores
+// of queries [lo, hi).
+func (c *CPB) AddBias(scores []float32, head int, g Grid, prefix, lo, hi int) error {
 	p, err := c.plan(g, prefix)
 	if err != nil {
 		return err
 	}
-	return p.add(scores, head)
+	return p.add(scores, head, lo, hi)
 }
 
 // Bias returns timm's get_bias(): heads × N × N, N = prefix + g.N().

@@ -15,24 +15,28 @@ func TestRelativeLogCoordsGolden(t *testing.T) {
 	if len(cases) != 6 {
 		t.Fatalf("%d log-coords cases, want 6", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			Win  [2]int `json:"win_size"`
-			Pre  [2]int `json:"pretrained_win_size"`
-			Mode string `json:"mode"`
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				Win  [2]int `json:"win_size"`
+				Pre  [2]int `json:"pretrained_win_size"`
+				Mode string `json:"mode"`
+			}
+			c.Decode(t, &p)
+			mode := LogCoordsSwin
+			if p.Mode == "cr" {
+				mode = LogCoordsCR
+			}
+			want, _ := f.F32(t, c.Outputs[0])
+			got, err := RelativeLogCoords(Grid{p.Win[0], p.Win[1]}, Grid{p.Pre[0], p.Pre[1]}, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
 		}
-		c.Decode(t, &p)
-		mode := LogCoordsSwin
-		if p.Mode == "cr" {
-			mode = LogCoordsCR
-		}
-		want, _ := f.F32(t, c.Outputs[0])
-		got, err := RelativeLogCoords(Grid{p.Win[0], p.Win[1]}, Grid{p.Pre[0], p.Pre[1]}, mode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
-	}
+	})
 }
 
 // TestCPBGolden runs RelPosMlp(mode='swin').get_bias through LoadCPB and
@@ -61,7 +65,7 @@ func TestCPBGolden(t *testing.T) {
 			n := g.N()
 			got := make([]float32, p.Heads*n*n)
 			for h := 0; h < p.Heads; h++ {
-				if err := cpb.AddBias(got[h*n*n:(h+1)*n*n], h, g, 0); err != nil {
+				if err := cpb.AddBias(got[h*n*n:(h+1)*n*n], h, g, 0, 0, n); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -134,7 +138,7 @@ func TestCPBErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddBias(make([]float32, 4), 0, Grid{1, 2}, 0); err == nil || !strings.Contains(err.Error(), "2×2") {
+	if err := c.AddBias(make([]float32, 4), 0, Grid{1, 2}, 0, 0, 2); err == nil || !strings.Contains(err.Error(), "2×2") {
 		t.Errorf("1×2 window without a pretrained one: error %v", err)
 	}
 	if _, err := RelativeLogCoords(Grid{3, 3}, Grid{}, 9); err == nil {

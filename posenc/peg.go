@@ -2,6 +2,7 @@ package posenc
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/anyres/anyres/kernels"
 )
@@ -69,11 +70,28 @@ func (p *PEG) AddTo(x []float32, prefix int, g Grid, dim int) error {
 		return err
 	}
 	patches := x[prefix*dim:]
-	padded := make([]float32, (g.H+2)*(g.W+2)*dim)
-	rowLen := g.W * dim
+	size := (g.H + 2) * (g.W + 2) * dim
+	buf, _ := pegScratch.Get().(*[]float32)
+	if buf == nil || cap(*buf) < size {
+		buf = new([]float32)
+		*buf = make([]float32, size)
+	}
+	defer pegScratch.Put(buf)
+	padded := (*buf)[:size]
+	// The zero border (top and bottom rows, left and right columns), then
+	// the tokens inside it.
+	stride := (g.W + 2) * dim
+	clear(padded[:stride])
+	clear(padded[(g.H+1)*stride:])
 	for y := 0; y < g.H; y++ {
-		copy(padded[((y+1)*(g.W+2)+1)*dim:], patches[y*rowLen:(y+1)*rowLen])
+		row := padded[(y+1)*stride : (y+2)*stride]
+		clear(row[:dim])
+		copy(row[dim:], patches[y*g.W*dim:(y+1)*g.W*dim])
+		clear(row[(g.W+1)*dim:])
 	}
 	kernels.DWConv3x3(patches, padded, p.weight, p.bias, g.H, g.W, dim, true)
 	return nil
 }
+
+// pegScratch holds padded copies of token grids between PEG calls.
+var pegScratch sync.Pool

@@ -15,26 +15,30 @@ func TestRelativePositionIndexGolden(t *testing.T) {
 	if len(cases) != 6 {
 		t.Fatalf("%d index cases, want 6", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			Q     [2]int `json:"q_size"`
-			Class bool   `json:"class_token"`
-		}
-		c.Decode(t, &p)
-		want, _ := f.I64(t, c.Outputs[0])
-		got, err := RelativePositionIndex(Grid{p.Q[0], p.Q[1]}, p.Class)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d entries, want %d", c.Name, len(got), len(want))
-		}
-		for i := range want {
-			if int64(got[i]) != want[i] {
-				t.Fatalf("%s: entry %d = %d, want %d", c.Name, i, got[i], want[i])
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				Q     [2]int `json:"q_size"`
+				Class bool   `json:"class_token"`
+			}
+			c.Decode(t, &p)
+			want, _ := f.I64(t, c.Outputs[0])
+			got, err := RelativePositionIndex(Grid{p.Q[0], p.Q[1]}, p.Class)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d entries, want %d", c.Name, len(got), len(want))
+			}
+			for i := range want {
+				if int64(got[i]) != want[i] {
+					t.Fatalf("%s: entry %d = %d, want %d", c.Name, i, got[i], want[i])
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestResizeRelPosTableGolden(t *testing.T) {
@@ -43,22 +47,26 @@ func TestResizeRelPosTableGolden(t *testing.T) {
 	if len(cases) != 4 {
 		t.Fatalf("%d resize cases, want 4", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			Src   [2]int `json:"src_window"`
-			Dst   [2]int `json:"new_window_size"`
-			Extra int    `json:"num_prefix_rows"`
-			Heads int    `json:"num_heads"`
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				Src   [2]int `json:"src_window"`
+				Dst   [2]int `json:"new_window_size"`
+				Extra int    `json:"num_prefix_rows"`
+				Heads int    `json:"num_heads"`
+			}
+			c.Decode(t, &p)
+			table, _ := f.F32(t, c.Inputs[0])
+			want, _ := f.F32(t, c.Outputs[0])
+			got, err := ResizeRelPosTable(table, p.Heads, Grid{p.Src[0], p.Src[1]}, Grid{p.Dst[0], p.Dst[1]}, p.Extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
 		}
-		c.Decode(t, &p)
-		table, _ := f.F32(t, c.Inputs[0])
-		want, _ := f.F32(t, c.Outputs[0])
-		got, err := ResizeRelPosTable(table, p.Heads, Grid{p.Src[0], p.Src[1]}, Grid{p.Dst[0], p.Dst[1]}, p.Extra)
-		if err != nil {
-			t.Fatal(err)
-		}
-		golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
-	}
+	})
 }
 
 // TestRelPosBiasGolden gathers the golden resized tables through RelPosBias
@@ -110,8 +118,17 @@ func TestRelPosBiasGolden(t *testing.T) {
 								want[i*n+j] = scores[i*n+j] + (v + offset[h])
 							}
 						}
-						if err := b.AddBias(scores, h, g, prefix); err != nil {
-							t.Fatal(err)
+						// Head 0 whole, the others in query tiles (one of a
+						// single row, one starting inside the prefix).
+						cuts := []int{0, n}
+						if h > 0 {
+							cuts = []int{0, n / 3, n - 1, n}
+						}
+						for k := 0; k+1 < len(cuts); k++ {
+							lo, hi := cuts[k], cuts[k+1]
+							if err := b.AddBias(scores[lo*n:hi*n], h, g, prefix, lo, hi); err != nil {
+								t.Fatal(err)
+							}
 						}
 						golden.Close(t, c.Name, scores, want, 1e-6, 1e-6)
 					}
@@ -140,17 +157,20 @@ func TestRelPosBiasErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.AddBias(make([]float32, 36), 2, w, 0); err == nil || !strings.Contains(err.Error(), "head") {
+	if err := b.AddBias(make([]float32, 36), 2, w, 0, 0, 6); err == nil || !strings.Contains(err.Error(), "head") {
 		t.Errorf("head out of range: error %v", err)
 	}
-	if err := b.AddBias(make([]float32, 35), 0, w, 0); err == nil {
+	if err := b.AddBias(make([]float32, 35), 0, w, 0, 0, 6); err == nil {
 		t.Error("short scores: no error")
 	}
-	if err := b.AddBias(make([]float32, 36), 0, w, -1); err == nil {
+	if err := b.AddBias(make([]float32, 36), 0, w, -1, 0, 6); err == nil {
 		t.Error("negative prefix: no error")
 	}
+	if err := b.AddBias(make([]float32, 12), 0, w, 0, 5, 7); err == nil || !strings.Contains(err.Error(), "queries") {
+		t.Errorf("queries beyond the tokens: error %v", err)
+	}
 	cb, _ := NewRelPosBias(make([]float32, RelPosTableRows(w, true)*2), 2, w, true, nil)
-	if err := cb.AddBias(make([]float32, 64), 0, w, 2); err == nil || !strings.Contains(err.Error(), "one prefix") {
+	if err := cb.AddBias(make([]float32, 64), 0, w, 2, 0, 8); err == nil || !strings.Contains(err.Error(), "one prefix") {
 		t.Errorf("two prefix tokens with class rows: error %v", err)
 	}
 	if _, err := ResizeRelPosTable(table, 2, w, Grid{1 << 20, 1 << 20}, 0); err == nil {

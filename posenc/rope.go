@@ -9,14 +9,16 @@ import (
 
 // Rotary is a position encoding applied inside attention: it rotates the
 // queries and keys of the patch tokens so that their dot products depend on
-// relative position (RoPE).
-//
-// q and k hold prefix + g.N() tokens, each heads·headDim values (token-major,
-// heads interleaved, as the qkv projection produces them). Rotate changes
-// the patch tokens in place and leaves prefix tokens alone (EVA-02's
-// convention). Either of q and k may be nil.
+// relative position (RoPE). Both methods change the patch tokens in place
+// and leave prefix tokens alone (EVA-02's convention).
 type Rotary interface {
+	// Rotate takes q and k of prefix + g.N() tokens, each heads·headDim
+	// values (token-major, heads interleaved). Either may be nil.
 	Rotate(q, k []float32, g Grid, heads, headDim, prefix int) error
+	// RotateQKV takes the fused qkv matrix: prefix + g.N() rows of ld
+	// values, each row q, k, v of heads·headDim values (timm's column
+	// order), ld ≥ 3·heads·headDim. v is not touched.
+	RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix int) error
 }
 
 // RopeBands selects how build_rotary_pos_embed spaces its frequencies.
@@ -188,15 +190,13 @@ func (r *Rope2D) Tables(g Grid, headDim int) (sin, cos []float32, err error) {
 // Rotate applies the rotary embedding of grid g to the patch tokens of q
 // and k.
 func (r *Rope2D) Rotate(q, k []float32, g Grid, heads, headDim, prefix int) error {
-	if heads <= 0 {
-		return fmt.Errorf("posenc: rotary: %d heads must be positive", heads)
+	if err := checkRotary(heads, headDim); err != nil {
+		return err
 	}
-	if headDim <= 0 || headDim%4 != 0 {
-		return fmt.Errorf("posenc: rotary head dim %d must be a positive multiple of 4", headDim)
-	}
+	width := heads * headDim
 	for _, m := range [2][]float32{q, k} {
 		if m != nil {
-			if err := CheckTokens(m, prefix, g, heads*headDim); err != nil {
+			if err := CheckTokens(m, prefix, g, width); err != nil {
 				return fmt.Errorf("posenc: rotary: %w", err)
 			}
 		}
@@ -205,11 +205,47 @@ func (r *Rope2D) Rotate(q, k []float32, g Grid, heads, headDim, prefix int) erro
 	if err != nil {
 		return err
 	}
-	skip := prefix * heads * headDim
 	for _, m := range [2][]float32{q, k} {
 		if m != nil {
-			kernels.RopeRotate(m[skip:], sin, cos, g.N(), heads, headDim)
+			kernels.RopeRotate(m[prefix*width:], width, sin, cos, g.N(), heads, headDim)
 		}
+	}
+	return nil
+}
+
+// RotateQKV applies the rotary embedding of grid g to the q and k columns
+// of the patch rows of a fused qkv matrix.
+func (r *Rope2D) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix int) error {
+	if err := checkRotary(heads, headDim); err != nil {
+		return err
+	}
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	width := heads * headDim
+	if prefix < 0 || ld < 3*width {
+		return fmt.Errorf("posenc: rotary: prefix %d and row stride %d must be non-negative and at least 3·%d·%d", prefix, ld, heads, headDim)
+	}
+	rows := prefix + g.N()
+	if need := int64(rows-1)*int64(ld) + 3*int64(width); int64(len(qkv)) < need {
+		return fmt.Errorf("posenc: rotary: qkv has %d values, need %d for %d rows of stride %d", len(qkv), need, rows, ld)
+	}
+	sin, cos, err := r.Tables(g, headDim)
+	if err != nil {
+		return err
+	}
+	q := qkv[prefix*ld:]
+	kernels.RopeRotate(q, ld, sin, cos, g.N(), heads, headDim)
+	kernels.RopeRotate(q[width:], ld, sin, cos, g.N(), heads, headDim)
+	return nil
+}
+
+func checkRotary(heads, headDim int) error {
+	if heads <= 0 {
+		return fmt.Errorf("posenc: rotary: %d heads must be positive", heads)
+	}
+	if headDim <= 0 || headDim%4 != 0 {
+		return fmt.Errorf("posenc: rotary head dim %d must be a positive multiple of 4", headDim)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package posenc
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -45,19 +46,23 @@ func TestRotaryTablesGolden(t *testing.T) {
 	if len(cases) != 8 {
 		t.Fatalf("%d rotary cases, want 8", len(cases))
 	}
-	for _, c := range cases {
-		var p ropeParams
-		c.Decode(t, &p)
-		wantSin, _ := f.F32(t, c.Outputs[0])
-		wantCos, _ := f.F32(t, c.Outputs[1])
-		sin, cos, err := RotaryTables(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim, p.options())
-		if err != nil {
-			t.Fatal(err)
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p ropeParams
+			c.Decode(t, &p)
+			wantSin, _ := f.F32(t, c.Outputs[0])
+			wantCos, _ := f.F32(t, c.Outputs[1])
+			sin, cos, err := RotaryTables(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim, p.options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tol := ropeTol(p)
+			golden.Close(t, c.Name+" sin", sin, wantSin, tol, 1e-6)
+			golden.Close(t, c.Name+" cos", cos, wantCos, tol, 1e-6)
 		}
-		tol := ropeTol(p)
-		golden.Close(t, c.Name+" sin", sin, wantSin, tol, 1e-6)
-		golden.Close(t, c.Name+" cos", cos, wantCos, tol, 1e-6)
-	}
+	})
 }
 
 // TestRope2DRotateGolden applies the golden tables through Rope2D.Rotate on
@@ -170,4 +175,44 @@ func TestRotaryErrors(t *testing.T) {
 			t.Errorf("Rotate(heads %d, headDim %d, prefix %d) error %v, want one containing %q", tc.heads, tc.hd, tc.prefix, err, tc.want)
 		}
 	}
+}
+
+// TestRotateQKV: rotating q and k inside a fused qkv matrix gives what
+// Rotate gives on separate matrices, and leaves v and the prefix alone.
+func TestRotateQKV(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	kerneltest.Run(t, func(t *testing.T) {
+		g := Grid{5, 7}
+		const heads, hd, prefix = 3, 12, 2
+		d := heads * hd
+		for _, ld := range []int{3 * d, 3*d + 5} {
+			rows := prefix + g.N()
+			qkv := randSlice(rng, rows*ld)
+			q, k := make([]float32, rows*d), make([]float32, rows*d)
+			for r := 0; r < rows; r++ {
+				copy(q[r*d:(r+1)*d], qkv[r*ld:])
+				copy(k[r*d:(r+1)*d], qkv[r*ld+d:])
+			}
+			want := append([]float32(nil), qkv...)
+			r := &Rope2D{Options: RopeOptions{Bands: FreqBands}}
+			if err := r.Rotate(q, k, g, heads, hd, prefix); err != nil {
+				t.Fatal(err)
+			}
+			for row := 0; row < rows; row++ {
+				copy(want[row*ld:], q[row*d:(row+1)*d])
+				copy(want[row*ld+d:], k[row*d:(row+1)*d])
+			}
+			if err := r.RotateQKV(qkv, ld, g, heads, hd, prefix); err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, fmt.Sprintf("stride %d", ld), qkv, want, 0, 0)
+		}
+		r := &Rope2D{}
+		if err := r.RotateQKV(make([]float32, 100), 3*8-1, Grid{2, 2}, 2, 4, 0); err == nil {
+			t.Error("row stride below 3·heads·headDim: no error")
+		}
+		if err := r.RotateQKV(make([]float32, 4*24-1), 24, Grid{2, 2}, 2, 4, 0); err == nil {
+			t.Error("short qkv: no error")
+		}
+	})
 }

@@ -25,23 +25,27 @@ func TestSinCos2DTableGolden(t *testing.T) {
 	if len(cases) != 8 {
 		t.Fatalf("%d sin-cos cases, want 8", len(cases))
 	}
-	for _, c := range cases {
-		var p struct {
-			FeatShape   [2]int  `json:"feat_shape"`
-			Dim         int     `json:"dim"`
-			Temperature float64 `json:"temperature"`
-			Reverse     bool    `json:"reverse_coord"`
-			Interleave  bool    `json:"interleave_sin_cos"`
+	// Pure table builders: run on every level all the same, so a kernel
+	// used underneath later cannot slip by.
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range cases {
+			var p struct {
+				FeatShape   [2]int  `json:"feat_shape"`
+				Dim         int     `json:"dim"`
+				Temperature float64 `json:"temperature"`
+				Reverse     bool    `json:"reverse_coord"`
+				Interleave  bool    `json:"interleave_sin_cos"`
+			}
+			c.Decode(t, &p)
+			want, _ := f.F32(t, c.Outputs[0])
+			got, err := SinCos2DTable(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim,
+				SinCosOptions{Temperature: p.Temperature, ReverseCoord: p.Reverse, Interleave: p.Interleave})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
 		}
-		c.Decode(t, &p)
-		want, _ := f.F32(t, c.Outputs[0])
-		got, err := SinCos2DTable(Grid{p.FeatShape[0], p.FeatShape[1]}, p.Dim,
-			SinCosOptions{Temperature: p.Temperature, ReverseCoord: p.Reverse, Interleave: p.Interleave})
-		if err != nil {
-			t.Fatal(err)
-		}
-		golden.Close(t, c.Name, got, want, 1e-6, 1e-6)
-	}
+	})
 }
 
 // TestSinCosEncoderGolden checks the Encoder adds exactly the golden table to

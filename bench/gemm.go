@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/anyres/anyres/kernels"
+)
+
+// GemmShape is one matrix product C (M×N) = A (M×K) · B (K×N).
+type GemmShape struct{ M, N, K int }
+
+// ViTGemmShapes are the products of ViT-B/16 at 224² (M = 197 tokens), 384²
+// (577), 512² (1025) and 1024² (4097): qkv (N = 2304), attention projection
+// (768×768), MLP up (3072) and down (K = 3072).
+func ViTGemmShapes() []GemmShape {
+	var out []GemmShape
+	for _, m := range []int{197, 577, 1025, 4097} {
+		for _, nk := range [][2]int{{768, 768}, {2304, 768}, {3072, 768}, {768, 3072}} {
+			out = append(out, GemmShape{m, nk[0], nk[1]})
+		}
+	}
+	return out
+}
+
+// SquareGemmShapes are the square products 256…2048.
+func SquareGemmShapes() []GemmShape {
+	return []GemmShape{{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048}}
+}
+
+// GemmOptions selects what a GEMM measurement runs.
+type GemmOptions struct {
+	Threads int           // goroutines per call; 0 = GOMAXPROCS
+	Packed  bool          // GemmPacked with a pre-packed Bᵀ (a linear layer) instead of Sgemm
+	MinTime time.Duration // measure at least this long (and at least 3 calls)
+}
+
+// Gemm measures one product and returns its median time per call as a
+// result with fields m, n, k, threads, level, op, ms and gflops.
+func Gemm(s GemmShape, o GemmOptions) Result {
+	rng := rand.New(rand.NewPCG(1, uint64(s.M*s.N+s.K)))
+	randSlice := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = rng.Float32()*2 - 1
+		}
+		return x
+	}
+	a, b, c := randSlice(s.M*s.K), randSlice(s.K*s.N), make([]float32, s.M*s.N)
+	t := kernels.Threads(o.Threads)
+	op := "sgemm"
+	run := func() { kernels.Sgemm(t, false, false, s.M, s.N, s.K, 1, a, s.K, b, s.N, 0, c, s.N) }
+	if o.Packed {
+		op = "packed"
+		pb := kernels.PackB(true, s.K, s.N, b, s.K) // b read as an N×K weight
+		run = func() { kernels.GemmPacked(t, s.M, a, s.K, pb, c, s.N, kernels.Epilogue{}) }
+	}
+	run() // warm caches, pools and page tables
+	var times []time.Duration
+	start := time.Now()
+	for len(times) < 3 || time.Since(start) < o.MinTime {
+		t0 := time.Now()
+		run()
+		times = append(times, time.Since(t0))
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	ms := float64(med.Nanoseconds()) / 1e6
+	threads := o.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return Result{Kind: "gemm", Fields: map[string]any{
+		"m": s.M, "n": s.N, "k": s.K, "threads": threads, "op": op,
+		"level":  kernels.Active().String(),
+		"ms":     round(ms, 4),
+		"gflops": round(2*float64(s.M)*float64(s.N)*float64(s.K)/(ms*1e6), 2),
+	}}
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+// gemmMainShapes are the products the main job shows: a 224² and a 384²
+// ViT-B's linear layers.
+var gemmMainShapes = []GemmShape{{197, 2304, 768}, {197, 768, 3072}, {577, 3072, 768}, {577, 768, 3072}}
+
+func init() {
+	addMainStep("gemm", 10, func(p *Printer) error {
+		p.Text("\nGEMM (ViT-B linear layers, A·Wᵀ with W packed), GFLOP/s, median of 0.3 s:\n")
+		p.Text("%6s %6s %6s  %10s %10s  %7s\n", "M", "N", "K", "1 thread", "2 threads", "speedup")
+		for _, s := range gemmMainShapes {
+			var g [2]float64
+			for i, th := range []int{1, 2} {
+				r := Gemm(s, GemmOptions{Threads: th, Packed: true, MinTime: 300 * time.Millisecond})
+				if p.JSON() {
+					if err := p.Print(r); err != nil {
+						return err
+					}
+				}
+				g[i] = r.Fields["gflops"].(float64)
+			}
+			p.Text("%6d %6d %6d  %10.1f %10.1f  %6.2f×\n", s.M, s.N, s.K, g[0], g[1], g[1]/g[0])
+		}
+		return nil
+	})
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""PyTorch CPU against `anyres bench softmax|layernorm|gelu|gelu_tanh|exp`, in one run.
+
+    python3 bench/peers/elementwise_torch.py                    # every op, every ViT size
+    python3 bench/peers/elementwise_torch.py --ops softmax --n 197,4097 --rounds 5
+    python3 bench/peers/elementwise_torch.py --level avx2       # ANYRES_KERNELS=avx2
+
+Both sides run one thread (torch.set_num_threads(1)) on the same float32
+matrices and the same operations, each into a separate output:
+
+    softmax     N×N scores, softmax over rows (anyres: SoftmaxTo with scale
+                1/8 folded in; torch: aten._softmax.out on pre-scaled scores)
+    layernorm   N×768, weight and bias, eps 1e-6 (torch: F.layer_norm)
+    gelu        N×768, erf form (torch: gelu(out=), approximate='none')
+    gelu_tanh   N×768, tanh form
+    exp         N×768 (torch: exp(out=))
+
+for N = 197, 577, 1025, 4097 (ViT-B/16 at 224², 384², 512², 1024²). It
+alternates the two (rounds times), takes each side's median and prints
+elements/ns and ratio = torch time / anyres time (> 1: anyres is faster),
+with anyres's time over a copy of the same matrix (the memory bound).
+
+Needs Debian's python3-torch (installed with apt-get when missing; the script
+re-runs itself under /usr/bin/python3, where Debian's torch lives).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DEBIAN_PY = "/usr/bin/python3"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OPS = ["softmax", "layernorm", "gelu", "gelu_tanh", "exp"]
+SIZES = [197, 577, 1025, 4097]
+
+
+def ensure_torch(argv):
+    """Install python3-torch when missing and run under Debian's python."""
+    try:
+        import torch  # noqa: F401
+        return
+    except ImportError:
+        pass
+    if sys.executable != DEBIAN_PY and os.path.exists(DEBIAN_PY) and not os.environ.get("ELEM_PEER_REEXEC"):
+        os.environ["ELEM_PEER_REEXEC"] = "1"
+        os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
+    print("installing python3-torch with apt-get", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "python3-torch"], check=True, env=env)
+    os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
+
+
+def median_time(f, min_time):
+    f()  # warm caches and page tables
+    times = []
+    start = time.perf_counter()
+    while len(times) < 5 or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def torch_measure(op, rows, cols, min_time):
+    """Seconds per matrix for op in PyTorch at one thread."""
+    import torch
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(rows * cols)
+    x = torch.randn(rows, cols, generator=g) * 3
+    y = torch.empty_like(x)
+    if op == "softmax":
+        x = x * 0.125  # anyres folds the scale into its one pass
+        f = lambda: torch.ops.aten._softmax.out(x, -1, False, out=y)
+    elif op == "layernorm":
+        w = 1 + 0.1 * torch.randn(cols, generator=g)
+        b = 0.1 * torch.randn(cols, generator=g)
+        f = lambda: F.layer_norm(x, (cols,), w, b, 1e-6)
+    elif op == "gelu":
+        f = lambda: torch._C._nn.gelu(x, approximate="none", out=y)
+    elif op == "gelu_tanh":
+        f = lambda: torch._C._nn.gelu(x, approximate="tanh", out=y)
+    elif op == "exp":
+        f = lambda: torch.exp(x, out=y)
+    else:
+        raise ValueError(op)
+    return median_time(f, min_time)
+
+
+def anyres_measure(binary, env, op, n, min_time):
+    cmd = [binary, "bench", op, "-n", str(n), "-time", f"{min_time}s", "-json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ops", default=",".join(OPS), help="comma-separated: " + ", ".join(OPS))
+    ap.add_argument("--n", default=",".join(map(str, SIZES)), help="comma-separated token counts N")
+    ap.add_argument("--level", choices=["best", "avx512", "avx2", "generic"], default="best",
+                    help="anyres kernel level (ANYRES_KERNELS)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations per size (medians are taken)")
+    ap.add_argument("--time", type=float, default=0.3, help="seconds per measurement")
+    ap.add_argument("--json", action="store_true", help="one JSON object per size")
+    args = ap.parse_args()
+    ensure_torch(sys.argv)
+    import torch
+    torch.set_num_threads(1)
+
+    env = dict(os.environ)
+    if args.level != "best":
+        env["ANYRES_KERNELS"] = args.level
+    tmp = tempfile.mkdtemp()
+    binary = os.path.join(tmp, "anyres")
+    subprocess.run(["go", "build", "-o", binary, "./cmd/anyres"], check=True, cwd=REPO)
+
+    cap = next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")
+    if not args.json:
+        print(f"PyTorch {torch.__version__} (CPU capability {cap}, 1 thread) vs anyres, 1 thread; "
+              f"median of {args.rounds} alternating rounds of {args.time}s")
+        print(f"{'':>21}  {'elements/ns':^15}")
+        print(f"{'op':>9} {'rows':>5} {'cols':>5}  {'anyres':>7} {'torch':>7}  {'ratio':>6}  {'anyres/copy':>11}  level")
+    ratios = []
+    try:
+        for op in args.ops.split(","):
+            for n in [int(s) for s in args.n.split(",")]:
+                cols = n if op == "softmax" else 768
+                ours, theirs, last = [], [], None
+                for _ in range(args.rounds):
+                    theirs.append(torch_measure(op, n, cols, args.time))
+                    last = anyres_measure(binary, env, op, n, args.time)
+                    ours.append(last["ms"] / 1e3)
+                o, t = statistics.median(ours), statistics.median(theirs)
+                elems = n * cols
+                row = {"op": op, "rows": n, "cols": cols, "level": last["level"],
+                       "anyres_elem_per_ns": round(elems / o / 1e9, 3), "torch_elem_per_ns": round(elems / t / 1e9, 3),
+                       "ratio": round(t / o, 3), "anyres_bound_ratio": last["bound_ratio"]}
+                ratios.append(row)
+                if args.json:
+                    print(json.dumps(row), flush=True)
+                else:
+                    print(f"{op:>9} {n:5d} {cols:5d}  {row['anyres_elem_per_ns']:7.3f} {row['torch_elem_per_ns']:7.3f}  "
+                          f"{row['ratio']:6.2f}  {row['anyres_bound_ratio']:11.2f}  {row['level']}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.json and ratios:
+        worst = min(ratios, key=lambda r: r["ratio"])
+        print(f"ratio (torch time / anyres time): min {worst['ratio']:.2f} ({worst['op']} {worst['rows']}×{worst['cols']}), "
+              f"median {statistics.median(r['ratio'] for r in ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()

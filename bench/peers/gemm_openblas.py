@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""OpenBLAS sgemm (numpy float32 matmul) against `anyres bench gemm`, in one run.
+
+    python3 bench/peers/gemm_openblas.py                 # AVX-512 anyres vs OpenBLAS's own pick
+    python3 bench/peers/gemm_openblas.py --level avx2    # ANYRES_KERNELS=avx2 vs OPENBLAS_CORETYPE=Haswell
+    python3 bench/peers/gemm_openblas.py --shapes vit --threads 1 --rounds 5
+
+For every shape and thread count it alternates the two (rounds times), takes
+each side's median GFLOP/s and prints anyres/OpenBLAS. Both compute the same
+row-major C = A·B with A M×K and B K×N, B unpacked (anyres: Sgemm), unless
+--packed, which measures anyres's GemmPacked (B packed once, as a linear
+layer runs) against the same OpenBLAS call.
+
+Needs Debian's python3-numpy and libopenblas0-pthread (installed with apt-get
+when missing; numpy must load the pthread OpenBLAS, checked with
+threadpoolctl when it is there).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DEBIAN_PY = "/usr/bin/python3"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+VIT = [(m, n, k) for m in (197, 577, 1025, 4097) for n, k in ((768, 768), (2304, 768), (3072, 768), (768, 3072))]
+SQUARES = [(s, s, s) for s in (256, 512, 1024, 2048)]
+
+
+def have_openblas_numpy():
+    if not os.path.exists("/usr/lib/x86_64-linux-gnu/openblas-pthread") and not os.path.exists("/usr/lib/aarch64-linux-gnu/openblas-pthread"):
+        return False
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def ensure_deps(argv):
+    """Install the Debian packages when missing and run under Debian's python."""
+    if have_openblas_numpy():
+        return
+    if sys.executable != DEBIAN_PY and os.path.exists(DEBIAN_PY) and not os.environ.get("GEMM_PEER_REEXEC"):
+        os.environ["GEMM_PEER_REEXEC"] = "1"
+        os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
+    print("installing python3-numpy libopenblas0-pthread python3-threadpoolctl with apt-get", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "python3-numpy", "libopenblas0-pthread", "python3-threadpoolctl"], check=True, env=env)
+    os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            return lib
+    return None
+
+
+class OpenBLAS:
+    def __init__(self):
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+        self.np, self.limits = np, threadpool_limits
+
+    def measure(self, m, n, k, threads, min_time):
+        np = self.np
+        rng = np.random.default_rng(m * n + k)
+        a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+        b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
+        c = np.empty((m, n), np.float32)
+        with self.limits(limits=threads, user_api="blas"):
+            np.matmul(a, b, out=c)
+            times = []
+            start = time.perf_counter()
+            while len(times) < 3 or time.perf_counter() - start < min_time:
+                t0 = time.perf_counter()
+                np.matmul(a, b, out=c)
+                times.append(time.perf_counter() - t0)
+        return 2.0 * m * n * k / statistics.median(times) / 1e9
+
+
+def anyres_measure(binary, env, m, n, k, threads, min_time, packed):
+    cmd = [binary, "bench", "gemm", "-m", str(m), "-n", str(n), "-k", str(k),
+           "-threads", str(threads), "-time", f"{min_time}s", "-json"]
+    if packed:
+        cmd.append("-packed")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["gflops"], r["level"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--level", choices=["best", "avx512", "avx2"], default="best",
+                    help="avx2: ANYRES_KERNELS=avx2 against OPENBLAS_CORETYPE=Haswell")
+    ap.add_argument("--shapes", choices=["vit", "squares", "all"], default="all")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations per shape (medians are taken)")
+    ap.add_argument("--time", type=float, default=0.3, help="seconds per measurement")
+    ap.add_argument("--packed", action="store_true", help="anyres: GemmPacked (B packed once) instead of Sgemm")
+    ap.add_argument("--json", action="store_true", help="one JSON object per shape")
+    args = ap.parse_args()
+
+    if args.level == "avx2" and os.environ.get("OPENBLAS_CORETYPE") != "Haswell":
+        # The core type is read when OpenBLAS loads: start again with it set.
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+    ensure_deps(sys.argv)
+    info = blas_info()
+    if info is None or info.get("internal_api") != "openblas":
+        sys.exit(f"numpy does not use OpenBLAS (threadpoolctl says {info}); install libopenblas0-pthread")
+    if info.get("threading_layer") != "pthreads":
+        print(f"warning: OpenBLAS threading layer is {info.get('threading_layer')}, not pthreads", file=sys.stderr)
+
+    env = dict(os.environ)
+    if args.level != "best":
+        env["ANYRES_KERNELS"] = args.level
+    tmp = tempfile.mkdtemp()
+    binary = os.path.join(tmp, "anyres")
+    subprocess.run(["go", "build", "-o", binary, "./cmd/anyres"], check=True, cwd=REPO)
+
+    shapes = {"vit": VIT, "squares": SQUARES, "all": VIT + SQUARES}[args.shapes]
+    threads = [int(t) for t in args.threads.split(",")]
+    blas = OpenBLAS()
+    op = "GemmPacked" if args.packed else "Sgemm"
+    print(f"OpenBLAS {info.get('version')} ({info.get('threading_layer')}, core {info.get('architecture')}"
+          f"{', OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'] if 'OPENBLAS_CORETYPE' in os.environ else ''})"
+          f" vs anyres {op}; GFLOP/s, median of {args.rounds} alternating rounds of {args.time}s")
+    if not args.json:
+        print(f"{'M':>5} {'N':>5} {'K':>5} {'thr':>3}  {'anyres':>8} {'OpenBLAS':>8}  {'ratio':>6}")
+    rows = []
+    try:
+        for t in threads:
+            for (m, n, k) in shapes:
+                ours, theirs, level = [], [], None
+                for _ in range(args.rounds):
+                    theirs.append(blas.measure(m, n, k, t, args.time))
+                    g, level = anyres_measure(binary, env, m, n, k, t, args.time, args.packed)
+                    ours.append(g)
+                o, b = statistics.median(ours), statistics.median(theirs)
+                row = {"m": m, "n": n, "k": k, "threads": t, "level": level, "op": op,
+                       "anyres_gflops": round(o, 1), "openblas_gflops": round(b, 1), "ratio": round(o / b, 3)}
+                rows.append(row)
+                if args.json:
+                    print(json.dumps(row), flush=True)
+                else:
+                    print(f"{m:5d} {n:5d} {k:5d} {t:3d}  {o:8.1f} {b:8.1f}  {o / b:6.3f}", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    if args.json:
+        return
+    # Summary: the issue's goals.
+    by = {(r["m"], r["n"], r["k"], r["threads"]): r for r in rows}
+    for label, group in (("ViT", VIT), ("squares", SQUARES)):
+        rs = [by[s + (1,)]["ratio"] for s in group if s + (1,) in by]
+        if rs:
+            print(f"1 thread, {label}: ratio min {min(rs):.3f}, median {statistics.median(rs):.3f}")
+    scal = [by[s + (2,)]["anyres_gflops"] / by[s + (1,)]["anyres_gflops"]
+            for s in VIT if s[0] >= 577 and s + (1,) in by and s + (2,) in by]
+    if scal:
+        print(f"anyres 2-thread speed-up, ViT M ≥ 577: min {min(scal):.2f}×, median {statistics.median(scal):.2f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+//go:build !purego
+
+package kernels
+
+// gemmPackT8 transposes eight rows of A into packed-panel columns; it
+// replaces
+//
+//	for kk := 0; kk < kc8; kk++ {
+//		for r := 0; r < 8; r++ {
+//			dst[kk*mr+r] = alpha * src[r*lda+kk]
+//		}
+//	}
+//
+// for kc8 a multiple of 8, with AVX2. With mr < 8 a column's store runs
+// into the next column's first 8-mr slots (which the next column then
+// overwrites); the last one runs up to 8-mr floats past the panel, so
+// callers keep that much room after it.
+//
+//go:noescape
+func gemmPackT8(dst *float32, mr int, src *float32, lda, kc8 int, alpha float32)
+
+// packPanelAVX packs one full mr-row panel of a row-major A with gemmPackT8
+// (see packA for the layout): groups of 8 rows from the last to the first,
+// so each group's spill into the next group's slots is overwritten; the
+// rows of a last partial group come from the next panel, which must exist
+// (the caller checks). K steps past the last multiple of 8 are done in Go.
+func packPanelAVX(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int) {
+	kc8 := kc &^ 7
+	groups := (mr + 7) / 8
+	if kc8 > 0 {
+		// Bounds for the assembly: the last row read, and room for the
+		// spill past the panel.
+		_ = a[(r0+8*groups-1)*lda+p0+kc8-1]
+		_ = d[(kc8-1)*mr+8*groups-1]
+		for g := groups - 1; g >= 0; g-- {
+			gemmPackT8(&d[8*g], mr, &a[(r0+8*g)*lda+p0], lda, kc8, alpha)
+		}
+	}
+	for kk := kc8; kk < kc; kk++ {
+		dd := d[kk*mr : kk*mr+mr]
+		for r := range dd {
+			dd[r] = alpha * a[(r0+r)*lda+p0+kk]
+		}
+	}
+}

@@ -16,6 +16,16 @@ func goldenImage(t testing.TB, f *golden.File, name string) Image {
 	return Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}
 }
 
+// perLevel runs body at every kernel level, or under -short (race
+// detector, emulators) at the best level only: the full run covers the rest.
+func perLevel(t *testing.T, body func(t *testing.T)) {
+	if testing.Short() {
+		body(t)
+		return
+	}
+	kerneltest.Run(t, body)
+}
+
 func goldenFile(t testing.TB, name string) *golden.File { return golden.Open(t, name) }
 
 func loadGolden(t testing.TB, name string, opts Options) (*golden.File, *Model) {
@@ -33,7 +43,7 @@ func TestGolden(t *testing.T) {
 	for _, file := range goldenModels {
 		t.Run(file, func(t *testing.T) {
 			f, m := loadGolden(t, file, Options{})
-			kerneltest.Run(t, func(t *testing.T) {
+			perLevel(t, func(t *testing.T) {
 				for _, c := range f.Cases {
 					var out Output
 					err := m.Forward(goldenImage(t, f, c.Name), &out)

@@ -105,6 +105,9 @@ func TestFlexiViT(t *testing.T) {
 		t.Logf("patch 32 on the upsampled image: max |Δ| %.2g", d)
 	}
 	// Other patch sizes load and run (the kernel resize itself is tested in posenc).
+	if testing.Short() {
+		return
+	}
 	for _, p := range [][2]int{{8, 8}, {12, 20}} {
 		m, err := LoadFile(f.File, Options{PatchSize: p})
 		if err != nil {

@@ -121,3 +121,40 @@ func TestFlexiViT(t *testing.T) {
 		t.Error("patch size 0×9 accepted")
 	}
 }
+
+// recordPos is a position encoding that adds the token's grid row to every
+// value of patch tokens and remembers the grids it saw.
+type recordPos struct{ grids []posenc.Grid }
+
+func (r *recordPos) AddTo(x []float32, prefix int, g posenc.Grid, dim int) error {
+	if err := posenc.CheckTokens(x, prefix, g, dim); err != nil {
+		return err
+	}
+	r.grids = append(r.grids, g)
+	for i := prefix * dim; i < len(x); i++ {
+		x[i] += float32((i/dim - prefix) / g.W)
+	}
+	return nil
+}
+
+// TestPosEncoderOption: another encoding replaces the stored table, sees
+// each packed image's own grid, and changes the output.
+func TestPosEncoderOption(t *testing.T) {
+	f, plain := loadGolden(t, "vit_nope.safetensors", Options{})
+	rec := &recordPos{}
+	m, err := LoadFile(f.File, Options{PosEncoder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := []Image{goldenImage(t, f, "224x224"), goldenImage(t, f, "64x400")}
+	outs := make([]Output, 2)
+	if err := m.ForwardBatch(imgs, outs); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.grids) != 2 || rec.grids[0] != (posenc.Grid{H: 14, W: 14}) || rec.grids[1] != (posenc.Grid{H: 4, W: 25}) {
+		t.Errorf("encoder saw grids %v", rec.grids)
+	}
+	if maxDiff(outs[0].Tokens, forward(t, plain, imgs[0]).Tokens) == 0 {
+		t.Error("the encoder did not change the output")
+	}
+}

@@ -41,7 +41,7 @@ const (
 
 // scratch is one worker's private buffers.
 type scratch struct {
-	ln     []float32 // rowTile×dim: normalised rows, and sums before they go back to x
+	ln     []float32 // rowTile×dim: normalised rows
 	hid    []float32 // rowTile×mlp: the MLP's hidden layer
 	col    []float32 // patchTile×C·ph·pw: im2col patches
 	scores []float32 // queryTile×(longest segment): one head's scores for a query tile

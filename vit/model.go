@@ -1,11 +1,3 @@
-// Package vit runs timm Vision Transformer checkpoints at any image size,
-// any patch size, and many sizes per batch.
-//
-// A Model is loaded once (weights checked by their timm state_dict names and
-// packed for the GEMM kernels) and is then safe for concurrent use: each
-// forward pass borrows a workspace from a pool, so once warm for a size it
-// allocates nothing. Images of different sizes can run together as one
-// packed sequence (NaViT) whose attention never crosses images.
 package vit
 
 import (

@@ -184,7 +184,7 @@ func init() {
 		for _, s := range vitMainSizes {
 			var rs []Result
 			for _, t := range []int{1, 2} {
-				r, err := ViT(s[0], s[1], t, 3*time.Second)
+				r, err := ViT(s[0], s[1], t, 2*time.Second)
 				if err != nil {
 					return err
 				}

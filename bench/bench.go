@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -111,4 +112,10 @@ var mainSteps []mainStep
 func addMainStep(name string, order int, run func(p *Printer) error) {
 	mainSteps = append(mainSteps, mainStep{name, order, run})
 	sort.SliceStable(mainSteps, func(i, j int) bool { return mainSteps[i].order < mainSteps[j].order })
+}
+
+// round rounds x to the given number of decimal places, for readable JSON.
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -79,11 +78,6 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 		"ms":     round(ms, 4),
 		"gflops": round(2*float64(s.M)*float64(s.N)*float64(s.K)/(ms*1e6), 2),
 	}}
-}
-
-func round(x float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(x*p) / p
 }
 
 // gemmMainShapes are the products the main job shows: a 224² and a 384²

@@ -94,8 +94,8 @@ func PosEnc(p *Printer, minTime time.Duration, repeats int) error {
 				return fmt.Errorf("%s: %w", c.Name, err)
 			}
 			if err := p.Print(Result{Kind: "posenc", Fields: map[string]any{
-				"case": c.Name, "level": l.String(), "us": round3(ns / 1e3),
-				"gvalues_per_s": round3(float64(c.Values) / ns),
+				"case": c.Name, "level": l.String(), "us": round(ns/1e3, 3),
+				"gvalues_per_s": round(float64(c.Values)/ns, 3),
 			}}); err != nil {
 				return err
 			}
@@ -126,8 +126,4 @@ func timeCase(c PosEncCase, minTime time.Duration, repeats int) (float64, error)
 	}
 	sort.Float64s(per)
 	return per[len(per)/2], nil
-}
-
-func round3(v float64) float64 {
-	return float64(int64(v*1000+0.5)) / 1000
 }

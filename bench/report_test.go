@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -103,4 +104,26 @@ func TestCell(t *testing.T) {
 			t.Errorf("cell(%s) = %q, want %q", k, got, want)
 		}
 	}
+}
+
+// The results of a peer script, as JSON lines, become a markdown table.
+func ExampleMarkdown() {
+	rows, text := ParsePeerOutput(`OpenBLAS 0.3.21 vs anyres Sgemm
+{"m": 197, "n": 2304, "k": 768, "threads": 1, "anyres_gflops": 101.5, "openblas_gflops": 98.2, "ratio": 1.034}
+`)
+	m := Machine{CPU: "AMD EPYC", Cores: 2, Arch: "linux/amd64", Level: "avx512", Go: "go1.26.0", Date: "2026-11-27"}
+	fmt.Print(Markdown(m, []PeerResult{{Script: "gemm_openblas.py", Rows: rows, Text: text, Elapsed: 42 * time.Second}},
+		"go run ./cmd/anyres bench report -readme README.md"))
+	// Output:
+	// Measured 2026-11-27 on AMD EPYC, 2 logical CPUs, linux/amd64, anyres kernels: avx512, go1.26.0.
+	//
+	// **gemm_openblas.py** (42s)
+	//
+	// OpenBLAS 0.3.21 vs anyres Sgemm
+	//
+	// | m | n | k | threads | anyres_gflops | openblas_gflops | ratio |
+	// |---|---|---|---|---|---|---|
+	// | 197 | 2304 | 768 | 1 | 102 | 98.2 | 1.03 |
+	//
+	// Reproduce with `go run ./cmd/anyres bench report -readme README.md`.
 }

@@ -40,10 +40,11 @@ import (
 )
 
 // Limits on input, so that no file can make the program allocate without
-// bound: a 256 MiB file and 256 megapixels (about 2 GiB as float32 RGB).
+// bound: a 256 MiB file and 64 megapixels (more than any camera's photo;
+// at most about 1.6 GiB through decoding, 16-bit RGB and float32 CHW).
 const (
 	MaxFileBytes = 256 << 20
-	MaxPixels    = 256 << 20
+	MaxPixels    = 64 << 20
 )
 
 // Tensor is one image as float32 values in channel-major order: C planes of

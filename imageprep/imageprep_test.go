@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,11 +19,13 @@ import (
 func encodePNG(t *testing.T, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := encodeTo(&buf, img); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
 }
+
+func encodeTo(w io.Writer, img image.Image) error { return png.Encode(w, img) }
 
 // gradient is a w×h image whose red grows along x, green along y, blue fixed.
 func gradient(h, w int) *image.NRGBA {

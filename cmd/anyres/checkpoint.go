@@ -51,6 +51,19 @@ func openCheckpoint(path, configPath string) (*checkpoint, error) {
 			return nil, err
 		}
 		cfgText, where = string(b), configPath
+		if hub, ok := parseTimmHub(b); ok {
+			// timm's hub config.json names an architecture: turn it into
+			// anyres's resolved form, which is what gets stored.
+			cfg, err := inferConfig(f, hub)
+			if err != nil {
+				return nil, fmt.Errorf("%s with %s: %w", path, configPath, err)
+			}
+			j, err := cfg.JSON()
+			if err != nil {
+				return nil, err
+			}
+			cfgText = string(j)
+		}
 	}
 	if cfgText != "" {
 		if err := json.Unmarshal([]byte(cfgText), &c.config); err != nil {

@@ -134,8 +134,9 @@ func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title s
 	unit := normalizedRows(table, g.N(), dim)
 	step := (max(g.H, g.W) + maxTiles - 1) / maxTiles // show every step-th token's tile
 	th, tw := (g.H+step-1)/step, (g.W+step-1)/step
-	// Pixels per grid cell: tiles big enough to read, the whole under ~1400 pixels.
-	cell := max(1, min(8, 1400/(tw*g.W), 1000/(th*g.H)))
+	// Pixels per grid cell: tiles big enough to read, the tiles together
+	// within about 1600×1600 pixels.
+	cell := max(1, min(8, 1600/(tw*g.W), 1600/(th*g.H)))
 	gap := max(2, cell)
 	tileW, tileH := g.W*cell, g.H*cell
 	const margin, line, barW = 12, 16, 14

@@ -30,7 +30,7 @@ func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
 	// The layout renderSimilarity uses for a 14×14 grid: 14 tiles of
 	// 14 cells of `cell` pixels, a gap of max(2, cell) between tiles.
 	const g = 14
-	cell := max(1, min(8, 1400/(g*g), 1000/(g*g)))
+	cell := max(1, min(8, 1600/(g*g), 1600/(g*g)))
 	gap := max(2, cell)
 	top := 12 + 2*16 + 4
 	for _, tok := range [][2]int{{0, 0}, {3, 11}, {13, 13}, {7, 2}} {

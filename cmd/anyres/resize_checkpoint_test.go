@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/vit"
 )
 
 func openT(t *testing.T, path string) *tensorfile.File {
@@ -87,5 +88,24 @@ func TestResizeCheckpointErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed run left %s", out)
+	}
+}
+
+func TestResizeCheckpointStoresAResolvedConfigFromTimmHub(t *testing.T) {
+	dir := t.TempDir()
+	in := stripped(t, "vit_cls_learned.safetensors")
+	hub := filepath.Join(dir, "config.json")
+	os.WriteFile(hub, []byte(`{"architecture": "vit_tiny_patch16_224", "model_args": {"num_heads": 3}, "pretrained_cfg": {"input_size": [3, 224, 224]}}`), 0o644)
+	out := filepath.Join(dir, "o.safetensors")
+	if err := runResizeCheckpoint([]string{"-in", in, "-out", out, "-config", hub, "-size", "230x230"}); err != nil {
+		t.Fatal(err)
+	}
+	f := openT(t, out)
+	cfg, err := vit.ParseConfig([]byte(f.Metadata()["config"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NumHeads != 3 || cfg.ImgSize != [2]int{230, 230} || cfg.EmbedDim != 60 {
+		t.Errorf("stored config %+v", cfg)
 	}
 }

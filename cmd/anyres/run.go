@@ -1,0 +1,348 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/anyres/anyres/vit"
+)
+
+func init() {
+	commands["run"] = command{"run a timm ViT checkpoint on a photo: top classes or features", runRun}
+}
+
+// stdout is where run prints its results (tests replace it).
+var stdout io.Writer = os.Stdout
+
+const runHelp = `usage: anyres run -weights model.safetensors -image photo.jpg [flags]
+
+Runs a timm Vision Transformer checkpoint (safetensors with timm state_dict
+names) on one PNG or JPEG photo and prints the top classes, or writes the
+features to a file. The architecture comes from the file's "config"
+metadata, or from -config.
+
+The input size is one of:
+  (default)   the photo's own size; -edge says what happens to the pixels past
+              the last whole patch: pad (zeros, timm's dynamic_img_pad), crop,
+              or resize to whole patches
+  -size HxW   resize the photo to HxW (aspect ratio not kept)
+  -tokens N   the largest size with the photo's aspect ratio whose patch
+              grid holds at most N tokens (a fixed compute budget for any shape)
+
+Pixels are scaled to [0, 1] and normalised by the model's mean and std: the
+config's pretrained_cfg mean/std when it has them, else -norm.
+
+flags:
+`
+
+type runFlags struct {
+	weights, config, image    string
+	size                      string
+	tokens                    int
+	edge, patch, norm, labels string
+	top                       int
+	out, save                 string
+	threads, maxTokens        int
+}
+
+func runRun(args []string) error {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), runHelp); fs.PrintDefaults() }
+	fs.StringVar(&f.weights, "weights", "", "checkpoint (.safetensors, timm state_dict names)")
+	fs.StringVar(&f.config, "config", "", "JSON config (anyres/timm resolved form) instead of the file's `config` metadata")
+	fs.StringVar(&f.image, "image", "", "PNG or JPEG photo")
+	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW`")
+	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
+	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
+	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
+	fs.StringVar(&f.norm, "norm", "imagenet", "normalisation when the config has no mean/std: imagenet, inception, clip or none")
+	fs.StringVar(&f.labels, "labels", "", "class names, one per line (or a JSON list)")
+	fs.IntVar(&f.top, "top", 5, "print the `k` most probable classes")
+	fs.StringVar(&f.out, "out", "", "write features to this .npy or .safetensors file instead of printing classes")
+	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
+	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
+	fs.IntVar(&f.maxTokens, "max-tokens", vit.DefaultMaxTokens, "refuse inputs with more tokens than this")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags go before it? every value needs its flag)", fs.Arg(0))
+	}
+	normSet := false
+	fs.Visit(func(fl *flag.Flag) { normSet = normSet || fl.Name == "norm" })
+	return run(f, normSet)
+}
+
+func run(f runFlags, normSet bool) error {
+	if f.weights == "" || f.image == "" {
+		return errors.New("-weights and -image are required")
+	}
+	if f.size != "" && f.tokens != 0 {
+		return errors.New("give -size or -tokens, not both")
+	}
+	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
+		return errors.New("-tokens, -top and -max-tokens must be positive")
+	}
+	opts := vit.Options{Threads: f.threads, MaxTokens: f.maxTokens}
+	var err error
+	if opts.Edge, err = parseEdge(f.edge); err != nil {
+		return err
+	}
+	if f.patch != "" {
+		p, err := imageprep.ParseSize(f.patch)
+		if err != nil {
+			return fmt.Errorf("-patch: %w", err)
+		}
+		opts.PatchSize = [2]int{p.H, p.W}
+	}
+	var configJSON []byte
+	if f.config != "" {
+		if configJSON, err = os.ReadFile(f.config); err != nil {
+			return err
+		}
+	}
+	var target imageprep.Size
+	if f.size != "" {
+		if target, err = imageprep.ParseSize(f.size); err != nil {
+			return fmt.Errorf("-size: %w", err)
+		}
+	}
+	var labels []string
+	if f.labels != "" {
+		if labels, err = readLabels(f.labels); err != nil {
+			return err
+		}
+	}
+	ext := strings.ToLower(filepath.Ext(f.out))
+	if f.out != "" && ext != ".npy" && ext != ".safetensors" {
+		return fmt.Errorf("-out %s: want a .npy or .safetensors file", f.out)
+	}
+	if f.save != "features" && f.save != "pooled" && f.save != "logits" {
+		return fmt.Errorf("-save %q: want features, pooled or logits", f.save)
+	}
+
+	file, err := tensorfile.Open(f.weights)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	// The architecture: -config (anyres's resolved form, or timm's hub
+	// config.json), else the file's config metadata, else inferred from
+	// the tensors with timm's defaults.
+	hub, isHub := parseTimmHub(configJSON)
+	meta, hasMeta := file.Metadata()["config"]
+	switch {
+	case isHub || (configJSON == nil && !hasMeta):
+		cfg, err := inferConfig(file, hub)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.weights, err)
+		}
+		opts.Config = &cfg
+		if labels == nil {
+			labels = hub.labels(cfg.NumClasses)
+		}
+	case configJSON != nil:
+		cfg, err := vit.ParseConfig(configJSON)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.config, err)
+		}
+		opts.Config = &cfg
+	default:
+		configJSON = []byte(meta)
+	}
+	m, err := vit.LoadFile(file, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.weights, err)
+	}
+	cfg := m.Config()
+	norm, fromConfig := imageprep.Norm{}, false
+	if configJSON != nil {
+		if norm, fromConfig, err = imageprep.NormFromConfig(configJSON); err != nil {
+			return err
+		}
+	}
+	if !fromConfig || normSet {
+		if norm, err = imageprep.NormByName(f.norm); err != nil {
+			return err
+		}
+	}
+
+	photo, err := imageprep.Load(f.image)
+	if err != nil {
+		return err
+	}
+	patch := m.PatchSize()
+	b := photo.Bounds()
+	prep := imageprep.Options{Size: target, Tokens: f.tokens, Patch: min(patch[0], patch[1]), Norm: norm}
+	if f.tokens > 0 && patch[0] != patch[1] {
+		return fmt.Errorf("-tokens needs square patches; this model's are %dx%d", patch[0], patch[1])
+	}
+	inSize, err := prep.TargetSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
+	if err != nil {
+		return err
+	}
+	if inSize.H < patch[0] || inSize.W < patch[1] {
+		return fmt.Errorf("%s: input %v is smaller than one %dx%d patch; use -size or -tokens to enlarge it", f.image, inSize, patch[0], patch[1])
+	}
+	if g := m.Grid(inSize.H, inSize.W); g.N()+cfg.Prefix() > f.maxTokens {
+		return fmt.Errorf("%s: a %v input is a %v grid, %d tokens, over the limit of %d; use -tokens %d (or -size, or raise -max-tokens)",
+			f.image, inSize, g, g.N()+cfg.Prefix(), f.maxTokens, min(1024, f.maxTokens-cfg.Prefix()))
+	}
+	x, err := imageprep.Prepare(photo, prep)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.image, err)
+	}
+
+	start := time.Now()
+	var out vit.Output
+	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(os.Stderr, "%s: %dx%d photo, input %dx%d, grid %dx%d + %d prefix tokens, %s\n",
+		filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
+
+	if f.out != "" {
+		return writeFeatures(f, ext, x, &out, cfg)
+	}
+	if len(out.Logits) == 0 {
+		fmt.Fprintf(stdout, "this model has no classifier head: pooled feature of %d values (first %d: %s); use -out to save features\n",
+			len(out.Pooled), min(5, len(out.Pooled)), fmtFloats(out.Pooled[:min(5, len(out.Pooled))]))
+		return nil
+	}
+	if labels != nil && len(labels) != len(out.Logits) {
+		fmt.Fprintf(os.Stderr, "warning: %d labels for %d classes\n", len(labels), len(out.Logits))
+	}
+	printTop(stdout, out.Logits, labels, f.top)
+	return nil
+}
+
+// printTop prints the k most probable classes: rank, index, probability
+// (softmax of the logits) and label.
+func printTop(w io.Writer, logits []float32, labels []string, k int) {
+	probs := softmax(logits)
+	idx := make([]int, len(probs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
+	for r, i := range idx[:min(k, len(idx))] {
+		name := ""
+		if i < len(labels) {
+			name = "  " + labels[i]
+		}
+		fmt.Fprintf(w, "%2d. class %4d  %6.2f%%%s\n", r+1, i, 100*probs[i], name)
+	}
+}
+
+func softmax(logits []float32) []float64 {
+	p := make([]float64, len(logits))
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	var sum float64
+	for i, v := range logits {
+		p[i] = math.Exp(float64(v) - mx)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return p
+}
+
+// writeFeatures writes the run's outputs: every one to a .safetensors
+// file (with the sizes in its metadata), or the one -save names to .npy.
+func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *vit.Output, cfg vit.Config) error {
+	d := cfg.EmbedDim
+	n := len(out.Tokens) / d
+	if ext == ".npy" {
+		switch f.save {
+		case "pooled":
+			if len(out.Pooled) == 0 {
+				return errors.New("-save pooled: this model does no pooling")
+			}
+			return tensorout.WriteNPYFile(f.out, []int{1, len(out.Pooled)}, out.Pooled)
+		case "logits":
+			if len(out.Logits) == 0 {
+				return errors.New("-save logits: this model has no classifier head")
+			}
+			return tensorout.WriteNPYFile(f.out, []int{1, len(out.Logits)}, out.Logits)
+		}
+		return tensorout.WriteNPYFile(f.out, []int{1, n, d}, out.Tokens)
+	}
+	t := map[string]tensorout.Tensor{"features": tensorout.F32([]int{1, n, d}, out.Tokens)}
+	if len(out.Pooled) > 0 {
+		t["pooled"] = tensorout.F32([]int{1, len(out.Pooled)}, out.Pooled)
+	}
+	if len(out.Logits) > 0 {
+		t["logits"] = tensorout.F32([]int{1, len(out.Logits)}, out.Logits)
+	}
+	cfgJSON, _ := cfg.JSON()
+	meta := map[string]string{
+		"image":         f.image,
+		"input_size":    fmt.Sprintf("[%d, %d]", x.H, x.W),
+		"grid":          fmt.Sprintf("[%d, %d]", out.Grid.H, out.Grid.W),
+		"prefix_tokens": strconv.Itoa(out.Prefix),
+		"token_order":   "[class token][register tokens][patch tokens, row-major]",
+		"config":        string(cfgJSON),
+	}
+	return tensorout.WriteSafetensorsFile(f.out, t, meta)
+}
+
+func parseEdge(s string) (vit.EdgePolicy, error) {
+	switch s {
+	case "":
+		return vit.EdgeDefault, nil
+	case "pad":
+		return vit.EdgePad, nil
+	case "crop":
+		return vit.EdgeCrop, nil
+	case "resize":
+		return vit.EdgeResize, nil
+	}
+	return 0, fmt.Errorf("-edge %q: want pad, crop or resize", s)
+}
+
+// readLabels reads class names: one per line, or a JSON list of strings.
+func readLabels(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "[") {
+		var l []string
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return l, nil
+	}
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n"), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return lines, nil
+}
+
+func fmtFloats(v []float32) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(float64(x), 'g', 4, 32)
+	}
+	return strings.Join(s, " ")
+}

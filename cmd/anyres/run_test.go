@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/vit"
+)
+
+// writePhoto writes an h×w PNG with a colourful pattern and returns its path.
+func writePhoto(t *testing.T, dir string, h, w int) string {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.NRGBA{R: uint8(x * 7), G: uint8(y * 5), B: uint8((x * y) % 251), A: 255})
+		}
+	}
+	p := filepath.Join(dir, "photo.png")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runCaptured runs `anyres run` with args and returns what it printed.
+func runCaptured(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var buf bytes.Buffer
+	old := stdout
+	stdout = &buf
+	defer func() { stdout = old }()
+	err := runRun(args)
+	return buf.String(), err
+}
+
+// reference runs the model directly on the photo, prepared the same way.
+func reference(t *testing.T, weights, photo string, o imageprep.Options) vit.Output {
+	t.Helper()
+	m, err := vit.Load(weights, vit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	img, err := imageprep.Load(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := imageprep.Prepare(img, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out vit.Output
+	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRunPrintsTopClasses(t *testing.T) {
+	dir := t.TempDir()
+	photo := writePhoto(t, dir, 200, 300)
+	labels := filepath.Join(dir, "labels.txt")
+	os.WriteFile(labels, []byte("cat\ndog\nbird\nfish\nfox\nowl\nbee\nant\nelk\nyak\n"), 0o644)
+	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	got, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "224x224", "-labels", labels, "-top", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("printed %d lines, want 3:\n%s", len(lines), got)
+	}
+	ref := reference(t, weights, photo, imageprep.Options{Size: imageprep.Size{H: 224, W: 224}, Norm: imageprep.ImageNet})
+	var want bytes.Buffer
+	printTop(&want, ref.Logits, []string{"cat", "dog", "bird", "fish", "fox", "owl", "bee", "ant", "elk", "yak"}, 3)
+	if got != want.String() {
+		t.Errorf("printed\n%s\nwant\n%s", got, want.String())
+	}
+}
+
+func TestPrintTop(t *testing.T) {
+	var buf bytes.Buffer
+	printTop(&buf, []float32{0, float32(math.Log(3)), -100}, []string{"a", "b"}, 5)
+	want := " 1. class    1   75.00%  b\n 2. class    0   25.00%  a\n 3. class    2    0.00%\n"
+	if buf.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", buf.String(), want)
+	}
+}
+
+func TestRunWritesFeatures(t *testing.T) {
+	dir := t.TempDir()
+	photo := writePhoto(t, dir, 224, 224)
+	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	ref := reference(t, weights, photo, imageprep.Options{Norm: imageprep.Inception})
+
+	st := filepath.Join(dir, "f.safetensors")
+	if _, err := runCaptured(t, "-weights", weights, "-image", photo, "-norm", "inception", "-out", st); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tensorfile.Open(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, want := range map[string][]float32{"features": ref.Tokens, "pooled": ref.Pooled, "logits": ref.Logits} {
+		got, _, err := f.Float32(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, want %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s[%d] = %v, want %v", name, i, got[i], want[i])
+			}
+		}
+	}
+	if s, _ := f.Shape("features"); len(s) != 3 || s[1] != 197 || s[2] != 60 {
+		t.Errorf("features shape %v, want [1 197 60]", s)
+	}
+	if g := f.Metadata()["grid"]; g != "[14, 14]" {
+		t.Errorf("grid metadata %q", g)
+	}
+
+	npy := filepath.Join(dir, "f.npy")
+	if _, err := runCaptured(t, "-weights", weights, "-image", photo, "-norm", "inception", "-out", npy, "-save", "pooled"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(npy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b[:128], []byte("'shape': (1, 60), ")) || len(b) != 128+4*60 {
+		t.Errorf("pooled .npy: header %q, %d bytes", b[:min(len(b), 128)], len(b))
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	photo := writePhoto(t, dir, 224, 224)
+	garbage := filepath.Join(dir, "garbage.png")
+	os.WriteFile(garbage, []byte("\x89PNG\r\n\x1a\nthis is not really a png"), 0o644)
+	tinyDir := filepath.Join(dir, "tiny")
+	os.Mkdir(tinyDir, 0o755)
+	tiny := writePhoto(t, tinyDir, 10, 10)
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no weights":      {[]string{"-image", photo}, "required"},
+		"no image":        {[]string{"-weights", weights}, "required"},
+		"unknown flag":    {[]string{"-weights", weights, "-image", photo, "-resolution", "4k"}, "not defined"},
+		"malformed image": {[]string{"-weights", weights, "-image", garbage}, "malformed"},
+		"image too small": {[]string{"-weights", weights, "-image", tiny}, "smaller than one 16x16 patch"},
+		"size and tokens": {[]string{"-weights", weights, "-image", photo, "-size", "224", "-tokens", "196"}, "not both"},
+		"bad edge":        {[]string{"-weights", weights, "-image", photo, "-edge", "wrap"}, "pad, crop or resize"},
+		"bad out":         {[]string{"-weights", weights, "-image", photo, "-out", "x.csv"}, ".npy or .safetensors"},
+		"bad save":        {[]string{"-weights", weights, "-image", photo, "-out", "x.npy", "-save", "all"}, "features, pooled or logits"},
+		"bad norm":        {[]string{"-weights", weights, "-image", photo, "-norm", "fancy"}, "unknown normalisation"},
+		"too many tokens": {[]string{"-weights", weights, "-image", photo, "-max-tokens", "100"}, "-tokens"},
+		"missing weights": {[]string{"-weights", filepath.Join(dir, "none.safetensors"), "-image", photo}, "no such file"},
+		"not a model":     {[]string{"-weights", garbage, "-image", photo}, "safetensors"},
+		"bad config":      {[]string{"-weights", weights, "-image", photo, "-config", garbage}, "config"},
+		"stray argument":  {[]string{"-weights", weights, "-image", photo, "photo2.png"}, "unexpected argument"},
+	} {
+		_, err := runCaptured(t, tc.args...)
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tc.want)) {
+			t.Errorf("%s: err = %v, want one mentioning %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestReadLabels(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "l.txt")
+	os.WriteFile(p, []byte("tench\r\ngoldfish\r\n"), 0o644)
+	if l, err := readLabels(p); err != nil || len(l) != 2 || l[1] != "goldfish" {
+		t.Errorf("text labels %q, %v", l, err)
+	}
+	os.WriteFile(p, []byte(`["a", "b", "c"]`), 0o644)
+	if l, err := readLabels(p); err != nil || len(l) != 3 {
+		t.Errorf("JSON labels %q, %v", l, err)
+	}
+	os.WriteFile(p, []byte(`["a", 3]`), 0o644)
+	if _, err := readLabels(p); err == nil {
+		t.Error("bad JSON labels accepted")
+	}
+}
+
+func imageprepInception() imageprep.Options { return imageprep.Options{Norm: imageprep.Inception} }

@@ -78,19 +78,21 @@ func runPosviz(args []string) error {
 			return err
 		}
 	}
-	patchRows := table[l.prefix*l.dim:]
-	if grid != l.grid {
-		if patchRows, err = resamplePosTable(patchRows, l.dim, l.grid, grid, *method, *antialias); err != nil {
-			return err
-		}
+	opt, err := resampleOptions(*method, *antialias)
+	if err != nil {
+		return err
 	}
+	patchRows := table[l.prefix*l.dim:]
 	title := fmt.Sprintf("pos_embed cosine similarity: %dx%d grid", grid.H, grid.W)
 	if grid != l.grid {
+		if patchRows, err = posenc.ResampleAbsPosEmbed(patchRows, 0, l.grid, grid, l.dim, opt); err != nil {
+			return err
+		}
 		aa := ""
-		if *antialias {
+		if opt.Antialias {
 			aa = ", antialias"
 		}
-		title = fmt.Sprintf("pos_embed cosine similarity: %dx%d -> %dx%d, %s%s", l.grid.H, l.grid.W, grid.H, grid.W, *method, aa)
+		title = fmt.Sprintf("pos_embed cosine similarity: %dx%d -> %dx%d, %v%s", l.grid.H, l.grid.W, grid.H, grid.W, opt.Method, aa)
 	}
 	img := renderSimilarity(patchRows, grid, l.dim, *maxTiles, title)
 	f, err := os.Create(*out)
@@ -114,12 +116,12 @@ func gridForSize(size imageprep.Size, patch [2]int, config map[string]any) (pose
 	if patch[0] <= 0 || patch[1] <= 0 {
 		return posenc.Grid{}, errors.New("cannot tell the patch size (no patch_embed.proj.weight and no patch_size in the config)")
 	}
+	if size.H < patch[0] || size.W < patch[1] {
+		return posenc.Grid{}, fmt.Errorf("size %v is smaller than one %dx%d patch", size, patch[0], patch[1])
+	}
 	g := posenc.Grid{H: size.H / patch[0], W: size.W / patch[1]}
 	if pad, _ := config["dynamic_img_pad"].(bool); pad {
 		g = posenc.Grid{H: (size.H + patch[0] - 1) / patch[0], W: (size.W + patch[1] - 1) / patch[1]}
-	}
-	if g.H < 1 || g.W < 1 {
-		return g, fmt.Errorf("size %v is smaller than one %dx%d patch", size, patch[0], patch[1])
 	}
 	if g.N() > 1<<16 {
 		return g, fmt.Errorf("size %v gives a %v grid: over 65536 tokens", size, g)

@@ -180,7 +180,7 @@ func TestRunErrors(t *testing.T) {
 		"stray argument":  {[]string{"-weights", weights, "-image", photo, "photo2.png"}, "unexpected argument"},
 	} {
 		_, err := runCaptured(t, tc.args...)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tc.want)) {
 			t.Errorf("%s: err = %v, want one mentioning %q", name, err, tc.want)
 		}
 	}

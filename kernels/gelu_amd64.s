@@ -36,7 +36,7 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $384
 	VFMADD213PS  geluc<>+64(SB), Y3, Y4; \
 	VMULPS       Y1, Y1, Y5; \
 	VXORPS       geluc<>+256(SB), Y5, Y5; \
-	EXP_AVX2(Y5, Y6, Y7, Y2); \
+	EXPFAST_AVX2(Y5, Y6, Y7, Y2, Y9); \
 	VMULPS       Y3, Y5, Y5; \
 	VFNMADD213PS expc<>+352(SB), Y4, Y5; \
 	VANDPS       geluc<>+256(SB), Y1, Y6; \
@@ -53,7 +53,7 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $384
 	VMOVUPS     geluc<>+352(SB), Y2; \
 	VFMADD213PS Y0, Y2, Y1; \
 	VMULPS      geluc<>+320(SB), Y1, Y1; \
-	EXP_AVX2(Y1, Y2, Y3, Y4); \
+	EXPFAST_AVX2(Y1, Y2, Y3, Y4, Y5); \
 	VADDPS      expc<>+352(SB), Y1, Y1; \
 	VDIVPS      Y1, Y0, Y0
 
@@ -63,7 +63,7 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $384
 	MOVQ dst_base+0(FP), DI; \
 	MOVQ src_base+24(FP), SI; \
 	MOVQ src_len+32(FP), CX; \
-	EXPCONST_AVX2; \
+	EXPFASTCONST_AVX2; \
 loop: \
 	CMPQ CX, $8; \
 	JB tail; \

@@ -29,13 +29,28 @@ type Machine struct {
 	Level string // the kernel level anyres chose (ANYRES_KERNELS may lower it)
 	Go    string // Go version
 	Date  string // UTC, YYYY-MM-DD
+	Load  string // 1-minute load average when measuring started (Linux), "" if unknown
 }
 
 // ThisMachine describes the machine the process runs on.
 func ThisMachine() Machine {
 	info := kernels.Info()
 	return Machine{CPU: info.CPU, Cores: runtime.NumCPU(), Arch: runtime.GOOS + "/" + runtime.GOARCH,
-		Level: info.Level, Go: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02")}
+		Level: info.Level, Go: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02"), Load: loadAverage()}
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg: a busy
+// machine (other jobs sharing the cores) makes every figure slower, so the
+// report says how busy it was.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // PeerScripts are the peer scripts the report runs, in this order, when
@@ -206,7 +221,11 @@ func decodeOrdered(line string) (Row, error) {
 // skipped, then the command that reproduces it all.
 func Markdown(m Machine, results []PeerResult, command string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s, %d logical CPUs, %s, anyres kernels: %s, %s.\n\n", m.Date, m.CPU, m.Cores, m.Arch, m.Level, m.Go)
+	fmt.Fprintf(&b, "Measured %s on %s, %d logical CPUs, %s, anyres kernels: %s, %s", m.Date, m.CPU, m.Cores, m.Arch, m.Level, m.Go)
+	if m.Load != "" {
+		fmt.Fprintf(&b, "; load average %s when it started", m.Load)
+	}
+	b.WriteString(".\n\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "**%s**", r.Script)
 		switch {

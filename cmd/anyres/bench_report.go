@@ -58,8 +58,9 @@ func runBenchReport(args []string) error {
 			return fmt.Errorf("%s: %w", *readme, err)
 		}
 	}
+	machine := bench.ThisMachine() // before the peers load it
 	results := bench.RunPeers(context.Background(), root, dir, *timeout, os.Stderr)
-	md := bench.Markdown(bench.ThisMachine(), results, "go run ./cmd/anyres bench report -readme README.md")
+	md := bench.Markdown(machine, results, "go run ./cmd/anyres bench report -readme README.md")
 	switch {
 	case *out != "":
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {

@@ -62,6 +62,7 @@ type PeerResult struct {
 	Script  string // file name, e.g. gemm_openblas.py
 	Rows    []Row  // its JSON lines, keys in the order printed
 	Text    string // its other output lines
+	Args    string // extra arguments it was given
 	Skipped string // why it did not run, if it did not
 	Err     error  // how it failed, if it did
 	Elapsed time.Duration
@@ -73,10 +74,21 @@ type Row struct {
 	Vals map[string]any
 }
 
-// RunPeers runs the peer scripts found in dir (Python() <script>, from the
-// module root so they can `go run ./cmd/anyres`), each within timeout, and
-// collects what they print. Progress goes to progress (one line per script).
-func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, progress io.Writer) []PeerResult {
+// PeerOptions say how RunPeers runs the scripts.
+type PeerOptions struct {
+	Timeout  time.Duration       // per script
+	Args     map[string][]string // extra arguments per script name (e.g. vit_torch.py: --sizes 224x224)
+	Progress io.Writer           // one line per script; nil for none
+}
+
+// RunPeers runs the peer scripts found in dir (Python() <script> --json
+// [extra args], from the module root so they can `go run ./cmd/anyres`),
+// each within the timeout, and collects what they print.
+func RunPeers(ctx context.Context, root, dir string, o PeerOptions) []PeerResult {
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
 	var scripts []string
 	seen := map[string]bool{}
 	for _, s := range PeerScripts {
@@ -103,7 +115,7 @@ func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, prog
 			continue
 		}
 		fmt.Fprintf(progress, "run  %s ...\n", s)
-		r := runPeer(ctx, root, path, timeout)
+		r := runPeer(ctx, root, path, o.Timeout, o.Args[s])
 		if r.Err != nil {
 			fmt.Fprintf(progress, "     %s failed after %s: %v\n", s, r.Elapsed.Round(time.Second), r.Err)
 		} else {
@@ -114,12 +126,15 @@ func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, prog
 	return out
 }
 
-func runPeer(ctx context.Context, root, path string, timeout time.Duration) PeerResult {
+func runPeer(ctx context.Context, root, path string, timeout time.Duration, extra []string) PeerResult {
 	// Peers print one JSON object per result with --json; a script that
 	// does not know the flag is run again without it (its text is kept).
-	r := runPeerWith(ctx, root, path, timeout, "--json")
-	if r.Err != nil && strings.Contains(r.Err.Error(), "unrecognized arguments") {
-		r = runPeerWith(ctx, root, path, timeout)
+	r := runPeerWith(ctx, root, path, timeout, append([]string{"--json"}, extra...)...)
+	if r.Err != nil && strings.Contains(r.Err.Error(), "unrecognized arguments: --json") {
+		r = runPeerWith(ctx, root, path, timeout, extra...)
+	}
+	if len(extra) > 0 {
+		r.Args = strings.Join(extra, " ")
 	}
 	return r
 }
@@ -236,6 +251,9 @@ func Markdown(m Machine, results []PeerResult, command string) string {
 			fmt.Fprintf(&b, ": failed (%s).\n\n", oneLine(r.Err.Error()))
 		default:
 			fmt.Fprintf(&b, " (%s)\n\n", r.Elapsed.Round(time.Second))
+		}
+		if r.Args != "" {
+			fmt.Fprintf(&b, "Run with `%s`.\n\n", r.Args)
 		}
 		if text := strings.TrimSpace(r.Text); text != "" {
 			if len(r.Rows) > 0 && strings.Count(text, "\n") < 4 {

@@ -70,7 +70,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.weights, "weights", "", "checkpoint (.safetensors, timm state_dict names)")
 	fs.StringVar(&f.config, "config", "", "JSON config (anyres/timm resolved form) instead of the file's `config` metadata")
 	fs.StringVar(&f.image, "image", "", "PNG or JPEG photo")
-	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW`")
+	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW` (or \"native\", the default: keep its size)")
 	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
 	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
@@ -98,7 +98,7 @@ func run(f runFlags, normSet bool) error {
 	if f.weights == "" || f.image == "" {
 		return errors.New("-weights and -image are required")
 	}
-	if f.size != "" && f.tokens != 0 {
+	if f.size != "" && f.size != "native" && f.tokens != 0 {
 		return errors.New("give -size or -tokens, not both")
 	}
 	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
@@ -128,7 +128,7 @@ func run(f runFlags, normSet bool) error {
 		}
 	}
 	var target imageprep.Size
-	if f.size != "" {
+	if f.size != "" && f.size != "native" {
 		if target, err = imageprep.ParseSize(f.size); err != nil {
 			return fmt.Errorf("-size: %w", err)
 		}

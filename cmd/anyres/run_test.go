@@ -223,7 +223,7 @@ func TestRunNativeSize(t *testing.T) {
 		grid string
 	}{{"pad", "[7, 21]"}, {"crop", "[6, 20]"}, {"resize", "[6, 21]"}} {
 		out := filepath.Join(dir, tc.edge+".safetensors")
-		if _, err := runCaptured(t, "-weights", weights, "-image", photo, "-edge", tc.edge, "-out", out); err != nil {
+		if _, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "native", "-edge", tc.edge, "-out", out); err != nil {
 			t.Fatal(err)
 		}
 		f, err := tensorfile.Open(out)

@@ -17,7 +17,7 @@ func b16(b *testing.B, threads int) *Model {
 	benchB16.once.Do(func() {
 		cfg := ViTB16()
 		cfg.DynamicImgPad = true
-		benchB16.m, benchB16.err = New(cfg, RandomWeights(cfg, 1), Options{Threads: 1, PosEncoder: skipPos{}})
+		benchB16.m, benchB16.err = New(cfg, RandomWeights(cfg, 1), Options{Threads: 1})
 	})
 	if benchB16.err != nil {
 		b.Fatal(benchB16.err)

@@ -18,17 +18,14 @@ func (ws *workspace) rowsItem(worker, lo, hi int) {
 	ln := s.ln[:n*d]
 	if b := ws.block; b >= 0 {
 		w := &m.w.blocks[b]
-		// x += proj(attention) + bias. The sums go through ln rather than
-		// into x in place, so nothing depends on how a kernel treats a
-		// residual that aliases its output; the copy costs 1/(2·dim) of the GEMM.
-		kernels.GemmPacked(1, n, ws.ao[lo*d:hi*d], d, w.proj, ln, d, kernels.Epilogue{Bias: w.projB, Residual: x, LDR: d})
-		copy(x, ln)
+		// x += proj(attention) + bias: a residual that is the output itself
+		// makes the GEMM accumulate onto it.
+		kernels.GemmPacked(1, n, ws.ao[lo*d:hi*d], d, w.proj, x, d, kernels.Epilogue{Bias: w.projB, Residual: x, LDR: d})
 		// x += fc2(GELU(fc1(norm2(x))))
 		layerNormRows(ln, x, w.norm2W, w.norm2B, d, eps)
 		hid := s.hid[:n*c.MLPHidden]
 		kernels.GemmPacked(1, n, ln, d, w.fc1, hid, c.MLPHidden, kernels.Epilogue{Bias: w.fc1B, GELU: true})
-		kernels.GemmPacked(1, n, hid, c.MLPHidden, w.fc2, ln, d, kernels.Epilogue{Bias: w.fc2B, Residual: x, LDR: d})
-		copy(x, ln)
+		kernels.GemmPacked(1, n, hid, c.MLPHidden, w.fc2, x, d, kernels.Epilogue{Bias: w.fc2B, Residual: x, LDR: d})
 	} else if c.PreNorm {
 		layerNormRows(ln, x, m.w.normPreW, m.w.normPB, d, eps)
 		copy(x, ln)

@@ -2,6 +2,7 @@ package vit
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,7 +118,8 @@ func TestImageErrors(t *testing.T) {
 		"one channel":           {C: 1, H: 32, W: 32, Pix: make([]float32, 32*32)},
 		"short pixels":          {C: 3, H: 32, W: 32, Pix: make([]float32, 3*32*32-1)},
 		"zero size":             {C: 3},
-		"huge size":             {C: 3, H: 1 << 40, W: 1 << 40},
+		"huge size":             {C: 3, H: maxSide + 1, W: maxSide + 1},
+		"huge int32 size":       {C: 3, H: math.MaxInt32, W: math.MaxInt32},
 		"negative":              {C: 3, H: -16, W: -16},
 	} {
 		if err := m.Forward(img, &out); !errors.Is(err, ErrImage) {

@@ -1,11 +1,3 @@
-// Package vit runs timm Vision Transformer checkpoints at any image size,
-// any patch size, and many sizes per batch.
-//
-// A Model is loaded once (weights checked by their timm state_dict names and
-// packed for the GEMM kernels) and is then safe for concurrent use: each
-// forward pass borrows a workspace from a pool, so once warm for a size it
-// allocates nothing. Images of different sizes can run together as one
-// packed sequence (NaViT) whose attention never crosses images.
 package vit
 
 import (
@@ -43,6 +35,10 @@ type Options struct {
 	// PosEncoder replaces the checkpoint's position embedding (e.g. a
 	// sin-cos encoding); nil uses the stored table, or none.
 	PosEncoder posenc.Encoder
+	// Resample is how the stored position table is resampled to each grid
+	// and, with PatchSize, how the patch kernel is resized; nil means
+	// timm's defaults (bicubic with antialias).
+	Resample *posenc.ResampleOptions
 }
 
 // Model is a loaded ViT, safe for concurrent use.
@@ -76,6 +72,16 @@ func Load(path string, opts Options) (*Model, error) {
 	}
 	m.file = f
 	return m, nil
+}
+
+// LoadBytes builds a model from a safetensors file held in memory; data
+// must not change while the model is used (F32 vectors are used in place).
+func LoadBytes(data []byte, opts Options) (*Model, error) {
+	f, err := tensorfile.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("vit: %w", err)
+	}
+	return LoadFile(f, opts)
 }
 
 // LoadFile builds a model from an open file; the file must stay open while
@@ -120,7 +126,7 @@ func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
 		}
 	}
 	if m.edge < EdgeDefault || m.edge > EdgeResize {
-		return nil, fmt.Errorf("vit: unknown edge policy %d", int(m.edge))
+		return nil, fmt.Errorf("%w: unknown edge policy %d", ErrConfig, int(m.edge))
 	}
 	w, err := loadWeights(cfg, src)
 	if err != nil {
@@ -130,9 +136,9 @@ func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
 	kernel := w.patchKernel
 	if p := opts.PatchSize; p != [2]int{} && p != cfg.PatchSize {
 		if p[0] <= 0 || p[1] <= 0 || p[0] > maxPatch || p[1] > maxPatch {
-			return nil, fmt.Errorf("vit: patch size %v: each side must be in 1..%d", p, maxPatch)
+			return nil, fmt.Errorf("%w: patch size %v: each side must be in 1..%d", ErrConfig, p, maxPatch)
 		}
-		if kernel, err = resizePatchKernel(kernel, cfg, p); err != nil {
+		if kernel, err = resizePatchKernel(kernel, cfg, p, resampleOptions(opts.Resample)); err != nil {
 			return nil, err
 		}
 		m.patch = p
@@ -148,8 +154,8 @@ func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
 			tablePrefix = 0
 		}
 		th, tw := cfg.TrainGrid()
-		if m.pos, err = newLearned(w.pos, tablePrefix, posenc.Grid{H: th, W: tw}, cfg.EmbedDim); err != nil {
-			return nil, err
+		if m.pos, err = posenc.NewLearned(w.pos, tablePrefix, posenc.Grid{H: th, W: tw}, cfg.EmbedDim, resampleOptions(opts.Resample)); err != nil {
+			return nil, fmt.Errorf("%w: position table: %v", ErrConfig, err)
 		}
 	default:
 		m.pos = posenc.None{}

@@ -1,14 +1,12 @@
 package vit
 
 import (
-	"errors"
 	"math"
 	"sync"
 	"testing"
 
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/kernels"
-	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
 // runnable returns the golden cases of f the model can run, with their images.
@@ -17,9 +15,7 @@ func runnable(t *testing.T, f *golden.File, m *Model) []Image {
 	for _, c := range f.Cases {
 		img := goldenImage(t, f, c.Name)
 		var out Output
-		if err := m.Forward(img, &out); errors.Is(err, errNoResample) {
-			continue
-		} else if err != nil {
+		if err := m.Forward(img, &out); err != nil {
 			t.Fatal(err)
 		}
 		imgs = append(imgs, img)
@@ -42,16 +38,16 @@ func maxDiff(a, b []float32) float64 {
 // packed into one sequence (in two orders): each image's outputs must be
 // the same.
 func TestPacking(t *testing.T) {
-	files, levels := goldenModels, kerneltest.Run
-	if testing.Short() { // one model at the best level under -race and emulators
-		files, levels = files[2:], func(t *testing.T, body func(*testing.T)) { body(t) }
+	files := goldenModels
+	if testing.Short() { // one model under -race and emulators
+		files = files[2:]
 	}
 	for _, file := range files {
 		t.Run(file, func(t *testing.T) {
 			f, m := loadGolden(t, file, Options{})
 			imgs := runnable(t, f, m)
 			imgs = append(imgs, imgs[0]) // the same image twice in one pack
-			levels(t, func(t *testing.T) {
+			perLevel(t, func(t *testing.T) {
 				alone := make([]Output, len(imgs))
 				for i, img := range imgs {
 					if err := m.Forward(img, &alone[i]); err != nil {
@@ -98,7 +94,7 @@ func TestThreads(t *testing.T) {
 	if testing.Short() {
 		img, threadCounts = goldenImage(t, f, "64x400"), threadCounts[:2]
 	}
-	kerneltest.Run(t, func(t *testing.T) {
+	perLevel(t, func(t *testing.T) {
 		var want Output
 		for _, threads := range threadCounts {
 			m, err := LoadFile(f.File, Options{Threads: threads})

@@ -73,7 +73,7 @@ func (m *Model) checkImage(img Image) error {
 	if img.H < m.patch[0] || img.W < m.patch[1] {
 		return fmt.Errorf("%w: %d×%d is smaller than one %d×%d patch", ErrImage, img.H, img.W, m.patch[0], m.patch[1])
 	}
-	if want := c * img.H * img.W; len(img.Pix) != want {
+	if want := int64(c) * int64(img.H) * int64(img.W); int64(len(img.Pix)) != want {
 		return fmt.Errorf("%w: %d×%d×%d needs %d values, has %d", ErrImage, img.C, img.H, img.W, want, len(img.Pix))
 	}
 	return nil

@@ -3,8 +3,6 @@ package vit
 import (
 	"fmt"
 	"math/rand/v2"
-
-	"github.com/anyres/anyres/posenc"
 )
 
 // RandomWeights makes weights of the right names and shapes for cfg, drawn
@@ -84,9 +82,3 @@ func (m *Model) FLOPs(grids ...[2]int) float64 {
 	}
 	return f
 }
-
-// skipPos is a position encoding that does nothing and checks nothing: for
-// benchmarks that time the network alone.
-type skipPos struct{}
-
-func (skipPos) AddTo([]float32, int, posenc.Grid, int) error { return nil }

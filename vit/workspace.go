@@ -7,12 +7,14 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// Work granularity. Fixed sizes (never derived from the thread count) keep
-// every result independent of how many workers share the work.
+// Work granularity. Every kernel's result for one row depends on that
+// row's data only (never on where the row falls in a tile or how many rows
+// a call gets), so tiles may follow the thread count without changing bits;
+// TestThreads holds this. Attention tiles are fixed anyway.
 const (
-	rowTile   = 64 // token rows per item of the row-local phases (norms, GEMMs, MLP)
-	patchTile = 64 // patches per item of the patch embedding
-	queryTile = 64 // query rows per attention item: its scores are queryTile×n
+	maxRowTile = 256 // token rows per item of the row-local phases (norms, GEMMs, MLP), at most
+	patchTile  = 64  // patches per item of the patch embedding
+	queryTile  = 256 // query rows per attention item: its scores are queryTile×n
 )
 
 // segment is one image's place in the packed sequence.
@@ -54,6 +56,7 @@ type workspace struct {
 	segs    []segment
 	resized [][]float32 // per segment, the EdgeResize copy of the image
 	tokens  int         // rows of the packed sequence
+	rowTile int         // rows per item of the row phases
 	x       []float32   // tokens×dim: the residual stream
 	qkv     []float32   // tokens×3·dim
 	ao      []float32   // tokens×dim: attention output before the projection
@@ -104,12 +107,22 @@ func (ws *workspace) lens() bufferLens {
 		longest = max(longest, s.n)
 	}
 	return bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d,
-		ln: rowTile * d, hid: rowTile * c.MLPHidden, col: patchTile * c.Channels() * ws.m.patch[0] * ws.m.patch[1],
+		ln: ws.rowTile * d, hid: ws.rowTile * c.MLPHidden, col: patchTile * c.Channels() * ws.m.patch[0] * ws.m.patch[1],
 		scores: queryTile * longest, pooled: d}
+}
+
+// rowTileFor splits tokens rows evenly over the workers, in tiles of at
+// most maxRowTile rows (a multiple of 8): big tiles stream each weight
+// matrix from memory fewer times; one share per worker balances them.
+func rowTileFor(tokens, threads int) int {
+	share := (tokens + threads - 1) / threads
+	tiles := (share + maxRowTile - 1) / maxRowTile
+	return max(8, (share+tiles-1)/tiles+7) / 8 * 8
 }
 
 // size makes the buffers fit the segments now in ws.segs.
 func (ws *workspace) size() {
+	ws.rowTile = rowTileFor(ws.tokens, len(ws.work))
 	l := ws.lens()
 	ws.x, ws.qkv, ws.ao = grow(ws.x, l.x), grow(ws.qkv, l.qkv), grow(ws.ao, l.ao)
 	for i := range ws.work {
@@ -130,6 +143,7 @@ func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
 		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
 		ws.tokens += n
 	}
+	ws.rowTile = rowTileFor(ws.tokens, m.threads)
 	l := ws.lens()
 	return 4 * (l.x + l.qkv + l.ao + m.threads*(l.ln+l.hid+l.col+l.scores+l.pooled))
 }
@@ -166,7 +180,7 @@ func (ws *workspace) do(worker int) {
 		case phaseEmbed:
 			ws.embedItem(worker, ws.items[i])
 		case phaseRows:
-			ws.rowsItem(worker, i*rowTile, min(ws.tokens, (i+1)*rowTile))
+			ws.rowsItem(worker, i*ws.rowTile, min(ws.tokens, (i+1)*ws.rowTile))
 		case phaseAttention:
 			ws.attentionItem(worker, ws.items[i])
 		}
@@ -191,7 +205,7 @@ func startHelpers(n int) chan *task {
 // count is the number of items of the current phase.
 func (ws *workspace) count() int {
 	if ws.kind == phaseRows {
-		return (ws.tokens + rowTile - 1) / rowTile
+		return (ws.tokens + ws.rowTile - 1) / ws.rowTile
 	}
 	return len(ws.items)
 }

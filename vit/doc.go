@@ -1,0 +1,46 @@
+// Package vit runs timm Vision Transformer checkpoints at any image size,
+// any patch size, and many sizes per batch.
+//
+// # Loading
+//
+// Load reads a safetensors file with timm's state_dict names
+// (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …). The architecture
+// comes from the file's `config` metadata (the Config JSON keys) or from
+// Options.Config. Every weight is checked before any is used: a missing
+// one, or one of the wrong shape, is an error naming the weight and both
+// shapes. F32 vectors are used in place from the memory-mapped file; F16
+// and BF16 are converted; the matrices are packed once for the GEMM kernels.
+//
+// # Any size
+//
+// The token count is a runtime value. An H×W image becomes a grid of
+// patches under an EdgePolicy (zero-pad to whole patches as timm's
+// dynamic_img_pad, crop, or resize), and the stored position table is
+// resampled to that grid (posenc.Learned: bicubic with antialias as timm,
+// cached per grid). Options.PatchSize runs the checkpoint at another patch
+// size (FlexiViT: the kernel is resized by the pseudo-inverse of the patch
+// resize). Options.PosEncoder plugs in any other posenc.Encoder.
+//
+// # Running
+//
+// Forward runs one image; ForwardBatch packs images of different sizes into
+// one sequence (NaViT): every token-wise step (norms, GEMMs with bias, GELU
+// and residual fused in their epilogues) runs over all tokens at once, and
+// attention runs per image and head on query tiles, so no image sees
+// another's tokens and the only N-sized buffer is one query tile's scores
+// per worker. Outputs are the token features (timm's forward_features), the
+// pooled feature and the logits (forward_head).
+//
+// A Model is safe for concurrent use: each forward pass takes a workspace
+// from a sync.Pool, and workspaces only grow, so a warm pass allocates
+// nothing in this package. Work is split over Options.Threads workers by
+// row tiles and (image, head, query tile) items; results are bit-identical
+// for any thread count.
+//
+// # Errors
+//
+// Input from outside never panics: images of the wrong channel count, or
+// smaller than one patch (ErrImage), more tokens than Options.MaxTokens
+// (ErrTooManyTokens), missing or mis-shaped weights (ErrWeight), invalid
+// configs (ErrConfig) and malformed files are errors.
+package vit

@@ -1,0 +1,45 @@
+package vit_test
+
+import (
+	"fmt"
+
+	"github.com/anyres/anyres/vit"
+)
+
+// Three images of different sizes run as one packed sequence; each gets
+// the outputs it would get alone.
+func ExampleModel_ForwardBatch() {
+	m, err := vit.Load("../testdata/golden/vit_cls_learned.safetensors", vit.Options{Threads: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	var imgs []vit.Image
+	for _, s := range [][2]int{{224, 224}, {97, 333}, {48, 32}} {
+		imgs = append(imgs, vit.Image{C: 3, H: s[0], W: s[1], Pix: make([]float32, 3*s[0]*s[1])})
+	}
+	outs := make([]vit.Output, len(imgs))
+	if err := m.ForwardBatch(imgs, outs); err != nil {
+		panic(err)
+	}
+	for i, o := range outs {
+		fmt.Printf("%dx%d: grid %s, %d tokens, %d logits\n", imgs[i].H, imgs[i].W, o.Grid, o.Prefix+o.Grid.N(), len(o.Logits))
+	}
+	// Output:
+	// 224x224: grid 14×14, 197 tokens, 10 logits
+	// 97x333: grid 7×21, 148 tokens, 10 logits
+	// 48x32: grid 3×2, 7 tokens, 10 logits
+}
+
+// A checkpoint without config metadata, run at patch size 8 (FlexiViT).
+func ExampleNew() {
+	cfg := vit.Config{ImgSize: [2]int{64, 64}, PatchSize: [2]int{16, 16}, EmbedDim: 32, Depth: 1, NumHeads: 2,
+		MLPHidden: 64, QKVBias: true, ClassToken: true, PosEmbed: "learn", GlobalPool: "token", FinalNorm: true,
+		NormEps: 1e-6, NumClasses: 5}
+	m, err := vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{PatchSize: [2]int{8, 8}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.Grid(64, 40))
+	// Output: 8×5
+}

@@ -18,6 +18,10 @@ type Config struct {
 	NormEps    float64 `json:"norm_eps"`
 	NumClasses int     `json:"num_classes"`
 	GlobalPool string  `json:"global_pool"`
+	// ImgSize is the size timm built the model for (0: 224×224, timm's
+	// default). timm fixes each stage's window and shift from it, not from
+	// the input: see StageWindow.
+	ImgSize [2]int `json:"img_size"`
 }
 
 // ParseConfig decodes a `config` metadata string and checks it.
@@ -33,6 +37,9 @@ func ParseConfig(raw []byte) (Config, error) {
 func (c *Config) Validate() error {
 	if c.InChans == 0 {
 		c.InChans = 3
+	}
+	if c.ImgSize == [2]int{} {
+		c.ImgSize = [2]int{224, 224}
 	}
 	if c.MLPRatio == 0 {
 		c.MLPRatio = 4
@@ -51,6 +58,8 @@ func (c *Config) Validate() error {
 		return bad("depths %v and num_heads %v: want 1..8 stages, one head count each", c.Depths, c.NumHeads)
 	case c.WindowSize[0] <= 0 || c.WindowSize[1] <= 0 || c.WindowSize[0] > 64 || c.WindowSize[1] > 64:
 		return bad("window size %v: sides must be in 1..64", c.WindowSize)
+	case c.ImgSize[0] < c.PatchSize[0] || c.ImgSize[1] < c.PatchSize[1] || c.ImgSize[0] > 1<<16 || c.ImgSize[1] > 1<<16:
+		return bad("img_size %v: sides must be in patch size..65536", c.ImgSize)
 	case c.MLPRatio <= 0 || c.MLPRatio > 64:
 		return bad("mlp_ratio %g: must be in (0, 64]", c.MLPRatio)
 	case c.NormEps <= 0:
@@ -83,3 +92,21 @@ func (c *Config) MLPHidden(i int) int { return int(float64(c.StageDim(i)) * c.ML
 
 // NumFeatures is the width of the last stage (of the features and pooled vector).
 func (c *Config) NumFeatures() int { return c.StageDim(len(c.Depths) - 1) }
+
+// StageWindow is the window and the shift of the odd blocks of stage i, as
+// timm's SwinTransformerBlock._calc_window_shift sets them when the model
+// is built: on an axis where the stage's grid at ImgSize (the patch grid
+// floor-divided by 2^i) is no larger than the window, the window shrinks to
+// the grid and the shift is 0. With the default 224² and window 7 this is
+// what makes the last stage of swin_tiny (7×7) unshifted.
+func (c *Config) StageWindow(i int) (window, shift [2]int) {
+	for a := range 2 {
+		r := c.ImgSize[a] / c.PatchSize[a] >> i
+		w := c.WindowSize[a]
+		window[a], shift[a] = w, w/2
+		if r <= w {
+			window[a], shift[a] = max(r, 1), 0
+		}
+	}
+	return window, shift
+}

@@ -35,8 +35,10 @@
 //   - Patch merging pads an odd grid with a zero row or column, so an H×W
 //     grid becomes ⌈H/2⌉×⌈W/2⌉.
 //
-// The window and shift are the checkpoint's whatever the input size: timm
-// fixes them when the model is built (for its 224² default), not per input.
+// The window and shift do not depend on the input size: timm fixes them
+// per stage when the model is built, from Config.ImgSize (224² unless the
+// config says otherwise), shrinking the window and dropping the shift in a
+// stage whose grid at that size fits in one window (Config.StageWindow).
 //
 // # Outputs
 //

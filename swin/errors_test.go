@@ -59,6 +59,7 @@ func TestConfigErrors(t *testing.T) {
 		func(c *Config) { c.PatchSize = [2]int{4, 0} },
 		func(c *Config) { c.NormEps = 0 },
 		func(c *Config) { c.GlobalPool = "max" },
+		func(c *Config) { c.ImgSize = [2]int{2, 224} },
 	} {
 		c := m.Config()
 		c.Depths, c.NumHeads = append([]int(nil), c.Depths...), append([]int(nil), c.NumHeads...)
@@ -101,5 +102,51 @@ func TestImageErrors(t *testing.T) {
 	m.Close()
 	if err := m.Forward(img(3, 32, 32), &out); err == nil {
 		t.Error("closed model ran")
+	}
+}
+
+// TestStageWindow checks timm's build-time window and shift per stage.
+func TestStageWindow(t *testing.T) {
+	c := Config{PatchSize: [2]int{4, 4}, EmbedDim: 8, Depths: []int{2, 2, 2, 2}, NumHeads: []int{1, 1, 1, 1},
+		WindowSize: [2]int{7, 7}, NormEps: 1e-5, GlobalPool: "avg"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := [][2][2]int{{{7, 7}, {3, 3}}, {{7, 7}, {3, 3}}, {{7, 7}, {3, 3}}, {{7, 7}, {0, 0}}} // grids 56, 28, 14, 7
+	for i, w := range want {
+		if win, sh := c.StageWindow(i); win != w[0] || sh != w[1] {
+			t.Errorf("224² stage %d: window %v shift %v, want %v %v", i, win, sh, w[0], w[1])
+		}
+	}
+	c.ImgSize = [2]int{64, 224} // grids 16×56, 8×28, 4×14, 2×7
+	want = [][2][2]int{{{7, 7}, {3, 3}}, {{7, 7}, {3, 3}}, {{4, 7}, {0, 3}}, {{2, 7}, {0, 0}}}
+	for i, w := range want {
+		if win, sh := c.StageWindow(i); win != w[0] || sh != w[1] {
+			t.Errorf("64×224 stage %d: window %v shift %v, want %v %v", i, win, sh, w[0], w[1])
+		}
+	}
+}
+
+// TestImgSizeShift checks that a config whose second stage is one window
+// at its img_size runs that stage unshifted: the results differ from the
+// shifted default, and the first stage is untouched.
+func TestImgSizeShift(t *testing.T) {
+	f, m := loadGolden(t, Options{})
+	c := m.Config()
+	c.ImgSize = [2]int{56, 56} // stage 1 grid 7×7: window 7, shift 0
+	m2, err := New(c, f.File, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := goldenImage(t, f, "224x224")
+	var a, b Output
+	if err := m.Forward(img, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Forward(img, &b); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(a.Features, b.Features); d < 1e-3 {
+		t.Errorf("unshifted last stage changed the features by only %g", d)
 	}
 }

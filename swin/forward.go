@@ -20,6 +20,7 @@ type workspace struct {
 	scratch     [][]float32
 	h, w        int // the current grid
 	dim, heads  int
+	window      [2]int
 	threads     kernels.Threads
 	stageHidden int
 }
@@ -35,7 +36,7 @@ func (ws *workspace) forward(img Image, out *Output) {
 		if si > 0 {
 			ws.merge(s)
 		}
-		ws.dim, ws.heads, ws.stageHidden = s.dim, s.heads, s.hidden
+		ws.dim, ws.heads, ws.stageHidden, ws.window = s.dim, s.heads, s.hidden, s.window
 		for bi := range s.blocks {
 			ws.block(&s.blocks[bi])
 		}
@@ -183,9 +184,8 @@ func (g *windowGeometry) region(wi, t int) int {
 
 // attention adds the block's window attention of ws.ln to ws.x.
 func (ws *workspace) attention(b *blockWeights) {
-	c := ws.m.cfg
 	d, heads := ws.dim, ws.heads
-	g := windowGeometry{h: ws.h, w: ws.w, win: c.WindowSize, shift: b.shift}
+	g := windowGeometry{h: ws.h, w: ws.w, win: ws.window, shift: b.shift}
 	g.hp = (g.h + g.win[0] - 1) / g.win[0] * g.win[0]
 	g.wp = (g.w + g.win[1] - 1) / g.win[1] * g.win[1]
 	g.nwx = g.wp / g.win[1]

@@ -34,6 +34,7 @@ type blockWeights struct {
 // stageWeights are one stage: an optional patch merging, then blocks.
 type stageWeights struct {
 	dim, heads, hidden int
+	window             [2]int    // the stage's window (Config.StageWindow)
 	mergeNormW         []float32 // nil for the first stage (no merging)
 	mergeNormB         []float32
 	reduction          *kernels.PackedB
@@ -94,14 +95,6 @@ func loadWeights(c Config, src TensorSource) (*weights, error) {
 		}
 		return kernels.PackB(true, in, out, v, in)
 	}
-	win := posenc.Grid{H: c.WindowSize[0], W: c.WindowSize[1]}
-	index, ierr := posenc.RelativePositionIndex(win, false)
-	if ierr != nil {
-		return nil, fmt.Errorf("%w: window %v: %v", ErrConfig, c.WindowSize, ierr)
-	}
-	tableRows := posenc.RelPosTableRows(win, false)
-	n := win.N()
-
 	d0, p := c.EmbedDim, c.PatchSize
 	k := c.InChans * p[0] * p[1]
 	w := &weights{}
@@ -116,6 +109,15 @@ func loadWeights(c Config, src TensorSource) (*weights, error) {
 		s := &w.stages[si]
 		s.dim, s.heads, s.hidden = c.StageDim(si), c.NumHeads[si], c.MLPHidden(si)
 		d := s.dim
+		var shift [2]int
+		s.window, shift = c.StageWindow(si)
+		win := posenc.Grid{H: s.window[0], W: s.window[1]}
+		index, ierr := posenc.RelativePositionIndex(win, false)
+		if ierr != nil {
+			return nil, fmt.Errorf("%w: stage %d window %v: %v", ErrConfig, si, s.window, ierr)
+		}
+		tableRows := posenc.RelPosTableRows(win, false)
+		n := win.N()
 		if si > 0 {
 			pre := fmt.Sprintf("layers.%d.downsample.", si)
 			in := 4 * c.StageDim(si-1)
@@ -150,7 +152,7 @@ func loadWeights(c Config, src TensorSource) (*weights, error) {
 				}
 			}
 			if bi%2 == 1 {
-				b.shift = [2]int{c.WindowSize[0] / 2, c.WindowSize[1] / 2}
+				b.shift = shift
 			}
 		}
 	}

@@ -71,11 +71,8 @@ func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0,
 			for q1 < qEnd && (q1+1)*w <= n {
 				q1++
 			}
-			for kk := ka; kk < kb; kk++ {
-				src := b[kk*ldb+j0 : kk*ldb+q1*w]
-				for qq := q; qq < q1; qq++ {
-					*(*[w]float32)(dst[qq*k*w+kk*w:]) = *(*[w]float32)(src[(qq-q)*w:])
-				}
+			if kb > ka {
+				copyPanelRows(dst[q*k*w+ka*w:], b[ka*ldb+j0:], kb-ka, q1-q, ldb, k*w)
 			}
 			q = q1 - 1
 		default:

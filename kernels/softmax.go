@@ -17,7 +17,8 @@ import (
 // here: the rule of fused attention kernels (FlashAttention) and of recent
 // PyTorch's scaled_dot_product_attention, which makes a fully masked query
 // attend to nothing (output 0) instead of poisoning the layer with NaN.
-// NaN anywhere in the row makes the whole row NaN.
+// NaN anywhere in the row makes the whole row NaN. Probabilities below
+// 2^-126 (1.2e-38) may come out as 0 at the AVX2 level.
 func Softmax(row []float32, scale float32, bias []float32) {
 	SoftmaxTo(row, row, scale, bias)
 }

@@ -1,10 +1,6 @@
 package vit
 
-import (
-	"testing"
-
-	"github.com/anyres/anyres/internal/tensorfile"
-)
+import "testing"
 
 // FuzzLoad feeds arbitrary bytes to the weight-file reader and the loader,
 // then runs one patch-sized image through whatever loaded: nothing may
@@ -22,11 +18,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(append(b[:8:8], b[9:]...))    // a header byte removed
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := tensorfile.Parse(data)
-		if err != nil {
-			return
-		}
-		m, err := LoadFile(file, Options{Threads: 2, MaxTokens: 64})
+		m, err := LoadBytes(data, Options{Threads: 2, MaxTokens: 64})
 		if err != nil {
 			return
 		}

@@ -74,6 +74,16 @@ func Load(path string, opts Options) (*Model, error) {
 	return m, nil
 }
 
+// LoadBytes builds a model from a safetensors file held in memory; data
+// must not change while the model is used (F32 vectors are used in place).
+func LoadBytes(data []byte, opts Options) (*Model, error) {
+	f, err := tensorfile.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("vit: %w", err)
+	}
+	return LoadFile(f, opts)
+}
+
 // LoadFile builds a model from an open file; the file must stay open while
 // the model is used (its vectors are used in place).
 func LoadFile(f *tensorfile.File, opts Options) (*Model, error) {

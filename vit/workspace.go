@@ -12,7 +12,12 @@ import (
 // a call gets), so tiles may follow the thread count without changing bits;
 // TestThreads holds this. Attention tiles are fixed anyway.
 const (
-	maxRowTile = 256 // token rows per item of the row-local phases (norms, GEMMs, MLP), at most
+	// maxRowTile bounds the token rows per item of the row-local phases
+	// (norms, GEMMs, MLP). The GEMM streams all of B once per row block of
+	// up to 168 rows (AVX-512; 144 AVX2, 128 NEON), so a tile of at most
+	// 168 rows is one block there, and 168 is a multiple of every level's
+	// register tile height (14, 6, 8).
+	maxRowTile = 168
 	patchTile  = 64  // patches per item of the patch embedding
 	queryTile  = 256 // query rows per attention item: its scores are queryTile×n
 )

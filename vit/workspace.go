@@ -116,13 +116,18 @@ func (ws *workspace) lens() bufferLens {
 		scores: queryTile * longest, pooled: d}
 }
 
-// rowTileFor splits tokens rows evenly over the workers, in tiles of at
-// most maxRowTile rows (a multiple of 8): big tiles stream each weight
-// matrix from memory fewer times; one share per worker balances them.
+// rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows
+// (a multiple of 8). With several workers it makes at least three tiles per
+// worker (while tiles keep 48 rows or more), so that on a busy machine a
+// worker the OS runs sooner takes more of them instead of waiting at the
+// end of the phase for one that was descheduled.
 func rowTileFor(tokens, threads int) int {
-	share := (tokens + threads - 1) / threads
-	tiles := (share + maxRowTile - 1) / maxRowTile
-	return max(8, (share+tiles-1)/tiles+7) / 8 * 8
+	tiles := (tokens + maxRowTile - 1) / maxRowTile
+	if threads > 1 {
+		tiles = max(tiles, min(3*threads, tokens/48))
+	}
+	tiles = max(tiles, 1)
+	return ((tokens+tiles-1)/tiles + 7) / 8 * 8
 }
 
 // size makes the buffers fit the segments now in ws.segs.

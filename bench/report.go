@@ -29,13 +29,28 @@ type Machine struct {
 	Level string // the kernel level anyres chose (ANYRES_KERNELS may lower it)
 	Go    string // Go version
 	Date  string // UTC, YYYY-MM-DD
+	Load  string // 1-minute load average when measuring started (Linux), "" if unknown
 }
 
 // ThisMachine describes the machine the process runs on.
 func ThisMachine() Machine {
 	info := kernels.Info()
 	return Machine{CPU: info.CPU, Cores: runtime.NumCPU(), Arch: runtime.GOOS + "/" + runtime.GOARCH,
-		Level: info.Level, Go: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02")}
+		Level: info.Level, Go: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02"), Load: loadAverage()}
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg: a busy
+// machine (other jobs sharing the cores) makes every figure slower, so the
+// report says how busy it was.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // PeerScripts are the peer scripts the report runs, in this order, when
@@ -47,6 +62,7 @@ type PeerResult struct {
 	Script  string // file name, e.g. gemm_openblas.py
 	Rows    []Row  // its JSON lines, keys in the order printed
 	Text    string // its other output lines
+	Args    string // extra arguments it was given
 	Skipped string // why it did not run, if it did not
 	Err     error  // how it failed, if it did
 	Elapsed time.Duration
@@ -58,10 +74,21 @@ type Row struct {
 	Vals map[string]any
 }
 
-// RunPeers runs the peer scripts found in dir (Python() <script>, from the
-// module root so they can `go run ./cmd/anyres`), each within timeout, and
-// collects what they print. Progress goes to progress (one line per script).
-func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, progress io.Writer) []PeerResult {
+// PeerOptions say how RunPeers runs the scripts.
+type PeerOptions struct {
+	Timeout  time.Duration       // per script
+	Args     map[string][]string // extra arguments per script name (e.g. vit_torch.py: --sizes 224x224)
+	Progress io.Writer           // one line per script; nil for none
+}
+
+// RunPeers runs the peer scripts found in dir (Python() <script> --json
+// [extra args], from the module root so they can `go run ./cmd/anyres`),
+// each within the timeout, and collects what they print.
+func RunPeers(ctx context.Context, root, dir string, o PeerOptions) []PeerResult {
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
 	var scripts []string
 	seen := map[string]bool{}
 	for _, s := range PeerScripts {
@@ -88,7 +115,7 @@ func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, prog
 			continue
 		}
 		fmt.Fprintf(progress, "run  %s ...\n", s)
-		r := runPeer(ctx, root, path, timeout)
+		r := runPeer(ctx, root, path, o.Timeout, o.Args[s])
 		if r.Err != nil {
 			fmt.Fprintf(progress, "     %s failed after %s: %v\n", s, r.Elapsed.Round(time.Second), r.Err)
 		} else {
@@ -99,12 +126,15 @@ func RunPeers(ctx context.Context, root, dir string, timeout time.Duration, prog
 	return out
 }
 
-func runPeer(ctx context.Context, root, path string, timeout time.Duration) PeerResult {
+func runPeer(ctx context.Context, root, path string, timeout time.Duration, extra []string) PeerResult {
 	// Peers print one JSON object per result with --json; a script that
 	// does not know the flag is run again without it (its text is kept).
-	r := runPeerWith(ctx, root, path, timeout, "--json")
-	if r.Err != nil && strings.Contains(r.Err.Error(), "unrecognized arguments") {
-		r = runPeerWith(ctx, root, path, timeout)
+	r := runPeerWith(ctx, root, path, timeout, append([]string{"--json"}, extra...)...)
+	if r.Err != nil && strings.Contains(r.Err.Error(), "unrecognized arguments: --json") {
+		r = runPeerWith(ctx, root, path, timeout, extra...)
+	}
+	if len(extra) > 0 {
+		r.Args = strings.Join(extra, " ")
 	}
 	return r
 }
@@ -206,7 +236,11 @@ func decodeOrdered(line string) (Row, error) {
 // skipped, then the command that reproduces it all.
 func Markdown(m Machine, results []PeerResult, command string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s, %d logical CPUs, %s, anyres kernels: %s, %s.\n\n", m.Date, m.CPU, m.Cores, m.Arch, m.Level, m.Go)
+	fmt.Fprintf(&b, "Measured %s on %s, %d logical CPUs, %s, anyres kernels: %s, %s", m.Date, m.CPU, m.Cores, m.Arch, m.Level, m.Go)
+	if m.Load != "" {
+		fmt.Fprintf(&b, "; load average %s when it started", m.Load)
+	}
+	b.WriteString(".\n\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "**%s**", r.Script)
 		switch {
@@ -217,6 +251,9 @@ func Markdown(m Machine, results []PeerResult, command string) string {
 			fmt.Fprintf(&b, ": failed (%s).\n\n", oneLine(r.Err.Error()))
 		default:
 			fmt.Fprintf(&b, " (%s)\n\n", r.Elapsed.Round(time.Second))
+		}
+		if r.Args != "" {
+			fmt.Fprintf(&b, "Run with `%s`.\n\n", r.Args)
 		}
 		if text := strings.TrimSpace(r.Text); text != "" {
 			if len(r.Rows) > 0 && strings.Count(text, "\n") < 4 {

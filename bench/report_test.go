@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,11 +55,15 @@ print("OpenBLAS 0.3.21")
 print('{"bench": "gemm", "ratio": 1.5}')
 `), 0o644)
 	os.WriteFile(filepath.Join(dir, "vit_torch.py"), []byte(`import argparse
-argparse.ArgumentParser().parse_args()
+p = argparse.ArgumentParser()
+p.add_argument("--sizes")
+p.parse_args()
+import sys
+assert sys.argv[1:] == ["--sizes", "224x224"], sys.argv
 print("text only")
 `), 0o644)
 	os.WriteFile(filepath.Join(dir, "zz_extra.py"), []byte("import sys\nprint('oops', file=sys.stderr)\nsys.exit(3)\n"), 0o644)
-	res := RunPeers(context.Background(), dir, dir, time.Minute, io.Discard)
+	res := RunPeers(context.Background(), dir, dir, PeerOptions{Timeout: time.Minute, Args: map[string][]string{"vit_torch.py": {"--sizes", "224x224"}}})
 	byName := map[string]PeerResult{}
 	for _, r := range res {
 		byName[r.Script] = r
@@ -68,7 +71,7 @@ print("text only")
 	if r := byName["gemm_openblas.py"]; r.Err != nil || len(r.Rows) != 1 {
 		t.Errorf("gemm_openblas.py: %+v", r)
 	}
-	if r := byName["vit_torch.py"]; r.Err != nil || r.Text != "text only" {
+	if r := byName["vit_torch.py"]; r.Err != nil || r.Text != "text only" || r.Args != "--sizes 224x224" {
 		t.Errorf("vit_torch.py (no --json flag) should run again without it: %+v", r)
 	}
 	if r := byName["elementwise_torch.py"]; r.Skipped == "" {

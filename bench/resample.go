@@ -2,8 +2,8 @@ package bench
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"time"
 
@@ -41,8 +41,8 @@ func ResampleCases() []ResampleCase {
 // taps built (what every level accelerates); gflops (2 per multiply-add of
 // that kernel); gbps (the table read and the new one written); api_ms, the
 // median time of posenc.ResampleGrid, which also builds the taps and
-// allocates the result, on all GOMAXPROCS threads (what a Learned pays once
-// per new grid).
+// allocates the result, with GOMAXPROCS capped at threads (what a Learned
+// pays once per new grid).
 func ResampleBench(c ResampleCase, threads int, minTime time.Duration) (Result, error) {
 	src := make([]float32, c.From.N()*c.Dim)
 	rng := rand.New(rand.NewPCG(3, uint64(len(src))))
@@ -58,16 +58,19 @@ func ResampleBench(c ResampleCase, threads int, minTime time.Duration) (Result, 
 	}
 	dst := make([]float32, c.To.N()*c.Dim)
 	t := resampleMedian(func() { kernels.Resample(kernels.Threads(threads), dst, src, c.Dim, th, tw) }, minTime)
+	if threads > 0 { // posenc uses every GOMAXPROCS thread: cap it to compare like with like
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+	}
 	api := resampleMedian(func() { _, _ = posenc.ResampleGrid(src, c.From, c.To, c.Dim, c.Opt) }, minTime)
 	sec := t.Seconds()
 	return Result{Kind: "resample", Fields: map[string]any{
 		"from": c.From.String(), "to": c.To.String(), "dim": c.Dim,
 		"method": c.Opt.Method.String(), "antialias": c.Opt.Antialias,
 		"level": kernels.Active().String(), "threads": threads,
-		"ms":     resampleRound(sec*1e3, 4),
-		"gflops": resampleRound(kernels.ResampleFlops(th, tw, c.Dim)/sec/1e9, 4),
-		"gbps":   resampleRound(4*float64(len(src)+len(dst))/sec/1e9, 4),
-		"api_ms": resampleRound(api.Seconds()*1e3, 4),
+		"ms":     roundSig(sec*1e3, 4),
+		"gflops": roundSig(kernels.ResampleFlops(th, tw, c.Dim)/sec/1e9, 4),
+		"gbps":   roundSig(4*float64(len(src)+len(dst))/sec/1e9, 4),
+		"api_ms": roundSig(api.Seconds()*1e3, 4),
 	}}, nil
 }
 
@@ -86,13 +89,14 @@ func PatchResizeBench(outCh, inCh int, old, new [2]int, minTime time.Duration) (
 	return Result{Kind: "patch_resize", Fields: map[string]any{
 		"out_ch": outCh, "in_ch": inCh, "from": fmt.Sprintf("%d×%d", old[0], old[1]), "to": fmt.Sprintf("%d×%d", new[0], new[1]),
 		"method": opt.Method.String(), "antialias": opt.Antialias,
-		"ms": resampleRound(t.Seconds()*1e3, 4),
+		"ms": roundSig(t.Seconds()*1e3, 4),
 	}}, nil
 }
 
 // Resample runs every case at each level (nil: every level this process
-// may select) on threads goroutines, then the FlexiViT kernel resizes.
-func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Duration) error {
+// may select) on threads goroutines, then, with patch, the FlexiViT kernel
+// resizes of a ViT-B patch embedding (768×3, 16×16 to 32², 48², 8²).
+func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Duration, patch bool) error {
 	if levels == nil {
 		levels = kernels.Levels()
 	}
@@ -113,6 +117,9 @@ func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Dura
 			}
 		}
 		restore()
+	}
+	if !patch {
+		return nil
 	}
 	for _, s := range [][2][2]int{{{16, 16}, {32, 32}}, {{16, 16}, {48, 48}}, {{16, 16}, {8, 8}}} {
 		r, err := PatchResizeBench(768, 3, s[0], s[1], minTime)
@@ -139,13 +146,4 @@ func resampleMedian(f func(), minTime time.Duration) time.Duration {
 	}
 	slices.Sort(times)
 	return times[len(times)/2]
-}
-
-// resampleRound rounds x to sig significant digits.
-func resampleRound(x float64, sig int) float64 {
-	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
-		return x
-	}
-	p := math.Pow(10, float64(sig-1)-math.Floor(math.Log10(math.Abs(x))))
-	return math.Round(x*p) / p
 }

@@ -16,11 +16,11 @@ func TestResampleJSON(t *testing.T) {
 		t.Skip("runs every benchmark case")
 	}
 	var buf bytes.Buffer
-	if err := Resample(NewPrinter(&buf, true), []kernels.Level{kernels.Generic}, 1, 0); err != nil {
+	if err := Resample(NewPrinter(&buf, true), []kernels.Level{kernels.Generic}, 1, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if want := len(ResampleCases()) + 3; len(lines) != want {
+	if want := len(ResampleCases()); len(lines) != want {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), want, buf.String())
 	}
 	for _, line := range lines {
@@ -31,5 +31,9 @@ func TestResampleJSON(t *testing.T) {
 		if ms, ok := r["ms"].(float64); !ok || ms <= 0 {
 			t.Fatalf("%q: no positive ms", line)
 		}
+	}
+	r, err := PatchResizeBench(2, 3, [2]int{4, 4}, [2]int{8, 8}, 0)
+	if err != nil || r.Fields["ms"].(float64) <= 0 {
+		t.Fatalf("PatchResizeBench: %v %v", r, err)
 	}
 }

@@ -17,11 +17,13 @@
 //
 //	img, err := imageprep.Load("photo.jpg")
 //	x, err := imageprep.Prepare(img, imageprep.Options{Tokens: 256, Patch: 16, Norm: imageprep.ImageNet})
-//	// x.Data holds 3×x.H×x.W values, channel-major (CHW), ready for the model.
+//	// x.Data holds 3×x.H×x.W values, channel-major (CHW), ready for the model:
+//	err = model.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out)
 //
 // Resizing uses the Catmull-Rom cubic (Keys a = -0.5) of golang.org/x/image/draw,
 // which widens its support when shrinking, like PIL's bicubic resize that timm's
-// preprocessing uses. Alpha is dropped before resizing, as PIL's convert("RGB") does.
+// preprocessing uses. Alpha is dropped before resizing, as PIL's convert("RGB") does;
+// a JPEG's EXIF orientation is ignored, as PIL and timm ignore it.
 package imageprep
 
 import (

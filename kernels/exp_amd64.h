@@ -37,11 +37,15 @@ SPLAT(384, 0x0000007f) // 127, the exponent bias (int32)
 SPLAT(416, 0xff800000) // -Inf
 SPLAT(448, 0x00000000) // 0: the bias operand when there is none
 SPLAT(480, 0x00000000)
-GLOBL expc<>(SB), RODATA|NOPTR, $512
+SPLAT(512, 0x80000000) // -0: the sign bit
+SPLAT(544, 0xc2b00000) // -88: EXPFAST_AVX2's lower clamp (2^-127 scales to 0)
+SPLAT(576, 0x4b40007f) // 1.5·2^23 + 127: rounds to an integer in the low bits
+GLOBL expc<>(SB), RODATA|NOPTR, $608
 
 #define EXPC_LO 0
 #define EXPC_NEGINF 416
 #define EXPC_ZERO 448
+#define EXPC_NEGZERO 512
 
 // tailmask<>+32-4k (k in 1..7) loads a ymm mask whose first k lanes are set.
 DATA tailmask<>+0(SB)/8, $0xffffffffffffffff
@@ -98,6 +102,42 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VPSLLD $23, u, u; \
 	VPSLLD $23, n, n; \
 	VMULPS u, p, p; \
+	VMULPS n, p, x
+
+// EXPFASTCONST_AVX2 loads the clamps of EXPFAST_AVX2 into Y14, Y15.
+#define EXPFASTCONST_AVX2 \
+	VMOVUPS expc<>+544(SB), Y14; \
+	VMOVUPS expc<>+32(SB), Y15
+
+// EXPFAST_AVX2 sets x = e^x (ymm) for softmax and GELU, where results below
+// 2^-126 do not matter; n, p are scratch. Needs EXPFASTCONST_AVX2. x is
+// clamped to [-88, 89]; x·log2 e + (1.5·2^23 + 127) rounds n + 127 into the
+// low bits of n's float, which shifted left by 23 is 2^n itself (0 for
+// n = -127, so e^-Inf is exactly 0; +Inf for n = 128). The polynomial is
+// EXP_AVX2's, evaluated by Estrin's scheme (pairs of terms, then r², r⁴)
+// for a dependency chain of 4 FMAs instead of 7: GELU and softmax are
+// latency-bound. n, p, q, r are scratch.
+#define EXPFAST_AVX2(x, n, p, q, r) \
+	VMAXPS x, Y14, x; \
+	VMINPS x, Y15, x; \
+	VMOVUPS expc<>+576(SB), n; \
+	VFMADD231PS expc<>+64(SB), x, n; \
+	VSUBPS expc<>+576(SB), n, p; \
+	VFNMADD231PS expc<>+96(SB), p, x; \
+	VFNMADD231PS expc<>+128(SB), p, x; \
+	VPSLLD $23, n, n; \
+	VMULPS x, x, r; \
+	VMOVUPS expc<>+160(SB), p; \
+	VFMADD213PS expc<>+192(SB), x, p; \
+	VMOVUPS expc<>+224(SB), q; \
+	VFMADD213PS expc<>+256(SB), x, q; \
+	VFMADD213PS q, r, p; \
+	VMOVUPS expc<>+288(SB), q; \
+	VFMADD213PS expc<>+320(SB), x, q; \
+	VADDPS expc<>+352(SB), x, x; \
+	VFMADD213PS x, r, q; \
+	VMULPS r, r, r; \
+	VFMADD213PS q, r, p; \
 	VMULPS n, p, x
 
 // EXPCONST_AVX512 broadcasts the constants of EXP_AVX512 into Z16-Z28.

@@ -21,28 +21,28 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $384
 
 // GELU_AVX2 sets Y0 = GELU(Y0) as PyTorch computes it: z = x/√2,
 // t = 1/(1 + p|z|), erf(z) = sign(z)·(1 - t·P(t)·e^(-z²)),
-// GELU = (x/2)·(1 + erf(z)). Y1-Y7 are scratch.
+// GELU = (x/2)·(1 + erf(z)). Y1-Y7, Y9 are scratch; Y10-Y13 hold 1, the
+// sign mask, the |·| mask and 0.5 (GELUCONST_AVX2).
 #define GELU_AVX2 \
 	VMULPS       geluc<>+0(SB), Y0, Y1; \
-	VANDPS       geluc<>+224(SB), Y1, Y2; \
-	VMOVUPS      expc<>+352(SB), Y3; \
+	VANDPS       Y12, Y1, Y2; \
+	VMOVAPS      Y10, Y3; \
 	VFMADD231PS  geluc<>+32(SB), Y2, Y3; \
-	VMOVUPS      expc<>+352(SB), Y2; \
-	VDIVPS       Y3, Y2, Y3; \
+	VDIVPS       Y3, Y10, Y3; \
 	VMOVUPS      geluc<>+192(SB), Y4; \
 	VFMADD213PS  geluc<>+160(SB), Y3, Y4; \
 	VFMADD213PS  geluc<>+128(SB), Y3, Y4; \
 	VFMADD213PS  geluc<>+96(SB), Y3, Y4; \
 	VFMADD213PS  geluc<>+64(SB), Y3, Y4; \
 	VMULPS       Y1, Y1, Y5; \
-	VXORPS       geluc<>+256(SB), Y5, Y5; \
-	EXP_AVX2(Y5, Y6, Y7, Y2); \
+	VXORPS       Y11, Y5, Y5; \
+	EXPFAST_AVX2(Y5, Y6, Y7, Y2, Y9); \
 	VMULPS       Y3, Y5, Y5; \
-	VFNMADD213PS expc<>+352(SB), Y4, Y5; \
-	VANDPS       geluc<>+256(SB), Y1, Y6; \
+	VFNMADD213PS Y10, Y4, Y5; \
+	VANDPS       Y11, Y1, Y6; \
 	VXORPS       Y6, Y5, Y5; \
-	VADDPS       expc<>+352(SB), Y5, Y5; \
-	VMULPS       geluc<>+288(SB), Y0, Y0; \
+	VADDPS       Y10, Y5, Y5; \
+	VMULPS       Y13, Y0, Y0; \
 	VMULPS       Y5, Y0, Y0
 
 // GELUTANH_AVX2 sets Y0 = x/(1 + e^(-2u)), u = √(2/π)·(x + 0.044715·x³),
@@ -53,9 +53,16 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $384
 	VMOVUPS     geluc<>+352(SB), Y2; \
 	VFMADD213PS Y0, Y2, Y1; \
 	VMULPS      geluc<>+320(SB), Y1, Y1; \
-	EXP_AVX2(Y1, Y2, Y3, Y4); \
+	EXPFAST_AVX2(Y1, Y2, Y3, Y4, Y5); \
 	VADDPS      expc<>+352(SB), Y1, Y1; \
 	VDIVPS      Y1, Y0, Y0
+
+// GELUCONST_AVX2 loads the constants GELU_AVX2 keeps in registers.
+#define GELUCONST_AVX2 \
+	VMOVUPS expc<>+352(SB), Y10; \
+	VMOVUPS geluc<>+256(SB), Y11; \
+	VMOVUPS geluc<>+224(SB), Y12; \
+	VMOVUPS geluc<>+288(SB), Y13
 
 // ELEMENTWISE_AVX2(op) runs op over dst = op(src), 8 lanes at a time and a
 // masked tail.
@@ -63,7 +70,8 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $384
 	MOVQ dst_base+0(FP), DI; \
 	MOVQ src_base+24(FP), SI; \
 	MOVQ src_len+32(FP), CX; \
-	EXPCONST_AVX2; \
+	EXPFASTCONST_AVX2; \
+	GELUCONST_AVX2; \
 loop: \
 	CMPQ CX, $8; \
 	JB tail; \

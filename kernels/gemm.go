@@ -38,13 +38,14 @@ func Sgemm(t Threads, transA, transB bool, m, n, k int, alpha float32, a []float
 	if m == 0 || n == 0 {
 		return
 	}
-	pb := packBPooled(t, transB, k, n, b, ldb)
+	mk := gemmLevel
+	lz := newLazyB(transB, k, n, b, ldb, kBlock(mk, k))
 	gemmRun(&gemmCall{
-		threads: t.n(), m: m, n: n, k: k,
+		mk: mk, threads: t.n(), m: m, n: n, k: k,
 		a: a, lda: lda, transA: transA, alpha: alpha,
-		pb: pb, c: c, ldc: ldc, beta: beta,
+		pb: &lz.pb, lazy: lz, c: c, ldc: ldc, beta: beta,
 	})
-	releasePackedB(pb)
+	lz.release()
 }
 
 // SgemmBatched runs batch independent Sgemm calls whose operands start
@@ -102,7 +103,7 @@ func GemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, c []float32
 		return
 	}
 	call := &gemmCall{
-		threads: t.n(), m: m, n: pb.N, k: pb.K,
+		mk: gemmLevel, threads: t.n(), m: m, n: pb.N, k: pb.K,
 		a: a, lda: lda, alpha: 1,
 		pb: pb, c: c, ldc: ldc, ep: ep,
 	}

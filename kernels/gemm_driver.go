@@ -31,6 +31,7 @@ var gemmLevel *gemmMicro
 // by the epilogue; beta is 0 (C is not read), 1, or a scale applied to C
 // before the first K block.
 type gemmCall struct {
+	mk      *gemmMicro // the level's kernel, read once per call
 	threads int
 	m, n, k int
 	a       []float32
@@ -38,6 +39,7 @@ type gemmCall struct {
 	transA  bool
 	alpha   float32
 	pb      *PackedB
+	lazy    *lazyB // when set, pb's panels are packed on first use
 	c       []float32
 	ldc     int
 	beta    float32
@@ -56,9 +58,7 @@ type gemmPlan struct {
 }
 
 func planGemm(mk *gemmMicro, threads, m, n, k int) gemmPlan {
-	p := gemmPlan{mk: mk}
-	kBlocks := (k + mk.kc - 1) / mk.kc
-	p.kc = (k + kBlocks - 1) / kBlocks
+	p := gemmPlan{mk: mk, kc: kBlock(mk, k)}
 
 	rowBlocks := (m + mk.mc - 1) / mk.mc
 	if threads > 1 && rowBlocks < 3*threads {
@@ -80,6 +80,16 @@ func planGemm(mk *gemmMicro, threads, m, n, k int) gemmPlan {
 	p.chunkCols = perChunk * mk.nr
 	p.colChunks = (tiles + perChunk - 1) / perChunk
 	return p
+}
+
+// kBlock is the K block for a product with k steps: the level's kc, evened
+// out so the last block is not a sliver. It depends on k alone.
+func kBlock(mk *gemmMicro, k int) int {
+	if k == 0 {
+		return 1
+	}
+	blocks := (k + mk.kc - 1) / mk.kc
+	return (k + blocks - 1) / blocks
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
@@ -106,43 +116,59 @@ func getScratch(alen, tlen int) *gemmScratch {
 	return s
 }
 
-// gemmRun computes the call on up to g.threads goroutines.
+// gemmRun computes the call on up to g.threads goroutines. One thread runs
+// on the caller's goroutine without allocating.
 func gemmRun(g *gemmCall) {
 	if g.k == 0 {
 		g.noReduction()
 		return
 	}
-	p := planGemm(gemmLevel, g.threads, g.m, g.n, g.k)
+	p := planGemm(g.mk, g.threads, g.m, g.n, g.k)
 	items := p.rowBlocks * p.colChunks
-	workers := min(g.threads, items)
+	if workers := min(g.threads, items); workers > 1 {
+		gemmRunParallel(*g, p, items, workers)
+		return
+	}
+	s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
+	for it := 0; it < items; it++ {
+		g.runItem(&p, s, it/p.colChunks, it%p.colChunks, 0)
+	}
+	gemmScratchPool.Put(s)
+}
+
+// gemmRunParallel hands the items out to workers as they finish the last
+// one (dynamic scheduling: a busy core simply takes fewer items). Worker w
+// starts each sweep over its tiles w/workers of the way along, so that with
+// a lazily packed B the workers pack different panels at the same time
+// instead of waiting on one another.
+func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 	var next atomic.Int64
-	work := func() {
+	work := func(w int) {
 		s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
 				break
 			}
-			g.runItem(&p, s, it/p.colChunks, it%p.colChunks)
+			g.runItem(&p, s, it/p.colChunks, it%p.colChunks, float64(w)/float64(workers))
 		}
 		gemmScratchPool.Put(s)
 	}
-	if workers <= 1 {
-		work()
-		return
-	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		wg.Go(work)
+		wg.Go(func() { work(w) })
 	}
-	work()
+	work(0)
 	wg.Wait()
 }
 
 // runItem computes one row block × column chunk of C: for each K block,
 // pack that slice of A once, then sweep the tiles (B panel outer, so it
 // stays in L1 while the A panels stream from L2).
-func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int) {
+//
+// start (in [0, 1)) rotates where the sweep over the chunk's tiles begins;
+// the order of tiles never changes a tile's result.
+func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float64) {
 	mk := p.mk
 	mr, nr := mk.mr, mk.nr
 	i0, i1 := rb*p.mc, min((rb+1)*p.mc, g.m)
@@ -159,12 +185,21 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int) {
 		if p0 > 0 || g.beta != 0 {
 			add = 1
 		}
-		for j := j0; j < j1; j += nr {
+		tiles := (j1 - j0 + nr - 1) / nr
+		first := int(start * float64(tiles))
+		for t := 0; t < tiles; t++ {
+			j := j0 + (first+t)%tiles*nr
 			w := min(nr, j1-j)
 			q := j / gemmPanel
+			if g.lazy != nil {
+				g.lazy.panel(q, p0)
+			}
 			b0 := &data[q*panelLen+p0*gemmPanel]
 			b1 := b0
 			if nr > gemmPanel && q+1 < panels {
+				if g.lazy != nil {
+					g.lazy.panel(q+1, p0)
+				}
 				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
 			}
 			for i := i0; i < i1; i += mr {

@@ -53,17 +53,18 @@ func BenchmarkGemmPackB(b *testing.B) {
 				ld = k
 			}
 			for b.Loop() {
-				packBPanels(dst, trans, k, n, src, ld, 0, panelsOf(n))
+				packBPanels(dst, trans, k, n, src, ld, 0, panelsOf(n), 0, k)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k*n), "ns/elem")
 		})
 	}
 }
 
-// BenchmarkGemmPackA measures packing a 168×768 block of A, both layouts.
+// BenchmarkGemmPackA measures packing a 168×768 block of A (from rows
+// 3072 floats apart, as an MLP's hidden activations), both layouts.
 func BenchmarkGemmPackA(b *testing.B) {
 	const m, k = 168, 768
-	src := make([]float32, m*k)
+	src := make([]float32, m*3072)
 	dst := make([]float32, m*k+gemmPackSlack)
 	goOnly := *gemmLevel
 	goOnly.packPanel = nil
@@ -73,7 +74,7 @@ func BenchmarkGemmPackA(b *testing.B) {
 		trans bool
 	}{{"level", gemmLevel, false}, {"go", &goOnly, false}, {"trans", gemmLevel, true}} {
 		b.Run(v.name, func(b *testing.B) {
-			ld := k
+			ld := 3072
 			if v.trans {
 				ld = m
 			}

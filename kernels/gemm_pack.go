@@ -23,7 +23,7 @@ type PackedB struct {
 func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 	checkMatrix("B", b, transB, k, n, ldb)
 	p := &PackedB{K: k, N: n, data: make([]float32, packedBLen(k, n))}
-	packBPanels(p.data, transB, k, n, b, ldb, 0, panelsOf(n))
+	packBPanels(p.data, transB, k, n, b, ldb, 0, panelsOf(n), 0, k)
 	return p
 }
 
@@ -32,90 +32,118 @@ func packedBLen(k, n int) int    { return panelsOf(n) * k * gemmPanel }
 func (p *PackedB) panels() int   { return panelsOf(p.N) }
 func (p *PackedB) panelLen() int { return p.K * gemmPanel }
 
-// packBPanels writes panels [q0, q1) of op(B) into dst (the whole packed
-// array).
-func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0, q1 int) {
+// packBPanels writes rows [ka, kb) of panels [q0, qEnd) of op(B) into dst
+// (the whole packed array).
+func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0, qEnd, ka, kb int) {
 	const w = gemmPanel
-	if k == 0 {
-		return
-	}
-	for q := q0; q < q1; q++ {
-		d := dst[q*k*w : (q+1)*k*w]
+	for q := q0; q < qEnd; q++ {
 		j0 := q * w
 		cols := min(w, n-j0)
-		if transB {
+		d := dst[q*k*w : (q+1)*k*w]
+		switch {
+		case transB && cols == w:
 			// Column j of op(B) is row j of B: transpose in blocks of
 			// 64 steps of K so the scattered writes stay in L1.
-			if cols == w {
-				for k0 := 0; k0 < k; k0 += 64 {
-					k1 := min(k0+64, k)
-					for jj := 0; jj < w; jj++ {
-						src := b[(j0+jj)*ldb+k0 : (j0+jj)*ldb+k1]
-						dd := d[k0*w+jj:]
-						for kk, v := range src {
-							dd[kk*w] = v
-						}
+			for k0 := ka; k0 < kb; k0 += 64 {
+				k1 := min(k0+64, kb)
+				for jj := 0; jj < w; jj++ {
+					src := b[(j0+jj)*ldb+k0 : (j0+jj)*ldb+k1]
+					dd := d[k0*w+jj:]
+					for kk, v := range src {
+						dd[kk*w] = v
 					}
 				}
-				continue
 			}
-			for jj := 0; jj < cols; jj++ {
-				src := b[(j0+jj)*ldb : (j0+jj)*ldb+k]
-				for kk, v := range src {
-					d[kk*w+jj] = v
+		case transB:
+			for kk := ka; kk < kb; kk++ {
+				row := d[kk*w : kk*w+w]
+				for jj := 0; jj < cols; jj++ {
+					row[jj] = b[(j0+jj)*ldb+kk]
 				}
+				clear(row[cols:])
 			}
-			if cols < w {
-				for kk := 0; kk < k; kk++ {
-					clear(d[kk*w+cols : kk*w+w])
-				}
+		case cols == w:
+			// Whole panels: copy rows of K for every whole panel of the
+			// range at once, so B is read in long runs rather than one
+			// cache line per row (a page-strided walk the prefetchers
+			// cannot follow).
+			q1 := q + 1
+			for q1 < qEnd && (q1+1)*w <= n {
+				q1++
 			}
-			continue
-		}
-		if cols == w {
-			for kk := 0; kk < k; kk++ {
-				*(*[w]float32)(d[kk*w:]) = *(*[w]float32)(b[kk*ldb+j0:])
+			if kb > ka {
+				copyPanelRows(dst[q*k*w+ka*w:], b[ka*ldb+j0:], kb-ka, q1-q, ldb, k*w)
 			}
-			continue
-		}
-		for kk := 0; kk < k; kk++ {
-			row := d[kk*w : kk*w+w]
-			copy(row, b[kk*ldb+j0:kk*ldb+j0+cols])
-			clear(row[cols:])
+			q = q1 - 1
+		default:
+			for kk := ka; kk < kb; kk++ {
+				row := d[kk*w : kk*w+w]
+				copy(row, b[kk*ldb+j0:kk*ldb+j0+cols])
+				clear(row[cols:])
+			}
 		}
 	}
 }
 
-var packedBPool sync.Pool // *PackedB scratch for Sgemm
+// lazyB packs the panels of an unpacked op(B) on first use, each K block
+// of each group of lazyGroup panels exactly once: the worker that first
+// needs it packs it and multiplies it while it is still in cache (as
+// OpenBLAS fuses packing with the first product); others wait for it. This
+// keeps Sgemm from writing and re-reading a packed copy of all of B before
+// the first multiply.
+type lazyB struct {
+	pb     PackedB
+	once   []sync.Once // [K block][group]
+	groups int
+	kc     int
+	transB bool
+	b      []float32
+	ldb    int
+}
 
-// packBPooled packs op(B) into pooled scratch, splitting the panels over
-// threads when the operand is large enough to pay for it.
-func packBPooled(t Threads, transB bool, k, n int, b []float32, ldb int) *PackedB {
-	p, _ := packedBPool.Get().(*PackedB)
-	if p == nil {
-		p = &PackedB{}
+// lazyGroup is how many panels lazyB packs at once: reading B in runs of
+// 512 bytes per row rather than 64 doubles the packing speed.
+const lazyGroup = 8
+
+var lazyBPool sync.Pool
+
+// newLazyB prepares op(B) for a product cut into K blocks of kc.
+func newLazyB(transB bool, k, n int, b []float32, ldb, kc int) *lazyB {
+	z, _ := lazyBPool.Get().(*lazyB)
+	if z == nil {
+		z = &lazyB{}
 	}
 	need := packedBLen(k, n)
-	if cap(p.data) < need {
-		p.data = make([]float32, need)
+	if cap(z.pb.data) < need {
+		z.pb.data = make([]float32, need)
 	}
-	p.K, p.N, p.data = k, n, p.data[:need]
-	panels := panelsOf(n)
-	nt := min(t.n(), panels)
-	if nt <= 1 || need < 1<<16 {
-		packBPanels(p.data, transB, k, n, b, ldb, 0, panels)
-		return p
+	z.groups = (panelsOf(n) + lazyGroup - 1) / lazyGroup
+	units := z.groups * ((k + kc - 1) / kc)
+	if cap(z.once) < units {
+		z.once = make([]sync.Once, units)
 	}
-	per := (panels + nt - 1) / nt
-	parallelFor(nt, nt, func(i int) {
-		packBPanels(p.data, transB, k, n, b, ldb, i*per, min(panels, (i+1)*per))
-	})
-	return p
+	z.pb.K, z.pb.N, z.pb.data = k, n, z.pb.data[:need]
+	z.once = z.once[:units]
+	z.kc, z.transB, z.b, z.ldb = kc, transB, b, ldb
+	return z
 }
 
-func releasePackedB(p *PackedB) {
-	if cap(p.data) <= 1<<24 { // keep at most 64 MB per pooled buffer
-		packedBPool.Put(p)
+// panel makes sure rows [p0, p0+kc) of panel q are packed (p0 a multiple
+// of z.kc).
+func (z *lazyB) panel(q, p0 int) {
+	g := q / lazyGroup
+	z.once[p0/z.kc*z.groups+g].Do(func() {
+		packBPanels(z.pb.data, z.transB, z.pb.K, z.pb.N, z.b, z.ldb,
+			g*lazyGroup, min((g+1)*lazyGroup, panelsOf(z.pb.N)), p0, min(p0+z.kc, z.pb.K))
+	})
+}
+
+func (z *lazyB) release() {
+	z.b = nil
+	clear(z.once) // a fresh sync.Once for every unit
+	// Pool buffers up to 64 MB; larger ones go to the garbage collector.
+	if cap(z.pb.data) <= 1<<24 {
+		lazyBPool.Put(z)
 	}
 }
 

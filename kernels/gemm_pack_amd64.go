@@ -43,3 +43,25 @@ func packPanelAVX(d []float32, mr int, a []float32, lda int, alpha float32, r0, 
 		}
 	}
 }
+
+// gemmCopyPanelRows copies whole 16-wide panels of a row-major B, with AVX;
+// it replaces
+//
+//	for kk := 0; kk < rows; kk++ {
+//		for q := 0; q < panels; q++ {
+//			copy(dst[q*panelLen+kk*16:][:16], src[kk*ldb+q*16:])
+//		}
+//	}
+//
+//go:noescape
+func gemmCopyPanelRows(dst, src *float32, rows, panels, ldb, panelLen int)
+
+// copyPanelRows is gemmCopyPanelRows with its bounds checked.
+func copyPanelRows(dst, src []float32, rows, panels, ldb, panelLen int) {
+	if rows <= 0 || panels <= 0 {
+		return
+	}
+	_ = src[(rows-1)*ldb+panels*gemmPanel-1]
+	_ = dst[(panels-1)*panelLen+rows*gemmPanel-1]
+	gemmCopyPanelRows(&dst[0], &src[0], rows, panels, ldb, panelLen)
+}

@@ -111,3 +111,45 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func gemmCopyPanelRows(dst, src *float32, rows, panels, ldb, panelLen int)
+//
+// For each of rows rows of B (ldb floats apart) copies panels×16 floats
+// into panels packed panels (panelLen floats apart), 16 floats each, and
+// moves on one packed row (16 floats).
+TEXT ·gemmCopyPanelRows(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ panels+24(FP), BX
+	MOVQ ldb+32(FP), R8
+	SHLQ $2, R8
+	MOVQ panelLen+40(FP), R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JZ copydone
+	TESTQ BX, BX
+	JZ copydone
+
+copyrow:
+	// One row of K: 64 contiguous bytes to each panel.
+	MOVQ SI, R10
+	MOVQ DI, R11
+	MOVQ BX, DX
+copypanel:
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, 32(R11)
+	ADDQ $64, R10
+	ADDQ R9, R11
+	DECQ DX
+	JNZ copypanel
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ copyrow
+
+copydone:
+	VZEROUPPER
+	RET

@@ -104,3 +104,22 @@ func TestGemmPackedThreadsBitIdentical(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmNoAllocs: a warm single-threaded call allocates nothing (the ViT
+// layer runs allocation-free on top of it).
+func TestGemmNoAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("AllocsPerRun is slow under the race detector and emulators")
+	}
+	kerneltest.Run(t, func(t *testing.T) {
+		a, c, r := make([]float32, 70*64), make([]float32, 70*64), make([]float32, 70*64)
+		pb := kernels.PackB(true, 64, 64, a, 64)
+		ep := kernels.Epilogue{Bias: a[:64], GELU: true, Residual: r, LDR: 64}
+		if n := testing.AllocsPerRun(10, func() { kernels.GemmPacked(1, 70, a, 64, pb, c, 64, ep) }); n != 0 {
+			t.Errorf("GemmPacked: %v allocations per call", n)
+		}
+		if n := testing.AllocsPerRun(10, func() { kernels.Sgemm(1, false, true, 70, 64, 64, 1, a, 64, a, 64, 0, c, 64) }); n != 0 {
+			t.Errorf("Sgemm: %v allocations per call", n)
+		}
+	})
+}

@@ -106,6 +106,21 @@ func TestSgemmRandom(t *testing.T) {
 	})
 }
 
+// TestSgemmKBlocks covers K longer than one cache block (768 on x86, 512
+// on arm64, 256 generic): later blocks accumulate onto C, after beta.
+func TestSgemmKBlocks(t *testing.T) {
+	kerneltest.Run(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, beta := range []float32{0, 1, 0.5} {
+			for _, th := range []kernels.Threads{1, 2} {
+				c := randomCase(rng, 33, 50, 1700)
+				c.beta, c.threads = beta, th
+				c.run(t, rng)
+			}
+		}
+	})
+}
+
 // TestSgemmNaNInf checks that NaN and ±Inf in A or B reach exactly the
 // outputs they should (Inf·0 = NaN, Inf + finite = Inf).
 func TestSgemmNaNInf(t *testing.T) {
@@ -140,7 +155,11 @@ func TestSgemmNaNInf(t *testing.T) {
 func TestSgemmThreadsBitIdentical(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
-		for _, s := range [][3]int{{200, 100, 600}, {45, 333, 70}, {3, 500, 257}} {
+		shapes := [][3]int{{200, 100, 1600}, {45, 333, 70}, {3, 500, 257}}
+		if testing.Short() {
+			shapes[0] = [3]int{90, 70, 1100}
+		}
+		for _, s := range shapes {
 			m, n, k := s[0], s[1], s[2]
 			a := randMatrix(rng, m, k, k)
 			b := randMatrix(rng, n, k, k)

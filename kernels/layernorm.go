@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // LayerNorm sets dst = (src - mean)/sqrt(var + eps)·weight + bias over one
 // row, with the biased variance as PyTorch's layer_norm. weight and bias may
@@ -20,14 +23,36 @@ func LayerNorm(dst, src, weight, bias []float32, eps float32) {
 	if len(src) == 0 {
 		return
 	}
-	layerNormImpl(dst, src, weight, bias, eps)
+	layerNormImpl(dst, src, weight, bias, eps, 0)
+}
+
+// LayerNormRows applies LayerNorm to every row of a matrix with cols
+// columns (len(src) a multiple of cols; dst of src's length, the same slice
+// or not overlapping), with one weight and bias (nil or cols long) for all
+// rows. On matrices beyond the caches it is faster than a loop of LayerNorm:
+// while it works on one row it fetches the next.
+func LayerNormRows(dst, src []float32, cols int, weight, bias []float32, eps float32) {
+	checkLen("LayerNormRows", dst, src)
+	if cols <= 0 || len(src)%cols != 0 {
+		panic(fmt.Sprintf("kernels: LayerNormRows: %d values are not rows of %d columns", len(src), cols))
+	}
+	checkOptional("LayerNormRows weight", weight, cols)
+	checkOptional("LayerNormRows bias", bias, cols)
+	for lo := 0; lo < len(src); lo += cols {
+		ahead := 4 * cols
+		if lo+cols == len(src) {
+			ahead = 0
+		}
+		layerNormImpl(dst[lo:lo+cols], src[lo:lo+cols], weight, bias, eps, ahead)
+	}
 }
 
 // layerNormImpl is LayerNorm at the selected level (weight, bias of length 0
-// mean none).
+// mean none); ahead (bytes, 0 for none) says where the next row of src and
+// dst lies, for the assembly to prefetch.
 var layerNormImpl = layerNormGeneric
 
-func layerNormGeneric(dst, src, weight, bias []float32, eps float32) {
+func layerNormGeneric(dst, src, weight, bias []float32, eps float32, _ int) {
 	n := float64(len(src))
 	var sum float64
 	for _, v := range src {

@@ -51,8 +51,9 @@ GLOBL lnc<>(SB), RODATA|NOPTR, $128
 	VDIVSS       X6, X7, X7; \
 	VMULSS       X7, X4, X13
 
-// func layerNormAVX2(dst, src, weight, bias []float32, eps float32)
-TEXT ·layerNormAVX2(SB), NOSPLIT, $0-100
+// func layerNormAVX2(dst, src, weight, bias []float32, eps float32, ahead int)
+TEXT ·layerNormAVX2(SB), NOSPLIT, $0-112
+	MOVQ ahead+104(FP), R13
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), DX
 
@@ -91,7 +92,8 @@ sumdone:
 	VDIVSS       X8, X4, X10
 	VBROADCASTSS X10, Y10
 
-	// Pass 2: Σd and Σd² of d = x - mean0.
+	// Pass 2: Σd and Σd² of d = x - mean0; prefetch the next row (R13
+	// bytes ahead).
 	MOVQ   src_base+24(FP), SI
 	MOVQ   DX, CX
 	VXORPS Y4, Y4, Y4
@@ -104,6 +106,7 @@ dev2:
 	JB          dev1
 	VMOVUPS     (SI), Y0
 	VMOVUPS     32(SI), Y1
+	PREFETCHT0  (SI)(R13*1)
 	VSUBPS      Y10, Y0, Y0
 	VSUBPS      Y10, Y1, Y1
 	VADDPS      Y0, Y4, Y4
@@ -158,6 +161,7 @@ norm:
 	VMOVUPS     (R10), Y1
 	VFMADD213PS (BX), Y1, Y0
 	VMOVUPS     Y0, (DI)
+	PREFETCHT0  (DI)(R13*1)
 	ADDQ        $32, SI
 	ADDQ        $32, DI
 	ADDQ        R11, R10
@@ -181,8 +185,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func layerNormAVX512(dst, src, weight, bias []float32, eps float32)
-TEXT ·layerNormAVX512(SB), NOSPLIT, $0-100
+// func layerNormAVX512(dst, src, weight, bias []float32, eps float32, ahead int)
+TEXT ·layerNormAVX512(SB), NOSPLIT, $0-112
+	MOVQ ahead+104(FP), R13
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), DX
 
@@ -221,7 +226,8 @@ sumdone:
 	VDIVSS       X8, X4, X10
 	VBROADCASTSS X10, Z10
 
-	// Pass 2: Σd and Σd² of d = x - mean0.
+	// Pass 2: Σd and Σd² of d = x - mean0; prefetch the next row (R13
+	// bytes ahead).
 	MOVQ   src_base+24(FP), SI
 	MOVQ   DX, CX
 	VXORPS Z4, Z4, Z4
@@ -234,6 +240,8 @@ dev2:
 	JB          dev1
 	VMOVUPS     (SI), Z0
 	VMOVUPS     64(SI), Z1
+	PREFETCHT0  (SI)(R13*1)
+	PREFETCHT0  64(SI)(R13*1)
 	VSUBPS      Z10, Z0, Z0
 	VSUBPS      Z10, Z1, Z1
 	VADDPS      Z0, Z4, Z4
@@ -287,6 +295,7 @@ norm:
 	VMOVUPS     (R10), Z1
 	VFMADD213PS (BX), Z1, Z0
 	VMOVUPS     Z0, (DI)
+	PREFETCHT0  (DI)(R13*1)
 	ADDQ        $64, SI
 	ADDQ        $64, DI
 	ADDQ        R11, R10

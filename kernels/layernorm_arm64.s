@@ -23,8 +23,8 @@
 	CSEL EQ, R6, R4, R4; \
 	CSEL EQ, ZR, R5, R5
 
-// func layerNormNEON(dst, src, weight, bias []float32, eps float32)
-TEXT ·layerNormNEON(SB), NOSPLIT, $0-100
+// func layerNormNEON(dst, src, weight, bias []float32, eps float32, ahead int)
+TEXT ·layerNormNEON(SB), NOSPLIT, $0-112
 	MOVD src_base+24(FP), R1
 	MOVD src_len+32(FP), R2
 	SUB  $4, R2, R3

@@ -136,7 +136,7 @@ func TestLayerNormGolden(t *testing.T) {
 	}
 }
 
-// BenchmarkLayerNorm: N×768 activations, a row per call.
+// BenchmarkLayerNorm: N×768 activations (LayerNormRows).
 func BenchmarkLayerNorm(b *testing.B) {
 	w, bias := make([]float32, 768), make([]float32, 768)
 	for i := range w {
@@ -145,10 +145,50 @@ func BenchmarkLayerNorm(b *testing.B) {
 	for _, n := range []int{197, 4097} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			benchRows(b, n, 768, func(dst, src []float32, cols int) {
-				for r := 0; r < len(src); r += cols {
-					kernels.LayerNorm(dst[r:r+cols], src[r:r+cols], w, bias, 1e-6)
-				}
+				kernels.LayerNormRows(dst, src, cols, w, bias, 1e-6)
 			})
 		})
+	}
+}
+
+// TestLayerNormRows: a matrix at once equals LayerNorm row by row; bad
+// shapes panic.
+func TestLayerNormRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, cols := range []int{1, 5, 16, 33, 768} {
+			for _, rows := range []int{1, 3} {
+				n := rows * cols
+				src := randSlice(r, n, -4, 4)
+				w, b := randSlice(r, cols, 0.5, 1.5), randSlice(r, cols, -1, 1)
+				dst, buf := guarded(n, 2)
+				kernels.LayerNormRows(dst, src, cols, w, b, 1e-5)
+				checkGuards(t, "LayerNormRows", buf, 2, n)
+				want := make([]float32, cols)
+				for row := 0; row < rows; row++ {
+					kernels.LayerNorm(want, src[row*cols:(row+1)*cols], w, b, 1e-5)
+					for i, v := range want {
+						if got := dst[row*cols+i]; got != v {
+							t.Fatalf("rows=%d cols=%d: [%d][%d] = %v, LayerNorm gives %v", rows, cols, row, i, got, v)
+						}
+					}
+				}
+			}
+		}
+	})
+	for _, bad := range []func(){
+		func() { kernels.LayerNormRows(make([]float32, 6), make([]float32, 6), 4, nil, nil, 1e-6) },
+		func() {
+			kernels.LayerNormRows(make([]float32, 6), make([]float32, 6), 3, make([]float32, 6), nil, 1e-6)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("LayerNormRows accepted a bad shape")
+				}
+			}()
+			bad()
+		}()
 	}
 }

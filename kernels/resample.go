@@ -28,9 +28,8 @@ func (m InterpMode) String() string {
 	return fmt.Sprintf("InterpMode(%d)", int(m))
 }
 
-// Taps is the resampling of one axis from In to Out samples: output o is
-// Σ_j Weight[o,j]·input[Index[o,j]] over its taps j = 0, 1, … in that
-// order. Build it once (InterpTaps, MatrixTaps) and reuse it for any number
+// Taps is the resampling of one axis from In() to Out() samples: output o
+// is Σ_j w[o,j]·input[i[o,j]] over its taps j = 0, 1, … in that order. Build it once (InterpTaps, MatrixTaps) and reuse it for any number
 // of channels and rows; it is read-only after construction.
 type Taps struct {
 	in, out  int
@@ -98,7 +97,7 @@ func identityTaps(n int) *Taps {
 // (m is out×in, row-major): a dense operator such as a Fourier resampler.
 // Zero weights are kept, so every output sums all in inputs in order.
 func MatrixTaps(in, out int, m []float32) *Taps {
-	checkAxis("MatrixTaps", in, out)
+	checkTapsAxis("MatrixTaps", in, out)
 	if len(m) != in*out {
 		panic(fmt.Sprintf("kernels: MatrixTaps: %d weights for a %d×%d matrix", len(m), out, in))
 	}
@@ -117,7 +116,7 @@ func MatrixTaps(in, out int, m []float32) *Taps {
 	return t
 }
 
-func checkAxis(name string, in, out int) {
+func checkTapsAxis(name string, in, out int) {
 	if in <= 0 || out <= 0 {
 		panic(fmt.Sprintf("kernels: %s: sizes %d → %d must be positive", name, in, out))
 	}
@@ -140,7 +139,7 @@ func checkAxis(name string, in, out int) {
 // When out == in every mode is the identity and the taps say so, so the
 // pass is skipped, as PyTorch's results are exactly the input there.
 func InterpTaps(in, out int, mode InterpMode, alignCorners, antialias bool) *Taps {
-	checkAxis("InterpTaps", in, out)
+	checkTapsAxis("InterpTaps", in, out)
 	if antialias && mode == InterpNearest {
 		panic("kernels: InterpTaps: antialias applies to bilinear and bicubic only")
 	}
@@ -214,12 +213,16 @@ func bilinearTaps(in, out int, alignCorners bool) *Taps {
 // 1 < |x| < 2, in float32 with the fused multiply-adds the compiler
 // contracts them into (GCC's default -ffp-contract=fast on FMA builds):
 // without them the weights differ by a few ulps, which the golden files show.
-func cubicConv1(x, a float32) float32 { return fma32(fma32(a+2, x, -(a+3))*x, x, 1) }
-func cubicConv2(x, a float32) float32 { return fma32(fma32(fma32(a, x, -5*a), x, 8*a), x, -4*a) }
+func cubicConv1(x, a float32) float32 { return fusedMulAdd32(fusedMulAdd32(a+2, x, -(a+3))*x, x, 1) }
+func cubicConv2(x, a float32) float32 {
+	return fusedMulAdd32(fusedMulAdd32(fusedMulAdd32(a, x, -5*a), x, 8*a), x, -4*a)
+}
 
-// fma32 is x·y+z rounded once to float32 (the float64 fused result is
+// fusedMulAdd32 is x·y+z rounded once to float32 (the float64 fused result is
 // exact for float32 products; the second rounding almost never differs).
-func fma32(x, y, z float32) float32 { return float32(math.FMA(float64(x), float64(y), float64(z))) }
+func fusedMulAdd32(x, y, z float32) float32 {
+	return float32(math.FMA(float64(x), float64(y), float64(z)))
+}
 
 // bicubicTaps follows ATen's cubic weights: the source coordinate in double
 // (as for bilinear), its fraction rounded to float, float coefficients.
@@ -268,7 +271,7 @@ func aaCubic(x float32) float32 {
 		return float32(((a+2)*d-(a+3))*d*d + 1)
 	}
 	if x < 2 {
-		return float32(float64(fma32(fma32(x-5, x, 8), x, -4)) * a)
+		return float32(float64(fusedMulAdd32(fusedMulAdd32(x-5, x, 8), x, -4)) * a)
 	}
 	return 0
 }
@@ -316,8 +319,8 @@ func antialiasTaps(in, out int, mode InterpMode, alignCorners bool) *Taps {
 // height axis (inH → outH) and tw the width (inW → outW). It runs a width
 // pass then a height pass, as PyTorch's separable antialias does; without
 // antialias this is also PyTorch's order of operations (each output is
-// Σ_h w_h·(Σ_w w_w·x)). Rows are split over up to t goroutines; the
-// result does not depend on t.
+// Σ_h w_h·(Σ_w w_w·x)). dst must not overlap src. Rows are split over up
+// to t goroutines; the result does not depend on t.
 func Resample(t Threads, dst, src []float32, c int, th, tw *Taps) {
 	inH, inW, outH, outW := th.in, tw.in, th.out, tw.out
 	if c < 0 {
@@ -337,11 +340,13 @@ func Resample(t Threads, dst, src []float32, c int, th, tw *Taps) {
 		if th.identity {
 			mid = dst[:outH*outW*c]
 		} else {
-			mid = make([]float32, inH*outW*c)
+			buf := getResampleScratch(inH * outW * c)
+			defer resampleScratchPool.Put(buf)
+			mid = (*buf)[:inH*outW*c]
 		}
 		rowIn, rowOut := inW*c, outW*c
 		offs := tw.offsets(c)
-		parallelRows(t, inH, rowOut*tw.width, func(h0, h1 int) {
+		resampleRows(t, inH, rowOut*tw.width, func(h0, h1 int) {
 			for h := h0; h < h1; h++ {
 				srcRow, midRow := src[h*rowIn:(h+1)*rowIn], mid[h*rowOut:(h+1)*rowOut]
 				for o := range outW {
@@ -358,11 +363,26 @@ func Resample(t Threads, dst, src []float32, c int, th, tw *Taps) {
 	}
 	row := outW * c
 	offs := th.offsets(row)
-	parallelRows(t, outH, row*th.width, func(o0, o1 int) {
+	resampleRows(t, outH, row*th.width, func(o0, o1 int) {
 		for o := o0; o < o1; o++ {
 			th.sum(dst[o*row:(o+1)*row], mid, offs, o)
 		}
 	})
+}
+
+// resampleScratchPool holds the intermediate buffers of Resample:
+// allocating (and zeroing, and faulting in) megabytes per call costs more
+// than the resampling itself.
+var resampleScratchPool sync.Pool
+
+// getResampleScratch returns a pooled buffer of at least n values (contents
+// undefined); give it back with resampleScratchPool.Put.
+func getResampleScratch(n int) *[]float32 {
+	if p, ok := resampleScratchPool.Get().(*[]float32); ok && cap(*p) >= n {
+		return p
+	}
+	b := make([]float32, n)
+	return &b
 }
 
 // offsets scales the tap indices by stride: element offsets of the rows
@@ -382,9 +402,9 @@ func (t *Taps) sum(dst, src []float32, offs []int, o int) {
 	weightedRowSum(dst, src, offs[o*t.width:o*t.width+n], t.weight[o*t.width:o*t.width+n])
 }
 
-// parallelRows splits rows [0, n) over up to t goroutines when the work
+// resampleRows splits rows [0, n) over up to t goroutines when the work
 // (n·perRow multiply-adds) is worth it.
-func parallelRows(t Threads, n, perRow int, f func(lo, hi int)) {
+func resampleRows(t Threads, n, perRow int, f func(lo, hi int)) {
 	const minWork = 1 << 16 // below this a goroutine costs more than it saves
 	g := min(t.n(), n, max(n*perRow/minWork, 1))
 	if g <= 1 {

@@ -14,16 +14,18 @@ import (
 // that way everywhere becomes uniform over its entries, exactly as
 // torch.softmax gives. A row with no finite entry at all (every
 // scale·x + bias is -Inf), where torch.softmax gives NaN, becomes all zeros
-// here: the rule of PyTorch's scaled_dot_product_attention and of fused
-// attention kernels, which makes a fully masked query attend to nothing.
-// NaN anywhere in the row makes the whole row NaN.
+// here: the rule of fused attention kernels (FlashAttention) and of recent
+// PyTorch's scaled_dot_product_attention, which makes a fully masked query
+// attend to nothing (output 0) instead of poisoning the layer with NaN.
+// NaN anywhere in the row makes the whole row NaN. Probabilities below
+// 2^-126 (1.2e-38) may come out as 0 at the AVX2 level.
 func Softmax(row []float32, scale float32, bias []float32) {
 	SoftmaxTo(row, row, scale, bias)
 }
 
 // SoftmaxTo sets dst = softmax(scale·src + bias) with the rules of Softmax,
-// reading src once from memory. dst and src must be the same slice or not
-// overlap at all.
+// leaving src as it is. dst and src must be the same slice or not overlap
+// at all.
 func SoftmaxTo(dst, src []float32, scale float32, bias []float32) {
 	checkLen("SoftmaxTo", dst, src)
 	checkOptional("SoftmaxTo bias", bias, len(src))

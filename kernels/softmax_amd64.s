@@ -59,7 +59,7 @@ exploop: \
 	PREFETCHT0 (BX)(R14*1); \
 	VFMADD213PS (BX), Y13, Y0; \
 	VSUBPS Y12, Y0, Y0; \
-	EXP_AVX2(Y0, Y1, Y2, Y3); \
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y10); \
 	VMOVUPS Y0, (DI); \
 	VADDPS Y0, Y5, Y5; \
 	ADDQ $32, SI; \
@@ -75,7 +75,7 @@ exptail: \
 	VMASKMOVPS (BX), Y8, Y1; \
 	VFMADD213PS Y1, Y13, Y0; \
 	VSUBPS Y12, Y0, Y0; \
-	EXP_AVX2(Y0, Y1, Y2, Y3); \
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y10); \
 	VMASKMOVPS Y0, Y8, (DI); \
 	VANDPS Y8, Y0, Y0; \
 	VADDPS Y0, Y5, Y5; \
@@ -101,17 +101,102 @@ scaletail: \
 	VMASKMOVPS Y0, Y8, (DI); \
 scaledone:
 
+// MAXNB_AVX2: X4 = max of src (no bias; the caller scales it).
+#define MAXNB_AVX2 \
+	VMOVAPS Y11, Y4; \
+	VMOVAPS Y11, Y9; \
+nbmaxloop2: \
+	CMPQ CX, $16; \
+	JB nbmaxloop; \
+	VMAXPS (SI), Y4, Y4; \
+	VMAXPS 32(SI), Y9, Y9; \
+	ADDQ $64, SI; \
+	SUBQ $16, CX; \
+	JMP nbmaxloop2; \
+nbmaxloop: \
+	CMPQ CX, $8; \
+	JB nbmaxtail; \
+	VMAXPS (SI), Y4, Y4; \
+	ADDQ $32, SI; \
+	SUBQ $8, CX; \
+nbmaxtail: \
+	TESTQ CX, CX; \
+	JZ nbmaxdone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VBLENDVPS Y8, Y0, Y11, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+nbmaxdone: \
+	VMAXPS Y9, Y4, Y4; \
+	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
+
+// EXPSUMNB_AVX2: dst = e^(scale·src - shift) with Y12 = -shift, one FMA
+// each, X5 = its sum; prefetching as EXPSUM_AVX2.
+#define EXPSUMNB_AVX2 \
+	VXORPS Y5, Y5, Y5; \
+nbexploop: \
+	CMPQ CX, $8; \
+	JB nbexptail; \
+	VMOVUPS (SI), Y0; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	VFMADD213PS Y12, Y13, Y0; \
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y10); \
+	VMOVUPS Y0, (DI); \
+	VADDPS Y0, Y5, Y5; \
+	ADDQ $32, SI; \
+	ADDQ $32, DI; \
+	SUBQ $8, CX; \
+	JMP nbexploop; \
+nbexptail: \
+	TESTQ CX, CX; \
+	JZ nbexpdone; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VFMADD213PS Y12, Y13, Y0; \
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y10); \
+	VMASKMOVPS Y0, Y8, (DI); \
+	VANDPS Y8, Y0, Y0; \
+	VADDPS Y0, Y5, Y5; \
+nbexpdone: \
+	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+
 // func softmaxRowAVX2(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
 TEXT ·softmaxRowAVX2(SB), NOSPLIT, $0-100
 	MOVQ ahead+80(FP), R13
 	MOVQ aheadBias+88(FP), R14
-	EXPCONST_AVX2
+	EXPFASTCONST_AVX2
 	VBROADCASTSS scale+72(FP), Y13
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
-	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
-	MOVQ BX, R12
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
+
+	// Without a bias and with scale > 0, max(scale·x) = scale·max(x) and
+	// scale·x - max is one FMA: a shorter path.
+	CMPQ     bias_len+56(FP), $0
+	JNE      general
+	VXORPS   X0, X0, X0
+	VUCOMISS X0, X13
+	JBE      general
+	MAXNB_AVX2
+	VMULSS   X13, X4, X4
+	VMOVSS   X4, ret+96(FP)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
+	JPS      nbpass2
+	JEQ      done
+
+nbpass2:
+	VXORPS       expc<>+EXPC_NEGZERO(SB), X4, X0
+	VBROADCASTSS X0, Y12
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_base+24(FP), SI
+	MOVQ         src_len+32(FP), CX
+	EXPSUMNB_AVX2
+	JMP          pass3
+
+general:
+	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
+	MOVQ BX, R12
 
 	// Pass 1: the maximum; a row with no finite entry stops here.
 	MAX_AVX2
@@ -130,6 +215,7 @@ pass2:
 	EXPSUM_AVX2
 
 	// Pass 3: times 1/sum.
+pass3:
 	VMOVSS       expc<>+352(SB), X6
 	VDIVSS       X5, X6, X6
 	VBROADCASTSS X6, Y6
@@ -157,7 +243,7 @@ TEXT ·softmaxMaxAVX2(SB), NOSPLIT, $0-60
 TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-84
 	XORQ R13, R13
 	XORQ R14, R14
-	EXPCONST_AVX2
+	EXPFASTCONST_AVX2
 	VBROADCASTSS scale+72(FP), Y13
 	VBROADCASTSS shift+76(FP), Y12
 	BIAS(bias_base+48(FP), bias_len+56(FP), 32)
@@ -171,9 +257,35 @@ TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-84
 
 // ---- AVX-512 ----
 
-// MAX_AVX512: X4 = max over the row of scale·src + bias.
+// MAX_AVX512: X4 = max over the row of scale·src + bias, four
+// accumulators deep (VMAXPS latency would bound one).
 #define MAX_AVX512 \
 	VMOVAPS Z31, Z4; \
+	VMOVAPS Z31, Z8; \
+	VMOVAPS Z31, Z9; \
+	VMOVAPS Z31, Z10; \
+maxloop4: \
+	CMPQ CX, $64; \
+	JB maxloop; \
+	VMOVUPS (SI), Z0; \
+	VMOVUPS 64(SI), Z1; \
+	VMOVUPS 128(SI), Z2; \
+	VMOVUPS 192(SI), Z3; \
+	VFMADD213PS (BX), Z29, Z0; \
+	ADDQ R9, BX; \
+	VFMADD213PS (BX), Z29, Z1; \
+	ADDQ R9, BX; \
+	VFMADD213PS (BX), Z29, Z2; \
+	ADDQ R9, BX; \
+	VFMADD213PS (BX), Z29, Z3; \
+	ADDQ R9, BX; \
+	VMAXPS Z0, Z4, Z4; \
+	VMAXPS Z1, Z8, Z8; \
+	VMAXPS Z2, Z9, Z9; \
+	VMAXPS Z3, Z10, Z10; \
+	ADDQ $256, SI; \
+	SUBQ $64, CX; \
+	JMP maxloop4; \
 maxloop: \
 	CMPQ CX, $16; \
 	JB maxtail; \
@@ -193,18 +305,47 @@ maxtail: \
 	VFMADD213PS Z1, Z29, Z0; \
 	VMAXPS Z0, Z4, K1, Z4; \
 maxdone: \
+	VMAXPS Z8, Z4, Z4; \
+	VMAXPS Z10, Z9, Z9; \
+	VMAXPS Z9, Z4, Z4; \
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
 
-// EXPSUM_AVX512: as EXPSUM_AVX2.
+// EXPSUM_AVX512: as EXPSUM_AVX2, two vectors at a time (two chains for
+// the out-of-order core to overlap).
 #define EXPSUM_AVX512 \
 	VXORPS Z5, Z5, Z5; \
+	VXORPS Z12, Z12, Z12; \
+exploop2: \
+	CMPQ CX, $32; \
+	JB exploop; \
+	VMOVUPS (SI), Z0; \
+	VMOVUPS 64(SI), Z8; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 64(SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	PREFETCHT0 64(DI)(R13*1); \
+	PREFETCHT0 (BX)(R14*1); \
+	VFMADD213PS (BX), Z29, Z0; \
+	ADDQ R9, BX; \
+	PREFETCHT0 (BX)(R14*1); \
+	VFMADD213PS (BX), Z29, Z8; \
+	ADDQ R9, BX; \
+	VSUBPS Z30, Z0, Z0; \
+	VSUBPS Z30, Z8, Z8; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXP_AVX512(Z8, Z9, Z10, Z11); \
+	VMOVUPS Z0, (DI); \
+	VMOVUPS Z8, 64(DI); \
+	VADDPS Z0, Z5, Z5; \
+	VADDPS Z8, Z12, Z12; \
+	ADDQ $128, SI; \
+	ADDQ $128, DI; \
+	SUBQ $32, CX; \
+	JMP exploop2; \
 exploop: \
 	CMPQ CX, $16; \
 	JB exptail; \
 	VMOVUPS (SI), Z0; \
-	PREFETCHT0 (SI)(R13*1); \
-	PREFETCHT0 (DI)(R13*1); \
-	PREFETCHT0 (BX)(R14*1); \
 	VFMADD213PS (BX), Z29, Z0; \
 	VSUBPS Z30, Z0, Z0; \
 	EXP_AVX512(Z0, Z1, Z2, Z3); \
@@ -227,6 +368,7 @@ exptail: \
 	VMOVUPS Z0, K1, (DI); \
 	VADDPS Z0, Z5, K1, Z5; \
 expdone: \
+	VADDPS Z12, Z5, Z5; \
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6)
 
 // SCALE_AVX512: dst *= Z6.
@@ -248,6 +390,85 @@ scaletail: \
 	VMOVUPS Z0, K1, (DI); \
 scaledone:
 
+// MAXNB_AVX512: X4 = max of src (no bias; the caller scales it).
+#define MAXNB_AVX512 \
+	VMOVAPS Z31, Z4; \
+	VMOVAPS Z31, Z8; \
+nbmaxloop2: \
+	CMPQ CX, $32; \
+	JB nbmaxloop; \
+	VMAXPS (SI), Z4, Z4; \
+	VMAXPS 64(SI), Z8, Z8; \
+	ADDQ $128, SI; \
+	SUBQ $32, CX; \
+	JMP nbmaxloop2; \
+nbmaxloop: \
+	CMPQ CX, $16; \
+	JB nbmaxtail; \
+	VMAXPS (SI), Z4, Z4; \
+	ADDQ $64, SI; \
+	SUBQ $16, CX; \
+nbmaxtail: \
+	TESTQ CX, CX; \
+	JZ nbmaxdone; \
+	TAILMASK_AVX512; \
+	VMOVAPS Z31, Z0; \
+	VMOVUPS (SI), K1, Z0; \
+	VMAXPS Z0, Z4, Z4; \
+nbmaxdone: \
+	VMAXPS Z8, Z4, Z4; \
+	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
+
+// EXPSUMNB_AVX512: dst = e^(scale·src - shift) with Z30 = -shift, one FMA
+// each, X5 = its sum; prefetching as EXPSUM_AVX2.
+#define EXPSUMNB_AVX512 \
+	VXORPS Z5, Z5, Z5; \
+	VXORPS Z12, Z12, Z12; \
+nbexploop2: \
+	CMPQ CX, $32; \
+	JB nbexploop; \
+	VMOVUPS (SI), Z0; \
+	VMOVUPS 64(SI), Z8; \
+	PREFETCHT0 (SI)(R13*1); \
+	PREFETCHT0 64(SI)(R13*1); \
+	PREFETCHT0 (DI)(R13*1); \
+	PREFETCHT0 64(DI)(R13*1); \
+	VFMADD213PS Z30, Z29, Z0; \
+	VFMADD213PS Z30, Z29, Z8; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXP_AVX512(Z8, Z9, Z10, Z11); \
+	VMOVUPS Z0, (DI); \
+	VMOVUPS Z8, 64(DI); \
+	VADDPS Z0, Z5, Z5; \
+	VADDPS Z8, Z12, Z12; \
+	ADDQ $128, SI; \
+	ADDQ $128, DI; \
+	SUBQ $32, CX; \
+	JMP nbexploop2; \
+nbexploop: \
+	CMPQ CX, $16; \
+	JB nbexptail; \
+	VMOVUPS (SI), Z0; \
+	VFMADD213PS Z30, Z29, Z0; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	VMOVUPS Z0, (DI); \
+	VADDPS Z0, Z5, Z5; \
+	ADDQ $64, SI; \
+	ADDQ $64, DI; \
+	SUBQ $16, CX; \
+nbexptail: \
+	TESTQ CX, CX; \
+	JZ nbexpdone; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VFMADD213PS Z30, Z29, Z0; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	VMOVUPS Z0, K1, (DI); \
+	VADDPS Z0, Z5, K1, Z5; \
+nbexpdone: \
+	VADDPS Z12, Z5, Z5; \
+	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6)
+
 // func softmaxRowAVX512(dst, src, bias []float32, scale float32, ahead, aheadBias int) float32
 TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-100
 	MOVQ ahead+80(FP), R13
@@ -255,10 +476,35 @@ TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-100
 	EXPCONST_AVX512
 	VBROADCASTSS scale+72(FP), Z29
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
-	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
-	MOVQ BX, R12
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
+
+	// Without a bias and with scale > 0, max(scale·x) = scale·max(x) and
+	// scale·x - max is one FMA: a shorter path.
+	CMPQ     bias_len+56(FP), $0
+	JNE      general
+	VXORPS   X0, X0, X0
+	VUCOMISS X0, X29
+	JBE      general
+	MAXNB_AVX512
+	VMULSS   X29, X4, X4
+	VMOVSS   X4, ret+96(FP)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X4
+	JPS      nbpass2
+	JEQ      done
+
+nbpass2:
+	VXORPS       expc<>+EXPC_NEGZERO(SB), X4, X0
+	VBROADCASTSS X0, Z30
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         src_base+24(FP), SI
+	MOVQ         src_len+32(FP), CX
+	EXPSUMNB_AVX512
+	JMP          pass3
+
+general:
+	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
+	MOVQ BX, R12
 
 	// Pass 1: the maximum; a row with no finite entry stops here.
 	MAX_AVX512
@@ -277,6 +523,7 @@ pass2:
 	EXPSUM_AVX512
 
 	// Pass 3: times 1/sum.
+pass3:
 	VMOVSS       expc<>+352(SB), X6
 	VDIVSS       X5, X6, X6
 	VBROADCASTSS X6, Z6

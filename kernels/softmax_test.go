@@ -68,6 +68,9 @@ func TestSoftmaxShapes(t *testing.T) {
 						bias = randSlice(r, n, -4, 4)
 					}
 					scale := float32(0.125 * float64(1+off))
+					if off == 2 {
+						scale = -scale // the general path of the assembly
+					}
 					want := softmaxRef(x, scale, bias)
 					what := fmt.Sprintf("n=%d off=%d bias=%v", n, off, withBias)
 
@@ -290,4 +293,25 @@ func TestSoftmaxRows(t *testing.T) {
 			bad()
 		}()
 	}
+}
+
+// One query attends to 6 keys that arrive in blocks of 4: the scores of a
+// block are exponentiated against the running maximum, earlier output is
+// rescaled by alpha, and Norm turns the sum into the softmax-weighted mean.
+func ExampleOnlineSoftmax() {
+	scores := []float32{1, 2, 3, 4, 5, 6}       // q·k for each key
+	values := []float32{10, 20, 30, 40, 50, 60} // one value per key (a 1-wide head)
+	var o kernels.OnlineSoftmax
+	var out float32 // Σ p·v so far, relative to the running maximum
+	p := make([]float32, 4)
+	for lo := 0; lo < len(scores); lo += 4 {
+		hi := min(lo+4, len(scores))
+		alpha := o.Update(p[:hi-lo], scores[lo:hi], 1, nil)
+		out *= alpha
+		for i, pi := range p[:hi-lo] {
+			out += pi * values[lo+i]
+		}
+	}
+	fmt.Printf("%.4f\n", out*o.Norm())
+	// Output: 54.3293
 }

@@ -25,7 +25,7 @@ const (
 // by window itself; a pretrained window keeps the coordinates of the
 // training window, so a larger window extrapolates (SwinV2's transfer).
 func RelativeLogCoords(window, pretrained Grid, mode LogCoordsMode) ([]float32, error) {
-	if err := window.Validate(); err != nil {
+	if err := checkGrid(window); err != nil {
 		return nil, fmt.Errorf("posenc: log coords window: %w", err)
 	}
 	if err := checkTableSize("log coords", (2*window.H-1)*(2*window.W-1), 2); err != nil {
@@ -98,8 +98,8 @@ type CPB struct {
 // fc1Weight hidden×2, fc1Bias hidden, fc2Weight heads×hidden (fc2 has no
 // bias in SwinV2). pretrained is the pretrained window (zero: none).
 func NewCPB(fc1Weight, fc1Bias, fc2Weight []float32, heads, hidden int, pretrained Grid) (*CPB, error) {
-	if heads <= 0 || hidden <= 0 {
-		return nil, fmt.Errorf("posenc: CPB: %d heads and %d hidden units must be positive", heads, hidden)
+	if heads <= 0 || hidden <= 0 || heads > 1<<12 || hidden > 1<<16 {
+		return nil, fmt.Errorf("posenc: CPB: %d heads and %d hidden units must be in 1..4096 and 1..65536", heads, hidden)
 	}
 	if len(fc1Weight) != hidden*2 || len(fc1Bias) != hidden || len(fc2Weight) != heads*hidden {
 		return nil, fmt.Errorf("posenc: CPB weights have %d, %d, %d values; want fc1.weight %d×2, fc1.bias %d, fc2.weight %d×%d",

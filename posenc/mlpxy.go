@@ -38,12 +38,15 @@ func NewCoordMLP(layers []CoordLayer, freqs []float32, gelu bool) (*CoordMLP, er
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("posenc: coordinate MLP has no layers")
 	}
+	if len(freqs) > 1<<12 {
+		return nil, fmt.Errorf("posenc: coordinate MLP: %d Fourier frequencies, at most 4096", len(freqs))
+	}
 	in := CoordFeatureDim(len(freqs))
 	for i, l := range layers {
-		if l.In != in || l.Out <= 0 {
+		if l.In != in || l.Out <= 0 || l.Out > maxWidth {
 			return nil, fmt.Errorf("posenc: coordinate MLP layer %d is %d→%d, want %d inputs and positive outputs", i, l.In, l.Out, in)
 		}
-		if len(l.Weight) != l.In*l.Out || (l.Bias != nil && len(l.Bias) != l.Out) {
+		if int64(len(l.Weight)) != int64(l.In)*int64(l.Out) || (l.Bias != nil && len(l.Bias) != l.Out) {
 			return nil, fmt.Errorf("posenc: coordinate MLP layer %d has %d weights and %d biases, want %d×%d and %d",
 				i, len(l.Weight), len(l.Bias), l.Out, l.In, l.Out)
 		}
@@ -69,7 +72,7 @@ func CoordFeatureDim(nfreq int) int { return 2 + 4*nfreq }
 // sin(2πfx), cos(2πfx), sin(2πfy), cos(2πfy). Centres are exact rationals
 // rounded once, so equal positions in different grids give equal rows.
 func CoordFeatures(g Grid, freqs []float32) ([]float32, error) {
-	if err := g.Validate(); err != nil {
+	if err := checkGrid(g); err != nil {
 		return nil, err
 	}
 	d := CoordFeatureDim(len(freqs))
@@ -129,7 +132,7 @@ func (m *CoordMLP) Table(g Grid) ([]float32, error) {
 
 // AddTo adds the table of grid g to the patch rows of x.
 func (m *CoordMLP) AddTo(x []float32, prefix int, g Grid, dim int) error {
-	if err := CheckTokens(x, prefix, g, dim); err != nil {
+	if err := checkTokens(x, prefix, g, dim); err != nil {
 		return err
 	}
 	if dim != m.Dim() {

@@ -3,6 +3,8 @@ package posenc
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // maxPatchSide bounds patch-embedding kernel sides (FlexiViT uses 8 to 48).
@@ -47,64 +49,92 @@ func ResizePatchEmbed(kernel []float32, outCh, inCh int, old, new [2]int, opt Re
 	if old == new {
 		return append([]float32(nil), kernel...), nil
 	}
-	h := axisPinv(opt, old[0], new[0])
-	w := axisPinv(opt, old[1], new[1])
-	cut := float64(max(oldN, newN)) * 0x1p-23 * h.s[0] * w.s[0]
+	r := patchResizer{old: old, new: new, h: axisPinv(opt, old[0], new[0]), w: axisPinv(opt, old[1], new[1])}
+	r.cut = float64(max(oldN, newN)) * 0x1p-23 * r.h.s[0] * r.w.s[0]
+	r.wvT = transposeF64(r.w.v, new[1], r.w.r)
 	out := make([]float32, slices*newN)
-	tmp := make([]float64, old[0]*w.r)
-	c := make([]float64, h.r*w.r)
-	t2 := make([]float64, h.r*new[1])
-	row := make([]float64, new[1])
-	for sl := range slices {
-		k := kernel[sl*oldN : (sl+1)*oldN]
-		// tmp = K·Uw (old[0] × rw)
-		clear(tmp)
-		for a := range old[0] {
-			ta := tmp[a*w.r : (a+1)*w.r]
-			for b := range old[1] {
-				axpyF64(ta, float64(k[a*old[1]+b]), w.u[b*w.r:(b+1)*w.r])
+	// Slices are independent: split them over the CPUs (each result is
+	// computed the same way whatever the split).
+	workers := min(runtime.GOMAXPROCS(0), max(slices*newN*(old[0]+new[0])>>16, 1), slices)
+	var wg sync.WaitGroup
+	for g := range workers {
+		lo, hi := slices*g/workers, slices*(g+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := r.scratch()
+			for sl := lo; sl < hi; sl++ {
+				r.apply(out[sl*newN:(sl+1)*newN], kernel[sl*oldN:(sl+1)*oldN], sc)
 			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// patchResizer applies pinv(Mhᵀ ⊗ Mwᵀ) to kernel slices from the per-axis
+// SVDs, zeroing the products of singular values below cut.
+type patchResizer struct {
+	old, new [2]int
+	h, w     axisSVD
+	wvT      []float64 // w.v transposed (rw × new[1]), for contiguous rows
+	cut      float64
+}
+
+type patchScratch struct{ tmp, c, t2, row []float64 }
+
+func (r *patchResizer) scratch() *patchScratch {
+	return &patchScratch{tmp: make([]float64, r.old[0]*r.w.r), c: make([]float64, r.h.r*r.w.r),
+		t2: make([]float64, r.h.r*r.new[1]), row: make([]float64, r.new[1])}
+}
+
+// apply sets o (new[0]×new[1]) = Vh·(Σ⁺ ∘ (Uhᵀ·k·Uw))·Vwᵀ for one kernel
+// slice k (old[0]×old[1]).
+func (r *patchResizer) apply(o, k []float32, sc *patchScratch) {
+	old, new, h, w := r.old, r.new, &r.h, &r.w
+	tmp, c, t2, row := sc.tmp, sc.c, sc.t2, sc.row
+	// tmp = K·Uw (old[0] × rw)
+	clear(tmp)
+	for a := range old[0] {
+		ta := tmp[a*w.r : (a+1)*w.r]
+		for b := range old[1] {
+			axpyF64(ta, float64(k[a*old[1]+b]), w.u[b*w.r:(b+1)*w.r])
 		}
-		// c = Uhᵀ·tmp (rh × rw), divided by σh·σw (zero below the cut-off)
-		clear(c)
-		for a := range old[0] {
-			for i := range h.r {
-				axpyF64(c[i*w.r:(i+1)*w.r], h.u[a*h.r+i], tmp[a*w.r:(a+1)*w.r])
-			}
-		}
+	}
+	// c = Uhᵀ·tmp (rh × rw), divided by σh·σw (zero below the cut-off)
+	clear(c)
+	for a := range old[0] {
 		for i := range h.r {
-			for j := range w.r {
-				if s := h.s[i] * w.s[j]; s > cut {
-					c[i*w.r+j] /= s
-				} else {
-					c[i*w.r+j] = 0
-				}
-			}
+			axpyF64(c[i*w.r:(i+1)*w.r], h.u[a*h.r+i], tmp[a*w.r:(a+1)*w.r])
 		}
-		// t2 = c·Vwᵀ (rh × new[1])
-		clear(t2)
-		for i := range h.r {
-			ti := t2[i*new[1] : (i+1)*new[1]]
-			for j := range w.r {
-				cij := c[i*w.r+j]
-				for q := range new[1] {
-					ti[q] += cij * w.v[q*w.r+j]
-				}
-			}
-		}
-		// out = Vh·t2 (new[0] × new[1])
-		o := out[sl*newN : (sl+1)*newN]
-		for p := range new[0] {
-			clear(row)
-			for i := range h.r {
-				axpyF64(row, h.v[p*h.r+i], t2[i*new[1]:(i+1)*new[1]])
-			}
-			for q, v := range row {
-				o[p*new[1]+q] = float32(v)
+	}
+	for i := range h.r {
+		for j := range w.r {
+			if s := h.s[i] * w.s[j]; s > r.cut {
+				c[i*w.r+j] /= s
+			} else {
+				c[i*w.r+j] = 0
 			}
 		}
 	}
-	return out, nil
+	// t2 = c·Vwᵀ (rh × new[1])
+	clear(t2)
+	for i := range h.r {
+		ti := t2[i*new[1] : (i+1)*new[1]]
+		for j := range w.r {
+			axpyF64(ti, c[i*w.r+j], r.wvT[j*new[1]:(j+1)*new[1]])
+		}
+	}
+	// o = Vh·t2 (new[0] × new[1])
+	for p := range new[0] {
+		clear(row)
+		for i := range h.r {
+			axpyF64(row, h.v[p*h.r+i], t2[i*new[1]:(i+1)*new[1]])
+		}
+		for q, v := range row {
+			o[p*new[1]+q] = float32(v)
+		}
+	}
 }
 
 // axisSVD is the SVD of one axis's Aᵀ = (resize matrix)ᵀ, old × new:

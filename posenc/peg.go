@@ -22,8 +22,8 @@ type PEG struct {
 // NewPEG takes the convolution's weight in PyTorch's layout (C×1×3×3,
 // proj.0.weight) and bias (C, proj.0.bias).
 func NewPEG(weight, bias []float32, channels int) (*PEG, error) {
-	if channels <= 0 {
-		return nil, fmt.Errorf("posenc: PEG: %d channels must be positive", channels)
+	if channels <= 0 || channels > maxWidth {
+		return nil, fmt.Errorf("posenc: PEG: %d channels must be in 1..%d", channels, maxWidth)
 	}
 	if len(weight) != channels*9 || len(bias) != channels {
 		return nil, fmt.Errorf("posenc: PEG weight has %d values and bias %d, want %d×1×3×3 and %d",
@@ -60,7 +60,7 @@ func (p *PEG) Channels() int { return p.c }
 
 // AddTo replaces the patch rows of x by conv(x) + bias + x.
 func (p *PEG) AddTo(x []float32, prefix int, g Grid, dim int) error {
-	if err := CheckTokens(x, prefix, g, dim); err != nil {
+	if err := checkTokens(x, prefix, g, dim); err != nil {
 		return err
 	}
 	if dim != p.c {

@@ -38,7 +38,7 @@ func RelPosTableRows(window Grid, classToken bool) int {
 // i: (dy + H-1)·(2W-1) + (dx + W-1). With classToken, row 0 and column 0
 // point at the three rows after the offsets, as in BEiT.
 func RelativePositionIndex(window Grid, classToken bool) ([]int32, error) {
-	if err := window.Validate(); err != nil {
+	if err := checkGrid(window); err != nil {
 		return nil, err
 	}
 	if err := checkTableSize("relative position index", window.N()+1, window.N()+1); err != nil {
@@ -80,14 +80,14 @@ func RelativePositionIndex(window Grid, classToken bool) ([]int32, error) {
 // non-square sources work too (square ones give timm's result). As in timm,
 // nothing changes only when both table sides already match.
 func ResizeRelPosTable(table []float32, heads int, from, to Grid, extraRows int) ([]float32, error) {
-	if err := from.Validate(); err != nil {
+	if err := checkGrid(from); err != nil {
 		return nil, fmt.Errorf("posenc: relative table source window: %w", err)
 	}
-	if err := to.Validate(); err != nil {
+	if err := checkGrid(to); err != nil {
 		return nil, fmt.Errorf("posenc: relative table target window: %w", err)
 	}
-	if heads <= 0 || extraRows < 0 {
-		return nil, fmt.Errorf("posenc: relative table: %d heads and %d extra rows must be positive and non-negative", heads, extraRows)
+	if heads <= 0 || heads > 1<<12 || extraRows < 0 || extraRows > 3 {
+		return nil, fmt.Errorf("posenc: relative table: %d heads and %d extra rows must be in 1..4096 and 0..3", heads, extraRows)
 	}
 	srcH, srcW := 2*from.H-1, 2*from.W-1
 	if want := (srcH*srcW + extraRows) * heads; len(table) != want {
@@ -201,8 +201,9 @@ func bucketTap(p []float32, x float32) lerpTap {
 
 // RelPosBias is Swin/BEiT's learned relative position bias as an
 // AttentionBias: a table of one value per head for each relative offset in
-// a window, gathered by RelativePositionIndex into each head's N×N scores by
-// the RelBiasAdd kernel. For any other window the table is resized with
+// a window, added to each head's scores as RelativePositionIndex maps it
+// (by the RelBiasAddWindow kernel, or RelBiasAdd's gathers for windows
+// under 8 wide). For any other window the table is resized with
 // ResizeRelPosTable (cached per window).
 //
 // Prefix tokens: with ClassToken (BEiT) the table's three extra rows bias
@@ -223,11 +224,11 @@ type RelPosBias struct {
 // head's bias: it does not change a softmax on its own, but does when the
 // logits are clamped or fed to a sigmoid, or compared across heads.
 func NewRelPosBias(table []float32, heads int, window Grid, classToken bool, offset []float32) (*RelPosBias, error) {
-	if err := window.Validate(); err != nil {
+	if err := checkGrid(window); err != nil {
 		return nil, fmt.Errorf("posenc: relative bias window: %w", err)
 	}
-	if heads <= 0 {
-		return nil, fmt.Errorf("posenc: relative bias: %d heads must be positive", heads)
+	if heads <= 0 || heads > 1<<12 {
+		return nil, fmt.Errorf("posenc: relative bias: %d heads must be in 1..4096", heads)
 	}
 	rows := RelPosTableRows(window, classToken)
 	if len(table) != rows*heads {
@@ -280,8 +281,8 @@ func (b *RelPosBias) plan(g Grid, prefix int) (*relPlan, error) {
 }
 
 func checkRelPrefix(prefix int, classToken bool) error {
-	if prefix < 0 {
-		return fmt.Errorf("posenc: relative bias: prefix %d must be non-negative", prefix)
+	if prefix < 0 || prefix > maxPrefix {
+		return fmt.Errorf("posenc: relative bias: prefix %d must be in 0..%d", prefix, maxPrefix)
 	}
 	if classToken && prefix > 1 {
 		return fmt.Errorf("posenc: relative bias with class-token rows takes one prefix token, got %d", prefix)
@@ -321,7 +322,7 @@ const gatherMinWidth = 8
 // newRelPlan prepares table (rows × heads: the offsets of window g then,
 // with classToken, the three class rows) for N = prefix + g.N() tokens.
 func newRelPlan(table []float32, heads int, g Grid, classToken bool, prefix int, offset []float32) (*relPlan, error) {
-	if err := g.Validate(); err != nil {
+	if err := checkGrid(g); err != nil {
 		return nil, err
 	}
 	n := prefix + g.N()

@@ -19,7 +19,8 @@ const (
 	// Bilinear is F.interpolate's mode="bilinear".
 	Bilinear
 	// Nearest is F.interpolate's mode="nearest" (PyTorch's legacy nearest:
-	// source floor(i·in/out)). It cannot be antialiased.
+	// source floor(i·in/out)). Antialias and AlignCorners are errors, as in
+	// F.interpolate.
 	Nearest
 	// Fourier treats each channel as samples of a band-limited periodic
 	// signal: the 2-D spectrum is zero-padded (upsampling) or truncated
@@ -81,6 +82,9 @@ func (o ResampleOptions) validate() error {
 	case Nearest:
 		if o.Antialias {
 			return fmt.Errorf("posenc: antialias applies to bilinear and bicubic resampling, not nearest (as in F.interpolate)")
+		}
+		if o.AlignCorners {
+			return fmt.Errorf("posenc: align_corners applies to bilinear and bicubic resampling, not nearest (as in F.interpolate)")
 		}
 		return nil
 	case Fourier:

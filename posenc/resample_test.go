@@ -225,6 +225,7 @@ func TestResampleErrors(t *testing.T) {
 		{"huge grid", make([]float32, 12), 0, g(4, 3), g(5000, 5), 1, def, "limited to 4096"},
 		{"huge table", make([]float32, 12*64), 0, g(4, 3), g(4096, 4096), 64, def, "exceed the limit"},
 		{"nearest antialias", make([]float32, 12), 0, g(4, 3), g(5, 5), 1, posenc.ResampleOptions{Method: posenc.Nearest, Antialias: true}, "not nearest"},
+		{"nearest align corners", make([]float32, 12), 0, g(4, 3), g(5, 5), 1, posenc.ResampleOptions{Method: posenc.Nearest, AlignCorners: true}, "align_corners"},
 		{"fourier align corners", make([]float32, 12), 0, g(4, 3), g(5, 5), 1, posenc.ResampleOptions{Method: posenc.Fourier, AlignCorners: true}, "AlignCorners"},
 		{"fourier too large", make([]float32, 12), 0, g(4, 3), g(2000, 5), 1, posenc.ResampleOptions{Method: posenc.Fourier}, "limited to 1024"},
 		{"unknown method", make([]float32, 12), 0, g(4, 3), g(5, 5), 1, posenc.ResampleOptions{Method: 9}, "unknown"},

@@ -53,7 +53,7 @@ type RopeOptions struct {
 // repeated twice (repeat_interleave), ready for RopeRotate's interleaved
 // pairs. dim must be a positive multiple of 4.
 func RotaryTables(g Grid, dim int, o RopeOptions) (sin, cos []float32, err error) {
-	if err := g.Validate(); err != nil {
+	if err := checkGrid(g); err != nil {
 		return nil, nil, err
 	}
 	if dim <= 0 || dim%4 != 0 {
@@ -63,7 +63,7 @@ func RotaryTables(g Grid, dim int, o RopeOptions) (sin, cos []float32, err error
 		return nil, nil, err
 	}
 	if o.RefGrid != (Grid{}) {
-		if err := o.RefGrid.Validate(); err != nil {
+		if err := checkGrid(o.RefGrid); err != nil {
 			return nil, nil, fmt.Errorf("posenc: rotary reference grid: %w", err)
 		}
 	}
@@ -196,7 +196,7 @@ func (r *Rope2D) Rotate(q, k []float32, g Grid, heads, headDim, prefix int) erro
 	width := heads * headDim
 	for _, m := range [2][]float32{q, k} {
 		if m != nil {
-			if err := CheckTokens(m, prefix, g, width); err != nil {
+			if err := checkTokens(m, prefix, g, width); err != nil {
 				return fmt.Errorf("posenc: rotary: %w", err)
 			}
 		}
@@ -219,11 +219,11 @@ func (r *Rope2D) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix
 	if err := checkRotary(heads, headDim); err != nil {
 		return err
 	}
-	if err := g.Validate(); err != nil {
+	if err := checkGrid(g); err != nil {
 		return err
 	}
 	width := heads * headDim
-	if prefix < 0 || ld < 3*width {
+	if prefix < 0 || prefix > maxPrefix || ld < 3*width {
 		return fmt.Errorf("posenc: rotary: prefix %d and row stride %d must be non-negative and at least 3·%d·%d", prefix, ld, heads, headDim)
 	}
 	rows := prefix + g.N()
@@ -241,11 +241,11 @@ func (r *Rope2D) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix
 }
 
 func checkRotary(heads, headDim int) error {
-	if heads <= 0 {
-		return fmt.Errorf("posenc: rotary: %d heads must be positive", heads)
+	if heads <= 0 || heads > 1<<12 {
+		return fmt.Errorf("posenc: rotary: %d heads must be in 1..4096", heads)
 	}
-	if headDim <= 0 || headDim%4 != 0 {
-		return fmt.Errorf("posenc: rotary head dim %d must be a positive multiple of 4", headDim)
+	if headDim <= 0 || headDim%4 != 0 || headDim > 1<<14 {
+		return fmt.Errorf("posenc: rotary head dim %d must be a positive multiple of 4 up to 16384", headDim)
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ func (o SinCosOptions) temperature() (float64, error) {
 // of dim values, the fixed MAE-style encoding of each grid position. dim
 // must be a multiple of 4 (a quarter each for sin y, sin x, cos y, cos x).
 func SinCos2DTable(g Grid, dim int, o SinCosOptions) ([]float32, error) {
-	if err := g.Validate(); err != nil {
+	if err := checkGrid(g); err != nil {
 		return nil, err
 	}
 	if dim <= 0 || dim%4 != 0 {
@@ -105,7 +105,7 @@ type sincosKey struct {
 
 // AddTo adds the sin-cos table of grid g to the patch rows of x.
 func (s *SinCos) AddTo(x []float32, prefix int, g Grid, dim int) error {
-	if err := CheckTokens(x, prefix, g, dim); err != nil {
+	if err := checkTokens(x, prefix, g, dim); err != nil {
 		return err
 	}
 	table, err := s.cache.get(sincosKey{g, dim}, func() ([]float32, error) { return SinCos2DTable(g, dim, s.Options) })

@@ -97,7 +97,8 @@ func TestSinCosErrors(t *testing.T) {
 		{Grid{3, 3}, 6, SinCosOptions{}, "multiple of 4"},
 		{Grid{3, 3}, 0, SinCosOptions{}, "multiple of 4"},
 		{Grid{3, 3}, 8, SinCosOptions{Temperature: -1}, "temperature"},
-		{Grid{1 << 20, 1 << 20}, 8, SinCosOptions{}, "outside"},
+		{Grid{MaxGridSide, MaxGridSide}, 32, SinCosOptions{}, "outside"},
+		{Grid{1 << 20, 1 << 20}, 8, SinCosOptions{}, "not supported"},
 	} {
 		if _, err := SinCos2DTable(tc.g, tc.dim, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("SinCos2DTable(%v, %d, %+v) error %v, want one containing %q", tc.g, tc.dim, tc.o, err, tc.want)
@@ -106,5 +107,44 @@ func TestSinCosErrors(t *testing.T) {
 	var enc SinCos
 	if err := enc.AddTo(make([]float32, 10), 0, Grid{2, 2}, 4); err == nil {
 		t.Error("AddTo with a wrong token matrix length: no error")
+	}
+}
+
+// TestHugeGridsAreErrors: sizes from outside are capped before anything is
+// multiplied or allocated, on every encoding.
+func TestHugeGridsAreErrors(t *testing.T) {
+	huge := Grid{1 << 20, 3}
+	if _, err := SinCos2DTable(huge, 8, SinCosOptions{}); err == nil {
+		t.Error("SinCos2DTable: no error")
+	}
+	if _, _, err := RotaryTables(huge, 8, RopeOptions{}); err == nil {
+		t.Error("RotaryTables: no error")
+	}
+	if _, err := RelativePositionIndex(huge, false); err == nil {
+		t.Error("RelativePositionIndex: no error")
+	}
+	if _, err := RelativeLogCoords(huge, Grid{}, LogCoordsCR); err == nil {
+		t.Error("RelativeLogCoords: no error")
+	}
+	if _, err := CoordFeatures(huge, nil); err == nil {
+		t.Error("CoordFeatures: no error")
+	}
+	var enc SinCos
+	if err := enc.AddTo(nil, 0, huge, 8); err == nil {
+		t.Error("SinCos.AddTo: no error")
+	}
+	if err := enc.AddTo(nil, 1<<30, Grid{2, 2}, 8); err == nil {
+		t.Error("SinCos.AddTo with a huge prefix: no error")
+	}
+	r := &Rope2D{}
+	if err := r.Rotate(nil, nil, Grid{2, 2}, 1<<30, 8, 0); err == nil {
+		t.Error("Rope2D.Rotate with 2^30 heads: no error")
+	}
+	b, _ := NewRelPosBias(make([]float32, 9*2), 2, Grid{2, 2}, false, nil)
+	if err := b.AddBias(nil, 0, Grid{2, 2}, 1<<30, 0, 1); err == nil {
+		t.Error("RelPosBias.AddBias with a huge prefix: no error")
+	}
+	if err := b.AddBias(nil, 0, Grid{1 << 13, 1 << 13}, 0, 0, 1); err == nil {
+		t.Error("RelPosBias.AddBias at 8192×8192: no error")
 	}
 }

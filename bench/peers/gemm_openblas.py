@@ -6,7 +6,9 @@
     python3 bench/peers/gemm_openblas.py --shapes vit --threads 1 --rounds 5
 
 For every shape and thread count it alternates the two (rounds times), takes
-each side's median GFLOP/s and prints anyres/OpenBLAS. Both compute the same
+each side's median GFLOP/s and prints anyres/OpenBLAS; also from each side's
+fastest call, and with one thread from process CPU time per call (which
+leaves out the time spent waiting for a core on a shared machine). Both compute the same
 row-major C = A·B with A M×K and B K×N, B unpacked (anyres: Sgemm), unless
 --packed, which measures anyres's GemmPacked (B packed once, as a linear
 layer runs) against the same OpenBLAS call.
@@ -83,11 +85,14 @@ class OpenBLAS:
             np.matmul(a, b, out=c)
             times = []
             start = time.perf_counter()
+            cpu0 = time.process_time()
             while len(times) < 3 or time.perf_counter() - start < min_time:
                 t0 = time.perf_counter()
                 np.matmul(a, b, out=c)
                 times.append(time.perf_counter() - t0)
-        return 2.0 * m * n * k / statistics.median(times) / 1e9
+            cpu = (time.process_time() - cpu0) / len(times)
+        flop = 2.0 * m * n * k
+        return flop / statistics.median(times) / 1e9, flop / min(times) / 1e9, (flop / cpu / 1e9 if threads == 1 else None)
 
 
 def anyres_measure(binary, env, m, n, k, threads, min_time, packed):
@@ -97,7 +102,7 @@ def anyres_measure(binary, env, m, n, k, threads, min_time, packed):
         cmd.append("-packed")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     r = json.loads(out.strip().splitlines()[-1])
-    return r["gflops"], r["level"]
+    return r["gflops"], r["gflops_best"], r.get("gflops_cpu"), r["level"]
 
 
 def main():
@@ -138,24 +143,37 @@ def main():
           f"{', OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'] if 'OPENBLAS_CORETYPE' in os.environ else ''})"
           f" vs anyres {op}; GFLOP/s, median of {args.rounds} alternating rounds of {args.time}s")
     if not args.json:
-        print(f"{'M':>5} {'N':>5} {'K':>5} {'thr':>3}  {'anyres':>8} {'OpenBLAS':>8}  {'ratio':>6}")
+        print(f"{'':>22}  {'median GFLOP/s':^24}   {'best call GFLOP/s':^24}   {'CPU-time GFLOP/s (1 thr)':^24}")
+        print(f"{'M':>5} {'N':>5} {'K':>5} {'thr':>3}" + f"  {'anyres':>8} {'OpenBLAS':>8}  {'ratio':>6} " * 3)
     rows = []
     try:
         for t in threads:
             for (m, n, k) in shapes:
-                ours, theirs, level = [], [], None
+                ours, theirs, ours_best, theirs_best, ours_cpu, theirs_cpu, level = [], [], [], [], [], [], None
                 for _ in range(args.rounds):
-                    theirs.append(blas.measure(m, n, k, t, args.time))
-                    g, level = anyres_measure(binary, env, m, n, k, t, args.time, args.packed)
-                    ours.append(g)
+                    med, best, cpu = blas.measure(m, n, k, t, args.time)
+                    theirs.append(med)
+                    theirs_best.append(best)
+                    theirs_cpu.append(cpu)
+                    med, best, cpu, level = anyres_measure(binary, env, m, n, k, t, args.time, args.packed)
+                    ours.append(med)
+                    ours_best.append(best)
+                    ours_cpu.append(cpu)
                 o, b = statistics.median(ours), statistics.median(theirs)
+                ob, bb = max(ours_best), max(theirs_best)
                 row = {"m": m, "n": n, "k": k, "threads": t, "level": level, "op": op,
-                       "anyres_gflops": round(o, 1), "openblas_gflops": round(b, 1), "ratio": round(o / b, 3)}
+                       "anyres_gflops": round(o, 1), "openblas_gflops": round(b, 1), "ratio": round(o / b, 3),
+                       "anyres_best": round(ob, 1), "openblas_best": round(bb, 1), "ratio_best": round(ob / bb, 3)}
+                cpu_cols = ""
+                if None not in ours_cpu and None not in theirs_cpu:
+                    oc, bc = statistics.median(ours_cpu), statistics.median(theirs_cpu)
+                    row.update(anyres_cpu=round(oc, 1), openblas_cpu=round(bc, 1), ratio_cpu=round(oc / bc, 3))
+                    cpu_cols = f"   {oc:8.1f} {bc:8.1f}  {oc / bc:6.3f}"
                 rows.append(row)
                 if args.json:
                     print(json.dumps(row), flush=True)
                 else:
-                    print(f"{m:5d} {n:5d} {k:5d} {t:3d}  {o:8.1f} {b:8.1f}  {o / b:6.3f}", flush=True)
+                    print(f"{m:5d} {n:5d} {k:5d} {t:3d}  {o:8.1f} {b:8.1f}  {o / b:6.3f}   {ob:8.1f} {bb:8.1f}  {ob / bb:6.3f}{cpu_cols}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -164,13 +182,16 @@ def main():
     # Summary: the goals.
     by = {(r["m"], r["n"], r["k"], r["threads"]): r for r in rows}
     for label, group in (("ViT", VIT), ("squares", SQUARES)):
-        rs = [by[s + (1,)]["ratio"] for s in group if s + (1,) in by]
-        if rs:
-            print(f"1 thread, {label}: ratio min {min(rs):.3f}, median {statistics.median(rs):.3f}")
-    scal = [by[s + (2,)]["anyres_gflops"] / by[s + (1,)]["anyres_gflops"]
-            for s in VIT if s[0] >= 577 and s + (1,) in by and s + (2,) in by]
-    if scal:
-        print(f"anyres 2-thread speed-up, ViT M ≥ 577: min {min(scal):.2f}×, median {statistics.median(scal):.2f}×")
+        for t in threads:
+            for key, what in (("ratio", "medians"), ("ratio_best", "best calls"), ("ratio_cpu", "CPU time")):
+                rs = [by[s + (t,)][key] for s in group if key in by.get(s + (t,), {})]
+                if rs:
+                    print(f"{t} thread(s), {label}, anyres/OpenBLAS from {what}: min {min(rs):.3f} median {statistics.median(rs):.3f}")
+    for key, what in (("anyres_gflops", "medians"), ("anyres_best", "best calls")):
+        scal = [by[s + (2,)][key] / by[s + (1,)][key]
+                for s in VIT if s[0] >= 577 and s + (1,) in by and s + (2,) in by]
+        if scal:
+            print(f"anyres 2-thread speed-up on ViT shapes with M ≥ 577 ({what}): min {min(scal):.2f}×, median {statistics.median(scal):.2f}×")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/anyres/anyres/bench"
@@ -16,7 +19,7 @@ func init() {
 	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch) and write the README results table", runBenchReport}
 }
 
-const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-peers bench/peers] [-timeout 20m]
+const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-timeout 20m]
 
 Runs each peer script in bench/peers (python3; each installs its own Debian
 packages and measures the peer and anyres side by side in the same run),
@@ -35,6 +38,15 @@ func runBenchReport(args []string) error {
 	out := fs.String("out", "", "markdown file to write (default: standard output)")
 	peers := fs.String("peers", "", "folder of peer scripts (default: bench/peers under the module root)")
 	timeout := fs.Duration("timeout", 20*time.Minute, "time limit per script")
+	peerArgs := map[string][]string{}
+	fs.Func("args", "extra arguments for one script, `script.py=ARGS` (repeatable), e.g. 'vit_torch.py=--sizes 224x224,384x384'", func(v string) error {
+		name, args, ok := strings.Cut(v, "=")
+		if !ok || !strings.HasSuffix(name, ".py") {
+			return fmt.Errorf("want script.py=ARGS, got %q", v)
+		}
+		peerArgs[name] = append(peerArgs[name], strings.Fields(args)...)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,8 +70,13 @@ func runBenchReport(args []string) error {
 			return fmt.Errorf("%s: %w", *readme, err)
 		}
 	}
-	results := bench.RunPeers(context.Background(), root, dir, *timeout, os.Stderr)
-	md := bench.Markdown(bench.ThisMachine(), results, "go run ./cmd/anyres bench report -readme README.md")
+	machine := bench.ThisMachine() // before the peers load it
+	results := bench.RunPeers(context.Background(), root, dir, bench.PeerOptions{Timeout: *timeout, Args: peerArgs, Progress: os.Stderr})
+	reproduce := "go run ./cmd/anyres bench report -readme README.md"
+	for _, name := range slices.Sorted(maps.Keys(peerArgs)) {
+		reproduce += fmt.Sprintf(" -args '%s=%s'", name, strings.Join(peerArgs[name], " "))
+	}
+	md := bench.Markdown(machine, results, reproduce)
 	switch {
 	case *out != "":
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {

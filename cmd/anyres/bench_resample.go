@@ -19,15 +19,20 @@ func init() {
 
 func runBenchResample(args []string) error {
 	fs := flag.NewFlagSet("bench resample", flag.ContinueOnError)
-	levelsFlag := fs.String("levels", "all", "comma-separated kernel levels, or all (every level this CPU and ANYRES_KERNELS allow)")
+	levelsFlag := fs.String("levels", "all", "comma-separated kernel levels, all (every level this CPU and ANYRES_KERNELS allow) or best")
 	threads := fs.Int("threads", 1, "goroutines per resample (0: GOMAXPROCS)")
 	minTime := fs.Duration("time", 300*time.Millisecond, "measure each case at least this long")
+	patch := fs.Bool("patch", true, "also time FlexiViT patch-kernel resizes")
 	asJSON := fs.Bool("json", false, "one JSON object per line instead of text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var levels []kernels.Level
-	if *levelsFlag != "all" {
+	switch *levelsFlag {
+	case "all":
+	case "best":
+		levels = []kernels.Level{kernels.Active()}
+	default:
 		for _, s := range strings.Split(*levelsFlag, ",") {
 			l, err := kernels.ParseLevel(s)
 			if err != nil {
@@ -36,5 +41,5 @@ func runBenchResample(args []string) error {
 			levels = append(levels, l)
 		}
 	}
-	return bench.Resample(bench.NewPrinter(os.Stdout, *asJSON), levels, *threads, *minTime)
+	return bench.Resample(bench.NewPrinter(os.Stdout, *asJSON), levels, *threads, *minTime, *patch)
 }

@@ -3,6 +3,12 @@
 //
 //	anyres info                 the CPU, its features and the kernels chosen
 //	anyres bench [what] [-json] the main job: kernel and model benchmarks
+//	anyres bench report         the peer comparisons, as the README's results table
+//	anyres run                  a timm ViT checkpoint on a photo, at any size
+//	anyres resize-checkpoint    a checkpoint rewritten for a new image/patch size
+//	anyres posviz               position-embedding similarity as a PNG
+//
+// docs/commands.md describes each; 'anyres <command> -h' lists its flags.
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main

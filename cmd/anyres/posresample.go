@@ -1,19 +1,28 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/anyres/anyres/posenc"
 )
 
-// resamplePosTable resamples the grid rows of a learned position table
-// (old.N() rows of dim) to the new grid with the named method.
-func resamplePosTable(rows []float32, dim int, old, new posenc.Grid, method string, antialias bool) ([]float32, error) {
-	return nil, fmt.Errorf("resampling %v to %v (%s): not available yet", old, new, method)
+// resampleOptions turns the command-line method and antialias flags into
+// posenc's options. Antialiasing exists only for bilinear and bicubic
+// (nearest has none, Fourier's truncation is already an ideal low-pass), so
+// the flag, true by default as in timm, is dropped for the other two.
+func resampleOptions(method string, antialias bool) (posenc.ResampleOptions, error) {
+	m, err := posenc.ParseMethod(method)
+	if err != nil {
+		return posenc.ResampleOptions{}, err
+	}
+	return posenc.ResampleOptions{Method: m, Antialias: antialias && (m == posenc.Bicubic || m == posenc.Bilinear)}, nil
 }
 
 // resizePatchKernel resizes a patch-embedding kernel (outCh×inCh×old) to
-// outCh×inCh×new by FlexiViT's pseudo-inverse resize.
+// outCh×inCh×new by FlexiViT's pseudo-inverse resize (timm's
+// resample_patch_embed).
 func resizePatchKernel(kernel []float32, outCh, inCh int, old, new [2]int, method string, antialias bool) ([]float32, error) {
-	return nil, fmt.Errorf("resizing the patch kernel %v to %v: not available yet", old, new)
+	opt, err := resampleOptions(method, antialias)
+	if err != nil {
+		return nil, err
+	}
+	return posenc.ResizePatchEmbed(kernel, outCh, inCh, old, new, opt)
 }

@@ -98,6 +98,10 @@ func runResizeCheckpoint(args []string) error {
 	if grid.N() > 1<<16 {
 		return fmt.Errorf("size %v with patch %dx%d gives a %v grid: over 65536 tokens", size, newPatch[0], newPatch[1], grid)
 	}
+	opt, err := resampleOptions(*method, *antialias)
+	if err != nil {
+		return err
+	}
 	kernelMethod := "bicubic"
 	if *method == "bilinear" {
 		kernelMethod = "bilinear"
@@ -113,14 +117,13 @@ func runResizeCheckpoint(args []string) error {
 		if err != nil {
 			return err
 		}
-		rows, err := resamplePosTable(table[l.prefix*l.dim:], l.dim, l.grid, grid, *method, *antialias)
+		newTable, err := posenc.ResampleAbsPosEmbed(table, l.prefix, l.grid, grid, l.dim, opt)
 		if err != nil {
 			return err
 		}
-		newTable := append(append(make([]float32, 0, (l.prefix+grid.N())*l.dim), table[:l.prefix*l.dim]...), rows...)
 		tensors["pos_embed"] = tensorout.F32([]int{1, l.prefix + grid.N(), l.dim}, newTable)
-		report = append(report, fmt.Sprintf("pos_embed: grid %dx%d -> %dx%d (%d prefix rows kept), %s%s",
-			l.grid.H, l.grid.W, grid.H, grid.W, l.prefix, *method, aaNote(*antialias)))
+		report = append(report, fmt.Sprintf("pos_embed: grid %dx%d -> %dx%d (%d prefix rows kept), %v%s",
+			l.grid.H, l.grid.W, grid.H, grid.W, l.prefix, opt.Method, aaNote(opt.Antialias)))
 	}
 	if newPatch != l.patch {
 		kernel, shape, err := ck.file.Float32("patch_embed.proj.weight")

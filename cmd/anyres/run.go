@@ -42,6 +42,9 @@ The input size is one of:
   -tokens N   the largest size with the photo's aspect ratio whose patch
               grid holds at most N tokens (a fixed compute budget for any shape)
 
+The learned position table is resampled to the input's grid (-method,
+bicubic with antialiasing by default, as timm does).
+
 Pixels are scaled to [0, 1] and normalised by the model's mean and std: the
 config's pretrained_cfg mean/std when it has them, else -norm.
 
@@ -53,6 +56,8 @@ type runFlags struct {
 	size                      string
 	tokens                    int
 	edge, patch, norm, labels string
+	method                    string
+	antialias                 bool
 	top                       int
 	out, save                 string
 	threads, maxTokens        int
@@ -65,10 +70,12 @@ func runRun(args []string) error {
 	fs.StringVar(&f.weights, "weights", "", "checkpoint (.safetensors, timm state_dict names)")
 	fs.StringVar(&f.config, "config", "", "JSON config (anyres/timm resolved form) instead of the file's `config` metadata")
 	fs.StringVar(&f.image, "image", "", "PNG or JPEG photo")
-	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW`")
+	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW` (or \"native\", the default: keep its size)")
 	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
 	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
+	fs.StringVar(&f.method, "method", "bicubic", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest or fourier")
+	fs.BoolVar(&f.antialias, "antialias", true, "antialias when the table shrinks (timm's default)")
 	fs.StringVar(&f.norm, "norm", "imagenet", "normalisation when the config has no mean/std: imagenet, inception, clip or none")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line (or a JSON list)")
 	fs.IntVar(&f.top, "top", 5, "print the `k` most probable classes")
@@ -91,7 +98,7 @@ func run(f runFlags, normSet bool) error {
 	if f.weights == "" || f.image == "" {
 		return errors.New("-weights and -image are required")
 	}
-	if f.size != "" && f.tokens != 0 {
+	if f.size != "" && f.size != "native" && f.tokens != 0 {
 		return errors.New("give -size or -tokens, not both")
 	}
 	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
@@ -102,6 +109,11 @@ func run(f runFlags, normSet bool) error {
 	if opts.Edge, err = parseEdge(f.edge); err != nil {
 		return err
 	}
+	ropt, err := resampleOptions(f.method, f.antialias)
+	if err != nil {
+		return err
+	}
+	opts.Resample = &ropt
 	if f.patch != "" {
 		p, err := imageprep.ParseSize(f.patch)
 		if err != nil {
@@ -116,7 +128,7 @@ func run(f runFlags, normSet bool) error {
 		}
 	}
 	var target imageprep.Size
-	if f.size != "" {
+	if f.size != "" && f.size != "native" {
 		if target, err = imageprep.ParseSize(f.size); err != nil {
 			return fmt.Errorf("-size: %w", err)
 		}

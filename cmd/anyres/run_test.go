@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/vit"
 )
@@ -50,7 +51,12 @@ func runCaptured(t *testing.T, args ...string) (string, error) {
 // reference runs the model directly on the photo, prepared the same way.
 func reference(t *testing.T, weights, photo string, o imageprep.Options) vit.Output {
 	t.Helper()
-	m, err := vit.Load(weights, vit.Options{})
+	return referenceWith(t, weights, photo, vit.Options{}, o)
+}
+
+func referenceWith(t *testing.T, weights, photo string, vo vit.Options, o imageprep.Options) vit.Output {
+	t.Helper()
+	m, err := vit.Load(weights, vo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,3 +210,66 @@ func TestReadLabels(t *testing.T) {
 }
 
 func imageprepInception() imageprep.Options { return imageprep.Options{Norm: imageprep.Inception} }
+
+// At native size the photo keeps its own pixels: a 97×333 photo is a 7×21
+// grid with padding, 6×20 with cropping, each what vit gives for the same
+// input.
+func TestRunNativeSize(t *testing.T) {
+	dir := t.TempDir()
+	photo := writePhoto(t, dir, 97, 333)
+	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	for _, tc := range []struct {
+		edge string
+		grid string
+	}{{"pad", "[7, 21]"}, {"crop", "[6, 20]"}, {"resize", "[6, 21]"}} {
+		out := filepath.Join(dir, tc.edge+".safetensors")
+		if _, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "native", "-edge", tc.edge, "-out", out); err != nil {
+			t.Fatal(err)
+		}
+		f, err := tensorfile.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := f.Metadata()["grid"]; g != tc.grid {
+			t.Errorf("%s: grid %s, want %s", tc.edge, g, tc.grid)
+		}
+		edge, _ := parseEdge(tc.edge)
+		want := referenceWith(t, weights, photo, vit.Options{Edge: edge}, imageprep.Options{Norm: imageprep.ImageNet})
+		got, _, _ := f.Float32("features")
+		golden.Close(t, tc.edge+" features", got, want.Tokens, 0, 0)
+		f.Close()
+	}
+}
+
+// A checkpoint rewritten for 384² by resize-checkpoint gives what the
+// original gives at 384², where vit resamples the table itself (both with
+// timm's defaults).
+func TestResizedCheckpointRunsLikeTheOriginal(t *testing.T) {
+	dir := t.TempDir()
+	photo := writePhoto(t, dir, 300, 420)
+	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	resized := filepath.Join(dir, "r384.safetensors")
+	if err := runResizeCheckpoint([]string{"-in", weights, "-out", resized, "-size", "384x384"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "384x384", "-top", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runCaptured(t, "-weights", resized, "-image", photo, "-size", "384x384", "-top", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("original at 384²:\n%s\nresized checkpoint:\n%s", a, b)
+	}
+	for _, m := range []string{"bilinear", "fourier"} { // and the method reaches vit
+		c, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "384x384", "-top", "10", "-method", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c == a {
+			t.Errorf("-method %s printed the same as bicubic", m)
+		}
+	}
+}

@@ -99,10 +99,10 @@ type gemmScratch struct {
 	a, tile []float32
 }
 
-var gemmScratchPool sync.Pool
+var gemmScratchPool freeList[gemmScratch]
 
 func getScratch(alen, tlen int) *gemmScratch {
-	s, _ := gemmScratchPool.Get().(*gemmScratch)
+	s := gemmScratchPool.get()
 	if s == nil {
 		s = &gemmScratch{}
 	}
@@ -133,7 +133,7 @@ func gemmRun(g *gemmCall) {
 	for it := 0; it < items; it++ {
 		g.runItem(&p, s, it/p.colChunks, it%p.colChunks, 0)
 	}
-	gemmScratchPool.Put(s)
+	gemmScratchPool.put(s)
 }
 
 // gemmRunParallel hands the items out to workers as they finish the last
@@ -152,7 +152,7 @@ func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 			}
 			g.runItem(&p, s, it/p.colChunks, it%p.colChunks, float64(w)/float64(workers))
 		}
-		gemmScratchPool.Put(s)
+		gemmScratchPool.put(s)
 	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {

@@ -105,11 +105,11 @@ type lazyB struct {
 // 512 bytes per row rather than 64 doubles the packing speed.
 const lazyGroup = 8
 
-var lazyBPool sync.Pool
+var lazyBPool freeList[lazyB]
 
 // newLazyB prepares op(B) for a product cut into K blocks of kc.
 func newLazyB(transB bool, k, n int, b []float32, ldb, kc int) *lazyB {
-	z, _ := lazyBPool.Get().(*lazyB)
+	z := lazyBPool.get()
 	if z == nil {
 		z = &lazyB{}
 	}
@@ -143,7 +143,7 @@ func (z *lazyB) release() {
 	clear(z.once) // a fresh sync.Once for every unit
 	// Pool buffers up to 64 MB; larger ones go to the garbage collector.
 	if cap(z.pb.data) <= 1<<24 {
-		lazyBPool.Put(z)
+		lazyBPool.put(z)
 	}
 }
 

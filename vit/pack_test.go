@@ -169,4 +169,3 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%v allocations per warm forward after a garbage collection", n)
 	}
 }
-

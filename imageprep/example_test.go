@@ -5,6 +5,7 @@ import (
 	"image"
 
 	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/vit"
 )
 
 // Prepare a photo for a patch-16 ViT with a budget of 256 tokens: the image
@@ -48,4 +49,40 @@ func ExampleOptions_TargetSize() {
 	// Output:
 	// 384x512
 	// imageprep: image 10x10 is smaller than one 16×16 patch; choose a larger size or a token budget
+}
+
+// From a photo to a ViT's classes at the photo's own resolution: decode,
+// normalise, run (the small test model's weights are random, so its class
+// means nothing).
+func Example_vit() {
+	m, err := vit.Load("../testdata/golden/vit_cls_learned.safetensors", vit.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	photo, err := imageprep.Load("../testdata/images/hills.jpg")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x, err := imageprep.Prepare(photo, imageprep.Options{Patch: m.PatchSize()[0], Norm: imageprep.ImageNet})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var out vit.Output
+	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	best := 0
+	for i, v := range out.Logits {
+		if v > out.Logits[best] {
+			best = i
+		}
+	}
+	fmt.Printf("%dx%d photo, grid %v, %d tokens of %d, top class %d\n", x.H, x.W, out.Grid, len(out.Tokens)/m.Config().EmbedDim, m.Config().EmbedDim, best)
+	// Output:
+	// 333x500 photo, grid 21×32, 673 tokens of 60, top class 9
 }

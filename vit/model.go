@@ -52,8 +52,9 @@ type Model struct {
 	maxTokens int
 	edge      EdgePolicy
 	jobs      chan *task
-	pool      sync.Pool
-	file      *tensorfile.File // owned when loaded by Load
+	pool      sync.Pool                 // workspaces of concurrent callers
+	spare     atomic.Pointer[workspace] // one workspace the GC never takes: the steady single caller
+	file      *tensorfile.File          // owned when loaded by Load
 	closed    atomic.Bool
 }
 
@@ -238,8 +239,8 @@ func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
 	if len(outs) != len(imgs) {
 		return fmt.Errorf("vit: %d images but %d outputs", len(imgs), len(outs))
 	}
-	ws := m.pool.Get().(*workspace)
-	defer m.pool.Put(ws)
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
 	if err := ws.pack(imgs); err != nil {
 		return err
 	}
@@ -248,6 +249,23 @@ func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
 	}
 	ws.outputs(outs)
 	return nil
+}
+
+// getWorkspace takes the spare workspace, or one from the pool. The spare
+// exists because sync.Pool drops its contents at garbage collections and
+// keeps one per P: a caller that runs forward passes in a loop would
+// otherwise now and then rebuild its workspace.
+func (m *Model) getWorkspace() *workspace {
+	if ws := m.spare.Swap(nil); ws != nil {
+		return ws
+	}
+	return m.pool.Get().(*workspace)
+}
+
+func (m *Model) putWorkspace(ws *workspace) {
+	if !m.spare.CompareAndSwap(nil, ws) {
+		m.pool.Put(ws)
+	}
 }
 
 // forward runs the packed sequence through the network.

@@ -12,7 +12,12 @@ import (
 // a call gets), so tiles may follow the thread count without changing bits;
 // TestThreads holds this. Attention tiles are fixed anyway.
 const (
-	maxRowTile = 256 // token rows per item of the row-local phases (norms, GEMMs, MLP), at most
+	// maxRowTile bounds the token rows per item of the row-local phases
+	// (norms, GEMMs, MLP). The GEMM streams all of B once per row block of
+	// up to 168 rows (AVX-512; 144 AVX2, 128 NEON), so a tile of at most
+	// 168 rows is one block there, and 168 is a multiple of every level's
+	// register tile height (14, 6, 8).
+	maxRowTile = 168
 	patchTile  = 64  // patches per item of the patch embedding
 	queryTile  = 256 // query rows per attention item: its scores are queryTile×n
 )
@@ -111,13 +116,18 @@ func (ws *workspace) lens() bufferLens {
 		scores: queryTile * longest, pooled: d}
 }
 
-// rowTileFor splits tokens rows evenly over the workers, in tiles of at
-// most maxRowTile rows (a multiple of 8): big tiles stream each weight
-// matrix from memory fewer times; one share per worker balances them.
+// rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows
+// (a multiple of 8). With several workers it makes at least three tiles per
+// worker (while tiles keep 48 rows or more), so that on a busy machine a
+// worker the OS runs sooner takes more of them instead of waiting at the
+// end of the phase for one that was descheduled.
 func rowTileFor(tokens, threads int) int {
-	share := (tokens + threads - 1) / threads
-	tiles := (share + maxRowTile - 1) / maxRowTile
-	return max(8, (share+tiles-1)/tiles+7) / 8 * 8
+	tiles := (tokens + maxRowTile - 1) / maxRowTile
+	if threads > 1 {
+		tiles = max(tiles, min(3*threads, tokens/48))
+	}
+	tiles = max(tiles, 1)
+	return ((tokens+tiles-1)/tiles + 7) / 8 * 8
 }
 
 // size makes the buffers fit the segments now in ws.segs.

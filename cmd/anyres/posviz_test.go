@@ -162,3 +162,34 @@ func TestPosvizResampledTableStaysLocal(t *testing.T) {
 		}
 	}
 }
+
+// Grids wider than -tiles show every k-th token's tile: 14×14 with -tiles 5
+// is 5×5 tiles of every 3rd token, each still the whole 14×14 grid.
+func TestPosvizSubsamplesLargeGrids(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sub.png")
+	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-tiles", "5", "-out", out}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const g, tiles, step = 14, 5, 3
+	cell := max(1, min(8, 1600/(tiles*g), 1600/(tiles*g)))
+	gap := max(2, cell)
+	top := 12 + 2*16 + 4
+	if h := img.Bounds().Dy(); h != top+tiles*(g*cell+gap)-gap+12 {
+		t.Errorf("image height %d, want %d", h, top+tiles*(g*cell+gap)-gap+12)
+	}
+	// Tile (1, 2) is token (1·step, 2·step) = (3, 6): its own cell has similarity 1.
+	x := 12 + 2*(g*cell+gap) + 2*step*cell + cell/2
+	y := top + 1*(g*cell+gap) + 1*step*cell + cell/2
+	if got := img.At(x, y); !sameRGB(got, viridis(1)) {
+		t.Errorf("tile (1,2) at token (3,6) is %v, want %v", got, viridis(1))
+	}
+}

@@ -153,3 +153,27 @@ func TestHubLabels(t *testing.T) {
 		t.Error("nil config has labels")
 	}
 }
+
+// A checkpoint without metadata runs with anyres's resolved config from a file.
+func TestRunWithResolvedConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	ref, err := tensorfile.Open(goldenPath(t, "vit_cls_learned.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "cfg.json")
+	os.WriteFile(cfg, []byte(ref.Metadata()["config"]), 0o644)
+	ref.Close()
+	photo := writePhoto(t, dir, 100, 130)
+	got, err := runCaptured(t, "-weights", stripped(t, "vit_cls_learned.safetensors"), "-config", cfg, "-image", photo, "-top", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := runCaptured(t, "-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-image", photo, "-top", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("with -config:\n%s\nwith the file's own config:\n%s", got, want)
+	}
+}

@@ -1,0 +1,112 @@
+package swin
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Config is a Swin Transformer (v1) architecture, as the `config` metadata
+// of the golden files spells it (timm's defaults resolved).
+type Config struct {
+	PatchSize  [2]int  `json:"patch_size"`
+	InChans    int     `json:"in_chans"` // 0 means 3
+	EmbedDim   int     `json:"embed_dim"`
+	Depths     []int   `json:"depths"`
+	NumHeads   []int   `json:"num_heads"`
+	WindowSize [2]int  `json:"window_size"`
+	MLPRatio   float64 `json:"mlp_ratio"`
+	NormEps    float64 `json:"norm_eps"`
+	NumClasses int     `json:"num_classes"`
+	GlobalPool string  `json:"global_pool"`
+	// ImgSize is the size timm built the model for (0: 224×224, timm's
+	// default). timm fixes each stage's window and shift from it, not from
+	// the input: see StageWindow.
+	ImgSize [2]int `json:"img_size"`
+}
+
+// ParseConfig decodes a `config` metadata string and checks it.
+func ParseConfig(raw []byte) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return c, c.Validate()
+}
+
+// Validate reports whether the config describes a model this package runs.
+func (c *Config) Validate() error {
+	if c.InChans == 0 {
+		c.InChans = 3
+	}
+	if c.ImgSize == [2]int{} {
+		c.ImgSize = [2]int{224, 224}
+	}
+	if c.MLPRatio == 0 {
+		c.MLPRatio = 4
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...)
+	}
+	switch {
+	case c.PatchSize[0] <= 0 || c.PatchSize[1] <= 0 || c.PatchSize[0] > 64 || c.PatchSize[1] > 64:
+		return bad("patch size %v: sides must be in 1..64", c.PatchSize)
+	case c.InChans < 0 || c.InChans > 64:
+		return bad("%d input channels: must be in 1..64", c.InChans)
+	case c.EmbedDim <= 0 || c.EmbedDim > 1<<14:
+		return bad("embed_dim %d: must be in 1..16384", c.EmbedDim)
+	case len(c.Depths) == 0 || len(c.Depths) > 8 || len(c.NumHeads) != len(c.Depths):
+		return bad("depths %v and num_heads %v: want 1..8 stages, one head count each", c.Depths, c.NumHeads)
+	case c.WindowSize[0] <= 0 || c.WindowSize[1] <= 0 || c.WindowSize[0] > 64 || c.WindowSize[1] > 64:
+		return bad("window size %v: sides must be in 1..64", c.WindowSize)
+	case c.ImgSize[0] < c.PatchSize[0] || c.ImgSize[1] < c.PatchSize[1] || c.ImgSize[0] > 1<<16 || c.ImgSize[1] > 1<<16:
+		return bad("img_size %v: sides must be in patch size..65536", c.ImgSize)
+	case c.MLPRatio <= 0 || c.MLPRatio > 64:
+		return bad("mlp_ratio %g: must be in (0, 64]", c.MLPRatio)
+	case c.NormEps <= 0:
+		return bad("norm_eps %g: must be positive", c.NormEps)
+	case c.NumClasses < 0:
+		return bad("num_classes %d: must not be negative", c.NumClasses)
+	case c.GlobalPool != "avg" && c.GlobalPool != "":
+		return bad("global_pool %q: want \"avg\" or \"\"", c.GlobalPool)
+	}
+	if c.EmbedDim<<(len(c.Depths)-1) > 1<<14 {
+		return bad("embed_dim %d over %d stages: the last stage is too wide", c.EmbedDim, len(c.Depths))
+	}
+	for i, d := range c.Depths {
+		h := c.NumHeads[i]
+		if d < 0 || d > 64 {
+			return bad("stage %d depth %d: must be in 0..64", i, d)
+		}
+		if h <= 0 || c.StageDim(i)%h != 0 {
+			return bad("stage %d: %d heads do not divide its width %d", i, h, c.StageDim(i))
+		}
+	}
+	return nil
+}
+
+// StageDim is the token width of stage i: embed_dim·2^i.
+func (c *Config) StageDim(i int) int { return c.EmbedDim << i }
+
+// MLPHidden is the hidden width of stage i's MLP: int(dim·mlp_ratio).
+func (c *Config) MLPHidden(i int) int { return int(float64(c.StageDim(i)) * c.MLPRatio) }
+
+// NumFeatures is the width of the last stage (of the features and pooled vector).
+func (c *Config) NumFeatures() int { return c.StageDim(len(c.Depths) - 1) }
+
+// StageWindow is the window and the shift of the odd blocks of stage i, as
+// timm's SwinTransformerBlock._calc_window_shift sets them when the model
+// is built: on an axis where the stage's grid at ImgSize (the patch grid
+// floor-divided by 2^i) is no larger than the window, the window shrinks to
+// the grid and the shift is 0. With the default 224² and window 7 this is
+// what makes the last stage of swin_tiny (7×7) unshifted.
+func (c *Config) StageWindow(i int) (window, shift [2]int) {
+	for a := range 2 {
+		r := c.ImgSize[a] / c.PatchSize[a] >> i
+		w := c.WindowSize[a]
+		window[a], shift[a] = w, w/2
+		if r <= w {
+			window[a], shift[a] = max(r, 1), 0
+		}
+	}
+	return window, shift
+}

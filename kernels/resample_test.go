@@ -33,17 +33,6 @@ func parseMode(t *testing.T, s string) kernels.InterpMode {
 	return 0
 }
 
-// nchwToHWC turns a (1,C,H,W) tensor into H×W×C.
-func nchwToHWC(x []float32, c, h, w int) []float32 {
-	y := make([]float32, len(x))
-	for ch := range c {
-		for i := range h * w {
-			y[i*c+ch] = x[ch*h*w+i]
-		}
-	}
-	return y
-}
-
 // interpTolerance bounds the difference from PyTorch that summation order
 // alone explains (values here are below 4 in magnitude, ulp 4.8e-7): 1e-6
 // for nearest and bilinear (≤ 4 taps); bicubic sums 16 taps, so a few ulps
@@ -77,10 +66,10 @@ func TestResampleGoldenInterpolate(t *testing.T) {
 			th := kernels.InterpTaps(inH, outH, mode, ac, p.Antialias)
 			tw := kernels.InterpTaps(inW, outW, mode, ac, p.Antialias)
 			out := kerneltest.Slice(outH*outW*ch, 0)
-			kernels.Resample(0, out.Data(), nchwToHWC(x, ch, inH, inW), ch, th, tw)
+			kernels.Resample(0, out.Data(), golden.NCHWToHWC(x, ch, inH, inW), ch, th, tw)
 			out.Check(t, c.Name)
 			atol, rtol := interpTolerance(p.Mode)
-			golden.Close(t, c.Name, out.Data(), nchwToHWC(want, ch, outH, outW), atol, rtol)
+			golden.Close(t, c.Name, out.Data(), golden.NCHWToHWC(want, ch, outH, outW), atol, rtol)
 		}
 	})
 }

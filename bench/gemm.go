@@ -3,7 +3,6 @@ package bench
 import (
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/anyres/anyres/kernels"
@@ -60,16 +59,9 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 		run = func() { kernels.GemmPacked(t, s.M, a, s.K, pb, c, s.N, kernels.Epilogue{}) }
 	}
 	run() // warm caches, pools and page tables
-	var times []time.Duration
-	start := time.Now()
 	cpu0, cpuOK := processCPU()
-	for len(times) < 3 || time.Since(start) < o.MinTime {
-		t0 := time.Now()
-		run()
-		times = append(times, time.Since(t0))
-	}
+	times, _ := callTimes(3, 0, o.MinTime, noError(run))
 	cpu1, _ := processCPU()
-	slices.Sort(times)
 	med := times[len(times)/2]
 	ms := float64(med.Nanoseconds()) / 1e6
 	bestMs := float64(times[0].Nanoseconds()) / 1e6

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/anyres/anyres/kernels"
@@ -137,13 +136,6 @@ func Resample(p *Printer, levels []kernels.Level, threads int, minTime time.Dura
 // least minTime, and returns the median duration.
 func resampleMedian(f func(), minTime time.Duration) time.Duration {
 	f()
-	var times []time.Duration
-	start := time.Now()
-	for len(times) < 5 || time.Since(start) < minTime {
-		t0 := time.Now()
-		f()
-		times = append(times, time.Since(t0))
-	}
-	slices.Sort(times)
+	times, _ := callTimes(5, 0, minTime, noError(f))
 	return times[len(times)/2]
 }

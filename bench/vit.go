@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,16 +85,10 @@ func timeIt(minReps, maxReps int, budget time.Duration, f func() error) (time.Du
 	if err := f(); err != nil {
 		return 0, 0, err
 	}
-	var times []time.Duration
-	start := time.Now()
-	for len(times) < maxReps && (len(times) < minReps || time.Since(start) < budget) {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return 0, 0, err
-		}
-		times = append(times, time.Since(t0))
+	times, err := callTimes(minReps, maxReps, budget, f)
+	if err != nil {
+		return 0, 0, err
 	}
-	slices.Sort(times)
 	return times[len(times)/2], len(times), nil
 }
 

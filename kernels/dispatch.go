@@ -28,6 +28,7 @@ const EnvVar = "ANYRES_KERNELS"
 
 var levelNames = [...]string{Generic: "generic", AVX2: "avx2", AVX512: "avx512", NEON: "neon"}
 
+// String returns the level's name as ANYRES_KERNELS spells it.
 func (l Level) String() string {
 	if l >= 0 && int(l) < len(levelNames) {
 		return levelNames[l]
@@ -233,13 +234,13 @@ func SetLevel(l Level) (restore func(), err error) {
 // Report describes the CPU, the features anyres cares about and the choice
 // dispatch made.
 type Report struct {
-	CPU       string            `json:"cpu"`
-	Arch      string            `json:"arch"`
-	Features  map[string]bool   `json:"features"`
-	Available []string          `json:"available"`
-	Level     string            `json:"level"`
-	Why       string            `json:"why"`
-	Families  map[string]string `json:"families"`
+	CPU       string            `json:"cpu"`       // the CPU's brand string
+	Arch      string            `json:"arch"`      // GOARCH
+	Features  map[string]bool   `json:"features"`  // feature name → present
+	Available []string          `json:"available"` // the levels this CPU and build can run, lowest first
+	Level     string            `json:"level"`     // the level in use
+	Why       string            `json:"why"`       // why that level: the best available, or ANYRES_KERNELS
+	Families  map[string]string `json:"families"`  // kernel family → the level it runs at
 }
 
 // reportedFeatures are the features `anyres info` lists, in order.

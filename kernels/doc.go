@@ -1,14 +1,35 @@
-// Package kernels holds the float32 compute kernels under anyres: matrix
-// multiply, softmax, exp, layer norm, GELU, resampling and relative-bias
-// gather/add.
+// Package kernels holds the float32 compute kernels under anyres. Each
+// family below is dispatched as a unit (`anyres info` lists the level each
+// runs at):
 //
-// Every kernel family has a pure-Go implementation and, where it pays,
-// assembly for AVX2+FMA, AVX-512 (amd64) and NEON (arm64). The best level the
-// CPU supports is chosen once, at start-up, by dispatch.go; the environment
-// variable ANYRES_KERNELS (generic, avx2, avx512, neon) lowers it for the
-// whole process. Asking for a level this CPU or build lacks stops the process
-// at start-up with a message naming the missing features: never a silent
-// fallback. The purego build tag compiles no assembly at all.
+//   - gemm: Sgemm and SgemmBatched (C = alpha·op(A)·op(B) + beta·C,
+//     row-major, any strides), and GemmPacked with PackB for linear layers
+//     (B packed once, an Epilogue of bias, GELU and residual fused into the
+//     store); Threads sets how many goroutines a call may use.
+//   - softmax: Softmax, SoftmaxTo, SoftmaxRows (with scale and bias folded
+//     into the one pass) and OnlineSoftmax for attention in tiles.
+//   - exp: Exp, float32 exp within 2 ULP.
+//   - layernorm: LayerNorm and LayerNormRows.
+//   - gelu: GELU (erf form) and GELUTanh.
+//   - resample: F.interpolate's separable resampling (InterpTaps,
+//     MatrixTaps, Taps, Resample), under posenc's table resizing.
+//   - relbias: the gather-add of relative position bias (NewRelIndex,
+//     RelBiasAdd; NewRelWindow, RelBiasAddWindow for Swin's windows).
+//   - rope: RopeRotate, the rotation of q and k by 2-D RoPE tables.
+//   - dwconv: DWConv3x3, the depthwise 3×3 convolution of PEG.
+//
+// Add and Scale are plain Go loops, not dispatched: they are memory-bound.
+//
+// Every family has a pure-Go implementation (level Generic) and, where it
+// pays, assembly for AVX2+FMA and AVX-512 (amd64) and NEON (arm64); each
+// family runs the best code it has at or below the process's level. The
+// best level the CPU supports is chosen once, at start-up, by dispatch.go;
+// the environment variable ANYRES_KERNELS (generic, avx2, avx512, neon)
+// lowers it for the whole process. Asking for a level this CPU or build
+// lacks stops the process at start-up with a message naming the missing
+// features: never a silent fallback. Levels, Available, Active, SetLevel and
+// Info tell and change what runs (SetLevel is for tests: see package
+// kerneltest). The purego build tag compiles no assembly at all.
 //
 // Kernels panic when a caller breaks a shape contract (a slice too short for
 // the sizes given), as BLAS and gonum do; they never read or write outside

@@ -41,6 +41,21 @@ func dwconv3x3RowGeneric(dst, rows, weight, bias []float32, w, c int, residual b
 	dwconv3x3Channels(dst, rows, weight, bias, w, c, 0, c, residual)
 }
 
+// dwconv3x3RowSplit returns a row function that runs simd over the whole
+// groups of lanes channels (cv of the c, a positive multiple of lanes) and
+// leaves the last c mod lanes channels to dwconv3x3Channels.
+func dwconv3x3RowSplit(lanes int, simd func(dst, rows, weight, bias []float32, w, c, cv int, residual bool)) func(dst, rows, weight, bias []float32, w, c int, residual bool) {
+	return func(dst, rows, weight, bias []float32, w, c int, residual bool) {
+		cv := c - c%lanes
+		if cv > 0 {
+			simd(dst, rows, weight, bias, w, c, cv, residual)
+		}
+		if cv < c {
+			dwconv3x3Channels(dst, rows, weight, bias, w, c, cv, c, residual)
+		}
+	}
+}
+
 // dwconv3x3Channels computes channels [k0, k1) of one output row; the
 // assembly leaves channel tails to it.
 func dwconv3x3Channels(dst, rows, weight, bias []float32, w, c, k0, k1 int, residual bool) {

@@ -6,25 +6,13 @@ func init() {
 	register("dwconv", func(l Level) {
 		switch l {
 		case AVX2:
-			dwconv3x3Row = dwconv3x3RowAVX2Tail
+			dwconv3x3Row = dwconv3x3RowSplit(8, dwconv3x3RowAVX2)
 		case AVX512:
 			dwconv3x3Row = dwconv3x3RowAVX512
 		default:
 			dwconv3x3Row = dwconv3x3RowGeneric
 		}
 	}, AVX2, AVX512)
-}
-
-// dwconv3x3RowAVX2Tail runs the assembly over whole groups of eight
-// channels and leaves the last c mod 8 channels to Go.
-func dwconv3x3RowAVX2Tail(dst, rows, weight, bias []float32, w, c int, residual bool) {
-	c8 := c &^ 7
-	if c8 > 0 {
-		dwconv3x3RowAVX2(dst, rows, weight, bias, w, c, c8, residual)
-	}
-	if c8 < c {
-		dwconv3x3Channels(dst, rows, weight, bias, w, c, c8, c, residual)
-	}
 }
 
 // dwconv3x3RowAVX2 is dwconv3x3Channels(dst, rows, weight, bias, w, c, 0,

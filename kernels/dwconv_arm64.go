@@ -5,23 +5,11 @@ package kernels
 func init() {
 	register("dwconv", func(l Level) {
 		if l == NEON {
-			dwconv3x3Row = dwconv3x3RowNEONTail
+			dwconv3x3Row = dwconv3x3RowSplit(4, dwconv3x3RowNEON)
 		} else {
 			dwconv3x3Row = dwconv3x3RowGeneric
 		}
 	}, NEON)
-}
-
-// dwconv3x3RowNEONTail runs the assembly over whole groups of four
-// channels and leaves the last c mod 4 channels to Go.
-func dwconv3x3RowNEONTail(dst, rows, weight, bias []float32, w, c int, residual bool) {
-	c4 := c &^ 3
-	if c4 > 0 {
-		dwconv3x3RowNEON(dst, rows, weight, bias, w, c, c4, residual)
-	}
-	if c4 < c {
-		dwconv3x3Channels(dst, rows, weight, bias, w, c, c4, c, residual)
-	}
 }
 
 // dwconv3x3RowNEON is dwconv3x3Channels(dst, rows, weight, bias, w, c, 0,

@@ -45,7 +45,7 @@ func checkExpRange(t *testing.T, start, stride uint64) {
 			if math.IsInf(float64(got), 1) {
 				continue
 			}
-			if d := ulpDiff(got, want); d > worst {
+			if d := kerneltest.ULPDiff(got, want); d > worst {
 				worst, worstX, worstGot = d, x, got
 			}
 		}
@@ -112,14 +112,15 @@ func TestExpEdges(t *testing.T) {
 func TestExpShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	kerneltest.Run(t, func(t *testing.T) {
-		for _, n := range testLengths() {
+		for _, n := range kerneltest.Lengths() {
 			for off := 0; off < 3; off++ {
-				in := randSlice(r, n, -90, 90)
-				dst, buf := guarded(n, off)
+				in := kerneltest.Rand(r, n, -90, 90)
+				guard := kerneltest.Slice(n, off)
+				dst := guard.Data()
 				kernels.Exp(dst, in)
-				checkGuards(t, "Exp", buf, off, n)
+				guard.Check(t, "Exp")
 				for i, x := range in {
-					if d := ulpDiff(dst[i], math.Exp(float64(x))); d > expMaxULP {
+					if d := kerneltest.ULPDiff(dst[i], math.Exp(float64(x))); d > expMaxULP {
 						t.Fatalf("n=%d off=%d: Exp(%v) = %v, %.1f ULP off", n, off, x, dst[i], d)
 					}
 				}

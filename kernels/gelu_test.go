@@ -78,18 +78,19 @@ func TestGELUDense(t *testing.T) {
 func TestGELUShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	kerneltest.Run(t, func(t *testing.T) {
-		for _, n := range testLengths() {
+		for _, n := range kerneltest.Lengths() {
 			for off := 0; off < 3; off++ {
-				x := randSlice(r, n, -6, 6)
+				x := kerneltest.Rand(r, n, -6, 6)
 				for _, form := range []struct {
 					name string
 					fn   func(dst, src []float32)
 					ref  func(float64) float64
 					tol  func(x, want float64) float64
 				}{{"GELU", kernels.GELU, geluRef, geluTol}, {"GELUTanh", kernels.GELUTanh, geluTanhRef, geluTanhTol}} {
-					dst, buf := guarded(n, off)
+					guard := kerneltest.Slice(n, off)
+					dst := guard.Data()
 					form.fn(dst, x)
-					checkGuards(t, form.name, buf, off, n)
+					guard.Check(t, form.name)
 					for i, xi := range x {
 						want := form.ref(float64(xi))
 						if d := math.Abs(float64(dst[i]) - want); !(d <= form.tol(float64(xi), want)) {

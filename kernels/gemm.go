@@ -24,7 +24,7 @@ type Epilogue struct {
 	Bias     []float32 // length N, added to every row; nil for none
 	GELU     bool      // erf GELU after the bias
 	Residual []float32 // M×N (row stride LDR) added last; may be C itself with LDR == ldc
-	LDR      int
+	LDR      int       // Residual's row stride
 }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices:

@@ -14,7 +14,7 @@ import (
 // per panel. Every kernel level of a build reads the same layout (AVX-512
 // tiles span two panels), so a PackedB outlives level switches.
 type PackedB struct {
-	K, N int
+	K, N int // B's shape: K×N
 	data []float32
 }
 

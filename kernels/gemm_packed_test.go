@@ -40,19 +40,19 @@ func TestGemmPackedEpilogues(t *testing.T) {
 				}
 				ep.GELU = v.gelu
 				fill := func(i, j int) float32 { return float32(math.NaN()) }
-				g := newGuarded(s.m, s.n, ldc, func(i, j int) float32 { return res[i*ldc+j] })
+				g := kerneltest.Matrix(s.m, s.n, ldc, 0).Fill(func(i, j int) float32 { return res[i*ldc+j] })
 				if v.resid {
 					ep.LDR = ldc
 					if v.inPlace {
-						ep.Residual = g.mat()
+						ep.Residual = g.Data()
 					} else {
 						ep.Residual = res
 					}
 				}
 				if !v.inPlace {
-					g = newGuarded(s.m, s.n, ldc, fill)
+					g = kerneltest.Matrix(s.m, s.n, ldc, 0).Fill(fill)
 				}
-				kernels.GemmPacked(kernels.Threads(1+len(name)%3), s.m, a, lda, pb, g.mat(), ldc, ep)
+				kernels.GemmPacked(kernels.Threads(1+len(name)%3), s.m, a, lda, pb, g.Data(), ldc, ep)
 				want, scale := refGemm(false, true, s.m, s.n, s.k, 1, a, lda, w, ldw, 0, nil)
 				for i := 0; i < s.m; i++ {
 					for j := 0; j < s.n; j++ {
@@ -72,7 +72,7 @@ func TestGemmPackedEpilogues(t *testing.T) {
 						want[i*s.n+j], scale[i*s.n+j] = x, sc
 					}
 				}
-				checkClose(t, name, g, want, scale, s.k+4)
+				checkClose(t, name, g, s.m, s.n, want, scale, s.k+4)
 			}
 		})
 	}

@@ -4,11 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-)
 
-// guard is the value written around every output: any change to it means
-// a kernel wrote outside the matrix it was handed.
-const guard = float32(-12345.678)
+	"github.com/anyres/anyres/kernels/kerneltest"
+)
 
 // unitRoundoff is float32's unit roundoff, 2⁻²⁴.
 const unitRoundoff = 1.0 / (1 << 24)
@@ -29,46 +27,6 @@ func randMatrix(rng *rand.Rand, rows, cols, ld int) []float32 {
 		}
 	}
 	return s
-}
-
-// guardedMatrix is an output matrix inside a buffer with guard values before,
-// after, and in the padding of every row.
-type guardedMatrix struct {
-	buf            []float32
-	off            int
-	rows, cols, ld int
-}
-
-func newGuarded(rows, cols, ld int, fill func(i, j int) float32) *guardedMatrix {
-	n := 0
-	if rows > 0 && cols > 0 {
-		n = (rows-1)*ld + cols
-	}
-	g := &guardedMatrix{buf: make([]float32, n+2*guardLen), off: guardLen, rows: rows, cols: cols, ld: ld}
-	for i := range g.buf {
-		g.buf[i] = guard
-	}
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			g.buf[g.off+i*ld+j] = fill(i, j)
-		}
-	}
-	return g
-}
-
-func (g *guardedMatrix) mat() []float32      { return g.buf[g.off : len(g.buf)-guardLen] }
-func (g *guardedMatrix) at(i, j int) float32 { return g.buf[g.off+i*g.ld+j] }
-
-// checkGuards fails t if anything outside the matrix changed.
-func (g *guardedMatrix) checkGuards(t *testing.T) {
-	t.Helper()
-	for p, v := range g.buf {
-		q := p - g.off
-		inside := q >= 0 && q < len(g.buf)-2*guardLen && q%g.ld < g.cols
-		if !inside && math.Float32bits(v) != math.Float32bits(guard) {
-			t.Fatalf("guard at buffer offset %d (matrix offset %d) changed to %v", p, q, v)
-		}
-	}
 }
 
 // refGemm returns alpha·op(A)·op(B) + beta·C in float64 and, per element,
@@ -111,14 +69,14 @@ func refGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 // checkClose compares got (m×n in g) with want within the float32 error
 // bound of a k-term sum plus a few extra roundings; NaN and ±Inf must match
 // exactly.
-func checkClose(t *testing.T, what string, g *guardedMatrix, want, scale []float64, k int) {
+func checkClose(t *testing.T, what string, g *kerneltest.Guarded, rows, cols int, want, scale []float64, k int) {
 	t.Helper()
 	tol := float64(2*(k+4)) * unitRoundoff
 	bad := 0
-	for i := 0; i < g.rows; i++ {
-		for j := 0; j < g.cols; j++ {
-			got := float64(g.at(i, j))
-			w := want[i*g.cols+j]
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			got := float64(g.At(i, j))
+			w := want[i*cols+j]
 			var ok bool
 			switch {
 			case math.IsNaN(w):
@@ -126,18 +84,18 @@ func checkClose(t *testing.T, what string, g *guardedMatrix, want, scale []float
 			case math.IsInf(w, 0):
 				ok = got == w
 			default:
-				ok = math.Abs(got-w) <= tol*scale[i*g.cols+j]+1e-35
+				ok = math.Abs(got-w) <= tol*scale[i*cols+j]+1e-35
 			}
 			if !ok {
 				if bad < 5 {
-					t.Errorf("%s: C[%d,%d] = %v, want %v (±%.3g)", what, i, j, got, w, tol*scale[i*g.cols+j])
+					t.Errorf("%s: C[%d,%d] = %v, want %v (±%.3g)", what, i, j, got, w, tol*scale[i*cols+j])
 				}
 				bad++
 			}
 		}
 	}
 	if bad > 0 {
-		t.Fatalf("%s: %d of %d elements wrong", what, bad, g.rows*g.cols)
+		t.Fatalf("%s: %d of %d elements wrong", what, bad, rows*cols)
 	}
-	g.checkGuards(t)
+	g.Check(t, what)
 }

@@ -44,10 +44,10 @@ func (c sgemmCase) run(t *testing.T, rng *rand.Rand) {
 	if c.beta == 0 {
 		fill = func(i, j int) float32 { return float32(math.NaN()) }
 	}
-	g := newGuarded(c.m, c.n, c.ldc, fill)
-	kernels.Sgemm(c.threads, c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, g.mat(), c.ldc)
+	g := kerneltest.Matrix(c.m, c.n, c.ldc, 0).Fill(fill)
+	kernels.Sgemm(c.threads, c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, g.Data(), c.ldc)
 	want, scale := refGemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, old)
-	checkClose(t, c.String(), g, want, scale, c.k)
+	checkClose(t, c.String(), g, c.m, c.n, want, scale, c.k)
 }
 
 // randomCase draws leading dimensions, transposes, alpha, beta and threads
@@ -141,10 +141,10 @@ func TestSgemmNaNInf(t *testing.T) {
 				b[22*n+36] = sp.v
 			}
 			b[7*n+20] = 0 // Inf·0 in row 5 column 20 when A holds the Inf
-			g := newGuarded(m, n, n, func(i, j int) float32 { return float32(math.NaN()) })
-			kernels.Sgemm(2, false, false, m, n, k, 1, a, k, b, n, 0, g.mat(), n)
+			g := kerneltest.Matrix(m, n, n, 0).Fill(func(i, j int) float32 { return float32(math.NaN()) })
+			kernels.Sgemm(2, false, false, m, n, k, 1, a, k, b, n, 0, g.Data(), n)
 			want, scale := refGemm(false, false, m, n, k, 1, a, k, b, n, 0, nil)
-			checkClose(t, fmt.Sprintf("special %v in A=%v", sp.v, sp.inA), g, want, scale, k)
+			checkClose(t, fmt.Sprintf("special %v in A=%v", sp.v, sp.inA), g, m, n, want, scale, k)
 		}
 	})
 }

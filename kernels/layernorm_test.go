@@ -46,21 +46,22 @@ func layerNormCheck(t *testing.T, what string, got, x, w, b []float32, eps float
 func TestLayerNormShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	kerneltest.Run(t, func(t *testing.T) {
-		for _, n := range testLengths() {
+		for _, n := range kerneltest.Lengths() {
 			for off := 0; off < 3; off++ {
 				for affine := 0; affine < 4; affine++ {
-					x := randSlice(r, n, -3, 5)
+					x := kerneltest.Rand(r, n, -3, 5)
 					var w, b []float32
 					if affine&1 != 0 {
-						w = randSlice(r, n, -2, 2)
+						w = kerneltest.Rand(r, n, -2, 2)
 					}
 					if affine&2 != 0 {
-						b = randSlice(r, n, -1, 1)
+						b = kerneltest.Rand(r, n, -1, 1)
 					}
 					what := fmt.Sprintf("n=%d off=%d weight=%v bias=%v", n, off, w != nil, b != nil)
-					dst, buf := guarded(n, off)
+					guard := kerneltest.Slice(n, off)
+					dst := guard.Data()
 					kernels.LayerNorm(dst, x, w, b, 1e-6)
-					checkGuards(t, "LayerNorm "+what, buf, off, n)
+					guard.Check(t, "LayerNorm "+what)
 					layerNormCheck(t, what, dst, x, w, b, 1e-6)
 
 					inplace := append([]float32(nil), x...)
@@ -85,7 +86,7 @@ func TestLayerNormLargeMean(t *testing.T) {
 			for i := range x {
 				x[i] = float32(1e4 + 0.1*r.NormFloat64())
 			}
-			w, b := randSlice(r, n, 0.5, 1.5), randSlice(r, n, -1, 1)
+			w, b := kerneltest.Rand(r, n, 0.5, 1.5), kerneltest.Rand(r, n, -1, 1)
 			got := make([]float32, n)
 			kernels.LayerNorm(got, x, w, b, 1e-6)
 			layerNormCheck(t, fmt.Sprintf("mean 1e4 n=%d", n), got, x, w, b, 1e-6)
@@ -159,11 +160,12 @@ func TestLayerNormRows(t *testing.T) {
 		for _, cols := range []int{1, 5, 16, 33, 768} {
 			for _, rows := range []int{1, 3} {
 				n := rows * cols
-				src := randSlice(r, n, -4, 4)
-				w, b := randSlice(r, cols, 0.5, 1.5), randSlice(r, cols, -1, 1)
-				dst, buf := guarded(n, 2)
+				src := kerneltest.Rand(r, n, -4, 4)
+				w, b := kerneltest.Rand(r, cols, 0.5, 1.5), kerneltest.Rand(r, cols, -1, 1)
+				guard := kerneltest.Slice(n, 2)
+				dst := guard.Data()
 				kernels.LayerNormRows(dst, src, cols, w, b, 1e-5)
-				checkGuards(t, "LayerNormRows", buf, 2, n)
+				guard.Check(t, "LayerNormRows")
 				want := make([]float32, cols)
 				for row := 0; row < rows; row++ {
 					kernels.LayerNorm(want, src[row*cols:(row+1)*cols], w, b, 1e-5)

@@ -2,53 +2,12 @@ package kernels_test
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
-
-const guardBand = 17 // values of guard band on each side of an output
-
-// guardedRows returns a slice of n random values at an unaligned offset inside a
-// buffer whose guardBand bands hold a sentinel, and a check that they still do.
-func guardedRows(rng *rand.Rand, n, offset int) ([]float32, func(t *testing.T, what string)) {
-	buf := make([]float32, n+2*guardBand+offset)
-	for i := range buf {
-		buf[i] = -7777
-	}
-	s := buf[guardBand+offset : guardBand+offset+n]
-	for i := range s {
-		s[i] = float32(rng.Float64()*4 - 2)
-	}
-	return s, func(t *testing.T, what string) {
-		t.Helper()
-		for i, v := range buf {
-			if (i < guardBand+offset || i >= guardBand+offset+n) && v != -7777 {
-				t.Fatalf("%s: guardBand value %d changed to %g", what, i, v)
-			}
-		}
-	}
-}
-
-func posCloseTo(t *testing.T, what string, got []float32, want []float64, tol float64) {
-	t.Helper()
-	for i := range want {
-		if d := math.Abs(float64(got[i]) - want[i]); d > tol*(1+math.Abs(want[i])) || math.IsNaN(float64(got[i])) {
-			t.Fatalf("%s: element %d = %g, want %g", what, i, got[i], want[i])
-		}
-	}
-}
-
-func posRandF32(rng *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(rng.Float64()*2 - 1)
-	}
-	return s
-}
 
 func TestRopeRotate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -60,8 +19,9 @@ func TestRopeRotate(t *testing.T) {
 			for _, ld := range []int{width, width + 1, 3 * width} { // contiguous, odd stride, q inside qkv
 				off := ld % 4
 				n := max(0, (tokens-1)*ld+width)
-				x, check := guardedRows(rng, n, off)
-				sin, cos := posRandF32(rng, tokens*hd), posRandF32(rng, tokens*hd)
+				xGuard := kerneltest.Slice(n, off)
+				x := kerneltest.RandFill(rng, xGuard.Data(), -2, 2)
+				sin, cos := kerneltest.Rand(rng, tokens*hd, -1, 1), kerneltest.Rand(rng, tokens*hd, -1, 1)
 				want := make([]float64, len(x))
 				for i := range x {
 					want[i] = float64(x[i]) // values between rows stay as they are
@@ -77,8 +37,8 @@ func TestRopeRotate(t *testing.T) {
 				}
 				kernels.RopeRotate(x, ld, sin, cos, tokens, heads, hd)
 				what := fmt.Sprintf("%d×%d×%d stride %d", tokens, heads, hd, ld)
-				posCloseTo(t, what, x, want, 1e-6)
-				check(t, what)
+				kerneltest.Close(t, what, x, want, 1e-6)
+				xGuard.Check(t, what)
 			}
 		}
 	})
@@ -120,17 +80,19 @@ func TestRelBiasAdd(t *testing.T) {
 			if n%4 == 3 { // a tile of queries
 				lo, hi = n/3, n-1
 			}
-			table, checkTable := guardedRows(rng, rows, n%5)
-			scores, check := guardedRows(rng, (hi-lo)*n, n%3)
+			tableGuard := kerneltest.Slice(rows, n%5)
+			table := kerneltest.RandFill(rng, tableGuard.Data(), -2, 2)
+			scoresGuard := kerneltest.Slice((hi-lo)*n, n%3)
+			scores := kerneltest.RandFill(rng, scoresGuard.Data(), -2, 2)
 			want := make([]float64, len(scores))
 			for i := range want {
 				want[i] = float64(scores[i] + table[idx[lo*n+i]])
 			}
 			kernels.RelBiasAdd(scores, table, ix, lo, hi)
 			what := fmt.Sprintf("n %d rows %d queries [%d, %d)", n, rows, lo, hi)
-			posCloseTo(t, what, scores, want, 0)
-			check(t, what)
-			checkTable(t, what+" table")
+			kerneltest.Close(t, what, scores, want, 0)
+			scoresGuard.Check(t, what)
+			tableGuard.Check(t, what+" table")
 		}
 	})
 }
@@ -174,11 +136,12 @@ func TestDWConv3x3(t *testing.T) {
 				padded := make([]float32, (h+2)*(w+2)*c)
 				for y := 1; y <= h; y++ {
 					for x := 1; x <= w; x++ {
-						copy(padded[(y*(w+2)+x)*c:(y*(w+2)+x+1)*c], posRandF32(rng, c))
+						copy(padded[(y*(w+2)+x)*c:(y*(w+2)+x+1)*c], kerneltest.Rand(rng, c, -1, 1))
 					}
 				}
-				weight, bias := posRandF32(rng, 9*c), posRandF32(rng, c)
-				dst, check := guardedRows(rng, h*w*c, c%3)
+				weight, bias := kerneltest.Rand(rng, 9*c, -1, 1), kerneltest.Rand(rng, c, -1, 1)
+				dstGuard := kerneltest.Slice(h*w*c, c%3)
+				dst := kerneltest.RandFill(rng, dstGuard.Data(), -2, 2)
 				want := make([]float64, len(dst))
 				for y := 0; y < h; y++ {
 					for x := 0; x < w; x++ {
@@ -198,8 +161,8 @@ func TestDWConv3x3(t *testing.T) {
 				}
 				kernels.DWConv3x3(dst, padded, weight, bias, h, w, c, residual)
 				what := fmt.Sprintf("%d×%d×%d residual %v", h, w, c, residual)
-				posCloseTo(t, what, dst, want, 2e-6)
-				check(t, what)
+				kerneltest.Close(t, what, dst, want, 2e-6)
+				dstGuard.Check(t, what)
 			}
 		}
 	})
@@ -220,12 +183,13 @@ func TestRelBiasAddWindow(t *testing.T) {
 			}
 			for _, prefix := range []int{0, 1, 3} {
 				ld := n + prefix
-				table := posRandF32(rng, rows)
+				table := kerneltest.Rand(rng, rows, -1, 1)
 				rev := make([]float32, rows)
 				for k := range rev {
 					rev[k] = table[rows-1-k]
 				}
-				all, check := guardedRows(rng, ld*ld, prefix)
+				allGuard := kerneltest.Slice(ld*ld, prefix)
+				all := kerneltest.RandFill(rng, allGuard.Data(), -2, 2)
 				before := append([]float32(nil), all...)
 				want := make([]float64, len(all))
 				for i := range want {
@@ -240,11 +204,12 @@ func TestRelBiasAddWindow(t *testing.T) {
 				}
 				kernels.RelBiasAddWindow(all[prefix*ld+prefix:], ld, rev, win, 0, n)
 				what := fmt.Sprintf("%d×%d prefix %d", h, w, prefix)
-				posCloseTo(t, what, all, want, 0)
-				check(t, what)
+				kerneltest.Close(t, what, all, want, 0)
+				allGuard.Check(t, what)
 				// A tile of queries [lo, hi) on its own rows.
 				lo, hi := n/3, n-n/4
-				tile, checkTile := guardedRows(rng, (hi-lo)*ld, prefix)
+				tileGuard := kerneltest.Slice((hi-lo)*ld, prefix)
+				tile := kerneltest.RandFill(rng, tileGuard.Data(), -2, 2)
 				tileWant := make([]float64, len(tile))
 				for r := range tile {
 					tileWant[r] = float64(tile[r])
@@ -254,8 +219,8 @@ func TestRelBiasAddWindow(t *testing.T) {
 					}
 				}
 				kernels.RelBiasAddWindow(tile, ld, rev, win, lo, hi)
-				posCloseTo(t, what+" tile", tile, tileWant, 0)
-				checkTile(t, what+" tile")
+				kerneltest.Close(t, what+" tile", tile, tileWant, 0)
+				tileGuard.Check(t, what+" tile")
 			}
 		}
 	})

@@ -16,6 +16,7 @@ const (
 	InterpBicubic                    // mode="bicubic"
 )
 
+// String returns the mode's name as PyTorch's F.interpolate spells it.
 func (m InterpMode) String() string {
 	switch m {
 	case InterpNearest:

@@ -33,17 +33,6 @@ func parseMode(t *testing.T, s string) kernels.InterpMode {
 	return 0
 }
 
-// nchwToHWC turns a (1,C,H,W) tensor into H×W×C.
-func nchwToHWC(x []float32, c, h, w int) []float32 {
-	y := make([]float32, len(x))
-	for ch := range c {
-		for i := range h * w {
-			y[i*c+ch] = x[ch*h*w+i]
-		}
-	}
-	return y
-}
-
 // interpTolerance bounds the difference from PyTorch that summation order
 // alone explains (values here are below 4 in magnitude, ulp 4.8e-7): 1e-6
 // for nearest and bilinear (≤ 4 taps); bicubic sums 16 taps, so a few ulps
@@ -76,26 +65,13 @@ func TestResampleGoldenInterpolate(t *testing.T) {
 			mode := parseMode(t, p.Mode)
 			th := kernels.InterpTaps(inH, outH, mode, ac, p.Antialias)
 			tw := kernels.InterpTaps(inW, outW, mode, ac, p.Antialias)
-			const guard = 7
-			dst := make([]float32, outH*outW*ch+2*guard)
-			for i := range dst {
-				dst[i] = -999
-			}
-			kernels.Resample(0, dst[guard:guard+outH*outW*ch], nchwToHWC(x, ch, inH, inW), ch, th, tw)
-			checkGuard(t, c.Name, dst, guard, -999)
+			out := kerneltest.Slice(outH*outW*ch, 0)
+			kernels.Resample(0, out.Data(), golden.NCHWToHWC(x, ch, inH, inW), ch, th, tw)
+			out.Check(t, c.Name)
 			atol, rtol := interpTolerance(p.Mode)
-			golden.Close(t, c.Name, dst[guard:guard+outH*outW*ch], nchwToHWC(want, ch, outH, outW), atol, rtol)
+			golden.Close(t, c.Name, out.Data(), golden.NCHWToHWC(want, ch, outH, outW), atol, rtol)
 		}
 	})
-}
-
-func checkGuard(t *testing.T, what string, buf []float32, guard int, v float32) {
-	t.Helper()
-	for i := 0; i < guard; i++ {
-		if buf[i] != v || buf[len(buf)-1-i] != v {
-			t.Fatalf("%s: wrote outside its output", what)
-		}
-	}
 }
 
 // TestWeightedRowSum checks the per-level kernel against a float64
@@ -116,13 +92,8 @@ func TestWeightedRowSum(t *testing.T) {
 					offs[j] = rng.IntN(len(src) - n + 1)
 					w[j] = float32(rng.NormFloat64())
 				}
-				const guard = 5
-				buf := make([]float32, n+2*guard+1)
-				for i := range buf {
-					buf[i] = 12345
-				}
-				start := 1 + rng.IntN(2) // unaligned output
-				dst := buf[guard+start : guard+start+n]
+				out := kerneltest.Slice(n, 1+rng.IntN(2)) // unaligned output
+				dst := out.Data()
 				kernels.WeightedRowSum(dst, src, offs, w)
 				for k := range n {
 					var ref, mag float64
@@ -134,11 +105,7 @@ func TestWeightedRowSum(t *testing.T) {
 						t.Fatalf("n=%d taps=%d: dst[%d] = %g, want %g", n, taps, k, dst[k], ref)
 					}
 				}
-				for i := range buf {
-					if (i < guard+start || i >= guard+start+n) && buf[i] != 12345 {
-						t.Fatalf("n=%d taps=%d: wrote outside dst at %d", n, taps, i)
-					}
-				}
+				out.Check(t, fmt.Sprintf("n=%d taps=%d", n, taps))
 			}
 		}
 	})

@@ -56,16 +56,16 @@ func checkProbs(t *testing.T, what string, got []float32, want []float64) {
 func TestSoftmaxShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	kerneltest.Run(t, func(t *testing.T) {
-		for _, n := range testLengths() {
+		for _, n := range kerneltest.Lengths() {
 			for off := 0; off < 3; off++ {
 				for _, withBias := range []bool{false, true} {
-					x := randSlice(r, n, -8, 8)
+					x := kerneltest.Rand(r, n, -8, 8)
 					if n > 2 && off == 1 {
 						x[r.IntN(n)] = float32(math.Inf(-1)) // a masked entry
 					}
 					var bias []float32
 					if withBias {
-						bias = randSlice(r, n, -4, 4)
+						bias = kerneltest.Rand(r, n, -4, 4)
 					}
 					scale := float32(0.125 * float64(1+off))
 					if off == 2 {
@@ -74,15 +74,17 @@ func TestSoftmaxShapes(t *testing.T) {
 					want := softmaxRef(x, scale, bias)
 					what := fmt.Sprintf("n=%d off=%d bias=%v", n, off, withBias)
 
-					dst, buf := guarded(n, off)
+					guard := kerneltest.Slice(n, off)
+					dst := guard.Data()
 					kernels.SoftmaxTo(dst, x, scale, bias)
-					checkGuards(t, "SoftmaxTo "+what, buf, off, n)
+					guard.Check(t, "SoftmaxTo "+what)
 					checkProbs(t, "SoftmaxTo "+what, dst, want)
 
-					row, buf := guarded(n, off)
+					guard = kerneltest.Slice(n, off)
+					row := guard.Data()
 					copy(row, x)
 					kernels.Softmax(row, scale, bias)
-					checkGuards(t, "Softmax "+what, buf, off, n)
+					guard.Check(t, "Softmax "+what)
 					for i := range row {
 						if row[i] != dst[i] {
 							t.Fatalf("%s: in place differs at %d: %v vs %v", what, i, row[i], dst[i])
@@ -117,7 +119,7 @@ func TestSoftmaxMasks(t *testing.T) {
 				}
 			}
 			// Masked everywhere through a float32-min bias: uniform, as torch.
-			row = randSlice(rand.New(rand.NewPCG(5, 6)), n, -3, 3)
+			row = kerneltest.Rand(rand.New(rand.NewPCG(5, 6)), n, -3, 3)
 			kernels.Softmax(row, 0.5, fill(fmin))
 			for i, v := range row {
 				if math.Abs(float64(v)-1/float64(n)) > 1e-6/float64(n) {
@@ -186,8 +188,8 @@ func TestOnlineSoftmax(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, n := range []int{1, 5, 16, 50, 197, 577} {
 			for _, chunk := range []int{1, 3, 16, 64, 1000} {
-				x := randSlice(r, n, -20, 20)
-				bias := randSlice(r, n, -2, 2)
+				x := kerneltest.Rand(r, n, -20, 20)
+				bias := kerneltest.Rand(r, n, -2, 2)
 				if n > 4 {
 					for i := 0; i < min(chunk, n/2); i++ {
 						x[i] = float32(math.Inf(-1)) // a fully masked first chunk
@@ -256,11 +258,12 @@ func TestSoftmaxRows(t *testing.T) {
 		for _, cols := range []int{1, 3, 8, 17, 64, 197} {
 			for _, rows := range []int{1, 2, 5} {
 				n := rows * cols
-				src := randSlice(r, n, -10, 10)
-				for _, bias := range [][]float32{nil, randSlice(r, cols, -3, 3), randSlice(r, n, -3, 3)} {
-					dst, buf := guarded(n, 1)
+				src := kerneltest.Rand(r, n, -10, 10)
+				for _, bias := range [][]float32{nil, kerneltest.Rand(r, cols, -3, 3), kerneltest.Rand(r, n, -3, 3)} {
+					guard := kerneltest.Slice(n, 1)
+					dst := guard.Data()
 					kernels.SoftmaxRows(dst, src, cols, 0.5, bias)
-					checkGuards(t, "SoftmaxRows", buf, 1, n)
+					guard.Check(t, "SoftmaxRows")
 					for row := 0; row < rows; row++ {
 						b := bias
 						if len(bias) == n && n != cols {

@@ -2,15 +2,9 @@ package posenc
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/anyres/anyres/kernels"
 )
-
-// learnedCacheGrids is how many resampled tables a Learned keeps: a server
-// sees a handful of image sizes; a stream of distinct sizes must not grow
-// memory without bound.
-const learnedCacheGrids = 16
 
 // Learned is a learned absolute position table (timm's pos_embed) that
 // adds itself to tokens on any grid by resampling from the grid it was
@@ -23,9 +17,7 @@ type Learned struct {
 	dim         int
 	opt         ResampleOptions
 
-	mu    sync.Mutex
-	cache map[Grid][]float32 // grid → (tablePrefix + g.N())×dim, read-only once stored
-	order []Grid             // cache keys, oldest first
+	cache perGridCache[Grid, []float32] // grid → (tablePrefix + g.N())×dim, read-only
 }
 
 // NewLearned makes a Learned from a table of tablePrefix prefix rows then
@@ -45,8 +37,7 @@ func NewLearned(table []float32, tablePrefix int, old Grid, dim int, opt Resampl
 	if opt.Method == Fourier && max(old.H, old.W) > maxFourierSide {
 		return nil, fmt.Errorf("posenc: Fourier resampling of a %v table: sides are limited to %d", old, maxFourierSide)
 	}
-	return &Learned{table: append([]float32(nil), table...), tablePrefix: tablePrefix, old: old, dim: dim, opt: opt,
-		cache: map[Grid][]float32{}}, nil
+	return &Learned{table: append([]float32(nil), table...), tablePrefix: tablePrefix, old: old, dim: dim, opt: opt}, nil
 }
 
 // Grid returns the grid the table was learned on.
@@ -101,30 +92,9 @@ func (l *Learned) AddTo(x []float32, prefix int, g Grid, dim int) error {
 	return nil
 }
 
-// tableFor returns the cached table for g, resampling it on a miss. Two
-// goroutines missing the same grid may both resample it; one result wins
-// and both are equal.
+// tableFor returns the cached table for g, resampling it on a miss.
 func (l *Learned) tableFor(g Grid) ([]float32, error) {
-	l.mu.Lock()
-	t, ok := l.cache[g]
-	l.mu.Unlock()
-	if ok {
-		return t, nil
-	}
-	t, err := ResampleAbsPosEmbed(l.table, l.tablePrefix, l.old, g, l.dim, l.opt)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if prev, ok := l.cache[g]; ok {
-		return prev, nil
-	}
-	if len(l.order) == learnedCacheGrids {
-		delete(l.cache, l.order[0])
-		l.order = append(l.order[:0], l.order[1:]...)
-	}
-	l.cache[g] = t
-	l.order = append(l.order, g)
-	return t, nil
+	return l.cache.get(g, func() ([]float32, error) {
+		return ResampleAbsPosEmbed(l.table, l.tablePrefix, l.old, g, l.dim, l.opt)
+	})
 }

@@ -14,8 +14,8 @@ func testCoordMLP(t *testing.T, freqs []float32, gelu bool) *CoordMLP {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
 	in := CoordFeatureDim(len(freqs))
-	l1 := CoordLayer{Weight: randSlice(rng, 32*in), Bias: randSlice(rng, 32), In: in, Out: 32}
-	l2 := CoordLayer{Weight: randSlice(rng, 12*32), Bias: randSlice(rng, 12), In: 32, Out: 12}
+	l1 := CoordLayer{Weight: kerneltest.Rand(rng, 32*in, -2, 2), Bias: kerneltest.Rand(rng, 32, -2, 2), In: in, Out: 32}
+	l2 := CoordLayer{Weight: kerneltest.Rand(rng, 12*32, -2, 2), Bias: kerneltest.Rand(rng, 12, -2, 2), In: 32, Out: 12}
 	m, err := NewCoordMLP([]CoordLayer{l1, l2}, freqs, gelu)
 	if err != nil {
 		t.Fatal(err)

@@ -9,10 +9,26 @@
 // Encodings act at one of three places in the model, and implement the
 // matching interface:
 //
-//   - Encoder: added to (or computed from) the token matrix after patch
-//     embedding: learned absolute tables, sin-cos, MLP(x, y), PEG, None.
-//   - AttentionBias (relative position bias) and Rotary (RoPE) act inside
-//     attention; they are defined in their own files.
+//   - Encoder, added to (or computed from) the token matrix after patch
+//     embedding: Learned (timm's pos_embed, resampled to the grid), SinCos
+//     (fixed 2-D sin-cos), CoordMLP (an MLP of the (x, y) coordinates), PEG
+//     (CPVT's depthwise-convolution generator) and None.
+//   - AttentionBias, added to the attention logits before the softmax:
+//     RelPosBias (Swin and BEiT's relative position bias tables) and CPB
+//     (SwinV2's continuous position bias, an MLP of log-spaced coordinates).
+//   - Rotary, rotating q and k inside attention: Rope2D (EVA-02's 2-D RoPE).
+//
+// Beneath them are the table builders, usable on their own and checked
+// against timm and PyTorch: ResampleGrid, ResampleAbsPosEmbed and
+// ResampleTaps (F.interpolate's nearest, bilinear and bicubic, with
+// antialias and align_corners, or Fourier resampling; see ResampleOptions),
+// ResizePatchEmbed (FlexiViT's pseudo-inverse resize of patch-embedding
+// kernels), SinCos2DTable, CoordFeatures, RotaryTables,
+// RelativePositionIndex, ResizeRelPosTable and RelativeLogCoords.
+//
+// Encodings that build tables cache them per grid (the most recent 16);
+// all are safe for concurrent use. Bad shapes and sizes from outside return
+// errors; the SIMD work is done by package kernels.
 package posenc
 
 import "fmt"
@@ -25,6 +41,7 @@ type Grid struct {
 // N is the number of patch tokens.
 func (g Grid) N() int { return g.H * g.W }
 
+// String returns g as "H×W".
 func (g Grid) String() string { return fmt.Sprintf("%d×%d", g.H, g.W) }
 
 // Validate reports whether g is a usable grid.
@@ -42,6 +59,7 @@ func (g Grid) Validate() error {
 // place and is safe for concurrent use (encoders that cache per-grid tables
 // synchronise internally).
 type Encoder interface {
+	// AddTo adds the encoding for grid g to x, in place.
 	AddTo(x []float32, prefix int, g Grid, dim int) error
 }
 

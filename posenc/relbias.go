@@ -17,7 +17,9 @@ import (
 // matrix; a query tile is what attention computes at a time. g is the
 // attention window: Swin's window, or BEiT's whole grid.
 type AttentionBias interface {
+	// Heads is the number of attention heads the bias has values for.
 	Heads() int
+	// AddBias adds head's bias for window g to the logits of queries [lo, hi).
 	AddBias(scores []float32, head int, g Grid, prefix, lo, hi int) error
 }
 

@@ -103,7 +103,7 @@ func TestRelPosBiasGolden(t *testing.T) {
 					idx, _ := RelativePositionIndex(g, class && prefix == 1)
 					n := prefix + g.N()
 					for h := 0; h < p.Heads; h++ {
-						scores := randSlice(rng, n*n)
+						scores := kerneltest.Rand(rng, n*n, -2, 2)
 						want := make([]float32, n*n)
 						for i := 0; i < n; i++ {
 							for j := 0; j < n; j++ {

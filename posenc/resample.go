@@ -37,6 +37,7 @@ const (
 
 var methodNames = [...]string{Bicubic: "bicubic", Bilinear: "bilinear", Nearest: "nearest", Fourier: "fourier"}
 
+// String returns the method's name as ParseMethod accepts it.
 func (m Method) String() string {
 	if m >= 0 && int(m) < len(methodNames) {
 		return methodNames[m]
@@ -58,9 +59,9 @@ func ParseMethod(s string) (Method, error) {
 // ResampleOptions chooses how tables are resampled: F.interpolate's mode,
 // antialias and align_corners.
 type ResampleOptions struct {
-	Method       Method
-	Antialias    bool // PIL-style antialias: when downsampling, the kernel widens by the scale factor
-	AlignCorners bool // F.interpolate's align_corners (corner samples map to corner samples)
+	Method       Method // F.interpolate's mode, or Fourier
+	Antialias    bool   // PIL-style antialias: when downsampling, the kernel widens by the scale factor
+	AlignCorners bool   // F.interpolate's align_corners (corner samples map to corner samples)
 }
 
 // DefaultResampleOptions returns timm's defaults for resample_abs_pos_embed
@@ -69,6 +70,7 @@ func DefaultResampleOptions() ResampleOptions {
 	return ResampleOptions{Method: Bicubic, Antialias: true}
 }
 
+// String describes the options, e.g. "bicubic (antialias true, align_corners false)".
 func (o ResampleOptions) String() string {
 	return fmt.Sprintf("%v (antialias %v, align_corners %v)", o.Method, o.Antialias, o.AlignCorners)
 }

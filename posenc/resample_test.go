@@ -29,17 +29,6 @@ func method(t *testing.T, s string) posenc.Method {
 	return m
 }
 
-// nchwToHWC turns a (1,C,H,W) tensor into H×W×C.
-func nchwToHWC(x []float32, c, h, w int) []float32 {
-	y := make([]float32, len(x))
-	for ch := range c {
-		for i := range h * w {
-			y[i*c+ch] = x[ch*h*w+i]
-		}
-	}
-	return y
-}
-
 // TestResampleGridGoldenInterpolate runs every F.interpolate case through
 // the public API (the table seen as a channels-last grid).
 func TestResampleGridGoldenInterpolate(t *testing.T) {
@@ -59,12 +48,12 @@ func TestResampleGridGoldenInterpolate(t *testing.T) {
 			old, new := posenc.Grid{H: xs[2], W: xs[3]}, posenc.Grid{H: p.Size[0], W: p.Size[1]}
 			opt := posenc.ResampleOptions{Method: method(t, p.Mode), Antialias: p.Antialias,
 				AlignCorners: p.AlignCorners != nil && *p.AlignCorners}
-			got, err := posenc.ResampleGrid(nchwToHWC(x, ch, old.H, old.W), old, new, ch, opt)
+			got, err := posenc.ResampleGrid(golden.NCHWToHWC(x, ch, old.H, old.W), old, new, ch, opt)
 			if err != nil {
 				t.Fatalf("%s: %v", c.Name, err)
 			}
 			atol, rtol := resampleTolerance(opt.Method)
-			golden.Close(t, c.Name, got, nchwToHWC(want, ch, new.H, new.W), atol, rtol)
+			golden.Close(t, c.Name, got, golden.NCHWToHWC(want, ch, new.H, new.W), atol, rtol)
 		}
 	})
 }

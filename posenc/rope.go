@@ -36,10 +36,10 @@ const (
 // RopeOptions are the settings of timm's build_rotary_pos_embed; the zero
 // value is timm's default.
 type RopeOptions struct {
-	Bands       RopeBands
-	MaxRes      int     // PixelBands: highest resolution the bands cover; 0 means 224
-	Temperature float64 // FreqBands: base of the bands; 0 means 10000
-	LinearBands bool    // PixelBands: linearly spaced instead of log-spaced
+	Bands       RopeBands // how the frequencies are spaced (in_pixels)
+	MaxRes      int       // PixelBands: highest resolution the bands cover; 0 means 224
+	Temperature float64   // FreqBands: base of the bands; 0 means 10000
+	LinearBands bool      // PixelBands: linearly spaced instead of log-spaced
 	// RefGrid, when non-zero, is the grid the model was trained on: the
 	// coordinates of any other grid are scaled to span the same range
 	// (EVA-02's ref_feat_shape scheme for running at new sizes).

@@ -80,8 +80,8 @@ func TestRope2DRotateGolden(t *testing.T) {
 			g := Grid{p.FeatShape[0], p.FeatShape[1]}
 			const heads, prefix = 3, 1
 			hd := p.Dim
-			q := randSlice(rng, (prefix+g.N())*heads*hd)
-			k := randSlice(rng, len(q))
+			q := kerneltest.Rand(rng, (prefix+g.N())*heads*hd, -2, 2)
+			k := kerneltest.Rand(rng, len(q), -2, 2)
 			wantQ, wantK := ropeReference(q, sin, cos, heads, hd, prefix), ropeReference(k, sin, cos, heads, hd, prefix)
 			r := &Rope2D{Options: p.options()}
 			if err := r.Rotate(q, k, g, heads, hd, prefix); err != nil {
@@ -92,14 +92,6 @@ func TestRope2DRotateGolden(t *testing.T) {
 			golden.Close(t, c.Name+" k", k, wantK, tol, 1e-6)
 		}
 	})
-}
-
-func randSlice(rng *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = float32(rng.Float64()*4 - 2)
-	}
-	return s
 }
 
 // ropeReference is timm's apply_rot_embed in float64 on the patch tokens.
@@ -122,7 +114,7 @@ func TestRotaryRelative(t *testing.T) {
 	const hd = 16
 	r := &Rope2D{Options: RopeOptions{Bands: FreqBands}}
 	rng := rand.New(rand.NewPCG(3, 4))
-	qv, kv := randSlice(rng, hd), randSlice(rng, hd)
+	qv, kv := kerneltest.Rand(rng, hd, -2, 2), kerneltest.Rand(rng, hd, -2, 2)
 	dot := func(qy, qx, ky, kx int) float64 {
 		q := make([]float32, g.N()*hd)
 		k := make([]float32, g.N()*hd)
@@ -187,7 +179,7 @@ func TestRotateQKV(t *testing.T) {
 		d := heads * hd
 		for _, ld := range []int{3 * d, 3*d + 5} {
 			rows := prefix + g.N()
-			qkv := randSlice(rng, rows*ld)
+			qkv := kerneltest.Rand(rng, rows*ld, -2, 2)
 			q, k := make([]float32, rows*d), make([]float32, rows*d)
 			for r := 0; r < rows; r++ {
 				copy(q[r*d:(r+1)*d], qkv[r*ld:])

@@ -25,46 +25,12 @@ re-runs itself under /usr/bin/python3, where Debian's torch lives).
 """
 import argparse
 import json
-import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 
-DEBIAN_PY = "/usr/bin/python3"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import peerlib
+
 OPS = ["softmax", "layernorm", "gelu", "gelu_tanh", "exp"]
 SIZES = [197, 577, 1025, 4097]
-
-
-def ensure_torch(argv):
-    """Install python3-torch when missing and run under Debian's python."""
-    try:
-        import torch  # noqa: F401
-        return
-    except ImportError:
-        pass
-    if sys.executable != DEBIAN_PY and os.path.exists(DEBIAN_PY) and not os.environ.get("ELEM_PEER_REEXEC"):
-        os.environ["ELEM_PEER_REEXEC"] = "1"
-        os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
-    print("installing python3-torch with apt-get", file=sys.stderr)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "python3-torch"], check=True, env=env)
-    os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
-
-
-def median_time(f, min_time):
-    f()  # warm caches and page tables
-    times = []
-    start = time.perf_counter()
-    while len(times) < 5 or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def torch_measure(op, rows, cols, min_time):
@@ -89,13 +55,11 @@ def torch_measure(op, rows, cols, min_time):
         f = lambda: torch.exp(x, out=y)
     else:
         raise ValueError(op)
-    return median_time(f, min_time)
+    return peerlib.median_time(f, min_time)
 
 
-def anyres_measure(binary, env, op, n, min_time):
-    cmd = [binary, "bench", op, "-n", str(n), "-time", f"{min_time}s", "-json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def anyres_measure(anyres, op, n, min_time):
+    return anyres.bench(op, "-n", str(n), "-time", f"{min_time}s")[-1]
 
 
 def main():
@@ -108,32 +72,25 @@ def main():
     ap.add_argument("--time", type=float, default=0.3, help="seconds per measurement")
     ap.add_argument("--json", action="store_true", help="one JSON object per size")
     args = ap.parse_args()
-    ensure_torch(sys.argv)
+    peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
     import torch
     torch.set_num_threads(1)
 
-    env = dict(os.environ)
-    if args.level != "best":
-        env["ANYRES_KERNELS"] = args.level
-    tmp = tempfile.mkdtemp()
-    binary = os.path.join(tmp, "anyres")
-    subprocess.run(["go", "build", "-o", binary, "./cmd/anyres"], check=True, cwd=REPO)
-
-    cap = next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")
+    cap = peerlib.torch_capability(torch)
     if not args.json:
         print(f"PyTorch {torch.__version__} (CPU capability {cap}, 1 thread) vs anyres, 1 thread; "
               f"median of {args.rounds} alternating rounds of {args.time}s")
         print(f"{'':>21}  {'elements/ns':^15}")
         print(f"{'op':>9} {'rows':>5} {'cols':>5}  {'anyres':>7} {'torch':>7}  {'ratio':>6}  {'anyres/copy':>11}  level")
     ratios = []
-    try:
+    with peerlib.Anyres(args.level) as anyres:
         for op in args.ops.split(","):
             for n in [int(s) for s in args.n.split(",")]:
                 cols = n if op == "softmax" else 768
                 ours, theirs, last = [], [], None
                 for _ in range(args.rounds):
                     theirs.append(torch_measure(op, n, cols, args.time))
-                    last = anyres_measure(binary, env, op, n, args.time)
+                    last = anyres_measure(anyres, op, n, args.time)
                     ours.append(last["ms"] / 1e3)
                 o, t = statistics.median(ours), statistics.median(theirs)
                 elems = n * cols
@@ -146,8 +103,6 @@ def main():
                 else:
                     print(f"{op:>9} {n:5d} {cols:5d}  {row['anyres_elem_per_ns']:7.3f} {row['torch_elem_per_ns']:7.3f}  "
                           f"{row['ratio']:6.2f}  {row['anyres_bound_ratio']:11.2f}  {row['level']}", flush=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     if not args.json and ratios:
         worst = min(ratios, key=lambda r: r["ratio"])
         print(f"ratio (torch time / anyres time): min {worst['ratio']:.2f} ({worst['op']} {worst['rows']}×{worst['cols']}), "

@@ -20,15 +20,11 @@ threadpoolctl when it is there).
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-DEBIAN_PY = "/usr/bin/python3"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import peerlib
 
 VIT = [(m, n, k) for m in (197, 577, 1025, 4097) for n, k in ((768, 768), (2304, 768), (3072, 768), (768, 3072))]
 SQUARES = [(s, s, s) for s in (256, 512, 1024, 2048)]
@@ -42,20 +38,6 @@ def have_openblas_numpy():
     except ImportError:
         return False
     return True
-
-
-def ensure_deps(argv):
-    """Install the Debian packages when missing and run under Debian's python."""
-    if have_openblas_numpy():
-        return
-    if sys.executable != DEBIAN_PY and os.path.exists(DEBIAN_PY) and not os.environ.get("GEMM_PEER_REEXEC"):
-        os.environ["GEMM_PEER_REEXEC"] = "1"
-        os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
-    print("installing python3-numpy libopenblas0-pthread python3-threadpoolctl with apt-get", file=sys.stderr)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "python3-numpy", "libopenblas0-pthread", "python3-threadpoolctl"], check=True, env=env)
-    os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
 
 
 def blas_info():
@@ -95,13 +77,11 @@ class OpenBLAS:
         return flop / statistics.median(times) / 1e9, flop / min(times) / 1e9, (flop / cpu / 1e9 if threads == 1 else None)
 
 
-def anyres_measure(binary, env, m, n, k, threads, min_time, packed):
-    cmd = [binary, "bench", "gemm", "-m", str(m), "-n", str(n), "-k", str(k),
-           "-threads", str(threads), "-time", f"{min_time}s", "-json"]
+def anyres_measure(anyres, m, n, k, threads, min_time, packed):
+    args = ["-m", str(m), "-n", str(n), "-k", str(k), "-threads", str(threads), "-time", f"{min_time}s"]
     if packed:
-        cmd.append("-packed")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+        args.append("-packed")
+    r = anyres.bench("gemm", *args)[-1]
     return r["gflops"], r["gflops_best"], r.get("gflops_cpu"), r["level"]
 
 
@@ -121,19 +101,12 @@ def main():
         # The core type is read when OpenBLAS loads: start again with it set.
         os.environ["OPENBLAS_CORETYPE"] = "Haswell"
         os.execv(sys.executable, [sys.executable] + sys.argv)
-    ensure_deps(sys.argv)
+    peerlib.ensure(["python3-numpy", "libopenblas0-pthread", "python3-threadpoolctl"], have_openblas_numpy)
     info = blas_info()
     if info is None or info.get("internal_api") != "openblas":
         sys.exit(f"numpy does not use OpenBLAS (threadpoolctl says {info}); install libopenblas0-pthread")
     if info.get("threading_layer") != "pthreads":
         print(f"warning: OpenBLAS threading layer is {info.get('threading_layer')}, not pthreads", file=sys.stderr)
-
-    env = dict(os.environ)
-    if args.level != "best":
-        env["ANYRES_KERNELS"] = args.level
-    tmp = tempfile.mkdtemp()
-    binary = os.path.join(tmp, "anyres")
-    subprocess.run(["go", "build", "-o", binary, "./cmd/anyres"], check=True, cwd=REPO)
 
     shapes = {"vit": VIT, "squares": SQUARES, "all": VIT + SQUARES}[args.shapes]
     threads = [int(t) for t in args.threads.split(",")]
@@ -146,7 +119,7 @@ def main():
         print(f"{'':>22}  {'median GFLOP/s':^24}   {'best call GFLOP/s':^24}   {'CPU-time GFLOP/s (1 thr)':^24}")
         print(f"{'M':>5} {'N':>5} {'K':>5} {'thr':>3}" + f"  {'anyres':>8} {'OpenBLAS':>8}  {'ratio':>6} " * 3)
     rows = []
-    try:
+    with peerlib.Anyres(args.level) as anyres:
         for t in threads:
             for (m, n, k) in shapes:
                 ours, theirs, ours_best, theirs_best, ours_cpu, theirs_cpu, level = [], [], [], [], [], [], None
@@ -155,7 +128,7 @@ def main():
                     theirs.append(med)
                     theirs_best.append(best)
                     theirs_cpu.append(cpu)
-                    med, best, cpu, level = anyres_measure(binary, env, m, n, k, t, args.time, args.packed)
+                    med, best, cpu, level = anyres_measure(anyres, m, n, k, t, args.time, args.packed)
                     ours.append(med)
                     ours_best.append(best)
                     ours_cpu.append(cpu)
@@ -174,8 +147,6 @@ def main():
                     print(json.dumps(row), flush=True)
                 else:
                     print(f"{m:5d} {n:5d} {k:5d} {t:3d}  {o:8.1f} {b:8.1f}  {o / b:6.3f}   {ob:8.1f} {bb:8.1f}  {ob / bb:6.3f}{cpu_cols}", flush=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
     if args.json:
         return

@@ -23,46 +23,12 @@ re-runs itself under /usr/bin/python3, where Debian's torch lives).
 """
 import argparse
 import json
-import os
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 
-DEBIAN_PY = "/usr/bin/python3"
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import peerlib
+
 CASES = [((14, 14), (64, 64), 768), ((24, 24), (37, 23), 1024)]
 METHODS = [("bicubic", True), ("bilinear", False)]
-
-
-def ensure_torch(argv):
-    """Install python3-torch when missing and run under Debian's python."""
-    try:
-        import torch  # noqa: F401
-        return
-    except ImportError:
-        pass
-    if sys.executable != DEBIAN_PY and os.path.exists(DEBIAN_PY) and not os.environ.get("RESAMPLE_PEER_REEXEC"):
-        os.environ["RESAMPLE_PEER_REEXEC"] = "1"
-        os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
-    print("installing python3-torch with apt-get", file=sys.stderr)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "python3-torch"], check=True, env=env)
-    os.execv(DEBIAN_PY, [DEBIAN_PY] + argv)
-
-
-def median_time(f, min_time):
-    f()  # warm caches and page tables
-    times = []
-    start = time.perf_counter()
-    while len(times) < 5 or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def torch_measure(src, dst, dim, mode, antialias, min_time):
@@ -73,14 +39,11 @@ def torch_measure(src, dst, dim, mode, antialias, min_time):
     table = torch.randn(1, src[0] * src[1], dim, generator=g) * 0.5
     x = table.reshape(1, src[0], src[1], dim).permute(0, 3, 1, 2)  # as timm: channels-last memory
     f = lambda: F.interpolate(x, size=list(dst), mode=mode, antialias=antialias, align_corners=False)
-    return median_time(f, min_time)
+    return peerlib.median_time(f, min_time)
 
 
-def anyres_measure(binary, env, min_time):
-    cmd = [binary, "bench", "resample", "-levels", "best", "-threads", "1", "-patch=false",
-           "-time", f"{min_time}s", "-json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+def anyres_measure(anyres, min_time):
+    rows = anyres.bench("resample", "-levels", "best", "-threads", "1", "-patch=false", "-time", f"{min_time}s")
     return {(r["from"], r["to"], r["method"], r["antialias"]): r for r in rows if r.get("bench") == "resample"}
 
 
@@ -92,30 +55,23 @@ def main():
     ap.add_argument("--time", type=float, default=0.3, help="seconds per measurement")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     args = ap.parse_args()
-    ensure_torch(sys.argv)
+    peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
     import torch
     torch.set_num_threads(1)
 
-    env = dict(os.environ)
-    if args.level != "best":
-        env["ANYRES_KERNELS"] = args.level
-    tmp = tempfile.mkdtemp()
-    binary = os.path.join(tmp, "anyres")
-    subprocess.run(["go", "build", "-o", binary, "./cmd/anyres"], check=True, cwd=REPO)
-
-    cap = next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")
+    cap = peerlib.torch_capability(torch)
     if not args.json:
         print(f"PyTorch {torch.__version__} (CPU capability {cap}, 1 thread) vs anyres, 1 thread; "
               f"median of {args.rounds} alternating rounds of {args.time}s")
         print(f"{'table':>12} {'to':>7} {'method':>11}  {'anyres ms':>9} {'(kernel)':>8} {'torch ms':>8}  {'ratio':>6}  level")
     theirs = {}
     ours = {}
-    try:
+    with peerlib.Anyres(args.level) as anyres:
         for _ in range(args.rounds):
             for src, dst, dim in CASES:
                 for mode, aa in METHODS:
                     theirs.setdefault((src, dst, mode), []).append(torch_measure(src, dst, dim, mode, aa, args.time))
-            for k, r in anyres_measure(binary, env, args.time).items():
+            for k, r in anyres_measure(anyres, args.time).items():
                 ours.setdefault(k, []).append(r)
         ratios = []
         for src, dst, dim in CASES:
@@ -136,8 +92,6 @@ def main():
                           f"{api:9.3f} {kern:8.3f} {t:8.3f}  {row['ratio']:6.2f}  {row['level']}", flush=True)
         if not args.json:
             print(f"ratio (torch time / anyres time): min {min(ratios):.2f}, median {statistics.median(ratios):.2f}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

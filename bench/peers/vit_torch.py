@@ -17,18 +17,11 @@ Prints the median milliseconds of each side, the ratio torch_ms / anyres_ms
 (>= 1 means anyres is at least as fast) and the peak resident memory of the
 torch process; --json prints one JSON object per case instead of the table. Installs python3-torch with apt-get when it is missing.
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time
+import argparse, json, resource, statistics, time
 
-def ensure_torch():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("installing python3-torch with apt-get", file=sys.stderr)
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "python3-torch"], check=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+import peerlib
 
-ensure_torch()
+peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -103,9 +96,6 @@ def main():
     ap.add_argument("--time", type=float, default=3.0, help="seconds per size and thread count")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    exe = os.path.join(root, ".tools", "anyres-bench")
-    subprocess.run(["go", "build", "-o", exe, "./cmd/anyres"], cwd=root, check=True)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     torch.manual_seed(0)
@@ -113,22 +103,21 @@ def main():
     print(f"ViT-B/16 forward: PyTorch {torch.__version__} (plain torch.nn, timm semantics) vs anyres, median ms; ratio = torch/anyres")
     if not a.json:
         print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'torch ms':>9} {'anyres ms':>9} {'ratio':>6} {'anyres GF/s':>11} {'torch RSS MB':>12} {'anyres heap MB':>14}")
-    for t in threads:
-        torch.set_num_threads(t)
-        for (h, w) in sizes:
-            ours = subprocess.run([exe, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t), "-time", f"{a.time}s", "-json"],
-                                  cwd=root, check=True, capture_output=True, text=True).stdout
-            r = json.loads(ours.strip().splitlines()[-1])
-            tm = time_torch(model, h, w, a.time)
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            if a.json:
-                print(json.dumps({"bench": "vit-torch", "size": f"{h}x{w}", "threads": t, "tokens": r["tokens"],
-                                  "torch_ms": round(tm, 1), "anyres_ms": r["ms"], "ratio": round(tm / r["ms"], 2),
-                                  "anyres_gflops": r["gflops"], "torch_peak_rss_mb": round(rss),
-                                  "anyres_heap_peak_mb": r["heap_peak_mb"], "anyres_workspace_mb": r["workspace_mb"]}), flush=True)
-                continue
-            print(f"{h}x{w:<5} {t:>3} {r['tokens']:>6} {tm:>9.1f} {r['ms']:>9.1f} {tm / r['ms']:>6.2f} {r['gflops']:>11.1f} {rss:>12.0f} {r['heap_peak_mb']:>14.0f}",
-                  flush=True)
+    with peerlib.Anyres() as anyres:
+        for t in threads:
+            torch.set_num_threads(t)
+            for (h, w) in sizes:
+                r = anyres.bench("vit", "-size", f"{h}x{w}", "-threads", str(t), "-time", f"{a.time}s")[-1]
+                tm = time_torch(model, h, w, a.time)
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                if a.json:
+                    print(json.dumps({"bench": "vit-torch", "size": f"{h}x{w}", "threads": t, "tokens": r["tokens"],
+                                      "torch_ms": round(tm, 1), "anyres_ms": r["ms"], "ratio": round(tm / r["ms"], 2),
+                                      "anyres_gflops": r["gflops"], "torch_peak_rss_mb": round(rss),
+                                      "anyres_heap_peak_mb": r["heap_peak_mb"], "anyres_workspace_mb": r["workspace_mb"]}), flush=True)
+                    continue
+                print(f"{h}x{w:<5} {t:>3} {r['tokens']:>6} {tm:>9.1f} {r['ms']:>9.1f} {tm / r['ms']:>6.2f} {r['gflops']:>11.1f} {rss:>12.0f} {r['heap_peak_mb']:>14.0f}",
+                      flush=True)
 
 if __name__ == "__main__":
     main()

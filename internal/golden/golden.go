@@ -134,6 +134,18 @@ func Close(tb testing.TB, what string, got, want []float32, atol, rtol float64) 
 	}
 }
 
+// NCHWToHWC turns a (1, C, H, W) tensor, PyTorch's layout, into H×W×C
+// (channels last), the layout anyres's grids and images use.
+func NCHWToHWC(x []float32, c, h, w int) []float32 {
+	y := make([]float32, len(x))
+	for ch := range c {
+		for i := range h * w {
+			y[i*c+ch] = x[ch*h*w+i]
+		}
+	}
+	return y
+}
+
 func abs(x float64) float64 {
 	if x < 0 {
 		return -x

@@ -1,7 +1,12 @@
 // Package kerneltest runs a test or benchmark body once per kernel level this
 // machine can run, so every kernel test covers every implementation (generic,
 // avx2, avx512, neon) without extra code, in the manner of Go's
-// crypto/internal/impl registry.
+// crypto/internal/impl registry (Run, Bench).
+//
+// It also holds what kernel tests share: outputs inside guard bands that
+// catch writes outside them (Slice, Matrix, Guarded.Check), random inputs
+// (Rand, RandFill), the lengths to try (Lengths) and comparisons with
+// float64 references (ULPDiff, Close).
 package kerneltest
 
 import (

@@ -1,0 +1,94 @@
+"""What every peer script shares: its Debian packages, the anyres binary it
+measures, and the timing and summing up of one side.
+
+    import peerlib
+    peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
+    with peerlib.Anyres(level) as anyres:
+        row = anyres.bench("softmax", "-n", "197")[-1]
+
+Debian's python3-numpy and python3-torch live in /usr/bin/python3's
+dist-packages, so a script started by another python re-runs itself there
+before installing anything.
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DEBIAN_PY = "/usr/bin/python3"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_REEXEC = "ANYRES_PEER_REEXEC"  # set once the script has re-run under DEBIAN_PY
+
+
+def importable(*modules):
+    """A check for ensure: whether every module imports."""
+    def check():
+        try:
+            for m in modules:
+                __import__(m)
+        except ImportError:
+            return False
+        return True
+    return check
+
+
+def ensure(packages, have):
+    """Make have() true: re-run under Debian's python, then install the
+    Debian packages with apt-get when still missing and re-run."""
+    if have():
+        return
+    if sys.executable != DEBIAN_PY and os.path.exists(DEBIAN_PY) and not os.environ.get(_REEXEC):
+        os.environ[_REEXEC] = "1"
+        os.execv(DEBIAN_PY, [DEBIAN_PY] + sys.argv)
+    print(f"installing {' '.join(packages)} with apt-get", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq"] + list(packages), check=True, env=env)
+    os.execv(DEBIAN_PY, [DEBIAN_PY] + sys.argv)
+
+
+class Anyres:
+    """`go run ./cmd/anyres`, built once into a temporary directory (removed
+    on exit) and run with ANYRES_KERNELS=level unless level is "best"."""
+
+    def __init__(self, level="best"):
+        self.env = dict(os.environ)
+        if level != "best":
+            self.env["ANYRES_KERNELS"] = level
+
+    def __enter__(self):
+        self.tmp = tempfile.mkdtemp()
+        self.binary = os.path.join(self.tmp, "anyres")
+        subprocess.run(["go", "build", "-o", self.binary, "./cmd/anyres"], check=True, cwd=REPO)
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def bench(self, name, *args):
+        """Runs `anyres bench name args... -json` and returns its JSON objects, one per line."""
+        out = subprocess.run([self.binary, "bench", name, *args, "-json"], check=True, capture_output=True,
+                             text=True, env=self.env, cwd=REPO).stdout
+        return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+
+def median_time(f, min_time, min_calls=5):
+    """Seconds per call of f: the median over at least min_calls calls and
+    min_time seconds, after one call that warms caches and page tables."""
+    f()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_calls or time.perf_counter() - start < min_time:
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def torch_capability(torch):
+    """PyTorch's CPU capability line (e.g. AVX512), or "?"."""
+    return next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")

@@ -98,7 +98,7 @@ func RunPeers(ctx context.Context, root, dir string, o PeerOptions) []PeerResult
 	found, _ := filepath.Glob(filepath.Join(dir, "*.py"))
 	sort.Strings(found)
 	for _, p := range found {
-		if b := filepath.Base(p); !seen[b] {
+		if b := filepath.Base(p); !seen[b] && isScript(p) {
 			scripts = append(scripts, b)
 		}
 	}
@@ -363,4 +363,17 @@ func ReplaceSection(doc, section string) (string, error) {
 		return "", fmt.Errorf("no %s … %s section", BeginMarker, EndMarker)
 	}
 	return doc[:i+len(BeginMarker)] + "\n" + strings.TrimRight(section, "\n") + "\n" + doc[j:], nil
+}
+
+// isScript reports whether the Python file at path is a runnable peer
+// script (it starts with a #! line) rather than a module the scripts share.
+func isScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 2)
+	n, _ := io.ReadFull(f, head)
+	return n == 2 && string(head) == "#!"
 }

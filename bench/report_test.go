@@ -62,7 +62,8 @@ import sys
 assert sys.argv[1:] == ["--sizes", "224x224"], sys.argv
 print("text only")
 `), 0o644)
-	os.WriteFile(filepath.Join(dir, "zz_extra.py"), []byte("import sys\nprint('oops', file=sys.stderr)\nsys.exit(3)\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "zz_lib.py"), []byte("X = 1\n"), 0o644) // a shared module, not a script
+	os.WriteFile(filepath.Join(dir, "zz_extra.py"), []byte("#!/usr/bin/env python3\nimport sys\nprint('oops', file=sys.stderr)\nsys.exit(3)\n"), 0o644)
 	res := RunPeers(context.Background(), dir, dir, PeerOptions{Timeout: time.Minute, Args: map[string][]string{"vit_torch.py": {"--sizes", "224x224"}}})
 	byName := map[string]PeerResult{}
 	for _, r := range res {

@@ -21,8 +21,9 @@ import argparse, json, resource, statistics, time
 
 import peerlib
 
-peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
+peerlib.ensure(["python3-torch", "python3-threadpoolctl"], peerlib.importable("torch", "threadpoolctl"))
 import torch
+from threadpoolctl import threadpool_limits
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -79,15 +80,18 @@ class ViT(nn.Module):
         return self.head(x[:, 0])
 
 def time_torch(model, h, w, budget):
+    """Median wall milliseconds of a forward, and the CPU seconds it used per
+    wall second (how many cores torch really kept busy)."""
     x = torch.randn(1, 3, h, w)
     with torch.inference_mode():
         model(x)
-        times, start = [], time.perf_counter()
+        times, start, cpu0 = [], time.perf_counter(), time.process_time()
         while len(times) < 2 or (time.perf_counter() - start < budget and len(times) < 50):
             t0 = time.perf_counter()
             model(x)
             times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        cores = (time.process_time() - cpu0) / (time.perf_counter() - start)
+    return statistics.median(times) * 1e3, cores
 
 def main():
     ap = argparse.ArgumentParser()
@@ -105,19 +109,24 @@ def main():
         print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'torch ms':>9} {'anyres ms':>9} {'ratio':>6} {'anyres GF/s':>11} {'torch RSS MB':>12} {'anyres heap MB':>14}")
     with peerlib.Anyres() as anyres:
         for t in threads:
+            # torch.set_num_threads sets torch's own (OpenMP) threads, but
+            # Debian's torch runs its linear layers on the pthreads OpenBLAS,
+            # whose pool keeps one thread per core unless limited too.
             torch.set_num_threads(t)
+            blas = threadpool_limits(limits=t, user_api="blas")
             for (h, w) in sizes:
                 r = anyres.bench("vit", "-size", f"{h}x{w}", "-threads", str(t), "-time", f"{a.time}s")[-1]
-                tm = time_torch(model, h, w, a.time)
+                tm, cores = time_torch(model, h, w, a.time)
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 if a.json:
                     print(json.dumps({"bench": "vit-torch", "size": f"{h}x{w}", "threads": t, "tokens": r["tokens"],
-                                      "torch_ms": round(tm, 1), "anyres_ms": r["ms"], "ratio": round(tm / r["ms"], 2),
+                                      "torch_ms": round(tm, 1), "anyres_ms": r["ms"], "ratio": round(tm / r["ms"], 2), "torch_cores": round(cores, 2),
                                       "anyres_gflops": r["gflops"], "torch_peak_rss_mb": round(rss),
                                       "anyres_heap_peak_mb": r["heap_peak_mb"], "anyres_workspace_mb": r["workspace_mb"]}), flush=True)
                     continue
                 print(f"{h}x{w:<5} {t:>3} {r['tokens']:>6} {tm:>9.1f} {r['ms']:>9.1f} {tm / r['ms']:>6.2f} {r['gflops']:>11.1f} {rss:>12.0f} {r['heap_peak_mb']:>14.0f}",
                       flush=True)
+            blas.restore_original_limits()
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,11 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/tetratelabs/wazero v1.12.0 // indirect
+require (
+	github.com/davecgh/go-spew v1.1.1 // indirect
+	github.com/pmezard/go-difflib v1.0.0 // indirect
+	github.com/tetratelabs/wazero v1.12.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
 
 tool github.com/tetratelabs/wazero/cmd/wazero

@@ -5,31 +5,27 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseLevel(t *testing.T) {
 	for _, name := range []string{"generic", "avx2", "AVX512", " neon "} {
 		l, err := ParseLevel(name)
-		if err != nil {
-			t.Fatalf("ParseLevel(%q): %v", name, err)
-		}
-		if !strings.EqualFold(l.String(), strings.TrimSpace(name)) {
-			t.Errorf("ParseLevel(%q) = %v", name, l)
-		}
+		require.NoError(t, err, "ParseLevel(%q)", name)
+		assert.True(t, strings.EqualFold(l.String(), strings.TrimSpace(name)), "ParseLevel(%q) = %v", name, l)
 	}
-	if _, err := ParseLevel("sse9"); err == nil || !strings.Contains(err.Error(), "want one of") {
-		t.Errorf("ParseLevel(sse9) error = %v, want a list of levels", err)
-	}
+	_, err := ParseLevel("sse9")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "want one of", "the error should list the levels")
 }
 
 func TestAvailableAlwaysHasGeneric(t *testing.T) {
 	avail := Available()
-	if len(avail) == 0 || avail[0] != Generic {
-		t.Fatalf("Available() = %v, want generic first", avail)
-	}
-	if err := CheckLevel(Generic); err != nil {
-		t.Fatal(err)
-	}
+	require.NotEmpty(t, avail)
+	assert.Equal(t, Generic, avail[0], "Available() = %v, want generic first", avail)
+	assert.NoError(t, CheckLevel(Generic))
 }
 
 // TestUnavailableLevelNamesWhatIsMissing checks that every level this
@@ -61,12 +57,8 @@ func TestSetLevelSwitchesAndRestores(t *testing.T) {
 	before := Active()
 	for _, l := range Levels() {
 		restore, err := SetLevel(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if Active() != l {
-			t.Errorf("after SetLevel(%v), Active() = %v", l, Active())
-		}
+		require.NoError(t, err)
+		assert.Equal(t, l, Active(), "after SetLevel(%v)", l)
 		for name, got := range Info().Families {
 			if impl, _ := ParseLevel(got); !includes(l, impl) {
 				t.Errorf("family %s runs %s under level %s", name, got, l)
@@ -74,9 +66,7 @@ func TestSetLevelSwitchesAndRestores(t *testing.T) {
 		}
 		restore()
 	}
-	if Active() != before {
-		t.Errorf("Active() = %v after restore, want %v", Active(), before)
-	}
+	assert.Equal(t, before, Active(), "after restore")
 }
 
 // TestEnvForcingUnavailableLevelFails runs this test binary again with

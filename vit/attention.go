@@ -1,6 +1,7 @@
 package vit
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/anyres/anyres/kernels"
@@ -26,10 +27,74 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	scores := ws.work[worker].scores[:rows*n]
 	kernels.Sgemm(1, false, true, rows, n, hd, 1, q, 3*d, k, 3*d, 0, scores, n)
 	scale := float32(1 / math.Sqrt(float64(hd)))
+	var bias []float32
+	if ws.m.bias != nil {
+		// The bias goes to its own buffer so that the softmax adds it after
+		// scaling (softmax(scale·qk + bias), as timm): a zero bias then
+		// gives the very bits of no bias.
+		bias = ws.work[worker].bias[:rows*n]
+		clear(bias)
+		if err := ws.m.bias.AddBias(bias, it.head, s.grid, c.Prefix(), it.lo, it.hi); err != nil {
+			ws.work[worker].err = err
+			return
+		}
+	}
 	for r := 0; r < rows; r++ {
-		kernels.Softmax(scores[r*n:(r+1)*n], scale, nil)
+		var b []float32
+		if bias != nil {
+			b = bias[r*n : (r+1)*n]
+		}
+		kernels.Softmax(scores[r*n:(r+1)*n], scale, b)
 	}
 	kernels.Sgemm(1, false, false, rows, hd, n, 1, scores, n, v, 3*d, 0, ws.ao[(s.off+it.lo)*d+col:], d)
+}
+
+// rotate applies the rotary embedding to q and k of every image, each on
+// its own grid, in the qkv matrix the row phase just made.
+func (ws *workspace) rotate() error {
+	r := ws.m.rotary
+	if r == nil {
+		return nil
+	}
+	c := ws.m.cfg
+	ld := 3 * c.EmbedDim
+	for _, s := range ws.segs {
+		if err := r.RotateQKV(ws.qkv[s.off*ld:(s.off+s.n)*ld], ld, s.grid, c.NumHeads, c.HeadDim(), c.Prefix()); err != nil {
+			return fmt.Errorf("vit: rotary embedding at grid %s: %w", s.grid, err)
+		}
+	}
+	return nil
+}
+
+// checkBias tries the attention bias on one query row of every image
+// before any attention runs, so that a bias that cannot serve a grid (or
+// the prefix) is an error up front, and its per-grid tables are built
+// here rather than by several workers at once.
+func (ws *workspace) checkBias() error {
+	b := ws.m.bias
+	if b == nil {
+		return nil
+	}
+	for _, s := range ws.segs {
+		row := ws.work[0].bias[:s.n]
+		if err := b.AddBias(row, 0, s.grid, ws.m.cfg.Prefix(), 0, 1); err != nil {
+			return fmt.Errorf("vit: attention bias at grid %s: %w", s.grid, err)
+		}
+	}
+	return nil
+}
+
+// attentionError returns (and clears) the first error a worker met in the
+// attention phase; checkBias makes one unlikely.
+func (ws *workspace) attentionError() error {
+	var first error
+	for i := range ws.work {
+		if err := ws.work[i].err; err != nil && first == nil {
+			first = fmt.Errorf("vit: attention bias: %w", err)
+		}
+		ws.work[i].err = nil
+	}
+	return first
 }
 
 // attentionItems lists the (segment, head, query tile) items of one

@@ -21,6 +21,15 @@
 // size (FlexiViT: the kernel is resized by the pseudo-inverse of the patch
 // resize). Options.PosEncoder plugs in any other posenc.Encoder.
 //
+// Encodings that act inside attention plug in too, for every block:
+// Options.Rotary (a posenc.Rotary such as Rope2D, EVA-02's 2-D RoPE)
+// rotates q and k of the patch tokens right after the qkv projection, and
+// Options.AttentionBias (a posenc.AttentionBias such as RelPosBias or CPB)
+// is added to each head's logits after the 1/√head_dim scale, before the
+// softmax, with the image's whole grid as the window (BEiT style). Both act
+// per image, on its own grid, in packed batches too. New checks that they
+// fit the model's heads and head dim (ErrConfig).
+//
 // # Running
 //
 // Forward runs one image; ForwardBatch packs images of different sizes into

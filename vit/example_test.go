@@ -1,8 +1,10 @@
 package vit_test
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/anyres/anyres/posenc"
 	"github.com/anyres/anyres/vit"
 )
 
@@ -42,4 +44,39 @@ func ExampleNew() {
 	}
 	fmt.Println(m.Grid(64, 40))
 	// Output: 8×5
+}
+
+// EVA-02-style 2-D RoPE and a BEiT-style relative position bias inside
+// every block's attention, each image on its own grid.
+func ExampleOptions_attentionEncodings() {
+	cfg := vit.Config{ImgSize: [2]int{64, 64}, PatchSize: [2]int{16, 16}, EmbedDim: 32, Depth: 2, NumHeads: 2,
+		MLPHidden: 64, QKVBias: true, ClassToken: true, PosEmbed: "none", GlobalPool: "token", FinalNorm: true,
+		NormEps: 1e-6}
+	window := posenc.Grid{H: 4, W: 4} // the grid the bias table was learned for; resized to others
+	table := make([]float32, posenc.RelPosTableRows(window, true)*cfg.NumHeads)
+	bias, err := posenc.NewRelPosBias(table, cfg.NumHeads, window, true, nil)
+	if err != nil {
+		panic(err)
+	}
+	rope := &posenc.Rope2D{Options: posenc.RopeOptions{RefGrid: window}}
+	m, err := vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Rotary: rope, AttentionBias: bias})
+	if err != nil {
+		panic(err)
+	}
+	imgs := []vit.Image{{C: 3, H: 64, W: 96, Pix: make([]float32, 3*64*96)}, {C: 3, H: 32, W: 32, Pix: make([]float32, 3*32*32)}}
+	outs := make([]vit.Output, len(imgs))
+	if err := m.ForwardBatch(imgs, outs); err != nil {
+		panic(err)
+	}
+	for _, o := range outs {
+		fmt.Println(o.Grid, len(o.Pooled))
+	}
+	// A head dim RoPE cannot rotate is an error, not a panic.
+	cfg.EmbedDim, cfg.NumHeads = 36, 6
+	_, err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Rotary: rope})
+	fmt.Println(errors.Is(err, vit.ErrConfig))
+	// Output:
+	// 4×6 32
+	// 2×2 32
+	// true
 }

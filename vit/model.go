@@ -35,6 +35,17 @@ type Options struct {
 	// PosEncoder replaces the checkpoint's position embedding (e.g. a
 	// sin-cos encoding); nil uses the stored table, or none.
 	PosEncoder posenc.Encoder
+	// Rotary rotates q and k of the patch tokens in every block, right after
+	// the qkv projection (EVA-02 and RoPE-ViT style; prefix tokens are left
+	// alone), each image on its own grid, e.g. a *posenc.Rope2D. nil: none.
+	// New checks that it accepts the model's heads and head dim.
+	Rotary posenc.Rotary
+	// AttentionBias is added to every head's attention logits (after the
+	// 1/√head_dim scale, before the softmax) in every block, each image
+	// with the bias of its own whole grid as the window (BEiT style), e.g.
+	// a *posenc.RelPosBias or *posenc.CPB. nil: none. Its Heads must be
+	// the model's NumHeads.
+	AttentionBias posenc.AttentionBias
 	// Resample is how the stored position table is resampled to each grid
 	// and, with PatchSize, how the patch kernel is resized; nil means
 	// timm's defaults (bicubic with antialias).
@@ -48,6 +59,8 @@ type Model struct {
 	patchW    *kernels.PackedB
 	w         *weights
 	pos       posenc.Encoder
+	rotary    posenc.Rotary
+	bias      posenc.AttentionBias
 	threads   int
 	maxTokens int
 	edge      EdgePolicy
@@ -161,8 +174,32 @@ func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
 	default:
 		m.pos = posenc.None{}
 	}
+	if err := m.setAttentionEncodings(opts); err != nil {
+		return nil, err
+	}
 	m.start()
 	return m, nil
+}
+
+// setAttentionEncodings checks and keeps the encodings that act inside
+// attention. The rotary is tried on a one-token grid, which checks heads
+// and head dim for any implementation (Rope2D wants a multiple of 4).
+func (m *Model) setAttentionEncodings(opts Options) error {
+	c := m.cfg
+	if r := opts.Rotary; r != nil {
+		d := c.EmbedDim
+		if err := r.RotateQKV(make([]float32, 3*d), 3*d, posenc.Grid{H: 1, W: 1}, c.NumHeads, c.HeadDim(), 0); err != nil {
+			return fmt.Errorf("%w: rotary embedding for %d heads of %d: %v", ErrConfig, c.NumHeads, c.HeadDim(), err)
+		}
+		m.rotary = r
+	}
+	if b := opts.AttentionBias; b != nil {
+		if b.Heads() != c.NumHeads {
+			return fmt.Errorf("%w: attention bias has %d heads, the model %d", ErrConfig, b.Heads(), c.NumHeads)
+		}
+		m.bias = b
+	}
+	return nil
 }
 
 // WithThreads returns a model that shares m's weights but runs each
@@ -172,7 +209,7 @@ func (m *Model) WithThreads(n int) *Model {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	c := &Model{cfg: m.cfg, patch: m.patch, patchW: m.patchW, w: m.w, pos: m.pos, threads: min(n, 256),
+	c := &Model{cfg: m.cfg, patch: m.patch, patchW: m.patchW, w: m.w, pos: m.pos, rotary: m.rotary, bias: m.bias, threads: min(n, 256),
 		maxTokens: m.maxTokens, edge: m.edge, file: m.file}
 	c.start()
 	return c
@@ -289,14 +326,25 @@ func (ws *workspace) forward() error {
 			return fmt.Errorf("vit: position embedding at grid %s: %w", s.grid, err)
 		}
 	}
+	if err := ws.checkBias(); err != nil {
+		return err
+	}
 	ws.attentionItems()
 	ws.items = ws.attn
 	for b := -1; b < c.Depth; b++ {
 		if b >= 0 {
 			ws.run(phaseAttention)
+			if err := ws.attentionError(); err != nil {
+				return err
+			}
 		}
 		ws.block = b
 		ws.run(phaseRows)
+		if b+1 < c.Depth {
+			if err := ws.rotate(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

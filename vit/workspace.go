@@ -50,6 +50,8 @@ type scratch struct {
 	hid    []float32 // rowTile×mlp: the MLP's hidden layer
 	col    []float32 // patchTile×C·ph·pw: im2col patches
 	scores []float32 // queryTile×(longest segment): one head's scores for a query tile
+	bias   []float32 // like scores: their attention bias (empty without one)
+	err    error     // the first error of this worker's attention items
 	pooled []float32 // dim
 }
 
@@ -102,7 +104,7 @@ func grow(s []float32, n int) []float32 {
 
 // bufferLens are the lengths of a workspace's buffers: the shared ones
 // (residual stream, qkv, attention output) and each worker's.
-type bufferLens struct{ x, qkv, ao, ln, hid, col, scores, pooled int }
+type bufferLens struct{ x, qkv, ao, ln, hid, col, scores, bias, pooled int }
 
 func (ws *workspace) lens() bufferLens {
 	c := ws.m.cfg
@@ -111,9 +113,13 @@ func (ws *workspace) lens() bufferLens {
 	for _, s := range ws.segs {
 		longest = max(longest, s.n)
 	}
-	return bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d,
+	l := bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d,
 		ln: ws.rowTile * d, hid: ws.rowTile * c.MLPHidden, col: patchTile * c.Channels() * ws.m.patch[0] * ws.m.patch[1],
 		scores: queryTile * longest, pooled: d}
+	if ws.m.bias != nil {
+		l.bias = l.scores
+	}
+	return l
 }
 
 // rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows
@@ -138,7 +144,7 @@ func (ws *workspace) size() {
 	for i := range ws.work {
 		w := &ws.work[i]
 		w.ln, w.hid, w.col = grow(w.ln, l.ln), grow(w.hid, l.hid), grow(w.col, l.col)
-		w.scores, w.pooled = grow(w.scores, l.scores), grow(w.pooled, l.pooled)
+		w.scores, w.bias, w.pooled = grow(w.scores, l.scores), grow(w.bias, l.bias), grow(w.pooled, l.pooled)
 	}
 }
 
@@ -155,7 +161,7 @@ func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
 	}
 	ws.rowTile = rowTileFor(ws.tokens, m.threads)
 	l := ws.lens()
-	return 4 * (l.x + l.qkv + l.ao + m.threads*(l.ln+l.hid+l.col+l.scores+l.pooled))
+	return 4 * (l.x + l.qkv + l.ao + m.threads*(l.ln+l.hid+l.col+l.scores+l.bias+l.pooled))
 }
 
 // run does the items of one phase on up to m.threads workers: the caller

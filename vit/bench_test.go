@@ -2,8 +2,11 @@ package vit
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/anyres/anyres/posenc"
 )
 
 var benchB16 struct {
@@ -79,5 +82,42 @@ func BenchmarkPack(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAttentionEncodings times ViT-B/16 with RoPE and a relative
+// position bias inside attention against the plain model.
+//
+//	go test ./vit -run - -bench AttentionEncodings -benchtime 5x
+func BenchmarkAttentionEncodings(b *testing.B) {
+	heads := ViTB16().NumHeads
+	window := posenc.Grid{H: 14, W: 14}
+	bias, err := posenc.NewRelPosBias(make([]float32, posenc.RelPosTableRows(window, true)*heads), heads, window, true, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rope := &posenc.Rope2D{Options: posenc.RopeOptions{RefGrid: window}}
+	for _, s := range [][2]int{{224, 224}, {518, 392}} {
+		for _, enc := range []string{"none", "rope", "bias", "rope+bias"} {
+			b.Run(fmt.Sprintf("%dx%d/%s", s[0], s[1], enc), func(b *testing.B) {
+				m := b16(b, 2)
+				if strings.Contains(enc, "rope") {
+					m.rotary = rope
+				}
+				if strings.Contains(enc, "bias") {
+					m.bias = bias
+				}
+				img := benchImage(s[0], s[1])
+				var out Output
+				if err := m.Forward(img, &out); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					m.Forward(img, &out)
+				}
+			})
+		}
 	}
 }

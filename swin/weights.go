@@ -2,17 +2,14 @@ package swin
 
 import (
 	"fmt"
-	"slices"
 
+	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
 
 // TensorSource is where weights come from (a *tensorfile.File).
-type TensorSource interface {
-	Float32(name string) ([]float32, []int, error)
-	Has(name string) bool
-}
+type TensorSource = tensorfile.Source
 
 // blockWeights are one Swin block's parameters, matrices packed for
 // kernels.GemmPacked.
@@ -55,22 +52,9 @@ type weights struct {
 
 // get returns the tensor name, which must have exactly shape want.
 func get(src TensorSource, name string, want ...int) ([]float32, error) {
-	if !src.Has(name) {
-		return nil, fmt.Errorf("%w: %q (shape %v) is missing", ErrWeight, name, want)
-	}
-	v, shape, err := src.Float32(name)
+	v, err := tensorfile.Checked(src, name, want...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrWeight, name, err)
-	}
-	if !slices.Equal(shape, want) {
-		return nil, fmt.Errorf("%w: %q has shape %v, want %v", ErrWeight, name, shape, want)
-	}
-	n := 1
-	for _, d := range want {
-		n *= d
-	}
-	if len(v) != n {
-		return nil, fmt.Errorf("%w: %q holds %d values, want %d", ErrWeight, name, len(v), n)
+		return nil, fmt.Errorf("%w: %v", ErrWeight, err)
 	}
 	return v, nil
 }

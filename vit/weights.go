@@ -2,17 +2,14 @@ package vit
 
 import (
 	"fmt"
-	"slices"
 
+	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/kernels"
 )
 
 // TensorSource is where weights come from: a *tensorfile.File, or a
 // MapSource built in code.
-type TensorSource interface {
-	Float32(name string) ([]float32, []int, error)
-	Has(name string) bool
-}
+type TensorSource = tensorfile.Source
 
 // blockWeights are one transformer block's parameters, matrices packed for
 // kernels.GemmPacked.
@@ -49,28 +46,11 @@ type loader struct {
 
 // get returns the tensor name, which must have exactly shape want.
 func (l loader) get(name string, want ...int) ([]float32, error) {
-	if !l.src.Has(name) {
-		return nil, fmt.Errorf("%w: %q (shape %v) is missing", ErrWeight, name, want)
-	}
-	v, shape, err := l.src.Float32(name)
+	v, err := tensorfile.Checked(l.src, name, want...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrWeight, name, err)
-	}
-	if !slices.Equal(shape, want) {
-		return nil, fmt.Errorf("%w: %q has shape %v, want %v", ErrWeight, name, shape, want)
-	}
-	if n := product(want); len(v) != n {
-		return nil, fmt.Errorf("%w: %q holds %d values, want %d", ErrWeight, name, len(v), n)
+		return nil, fmt.Errorf("%w: %v", ErrWeight, err)
 	}
 	return v, nil
-}
-
-func product(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // loadWeights reads and checks every tensor the config calls for, by timm
@@ -175,4 +155,12 @@ func (s MapSource) Float32(name string) ([]float32, []int, error) {
 func (s MapSource) Has(name string) bool {
 	_, ok := s[name]
 	return ok
+}
+
+func product(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }

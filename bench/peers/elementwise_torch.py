@@ -66,17 +66,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ops", default=",".join(OPS), help="comma-separated: " + ", ".join(OPS))
     ap.add_argument("--n", default=",".join(map(str, SIZES)), help="comma-separated token counts N")
-    ap.add_argument("--level", choices=["best", "avx512", "avx2", "generic"], default="best",
-                    help="anyres kernel level (ANYRES_KERNELS)")
-    ap.add_argument("--rounds", type=int, default=3, help="alternations per size (medians are taken)")
-    ap.add_argument("--time", type=float, default=0.3, help="seconds per measurement")
-    ap.add_argument("--json", action="store_true", help="one JSON object per size")
+    peerlib.add_common_args(ap, rounds_help="alternations per size (medians are taken)")
     args = ap.parse_args()
-    peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
-    import torch
-    torch.set_num_threads(1)
-
-    cap = peerlib.torch_capability(torch)
+    torch, cap = peerlib.torch_one_thread()
     if not args.json:
         print(f"PyTorch {torch.__version__} (CPU capability {cap}, 1 thread) vs anyres, 1 thread; "
               f"median of {args.rounds} alternating rounds of {args.time}s")

@@ -92,3 +92,22 @@ def median_time(f, min_time, min_calls=5):
 def torch_capability(torch):
     """PyTorch's CPU capability line (e.g. AVX512), or "?"."""
     return next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")
+
+
+def add_common_args(ap, rounds_help="alternations (medians are taken)"):
+    """The flags every single-thread PyTorch peer takes: --level, --rounds,
+    --time, --json."""
+    ap.add_argument("--level", choices=["best", "avx512", "avx2", "generic"], default="best",
+                    help="anyres kernel level (ANYRES_KERNELS)")
+    ap.add_argument("--rounds", type=int, default=3, help=rounds_help)
+    ap.add_argument("--time", type=float, default=0.3, help="seconds per measurement")
+    ap.add_argument("--json", action="store_true", help="one JSON object per case")
+
+
+def torch_one_thread():
+    """Import Debian's PyTorch (installing it when missing) held to one
+    thread, and return it with its CPU capability string."""
+    ensure(["python3-torch"], importable("torch"))
+    import torch
+    torch.set_num_threads(1)
+    return torch, torch_capability(torch)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch CPU against `anyres bench softmax|layernorm|gelu|gelu_tanh|exp`, in one run.
 
     python3 bench/peers/elementwise_torch.py                    # every op, every ViT size

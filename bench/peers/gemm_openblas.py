@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """OpenBLAS sgemm (numpy float32 matmul) against `anyres bench gemm`, in one run.
 
     python3 bench/peers/gemm_openblas.py                 # AVX-512 anyres vs OpenBLAS's own pick

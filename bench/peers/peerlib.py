@@ -24,6 +24,22 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 _REEXEC = "ANYRES_PEER_REEXEC"  # set once the script has re-run under DEBIAN_PY
 
 
+def _debian_python():
+    """Re-runs the importing script under DEBIAN_PY when another python3
+    started it (a pyenv or venv python3 first on PATH has its own numpy,
+    not Debian's on the pthread OpenBLAS, and no python3-torch): every peer
+    measures Debian's packages, whatever `python3` means here."""
+    if not os.path.exists(DEBIAN_PY) or os.environ.get(_REEXEC):
+        return
+    if os.path.realpath(sys.executable) == os.path.realpath(DEBIAN_PY):
+        return
+    os.environ[_REEXEC] = "1"
+    os.execv(DEBIAN_PY, [DEBIAN_PY] + sys.argv)
+
+
+_debian_python()
+
+
 def importable(*modules):
     """A check for ensure: whether every module imports."""
     def check():

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch CPU against `anyres bench resample`, in one run.
 
     python3 bench/peers/resample_torch.py                 # both shapes, bicubic+antialias and bilinear

@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch) and write the README results table", runBenchReport}
+	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch, ONNX Runtime) and write the README results table", runBenchReport}
 }
 
 const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-timeout 20m]

@@ -1,0 +1,60 @@
+// Times one ONNX graph in ONNX Runtime's CPU execution provider (npm
+// onnxruntime-node, its bundled MLAS build); run by vit_onnxruntime.py.
+//
+//	node vit_onnxruntime.js MODEL.onnx H W THREADS SECONDS
+//
+// Loads the model with intraOpNumThreads = THREADS (interOpNumThreads 1,
+// sequential execution, all graph optimisations), runs one warm-up forward,
+// then forwards until at least 2 have run and SECONDS have passed (at most
+// 50), and prints one JSON line: the median and every time in ms, the
+// session's load time, the peak resident memory of this process in MB.
+"use strict";
+const path = require("path");
+const ortDir = process.env.ANYRES_ORT_DIR;
+const ort = require(ortDir ? path.join(ortDir, "node_modules", "onnxruntime-node") : "onnxruntime-node");
+
+// peakRSSMB is this process's resident-memory high-water mark (VmHWM) in
+// MB; getrusage's maxRSS would also count the pages of the (large) Python
+// parent copied at fork.
+function peakRSSMB() {
+  const m = require("fs").readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s*(\d+) kB/);
+  return m ? Math.round(Number(m[1]) / 1024) : Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+async function main() {
+  const [model, h, w, threads, seconds] = process.argv.slice(2);
+  const H = Number(h), W = Number(w), T = Number(threads), budget = Number(seconds) * 1e3;
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: T,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+  const loadMs = performance.now() - t0;
+  const pix = new Float32Array(3 * H * W);
+  for (let i = 0; i < pix.length; i++) pix[i] = (i % 251) / 125 - 1;
+  const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", pix, [1, 3, H, W]) };
+  await session.run(feeds); // warm-up
+  const times = [];
+  const start = performance.now();
+  while (times.length < 2 || (performance.now() - start < budget && times.length < 50)) {
+    const s = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - s);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    ms: sorted[Math.floor(sorted.length / 2)],
+    times: times.map((t) => Math.round(t * 10) / 10),
+    load_ms: Math.round(loadMs),
+    peak_rss_mb: peakRSSMB(),
+    ort_version: require(ortDir ? path.join(ortDir, "node_modules", "onnxruntime-node", "package.json") : "onnxruntime-node/package.json").version,
+  }));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

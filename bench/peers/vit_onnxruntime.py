@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""ViT-B/16 forward in ONNX Runtime (CPU) against `anyres bench vit`, in the same run.
+
+Usage: bench/peers/vit_onnxruntime.py [--sizes 224x224,384x384,518x392,1024x1024]
+       [--threads 1,2] [--rounds 3] [--time 3] [--level best|avx512|avx2] [--json]
+
+The model is the ViT-B/16 of vit_torch.py (timm's vit_base_patch16_224 in
+plain torch.nn, random weights, seed 0), exported with Debian's python3-torch
+(torch.onnx.export, opset 17, constant folding) into one graph per image
+size, as one deploys ONNX models: the input shape is fixed, so the
+zero-padding to whole patches and the position table resampled to the grid
+(bicubic, antialias: torch 1.13 cannot export the antialiased resize) are
+computed in torch at export time and stored in the graph as constants.
+
+ONNX Runtime is npm's onnxruntime-node (its bundled CPU build, MLAS kernels),
+installed by this script with `npm install --ignore-scripts` into
+.tools/ort (the install script only fetches an optional CUDA build) and run
+from Node (vit_onnxruntime.js) with intraOpNumThreads = T,
+interOpNumThreads = 1, sequential execution, all graph optimisations.
+
+For each thread count and size the two sides alternate --rounds times, each
+measurement a fresh process (one warm-up forward, then at least 2 forwards
+and --time seconds; its median). Printed: each side's median of those
+medians, ratio = ORT ms / anyres ms (>= 1: anyres is at least as fast), and
+the peak resident memory of each side's process (VmHWM, read by the process
+itself: ORT's includes Node and the session, anyres's the Go binary with its
+weights; the Go heap high-water mark that `anyres bench vit` reports is
+shown too).
+"""
+import argparse, json, os, shutil, statistics, subprocess, sys
+
+import peerlib
+
+peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORT_DIR = os.path.join(peerlib.REPO, ".tools", "ort")
+MODEL_DIR = os.path.join(ORT_DIR, "models")
+
+
+def ensure_ort():
+    """Installs onnxruntime-node into ORT_DIR with npm when missing."""
+    if os.path.exists(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node", "package.json")):
+        return
+    if not shutil.which("node") or not shutil.which("npm"):
+        peerlib.ensure(["nodejs", "npm"], lambda: bool(shutil.which("node") and shutil.which("npm")))
+    os.makedirs(ORT_DIR, exist_ok=True)
+    print(f"installing onnxruntime-node into {ORT_DIR} with npm", file=sys.stderr)
+    subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", ORT_DIR, "onnxruntime-node"],
+                   check=True, stdout=sys.stderr)
+
+
+class Fixed(torch.nn.Module):
+    """The ViT at one input size: padding and the resampled position table
+    are constants, the rest is the model's own forward."""
+
+    def __init__(self, vit, h, w):
+        super().__init__()
+        self.vit, self.p = vit, vit.patch
+        self.pad = ((self.p - w % self.p) % self.p, (self.p - h % self.p) % self.p)
+        gh, gw = (h + self.pad[1]) // self.p, (w + self.pad[0]) // self.p
+        with torch.no_grad():
+            self.register_buffer("pos", vit.pos(gh, gw).detach().clone())
+
+    def forward(self, x):
+        v = self.vit
+        x = torch.nn.functional.pad(x, (0, self.pad[0], 0, self.pad[1]))
+        x = v.proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([v.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        x = v.norm(v.blocks(x))
+        return v.head(x[:, 0])
+
+
+def export(h, w):
+    """The ONNX graph for an h×w image (made once, kept in MODEL_DIR)."""
+    path = os.path.join(MODEL_DIR, f"vit_b16_{h}x{w}_opset17.onnx")
+    if os.path.exists(path):
+        return path
+    os.makedirs(MODEL_DIR, exist_ok=True)
+    sys.path.insert(0, HERE)
+    import vit_torch
+    torch.manual_seed(0)
+    model = Fixed(vit_torch.ViT().eval(), h, w).eval()
+    tmp = path + ".tmp"
+    with torch.no_grad():
+        torch.onnx.export(model, torch.randn(1, 3, h, w), tmp, opset_version=17, do_constant_folding=True,
+                          input_names=["image"], output_names=["logits"])
+    os.replace(tmp, path)
+    return path
+
+
+def run_json(cmd, env=None):
+    """Runs cmd and returns the last JSON object it printed."""
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, cwd=peerlib.REPO, text=True, check=True).stdout
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="224x224,384x384,518x392,1024x1024")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations per case (medians are taken)")
+    ap.add_argument("--time", type=float, default=3.0, help="seconds per measurement (at least 2 forwards after a warm-up)")
+    ap.add_argument("--level", choices=["best", "avx512", "avx2", "generic"], default="best", help="anyres kernel level (ANYRES_KERNELS)")
+    ap.add_argument("--json", action="store_true", help="one JSON object per case")
+    a = ap.parse_args()
+    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
+    threads = [int(t) for t in a.threads.split(",")]
+    ensure_ort()
+    models = {s: export(*s) for s in sizes}
+    node = shutil.which("node")
+    env = dict(os.environ, ANYRES_ORT_DIR=ORT_DIR)
+    with peerlib.Anyres(a.level) as anyres:
+        version = None
+        if not a.json:
+            print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT GF/s':>8} {'anyres GF/s':>11}"
+                  f" {'ORT RSS MB':>10} {'anyres RSS MB':>13} {'anyres heap MB':>14}", flush=True)
+        for t in threads:
+            for (h, w) in sizes:
+                ort_ms, any_ms, ort_rss, any_rss, heap, row = [], [], 0, 0, 0, None
+                for _ in range(a.rounds):
+                    row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
+                                    "-time", f"{a.time}s", "-json"], env=anyres.env)
+                    any_ms.append(row["ms"])
+                    any_rss, heap = max(any_rss, row.get("peak_rss_mb", 0)), max(heap, row["heap_peak_mb"])
+                    o = run_json([node, os.path.join(HERE, "vit_onnxruntime.js"), models[(h, w)], str(h), str(w), str(t), str(a.time)], env=env)
+                    ort_ms.append(o["ms"])
+                    ort_rss, version = max(ort_rss, o["peak_rss_mb"]), o["ort_version"]
+                om, am = statistics.median(ort_ms), statistics.median(any_ms)
+                gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
+                if a.json:
+                    print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "tokens": row["tokens"],
+                                      "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
+                                      "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
+                                      "ort_gflops": round(gflop / om * 1e3, 1), "anyres_gflops": round(gflop / am * 1e3, 1),
+                                      "ort_peak_rss_mb": round(ort_rss), "anyres_peak_rss_mb": round(any_rss),
+                                      "anyres_heap_peak_mb": heap, "ort_version": version, "level": a.level}), flush=True)
+                    continue
+                print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
+                      f" {ort_rss:>10.0f} {any_rss:>13.0f} {heap:>14.0f}", flush=True)
+        if not a.json:
+            print(f"ONNX Runtime {version} (onnxruntime-node, CPU EP) vs anyres (kernels: {a.level}), median ms of {a.rounds} alternations;"
+                  f" ratio = ORT/anyres")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX2x1(SB), NOSPLIT, $0-56
+// func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -71,27 +71,48 @@ gemmAVX2x1_step:
 	DECQ CX
 	JNZ gemmAVX2x1_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX2x1_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX2x1_set
+	JZ gemmAVX2x1_ep
 	VADDPS 0(R10), Y0, Y0
-	VMOVUPS Y0, 0(R10)
 	VADDPS 32(R10), Y1, Y1
-	VMOVUPS Y1, 32(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2x1_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2x1_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2x1_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2x1_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2x1_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+
+	// C = acc.
 gemmAVX2x1_set:
+	MOVQ DI, R10
 	VMOVUPS Y0, 0(R10)
 	VMOVUPS Y1, 32(R10)
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX2x2(SB), NOSPLIT, $0-56
+// func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -174,25 +195,49 @@ gemmAVX2x2_step:
 	DECQ CX
 	JNZ gemmAVX2x2_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX2x2_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX2x2_set
+	JZ gemmAVX2x2_ep
 	VADDPS 0(R10), Y0, Y0
-	VMOVUPS Y0, 0(R10)
 	VADDPS 32(R10), Y1, Y1
-	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y2, Y2
-	VMOVUPS Y2, 0(R10)
 	VADDPS 32(R10), Y3, Y3
-	VMOVUPS Y3, 32(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2x2_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2x2_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2x2_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2x2_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2x2_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+
+	// C = acc.
 gemmAVX2x2_set:
+	MOVQ DI, R10
 	VMOVUPS Y0, 0(R10)
 	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
@@ -201,8 +246,8 @@ gemmAVX2x2_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX2x3(SB), NOSPLIT, $0-56
+// func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX2x3(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -302,30 +347,57 @@ gemmAVX2x3_step:
 	DECQ CX
 	JNZ gemmAVX2x3_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX2x3_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX2x3_set
+	JZ gemmAVX2x3_ep
 	VADDPS 0(R10), Y0, Y0
-	VMOVUPS Y0, 0(R10)
 	VADDPS 32(R10), Y1, Y1
-	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y2, Y2
-	VMOVUPS Y2, 0(R10)
 	VADDPS 32(R10), Y3, Y3
-	VMOVUPS Y3, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y4, Y4
-	VMOVUPS Y4, 0(R10)
 	VADDPS 32(R10), Y5, Y5
-	VMOVUPS Y5, 32(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2x3_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2x3_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2x3_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2x3_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2x3_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+
+	// C = acc.
 gemmAVX2x3_set:
+	MOVQ DI, R10
 	VMOVUPS Y0, 0(R10)
 	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
@@ -337,8 +409,8 @@ gemmAVX2x3_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX2x4(SB), NOSPLIT, $0-56
+// func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX2x4(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -455,35 +527,65 @@ gemmAVX2x4_step:
 	DECQ CX
 	JNZ gemmAVX2x4_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX2x4_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX2x4_set
+	JZ gemmAVX2x4_ep
 	VADDPS 0(R10), Y0, Y0
-	VMOVUPS Y0, 0(R10)
 	VADDPS 32(R10), Y1, Y1
-	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y2, Y2
-	VMOVUPS Y2, 0(R10)
 	VADDPS 32(R10), Y3, Y3
-	VMOVUPS Y3, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y4, Y4
-	VMOVUPS Y4, 0(R10)
 	VADDPS 32(R10), Y5, Y5
-	VMOVUPS Y5, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y6, Y6
-	VMOVUPS Y6, 0(R10)
 	VADDPS 32(R10), Y7, Y7
-	VMOVUPS Y7, 32(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2x4_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2x4_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2x4_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2x4_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2x4_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+	ADDQ R13, R12
+	VADDPS 0(R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+
+	// C = acc.
 gemmAVX2x4_set:
+	MOVQ DI, R10
 	VMOVUPS Y0, 0(R10)
 	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
@@ -498,8 +600,8 @@ gemmAVX2x4_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX2x5(SB), NOSPLIT, $0-56
+// func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX2x5(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -633,40 +735,73 @@ gemmAVX2x5_step:
 	DECQ CX
 	JNZ gemmAVX2x5_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX2x5_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX2x5_set
+	JZ gemmAVX2x5_ep
 	VADDPS 0(R10), Y0, Y0
-	VMOVUPS Y0, 0(R10)
 	VADDPS 32(R10), Y1, Y1
-	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y2, Y2
-	VMOVUPS Y2, 0(R10)
 	VADDPS 32(R10), Y3, Y3
-	VMOVUPS Y3, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y4, Y4
-	VMOVUPS Y4, 0(R10)
 	VADDPS 32(R10), Y5, Y5
-	VMOVUPS Y5, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y6, Y6
-	VMOVUPS Y6, 0(R10)
 	VADDPS 32(R10), Y7, Y7
-	VMOVUPS Y7, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y8, Y8
-	VMOVUPS Y8, 0(R10)
 	VADDPS 32(R10), Y9, Y9
-	VMOVUPS Y9, 32(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2x5_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2x5_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2x5_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2x5_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2x5_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+	ADDQ R13, R12
+	VADDPS 0(R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+	ADDQ R13, R12
+	VADDPS 0(R12), Y8, Y8
+	VADDPS 32(R12), Y9, Y9
+
+	// C = acc.
 gemmAVX2x5_set:
+	MOVQ DI, R10
 	VMOVUPS Y0, 0(R10)
 	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
@@ -684,8 +819,8 @@ gemmAVX2x5_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX2x6(SB), NOSPLIT, $0-56
+// func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX2x6(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -836,45 +971,81 @@ gemmAVX2x6_step:
 	DECQ CX
 	JNZ gemmAVX2x6_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX2x6_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX2x6_set
+	JZ gemmAVX2x6_ep
 	VADDPS 0(R10), Y0, Y0
-	VMOVUPS Y0, 0(R10)
 	VADDPS 32(R10), Y1, Y1
-	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y2, Y2
-	VMOVUPS Y2, 0(R10)
 	VADDPS 32(R10), Y3, Y3
-	VMOVUPS Y3, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y4, Y4
-	VMOVUPS Y4, 0(R10)
 	VADDPS 32(R10), Y5, Y5
-	VMOVUPS Y5, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y6, Y6
-	VMOVUPS Y6, 0(R10)
 	VADDPS 32(R10), Y7, Y7
-	VMOVUPS Y7, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y8, Y8
-	VMOVUPS Y8, 0(R10)
 	VADDPS 32(R10), Y9, Y9
-	VMOVUPS Y9, 32(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Y10, Y10
-	VMOVUPS Y10, 0(R10)
 	VADDPS 32(R10), Y11, Y11
-	VMOVUPS Y11, 32(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2x6_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2x6_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2x6_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y12, Y10, Y10
+	VADDPS Y13, Y11, Y11
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2x6_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2x6_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+	ADDQ R13, R12
+	VADDPS 0(R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+	ADDQ R13, R12
+	VADDPS 0(R12), Y8, Y8
+	VADDPS 32(R12), Y9, Y9
+	ADDQ R13, R12
+	VADDPS 0(R12), Y10, Y10
+	VADDPS 32(R12), Y11, Y11
+
+	// C = acc.
 gemmAVX2x6_set:
+	MOVQ DI, R10
 	VMOVUPS Y0, 0(R10)
 	VMOVUPS Y1, 32(R10)
 	ADDQ R9, R10
@@ -895,8 +1066,8 @@ gemmAVX2x6_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x1(SB), NOSPLIT, $0-56
+// func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x1(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -959,27 +1130,48 @@ gemmAVX512x1_step:
 	DECQ CX
 	JNZ gemmAVX512x1_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x1_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x1_set
+	JZ gemmAVX512x1_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x1_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x1_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x1_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x1_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x1_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+
+	// C = acc.
 gemmAVX512x1_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x2(SB), NOSPLIT, $0-56
+// func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x2(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1059,25 +1251,49 @@ gemmAVX512x2_step:
 	DECQ CX
 	JNZ gemmAVX512x2_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x2_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x2_set
+	JZ gemmAVX512x2_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x2_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x2_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x2_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x2_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x2_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+
+	// C = acc.
 gemmAVX512x2_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -1086,8 +1302,8 @@ gemmAVX512x2_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x3(SB), NOSPLIT, $0-56
+// func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x3(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1184,30 +1400,57 @@ gemmAVX512x3_step:
 	DECQ CX
 	JNZ gemmAVX512x3_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x3_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x3_set
+	JZ gemmAVX512x3_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x3_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x3_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x3_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x3_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x3_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+
+	// C = acc.
 gemmAVX512x3_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -1219,8 +1462,8 @@ gemmAVX512x3_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x4(SB), NOSPLIT, $0-56
+// func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x4(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1334,35 +1577,65 @@ gemmAVX512x4_step:
 	DECQ CX
 	JNZ gemmAVX512x4_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x4_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x4_set
+	JZ gemmAVX512x4_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x4_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x4_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x4_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x4_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x4_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+
+	// C = acc.
 gemmAVX512x4_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -1377,8 +1650,8 @@ gemmAVX512x4_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x5(SB), NOSPLIT, $0-56
+// func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x5(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1509,40 +1782,73 @@ gemmAVX512x5_step:
 	DECQ CX
 	JNZ gemmAVX512x5_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x5_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x5_set
+	JZ gemmAVX512x5_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x5_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x5_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x5_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x5_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x5_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+
+	// C = acc.
 gemmAVX512x5_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -1560,8 +1866,8 @@ gemmAVX512x5_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x6(SB), NOSPLIT, $0-56
+// func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x6(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1709,45 +2015,81 @@ gemmAVX512x6_step:
 	DECQ CX
 	JNZ gemmAVX512x6_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x6_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x6_set
+	JZ gemmAVX512x6_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x6_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x6_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x6_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x6_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x6_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+
+	// C = acc.
 gemmAVX512x6_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -1768,8 +2110,8 @@ gemmAVX512x6_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x7(SB), NOSPLIT, $0-56
+// func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x7(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1934,50 +2276,89 @@ gemmAVX512x7_step:
 	DECQ CX
 	JNZ gemmAVX512x7_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x7_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x7_set
+	JZ gemmAVX512x7_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x7_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x7_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x7_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x7_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x7_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+
+	// C = acc.
 gemmAVX512x7_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -2001,8 +2382,8 @@ gemmAVX512x7_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x8(SB), NOSPLIT, $0-56
+// func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x8(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -2184,55 +2565,97 @@ gemmAVX512x8_step:
 	DECQ CX
 	JNZ gemmAVX512x8_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x8_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x8_set
+	JZ gemmAVX512x8_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x8_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x8_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x8_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x8_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x8_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+
+	// C = acc.
 gemmAVX512x8_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -2259,8 +2682,8 @@ gemmAVX512x8_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x9(SB), NOSPLIT, $0-56
+// func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x9(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -2459,60 +2882,105 @@ gemmAVX512x9_step:
 	DECQ CX
 	JNZ gemmAVX512x9_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x9_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x9_set
+	JZ gemmAVX512x9_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z16, Z16
-	VMOVUPS Z16, 0(R10)
 	VADDPS 64(R10), Z17, Z17
-	VMOVUPS Z17, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x9_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x9_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x9_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x9_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x9_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+
+	// C = acc.
 gemmAVX512x9_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -2542,8 +3010,8 @@ gemmAVX512x9_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x10(SB), NOSPLIT, $0-56
+// func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x10(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -2759,65 +3227,113 @@ gemmAVX512x10_step:
 	DECQ CX
 	JNZ gemmAVX512x10_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x10_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x10_set
+	JZ gemmAVX512x10_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z16, Z16
-	VMOVUPS Z16, 0(R10)
 	VADDPS 64(R10), Z17, Z17
-	VMOVUPS Z17, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z18, Z18
-	VMOVUPS Z18, 0(R10)
 	VADDPS 64(R10), Z19, Z19
-	VMOVUPS Z19, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x10_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x10_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x10_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x10_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x10_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+
+	// C = acc.
 gemmAVX512x10_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -2850,8 +3366,8 @@ gemmAVX512x10_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x11(SB), NOSPLIT, $0-56
+// func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x11(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -3084,70 +3600,121 @@ gemmAVX512x11_step:
 	DECQ CX
 	JNZ gemmAVX512x11_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x11_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x11_set
+	JZ gemmAVX512x11_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z16, Z16
-	VMOVUPS Z16, 0(R10)
 	VADDPS 64(R10), Z17, Z17
-	VMOVUPS Z17, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z18, Z18
-	VMOVUPS Z18, 0(R10)
 	VADDPS 64(R10), Z19, Z19
-	VMOVUPS Z19, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z20, Z20
-	VMOVUPS Z20, 0(R10)
 	VADDPS 64(R10), Z21, Z21
-	VMOVUPS Z21, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x11_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x11_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x11_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x11_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x11_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+
+	// C = acc.
 gemmAVX512x11_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -3183,8 +3750,8 @@ gemmAVX512x11_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x12(SB), NOSPLIT, $0-56
+// func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x12(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -3434,75 +4001,129 @@ gemmAVX512x12_step:
 	DECQ CX
 	JNZ gemmAVX512x12_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x12_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x12_set
+	JZ gemmAVX512x12_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z16, Z16
-	VMOVUPS Z16, 0(R10)
 	VADDPS 64(R10), Z17, Z17
-	VMOVUPS Z17, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z18, Z18
-	VMOVUPS Z18, 0(R10)
 	VADDPS 64(R10), Z19, Z19
-	VMOVUPS Z19, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z20, Z20
-	VMOVUPS Z20, 0(R10)
 	VADDPS 64(R10), Z21, Z21
-	VMOVUPS Z21, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z22, Z22
-	VMOVUPS Z22, 0(R10)
 	VADDPS 64(R10), Z23, Z23
-	VMOVUPS Z23, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x12_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x12_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x12_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x12_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x12_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+	ADDQ R13, R12
+	VADDPS 0(R12), Z22, Z22
+	VADDPS 64(R12), Z23, Z23
+
+	// C = acc.
 gemmAVX512x12_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -3541,8 +4162,8 @@ gemmAVX512x12_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x13(SB), NOSPLIT, $0-56
+// func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x13(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -3809,80 +4430,137 @@ gemmAVX512x13_step:
 	DECQ CX
 	JNZ gemmAVX512x13_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x13_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x13_set
+	JZ gemmAVX512x13_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z16, Z16
-	VMOVUPS Z16, 0(R10)
 	VADDPS 64(R10), Z17, Z17
-	VMOVUPS Z17, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z18, Z18
-	VMOVUPS Z18, 0(R10)
 	VADDPS 64(R10), Z19, Z19
-	VMOVUPS Z19, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z20, Z20
-	VMOVUPS Z20, 0(R10)
 	VADDPS 64(R10), Z21, Z21
-	VMOVUPS Z21, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z22, Z22
-	VMOVUPS Z22, 0(R10)
 	VADDPS 64(R10), Z23, Z23
-	VMOVUPS Z23, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z24, Z24
-	VMOVUPS Z24, 0(R10)
 	VADDPS 64(R10), Z25, Z25
-	VMOVUPS Z25, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x13_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x13_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x13_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x13_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x13_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+	ADDQ R13, R12
+	VADDPS 0(R12), Z22, Z22
+	VADDPS 64(R12), Z23, Z23
+	ADDQ R13, R12
+	VADDPS 0(R12), Z24, Z24
+	VADDPS 64(R12), Z25, Z25
+
+	// C = acc.
 gemmAVX512x13_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
@@ -3924,8 +4602,8 @@ gemmAVX512x13_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int)
-TEXT ·gemmAVX512x14(SB), NOSPLIT, $0-56
+// func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+TEXT ·gemmAVX512x14(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -4209,85 +4887,145 @@ gemmAVX512x14_step:
 	DECQ CX
 	JNZ gemmAVX512x14_step
 
-	// Store: C = acc when add == 0, else C = C + acc.
+	// acc += C (rows ldc apart) when add != 0.
 gemmAVX512x14_store:
 	MOVQ DI, R10
 	MOVQ add+48(FP), AX
 	TESTQ AX, AX
-	JZ gemmAVX512x14_set
+	JZ gemmAVX512x14_ep
 	VADDPS 0(R10), Z0, Z0
-	VMOVUPS Z0, 0(R10)
 	VADDPS 64(R10), Z1, Z1
-	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z2, Z2
-	VMOVUPS Z2, 0(R10)
 	VADDPS 64(R10), Z3, Z3
-	VMOVUPS Z3, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z4, Z4
-	VMOVUPS Z4, 0(R10)
 	VADDPS 64(R10), Z5, Z5
-	VMOVUPS Z5, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z6, Z6
-	VMOVUPS Z6, 0(R10)
 	VADDPS 64(R10), Z7, Z7
-	VMOVUPS Z7, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z8, Z8
-	VMOVUPS Z8, 0(R10)
 	VADDPS 64(R10), Z9, Z9
-	VMOVUPS Z9, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z10, Z10
-	VMOVUPS Z10, 0(R10)
 	VADDPS 64(R10), Z11, Z11
-	VMOVUPS Z11, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z12, Z12
-	VMOVUPS Z12, 0(R10)
 	VADDPS 64(R10), Z13, Z13
-	VMOVUPS Z13, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z14, Z14
-	VMOVUPS Z14, 0(R10)
 	VADDPS 64(R10), Z15, Z15
-	VMOVUPS Z15, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z16, Z16
-	VMOVUPS Z16, 0(R10)
 	VADDPS 64(R10), Z17, Z17
-	VMOVUPS Z17, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z18, Z18
-	VMOVUPS Z18, 0(R10)
 	VADDPS 64(R10), Z19, Z19
-	VMOVUPS Z19, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z20, Z20
-	VMOVUPS Z20, 0(R10)
 	VADDPS 64(R10), Z21, Z21
-	VMOVUPS Z21, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z22, Z22
-	VMOVUPS Z22, 0(R10)
 	VADDPS 64(R10), Z23, Z23
-	VMOVUPS Z23, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z24, Z24
-	VMOVUPS Z24, 0(R10)
 	VADDPS 64(R10), Z25, Z25
-	VMOVUPS Z25, 64(R10)
 	ADDQ R9, R10
 	VADDPS 0(R10), Z26, Z26
-	VMOVUPS Z26, 0(R10)
 	VADDPS 64(R10), Z27, Z27
-	VMOVUPS Z27, 64(R10)
-	VZEROUPPER
-	RET
 
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512x14_ep:
+	MOVQ ep+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512x14_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512x14_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+	VADDPS Z28, Z26, Z26
+	VADDPS Z29, Z27, Z27
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512x14_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512x14_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+	ADDQ R13, R12
+	VADDPS 0(R12), Z22, Z22
+	VADDPS 64(R12), Z23, Z23
+	ADDQ R13, R12
+	VADDPS 0(R12), Z24, Z24
+	VADDPS 64(R12), Z25, Z25
+	ADDQ R13, R12
+	VADDPS 0(R12), Z26, Z26
+	VADDPS 64(R12), Z27, Z27
+
+	// C = acc.
 gemmAVX512x14_set:
+	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)
 	ADDQ R9, R10

@@ -25,11 +25,11 @@ func main() {
 	g.WriteString(header + "//go:build !purego\n\npackage kernels\n")
 	for h := 1; h <= 6; h++ {
 		avx2(&s, h)
-		stub(&g, fmt.Sprintf("gemmAVX2x%d", h), h, 6, "AVX2+FMA, 2 ymm accumulators per row, one B panel")
+		stub(&g, fmt.Sprintf("gemmAVX2x%d", h), h, 6, "AVX2+FMA, 2 ymm accumulators per row, one B panel", true)
 	}
 	for h := 1; h <= 14; h++ {
 		avx512(&s, h)
-		stub(&g, fmt.Sprintf("gemmAVX512x%d", h), h, 14, "AVX-512, 2 zmm accumulators per row, two B panels")
+		stub(&g, fmt.Sprintf("gemmAVX512x%d", h), h, 14, "AVX-512, 2 zmm accumulators per row, two B panels", true)
 	}
 	table(&g, "gemmAVX2Kernels", "gemmAVX2x", 6)
 	table(&g, "gemmAVX512Kernels", "gemmAVX512x", 14)
@@ -42,7 +42,7 @@ func main() {
 	g.WriteString(header + "//go:build !purego\n\npackage kernels\n")
 	for h := 1; h <= 8; h++ {
 		neon(&s, h)
-		stub(&g, fmt.Sprintf("gemmNEONx%d", h), h, 8, "NEON, 3 q accumulators per row, one B panel")
+		stub(&g, fmt.Sprintf("gemmNEONx%d", h), h, 8, "NEON, 3 q accumulators per row, one B panel", false)
 	}
 	table(&g, "gemmNEONKernels", "gemmNEONx", 8)
 	write("gemm_arm64.s", s.Bytes(), false)
@@ -61,20 +61,25 @@ func write(name string, b []byte, gofmt bool) {
 	}
 }
 
-func stub(w *bytes.Buffer, name string, h, mr int, how string) {
+func stub(w *bytes.Buffer, name string, h, mr int, how string, fused bool) {
+	ep := "ep is ignored (nil is fine): the driver applies the epilogue"
+	if fused {
+		ep = "ep, when not nil, is applied\n// to the accumulators before the store (see tileEpilogue)"
+	}
 	fmt.Fprintf(w, `
-// %s computes a %d-row tile from a %d-row packed A panel (%s).
+// %s computes a %d-row tile from a %d-row packed A panel (%s);
+// %s.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(%d, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func %s(k int, a, b0, b1, c *float32, ldc, add int)
-`, name, h, mr, how, h, name)
+func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+`, name, h, mr, how, ep, h, name)
 }
 
 func table(w *bytes.Buffer, name, prefix string, n int) {
-	fmt.Fprintf(w, "\n// %s[h-1] is the %s kernel for h rows.\nvar %s = []func(k int, a, b0, b1, c *float32, ldc, add int){\n", name, prefix, name)
+	fmt.Fprintf(w, "\n// %s[h-1] is the %s kernel for h rows.\nvar %s = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){\n", name, prefix, name)
 	for h := 1; h <= n; h++ {
 		fmt.Fprintf(w, "\t%s%d,\n", prefix, h)
 	}
@@ -86,8 +91,8 @@ const unroll = 4 // K steps per main-loop iteration
 // amd64 registers: CX k, SI packed A, DX and R8 B panels, DI C, R9 ldc in
 // bytes, R10 the C row being stored, BX main-loop count.
 func prologue(w *bytes.Buffer, name string) {
-	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int)\n", name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
 	w.WriteString("\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n\tMOVQ b0+16(FP), DX\n\tMOVQ b1+24(FP), R8\n")
 	w.WriteString("\tMOVQ c+32(FP), DI\n\tMOVQ ldc+40(FP), R9\n\tSHLQ $2, R9\n")
 }
@@ -116,20 +121,43 @@ func kloop(w *bytes.Buffer, name string, mr int, bregs []string, step func(i int
 	w.WriteString("\tDECQ CX\n\tJNZ " + name + "_step\n")
 }
 
-// store writes the accumulators: C = acc, or C = C + acc when add != 0.
-func store(w *bytes.Buffer, name string, h int, reg func(r, j int) string, vecBytes int) {
-	w.WriteString("\n\t// Store: C = acc when add == 0, else C = C + acc.\n")
-	w.WriteString(name + "_store:\n\tMOVQ DI, R10\n\tMOVQ add+48(FP), AX\n\tTESTQ AX, AX\n\tJZ " + name + "_set\n")
+// store finishes the tile in registers and writes it: acc += C when
+// add != 0, then, when ep != nil, acc += bias (ep.bias != nil) and
+// acc += residual rows (ep.res != nil, ep.ldr apart), then C = acc. The
+// additions run in the order the Go epilogue (finishTile) does them, so the
+// result has the same bits. t0 and t1 are vector registers free after the K
+// loop.
+func store(w *bytes.Buffer, name string, h int, reg func(r, j int) string, vecBytes int, t0, t1 string) {
+	w.WriteString("\n\t// acc += C (rows ldc apart) when add != 0.\n")
+	w.WriteString(name + "_store:\n\tMOVQ DI, R10\n\tMOVQ add+48(FP), AX\n\tTESTQ AX, AX\n\tJZ " + name + "_ep\n")
 	for r := 0; r < h; r++ {
 		for j := 0; j < 2; j++ {
 			fmt.Fprintf(w, "\tVADDPS %d(R10), %s, %s\n", j*vecBytes, reg(r, j), reg(r, j))
-			fmt.Fprintf(w, "\tVMOVUPS %s, %d(R10)\n", reg(r, j), j*vecBytes)
 		}
 		if r < h-1 {
 			w.WriteString("\tADDQ R9, R10\n")
 		}
 	}
-	w.WriteString("\tVZEROUPPER\n\tRET\n\n" + name + "_set:\n")
+	w.WriteString("\n\t// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.\n")
+	w.WriteString(name + "_ep:\n\tMOVQ ep+56(FP), AX\n\tTESTQ AX, AX\n\tJZ " + name + "_set\n")
+	w.WriteString("\tMOVQ 0(AX), R11\n\tTESTQ R11, R11\n\tJZ " + name + "_res\n")
+	fmt.Fprintf(w, "\tVMOVUPS (R11), %s\n\tVMOVUPS %d(R11), %s\n", t0, vecBytes, t1)
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tVADDPS %s, %s, %s\n", t0, reg(r, 0), reg(r, 0))
+		fmt.Fprintf(w, "\tVADDPS %s, %s, %s\n", t1, reg(r, 1), reg(r, 1))
+	}
+	w.WriteString("\n\t// acc += residual (rows ep.ldr apart) when ep.res != nil.\n")
+	w.WriteString(name + "_res:\n\tMOVQ 8(AX), R12\n\tTESTQ R12, R12\n\tJZ " + name + "_set\n")
+	w.WriteString("\tMOVQ 16(AX), R13\n\tSHLQ $2, R13\n")
+	for r := 0; r < h; r++ {
+		for j := 0; j < 2; j++ {
+			fmt.Fprintf(w, "\tVADDPS %d(R12), %s, %s\n", j*vecBytes, reg(r, j), reg(r, j))
+		}
+		if r < h-1 {
+			w.WriteString("\tADDQ R13, R12\n")
+		}
+	}
+	w.WriteString("\n\t// C = acc.\n" + name + "_set:\n\tMOVQ DI, R10\n")
 	for r := 0; r < h; r++ {
 		for j := 0; j < 2; j++ {
 			fmt.Fprintf(w, "\tVMOVUPS %s, %d(R10)\n", reg(r, j), j*vecBytes)
@@ -168,7 +196,7 @@ func avx2(w *bytes.Buffer, h int) {
 			fmt.Fprintf(w, "\tVFMADD231PS Y13, %s, %s\n", t, reg(r, 1))
 		}
 	})
-	store(w, name, h, reg, 32)
+	store(w, name, h, reg, 32, "Y12", "Y13")
 }
 
 // avx512: 14×32 tile over two B panels. Z0..Z27 accumulate (row r in Z2r
@@ -197,15 +225,15 @@ func avx512(w *bytes.Buffer, h int) {
 	})
 	// Stores use 64-byte vectors: j=1 lands at +64, the second panel's
 	// columns.
-	store(w, name, h, reg, 64)
+	store(w, name, h, reg, 64, "Z28", "Z29")
 }
 
 // neon: 8×12 tile. V0..V23 accumulate (row r in V3r..V3r+2), V24-V26 hold
 // a B row, V27-V28 the 8 A values of one K step.
 func neon(w *bytes.Buffer, h int) {
 	name := fmt.Sprintf("gemmNEONx%d", h)
-	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int)\n", name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
 	w.WriteString("\tMOVD k+0(FP), R0\n\tMOVD a+8(FP), R1\n\tMOVD b0+16(FP), R2\n\tMOVD c+32(FP), R3\n\tMOVD ldc+40(FP), R4\n\tLSL $2, R4, R4\n")
 	w.WriteString("\t// Zero the accumulators.\n")
 	for v := 0; v < 3*h; v++ {

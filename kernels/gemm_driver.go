@@ -14,14 +14,33 @@ import (
 // two panels; then C = acc (add == 0) or C = C + acc (add == 1), rows ldc
 // elements apart. k ≥ 1. The sum runs in increasing p in every variant, so
 // a tile's bits depend only on its own data, never on the thread count.
+//
+// When fusedEp is set, the kernels also take a tileEpilogue (nil for none)
+// and apply it to the accumulators before the store; otherwise they ignore
+// it and the driver's finishTile applies the epilogue to the stored tile.
 type gemmMicro struct {
-	mr, nr int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
-	mc, kc int // largest row block (a multiple of mr) and K block
-	kernel []func(k int, a, b0, b1, c *float32, ldc, add int)
+	mr, nr  int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
+	mc, kc  int // largest row block (a multiple of mr) and K block
+	kernel  []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+	fusedEp bool
 	// packPanel, when set, packs one full panel of a row-major A when
 	// the rows up to the next multiple of 8 exist (see packPanelAVX);
 	// packA uses Go otherwise.
 	packPanel func(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int)
+}
+
+// tileEpilogue is the part of an Epilogue that a fused micro-kernel applies
+// to a full nr-column tile in registers, after acc += C (add != 0) and
+// before the store, in finishTile's order:
+//
+//	acc[r][x] += bias[x]             (bias != nil)
+//	acc[r][x] += res[r·ldr + x]      (res != nil)
+//
+// The layout is read by the assembly: bias at 0, res at 8, ldr at 16.
+type tileEpilogue struct {
+	bias *float32 // the bias at the tile's first column, or nil
+	res  *float32 // the residual at the tile's origin, or nil
+	ldr  int      // the residual's row stride, in elements
 }
 
 // gemmLevel is the active micro-kernel, set by dispatch.
@@ -94,9 +113,11 @@ func kBlock(mk *gemmMicro, k int) int {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
-// gemmScratch is one worker's packed-A block and edge tile.
+// gemmScratch is one worker's packed-A block, edge tile and the epilogue
+// its fused kernel calls read.
 type gemmScratch struct {
 	a, tile []float32
+	ep      tileEpilogue
 }
 
 var gemmScratchPool freeList[gemmScratch]
@@ -177,6 +198,11 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 	data := g.pb.data
 	panelLen := g.pb.panelLen()
 	panels := g.pb.panels()
+	ep := &g.ep
+	hasEp := ep.Bias != nil || ep.GELU || ep.Residual != nil
+	// fuse: full tiles of the last K block get the bias (and the residual
+	// unless GELU comes between) added in the kernel's registers.
+	fuse := mk.fusedEp && hasEp
 	for p0 := 0; p0 < k; p0 += p.kc {
 		kc := min(p.kc, k-p0)
 		packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
@@ -210,11 +236,25 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 				a := &s.a[(i-i0)*kc]
 				kern := mk.kernel[h-1]
 				if w == nr {
-					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add)
+					if last && fuse {
+						s.ep = tileEpilogue{}
+						if ep.Bias != nil {
+							s.ep.bias = &ep.Bias[j]
+						}
+						if ep.Residual != nil && !ep.GELU {
+							s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
+						}
+						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep)
+						if ep.GELU {
+							g.finishGELU(i, h, j, w)
+						}
+						continue
+					}
+					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil)
 				} else {
 					// Right edge: compute the full tile into scratch,
 					// then merge the columns that exist.
-					kern(kc, a, b0, b1, &s.tile[0], nr, 0)
+					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil)
 					g.mergeTile(s.tile, nr, i, h, j, w, add)
 				}
 				if last {
@@ -262,6 +302,19 @@ func (g *gemmCall) finishTile(i, h, j, w int) {
 		if ep.GELU {
 			GELU(row, row)
 		}
+		if ep.Residual != nil {
+			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])
+		}
+	}
+}
+
+// finishGELU is finishTile after a fused kernel has added the bias: GELU,
+// then the residual.
+func (g *gemmCall) finishGELU(i, h, j, w int) {
+	ep := &g.ep
+	for r := i; r < i+h; r++ {
+		row := g.c[r*g.ldc+j : r*g.ldc+j+w]
+		GELU(row, row)
 		if ep.Residual != nil {
 			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])
 		}

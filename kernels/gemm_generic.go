@@ -7,11 +7,19 @@ const gemmGenericMR = 4
 
 var gemmGeneric = gemmMicro{
 	mr: gemmGenericMR, nr: gemmPanel, mc: 64, kc: 256,
-	kernel: []func(k int, a, b0, b1, c *float32, ldc, add int){
-		func(k int, a, b0, b1, c *float32, ldc, add int) { gemmTileGo(1, k, a, b0, c, ldc, add) },
-		func(k int, a, b0, b1, c *float32, ldc, add int) { gemmTileGo(2, k, a, b0, c, ldc, add) },
-		func(k int, a, b0, b1, c *float32, ldc, add int) { gemmTileGo(3, k, a, b0, c, ldc, add) },
-		func(k int, a, b0, b1, c *float32, ldc, add int) { gemmTileGo(4, k, a, b0, c, ldc, add) },
+	kernel: []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+			gemmTileGo(1, k, a, b0, c, ldc, add)
+		},
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+			gemmTileGo(2, k, a, b0, c, ldc, add)
+		},
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+			gemmTileGo(3, k, a, b0, c, ldc, add)
+		},
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+			gemmTileGo(4, k, a, b0, c, ldc, add)
+		},
 	},
 }
 

@@ -4,168 +4,208 @@
 
 package kernels
 
-// gemmAVX2x1 computes a 1-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel).
+// gemmAVX2x1 computes a 1-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(1, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX2x2 computes a 2-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel).
+// gemmAVX2x2 computes a 2-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(2, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX2x3 computes a 3-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel).
+// gemmAVX2x3 computes a 3-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(3, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX2x4 computes a 4-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel).
+// gemmAVX2x4 computes a 4-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(4, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX2x5 computes a 5-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel).
+// gemmAVX2x5 computes a 5-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(5, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX2x6 computes a 6-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel).
+// gemmAVX2x6 computes a 6-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(6, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x1 computes a 1-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x1 computes a 1-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(1, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x2 computes a 2-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x2 computes a 2-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(2, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x3 computes a 3-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x3 computes a 3-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(3, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x4 computes a 4-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x4 computes a 4-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(4, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x5 computes a 5-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x5 computes a 5-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(5, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x6 computes a 6-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x6 computes a 6-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(6, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x7 computes a 7-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x7 computes a 7-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(7, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x8 computes a 8-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x8 computes a 8-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(8, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x9 computes a 9-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x9 computes a 9-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(9, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x10 computes a 10-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x10 computes a 10-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(10, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x11 computes a 11-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x11 computes a 11-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(11, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x12 computes a 12-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x12 computes a 12-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(12, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x13 computes a 13-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x13 computes a 13-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(13, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmAVX512x14 computes a 14-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels).
+// gemmAVX512x14 computes a 14-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
+// ep, when not nil, is applied
+// to the accumulators before the store (see tileEpilogue).
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(14, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
 // gemmAVX2Kernels[h-1] is the gemmAVX2x kernel for h rows.
-var gemmAVX2Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int){
+var gemmAVX2Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
 	gemmAVX2x1,
 	gemmAVX2x2,
 	gemmAVX2x3,
@@ -175,7 +215,7 @@ var gemmAVX2Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int){
 }
 
 // gemmAVX512Kernels[h-1] is the gemmAVX512x kernel for h rows.
-var gemmAVX512Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int){
+var gemmAVX512Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
 	gemmAVX512x1,
 	gemmAVX512x2,
 	gemmAVX512x3,

@@ -4,72 +4,80 @@
 
 package kernels
 
-// gemmNEONx1 computes a 1-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx1 computes a 1-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(1, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx2 computes a 2-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx2 computes a 2-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(2, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx3 computes a 3-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx3 computes a 3-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(3, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx4 computes a 4-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx4 computes a 4-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(4, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx5 computes a 5-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx5 computes a 5-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(5, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx6 computes a 6-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx6 computes a 6-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(6, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx7 computes a 7-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx7 computes a 7-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(7, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
-// gemmNEONx8 computes a 8-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel).
+// gemmNEONx8 computes a 8-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
+// ep is ignored (nil is fine): the driver applies the epilogue.
 // It replaces, for its column width, the Go
 //
 //	gemmTileGo(8, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx8(k int, a, b0, b1, c *float32, ldc, add int)
+func gemmNEONx8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 
 // gemmNEONKernels[h-1] is the gemmNEONx kernel for h rows.
-var gemmNEONKernels = []func(k int, a, b0, b1, c *float32, ldc, add int){
+var gemmNEONKernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
 	gemmNEONx1,
 	gemmNEONx2,
 	gemmNEONx3,

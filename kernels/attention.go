@@ -1,0 +1,251 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Attention sets, for each of the nq query rows i,
+//
+//	dst[i·ldd + c] = Σ_j p[i][j] · v[j·ldv + c]          (c < headDim)
+//	p[i] = softmax_j(scale · q_i·k_j + bias[i·ldb + j])  (j < nk)
+//
+// with q_i = q[i·ldq : i·ldq+headDim] and k_j, v_j the rows of k and v
+// alike: timm's softmax(scale·q·kᵀ + bias)·v for one head, without ever
+// holding the nq×nk scores. bias (an additive mask or relative-position
+// bias, row stride ldb) may be nil; -Inf and float32 minimum entries mask
+// keys. A row whose every score is -Inf gets zeros (the probabilities
+// Softmax gives such a row), so fully masked rows stay finite; with float32
+// minimum masks it gets the mean of v, as timm does. NaNs in the inputs
+// propagate to their rows. With nk == 0 the output rows are zeros.
+//
+// It works flash-style: a block of queries (a few micro-kernel panels)
+// against blocks of attentionKeyBlock keys at a time, with an online
+// softmax (a running row maximum and sum, rescaling the partial output
+// when the maximum grows). The products run on the level's GEMM
+// micro-kernels (k packed once per call as the Q·Kᵀ operand, v as the P·V
+// operand), the softmax on its exp kernels; every intermediate stays in L1
+// or L2. attentionRef is the same function written plainly.
+//
+// dst must not overlap q, k, v or bias. Results do not depend on anything
+// but the inputs (one goroutine; callers split heads or query rows across
+// threads).
+func Attention(dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq, nk, headDim int, scale float32, bias []float32, ldb int) {
+	if nq < 0 || nk < 0 || headDim < 0 {
+		panic(fmt.Sprintf("kernels: Attention: negative size nq %d, nk %d, headDim %d", nq, nk, headDim))
+	}
+	checkMatrix("Attention dst", dst, false, nq, headDim, ldd)
+	checkMatrix("Attention q", q, false, nq, headDim, ldq)
+	checkMatrix("Attention k", k, false, nk, headDim, ldk)
+	checkMatrix("Attention v", v, false, nk, headDim, ldv)
+	if bias != nil {
+		checkMatrix("Attention bias", bias, false, nq, nk, ldb)
+	}
+	if nq == 0 || headDim == 0 {
+		return
+	}
+	if nk == 0 {
+		for i := 0; i < nq; i++ {
+			clear(dst[i*ldd : i*ldd+headDim])
+		}
+		return
+	}
+	attentionTiled(gemmLevel, dst, ldd, q, k, v, ldq, ldk, ldv, nq, nk, headDim, scale, bias, ldb)
+}
+
+// attentionKeyBlock is how many keys one step of the online softmax takes:
+// a multiple of every level's nr. A block of 256 keys keeps the scores of
+// a query block (≤ 56 rows) in 56 KB, and the rescaling of the partial
+// output (headDim multiplies per row) costs 1/256 of the products.
+const attentionKeyBlock = 256
+
+// attentionQueryPanels is how many micro-kernel row panels a query block
+// holds: each packed block of k and v is read once per query block.
+const attentionQueryPanels = 4
+
+// attentionScratch holds one call's buffers.
+type attentionScratch struct {
+	kp, vp, qa, s, pa, o, m, l []float32
+}
+
+var attentionPool freeList[attentionScratch]
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// attentionTiled is Attention (nq, nk, headDim ≥ 1, arguments checked) on
+// the micro-kernel mk.
+func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq, nk, hd int, scale float32, bias []float32, ldb int) {
+	mr, nr := mk.mr, mk.nr
+	qb := attentionQueryPanels * mr
+	kb := attentionKeyBlock
+	lds := roundUp(kb, nr)
+	ldo := roundUp(hd, nr)
+
+	sc := attentionPool.get()
+	if sc == nil {
+		sc = &attentionScratch{}
+	}
+	// k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V, in
+	// the packed-panel layout (zero-padded past the last column).
+	sc.kp = grow(sc.kp, packedBLen(hd, nk))
+	packBPanels(sc.kp, true, hd, nk, k, ldk, 0, panelsOf(nk), 0, hd)
+	sc.vp = grow(sc.vp, packedBLen(nk, hd))
+	packBPanels(sc.vp, false, nk, hd, v, ldv, 0, panelsOf(hd), 0, nk)
+	sc.qa = grow(sc.qa, qb*hd+gemmPackSlack)
+	sc.s = grow(sc.s, qb*lds)
+	sc.pa = grow(sc.pa, qb*kb+gemmPackSlack)
+	sc.o = grow(sc.o, qb*ldo)
+	sc.m = grow(sc.m, qb)
+	sc.l = grow(sc.l, qb)
+	kPanels, vPanels := panelsOf(nk), panelsOf(hd)
+	kpLen, vpLen := hd*gemmPanel, nk*gemmPanel
+
+	for i0 := 0; i0 < nq; i0 += qb {
+		rows := min(qb, nq-i0)
+		packA(mk, sc.qa, false, q, ldq, 1, nq, i0, rows, 0, hd)
+		clear(sc.o[:rows*ldo])
+		for r := 0; r < rows; r++ {
+			sc.m[r], sc.l[r] = negInf, 0
+		}
+		for j0 := 0; j0 < nk; j0 += kb {
+			kw := min(kb, nk-j0)
+			// S = Q·Kᵀ for this block: whole nr-column tiles (the
+			// columns past kw are padding, never read).
+			for jt := 0; jt < kw; jt += nr {
+				qk := (j0 + jt) / gemmPanel
+				b0 := &sc.kp[qk*kpLen]
+				b1 := b0
+				if nr > gemmPanel && qk+1 < kPanels {
+					b1 = &sc.kp[(qk+1)*kpLen]
+				}
+				for i := 0; i < rows; i += mr {
+					h := min(mr, rows-i)
+					mk.kernel[h-1](hd, &sc.qa[i*hd], b0, b1, &sc.s[i*lds+jt], lds, 0, nil)
+				}
+			}
+			// Online softmax: P = e^(scale·S + bias - m), with m the
+			// running row maximum; the partial output and sum are
+			// rescaled by e^(m_old - m) when m grows.
+			for r := 0; r < rows; r++ {
+				srow := sc.s[r*lds : r*lds+kw]
+				var brow []float32
+				if bias != nil {
+					brow = bias[(i0+r)*ldb+j0 : (i0+r)*ldb+j0+kw]
+				}
+				mx := softmaxMaxImpl(srow, brow, scale)
+				mOld := sc.m[r]
+				mNew := max(mOld, mx)
+				if mNew == negInf {
+					// Every score so far is -Inf (or NaN hidden behind
+					// it): nothing to add.
+					if hasNaN(srow, brow, scale) {
+						sc.l[r] = float32(math.NaN())
+					}
+					clear(srow)
+					continue
+				}
+				sum := softmaxExpImpl(srow, srow, brow, scale, mNew)
+				if mNew != mOld {
+					alpha := float32(math.Exp(float64(mOld - mNew)))
+					sc.l[r] *= alpha
+					orow := sc.o[r*ldo : r*ldo+hd]
+					for c := range orow {
+						orow[c] *= alpha
+					}
+					sc.m[r] = mNew
+				}
+				sc.l[r] += sum
+			}
+			// O += P·V over the block's kw keys.
+			packA(mk, sc.pa, false, sc.s, lds, 1, rows, 0, rows, 0, kw)
+			for ct := 0; ct < hd; ct += nr {
+				qv := ct / gemmPanel
+				b0 := &sc.vp[qv*vpLen+j0*gemmPanel]
+				b1 := b0
+				if nr > gemmPanel && qv+1 < vPanels {
+					b1 = &sc.vp[(qv+1)*vpLen+j0*gemmPanel]
+				}
+				for i := 0; i < rows; i += mr {
+					h := min(mr, rows-i)
+					mk.kernel[h-1](kw, &sc.pa[i*kw], b0, b1, &sc.o[i*ldo+ct], ldo, 1, nil)
+				}
+			}
+		}
+		for r := 0; r < rows; r++ {
+			d := dst[(i0+r)*ldd : (i0+r)*ldd+hd]
+			o := sc.o[r*ldo : r*ldo+hd]
+			l := sc.l[r]
+			if l == 0 {
+				clear(d) // fully masked
+				continue
+			}
+			inv := 1 / l
+			for c, x := range o {
+				d[c] = x * inv
+			}
+		}
+	}
+	attentionPool.put(sc)
+}
+
+// hasNaN reports whether scale·s + bias has a NaN.
+func hasNaN(s, bias []float32, scale float32) bool {
+	for i, x := range s {
+		y := scale * x
+		if bias != nil {
+			y += bias[i]
+		}
+		if y != y {
+			return true
+		}
+	}
+	return false
+}
+
+// attentionRef is Attention written plainly, one query row at a time over
+// all keys, in float32 with float64 exp: the specification the tiled
+// version is tested against (with float64 references).
+func attentionRef(dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq, nk, hd int, scale float32, bias []float32, ldb int) {
+	p := make([]float32, nk)
+	for i := 0; i < nq; i++ {
+		mx := negInf
+		for j := 0; j < nk; j++ {
+			var dot float32
+			for c := 0; c < hd; c++ {
+				dot += q[i*ldq+c] * k[j*ldk+c]
+			}
+			s := scale * dot
+			if bias != nil {
+				s += bias[i*ldb+j]
+			}
+			p[j] = s
+			mx = max(mx, s)
+		}
+		d := dst[i*ldd : i*ldd+hd]
+		clear(d)
+		if mx == negInf {
+			if hasNaN(p, nil, 1) {
+				for c := range d {
+					d[c] = float32(math.NaN())
+				}
+			}
+			continue
+		}
+		var sum float32
+		for j := range p {
+			p[j] = float32(math.Exp(float64(p[j] - mx)))
+			sum += p[j]
+		}
+		for j := 0; j < nk; j++ {
+			w := p[j] / sum
+			for c := 0; c < hd; c++ {
+				d[c] += w * v[j*ldv+c]
+			}
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package kernels_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/kernels/kerneltest"
+)
+
+// BenchmarkAttention times one head of ViT-B attention (headDim 64, q, k
+// and v interleaved in an N×2304 qkv matrix, as the model holds them) for
+// N = 197, 577, 4097 tokens (224², 384², 1024² at patch 16):
+//
+//   - fused: kernels.Attention over all N queries;
+//   - fused-tiles: kernels.Attention per query tile of 256 rows (how the
+//     model hands out work items; k and v are repacked per tile);
+//   - unfused: the model's current path per query tile of 256 rows,
+//     Sgemm(Q·Kᵀ) into a 256×N score matrix, Softmax per row,
+//     Sgemm(P·V).
+//
+// GFLOP/s counts the two products (4·N²·64 flops per head).
+//
+//	go test ./kernels -run - -bench Attention -benchtime 20x
+func BenchmarkAttention(b *testing.B) {
+	const d, hd, tile = 768, 64, 256
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{197, 577, 4097} {
+		qkv := kerneltest.Rand(rng, n*3*d, -2, 2)
+		q, k, v := qkv, qkv[d:], qkv[2*d:]
+		out := make([]float32, n*d)
+		scores := make([]float32, tile*n)
+		scale := float32(1 / math.Sqrt(hd))
+		flops := 4 * float64(n) * float64(n) * hd
+		run := map[string]func(){
+			"fused": func() {
+				kernels.Attention(out, d, q, k, v, 3*d, 3*d, 3*d, n, n, hd, scale, nil, 0)
+			},
+			"fused-tiles": func() {
+				for lo := 0; lo < n; lo += tile {
+					rows := min(tile, n-lo)
+					kernels.Attention(out[lo*d:], d, q[lo*3*d:], k, v, 3*d, 3*d, 3*d, rows, n, hd, scale, nil, 0)
+				}
+			},
+			"unfused": func() {
+				for lo := 0; lo < n; lo += tile {
+					rows := min(tile, n-lo)
+					s := scores[:rows*n]
+					kernels.Sgemm(1, false, true, rows, n, hd, 1, q[lo*3*d:], 3*d, k, 3*d, 0, s, n)
+					for r := 0; r < rows; r++ {
+						kernels.Softmax(s[r*n:(r+1)*n], scale, nil)
+					}
+					kernels.Sgemm(1, false, false, rows, hd, n, 1, s, n, v, 3*d, 0, out[lo*d:], d)
+				}
+			},
+		}
+		for _, name := range []string{"unfused", "fused", "fused-tiles"} {
+			f := run[name]
+			b.Run(fmt.Sprintf("N=%d/%s", n, name), func(b *testing.B) {
+				kerneltest.Bench(b, func(b *testing.B) {
+					f()
+					b.ReportAllocs()
+					for b.Loop() {
+						f()
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			})
+		}
+	}
+}

@@ -1,0 +1,4 @@
+package kernels
+
+// AttentionRef exports attentionRef, the plain specification of Attention.
+var AttentionRef = attentionRef

@@ -93,11 +93,15 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 	// k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V, in
 	// the packed-panel layout (zero-padded past the last column).
 	sc.kp = grow(sc.kp, packedBLen(hd, nk))
-	packBPanels(sc.kp, true, hd, nk, k, ldk, 0, panelsOf(nk), 0, hd)
+	packKeys(mk, sc.kp, k, ldk, nk, hd)
 	sc.vp = grow(sc.vp, packedBLen(nk, hd))
 	packBPanels(sc.vp, false, nk, hd, v, ldv, 0, panelsOf(hd), 0, nk)
 	sc.qa = grow(sc.qa, qb*hd+gemmPackSlack)
-	sc.s = grow(sc.s, qb*lds)
+	// 8 more rows than a block: packA's assembly reads whole groups of 8
+	// rows, so a last partial panel of P reads past the block's rows
+	// (values it packs but the kernels for fewer rows never use).
+	sRows := qb + 8
+	sc.s = grow(sc.s, sRows*lds)
 	sc.pa = grow(sc.pa, qb*kb+gemmPackSlack)
 	sc.o = grow(sc.o, qb*ldo)
 	sc.m = grow(sc.m, qb)
@@ -162,7 +166,7 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 				sc.l[r] += sum
 			}
 			// O += P·V over the block's kw keys.
-			packA(mk, sc.pa, false, sc.s, lds, 1, rows, 0, rows, 0, kw)
+			packA(mk, sc.pa, false, sc.s, lds, 1, sRows, 0, rows, 0, kw)
 			for ct := 0; ct < hd; ct += nr {
 				qv := ct / gemmPanel
 				b0 := &sc.vp[qv*vpLen+j0*gemmPanel]
@@ -191,6 +195,25 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 		}
 	}
 	attentionPool.put(sc)
+}
+
+// packKeys packs k (nk rows of hd) as the hd×nk operand of Q·Kᵀ (see
+// PackedB): panel q holds, for each of the hd steps, the components of keys
+// 16q…16q+15. A whole panel is the A-panel layout of 16 rows, which the
+// level's A packer (transposing 8 rows at a time) writes; the last partial
+// panel is transposed in Go and zero-padded.
+func packKeys(mk *gemmMicro, dst, k []float32, ldk, nk, hd int) {
+	const w = gemmPanel
+	full := nk / w
+	if mk.packPanel == nil {
+		full = 0
+	}
+	for q := 0; q < full; q++ {
+		mk.packPanel(dst[q*hd*w:], w, k, ldk, 1, q*w, 0, hd)
+	}
+	if full*w < nk {
+		packBPanels(dst, true, hd, nk, k, ldk, full, panelsOf(nk), 0, hd)
+	}
 }
 
 // hasNaN reports whether scale·s + bias has a NaN.

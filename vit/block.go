@@ -24,7 +24,7 @@ func (ws *workspace) rowsItem(worker, lo, hi int) {
 		// x += fc2(GELU(fc1(norm2(x))))
 		layerNormRows(ln, x, w.norm2W, w.norm2B, d, eps)
 		hid := s.hid[:n*c.MLPHidden]
-		kernels.GemmPacked(1, n, ln, d, w.fc1, hid, c.MLPHidden, kernels.Epilogue{Bias: w.fc1B, GELU: true})
+		kernels.GemmPacked(1, n, ln, d, w.fc1, hid, c.MLPHidden, kernels.Epilogue{Bias: w.fc1B, Act: kernels.ActGELU})
 		kernels.GemmPacked(1, n, hid, c.MLPHidden, w.fc2, x, d, kernels.Epilogue{Bias: w.fc2B, Residual: x, LDR: d})
 	} else if c.PreNorm {
 		layerNormRows(ln, x, m.w.normPreW, m.w.normPB, d, eps)

@@ -199,9 +199,9 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 	panelLen := g.pb.panelLen()
 	panels := g.pb.panels()
 	ep := &g.ep
-	hasEp := ep.Bias != nil || ep.GELU || ep.Residual != nil
+	hasEp := ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil
 	// fuse: full tiles of the last K block get the bias (and the residual
-	// unless GELU comes between) added in the kernel's registers.
+	// unless an activation comes between) added in the kernel's registers.
 	fuse := mk.fusedEp && hasEp
 	for p0 := 0; p0 < k; p0 += p.kc {
 		kc := min(p.kc, k-p0)
@@ -241,12 +241,12 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 						if ep.Bias != nil {
 							s.ep.bias = &ep.Bias[j]
 						}
-						if ep.Residual != nil && !ep.GELU {
+						if ep.Residual != nil && ep.Act == ActNone {
 							s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
 						}
 						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep)
-						if ep.GELU {
-							g.finishGELU(i, h, j, w)
+						if ep.Act != ActNone {
+							g.finishAct(i, h, j, w)
 						}
 						continue
 					}
@@ -308,13 +308,13 @@ func (g *gemmCall) finishTile(i, h, j, w int) {
 	}
 }
 
-// finishGELU is finishTile after a fused kernel has added the bias: GELU,
-// then the residual.
-func (g *gemmCall) finishGELU(i, h, j, w int) {
+// finishAct is finishTile after a fused kernel has added the bias: the
+// activation, then the residual.
+func (g *gemmCall) finishAct(i, h, j, w int) {
 	ep := &g.ep
 	for r := i; r < i+h; r++ {
 		row := g.c[r*g.ldc+j : r*g.ldc+j+w]
-		GELU(row, row)
+		Activate(ep.Act, row, row)
 		if ep.Residual != nil {
 			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])
 		}

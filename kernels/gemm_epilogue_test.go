@@ -12,7 +12,7 @@ import (
 
 // TestGemmFusedEpilogueBits checks that the epilogue the AVX2 and AVX-512
 // micro-kernels apply in registers gives the same bits as the plain product
-// followed by the separate passes (Add, GELU, Add) at the same level, for
+// followed by the separate passes (Add, Activate, Add) at the same level, for
 // every thread count: tiles whole and at the edges, one and several K
 // blocks (K = 3072 is four blocks of 768), a residual with its own stride.
 func TestGemmFusedEpilogueBits(t *testing.T) {
@@ -26,8 +26,12 @@ func TestGemmFusedEpilogueBits(t *testing.T) {
 		res := randMatrix(rng, s.m, s.n, ldr)
 		ldc := s.n + 3
 		kerneltest.Run(t, func(t *testing.T) {
-			for _, v := range []struct{ bias, gelu, resid bool }{{bias: true}, {bias: true, gelu: true}, {resid: true},
-				{bias: true, resid: true}, {bias: true, gelu: true, resid: true}, {gelu: true, resid: true}} {
+			for _, v := range []struct {
+				bias, resid bool
+				act         kernels.Activation
+			}{{bias: true}, {bias: true, act: kernels.ActGELU}, {resid: true}, {bias: true, resid: true},
+				{bias: true, act: kernels.ActGELU, resid: true}, {act: kernels.ActGELU, resid: true},
+				{bias: true, act: kernels.ActGELUTanh, resid: true}, {bias: true, act: kernels.ActQuickGELU}, {bias: true, act: kernels.ActSiLU, resid: true}} {
 				// The reference: the product alone, then the passes.
 				want := make([]float32, s.m*ldc)
 				kernels.GemmPacked(1, s.m, a, s.k+1, pb, want, ldc, kernels.Epilogue{})
@@ -36,14 +40,14 @@ func TestGemmFusedEpilogueBits(t *testing.T) {
 					if v.bias {
 						kernels.Add(row, row, bias[:s.n])
 					}
-					if v.gelu {
-						kernels.GELU(row, row)
+					if v.act != kernels.ActNone {
+						kernels.Activate(v.act, row, row)
 					}
 					if v.resid {
 						kernels.Add(row, row, res[i*ldr:i*ldr+s.n])
 					}
 				}
-				ep := kernels.Epilogue{GELU: v.gelu}
+				ep := kernels.Epilogue{Act: v.act}
 				if v.bias {
 					ep.Bias = bias
 				}

@@ -7,18 +7,33 @@
 // sequential execution, all graph optimisations), runs one warm-up forward,
 // then forwards until at least 2 have run and SECONDS have passed (at most
 // 50), and prints one JSON line: the median and every time in ms, the
-// session's load time, the peak resident memory of this process in MB.
+// session's load time, and this process's resident-memory peak in MB while
+// loading and, counted afresh after the load, while running.
 "use strict";
 const path = require("path");
-const ortDir = process.env.ANYRES_ORT_DIR;
-const ort = require(ortDir ? path.join(ortDir, "node_modules", "onnxruntime-node") : "onnxruntime-node");
+// onnxruntime-node as vit_onnxruntime.py installs it: in $ANYRES_ORT_DIR,
+// by default .tools/ort under the module root.
+const ortDir = process.env.ANYRES_ORT_DIR || path.join(__dirname, "..", "..", ".tools", "ort");
+const ortPkg = path.join(ortDir, "node_modules", "onnxruntime-node");
+const ort = require(ortPkg);
+
+const fs = require("fs");
 
 // peakRSSMB is this process's resident-memory high-water mark (VmHWM) in
 // MB; getrusage's maxRSS would also count the pages of the (large) Python
 // parent copied at fork.
 function peakRSSMB() {
-  const m = require("fs").readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s*(\d+) kB/);
+  const m = fs.readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s*(\d+) kB/);
   return m ? Math.round(Number(m[1]) / 1024) : Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+// resetPeakRSS restarts the high-water mark at the current resident size
+// (Linux: 5 written to /proc/self/clear_refs), as anyres bench vit does
+// after loading its model.
+function resetPeakRSS() {
+  try {
+    fs.writeFileSync("/proc/self/clear_refs", "5");
+  } catch (e) {}
 }
 
 async function main() {
@@ -33,6 +48,9 @@ async function main() {
     graphOptimizationLevel: "all",
   });
   const loadMs = performance.now() - t0;
+  const loadRSS = peakRSSMB();
+  if (global.gc) global.gc();
+  resetPeakRSS();
   const pix = new Float32Array(3 * H * W);
   for (let i = 0; i < pix.length; i++) pix[i] = (i % 251) / 125 - 1;
   const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", pix, [1, 3, H, W]) };
@@ -49,8 +67,9 @@ async function main() {
     ms: sorted[Math.floor(sorted.length / 2)],
     times: times.map((t) => Math.round(t * 10) / 10),
     load_ms: Math.round(loadMs),
-    peak_rss_mb: peakRSSMB(),
-    ort_version: require(ortDir ? path.join(ortDir, "node_modules", "onnxruntime-node", "package.json") : "onnxruntime-node/package.json").version,
+    load_peak_rss_mb: loadRSS,
+    run_peak_rss_mb: peakRSSMB(),
+    ort_version: require(path.join(ortPkg, "package.json")).version,
   }));
 }
 

@@ -50,36 +50,12 @@ func runBenchViT(args []string) error {
 			if err != nil {
 				return err
 			}
-			if mb, ok := peakRSSMB(); ok {
-				r.Fields["peak_rss_mb"] = mb
-			}
 			if err := p.Print(r); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// peakRSSMB is this process's resident-memory high-water mark so far
-// (VmHWM in /proc/self/status, Linux only), in MB. Unlike a parent's
-// wait4 figure it does not count the parent's pages copied at fork, so a
-// peer script can compare it with its own process's.
-func peakRSSMB() (float64, bool) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err != nil {
-				return 0, false
-			}
-			return float64(kb*10/1024) / 10, true
-		}
-	}
-	return 0, false
 }
 
 func parseSizes(s string) ([][2]int, error) {

@@ -110,6 +110,16 @@ def torch_capability(torch):
     return next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")
 
 
+def openblas_torch():
+    """A check for ensure: torch imports and the BLAS it loads is Debian's
+    pthread OpenBLAS. python3-torch depends only on libblas3, the netlib
+    reference BLAS, which runs torch's matmuls ~50× slower (exporting the
+    1024² ViT for ONNX Runtime took over 10 minutes of tracing on it)."""
+    if not any(os.path.exists(f"/usr/lib/{a}-linux-gnu/openblas-pthread") for a in ("x86_64", "aarch64")):
+        return False
+    return importable("torch")()
+
+
 def add_common_args(ap, rounds_help="alternations (medians are taken)"):
     """The flags every single-thread PyTorch peer takes: --level, --rounds,
     --time, --json."""

@@ -34,7 +34,7 @@ import argparse, json, os, shutil, statistics, subprocess, sys
 
 import peerlib
 
-peerlib.ensure(["python3-torch"], peerlib.importable("torch"))
+peerlib.ensure(["python3-torch", "libopenblas0-pthread"], peerlib.openblas_torch)
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -21,7 +21,8 @@ import argparse, json, resource, statistics, time
 
 import peerlib
 
-peerlib.ensure(["python3-torch", "python3-threadpoolctl"], peerlib.importable("torch", "threadpoolctl"))
+peerlib.ensure(["python3-torch", "python3-threadpoolctl", "libopenblas0-pthread"],
+               lambda: peerlib.openblas_torch() and peerlib.importable("threadpoolctl")())
 import torch
 from threadpoolctl import threadpool_limits
 import torch.nn as nn

@@ -21,7 +21,8 @@ import (
 //     Sgemm(Q·Kᵀ) into a 256×N score matrix, Softmax per row,
 //     Sgemm(P·V).
 //
-// GFLOP/s counts the two products (4·N²·64 flops per head).
+// GFLOP/s counts the two products (4·N²·64 flops per head); cpu-GFLOP/s
+// divides them by the process's CPU time instead of the wall time.
 //
 //	go test ./kernels -run - -bench Attention -benchtime 20x
 func BenchmarkAttention(b *testing.B) {
@@ -62,10 +63,18 @@ func BenchmarkAttention(b *testing.B) {
 				kerneltest.Bench(b, func(b *testing.B) {
 					f()
 					b.ReportAllocs()
+					cpu0 := processCPU()
 					for b.Loop() {
 						f()
 					}
+					cpu := processCPU() - cpu0
 					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					if cpu > 0 {
+						// Process CPU time per call: robust to waiting
+						// for a core on a busy machine (one goroutine works).
+						b.ReportMetric(cpu/float64(b.N)*1e3, "cpu-ms/op")
+						b.ReportMetric(flops*float64(b.N)/cpu/1e9, "cpu-GFLOP/s")
+					}
 				})
 			})
 		}

@@ -114,7 +114,9 @@ func ViT(h, w, threads int, budget time.Duration) (Result, error) {
 	debug.FreeOSMemory()
 	resetPeakRSS()
 	stop := heapPeak()
+	cpu0, _ := processCPU()
 	med, reps, err := timeIt(2, 50, budget, func() error { return m.Forward(img, &out) })
+	cpu1, cpuOK := processCPU()
 	peak := stop()
 	runRSS := peakRSS()
 	if err != nil {
@@ -129,8 +131,18 @@ func ViT(h, w, threads int, budget time.Duration) (Result, error) {
 		"workspace_mb":     round(float64(m.WorkspaceBytes([2]int{h, w}))/(1<<20), 1),
 		"heap_peak_mb":     round(float64(peak)/(1<<20), 1),
 		"load_peak_rss_mb": round(float64(loadRSS)/(1<<20), 1),
-		"run_peak_rss_mb":  round(float64(runRSS)/(1<<20), 1),
+		// CPU time per forward (all threads, warm-up included): on a
+		// shared machine it leaves out the time spent waiting for a core.
+		"cpu_ms":          cpuMS(cpuOK, cpu1-cpu0, reps+1),
+		"run_peak_rss_mb": round(float64(runRSS)/(1<<20), 1),
 	}}, nil
+}
+
+func cpuMS(ok bool, d time.Duration, runs int) any {
+	if !ok {
+		return nil
+	}
+	return round(float64(d)/1e6/float64(runs), 2)
 }
 
 // peakRSS is the process's resident-memory high-water mark in bytes (VmHWM

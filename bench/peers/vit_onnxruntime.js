@@ -57,16 +57,19 @@ async function main() {
   await session.run(feeds); // warm-up
   const times = [];
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   while (times.length < 2 || (performance.now() - start < budget && times.length < 50)) {
     const s = performance.now();
     await session.run(feeds);
     times.push(performance.now() - s);
   }
+  const cpu = process.cpuUsage(cpu0);
   const sorted = [...times].sort((a, b) => a - b);
   console.log(JSON.stringify({
     ms: sorted[Math.floor(sorted.length / 2)],
     times: times.map((t) => Math.round(t * 10) / 10),
     load_ms: Math.round(loadMs),
+    cpu_ms: (cpu.user + cpu.system) / 1e3 / times.length,
     load_peak_rss_mb: loadRSS,
     run_peak_rss_mb: peakRSSMB(),
     ort_version: require(path.join(ortPkg, "package.json")).version,

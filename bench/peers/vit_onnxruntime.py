@@ -21,8 +21,11 @@ interOpNumThreads = 1, sequential execution, all graph optimisations.
 For each thread count and size the two sides alternate --rounds times, each
 measurement a fresh process (one warm-up forward, then at least 2 forwards
 and --time seconds; its median). Printed: each side's median of those
-medians, ratio = ORT ms / anyres ms (>= 1: anyres is at least as fast), and
-the peak resident memory of each side's process (VmHWM, read by the process
+medians, ratio = ORT ms / anyres ms (>= 1: anyres is at least as fast), the
+same from the CPU time each process used per forward (cpu ratio; all its
+threads, so with T threads it sums them; it leaves out the time spent
+waiting for a core, which on a shared machine moves wall times by 2× and
+more), and the peak resident memory of each side's process (VmHWM, read by the process
 itself): "RSS" is the peak while running, counted afresh (clear_refs) once
 the model is loaded, so it holds the weights, the runtime and the working
 memory of a forward (ORT's includes Node); "load RSS" is the peak while
@@ -117,34 +120,39 @@ def main():
     with peerlib.Anyres(a.level) as anyres:
         version = None
         if not a.json:
-            print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT GF/s':>8} {'anyres GF/s':>11}"
+            print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT cpu ms':>10} {'anyres cpu ms':>13} {'cpu ratio':>9} {'ORT GF/s':>8} {'anyres GF/s':>11}"
                   f" {'ORT RSS MB':>10} {'anyres RSS MB':>13} {'anyres heap MB':>14} {'load RSS ORT/anyres':>19}", flush=True)
         for t in threads:
             for (h, w) in sizes:
-                ort_ms, any_ms, row = [], [], None
+                ort_ms, any_ms, ort_cpu, any_cpu, row = [], [], [], [], None
                 ort_rss, any_rss, ort_load, any_load, heap = 0, 0, 0, 0, 0
                 for _ in range(a.rounds):
                     row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
                                     "-time", f"{a.time}s", "-json"], env=anyres.env)
                     any_ms.append(row["ms"])
+                    any_cpu.append(row.get("cpu_ms") or 0)
                     any_rss, any_load = max(any_rss, row["run_peak_rss_mb"]), max(any_load, row["load_peak_rss_mb"])
                     heap = max(heap, row["heap_peak_mb"])
                     o = run_json([node, os.path.join(HERE, "vit_onnxruntime.js"), models[(h, w)], str(h), str(w), str(t), str(a.time)], env=env)
                     ort_ms.append(o["ms"])
+                    ort_cpu.append(o["cpu_ms"])
                     ort_rss, ort_load = max(ort_rss, o["run_peak_rss_mb"]), max(ort_load, o["load_peak_rss_mb"])
                     version = o["ort_version"]
                 om, am = statistics.median(ort_ms), statistics.median(any_ms)
+                oc, ac = statistics.median(ort_cpu), statistics.median(any_cpu)
                 gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
                 if a.json:
                     print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "tokens": row["tokens"],
                                       "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
+                                      "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
                                       "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
                                       "ort_gflops": round(gflop / om * 1e3, 1), "anyres_gflops": round(gflop / am * 1e3, 1),
                                       "ort_run_rss_mb": round(ort_rss), "anyres_run_rss_mb": round(any_rss),
                                       "ort_load_rss_mb": round(ort_load), "anyres_load_rss_mb": round(any_load),
                                       "anyres_heap_peak_mb": heap, "ort_version": version, "level": a.level}), flush=True)
                     continue
-                print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
+                print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
+                      f" {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
                       f" {ort_rss:>10.0f} {any_rss:>13.0f} {heap:>14.0f} {ort_load:>9.0f}/{any_load:<9.0f}", flush=True)
         if not a.json:
             print(f"ONNX Runtime {version} (onnxruntime-node, CPU EP) vs anyres (kernels: {a.level}), median ms of {a.rounds} alternations;"

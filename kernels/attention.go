@@ -134,10 +134,26 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 					mk.kernel[h-1](hd, &sc.qa[i*hd], b0, b1, &sc.s[i*lds+jt], lds, 0, nil)
 				}
 			}
+			if kw == nk {
+				// One block holds every key: the plain softmax of each
+				// row (one kernel call; all -Inf rows become zeros, or
+				// NaN where a NaN hid), then O = P·V is the output.
+				for r := 0; r < rows; r++ {
+					srow := sc.s[r*lds : r*lds+kw]
+					var brow []float32
+					if bias != nil {
+						brow = bias[(i0+r)*ldb : (i0+r)*ldb+kw]
+					}
+					if softmaxRowImpl(srow, srow, brow, scale, 0, 0) == negInf {
+						softmaxMasked(srow, srow, brow, scale)
+					}
+					sc.l[r] = 1
+				}
+			}
 			// Online softmax: P = e^(scale·S + bias - m), with m the
 			// running row maximum; the partial output and sum are
 			// rescaled by e^(m_old - m) when m grows.
-			for r := 0; r < rows; r++ {
+			for r := 0; r < rows && kw < nk; r++ {
 				srow := sc.s[r*lds : r*lds+kw]
 				var brow []float32
 				if bias != nil {
@@ -188,6 +204,10 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 			l := sc.l[r]
 			if l == 0 {
 				clear(d) // fully masked
+				continue
+			}
+			if nk <= kb {
+				copy(d, o) // P was normalised
 				continue
 			}
 			inv := 1 / l

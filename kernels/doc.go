@@ -4,8 +4,14 @@
 //
 //   - gemm: Sgemm and SgemmBatched (C = alpha·op(A)·op(B) + beta·C,
 //     row-major, any strides), and GemmPacked with PackB for linear layers
-//     (B packed once, an Epilogue of bias, GELU and residual fused into the
-//     store); Threads sets how many goroutines a call may use.
+//     (B packed once, an Epilogue of bias, activation and residual: the
+//     AVX2 and AVX-512 micro-kernels add the bias and residual to their
+//     accumulators before the store, an activation runs on the tile while
+//     it is in L1); Threads sets how many goroutines a call may use.
+//   - Attention: softmax(scale·q·kᵀ + bias)·v for one head, flash-style
+//     (query blocks against key blocks with an online softmax, never the
+//     N×N scores), on the gemm micro-kernels and the softmax kernels of the
+//     active level; attentionRef is its plain specification.
 //   - softmax: Softmax, SoftmaxTo, SoftmaxRows (with scale and bias folded
 //     into the one pass) and OnlineSoftmax for attention in tiles.
 //   - exp: Exp, float32 exp within 2 ULP.

@@ -17,6 +17,8 @@ import (
 //   - fused: kernels.Attention over all N queries;
 //   - fused-tiles: kernels.Attention per query tile of 256 rows (how the
 //     model hands out work items; k and v are repacked per tile);
+//   - packed-tiles: PackAttentionKV once, then AttentionPacked per query
+//     tile of 256 rows;
 //   - unfused: the model's current path per query tile of 256 rows,
 //     Sgemm(Q·Kᵀ) into a 256×N score matrix, Softmax per row,
 //     Sgemm(P·V).
@@ -35,6 +37,7 @@ func BenchmarkAttention(b *testing.B) {
 		scores := make([]float32, tile*n)
 		scale := float32(1 / math.Sqrt(hd))
 		flops := 4 * float64(n) * float64(n) * hd
+		var kv kernels.AttentionKV
 		run := map[string]func(){
 			"fused": func() {
 				kernels.Attention(out, d, q, k, v, 3*d, 3*d, 3*d, n, n, hd, scale, nil, 0)
@@ -43,6 +46,13 @@ func BenchmarkAttention(b *testing.B) {
 				for lo := 0; lo < n; lo += tile {
 					rows := min(tile, n-lo)
 					kernels.Attention(out[lo*d:], d, q[lo*3*d:], k, v, 3*d, 3*d, 3*d, rows, n, hd, scale, nil, 0)
+				}
+			},
+			"packed-tiles": func() {
+				kernels.PackAttentionKV(&kv, k, v, 3*d, 3*d, n, hd)
+				for lo := 0; lo < n; lo += tile {
+					rows := min(tile, n-lo)
+					kernels.AttentionPacked(out[lo*d:], d, q[lo*3*d:], 3*d, rows, &kv, scale, nil, 0)
 				}
 			},
 			"unfused": func() {
@@ -57,7 +67,7 @@ func BenchmarkAttention(b *testing.B) {
 				}
 			},
 		}
-		for _, name := range []string{"unfused", "fused", "fused-tiles"} {
+		for _, name := range []string{"unfused", "fused", "fused-tiles", "packed-tiles"} {
 			f := run[name]
 			b.Run(fmt.Sprintf("N=%d/%s", n, name), func(b *testing.B) {
 				kerneltest.Bench(b, func(b *testing.B) {

@@ -192,3 +192,51 @@ func TestAttentionEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestAttentionPacked checks that k and v packed once and used by query
+// blocks of any size give Attention's bits, with an AttentionKV reused
+// across shapes.
+func TestAttentionPacked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	kerneltest.Run(t, func(t *testing.T) {
+		var kv kernels.AttentionKV
+		for _, c := range []attnCase{{57, 300, 64, "inf"}, {30, 17, 33, ""}, {200, 513, 80, "bias"}, {5, 0, 8, ""}, {9, 4, 1, "min"}} {
+			ld := c.hd + 1
+			q := kerneltest.Rand(rng, max(c.nq*ld, 1), -2, 2)
+			k := kerneltest.Rand(rng, max(c.nk*ld, 1), -2, 2)
+			v := kerneltest.Rand(rng, max(c.nk*ld, 1), -1, 1)
+			var bias []float32
+			if c.mask != "" {
+				bias = kerneltest.Rand(rng, max(c.nq*c.nk, 1), -1, 1)
+				for i := range bias {
+					if c.mask != "bias" && i%5 == 0 {
+						bias[i] = float32(math.Inf(-1))
+					}
+				}
+			}
+			scale := float32(0.125)
+			want := make([]float32, c.nq*c.hd)
+			kernels.Attention(want, c.hd, q, k, v, ld, ld, ld, c.nq, c.nk, c.hd, scale, bias, c.nk)
+			kernels.PackAttentionKV(&kv, k, v, ld, ld, c.nk, c.hd)
+			for _, block := range []int{1, 7, 64, 1000} {
+				g := kerneltest.Matrix(c.nq, c.hd, c.hd, 2)
+				for lo := 0; lo < c.nq; lo += block {
+					rows := min(block, c.nq-lo)
+					var b []float32
+					if bias != nil {
+						b = bias[lo*c.nk:]
+					}
+					kernels.AttentionPacked(g.Data()[lo*c.hd:], c.hd, q[lo*ld:], ld, rows, &kv, scale, b, c.nk)
+				}
+				g.Check(t, "AttentionPacked dst")
+				for i := 0; i < c.nq; i++ {
+					for j := 0; j < c.hd; j++ {
+						if got, w := g.At(i, j), want[i*c.hd+j]; math.Float32bits(got) != math.Float32bits(w) {
+							t.Fatalf("%v blocks of %d: dst[%d,%d] = %v, Attention gives %v", c, block, i, j, got, w)
+						}
+					}
+				}
+			}
+		}
+	})
+}

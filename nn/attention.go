@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
 
@@ -25,14 +24,11 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	q := ws.qkv[(s.off+it.lo)*3*d+col:]
 	k := ws.qkv[s.off*3*d+d+col:]
 	v := ws.qkv[s.off*3*d+2*d+col:]
-	scores := ws.work[worker].scores[:rows*n]
-	kernels.Sgemm(1, false, true, rows, n, hd, 1, q, 3*d, k, 3*d, 0, scores, n)
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	var bias []float32
 	if ab := e.bias(ws.block); ab != nil {
 		// The bias goes to its own buffer so that the softmax adds it after
-		// scaling (softmax(scale·qk + bias), as timm): a zero bias then
-		// gives the very bits of no bias.
+		// scaling (softmax(scale·qk + bias), as timm).
 		bias = ws.work[worker].bias[:rows*n]
 		clear(bias)
 		if err := ab.AddBias(bias, it.head, s.grid, e.PrefixN, it.lo, it.hi); err != nil {
@@ -40,14 +36,7 @@ func (ws *workspace) attentionItem(worker int, it item) {
 			return
 		}
 	}
-	for r := 0; r < rows; r++ {
-		var b []float32
-		if bias != nil {
-			b = bias[r*n : (r+1)*n]
-		}
-		kernels.Softmax(scores[r*n:(r+1)*n], scale, b)
-	}
-	kernels.Sgemm(1, false, false, rows, hd, n, 1, scores, n, v, 3*d, 0, ws.ao[(s.off+it.lo)*d+col:], d)
+	AttendHead(ws.ao[(s.off+it.lo)*d+col:], d, q, 3*d, k, 3*d, v, 3*d, rows, n, hd, scale, bias, ws.work[worker].scores)
 }
 
 // rotate applies the rotary embedding to q and k of every image, each on

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -49,7 +48,7 @@ type Model struct {
 	threads   int
 	maxTokens int
 	edge      EdgePolicy
-	jobs      chan *task
+	workers   *Workers
 	pool      sync.Pool                 // workspaces of concurrent callers
 	spare     atomic.Pointer[workspace] // one workspace the GC never takes: the steady single caller
 	life      *Lifetime
@@ -105,14 +104,8 @@ func (m *Model) WithThreads(n int) *Model {
 
 // start launches the helper goroutines and readies the workspace pool.
 func (m *Model) start(threads int) {
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	m.threads = min(threads, 256)
-	m.jobs = startHelpers(m.threads - 1)
-	// The helpers hold only the channel, so an unreachable model is
-	// collected and its helpers end.
-	runtime.AddCleanup(m, func(jobs chan *task) { close(jobs) }, m.jobs)
+	m.workers = NewWorkers(threads)
+	m.threads = m.workers.N()
 	m.pool.New = func() any { return newWorkspace(m) }
 }
 

@@ -41,7 +41,8 @@ type Net interface {
 	// Forward runs one image; ForwardBatch runs images of any sizes together.
 	Forward(img Image, out *Output) error
 	ForwardBatch(imgs []Image, outs []Output) error
-	// Grid is the patch grid an H×W image gets.
+	// Grid is the grid of Output.Tokens rows for an H×W image (the patch
+	// grid; for a pyramid such as Swin, its last stage).
 	Grid(h, w int) posenc.Grid
 	// Info describes the model.
 	Info() Info

@@ -1,9 +1,6 @@
 package nn
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
@@ -76,23 +73,11 @@ type workspace struct {
 	items []item // the current phase's items: embed or attn
 	embed []item
 	attn  []item
-	next  atomic.Int64
-	tasks []task
-	wg    sync.WaitGroup
-}
-
-// task hands worker slot i of a workspace to a helper goroutine.
-type task struct {
-	ws     *workspace
-	worker int
+	batch Batch
 }
 
 func newWorkspace(m *Model) *workspace {
-	ws := &workspace{m: m, work: make([]scratch, m.threads), tasks: make([]task, m.threads)}
-	for i := range ws.tasks {
-		ws.tasks[i] = task{ws, i}
-	}
-	return ws
+	return &workspace{m: m, work: make([]scratch, m.threads)}
 }
 
 // grow returns s resliced to n, reallocating only when it is too small.
@@ -190,58 +175,22 @@ func (ws *workspace) resizeImages() {
 	}
 }
 
-// run does the items of one phase on up to m.threads workers: the caller
-// is worker 0; idle helpers of the model's pool take the others. Items are
-// claimed from a shared counter, so a busy pool only slows a phase down.
+// run does the items of one phase on the model's workers.
 func (ws *workspace) run(kind phase) {
 	ws.kind = kind
-	ws.next.Store(0)
-	n := ws.count()
-	helpers := min(len(ws.tasks), n) - 1
-	for i := 1; i <= helpers; i++ {
-		ws.wg.Add(1)
-		select {
-		case ws.m.jobs <- &ws.tasks[i]:
-		default: // every helper is busy (other forwards): do the work here
-			ws.wg.Done()
-		}
-	}
-	ws.do(0)
-	ws.wg.Wait()
+	ws.m.workers.Run(&ws.batch, ws, ws.count())
 }
 
-// do claims and runs items until none are left.
-func (ws *workspace) do(worker int) {
-	n := ws.count()
-	for {
-		i := int(ws.next.Add(1) - 1)
-		if i >= n {
-			return
-		}
-		switch ws.kind {
-		case phaseEmbed:
-			ws.embedItem(worker, ws.items[i])
-		case phaseRows:
-			ws.rowsItem(worker, i*ws.rowTile, min(ws.tokens, (i+1)*ws.rowTile))
-		case phaseAttention:
-			ws.attentionItem(worker, ws.items[i])
-		}
+// Do runs item i of the current phase (Job).
+func (ws *workspace) Do(worker, i int) {
+	switch ws.kind {
+	case phaseEmbed:
+		ws.embedItem(worker, ws.items[i])
+	case phaseRows:
+		ws.rowsItem(worker, i*ws.rowTile, min(ws.tokens, (i+1)*ws.rowTile))
+	case phaseAttention:
+		ws.attentionItem(worker, ws.items[i])
 	}
-}
-
-// startHelpers starts the goroutines that serve every workspace of a
-// model; they end when jobs is closed.
-func startHelpers(n int) chan *task {
-	jobs := make(chan *task, 4*n+4)
-	for range n {
-		go func() {
-			for t := range jobs {
-				t.ws.do(t.worker)
-				t.ws.wg.Done()
-			}
-		}()
-	}
-	return jobs
 }
 
 // count is the number of items of the current phase.

@@ -197,3 +197,13 @@ type withConfig struct {
 }
 
 func (w withConfig) Metadata() map[string]string { return w.meta }
+
+// WithThreads returns a model sharing m's weights and lifetime that runs
+// each forward pass on n workers, for the families that can (all of the
+// module's); an error names a model that cannot.
+func WithThreads(m Model, n int) (Model, error) {
+	if t, ok := m.(interface{ WithThreadsNet(n int) nn.Net }); ok {
+		return t.WithThreadsNet(n), nil
+	}
+	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
+}

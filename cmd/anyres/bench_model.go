@@ -54,7 +54,6 @@ func runBenchModel(args []string) error {
 	return benchModel(m, filepath.Base(*weights), ss, ts, *budget, bench.NewPrinter(os.Stdout, *asJSON))
 }
 
-
 func benchModel(m anyres.Model, name string, sizes [][2]int, threads []int, budget time.Duration, p *bench.Printer) error {
 	for _, t := range threads {
 		mt, err := anyres.WithThreads(m, t)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -81,7 +82,7 @@ func TestRunPrintsTopClasses(t *testing.T) {
 	photo := writePhoto(t, dir, 200, 300)
 	labels := filepath.Join(dir, "labels.txt")
 	os.WriteFile(labels, []byte("cat\ndog\nbird\nfish\nfox\nowl\nbee\nant\nelk\nyak\n"), 0o644)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	got, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "224x224", "-labels", labels, "-top", "3")
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestPrintTop(t *testing.T) {
 func TestRunWritesFeatures(t *testing.T) {
 	dir := t.TempDir()
 	photo := writePhoto(t, dir, 224, 224)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	ref := reference(t, weights, photo, imageprep.Options{Norm: imageprep.Inception})
 
 	st := filepath.Join(dir, "f.safetensors")
@@ -136,8 +137,9 @@ func TestRunWritesFeatures(t *testing.T) {
 			}
 		}
 	}
-	if s, _ := f.Shape("features"); len(s) != 3 || s[1] != 197 || s[2] != 60 {
-		t.Errorf("features shape %v, want [1 197 60]", s)
+	d := len(ref.Pooled)
+	if s, _ := f.Shape("features"); len(s) != 3 || s[1] != len(ref.Tokens)/d || s[2] != d {
+		t.Errorf("features shape %v, want [1 %d %d]", s, len(ref.Tokens)/d, d)
 	}
 	if g := f.Metadata()["grid"]; g != "[14, 14]" {
 		t.Errorf("grid metadata %q", g)
@@ -151,14 +153,14 @@ func TestRunWritesFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(b[:128], []byte("'shape': (1, 60), ")) || len(b) != 128+4*60 {
+	if !bytes.Contains(b[:128], []byte(fmt.Sprintf("'shape': (1, %d), ", d))) || len(b) != 128+4*d {
 		t.Errorf("pooled .npy: header %q, %d bytes", b[:min(len(b), 128)], len(b))
 	}
 }
 
 func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	photo := writePhoto(t, dir, 224, 224)
 	garbage := filepath.Join(dir, "garbage.png")
 	os.WriteFile(garbage, []byte("\x89PNG\r\n\x1a\nthis is not really a png"), 0o644)
@@ -217,7 +219,7 @@ func imageprepInception() imageprep.Options { return imageprep.Options{Norm: ima
 func TestRunNativeSize(t *testing.T) {
 	dir := t.TempDir()
 	photo := writePhoto(t, dir, 97, 333)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	for _, tc := range []struct {
 		edge string
 		grid string
@@ -247,7 +249,7 @@ func TestRunNativeSize(t *testing.T) {
 func TestResizedCheckpointRunsLikeTheOriginal(t *testing.T) {
 	dir := t.TempDir()
 	photo := writePhoto(t, dir, 300, 420)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	resized := filepath.Join(dir, "r384.safetensors")
 	if err := runResizeCheckpoint([]string{"-in", weights, "-out", resized, "-size", "384x384"}); err != nil {
 		t.Fatal(err)
@@ -272,4 +274,10 @@ func TestResizedCheckpointRunsLikeTheOriginal(t *testing.T) {
 			t.Errorf("-method %s printed the same as bicubic", m)
 		}
 	}
+}
+
+// tinyModel is the small test checkpoint (the weights of the
+// vit_cls_learned reference with its config metadata, nothing else).
+func tinyModel(t *testing.T) string {
+	return filepath.Join(golden.Dir(t), "..", "models", "vit_tiny.safetensors")
 }

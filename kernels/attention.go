@@ -53,8 +53,10 @@ func Attention(dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq,
 	attentionTiled(gemmLevel, dst, ldd, q, k, v, ldq, ldk, ldv, nq, nk, headDim, scale, bias, ldb)
 }
 
-// attentionKeyBlock is how many keys one step of the online softmax takes:
-// a multiple of every level's nr. A block of 256 keys keeps the scores of
+// attentionKeyBlock is about how many keys one step of the online softmax
+// takes, rounded up to a multiple of the level's nr (so key blocks start on
+// whole packed panels: 256 on amd64, 264 with arm64's 12-column panels).
+// A block of 256 keys keeps the scores of
 // a query block (≤ 70 rows) in 70 KB, and the rescaling of the partial
 // output (headDim multiplies per row) costs 1/256 of the products.
 const attentionKeyBlock = 256
@@ -160,8 +162,8 @@ func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq
 	nk, hd := kv.nk, kv.hd
 	mr, nr := mk.mr, mk.nr
 	qb := roundUp(attentionQueryRows, mr)
-	kb := attentionKeyBlock
-	lds := roundUp(kb, nr)
+	kb := roundUp(attentionKeyBlock, nr)
+	lds := kb
 	ldo := roundUp(hd, nr)
 
 	sc := attentionPool.get()

@@ -71,7 +71,7 @@ func TestFileCheckFinite(t *testing.T) {
 		data  []byte
 	}{
 		{"F32", f32Bytes(0, float32(math.Inf(1)))},
-		{"F16", binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 0x3c00), 0x7e00)}, // 1, NaN
+		{"F16", binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 0x3c00), 0x7e00)},  // 1, NaN
 		{"BF16", binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 0x3f80), 0xff80)}, // 1, -Inf
 	} {
 		f, err := Parse(build(t, 0, entry{"a", "F32", []int{2}, f32Bytes(1, 2)}, entry{"pos_embed", c.dtype, []int{2}, c.data}))

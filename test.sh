@@ -25,6 +25,14 @@ go test -count=1 ./...
 go test -count=1 -race -short ./...
 [ "${1:-}" = quick ] && { echo "quick suite passed in $((SECONDS-start))s"; exit 0; }
 
+step "2b. fuzz the hostile-input parsers briefly (FUZZTIME=10m ./test.sh for a longer run)"
+# One target per invocation: go test -fuzz takes a single target.
+for target in ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse; do
+  pkg=${target%%:*}; name=${target#*:}
+  echo "--- $name ($pkg, ${FUZZTIME:-10s})"
+  go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"
+done
+
 step "3. go test -tags purego"
 go test -count=1 -tags purego ./...
 

@@ -52,6 +52,11 @@ GOARCH=arm64 go build -o .tools/anyres-arm64 ./cmd/anyres
 qemu-aarch64 .tools/anyres-arm64 info
 qemu-aarch64 .tools/anyres-arm64 info -json | grep -q '"level":"neon"' || { echo "arm64 build does not select neon"; exit 1; }
 GOARCH=arm64 go test -count=1 -short -exec qemu-aarch64 ./...
+echo "--- examples/edge: static arm64 build with the model embedded, run on a photo"
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags='-s -w' -o .tools/edge-arm64 ./examples/edge
+ls -l .tools/edge-arm64
+qemu-aarch64 .tools/edge-arm64 testdata/images/hills.jpg | tee .tools/edge-arm64.out
+[ "$(grep -c '^class [0-9]' .tools/edge-arm64.out)" = 5 ] || { echo "examples/edge did not print 5 classes"; exit 1; }
 
 step "6. cross-builds and WebAssembly (wasip1 under wazero)"
 for target in linux/arm:7 linux/riscv64 linux/386 windows/amd64 darwin/arm64 linux/amd64:purego; do

@@ -1,9 +1,11 @@
 package kernels_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
@@ -21,5 +23,31 @@ func benchRows(b *testing.B, rows, cols int, f func(dst, src []float32, cols int
 		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 		b.ReportMetric(float64(len(src))/ns, "elem/ns")
 		b.ReportMetric(8*float64(len(src))/ns, "GB/s")
+	})
+}
+
+// TestSigmoidActivations checks QuickGELU and SiLU against float64 over a
+// range that reaches both tails, with dst aliasing src.
+func TestSigmoidActivations(t *testing.T) {
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range []struct {
+			act kernels.Activation
+			a   float64
+		}{{kernels.ActQuickGELU, 1.702}, {kernels.ActSiLU, 1}} {
+			for _, n := range []int{0, 1, 7, 255, 256, 257, 1000} {
+				src := make([]float32, n)
+				for i := range src {
+					src[i] = float32(-60 + 120*float64(i)/float64(max(n-1, 1)))
+				}
+				dst := append([]float32(nil), src...)
+				kernels.Activate(c.act, dst, dst)
+				for i, x := range src {
+					want := float64(x) / (1 + math.Exp(-c.a*float64(x)))
+					if d := math.Abs(float64(dst[i]) - want); d > 2e-6*math.Max(1, math.Abs(want)) {
+						t.Fatalf("%s n=%d x=%g: got %g want %g", c.act, n, x, dst[i], want)
+					}
+				}
+			}
+		}
 	})
 }

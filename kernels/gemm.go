@@ -19,12 +19,13 @@ func (t Threads) n() int {
 }
 
 // Epilogue is work applied to a GEMM's output tile before it is stored:
-// C = act(A·B + Bias) + Residual.
+// C = act(A·B + Bias) + Residual. (LayerScale needs no field: a model
+// folds its γ into the weights and bias of the layer before it.)
 type Epilogue struct {
-	Bias     []float32 // length N, added to every row; nil for none
-	GELU     bool      // erf GELU after the bias
-	Residual []float32 // M×N (row stride LDR) added last; may be C itself with LDR == ldc
-	LDR      int       // Residual's row stride
+	Bias     []float32  // length N, added to every row; nil for none
+	Act      Activation // applied after the bias
+	Residual []float32  // M×N (row stride LDR) added last; may be C itself with LDR == ldc
+	LDR      int        // Residual's row stride
 }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices:
@@ -119,13 +120,13 @@ func GemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, c []float32
 		pb: pb, c: c, ldc: ldc, ep: ep,
 	}
 	if ep.Residual != nil && overlaps(ep.Residual, c) {
-		if sameMatrix(ep.Residual, ep.LDR, c, ldc) && !ep.GELU {
+		if sameMatrix(ep.Residual, ep.LDR, c, ldc) && ep.Act == ActNone {
 			// C already holds the residual: accumulate onto it.
 			call.beta = 1
 			call.ep.Residual = nil
 		} else {
 			// The residual would be overwritten before it is added: keep
-			// a copy (rare: GELU with an in-place residual, or a
+			// a copy (rare: an activation with an in-place residual, or a
 			// partial overlap).
 			call.ep.Residual = copyMatrix(ep.Residual, m, pb.N, ep.LDR)
 			call.ep.LDR = pb.N
@@ -137,6 +138,9 @@ func GemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, c []float32
 func checkEpilogue(ep Epilogue, m, n int) {
 	if ep.Bias != nil && len(ep.Bias) < n {
 		panic(fmt.Sprintf("kernels: epilogue bias has %d values, need %d", len(ep.Bias), n))
+	}
+	if ep.Act < ActNone || ep.Act > ActSiLU {
+		panic(fmt.Sprintf("kernels: epilogue activation %d unknown", int(ep.Act)))
 	}
 	if ep.Residual != nil {
 		checkMatrix("Residual", ep.Residual, false, m, n, ep.LDR)

@@ -251,7 +251,7 @@ func (g *gemmCall) mergeTile(t []float32, ldt, i, h, j, w, add int) {
 // finishTile applies the epilogue to a finished h×w tile at (i, j).
 func (g *gemmCall) finishTile(i, h, j, w int) {
 	ep := &g.ep
-	if ep.Bias == nil && !ep.GELU && ep.Residual == nil {
+	if ep.Bias == nil && ep.Act == ActNone && ep.Residual == nil {
 		return
 	}
 	for r := i; r < i+h; r++ {
@@ -259,8 +259,8 @@ func (g *gemmCall) finishTile(i, h, j, w int) {
 		if ep.Bias != nil {
 			Add(row, row, ep.Bias[j:j+w])
 		}
-		if ep.GELU {
-			GELU(row, row)
+		if ep.Act != ActNone {
+			Activate(ep.Act, row, row)
 		}
 		if ep.Residual != nil {
 			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])

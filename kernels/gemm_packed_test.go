@@ -12,7 +12,22 @@ import (
 
 func gelu64(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
 
-// TestGemmPackedEpilogues checks C = GELU?(A·Wᵀ + bias) + residual for a
+// act64 is the float64 reference of each epilogue activation.
+func act64(a kernels.Activation, x float64) float64 {
+	switch a {
+	case kernels.ActGELU:
+		return gelu64(x)
+	case kernels.ActGELUTanh:
+		return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	case kernels.ActQuickGELU:
+		return x / (1 + math.Exp(-1.702*x))
+	case kernels.ActSiLU:
+		return x / (1 + math.Exp(-x))
+	}
+	return x
+}
+
+// TestGemmPackedEpilogues checks C = act(A·Wᵀ + bias) + residual for a
 // weight packed once (outside the per-level loop: every level reads the
 // same packed layout), with the residual in its own matrix or in C itself.
 func TestGemmPackedEpilogues(t *testing.T) {
@@ -30,15 +45,17 @@ func TestGemmPackedEpilogues(t *testing.T) {
 		res := randMatrix(rng, s.m, s.n, ldc)
 		kerneltest.Run(t, func(t *testing.T) {
 			for _, v := range []struct {
-				bias, gelu, resid, inPlace bool
-			}{{}, {bias: true}, {bias: true, gelu: true}, {gelu: true}, {bias: true, resid: true},
-				{resid: true, inPlace: true}, {bias: true, resid: true, inPlace: true}, {bias: true, gelu: true, resid: true, inPlace: true}} {
+				bias, resid, inPlace bool
+				act                  kernels.Activation
+			}{{}, {bias: true}, {bias: true, act: kernels.ActGELU}, {act: kernels.ActGELU}, {bias: true, resid: true},
+				{bias: true, act: kernels.ActGELUTanh}, {bias: true, act: kernels.ActQuickGELU, resid: true}, {act: kernels.ActSiLU, resid: true, inPlace: true},
+				{resid: true, inPlace: true}, {bias: true, resid: true, inPlace: true}, {bias: true, act: kernels.ActGELU, resid: true, inPlace: true}} {
 				name := fmt.Sprintf("%dx%dx%d %+v", s.m, s.n, s.k, v)
 				var ep kernels.Epilogue
 				if v.bias {
 					ep.Bias = bias
 				}
-				ep.GELU = v.gelu
+				ep.Act = v.act
 				fill := func(i, j int) float32 { return float32(math.NaN()) }
 				g := kerneltest.Matrix(s.m, s.n, ldc, 0).Fill(func(i, j int) float32 { return res[i*ldc+j] })
 				if v.resid {
@@ -61,8 +78,8 @@ func TestGemmPackedEpilogues(t *testing.T) {
 							x += float64(bias[j])
 							sc += math.Abs(float64(bias[j]))
 						}
-						if v.gelu {
-							x = gelu64(x)
+						if v.act != kernels.ActNone {
+							x = act64(v.act, x)
 							sc = 1.2*sc + math.Abs(x)
 						}
 						if v.resid {
@@ -91,7 +108,7 @@ func TestGemmPackedThreadsBitIdentical(t *testing.T) {
 		var first []float32
 		for _, th := range []kernels.Threads{1, 2, 3, 7} {
 			c := make([]float32, m*n)
-			kernels.GemmPacked(th, m, a, k, pb, c, n, kernels.Epilogue{Bias: bias, GELU: true})
+			kernels.GemmPacked(th, m, a, k, pb, c, n, kernels.Epilogue{Bias: bias, Act: kernels.ActGELU})
 			if first == nil {
 				first = c
 				continue
@@ -114,7 +131,7 @@ func TestGemmNoAllocs(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		a, c, r := make([]float32, 70*64), make([]float32, 70*64), make([]float32, 70*64)
 		pb := kernels.PackB(true, 64, 64, a, 64)
-		ep := kernels.Epilogue{Bias: a[:64], GELU: true, Residual: r, LDR: 64}
+		ep := kernels.Epilogue{Bias: a[:64], Act: kernels.ActGELU, Residual: r, LDR: 64}
 		if n := testing.AllocsPerRun(10, func() { kernels.GemmPacked(1, 70, a, 64, pb, c, 64, ep) }); n != 0 {
 			t.Errorf("GemmPacked: %v allocations per call", n)
 		}

@@ -139,7 +139,7 @@ func (ws *workspace) block(b *blockWeights) {
 	kernels.LayerNormRows(ws.ln[:n*d], x, d, b.norm2W, b.norm2B, eps)
 	hidden := ws.stageHidden
 	ws.hid = grow(ws.hid, n*hidden)
-	kernels.GemmPacked(ws.threads, n, ws.ln, d, b.fc1, ws.hid, hidden, kernels.Epilogue{Bias: b.fc1B, GELU: true})
+	kernels.GemmPacked(ws.threads, n, ws.ln, d, b.fc1, ws.hid, hidden, kernels.Epilogue{Bias: b.fc1B, Act: kernels.ActGELU})
 	kernels.GemmPacked(ws.threads, n, ws.hid, hidden, b.fc2, x, d, kernels.Epilogue{Bias: b.fc2B, Residual: x, LDR: d})
 }
 

@@ -100,13 +100,14 @@ func BenchmarkAttentionEncodings(b *testing.B) {
 	for _, s := range [][2]int{{224, 224}, {518, 392}} {
 		for _, enc := range []string{"none", "rope", "bias", "rope+bias"} {
 			b.Run(fmt.Sprintf("%dx%d/%s", s[0], s[1], enc), func(b *testing.B) {
-				m := b16(b, 2)
+				var opts Options
 				if strings.Contains(enc, "rope") {
-					m.rotary = rope
+					opts.Rotary = rope
 				}
 				if strings.Contains(enc, "bias") {
-					m.bias = bias
+					opts.AttentionBias = bias
 				}
+				m := b16opts(b, 2, opts)
 				img := benchImage(s[0], s[1])
 				var out Output
 				if err := m.Forward(img, &out); err != nil {
@@ -120,4 +121,16 @@ func BenchmarkAttentionEncodings(b *testing.B) {
 			})
 		}
 	}
+}
+
+// b16opts builds a ViT-B/16 with random weights and the given options.
+func b16opts(b *testing.B, threads int, opts Options) *Model {
+	cfg := ViTB16()
+	cfg.DynamicImgPad = true
+	opts.Threads = threads
+	m, err := New(cfg, RandomWeights(cfg, 1), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/anyres/anyres/kernels"
 )
 
 // Config is a timm VisionTransformer architecture as plain facts. Its JSON
@@ -17,7 +19,7 @@ type Config struct {
 	EmbedDim   int    `json:"embed_dim"`   // token width
 	Depth      int    `json:"depth"`       // number of blocks
 	NumHeads   int    `json:"num_heads"`   // attention heads; EmbedDim must divide by it
-	MLPHidden  int    `json:"mlp_hidden"`  // width of the MLP's hidden layer
+	MLPHidden  int    `json:"mlp_hidden"`  // width of the MLP's hidden layer (and of the 'map' head's MLP)
 	QKVBias    bool   `json:"qkv_bias"`    // qkv projection has a bias
 	ClassToken bool   `json:"class_token"` // a class token leads the sequence
 	RegTokens  int    `json:"reg_tokens"`  // register tokens after the class token
@@ -25,14 +27,25 @@ type Config struct {
 	// tokens get none (timm no_embed_class).
 	NoEmbedClass  bool    `json:"no_embed_class"`
 	PosEmbed      string  `json:"pos_embed"`       // "learn" (a stored table) or "none"
-	GlobalPool    string  `json:"global_pool"`     // "token" (class token), "avg" (mean of patch tokens) or "" (no pooling, no head)
+	GlobalPool    string  `json:"global_pool"`     // "token" (class token), "avg" (mean of patch tokens), "map" (attention pool) or "" (no pooling, no head)
 	FCNorm        bool    `json:"fc_norm"`         // layer norm after pooling (timm's default with avg pooling)
 	FinalNorm     bool    `json:"final_norm"`      // layer norm on every token at the end of forward_features
 	PreNorm       bool    `json:"pre_norm"`        // layer norm after the position embedding (CLIP style)
 	NormEps       float64 `json:"norm_eps"`        // layer-norm epsilon (timm ViT: 1e-6)
-	Act           string  `json:"act"`             // MLP activation: "gelu_erf" (the only one supported)
+	Act           string  `json:"act"`             // MLP activation: "gelu_erf" (or "gelu"), "gelu_tanh" or "quick_gelu"
 	DynamicImgPad bool    `json:"dynamic_img_pad"` // pad images to a multiple of the patch size (default edge policy Pad)
 	NumClasses    int     `json:"num_classes"`     // classifier outputs; 0 for none
+	// LayerScale: each block scales its attention and MLP branches by
+	// learned per-channel gammas (ls1.gamma, ls2.gamma: DINOv2, DeiT-III).
+	LayerScale bool `json:"layer_scale"`
+	// DistToken: a distillation token follows the class token, with its
+	// own classifier head_dist (DeiT distilled).
+	DistToken bool `json:"dist_token"`
+	// NoPatchBias: the patch embedding has no bias (CLIP).
+	NoPatchBias bool `json:"no_patch_bias"`
+	// AttnPoolLatents is the number of latent queries of the 'map'
+	// attention-pool head (SigLIP: 1); 0 means 1.
+	AttnPoolLatents int `json:"attn_pool_latents"`
 }
 
 // Limits on configurations, so that a corrupt or hostile file cannot make
@@ -80,13 +93,30 @@ func (c Config) Channels() int {
 	return c.InChans
 }
 
-// Prefix is the number of tokens before the patch tokens: class and registers.
+// Prefix is the number of tokens before the patch tokens: class,
+// distillation and registers.
 func (c Config) Prefix() int {
 	n := c.RegTokens
 	if c.ClassToken {
 		n++
 	}
+	if c.DistToken {
+		n++
+	}
 	return n
+}
+
+// activation maps Act to the kernel's activation.
+func (c Config) activation() (kernels.Activation, bool) {
+	switch c.Act {
+	case "", "gelu_erf", "gelu":
+		return kernels.ActGELU, true
+	case "gelu_tanh":
+		return kernels.ActGELUTanh, true
+	case "quick_gelu":
+		return kernels.ActQuickGELU, true
+	}
+	return kernels.ActNone, false
 }
 
 // HeadDim is the width of one attention head.
@@ -131,12 +161,16 @@ func (c Config) Validate() error {
 		return bad("num_classes %d outside 0..%d", c.NumClasses, maxClasses)
 	case c.PosEmbed != "learn" && c.PosEmbed != "none":
 		return bad("pos_embed %q: want \"learn\" or \"none\"", c.PosEmbed)
-	case c.GlobalPool != "token" && c.GlobalPool != "avg" && c.GlobalPool != "":
-		return bad("global_pool %q: want \"token\", \"avg\" or \"\"", c.GlobalPool)
+	case c.GlobalPool != "token" && c.GlobalPool != "avg" && c.GlobalPool != "map" && c.GlobalPool != "":
+		return bad("global_pool %q: want \"token\", \"avg\", \"map\" or \"\"", c.GlobalPool)
 	case c.GlobalPool == "token" && !c.ClassToken:
 		return bad("global_pool \"token\" needs a class token")
-	case c.Act != "" && c.Act != "gelu_erf" && c.Act != "gelu":
-		return bad("act %q: only \"gelu_erf\" is supported", c.Act)
+	case c.DistToken && !c.ClassToken:
+		return bad("a distillation token needs a class token")
+	case c.AttnPoolLatents < 0 || c.AttnPoolLatents > maxPrefix:
+		return bad("attn_pool_latents %d outside 0..%d", c.AttnPoolLatents, maxPrefix)
+	case !validAct(c):
+		return bad("act %q: want \"gelu_erf\", \"gelu_tanh\" or \"quick_gelu\"", c.Act)
 	case !(c.NormEps > 0) || c.NormEps > 1 || math.IsInf(c.NormEps, 0):
 		return bad("norm_eps %g outside (0, 1]", c.NormEps)
 	}
@@ -148,3 +182,5 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+func validAct(c Config) bool { _, ok := c.activation(); return ok }

@@ -1,16 +1,17 @@
 package vit
 
-import "errors"
+import "github.com/anyres/anyres/nn"
 
-// Errors that callers may test for with errors.Is; the messages that wrap
-// them say what was wrong and what was expected.
+// Errors that callers may test for with errors.Is (the same values for
+// every family, from package nn); the messages that wrap them say what was
+// wrong and what was expected.
 var (
 	// ErrImage: the image does not fit the model (channels, too small, pixel count).
-	ErrImage = errors.New("vit: bad image")
+	ErrImage = nn.ErrImage
 	// ErrTooManyTokens: a forward pass would exceed Options.MaxTokens.
-	ErrTooManyTokens = errors.New("vit: too many tokens")
-	// ErrWeight: a weight is missing, mis-shaped or unreadable.
-	ErrWeight = errors.New("vit: bad weight")
-	// ErrConfig: the architecture description is invalid or absent.
-	ErrConfig = errors.New("vit: bad config")
+	ErrTooManyTokens = nn.ErrTooManyTokens
+	// ErrWeight: a weight is missing, mis-shaped, unused, non-finite or unreadable.
+	ErrWeight = nn.ErrWeight
+	// ErrConfig: the architecture description is invalid, absent or contradicts the weights.
+	ErrConfig = nn.ErrConfig
 )

@@ -10,6 +10,7 @@ import (
 
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/nn"
 )
 
 // sourceOf copies a file's weights (not its golden inputs and outputs) into
@@ -118,7 +119,7 @@ func TestImageErrors(t *testing.T) {
 		"one channel":           {C: 1, H: 32, W: 32, Pix: make([]float32, 32*32)},
 		"short pixels":          {C: 3, H: 32, W: 32, Pix: make([]float32, 3*32*32-1)},
 		"zero size":             {C: 3},
-		"huge size":             {C: 3, H: maxSide + 1, W: maxSide + 1},
+		"huge size":             {C: 3, H: nn.MaxSide + 1, W: nn.MaxSide + 1},
 		"huge int32 size":       {C: 3, H: math.MaxInt32, W: math.MaxInt32},
 		"negative":              {C: 3, H: -16, W: -16},
 	} {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
@@ -65,7 +66,7 @@ func TestGolden(t *testing.T) {
 }
 
 func ExampleModel_Forward() {
-	m, err := Load("../testdata/golden/vit_nope.safetensors", Options{})
+	m, err := Load("../testdata/golden/vit_nope.safetensors", Options{Ignore: golden.NotWeight}) // the file also holds reference inputs and outputs
 	if err != nil {
 		panic(err)
 	}
@@ -77,4 +78,11 @@ func ExampleModel_Forward() {
 	}
 	fmt.Println(out.Grid, len(out.Tokens), len(out.Logits))
 	// Output: 3×5 900 10
+}
+
+// LoadFile loads a golden file's model, leaving its reference tensors out
+// of the tensor accounting.
+func LoadFile(f *tensorfile.File, opts Options) (*Model, error) {
+	opts.Ignore = golden.NotWeight
+	return loadFile(f, opts)
 }

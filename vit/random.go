@@ -3,6 +3,8 @@ package vit
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/anyres/anyres/nn"
 )
 
 // RandomWeights makes weights of the right names and shapes for cfg, drawn
@@ -12,7 +14,7 @@ func RandomWeights(cfg Config, seed uint64) MapSource {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	d, src := cfg.EmbedDim, MapSource{}
 	put := func(name string, fill float32, shape ...int) {
-		v := make([]float32, product(shape))
+		v := make([]float32, nn.Product(shape))
 		for i := range v {
 			if fill != 0 {
 				v[i] = fill
@@ -20,13 +22,18 @@ func RandomWeights(cfg Config, seed uint64) MapSource {
 				v[i] = (r.Float32() - 0.5) / 10
 			}
 		}
-		src[name] = Tensor{v, shape}
+		src[name] = Tensor{Data: v, Shape: shape}
 	}
 	norm := func(p string) { put(p+".weight", 1, d); put(p+".bias", 0, d) }
 	put("patch_embed.proj.weight", 0, d, cfg.Channels(), cfg.PatchSize[0], cfg.PatchSize[1])
-	put("patch_embed.proj.bias", 0, d)
+	if !cfg.NoPatchBias {
+		put("patch_embed.proj.bias", 0, d)
+	}
 	if cfg.ClassToken {
 		put("cls_token", 0, 1, 1, d)
+	}
+	if cfg.DistToken {
+		put("dist_token", 0, 1, 1, d)
 	}
 	if cfg.RegTokens > 0 {
 		put("reg_token", 0, 1, cfg.RegTokens, d)
@@ -51,6 +58,10 @@ func RandomWeights(cfg Config, seed uint64) MapSource {
 		put(p+"mlp.fc1.bias", 0, cfg.MLPHidden)
 		put(p+"mlp.fc2.weight", 0, d, cfg.MLPHidden)
 		put(p+"mlp.fc2.bias", 0, d)
+		if cfg.LayerScale {
+			put(p+"ls1.gamma", 1, d)
+			put(p+"ls2.gamma", 1, d)
+		}
 	}
 	if cfg.FinalNorm {
 		norm("norm")
@@ -58,27 +69,24 @@ func RandomWeights(cfg Config, seed uint64) MapSource {
 	if cfg.FCNorm {
 		norm("fc_norm")
 	}
+	if cfg.GlobalPool == "map" {
+		put("attn_pool.latent", 0, 1, max(cfg.AttnPoolLatents, 1), d)
+		for _, l := range []struct {
+			name    string
+			out, in int
+		}{{"q", d, d}, {"kv", 2 * d, d}, {"proj", d, d}, {"mlp.fc1", cfg.MLPHidden, d}, {"mlp.fc2", d, cfg.MLPHidden}} {
+			put("attn_pool."+l.name+".weight", 0, l.out, l.in)
+			put("attn_pool."+l.name+".bias", 0, l.out)
+		}
+		norm("attn_pool.norm")
+	}
 	if cfg.NumClasses > 0 {
 		put("head.weight", 0, cfg.NumClasses, d)
 		put("head.bias", 0, cfg.NumClasses)
+		if cfg.DistToken {
+			put("head_dist.weight", 0, cfg.NumClasses, d)
+			put("head_dist.bias", 0, cfg.NumClasses)
+		}
 	}
 	return src
-}
-
-// FLOPs counts the floating-point operations (2 per multiply-add) of one
-// forward pass over images with the given patch grids packed together:
-// patch embedding, every block's GEMMs and attention, and the head.
-func (m *Model) FLOPs(grids ...[2]int) float64 {
-	c := m.cfg
-	d, mlp := float64(c.EmbedDim), float64(c.MLPHidden)
-	k := float64(c.Channels() * m.patch[0] * m.patch[1])
-	var f float64
-	for _, g := range grids {
-		p := float64(g[0] * g[1])
-		t := p + float64(c.Prefix())
-		f += 2 * p * k * d
-		f += float64(c.Depth) * (2*t*d*(3*d+d+2*mlp) + 4*t*t*d)
-		f += 2 * d * float64(c.NumClasses)
-	}
-	return f
 }

@@ -2,165 +2,174 @@ package vit
 
 import (
 	"fmt"
+	"strconv"
 
-	"github.com/anyres/anyres/internal/tensorfile"
-	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
 )
 
-// TensorSource is where weights come from: a *tensorfile.File, or a
-// MapSource built in code.
-type TensorSource = tensorfile.Source
-
-// blockWeights are one transformer block's parameters, matrices packed for
-// kernels.GemmPacked.
-type blockWeights struct {
-	norm1W, norm1B []float32
-	qkv            *kernels.PackedB
-	qkvB           []float32 // nil without qkv bias
-	proj           *kernels.PackedB
-	projB          []float32
-	norm2W, norm2B []float32
-	fc1, fc2       *kernels.PackedB
-	fc1B, fc2B     []float32
-}
-
-// weights are a model's parameters. Vectors point into the (mapped) file;
-// matrices are packed copies.
-type weights struct {
-	patchKernel      []float32 // [dim, C, ph, pw] as stored, kept for FlexiViT resizing
-	patchB           []float32
-	cls, reg         []float32 // dim and RegTokens×dim values; nil when absent
-	pos              []float32 // posTableRows×dim; nil without a learned table
-	normPreW, normPB []float32
-	blocks           []blockWeights
-	normW, normB     []float32 // final norm
-	fcNormW, fcNormB []float32
-	head             *kernels.PackedB
-	headB            []float32
-}
-
-// loader reads named tensors and checks their shapes against the config.
-type loader struct {
-	src TensorSource
-}
-
-// get returns the tensor name, which must have exactly shape want.
-func (l loader) get(name string, want ...int) ([]float32, error) {
-	v, err := tensorfile.Checked(l.src, name, want...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWeight, err)
+// encoder reads and checks every tensor the config calls for, by timm
+// state_dict name, and builds the layers; a listed tensor the config does
+// not use is an error. It returns the patch size the model runs at.
+func encoder(c Config, src TensorSource, opts Options) (*nn.Encoder, [2]int, error) {
+	w := nn.NewWeights(src)
+	w.AllowNonFinite, w.Ignore = opts.AllowNonFinite, opts.Ignore
+	d, C, h := c.EmbedDim, c.Channels(), c.MLPHidden
+	eps := c.NormEps
+	act, _ := c.activation()
+	e := &nn.Encoder{Dim: d, Heads: c.NumHeads, PrefixN: c.Prefix(), Pos: posenc.None{}, Rotary: opts.Rotary, Bias: opts.AttentionBias}
+	if c.DynamicImgPad {
+		e.Edge = nn.EdgePad
 	}
-	return v, nil
-}
-
-// loadWeights reads and checks every tensor the config calls for, by timm
-// state_dict name, before packing any of them.
-func loadWeights(c Config, src TensorSource) (*weights, error) {
-	l := loader{src}
-	d, C := c.EmbedDim, c.Channels()
-	w := &weights{}
-	var err error
-	get := func(dst *[]float32, name string, shape ...int) {
-		if err == nil {
-			*dst, err = l.get(name, shape...)
-		}
+	kernel := w.Get("patch_embed.proj.weight", d, C, c.PatchSize[0], c.PatchSize[1])
+	var patchB []float32
+	if !c.NoPatchBias {
+		patchB = w.Get("patch_embed.proj.bias", d)
 	}
-	get(&w.patchKernel, "patch_embed.proj.weight", d, C, c.PatchSize[0], c.PatchSize[1])
-	get(&w.patchB, "patch_embed.proj.bias", d)
+	// Prefix tokens in timm's order: class, distillation, registers.
 	if c.ClassToken {
-		get(&w.cls, "cls_token", 1, 1, d)
+		e.Prefix = append(e.Prefix, w.Get("cls_token", 1, 1, d)...)
+	}
+	if c.DistToken {
+		e.Prefix = append(e.Prefix, w.Get("dist_token", 1, 1, d)...)
 	}
 	if c.RegTokens > 0 {
-		get(&w.reg, "reg_token", 1, c.RegTokens, d)
+		e.Prefix = append(e.Prefix, w.Get("reg_token", 1, c.RegTokens, d)...)
 	}
+	var table []float32
 	if c.PosEmbed == "learn" {
-		get(&w.pos, "pos_embed", 1, c.posTableRows(), d)
+		table = w.Get("pos_embed", 1, c.posTableRows(), d)
 	}
 	if c.PreNorm {
-		get(&w.normPreW, "norm_pre.weight", d)
-		get(&w.normPB, "norm_pre.bias", d)
+		e.PreNorm = nn.NewLayerNorm(w, "norm_pre", d, eps)
 	}
-	type raw struct{ qkv, proj, fc1, fc2 []float32 }
-	raws := make([]raw, c.Depth)
-	w.blocks = make([]blockWeights, c.Depth)
-	for i := range w.blocks {
-		b, r, p := &w.blocks[i], &raws[i], fmt.Sprintf("blocks.%d.", i)
-		get(&b.norm1W, p+"norm1.weight", d)
-		get(&b.norm1B, p+"norm1.bias", d)
-		get(&r.qkv, p+"attn.qkv.weight", 3*d, d)
+	raw := func(name string, out, in int) (weight, bias []float32) {
+		return w.Get(name+".weight", out, in), w.Get(name+".bias", out)
+	}
+	type rawBlock struct {
+		qkv, qkvB, proj, projB, fc1, fc1B, fc2, fc2B, g1, g2 []float32
+	}
+	raws := make([]rawBlock, c.Depth)
+	e.Blocks = make([]nn.Block, c.Depth)
+	for i := range e.Blocks {
+		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
+		b.Norm1 = *nn.NewLayerNorm(w, p+"norm1", d, eps)
+		r.qkv = w.Get(p+"attn.qkv.weight", 3*d, d)
 		if c.QKVBias {
-			get(&b.qkvB, p+"attn.qkv.bias", 3*d)
+			r.qkvB = w.Get(p+"attn.qkv.bias", 3*d)
 		}
-		get(&r.proj, p+"attn.proj.weight", d, d)
-		get(&b.projB, p+"attn.proj.bias", d)
-		get(&b.norm2W, p+"norm2.weight", d)
-		get(&b.norm2B, p+"norm2.bias", d)
-		get(&r.fc1, p+"mlp.fc1.weight", c.MLPHidden, d)
-		get(&b.fc1B, p+"mlp.fc1.bias", c.MLPHidden)
-		get(&r.fc2, p+"mlp.fc2.weight", d, c.MLPHidden)
-		get(&b.fc2B, p+"mlp.fc2.bias", d)
+		r.proj, r.projB = raw(p+"attn.proj", d, d)
+		b.Norm2 = *nn.NewLayerNorm(w, p+"norm2", d, eps)
+		r.fc1, r.fc1B = raw(p+"mlp.fc1", h, d)
+		r.fc2, r.fc2B = raw(p+"mlp.fc2", d, h)
+		if c.LayerScale {
+			r.g1, r.g2 = w.Get(p+"ls1.gamma", d), w.Get(p+"ls2.gamma", d)
+		}
 	}
 	if c.FinalNorm {
-		get(&w.normW, "norm.weight", d)
-		get(&w.normB, "norm.bias", d)
+		e.Norm = nn.NewLayerNorm(w, "norm", d, eps)
 	}
 	if c.FCNorm {
-		get(&w.fcNormW, "fc_norm.weight", d)
-		get(&w.fcNormB, "fc_norm.bias", d)
+		e.Head.FCNorm = nn.NewLayerNorm(w, "fc_norm", d, eps)
 	}
-	var head []float32
+	// The 'map' head (AttentionPoolLatent): weight and bias of q, kv,
+	// proj, mlp.fc1, mlp.fc2.
+	var mapRaw [5][2][]float32
+	if c.GlobalPool == "map" {
+		l := max(c.AttnPoolLatents, 1)
+		e.Head.MAP = &nn.AttentionPool{Latent: w.Get("attn_pool.latent", 1, l, d), LatentN: l, Heads: c.NumHeads,
+			Norm: *nn.NewLayerNorm(w, "attn_pool.norm", d, eps)}
+		for i, l := range []struct {
+			name    string
+			out, in int
+		}{{"q", d, d}, {"kv", 2 * d, d}, {"proj", d, d}, {"mlp.fc1", h, d}, {"mlp.fc2", d, h}} {
+			mapRaw[i][0], mapRaw[i][1] = raw("attn_pool."+l.name, l.out, l.in)
+		}
+	}
+	var heads [][2][]float32
 	if c.NumClasses > 0 {
-		get(&head, "head.weight", c.NumClasses, d)
-		get(&w.headB, "head.bias", c.NumClasses)
+		hw, hb := raw("head", c.NumClasses, d)
+		heads = append(heads, [2][]float32{hw, hb})
+		if c.DistToken {
+			hw, hb := raw("head_dist", c.NumClasses, d)
+			heads = append(heads, [2][]float32{hw, hb})
+		}
 	}
+	if err := w.Finish(); err != nil {
+		return nil, [2]int{}, err
+	}
+
+	// Every tensor is there and the right shape: pack the matrices.
+	patch := c.PatchSize
+	if p := opts.PatchSize; p != [2]int{} && p != c.PatchSize {
+		if p[0] <= 0 || p[1] <= 0 || p[0] > maxPatch || p[1] > maxPatch {
+			return nil, patch, fmt.Errorf("%w: patch size %v: each side must be in 1..%d", ErrConfig, p, maxPatch)
+		}
+		var err error
+		if kernel, err = resizePatchKernel(kernel, c, p, resampleOptions(opts.Resample)); err != nil {
+			return nil, patch, err
+		}
+		patch = p
+	}
+	e.Patch = nn.NewPatchEmbed(kernel, patchB, d, C, patch)
+	for i := range e.Blocks {
+		b, r := &e.Blocks[i], &raws[i]
+		b.QKV = nn.NewLinear(r.qkv, r.qkvB, 3*d, d, nil)
+		b.Proj = nn.NewLinear(r.proj, r.projB, d, d, r.g1)
+		b.MLP = nn.MLP{FC1: nn.NewLinear(r.fc1, r.fc1B, h, d, nil), FC2: nn.NewLinear(r.fc2, r.fc2B, d, h, r.g2), Act: act}
+	}
+	if mp := e.Head.MAP; mp != nil {
+		mp.Q = nn.NewLinear(mapRaw[0][0], mapRaw[0][1], d, d, nil)
+		mp.KV = nn.NewLinear(mapRaw[1][0], mapRaw[1][1], 2*d, d, nil)
+		mp.Proj = nn.NewLinear(mapRaw[2][0], mapRaw[2][1], d, d, nil)
+		mp.MLP = nn.MLP{FC1: nn.NewLinear(mapRaw[3][0], mapRaw[3][1], h, d, nil), FC2: nn.NewLinear(mapRaw[4][0], mapRaw[4][1], d, h, nil), Act: act}
+	}
+	for _, hd := range heads {
+		e.Head.Classifiers = append(e.Head.Classifiers, nn.NewLinear(hd[0], hd[1], c.NumClasses, d, nil))
+	}
+	switch c.GlobalPool {
+	case "token":
+		e.Head.Pool = nn.PoolToken
+		if c.DistToken {
+			e.Head.Tokens = 2
+		}
+	case "avg":
+		e.Head.Pool = nn.PoolAvg
+	case "map":
+		e.Head.Pool = nn.PoolMAP
+	}
+	var err error
+	switch {
+	case opts.PosEncoder != nil:
+		e.Pos = opts.PosEncoder
+	case c.PosEmbed == "learn":
+		tablePrefix := c.Prefix()
+		if c.NoEmbedClass {
+			tablePrefix = 0
+		}
+		th, tw := c.TrainGrid()
+		if e.Pos, err = posenc.NewLearned(table, tablePrefix, posenc.Grid{H: th, W: tw}, d, resampleOptions(opts.Resample)); err != nil {
+			return nil, patch, fmt.Errorf("%w: position table: %v", ErrConfig, err)
+		}
+	}
+	return e, patch, nil
+}
+
+// resampleOptions are the options for position tables and patch kernels:
+// timm's defaults (bicubic, antialias) unless Options.Resample says otherwise.
+func resampleOptions(o *posenc.ResampleOptions) posenc.ResampleOptions {
+	if o == nil {
+		return posenc.DefaultResampleOptions()
+	}
+	return *o
+}
+
+// resizePatchKernel resizes the stored patch-embedding kernel to patch
+// size p by FlexiViT's pseudo-inverse resize (timm resample_patch_embed).
+func resizePatchKernel(kernel []float32, c Config, p [2]int, opt posenc.ResampleOptions) ([]float32, error) {
+	k, err := posenc.ResizePatchEmbed(kernel, c.EmbedDim, c.Channels(), c.PatchSize, p, opt)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: patch kernel %v → %v: %v", ErrConfig, c.PatchSize, p, err)
 	}
-	// Every shape is right: pack the matrices ([out, in] as PyTorch's
-	// Linear stores them, hence transB).
-	for i := range w.blocks {
-		b, r := &w.blocks[i], &raws[i]
-		b.qkv = kernels.PackB(true, d, 3*d, r.qkv, d)
-		b.proj = kernels.PackB(true, d, d, r.proj, d)
-		b.fc1 = kernels.PackB(true, d, c.MLPHidden, r.fc1, d)
-		b.fc2 = kernels.PackB(true, c.MLPHidden, d, r.fc2, c.MLPHidden)
-	}
-	if head != nil {
-		w.head = kernels.PackB(true, d, c.NumClasses, head, d)
-	}
-	return w, nil
-}
-
-// MapSource is an in-memory tensor source: name → (values, shape). It lets
-// models be built from weights made in code (random weights for benchmarks,
-// converted checkpoints).
-type MapSource map[string]Tensor
-
-// Tensor is a float32 tensor with its shape.
-type Tensor struct {
-	Data  []float32
-	Shape []int
-}
-
-// Float32 returns the tensor's values and shape.
-func (s MapSource) Float32(name string) ([]float32, []int, error) {
-	t, ok := s[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("no tensor %q", name)
-	}
-	return t.Data, t.Shape, nil
-}
-
-// Has reports whether the source holds name.
-func (s MapSource) Has(name string) bool {
-	_, ok := s[name]
-	return ok
-}
-
-func product(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
+	return k, nil
 }

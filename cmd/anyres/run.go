@@ -175,8 +175,13 @@ func run(f runFlags, normSet bool) error {
 		opts.Config = &cfg
 	default:
 		configJSON = []byte(meta)
+		cfg, err := vit.ParseConfig(configJSON)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.weights, err)
+		}
+		opts.Config = &cfg
 	}
-	m, err := vit.LoadFile(file, opts)
+	m, err := vit.New(*opts.Config, file, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.weights, err)
 	}

@@ -81,7 +81,7 @@ func TestRunPrintsTopClasses(t *testing.T) {
 	photo := writePhoto(t, dir, 200, 300)
 	labels := filepath.Join(dir, "labels.txt")
 	os.WriteFile(labels, []byte("cat\ndog\nbird\nfish\nfox\nowl\nbee\nant\nelk\nyak\n"), 0o644)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	got, err := runCaptured(t, "-weights", weights, "-image", photo, "-size", "224x224", "-labels", labels, "-top", "3")
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestPrintTop(t *testing.T) {
 func TestRunWritesFeatures(t *testing.T) {
 	dir := t.TempDir()
 	photo := writePhoto(t, dir, 224, 224)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	ref := reference(t, weights, photo, imageprep.Options{Norm: imageprep.Inception})
 
 	st := filepath.Join(dir, "f.safetensors")
@@ -158,7 +158,7 @@ func TestRunWritesFeatures(t *testing.T) {
 
 func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	photo := writePhoto(t, dir, 224, 224)
 	garbage := filepath.Join(dir, "garbage.png")
 	os.WriteFile(garbage, []byte("\x89PNG\r\n\x1a\nthis is not really a png"), 0o644)
@@ -217,7 +217,7 @@ func imageprepInception() imageprep.Options { return imageprep.Options{Norm: ima
 func TestRunNativeSize(t *testing.T) {
 	dir := t.TempDir()
 	photo := writePhoto(t, dir, 97, 333)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	for _, tc := range []struct {
 		edge string
 		grid string
@@ -247,7 +247,7 @@ func TestRunNativeSize(t *testing.T) {
 func TestResizedCheckpointRunsLikeTheOriginal(t *testing.T) {
 	dir := t.TempDir()
 	photo := writePhoto(t, dir, 300, 420)
-	weights := goldenPath(t, "vit_cls_learned.safetensors")
+	weights := tinyModel(t)
 	resized := filepath.Join(dir, "r384.safetensors")
 	if err := runResizeCheckpoint([]string{"-in", weights, "-out", resized, "-size", "384x384"}); err != nil {
 		t.Fatal(err)
@@ -272,4 +272,10 @@ func TestResizedCheckpointRunsLikeTheOriginal(t *testing.T) {
 			t.Errorf("-method %s printed the same as bicubic", m)
 		}
 	}
+}
+
+// tinyModel is the small test checkpoint (the weights of the
+// vit_cls_learned reference with its config metadata, nothing else).
+func tinyModel(t *testing.T) string {
+	return filepath.Join(golden.Dir(t), "..", "models", "vit_tiny.safetensors")
 }

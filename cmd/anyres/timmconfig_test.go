@@ -132,7 +132,7 @@ func TestRunWithTimmHubConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Same weights, same input (the hub config's 0.5 normalisation) as the golden file with its own config.
-	ref := reference(t, goldenPath(t, "vit_cls_learned.safetensors"), photo, imageprepInception())
+	ref := reference(t, tinyModel(t), photo, imageprepInception())
 	var want strings.Builder
 	printTop(&want, ref.Logits, []string{"c0", "c1", "c2", "class three", "c4", "c5", "c6", "c7", "c8", "c9"}, 10)
 	if got != want.String() {
@@ -169,7 +169,7 @@ func TestRunWithResolvedConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := runCaptured(t, "-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-image", photo, "-top", "10")
+	want, err := runCaptured(t, "-weights", tinyModel(t), "-image", photo, "-top", "10")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anyres/anyres/internal/tensorfile"
@@ -151,4 +152,16 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// NotWeight reports the tensors of a model file that are reference inputs
+// and outputs (in_*, features_*, logits_*, naflex_*), not weights: loaders
+// are told to leave them out of their tensor accounting.
+func NotWeight(name string) bool {
+	for _, p := range []string{"in_", "features_", "logits_", "naflex_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }

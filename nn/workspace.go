@@ -1,16 +1,14 @@
-package vit
+package nn
 
 import (
-	"sync"
-	"sync/atomic"
-
+	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
 
 // Work granularity. Every kernel's result for one row depends on that
 // row's data only (never on where the row falls in a tile or how many rows
-// a call gets), so tiles may follow the thread count without changing bits;
-// TestThreads holds this. Attention tiles are fixed anyway.
+// a call gets), so tiles may follow the thread count without changing bits.
+// Attention tiles are fixed anyway.
 const (
 	// maxRowTile bounds the token rows per item of the row-local phases
 	// (norms, GEMMs, MLP). The GEMM streams all of B once per row block of
@@ -31,7 +29,7 @@ type segment struct {
 }
 
 // item is one unit of parallel work: a row range of one segment (embed,
-// attention) or of the whole sequence (row phases), and a head.
+// attention) and a head.
 type item struct {
 	seg, head, lo, hi int
 }
@@ -47,12 +45,11 @@ const (
 // scratch is one worker's private buffers.
 type scratch struct {
 	ln     []float32 // rowTile×dim: normalised rows
-	hid    []float32 // rowTile×mlp: the MLP's hidden layer
+	hid    []float32 // rowTile×(widest MLP scratch): the MLP's hidden layer
 	col    []float32 // patchTile×C·ph·pw: im2col patches
 	scores []float32 // queryTile×(longest segment): one head's scores for a query tile
 	bias   []float32 // like scores: their attention bias (empty without one)
 	err    error     // the first error of this worker's attention items
-	pooled []float32 // dim
 }
 
 // workspace holds every buffer of one forward pass. Workspaces live in the
@@ -67,6 +64,7 @@ type workspace struct {
 	x       []float32   // tokens×dim: the residual stream
 	qkv     []float32   // tokens×3·dim
 	ao      []float32   // tokens×dim: attention output before the projection
+	head    []float32   // the head's scratch (pooling, classifiers)
 	work    []scratch   // one per worker
 
 	// the phase being run
@@ -75,23 +73,11 @@ type workspace struct {
 	items []item // the current phase's items: embed or attn
 	embed []item
 	attn  []item
-	next  atomic.Int64
-	tasks []task
-	wg    sync.WaitGroup
-}
-
-// task hands worker slot i of a workspace to a helper goroutine.
-type task struct {
-	ws     *workspace
-	worker int
+	batch Batch
 }
 
 func newWorkspace(m *Model) *workspace {
-	ws := &workspace{m: m, work: make([]scratch, m.threads), tasks: make([]task, m.threads)}
-	for i := range ws.tasks {
-		ws.tasks[i] = task{ws, i}
-	}
-	return ws
+	return &workspace{m: m, work: make([]scratch, m.threads)}
 }
 
 // grow returns s resliced to n, reallocating only when it is too small.
@@ -103,23 +89,38 @@ func grow(s []float32, n int) []float32 {
 }
 
 // bufferLens are the lengths of a workspace's buffers: the shared ones
-// (residual stream, qkv, attention output) and each worker's.
-type bufferLens struct{ x, qkv, ao, ln, hid, col, scores, bias, pooled int }
+// (residual stream, qkv, attention output, head) and each worker's.
+type bufferLens struct{ x, qkv, ao, head, ln, hid, col, scores, bias int }
 
 func (ws *workspace) lens() bufferLens {
-	c := ws.m.cfg
-	d := c.EmbedDim
+	e := ws.m.enc
+	d := e.Dim
 	longest := 0
 	for _, s := range ws.segs {
 		longest = max(longest, s.n)
 	}
-	l := bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d,
-		ln: ws.rowTile * d, hid: ws.rowTile * c.MLPHidden, col: patchTile * c.Channels() * ws.m.patch[0] * ws.m.patch[1],
-		scores: queryTile * longest, pooled: d}
-	if ws.m.bias != nil {
+	hid := 0
+	for i := range e.Blocks {
+		hid = max(hid, e.Blocks[i].MLP.Scratch())
+	}
+	l := bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d, head: e.Head.scratch(longest, d),
+		ln: ws.rowTile * d, hid: ws.rowTile * hid, col: e.Patch.ColLen(patchTile),
+		scores: queryTile * longest}
+	if ws.hasBias() {
 		l.bias = l.scores
 	}
 	return l
+}
+
+// hasBias reports whether any block adds an attention bias.
+func (ws *workspace) hasBias() bool {
+	e := ws.m.enc
+	for b := range e.Blocks {
+		if e.bias(b) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows
@@ -140,82 +141,56 @@ func rowTileFor(tokens, threads int) int {
 func (ws *workspace) size() {
 	ws.rowTile = rowTileFor(ws.tokens, len(ws.work))
 	l := ws.lens()
-	ws.x, ws.qkv, ws.ao = grow(ws.x, l.x), grow(ws.qkv, l.qkv), grow(ws.ao, l.ao)
+	ws.x, ws.qkv, ws.ao, ws.head = grow(ws.x, l.x), grow(ws.qkv, l.qkv), grow(ws.ao, l.ao), grow(ws.head, l.head)
 	for i := range ws.work {
 		w := &ws.work[i]
 		w.ln, w.hid, w.col = grow(w.ln, l.ln), grow(w.hid, l.hid), grow(w.col, l.col)
-		w.scores, w.bias, w.pooled = grow(w.scores, l.scores), grow(w.bias, l.bias), grow(w.pooled, l.pooled)
+		w.scores, w.bias = grow(w.scores, l.scores), grow(w.bias, l.bias)
 	}
 }
 
-// WorkspaceBytes is the memory of the workspace of one forward pass over
-// images of these sizes packed together (one image: one size), resize
-// copies under EdgeResize aside.
-func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
-	ws := &workspace{m: m}
-	for _, s := range sizes {
-		g := gridFor(s[0], s[1], m.patch, m.edge)
-		n := m.cfg.Prefix() + g.N()
-		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
-		ws.tokens += n
+// resizeImages applies EdgeResize: each image whose sides are not whole
+// patches is resized (bilinear, antialiased when shrinking, as
+// torchvision's Resize) to its grid times the patch size, into the
+// workspace. Unlike the rest of a forward pass this allocates (the taps).
+func (ws *workspace) resizeImages() {
+	p := ws.m.enc.Patch.Size
+	for len(ws.resized) < len(ws.segs) {
+		ws.resized = append(ws.resized, nil)
 	}
-	ws.rowTile = rowTileFor(ws.tokens, m.threads)
-	l := ws.lens()
-	return 4 * (l.x + l.qkv + l.ao + m.threads*(l.ln+l.hid+l.col+l.scores+l.bias+l.pooled))
+	for i := range ws.segs {
+		s := &ws.segs[i]
+		h, w := s.grid.H*p[0], s.grid.W*p[1]
+		if h == s.img.H && w == s.img.W {
+			continue
+		}
+		th := kernels.InterpTaps(s.img.H, h, kernels.InterpBilinear, false, true)
+		tw := kernels.InterpTaps(s.img.W, w, kernels.InterpBilinear, false, true)
+		buf := grow(ws.resized[i], s.img.C*h*w)
+		ws.resized[i] = buf
+		for c := 0; c < s.img.C; c++ {
+			kernels.Resample(1, buf[c*h*w:(c+1)*h*w], s.img.Pix[c*s.img.H*s.img.W:(c+1)*s.img.H*s.img.W], 1, th, tw)
+		}
+		s.img = Image{C: s.img.C, H: h, W: w, Pix: buf}
+	}
 }
 
-// run does the items of one phase on up to m.threads workers: the caller
-// is worker 0; idle helpers of the model's pool take the others. Items are
-// claimed from a shared counter, so a busy pool only slows a phase down.
+// run does the items of one phase on the model's workers.
 func (ws *workspace) run(kind phase) {
 	ws.kind = kind
-	ws.next.Store(0)
-	n := ws.count()
-	helpers := min(len(ws.tasks), n) - 1
-	for i := 1; i <= helpers; i++ {
-		ws.wg.Add(1)
-		select {
-		case ws.m.jobs <- &ws.tasks[i]:
-		default: // every helper is busy (other forwards): do the work here
-			ws.wg.Done()
-		}
-	}
-	ws.do(0)
-	ws.wg.Wait()
+	ws.m.workers.Run(&ws.batch, ws, ws.count())
 }
 
-// do claims and runs items until none are left.
-func (ws *workspace) do(worker int) {
-	n := ws.count()
-	for {
-		i := int(ws.next.Add(1) - 1)
-		if i >= n {
-			return
-		}
-		switch ws.kind {
-		case phaseEmbed:
-			ws.embedItem(worker, ws.items[i])
-		case phaseRows:
-			ws.rowsItem(worker, i*ws.rowTile, min(ws.tokens, (i+1)*ws.rowTile))
-		case phaseAttention:
-			ws.attentionItem(worker, ws.items[i])
-		}
+// Do runs item i of the current phase (Job).
+func (ws *workspace) Do(worker, i int) {
+	switch ws.kind {
+	case phaseEmbed:
+		ws.embedItem(worker, ws.items[i])
+	case phaseRows:
+		ws.rowsItem(worker, i*ws.rowTile, min(ws.tokens, (i+1)*ws.rowTile))
+	case phaseAttention:
+		ws.attentionItem(worker, ws.items[i])
 	}
-}
-
-// startHelpers starts the goroutines that serve every workspace of a
-// model; they end when jobs is closed.
-func startHelpers(n int) chan *task {
-	jobs := make(chan *task, 4*n+4)
-	for range n {
-		go func() {
-			for t := range jobs {
-				t.ws.do(t.worker)
-				t.ws.wg.Done()
-			}
-		}()
-	}
-	return jobs
 }
 
 // count is the number of items of the current phase.

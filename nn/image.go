@@ -1,9 +1,8 @@
-package vit
+package nn
 
 import (
 	"fmt"
 
-	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
 
@@ -20,7 +19,8 @@ type Image struct {
 type EdgePolicy int
 
 const (
-	// EdgeDefault is EdgePad when the config sets dynamic_img_pad, else EdgeCrop.
+	// EdgeDefault is the family's own rule (for a timm ViT: EdgePad when
+	// the config sets dynamic_img_pad, else EdgeCrop).
 	EdgeDefault EdgePolicy = iota
 	// EdgePad zero-pads the image at the right and bottom to whole patches
 	// (timm's dynamic_img_pad): grid ⌈H/p⌉×⌈W/p⌉.
@@ -47,11 +47,11 @@ func (e EdgePolicy) String() string {
 	return fmt.Sprintf("EdgePolicy(%d)", int(e))
 }
 
-// maxSide bounds image sides, so that C·H·W cannot overflow an int.
-const maxSide = 1 << 15
+// MaxSide bounds image sides, so that C·H·W cannot overflow an int.
+const MaxSide = 1 << 15
 
-// gridFor returns the patch grid an H×W image gives under the edge policy.
-func gridFor(h, w int, p [2]int, e EdgePolicy) posenc.Grid {
+// GridFor returns the patch grid an H×W image gives under the edge policy.
+func GridFor(h, w int, p [2]int, e EdgePolicy) posenc.Grid {
 	switch e {
 	case EdgePad:
 		return posenc.Grid{H: (h + p[0] - 1) / p[0], W: (w + p[1] - 1) / p[1]}
@@ -61,27 +61,26 @@ func gridFor(h, w int, p [2]int, e EdgePolicy) posenc.Grid {
 	return posenc.Grid{H: h / p[0], W: w / p[1]}
 }
 
-// checkImage validates an image against the model's channel count and patch size.
-func (m *Model) checkImage(img Image) error {
-	c := m.cfg.Channels()
-	if img.C != c {
-		return fmt.Errorf("%w: %d channels, model wants %d", ErrImage, img.C, c)
+// CheckImage validates an image against a channel count and a patch size.
+func CheckImage(img Image, channels int, patch [2]int) error {
+	if img.C != channels {
+		return fmt.Errorf("%w: %d channels, model wants %d", ErrImage, img.C, channels)
 	}
-	if img.H <= 0 || img.W <= 0 || img.H > maxSide || img.W > maxSide {
-		return fmt.Errorf("%w: size %d×%d outside 1..%d", ErrImage, img.H, img.W, maxSide)
+	if img.H <= 0 || img.W <= 0 || img.H > MaxSide || img.W > MaxSide {
+		return fmt.Errorf("%w: size %d×%d outside 1..%d", ErrImage, img.H, img.W, MaxSide)
 	}
-	if img.H < m.patch[0] || img.W < m.patch[1] {
-		return fmt.Errorf("%w: %d×%d is smaller than one %d×%d patch", ErrImage, img.H, img.W, m.patch[0], m.patch[1])
+	if img.H < patch[0] || img.W < patch[1] {
+		return fmt.Errorf("%w: %d×%d is smaller than one %d×%d patch", ErrImage, img.H, img.W, patch[0], patch[1])
 	}
-	if want := int64(c) * int64(img.H) * int64(img.W); int64(len(img.Pix)) != want {
+	if want := int64(img.C) * int64(img.H) * int64(img.W); int64(len(img.Pix)) != want {
 		return fmt.Errorf("%w: %d×%d×%d needs %d values, has %d", ErrImage, img.C, img.H, img.W, want, len(img.Pix))
 	}
 	return nil
 }
 
-// im2col writes patches [lo, hi) of the grid, one per row, as the
+// Im2Col writes patches [lo, hi) of the grid, one per row, as a stride-p
 // convolution sees them: column c·ph·pw + ky·pw + kx, zeros past the image.
-func im2col(dst []float32, img Image, g posenc.Grid, p [2]int, lo, hi int) {
+func Im2Col(dst []float32, img Image, g posenc.Grid, p [2]int, lo, hi int) {
 	ph, pw := p[0], p[1]
 	k := img.C * ph * pw
 	for i := lo; i < hi; i++ {
@@ -102,12 +101,4 @@ func im2col(dst []float32, img Image, g posenc.Grid, p [2]int, lo, hi int) {
 			}
 		}
 	}
-}
-
-// embedPatches writes patch tokens [lo, hi) of one image into x (rows
-// of dim), using col as scratch for (hi-lo)×C·ph·pw values.
-func (m *Model) embedPatches(x, col []float32, img Image, g posenc.Grid, lo, hi int) {
-	k := img.C * m.patch[0] * m.patch[1]
-	im2col(col, img, g, m.patch, lo, hi)
-	kernels.GemmPacked(1, hi-lo, col, k, m.patchW, x, m.cfg.EmbedDim, kernels.Epilogue{Bias: m.w.patchB})
 }

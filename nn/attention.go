@@ -1,10 +1,10 @@
-package vit
+package nn
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/posenc"
 )
 
 // attentionItem computes one head's attention for query rows [it.lo, it.hi)
@@ -16,69 +16,64 @@ import (
 // tile of one head (at most queryTile×n) are the only N-sized buffer, one
 // per worker.
 func (ws *workspace) attentionItem(worker int, it item) {
-	c := ws.m.cfg
-	d, hd := c.EmbedDim, c.HeadDim()
+	e := ws.m.enc
+	d, hd := e.Dim, e.HeadDim()
 	s := &ws.segs[it.seg]
 	n, rows := s.n, it.hi-it.lo
 	col := it.head * hd
 	q := ws.qkv[(s.off+it.lo)*3*d+col:]
 	k := ws.qkv[s.off*3*d+d+col:]
 	v := ws.qkv[s.off*3*d+2*d+col:]
-	scores := ws.work[worker].scores[:rows*n]
-	kernels.Sgemm(1, false, true, rows, n, hd, 1, q, 3*d, k, 3*d, 0, scores, n)
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	var bias []float32
-	if ws.m.bias != nil {
+	if ab := e.bias(ws.block); ab != nil {
 		// The bias goes to its own buffer so that the softmax adds it after
-		// scaling (softmax(scale·qk + bias), as timm): a zero bias then
-		// gives the very bits of no bias.
+		// scaling (softmax(scale·qk + bias), as timm).
 		bias = ws.work[worker].bias[:rows*n]
 		clear(bias)
-		if err := ws.m.bias.AddBias(bias, it.head, s.grid, c.Prefix(), it.lo, it.hi); err != nil {
+		if err := ab.AddBias(bias, it.head, s.grid, e.PrefixN, it.lo, it.hi); err != nil {
 			ws.work[worker].err = err
 			return
 		}
 	}
-	for r := 0; r < rows; r++ {
-		var b []float32
-		if bias != nil {
-			b = bias[r*n : (r+1)*n]
-		}
-		kernels.Softmax(scores[r*n:(r+1)*n], scale, b)
-	}
-	kernels.Sgemm(1, false, false, rows, hd, n, 1, scores, n, v, 3*d, 0, ws.ao[(s.off+it.lo)*d+col:], d)
+	AttendHead(ws.ao[(s.off+it.lo)*d+col:], d, q, 3*d, k, 3*d, v, 3*d, rows, n, hd, scale, bias, ws.work[worker].scores)
 }
 
 // rotate applies the rotary embedding to q and k of every image, each on
 // its own grid, in the qkv matrix the row phase just made.
 func (ws *workspace) rotate() error {
-	r := ws.m.rotary
+	e := ws.m.enc
+	r := e.Rotary
 	if r == nil {
 		return nil
 	}
-	c := ws.m.cfg
-	ld := 3 * c.EmbedDim
+	ld := 3 * e.Dim
 	for _, s := range ws.segs {
-		if err := r.RotateQKV(ws.qkv[s.off*ld:(s.off+s.n)*ld], ld, s.grid, c.NumHeads, c.HeadDim(), c.Prefix()); err != nil {
-			return fmt.Errorf("vit: rotary embedding at grid %s: %w", s.grid, err)
+		if err := r.RotateQKV(ws.qkv[s.off*ld:(s.off+s.n)*ld], ld, s.grid, e.Heads, e.HeadDim(), e.PrefixN); err != nil {
+			return fmt.Errorf("rotary embedding at grid %s: %w", s.grid, err)
 		}
 	}
 	return nil
 }
 
-// checkBias tries the attention bias on one query row of every image
-// before any attention runs, so that a bias that cannot serve a grid (or
-// the prefix) is an error up front, and its per-grid tables are built
+// checkBias tries every block's attention bias on one query row of every
+// image before any attention runs, so that a bias that cannot serve a grid
+// (or the prefix) is an error up front, and its per-grid tables are built
 // here rather than by several workers at once.
 func (ws *workspace) checkBias() error {
-	b := ws.m.bias
-	if b == nil {
-		return nil
-	}
-	for _, s := range ws.segs {
-		row := ws.work[0].bias[:s.n]
-		if err := b.AddBias(row, 0, s.grid, ws.m.cfg.Prefix(), 0, 1); err != nil {
-			return fmt.Errorf("vit: attention bias at grid %s: %w", s.grid, err)
+	e := ws.m.enc
+	var last posenc.AttentionBias
+	for b := range e.Blocks {
+		ab := e.bias(b)
+		if ab == nil || ab == last {
+			continue
+		}
+		last = ab
+		for _, s := range ws.segs {
+			row := ws.work[0].bias[:s.n]
+			if err := ab.AddBias(row, 0, s.grid, e.PrefixN, 0, 1); err != nil {
+				return fmt.Errorf("attention bias of block %d at grid %s: %w", b, s.grid, err)
+			}
 		}
 	}
 	return nil
@@ -90,7 +85,7 @@ func (ws *workspace) attentionError() error {
 	var first error
 	for i := range ws.work {
 		if err := ws.work[i].err; err != nil && first == nil {
-			first = fmt.Errorf("vit: attention bias: %w", err)
+			first = fmt.Errorf("attention bias: %w", err)
 		}
 		ws.work[i].err = nil
 	}
@@ -101,22 +96,12 @@ func (ws *workspace) attentionError() error {
 // attention phase.
 func (ws *workspace) attentionItems() {
 	ws.attn = ws.attn[:0]
-	heads := ws.m.cfg.NumHeads
+	heads := ws.m.enc.Heads
 	for si, s := range ws.segs {
 		for h := 0; h < heads; h++ {
 			for lo := 0; lo < s.n; lo += queryTile {
 				ws.attn = append(ws.attn, item{seg: si, head: h, lo: lo, hi: min(s.n, lo+queryTile)})
 			}
-		}
-	}
-}
-
-// embedItems lists the patch tiles of every segment.
-func (ws *workspace) embedItems() {
-	ws.embed = ws.embed[:0]
-	for si, s := range ws.segs {
-		for lo := 0; lo < s.grid.N(); lo += patchTile {
-			ws.embed = append(ws.embed, item{seg: si, lo: lo, hi: min(s.grid.N(), lo+patchTile)})
 		}
 	}
 }

@@ -1,0 +1,185 @@
+// Package anyres is the front door: Load reads any checkpoint anyres runs
+// (a safetensors file, or a hub folder with model.safetensors and timm's
+// config.json), picks the model family from the architecture name (or the
+// file's metadata, or its tensors), and returns a Model that runs images
+// of any size, one at a time or packed together.
+//
+//	m, err := anyres.Load("vit_small_patch14_dinov2", anyres.Options{})
+//	defer m.Close()
+//	var out anyres.Output
+//	err = m.Forward(anyres.Image{C: 3, H: 518, W: 392, Pix: pix}, &out)
+//	// out.Grid, out.Tokens (forward_features), out.Pooled, out.Logits
+//
+// The families register themselves (package nn's registry); this package
+// imports every one that the module holds.
+package anyres
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
+
+	// The families.
+	_ "github.com/anyres/anyres/vit"
+)
+
+// The types every family shares.
+type (
+	// Model is a loaded model of any family; safe for concurrent use.
+	Model = nn.Net
+	// Image is one normalised image in CHW layout.
+	Image = nn.Image
+	// Output is one image's features, pooled feature, logits and grid.
+	Output = nn.Output
+	// Info describes a loaded model.
+	Info = nn.Info
+	// EdgePolicy says what happens to pixels past the last whole patch.
+	EdgePolicy = nn.EdgePolicy
+)
+
+// Errors to test for with errors.Is.
+var (
+	ErrImage         = nn.ErrImage
+	ErrTooManyTokens = nn.ErrTooManyTokens
+	ErrWeight        = nn.ErrWeight
+	ErrConfig        = nn.ErrConfig
+	ErrClosed        = nn.ErrClosed
+	// ErrUnknownModel: no family runs the checkpoint.
+	ErrUnknownModel = errors.New("no model family runs this checkpoint")
+)
+
+// Options tune loading and running. The zero value is fine.
+type Options struct {
+	// Config is timm's config.json for a bare safetensors file (a hub
+	// folder's own config.json is read without it).
+	Config []byte
+	// Threads is the number of workers of one forward pass; 0 means
+	// GOMAXPROCS. Results do not depend on it.
+	Threads int
+	// MaxTokens caps the tokens of one forward pass (all packed images);
+	// 0 means nn.DefaultMaxTokens (a 2048² image at patch 16). Raise it
+	// explicitly for larger images.
+	MaxTokens int
+	// Edge overrides the family's edge policy.
+	Edge EdgePolicy
+	// PatchSize runs the model at another patch size (FlexiViT); zero
+	// keeps the checkpoint's.
+	PatchSize [2]int
+	// Resample is how stored position tables are resampled; nil means the
+	// family's reference rule (timm's).
+	Resample *posenc.ResampleOptions
+	// AllowNonFinite accepts NaN and ±Inf in the weights (refused by default).
+	AllowNonFinite bool
+	// ReadFile reads the weight file into memory instead of mapping it.
+	// A mapped file that is truncated or rewritten in place while the
+	// model runs (what `cp` over it does) kills the process with SIGBUS;
+	// a read one is immune, at the cost of the file's size in memory.
+	ReadFile bool
+	// Ignore names tensors of the file that are not weights (nil: none).
+	// Every other tensor must be used by the architecture.
+	Ignore func(name string) bool
+}
+
+// Families lists the registered model families.
+func Families() []string {
+	var names []string
+	for _, f := range nn.Families() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// Load opens a checkpoint: a .safetensors file, or a folder holding
+// model.safetensors and (optionally) timm's config.json. Close releases it.
+func Load(path string, opts Options) (Model, error) {
+	weights := path
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if fi.IsDir() {
+		weights = filepath.Join(path, "model.safetensors")
+		if opts.Config == nil {
+			b, err := os.ReadFile(filepath.Join(path, "config.json"))
+			switch {
+			case err == nil:
+				opts.Config = b
+			case !errors.Is(err, os.ErrNotExist):
+				return nil, err
+			}
+		}
+	}
+	var f *tensorfile.File
+	var err error
+	if opts.ReadFile {
+		var data []byte
+		if data, err = readFile(weights); err == nil {
+			f, err = tensorfile.Parse(data)
+		}
+	} else {
+		f, err = tensorfile.Open(weights)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", weights, err)
+	}
+	m, err := load(f, opts, f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// LoadBytes builds a model from a safetensors file held in memory (e.g.
+// embedded with go:embed); data must not change while the model is used.
+// opts.Config is timm's config.json, if the file needs one.
+func LoadBytes(data []byte, opts Options) (Model, error) {
+	f, err := tensorfile.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return load(f, opts, nil)
+}
+
+func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
+	var hub *nn.HubConfig
+	if opts.Config != nil {
+		h, ok := nn.ParseHub(opts.Config)
+		if !ok {
+			return nil, fmt.Errorf("%w: the config is not timm's config.json (it names no architecture)", ErrConfig)
+		}
+		hub = h
+	}
+	arch := ""
+	if hub != nil {
+		arch = hub.Architecture
+	}
+	fam, ok := nn.Pick(arch, f)
+	if !ok {
+		if arch != "" {
+			return nil, fmt.Errorf("%w: architecture %q (families: %v)", ErrUnknownModel, arch, Families())
+		}
+		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
+	}
+	return fam.Load(f, hub, nn.LoadOptions{
+		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
+		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
+		Ignore: opts.Ignore, Closer: closer,
+	})
+}
+
+// readFile reads a weight file whole, within tensorfile's size limit.
+func readFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > tensorfile.MaxFileSize {
+		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", fi.Size(), int64(tensorfile.MaxFileSize))
+	}
+	return os.ReadFile(path)
+}

@@ -1,0 +1,77 @@
+package kernels
+
+import "fmt"
+
+// Activation names an elementwise activation: the MLP non-linearities of
+// the transformer families, applied on their own (Activate) or in a GEMM
+// epilogue.
+type Activation int
+
+const (
+	ActNone      Activation = iota
+	ActGELU                 // x·Φ(x), erf form (timm nn.GELU)
+	ActGELUTanh             // tanh approximation of GELU (SigLIP, gelu_pytorch_tanh)
+	ActQuickGELU            // x·σ(1.702·x) (OpenAI CLIP)
+	ActSiLU                 // x·σ(x) (the gate of SwiGLU)
+)
+
+func (a Activation) String() string {
+	switch a {
+	case ActNone:
+		return "none"
+	case ActGELU:
+		return "gelu"
+	case ActGELUTanh:
+		return "gelu_tanh"
+	case ActQuickGELU:
+		return "quick_gelu"
+	case ActSiLU:
+		return "silu"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
+
+// Activate sets dst = act(src); dst may alias src.
+func Activate(act Activation, dst, src []float32) {
+	switch act {
+	case ActNone:
+		checkLen("Activate", dst, src)
+		copy(dst, src)
+	case ActGELU:
+		GELU(dst, src)
+	case ActGELUTanh:
+		GELUTanh(dst, src)
+	case ActQuickGELU:
+		sigmoidGate(dst, src, 1.702)
+	case ActSiLU:
+		sigmoidGate(dst, src, 1)
+	default:
+		panic(fmt.Sprintf("kernels: unknown activation %d", int(act)))
+	}
+}
+
+// QuickGELU sets dst = x·σ(1.702·x), as PyTorch computes OpenAI CLIP's
+// QuickGELU. dst may alias src.
+func QuickGELU(dst, src []float32) { Activate(ActQuickGELU, dst, src) }
+
+// SiLU sets dst = x·σ(x). dst may alias src.
+func SiLU(dst, src []float32) { Activate(ActSiLU, dst, src) }
+
+// sigmoidGate sets dst = x·σ(a·x) = x / (1 + e^(−a·x)) through the Exp
+// kernel, a stack chunk at a time so that it allocates nothing.
+func sigmoidGate(dst, src []float32, a float32) {
+	checkLen("sigmoidGate", dst, src)
+	var t [256]float32
+	for lo := 0; lo < len(src); lo += len(t) {
+		n := min(len(t), len(src)-lo)
+		s, e := src[lo:lo+n], t[:n]
+		for i, x := range s {
+			e[i] = -a * x
+		}
+		Exp(e, e)
+		d := dst[lo : lo+n]
+		for i, x := range s {
+			d[i] = x / (1 + e[i])
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/anyres/anyres/kernels"
+)
+
+// forward runs the packed sequence through the network.
+func (ws *workspace) forward() error {
+	e := ws.m.enc
+	d := e.Dim
+	ws.embedItems()
+	ws.items = ws.embed
+	ws.run(phaseEmbed)
+	for i := range ws.segs {
+		s := &ws.segs[i]
+		x := ws.x[s.off*d : (s.off+s.n)*d]
+		copy(x, e.Prefix)
+		if err := e.Pos.AddTo(x, e.PrefixN, s.grid, d); err != nil {
+			return fmt.Errorf("position embedding at grid %s: %w", s.grid, err)
+		}
+	}
+	if err := ws.checkBias(); err != nil {
+		return err
+	}
+	ws.attentionItems()
+	ws.items = ws.attn
+	depth := len(e.Blocks)
+	for b := -1; b < depth; b++ {
+		if b >= 0 {
+			ws.block = b
+			ws.run(phaseAttention)
+			if err := ws.attentionError(); err != nil {
+				return err
+			}
+		}
+		ws.block = b
+		ws.run(phaseRows)
+		if b+1 < depth {
+			if err := ws.rotate(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rowsItem runs everything between two attentions for token rows [lo, hi):
+// it folds block ws.block's attention output into the residual stream and
+// runs that block's MLP, then normalises the rows and projects them to
+// q, k, v for the next block (or applies the final norm after the last).
+// Every step is row-local, so row tiles need no synchronisation; the GEMMs
+// carry bias, activation and residual in their epilogues.
+func (ws *workspace) rowsItem(worker, lo, hi int) {
+	e := ws.m.enc
+	d := e.Dim
+	n := hi - lo
+	s := &ws.work[worker]
+	x := ws.x[lo*d : hi*d]
+	ln := s.ln[:n*d]
+	if b := ws.block; b >= 0 {
+		w := &e.Blocks[b]
+		// x += proj(attention) + bias: a residual that is the output itself
+		// makes the GEMM accumulate onto it.
+		w.Proj.Apply(1, n, ws.ao[lo*d:hi*d], d, x, d, kernels.ActNone, x)
+		w.Norm2.Rows(ln, x)
+		w.MLP.Forward(1, n, ln, s.hid, x)
+	} else if e.PreNorm != nil {
+		e.PreNorm.Rows(x, x)
+	}
+	if next := ws.block + 1; next < len(e.Blocks) {
+		w := &e.Blocks[next]
+		w.Norm1.Rows(ln, x)
+		w.QKV.Apply(1, n, ln, d, ws.qkv[lo*3*d:hi*3*d], 3*d, kernels.ActNone, nil)
+	} else if e.Norm != nil {
+		e.Norm.Rows(x, x)
+	}
+}
+
+// embedItem embeds patches [it.lo, it.hi) of segment it.seg.
+func (ws *workspace) embedItem(worker int, it item) {
+	e := ws.m.enc
+	s := &ws.segs[it.seg]
+	d := e.Dim
+	first := s.off + e.PrefixN + it.lo
+	x := ws.x[first*d : (first+it.hi-it.lo)*d]
+	col := ws.work[worker].col
+	p := &e.Patch
+	k := p.Channels * p.Size[0] * p.Size[1]
+	Im2Col(col, s.img, s.grid, p.Size, it.lo, it.hi)
+	kernels.GemmPacked(1, it.hi-it.lo, col, k, p.Kernel, x, d, kernels.Epilogue{Bias: p.Bias})
+}
+
+// embedItems lists the patch tiles of every segment.
+func (ws *workspace) embedItems() {
+	ws.embed = ws.embed[:0]
+	for si, s := range ws.segs {
+		for lo := 0; lo < s.grid.N(); lo += patchTile {
+			ws.embed = append(ws.embed, item{seg: si, lo: lo, hi: min(s.grid.N(), lo+patchTile)})
+		}
+	}
+}
+
+// outputs copies features out and applies pooling and the head.
+func (ws *workspace) outputs(outs []Output) {
+	e := ws.m.enc
+	d := e.Dim
+	for i, s := range ws.segs {
+		o := &outs[i]
+		o.Grid, o.Prefix = s.grid, e.PrefixN
+		o.Tokens = grow(o.Tokens, s.n*d)
+		copy(o.Tokens, ws.x[s.off*d:(s.off+s.n)*d])
+		e.Head.forward(kernels.Threads(ws.m.threads), o.Tokens, s.n, e.PrefixN, d, ws.head, o)
+	}
+}

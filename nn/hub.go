@@ -1,0 +1,73 @@
+package nn
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// HubConfig is the config.json that timm writes beside a checkpoint on
+// the Hugging Face hub: an architecture name and the pretrained
+// configuration (not the architecture's facts: those come from the name
+// and the tensor shapes).
+type HubConfig struct {
+	Architecture string            `json:"architecture"`
+	NumClasses   *int              `json:"num_classes"`
+	NumFeatures  *int              `json:"num_features"`
+	GlobalPool   *string           `json:"global_pool"`
+	ModelArgs    map[string]any    `json:"model_args"`
+	LabelNames   json.RawMessage   `json:"label_names"`        // a list, or an object from class index to name
+	LabelDescs   map[string]string `json:"label_descriptions"` // name → description (e.g. synset → "tench, Tinca tinca")
+	Pretrained   struct {
+		InputSize []int     `json:"input_size"`
+		Mean      []float64 `json:"mean"`
+		Std       []float64 `json:"std"`
+	} `json:"pretrained_cfg"`
+}
+
+// ParseHub reads a timm hub config.json; ok is false when the JSON is not
+// one (it names no architecture).
+func ParseHub(data []byte) (hub *HubConfig, ok bool) {
+	var h HubConfig
+	if json.Unmarshal(data, &h) != nil || h.Architecture == "" {
+		return nil, false
+	}
+	return &h, true
+}
+
+// Arg returns model_args[key] as a number, if present.
+func (h *HubConfig) Arg(key string) (float64, bool) {
+	if h == nil {
+		return 0, false
+	}
+	v, ok := h.ModelArgs[key].(float64)
+	return v, ok
+}
+
+// Labels returns the class names of a hub config (descriptions where it
+// has them, as they read better than ImageNet synset ids), n of them, or
+// nil when it has none.
+func (h *HubConfig) Labels(n int) []string {
+	if h == nil || len(h.LabelNames) == 0 || n <= 0 {
+		return nil
+	}
+	out := make([]string, n)
+	var list []string
+	var byIndex map[string]string
+	if json.Unmarshal(h.LabelNames, &list) == nil {
+		copy(out, list)
+	} else if json.Unmarshal(h.LabelNames, &byIndex) == nil {
+		for k, v := range byIndex {
+			if i, err := strconv.Atoi(k); err == nil && i >= 0 && i < n {
+				out[i] = v
+			}
+		}
+	} else {
+		return nil
+	}
+	for i, name := range out {
+		if d, ok := h.LabelDescs[name]; ok && d != "" {
+			out[i] = d
+		}
+	}
+	return out
+}

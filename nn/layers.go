@@ -1,0 +1,142 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/anyres/anyres/kernels"
+)
+
+// Linear is PyTorch's nn.Linear with its weight packed for
+// kernels.GemmPacked: y = x·Wᵀ + b.
+type Linear struct {
+	W       *kernels.PackedB
+	B       []float32 // nil without bias
+	In, Out int
+}
+
+// NewLinear packs a PyTorch [out, in] weight. A non-nil gamma is a
+// LayerScale that follows the layer (y = γ ⊙ (x·Wᵀ + b)): it is folded
+// into the weight rows and the bias, so that the GEMM's residual epilogue
+// serves LayerScale blocks at no cost.
+func NewLinear(weight, bias []float32, out, in int, gamma []float32) Linear {
+	if gamma != nil {
+		w := make([]float32, len(weight))
+		for o := 0; o < out; o++ {
+			for i := 0; i < in; i++ {
+				w[o*in+i] = weight[o*in+i] * gamma[o]
+			}
+		}
+		weight = w
+		if bias != nil {
+			b := make([]float32, out)
+			for o := range b {
+				b[o] = bias[o] * gamma[o]
+			}
+			bias = b
+		}
+	}
+	return Linear{W: kernels.PackB(true, in, out, weight, in), B: bias, In: in, Out: out}
+}
+
+// Apply computes dst = act(src·Wᵀ + b) (+ residual) for rows rows; src has
+// row stride lds, dst ldd. residual may be dst itself (with stride ldd).
+func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst []float32, ldd int, act kernels.Activation, residual []float32) {
+	ep := kernels.Epilogue{Bias: l.B, Act: act}
+	if residual != nil {
+		ep.Residual, ep.LDR = residual, ldd
+	}
+	kernels.GemmPacked(t, rows, src, lds, l.W, dst, ldd, ep)
+}
+
+// LayerNorm is PyTorch's nn.LayerNorm over the last dimension.
+type LayerNorm struct {
+	W, B []float32
+	Eps  float32
+}
+
+// NewLayerNorm reads prefix.weight and prefix.bias of width d.
+func NewLayerNorm(w *Weights, prefix string, d int, eps float64) *LayerNorm {
+	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps)}
+}
+
+// Rows normalises each d-wide row of src into dst (dst may be src).
+func (n *LayerNorm) Rows(dst, src []float32) {
+	d := len(n.W)
+	for i := 0; i+d <= len(src); i += d {
+		kernels.LayerNorm(dst[i:i+d], src[i:i+d], n.W, n.B, n.Eps)
+	}
+}
+
+// MLP is the transformer's feed-forward layer, x += FC2(act(FC1(in))), in
+// its variants: a plain MLP (GELU, tanh GELU, QuickGELU), or gated (timm
+// GluMlp / SwiGLU: FC1 gives 2·hidden values, act(first half) ⊙ second
+// half), with an optional norm on the hidden layer (SwiGLU's scale_mlp).
+type MLP struct {
+	FC1, FC2 Linear
+	Act      kernels.Activation
+	Gated    bool
+	Norm     *LayerNorm // on the hidden layer; nil for none
+}
+
+// Hidden is the width of the layer FC2 reads.
+func (m *MLP) Hidden() int { return m.FC2.In }
+
+// Scratch is the hidden buffer one row needs (FC1's output width).
+func (m *MLP) Scratch() int { return m.FC1.Out }
+
+// Check reports an MLP whose layers do not chain.
+func (m *MLP) Check(d int) error {
+	want := m.FC2.In
+	if m.Gated {
+		want *= 2
+	}
+	if m.FC1.In != d || m.FC1.Out != want || m.FC2.Out != d {
+		return fmt.Errorf("%w: MLP %d→%d→%d does not chain for width %d (gated %v)", ErrConfig, m.FC1.In, m.FC1.Out, m.FC2.Out, d, m.Gated)
+	}
+	return nil
+}
+
+// Forward adds the MLP of in (rows×d, normalised) to x (rows×d), using hid
+// (rows×Scratch()) as scratch.
+func (m *MLP) Forward(t kernels.Threads, rows int, in, hid, x []float32) {
+	d, h, w := m.FC1.In, m.FC2.In, m.FC1.Out
+	hid = hid[:rows*w]
+	if !m.Gated {
+		m.FC1.Apply(t, rows, in, d, hid, w, m.Act, nil)
+	} else {
+		m.FC1.Apply(t, rows, in, d, hid, w, kernels.ActNone, nil)
+		for r := 0; r < rows; r++ {
+			g, v := hid[r*w:r*w+h], hid[r*w+h:r*w+w]
+			kernels.Activate(m.Act, g, g)
+			for i := range g {
+				g[i] *= v[i]
+			}
+		}
+	}
+	if m.Norm != nil {
+		for r := 0; r < rows; r++ {
+			row := hid[r*w : r*w+h]
+			kernels.LayerNorm(row, row, m.Norm.W, m.Norm.B, m.Norm.Eps)
+		}
+	}
+	m.FC2.Apply(t, rows, hid, w, x, d, kernels.ActNone, x)
+}
+
+// PatchEmbed is a stride-p convolution over the image (timm PatchEmbed),
+// run as a GEMM over unfolded patches.
+type PatchEmbed struct {
+	Kernel   *kernels.PackedB // [C·ph·pw → dim]
+	Bias     []float32        // nil without bias (CLIP)
+	Size     [2]int           // the patch size it runs at
+	Channels int
+	Dim      int
+}
+
+// NewPatchEmbed packs a [dim, C, ph, pw] convolution kernel.
+func NewPatchEmbed(kernel, bias []float32, dim, channels int, patch [2]int) PatchEmbed {
+	k := channels * patch[0] * patch[1]
+	return PatchEmbed{Kernel: kernels.PackB(true, k, dim, kernel, k), Bias: bias, Size: patch, Channels: channels, Dim: dim}
+}
+
+// ColLen is the scratch Embed needs for n patches.
+func (p *PatchEmbed) ColLen(n int) int { return n * p.Channels * p.Size[0] * p.Size[1] }

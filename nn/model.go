@@ -1,0 +1,224 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/anyres/anyres/posenc"
+)
+
+// DefaultMaxTokens is the token cap of a forward pass (all packed images
+// together) when RunOptions.MaxTokens is zero: 16384 tokens is a 2048²
+// image at patch 16. Larger images need the cap raised explicitly.
+const DefaultMaxTokens = 16384
+
+// RunOptions tune how a model runs. The zero value is fine.
+type RunOptions struct {
+	// Threads is the number of workers of one forward pass; 0 means
+	// GOMAXPROCS. Results do not depend on it.
+	Threads int
+	// MaxTokens caps the tokens of one forward pass; 0 means DefaultMaxTokens.
+	MaxTokens int
+	// Edge overrides the encoder's edge policy; EdgeDefault keeps it.
+	Edge EdgePolicy
+}
+
+// Output is one image's results. Its slices are reused by later calls that
+// are given the same Output, so keep copies of what must survive.
+type Output struct {
+	Grid   posenc.Grid // the patch grid
+	Prefix int         // class, distillation and register tokens before the patch tokens
+	// Tokens is timm's forward_features: (Prefix + Grid.N()) rows of
+	// the model width, after the final norm.
+	Tokens []float32
+	// Pooled is the pooled feature (class token, mean of patch tokens or
+	// attention pool, after fc_norm): timm's forward_head(pre_logits=True).
+	// Empty when the model has no pooling.
+	Pooled []float32
+	// Logits is timm's forward_head: one value per class; empty without a head.
+	Logits []float32
+}
+
+// Model runs an Encoder on packed images; it is safe for concurrent use.
+type Model struct {
+	enc       *Encoder
+	threads   int
+	maxTokens int
+	edge      EdgePolicy
+	workers   *Workers
+	pool      sync.Pool                 // workspaces of concurrent callers
+	spare     atomic.Pointer[workspace] // one workspace the GC never takes: the steady single caller
+	life      *Lifetime
+}
+
+// NewModel checks the encoder and readies it to run. closer (may be nil)
+// is what Close releases once no forward pass uses the model: the mapped
+// weight file.
+func NewModel(enc *Encoder, opts RunOptions, closer io.Closer) (*Model, error) {
+	if err := enc.Check(); err != nil {
+		return nil, err
+	}
+	if opts.Edge < EdgeDefault || opts.Edge > EdgeResize {
+		return nil, fmt.Errorf("%w: unknown edge policy %d", ErrConfig, int(opts.Edge))
+	}
+	if opts.MaxTokens < 0 {
+		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
+	}
+	m := &Model{enc: enc, maxTokens: opts.MaxTokens, edge: opts.Edge, life: NewLifetime(closer)}
+	if m.maxTokens == 0 {
+		m.maxTokens = DefaultMaxTokens
+	}
+	if m.edge == EdgeDefault {
+		m.edge = enc.Edge
+	}
+	if m.edge == EdgeDefault {
+		m.edge = EdgeCrop
+	}
+	m.start(opts.Threads)
+	return m, nil
+}
+
+// Encoder returns the parts the model runs.
+func (m *Model) Encoder() *Encoder { return m.enc }
+
+// Threads is the number of workers of one forward pass.
+func (m *Model) Threads() int { return m.threads }
+
+// Edge is the edge policy in force.
+func (m *Model) Edge() EdgePolicy { return m.edge }
+
+// MaxTokens is the token cap of one forward pass.
+func (m *Model) MaxTokens() int { return m.maxTokens }
+
+// WithThreads returns a model that shares m's weights and lifetime but runs
+// each forward pass on n workers (0: GOMAXPROCS). Closing either closes
+// both; a forward pass on either after that returns ErrClosed.
+func (m *Model) WithThreads(n int) *Model {
+	c := &Model{enc: m.enc, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
+	c.start(n)
+	return c
+}
+
+// start launches the helper goroutines and readies the workspace pool.
+func (m *Model) start(threads int) {
+	m.workers = NewWorkers(threads)
+	m.threads = m.workers.N()
+	m.pool.New = func() any { return newWorkspace(m) }
+}
+
+// Close waits for forward passes in flight, then releases the weights.
+// Later forward passes (on m or any WithThreads copy) return ErrClosed.
+func (m *Model) Close() error { return m.life.Close() }
+
+// Grid returns the patch grid an H×W image gets under the model's edge policy.
+func (m *Model) Grid(h, w int) posenc.Grid { return GridFor(h, w, m.enc.Patch.Size, m.edge) }
+
+// Forward runs one image.
+func (m *Model) Forward(img Image, out *Output) error {
+	imgs, outs := [1]Image{img}, [1]Output{*out}
+	err := m.ForwardBatch(imgs[:], outs[:])
+	*out = outs[0]
+	return err
+}
+
+// ForwardBatch runs images of any sizes together as one packed sequence
+// (NaViT): every token-wise step runs on all of them at once, attention
+// stays within each image, and outs[i] is what Forward(imgs[i]) gives.
+func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
+	if len(outs) != len(imgs) {
+		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
+	}
+	if !m.life.Acquire() {
+		return ErrClosed
+	}
+	defer m.life.Release()
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
+	if err := ws.pack(imgs); err != nil {
+		return err
+	}
+	if err := ws.forward(); err != nil {
+		return err
+	}
+	ws.outputs(outs)
+	return nil
+}
+
+// getWorkspace takes the spare workspace, or one from the pool. The spare
+// exists because sync.Pool drops its contents at garbage collections and
+// keeps one per P: a caller that runs forward passes in a loop would
+// otherwise now and then rebuild its workspace.
+func (m *Model) getWorkspace() *workspace {
+	if ws := m.spare.Swap(nil); ws != nil {
+		return ws
+	}
+	return m.pool.Get().(*workspace)
+}
+
+func (m *Model) putWorkspace(ws *workspace) {
+	if !m.spare.CompareAndSwap(nil, ws) {
+		m.pool.Put(ws)
+	}
+}
+
+// pack lays the images out one after another in the sequence, checking
+// each and the total token count before any buffer is sized.
+func (ws *workspace) pack(imgs []Image) error {
+	m := ws.m
+	e := m.enc
+	if len(imgs) == 0 {
+		return errors.New("no images")
+	}
+	ws.segs = ws.segs[:0]
+	ws.tokens = 0
+	for i, img := range imgs {
+		if err := CheckImage(img, e.Patch.Channels, e.Patch.Size); err != nil {
+			if len(imgs) > 1 {
+				return fmt.Errorf("image %d: %w", i, err)
+			}
+			return err
+		}
+		g := GridFor(img.H, img.W, e.Patch.Size, m.edge)
+		n := e.PrefixN + g.N()
+		if ws.tokens+n > m.maxTokens {
+			return fmt.Errorf("%w: %d tokens (with image %d at %d×%d, grid %s) exceed the cap of %d (raise it with the MaxTokens option)",
+				ErrTooManyTokens, ws.tokens+n, i, img.H, img.W, g, m.maxTokens)
+		}
+		ws.segs = append(ws.segs, segment{img: img, grid: g, off: ws.tokens, n: n})
+		ws.tokens += n
+	}
+	if m.edge == EdgeResize {
+		ws.resizeImages()
+	}
+	ws.size()
+	return nil
+}
+
+// WorkspaceBytes is the memory of the workspace of one forward pass over
+// images of these sizes packed together (one image: one size), resize
+// copies under EdgeResize aside.
+func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
+	ws := &workspace{m: m}
+	for _, s := range sizes {
+		g := m.Grid(s[0], s[1])
+		n := m.enc.PrefixN + g.N()
+		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
+		ws.tokens += n
+	}
+	ws.rowTile = rowTileFor(ws.tokens, m.threads)
+	l := ws.lens()
+	return 4 * (l.x + l.qkv + l.ao + l.head + m.threads*(l.ln+l.hid+l.col+l.scores+l.bias))
+}
+
+// FLOPs counts the floating-point operations of one forward pass over
+// images of these sizes packed together.
+func (m *Model) FLOPs(sizes ...[2]int) float64 {
+	grids := make([]posenc.Grid, len(sizes))
+	for i, s := range sizes {
+		grids[i] = m.Grid(s[0], s[1])
+	}
+	return m.enc.FLOPs(grids...)
+}

@@ -1,0 +1,98 @@
+package nn
+
+import (
+	"io"
+	"sort"
+
+	"github.com/anyres/anyres/posenc"
+)
+
+// Checkpoint is a weight file as a family sees it when it decides whether
+// it runs the file and with which facts: the tensors, their shapes, and
+// the file's metadata.
+type Checkpoint interface {
+	Source
+	Lister
+	Shape(name string) ([]int, error)
+	Metadata() map[string]string
+}
+
+// LoadOptions are the options every family takes.
+type LoadOptions struct {
+	RunOptions
+	// PatchSize runs the model at another patch size (FlexiViT resize of
+	// the patch kernel); zero keeps the checkpoint's.
+	PatchSize [2]int
+	// Resample is how stored position tables are resampled to each grid
+	// (and, with PatchSize, the patch kernel); nil means the family's
+	// reference rule.
+	Resample *posenc.ResampleOptions
+	// AllowNonFinite accepts NaN and ±Inf in the weights.
+	AllowNonFinite bool
+	// Ignore names tensors of the file that are not weights; nil: none.
+	Ignore func(name string) bool
+	// Closer is released by the model's Close once no forward pass runs
+	// (the mapped file); nil for none.
+	Closer io.Closer
+}
+
+// Net is a loaded model of any family.
+type Net interface {
+	// Forward runs one image; ForwardBatch runs images of any sizes together.
+	Forward(img Image, out *Output) error
+	ForwardBatch(imgs []Image, outs []Output) error
+	// Grid is the grid of Output.Tokens rows for an H×W image (the patch
+	// grid; for a pyramid such as Swin, its last stage).
+	Grid(h, w int) posenc.Grid
+	// Info describes the model.
+	Info() Info
+	// Close waits for forward passes in flight and releases the weights.
+	Close() error
+}
+
+// Info describes a loaded model.
+type Info struct {
+	Family       string // the registered family that runs it
+	Architecture string // timm's model name, when known
+	Width        int    // the width of the feature rows (Output.Tokens)
+	Patch        [2]int // the patch size it runs at
+	Channels     int
+	NumClasses   int
+	// Config is the family's resolved configuration as JSON (what the
+	// `config` metadata of a rewritten checkpoint holds).
+	Config []byte
+}
+
+// Family is a model family that the front door can load.
+type Family struct {
+	Name string
+	// Claims reports how well the family fits a checkpoint: 0 for not at
+	// all, higher for a more specific match. arch is timm's architecture
+	// name (from config.json) or "".
+	Claims func(arch string, ck Checkpoint) int
+	// Load builds the model; hub may be nil.
+	Load func(ck Checkpoint, hub *HubConfig, opts LoadOptions) (Net, error)
+}
+
+var families []Family
+
+// Register adds a family; families call it from init.
+func Register(f Family) { families = append(families, f) }
+
+// Families lists the registered families by name.
+func Families() []Family {
+	out := append([]Family(nil), families...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Pick returns the family that claims a checkpoint most strongly.
+func Pick(arch string, ck Checkpoint) (Family, bool) {
+	best, score := Family{}, 0
+	for _, f := range Families() {
+		if s := f.Claims(arch, ck); s > score {
+			best, score = f, s
+		}
+	}
+	return best, score > 0
+}

@@ -1,0 +1,162 @@
+package vit
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/anyres/anyres/nn"
+)
+
+// Heads of timm's standard ViT widths. Shapes cannot tell the head count
+// (qkv is dim×3·dim whatever the heads), so a checkpoint of another width
+// needs model_args.num_heads in its config.json.
+var timmHeads = map[int]int{192: 3, 384: 6, 512: 8, 768: 12, 1024: 16, 1280: 16, 1408: 16, 1536: 24, 1664: 16}
+
+// timmName picks the patch size and training size out of a timm name such
+// as vit_base_patch16_clip_224.openai or deit3_small_patch16_384.
+var timmName = regexp.MustCompile(`^[a-z0-9]+_([a-z]+)_patch(\d+)(?:_[a-z0-9]+)*?_(\d+)(?:[._]|$)`)
+
+// InferConfig builds the architecture of a timm VisionTransformer
+// checkpoint (ViT, DeiT, DINOv2, CLIP, SigLIP, FlexiViT) from its tensor
+// shapes and timm's hub config.json (nil when there is none): which
+// optional tensors exist says which parts the model has; the names of the
+// hub config say the rest (norm epsilon, activation, head count, training
+// size), with timm's defaults where it is silent.
+func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
+	shape := func(name string) []int {
+		s, err := ck.Shape(name)
+		if err != nil {
+			return nil
+		}
+		return s
+	}
+	c := Config{QKVBias: ck.Has("blocks.0.attn.qkv.bias"), ClassToken: ck.Has("cls_token"), PosEmbed: "learn",
+		FCNorm: ck.Has("fc_norm.weight"), FinalNorm: ck.Has("norm.weight"), PreNorm: ck.Has("norm_pre.weight"),
+		NormEps: 1e-6, Act: "gelu_erf", InChans: 3,
+		LayerScale: ck.Has("blocks.0.ls1.gamma"), DistToken: ck.Has("dist_token"), NoPatchBias: !ck.Has("patch_embed.proj.bias")}
+	k := shape("patch_embed.proj.weight")
+	if len(k) != 4 || k[0] <= 0 || k[1] <= 0 || k[2] <= 0 || k[3] <= 0 {
+		return c, fmt.Errorf("%w: patch_embed.proj.weight has shape %v, want out×in×h×w, all positive (is this a timm ViT?)", ErrConfig, k)
+	}
+	c.EmbedDim, c.InChans, c.PatchSize = k[0], k[1], [2]int{k[2], k[3]}
+	for ck.Has("blocks." + strconv.Itoa(c.Depth) + ".attn.qkv.weight") {
+		c.Depth++
+	}
+	if fc1 := shape("blocks.0.mlp.fc1.weight"); len(fc1) == 2 {
+		c.MLPHidden = fc1[0]
+	}
+	if r := shape("reg_token"); len(r) == 3 {
+		c.RegTokens = r[1]
+	}
+	if h := shape("head.weight"); len(h) == 2 {
+		c.NumClasses = h[0]
+	}
+	if l := shape("attn_pool.latent"); len(l) == 3 {
+		c.GlobalPool, c.AttnPoolLatents = "map", l[1]
+	}
+	var name string
+	if hub != nil {
+		name = hub.Architecture
+	}
+	m := timmName.FindStringSubmatch(name)
+	switch {
+	case strings.Contains(name, "quickgelu"):
+		c.Act = "quick_gelu"
+	case strings.Contains(name, "gelu_tanh"):
+		c.Act = "gelu_tanh"
+	}
+	if v, ok := hub.ModelArgs["dynamic_img_pad"].(bool); ok && hub != nil {
+		c.DynamicImgPad = v
+	}
+	if strings.Contains(name, "clip") {
+		c.NormEps = 1e-5 // timm builds its CLIP ViTs with nn.LayerNorm's default
+	}
+	if v, ok := hub.Arg("num_heads"); ok {
+		c.NumHeads = int(v)
+	} else if h := timmHeads[c.EmbedDim]; h > 0 {
+		c.NumHeads = h
+	} else {
+		return c, fmt.Errorf("%w: cannot tell the number of attention heads of a %d-wide model (not a standard timm width); give a config.json with model_args.num_heads", ErrConfig, c.EmbedDim)
+	}
+	// Training size: model_args img_size, pretrained_cfg input_size, the
+	// name's suffix, or a square grid from the table; the table decides.
+	rows := 0
+	if p := shape("pos_embed"); len(p) == 3 {
+		rows = p[1]
+	} else {
+		c.PosEmbed = "none"
+	}
+	var candidates [][2]int
+	if hub != nil {
+		if s, ok := pair(hub.ModelArgs["img_size"]); ok {
+			candidates = append(candidates, s)
+		}
+		if in := hub.Pretrained.InputSize; len(in) == 3 {
+			candidates = append(candidates, [2]int{in[1], in[2]})
+		}
+	}
+	if m != nil {
+		s, _ := strconv.Atoi(m[3])
+		candidates = append(candidates, [2]int{s, s})
+	}
+	prefix := c.Prefix()
+	for _, p := range []int{prefix, 0} {
+		if s := int(math.Round(math.Sqrt(float64(rows - p)))); rows > p && s*s == rows-p {
+			candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
+		}
+	}
+	if c.PosEmbed == "learn" {
+		fits := func(s [2]int) (ok, noEmbedClass bool) {
+			g := (s[0] / c.PatchSize[0]) * (s[1] / c.PatchSize[1])
+			return rows == g+prefix || rows == g, rows == g && prefix > 0
+		}
+		found := false
+		for _, s := range candidates {
+			if ok, nec := fits(s); ok {
+				c.ImgSize, c.NoEmbedClass, found = s, nec, true
+				break
+			}
+		}
+		if !found {
+			return c, fmt.Errorf("%w: pos_embed has %d rows; no training size (config %v) at patch %v with %d prefix tokens gives that many",
+				ErrConfig, rows, candidates, c.PatchSize, prefix)
+		}
+	} else if len(candidates) > 0 {
+		c.ImgSize = candidates[0]
+	} else {
+		c.ImgSize = [2]int{224, 224} // unused without a table
+	}
+	// Pooling: as configured, else timm's default (class token if there is
+	// one, with fc_norm meaning average pooling).
+	switch {
+	case c.GlobalPool == "map":
+	case hub != nil && hub.GlobalPool != nil:
+		c.GlobalPool = *hub.GlobalPool
+	case c.ClassToken && !c.FCNorm:
+		c.GlobalPool = "token"
+	default:
+		c.GlobalPool = "avg"
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("inferred config: %w", err)
+	}
+	return c, nil
+}
+
+// pair reads an int or a two-int list (timm's img_size forms).
+func pair(v any) ([2]int, bool) {
+	switch x := v.(type) {
+	case float64:
+		return [2]int{int(x), int(x)}, x > 0
+	case []any:
+		if len(x) == 2 {
+			a, ok1 := x[0].(float64)
+			b, ok2 := x[1].(float64)
+			return [2]int{int(a), int(b)}, ok1 && ok2 && a > 0 && b > 0
+		}
+	}
+	return [2]int{}, false
+}

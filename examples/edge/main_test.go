@@ -1,60 +1,83 @@
 package main
 
 import (
-	"bytes"
 	"io"
+	"math"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
-	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/vit"
 )
 
-// TestClassifyPrintsTopFive runs the example on the repository's photo and
-// checks its five lines against the model loaded from the golden file it
-// was generated from (the embedded copy must be the same model).
+// TestEmbeddedModelMatchesTimm: the embedded checkpoint is the golden tiny
+// ViT: on the golden input it gives the logits timm computed.
+func TestEmbeddedModelMatchesTimm(t *testing.T) {
+	m, err := vit.LoadBytes(weights, vit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := tensorfile.OpenRead("../../testdata/golden/vit_cls_learned.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := g.Float32("in_224x224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := g.Float32("logits_224x224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out vit.Output
+	if err := m.Forward(vit.Image{C: 3, H: 224, W: 224, Pix: in}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Logits) != len(want) {
+		t.Fatalf("%d logits, want %d", len(out.Logits), len(want))
+	}
+	for i := range want {
+		if d := math.Abs(float64(out.Logits[i] - want[i])); d > 1e-4 {
+			t.Errorf("logit %d = %v, timm %v", i, out.Logits[i], want[i])
+		}
+	}
+}
+
+// TestClassifyPrintsTopFive runs the example on the repository's photo:
+// five lines, classes distinct, probabilities falling.
 func TestClassifyPrintsTopFive(t *testing.T) {
-	const photo = "../../testdata/images/hills.jpg"
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	stdout := os.Stdout
 	os.Stdout = w
-	err = classify(photo)
+	err = classify("../../testdata/images/hills.jpg")
 	os.Stdout = stdout
 	w.Close()
 	got, _ := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	data, err := os.ReadFile("../../testdata/golden/vit_cls_learned.safetensors")
-	if err != nil {
-		t.Fatal(err)
+	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("printed %d lines, want 5:\n%s", len(lines), got)
 	}
-	m, err := vit.LoadBytes(data, vit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := imageprep.Load(photo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := imageprep.Prepare(img, imageprep.Options{Size: imageprep.Size{H: 224, W: 224}, Norm: imageprep.ImageNet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
-		t.Fatal(err)
-	}
-	var want bytes.Buffer
-	for _, c := range top(softmax(out.Logits), 5) {
-		want.WriteString(formatClass(c) + "\n")
-	}
-	if string(got) != want.String() {
-		t.Errorf("printed\n%s\nwant\n%s", got, want.String())
+	line := regexp.MustCompile(`^class (\d+)\t(\d+\.\d\d)%$`)
+	seen, last := map[string]bool{}, 101.0
+	for _, l := range lines {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("line %q is not `class N<tab>P%%`", l)
+		}
+		p, _ := strconv.ParseFloat(m[2], 64)
+		if seen[m[1]] || p > last {
+			t.Errorf("classes repeat or probabilities rise:\n%s", got)
+		}
+		seen[m[1]], last = true, p
 	}
 }
 

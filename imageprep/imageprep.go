@@ -93,7 +93,9 @@ func (l Limits) Decode(r io.Reader) (image.Image, error) {
 
 // Opaque returns img as an opaque 16-bit RGB image whose bounds start at
 // (0, 0), dropping any alpha channel the way PIL's convert("RGB") does
-// (colours kept, transparency forgotten).
+// (colours kept, transparency forgotten). It allocates 8 bytes a pixel of
+// img without asking: check img's size against Limits first (Resize,
+// ToTensor and Prepare do).
 func Opaque(img image.Image) *image.RGBA64 {
 	b := img.Bounds()
 	dst := image.NewRGBA64(image.Rect(0, 0, b.Dx(), b.Dy()))

@@ -21,8 +21,8 @@ func RopeRotate(x []float32, ld int, sin, cos []float32, tokens, heads, headDim 
 	if ld < width {
 		panic(fmt.Sprintf("kernels: RopeRotate: row stride %d < %d·%d", ld, heads, headDim))
 	}
-	// tokens·headDim may not fit an int: compare by division, so a wrapped
-	// product cannot match len(sin).
+	// tokens·headDim may not fit an int: a product that wrapped (to 0 at
+	// 2^62 tokens of 4) would match an empty sin and let the assembly run.
 	if !sameProduct(len(sin), tokens, headDim) || !sameProduct(len(cos), tokens, headDim) {
 		panic(fmt.Sprintf("kernels: RopeRotate: sin/cos have %d/%d values, want %d·%d", len(sin), len(cos), tokens, headDim))
 	}

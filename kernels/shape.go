@@ -42,16 +42,24 @@ func holdsRows(n, rows, cols, ld int) bool {
 
 // checkProduct returns the product of dims, panicking with a message naming
 // the kernel when a size is negative or the product overflows an int.
+// dims must not escape (the message is made from a copy): the variadic
+// slice then stays on the stack and the check allocates nothing, which
+// keeps a warm forward pass allocation-free.
 func checkProduct(kernel string, dims ...int) int {
 	p := 1
 	for _, d := range dims {
 		q, ok := mulSize(p, d)
 		if !ok {
-			panic(fmt.Sprintf("kernels: %s: size %v is negative or overflows int", kernel, dims))
+			panicOverflow(kernel, dims)
 		}
 		p = q
 	}
 	return p
+}
+
+func panicOverflow(kernel string, dims []int) {
+	d := append([]int(nil), dims...)
+	panic(fmt.Sprintf("kernels: %s: size %v is negative or overflows int", kernel, d))
 }
 
 // needRows is the (rows-1)·ld + cols that holdsRows checks, for messages;

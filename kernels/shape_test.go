@@ -138,3 +138,25 @@ func TestShapeChecksAcceptExactFit(t *testing.T) {
 		kernels.RopeRotate(x[:len(x)-1], 6, make([]float32, 6), make([]float32, 6), 3, 2, 2)
 	})
 }
+
+// TestShapeChecksDoNotAllocate: the overflow-safe checks run on every call
+// of a warm forward pass, which must not allocate (a variadic size list
+// that escaped into the panic message once cost 8 allocations a forward).
+func TestShapeChecksDoNotAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("AllocsPerRun is slow under the race detector and emulators")
+	}
+	// (Resample is left out: its tap offsets are allocated per call.)
+	x, sc := make([]float32, 2*8), make([]float32, 2*4)
+	h, w, c := 2, 3, 4
+	dst, padded := make([]float32, h*w*c), make([]float32, (h+2)*(w+2)*c)
+	wt, bias := make([]float32, 9*c), make([]float32, c)
+	for name, f := range map[string]func(){
+		"RopeRotate": func() { kernels.RopeRotate(x, 8, sc, sc, 2, 2, 4) },
+		"DWConv3x3":  func() { kernels.DWConv3x3(dst, padded, wt, bias, h, w, c, false) },
+	} {
+		if n := testing.AllocsPerRun(10, f); n != 0 {
+			t.Errorf("%s: %v allocations per call", name, n)
+		}
+	}
+}

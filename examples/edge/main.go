@@ -13,6 +13,7 @@ package main
 import (
 	_ "embed"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"sort"
@@ -32,13 +33,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: edge photo.jpg")
 		os.Exit(2)
 	}
-	if err := classify(os.Args[1]); err != nil {
+	if err := classify(os.Stdout, os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
 		os.Exit(1)
 	}
 }
 
-func classify(path string) error {
+// classify prints the top-5 classes of the photo at path to w.
+func classify(w io.Writer, path string) error {
 	m, err := vit.LoadBytes(weights, vit.Options{})
 	if err != nil {
 		return err
@@ -61,12 +63,10 @@ func classify(path string) error {
 		return fmt.Errorf("the embedded model has no classifier head")
 	}
 	for _, c := range top(softmax(out.Logits), 5) {
-		fmt.Println(formatClass(c))
+		fmt.Fprintf(w, "class %d\t%.2f%%\n", c.index, 100*c.p)
 	}
 	return nil
 }
-
-func formatClass(c class) string { return fmt.Sprintf("class %d\t%.2f%%", c.index, 100*c.p) }
 
 type class struct {
 	index int

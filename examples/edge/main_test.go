@@ -1,9 +1,8 @@
 package main
 
 import (
-	"io"
+	"bytes"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,19 +48,11 @@ func TestEmbeddedModelMatchesTimm(t *testing.T) {
 // TestClassifyPrintsTopFive runs the example on the repository's photo:
 // five lines, classes distinct, probabilities falling.
 func TestClassifyPrintsTopFive(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
+	var buf bytes.Buffer
+	if err := classify(&buf, "../../testdata/images/hills.jpg"); err != nil {
 		t.Fatal(err)
 	}
-	stdout := os.Stdout
-	os.Stdout = w
-	err = classify("../../testdata/images/hills.jpg")
-	os.Stdout = stdout
-	w.Close()
-	got, _ := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := buf.Bytes()
 	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
 	if len(lines) != 5 {
 		t.Fatalf("printed %d lines, want 5:\n%s", len(lines), got)

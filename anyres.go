@@ -27,6 +27,7 @@ import (
 
 	// The families.
 	_ "github.com/anyres/anyres/naflex"
+	_ "github.com/anyres/anyres/twins"
 	_ "github.com/anyres/anyres/vit"
 )
 

@@ -1,0 +1,70 @@
+package anyres_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/naflex"
+	"github.com/anyres/anyres/nn"
+)
+
+// TestNaFlexTwins runs the NaFlex (SigLIP 2) and Twins-PCPVT references
+// through anyres.Load of a hub folder at every kernel level; for NaFlex also
+// timm's padded batch of pre-patchified images, whose valid rows the
+// packed batch must give.
+func TestNaFlexTwins(t *testing.T) {
+	for _, name := range []string{"naflex_siglip.safetensors", "twins_pcpvt_peg.safetensors"} {
+		t.Run(name, func(t *testing.T) {
+			f := golden.Open(t, name)
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			m, err := anyres.Load(dir, anyres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			perLevel(t, func(t *testing.T) {
+				checkCases(t, f, func(t *testing.T, patch int) anyres.Model {
+					m, err := anyres.Load(dir, anyres.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return m
+				})
+				if name == "naflex_siglip.safetensors" {
+					checkNaFlexBatch(t, f, name, m)
+				}
+			})
+		})
+	}
+}
+
+// checkNaFlexBatch runs the file's padded NaFlex batch.
+func checkNaFlexBatch(t *testing.T, f *golden.File, file string, m anyres.Model) {
+	nm, ok := m.(*naflex.Model)
+	if !ok {
+		t.Fatalf("the front door gave a %T for a NaFlex checkpoint (family %q)", m, m.Info().Family)
+	}
+	data, shape := f.F32(t, "naflex_patches")
+	coord, _ := f.I64(t, "naflex_coord")
+	valid, _ := golden.Bool(t, file, "naflex_valid")
+	feats, _ := f.F32(t, "naflex_features")
+	logits, _ := f.F32(t, "naflex_logits")
+	p := naflex.Patches{Batch: shape[0], Rows: shape[1], Data: data, Coord: coord, Valid: valid}
+	outs := make([]nn.Output, p.Batch)
+	if err := nm.ForwardPatches(p, outs); err != nil {
+		t.Fatal(err)
+	}
+	d, nc := m.Info().Width, m.Info().NumClasses
+	for b, o := range outs {
+		n := o.Grid.N()
+		for r := 0; r < p.Rows; r++ {
+			if valid[b*p.Rows+r] != (r < n) {
+				t.Fatalf("image %d: row %d validity %v, but its grid %v has %d patches", b, r, valid[b*p.Rows+r], o.Grid, n)
+			}
+		}
+		golden.Close(t, fmt.Sprintf("batch image %d features", b), o.Tokens, feats[b*p.Rows*d:(b*p.Rows+n)*d], 1e-4, 0)
+		golden.Close(t, fmt.Sprintf("batch image %d logits", b), o.Logits, logits[b*nc:(b+1)*nc], 1e-4, 0)
+	}
+}

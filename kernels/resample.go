@@ -141,21 +141,40 @@ func checkTapsAxis(name string, in, out int) {
 // pass is skipped, as PyTorch's results are exactly the input there.
 func InterpTaps(in, out int, mode InterpMode, alignCorners, antialias bool) *Taps {
 	checkTapsAxis("InterpTaps", in, out)
+	if in == out && mode >= InterpNearest && mode <= InterpBicubic && !(antialias && mode == InterpNearest) {
+		return identityTaps(in)
+	}
+	return interpTaps(in, out, mode, alignCorners, antialias, areaScale(in, out, alignCorners))
+}
+
+// InterpScaledTaps is InterpTaps for F.interpolate called with
+// scale_factor (and out = ⌊in·scaleFactor⌋) instead of a size: ATen then
+// maps coordinates with 1/scaleFactor rather than in/out, which differs
+// when scaleFactor is not out/in exactly (facebookresearch/dinov2 passes
+// (out + 0.1)/in). align_corners is false.
+func InterpScaledTaps(in, out int, mode InterpMode, antialias bool, scaleFactor float64) *Taps {
+	checkTapsAxis("InterpScaledTaps", in, out)
+	if !(scaleFactor > 0) || math.IsInf(scaleFactor, 0) {
+		panic(fmt.Sprintf("kernels: InterpScaledTaps: scale factor %g must be positive and finite", scaleFactor))
+	}
+	return interpTaps(in, out, mode, false, antialias, float32(1/scaleFactor))
+}
+
+// interpTaps builds the taps with the coordinate scale (output to input)
+// given.
+func interpTaps(in, out int, mode InterpMode, alignCorners, antialias bool, scale float32) *Taps {
 	if antialias && mode == InterpNearest {
 		panic("kernels: InterpTaps: antialias applies to bilinear and bicubic only")
-	}
-	if in == out {
-		return identityTaps(in)
 	}
 	switch {
 	case mode == InterpNearest:
 		return nearestTaps(in, out)
 	case antialias:
-		return antialiasTaps(in, out, mode, alignCorners)
+		return antialiasTaps(in, out, mode, alignCorners, scale)
 	case mode == InterpBilinear:
-		return bilinearTaps(in, out, alignCorners)
+		return bilinearTaps(in, out, alignCorners, scale)
 	case mode == InterpBicubic:
-		return bicubicTaps(in, out, alignCorners)
+		return bicubicTaps(in, out, alignCorners, scale)
 	}
 	panic(fmt.Sprintf("kernels: InterpTaps: unknown mode %v", mode))
 }
@@ -189,9 +208,9 @@ func nearestTaps(in, out int) *Taps {
 // bilinearTaps follows ATen's compute_source_index_and_lambda, which takes
 // the float scale into its CPU accumulate type (double) for the source
 // coordinate and rounds only the lambdas to float.
-func bilinearTaps(in, out int, alignCorners bool) *Taps {
+func bilinearTaps(in, out int, alignCorners bool, ratio float32) *Taps {
 	t := newTaps(in, out, 2)
-	scale := float64(areaScale(in, out, alignCorners))
+	scale := float64(ratio)
 	for o := range out {
 		src := scale * float64(o)
 		if !alignCorners {
@@ -227,10 +246,10 @@ func fusedMulAdd32(x, y, z float32) float32 {
 
 // bicubicTaps follows ATen's cubic weights: the source coordinate in double
 // (as for bilinear), its fraction rounded to float, float coefficients.
-func bicubicTaps(in, out int, alignCorners bool) *Taps {
+func bicubicTaps(in, out int, alignCorners bool, ratio float32) *Taps {
 	const a = -0.75
 	t := newTaps(in, out, 4)
-	scale := float64(areaScale(in, out, alignCorners))
+	scale := float64(ratio)
 	for o := range out {
 		src := scale * float64(o)
 		if !alignCorners {
@@ -277,12 +296,11 @@ func aaCubic(x float32) float32 {
 	return 0
 }
 
-func antialiasTaps(in, out int, mode InterpMode, alignCorners bool) *Taps {
+func antialiasTaps(in, out int, mode InterpMode, alignCorners bool, scale float32) *Taps {
 	size, filter := 2.0, aaLinear
 	if mode == InterpBicubic {
 		size, filter = 4.0, aaCubic
 	}
-	scale := areaScale(in, out, alignCorners)
 	support := float32(size * 0.5)
 	invScale := float32(1)
 	if scale >= 1 {

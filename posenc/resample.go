@@ -62,6 +62,22 @@ type ResampleOptions struct {
 	Method       Method // F.interpolate's mode, or Fourier
 	Antialias    bool   // PIL-style antialias: when downsampling, the kernel widens by the scale factor
 	AlignCorners bool   // F.interpolate's align_corners (corner samples map to corner samples)
+	// ScaleOffset, when not zero, is facebookresearch/dinov2's
+	// interpolate_offset: F.interpolate gets scale_factor (new + offset)/old
+	// per axis instead of the new size, which shifts every sample a little
+	// (its plain models use 0.1; its register models 0 with antialias).
+	// Bilinear and bicubic only, without align_corners.
+	ScaleOffset float64
+}
+
+// DINOv2Resample returns facebookresearch/dinov2's table resampling:
+// bicubic with interpolate_offset 0.1 and no antialias (the plain models),
+// or, with registers, offset 0 and antialias.
+func DINOv2Resample(registers bool) ResampleOptions {
+	if registers {
+		return ResampleOptions{Method: Bicubic, Antialias: true}
+	}
+	return ResampleOptions{Method: Bicubic, ScaleOffset: 0.1}
 }
 
 // DefaultResampleOptions returns timm's defaults for resample_abs_pos_embed
@@ -72,12 +88,25 @@ func DefaultResampleOptions() ResampleOptions {
 
 // String describes the options, e.g. "bicubic (antialias true, align_corners false)".
 func (o ResampleOptions) String() string {
+	if o.ScaleOffset != 0 {
+		return fmt.Sprintf("%v (antialias %v, align_corners %v, scale offset %g)", o.Method, o.Antialias, o.AlignCorners, o.ScaleOffset)
+	}
 	return fmt.Sprintf("%v (antialias %v, align_corners %v)", o.Method, o.Antialias, o.AlignCorners)
 }
 
 // validate reports options that F.interpolate (or Fourier resampling)
 // refuses.
 func (o ResampleOptions) validate() error {
+	if o.ScaleOffset != 0 {
+		switch {
+		case !(o.ScaleOffset > 0 && o.ScaleOffset < 1):
+			return fmt.Errorf("posenc: scale offset %g outside (0, 1): the size F.interpolate computes would not be the grid asked for", o.ScaleOffset)
+		case o.Method != Bicubic && o.Method != Bilinear:
+			return fmt.Errorf("posenc: a scale offset applies to bilinear and bicubic resampling, not %v", o.Method)
+		case o.AlignCorners:
+			return fmt.Errorf("posenc: a scale offset does not combine with align_corners")
+		}
+	}
 	switch o.Method {
 	case Bicubic, Bilinear:
 		return nil
@@ -100,6 +129,13 @@ func (o ResampleOptions) validate() error {
 
 // axisTaps returns the resampling of one axis from in to out samples.
 func (o ResampleOptions) axisTaps(in, out int) *kernels.Taps {
+	if o.ScaleOffset != 0 && in != out {
+		mode := kernels.InterpBicubic
+		if o.Method == Bilinear {
+			mode = kernels.InterpBilinear
+		}
+		return kernels.InterpScaledTaps(in, out, mode, o.Antialias, (float64(out)+o.ScaleOffset)/float64(in))
+	}
 	switch o.Method {
 	case Fourier:
 		return fourierTaps(in, out)

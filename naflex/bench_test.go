@@ -125,7 +125,7 @@ func BenchmarkNaFlexBatch(b *testing.B) {
 			sizes = append(sizes, [2]int{im.H, im.W})
 		}
 		b.ReportMetric(float64(valid), "tokens")
-		b.ReportMetric(m.FLOPs(sizes...)/1e9, "GFLOP")
+		b.ReportMetric(m.FLOPsFor(sizes...)/1e9, "GFLOP")
 	})
 	b.Run("padded", func(b *testing.B) {
 		m := base(b, 2)
@@ -150,6 +150,6 @@ func BenchmarkNaFlexBatch(b *testing.B) {
 			sizes = append(sizes, [2]int{im.H, im.W})
 		}
 		b.ReportMetric(float64(p.Batch*p.Rows), "tokens")
-		b.ReportMetric(m.FLOPs(sizes...)/1e9, "GFLOP")
+		b.ReportMetric(m.FLOPsFor(sizes...)/1e9, "GFLOP")
 	})
 }

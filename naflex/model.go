@@ -63,7 +63,7 @@ func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	e := m.Encoder()
 	return nn.Info{Family: "naflex", Architecture: m.arch, Width: e.Dim, Patch: m.cfg.PatchSize,
-		Channels: e.Patch.Channels, NumClasses: e.Head.NumClasses(), Config: j}
+		Channels: e.Patch.Channels, Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: j}
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -227,8 +227,12 @@ func TestWeightErrors(t *testing.T) {
 		want string
 	}{
 		{"missing", func(s nn.MapSource) { delete(s, "pos_block.1.proj.0.bias") }, fmt.Sprintf(`"pos_block.1.proj.0.bias" (shape [%d]) is missing`, d1)},
-		{"unknown", func(s nn.MapSource) { s["blocks.1.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, d1), Shape: []int{d1}} }, `"blocks.1.0.attn.q_norm.weight"`},
-		{"shape", func(s nn.MapSource) { s["blocks.1.0.attn.sr.weight"] = nn.Tensor{Data: make([]float32, d1*d1*4), Shape: []int{d1, d1, 2, 2}} }, `"blocks.1.0.attn.sr.weight" has shape [`},
+		{"unknown", func(s nn.MapSource) {
+			s["blocks.1.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, d1), Shape: []int{d1}}
+		}, `"blocks.1.0.attn.q_norm.weight"`},
+		{"shape", func(s nn.MapSource) {
+			s["blocks.1.0.attn.sr.weight"] = nn.Tensor{Data: make([]float32, d1*d1*4), Shape: []int{d1, d1, 2, 2}}
+		}, `"blocks.1.0.attn.sr.weight" has shape [`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := goldenSource(t, f)

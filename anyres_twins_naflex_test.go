@@ -1,7 +1,10 @@
 package anyres_test
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anyres/anyres"
@@ -66,5 +69,31 @@ func checkNaFlexBatch(t *testing.T, f *golden.File, file string, m anyres.Model)
 		}
 		golden.Close(t, fmt.Sprintf("batch image %d features", b), o.Tokens, feats[b*p.Rows*d:(b*p.Rows+n)*d], 1e-4, 0)
 		golden.Close(t, fmt.Sprintf("batch image %d logits", b), o.Logits, logits[b*nc:(b+1)*nc], 1e-4, 0)
+	}
+}
+
+// TestNaFlexTwinsTensors: through the front door, a hub checkpoint with a
+// tensor its architecture does not use is refused naming it, and one
+// missing a tensor names it with its shape.
+func TestNaFlexTwinsTensors(t *testing.T) {
+	for _, c := range []struct{ file, unknown, missing, shape string }{
+		{"naflex_siglip.safetensors", "blocks.2.norm1.weight", "attn_pool.kv.bias", "[96]"},
+		{"twins_pcpvt_peg.safetensors", "blocks.3.0.attn.sr.weight", "pos_block.2.proj.0.weight", "[48 1 3 3]"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			f := golden.Open(t, c.file)
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			weights := filepath.Join(dir, "model.safetensors")
+			golden.AddTensor(t, weights, c.unknown, []int{4}, make([]float32, 4))
+			if _, err := anyres.Load(dir, anyres.Options{}); !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"`+c.unknown+`"`) {
+				t.Errorf("unknown tensor: got %v, want an error naming %s", err, c.unknown)
+			}
+			golden.RemoveTensor(t, weights, c.unknown)
+			golden.RemoveTensor(t, weights, c.missing)
+			want := fmt.Sprintf("%q (shape %s)", c.missing, c.shape)
+			if _, err := anyres.Load(dir, anyres.Options{}); !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), want) {
+				t.Errorf("missing tensor: got %v, want an error saying %s", err, want)
+			}
+		})
 	}
 }

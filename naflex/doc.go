@@ -16,6 +16,8 @@
 //
 // The patch embedding is a linear layer over channels-last patches (ph·pw·C);
 // anyres permutes it to a convolution kernel, so images run as in any ViT.
+// Image sides that are not whole patches are cropped by default (timm
+// refuses such images unless the model pads: dynamic_img_pad).
 // Pre-patchified input, timm's padded NaFlex batch (patches, patch_coord,
 // patch_valid), runs through ForwardPatches: each image's valid patches
 // become one segment of anyres's packed, block-diagonal sequence, so no

@@ -297,6 +297,7 @@ func TestSizeForTokens(t *testing.T) {
 		{224, 224, 196, 224, 224},
 		{500, 333, 256, 304, 208},
 		{2000, 10, 16, 256, 16},
+		{100, 223, 256, 176, 368},
 	} {
 		H, W, err := SizeForTokens(c.h, c.w, [2]int{16, 16}, c.budget)
 		if err != nil || H != c.H || W != c.W {

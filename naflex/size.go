@@ -17,9 +17,11 @@ const MaxBudget = 1 << 20
 // patches; the aspect ratio is kept up to that rounding up, and the image
 // may grow (a small image under a large budget is upscaled).
 //
-// This is not imageprep.BudgetSize, which fills the budget as fully as the
-// aspect ratio allows: for a 480×640 image, 256 patches of 16, SigLIP 2
-// takes 224×288 (14×18 = 252 patches). Use this one to match SigLIP 2.
+// This is not imageprep.BudgetSize (imageprep.Options.Tokens), which keeps
+// the aspect ratio to within half a patch on one side: the two differ for
+// about 45% of photo sizes. For a 100×223 image under 256 patches of 16,
+// SigLIP 2 takes 176×368 (11×23 = 253 patches), BudgetSize 160×368 (230).
+// Use this one to feed a SigLIP 2 NaFlex model as it was trained.
 func SizeForTokens(h, w int, patch [2]int, maxPatches int) (H, W int, err error) {
 	ph, pw := patch[0], patch[1]
 	if h <= 0 || w <= 0 || ph <= 0 || pw <= 0 || maxPatches <= 0 {

@@ -25,6 +25,7 @@ type Config struct {
 	ClassToken bool    `json:"class_token"`
 	RegTokens  int     `json:"reg_tokens"`
 	PosGrid    [2]int  `json:"pos_embed_grid_size"`   // the stored table's grid; zero: no table
+	PosSquare  bool    `json:"pos_embed_ar_preserving"` // resample the table to L×L, L = max(H, W), and take its top-left H×W
 	PosInterp  string  `json:"pos_embed_interp_mode"` // F.interpolate mode of the table, antialiased: "bicubic" (timm's default) or "bilinear"
 	PreNorm    bool    `json:"pre_norm"`              // norm_pre after the embedding (the patch projection then has no bias)
 	FinalNorm  bool    `json:"final_norm"`            // norm on every token at the end of forward_features
@@ -181,9 +182,6 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			return c, fmt.Errorf("%w: %q: this NaFlexVit variant (factorized table, embedding norms or q/k norms) is not supported", ErrConfig, t)
 		}
 	}
-	if v, ok := args["pos_embed_ar_preserving"].(bool); (ok && v) || strings.Contains(name, "_par") {
-		return c, fmt.Errorf("%w: %q resamples its table preserving the aspect ratio (pos_embed_ar_preserving), which is not supported", ErrConfig, name)
-	}
 	if v, ok := args["rope_type"].(string); ok && v != "" && v != "none" {
 		return c, fmt.Errorf("%w: NaFlexVit with rope_type %q is not supported", ErrConfig, v)
 	}
@@ -233,6 +231,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	}
 	if v, ok := args["pos_embed_interp_mode"].(string); ok {
 		c.PosInterp = v
+	}
+	c.PosSquare = strings.Contains(name, "_par_") // timm's naflexvit_*_par_* models
+	if v, ok := args["pos_embed_ar_preserving"].(bool); ok {
+		c.PosSquare = v
 	}
 	if v, ok := args["dynamic_img_pad"].(bool); ok {
 		c.DynPad = v

@@ -10,6 +10,8 @@
 // (model_args.pos_embed_interp_mode overrides it; newer timm and Hugging
 // Face's Siglip2 use bilinear for SigLIP 2), antialias on, align_corners
 // off — cached per grid.
+// timm's aspect-preserving models (naflexvit_*_par_*) resample it to the
+// square of the grid's longer side instead and take its top-left corner.
 // Off its training grid the table is stretched, each axis on its own, so an
 // image keeps its aspect ratio and every token its relative place; NaFlex was
 // trained that way on many grids, so it degrades gracefully.

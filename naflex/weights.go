@@ -101,8 +101,13 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 			opt = *opts.Resample
 		}
 		// The table has rows for the patches only: prefix tokens get none.
-		if e.Pos, err = posenc.NewLearned(table, 0, posenc.Grid{H: c.PosGrid[0], W: c.PosGrid[1]}, d, opt); err != nil {
+		l, err := posenc.NewLearned(table, 0, posenc.Grid{H: c.PosGrid[0], W: c.PosGrid[1]}, d, opt)
+		if err != nil {
 			return nil, fmt.Errorf("%w: position table: %v", ErrConfig, err)
+		}
+		e.Pos = l
+		if c.PosSquare {
+			e.Pos = &squarePos{table: l}
 		}
 	}
 	return e, nil

@@ -24,12 +24,12 @@ type Config struct {
 	QKVBias    bool    `json:"qkv_bias"`
 	ClassToken bool    `json:"class_token"`
 	RegTokens  int     `json:"reg_tokens"`
-	PosGrid    [2]int  `json:"pos_embed_grid_size"`   // the stored table's grid; zero: no table
+	PosGrid    [2]int  `json:"pos_embed_grid_size"`     // the stored table's grid; zero: no table
 	PosSquare  bool    `json:"pos_embed_ar_preserving"` // resample the table to L×L, L = max(H, W), and take its top-left H×W
-	PosInterp  string  `json:"pos_embed_interp_mode"` // F.interpolate mode of the table, antialiased: "bicubic" (timm's default) or "bilinear"
-	PreNorm    bool    `json:"pre_norm"`              // norm_pre after the embedding (the patch projection then has no bias)
-	FinalNorm  bool    `json:"final_norm"`            // norm on every token at the end of forward_features
-	FCNorm     bool    `json:"fc_norm"`               // norm on the pooled feature
+	PosInterp  string  `json:"pos_embed_interp_mode"`   // F.interpolate mode of the table, antialiased: "bicubic" (timm's default) or "bilinear"
+	PreNorm    bool    `json:"pre_norm"`                // norm_pre after the embedding (the patch projection then has no bias)
+	FinalNorm  bool    `json:"final_norm"`              // norm on every token at the end of forward_features
+	FCNorm     bool    `json:"fc_norm"`                 // norm on the pooled feature
 	LayerScale bool    `json:"layer_scale"`
 	GlobalPool string  `json:"global_pool"` // "map", "avg", "token" or "" (none)
 	PoolHeads  int     `json:"attn_pool_num_heads"`

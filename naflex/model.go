@@ -104,3 +104,6 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	}
 	return m, nil
 }
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }

@@ -214,3 +214,43 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 
 // attentionScale is timm's head_dim ** -0.5.
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
+
+// FLOPsFor counts the floating-point operations (2 per multiply-add) of
+// forward passes over images of these sizes (H, W): patch embeddings,
+// spatial reductions, every GEMM and attention, the PEGs and the head.
+// Sizes too small to run count nothing.
+func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
+	var f float64
+	var buf [maxStages]posenc.Grid
+	for _, sz := range sizes {
+		g := m.grids(sz[0], sz[1], buf[:0])
+		prev := float64(m.cfg.InChans)
+		var one float64
+		ok := true
+		for s, st := range m.stages {
+			n, c := float64(g[s].N()), float64(st.dim)
+			r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
+			if r.N() == 0 {
+				ok = false
+				break
+			}
+			keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
+			one += 2*n*prev*p*p*c + 18*n*c
+			for i := range st.blocks {
+				h := float64(st.blocks[i].mlp.Hidden())
+				one += 2*n*c*c*2 + 4*n*keys*c + 4*n*c*h + 2*keys*c*2*c
+				if st.sr > 1 {
+					one += 2 * keys * c * sr * sr * c
+				}
+			}
+			prev = c
+		}
+		if ok {
+			f += one + 2*prev*float64(m.cfg.NumClasses)
+		}
+	}
+	return f
+}

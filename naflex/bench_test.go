@@ -62,8 +62,8 @@ func BenchmarkSigLIP2(b *testing.B) {
 }
 
 // padded turns images into timm's padded NaFlex batch: each image's
-// channels-last patches first, then zero rows up to the longest image.
-func padded(imgs []nn.Image, p int) Patches {
+// patches (channels last, or first) first, then zero rows up to the longest image.
+func padded(imgs []nn.Image, p int, channelsFirst bool) Patches {
 	rows := 0
 	for _, im := range imgs {
 		rows = max(rows, (im.H/p)*(im.W/p))
@@ -79,7 +79,11 @@ func padded(imgs []nn.Image, p int) Patches {
 			for ky := 0; ky < p; ky++ {
 				for kx := 0; kx < p; kx++ {
 					for c := 0; c < 3; c++ {
-						out.Data[r*k+(ky*p+kx)*3+c] = im.Pix[c*im.H*im.W+((i/gw)*p+ky)*im.W+(i%gw)*p+kx]
+						at := (ky*p+kx)*3 + c
+						if channelsFirst {
+							at = (c*p+ky)*p + kx
+						}
+						out.Data[r*k+at] = im.Pix[c*im.H*im.W+((i/gw)*p+ky)*im.W+(i%gw)*p+kx]
 					}
 				}
 			}
@@ -101,7 +105,7 @@ func BenchmarkNaFlexBatch(b *testing.B) {
 	for _, s := range [][2]int{{224, 288}, {192, 336}, {112, 160}, {192, 288}} {
 		imgs = append(imgs, benchImage(s[0], s[1]))
 	}
-	p := padded(imgs, 16)
+	p := padded(imgs, 16, false)
 	valid := 0
 	for _, v := range p.Valid {
 		if v {

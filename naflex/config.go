@@ -15,29 +15,33 @@ import (
 // Config is a NaFlexVit architecture as plain facts (timm's NaFlexVitCfg,
 // the parts anyres runs).
 type Config struct {
-	PatchSize  [2]int  `json:"patch_size"`
-	InChans    int     `json:"in_chans"`
-	EmbedDim   int     `json:"embed_dim"`
-	Depth      int     `json:"depth"`
-	NumHeads   int     `json:"num_heads"`
-	MLPHidden  int     `json:"mlp_hidden"`
-	QKVBias    bool    `json:"qkv_bias"`
-	ClassToken bool    `json:"class_token"`
-	RegTokens  int     `json:"reg_tokens"`
-	PosGrid    [2]int  `json:"pos_embed_grid_size"`     // the stored table's grid; zero: no table
-	PosSquare  bool    `json:"pos_embed_ar_preserving"` // resample the table to L×L, L = max(H, W), and take its top-left H×W
-	PosInterp  string  `json:"pos_embed_interp_mode"`   // F.interpolate mode of the table, antialiased: "bicubic" (timm's default) or "bilinear"
-	PreNorm    bool    `json:"pre_norm"`                // norm_pre after the embedding (the patch projection then has no bias)
-	FinalNorm  bool    `json:"final_norm"`              // norm on every token at the end of forward_features
-	FCNorm     bool    `json:"fc_norm"`                 // norm on the pooled feature
-	LayerScale bool    `json:"layer_scale"`
-	GlobalPool string  `json:"global_pool"` // "map", "avg", "token" or "" (none)
-	PoolHeads  int     `json:"attn_pool_num_heads"`
-	PoolHidden int     `json:"attn_pool_mlp_hidden"`
-	Act        string  `json:"act_layer"` // "gelu" or "gelu_tanh"
-	NormEps    float64 `json:"norm_eps"`
-	NumClasses int     `json:"num_classes"`
-	DynPad     bool    `json:"dynamic_img_pad"`
+	PatchSize [2]int `json:"patch_size"`
+	// ChannelsFirst: patches are flattened (C, ph, pw), not timm's default
+	// (ph, pw, C) (model_args patchify_channels_last false).
+	ChannelsFirst bool    `json:"channels_first,omitempty"`
+	ConvEmbed     bool    `json:"conv_embed"` // embed_proj_type='conv': embeds.proj is [dim, C, ph, pw], not a linear layer over channels-last patches
+	InChans       int     `json:"in_chans"`
+	EmbedDim      int     `json:"embed_dim"`
+	Depth         int     `json:"depth"`
+	NumHeads      int     `json:"num_heads"`
+	MLPHidden     int     `json:"mlp_hidden"`
+	QKVBias       bool    `json:"qkv_bias"`
+	ClassToken    bool    `json:"class_token"`
+	RegTokens     int     `json:"reg_tokens"`
+	PosGrid       [2]int  `json:"pos_embed_grid_size"`     // the stored table's grid; zero: no table
+	PosSquare     bool    `json:"pos_embed_ar_preserving"` // resample the table to L×L, L = max(H, W), and take its top-left H×W
+	PosInterp     string  `json:"pos_embed_interp_mode"`   // F.interpolate mode of the table, antialiased: "bicubic" (timm's default) or "bilinear"
+	PreNorm       bool    `json:"pre_norm"`                // norm_pre after the embedding (the patch projection then has no bias)
+	FinalNorm     bool    `json:"final_norm"`              // norm on every token at the end of forward_features
+	FCNorm        bool    `json:"fc_norm"`                 // norm on the pooled feature
+	LayerScale    bool    `json:"layer_scale"`
+	GlobalPool    string  `json:"global_pool"` // "map", "avg", "token" or "" (none)
+	PoolHeads     int     `json:"attn_pool_num_heads"`
+	PoolHidden    int     `json:"attn_pool_mlp_hidden"`
+	Act           string  `json:"act_layer"` // "gelu" or "gelu_tanh"
+	NormEps       float64 `json:"norm_eps"`
+	NumClasses    int     `json:"num_classes"`
+	DynPad        bool    `json:"dynamic_img_pad"`
 }
 
 // Limits on what a file may ask for.
@@ -186,26 +190,31 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("%w: NaFlexVit with rope_type %q is not supported", ErrConfig, v)
 	}
 	k := shape("embeds.proj.weight")
-	if len(k) != 2 || k[0] <= 0 || k[1] <= 0 {
-		return c, fmt.Errorf("%w: embeds.proj.weight has shape %v, want [dim, ph·pw·C] (a linear patch embedding)", ErrConfig, k)
+	switch {
+	case len(k) == 4 && k[0] > 0 && k[1] > 0 && k[2] > 0 && k[3] > 0 && k[2] <= maxPatch && k[3] <= maxPatch:
+		// embed_proj_type='conv': a [dim, C, ph, pw] convolution.
+		c.EmbedDim, c.InChans, c.PatchSize, c.ConvEmbed = k[0], k[1], [2]int{k[2], k[3]}, true
+	case len(k) == 2 && k[0] > 0 && k[1] > 0:
+		c.EmbedDim = k[0]
+		c.PatchSize = [2]int{16, 16}
+		if m := patchInName.FindStringSubmatch(name); m != nil {
+			p, _ := strconv.Atoi(m[1])
+			c.PatchSize = [2]int{p, p}
+		}
+		if p, ok := pair(args["patch_size"]); ok {
+			c.PatchSize = p
+		}
+		if c.PatchSize[0] <= 0 || c.PatchSize[1] <= 0 || c.PatchSize[0] > maxPatch || c.PatchSize[1] > maxPatch {
+			return c, fmt.Errorf("%w: patch size %v", ErrConfig, c.PatchSize)
+		}
+		pp := c.PatchSize[0] * c.PatchSize[1]
+		if k[1]%pp != 0 {
+			return c, fmt.Errorf("%w: embeds.proj.weight takes %d values per patch, not a multiple of the %v patch", ErrConfig, k[1], c.PatchSize)
+		}
+		c.InChans = k[1] / pp
+	default:
+		return c, fmt.Errorf("%w: embeds.proj.weight has shape %v, want [dim, ph·pw·C] (linear) or [dim, C, ph, pw] (conv)", ErrConfig, k)
 	}
-	c.EmbedDim = k[0]
-	c.PatchSize = [2]int{16, 16}
-	if m := patchInName.FindStringSubmatch(name); m != nil {
-		p, _ := strconv.Atoi(m[1])
-		c.PatchSize = [2]int{p, p}
-	}
-	if p, ok := pair(args["patch_size"]); ok {
-		c.PatchSize = p
-	}
-	if c.PatchSize[0] <= 0 || c.PatchSize[1] <= 0 || c.PatchSize[0] > maxPatch || c.PatchSize[1] > maxPatch {
-		return c, fmt.Errorf("%w: patch size %v", ErrConfig, c.PatchSize)
-	}
-	pp := c.PatchSize[0] * c.PatchSize[1]
-	if k[1]%pp != 0 {
-		return c, fmt.Errorf("%w: embeds.proj.weight takes %d values per patch, not a multiple of the %v patch", ErrConfig, k[1], c.PatchSize)
-	}
-	c.InChans = k[1] / pp
 	for ck.Has("blocks." + strconv.Itoa(c.Depth) + ".attn.qkv.weight") {
 		c.Depth++
 	}
@@ -235,6 +244,9 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	c.PosSquare = strings.Contains(name, "_par_") // timm's naflexvit_*_par_* models
 	if v, ok := args["pos_embed_ar_preserving"].(bool); ok {
 		c.PosSquare = v
+	}
+	if v, ok := args["patchify_channels_last"].(bool); ok {
+		c.ChannelsFirst = !v
 	}
 	if v, ok := args["dynamic_img_pad"].(bool); ok {
 		c.DynPad = v

@@ -15,7 +15,9 @@ import (
 type Patches struct {
 	Batch, Rows int
 	// Data holds Batch×Rows patches of ph·pw·C values each, channels last
-	// within a patch (timm's patchify: value (ky·pw + kx)·C + c).
+	// within a patch (timm's patchify: value (ky·pw + kx)·C + c), or
+	// channels first (value (c·ph + ky)·pw + kx) for a model configured
+	// with patchify_channels_last false.
 	Data []float32
 	// Coord holds Batch×Rows (y, x) patch coordinates (patch_coord).
 	Coord []int64
@@ -103,7 +105,7 @@ func (m *Model) ForwardPatches(p Patches, outs []nn.Output) error {
 		img := &s.imgs[b]
 		gh, gw := img.H/ph, img.W/pw
 		img.Pix, pix = pix[:gh*gw*k], pix[gh*gw*k:]
-		unpatchify(img, p.Data[b*p.Rows*k:], gh, gw, ph, pw)
+		unpatchify(img, p.Data[b*p.Rows*k:], gh, gw, ph, pw, m.cfg.ChannelsFirst)
 	}
 	return m.ForwardBatch(s.imgs, outs)
 }
@@ -148,21 +150,26 @@ func imageGrid(p Patches, b, maxTokens int) (g posenc.Grid, _ error) {
 	return g, nil
 }
 
-// unpatchify writes gh×gw channels-last patches (timm's patchify layout)
-// into img, a C×(gh·ph)×(gw·pw) image.
-func unpatchify(img *nn.Image, patches []float32, gh, gw, ph, pw int) {
+// unpatchify writes gh×gw patches, channels last (timm's patchify layout)
+// or channels first, into img, a C×(gh·ph)×(gw·pw) image.
+func unpatchify(img *nn.Image, patches []float32, gh, gw, ph, pw int, channelsFirst bool) {
 	C, W := img.C, img.W
+	plane := img.H * W
 	k := ph * pw * C
 	for py := 0; py < gh; py++ {
 		for px := 0; px < gw; px++ {
 			patch := patches[(py*gw+px)*k : (py*gw+px+1)*k]
 			for ky := 0; ky < ph; ky++ {
-				row := (py*ph + ky) * W
+				at := (py*ph+ky)*W + px*pw
+				if channelsFirst {
+					for c := 0; c < C; c++ {
+						copy(img.Pix[c*plane+at:c*plane+at+pw], patch[(c*ph+ky)*pw:(c*ph+ky+1)*pw])
+					}
+					continue
+				}
 				for kx := 0; kx < pw; kx++ {
-					v := patch[(ky*pw+kx)*C : (ky*pw+kx+1)*C]
-					at := row + px*pw + kx
-					for c, x := range v {
-						img.Pix[c*img.H*W+at] = x
+					for c, x := range patch[(ky*pw+kx)*C : (ky*pw+kx+1)*C] {
+						img.Pix[c*plane+at+kx] = x
 					}
 				}
 			}

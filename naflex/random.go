@@ -31,7 +31,14 @@ func RandomWeights(cfg Config, seed uint64) nn.MapSource {
 			put(p+".bias", 0, out)
 		}
 	}
-	lin("embeds.proj", d, cfg.PatchSize[0]*cfg.PatchSize[1]*cfg.InChans, !cfg.PreNorm)
+	if cfg.ConvEmbed {
+		put("embeds.proj.weight", 0, d, cfg.InChans, cfg.PatchSize[0], cfg.PatchSize[1])
+		if !cfg.PreNorm {
+			put("embeds.proj.bias", 0, d)
+		}
+	} else {
+		lin("embeds.proj", d, cfg.PatchSize[0]*cfg.PatchSize[1]*cfg.InChans, !cfg.PreNorm)
+	}
 	if cfg.ClassToken {
 		put("embeds.cls_token", 0, 1, 1, d)
 	}

@@ -29,12 +29,15 @@ func TestVariants(t *testing.T) {
 		{"naflexvit_base_patch16_par_gap", Config{PatchSize: [2]int{16, 16}, InChans: 3, EmbedDim: 48, Depth: 2, NumHeads: 3, MLPHidden: 96,
 			QKVBias: true, RegTokens: 4, PosGrid: [2]int{6, 6}, PosSquare: true, PosInterp: "bicubic", FCNorm: true, LayerScale: true,
 			GlobalPool: "avg", Act: "gelu", NormEps: 1e-6, NumClasses: 7}},
-		{"naflexvit_tiny_patch8_cls", Config{PatchSize: [2]int{8, 8}, InChans: 3, EmbedDim: 48, Depth: 1, NumHeads: 3, MLPHidden: 64,
+		{"naflexvit_tiny_patch8_cls", Config{PatchSize: [2]int{8, 8}, ConvEmbed: true, InChans: 3, EmbedDim: 48, Depth: 1, NumHeads: 3, MLPHidden: 64,
 			ClassToken: true, PosGrid: [2]int{5, 7}, PosInterp: "bicubic", FinalNorm: true, GlobalPool: "token", Act: "gelu", NormEps: 1e-6}},
+		{"naflexvit_small_patch4_cf", Config{PatchSize: [2]int{4, 4}, ChannelsFirst: true, InChans: 3, EmbedDim: 48, Depth: 1, NumHeads: 3,
+			MLPHidden: 64, QKVBias: true, PosGrid: [2]int{4, 4}, PosInterp: "bilinear", FinalNorm: true, GlobalPool: "avg", Act: "gelu_tanh", NormEps: 1e-6}},
 	} {
 		t.Run(v.arch, func(t *testing.T) {
 			src := RandomWeights(v.cfg, 3)
-			hub := &nn.HubConfig{Architecture: v.arch, ModelArgs: map[string]any{"num_heads": float64(v.cfg.NumHeads), "patch_size": float64(v.cfg.PatchSize[0])}}
+			hub := &nn.HubConfig{Architecture: v.arch, ModelArgs: map[string]any{"num_heads": float64(v.cfg.NumHeads), "patch_size": float64(v.cfg.PatchSize[0]),
+				"patchify_channels_last": !v.cfg.ChannelsFirst, "act_layer": v.cfg.Act, "pos_embed_interp_mode": v.cfg.PosInterp}}
 			got, err := InferConfig(mapCheckpoint{src}, hub)
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +58,7 @@ func TestVariants(t *testing.T) {
 				}
 			}
 			outs := make([]nn.Output, len(imgs))
-			if err := m.ForwardPatches(padded(imgs, p), outs); err != nil {
+			if err := m.ForwardPatches(padded(imgs, p, v.cfg.ChannelsFirst), outs); err != nil {
 				t.Fatal(err)
 			}
 			for i := range outs {

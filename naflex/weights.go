@@ -24,7 +24,12 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 	if c.DynPad {
 		e.Edge = nn.EdgePad
 	}
-	proj := w.Get("embeds.proj.weight", d, ph*pw*C)
+	var proj []float32
+	if c.ConvEmbed {
+		proj = w.Get("embeds.proj.weight", d, C, ph, pw)
+	} else {
+		proj = w.Get("embeds.proj.weight", d, ph*pw*C)
+	}
 	var projB []float32
 	if !c.PreNorm { // timm: proj_bias = not pre_norm
 		projB = w.Get("embeds.proj.bias", d)
@@ -91,7 +96,10 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 	if err := w.Finish(); err != nil {
 		return nil, err
 	}
-	e.Patch = nn.NewPatchEmbed(convKernel(proj, d, C, ph, pw), projB, d, C, c.PatchSize)
+	if !c.ConvEmbed && !c.ChannelsFirst {
+		proj = convKernel(proj, d, C, ph, pw) // a channels-first linear layer is the kernel already
+	}
+	e.Patch = nn.NewPatchEmbed(proj, projB, d, C, c.PatchSize)
 	if table != nil {
 		opt, err := c.resample()
 		if err != nil {

@@ -1,0 +1,72 @@
+package anyres_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/golden"
+)
+
+// ropeRelGoldens are the families with position inside attention (RoPE,
+// relative bias) and the family each must be picked as.
+var ropeRelGoldens = []struct{ file, family string }{
+	{"eva02_rope_swiglu.safetensors", "eva"},
+	{"vit_rope_mixed.safetensors", "eva"},
+}
+
+// TestRopeRelFamilies runs each reference through anyres.Load of a hub
+// folder written from it, on every case at every kernel level.
+func TestRopeRelFamilies(t *testing.T) {
+	for _, g := range ropeRelGoldens {
+		t.Run(strings.TrimSuffix(g.file, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, g.file)
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			perLevel(t, func(t *testing.T) {
+				checkCases(t, f, func(t *testing.T, patch int) anyres.Model {
+					m, err := anyres.Load(dir, anyres.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fam := m.Info().Family; fam != g.family {
+						t.Fatalf("picked family %q, want %q", fam, g.family)
+					}
+					return m
+				})
+			})
+		})
+	}
+}
+
+// TestRopeRelUnknownTensor: a tensor the architecture does not use is
+// refused by name (here a q-norm, which these families do not run).
+func TestRopeRelUnknownTensor(t *testing.T) {
+	for _, g := range ropeRelGoldens {
+		f := golden.Open(t, g.file)
+		dir := golden.WriteHubFolder(t, f, t.TempDir())
+		golden.AddTensor(t, filepath.Join(dir, "model.safetensors"), "blocks.0.attn.q_norm.weight", []int{4}, make([]float32, 4))
+		_, err := anyres.Load(dir, anyres.Options{})
+		if !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"blocks.0.attn.q_norm.weight"`) {
+			t.Errorf("%s: got %v, want an error naming blocks.0.attn.q_norm.weight", g.file, err)
+		}
+	}
+}
+
+// TestRopeRelMissingTensor: a missing tensor is named, with its shape.
+func TestRopeRelMissingTensor(t *testing.T) {
+	for _, c := range []struct{ file, tensor, want string }{
+		{"eva02_rope_swiglu.safetensors", "blocks.1.attn.v_bias", `"blocks.1.attn.v_bias" (shape [64])`},
+		{"vit_rope_mixed.safetensors", "rope.freqs", `"rope.freqs"`},
+		{"vit_rope_mixed.safetensors", "blocks.1.gamma_2", `"blocks.1.gamma_2" (shape [48])`},
+	} {
+		f := golden.Open(t, c.file)
+		dir := golden.WriteHubFolder(t, f, t.TempDir())
+		golden.RemoveTensor(t, filepath.Join(dir, "model.safetensors"), c.tensor)
+		_, err := anyres.Load(dir, anyres.Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s without %s: got %v, want an error naming %s", c.file, c.tensor, err, c.want)
+		}
+	}
+}

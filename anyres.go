@@ -26,6 +26,7 @@ import (
 	"github.com/anyres/anyres/posenc"
 
 	// The families.
+	_ "github.com/anyres/anyres/beit"
 	_ "github.com/anyres/anyres/eva"
 	_ "github.com/anyres/anyres/vit"
 )

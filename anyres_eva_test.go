@@ -15,6 +15,7 @@ import (
 var ropeRelGoldens = []struct{ file, family string }{
 	{"eva02_rope_swiglu.safetensors", "eva"},
 	{"vit_rope_mixed.safetensors", "eva"},
+	{"beit_relpos.safetensors", "beit"},
 }
 
 // TestRopeRelFamilies runs each reference through anyres.Load of a hub
@@ -60,6 +61,8 @@ func TestRopeRelMissingTensor(t *testing.T) {
 		{"eva02_rope_swiglu.safetensors", "blocks.1.attn.v_bias", `"blocks.1.attn.v_bias" (shape [64])`},
 		{"vit_rope_mixed.safetensors", "rope.freqs", `"rope.freqs"`},
 		{"vit_rope_mixed.safetensors", "blocks.1.gamma_2", `"blocks.1.gamma_2" (shape [48])`},
+		{"beit_relpos.safetensors", "blocks.1.attn.relative_position_bias_table", `"blocks.1.attn.relative_position_bias_table" (shape [52 3])`},
+		{"beit_relpos.safetensors", "blocks.0.attn.q_bias", `"blocks.0.attn.q_bias" (shape [48])`},
 	} {
 		f := golden.Open(t, c.file)
 		dir := golden.WriteHubFolder(t, f, t.TempDir())

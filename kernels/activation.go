@@ -58,9 +58,28 @@ func QuickGELU(dst, src []float32) { Activate(ActQuickGELU, dst, src) }
 func SiLU(dst, src []float32) { Activate(ActSiLU, dst, src) }
 
 // sigmoidGate sets dst = x·σ(a·x) = x / (1 + e^(−a·x)) through the Exp
-// kernel, a stack chunk at a time so that it allocates nothing.
+// kernel. A dst apart from src holds e^(−a·x) on the way, so that call
+// allocates nothing; in place it goes a chunk at a time through a buffer
+// that the Exp call makes escape to the heap.
 func sigmoidGate(dst, src []float32, a float32) {
 	checkLen("sigmoidGate", dst, src)
+	if len(src) == 0 {
+		return
+	}
+	if &dst[0] != &src[0] {
+		for i, x := range src {
+			dst[i] = -a * x
+		}
+		Exp(dst, dst)
+		for i, x := range src {
+			dst[i] = x / (1 + dst[i])
+		}
+		return
+	}
+	sigmoidGateInPlace(dst, src, a)
+}
+
+func sigmoidGateInPlace(dst, src []float32, a float32) {
 	var t [256]float32
 	for lo := 0; lo < len(src); lo += len(t) {
 		n := min(len(t), len(src)-lo)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/nn"
 )
 
 // ropeRelGoldens are the families with position inside attention (RoPE,
@@ -70,6 +71,27 @@ func TestRopeRelMissingTensor(t *testing.T) {
 		_, err := anyres.Load(dir, anyres.Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s without %s: got %v, want an error naming %s", c.file, c.tensor, err, c.want)
+		}
+	}
+}
+
+// TestRopeRelPick: each timm name goes to its family, and the plain ViT
+// family leaves the RoPE ViTs to eva.
+func TestRopeRelPick(t *testing.T) {
+	f := golden.Open(t, "vit_rope_mixed.safetensors")
+	for arch, want := range map[string]string{
+		"vit_base_patch16_rope_mixed_224":      "eva",
+		"vit_small_patch16_rope_224":           "eva",
+		"vit_medium_patch16_rope_reg1_gap_256": "eva",
+		"eva02_base_patch14_448":               "eva",
+		"beit_base_patch16_224":                "beit",
+		"beitv2_large_patch16_224":             "beit",
+		"vit_base_patch16_224":                 "vit",
+		"deit_tiny_distilled_patch16_224":      "vit",
+	} {
+		fam, ok := nn.Pick(arch, f.File)
+		if !ok || fam.Name != want {
+			t.Errorf("%s: picked %q (%v), want %q", arch, fam.Name, ok, want)
 		}
 	}
 }

@@ -25,11 +25,15 @@ func eva02Tiny() map[string][]int {
 	return s
 }
 
-// ropeMixedSmall is vit_small_patch16_rope_mixed_224's tensors.
-func ropeMixedSmall() map[string][]int {
-	const d, h, depth, heads = 384, 1536, 12, 6
+// ropeViT is the tensors of a naver RoPE ViT (vit_*_patch16_rope_*_224):
+// class token, LayerScale, qkv with bias, GELU MLP, final norm, and with
+// mixed RoPE its learned frequencies.
+func ropeViT(d, h, depth, heads int, mixed bool) map[string][]int {
 	s := map[string][]int{"patch_embed.proj.weight": {d, 3, 16, 16}, "patch_embed.proj.bias": {d}, "cls_token": {1, 1, d},
-		"rope.freqs": {2, depth, heads, d / heads / 2}, "norm.weight": {d}, "norm.bias": {d}, "head.weight": {1000, d}, "head.bias": {1000}}
+		"norm.weight": {d}, "norm.bias": {d}, "head.weight": {1000, d}, "head.bias": {1000}}
+	if mixed {
+		s["rope.freqs"] = []int{2, depth, heads, d / heads / 2}
+	}
 	for i := 0; i < depth; i++ {
 		p := "blocks." + strconv.Itoa(i) + "."
 		for name, shape := range map[string][]int{"norm1.weight": {d}, "norm1.bias": {d}, "norm2.weight": {d}, "norm2.bias": {d},
@@ -53,7 +57,7 @@ func BenchmarkEva(b *testing.B) {
 		sizes  []int
 	}{
 		{"eva02_tiny_patch14_224", eva02Tiny(), []int{224, 448}},
-		{"vit_small_patch16_rope_mixed_224", ropeMixedSmall(), []int{224, 448}},
+		{"vit_small_patch16_rope_mixed_224", ropeViT(384, 1536, 12, 6, true), []int{224, 448}},
 	} {
 		hub := &nn.HubConfig{Architecture: c.arch}
 		net, err := Load(familytest.Random(c.shapes, 1), hub, nn.LoadOptions{})

@@ -89,8 +89,6 @@ func (c *Config) Validate() error {
 		return bad("RoPE type %q is not supported (cat, mixed)", c.Rope)
 	case c.Rope != "" && (c.EmbedDim/c.NumHeads)%4 != 0:
 		return bad("RoPE needs a head width divisible by 4, not %d", c.EmbedDim/c.NumHeads)
-	case c.Rope == "cat" && c.RopeXY:
-		return bad("'cat' RoPE with grid indexing 'xy' is not supported")
 	case c.GlobalPool != "avg" && c.GlobalPool != "token" && c.GlobalPool != "":
 		return bad("global_pool %q is not supported (avg, token, none)", c.GlobalPool)
 	case c.GlobalPool == "token" && c.Prefix() == 0:

@@ -2,8 +2,9 @@
 // (eva02_*: a learned absolute table plus 2-D RoPE, SwiGLU MLPs, fused or
 // separate q/k/v projections with no k bias) and the RoPE ViTs
 // (vit_*_rope_*: RoPE-Mixed with learned per-block, per-head frequencies,
-// and the axial-RoPE register models), with LayerScale, class and register
-// tokens, and average or token pooling with fc_norm.
+// naver's axial RoPE ViTs with or without an absolute table, and timm's
+// axial-RoPE register models), with LayerScale, class and register tokens,
+// and average or token pooling with fc_norm.
 //
 // # Position encodings
 //
@@ -11,7 +12,8 @@
 // bicubic with antialias, posenc.Learned) and, inside every block's
 // attention, rotates q and k of the patch tokens (never the class token)
 // with axial 2-D RoPE (posenc.Rope2D: language-model frequencies,
-// interleaved pairs). Off the training grid the RoPE coordinates are
+// interleaved pairs; timm's grid_indexing 'xy' puts the column's
+// frequencies first, as naver's axial models do). Off the training grid the RoPE coordinates are
 // rescaled to span the reference grid (timm's ref_feat_shape, 16×16 for
 // every EVA-02): a larger image gets finer steps over the same angle
 // range rather than angles never seen in training.

@@ -230,3 +230,83 @@ func TestClaims(t *testing.T) {
 		t.Error("a checkpoint with rope.freqs and no name is not claimed")
 	}
 }
+
+// TestAxialXY checks the naver axial RoPE ViTs' grid indexing ('xy',
+// temperature 100, no table; vit_small_patch16_rope_224) by symmetry: with
+// a patch kernel symmetric under transposition, the 'xy' model on an
+// image gives the features the 'ij' model gives on the transposed image,
+// in transposed token order.
+func TestAxialXY(t *testing.T) {
+	shapes := ropeViT(64, 256, 2, 4, false) // 2 blocks of 4 heads of 16
+	ck := familytest.Random(shapes, 3)
+	for n, w := range ck.MapSource { // attention sharp enough for position to matter
+		if strings.Contains(n, "norm") && strings.HasSuffix(n, ".weight") {
+			for i := range w.Data {
+				w.Data[i] += 1
+			}
+		}
+		if strings.HasSuffix(n, "attn.qkv.weight") {
+			for i := range w.Data {
+				w.Data[i] *= 25
+			}
+		}
+	}
+	k := ck.MapSource["patch_embed.proj.weight"]
+	const p = 16
+	for o := 0; o < 64*3; o++ { // symmetrise each kernel
+		w := k.Data[o*p*p : (o+1)*p*p]
+		for y := 0; y < p; y++ {
+			for x := 0; x < y; x++ {
+				w[x*p+y] = w[y*p+x]
+			}
+		}
+	}
+	load := func(indexing string) nn.Net {
+		hub := &nn.HubConfig{Architecture: "vit_small_patch16_rope_224", ModelArgs: map[string]any{"num_heads": 4.0, "rope_grid_indexing": indexing}}
+		m, err := Load(ck, hub, nn.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	xy, ij := load("xy"), load("ij")
+	if c := xy.(*Model).Config(); c.Rope != "cat" || !c.RopeXY || c.RopeTemperature != 100 || c.AbsPosEmbed {
+		t.Fatalf("read as %+v", c)
+	}
+	img := familytest.BenchImage(3*p, 5*p)
+	tr := nn.Image{C: 3, H: img.W, W: img.H, Pix: make([]float32, len(img.Pix))}
+	for c := 0; c < 3; c++ {
+		for y := 0; y < img.H; y++ {
+			for x := 0; x < img.W; x++ {
+				tr.Pix[c*img.H*img.W+x*img.H+y] = img.Pix[c*img.H*img.W+y*img.W+x]
+			}
+		}
+	}
+	var a, b nn.Output
+	if err := xy.Forward(img, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := ij.Forward(tr, &b); err != nil {
+		t.Fatal(err)
+	}
+	const d = 64
+	maxd := 0.0
+	for y := 0; y < 3; y++ {
+		for x := 0; x < 5; x++ {
+			ra, rb := a.Tokens[(1+y*5+x)*d:(2+y*5+x)*d], b.Tokens[(1+x*3+y)*d:(2+x*3+y)*d]
+			maxd = max(maxd, familytest.MaxDiff(ra, rb))
+		}
+	}
+	maxd = max(maxd, familytest.MaxDiff(a.Logits, b.Logits))
+	if maxd > 1e-5 {
+		t.Errorf("'xy' on the image and 'ij' on its transpose differ by %g", maxd)
+	}
+	var c nn.Output // and 'ij' on the image itself is another thing
+	if err := ij.Forward(img, &c); err != nil {
+		t.Fatal(err)
+	}
+	if d := familytest.MaxDiff(a.Tokens, c.Tokens); d < 1e-3 {
+		t.Errorf("'xy' and 'ij' on one image differ by only %g: the indexing is not applied", d)
+	}
+}

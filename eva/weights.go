@@ -114,7 +114,7 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	switch c.Rope {
 	case "cat":
 		e.Rotary = &posenc.Rope2D{Options: posenc.RopeOptions{Bands: posenc.FreqBands, Temperature: c.RopeTemperature,
-			RefGrid: posenc.Grid{H: c.RopeRefShape[0], W: c.RopeRefShape[1]}, GridOffset: c.RopeGridOffset}}
+			RefGrid: posenc.Grid{H: c.RopeRefShape[0], W: c.RopeRefShape[1]}, GridOffset: c.RopeGridOffset, XY: c.RopeXY}}
 	case "mixed":
 		r, err := posenc.NewRopeMixed(freqs, c.Depth, c.NumHeads, hd, c.RopeXY)
 		if err != nil {

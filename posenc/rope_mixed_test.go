@@ -216,3 +216,39 @@ func TestRopeMixedErrors(t *testing.T) {
 		t.Error("head past the heads accepted")
 	}
 }
+
+// TestRotaryTablesXY: timm's grid_indexing='xy' swaps the axes (sizes and
+// reference grid with them) before the meshgrid, which, for a row-major
+// grid, puts the column coordinate's frequencies first: the tables are
+// those of 'ij' with the two halves of each row swapped.
+func TestRotaryTablesXY(t *testing.T) {
+	const dim = 16
+	for _, o := range []RopeOptions{
+		{Bands: FreqBands, Temperature: 100},
+		{Bands: FreqBands, RefGrid: Grid{3, 5}, GridOffset: 1},
+		{Bands: PixelBands},
+	} {
+		g := Grid{4, 7}
+		xy := o
+		xy.XY = true
+		s1, c1, err := RotaryTables(g, dim, xy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, c2, err := RotaryTables(g, dim, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for tok := 0; tok < g.N(); tok++ {
+			for k := 0; k < dim; k++ {
+				a, b := tok*dim+k, tok*dim+(k+dim/2)%dim
+				if s1[a] != s2[b] || c1[a] != c2[b] {
+					t.Fatalf("%+v: token %d value %d differs", o, tok, k)
+				}
+			}
+		}
+		if o.Bands == FreqBands && s1[dim] == s2[dim] { // token (0, 1): the halves differ
+			t.Fatalf("%+v: xy tables equal ij's", o)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package anyres_test
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,5 +94,35 @@ func TestRopeRelPick(t *testing.T) {
 		if !ok || fam.Name != want {
 			t.Errorf("%s: picked %q (%v), want %q", arch, fam.Name, ok, want)
 		}
+	}
+}
+
+// TestRopeRelWithThreads: the front door changes these families' thread
+// count, and the results do not change with it.
+func TestRopeRelWithThreads(t *testing.T) {
+	for _, g := range ropeRelGoldens {
+		f := golden.Open(t, g.file)
+		dir := golden.WriteHubFolder(t, f, t.TempDir())
+		m, err := anyres.Load(dir, anyres.Options{Threads: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := anyres.WithThreads(m, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", g.file, err)
+		}
+		pix, shape := f.F32(t, f.Cases[len(f.Cases)-1].Inputs[0])
+		img := anyres.Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}
+		var a, b anyres.Output
+		if err := m.Forward(img, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := one.Forward(img, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Tokens, b.Tokens) || !slices.Equal(a.Logits, b.Logits) {
+			t.Errorf("%s: 3 threads and 1 differ", g.file)
+		}
+		m.Close()
 	}
 }

@@ -70,6 +70,9 @@ func New(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	return &Model{Model: m, cfg: cfg}, nil
 }
 
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
+
 // Config returns the model's architecture.
 func (m *Model) Config() Config { return m.cfg }
 

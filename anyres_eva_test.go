@@ -44,6 +44,25 @@ func TestRopeRelFamilies(t *testing.T) {
 	}
 }
 
+// TestRopeRelBareFile: the RoPE-Mixed and BEiT references load from the
+// weights alone (no config.json): the family from their tensors (learned
+// frequencies, relative tables), the architecture from the shapes.
+func TestRopeRelBareFile(t *testing.T) {
+	for _, g := range ropeRelGoldens[1:] {
+		f := golden.Open(t, g.file)
+		checkCases(t, f, func(t *testing.T, patch int) anyres.Model {
+			m, err := anyres.Load(filepath.Join(golden.Dir(t), g.file), anyres.Options{Ignore: golden.NotWeight})
+			if err != nil {
+				t.Fatalf("%s: %v", g.file, err)
+			}
+			if fam := m.Info().Family; fam != g.family {
+				t.Fatalf("%s: picked family %q, want %q", g.file, fam, g.family)
+			}
+			return m
+		})
+	}
+}
+
 // TestRopeRelUnknownTensor: a tensor the architecture does not use is
 // refused by name (here a q-norm, which these families do not run).
 func TestRopeRelUnknownTensor(t *testing.T) {

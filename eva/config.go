@@ -307,8 +307,12 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("%w: model_args.no_embed_class is %v but pos_embed says %v", ErrConfig, v, c.NoEmbedClass)
 	}
 
-	// Pooling: the hub config's, model_args', the name's, else Eva's 'avg'.
+	// Pooling: the hub config's, model_args', the name's, else what the
+	// norms say (timm's Eva runs fc_norm exactly when it pools by 'avg').
 	c.GlobalPool = "avg"
+	if !c.FCNorm && c.ClassToken {
+		c.GlobalPool = "token"
+	}
 	if d.pool != "" {
 		c.GlobalPool = d.pool
 	}

@@ -108,8 +108,14 @@ func TestWeightErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want an error containing %s", c.what, err, c.want)
 		}
 	}
-	// A table that fits no training size is a config error.
+	// Stored index buffers are dropped, as timm's checkpoint filter does.
 	ck := weightsOf(t, f)
+	ck.MapSource["blocks.0.attn.relative_position_index"] = nn.Tensor{Data: make([]float32, 17*17), Shape: []int{17, 17}}
+	if _, err := Load(ck, hub, nn.LoadOptions{}); err != nil {
+		t.Errorf("with a stored relative_position_index: %v", err)
+	}
+	// A table that fits no training size is a config error.
+	ck = weightsOf(t, f)
 	for _, n := range ck.Names() {
 		if strings.HasSuffix(n, "relative_position_bias_table") {
 			ck.MapSource[n] = nn.Tensor{Data: make([]float32, 50*3), Shape: []int{50, 3}}

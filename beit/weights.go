@@ -3,6 +3,7 @@ package beit
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
@@ -14,7 +15,12 @@ import (
 // config does not use is an error.
 func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	w := nn.NewWeights(src)
-	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
+	w.AllowNonFinite = o.AllowNonFinite
+	// timm's checkpoint filter drops stored relative_position_index
+	// buffers (older checkpoints saved them): they are recomputed.
+	w.Ignore = func(name string) bool {
+		return strings.HasSuffix(name, "relative_position_index") || (o.Ignore != nil && o.Ignore(name))
+	}
 	d, C, eps, heads := c.EmbedDim, c.InChans, c.NormEps, c.NumHeads
 	th, tw := c.TrainGrid()
 	window := posenc.Grid{H: th, W: tw}

@@ -192,6 +192,12 @@ func TestWeightErrors(t *testing.T) {
 			t.Errorf("%s: %v is not ErrWeight", c.what, err)
 		}
 	}
+	// Stored RoPE buffers are dropped, as timm's checkpoint filter does.
+	ck := weightsOf(t, f)
+	ck.MapSource["rope.pos_embed"] = nn.Tensor{Data: make([]float32, 16*32), Shape: []int{16, 32}}
+	if _, err := Load(ck, hub, nn.LoadOptions{}); err != nil {
+		t.Errorf("with a stored RoPE buffer: %v", err)
+	}
 	for _, key := range []string{"use_post_norm", "scale_attn_inner", "rope_rotate_half"} {
 		h := *hub
 		h.ModelArgs = map[string]any{key: true}

@@ -3,6 +3,7 @@ package eva
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
@@ -14,7 +15,12 @@ import (
 // config does not use is an error.
 func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	w := nn.NewWeights(src)
-	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
+	w.AllowNonFinite = o.AllowNonFinite
+	// timm's checkpoint filter drops stored RoPE buffers (fixed tables
+	// that older checkpoints saved): only the learned rope.freqs are weights.
+	w.Ignore = func(name string) bool {
+		return (strings.HasPrefix(name, "rope.") && name != "rope.freqs") || (o.Ignore != nil && o.Ignore(name))
+	}
 	d, C, eps := c.EmbedDim, c.InChans, c.NormEps
 	e := &nn.Encoder{Dim: d, Heads: c.NumHeads, PrefixN: c.Prefix(), Pos: posenc.None{}}
 	if c.DynamicImgPad {

@@ -57,3 +57,16 @@ func TestSigmoidActivations(t *testing.T) {
 		}
 	})
 }
+
+// TestSigmoidGateNoAllocs: QuickGELU and SiLU in place and apart allocate
+// nothing once warm (they run in GEMM epilogues of every forward pass).
+func TestSigmoidGateNoAllocs(t *testing.T) {
+	x := make([]float32, 1000)
+	y := make([]float32, 1000)
+	for _, act := range []kernels.Activation{kernels.ActQuickGELU, kernels.ActSiLU} {
+		kernels.Activate(act, x, x)
+		if a := testing.AllocsPerRun(10, func() { kernels.Activate(act, x, x); kernels.Activate(act, y, x) }); a != 0 {
+			t.Errorf("%s: %v allocations", act, a)
+		}
+	}
+}

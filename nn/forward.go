@@ -38,7 +38,7 @@ func (ws *workspace) forward() error {
 		ws.block = b
 		ws.run(phaseRows)
 		if b+1 < depth {
-			if err := ws.rotate(); err != nil {
+			if err := ws.rotate(b + 1); err != nil {
 				return err
 			}
 		}

@@ -13,16 +13,25 @@ import (
 // distilled variant (ViT, DeiT, DeiT-III, DINOv2, CLIP, SigLIP, FlexiViT).
 var archPrefixes = []string{"vit_", "deit_", "deit3_", "flexivit_"}
 
+// Names under those prefixes that timm builds with other classes (its Eva
+// class: RoPE ViTs, Perception Encoder, DINOv3): not this family's.
+var otherClasses = []string{"_rope", "vit_pe_", "dinov3"}
+
 func init() {
 	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily})
 }
 
-// claims: a timm name of the family (not the RoPE ViTs, which are timm's
-// Eva class), anyres's own config metadata, or a plain ViT's tensors.
+// claims: a timm name of the family (not those of timm's Eva class),
+// anyres's own config metadata, or a plain ViT's tensors.
 func claims(arch string, ck nn.Checkpoint) int {
 	if arch != "" {
+		for _, o := range otherClasses {
+			if strings.Contains(arch, o) {
+				return 0
+			}
+		}
 		for _, p := range archPrefixes {
-			if strings.HasPrefix(arch, p) && !strings.Contains(arch, "_rope_") {
+			if strings.HasPrefix(arch, p) {
 				return 2
 			}
 		}
@@ -90,7 +99,10 @@ func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	e := m.Encoder()
 	return nn.Info{Family: "vit", Architecture: m.arch, Width: e.Dim, Patch: m.patch, Channels: e.Patch.Channels,
-		NumClasses: e.Head.NumClasses(), Config: j}
+		Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: j}
 }
 
 var _ nn.Net = (*Model)(nil)
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }

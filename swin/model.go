@@ -244,3 +244,41 @@ func (m *Model) Info() nn.Info {
 }
 
 var _ nn.Net = (*Model)(nil)
+
+// BiasTable returns the relative position bias that head of block of
+// stage adds for each offset of an H×W window: (2H-1)·(2W-1) values,
+// row-major over offsets dy = -(H-1)…H-1, dx = -(W-1)…W-1 (timm's table
+// order). At the stage's own window it is the bias the model runs with.
+// V2 computes it for any window from its MLP, normalising offsets by the
+// pretrained window (the config's, else the stage's own window, as timm's
+// window-transfer models set it): a larger window extrapolates. v1's
+// learned table exists for the stage's window only.
+func (m *Model) BiasTable(stage, block, head int, window [2]int) ([]float32, error) {
+	if stage < 0 || stage >= len(m.net.stages) || block < 0 || block >= len(m.net.stages[stage].blocks) {
+		return nil, fmt.Errorf("%w: no block %d in stage %d", ErrConfig, block, stage)
+	}
+	st := &m.net.stages[stage]
+	b := &st.blocks[block]
+	if head < 0 || head >= st.heads {
+		return nil, fmt.Errorf("%w: head %d of %d", ErrConfig, head, st.heads)
+	}
+	if window == st.window {
+		return append([]float32(nil), b.table[head*st.rows:(head+1)*st.rows]...), nil
+	}
+	if b.cpb[0] == nil {
+		return nil, fmt.Errorf("%w: a v1 bias table exists for its window %v only, not %v", ErrConfig, st.window, window)
+	}
+	g := posenc.Grid{H: window[0], W: window[1]}
+	if err := g.Validate(); err != nil || window[0] > 64 || window[1] > 64 {
+		return nil, fmt.Errorf("%w: window %v: sides must be in 1..64", ErrConfig, window)
+	}
+	pre := m.cfg.PretrainedWindow(stage)
+	if pre == ([2]int{}) {
+		pre = st.window
+	}
+	t, err := cpbTable(b.cpb, st.heads, g, pre)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return headMajor(t, len(t)/st.heads, st.heads)[head*len(t)/st.heads : (head+1)*len(t)/st.heads], nil
+}

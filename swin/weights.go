@@ -27,7 +27,8 @@ type block struct {
 	// scale is each head's logit scale of V2's cosine attention,
 	// exp(min(logit_scale, ln 100)); nil for v1 (1/√head_dim on q·kᵀ).
 	scale []float32
-	shift [2]int // the cyclic shift (0 for even blocks)
+	cpb   [3][]float32 // V2: the bias MLP's fc1 weight and bias, fc2 weight (BiasTable)
+	shift [2]int       // the cyclic shift (0 for even blocks)
 }
 
 // stage is an optional patch merging, then blocks on one window size.
@@ -118,8 +119,10 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 				fc2w := w.Get(pre+"attn.cpb_mlp.2.weight", s.heads, cpbHidden)
 				if w.Err() == nil {
 					b.scale = logitScales(ls)
-					if table, err = cpbTable(fc1w, fc1b, fc2w, s.heads, win, pw); err != nil {
-						return nil, fmt.Errorf("%w: stage %d: %v", ErrConfig, si, err)
+					b.cpb = [3][]float32{fc1w, fc1b, fc2w}
+					table, err = cpbTable(b.cpb, s.heads, win, pw)
+					if err != nil {
+						return nil, fmt.Errorf("%w: stage %d continuous position bias: %v", ErrConfig, si, err)
 					}
 				}
 			} else {
@@ -177,8 +180,8 @@ func logitScales(ls []float32) []float32 {
 // cpbTable is Swin V2's continuous position bias for a window:
 // 16·sigmoid(cpb_mlp(log-spaced offsets)), (2H-1)·(2W-1) rows × heads.
 // A zero pretrained window normalises the offsets by the window itself.
-func cpbTable(fc1w, fc1b, fc2w []float32, heads int, win posenc.Grid, pretrained [2]int) ([]float32, error) {
-	cpb, err := posenc.NewCPB(fc1w, fc1b, fc2w, heads, cpbHidden, posenc.Grid{H: pretrained[0], W: pretrained[1]})
+func cpbTable(fc [3][]float32, heads int, win posenc.Grid, pretrained [2]int) ([]float32, error) {
+	cpb, err := posenc.NewCPB(fc[0], fc[1], fc[2], heads, cpbHidden, posenc.Grid{H: pretrained[0], W: pretrained[1]})
 	if err != nil {
 		return nil, err
 	}

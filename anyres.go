@@ -15,6 +15,7 @@
 package anyres
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +58,9 @@ var (
 // Options tune loading and running. The zero value is fine.
 type Options struct {
 	// Config is timm's config.json for a bare safetensors file (a hub
-	// folder's own config.json is read without it).
+	// folder's own config.json is read without it), or a family's own
+	// resolved config (what a checkpoint's `config` metadata holds), which
+	// then replaces the file's metadata.
 	Config []byte
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
@@ -147,25 +150,28 @@ func LoadBytes(data []byte, opts Options) (Model, error) {
 
 func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	var hub *nn.HubConfig
+	var ck nn.Checkpoint = f
 	if opts.Config != nil {
-		h, ok := nn.ParseHub(opts.Config)
-		if !ok {
-			return nil, fmt.Errorf("%w: the config is not timm's config.json (it names no architecture)", ErrConfig)
+		if h, ok := nn.ParseHub(opts.Config); ok {
+			hub = h
+		} else if json.Valid(opts.Config) {
+			ck = withConfig{f, map[string]string{"config": string(opts.Config)}}
+		} else {
+			return nil, fmt.Errorf("%w: the config is not JSON", ErrConfig)
 		}
-		hub = h
 	}
 	arch := ""
 	if hub != nil {
 		arch = hub.Architecture
 	}
-	fam, ok := nn.Pick(arch, f)
+	fam, ok := nn.Pick(arch, ck)
 	if !ok {
 		if arch != "" {
 			return nil, fmt.Errorf("%w: architecture %q (families: %v)", ErrUnknownModel, arch, Families())
 		}
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
-	return fam.Load(f, hub, nn.LoadOptions{
+	return fam.Load(ck, hub, nn.LoadOptions{
 		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
 		Ignore: opts.Ignore, Closer: closer,
@@ -182,4 +188,22 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", fi.Size(), int64(tensorfile.MaxFileSize))
 	}
 	return os.ReadFile(path)
+}
+
+// withConfig is a checkpoint whose metadata is replaced by a given config.
+type withConfig struct {
+	*tensorfile.File
+	meta map[string]string
+}
+
+func (w withConfig) Metadata() map[string]string { return w.meta }
+
+// WithThreads returns a model sharing m's weights and lifetime that runs
+// each forward pass on n workers, for the families that can (all of the
+// module's); an error names a model that cannot.
+func WithThreads(m Model, n int) (Model, error) {
+	if t, ok := m.(interface{ WithThreadsNet(n int) nn.Net }); ok {
+		return t.WithThreadsNet(n), nil
+	}
+	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
 }

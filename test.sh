@@ -28,11 +28,12 @@ go test -count=1 -race -short ./...
 step "3. go test -tags purego"
 go test -count=1 -tags purego ./...
 
-step "4. the kernel packages at every level below the best"
+step "4. the kernels, encodings, layers and every model family at every level below the best"
 levels=$(go run ./cmd/anyres info -json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["available"][:-1]))')
+pkgs=$(go list ./... | grep -v -e /cmd/ -e /bench -e /internal/ -e /examples/)
 for level in $levels; do
   echo "--- ANYRES_KERNELS=$level"
-  ANYRES_KERNELS=$level go test -count=1 ./kernels/... ./posenc/... ./vit/...
+  ANYRES_KERNELS=$level go test -count=1 $pkgs
 done
 
 step "5. arm64 under qemu"

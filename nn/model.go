@@ -213,9 +213,9 @@ func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
 	return 4 * (l.x + l.qkv + l.ao + l.head + m.threads*(l.ln+l.hid+l.col+l.scores+l.bias))
 }
 
-// FLOPs counts the floating-point operations of one forward pass over
-// images of these sizes packed together.
-func (m *Model) FLOPs(sizes ...[2]int) float64 {
+// FLOPsFor counts the floating-point operations (2 per multiply-add) of
+// one forward pass over images of these sizes (H, W) packed together.
+func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
 	grids := make([]posenc.Grid, len(sizes))
 	for i, s := range sizes {
 		grids[i] = m.Grid(s[0], s[1])

@@ -57,6 +57,7 @@ type Info struct {
 	Width        int    // the width of the feature rows (Output.Tokens)
 	Patch        [2]int // the patch size it runs at
 	Channels     int
+	Prefix       int // tokens before the patch (or feature) tokens in Output.Tokens
 	NumClasses   int
 	// Config is the family's resolved configuration as JSON (what the
 	// `config` metadata of a rewritten checkpoint holds).

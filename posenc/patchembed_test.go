@@ -17,8 +17,8 @@ import (
 // its conditioning: the golden README gives about 1e-5.
 func TestResizePatchEmbedGolden(t *testing.T) {
 	f := golden.Open(t, "resample_patch_embed.safetensors")
-	if len(f.Cases) != 21 {
-		t.Fatalf("%d cases, want 21", len(f.Cases))
+	if len(f.Cases) == 0 {
+		t.Fatal("no cases")
 	}
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, c := range f.Cases {

@@ -15,8 +15,8 @@ func TestPEGGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Cases) != 3 {
-		t.Fatalf("%d PEG cases, want 3", len(f.Cases))
+	if len(f.Cases) == 0 {
+		t.Fatal("no PEG cases")
 	}
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, c := range f.Cases {

@@ -2,6 +2,7 @@ package vit
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,25 +39,28 @@ func configOf(t *testing.T, f *golden.File) Config {
 func TestWeightErrors(t *testing.T) {
 	f := golden.Open(t, "vit_cls_learned.safetensors")
 	cfg := configOf(t, f)
+	d := cfg.EmbedDim
 	if _, err := New(cfg, sourceOf(t, f), Options{}); err != nil {
 		t.Fatalf("intact weights: %v", err)
 	}
+	last := fmt.Sprintf("blocks.%d.mlp.fc2.bias", cfg.Depth-1)
 	src := sourceOf(t, f)
-	delete(src, "blocks.1.mlp.fc2.bias")
+	delete(src, last)
 	_, err := New(cfg, src, Options{})
-	if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "blocks.1.mlp.fc2.bias") || !strings.Contains(err.Error(), "[60]") {
+	if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), last) || !strings.Contains(err.Error(), fmt.Sprintf("[%d]", d)) {
 		t.Errorf("missing weight: got %v", err)
 	}
 	src = sourceOf(t, f)
 	w := src["blocks.0.attn.qkv.weight"]
-	src["blocks.0.attn.qkv.weight"] = Tensor{Data: w.Data[:179*60], Shape: []int{179, 60}}
+	src["blocks.0.attn.qkv.weight"] = Tensor{Data: w.Data[:(3*d-1)*d], Shape: []int{3*d - 1, d}}
 	_, err = New(cfg, src, Options{})
-	if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "[179 60]") || !strings.Contains(err.Error(), "[180 60]") {
+	if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), fmt.Sprintf("[%d %d]", 3*d-1, d)) || !strings.Contains(err.Error(), fmt.Sprintf("[%d %d]", 3*d, d)) {
 		t.Errorf("mis-shaped weight: got %v, want both shapes named", err)
 	}
 	src = sourceOf(t, f)
-	src["pos_embed"] = Tensor{Data: src["pos_embed"].Data[:196*60], Shape: []int{1, 196, 60}}
-	if _, err = New(cfg, src, Options{}); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "[1 197 60]") {
+	rows := src["pos_embed"].Shape[1]
+	src["pos_embed"] = Tensor{Data: src["pos_embed"].Data[:(rows-1)*d], Shape: []int{1, rows - 1, d}}
+	if _, err = New(cfg, src, Options{}); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), fmt.Sprintf("[1 %d %d]", rows, d)) {
 		t.Errorf("short position table: got %v", err)
 	}
 }

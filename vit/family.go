@@ -90,7 +90,10 @@ func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	e := m.Encoder()
 	return nn.Info{Family: "vit", Architecture: m.arch, Width: e.Dim, Patch: m.patch, Channels: e.Patch.Channels,
-		NumClasses: e.Head.NumClasses(), Config: j}
+		Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: j}
 }
 
 var _ nn.Net = (*Model)(nil)
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }

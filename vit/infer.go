@@ -68,8 +68,8 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	case strings.Contains(name, "gelu_tanh"):
 		c.Act = "gelu_tanh"
 	}
-	if v, ok := hub.ModelArgs["dynamic_img_pad"].(bool); ok && hub != nil {
-		c.DynamicImgPad = v
+	if hub != nil {
+		c.DynamicImgPad, _ = hub.ModelArgs["dynamic_img_pad"].(bool)
 	}
 	if strings.Contains(name, "clip") {
 		c.NormEps = 1e-5 // timm builds its CLIP ViTs with nn.LayerNorm's default

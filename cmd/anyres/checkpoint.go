@@ -7,7 +7,9 @@ import (
 	"os"
 
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
+	"github.com/anyres/anyres/vit"
 	"github.com/nlpodyssey/safetensors"
 )
 
@@ -51,10 +53,10 @@ func openCheckpoint(path, configPath string) (*checkpoint, error) {
 			return nil, err
 		}
 		cfgText, where = string(b), configPath
-		if hub, ok := parseTimmHub(b); ok {
+		if hub, ok := nn.ParseHub(b); ok {
 			// timm's hub config.json names an architecture: turn it into
 			// anyres's resolved form, which is what gets stored.
-			cfg, err := inferConfig(f, hub)
+			cfg, err := vit.InferConfig(f, hub)
 			if err != nil {
 				return nil, fmt.Errorf("%s with %s: %w", path, configPath, err)
 			}

@@ -9,6 +9,12 @@ import (
 // (nearest has none, Fourier's truncation is already an ideal low-pass), so
 // the flag, true by default as in timm, is dropped for the other two.
 func resampleOptions(method string, antialias bool) (posenc.ResampleOptions, error) {
+	switch method {
+	case "dinov2":
+		return posenc.DINOv2Resample(false), nil
+	case "dinov2-reg":
+		return posenc.DINOv2Resample(true), nil
+	}
 	m, err := posenc.ParseMethod(method)
 	if err != nil {
 		return posenc.ResampleOptions{}, err

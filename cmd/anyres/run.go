@@ -14,25 +14,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
-	"github.com/anyres/anyres/vit"
+	"github.com/anyres/anyres/nn"
 )
 
 func init() {
-	commands["run"] = command{"run a timm ViT checkpoint on a photo: top classes or features", runRun}
+	commands["run"] = command{"run a checkpoint of any family on a photo or tensor: top classes or features", runRun}
 }
 
 // stdout is where run prints its results (tests replace it).
 var stdout io.Writer = os.Stdout
 
-const runHelp = `usage: anyres run -weights model.safetensors -image photo.jpg [flags]
+const runHelp = `usage: anyres run -weights model.safetensors|hubfolder (-image photo.jpg | -input x.npy) [flags]
 
-Runs a timm Vision Transformer checkpoint (safetensors with timm state_dict
-names) on one PNG or JPEG photo and prints the top classes, or writes the
-features to a file. The architecture comes from the file's "config"
-metadata, or from -config.
+Runs a checkpoint of any family anyres runs (timm ViT, DeiT, DINOv2, CLIP,
+SigLIP, FlexiViT, Swin, ...: safetensors with timm state_dict names, or a
+hub folder with model.safetensors and timm's config.json) on one PNG or JPEG
+photo, or on a normalised tensor (-input), and prints the top classes, or
+writes features, pooled feature and logits to a file (-out). The
+architecture comes from config.json (or -config), the file's "config"
+metadata, or the tensors.
 
 The input size is one of:
   (default)   the photo's own size; -edge says what happens to the pixels past
@@ -42,8 +46,9 @@ The input size is one of:
   -tokens N   the largest size with the photo's aspect ratio whose patch
               grid holds at most N tokens (a fixed compute budget for any shape)
 
-The learned position table is resampled to the input's grid (-method,
-bicubic with antialiasing by default, as timm does).
+A learned position table is resampled to the input's grid (-method; by
+default the family's rule: bicubic with antialiasing as timm does, bilinear
+for FlexiViT; dinov2 and dinov2-reg are facebookresearch/dinov2's rules).
 
 Pixels are scaled to [0, 1] and normalised by the model's mean and std: the
 config's pretrained_cfg mean/std when it has them, else -norm.
@@ -53,6 +58,7 @@ flags:
 
 type runFlags struct {
 	weights, config, image    string
+	input                     string
 	size                      string
 	tokens                    int
 	edge, patch, norm, labels string
@@ -67,14 +73,15 @@ func runRun(args []string) error {
 	var f runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), runHelp); fs.PrintDefaults() }
-	fs.StringVar(&f.weights, "weights", "", "checkpoint (.safetensors, timm state_dict names)")
-	fs.StringVar(&f.config, "config", "", "JSON config (anyres/timm resolved form) instead of the file's `config` metadata")
+	fs.StringVar(&f.weights, "weights", "", "checkpoint: a .safetensors file (timm state_dict names) or a hub folder (model.safetensors + config.json)")
+	fs.StringVar(&f.config, "config", "", "timm's config.json (or anyres's resolved config) for a bare .safetensors file")
 	fs.StringVar(&f.image, "image", "", "PNG or JPEG photo")
+	fs.StringVar(&f.input, "input", "", "instead of -image: a normalised float32 C×H×W or 1×C×H×W tensor in a .npy file (run as it is)")
 	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW` (or \"native\", the default: keep its size)")
 	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
 	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
-	fs.StringVar(&f.method, "method", "bicubic", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest or fourier")
+	fs.StringVar(&f.method, "method", "", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest, fourier, dinov2 or dinov2-reg (default: the family's rule, timm's)")
 	fs.BoolVar(&f.antialias, "antialias", true, "antialias when the table shrinks (timm's default)")
 	fs.StringVar(&f.norm, "norm", "imagenet", "normalisation when the config has no mean/std: imagenet, inception, clip or none")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line (or a JSON list)")
@@ -82,7 +89,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.out, "out", "", "write features to this .npy or .safetensors file instead of printing classes")
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
-	fs.IntVar(&f.maxTokens, "max-tokens", vit.DefaultMaxTokens, "refuse inputs with more tokens than this")
+	fs.IntVar(&f.maxTokens, "max-tokens", nn.DefaultMaxTokens, "refuse inputs with more tokens than this")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,37 +102,36 @@ func runRun(args []string) error {
 }
 
 func run(f runFlags, normSet bool) error {
-	if f.weights == "" || f.image == "" {
-		return errors.New("-weights and -image are required")
+	if f.weights == "" || (f.image == "") == (f.input == "") {
+		return errors.New("-weights and one of -image or -input are required")
 	}
 	if f.size != "" && f.size != "native" && f.tokens != 0 {
 		return errors.New("give -size or -tokens, not both")
 	}
+	if f.input != "" && (f.tokens != 0 || (f.size != "" && f.size != "native")) {
+		return errors.New("-input is used as it is: -size and -tokens apply to -image")
+	}
 	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
 		return errors.New("-tokens, -top and -max-tokens must be positive")
 	}
-	opts := vit.Options{Threads: f.threads, MaxTokens: f.maxTokens}
+	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens}
 	var err error
 	if opts.Edge, err = parseEdge(f.edge); err != nil {
 		return err
 	}
-	ropt, err := resampleOptions(f.method, f.antialias)
-	if err != nil {
-		return err
+	if f.method != "" {
+		ropt, err := resampleOptions(f.method, f.antialias)
+		if err != nil {
+			return err
+		}
+		opts.Resample = &ropt
 	}
-	opts.Resample = &ropt
 	if f.patch != "" {
 		p, err := imageprep.ParseSize(f.patch)
 		if err != nil {
 			return fmt.Errorf("-patch: %w", err)
 		}
 		opts.PatchSize = [2]int{p.H, p.W}
-	}
-	var configJSON []byte
-	if f.config != "" {
-		if configJSON, err = os.ReadFile(f.config); err != nil {
-			return err
-		}
 	}
 	var target imageprep.Size
 	if f.size != "" && f.size != "native" {
@@ -140,101 +146,63 @@ func run(f runFlags, normSet bool) error {
 		}
 	}
 	ext := strings.ToLower(filepath.Ext(f.out))
-	if f.out != "" && ext != ".npy" && ext != ".safetensors" {
-		return fmt.Errorf("-out %s: want a .npy or .safetensors file", f.out)
+	if f.out != "" {
+		if ext != ".npy" && ext != ".safetensors" {
+			return fmt.Errorf("-out %s: want a .npy or .safetensors file", f.out)
+		}
+		// Say now, not after the model ran, that the file cannot be written.
+		if err := tensorout.CheckWritable(f.out); err != nil {
+			return fmt.Errorf("-out: %w", err)
+		}
 	}
 	if f.save != "features" && f.save != "pooled" && f.save != "logits" {
 		return fmt.Errorf("-save %q: want features, pooled or logits", f.save)
 	}
-
-	file, err := tensorfile.Open(f.weights)
+	// The architecture: -config (timm's config.json, or a family's own
+	// resolved form), a hub folder's config.json, the file's config
+	// metadata, or the tensors alone.
+	configJSON, err := readConfig(f.weights, f.config)
 	if err != nil {
 		return err
 	}
-	defer file.Close()
-	// The architecture: -config (anyres's resolved form, or timm's hub
-	// config.json), else the file's config metadata, else inferred from
-	// the tensors with timm's defaults.
-	hub, isHub := parseTimmHub(configJSON)
-	meta, hasMeta := file.Metadata()["config"]
-	switch {
-	case isHub || (configJSON == nil && !hasMeta):
-		cfg, err := inferConfig(file, hub)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.weights, err)
-		}
-		opts.Config = &cfg
-		if labels == nil {
-			labels = hub.labels(cfg.NumClasses)
-		}
-	case configJSON != nil:
-		cfg, err := vit.ParseConfig(configJSON)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.config, err)
-		}
-		opts.Config = &cfg
-	default:
-		configJSON = []byte(meta)
-		cfg, err := vit.ParseConfig(configJSON)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.weights, err)
-		}
-		opts.Config = &cfg
-	}
-	m, err := vit.New(*opts.Config, file, opts)
+	opts.Config = configJSON
+	m, err := anyres.Load(f.weights, opts)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.weights, err)
+		return err
 	}
-	cfg := m.Config()
-	norm, fromConfig := imageprep.Norm{}, false
-	if configJSON != nil {
-		if norm, fromConfig, err = imageprep.NormFromConfig(configJSON); err != nil {
-			return err
-		}
+	defer m.Close()
+	info := m.Info()
+	hub, _ := nn.ParseHub(configJSON)
+	if labels == nil {
+		labels = hub.Labels(info.NumClasses)
 	}
-	if !fromConfig || normSet {
-		if norm, err = imageprep.NormByName(f.norm); err != nil {
-			return err
-		}
+	if configJSON == nil {
+		configJSON = info.Config
 	}
 
-	photo, err := imageprep.Load(f.image)
-	if err != nil {
-		return err
-	}
-	patch := m.PatchSize()
-	b := photo.Bounds()
-	prep := imageprep.Options{Size: target, Tokens: f.tokens, Patch: min(patch[0], patch[1]), Norm: norm}
-	if f.tokens > 0 && patch[0] != patch[1] {
-		return fmt.Errorf("-tokens needs square patches; this model's are %dx%d", patch[0], patch[1])
-	}
-	inSize, err := prep.TargetSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
-	if err != nil {
-		return err
-	}
-	if inSize.H < patch[0] || inSize.W < patch[1] {
-		return fmt.Errorf("%s: input %v is smaller than one %dx%d patch; use -size or -tokens to enlarge it", f.image, inSize, patch[0], patch[1])
-	}
-	if g := m.Grid(inSize.H, inSize.W); g.N()+cfg.Prefix() > f.maxTokens {
-		return fmt.Errorf("%s: a %v input is a %v grid, %d tokens, over the limit of %d; use -tokens %d (or -size, or raise -max-tokens)",
-			f.image, inSize, g, g.N()+cfg.Prefix(), f.maxTokens, min(1024, f.maxTokens-cfg.Prefix()))
-	}
-	x, err := imageprep.Prepare(photo, prep)
-	if err != nil {
-		return fmt.Errorf("%s: %w", f.image, err)
+	var x *imageprep.Tensor
+	var what string
+	if f.input != "" {
+		if x, err = readInput(f.input); err != nil {
+			return err
+		}
+		what = fmt.Sprintf("%s: %dx%dx%d input", filepath.Base(f.input), x.C, x.H, x.W)
+	} else {
+		if x, what, err = prepareImage(f, m, configJSON, normSet, target); err != nil {
+			return err
+		}
 	}
 
 	start := time.Now()
-	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	var out anyres.Output
+	if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "%s: %dx%d photo, input %dx%d, grid %dx%d + %d prefix tokens, %s\n",
-		filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
-		return writeFeatures(f, ext, x, &out, cfg)
+		return writeFeatures(f, ext, x, &out, info)
 	}
 	if len(out.Logits) == 0 {
 		fmt.Fprintf(stdout, "this model has no classifier head: pooled feature of %d values (first %d: %s); use -out to save features\n",
@@ -246,6 +214,82 @@ func run(f runFlags, normSet bool) error {
 	}
 	printTop(stdout, out.Logits, labels, f.top)
 	return nil
+}
+
+// readConfig reads -config, or a hub folder's config.json; nil when there
+// is neither.
+func readConfig(weights, config string) ([]byte, error) {
+	if config != "" {
+		return os.ReadFile(config)
+	}
+	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
+		b, err := os.ReadFile(filepath.Join(weights, "config.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	return nil, nil
+}
+
+// readInput reads a normalised float32 C×H×W (or 1×C×H×W) tensor.
+func readInput(path string) (*imageprep.Tensor, error) {
+	v, shape, err := tensorfile.ReadNPY(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) == 4 && shape[0] == 1 {
+		shape = shape[1:]
+	}
+	if len(shape) != 3 {
+		return nil, fmt.Errorf("%s: shape %v: want C×H×W or 1×C×H×W (a normalised image, NCHW)", path, shape)
+	}
+	return &imageprep.Tensor{C: shape[0], H: shape[1], W: shape[2], Data: v}, nil
+}
+
+// prepareImage decodes the photo and makes the model's input: size by
+// -size, -tokens or the photo's own, normalised by the config's mean/std
+// (or -norm).
+func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, target imageprep.Size) (*imageprep.Tensor, string, error) {
+	info := m.Info()
+	norm, fromConfig := imageprep.Norm{}, false
+	var err error
+	if configJSON != nil {
+		if norm, fromConfig, err = imageprep.NormFromConfig(configJSON); err != nil {
+			return nil, "", err
+		}
+	}
+	if !fromConfig || normSet {
+		if norm, err = imageprep.NormByName(f.norm); err != nil {
+			return nil, "", err
+		}
+	}
+	photo, err := imageprep.Load(f.image)
+	if err != nil {
+		return nil, "", err
+	}
+	patch := info.Patch
+	b := photo.Bounds()
+	prep := imageprep.Options{Size: target, Tokens: f.tokens, Patch: min(patch[0], patch[1]), Norm: norm}
+	if f.tokens > 0 && patch[0] != patch[1] {
+		return nil, "", fmt.Errorf("-tokens needs square patches; this model's are %dx%d", patch[0], patch[1])
+	}
+	inSize, err := prep.TargetSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
+	if err != nil {
+		return nil, "", err
+	}
+	if inSize.H < patch[0] || inSize.W < patch[1] {
+		return nil, "", fmt.Errorf("%s: input %v is smaller than one %dx%d patch; use -size or -tokens to enlarge it", f.image, inSize, patch[0], patch[1])
+	}
+	if g := m.Grid(inSize.H, inSize.W); g.N()+info.Prefix > f.maxTokens {
+		return nil, "", fmt.Errorf("%s: a %v input is a %v grid, %d tokens, over the limit of %d; use -tokens %d (or -size, or raise -max-tokens)",
+			f.image, inSize, g, g.N()+info.Prefix, f.maxTokens, min(1024, f.maxTokens-info.Prefix))
+	}
+	x, err := imageprep.Prepare(photo, prep)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", f.image, err)
+	}
+	return x, fmt.Sprintf("%s: %dx%d photo, input %dx%d", filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W), nil
 }
 
 // printTop prints the k most probable classes: rank, index, probability
@@ -285,8 +329,8 @@ func softmax(logits []float32) []float64 {
 
 // writeFeatures writes the run's outputs: every one to a .safetensors
 // file (with the sizes in its metadata), or the one -save names to .npy.
-func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *vit.Output, cfg vit.Config) error {
-	d := cfg.EmbedDim
+func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *anyres.Output, info anyres.Info) error {
+	d := info.Width
 	n := len(out.Tokens) / d
 	if ext == ".npy" {
 		switch f.save {
@@ -310,28 +354,28 @@ func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *vit.Output,
 	if len(out.Logits) > 0 {
 		t["logits"] = tensorout.F32([]int{1, len(out.Logits)}, out.Logits)
 	}
-	cfgJSON, _ := cfg.JSON()
 	meta := map[string]string{
-		"image":         f.image,
+		"family":        info.Family,
+		"image":         f.image + f.input,
 		"input_size":    fmt.Sprintf("[%d, %d]", x.H, x.W),
 		"grid":          fmt.Sprintf("[%d, %d]", out.Grid.H, out.Grid.W),
 		"prefix_tokens": strconv.Itoa(out.Prefix),
 		"token_order":   "[class token][register tokens][patch tokens, row-major]",
-		"config":        string(cfgJSON),
+		"config":        string(info.Config),
 	}
 	return tensorout.WriteSafetensorsFile(f.out, t, meta)
 }
 
-func parseEdge(s string) (vit.EdgePolicy, error) {
+func parseEdge(s string) (anyres.EdgePolicy, error) {
 	switch s {
 	case "":
-		return vit.EdgeDefault, nil
+		return nn.EdgeDefault, nil
 	case "pad":
-		return vit.EdgePad, nil
+		return nn.EdgePad, nil
 	case "crop":
-		return vit.EdgeCrop, nil
+		return nn.EdgeCrop, nil
 	case "resize":
-		return vit.EdgeResize, nil
+		return nn.EdgeResize, nil
 	}
 	return 0, fmt.Errorf("-edge %q: want pad, crop or resize", s)
 }

@@ -37,6 +37,14 @@ func WriteHubFolder(tb testing.TB, f *File, dir string) string {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
 		tb.Fatal(err)
 	}
+	WriteWeights(tb, f, filepath.Join(dir, "model.safetensors"))
+	return dir
+}
+
+// WriteWeights writes the file's weights alone (no metadata, no reference
+// tensors) to path.
+func WriteWeights(tb testing.TB, f *File, path string) {
+	tb.Helper()
 	tensors := map[string]tensorout.Tensor{}
 	for _, name := range f.Names() {
 		if NotWeight(name) {
@@ -45,10 +53,9 @@ func WriteHubFolder(tb testing.TB, f *File, dir string) string {
 		v, shape := f.F32(tb, name)
 		tensors[name] = tensorout.F32(shape, v)
 	}
-	if err := tensorout.WriteSafetensorsFile(filepath.Join(dir, "model.safetensors"), tensors, nil); err != nil {
+	if err := tensorout.WriteSafetensorsFile(path, tensors, nil); err != nil {
 		tb.Fatal(err)
 	}
-	return dir
 }
 
 // AddTensor rewrites a safetensors file with one more float32 tensor.

@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/anyres/anyres"
+)
+
+// flopser is a model that can count its work (the ViT-class families).
+type flopser interface {
+	FLOPsFor(sizes ...[2]int) float64
+}
+
+// Model times one forward pass of an H×W image through any loaded model:
+// median milliseconds, GFLOP/s where the model counts its work, tokens,
+// and the Go heap's high-water mark during the runs.
+func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result, error) {
+	info := m.Info()
+	img := randomImage(h, w)
+	img.C = info.Channels
+	img.Pix = img.Pix[:0]
+	for i := 0; i < info.Channels*h*w; i++ {
+		img.Pix = append(img.Pix, float32(i%251)/125-1)
+	}
+	var out anyres.Output
+	runtime.GC()
+	stop := heapPeak()
+	med, reps, err := timeIt(2, 50, budget, func() error { return m.Forward(img, &out) })
+	peak := stop()
+	if err != nil {
+		return Result{}, fmt.Errorf("%s at %dx%d: %w", name, h, w, err)
+	}
+	ms := float64(med) / 1e6
+	f := map[string]any{
+		"model": name, "family": info.Family, "size": fmt.Sprintf("%dx%d", h, w),
+		"tokens": out.Prefix + out.Grid.N(), "ms": round(ms, 2), "reps": reps,
+		"heap_peak_mb": round(float64(peak)/(1<<20), 1),
+	}
+	if fl, ok := m.(flopser); ok {
+		f["gflops"] = round(fl.FLOPsFor([2]int{h, w})/ms/1e6, 1)
+	}
+	return Result{Kind: "model", Fields: f}, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/internal/tensorout"
+)
+
+// hubGoldens lists the reference files with a hub config.json: each is a
+// checkpoint of one family as timm writes it to the hub.
+func hubGoldens(t *testing.T) []string {
+	entries, err := os.ReadDir(golden.Dir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".safetensors") {
+			continue
+		}
+		if golden.Open(t, e.Name()).HasHub() {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("no reference file has a hub config")
+	}
+	return names
+}
+
+// TestRunHubFolderInputOut runs every family's hub checkpoint that anyres
+// has a family for from its folder on the first reference input given as
+// -input x.npy, writes -out f.safetensors, and compares the features and
+// logits read back with timm's.
+func TestRunHubFolderInputOut(t *testing.T) {
+	ran := 0
+	for _, name := range hubGoldens(t) {
+		f := golden.Open(t, name)
+		var c *golden.Case
+		for i := range f.Cases {
+			var p struct {
+				PatchSize int `json:"patch_size"`
+			}
+			f.Cases[i].Decode(t, &p)
+			if len(f.Cases[i].Inputs) == 1 && len(f.Cases[i].Outputs) == 2 && p.PatchSize == 0 || p.PatchSize == 16 {
+				c = &f.Cases[i]
+				break
+			}
+		}
+		if c == nil {
+			continue
+		}
+		dir := t.TempDir()
+		hub := golden.WriteHubFolder(t, f, filepath.Join(dir))
+		x, shape := f.F32(t, c.Inputs[0])
+		in := filepath.Join(t.TempDir(), "x.npy")
+		if err := tensorout.WriteNPYFile(in, shape, x); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "f.safetensors")
+		_, err := runCaptured(t, "-weights", hub, "-input", in, "-out", out)
+		if err != nil && strings.Contains(err.Error(), "no model family") {
+			t.Logf("%s: no family yet: %v", name, err)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		res, err := tensorfile.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feats, _, err := res.Float32("features")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := f.F32(t, c.Outputs[0])
+		golden.Close(t, name+" features", feats, want, 1e-4, 0)
+		logits, _ := f.F32(t, c.Outputs[1])
+		key := "logits"
+		if !res.Has("logits") {
+			key = "pooled" // no classifier: timm's logits are the pooled features
+		}
+		got, _, err := res.Float32(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Close(t, name+" "+key, got, logits, 1e-4, 0)
+		res.Close()
+		ran++
+	}
+	if ran < 5 {
+		t.Errorf("ran %d families, want at least the 5 ViT-class ones", ran)
+	}
+}
+
+// TestRunHubFolderImage classifies a photo with a hub checkpoint, its
+// normalisation taken from config.json.
+func TestRunHubFolderImage(t *testing.T) {
+	f := golden.Open(t, "vit_clip_quickgelu.safetensors")
+	hub := golden.WriteHubFolder(t, f, t.TempDir())
+	photo := writePhoto(t, t.TempDir(), 70, 90)
+	got, err := runCaptured(t, "-weights", hub, "-image", photo, "-top", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(got, "class") != 3 {
+		t.Errorf("output:\n%s", got)
+	}
+}
+
+// TestRunOutUnwritable: an -out path that cannot be written is an error
+// that names it, before the model runs.
+func TestRunOutUnwritable(t *testing.T) {
+	photo := writePhoto(t, t.TempDir(), 64, 64)
+	bad := filepath.Join(t.TempDir(), "missing", "dir", "x.npy")
+
+	_, err := runCaptured(t, "-weights", filepath.Join(golden.Dir(t), "..", "missing.safetensors"), "-image", photo, "-out", bad)
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("got %v, want an error naming %s", err, bad)
+	}
+	if strings.Contains(err.Error(), "missing.safetensors") {
+		t.Errorf("the model was opened before -out was checked: %v", err)
+	}
+}

@@ -271,32 +271,32 @@ func TestStageWindow(t *testing.T) {
 }
 
 // TestImgSizeShift checks that a config whose last stage is one window at
-// its img_size runs that stage unshifted (and, for v1, on a smaller table:
-// the checkpoint no longer fits): the results differ from the default.
+// its img_size runs that stage unshifted (window kept, so the checkpoint
+// still fits): the results differ from the default, v1 and V2.
 func TestImgSizeShift(t *testing.T) {
-	f, m := loadGolden(t, goldenV2, Options{})
-	c := m.Config()
-	last := len(c.Depths) - 1
-	// The last stage's grid at this size is exactly one window: window
-	// kept, shift dropped.
-	c.ImgSize = [2]int{c.WindowSize[0] * c.PatchSize[0] << last, c.WindowSize[1] * c.PatchSize[1] << last}
-	if _, sh := c.StageWindow(last); sh != [2]int{} {
-		t.Fatalf("img_size %v: last stage shift %v", c.ImgSize, sh)
-	}
-	m2, err := New(c, f, Options{Ignore: golden.NotWeight})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := goldenImage(t, f, f.Cases[0].Name)
-	var a, b Output
-	if err := m.Forward(img, &a); err != nil {
-		t.Fatal(err)
-	}
-	if err := m2.Forward(img, &b); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxDiff(a.Tokens, b.Tokens); d < 1e-3 {
-		t.Errorf("unshifted last stage changed the features by only %g", d)
+	for _, name := range goldens {
+		f, m := loadGolden(t, name, Options{})
+		c := m.Config()
+		last := len(c.Depths) - 1
+		c.ImgSize = [2]int{c.WindowSize[0] * c.PatchSize[0] << last, c.WindowSize[1] * c.PatchSize[1] << last}
+		if w, sh := c.StageWindow(last); sh != [2]int{} || w != c.WindowSize {
+			t.Fatalf("%s: img_size %v: last stage window %v shift %v", name, c.ImgSize, w, sh)
+		}
+		m2, err := New(c, f, Options{Ignore: golden.NotWeight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := goldenImage(t, f, f.Cases[0].Name)
+		var a, b Output
+		if err := m.Forward(img, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := m2.Forward(img, &b); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(a.Tokens, b.Tokens); d < 1e-3 {
+			t.Errorf("%s: unshifted last stage changed the features by only %g", name, d)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package swin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -303,4 +304,48 @@ func ExampleModel_Forward() {
 	}
 	fmt.Println(out.Grid, len(out.Tokens), len(out.Pooled), len(out.Logits))
 	// Output: 13×8 4992 48 10
+}
+
+// TestCloseWhileRunning: Close waits for the forward passes in flight;
+// every pass either completes or reports ErrClosed.
+func TestCloseWhileRunning(t *testing.T) {
+	f, m := loadGolden(t, goldenV2, Options{Threads: 2})
+	img := goldenImage(t, f, f.Cases[0].Name)
+	want, _ := f.F32(t, "features_"+f.Cases[0].Name)
+	done := make(chan error)
+	started := make(chan struct{}, 3)
+	for range 3 {
+		go func() {
+			var out Output
+			for i := 0; ; i++ {
+				err := m.Forward(img, &out)
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if errors.Is(err, ErrClosed) {
+					done <- nil
+					return
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+				if d := maxDiff(out.Tokens, want); d > 1e-4 {
+					done <- fmt.Errorf("features differ by %g", d)
+					return
+				}
+			}
+		}()
+	}
+	for range 3 {
+		<-started
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }

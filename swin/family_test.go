@@ -149,3 +149,24 @@ func TestOtherWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestFLOPs: Swin-T at 224² is timm's 4.5 GMACs (fvcore counts
+// multiply-adds), about 9 GFLOPs here with the attention products.
+func TestFLOPs(t *testing.T) {
+	src, err := RandomWeights(swinTiny, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(swinTiny, src, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.FLOPs([2]int{224, 224}) / 2e9; f < 4.3 || f > 4.7 {
+		t.Errorf("Swin-T at 224²: %.2f GMACs, want about 4.5", f)
+	} else {
+		t.Logf("Swin-T at 224²: %.2f GMACs", f)
+	}
+	if a, b := m.FLOPs([2]int{224, 224}), m.FLOPs([2]int{224, 224}, [2]int{224, 224}); b != 2*a {
+		t.Errorf("two images: %g, one %g", b, a)
+	}
+}

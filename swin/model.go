@@ -282,3 +282,36 @@ func (m *Model) BiasTable(stage, block, head int, window [2]int) ([]float32, err
 	}
 	return headMajor(t, len(t)/st.heads, st.heads)[head*len(t)/st.heads : (head+1)*len(t)/st.heads], nil
 }
+
+// FLOPs counts the floating-point operations (2 per multiply-add) of one
+// forward pass over images of these sizes packed together: patch
+// embedding, patch merging, every block's projections (on the padded
+// window rows), window attention and MLP, and the head.
+func (m *Model) FLOPs(sizes ...[2]int) float64 {
+	c := &m.cfg
+	var f float64
+	for _, s := range sizes {
+		g := m.patchGrid(s[0], s[1])
+		k := float64(c.InChans * c.PatchSize[0] * c.PatchSize[1])
+		f += 2 * float64(g.N()) * k * float64(c.EmbedDim)
+		for si, st := range m.net.stages {
+			d := float64(st.dim)
+			if si > 0 {
+				g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
+				f += 2 * float64(g.N()) * 4 * float64(m.net.stages[si-1].dim) * d
+			}
+			win := st.window
+			nt := win[0] * win[1]
+			windows := float64(((g.H + win[0] - 1) / win[0]) * ((g.W + win[1] - 1) / win[1]))
+			rows := windows * float64(nt)
+			for bi := range st.blocks {
+				h := float64(st.blocks[bi].mlp.Hidden())
+				f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
+			}
+		}
+		if m.net.head != nil {
+			f += 2 * float64(c.NumFeatures()*c.NumClasses)
+		}
+	}
+	return f
+}

@@ -107,6 +107,10 @@ func TestWeightErrors(t *testing.T) {
 			if _, err := New(cfg, editSource{f: f, nan: "norm.weight"}, Options{Ignore: golden.NotWeight, AllowNonFinite: true}); err != nil {
 				t.Errorf("AllowNonFinite: %v", err)
 			}
+			// Buffers that timm's checkpoint filter drops are not weights.
+			if _, err := New(cfg, editSource{f: f, extra: "layers.0.blocks.1.attn.relative_position_index"}, Options{Ignore: golden.NotWeight}); err != nil {
+				t.Errorf("a saved relative_position_index buffer: %v", err)
+			}
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
@@ -58,7 +59,8 @@ type network struct {
 // not use is an error.
 func load(c Config, src nn.Source, opts Options) (*network, error) {
 	w := nn.NewWeights(src)
-	w.AllowNonFinite, w.Ignore = opts.AllowNonFinite, opts.Ignore
+	w.AllowNonFinite = opts.AllowNonFinite
+	w.Ignore = func(name string) bool { return derived(name) || (opts.Ignore != nil && opts.Ignore(name)) }
 	eps := c.NormEps
 	linear := func(weight, bias []float32, out, in int) nn.Linear {
 		if w.Err() != nil {
@@ -152,6 +154,19 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// derived reports the buffers that older checkpoints saved beside the
+// weights and that timm's checkpoint filter drops: each is computed from
+// the configuration (the relative position index, V2's coordinate table,
+// the shifted-window mask).
+func derived(name string) bool {
+	for _, b := range []string{".relative_position_index", ".relative_coords_table", ".attn_mask"} {
+		if strings.HasSuffix(name, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // headMajor turns a rows×heads table (timm's layout) into heads×rows, so

@@ -118,8 +118,9 @@ type fakeMeta map[string]string
 func (m fakeMeta) Metadata() map[string]string { return m }
 
 // TestOtherWindow runs the V2 golden at other windows (the continuous bias
-// exists for any): smaller than its own, normalised by the pretrained
-// window, and larger than the grid (shrunk to it at build, as timm does).
+// exists for any): smaller than its own, not square, normalised by the
+// pretrained window, and larger than the grid (shrunk to it at build, as
+// timm does).
 func TestOtherWindow(t *testing.T) {
 	f, m := loadGolden(t, goldenV2, Options{})
 	base := m.Config()
@@ -128,9 +129,9 @@ func TestOtherWindow(t *testing.T) {
 	if err := m.Forward(img, &want); err != nil {
 		t.Fatal(err)
 	}
-	for _, win := range []int{4, 64} {
+	for _, win := range [][2]int{{4, 4}, {4, 6}, {64, 64}} {
 		c := base
-		c.WindowSize = [2]int{win, win}
+		c.WindowSize = win
 		c.PretrainedWindowSizes = make([]int, len(c.Depths))
 		for i := range c.PretrainedWindowSizes {
 			w, _ := base.StageWindow(i)
@@ -145,7 +146,21 @@ func TestOtherWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		if out.Grid != want.Grid || maxDiff(out.Tokens, want.Tokens) == 0 || math.IsNaN(maxDiff(out.Tokens, want.Tokens)) {
-			t.Errorf("window %d: grid %s (want %s), tokens differ by %g", win, out.Grid, want.Grid, maxDiff(out.Tokens, want.Tokens))
+			t.Errorf("window %v: grid %s (want %s), tokens differ by %g", win, out.Grid, want.Grid, maxDiff(out.Tokens, want.Tokens))
+		}
+		// A packed batch of all the golden sizes gives each its own bits.
+		imgs := goldenImages(t, f)
+		outs := make([]Output, len(imgs))
+		if err := m2.ForwardBatch(imgs, outs); err != nil {
+			t.Fatal(err)
+		}
+		for i, img := range imgs {
+			if err := m2.Forward(img, &out); err != nil {
+				t.Fatal(err)
+			}
+			if d := maxDiff(out.Tokens, outs[i].Tokens); d != 0 {
+				t.Errorf("window %v: image %d differs by %g packed", win, i, d)
+			}
 		}
 	}
 }

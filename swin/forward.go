@@ -68,11 +68,11 @@ const (
 
 // scratch is one worker's private buffers.
 type scratch struct {
-	a, b   []float32 // maxRowTile × the widest row (4·width before a merge)
-	hid    []float32 // maxRowTile × the widest MLP hidden layer
-	col    []float32 // patchTile × C·ph·pw
-	bias   [4][]float32
-	scores []float32 // window area²
+	a, b   []float32    // maxRowTile × the widest row (4·width before a merge)
+	hid    []float32    // maxRowTile × the widest MLP hidden layer
+	col    []float32    // patchTile × C·ph·pw
+	bias   [4][]float32 // window area² each: one head's bias, and it with the masks of the last window row, column, both
+	scores []float32    // window area²: one head's scores in one window
 }
 
 // workspace holds every buffer of one forward pass; workspaces live in the
@@ -81,12 +81,12 @@ type scratch struct {
 type workspace struct {
 	m      *Model
 	segs   []segment
-	tokens int // rows of the stage's packed tokens
-	wrows  int // rows of the stage's window matrix
-	x, x2  []float32
-	qkv    []float32
-	ao     []float32
-	work   []scratch
+	tokens int       // rows of the stage's packed tokens
+	wrows  int       // rows of the stage's window matrix
+	x, x2  []float32 // tokens×width: the residual stream, and the merged grid being built
+	qkv    []float32 // window rows×3·width
+	ao     []float32 // window rows×width: attention output before the projection
+	work   []scratch // one per worker
 
 	// the phase being run
 	kind         phase

@@ -232,11 +232,13 @@ func (ws *workspace) Do(worker, i int) {
 
 // tiles cuts n rows into even tiles of at most maxRowTile rows; with
 // several workers it makes at least three tiles per worker while tiles
-// keep 32 rows or more, so that a worker the OS runs sooner takes more.
+// keep 32 rows or more, so that a worker the OS runs sooner takes more,
+// and one per worker while they keep 16: the last stages of a pyramid
+// have few tokens (Swin-T at 224²: 49 rows of 768) and the most weights.
 func tiles(n, threads int) int {
 	t := (n + maxRowTile - 1) / maxRowTile
 	if threads > 1 {
-		t = max(t, min(3*threads, n/32))
+		t = max(t, min(3*threads, n/32), min(threads, n/16))
 	}
 	t = max(t, 1)
 	return (n + t - 1) / t

@@ -105,6 +105,7 @@ def main():
     info = blas_info()
     if info is None or info.get("internal_api") != "openblas":
         sys.exit(f"numpy does not use OpenBLAS (threadpoolctl says {info}); install libopenblas0-pthread")
+    peerlib.openblas_core_fallback(info.get("architecture"))
     if info.get("threading_layer") != "pthreads":
         print(f"warning: OpenBLAS threading layer is {info.get('threading_layer')}, not pthreads", file=sys.stderr)
 

@@ -120,6 +120,40 @@ def openblas_torch():
     return importable("torch")()
 
 
+def cpu_flags():
+    """The CPU's feature flags from /proc/cpuinfo (empty where unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def openblas_core_fallback(architecture):
+    """Re-runs the script with OPENBLAS_CORETYPE set when OpenBLAS loaded a
+    generic core on a CPU with AVX2 or AVX-512: OpenBLAS 0.3.21 does not
+    know newer CPUs (an Emerald Rapids Xeon, family 6 model 207, gets
+    "Prescott", SSE3 kernels at ~11 GFLOP/s, a fifth of its speed), which
+    would make every OpenBLAS-backed peer (numpy, torch's linear layers) a
+    straw man. SkylakeX is its AVX-512 SGEMM, Haswell its AVX2 one."""
+    if os.environ.get("OPENBLAS_CORETYPE") or architecture not in ("Prescott", "Core2", "Katmai", "Coppermine", "Northwood", "Penryn", "Dunnington", "Nehalem", "Sandybridge"):
+        return
+    flags = cpu_flags()
+    core = None
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        core = "SkylakeX"
+    elif {"avx2", "fma"} <= flags:
+        core = "Haswell"
+    if core is None:
+        return
+    print(f"OpenBLAS picked its {architecture} core on this CPU; restarting with OPENBLAS_CORETYPE={core}", file=sys.stderr)
+    os.environ["OPENBLAS_CORETYPE"] = core
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
 def add_common_args(ap, rounds_help="alternations (medians are taken)"):
     """The flags every single-thread PyTorch peer takes: --level, --rounds,
     --time, --json."""

@@ -24,7 +24,11 @@ import peerlib
 peerlib.ensure(["python3-torch", "python3-threadpoolctl", "libopenblas0-pthread"],
                lambda: peerlib.openblas_torch() and peerlib.importable("threadpoolctl")())
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits, threadpool_info
+
+# torch runs its linear layers on OpenBLAS: make sure it is not the
+# generic core an old OpenBLAS picks on a CPU it does not know.
+peerlib.openblas_core_fallback(next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"), None))
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -87,6 +87,12 @@ type Options struct {
 	// Ignore names tensors of the file that are not weights (nil: none).
 	// Every other tensor must be used by the architecture.
 	Ignore func(name string) bool
+	// DType is the number format of the block and head Linear layers:
+	// "f32" (or ""), or "int8" (dynamic int8 quantization: a quarter of
+	// the weight memory; see kernels.GemmQuant). KeepF32 names layers
+	// (timm prefixes such as "blocks.11.mlp.fc2" or "head") kept float32.
+	DType   string
+	KeepF32 []string
 }
 
 // Families lists the registered model families.
@@ -174,7 +180,7 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	return fam.Load(ck, hub, nn.LoadOptions{
 		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
-		Ignore: opts.Ignore, Closer: closer,
+		Ignore: opts.Ignore, Closer: closer, Precision: nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32},
 	})
 }
 

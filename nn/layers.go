@@ -7,9 +7,11 @@ import (
 )
 
 // Linear is PyTorch's nn.Linear with its weight packed for
-// kernels.GemmPacked: y = x·Wᵀ + b.
+// kernels.GemmPacked: y = x·Wᵀ + b. A quantized Linear (NewLinearInt8,
+// Linears) holds Q instead of W and runs kernels.GemmQuant.
 type Linear struct {
 	W       *kernels.PackedB
+	Q       *kernels.QuantB // int8 weight; when set, Apply uses it and W is nil
 	B       []float32 // nil without bias
 	In, Out int
 }
@@ -44,6 +46,10 @@ func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst 
 	ep := kernels.Epilogue{Bias: l.B, Act: act}
 	if residual != nil {
 		ep.Residual, ep.LDR = residual, ldd
+	}
+	if l.Q != nil {
+		kernels.GemmQuant(t, rows, src, lds, l.Q, dst, ldd, ep)
+		return
 	}
 	kernels.GemmPacked(t, rows, src, lds, l.W, dst, ldd, ep)
 }

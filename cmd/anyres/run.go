@@ -67,6 +67,7 @@ type runFlags struct {
 	top                       int
 	out, save                 string
 	threads, maxTokens        int
+	dtype                     string
 }
 
 func runRun(args []string) error {
@@ -90,6 +91,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.IntVar(&f.maxTokens, "max-tokens", nn.DefaultMaxTokens, "refuse inputs with more tokens than this")
+	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32 or int8 (dynamic int8 quantization)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,7 +116,7 @@ func run(f runFlags, normSet bool) error {
 	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
 		return errors.New("-tokens, -top and -max-tokens must be positive")
 	}
-	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens}
+	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens, DType: f.dtype}
 	var err error
 	if opts.Edge, err = parseEdge(f.edge); err != nil {
 		return err

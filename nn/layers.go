@@ -12,7 +12,7 @@ import (
 type Linear struct {
 	W       *kernels.PackedB
 	Q       *kernels.QuantB // int8 weight; when set, Apply uses it and W is nil
-	B       []float32 // nil without bias
+	B       []float32       // nil without bias
 	In, Out int
 }
 

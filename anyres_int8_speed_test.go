@@ -1,0 +1,79 @@
+package anyres_test
+
+import (
+	"os"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/vit"
+)
+
+// TestInt8Speed times ViT-B/16 (random weights) in float32 and int8,
+// alternating the two forward by forward so that both see the same load
+// on a shared machine, at 224² and 384² on 1 and 2 threads, and reports
+// medians, the speed-up and the heap each model holds. It runs only when
+// ANYRES_INT8_SPEED is set (it takes minutes):
+//
+//	ANYRES_INT8_SPEED=5 go test -run Int8Speed -v .
+//
+// The value is the number of timed forwards per model and configuration.
+func TestInt8Speed(t *testing.T) {
+	runs := 0
+	if v := os.Getenv("ANYRES_INT8_SPEED"); v != "" {
+		for _, c := range v {
+			runs = runs*10 + int(c-'0')
+		}
+	}
+	if runs <= 0 {
+		t.Skip("set ANYRES_INT8_SPEED=N to time N forwards per model")
+	}
+	cfg := vit.ViTB16()
+	cfg.DynamicImgPad = true
+	build := func(p nn.Precision) (*vit.Model, uint64) {
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		m, err := vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Precision: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		return m, m1.HeapAlloc - m0.HeapAlloc
+	}
+	f32, f32Bytes := build(nn.Precision{})
+	q8, q8Bytes := build(nn.Precision{DType: nn.Int8})
+	info := kernels.Info()
+	t.Logf("CPU %s, level %s (VNNI: %v), GOMAXPROCS %d", info.CPU, info.Level, kernels.HasVNNI(), runtime.GOMAXPROCS(0))
+	t.Logf("heap held after load: f32 %.1f MB, int8 %.1f MB (%.2f×)", float64(f32Bytes)/1e6, float64(q8Bytes)/1e6, float64(q8Bytes)/float64(f32Bytes))
+	for _, th := range []int{1, 2} {
+		for _, s := range []int{224, 384} {
+			img := noiseImages(1, 3, [][2]int{{s, s}}, 5)[0]
+			mf, mq := f32.WithThreads(th), q8.WithThreads(th)
+			var out vit.Output
+			var tf, tq []time.Duration
+			for i := -1; i < runs; i++ { // one warm-up each
+				t0 := time.Now()
+				if err := mf.Forward(img, &out); err != nil {
+					t.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := mq.Forward(img, &out); err != nil {
+					t.Fatal(err)
+				}
+				t2 := time.Now()
+				if i >= 0 {
+					tf, tq = append(tf, t1.Sub(t0)), append(tq, t2.Sub(t1))
+				}
+			}
+			slices.Sort(tf)
+			slices.Sort(tq)
+			a, b := tf[len(tf)/2], tq[len(tq)/2]
+			t.Logf("%d² %d thread(s): f32 %v, int8 %v (medians of %d): %.2f×", s, th, a.Round(time.Millisecond), b.Round(time.Millisecond), runs, float64(a)/float64(b))
+		}
+	}
+}

@@ -1,15 +1,23 @@
-// Package vit runs timm Vision Transformer checkpoints at any image size,
-// any patch size, and many sizes per batch.
+// Package vit runs timm's VisionTransformer family — ViT, DeiT and DeiT-III
+// (distillation token), DINOv2 (layer scale, registers), CLIP image towers
+// (pre-norm, no patch bias, QuickGELU), SigLIP (attention-pool head) and
+// FlexiViT (any patch size) — at any image size, any patch size, and many
+// sizes per batch. It is a family of package nn: it maps timm's tensor
+// names onto an nn.Encoder and registers itself with the front door
+// (package anyres), which is how most users load it.
 //
 // # Loading
 //
 // Load reads a safetensors file with timm's state_dict names
 // (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …). The architecture
-// comes from the file's `config` metadata (the Config JSON keys) or from
-// Options.Config. Every weight is checked before any is used: a missing
+// comes from the file's `config` metadata (the Config JSON keys), from
+// Options.Config, or (InferConfig) from timm's hub config.json and the
+// tensor shapes. Every weight is checked before any is used: a missing
 // one, or one of the wrong shape, is an error naming the weight and both
-// shapes. F32 vectors are used in place from the memory-mapped file; F16
-// and BF16 are converted; the matrices are packed once for the GEMM kernels.
+// shapes; a tensor the architecture does not use, or a non-finite value, is
+// an error naming the tensor. F32 vectors are used in place from the
+// memory-mapped file; F16 and BF16 are converted; the matrices are packed
+// once for the GEMM kernels, LayerScale folded into them.
 //
 // # Any size
 //

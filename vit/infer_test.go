@@ -75,3 +75,24 @@ func TestInferConfigFromWeightsAlone(t *testing.T) {
 		t.Errorf("inferred %+v", c)
 	}
 }
+
+// TestInferConfigZeroSizedKernel: a patch kernel with a zero-sized
+// dimension is an error, not a division by zero.
+func TestInferConfigZeroSizedKernel(t *testing.T) {
+	for _, shape := range [][]int{{0, 3, 16, 16}, {60, 0, 16, 16}, {60, 3, 0, 16}, {60, 3, 16, 0}} {
+		src := nn.MapSource{"patch_embed.proj.weight": {Data: make([]float32, nn.Product(shape)), Shape: shape}}
+		if _, err := InferConfig(mapCheckpoint{src}, &nn.HubConfig{Architecture: "vit_base_patch16_224"}); err == nil || !strings.Contains(err.Error(), "patch_embed.proj.weight") {
+			t.Errorf("%v: %v", shape, err)
+		}
+	}
+}
+
+// mapCheckpoint is a MapSource as a checkpoint without metadata.
+type mapCheckpoint struct{ nn.MapSource }
+
+func (c mapCheckpoint) Shape(name string) ([]int, error) {
+	_, s, err := c.Float32(name)
+	return s, err
+}
+
+func (c mapCheckpoint) Metadata() map[string]string { return nil }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
 )
 
 // int8 dynamic quantization (W8A8) of a matrix product C = act(A·B + bias)
@@ -154,6 +156,16 @@ func (p *QuantB) Bytes() int { return len(p.data) + 4*len(p.scale) + 4*len(p.col
 
 // Scales returns the per-column scales (N values; do not modify).
 func (p *QuantB) Scales() []float32 { return p.scale[:p.N] }
+
+// HasVNNI reports whether the CPU has AVX-512 VNNI: the AVX-512 level then
+// runs the int8 product with VPDPBUSD; without it, the AVX-512 level uses
+// the AVX2 int8 kernel.
+func HasVNNI() bool { return cpuid.CPU.Supports(cpuid.AVX512VNNI) }
+
+// HasDotProd reports whether the CPU has the Armv8.2 dot-product
+// instructions: the NEON level then runs the int8 product with SDOT;
+// without them, it runs the generic Go kernel.
+func HasDotProd() bool { return cpuid.CPU.Supports(cpuid.ASIMDDP) }
 
 // qMicro is one level's int8 micro-kernel.
 //

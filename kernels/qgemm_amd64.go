@@ -2,19 +2,12 @@
 
 package kernels
 
-import "github.com/klauspost/cpuid/v2"
-
 var (
 	// 4×16 (one panel): 8 ymm accumulators; VPMADDUBSW + VPMADDWD.
 	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX2}
 	// 6×64 (four panels): 24 zmm accumulators; VPDPBUSD.
 	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX2}
 )
-
-// HasVNNI reports whether the AVX-512 level runs the int8 product on
-// AVX-512 VNNI (VPDPBUSD); without it, the AVX-512 level uses the AVX2
-// int8 kernel.
-func HasVNNI() bool { return cpuid.CPU.Supports(cpuid.AVX512VNNI) }
 
 func init() {
 	register("qgemm", func(l Level) {

@@ -88,9 +88,10 @@ type Options struct {
 	// Every other tensor must be used by the architecture.
 	Ignore func(name string) bool
 	// DType is the number format of the block and head Linear layers:
-	// "f32" (or ""), or "int8" (dynamic int8 quantization: a quarter of
-	// the weight memory; see kernels.GemmQuant). KeepF32 names layers
-	// (timm prefixes such as "blocks.11.mlp.fc2" or "head") kept float32.
+	// "f32" (or ""), "int8" (dynamic int8 quantization: a quarter of the
+	// weight memory; kernels.GemmQuant) or "bf16" (bfloat16 weights: half;
+	// kernels.GemmBF16). KeepF32 names layers (timm prefixes such as
+	// "blocks.11.mlp.fc2" or "head") kept float32.
 	DType   string
 	KeepF32 []string
 }

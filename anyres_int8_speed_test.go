@@ -12,8 +12,8 @@ import (
 	"github.com/anyres/anyres/vit"
 )
 
-// TestInt8Speed times ViT-B/16 (random weights) in float32 and int8,
-// alternating the two forward by forward so that both see the same load
+// TestInt8Speed times ViT-B/16 (random weights) in float32, int8 and
+// bf16, alternating the models forward by forward so that both see the same load
 // on a shared machine, at 224² and 384² on 1 and 2 threads, and reports
 // medians, the speed-up and the heap each model holds. It runs only when
 // ANYRES_INT8_SPEED is set (it takes minutes):
@@ -47,33 +47,36 @@ func TestInt8Speed(t *testing.T) {
 	}
 	f32, f32Bytes := build(nn.Precision{})
 	q8, q8Bytes := build(nn.Precision{DType: nn.Int8})
+	bf, bfBytes := build(nn.Precision{DType: nn.BF16})
 	info := kernels.Info()
-	t.Logf("CPU %s, level %s (VNNI: %v), GOMAXPROCS %d", info.CPU, info.Level, kernels.HasVNNI(), runtime.GOMAXPROCS(0))
-	t.Logf("heap held after load: f32 %.1f MB, int8 %.1f MB (%.2f×)", float64(f32Bytes)/1e6, float64(q8Bytes)/1e6, float64(q8Bytes)/float64(f32Bytes))
+	t.Logf("CPU %s, level %s (VNNI: %v, AVX512-BF16: %v), GOMAXPROCS %d", info.CPU, info.Level, kernels.HasVNNI(), kernels.HasBF16(), runtime.GOMAXPROCS(0))
+	t.Logf("heap held after load: f32 %.1f MB, int8 %.1f MB (%.2f×), bf16 %.1f MB (%.2f×)", float64(f32Bytes)/1e6,
+		float64(q8Bytes)/1e6, float64(q8Bytes)/float64(f32Bytes), float64(bfBytes)/1e6, float64(bfBytes)/float64(f32Bytes))
 	for _, th := range []int{1, 2} {
 		for _, s := range []int{224, 384} {
 			img := noiseImages(1, 3, [][2]int{{s, s}}, 5)[0]
-			mf, mq := f32.WithThreads(th), q8.WithThreads(th)
+			models := []*vit.Model{f32.WithThreads(th), q8.WithThreads(th), bf.WithThreads(th)}
 			var out vit.Output
-			var tf, tq []time.Duration
+			times := make([][]time.Duration, len(models))
 			for i := -1; i < runs; i++ { // one warm-up each
-				t0 := time.Now()
-				if err := mf.Forward(img, &out); err != nil {
-					t.Fatal(err)
-				}
-				t1 := time.Now()
-				if err := mq.Forward(img, &out); err != nil {
-					t.Fatal(err)
-				}
-				t2 := time.Now()
-				if i >= 0 {
-					tf, tq = append(tf, t1.Sub(t0)), append(tq, t2.Sub(t1))
+				for j, m := range models {
+					t0 := time.Now()
+					if err := m.Forward(img, &out); err != nil {
+						t.Fatal(err)
+					}
+					if i >= 0 {
+						times[j] = append(times[j], time.Since(t0))
+					}
 				}
 			}
-			slices.Sort(tf)
-			slices.Sort(tq)
-			a, b := tf[len(tf)/2], tq[len(tq)/2]
-			t.Logf("%d² %d thread(s): f32 %v, int8 %v (medians of %d): %.2f×", s, th, a.Round(time.Millisecond), b.Round(time.Millisecond), runs, float64(a)/float64(b))
+			med := make([]time.Duration, len(models))
+			for j := range times {
+				slices.Sort(times[j])
+				med[j] = times[j][len(times[j])/2]
+			}
+			t.Logf("%d² %d thread(s), medians of %d: f32 %v, int8 %v (%.2f×), bf16 %v (%.2f×)", s, th, runs,
+				med[0].Round(time.Millisecond), med[1].Round(time.Millisecond), float64(med[0])/float64(med[1]),
+				med[2].Round(time.Millisecond), float64(med[0])/float64(med[2]))
 		}
 	}
 }

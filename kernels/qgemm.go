@@ -405,24 +405,7 @@ func grow[T any](s []T, n int) []T {
 }
 
 func (g *qCall) plan(threads int) {
-	mk := g.mk
-	n := g.qb.N
-	// A row block of up to 96 rows keeps its quantized rows (≤ 96·K bytes)
-	// in L2 while the column tiles sweep past it.
-	blocks := (g.m + 95) / 96
-	if threads > 1 && blocks < 3*threads {
-		blocks = max(blocks, min(3*threads, g.m/(2*mk.mr)))
-	}
-	g.mc = roundUp((g.m+blocks-1)/blocks, mk.mr)
-	g.rowBlocks = (g.m + g.mc - 1) / g.mc
-	tiles := (n + mk.nr - 1) / mk.nr
-	chunks := 1
-	if threads > 1 && g.rowBlocks < 2*threads {
-		chunks = min(tiles, (3*threads+g.rowBlocks-1)/g.rowBlocks)
-	}
-	per := (tiles + chunks - 1) / chunks
-	g.chunk = per * mk.nr
-	g.colChunks = (tiles + per - 1) / per
+	g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, g.m, g.qb.N, g.mk.mr, g.mk.nr)
 }
 
 // quantRows quantizes the rows of row block rb (rows past M are zeros).

@@ -7,11 +7,13 @@ import (
 )
 
 // Linear is PyTorch's nn.Linear with its weight packed for
-// kernels.GemmPacked: y = x·Wᵀ + b. A quantized Linear (NewLinearInt8,
-// Linears) holds Q instead of W and runs kernels.GemmQuant.
+// kernels.GemmPacked: y = x·Wᵀ + b. A reduced-precision Linear
+// (linear_int8.go) holds Q (int8, kernels.GemmQuant) or H (bfloat16,
+// kernels.GemmBF16) instead of W.
 type Linear struct {
 	W       *kernels.PackedB
 	Q       *kernels.QuantB // int8 weight; when set, Apply uses it and W is nil
+	H       *kernels.BF16B  // bfloat16 weight; when set, Apply uses it and W is nil
 	B       []float32       // nil without bias
 	In, Out int
 }
@@ -49,6 +51,10 @@ func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst 
 	}
 	if l.Q != nil {
 		kernels.GemmQuant(t, rows, src, lds, l.Q, dst, ldd, ep)
+		return
+	}
+	if l.H != nil {
+		kernels.GemmBF16(t, rows, src, lds, l.H, dst, ldd, ep)
 		return
 	}
 	kernels.GemmPacked(t, rows, src, lds, l.W, dst, ldd, ep)

@@ -11,7 +11,7 @@ import (
 const (
 	F32  = "f32"  // float32 weights, GemmPacked (the default)
 	Int8 = "int8" // dynamic int8 quantization (W8A8), kernels.GemmQuant
-	BF16 = "bf16" // bfloat16 weights (not built yet)
+	BF16 = "bf16" // bfloat16 weights, kernels.GemmBF16
 )
 
 // Precision is the number format of a model's Linear layers. Attention,
@@ -36,7 +36,7 @@ func ParseDType(s string) (string, error) {
 	case Int8:
 		return Int8, nil
 	case BF16, "bfloat16":
-		return BF16, fmt.Errorf("%w: dtype bf16 is not implemented yet (use f32 or int8)", ErrConfig)
+		return BF16, nil
 	}
 	return "", fmt.Errorf("%w: dtype %q (want f32, int8 or bf16)", ErrConfig, s)
 }
@@ -74,8 +74,11 @@ func NewLinears(w *Weights, p Precision) *Linears { return &Linears{w: w, p: p} 
 // stored; any other weight is quantized here, per output row.
 func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []float32) Linear {
 	dt, _ := ParseDType(l.p.DType)
-	if dt != Int8 || l.p.keeps(name) {
+	if l.p.keeps(name) || dt == F32 {
 		return NewLinear(weight, bias, out, in, gamma)
+	}
+	if dt == BF16 {
+		return NewLinearBF16(weight, bias, out, in, gamma)
 	}
 	if q, ok := l.w.int8s[name+".weight"]; ok && gamma == nil && len(q.q) == out*in {
 		return Linear{Q: kernels.NewQuantB(in, out, q.q, q.scale), B: bias, In: in, Out: out}
@@ -88,6 +91,13 @@ func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []
 func NewLinearInt8(weight, bias []float32, out, in int, gamma []float32) Linear {
 	weight, bias = foldGamma(weight, bias, out, in, gamma)
 	return Linear{Q: kernels.QuantizeB(true, in, out, weight, in), B: bias, In: in, Out: out}
+}
+
+// NewLinearBF16 is NewLinear with the weight rounded to bfloat16 (to
+// nearest even); the float32 weight is not kept.
+func NewLinearBF16(weight, bias []float32, out, in int, gamma []float32) Linear {
+	weight, bias = foldGamma(weight, bias, out, in, gamma)
+	return Linear{H: kernels.NewBF16B(in, out, weight, in), B: bias, In: in, Out: out}
 }
 
 // foldGamma returns the weight and bias with a LayerScale γ folded in (the
@@ -117,6 +127,9 @@ func (l *Linear) Bytes() int {
 	n := 4 * len(l.B)
 	if l.Q != nil {
 		n += l.Q.Bytes()
+	}
+	if l.H != nil {
+		n += l.H.Bytes()
 	}
 	if l.W != nil {
 		n += 4 * l.W.K * roundUp16(l.W.N)

@@ -29,7 +29,7 @@ type LoadOptions struct {
 	Resample *posenc.ResampleOptions
 	// AllowNonFinite accepts NaN and ±Inf in the weights.
 	AllowNonFinite bool
-	// Precision is the number format of the Linear layers (fp32, int8).
+	// Precision is the number format of the Linear layers (f32, int8, bf16).
 	Precision Precision
 	// Ignore names tensors of the file that are not weights; nil: none.
 	Ignore func(name string) bool

@@ -73,7 +73,7 @@ type Options struct {
 	// every other tensor must be used by the architecture.
 	Ignore func(name string) bool
 	// Precision is the number format of the block and head Linear layers
-	// (int8: see nn.Linears); the patch embedding, norms and attention
+	// (int8, bf16: see nn.Linears); the patch embedding, norms and attention
 	// stay float32.
 	Precision nn.Precision
 }

@@ -91,7 +91,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.IntVar(&f.maxTokens, "max-tokens", nn.DefaultMaxTokens, "refuse inputs with more tokens than this")
-	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32 or int8 (dynamic int8 quantization)")
+	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -1,0 +1,130 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
+// lda and ldb count uint16 elements.
+TEXT ·bgemmDotAVX512(SB), NOSPLIT, $0-48
+	MOVQ kpairs+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $1, R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	SHLQ $1, R9
+	MOVQ t+40(FP), DX
+	LEAQ (R8)(R8*2), R10
+	LEAQ (SI)(R8*4), R11
+	LEAQ (R9)(R9*2), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ bdot_store
+bdot_loop:
+	VMOVDQU32 (DI), Z24
+	VMOVDQU32 (DI)(R9*1), Z25
+	VMOVDQU32 (DI)(R9*2), Z26
+	VMOVDQU32 (DI)(R12*1), Z27
+	VPBROADCASTD (SI), Z28
+	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm0
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm1
+	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm2
+	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm3
+	VPBROADCASTD (SI)(R8*1), Z29
+	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm4
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm5
+	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm6
+	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm7
+	VPBROADCASTD (SI)(R8*2), Z28
+	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm8
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm9
+	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm10
+	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm11
+	VPBROADCASTD (SI)(R10*1), Z29
+	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm12
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm13
+	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm14
+	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm15
+	VPBROADCASTD (R11), Z28
+	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm16
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm17
+	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm18
+	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm19
+	VPBROADCASTD (R11)(R8*1), Z29
+	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm20
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm21
+	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm22
+	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm23
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ $64, DI
+	DECQ CX
+	JNZ bdot_loop
+bdot_store:
+	VMOVUPS Z0, 0(DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, 256(DX)
+	VMOVUPS Z5, 320(DX)
+	VMOVUPS Z6, 384(DX)
+	VMOVUPS Z7, 448(DX)
+	VMOVUPS Z8, 512(DX)
+	VMOVUPS Z9, 576(DX)
+	VMOVUPS Z10, 640(DX)
+	VMOVUPS Z11, 704(DX)
+	VMOVUPS Z12, 768(DX)
+	VMOVUPS Z13, 832(DX)
+	VMOVUPS Z14, 896(DX)
+	VMOVUPS Z15, 960(DX)
+	VMOVUPS Z16, 1024(DX)
+	VMOVUPS Z17, 1088(DX)
+	VMOVUPS Z18, 1152(DX)
+	VMOVUPS Z19, 1216(DX)
+	VMOVUPS Z20, 1280(DX)
+	VMOVUPS Z21, 1344(DX)
+	VMOVUPS Z22, 1408(DX)
+	VMOVUPS Z23, 1472(DX)
+	VZEROUPPER
+	RET
+
+// func bConvertAVX512(dst *uint16, src *float32, n int)
+TEXT ·bConvertAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JZ bconv_done
+bconv_loop:
+	VMOVUPS (SI), Z0
+	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8 // vcvtneps2bf16 %zmm0, %ymm1
+	VMOVDQU Y1, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ bconv_loop
+bconv_done:
+	VZEROUPPER
+	RET

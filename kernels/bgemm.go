@@ -7,19 +7,19 @@ import (
 )
 
 // bfloat16 weights: C = act(A·B + bias) + residual with B stored as
-// bfloat16 (half the memory of float32), in one of two ways:
+// bfloat16 (half the memory of float32). The activations stay float32:
 //
-//   - Where the CPU has AVX512-BF16 (at the avx512 level), A's rows are
-//     rounded to bfloat16 too (VCVTNEPS2BF16: to nearest even, denormals
-//     to zero) and VDPBF16PS multiplies pairs of steps of K into float32
-//     accumulators; for each pair (k, k+1), in increasing k,
-//     acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k], each sum rounded to float32
-//     (the products of two bfloat16 values are exact in float32).
-//   - Elsewhere (avx2, generic, neon) the weight is widened to float32
-//     (exactly: a bfloat16 is the top half of a float32) and the product
-//     runs on the float32 GEMM, A unrounded.
+//   - At the avx512 level, the micro-kernel widens each weight to float32
+//     in registers (a bfloat16 is the top half of a float32: exact) and
+//     runs FMA, acc = fma(a[k], w[k], acc) in increasing k.
+//   - A VDPBF16PS kernel (AVX512-BF16) is built and tested too, which also
+//     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
+//     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
+//     by default (see bPreferDot: on the Xeon measured it was slower).
+//   - Elsewhere (avx2, generic, neon) the weight is widened to float32 in
+//     a scratch copy and the product runs on the float32 GEMM (Sgemm).
 //
-// Both split work over rows and columns of C, never over K: the result
+// All split work over rows and columns of C, never over K: the result
 // does not depend on the thread count.
 
 // BF16B is a right-hand operand (K×N, typically a Linear weight) stored as
@@ -84,13 +84,18 @@ func (p *BF16B) widen(dst []float32) {
 	}
 }
 
-// bMicro is the AVX512-BF16 micro-kernel: an mr×nr float32 tile t (row
-// stride nr) over kp/2 pairs of steps of K, from bfloat16 rows of A (lda
-// elements apart) and packed panels ldb elements apart.
+// bMicro is a micro-kernel for bfloat16 weights: an mr×nr float32 tile t
+// (row stride nr) from packed panels ldb elements apart, and either
+//   - kernel (with convert): kp/2 pairs of steps of K from bfloat16 rows
+//     of A (lda elements apart), VDPBF16PS (bdotTileGo), or
+//   - fma: k steps from the float32 rows of A (lda apart), each weight
+//     widened to float32 in registers, acc = fma(a[k], w[k], acc) in
+//     increasing k.
 type bMicro struct {
 	mr, nr  int
 	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
 	convert func(dst []uint16, src []float32)
+	fma     func(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
 }
 
 // bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
@@ -211,6 +216,7 @@ type bScratch struct {
 
 type bLocal struct {
 	tile, row []float32
+	edge      []float32 // the last rows of A, padded to mr rows (fma)
 }
 
 var (
@@ -218,9 +224,12 @@ var (
 	bLocalPool   freeList[bLocal]
 )
 
-func (l *bLocal) size(mk *bMicro) {
+func (l *bLocal) size(mk *bMicro, k int) {
 	l.tile = grow(l.tile, mk.mr*mk.nr)
 	l.row = grow(l.row, mk.nr)
+	if mk.fma != nil {
+		l.edge = grow(l.edge, mk.mr*max(k, 1))
+	}
 }
 
 func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
@@ -230,11 +239,13 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 	if s == nil {
 		s = &bScratch{}
 	}
-	s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
-	g.ab = s.a
+	if mk.fma == nil {
+		s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
+		g.ab = s.a
+	}
 	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
-		s.single.size(mk)
-		for rb := 0; rb < g.rowBlocks; rb++ {
+		s.single.size(mk, pb.K)
+		for rb := 0; rb < g.rowBlocks && mk.fma == nil; rb++ {
 			g.convertRows(rb)
 		}
 		for it := 0; it < g.rowBlocks*g.colChunks; it++ {
@@ -247,7 +258,9 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 }
 
 func (g bCall) runParallel(threads int) {
-	parallelFor(threads, g.rowBlocks, g.convertRows)
+	if g.mk.fma == nil {
+		parallelFor(threads, g.rowBlocks, g.convertRows)
+	}
 	var next atomic.Int64
 	items := g.rowBlocks * g.colChunks
 	var wg sync.WaitGroup
@@ -256,7 +269,7 @@ func (g bCall) runParallel(threads int) {
 		if tl == nil {
 			tl = &bLocal{}
 		}
-		tl.size(g.mk)
+		tl.size(g.mk, g.pb.K)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -298,7 +311,20 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 		w := min(nr, j1-j)
 		b := &pb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
-			mk.kernel(kp/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
+			switch {
+			case mk.fma == nil:
+				mk.kernel(kp/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
+			case i+mr <= g.m:
+				mk.fma(pb.K, &g.a[i*g.lda], g.lda, b, panelLen, &tl.tile[0])
+			default:
+				// The last rows: copy them into mr rows, zeros after.
+				k := pb.K
+				clear(tl.edge)
+				for r := i; r < g.m; r++ {
+					copy(tl.edge[(r-i)*k:(r-i+1)*k], g.a[r*g.lda:r*g.lda+k])
+				}
+				mk.fma(k, &tl.edge[0], k, b, panelLen, &tl.tile[0])
+			}
 			for r := 0; r < min(mr, i1-i); r++ {
 				row := i + r
 				tmp := tl.row[:w]

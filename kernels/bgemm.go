@@ -72,14 +72,26 @@ func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 // Bytes is the memory the packed weight holds.
 func (p *BF16B) Bytes() int { return 2 * len(p.data) }
 
-// widen writes op(B) as float32, K×N row-major (row stride N), into dst.
+// widen writes op(B) as float32, K×N row-major (row stride N), into dst,
+// reading the packed panels in order.
 func (p *BF16B) widen(dst []float32) {
-	panelLen := p.kp * qPanel
-	for kk := 0; kk < p.K; kk++ {
-		row := dst[kk*p.N : kk*p.N+p.N]
-		off := kk / 2 * qPanel * 2
-		for j := range row {
-			row[j] = FromBF16(p.data[j/qPanel*panelLen+off+j%qPanel*2+kk%2])
+	n := p.N
+	for q := 0; q*qPanel < n; q++ {
+		j0 := q * qPanel
+		cols := min(qPanel, n-j0)
+		panel := p.data[q*p.kp*qPanel : (q+1)*p.kp*qPanel]
+		for kk := 0; kk < p.K; kk += 2 {
+			g := panel[kk/2*qPanel*2 : kk/2*qPanel*2+qPanel*2]
+			even := dst[kk*n+j0 : kk*n+j0+cols]
+			for c := range even {
+				even[c] = FromBF16(g[2*c])
+			}
+			if kk+1 < p.K {
+				odd := dst[(kk+1)*n+j0 : (kk+1)*n+j0+cols]
+				for c := range odd {
+					odd[c] = FromBF16(g[2*c+1])
+				}
+			}
 		}
 	}
 }

@@ -27,6 +27,10 @@ import (
 	"github.com/anyres/anyres/posenc"
 
 	// The families.
+	_ "github.com/anyres/anyres/beit"
+	_ "github.com/anyres/anyres/eva"
+	_ "github.com/anyres/anyres/naflex"
+	_ "github.com/anyres/anyres/twins"
 	_ "github.com/anyres/anyres/vit"
 )
 

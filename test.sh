@@ -25,6 +25,14 @@ go test -count=1 ./...
 go test -count=1 -race -short ./...
 [ "${1:-}" = quick ] && { echo "quick suite passed in $((SECONDS-start))s"; exit 0; }
 
+step "2b. fuzz the hostile-input parsers briefly (FUZZTIME=10m ./test.sh for a longer run)"
+# One target per invocation: go test -fuzz takes a single target.
+for target in ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse; do
+  pkg=${target%%:*}; name=${target#*:}
+  echo "--- $name ($pkg, ${FUZZTIME:-10s})"
+  go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"
+done
+
 step "3. go test -tags purego"
 go test -count=1 -tags purego ./...
 
@@ -45,6 +53,11 @@ GOARCH=arm64 go build -o .tools/anyres-arm64 ./cmd/anyres
 qemu-aarch64 .tools/anyres-arm64 info
 qemu-aarch64 .tools/anyres-arm64 info -json | grep -q '"level":"neon"' || { echo "arm64 build does not select neon"; exit 1; }
 GOARCH=arm64 go test -count=1 -short -exec qemu-aarch64 ./...
+echo "--- examples/edge: static arm64 build with the model embedded, run on a photo"
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags='-s -w' -o .tools/edge-arm64 ./examples/edge
+ls -l .tools/edge-arm64
+qemu-aarch64 .tools/edge-arm64 testdata/images/hills.jpg | tee .tools/edge-arm64.out
+[ "$(grep -c '^class [0-9]' .tools/edge-arm64.out)" = 5 ] || { echo "examples/edge did not print 5 classes"; exit 1; }
 
 step "6. cross-builds and WebAssembly (wasip1 under wazero)"
 for target in linux/arm:7 linux/riscv64 linux/386 windows/amd64 darwin/arm64 linux/amd64:purego; do

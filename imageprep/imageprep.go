@@ -24,6 +24,13 @@
 // which widens its support when shrinking, like PIL's bicubic resize that timm's
 // preprocessing uses. Alpha is dropped before resizing, as PIL's convert("RGB") does;
 // a JPEG's EXIF orientation is ignored, as PIL and timm ignore it.
+//
+// Memory is bounded by Limits (DefaultLimits unless a call says otherwise):
+// the file's size, every image's pixel count and side, and the resizer's
+// temporary are checked before they are allocated. With the defaults one
+// image costs at most about 1.6 GiB (a 64-megapixel photo decoded, its
+// 16-bit copy, the resized copy and the float32 tensor) plus 1 GiB of
+// resizer temporary; a board with little memory should lower them.
 package imageprep
 
 import (
@@ -36,17 +43,8 @@ import (
 	_ "image/jpeg" // register the decoders Decode accepts
 	_ "image/png"
 	"io"
-	"os"
 
 	xdraw "golang.org/x/image/draw"
-)
-
-// Limits on input, so that no file can make the program allocate without
-// bound: a 256 MiB file and 64 megapixels (more than any camera's photo;
-// at most about 1.6 GiB through decoding, 16-bit RGB and float32 CHW).
-const (
-	MaxFileBytes = 256 << 20
-	MaxPixels    = 64 << 20
 )
 
 // Tensor is one image as float32 values in channel-major order: C planes of
@@ -59,29 +57,22 @@ type Tensor struct {
 // At returns the value of channel c at row y, column x.
 func (t *Tensor) At(c, y, x int) float32 { return t.Data[(c*t.H+y)*t.W+x] }
 
-// Load reads and decodes a PNG or JPEG file.
-func Load(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, err := Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
-}
+// Load reads and decodes a PNG or JPEG file within DefaultLimits.
+func Load(path string) (image.Image, error) { return DefaultLimits.Load(path) }
+
+// Decode reads a PNG or JPEG image within DefaultLimits.
+func Decode(r io.Reader) (image.Image, error) { return DefaultLimits.Decode(r) }
 
 // Decode reads a PNG or JPEG image. It checks the dimensions in the header
-// before decoding pixels, and refuses empty images and images over MaxPixels.
-func Decode(r io.Reader) (image.Image, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+// against l before decoding pixels, and refuses empty images.
+func (l Limits) Decode(r io.Reader) (image.Image, error) {
+	l = l.orDefault()
+	data, err := io.ReadAll(io.LimitReader(r, l.FileBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("image file is larger than %d bytes", MaxFileBytes)
+	if int64(len(data)) > l.FileBytes {
+		return nil, fmt.Errorf("image file is larger than %d bytes (Limits.FileBytes)", l.FileBytes)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -90,11 +81,8 @@ func Decode(r io.Reader) (image.Image, error) {
 		}
 		return nil, fmt.Errorf("malformed image: %w", err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fmt.Errorf("%s image is empty (%d×%d)", format, cfg.Height, cfg.Width)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, fmt.Errorf("%s image of %d×%d pixels is over the %d-pixel limit", format, cfg.Height, cfg.Width, MaxPixels)
+	if err := l.checkImage(format+" image", cfg.Height, cfg.Width); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -105,7 +93,9 @@ func Decode(r io.Reader) (image.Image, error) {
 
 // Opaque returns img as an opaque 16-bit RGB image whose bounds start at
 // (0, 0), dropping any alpha channel the way PIL's convert("RGB") does
-// (colours kept, transparency forgotten).
+// (colours kept, transparency forgotten). It allocates 8 bytes a pixel of
+// img without asking: check img's size against Limits first (Resize,
+// ToTensor and Prepare do).
 func Opaque(img image.Image) *image.RGBA64 {
 	b := img.Bounds()
 	dst := image.NewRGBA64(image.Rect(0, 0, b.Dx(), b.Dy()))
@@ -136,13 +126,21 @@ func straight(c color.Color) color.RGBA64 {
 }
 
 // Resize returns img scaled to h rows by w columns with the Catmull-Rom
-// cubic, antialiased when shrinking. Alpha is dropped first (see Opaque).
+// cubic, antialiased when shrinking, within DefaultLimits. Alpha is dropped
+// first (see Opaque).
 func Resize(img image.Image, h, w int) (*image.RGBA64, error) {
+	return DefaultLimits.Resize(img, h, w)
+}
+
+// Resize is the package's Resize within l: the source, the target and the
+// resizer's temporary are checked before anything is allocated.
+func (l Limits) Resize(img image.Image, h, w int) (*image.RGBA64, error) {
 	if h <= 0 || w <= 0 {
 		return nil, fmt.Errorf("imageprep: resize to %d×%d: sizes must be positive", h, w)
 	}
-	if int64(h)*int64(w) > MaxPixels {
-		return nil, fmt.Errorf("imageprep: resize to %d×%d is over the %d-pixel limit", h, w, MaxPixels)
+	b := img.Bounds()
+	if err := l.orDefault().checkResize(b.Dy(), b.Dx(), h, w); err != nil {
+		return nil, err
 	}
 	src := Opaque(img)
 	if src.Bounds().Dx() == w && src.Bounds().Dy() == h {
@@ -156,8 +154,17 @@ func Resize(img image.Image, h, w int) (*image.RGBA64, error) {
 // ToTensor converts img to a 3×H×W tensor of (v - mean[c]) / std[c], where v
 // is the pixel value scaled to [0, 1]. Alpha is dropped (see Opaque);
 // grayscale images give three equal channels.
+// The image must be within DefaultLimits.
 func ToTensor(img image.Image, n Norm) (*Tensor, error) {
+	return toTensor(img, n, DefaultLimits.orDefault())
+}
+
+func toTensor(img image.Image, n Norm, l Limits) (*Tensor, error) {
 	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	if err := l.checkImage("image", b.Dy(), b.Dx()); err != nil {
 		return nil, err
 	}
 	src, ok := img.(*image.RGBA64)

@@ -34,8 +34,9 @@ func ParseSize(s string) (Size, error) {
 	if err1 != nil || err2 != nil || h <= 0 || w <= 0 {
 		return Size{}, fmt.Errorf("size %q: want two positive whole numbers, HxW, e.g. 384x512", s)
 	}
-	if int64(h)*int64(w) > MaxPixels {
-		return Size{}, fmt.Errorf("size %q is over the %d-pixel limit", s, MaxPixels)
+	// Refuse now what resizing would refuse later (DefaultLimits).
+	if err := DefaultLimits.orDefault().checkImage(fmt.Sprintf("size %q", s), h, w); err != nil {
+		return Size{}, err
 	}
 	return Size{H: h, W: w}, nil
 }
@@ -84,10 +85,11 @@ func BudgetSize(h, w, patch, tokens int) (Size, error) {
 // Options choose how Prepare sizes and normalises an image. Set at most one
 // of Size and Tokens; with neither, the image keeps its native size.
 type Options struct {
-	Size   Size // resize to exactly this size (aspect ratio not kept)
-	Tokens int  // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (BudgetSize)
-	Patch  int  // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
-	Norm   Norm // per-channel normalisation; the zero Norm is refused, use Identity for none
+	Size   Size   // resize to exactly this size (aspect ratio not kept)
+	Tokens int    // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (BudgetSize)
+	Patch  int    // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
+	Norm   Norm   // per-channel normalisation; the zero Norm is refused, use Identity for none
+	Limits Limits // bounds on the source, the target and the resizer's temporary; zero fields mean DefaultLimits
 }
 
 // TargetSize returns the size Prepare resizes an image of size src to.
@@ -119,6 +121,10 @@ func Prepare(img image.Image, o Options) (*Tensor, error) {
 	if src.H <= 0 || src.W <= 0 {
 		return nil, fmt.Errorf("imageprep: image is empty (%v)", src)
 	}
+	l := o.Limits.orDefault()
+	if err := l.checkImage("image", src.H, src.W); err != nil {
+		return nil, err
+	}
 	dst, err := o.TargetSize(src)
 	if err != nil {
 		return nil, err
@@ -131,11 +137,11 @@ func Prepare(img image.Image, o Options) (*Tensor, error) {
 		return nil, fmt.Errorf("imageprep: %s %v is smaller than one %d×%d patch; choose a larger size or a token budget", what, dst, o.Patch, o.Patch)
 	}
 	if dst != src {
-		r, err := Resize(img, dst.H, dst.W)
+		r, err := l.Resize(img, dst.H, dst.W)
 		if err != nil {
 			return nil, err
 		}
 		img = r
 	}
-	return ToTensor(img, o.Norm)
+	return toTensor(img, o.Norm, l)
 }

@@ -58,10 +58,36 @@ func QuickGELU(dst, src []float32) { Activate(ActQuickGELU, dst, src) }
 func SiLU(dst, src []float32) { Activate(ActSiLU, dst, src) }
 
 // sigmoidGate sets dst = x·σ(a·x) = x / (1 + e^(−a·x)) through the Exp
-// kernel, a stack chunk at a time so that it allocates nothing.
+// kernel. A dst apart from src holds e^(−a·x) on the way; in place it goes
+// a chunk at a time through a buffer from a free list (a stack buffer would
+// escape through the Exp dispatch), so neither allocates when warm.
 func sigmoidGate(dst, src []float32, a float32) {
 	checkLen("sigmoidGate", dst, src)
-	var t [256]float32
+	if len(src) == 0 {
+		return
+	}
+	if &dst[0] != &src[0] {
+		for i, x := range src {
+			dst[i] = -a * x
+		}
+		Exp(dst, dst)
+		for i, x := range src {
+			dst[i] = x / (1 + dst[i])
+		}
+		return
+	}
+	sigmoidGateInPlace(dst, src, a)
+}
+
+// gateChunks are the in-place sigmoid gate's buffers.
+var gateChunks freeList[[256]float32]
+
+func sigmoidGateInPlace(dst, src []float32, a float32) {
+	t := gateChunks.get()
+	if t == nil {
+		t = new([256]float32)
+	}
+	defer gateChunks.put(t)
 	for lo := 0; lo < len(src); lo += len(t) {
 		n := min(len(t), len(src)-lo)
 		s, e := src[lo:lo+n], t[:n]

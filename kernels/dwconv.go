@@ -15,11 +15,13 @@ func DWConv3x3(dst, padded, weight, bias []float32, h, w, c int, residual bool) 
 	if h < 0 || w < 0 || c < 0 {
 		panic(fmt.Sprintf("kernels: DWConv3x3: negative size %d×%d×%d", h, w, c))
 	}
-	if len(dst) != h*w*c || len(padded) != (h+2)*(w+2)*c {
+	// Padded sizes are formed only after the products are known to fit.
+	out, in := checkProduct("DWConv3x3", h, w, c), checkProduct("DWConv3x3", h+2, w+2, c)
+	if len(dst) != out || len(padded) != in {
 		panic(fmt.Sprintf("kernels: DWConv3x3: dst %d, padded %d values; want %d×%d×%d and %d×%d×%d",
 			len(dst), len(padded), h, w, c, h+2, w+2, c))
 	}
-	if len(weight) != 9*c || len(bias) != c {
+	if len(weight) != checkProduct("DWConv3x3", 9, c) || len(bias) != c {
 		panic(fmt.Sprintf("kernels: DWConv3x3: weight %d, bias %d values; want 9×%d and %d", len(weight), len(bias), c, c))
 	}
 	if len(dst) == 0 {

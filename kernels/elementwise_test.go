@@ -27,7 +27,7 @@ func benchRows(b *testing.B, rows, cols int, f func(dst, src []float32, cols int
 }
 
 // TestSigmoidActivations checks QuickGELU and SiLU against float64 over a
-// range that reaches both tails, with dst aliasing src.
+// range that reaches both tails, with dst aliasing src and apart from it.
 func TestSigmoidActivations(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, c := range []struct {
@@ -39,15 +39,34 @@ func TestSigmoidActivations(t *testing.T) {
 				for i := range src {
 					src[i] = float32(-60 + 120*float64(i)/float64(max(n-1, 1)))
 				}
-				dst := append([]float32(nil), src...)
-				kernels.Activate(c.act, dst, dst)
-				for i, x := range src {
-					want := float64(x) / (1 + math.Exp(-c.a*float64(x)))
-					if d := math.Abs(float64(dst[i]) - want); d > 2e-6*math.Max(1, math.Abs(want)) {
-						t.Fatalf("%s n=%d x=%g: got %g want %g", c.act, n, x, dst[i], want)
+				inPlace := append([]float32(nil), src...)
+				kernels.Activate(c.act, inPlace, inPlace)
+				apart := make([]float32, n) // dst apart from src: no allocation
+				if allocs := testing.AllocsPerRun(3, func() { kernels.Activate(c.act, apart, src) }); allocs != 0 {
+					t.Errorf("%s n=%d into another slice: %v allocations", c.act, n, allocs)
+				}
+				for _, dst := range [][]float32{inPlace, apart} {
+					for i, x := range src {
+						want := float64(x) / (1 + math.Exp(-c.a*float64(x)))
+						if d := math.Abs(float64(dst[i]) - want); d > 2e-6*math.Max(1, math.Abs(want)) {
+							t.Fatalf("%s n=%d x=%g: got %g want %g", c.act, n, x, dst[i], want)
+						}
 					}
 				}
 			}
 		}
 	})
+}
+
+// TestSigmoidGateNoAllocs: QuickGELU and SiLU in place and apart allocate
+// nothing once warm (they run in GEMM epilogues of every forward pass).
+func TestSigmoidGateNoAllocs(t *testing.T) {
+	x := make([]float32, 1000)
+	y := make([]float32, 1000)
+	for _, act := range []kernels.Activation{kernels.ActQuickGELU, kernels.ActSiLU} {
+		kernels.Activate(act, x, x)
+		if a := testing.AllocsPerRun(10, func() { kernels.Activate(act, x, x); kernels.Activate(act, y, x) }); a != 0 {
+			t.Errorf("%s: %v allocations", act, a)
+		}
+	}
 }

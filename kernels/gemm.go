@@ -65,9 +65,9 @@ func SgemmBatched(t Threads, batch int, transA, transB bool, m, n, k int, alpha 
 	// Check every operand before any work starts, so a bad stride panics
 	// on the calling goroutine.
 	for i := 0; i < batch; i++ {
-		checkMatrix("A", tail(a, i*strideA), transA, m, k, lda)
-		checkMatrix("B", tail(b, i*strideB), transB, k, n, ldb)
-		checkMatrix("C", tail(c, i*strideC), false, m, n, ldc)
+		checkMatrix("A", tail(a, batchOffset(i, strideA)), transA, m, k, lda)
+		checkMatrix("B", tail(b, batchOffset(i, strideB)), transB, k, n, ldb)
+		checkMatrix("C", tail(c, batchOffset(i, strideC)), false, m, n, ldc)
 	}
 	nt := t.n()
 	if nt <= 1 || batch < nt {
@@ -79,6 +79,16 @@ func SgemmBatched(t Threads, batch int, transA, transB bool, m, n, k int, alpha 
 	parallelFor(nt, batch, func(i int) {
 		Sgemm(1, transA, transB, m, n, k, alpha, tail(a, i*strideA), lda, tail(b, i*strideB), ldb, beta, tail(c, i*strideC), ldc)
 	})
+}
+
+// batchOffset is i·stride, the start of product i of a batch, checked so
+// that a huge stride cannot wrap into an offset inside the slice.
+func batchOffset(i, stride int) int {
+	off, ok := mulSize(i, stride)
+	if !ok {
+		panic(fmt.Sprintf("kernels: SgemmBatched: offset %d·%d of product %d is negative or overflows int", i, stride, i))
+	}
+	return off
 }
 
 // tail returns s[off:], or an empty slice when off is past its end (an
@@ -97,6 +107,7 @@ func tail(s []float32, off int) []float32 {
 // lda) and a packed B, with the epilogue applied to each output tile right
 // after its last block of K, while the tile is still in cache.
 func GemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, c []float32, ldc int, ep Epilogue) {
+	checkPacked(pb)
 	checkMatrix("A", a, false, m, pb.K, lda)
 	checkMatrix("C", c, false, m, pb.N, ldc)
 	checkEpilogue(ep, m, pb.N)
@@ -151,7 +162,7 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 	if ld < cols {
 		panic(fmt.Sprintf("kernels: %s: leading dimension %d < %d columns", name, ld, cols))
 	}
-	if need := (rows-1)*ld + cols; len(s) < need {
-		panic(fmt.Sprintf("kernels: %s: %d elements, need %d for %d×%d with ld %d", name, len(s), need, rows, cols, ld))
+	if !holdsRows(len(s), rows, cols, ld) {
+		panic(fmt.Sprintf("kernels: %s: %d elements, need %s for %d×%d with ld %d", name, len(s), needRows(rows, cols, ld), rows, cols, ld))
 	}
 }

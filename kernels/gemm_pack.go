@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"sync"
 	"unsafe"
 )
@@ -22,9 +23,29 @@ type PackedB struct {
 // [out, in] is) for GemmPacked.
 func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 	checkMatrix("B", b, transB, k, n, ldb)
+	checkProduct("PackB", panelsOf(n), k, gemmPanel)
 	p := &PackedB{K: k, N: n, data: make([]float32, packedBLen(k, n))}
 	packBPanels(p.data, transB, k, n, b, ldb, 0, panelsOf(n), 0, k)
 	return p
+}
+
+// checkPacked panics unless pb is a PackedB that PackB made (K and N are
+// exported, so a caller could change them, or build one by hand, and hand
+// the micro-kernels a shape its data does not hold).
+func checkPacked(pb *PackedB) {
+	if pb == nil {
+		panic("kernels: GemmPacked: nil PackedB")
+	}
+	if pb.K < 0 || pb.N < 0 {
+		panic(fmt.Sprintf("kernels: GemmPacked: PackedB has negative size %d×%d", pb.K, pb.N))
+	}
+	need, ok := mulSize(panelsOf(pb.N), pb.K)
+	if ok {
+		need, ok = mulSize(need, gemmPanel)
+	}
+	if !ok || len(pb.data) != need {
+		panic(fmt.Sprintf("kernels: GemmPacked: PackedB holds %d values, not the %d×%d that PackB packs (K or N changed after PackB?)", len(pb.data), pb.K, pb.N))
+	}
 }
 
 func panelsOf(n int) int         { return (n + gemmPanel - 1) / gemmPanel }

@@ -13,7 +13,7 @@ type RelIndex struct {
 // (without copying; the caller must not change index afterwards). It panics
 // on a bad entry: indices are built by code, not read from outside.
 func NewRelIndex(index []int32, n, rows int) *RelIndex {
-	if n < 0 || rows < 0 || len(index) != n*n {
+	if n < 0 || rows < 0 || !sameProduct(len(index), n, n) {
 		panic(fmt.Sprintf("kernels: NewRelIndex: %d entries for %d×%d", len(index), n, n))
 	}
 	for i, v := range index {
@@ -40,7 +40,7 @@ func RelBiasAdd(scores, table []float32, index *RelIndex, lo, hi int) {
 	if lo < 0 || hi < lo || hi > n {
 		panic(fmt.Sprintf("kernels: RelBiasAdd: query range [%d, %d) outside [0, %d]", lo, hi, n))
 	}
-	if len(scores) != (hi-lo)*n {
+	if !sameProduct(len(scores), hi-lo, n) {
 		panic(fmt.Sprintf("kernels: RelBiasAdd: scores have %d values, want %d×%d", len(scores), hi-lo, n))
 	}
 	if len(table) < index.rows {
@@ -116,8 +116,8 @@ func RelBiasAddWindow(scores []float32, ld int, rev []float32, win *RelWindow, l
 	if hi == lo {
 		return
 	}
-	if need := (hi-lo-1)*ld + n; len(scores) < need {
-		panic(fmt.Sprintf("kernels: RelBiasAddWindow: scores have %d values, need %d for %d×%d with stride %d", len(scores), need, hi-lo, n, ld))
+	if !holdsRows(len(scores), hi-lo, n, ld) {
+		panic(fmt.Sprintf("kernels: RelBiasAddWindow: scores have %d values, need %s for %d×%d with stride %d", len(scores), needRows(hi-lo, n, ld), hi-lo, n, ld))
 	}
 	relBiasWindow(scores, ld, rev, win.start[lo:hi], win.h, win.w)
 }

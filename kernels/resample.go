@@ -99,7 +99,7 @@ func identityTaps(n int) *Taps {
 // Zero weights are kept, so every output sums all in inputs in order.
 func MatrixTaps(in, out int, m []float32) *Taps {
 	checkTapsAxis("MatrixTaps", in, out)
-	if len(m) != in*out {
+	if !sameProduct(len(m), in, out) {
 		panic(fmt.Sprintf("kernels: MatrixTaps: %d weights for a %d×%d matrix", len(m), out, in))
 	}
 	t := newTaps(in, out, in)
@@ -345,23 +345,25 @@ func Resample(t Threads, dst, src []float32, c int, th, tw *Taps) {
 	if c < 0 {
 		panic(fmt.Sprintf("kernels: Resample: negative channel count %d", c))
 	}
-	if len(src) < inH*inW*c {
+	inLen, outLen := checkProduct("Resample", inH, inW, c), checkProduct("Resample", outH, outW, c)
+	midLen := checkProduct("Resample", inH, outW, c)
+	if len(src) < inLen {
 		panic(fmt.Sprintf("kernels: Resample: src has %d values, need %d×%d×%d", len(src), inH, inW, c))
 	}
-	if len(dst) < outH*outW*c {
+	if len(dst) < outLen {
 		panic(fmt.Sprintf("kernels: Resample: dst has %d values, need %d×%d×%d", len(dst), outH, outW, c))
 	}
 	if c == 0 {
 		return
 	}
-	mid := src[:inH*inW*c]
+	mid := src[:inLen]
 	if !tw.identity {
 		if th.identity {
-			mid = dst[:outH*outW*c]
+			mid = dst[:outLen]
 		} else {
-			buf := getResampleScratch(inH * outW * c)
+			buf := getResampleScratch(midLen)
 			defer resampleScratchPool.Put(buf)
-			mid = (*buf)[:inH*outW*c]
+			mid = (*buf)[:midLen]
 		}
 		rowIn, rowOut := inW*c, outW*c
 		offs := tw.offsets(c)

@@ -17,18 +17,20 @@ func RopeRotate(x []float32, ld int, sin, cos []float32, tokens, heads, headDim 
 	if tokens < 0 || heads < 0 || headDim < 0 || headDim%2 != 0 {
 		panic(fmt.Sprintf("kernels: RopeRotate: bad shape %d tokens × %d heads × %d (headDim must be even)", tokens, heads, headDim))
 	}
-	width := heads * headDim
+	width := checkProduct("RopeRotate", heads, headDim)
 	if ld < width {
 		panic(fmt.Sprintf("kernels: RopeRotate: row stride %d < %d·%d", ld, heads, headDim))
 	}
-	if len(sin) != tokens*headDim || len(cos) != tokens*headDim {
+	// tokens·headDim may not fit an int: a product that wrapped (to 0 at
+	// 2^62 tokens of 4) would match an empty sin and let the assembly run.
+	if !sameProduct(len(sin), tokens, headDim) || !sameProduct(len(cos), tokens, headDim) {
 		panic(fmt.Sprintf("kernels: RopeRotate: sin/cos have %d/%d values, want %d·%d", len(sin), len(cos), tokens, headDim))
 	}
 	if tokens == 0 || width == 0 {
 		return
 	}
-	if need := (tokens-1)*ld + width; len(x) < need {
-		panic(fmt.Sprintf("kernels: RopeRotate: x has %d values, need %d for %d rows of %d with stride %d", len(x), need, tokens, width, ld))
+	if !holdsRows(len(x), tokens, width, ld) {
+		panic(fmt.Sprintf("kernels: RopeRotate: x has %d values, need %s for %d rows of %d with stride %d", len(x), needRows(tokens, width, ld), tokens, width, ld))
 	}
 	ropeRotate(x, ld, sin, cos, tokens, heads, headDim)
 }

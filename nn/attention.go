@@ -39,11 +39,11 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	AttendHead(ws.ao[(s.off+it.lo)*d+col:], d, q, 3*d, k, 3*d, v, 3*d, rows, n, hd, scale, bias, ws.work[worker].scores)
 }
 
-// rotate applies the rotary embedding to q and k of every image, each on
-// its own grid, in the qkv matrix the row phase just made.
-func (ws *workspace) rotate() error {
+// rotate applies block b's rotary embedding to q and k of every image,
+// each on its own grid, in the qkv matrix the row phase just made.
+func (ws *workspace) rotate(b int) error {
 	e := ws.m.enc
-	r := e.Rotary
+	r := e.rotary(b)
 	if r == nil {
 		return nil
 	}

@@ -23,8 +23,8 @@ type Encoder struct {
 	PreNorm *LayerNorm // after the position encoding (CLIP); nil for none
 	Blocks  []Block
 	Norm    *LayerNorm // the final norm of forward_features; nil for none
-	// Rotary rotates q and k of the patch tokens in every block (EVA-02,
-	// RoPE-ViT); nil for none.
+	// Rotary rotates q and k of the patch tokens in every block whose own
+	// Rotary is nil (EVA-02, RoPE-ViT); nil for none.
 	Rotary posenc.Rotary
 	// Bias is added to every head's attention logits in every block whose
 	// own Bias is nil (after the 1/√head_dim scale); nil for none.
@@ -47,6 +47,9 @@ type Block struct {
 	// Bias is this block's own attention bias (BEiT's per-block relative
 	// table); nil uses the encoder's.
 	Bias posenc.AttentionBias
+	// Rotary is this block's own rotary embedding (RoPE-Mixed's learned
+	// per-block frequencies); nil uses the encoder's.
+	Rotary posenc.Rotary
 }
 
 // HeadDim is the width of one attention head.
@@ -58,6 +61,14 @@ func (e *Encoder) bias(b int) posenc.AttentionBias {
 		return bb
 	}
 	return e.Bias
+}
+
+// rotary returns block b's rotary embedding.
+func (e *Encoder) rotary(b int) posenc.Rotary {
+	if r := e.Blocks[b].Rotary; r != nil {
+		return r
+	}
+	return e.Rotary
 }
 
 // Check reports an encoder whose parts do not fit together.
@@ -87,10 +98,10 @@ func (e *Encoder) Check() error {
 		if bb := e.bias(i); bb != nil && bb.Heads() != e.Heads {
 			return bad("block %d: attention bias has %d heads, the model %d", i, bb.Heads(), e.Heads)
 		}
-	}
-	if r := e.Rotary; r != nil {
-		if err := r.RotateQKV(make([]float32, 3*d), 3*d, posenc.Grid{H: 1, W: 1}, e.Heads, e.HeadDim(), 0); err != nil {
-			return bad("rotary embedding for %d heads of %d: %v", e.Heads, e.HeadDim(), err)
+		if r := e.rotary(i); r != nil {
+			if err := r.RotateQKV(make([]float32, 3*d), 3*d, posenc.Grid{H: 1, W: 1}, e.Heads, e.HeadDim(), 0); err != nil {
+				return bad("block %d: rotary embedding for %d heads of %d: %v", i, e.Heads, e.HeadDim(), err)
+			}
 		}
 	}
 	return e.Head.check(d)

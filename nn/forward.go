@@ -38,7 +38,7 @@ func (ws *workspace) forward() error {
 		ws.block = b
 		ws.run(phaseRows)
 		if b+1 < depth {
-			if err := ws.rotate(); err != nil {
+			if err := ws.rotate(b + 1); err != nil {
 				return err
 			}
 		}
@@ -111,6 +111,8 @@ func (ws *workspace) outputs(outs []Output) {
 		o.Grid, o.Prefix = s.grid, e.PrefixN
 		o.Tokens = grow(o.Tokens, s.n*d)
 		copy(o.Tokens, ws.x[s.off*d:(s.off+s.n)*d])
-		e.Head.forward(kernels.Threads(ws.m.threads), o.Tokens, s.n, e.PrefixN, d, ws.head, o)
+		// The head runs on this goroutine: its GEMMs are a few rows, and
+		// kernels' parallel GEMM starts goroutines (allocations) per call.
+		e.Head.forward(1, o.Tokens, s.n, e.PrefixN, d, ws.head, o)
 	}
 }

@@ -93,8 +93,14 @@ type MLP struct {
 // Hidden is the width of the layer FC2 reads.
 func (m *MLP) Hidden() int { return m.FC2.In }
 
-// Scratch is the hidden buffer one row needs (FC1's output width).
-func (m *MLP) Scratch() int { return m.FC1.Out }
+// Scratch is the hidden buffer one row needs: FC1's output width, and for
+// a gated MLP the activated gate besides.
+func (m *MLP) Scratch() int {
+	if m.Gated {
+		return m.FC1.Out + m.FC2.In
+	}
+	return m.FC1.Out
+}
 
 // Check reports an MLP whose layers do not chain.
 func (m *MLP) Check(d int) error {
@@ -112,16 +118,20 @@ func (m *MLP) Check(d int) error {
 // (rows×Scratch()) as scratch.
 func (m *MLP) Forward(t kernels.Threads, rows int, in, hid, x []float32) {
 	d, h, w := m.FC1.In, m.FC2.In, m.FC1.Out
-	hid = hid[:rows*w]
 	if !m.Gated {
+		hid = hid[:rows*w]
 		m.FC1.Apply(t, rows, in, d, hid, w, m.Act, nil)
 	} else {
+		// The gate is activated into its own buffer (act(g)·v as PyTorch
+		// rounds it), which keeps the sigmoid activations allocation-free.
+		act := hid[rows*w : rows*(w+h)]
+		hid = hid[:rows*w]
 		m.FC1.Apply(t, rows, in, d, hid, w, kernels.ActNone, nil)
 		for r := 0; r < rows; r++ {
-			g, v := hid[r*w:r*w+h], hid[r*w+h:r*w+w]
-			kernels.Activate(m.Act, g, g)
+			g, v, a := hid[r*w:r*w+h], hid[r*w+h:r*w+w], act[r*h:(r+1)*h]
+			kernels.Activate(m.Act, a, g)
 			for i := range g {
-				g[i] *= v[i]
+				g[i] = a[i] * v[i]
 			}
 		}
 	}

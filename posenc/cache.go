@@ -9,6 +9,7 @@ type perGridCache[K comparable, V any] struct {
 	mu    sync.Mutex
 	m     map[K]V
 	order []K // the keys of m, oldest first
+	limit int // entries kept; 0 means perGridCacheSize
 }
 
 // perGridCacheSize bounds the entries kept: a server sees a handful of image
@@ -38,7 +39,11 @@ func (c *perGridCache[K, V]) get(key K, build func() (V, error)) (V, error) {
 	if c.m == nil {
 		c.m = map[K]V{}
 	}
-	if len(c.order) == perGridCacheSize {
+	limit := c.limit
+	if limit <= 0 {
+		limit = perGridCacheSize
+	}
+	if len(c.order) >= limit {
 		delete(c.m, c.order[0])
 		c.order = append(c.order[:0], c.order[1:]...)
 	}

@@ -16,7 +16,9 @@
 //   - AttentionBias, added to the attention logits before the softmax:
 //     RelPosBias (Swin and BEiT's relative position bias tables) and CPB
 //     (SwinV2's continuous position bias, an MLP of log-spaced coordinates).
-//   - Rotary, rotating q and k inside attention: Rope2D (EVA-02's 2-D RoPE).
+//   - Rotary, rotating q and k inside attention: Rope2D (EVA-02's axial
+//     2-D RoPE) and RopeMixed (RoPE-Mixed's learned per-block, per-head
+//     frequencies).
 //
 // Beneath them are the table builders, usable on their own and checked
 // against timm and PyTorch: ResampleGrid, ResampleAbsPosEmbed and

@@ -45,11 +45,16 @@ type RopeOptions struct {
 	// (EVA-02's ref_feat_shape scheme for running at new sizes).
 	RefGrid    Grid
 	GridOffset float64 // FreqBands: added to the integer coordinates
+	// XY is timm's grid_indexing='xy' (the naver RoPE ViTs, Perception
+	// Encoder): each row's first dim/4 frequencies take the column
+	// coordinate and the next dim/4 the row, instead of row then column.
+	XY bool
 }
 
 // RotaryTables returns timm's build_rotary_pos_embed(g, dim=dim): sin and
 // cos tables of g.N() rows × dim values. Each row holds dim/4 frequencies
-// for the row coordinate, then dim/4 for the column coordinate, each value
+// for the row coordinate, then dim/4 for the column coordinate (the other
+// way round with XY), each value
 // repeated twice (repeat_interleave), ready for RopeRotate's interleaved
 // pairs. dim must be a positive multiple of 4.
 func RotaryTables(g Grid, dim int, o RopeOptions) (sin, cos []float32, err error) {
@@ -106,7 +111,11 @@ func RotaryTables(g Grid, dim int, o RopeOptions) (sin, cos []float32, err error
 	for y := 0; y < g.H; y++ {
 		for x := 0; x < g.W; x++ {
 			r := (y*g.W + x) * dim
-			for ci, t := range [2]float32{ty[y], tx[x]} {
+			axes := [2]float32{ty[y], tx[x]}
+			if o.XY {
+				axes[0], axes[1] = tx[x], ty[y]
+			}
+			for ci, t := range axes {
 				for k, f := range bands {
 					arg := float64(float32(t * f))
 					s, c := float32(math.Sin(arg)), float32(math.Cos(arg))

@@ -13,16 +13,25 @@ import (
 // distilled variant (ViT, DeiT, DeiT-III, DINOv2, CLIP, SigLIP, FlexiViT).
 var archPrefixes = []string{"vit_", "deit_", "deit3_", "flexivit_"}
 
+// Names under those prefixes that timm builds with other classes (its Eva
+// class: RoPE ViTs, Perception Encoder, DINOv3): not this family's.
+var otherClasses = []string{"_rope", "vit_pe_", "dinov3"}
+
 func init() {
 	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily})
 }
 
-// claims: a timm name of the family (not the RoPE ViTs, which are timm's
-// Eva class), anyres's own config metadata, or a plain ViT's tensors.
+// claims: a timm name of the family (not those of timm's Eva class),
+// anyres's own config metadata, or a plain ViT's tensors.
 func claims(arch string, ck nn.Checkpoint) int {
 	if arch != "" {
+		for _, o := range otherClasses {
+			if strings.Contains(arch, o) {
+				return 0
+			}
+		}
 		for _, p := range archPrefixes {
-			if strings.HasPrefix(arch, p) && !strings.Contains(arch, "_rope_") {
+			if strings.HasPrefix(arch, p) {
 				return 2
 			}
 		}

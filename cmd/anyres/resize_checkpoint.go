@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/anyres/anyres/imageprep"
@@ -70,8 +71,13 @@ func runResizeCheckpoint(args []string) error {
 	if err != nil {
 		return err
 	}
-	if l.patch[0] <= 0 {
-		return fmt.Errorf("%s: cannot tell the patch size (no patch_embed.proj.weight of 4 dimensions, no patch_size in the config)", *in)
+	// Every dimension of the patch kernel is checked, not only its height:
+	// a 0-sized one reached size / patch as an integer division by zero.
+	if ks, err := ck.file.Shape("patch_embed.proj.weight"); err == nil && slices.Contains(ks, 0) {
+		return fmt.Errorf("%s: patch_embed.proj.weight has shape %v, want out×in×h×w with every dimension at least 1", *in, ks)
+	}
+	if l.patch[0] <= 0 || l.patch[1] <= 0 {
+		return fmt.Errorf("%s: cannot tell the patch size (no patch_embed.proj.weight of 4 dimensions, no positive patch_size in the config; got %v)", *in, l.patch)
 	}
 	newPatch := l.patch
 	if *patchFlag != "" {

@@ -198,3 +198,49 @@ func TestResizeCheckpointMatchesTimm(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeCheckpointZeroSizedKernel: without a config the patch size comes
+// from patch_embed.proj.weight; a 0-sized dimension there used to reach
+// size / patch as "integer divide by zero". Each shape must be a clear error.
+func TestResizeCheckpointZeroSizedKernel(t *testing.T) {
+	for _, c := range []struct {
+		kshape []int
+		args   []string
+	}{
+		{[]int{8, 3, 16, 0}, []string{"-size", "384x384"}},
+		{[]int{8, 3, 0, 16}, []string{"-size", "384x384"}},
+		{[]int{8, 3, 0, 0}, []string{"-size", "384x384"}},
+		{[]int{0, 3, 16, 16}, []string{"-patch", "8"}},
+		{[]int{8, 0, 16, 16}, []string{"-patch", "8"}},
+	} {
+		dim, n := 8, 1
+		for _, d := range c.kshape {
+			n *= d
+		}
+		tensors := map[string]tensorout.Tensor{
+			"pos_embed":               tensorout.F32([]int{1, 1 + 196, dim}, make([]float32, 197*dim)),
+			"cls_token":               tensorout.F32([]int{1, 1, dim}, make([]float32, dim)),
+			"patch_embed.proj.weight": tensorout.F32(c.kshape, make([]float32, n)),
+		}
+		dir := t.TempDir()
+		in, out := filepath.Join(dir, "in.safetensors"), filepath.Join(dir, "out.safetensors")
+		if err := tensorout.WriteSafetensorsFile(in, tensors, nil); err != nil {
+			t.Fatal(err)
+		}
+		what := fmt.Sprintf("kernel %v, %v", c.kshape, c.args)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic: %v", what, r)
+				}
+			}()
+			err := runResizeCheckpoint(append([]string{"-in", in, "-out", out}, c.args...))
+			if err == nil || !strings.Contains(err.Error(), "patch_embed.proj.weight") {
+				t.Errorf("%s: error %v, want one naming patch_embed.proj.weight", what, err)
+			}
+		}()
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: a failed run left %s", what, out)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/anyres/anyres/naflex"
 	"github.com/anyres/anyres/nn"
 )
 
@@ -273,7 +274,15 @@ func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, t
 	patch := info.Patch
 	b := photo.Bounds()
 	prep := imageprep.Options{Size: target, Tokens: f.tokens, Patch: min(patch[0], patch[1]), Norm: norm}
-	if f.tokens > 0 && patch[0] != patch[1] {
+	if f.tokens > 0 && info.Family == "naflex" {
+		// SigLIP 2's own budget rule, which NaFlex models were trained on.
+		h, w, err := naflex.SizeForTokens(b.Dy(), b.Dx(), patch, f.tokens)
+		if err != nil {
+			return nil, "", fmt.Errorf("-tokens: %w", err)
+		}
+		prep.Size, prep.Tokens = imageprep.Size{H: h, W: w}, 0
+	}
+	if prep.Tokens > 0 && patch[0] != patch[1] {
 		return nil, "", fmt.Errorf("-tokens needs square patches; this model's are %dx%d", patch[0], patch[1])
 	}
 	inSize, err := prep.TargetSize(imageprep.Size{H: b.Dy(), W: b.Dx()})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/anyres/anyres/naflex"
 )
 
 // hubGoldens lists the reference files with a hub config.json: each is a
@@ -126,5 +128,29 @@ func TestRunOutUnwritable(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "missing.safetensors") {
 		t.Errorf("the model was opened before -out was checked: %v", err)
+	}
+}
+
+// TestRunNaFlexTokens: -tokens on a NaFlex model takes SigLIP 2's budget
+// rule (naflex.SizeForTokens), not the generic one.
+func TestRunNaFlexTokens(t *testing.T) {
+	f := golden.Open(t, "naflex_siglip.safetensors")
+	hub := golden.WriteHubFolder(t, f, t.TempDir())
+	photo := writePhoto(t, t.TempDir(), 100, 223)
+	h, w, err := naflex.SizeForTokens(100, 223, [2]int{16, 16}, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "o.safetensors")
+	if _, err := runCaptured(t, "-weights", hub, "-image", photo, "-tokens", "256", "-out", out); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tensorfile.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	if g := res.Metadata()["input_size"]; g != fmt.Sprintf("[%d, %d]", h, w) {
+		t.Errorf("input size %s, want SigLIP 2's %dx%d", g, h, w)
 	}
 }

@@ -2,6 +2,23 @@
 // shape checked before any tensor byte is touched, memory-mapping the file
 // where the platform allows so that F32 tensors are used in place.
 //
+// Mapping or reading. Open maps the file (read-only, shared): loading costs
+// no copy, pages come in as the model touches them, the kernel may drop
+// clean pages under memory pressure, and processes that load the same file
+// share one copy. The price is that the file must not change while it is
+// mapped: truncating it, or rewriting it in place (cp over it, a download
+// tool that writes into the existing file), turns the next access to a
+// vanished page into SIGBUS, which kills the process and cannot be
+// recovered. Replace a model file by writing a new file and renaming it over
+// the old one (the mapping keeps the old inode). Where that cannot be
+// promised (a shared or network folder, files other programs update),
+// OpenRead reads the whole file into memory instead: it costs the file's
+// size in RAM and the time to read it, and nothing done to the file later
+// can affect the loaded tensors.
+//
+// Non-finite weights. CheckFinite (and File.CheckFinite) find NaN and ±Inf
+// in a tensor and name it; loaders run it over every weight.
+//
 // Header parsing and validation are github.com/nlpodyssey/safetensors (a port
 // of the reference Rust crate); this package adds mapping, float32 views and
 // dtype conversion.
@@ -32,8 +49,17 @@ type File struct {
 	release func() error
 }
 
-// Open maps (or reads) the file at path and validates its header.
-func Open(path string) (*File, error) {
+// Open maps the file at path (or reads it, where mapping is unavailable)
+// and validates its header. The file must not be truncated or rewritten in
+// place while the File is open (see the package documentation); OpenRead
+// has no such condition.
+func Open(path string) (*File, error) { return open(path, mapFile) }
+
+// OpenRead reads the whole file at path into memory and validates its
+// header: changes to the file after it returns cannot affect the File.
+func OpenRead(path string) (*File, error) { return open(path, readAll) }
+
+func open(path string, load func(*os.File, int) ([]byte, func() error, error)) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -46,7 +72,7 @@ func Open(path string) (*File, error) {
 	if fi.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s: %d bytes is larger than the %d-byte limit", path, fi.Size(), int64(MaxFileSize))
 	}
-	data, release, err := mapFile(f, int(fi.Size()))
+	data, release, err := load(f, int(fi.Size()))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // build makes a safetensors image: one tensor per entry, laid out in order.
-func build(t *testing.T, pad int, tensors ...struct {
+func build(t testing.TB, pad int, tensors ...struct {
 	name, dtype string
 	shape       []int
 	data        []byte

@@ -1,0 +1,199 @@
+package anyres_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/nn"
+)
+
+// ropeRelGoldens are the families with position inside attention (RoPE,
+// relative bias) and the family each must be picked as.
+var ropeRelGoldens = []struct{ file, family string }{
+	{"eva02_rope_swiglu.safetensors", "eva"},
+	{"vit_rope_mixed.safetensors", "eva"},
+	{"beit_relpos.safetensors", "beit"},
+}
+
+// TestRopeRelFamilies runs each reference through anyres.Load of a hub
+// folder written from it, on every case at every kernel level.
+func TestRopeRelFamilies(t *testing.T) {
+	for _, g := range ropeRelGoldens {
+		t.Run(strings.TrimSuffix(g.file, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, g.file)
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			perLevel(t, func(t *testing.T) {
+				checkCases(t, f, func(t *testing.T, patch int) anyres.Model {
+					m, err := anyres.Load(dir, anyres.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fam := m.Info().Family; fam != g.family {
+						t.Fatalf("picked family %q, want %q", fam, g.family)
+					}
+					return m
+				})
+			})
+		})
+	}
+}
+
+// TestRopeRelBareFile: the RoPE-Mixed and BEiT references load from the
+// weights alone (no config.json): the family from their tensors (learned
+// frequencies, relative tables), the architecture from the shapes.
+func TestRopeRelBareFile(t *testing.T) {
+	for _, g := range ropeRelGoldens[1:] {
+		f := golden.Open(t, g.file)
+		checkCases(t, f, func(t *testing.T, patch int) anyres.Model {
+			m, err := anyres.Load(filepath.Join(golden.Dir(t), g.file), anyres.Options{Ignore: golden.NotWeight})
+			if err != nil {
+				t.Fatalf("%s: %v", g.file, err)
+			}
+			if fam := m.Info().Family; fam != g.family {
+				t.Fatalf("%s: picked family %q, want %q", g.file, fam, g.family)
+			}
+			return m
+		})
+	}
+}
+
+// TestRopeRelUnknownTensor: a tensor the architecture does not use is
+// refused by name (here a q-norm, which these families do not run).
+func TestRopeRelUnknownTensor(t *testing.T) {
+	for _, g := range ropeRelGoldens {
+		f := golden.Open(t, g.file)
+		dir := golden.WriteHubFolder(t, f, t.TempDir())
+		golden.AddTensor(t, filepath.Join(dir, "model.safetensors"), "blocks.0.attn.q_norm.weight", []int{4}, make([]float32, 4))
+		_, err := anyres.Load(dir, anyres.Options{})
+		if !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"blocks.0.attn.q_norm.weight"`) {
+			t.Errorf("%s: got %v, want an error naming blocks.0.attn.q_norm.weight", g.file, err)
+		}
+	}
+}
+
+// TestRopeRelMissingTensor: a missing tensor is named, with its shape.
+func TestRopeRelMissingTensor(t *testing.T) {
+	for _, c := range []struct{ file, tensor, want string }{
+		{"eva02_rope_swiglu.safetensors", "blocks.1.attn.v_bias", `"blocks.1.attn.v_bias" (shape [64])`},
+		{"vit_rope_mixed.safetensors", "rope.freqs", `"rope.freqs"`},
+		{"vit_rope_mixed.safetensors", "blocks.1.gamma_2", `"blocks.1.gamma_2" (shape [48])`},
+		{"beit_relpos.safetensors", "blocks.1.attn.relative_position_bias_table", `"blocks.1.attn.relative_position_bias_table" (shape [52 3])`},
+		{"beit_relpos.safetensors", "blocks.0.attn.q_bias", `"blocks.0.attn.q_bias" (shape [48])`},
+	} {
+		f := golden.Open(t, c.file)
+		dir := golden.WriteHubFolder(t, f, t.TempDir())
+		golden.RemoveTensor(t, filepath.Join(dir, "model.safetensors"), c.tensor)
+		_, err := anyres.Load(dir, anyres.Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s without %s: got %v, want an error naming %s", c.file, c.tensor, err, c.want)
+		}
+	}
+}
+
+// TestRopeRelPick: each timm name goes to its family, and the plain ViT
+// family leaves the RoPE ViTs to eva.
+func TestRopeRelPick(t *testing.T) {
+	f := golden.Open(t, "vit_rope_mixed.safetensors")
+	for arch, want := range map[string]string{
+		"vit_base_patch16_rope_mixed_224":      "eva",
+		"vit_small_patch16_rope_224":           "eva",
+		"vit_medium_patch16_rope_reg1_gap_256": "eva",
+		"eva02_base_patch14_448":               "eva",
+		"beit_base_patch16_224":                "beit",
+		"beitv2_large_patch16_224":             "beit",
+		"vit_base_patch16_224":                 "vit",
+		"deit_tiny_distilled_patch16_224":      "vit",
+	} {
+		fam, ok := nn.Pick(arch, f.File)
+		if !ok || fam.Name != want {
+			t.Errorf("%s: picked %q (%v), want %q", arch, fam.Name, ok, want)
+		}
+	}
+	// timm's Eva-class models that no family runs yet are nobody's, rather
+	// than a ViT that would refuse their tensors one by one.
+	for _, arch := range []string{"vit_pe_core_base_patch16_224", "vit_small_patch16_dinov3"} {
+		if fam, ok := nn.Pick(arch, f.File); ok && fam.Name == "vit" {
+			t.Errorf("%s: picked by vit", arch)
+		}
+	}
+}
+
+// TestRopeRelWithThreads: the front door changes these families' thread
+// count, and the results do not change with it.
+func TestRopeRelWithThreads(t *testing.T) {
+	for _, g := range ropeRelGoldens {
+		f := golden.Open(t, g.file)
+		dir := golden.WriteHubFolder(t, f, t.TempDir())
+		m, err := anyres.Load(dir, anyres.Options{Threads: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := anyres.WithThreads(m, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", g.file, err)
+		}
+		pix, shape := f.F32(t, f.Cases[len(f.Cases)-1].Inputs[0])
+		img := anyres.Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}
+		var a, b anyres.Output
+		if err := m.Forward(img, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := one.Forward(img, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Tokens, b.Tokens) || !slices.Equal(a.Logits, b.Logits) {
+			t.Errorf("%s: 3 threads and 1 differ", g.file)
+		}
+		m.Close()
+	}
+}
+
+// FuzzRopeRelConfig feeds arbitrary config.json bytes beside the weights
+// of these families' references to the front door, then runs a small image
+// through whatever loaded: nothing may panic or hang.
+func FuzzRopeRelConfig(f *testing.F) {
+	var seeds [][]byte
+	for _, g := range ropeRelGoldens {
+		gf := golden.Open(f, g.file)
+		dir := golden.WriteHubFolder(f, gf, f.TempDir())
+		w, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, w)
+		i := uint8(len(seeds) - 1)
+		f.Add(i, c)
+		f.Add(i, []byte(`{"architecture": "eva02_tiny_patch14_224", "model_args": {"num_heads": 0, "ref_feat_shape": [0, 1e9], "rope_temperature": -1}}`))
+		f.Add(i, []byte(`{"architecture": "vit_base_patch16_rope_224", "model_args": {"num_heads": 4, "rope_grid_indexing": "xy", "img_size": 1e12}}`))
+		f.Add(i, []byte(`{"architecture": "beit_base_patch16_224", "global_pool": "map", "model_args": {"num_heads": 5, "img_size": [16, 1e6]}}`))
+		f.Add(i, []byte(`{"architecture": "vit_small_patch16_rope_mixed_224", "model_args": {"rope_type": "dinov3", "use_rot_pos_emb": false}}`))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
+		w := seeds[int(which)%len(seeds)]
+		m, err := anyres.LoadBytes(w, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
+		if err != nil {
+			return
+		}
+		defer m.Close()
+		info := m.Info()
+		p := info.Patch
+		img := anyres.Image{C: info.Channels, H: 2 * p[0], W: 3 * p[1], Pix: make([]float32, info.Channels*6*p[0]*p[1])}
+		var out anyres.Output
+		if err := m.Forward(img, &out); err != nil {
+			return
+		}
+		if len(out.Tokens) != (out.Prefix+out.Grid.N())*info.Width {
+			t.Fatalf("%d token values for %d+%d tokens of %d", len(out.Tokens), out.Prefix, out.Grid.N(), info.Width)
+		}
+	})
+}

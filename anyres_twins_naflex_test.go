@@ -1,0 +1,142 @@
+package anyres_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/naflex"
+	"github.com/anyres/anyres/nn"
+)
+
+// TestNaFlexTwins runs the NaFlex (SigLIP 2) and Twins-PCPVT references
+// through anyres.Load of a hub folder at every kernel level; for NaFlex also
+// timm's padded batch of pre-patchified images, whose valid rows the
+// packed batch must give.
+func TestNaFlexTwins(t *testing.T) {
+	for _, name := range []string{"naflex_siglip.safetensors", "twins_pcpvt_peg.safetensors"} {
+		t.Run(name, func(t *testing.T) {
+			f := golden.Open(t, name)
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			m, err := anyres.Load(dir, anyres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			perLevel(t, func(t *testing.T) {
+				checkCases(t, f, func(t *testing.T, patch int) anyres.Model {
+					m, err := anyres.Load(dir, anyres.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return m
+				})
+				if name == "naflex_siglip.safetensors" {
+					checkNaFlexBatch(t, f, name, m)
+				}
+			})
+		})
+	}
+}
+
+// checkNaFlexBatch runs the file's padded NaFlex batch.
+func checkNaFlexBatch(t *testing.T, f *golden.File, file string, m anyres.Model) {
+	nm, ok := m.(*naflex.Model)
+	if !ok {
+		t.Fatalf("the front door gave a %T for a NaFlex checkpoint (family %q)", m, m.Info().Family)
+	}
+	data, shape := f.F32(t, "naflex_patches")
+	coord, _ := f.I64(t, "naflex_coord")
+	valid, _ := golden.Bool(t, file, "naflex_valid")
+	feats, _ := f.F32(t, "naflex_features")
+	logits, _ := f.F32(t, "naflex_logits")
+	p := naflex.Patches{Batch: shape[0], Rows: shape[1], Data: data, Coord: coord, Valid: valid}
+	outs := make([]nn.Output, p.Batch)
+	if err := nm.ForwardPatches(p, outs); err != nil {
+		t.Fatal(err)
+	}
+	d, nc := m.Info().Width, m.Info().NumClasses
+	for b, o := range outs {
+		n := o.Grid.N()
+		for r := 0; r < p.Rows; r++ {
+			if valid[b*p.Rows+r] != (r < n) {
+				t.Fatalf("image %d: row %d validity %v, but its grid %v has %d patches", b, r, valid[b*p.Rows+r], o.Grid, n)
+			}
+		}
+		golden.Close(t, fmt.Sprintf("batch image %d features", b), o.Tokens, feats[b*p.Rows*d:(b*p.Rows+n)*d], 1e-4, 0)
+		golden.Close(t, fmt.Sprintf("batch image %d logits", b), o.Logits, logits[b*nc:(b+1)*nc], 1e-4, 0)
+	}
+}
+
+// TestNaFlexTwinsTensors: through the front door, a hub checkpoint with a
+// tensor its architecture does not use is refused naming it, and one
+// missing a tensor names it with its shape.
+func TestNaFlexTwinsTensors(t *testing.T) {
+	for _, c := range []struct{ file, unknown, missing, shape string }{
+		{"naflex_siglip.safetensors", "blocks.2.norm1.weight", "attn_pool.kv.bias", "[96]"},
+		{"twins_pcpvt_peg.safetensors", "blocks.3.0.attn.sr.weight", "pos_block.2.proj.0.weight", "[48 1 3 3]"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			f := golden.Open(t, c.file)
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			weights := filepath.Join(dir, "model.safetensors")
+			golden.AddTensor(t, weights, c.unknown, []int{4}, make([]float32, 4))
+			if _, err := anyres.Load(dir, anyres.Options{}); !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"`+c.unknown+`"`) {
+				t.Errorf("unknown tensor: got %v, want an error naming %s", err, c.unknown)
+			}
+			golden.RemoveTensor(t, weights, c.unknown)
+			golden.RemoveTensor(t, weights, c.missing)
+			want := fmt.Sprintf("%q (shape %s)", c.missing, c.shape)
+			if _, err := anyres.Load(dir, anyres.Options{}); !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), want) {
+				t.Errorf("missing tensor: got %v, want an error saying %s", err, want)
+			}
+		})
+	}
+}
+
+// FuzzNaFlexTwinsConfig feeds arbitrary config.json bytes beside the NaFlex
+// and Twins reference weights to the front door, then runs an image
+// through whatever loaded: nothing may panic or hang.
+func FuzzNaFlexTwinsConfig(f *testing.F) {
+	type pair struct{ weights, config []byte }
+	var seeds []pair
+	for _, name := range []string{"naflex_siglip.safetensors", "twins_pcpvt_peg.safetensors"} {
+		g := golden.Open(f, name)
+		dir := golden.WriteHubFolder(f, g, f.TempDir())
+		w, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, pair{w, c})
+		f.Add(uint8(len(seeds)-1), c)
+	}
+	f.Add(uint8(0), []byte(`{"architecture": "naflexvit_base_patch16_par_gap", "model_args": {"num_heads": 0, "patch_size": [4, 0], "act_layer": "relu"}}`))
+	f.Add(uint8(0), []byte(`{"architecture": "naflexvit_so400m_patch16_siglip", "model_args": {"num_heads": 48, "pos_embed_interp_mode": "area", "patch_size": 8}}`))
+	f.Add(uint8(1), []byte(`{"architecture": "twins_pcpvt_large", "model_args": {"num_heads": [0, 2, "x"]}}`))
+	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
+		s := seeds[int(which)%len(seeds)]
+		m, err := anyres.LoadBytes(s.weights, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
+		if err != nil {
+			return
+		}
+		defer m.Close()
+		info := m.Info()
+		img := anyres.Image{C: info.Channels, H: 64, W: 96, Pix: make([]float32, info.Channels*64*96)}
+		var out anyres.Output
+		if err := m.Forward(img, &out); err != nil {
+			return
+		}
+		if len(out.Tokens) != (out.Prefix+out.Grid.N())*info.Width {
+			t.Fatalf("%d token values for %d+%d tokens of %d", len(out.Tokens), out.Prefix, out.Grid.N(), info.Width)
+		}
+	})
+}

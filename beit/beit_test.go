@@ -1,0 +1,145 @@
+package beit
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres/internal/familytest"
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/nn"
+)
+
+const goldenFile = "beit_relpos.safetensors"
+
+func load(t testing.TB, ck nn.Checkpoint, hub *nn.HubConfig, threads int) *Model {
+	t.Helper()
+	m, err := Load(ck, hub, familytest.Options(threads))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m.(*Model)
+}
+
+// TestGolden: every case (each a model timm re-created at that size with
+// its tables resized by the checkpoint filter) from one loaded model, at
+// every kernel level.
+func TestGolden(t *testing.T) {
+	f, hub := familytest.Open(t, goldenFile)
+	m := load(t, f, hub, 0)
+	cases := familytest.Cases(t, f)
+	familytest.PerLevel(t, func(t *testing.T) { familytest.Golden(t, cases, m) })
+}
+
+// TestPacking: images of different sizes packed together, each with the
+// bias tables of its own grid, give what they give alone.
+func TestPacking(t *testing.T) {
+	f, hub := familytest.Open(t, goldenFile)
+	m := load(t, f, hub, 2)
+	var imgs []nn.Image
+	for _, c := range familytest.Cases(t, f) {
+		imgs = append(imgs, c.Image)
+	}
+	familytest.PerLevel(t, func(t *testing.T) { familytest.Packing(t, m, imgs) })
+}
+
+// TestThreads: bit-identical results for any worker count.
+func TestThreads(t *testing.T) {
+	f, hub := familytest.Open(t, goldenFile)
+	img := familytest.Cases(t, f)[2].Image // off the training grid
+	familytest.PerLevel(t, func(t *testing.T) {
+		familytest.Threads(t, func(n int) nn.Net { return load(t, f, hub, n) }, img)
+	})
+}
+
+// TestNoAllocs: a warm forward pass allocates nothing (the resized tables
+// are cached per grid).
+func TestNoAllocs(t *testing.T) {
+	f, hub := familytest.Open(t, goldenFile)
+	m := load(t, f, hub, 2)
+	familytest.NoAllocs(t, m, familytest.Cases(t, f)[2].Image)
+}
+
+// memCheckpoint is a checkpoint built in memory from the golden weights.
+type memCheckpoint struct{ nn.MapSource }
+
+func (c memCheckpoint) Shape(name string) ([]int, error) {
+	_, s, err := c.Float32(name)
+	return s, err
+}
+func (memCheckpoint) Metadata() map[string]string { return nil }
+
+func weightsOf(t *testing.T, f *golden.File) memCheckpoint {
+	src := nn.MapSource{}
+	for _, n := range f.Names() {
+		if !golden.NotWeight(n) {
+			v, s := f.F32(t, n)
+			src[n] = nn.Tensor{Data: slices.Clone(v), Shape: s}
+		}
+	}
+	return memCheckpoint{src}
+}
+
+// TestWeightErrors: missing, mis-shaped and unknown tensors are errors
+// that name them.
+func TestWeightErrors(t *testing.T) {
+	f, hub := familytest.Open(t, goldenFile)
+	for _, c := range []struct {
+		what   string
+		change func(w nn.MapSource)
+		want   string
+	}{
+		{"missing table", func(w nn.MapSource) { delete(w, "blocks.1.attn.relative_position_bias_table") }, `"blocks.1.attn.relative_position_bias_table" (shape [52 3]) is missing`},
+		{"missing gamma", func(w nn.MapSource) { delete(w, "blocks.0.gamma_2") }, `"blocks.0.gamma_2" (shape [48]) is missing`},
+		{"missing q bias", func(w nn.MapSource) { delete(w, "blocks.0.attn.q_bias") }, `"blocks.0.attn.q_bias" (shape [48]) is missing`},
+		{"table shape", func(w nn.MapSource) {
+			w["blocks.1.attn.relative_position_bias_table"] = nn.Tensor{Data: make([]float32, 49*3), Shape: []int{49, 3}}
+		}, `"blocks.1.attn.relative_position_bias_table" has shape [49 3], want [52 3]`},
+		{"unknown", func(w nn.MapSource) {
+			w["blocks.0.attn.k_bias"] = nn.Tensor{Data: make([]float32, 48), Shape: []int{48}}
+		}, `"blocks.0.attn.k_bias"`},
+	} {
+		ck := weightsOf(t, f)
+		c.change(ck.MapSource)
+		_, err := Load(ck, hub, nn.LoadOptions{})
+		if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %s", c.what, err, c.want)
+		}
+	}
+	// Stored index buffers are dropped, as timm's checkpoint filter does.
+	ck := weightsOf(t, f)
+	ck.MapSource["blocks.0.attn.relative_position_index"] = nn.Tensor{Data: make([]float32, 17*17), Shape: []int{17, 17}}
+	if _, err := Load(ck, hub, nn.LoadOptions{}); err != nil {
+		t.Errorf("with a stored relative_position_index: %v", err)
+	}
+	// A table that fits no training size is a config error.
+	ck = weightsOf(t, f)
+	for _, n := range ck.Names() {
+		if strings.HasSuffix(n, "relative_position_bias_table") {
+			ck.MapSource[n] = nn.Tensor{Data: make([]float32, 50*3), Shape: []int{50, 3}}
+		}
+	}
+	if _, err := Load(ck, hub, nn.LoadOptions{}); !errors.Is(err, nn.ErrConfig) {
+		t.Errorf("a 50-row table: got %v", err)
+	}
+}
+
+// TestClaims: BEiT names, and BEiT's tables without a name.
+func TestClaims(t *testing.T) {
+	f, _ := familytest.Open(t, goldenFile)
+	for arch, want := range map[string]bool{
+		"beit_base_patch16_224":    true,
+		"beitv2_large_patch16_224": true,
+		"vit_base_patch16_224":     false,
+		"eva02_tiny_patch14_224":   false,
+	} {
+		if got := claims(arch, f) > 0; got != want {
+			t.Errorf("claims(%q) = %v, want %v", arch, got, want)
+		}
+	}
+	if claims("", f) == 0 {
+		t.Error("a checkpoint with relative bias tables and no name is not claimed")
+	}
+}

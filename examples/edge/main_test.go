@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/vit"
+)
+
+// TestEmbeddedModelMatchesTimm: the embedded checkpoint is the golden tiny
+// ViT: on the golden input it gives the logits timm computed.
+func TestEmbeddedModelMatchesTimm(t *testing.T) {
+	m, err := vit.LoadBytes(weights, vit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := tensorfile.OpenRead("../../testdata/golden/vit_cls_learned.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := g.Float32("in_224x224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := g.Float32("logits_224x224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out vit.Output
+	if err := m.Forward(vit.Image{C: 3, H: 224, W: 224, Pix: in}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Logits) != len(want) {
+		t.Fatalf("%d logits, want %d", len(out.Logits), len(want))
+	}
+	for i := range want {
+		if d := math.Abs(float64(out.Logits[i] - want[i])); d > 1e-4 {
+			t.Errorf("logit %d = %v, timm %v", i, out.Logits[i], want[i])
+		}
+	}
+}
+
+// TestClassifyPrintsTopFive runs the example on the repository's photo:
+// five lines, classes distinct, probabilities falling.
+func TestClassifyPrintsTopFive(t *testing.T) {
+	var buf bytes.Buffer
+	if err := classify(&buf, "../../testdata/images/hills.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.Bytes()
+	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("printed %d lines, want 5:\n%s", len(lines), got)
+	}
+	line := regexp.MustCompile(`^class (\d+)\t(\d+\.\d\d)%$`)
+	seen, last := map[string]bool{}, 101.0
+	for _, l := range lines {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("line %q is not `class N<tab>P%%`", l)
+		}
+		p, _ := strconv.ParseFloat(m[2], 64)
+		if seen[m[1]] || p > last {
+			t.Errorf("classes repeat or probabilities rise:\n%s", got)
+		}
+		seen[m[1]], last = true, p
+	}
+}
+
+func TestTopAndSoftmax(t *testing.T) {
+	p := softmax([]float32{0, 2, 1, -1000})
+	if p[3] != 0 || p[1] <= p[2] || p[2] <= p[0] {
+		t.Errorf("softmax %v", p)
+	}
+	c := top(p, 5)
+	if len(c) != 4 || c[0].index != 1 || c[1].index != 2 || c[2].index != 0 || c[3].index != 3 {
+		t.Errorf("top %v", c)
+	}
+}

@@ -1,0 +1,117 @@
+package nn
+
+import "github.com/anyres/anyres/kernels"
+
+// Readers for the attention and MLP weights of timm's ViT-like blocks in
+// the layouts the families share (ViT, BEiT, EVA and its relatives), so
+// that no family copies them. They read through Weights (names, shapes,
+// accounting) and return the raw tensors; packing waits until every
+// tensor of the checkpoint has been checked.
+
+// ReadQKV reads an attention's q, k and v projections under prefix (e.g.
+// "blocks.3.attn.") as one [q | k | v] weight (3·d×d, timm's column order)
+// and bias, in the layout the checkpoint holds:
+//
+//   - fused qkv.weight with qkv.bias, or without any bias;
+//   - fused qkv.weight with q_bias and v_bias (BEiT, EVA: k has no bias);
+//   - separate q_proj, k_proj, v_proj (EVA-02 B/L, timm qkv_fused=False),
+//     concatenated; a missing k_proj.bias is zero (EvaAttention has none).
+//
+// bias is nil when the projections have none.
+func ReadQKV(w *Weights, prefix string, d int) (weight, bias []float32) {
+	if w.Has(prefix + "qkv.weight") {
+		weight = w.Get(prefix+"qkv.weight", 3*d, d)
+		switch {
+		case w.Has(prefix + "qkv.bias"):
+			bias = w.Get(prefix+"qkv.bias", 3*d)
+		case w.Has(prefix+"q_bias") || w.Has(prefix+"v_bias"):
+			q, v := w.Get(prefix+"q_bias", d), w.Get(prefix+"v_bias", d)
+			if w.Err() == nil {
+				bias = make([]float32, 3*d)
+				copy(bias, q)
+				copy(bias[2*d:], v)
+			}
+		}
+		return weight, bias
+	}
+	parts := [3]string{"q_proj", "k_proj", "v_proj"}
+	weight = make([]float32, 3*d*d)
+	for i, p := range parts {
+		copy(weight[i*d*d:], w.Get(prefix+p+".weight", d, d))
+	}
+	withBias := false
+	for _, p := range parts {
+		withBias = withBias || w.Has(prefix+p+".bias")
+	}
+	if withBias {
+		bias = make([]float32, 3*d)
+		for i, p := range parts {
+			if p == "k_proj" && !w.Has(prefix+p+".bias") {
+				continue // EvaAttention: k has no bias
+			}
+			copy(bias[i*d:], w.Get(prefix+p+".bias", d))
+		}
+	}
+	if w.Err() != nil {
+		return nil, nil
+	}
+	return weight, bias
+}
+
+// MLPLayout is how a timm MLP's weights are laid out.
+type MLPLayout int
+
+const (
+	// MLPPlain is timm's Mlp: fc1 (hidden×d), act, optional norm, fc2.
+	MLPPlain MLPLayout = iota
+	// MLPPacked is timm's GluMlp with gate_last=False (SwiGLUPacked, EVA-02
+	// T/S): fc1 gives 2·hidden values, act(first half) · second half.
+	MLPPacked
+	// MLPSplit is timm's SwiGLU: fc1_g and fc1_x (hidden×d each),
+	// act(fc1_g) · fc1_x; EVA-02 B/L with its inner norm (scale_mlp).
+	MLPSplit
+)
+
+// RawMLP is an MLP's tensors as read, ready to pack with Build.
+type RawMLP struct {
+	fc1, fc1B, fc2, fc2B []float32
+	d, hidden            int
+	layout               MLPLayout
+	act                  kernels.Activation
+	norm                 *LayerNorm
+}
+
+// ReadMLP reads an MLP under prefix (e.g. "blocks.3.mlp.") of the given
+// layout, width d and hidden width (the width fc2 reads), with biases;
+// with norm, the hidden layer's LayerNorm (timm scale_mlp: prefix+"norm").
+func ReadMLP(w *Weights, prefix string, layout MLPLayout, d, hidden int, act kernels.Activation, norm bool, eps float64) RawMLP {
+	r := RawMLP{d: d, hidden: hidden, layout: layout, act: act}
+	switch layout {
+	case MLPSplit:
+		g, gb := w.Get(prefix+"fc1_g.weight", hidden, d), w.Get(prefix+"fc1_g.bias", hidden)
+		x, xb := w.Get(prefix+"fc1_x.weight", hidden, d), w.Get(prefix+"fc1_x.bias", hidden)
+		if w.Err() == nil { // [gate | value], as the packed layout
+			r.fc1, r.fc1B = append(append([]float32(nil), g...), x...), append(append([]float32(nil), gb...), xb...)
+		}
+	case MLPPacked:
+		r.fc1, r.fc1B = w.Get(prefix+"fc1.weight", 2*hidden, d), w.Get(prefix+"fc1.bias", 2*hidden)
+	default:
+		r.fc1, r.fc1B = w.Get(prefix+"fc1.weight", hidden, d), w.Get(prefix+"fc1.bias", hidden)
+	}
+	if norm {
+		r.norm = NewLayerNorm(w, prefix+"norm", hidden, eps)
+	}
+	r.fc2, r.fc2B = w.Get(prefix+"fc2.weight", d, hidden), w.Get(prefix+"fc2.bias", d)
+	return r
+}
+
+// Build packs the MLP; a non-nil gamma is the block's LayerScale after it,
+// folded into fc2.
+func (r *RawMLP) Build(gamma []float32) MLP {
+	out := r.hidden
+	if r.layout != MLPPlain {
+		out *= 2
+	}
+	return MLP{FC1: NewLinear(r.fc1, r.fc1B, out, r.d, nil), FC2: NewLinear(r.fc2, r.fc2B, r.d, r.hidden, gamma),
+		Act: r.act, Gated: r.layout != MLPPlain, Norm: r.norm}
+}

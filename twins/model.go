@@ -1,0 +1,256 @@
+package twins
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
+)
+
+// Options tune loading and running; the zero value is fine.
+type Options struct {
+	nn.RunOptions
+	AllowNonFinite bool
+	// Ignore names tensors of the source that are not weights (nil: none).
+	Ignore func(name string) bool
+}
+
+// Model is a loaded Twins-PCPVT, safe for concurrent use.
+type Model struct {
+	cfg       Config
+	arch      string
+	stages    []stage
+	norm      *nn.LayerNorm
+	head      *nn.Linear // nil without classes
+	edge      nn.EdgePolicy
+	maxTokens int
+	threads   int
+	workers   *nn.Workers
+	life      *nn.Lifetime
+	spare     atomic.Pointer[workspace]
+	pool      sync.Pool
+}
+
+// New builds a model from a config and its weights (timm state_dict names).
+func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+	return build(cfg, src, opts, nil)
+}
+
+func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch opts.Edge {
+	case nn.EdgeDefault, nn.EdgeCrop, nn.EdgePad:
+	default:
+		return nil, fmt.Errorf("%w: edge policy %v is not supported by Twins (crop, as its strided convolutions do, or pad)", nn.ErrConfig, opts.Edge)
+	}
+	if opts.MaxTokens < 0 {
+		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
+	}
+	stages, norm, head, err := layers(cfg, src, opts.AllowNonFinite, opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, stages: stages, norm: norm, head: head, edge: opts.Edge, maxTokens: opts.MaxTokens,
+		life: nn.NewLifetime(closer)}
+	if m.edge == nn.EdgeDefault {
+		m.edge = nn.EdgeCrop
+	}
+	if m.maxTokens == 0 {
+		m.maxTokens = nn.DefaultMaxTokens
+	}
+	m.start(opts.Threads)
+	return m, nil
+}
+
+func (m *Model) start(threads int) {
+	m.workers = nn.NewWorkers(threads)
+	m.threads = m.workers.N()
+}
+
+// WithThreads returns a model that shares m's weights and lifetime but runs
+// each forward pass on n workers (0: GOMAXPROCS).
+func (m *Model) WithThreads(n int) *Model {
+	c := &Model{cfg: m.cfg, arch: m.arch, stages: m.stages, norm: m.norm, head: m.head, edge: m.edge,
+		maxTokens: m.maxTokens, life: m.life}
+	c.start(n)
+	return c
+}
+
+// Config returns the architecture.
+func (m *Model) Config() Config { return m.cfg }
+
+// Close waits for forward passes in flight, then releases the weights.
+func (m *Model) Close() error { return m.life.Close() }
+
+// grids returns the token grid of every stage for an h×w image.
+func (m *Model) grids(h, w int, dst []posenc.Grid) []posenc.Grid {
+	dst = dst[:0]
+	g := nn.GridFor(h, w, [2]int{m.stages[0].patch, m.stages[0].patch}, m.edge)
+	for s := range m.stages {
+		if s > 0 {
+			p := m.stages[s].patch
+			g = posenc.Grid{H: g.H / p, W: g.W / p}
+		}
+		dst = append(dst, g)
+	}
+	return dst
+}
+
+// Grid is the last stage's grid for an H×W image (the rows of Output.Tokens).
+func (m *Model) Grid(h, w int) posenc.Grid {
+	var buf [maxStages]posenc.Grid
+	g := m.grids(h, w, buf[:0])
+	return g[len(g)-1]
+}
+
+// Info describes the model (nn.Net).
+func (m *Model) Info() nn.Info {
+	j, _ := m.cfg.JSON()
+	return nn.Info{Family: "twins", Architecture: m.arch, Width: m.cfg.Dims[len(m.cfg.Dims)-1],
+		Patch: [2]int{m.cfg.Patch[0], m.cfg.Patch[0]}, Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+}
+
+// Forward runs one image.
+func (m *Model) Forward(img nn.Image, out *nn.Output) error {
+	if !m.life.Acquire() {
+		return nn.ErrClosed
+	}
+	defer m.life.Release()
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
+	if err := ws.prepare(img); err != nil {
+		return err
+	}
+	ws.forward()
+	ws.output(out)
+	return nil
+}
+
+// ForwardBatch runs images of any sizes; outs[i] is what Forward(imgs[i])
+// gives (each image runs as its own pyramid, one after another).
+func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
+	if len(outs) != len(imgs) {
+		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
+	}
+	if len(imgs) == 0 {
+		return errors.New("no images")
+	}
+	for i := range imgs {
+		if err := m.Forward(imgs[i], &outs[i]); err != nil {
+			if len(imgs) > 1 {
+				return fmt.Errorf("image %d: %w", i, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Model) getWorkspace() *workspace {
+	if ws := m.spare.Swap(nil); ws != nil {
+		return ws
+	}
+	if ws, ok := m.pool.Get().(*workspace); ok {
+		return ws
+	}
+	return &workspace{m: m, work: make([]scratch, m.threads)}
+}
+
+func (m *Model) putWorkspace(ws *workspace) {
+	if !m.spare.CompareAndSwap(nil, ws) {
+		m.pool.Put(ws)
+	}
+}
+
+var _ nn.Net = (*Model)(nil)
+
+func init() {
+	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily})
+}
+
+// claims: a timm twins_pcpvt_* name, or Twins' tensors with global
+// sub-sampled attention.
+func claims(arch string, ck nn.Checkpoint) int {
+	if arch != "" {
+		if strings.HasPrefix(arch, "twins_pcpvt_") {
+			return 2
+		}
+		return 0
+	}
+	if ck.Has("patch_embeds.0.proj.weight") && ck.Has("pos_block.0.proj.0.weight") && ck.Has("blocks.0.0.attn.q.weight") {
+		return 1
+	}
+	return 0
+}
+
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+	cfg, err := InferConfig(ck, hub)
+	if err != nil {
+		return nil, err
+	}
+	if o.PatchSize != ([2]int{}) && o.PatchSize != [2]int{cfg.Patch[0], cfg.Patch[0]} {
+		return nil, fmt.Errorf("%w: Twins runs at its own patch size only (asked for %v)", nn.ErrConfig, o.PatchSize)
+	}
+	if o.Resample != nil {
+		return nil, fmt.Errorf("%w: Twins has no position table to resample (its PEG works on any grid)", nn.ErrConfig)
+	}
+	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore}, o.Closer)
+	if err != nil {
+		return nil, err
+	}
+	if hub != nil {
+		m.arch = hub.Architecture
+	}
+	return m, nil
+}
+
+// attentionScale is timm's head_dim ** -0.5.
+func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
+
+// FLOPsFor counts the floating-point operations (2 per multiply-add) of
+// forward passes over images of these sizes (H, W): patch embeddings,
+// spatial reductions, every GEMM and attention, the PEGs and the head.
+// Sizes too small to run count nothing.
+func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
+	var f float64
+	var buf [maxStages]posenc.Grid
+	for _, sz := range sizes {
+		g := m.grids(sz[0], sz[1], buf[:0])
+		prev := float64(m.cfg.InChans)
+		var one float64
+		ok := true
+		for s, st := range m.stages {
+			n, c := float64(g[s].N()), float64(st.dim)
+			r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
+			if r.N() == 0 {
+				ok = false
+				break
+			}
+			keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
+			one += 2*n*prev*p*p*c + 18*n*c
+			for i := range st.blocks {
+				h := float64(st.blocks[i].mlp.Hidden())
+				one += 2*n*c*c*2 + 4*n*keys*c + 4*n*c*h + 2*keys*c*2*c
+				if st.sr > 1 {
+					one += 2 * keys * c * sr * sr * c
+				}
+			}
+			prev = c
+		}
+		if ok {
+			f += one + 2*prev*float64(m.cfg.NumClasses)
+		}
+	}
+	return f
+}

@@ -1,0 +1,142 @@
+package twins
+
+import (
+	"fmt"
+
+	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/nn"
+)
+
+// stage is one level of the pyramid.
+type stage struct {
+	dim, heads, patch, sr int
+	// embed is the strided patch convolution: on the image (stage 0) a
+	// [C, p, p] kernel over nn.Im2Col patches; on a previous stage's
+	// channels-last grid a [p, p, C] kernel over hwcPatches.
+	embed     *kernels.PackedB
+	embedB    []float32
+	embedNorm nn.LayerNorm
+	blocks    []block
+	pegW      []float32 // 9×dim, tap-major (kernels.DWConv3x3)
+	pegB      []float32
+}
+
+// block is one pre-norm block with spatially reduced attention.
+type block struct {
+	norm1  nn.LayerNorm
+	q, kv  nn.Linear
+	proj   nn.Linear
+	srConv *kernels.PackedB // [sr, sr, C] → C; nil when sr is 1
+	srB    []float32
+	srNorm nn.LayerNorm
+	norm2  nn.LayerNorm
+	mlp    nn.MLP
+}
+
+// layers reads every tensor the config calls for, by timm state_dict
+// name; a tensor of the source that nothing reads is an error naming it.
+func layers(c Config, src nn.Source, allowNonFinite bool, ignore func(string) bool) ([]stage, *nn.LayerNorm, *nn.Linear, error) {
+	w := nn.NewWeights(src)
+	w.AllowNonFinite, w.Ignore = allowNonFinite, ignore
+	lin := func(name string, out, in int) nn.Linear {
+		wt, b := w.Get(name+".weight", out, in), w.Get(name+".bias", out)
+		if w.Err() != nil {
+			return nn.Linear{In: in, Out: out}
+		}
+		return nn.NewLinear(wt, b, out, in, nil)
+	}
+	stages := make([]stage, c.Stages())
+	prev := c.InChans
+	for s := range stages {
+		st := &stages[s]
+		d, p, sr := c.Dims[s], c.Patch[s], c.SR[s]
+		*st = stage{dim: d, heads: c.Heads[s], patch: p, sr: sr}
+		pe := fmt.Sprintf("patch_embeds.%d.", s)
+		k := w.Get(pe+"proj.weight", d, prev, p, p)
+		st.embedB = w.Get(pe+"proj.bias", d)
+		st.embedNorm = *nn.NewLayerNorm(w, pe+"norm", d, torchEps)
+		if w.Err() == nil {
+			if s > 0 {
+				k = channelsLast(k, d, prev, p)
+			}
+			st.embed = kernels.PackB(true, prev*p*p, d, k, prev*p*p)
+		}
+		st.blocks = make([]block, c.Depths[s])
+		h := c.MLPHidden[s]
+		for j := range st.blocks {
+			b, bp := &st.blocks[j], fmt.Sprintf("blocks.%d.%d.", s, j)
+			b.norm1 = *nn.NewLayerNorm(w, bp+"norm1", d, blockEps)
+			b.q = lin(bp+"attn.q", d, d)
+			b.kv = lin(bp+"attn.kv", 2*d, d)
+			b.proj = lin(bp+"attn.proj", d, d)
+			if sr > 1 {
+				sk := w.Get(bp+"attn.sr.weight", d, d, sr, sr)
+				b.srB = w.Get(bp+"attn.sr.bias", d)
+				b.srNorm = *nn.NewLayerNorm(w, bp+"attn.norm", d, torchEps)
+				if w.Err() == nil {
+					b.srConv = kernels.PackB(true, d*sr*sr, d, channelsLast(sk, d, d, sr), d*sr*sr)
+				}
+			}
+			b.norm2 = *nn.NewLayerNorm(w, bp+"norm2", d, blockEps)
+			b.mlp = nn.MLP{FC1: lin(bp+"mlp.fc1", h, d), FC2: lin(bp+"mlp.fc2", d, h), Act: kernels.ActGELU}
+		}
+		pw, pb := w.Get(fmt.Sprintf("pos_block.%d.proj.0.weight", s), d, 1, 3, 3), w.Get(fmt.Sprintf("pos_block.%d.proj.0.bias", s), d)
+		if w.Err() == nil {
+			st.pegW, st.pegB = tapMajor(pw, d), pb
+		}
+		prev = d
+	}
+	norm := nn.NewLayerNorm(w, "norm", prev, blockEps)
+	var head *nn.Linear
+	if c.NumClasses > 0 {
+		l := lin("head", c.NumClasses, prev)
+		head = &l
+	}
+	if err := w.Finish(); err != nil {
+		return nil, nil, nil, err
+	}
+	return stages, norm, head, nil
+}
+
+// channelsLast reorders a [out, in, p, p] convolution kernel to
+// [out, p, p, in], the column order of hwcPatches.
+func channelsLast(k []float32, out, in, p int) []float32 {
+	r := make([]float32, len(k))
+	n := in * p * p
+	for o := 0; o < out; o++ {
+		for c := 0; c < in; c++ {
+			for y := 0; y < p; y++ {
+				for x := 0; x < p; x++ {
+					r[o*n+(y*p+x)*in+c] = k[o*n+(c*p+y)*p+x]
+				}
+			}
+		}
+	}
+	return r
+}
+
+// tapMajor turns a depthwise [C, 1, 3, 3] kernel into DWConv3x3's 9×C.
+func tapMajor(k []float32, c int) []float32 {
+	r := make([]float32, 9*c)
+	for ch := 0; ch < c; ch++ {
+		for t := 0; t < 9; t++ {
+			r[t*c+ch] = k[ch*9+t]
+		}
+	}
+	return r
+}
+
+// hwcPatches writes rows [lo, hi) of the p-strided patches of an
+// h×w×c channels-last grid, one patch per row in [p, p, c] order; out is
+// the output grid's width (⌊w/p⌋), so every patch lies inside the grid.
+func hwcPatches(dst, src []float32, w, c, p, out, lo, hi int) {
+	k := p * p * c
+	for i := lo; i < hi; i++ {
+		row := dst[(i-lo)*k : (i-lo+1)*k]
+		y0, x0 := (i/out)*p, (i%out)*p
+		for ky := 0; ky < p; ky++ {
+			at := ((y0+ky)*w + x0) * c
+			copy(row[ky*p*c:(ky+1)*p*c], src[at:at+p*c])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -175,10 +176,13 @@ func contains(list []string, s string) bool {
 }
 
 // TestInt8AccuracyViTB: ViT-B/16 (and a DINOv2-S shaped model: width 384,
-// LayerScale, 4 registers) with random weights, at 224² and 384².
+// LayerScale, 4 registers, patch 14) with random weights, at 224² and
+// 384². It takes a minute or two, so it runs only when asked:
+//
+//	ANYRES_FULLSIZE=1 go test -run Int8AccuracyViTB -v .
 func TestInt8AccuracyViTB(t *testing.T) {
-	if testing.Short() {
-		t.Skip("full-size models")
+	if os.Getenv("ANYRES_FULLSIZE") == "" {
+		t.Skip("full-size models: set ANYRES_FULLSIZE=1")
 	}
 	b := vit.ViTB16()
 	b.DynamicImgPad = true

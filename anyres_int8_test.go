@@ -214,3 +214,47 @@ func TestInt8AccuracyViTB(t *testing.T) {
 		})
 	}
 }
+
+// TestLowPrecisionThreadsAndAllocs: an int8 or bf16 model gives the same
+// bits on 1 and 3 threads, and a warm forward allocates nothing.
+func TestLowPrecisionThreadsAndAllocs(t *testing.T) {
+	name := "vit_dinov2_reg.safetensors"
+	f := golden.Open(t, name)
+	dir := golden.WriteHubFolder(t, f, t.TempDir())
+	imgs, _ := goldenImages(t, f)
+	img := imgs[0]
+	for _, d := range dtypeGoals {
+		t.Run(d.dtype, func(t *testing.T) {
+			perLevel(t, func(t *testing.T) {
+				m, err := anyres.Load(dir, anyres.Options{DType: d.dtype, Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				var outs [2]anyres.Output
+				for i, th := range []int{1, 3} {
+					mt, err := anyres.WithThreads(m, th)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := mt.Forward(img, &outs[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i := range outs[0].Tokens {
+					if math.Float32bits(outs[0].Tokens[i]) != math.Float32bits(outs[1].Tokens[i]) {
+						t.Fatalf("feature %d: %v on 1 thread, %v on 3", i, outs[0].Tokens[i], outs[1].Tokens[i])
+					}
+				}
+				if testing.Short() {
+					return
+				}
+				var out anyres.Output
+				m.Forward(img, &out)
+				if n := testing.AllocsPerRun(5, func() { m.Forward(img, &out) }); n != 0 {
+					t.Errorf("%v allocations per warm forward", n)
+				}
+			})
+		})
+	}
+}

@@ -182,10 +182,14 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 		}
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
+	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32}
+	if err := checkPrecision(fam, prec); err != nil {
+		return nil, err
+	}
 	return fam.Load(ck, hub, nn.LoadOptions{
 		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
-		Ignore: opts.Ignore, Closer: closer, Precision: nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32},
+		Ignore: opts.Ignore, Closer: closer, Precision: prec,
 	})
 }
 

@@ -1,6 +1,7 @@
 package anyres_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -256,5 +257,26 @@ func TestLowPrecisionThreadsAndAllocs(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestDTypeErrors: an unknown dtype, and int8 or bf16 for a family that
+// runs only float32, are configuration errors, not a silent float32 run.
+func TestDTypeErrors(t *testing.T) {
+	f := golden.Open(t, "vit_dinov2_reg.safetensors")
+	dir := golden.WriteHubFolder(t, f, t.TempDir())
+	if _, err := anyres.Load(dir, anyres.Options{DType: "fp16"}); !errors.Is(err, anyres.ErrConfig) {
+		t.Errorf("dtype fp16: %v, want ErrConfig", err)
+	}
+	sw := golden.Open(t, "twins_pcpvt_peg.safetensors")
+	swDir := golden.WriteHubFolder(t, sw, t.TempDir())
+	m, err := anyres.Load(swDir, anyres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam := m.Info().Family
+	m.Close()
+	if _, err := anyres.Load(swDir, anyres.Options{DType: "int8"}); !errors.Is(err, anyres.ErrConfig) || !strings.Contains(err.Error(), fam) {
+		t.Errorf("int8 for the %s family: %v, want ErrConfig naming the family", fam, err)
 	}
 }

@@ -75,6 +75,10 @@ type Family struct {
 	Claims func(arch string, ck Checkpoint) int
 	// Load builds the model; hub may be nil.
 	Load func(ck Checkpoint, hub *HubConfig, opts LoadOptions) (Net, error)
+	// LowPrecision says the family honours LoadOptions.Precision (int8
+	// and bf16 Linear layers); the front door refuses those dtypes for a
+	// family without it rather than run it in float32 silently.
+	LowPrecision bool
 }
 
 var families []Family

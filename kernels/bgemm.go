@@ -319,6 +319,7 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
 	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, pb.N)
 	ep := &g.ep
+	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
 	for j := j0; j < j1; j += nr {
 		w := min(nr, j1-j)
 		b := &pb.data[j/qPanel*panelLen]
@@ -339,19 +340,22 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 			}
 			for r := 0; r < min(mr, i1-i); r++ {
 				row := i + r
-				tmp := tl.row[:w]
-				copy(tmp, tl.tile[r*nr:r*nr+w])
+				dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
+				out := dst
+				if inPlace {
+					out = tl.row[:w]
+				}
+				acc := tl.tile[r*nr : r*nr+w]
 				if ep.Bias != nil {
-					Add(tmp, tmp, ep.Bias[j:j+w])
+					Add(out, acc, ep.Bias[j:j+w])
+				} else {
+					copy(out, acc)
 				}
 				if ep.Act != ActNone {
-					Activate(ep.Act, tmp, tmp)
+					Activate(ep.Act, out, out)
 				}
-				dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
 				if ep.Residual != nil {
-					Add(dst, tmp, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
-				} else {
-					copy(dst, tmp)
+					Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 				}
 			}
 		}

@@ -443,7 +443,8 @@ func (g *qCall) runItem(tl *qLocal, rb, cc int) {
 	}
 }
 
-// finish dequantises an h×w tile at (i, j) and applies the epilogue.
+// finish dequantises an h×w tile at (i, j) and applies the epilogue,
+// straight into C unless the residual is C itself.
 func (g *qCall) finish(tl *qLocal, i, h, j, w int) {
 	ep := &g.ep
 	qb := g.qb
@@ -452,18 +453,22 @@ func (g *qCall) finish(tl *qLocal, i, h, j, w int) {
 	if ep.Bias != nil {
 		bias = ep.Bias[j : j+w]
 	}
-	tmp := tl.row[:w]
+	// After GemmQuant's check, a residual is either C itself or apart
+	// from it.
+	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
 	for r := 0; r < h; r++ {
 		row := i + r
-		g.mk.dequant(tmp, tl.tile[r*nr:r*nr+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
-		if ep.Act != ActNone {
-			Activate(ep.Act, tmp, tmp)
-		}
 		dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
+		out := dst
+		if inPlace {
+			out = tl.row[:w]
+		}
+		g.mk.dequant(out, tl.tile[r*nr:r*nr+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
+		if ep.Act != ActNone {
+			Activate(ep.Act, out, out)
+		}
 		if ep.Residual != nil {
-			Add(dst, tmp, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
-		} else {
-			copy(dst, tmp)
+			Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 		}
 	}
 }

@@ -9,15 +9,15 @@ import (
 // bfloat16 weights: C = act(A·B + bias) + residual with B stored as
 // bfloat16 (half the memory of float32). The activations stay float32:
 //
-//   - At the avx512 level, the micro-kernel widens each weight to float32
-//     in registers (a bfloat16 is the top half of a float32: exact) and
-//     runs FMA, acc = fma(a[k], w[k], acc) in increasing k.
+//   - At the avx512 and avx2 levels, the micro-kernel widens each weight
+//     to float32 in registers (a bfloat16 is the top half of a float32:
+//     exact) and runs FMA, acc = fma(a[k], w[k], acc) in increasing k.
 //   - A VDPBF16PS kernel (AVX512-BF16) is built and tested too, which also
 //     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
 //     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
 //     by default (see bPreferDot: on the Xeon measured it was slower).
-//   - Elsewhere (avx2, generic, neon) the weight is widened to float32 in
-//     a scratch copy and the product runs on the float32 GEMM (Sgemm).
+//   - Elsewhere (generic, neon) the weight is widened to float32 in a
+//     scratch copy and the product runs on the float32 GEMM (Sgemm).
 //
 // All split work over rows and columns of C, never over K: the result
 // does not depend on the thread count.

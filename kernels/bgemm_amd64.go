@@ -9,6 +9,8 @@ var (
 	bDot = bMicro{mr: 6, nr: 4 * qPanel, kernel: bgemmDotAVX512, convert: convertBF16AVX512}
 	// 12×32: 24 zmm accumulators; weights widened in registers, FMA.
 	bFMA = bMicro{mr: 12, nr: 2 * qPanel, fma: bgemmFMAAVX512}
+	// 5×16: 10 ymm accumulators; the same on AVX2 + FMA3.
+	bFMA2 = bMicro{mr: 5, nr: qPanel, fma: bgemmFMAAVX2}
 )
 
 // bPreferDot selects VDPBF16PS over widening + FMA where both can run. On
@@ -30,10 +32,12 @@ func init() {
 			bLevel = &bDot
 		case l == AVX512:
 			bLevel = &bFMA
+		case l == AVX2:
+			bLevel = &bFMA2
 		default:
 			bLevel = nil
 		}
-	}, AVX512)
+	}, AVX2, AVX512)
 }
 
 // bgemmDotAVX512 is bdotTileGo(6, 64, ...) with VDPBF16PS (instructions
@@ -51,6 +55,11 @@ func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float
 //
 //go:noescape
 func bgemmFMAAVX512(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
+
+// bgemmFMAAVX2 is bgemmFMAAVX512 for a 5×16 tile on AVX2 + FMA3.
+//
+//go:noescape
+func bgemmFMAAVX2(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
 
 // bConvertAVX512 is convertBF16Go for n a multiple of 16 (VCVTNEPS2BF16).
 //

@@ -280,3 +280,36 @@ func TestDTypeErrors(t *testing.T) {
 		t.Errorf("int8 for the %s family: %v, want ErrConfig naming the family", fam, err)
 	}
 }
+
+// TestKeepF32: layers named in KeepF32 stay float32; keeping every Linear
+// gives the float32 model's bits.
+func TestKeepF32(t *testing.T) {
+	f := golden.Open(t, "vit_siglip_map.safetensors")
+	dir := golden.WriteHubFolder(t, f, t.TempDir())
+	imgs, _ := goldenImages(t, f)
+	run := func(o anyres.Options) anyres.Output {
+		m, err := anyres.Load(dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		var out anyres.Output
+		if err := m.Forward(imgs[0], &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	ref := run(anyres.Options{})
+	all := run(anyres.Options{DType: "int8", KeepF32: []string{"blocks", "head", "attn_pool"}})
+	for i := range ref.Tokens {
+		if math.Float32bits(ref.Tokens[i]) != math.Float32bits(all.Tokens[i]) {
+			t.Fatalf("every layer kept: feature %d is %v, float32 %v", i, all.Tokens[i], ref.Tokens[i])
+		}
+	}
+	q := run(anyres.Options{DType: "int8"})
+	part := run(anyres.Options{DType: "int8", KeepF32: []string{"blocks.0"}})
+	if maxAbsErr(part.Tokens, q.Tokens) == 0 {
+		t.Error("keeping blocks.0 in float32 did not change the int8 model")
+	}
+	t.Logf("max |error| to float32: int8 %.3g, int8 with blocks.0 kept %.3g", maxAbsErr(ref.Tokens, q.Tokens), maxAbsErr(ref.Tokens, part.Tokens))
+}

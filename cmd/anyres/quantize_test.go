@@ -87,3 +87,18 @@ func TestQuantizedCheckpointLoads(t *testing.T) {
 		t.Errorf("quantizing a quantized file: %v", err)
 	}
 }
+
+// TestRunDType: -dtype reaches the model (int8 and bf16 print classes
+// close to, but not always the same as, float32), and a bad one is refused.
+func TestRunDType(t *testing.T) {
+	dir := t.TempDir()
+	photo := writePhoto(t, dir, 64, 48)
+	for _, d := range []string{"int8", "bf16"} {
+		if _, err := runCaptured(t, "-weights", tinyModel(t), "-image", photo, "-dtype", d, "-keep-f32", "head"); err != nil {
+			t.Errorf("-dtype %s: %v", d, err)
+		}
+	}
+	if _, err := runCaptured(t, "-weights", tinyModel(t), "-image", photo, "-dtype", "int4"); err == nil || !strings.Contains(err.Error(), "int4") {
+		t.Errorf("-dtype int4: %v, want an error naming it", err)
+	}
+}

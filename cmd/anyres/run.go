@@ -68,7 +68,7 @@ type runFlags struct {
 	top                       int
 	out, save                 string
 	threads, maxTokens        int
-	dtype                     string
+	dtype, keepF32            string
 }
 
 func runRun(args []string) error {
@@ -93,6 +93,7 @@ func runRun(args []string) error {
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.IntVar(&f.maxTokens, "max-tokens", nn.DefaultMaxTokens, "refuse inputs with more tokens than this")
 	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights)")
+	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names (timm prefixes, e.g. blocks.11.mlp.fc2,head) kept in float32")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,6 +119,9 @@ func run(f runFlags, normSet bool) error {
 		return errors.New("-tokens, -top and -max-tokens must be positive")
 	}
 	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens, DType: f.dtype}
+	if f.keepF32 != "" {
+		opts.KeepF32 = strings.Split(f.keepF32, ",")
+	}
 	var err error
 	if opts.Edge, err = parseEdge(f.edge); err != nil {
 		return err

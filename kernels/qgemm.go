@@ -82,21 +82,27 @@ func QuantizeWeights(w []float32, out, in, ld int) (q []int8, scale []float32) {
 		row := w[o*ld : o*ld+in]
 		var mx float32
 		for _, v := range row {
-			if a := float32(math.Abs(float64(v))); a > mx {
-				mx = a
-			}
+			mx = max(mx, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
 		}
-		if mx == 0 || math.IsInf(float64(mx), 0) || mx != mx {
+		if mx == 0 || mx > math.MaxFloat32 || mx != mx {
 			continue
 		}
 		s := mx / 127
 		scale[o] = s
+		qo := q[o*in : o*in+in]
 		for i, v := range row {
-			r := math.RoundToEven(float64(v / s))
-			q[o*in+i] = int8(max(-127, min(127, r)))
+			qo[i] = int8(max(-127, min(127, roundEven(v/s))))
 		}
 	}
 	return q, scale
+}
+
+// roundEven rounds x (|x| ≤ 2²²) to the nearest integer, half to even, by
+// float32 arithmetic: adding and subtracting 1.5·2²³ leaves no fraction
+// bits, and the addition rounds to nearest even.
+func roundEven(x float32) float32 {
+	const magic = 1.5 * (1 << 23)
+	return float32(float32(x+magic) - magic)
 }
 
 // QuantizeB quantizes and packs op(B) (K×N; B is N×K when transB, as a

@@ -30,6 +30,7 @@ import (
 	_ "github.com/anyres/anyres/beit"
 	_ "github.com/anyres/anyres/eva"
 	_ "github.com/anyres/anyres/naflex"
+	_ "github.com/anyres/anyres/swin"
 	_ "github.com/anyres/anyres/twins"
 	_ "github.com/anyres/anyres/vit"
 )
@@ -130,10 +131,7 @@ func Load(path string, opts Options) (Model, error) {
 	var f *tensorfile.File
 	var err error
 	if opts.ReadFile {
-		var data []byte
-		if data, err = readFile(weights); err == nil {
-			f, err = tensorfile.Parse(data)
-		}
+		f, err = tensorfile.OpenRead(weights)
 	} else {
 		f, err = tensorfile.Open(weights)
 	}
@@ -193,26 +191,6 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	})
 }
 
-// readFile reads a weight file whole, within tensorfile's size limit.
-func readFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > tensorfile.MaxFileSize {
-		return nil, fmt.Errorf("%d bytes is over the %d-byte limit", fi.Size(), int64(tensorfile.MaxFileSize))
-	}
-	return os.ReadFile(path)
-}
-
-// withConfig is a checkpoint whose metadata is replaced by a given config.
-type withConfig struct {
-	*tensorfile.File
-	meta map[string]string
-}
-
-func (w withConfig) Metadata() map[string]string { return w.meta }
-
 // WithThreads returns a model sharing m's weights and lifetime that runs
 // each forward pass on n workers, for the families that can (all of the
 // module's); an error names a model that cannot.
@@ -222,3 +200,11 @@ func WithThreads(m Model, n int) (Model, error) {
 	}
 	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
 }
+
+// withConfig is a checkpoint whose metadata is replaced by a given config.
+type withConfig struct {
+	*tensorfile.File
+	meta map[string]string
+}
+
+func (w withConfig) Metadata() map[string]string { return w.meta }

@@ -96,7 +96,7 @@ func TestWeightsAccounting(t *testing.T) {
 	src["b"].Data[1] = float32(math.Inf(1))
 	w = NewWeights(src)
 	w.Get("b", 3)
-	if err := w.Err(); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "index 1") {
+	if err := w.Err(); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "element 1 ") {
 		t.Errorf("non-finite: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/anyres/anyres/internal/tensorfile"
 )
 
 // Source is where weights come from: a safetensors file, a MapSource built
@@ -115,8 +117,8 @@ func (w *Weights) Get(name string, want ...int) []float32 {
 		return nil
 	}
 	if !w.AllowNonFinite {
-		if i := firstNonFinite(v); i >= 0 {
-			w.err = fmt.Errorf("%w: %q holds a non-finite value (%g at index %d); the file is damaged or was saved after a diverged step", ErrWeight, name, v[i], i)
+		if err := tensorfile.CheckFinite(name, v); err != nil {
+			w.err = fmt.Errorf("%w: %q holds a non-finite value (%v)", ErrWeight, name, err)
 			return nil
 		}
 	}
@@ -177,14 +179,4 @@ func quoteAll(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
-}
-
-// firstNonFinite returns the index of the first NaN or ±Inf in v, or -1.
-func firstNonFinite(v []float32) int {
-	for i, x := range v {
-		if x-x != 0 { // NaN and ±Inf alone give a non-zero (NaN) difference
-			return i
-		}
-	}
-	return -1
 }

@@ -2,70 +2,143 @@ package swin
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/nn"
 )
 
-// mapSource is a TensorSource over named tensors, for mis-shaped weights.
-type mapSource struct {
-	f       *tensorfile.File
-	replace map[string][]int // name → shape it reports
+// editSource is a golden file with one tensor dropped, reshaped, made
+// non-finite, or one unknown tensor added.
+type editSource struct {
+	f       *golden.File
 	drop    string
+	reshape map[string][]int // name → the shape it reports (zeros)
+	nan     string
+	extra   string
 }
 
-func (s mapSource) Has(name string) bool { return name != s.drop && s.f.Has(name) }
+func (s editSource) Has(name string) bool {
+	return name == s.extra || (name != s.drop && s.f.Has(name))
+}
 
-func (s mapSource) Float32(name string) ([]float32, []int, error) {
+func (s editSource) Float32(name string) ([]float32, []int, error) {
+	if name == s.extra {
+		return make([]float32, 4), []int{4}, nil
+	}
+	if r, ok := s.reshape[name]; ok {
+		return make([]float32, nn.Product(r)), r, nil
+	}
 	v, shape, err := s.f.Float32(name)
-	if r, ok := s.replace[name]; ok {
-		n := 1
-		for _, d := range r {
-			n *= d
-		}
-		return make([]float32, n), r, err
+	if name == s.nan && err == nil {
+		v = slices.Clone(v)
+		v[len(v)-1] = float32(math.NaN())
 	}
 	return v, shape, err
 }
 
-func TestWeightErrors(t *testing.T) {
-	f, m := loadGolden(t, Options{})
-	cfg := m.Config()
-	for _, tc := range []struct {
-		src  mapSource
-		want string
-	}{
-		{mapSource{f: f.File, drop: "layers.1.downsample.reduction.weight"}, `"layers.1.downsample.reduction.weight" (shape [48 96]) is missing`},
-		{mapSource{f: f.File, replace: map[string][]int{"layers.0.blocks.1.attn.relative_position_bias_table": {168, 2}}},
-			`"layers.0.blocks.1.attn.relative_position_bias_table" has shape [168 2], want [169 2]`},
-		{mapSource{f: f.File, replace: map[string][]int{"patch_embed.proj.weight": {24, 3, 16}}},
-			`"patch_embed.proj.weight" has shape [24 3 16], want [24 3 4 4]`},
-		{mapSource{f: f.File, replace: map[string][]int{"head.fc.weight": {10, 47}}}, `"head.fc.weight" has shape [10 47], want [10 48]`},
-	} {
-		_, err := New(cfg, tc.src, Options{})
-		if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want ErrWeight with %s", err, tc.want)
+func (s editSource) Names() []string {
+	var names []string
+	for _, n := range s.f.Names() {
+		if n != s.drop {
+			names = append(names, n)
 		}
+	}
+	if s.extra != "" {
+		names = append(names, s.extra)
+	}
+	return names
+}
+
+// shapeOf is a tensor's shape in the golden file.
+func shapeOf(t *testing.T, f *golden.File, name string) []int {
+	t.Helper()
+	s, err := f.Shape(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestWeightErrors: a missing, mis-shaped, non-finite or unknown tensor is
+// an ErrWeight that names it (and the shapes), for v1 and V2.
+func TestWeightErrors(t *testing.T) {
+	for _, name := range goldens {
+		t.Run(name, func(t *testing.T) {
+			f, m := loadGolden(t, name, Options{})
+			cfg := m.Config()
+			last := len(cfg.Depths) - 1
+			red := fmt.Sprintf("layers.%d.downsample.reduction.weight", last)
+			bias := "layers.0.blocks.1.attn.relative_position_bias_table"
+			if cfg.V2() {
+				bias = "layers.0.blocks.1.attn.cpb_mlp.2.weight"
+			}
+			bs := shapeOf(t, f, bias)
+			short := slices.Clone(bs)
+			short[0]--
+			ps := shapeOf(t, f, "patch_embed.proj.weight")
+			hs := shapeOf(t, f, "head.fc.weight")
+			for _, tc := range []struct {
+				src  editSource
+				want string
+			}{
+				{editSource{f: f, drop: red}, fmt.Sprintf("%q (shape %v) is missing", red, shapeOf(t, f, red))},
+				{editSource{f: f, reshape: map[string][]int{bias: short}}, fmt.Sprintf("%q has shape %v, want %v", bias, short, bs)},
+				{editSource{f: f, reshape: map[string][]int{"patch_embed.proj.weight": {ps[0], ps[1], ps[2] * ps[3]}}},
+					fmt.Sprintf(`"patch_embed.proj.weight" has shape %v, want %v`, []int{ps[0], ps[1], ps[2] * ps[3]}, ps)},
+				{editSource{f: f, reshape: map[string][]int{"head.fc.weight": {hs[0], hs[1] - 1}}},
+					fmt.Sprintf(`"head.fc.weight" has shape %v, want %v`, []int{hs[0], hs[1] - 1}, hs)},
+				{editSource{f: f, nan: "norm.weight"}, `"norm.weight" holds a non-finite value`},
+				{editSource{f: f, extra: "layers.0.blocks.0.attn.k_bias"}, `"layers.0.blocks.0.attn.k_bias"`},
+			} {
+				_, err := New(cfg, tc.src, Options{Ignore: golden.NotWeight})
+				if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("got %v, want ErrWeight with %s", err, tc.want)
+				}
+			}
+			// Without Ignore, the reference images are tensors of no layer.
+			if _, err := New(cfg, f, Options{}); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "not part of the architecture") {
+				t.Errorf("reference tensors accepted as weights: %v", err)
+			}
+			if _, err := New(cfg, editSource{f: f, nan: "norm.weight"}, Options{Ignore: golden.NotWeight, AllowNonFinite: true}); err != nil {
+				t.Errorf("AllowNonFinite: %v", err)
+			}
+			// Buffers that timm's checkpoint filter drops are not weights.
+			if _, err := New(cfg, editSource{f: f, extra: "layers.0.blocks.1.attn.relative_position_index"}, Options{Ignore: golden.NotWeight}); err != nil {
+				t.Errorf("a saved relative_position_index buffer: %v", err)
+			}
+		})
 	}
 }
 
 func TestConfigErrors(t *testing.T) {
-	f, m := loadGolden(t, Options{})
-	for _, mod := range []func(c *Config){
-		func(c *Config) { c.NumHeads = []int{2, 5} },
-		func(c *Config) { c.Depths = nil; c.NumHeads = nil },
-		func(c *Config) { c.WindowSize = [2]int{0, 7} },
-		func(c *Config) { c.PatchSize = [2]int{4, 0} },
-		func(c *Config) { c.NormEps = 0 },
-		func(c *Config) { c.GlobalPool = "max" },
-		func(c *Config) { c.ImgSize = [2]int{2, 224} },
-	} {
-		c := m.Config()
-		c.Depths, c.NumHeads = append([]int(nil), c.Depths...), append([]int(nil), c.NumHeads...)
-		mod(&c)
-		if _, err := New(c, f.File, Options{}); !errors.Is(err, ErrConfig) {
-			t.Errorf("config %+v: got %v, want ErrConfig", c, err)
+	for _, name := range goldens {
+		f, m := loadGolden(t, name, Options{})
+		for i, mod := range []func(c *Config){
+			func(c *Config) { c.NumHeads[1] = 5 },
+			func(c *Config) { c.Depths = nil; c.NumHeads = nil },
+			func(c *Config) { c.WindowSize = [2]int{0, 7} },
+			func(c *Config) { c.PatchSize = [2]int{4, 0} },
+			func(c *Config) { c.NormEps = 0 },
+			func(c *Config) { c.GlobalPool = "max" },
+			func(c *Config) { c.GlobalPool = "" },
+			func(c *Config) { c.ImgSize = [2]int{2, 224} },
+			func(c *Config) { c.Version = 3 },
+			func(c *Config) { c.PretrainedWindowSizes = []int{8} },
+		} {
+			c := m.Config()
+			c.Depths, c.NumHeads = slices.Clone(c.Depths), slices.Clone(c.NumHeads)
+			mod(&c)
+			if _, err := New(c, f, Options{Ignore: golden.NotWeight}); !errors.Is(err, ErrConfig) {
+				t.Errorf("%s: config change %d: got %v, want ErrConfig", name, i, err)
+			}
+		}
+		if _, err := New(m.Config(), f, Options{Ignore: golden.NotWeight, Edge: nn.EdgeResize}); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: EdgeResize: got %v, want ErrConfig", name, err)
 		}
 	}
 	if _, err := ParseConfig([]byte("{")); !errors.Is(err, ErrConfig) {
@@ -74,7 +147,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestImageErrors(t *testing.T) {
-	_, m := loadGolden(t, Options{MaxTokens: 1000})
+	_, m := loadGolden(t, goldenV1, Options{MaxTokens: 1000})
 	img := func(c, h, w int) Image { return Image{C: c, H: h, W: w, Pix: make([]float32, c*h*w)} }
 	for _, tc := range []struct {
 		img  Image
@@ -94,14 +167,88 @@ func TestImageErrors(t *testing.T) {
 			t.Errorf("%d×%d×%d: got %v, want %v", tc.img.C, tc.img.H, tc.img.W, err, tc.want)
 		}
 	}
+	// A batch names the image at fault; the cap is on the whole batch.
+	outs := make([]Output, 2)
+	if err := m.ForwardBatch([]Image{img(3, 32, 32), img(1, 32, 32)}, outs); !errors.Is(err, ErrImage) || !strings.Contains(err.Error(), "image 1") {
+		t.Errorf("bad second image: %v", err)
+	}
+	if err := m.ForwardBatch([]Image{img(3, 96, 96), img(3, 96, 96)}, outs); !errors.Is(err, ErrTooManyTokens) {
+		t.Errorf("batch over the cap: %v", err)
+	}
+	if err := m.ForwardBatch(nil, nil); err == nil {
+		t.Error("empty batch ran")
+	}
+	if err := m.ForwardBatch([]Image{img(3, 32, 32)}, outs); err == nil {
+		t.Error("1 image, 2 outputs ran")
+	}
 	// The smallest image: one patch, padded to one window in both stages.
 	var out Output
-	if err := m.Forward(img(3, 4, 4), &out); err != nil || out.FeatH != 1 || out.FeatW != 1 {
-		t.Errorf("4×4: %v, grid %d×%d", err, out.FeatH, out.FeatW)
+	if err := m.Forward(img(3, 4, 4), &out); err != nil || out.Grid.N() != 1 {
+		t.Errorf("4×4: %v, grid %s", err, out.Grid)
 	}
 	m.Close()
-	if err := m.Forward(img(3, 32, 32), &out); err == nil {
-		t.Error("closed model ran")
+	if err := m.Forward(img(3, 32, 32), &out); !errors.Is(err, ErrClosed) {
+		t.Errorf("closed model: %v", err)
+	}
+}
+
+// TestEdge: the crop policy runs the top-left whole patches; the pad
+// policy the image padded with zeros to whole patches.
+func TestEdge(t *testing.T) {
+	f := golden.Open(t, goldenV2)
+	cfg := goldenConfig(t, f)
+	p := cfg.PatchSize
+	crop, err := New(cfg, f, Options{Ignore: golden.NotWeight, Edge: nn.EdgeCrop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad, err := New(cfg, f, Options{Ignore: golden.NotWeight, Edge: nn.EdgePad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := goldenImage(t, f, f.Cases[0].Name)
+	h, w := 5*p[0]+1, 7*p[1]+p[1]-1 // not whole patches
+	sub := func(h, w int) Image {   // src's top-left h×w, zero past src
+		out := Image{C: src.C, H: h, W: w, Pix: make([]float32, src.C*h*w)}
+		for c := 0; c < src.C; c++ {
+			for y := 0; y < min(h, src.H); y++ {
+				copy(out.Pix[(c*h+y)*w:(c*h+y)*w+min(w, src.W)], src.Pix[(c*src.H+y)*src.W:])
+			}
+		}
+		return out
+	}
+	var a, b Output
+	for _, tc := range []struct {
+		m      *Model
+		h, w   int // the whole-patch image it must equal
+		policy string
+	}{{crop, h / p[0] * p[0], w / p[1] * p[1], "crop"}, {pad, (h + p[0] - 1) / p[0] * p[0], (w + p[1] - 1) / p[1] * p[1], "pad"}} {
+		odd := sub(h, w)
+		if err := tc.m.Forward(odd, &a); err != nil {
+			t.Fatal(err)
+		}
+		whole := sub(tc.h, tc.w)
+		if tc.policy == "pad" {
+			whole = sub(tc.h, tc.w)
+			for c := 0; c < src.C; c++ { // zero what lies past the odd image
+				for y := 0; y < tc.h; y++ {
+					for x := 0; x < tc.w; x++ {
+						if y >= h || x >= w {
+							whole.Pix[(c*tc.h+y)*tc.w+x] = 0
+						}
+					}
+				}
+			}
+		}
+		if err := tc.m.Forward(whole, &b); err != nil {
+			t.Fatal(err)
+		}
+		if a.Grid != b.Grid || maxDiff(a.Tokens, b.Tokens) != 0 {
+			t.Errorf("%s: %d×%d gives grid %s, %d×%d grid %s, tokens differ by %g", tc.policy, h, w, a.Grid, tc.h, tc.w, b.Grid, maxDiff(a.Tokens, b.Tokens))
+		}
+		if g := tc.m.Grid(h, w); g != a.Grid {
+			t.Errorf("%s: Grid(%d, %d) = %s, forward %s", tc.policy, h, w, g, a.Grid)
+		}
 	}
 }
 
@@ -127,26 +274,43 @@ func TestStageWindow(t *testing.T) {
 	}
 }
 
-// TestImgSizeShift checks that a config whose second stage is one window
-// at its img_size runs that stage unshifted: the results differ from the
-// shifted default, and the first stage is untouched.
+// TestImgSizeShift checks that a config whose last stage is one window at
+// its img_size runs that stage unshifted (window kept, so the checkpoint
+// still fits): the results differ from the default, v1 and V2.
 func TestImgSizeShift(t *testing.T) {
-	f, m := loadGolden(t, Options{})
-	c := m.Config()
-	c.ImgSize = [2]int{56, 56} // stage 1 grid 7×7: window 7, shift 0
-	m2, err := New(c, f.File, Options{})
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range goldens {
+		f, m := loadGolden(t, name, Options{})
+		c := m.Config()
+		last := len(c.Depths) - 1
+		c.ImgSize = [2]int{c.WindowSize[0] * c.PatchSize[0] << last, c.WindowSize[1] * c.PatchSize[1] << last}
+		if w, sh := c.StageWindow(last); sh != [2]int{} || w != c.WindowSize {
+			t.Fatalf("%s: img_size %v: last stage window %v shift %v", name, c.ImgSize, w, sh)
+		}
+		m2, err := New(c, f, Options{Ignore: golden.NotWeight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := goldenImage(t, f, f.Cases[0].Name)
+		var a, b Output
+		if err := m.Forward(img, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := m2.Forward(img, &b); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(a.Tokens, b.Tokens); d < 1e-3 {
+			t.Errorf("%s: unshifted last stage changed the features by only %g", name, d)
+		}
 	}
-	img := goldenImage(t, f, "224x224")
-	var a, b Output
-	if err := m.Forward(img, &a); err != nil {
-		t.Fatal(err)
-	}
-	if err := m2.Forward(img, &b); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxDiff(a.Features, b.Features); d < 1e-3 {
-		t.Errorf("unshifted last stage changed the features by only %g", d)
+}
+
+// TestLogitScale: V2's logit scale is exp of the parameter, clamped at
+// ln 100 (the golden's are below the clamp).
+func TestLogitScale(t *testing.T) {
+	got := logitScales([]float32{0, float32(math.Log(10)), 5, 100})
+	for i, want := range []float64{1, 10, 100, 100} {
+		if math.Abs(float64(got[i])-want) > 1e-4*want {
+			t.Errorf("scale %d: %g, want %g", i, got[i], want)
+		}
 	}
 }

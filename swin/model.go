@@ -3,184 +3,315 @@ package swin
 import (
 	"errors"
 	"fmt"
-	"runtime"
+	"io"
 	"sync"
 	"sync/atomic"
 
 	"github.com/anyres/anyres/internal/tensorfile"
-	"github.com/anyres/anyres/vit"
+	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
 )
 
-// DefaultMaxTokens is the cap on first-stage tokens (patches) of one
-// forward pass when Options.MaxTokens is zero: a 2048² image at patch 4.
+// DefaultMaxTokens is the cap on first-stage tokens (patches, all packed
+// images together) of one forward pass when Options.MaxTokens is zero: a
+// 2048² image at patch 4.
 const DefaultMaxTokens = 1 << 18
 
-// maxSide bounds image sides, so that no size computation can overflow.
-const maxSide = 1 << 16
+// The types a model takes and gives, shared by every family (package nn).
+type (
+	Image  = nn.Image
+	Output = nn.Output
+	// Source is where weights come from: a safetensors file, or an
+	// nn.MapSource built in code.
+	Source = nn.Source
+)
 
-// Image is one image in CHW (planar) layout, already normalised: the same
-// type as vit.Image.
-type Image = vit.Image
-
-// Options tune how a model runs. The zero value is fine.
+// Options tune how a model loads and runs. The zero value is fine.
 type Options struct {
-	// Config replaces the `config` metadata of the weight file.
+	// Config replaces the `config` metadata of the weight file (Load).
 	Config *Config
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
-	// MaxTokens caps the first-stage tokens (patches) of one image; 0 means
+	// MaxTokens caps the first-stage tokens of one forward pass; 0 means
 	// DefaultMaxTokens.
 	MaxTokens int
+	// Edge is what happens to image sides that are not whole patches:
+	// nn.EdgeDefault refuses them (timm's PatchEmbed asserts whole
+	// patches), nn.EdgeCrop drops the remainder, nn.EdgePad pads it with
+	// zeros. nn.EdgeResize is not supported.
+	Edge nn.EdgePolicy
+	// AllowNonFinite accepts NaN and ±Inf in the weights (refused by default).
+	AllowNonFinite bool
+	// Ignore names tensors of the source that are not weights (nil: none);
+	// every other tensor must be used by the architecture.
+	Ignore func(name string) bool
 }
 
-// Model is a loaded Swin Transformer, safe for concurrent use.
+// Model is a loaded Swin Transformer (v1 or V2), safe for concurrent use.
+// It implements nn.Net.
 type Model struct {
 	cfg       Config
-	w         *weights
-	threads   int
+	net       *network
+	arch      string // timm's architecture name, when known
 	maxTokens int
-	pool      sync.Pool // *workspace
-	file      *tensorfile.File
-	closed    atomic.Bool
+	edge      nn.EdgePolicy
+	workers   *nn.Workers
+	pool      sync.Pool                 // workspaces of concurrent callers
+	spare     atomic.Pointer[workspace] // one the GC never takes: the steady single caller
+	life      *nn.Lifetime
 }
 
-// Output is one image's results. Its slices are reused by later calls that
-// are given the same Output, so keep copies of what must survive.
-type Output struct {
-	// Features is timm's forward_features: the last stage's FeatH×FeatW
-	// tokens of NumFeatures values (NHWC with N = 1), after the final norm.
-	Features     []float32
-	FeatH, FeatW int
-	// Pooled is the mean of the feature tokens (forward_head(pre_logits=True));
-	// empty without global pooling.
-	Pooled []float32
-	// Logits is timm's forward_head: NumClasses values; empty without a head.
-	Logits []float32
-}
-
-// Load opens a safetensors checkpoint with timm state_dict names; the
-// architecture comes from its `config` metadata unless opts.Config is set.
-// Close releases the file.
+// Load opens a safetensors checkpoint with timm state_dict names. The
+// architecture comes from opts.Config, else the file's `config` metadata,
+// else the tensor shapes alone (InferConfig without a hub config). Close
+// releases the file.
 func Load(path string, opts Options) (*Model, error) {
 	f, err := tensorfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("swin: %w", err)
 	}
-	m, err := LoadFile(f, opts)
+	var cfg Config
+	switch {
+	case opts.Config != nil:
+		cfg = *opts.Config
+	case ownConfig(f) != nil:
+		cfg, err = ParseConfig(ownConfig(f))
+	default:
+		cfg, err = InferConfig(f, nil)
+	}
+	var m *Model
+	if err == nil {
+		m, err = build(cfg, f, opts, f)
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	m.file = f
 	return m, nil
 }
 
-// LoadFile builds a model from an open file, which must stay open while
-// the model is used (its vectors are used in place).
-func LoadFile(f *tensorfile.File, opts Options) (*Model, error) {
-	var cfg Config
-	if opts.Config != nil {
-		cfg = *opts.Config
-	} else {
-		raw, ok := f.Metadata()["config"]
-		if !ok {
-			return nil, fmt.Errorf("%w: the file has no `config` metadata; pass Options.Config", ErrConfig)
-		}
-		var err error
-		if cfg, err = ParseConfig([]byte(raw)); err != nil {
-			return nil, err
-		}
-	}
-	return New(cfg, f, opts)
+// New builds a model from a config and its weights. A source that lists
+// its tensors (nn.Lister) must hold no tensor the config does not use.
+func New(cfg Config, src Source, opts Options) (*Model, error) {
+	return build(cfg, src, opts, nil)
 }
 
-// New builds a model from a config and its weights.
-func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
+// build makes the model; closer (may be nil) is released by Close.
+func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w, err := loadWeights(cfg, src)
+	switch {
+	case opts.Edge < nn.EdgeDefault || opts.Edge > nn.EdgeResize:
+		return nil, fmt.Errorf("%w: unknown edge policy %d", ErrConfig, int(opts.Edge))
+	case opts.Edge == nn.EdgeResize:
+		return nil, fmt.Errorf("%w: swin does not resize images (edge policy %s); use crop or pad", ErrConfig, opts.Edge)
+	case opts.MaxTokens < 0:
+		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
+	}
+	net, err := load(cfg, src, opts)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w, threads: opts.Threads, maxTokens: opts.MaxTokens}
-	if m.threads <= 0 {
-		m.threads = runtime.GOMAXPROCS(0)
-	}
-	m.threads = min(m.threads, 256)
-	if m.maxTokens <= 0 {
+	m := &Model{cfg: cfg, net: net, maxTokens: opts.MaxTokens, edge: opts.Edge, life: nn.NewLifetime(closer)}
+	if m.maxTokens == 0 {
 		m.maxTokens = DefaultMaxTokens
 	}
-	m.pool.New = func() any { return new(workspace) }
+	m.workers = nn.NewWorkers(opts.Threads)
+	m.pool.New = func() any { return newWorkspace(m) }
 	return m, nil
-}
-
-// Close releases the weight file of a model made by Load. The model must
-// not be used afterwards.
-func (m *Model) Close() error {
-	if m.closed.Swap(true) || m.file == nil {
-		return nil
-	}
-	return m.file.Close()
 }
 
 // Config returns the model's architecture.
 func (m *Model) Config() Config { return m.cfg }
 
-// FeatureSize returns the last stage's grid for an H×W image: the patch
-// grid, halved (rounding up) at each patch merging.
-func (m *Model) FeatureSize(h, w int) (int, int) {
-	gh, gw := h/m.cfg.PatchSize[0], w/m.cfg.PatchSize[1]
+// Threads is the number of workers of one forward pass.
+func (m *Model) Threads() int { return m.workers.N() }
+
+// Close waits for forward passes in flight, then releases the weights.
+// Later forward passes return ErrClosed.
+func (m *Model) Close() error { return m.life.Close() }
+
+// patchGrid is the patch grid of an H×W image under the model's edge
+// policy (the default: whole patches, i.e. floor, after checkImage).
+func (m *Model) patchGrid(h, w int) posenc.Grid {
+	return nn.GridFor(h, w, m.cfg.PatchSize, m.edge)
+}
+
+// Grid returns the last stage's grid for an H×W image (the rows of
+// Output.Tokens): the patch grid, halved (rounding up) at each patch
+// merging.
+func (m *Model) Grid(h, w int) posenc.Grid {
+	g := m.patchGrid(h, w)
 	for range len(m.cfg.Depths) - 1 {
-		gh, gw = (gh+1)/2, (gw+1)/2
+		g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
 	}
-	return gh, gw
+	return g
 }
 
 // checkImage reports why img cannot run, or nil.
 func (m *Model) checkImage(img Image) error {
-	c := m.cfg
-	p := c.PatchSize
-	switch {
-	case img.C != c.InChans:
-		return fmt.Errorf("%w: %d channels, the model takes %d", ErrImage, img.C, c.InChans)
-	case img.H < p[0] || img.W < p[1] || img.H > maxSide || img.W > maxSide:
-		return fmt.Errorf("%w: %d×%d: sides must be in %d..%d × %d..%d (at least one patch)", ErrImage, img.H, img.W, p[0], maxSide, p[1], maxSide)
-	case img.H%p[0] != 0 || img.W%p[1] != 0:
+	p := m.cfg.PatchSize
+	if err := nn.CheckImage(img, m.cfg.InChans, p); err != nil {
+		return err
+	}
+	if m.edge == nn.EdgeDefault && (img.H%p[0] != 0 || img.W%p[1] != 0) {
 		// timm's PatchEmbed (strict_img_size=False, no dynamic_img_pad)
 		// asserts this too: there is no reference for other sizes.
-		return fmt.Errorf("%w: %d×%d is not a multiple of the %d×%d patch", ErrImage, img.H, img.W, p[0], p[1])
-	}
-	if n := (img.H / p[0]) * (img.W / p[1]); n > m.maxTokens {
-		return fmt.Errorf("%w: %d×%d makes %d patches, more than MaxTokens %d", ErrTooManyTokens, img.H, img.W, n, m.maxTokens)
-	}
-	if len(img.Pix) != img.C*img.H*img.W {
-		return fmt.Errorf("%w: %d pixel values, want %d×%d×%d = %d", ErrImage, len(img.Pix), img.C, img.H, img.W, img.C*img.H*img.W)
+		return fmt.Errorf("%w: %d×%d is not a multiple of the %d×%d patch (choose the crop or pad edge policy)", ErrImage, img.H, img.W, p[0], p[1])
 	}
 	return nil
 }
 
 // Forward runs one image.
 func (m *Model) Forward(img Image, out *Output) error {
-	if m.closed.Load() {
-		return errors.New("swin: model is closed")
+	imgs, outs := [1]Image{img}, [1]Output{*out}
+	err := m.ForwardBatch(imgs[:], outs[:])
+	*out = outs[0]
+	return err
+}
+
+// ForwardBatch runs images of any sizes together: every row-local step
+// (norms, projections, MLPs) runs on all of them at once, attention stays
+// within each image's windows, and outs[i] is what Forward(imgs[i]) gives.
+func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
+	if len(outs) != len(imgs) {
+		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
 	}
-	if err := m.checkImage(img); err != nil {
+	if len(imgs) == 0 {
+		return errors.New("no images")
+	}
+	if !m.life.Acquire() {
+		return ErrClosed
+	}
+	defer m.life.Release()
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
+	if err := ws.pack(imgs); err != nil {
 		return err
 	}
-	ws := m.pool.Get().(*workspace)
-	defer m.pool.Put(ws)
-	ws.m = m
-	ws.forward(img, out)
-	ws.m = nil
+	ws.forward()
+	ws.outputs(outs)
 	return nil
 }
 
-// grow returns s resliced to n, reallocated when too short.
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
+// getWorkspace takes the spare workspace, or one from the pool (which
+// drops its contents at garbage collections).
+func (m *Model) getWorkspace() *workspace {
+	if ws := m.spare.Swap(nil); ws != nil {
+		return ws
 	}
-	return s[:n]
+	return m.pool.Get().(*workspace)
+}
+
+func (m *Model) putWorkspace(ws *workspace) {
+	if !m.spare.CompareAndSwap(nil, ws) {
+		m.pool.Put(ws)
+	}
+}
+
+// pack checks the images and the token count, lays the images out one
+// after another, and sizes the buffers.
+func (ws *workspace) pack(imgs []Image) error {
+	m := ws.m
+	ws.segs = ws.segs[:0]
+	total := 0
+	for i, img := range imgs {
+		if err := m.checkImage(img); err != nil {
+			if len(imgs) > 1 {
+				return fmt.Errorf("image %d: %w", i, err)
+			}
+			return err
+		}
+		g := m.patchGrid(img.H, img.W)
+		if total+g.N() > m.maxTokens {
+			return fmt.Errorf("%w: %d patches (with image %d at %d×%d, grid %s) exceed the cap of %d (raise it with the MaxTokens option)",
+				ErrTooManyTokens, total+g.N(), i, img.H, img.W, g, m.maxTokens)
+		}
+		total += g.N()
+		ws.segs = append(ws.segs, segment{img: img, patch: g})
+	}
+	ws.size()
+	return nil
+}
+
+// Info describes the model (nn.Net).
+func (m *Model) Info() nn.Info {
+	j, _ := m.cfg.JSON()
+	return nn.Info{Family: "swin", Architecture: m.arch, Width: m.cfg.NumFeatures(), Patch: m.cfg.PatchSize,
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+}
+
+var _ nn.Net = (*Model)(nil)
+
+// BiasTable returns the relative position bias that head of block of
+// stage adds for each offset of an H×W window: (2H-1)·(2W-1) values,
+// row-major over offsets dy = -(H-1)…H-1, dx = -(W-1)…W-1 (timm's table
+// order). At the stage's own window it is the bias the model runs with.
+// V2 computes it for any window from its MLP, normalising offsets by the
+// pretrained window (the config's, else the stage's own window, as timm's
+// window-transfer models set it): a larger window extrapolates. v1's
+// learned table exists for the stage's window only.
+func (m *Model) BiasTable(stage, block, head int, window [2]int) ([]float32, error) {
+	if stage < 0 || stage >= len(m.net.stages) || block < 0 || block >= len(m.net.stages[stage].blocks) {
+		return nil, fmt.Errorf("%w: no block %d in stage %d", ErrConfig, block, stage)
+	}
+	st := &m.net.stages[stage]
+	b := &st.blocks[block]
+	if head < 0 || head >= st.heads {
+		return nil, fmt.Errorf("%w: head %d of %d", ErrConfig, head, st.heads)
+	}
+	if window == st.window {
+		return append([]float32(nil), b.table[head*st.rows:(head+1)*st.rows]...), nil
+	}
+	if b.cpb[0] == nil {
+		return nil, fmt.Errorf("%w: a v1 bias table exists for its window %v only, not %v", ErrConfig, st.window, window)
+	}
+	g := posenc.Grid{H: window[0], W: window[1]}
+	if err := g.Validate(); err != nil || window[0] > 64 || window[1] > 64 {
+		return nil, fmt.Errorf("%w: window %v: sides must be in 1..64", ErrConfig, window)
+	}
+	pre := m.cfg.PretrainedWindow(stage)
+	if pre == ([2]int{}) {
+		pre = st.window
+	}
+	t, err := cpbTable(b.cpb, st.heads, g, pre)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return headMajor(t, len(t)/st.heads, st.heads)[head*len(t)/st.heads : (head+1)*len(t)/st.heads], nil
+}
+
+// FLOPs counts the floating-point operations (2 per multiply-add) of one
+// forward pass over images of these sizes packed together: patch
+// embedding, patch merging, every block's projections (on the padded
+// window rows), window attention and MLP, and the head.
+func (m *Model) FLOPs(sizes ...[2]int) float64 {
+	c := &m.cfg
+	var f float64
+	for _, s := range sizes {
+		g := m.patchGrid(s[0], s[1])
+		k := float64(c.InChans * c.PatchSize[0] * c.PatchSize[1])
+		f += 2 * float64(g.N()) * k * float64(c.EmbedDim)
+		for si, st := range m.net.stages {
+			d := float64(st.dim)
+			if si > 0 {
+				g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
+				f += 2 * float64(g.N()) * 4 * float64(m.net.stages[si-1].dim) * d
+			}
+			win := st.window
+			nt := win[0] * win[1]
+			windows := float64(((g.H + win[0] - 1) / win[0]) * ((g.W + win[1] - 1) / win[1]))
+			rows := windows * float64(nt)
+			for bi := range st.blocks {
+				h := float64(st.blocks[bi].mlp.Hidden())
+				f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
+			}
+		}
+		if m.net.head != nil {
+			f += 2 * float64(c.NumFeatures()*c.NumClasses)
+		}
+	}
+	return f
 }

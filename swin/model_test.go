@@ -1,15 +1,27 @@
 package swin
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/kernels/kerneltest"
+	"github.com/anyres/anyres/nn"
 )
 
-const goldenName = "swin_small_window.safetensors"
+// The reference files: v1 carries anyres's own config metadata; V2 timm's
+// hub config (the architecture is inferred from it and the tensors).
+const (
+	goldenV1 = "swin_small_window.safetensors"
+	goldenV2 = "swinv2_cpb.safetensors"
+)
+
+var goldens = []string{goldenV1, goldenV2}
 
 // perLevel runs body at every kernel level, or under -short at the best
 // level only: the full run covers the rest.
@@ -21,12 +33,53 @@ func perLevel(t *testing.T, body func(t *testing.T)) {
 	kerneltest.Run(t, body)
 }
 
-func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
-	f := golden.Open(t, goldenName)
-	m, err := LoadFile(f.File, opts)
+// goldenConfig is the architecture of a golden file: its own config
+// metadata, or the one inferred from its hub config (with timm_kwargs as
+// model_args, as timm's push_to_hub records them) and its tensors.
+func goldenConfig(t testing.TB, f *golden.File) Config {
+	t.Helper()
+	if raw := ownConfig(f); raw != nil {
+		c, err := ParseConfig(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c, err := InferConfig(f, goldenHub(t, f))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// goldenHub is the hub config.json that golden.WriteHubFolder writes.
+func goldenHub(t testing.TB, f *golden.File) *nn.HubConfig {
+	t.Helper()
+	var hub map[string]any
+	f.MetaJSON(t, "hub_config", &hub)
+	var kwargs map[string]any
+	f.MetaJSON(t, "timm_kwargs", &kwargs)
+	hub["model_args"] = kwargs
+	raw, err := json.Marshal(hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ok := nn.ParseHub(raw)
+	if !ok {
+		t.Fatal("hub_config is not a timm config.json")
+	}
+	return h
+}
+
+func loadGolden(t testing.TB, name string, opts Options) (*golden.File, *Model) {
+	t.Helper()
+	f := golden.Open(t, name)
+	opts.Ignore = golden.NotWeight
+	m, err := New(goldenConfig(t, f), f, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
 	return f, m
 }
 
@@ -35,7 +88,18 @@ func goldenImage(t testing.TB, f *golden.File, name string) Image {
 	return Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}
 }
 
+func goldenImages(t testing.TB, f *golden.File) []Image {
+	var imgs []Image
+	for _, c := range f.Cases {
+		imgs = append(imgs, goldenImage(t, f, c.Name))
+	}
+	return imgs
+}
+
 func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
 	var m float64
 	for i := range a {
 		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
@@ -44,49 +108,189 @@ func maxDiff(a, b []float32) float64 {
 }
 
 // TestGolden compares forward_features and logits with timm at every
-// golden size (224², and 160×288 and 252×172, whose grids are not whole
-// windows and whose second stage merges an odd grid), on every kernel level.
+// golden size (grids that are not whole windows, odd merges), v1 and V2,
+// on every kernel level.
 func TestGolden(t *testing.T) {
-	f, m := loadGolden(t, Options{})
-	perLevel(t, func(t *testing.T) {
-		for _, c := range f.Cases {
-			t.Run(c.Name, func(t *testing.T) {
-				var out Output
-				if err := m.Forward(goldenImage(t, f, c.Name), &out); err != nil {
-					t.Fatal(err)
+	for _, name := range goldens {
+		t.Run(name, func(t *testing.T) {
+			f, m := loadGolden(t, name, Options{})
+			perLevel(t, func(t *testing.T) {
+				for _, c := range f.Cases {
+					t.Run(c.Name, func(t *testing.T) {
+						img := goldenImage(t, f, c.Name)
+						var out Output
+						if err := m.Forward(img, &out); err != nil {
+							t.Fatal(err)
+						}
+						feats, shape := f.F32(t, "features_"+c.Name)
+						if out.Grid.H != shape[1] || out.Grid.W != shape[2] || out.Prefix != 0 {
+							t.Fatalf("feature grid %s (prefix %d), want %d×%d", out.Grid, out.Prefix, shape[1], shape[2])
+						}
+						if g := m.Grid(img.H, img.W); g != out.Grid {
+							t.Errorf("Grid gives %s, the forward pass %s", g, out.Grid)
+						}
+						golden.Close(t, "features", out.Tokens, feats, 1e-4, 0)
+						logits, _ := f.F32(t, "logits_"+c.Name)
+						golden.Close(t, "logits", out.Logits, logits, 1e-4, 0)
+						t.Logf("max |Δ| features %.2g, logits %.2g", maxDiff(out.Tokens, feats), maxDiff(out.Logits, logits))
+					})
 				}
-				feats, shape := f.F32(t, "features_"+c.Name)
-				if out.FeatH != shape[1] || out.FeatW != shape[2] {
-					t.Fatalf("feature grid %d×%d, want %d×%d", out.FeatH, out.FeatW, shape[1], shape[2])
-				}
-				golden.Close(t, "features", out.Features, feats, 1e-4, 0)
-				logits, _ := f.F32(t, "logits_"+c.Name)
-				golden.Close(t, "logits", out.Logits, logits, 1e-4, 0)
-				t.Logf("max |Δ| features %.2g, logits %.2g", maxDiff(out.Features, feats), maxDiff(out.Logits, logits))
 			})
-		}
-	})
+		})
+	}
 }
 
-// TestThreads checks that the worker count does not change the result.
+// TestThreads checks that the worker count does not change a bit.
 func TestThreads(t *testing.T) {
-	f, m1 := loadGolden(t, Options{Threads: 1})
-	_, m3 := loadGolden(t, Options{Threads: 3})
-	img := goldenImage(t, f, "252x172")
-	var a, b Output
-	if err := m1.Forward(img, &a); err != nil {
-		t.Fatal(err)
+	for _, name := range goldens {
+		t.Run(name, func(t *testing.T) {
+			f, m1 := loadGolden(t, name, Options{Threads: 1})
+			_, m3 := loadGolden(t, name, Options{Threads: 3})
+			for _, img := range goldenImages(t, f) {
+				var a, b Output
+				if err := m1.Forward(img, &a); err != nil {
+					t.Fatal(err)
+				}
+				if err := m3.Forward(img, &b); err != nil {
+					t.Fatal(err)
+				}
+				if d := maxDiff(a.Tokens, b.Tokens); d != 0 {
+					t.Errorf("%d×%d: 1 and 3 threads differ by %g", img.H, img.W, d)
+				}
+				if d := maxDiff(a.Logits, b.Logits); d != 0 {
+					t.Errorf("%d×%d: logits of 1 and 3 threads differ by %g", img.H, img.W, d)
+				}
+			}
+		})
 	}
-	if err := m3.Forward(img, &b); err != nil {
-		t.Fatal(err)
+}
+
+// TestPacking runs the golden images alone and packed together (in two
+// orders, one image twice): each image's outputs are the same bits.
+func TestPacking(t *testing.T) {
+	for _, name := range goldens {
+		t.Run(name, func(t *testing.T) {
+			f, m := loadGolden(t, name, Options{Threads: 2})
+			imgs := goldenImages(t, f)
+			imgs = append(imgs, imgs[0])
+			alone := make([]Output, len(imgs))
+			for i, img := range imgs {
+				if err := m.Forward(img, &alone[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			packed := make([]Output, len(imgs))
+			if err := m.ForwardBatch(imgs, packed); err != nil {
+				t.Fatal(err)
+			}
+			rev := make([]Image, len(imgs))
+			for i := range imgs {
+				rev[i] = imgs[len(imgs)-1-i]
+			}
+			revOut := make([]Output, len(imgs))
+			if err := m.ForwardBatch(rev, revOut); err != nil {
+				t.Fatal(err)
+			}
+			for i := range imgs {
+				for _, o := range []Output{packed[i], revOut[len(imgs)-1-i]} {
+					if o.Grid != alone[i].Grid {
+						t.Fatalf("image %d: grid %s packed, %s alone", i, o.Grid, alone[i].Grid)
+					}
+					if d := maxDiff(o.Tokens, alone[i].Tokens); d != 0 {
+						t.Errorf("image %d: tokens differ by %g packed", i, d)
+					}
+					if d := maxDiff(o.Logits, alone[i].Logits); d != 0 {
+						t.Errorf("image %d: logits differ by %g packed", i, d)
+					}
+				}
+			}
+		})
 	}
-	if d := maxDiff(a.Features, b.Features); d != 0 {
-		t.Fatalf("1 and 3 threads differ by %g", d)
+}
+
+// TestNoAllocs: a warm forward pass (one image, or a packed batch)
+// allocates nothing, with one worker and with several, also after a
+// garbage collection. Warm means every worker's scratch, and each of the
+// kernels' scratch objects (a free list the workers share, each object
+// growing when it first meets a larger product), has seen the largest
+// shapes: with several workers that takes a few passes.
+func TestNoAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	for _, name := range goldens {
+		for _, threads := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/%d", name, threads), func(t *testing.T) {
+				f, m := loadGolden(t, name, Options{Threads: threads})
+				imgs := goldenImages(t, f)
+				var out Output
+				outs := make([]Output, len(imgs))
+				one := func() {
+					if err := m.Forward(imgs[1], &out); err != nil {
+						t.Fatal(err)
+					}
+				}
+				batch := func() {
+					if err := m.ForwardBatch(imgs, outs); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for range 10 {
+					one()
+					batch()
+				}
+				if n := testing.AllocsPerRun(5, one); n != 0 {
+					t.Errorf("Forward: %g allocations per run", n)
+				}
+				if n := testing.AllocsPerRun(5, batch); n != 0 {
+					t.Errorf("ForwardBatch: %g allocations per run", n)
+				}
+				if n := testing.AllocsPerRun(3, func() { runtime.GC(); one() }); n != 0 {
+					t.Errorf("Forward after a garbage collection: %g allocations per run", n)
+				}
+			})
+		}
+	}
+}
+
+// TestConcurrent runs one model from several goroutines at different sizes
+// (the race detector checks the buffers are not shared).
+func TestConcurrent(t *testing.T) {
+	for _, name := range goldens {
+		t.Run(name, func(t *testing.T) {
+			f, m := loadGolden(t, name, Options{Threads: 2})
+			done := make(chan error)
+			for _, c := range f.Cases {
+				img := goldenImage(t, f, c.Name)
+				want, _ := f.F32(t, "features_"+c.Name)
+				go func() {
+					var out Output
+					for range 3 {
+						if err := m.Forward(img, &out); err != nil {
+							done <- err
+							return
+						}
+						if d := maxDiff(out.Tokens, want); d > 1e-4 {
+							done <- fmt.Errorf("%s: max |Δ| %g", c.Name, d)
+							return
+						}
+					}
+					done <- nil
+				}()
+			}
+			for range f.Cases {
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			}
+		})
 	}
 }
 
 func ExampleModel_Forward() {
-	m, err := Load("../testdata/golden/swin_small_window.safetensors", Options{})
+	// The reference file holds test images and outputs beside the
+	// weights: they are not part of the architecture.
+	m, err := Load(filepath.Join("..", "testdata", "golden", goldenV1), Options{Ignore: golden.NotWeight})
 	if err != nil {
 		panic(err)
 	}
@@ -98,34 +302,48 @@ func ExampleModel_Forward() {
 	if err := m.Forward(img, &out); err != nil {
 		panic(err)
 	}
-	fmt.Println(out.FeatH, out.FeatW, len(out.Features), len(out.Logits))
-	// Output: 13 8 4992 10
+	fmt.Println(out.Grid, len(out.Tokens), len(out.Pooled), len(out.Logits))
+	// Output: 13×8 4992 48 10
 }
 
-// TestConcurrent runs one model from several goroutines at different sizes
-// (the race detector checks the buffers are not shared).
-func TestConcurrent(t *testing.T) {
-	f, m := loadGolden(t, Options{Threads: 2})
+// TestCloseWhileRunning: Close waits for the forward passes in flight;
+// every pass either completes or reports ErrClosed.
+func TestCloseWhileRunning(t *testing.T) {
+	f, m := loadGolden(t, goldenV2, Options{Threads: 2})
+	img := goldenImage(t, f, f.Cases[0].Name)
+	want, _ := f.F32(t, "features_"+f.Cases[0].Name)
 	done := make(chan error)
-	for _, c := range f.Cases {
+	started := make(chan struct{}, 3)
+	for range 3 {
 		go func() {
 			var out Output
-			img := goldenImage(t, f, c.Name)
-			want, _ := f.F32(t, "features_"+c.Name)
-			for range 3 {
-				if err := m.Forward(img, &out); err != nil {
+			for i := 0; ; i++ {
+				err := m.Forward(img, &out)
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if errors.Is(err, ErrClosed) {
+					done <- nil
+					return
+				}
+				if err != nil {
 					done <- err
 					return
 				}
-				if d := maxDiff(out.Features, want); d > 1e-4 {
-					done <- fmt.Errorf("%s: max |Δ| %g", c.Name, d)
+				if d := maxDiff(out.Tokens, want); d > 1e-4 {
+					done <- fmt.Errorf("features differ by %g", d)
 					return
 				}
 			}
-			done <- nil
 		}()
 	}
-	for range f.Cases {
+	for range 3 {
+		<-started
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}

@@ -2,153 +2,203 @@ package swin
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
-	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
 
-// TensorSource is where weights come from (a *tensorfile.File).
-type TensorSource = tensorfile.Source
+// cpbHidden is the hidden width of Swin V2's cpb_mlp (fixed in timm).
+const cpbHidden = 512
 
-// blockWeights are one Swin block's parameters, matrices packed for
-// kernels.GemmPacked.
-type blockWeights struct {
-	norm1W, norm1B []float32
-	qkv            *kernels.PackedB
-	qkvB           []float32
-	proj           *kernels.PackedB
-	projB          []float32
-	norm2W, norm2B []float32
-	fc1, fc2       *kernels.PackedB
-	fc1B, fc2B     []float32
-	// relBias is the relative position bias gathered once for the window:
-	// heads × N × N (N = window area), timm's _get_rel_pos_bias().
-	relBias []float32
-	shift   [2]int // cyclic shift (0 for even blocks)
+// block is one Swin block: window attention and MLP, pre-norm (v1) or
+// post-norm (V2) residuals.
+type block struct {
+	norm1, norm2 nn.LayerNorm
+	qkv, proj    nn.Linear // V2: the qkv bias is [q_bias | 0 | v_bias]
+	mlp          nn.MLP
+	// table is the relative position bias of every offset of the stage's
+	// window, head-major: heads × (2H-1)·(2W-1). v1: the learned table;
+	// V2: 16·sigmoid(cpb_mlp(log-spaced offsets)), computed at load
+	// because the window is fixed when the model is built.
+	table []float32
+	// scale is each head's logit scale of V2's cosine attention,
+	// exp(min(logit_scale, ln 100)); nil for v1 (1/√head_dim on q·kᵀ).
+	scale []float32
+	cpb   [3][]float32 // V2: the bias MLP's fc1 weight and bias, fc2 weight (BiasTable)
+	shift [2]int       // the cyclic shift (0 for even blocks)
 }
 
-// stageWeights are one stage: an optional patch merging, then blocks.
-type stageWeights struct {
-	dim, heads, hidden int
-	window             [2]int    // the stage's window (Config.StageWindow)
-	mergeNormW         []float32 // nil for the first stage (no merging)
-	mergeNormB         []float32
-	reduction          *kernels.PackedB
-	blocks             []blockWeights
+// stage is an optional patch merging, then blocks on one window size.
+type stage struct {
+	dim, heads int
+	window     [2]int
+	rows       int     // rows of the blocks' bias tables
+	index      []int32 // window area² entries: the table row of each (query, key) pair
+	mergeNorm  nn.LayerNorm
+	reduction  nn.Linear // stages after the first: 4·previous width → dim
+	blocks     []block
 }
 
-// weights are a model's parameters. Vectors point into the (mapped) file;
+// network is a model's layers. Vectors point into the (mapped) file;
 // matrices are packed copies.
-type weights struct {
-	patch                  *kernels.PackedB
-	patchB                 []float32
-	patchNormW, patchNormB []float32
-	stages                 []stageWeights
-	normW, normB           []float32
-	head                   *kernels.PackedB // nil without a head
-	headB                  []float32
+type network struct {
+	v2        bool
+	patch     nn.PatchEmbed
+	patchNorm nn.LayerNorm
+	stages    []stage
+	norm      nn.LayerNorm
+	head      *nn.Linear // nil without classes
 }
 
-// get returns the tensor name, which must have exactly shape want.
-func get(src TensorSource, name string, want ...int) ([]float32, error) {
-	v, err := tensorfile.Checked(src, name, want...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWeight, err)
-	}
-	return v, nil
-}
-
-// loadWeights reads and checks every tensor the config calls for, by timm
-// state_dict name, then packs the matrices.
-func loadWeights(c Config, src TensorSource) (*weights, error) {
-	var err error
-	vec := func(name string, shape ...int) []float32 {
-		if err != nil {
-			return nil
+// load reads and checks every tensor the config calls for, by timm
+// state_dict name, and builds the layers; a listed tensor the config does
+// not use is an error.
+func load(c Config, src nn.Source, opts Options) (*network, error) {
+	w := nn.NewWeights(src)
+	w.AllowNonFinite = opts.AllowNonFinite
+	w.Ignore = func(name string) bool { return derived(name) || (opts.Ignore != nil && opts.Ignore(name)) }
+	eps := c.NormEps
+	linear := func(weight, bias []float32, out, in int) nn.Linear {
+		if w.Err() != nil {
+			return nn.Linear{}
 		}
-		var v []float32
-		v, err = get(src, name, shape...)
-		return v
+		return nn.NewLinear(weight, bias, out, in, nil)
 	}
-	// linear packs a PyTorch Linear weight [out, in].
-	linear := func(name string, out, in int) *kernels.PackedB {
-		v := vec(name, out, in)
-		if err != nil {
-			return nil
-		}
-		return kernels.PackB(true, in, out, v, in)
+	d0, p, C := c.EmbedDim, c.PatchSize, c.InChans
+	n := &network{v2: c.V2()}
+	kernel := w.Get("patch_embed.proj.weight", d0, C, p[0], p[1])
+	patchB := w.Get("patch_embed.proj.bias", d0)
+	if w.Err() == nil {
+		n.patch = nn.NewPatchEmbed(kernel, patchB, d0, C, p)
 	}
-	d0, p := c.EmbedDim, c.PatchSize
-	k := c.InChans * p[0] * p[1]
-	w := &weights{}
-	if pk := vec("patch_embed.proj.weight", d0, c.InChans, p[0], p[1]); err == nil {
-		w.patch = kernels.PackB(true, k, d0, pk, k) // [d, C, ph, pw] read as [d, C·ph·pw]
-	}
-	w.patchB = vec("patch_embed.proj.bias", d0)
-	w.patchNormW = vec("patch_embed.norm.weight", d0)
-	w.patchNormB = vec("patch_embed.norm.bias", d0)
-	w.stages = make([]stageWeights, len(c.Depths))
-	for si := range w.stages {
-		s := &w.stages[si]
-		s.dim, s.heads, s.hidden = c.StageDim(si), c.NumHeads[si], c.MLPHidden(si)
-		d := s.dim
+	n.patchNorm = *nn.NewLayerNorm(w, "patch_embed.norm", d0, eps)
+	n.stages = make([]stage, len(c.Depths))
+	for si := range n.stages {
+		s := &n.stages[si]
+		s.dim, s.heads = c.StageDim(si), c.NumHeads[si]
+		d, hidden := s.dim, c.MLPHidden(si)
 		var shift [2]int
 		s.window, shift = c.StageWindow(si)
 		win := posenc.Grid{H: s.window[0], W: s.window[1]}
-		index, ierr := posenc.RelativePositionIndex(win, false)
-		if ierr != nil {
-			return nil, fmt.Errorf("%w: stage %d window %v: %v", ErrConfig, si, s.window, ierr)
+		var err error
+		if s.index, err = posenc.RelativePositionIndex(win, false); err != nil {
+			return nil, fmt.Errorf("%w: stage %d window %v: %v", ErrConfig, si, s.window, err)
 		}
-		tableRows := posenc.RelPosTableRows(win, false)
-		n := win.N()
+		s.rows = posenc.RelPosTableRows(win, false)
+		pw := c.PretrainedWindow(si)
 		if si > 0 {
-			pre := fmt.Sprintf("layers.%d.downsample.", si)
+			pre := "layers." + strconv.Itoa(si) + ".downsample."
 			in := 4 * c.StageDim(si-1)
-			s.mergeNormW = vec(pre+"norm.weight", in)
-			s.mergeNormB = vec(pre+"norm.bias", in)
-			s.reduction = linear(pre+"reduction.weight", d, in)
+			s.reduction = linear(w.Get(pre+"reduction.weight", d, in), nil, d, in)
+			if n.v2 {
+				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", d, eps) // after the reduction
+			} else {
+				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", in, eps)
+			}
 		}
-		s.blocks = make([]blockWeights, c.Depths[si])
+		s.blocks = make([]block, c.Depths[si])
 		for bi := range s.blocks {
 			b := &s.blocks[bi]
-			pre := fmt.Sprintf("layers.%d.blocks.%d.", si, bi)
-			b.norm1W = vec(pre+"norm1.weight", d)
-			b.norm1B = vec(pre+"norm1.bias", d)
-			table := vec(pre+"attn.relative_position_bias_table", tableRows, s.heads)
-			b.qkv = linear(pre+"attn.qkv.weight", 3*d, d)
-			b.qkvB = vec(pre+"attn.qkv.bias", 3*d)
-			b.proj = linear(pre+"attn.proj.weight", d, d)
-			b.projB = vec(pre+"attn.proj.bias", d)
-			b.norm2W = vec(pre+"norm2.weight", d)
-			b.norm2B = vec(pre+"norm2.bias", d)
-			b.fc1 = linear(pre+"mlp.fc1.weight", s.hidden, d)
-			b.fc1B = vec(pre+"mlp.fc1.bias", s.hidden)
-			b.fc2 = linear(pre+"mlp.fc2.weight", d, s.hidden)
-			b.fc2B = vec(pre+"mlp.fc2.bias", d)
-			if err != nil {
-				return nil, err
-			}
-			b.relBias = make([]float32, s.heads*n*n)
-			for h := 0; h < s.heads; h++ {
-				for i, r := range index {
-					b.relBias[h*n*n+i] = table[int(r)*s.heads+h]
+			pre := "layers." + strconv.Itoa(si) + ".blocks." + strconv.Itoa(bi) + "."
+			b.norm1 = *nn.NewLayerNorm(w, pre+"norm1", d, eps)
+			b.norm2 = *nn.NewLayerNorm(w, pre+"norm2", d, eps)
+			qkvW := w.Get(pre+"attn.qkv.weight", 3*d, d)
+			var qkvB, table []float32
+			if n.v2 {
+				qb, vb := w.Get(pre+"attn.q_bias", d), w.Get(pre+"attn.v_bias", d)
+				if w.Err() == nil {
+					qkvB = make([]float32, 3*d) // timm's k_bias is a zero buffer
+					copy(qkvB, qb)
+					copy(qkvB[2*d:], vb)
 				}
+				ls := w.Get(pre+"attn.logit_scale", s.heads, 1, 1)
+				fc1w := w.Get(pre+"attn.cpb_mlp.0.weight", cpbHidden, 2)
+				fc1b := w.Get(pre+"attn.cpb_mlp.0.bias", cpbHidden)
+				fc2w := w.Get(pre+"attn.cpb_mlp.2.weight", s.heads, cpbHidden)
+				if w.Err() == nil {
+					b.scale = logitScales(ls)
+					b.cpb = [3][]float32{fc1w, fc1b, fc2w}
+					table, err = cpbTable(b.cpb, s.heads, win, pw)
+					if err != nil {
+						return nil, fmt.Errorf("%w: stage %d continuous position bias: %v", ErrConfig, si, err)
+					}
+				}
+			} else {
+				qkvB = w.Get(pre+"attn.qkv.bias", 3*d)
+				table = w.Get(pre+"attn.relative_position_bias_table", s.rows, s.heads)
 			}
+			if table != nil {
+				b.table = headMajor(table, s.rows, s.heads)
+			}
+			b.qkv = linear(qkvW, qkvB, 3*d, d)
+			b.proj = linear(w.Get(pre+"attn.proj.weight", d, d), w.Get(pre+"attn.proj.bias", d), d, d)
+			fc1 := linear(w.Get(pre+"mlp.fc1.weight", hidden, d), w.Get(pre+"mlp.fc1.bias", hidden), hidden, d)
+			fc2 := linear(w.Get(pre+"mlp.fc2.weight", d, hidden), w.Get(pre+"mlp.fc2.bias", d), d, hidden)
+			b.mlp = nn.MLP{FC1: fc1, FC2: fc2, Act: kernels.ActGELU}
 			if bi%2 == 1 {
 				b.shift = shift
 			}
 		}
 	}
 	nf := c.NumFeatures()
-	w.normW = vec("norm.weight", nf)
-	w.normB = vec("norm.bias", nf)
+	n.norm = *nn.NewLayerNorm(w, "norm", nf, eps)
 	if c.NumClasses > 0 {
-		w.head = linear("head.fc.weight", c.NumClasses, nf)
-		w.headB = vec("head.fc.bias", c.NumClasses)
+		h := linear(w.Get("head.fc.weight", c.NumClasses, nf), w.Get("head.fc.bias", c.NumClasses), c.NumClasses, nf)
+		n.head = &h
 	}
+	if err := w.Finish(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// derived reports the buffers that older checkpoints saved beside the
+// weights and that timm's checkpoint filter drops: each is computed from
+// the configuration (the relative position index, V2's coordinate table,
+// the shifted-window mask).
+func derived(name string) bool {
+	for _, b := range []string{".relative_position_index", ".relative_coords_table", ".attn_mask"} {
+		if strings.HasSuffix(name, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// headMajor turns a rows×heads table (timm's layout) into heads×rows, so
+// that one head's bias is gathered from contiguous values.
+func headMajor(t []float32, rows, heads int) []float32 {
+	out := make([]float32, len(t))
+	for r := 0; r < rows; r++ {
+		for h := 0; h < heads; h++ {
+			out[h*rows+r] = t[r*heads+h]
+		}
+	}
+	return out
+}
+
+// logitScales is timm's torch.clamp(logit_scale, max=log(1/0.01)).exp(),
+// in float32 as PyTorch computes it.
+func logitScales(ls []float32) []float32 {
+	limit := float32(math.Log(100))
+	out := make([]float32, len(ls))
+	for i, v := range ls {
+		out[i] = float32(math.Exp(float64(min(v, limit))))
+	}
+	return out
+}
+
+// cpbTable is Swin V2's continuous position bias for a window:
+// 16·sigmoid(cpb_mlp(log-spaced offsets)), (2H-1)·(2W-1) rows × heads.
+// A zero pretrained window normalises the offsets by the window itself.
+func cpbTable(fc [3][]float32, heads int, win posenc.Grid, pretrained [2]int) ([]float32, error) {
+	cpb, err := posenc.NewCPB(fc[0], fc[1], fc[2], heads, cpbHidden, posenc.Grid{H: pretrained[0], W: pretrained[1]})
 	if err != nil {
 		return nil, err
 	}
-	return w, nil
+	return cpb.Table(win)
 }

@@ -35,10 +35,9 @@ func hubGoldens(t *testing.T) []string {
 	return names
 }
 
-// TestRunHubFolderInputOut runs every family's hub checkpoint that anyres
-// has a family for from its folder on the first reference input given as
-// -input x.npy, writes -out f.safetensors, and compares the features and
-// logits read back with timm's.
+// TestRunHubFolderInputOut runs every family's hub checkpoint from its
+// folder on its first reference input given as -input x.npy, writes -out
+// f.safetensors, and compares the features and logits read back with timm's.
 func TestRunHubFolderInputOut(t *testing.T) {
 	ran := 0
 	for _, name := range hubGoldens(t) {
@@ -65,12 +64,7 @@ func TestRunHubFolderInputOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(t.TempDir(), "f.safetensors")
-		_, err := runCaptured(t, "-weights", hub, "-input", in, "-out", out)
-		if err != nil && strings.Contains(err.Error(), "no model family") {
-			t.Logf("%s: no family yet: %v", name, err)
-			continue
-		}
-		if err != nil {
+		if _, err := runCaptured(t, "-weights", hub, "-input", in, "-out", out); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		res, err := tensorfile.Open(out)
@@ -96,8 +90,8 @@ func TestRunHubFolderInputOut(t *testing.T) {
 		res.Close()
 		ran++
 	}
-	if ran < 5 {
-		t.Errorf("ran %d families, want at least the 5 ViT-class ones", ran)
+	if ran == 0 {
+		t.Error("no reference checkpoint ran")
 	}
 }
 

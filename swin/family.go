@@ -1,0 +1,73 @@
+package swin
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/anyres/anyres/nn"
+)
+
+func init() {
+	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily})
+}
+
+// claims: a timm name of the family (swin_*, swinv2_*; not swinv2_cr_*,
+// another class with other tensor names), anyres's own config metadata
+// with family "swin", or Swin's tensors.
+func claims(arch string, ck nn.Checkpoint) int {
+	if arch != "" {
+		if (strings.HasPrefix(arch, "swin_") || strings.HasPrefix(arch, "swinv2_")) && !strings.HasPrefix(arch, "swinv2_cr_") {
+			return 2
+		}
+		return 0
+	}
+	if ownConfig(ck) != nil {
+		return 3
+	}
+	if ck.Has("patch_embed.proj.weight") && ck.Has("layers.0.blocks.0.attn.qkv.weight") {
+		return 1
+	}
+	return 0
+}
+
+// ownConfig is the file's `config` metadata when it is anyres's swin form
+// (family "swin").
+func ownConfig(f interface{ Metadata() map[string]string }) []byte {
+	raw, ok := f.Metadata()["config"]
+	if !ok {
+		return nil
+	}
+	var probe struct {
+		Family string `json:"family"`
+	}
+	if json.Unmarshal([]byte(raw), &probe) != nil || probe.Family != "swin" {
+		return nil
+	}
+	return []byte(raw)
+}
+
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+	var cfg Config
+	var err error
+	if raw := ownConfig(ck); raw != nil && hub == nil {
+		cfg, err = ParseConfig(raw)
+	} else {
+		cfg, err = InferConfig(ck, hub)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
+		return nil, fmt.Errorf("%w: swin runs at its own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
+	}
+	m, err := build(cfg, ck, Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
+		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore}, o.Closer)
+	if err != nil {
+		return nil, err
+	}
+	if hub != nil {
+		m.arch = hub.Architecture
+	}
+	return m, nil
+}

@@ -56,8 +56,12 @@ const (
 	qPanel = 16
 	qNPad  = 64
 	// qMaxK bounds K so that |Σ Aq·Bq| ≤ 127·128·K stays inside int32.
-	qMaxK = 1 << 17
+	qMaxK = MaxQuantK
 )
+
+// MaxQuantK is the largest K a QuantB takes: beyond it the exact int32
+// sums could overflow.
+const MaxQuantK = 1 << 17
 
 // QuantB is a right-hand operand (K×N, typically a Linear weight) quantized
 // to int8 per column and packed for GemmQuant. It is read-only after

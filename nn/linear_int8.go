@@ -71,10 +71,12 @@ func NewLinears(w *Weights, p Precision) *Linears { return &Linears{w: w, p: p} 
 
 // New is NewLinear in the requested format. For Int8, a weight stored as
 // int8 in the checkpoint (and without a LayerScale to fold) is packed as
-// stored; any other weight is quantized here, per output row.
+// stored; any other weight is quantized here, per output row. A layer with
+// more than kernels.MaxQuantK inputs stays float32 under Int8 (its int32
+// sums could overflow).
 func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []float32) Linear {
 	dt, _ := ParseDType(l.p.DType)
-	if l.p.keeps(name) || dt == F32 {
+	if l.p.keeps(name) || dt == F32 || (dt == Int8 && in > kernels.MaxQuantK) {
 		return NewLinear(weight, bias, out, in, gamma)
 	}
 	if dt == BF16 {

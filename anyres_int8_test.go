@@ -313,3 +313,40 @@ func TestKeepF32(t *testing.T) {
 	}
 	t.Logf("max |error| to float32: int8 %.3g, int8 with blocks.0 kept %.3g", maxAbsErr(ref.Tokens, q.Tokens), maxAbsErr(ref.Tokens, part.Tokens))
 }
+
+// TestLowPrecisionBatch: a packed batch gives each image the bits of its
+// own forward pass (activations are quantized per row, so a row's result
+// never depends on the other images).
+func TestLowPrecisionBatch(t *testing.T) {
+	f := golden.Open(t, "deit_distilled.safetensors")
+	dir := golden.WriteHubFolder(t, f, t.TempDir())
+	imgs, _ := goldenImages(t, f)
+	if len(imgs) < 2 {
+		t.Fatal("need two images")
+	}
+	imgs = imgs[:2]
+	for _, d := range dtypeGoals {
+		perLevel(t, func(t *testing.T) {
+			m, err := anyres.Load(dir, anyres.Options{DType: d.dtype})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			outs := make([]anyres.Output, len(imgs))
+			if err := m.ForwardBatch(imgs, outs); err != nil {
+				t.Fatal(err)
+			}
+			for i, img := range imgs {
+				var one anyres.Output
+				if err := m.Forward(img, &one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one.Tokens {
+					if math.Float32bits(one.Tokens[j]) != math.Float32bits(outs[i].Tokens[j]) {
+						t.Fatalf("%s image %d feature %d: batch %v, alone %v", d.dtype, i, j, outs[i].Tokens[j], one.Tokens[j])
+					}
+				}
+			}
+		})
+	}
+}

@@ -124,23 +124,6 @@ func foldGamma(weight, bias []float32, out, in int, gamma []float32) ([]float32,
 	return w, bias
 }
 
-// Bytes is the memory the layer's packed weight and bias hold.
-func (l *Linear) Bytes() int {
-	n := 4 * len(l.B)
-	if l.Q != nil {
-		n += l.Q.Bytes()
-	}
-	if l.H != nil {
-		n += l.H.Bytes()
-	}
-	if l.W != nil {
-		n += 4 * l.W.K * roundUp16(l.W.N)
-	}
-	return n
-}
-
-func roundUp16(n int) int { return (n + 15) &^ 15 }
-
 // Quantized checkpoints (written by `anyres quantize -dtype int8`) store
 // each quantized Linear weight NAME (2-D, [out, in]) as an I8 tensor NAME
 // with its per-row float32 scales as NAME_scale ([out]): the weight is

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/nlpodyssey/safetensors"
 )
 
 func forwardTiny(t *testing.T, path, dtype string) anyres.Output {
@@ -100,5 +104,65 @@ func TestRunDType(t *testing.T) {
 	}
 	if _, err := runCaptured(t, "-weights", tinyModel(t), "-image", photo, "-dtype", "int4"); err == nil || !strings.Contains(err.Error(), "int4") {
 		t.Errorf("-dtype int4: %v, want an error naming it", err)
+	}
+}
+
+// TestDamagedInt8Checkpoint: int8 weights without their scales, with
+// scales of the wrong shape or value, or an int8 tensor that is not 2-D,
+// are load errors naming the tensor, never panics.
+func TestDamagedInt8Checkpoint(t *testing.T) {
+	dir := t.TempDir()
+	q8 := filepath.Join(dir, "q8.safetensors")
+	if err := runQuantize([]string{"-in", tinyModel(t), "-out", q8, "-dtype", "int8"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tensorfile.Open(q8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const w = "blocks.0.mlp.fc1.weight"
+	shape, _ := f.Shape(w)
+	for _, c := range []struct {
+		name   string
+		edit   func(m map[string]tensorout.Tensor)
+		expect string
+	}{
+		{"no scales", func(m map[string]tensorout.Tensor) { delete(m, w+"_scale") }, w + "_scale"},
+		{"scales of the wrong shape", func(m map[string]tensorout.Tensor) {
+			m[w+"_scale"] = tensorout.F32([]int{shape[0] + 1}, make([]float32, shape[0]+1))
+		}, w + "_scale"},
+		{"a NaN scale", func(m map[string]tensorout.Tensor) {
+			s := make([]float32, shape[0])
+			s[3] = float32(math.NaN())
+			m[w+"_scale"] = tensorout.F32([]int{shape[0]}, s)
+		}, w + "_scale"},
+		{"a 1-D int8 tensor", func(m map[string]tensorout.Tensor) {
+			m["blocks.0.norm1.weight"] = tensorout.I8([]int{shape[1]}, make([]int8, shape[1]))
+		}, "blocks.0.norm1.weight"},
+	} {
+		data, err := os.ReadFile(q8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := safetensors.Deserialize(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tensors := map[string]tensorout.Tensor{}
+		for _, nv := range raw.Tensors() {
+			tensors[nv.Name] = tensorout.Raw(nv.TensorView)
+		}
+		c.edit(tensors)
+		path := filepath.Join(dir, "bad.safetensors")
+		if err := tensorout.WriteSafetensorsFile(path, tensors, f.Metadata()); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{"f32", "int8"} {
+			_, err := anyres.Load(path, anyres.Options{DType: d})
+			if !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), c.expect) {
+				t.Errorf("%s, dtype %s: %v, want ErrWeight naming %s", c.name, d, err, c.expect)
+			}
+		}
 	}
 }

@@ -92,6 +92,13 @@ type Options struct {
 	// Ignore names tensors of the file that are not weights (nil: none).
 	// Every other tensor must be used by the architecture.
 	Ignore func(name string) bool
+	// DType is the number format of the block and head Linear layers:
+	// "f32" (or ""), "int8" (dynamic int8 quantization: a quarter of the
+	// weight memory; kernels.GemmQuant) or "bf16" (bfloat16 weights: half;
+	// kernels.GemmBF16). KeepF32 names layers (timm prefixes such as
+	// "blocks.11.mlp.fc2" or "head") kept float32.
+	DType   string
+	KeepF32 []string
 }
 
 // Families lists the registered model families.
@@ -173,10 +180,14 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 		}
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
+	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32}
+	if err := checkPrecision(fam, prec); err != nil {
+		return nil, err
+	}
 	return fam.Load(ck, hub, nn.LoadOptions{
 		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
-		Ignore: opts.Ignore, Closer: closer,
+		Ignore: opts.Ignore, Closer: closer, Precision: prec,
 	})
 }
 

@@ -7,10 +7,14 @@ import (
 )
 
 // Linear is PyTorch's nn.Linear with its weight packed for
-// kernels.GemmPacked: y = x·Wᵀ + b.
+// kernels.GemmPacked: y = x·Wᵀ + b. A reduced-precision Linear
+// (linear_int8.go) holds Q (int8, kernels.GemmQuant) or H (bfloat16,
+// kernels.GemmBF16) instead of W.
 type Linear struct {
 	W       *kernels.PackedB
-	B       []float32 // nil without bias
+	Q       *kernels.QuantB // int8 weight; when set, Apply uses it and W is nil
+	H       *kernels.BF16B  // bfloat16 weight; when set, Apply uses it and W is nil
+	B       []float32       // nil without bias
 	In, Out int
 }
 
@@ -44,6 +48,14 @@ func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst 
 	ep := kernels.Epilogue{Bias: l.B, Act: act}
 	if residual != nil {
 		ep.Residual, ep.LDR = residual, ldd
+	}
+	if l.Q != nil {
+		kernels.GemmQuant(t, rows, src, lds, l.Q, dst, ldd, ep)
+		return
+	}
+	if l.H != nil {
+		kernels.GemmBF16(t, rows, src, lds, l.H, dst, ldd, ep)
+		return
 	}
 	kernels.GemmPacked(t, rows, src, lds, l.W, dst, ldd, ep)
 }

@@ -29,6 +29,8 @@ type LoadOptions struct {
 	Resample *posenc.ResampleOptions
 	// AllowNonFinite accepts NaN and ±Inf in the weights.
 	AllowNonFinite bool
+	// Precision is the number format of the Linear layers (f32, int8, bf16).
+	Precision Precision
 	// Ignore names tensors of the file that are not weights; nil: none.
 	Ignore func(name string) bool
 	// Closer is released by the model's Close once no forward pass runs
@@ -73,6 +75,10 @@ type Family struct {
 	Claims func(arch string, ck Checkpoint) int
 	// Load builds the model; hub may be nil.
 	Load func(ck Checkpoint, hub *HubConfig, opts LoadOptions) (Net, error)
+	// LowPrecision says the family honours LoadOptions.Precision (int8
+	// and bf16 Linear layers); the front door refuses those dtypes for a
+	// family without it rather than run it in float32 silently.
+	LowPrecision bool
 }
 
 var families []Family

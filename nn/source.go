@@ -82,6 +82,7 @@ type Weights struct {
 	// (e.g. the reference inputs and outputs stored beside the weights of
 	// a test file); nil ignores nothing.
 	Ignore func(name string) bool
+	int8s  map[string]int8Tensor // int8 weights read from a quantized file (quant_weights.go)
 }
 
 // NewWeights reads from src.
@@ -102,7 +103,7 @@ func (w *Weights) Get(name string, want ...int) []float32 {
 		w.err = fmt.Errorf("%w: %q (shape %v) is missing", ErrWeight, name, want)
 		return nil
 	}
-	v, shape, err := w.src.Float32(name)
+	v, shape, err := w.float32(name)
 	if err != nil {
 		w.err = fmt.Errorf("%w: %q: %v", ErrWeight, name, err)
 		return nil

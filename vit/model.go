@@ -72,6 +72,10 @@ type Options struct {
 	// Ignore names tensors of the source that are not weights (nil: none);
 	// every other tensor must be used by the architecture.
 	Ignore func(name string) bool
+	// Precision is the number format of the block and head Linear layers
+	// (int8, bf16: see nn.Linears); the patch embedding, norms and attention
+	// stay float32.
+	Precision nn.Precision
 }
 
 // Model is a loaded ViT, safe for concurrent use.

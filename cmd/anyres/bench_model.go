@@ -28,6 +28,7 @@ func runBenchModel(args []string) error {
 	budget := fs.Duration("time", 3*time.Second, "time to spend per size and thread count (at least 2 runs after a warm-up)")
 	maxTokens := fs.Int("max-tokens", 0, "token cap (0: the default, a 2048² image at patch 16)")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
+	dtype := fs.String("dtype", "f32", "number format of the Linear layers: f32, int8 or bf16")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func runBenchModel(args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := anyres.Load(*weights, anyres.Options{Config: cfg, MaxTokens: *maxTokens})
+	m, err := anyres.Load(*weights, anyres.Options{Config: cfg, MaxTokens: *maxTokens, DType: *dtype})
 	if err != nil {
 		return err
 	}

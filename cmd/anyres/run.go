@@ -68,6 +68,7 @@ type runFlags struct {
 	top                       int
 	out, save                 string
 	threads, maxTokens        int
+	dtype, keepF32            string
 }
 
 func runRun(args []string) error {
@@ -91,6 +92,8 @@ func runRun(args []string) error {
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.IntVar(&f.maxTokens, "max-tokens", nn.DefaultMaxTokens, "refuse inputs with more tokens than this")
+	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights)")
+	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names (timm prefixes, e.g. blocks.11.mlp.fc2,head) kept in float32")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,7 +118,10 @@ func run(f runFlags, normSet bool) error {
 	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
 		return errors.New("-tokens, -top and -max-tokens must be positive")
 	}
-	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens}
+	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens, DType: f.dtype}
+	if f.keepF32 != "" {
+		opts.KeepF32 = strings.Split(f.keepF32, ",")
+	}
 	var err error
 	if opts.Edge, err = parseEdge(f.edge); err != nil {
 		return err

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/nn"
+	"github.com/nlpodyssey/safetensors"
+)
+
+func init() {
+	commands["quantize"] = command{"rewrite a checkpoint with int8 (or bf16) Linear weights", runQuantize}
+}
+
+const quantizeHelp = `usage: anyres quantize -in a.safetensors -out b.safetensors -dtype int8|bf16
+
+Rewrites a checkpoint (safetensors, timm state_dict names) with its Linear
+weights in a smaller number format. The weights rewritten are the 2-D
+float tensors whose name ends in ".weight", except the patch embedding
+(which anyres keeps float32); everything else is copied byte for byte, and
+the metadata is kept (with an "anyres_quantize" entry added).
+
+  -dtype int8   NAME (I8, [out, in]) holds round(w / s) for each output row,
+                s = max |w[row]| / 127 (symmetric, round half to even), and
+                NAME_scale (F32, [out]) holds s: w ≈ NAME_scale[o]·NAME[o, i].
+                A quarter of the float32 size.
+  -dtype bf16   NAME is stored as BF16 (rounded to nearest even). Half the
+                float32 size.
+
+The file loads directly in anyres, in any family and at any -dtype (the
+weights are dequantized as they are read). Run with -dtype int8, the int8
+values are used as stored: the same model as quantizing a float32 file at
+load time, with a quarter of the file to read.
+
+flags:
+`
+
+func runQuantize(args []string) error {
+	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), quantizeHelp); fs.PrintDefaults() }
+	in := fs.String("in", "", "checkpoint to read (.safetensors)")
+	out := fs.String("out", "", "checkpoint to write (.safetensors)")
+	dtype := fs.String("dtype", "int8", "int8 or bf16")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *in == "" || *out == "" {
+		return errors.New("-in and -out are required")
+	}
+	if *dtype != nn.Int8 && *dtype != nn.BF16 {
+		return fmt.Errorf("-dtype %q: want int8 or bf16", *dtype)
+	}
+	n, before, after, err := quantizeFile(*in, *out, *dtype)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s: %d weights as %s, %.1f MB of them → %.1f MB\n", *out, n, *dtype, float64(before)/1e6, float64(after)/1e6)
+	return nil
+}
+
+// quantizable reports whether a tensor is a Linear weight that quantize
+// rewrites.
+func quantizable(name string, shape []int, dtype string) bool {
+	return len(shape) == 2 && strings.HasSuffix(name, ".weight") && !strings.HasPrefix(name, "patch_embed.") &&
+		(dtype == "F32" || dtype == "F16" || dtype == "BF16")
+}
+
+// quantizeFile rewrites in as out; it returns the number of tensors
+// rewritten and their size before and after.
+func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
+	data, err := readWhole(in)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	f, err := tensorfile.Parse(data)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("%s: %w", in, err)
+	}
+	raw, err := safetensors.Deserialize(data)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("%s: %w", in, err)
+	}
+	tensors := map[string]tensorout.Tensor{}
+	for _, nv := range raw.Tensors() {
+		tensors[nv.Name] = tensorout.Raw(nv.TensorView)
+	}
+	names := f.Names()
+	sort.Strings(names)
+	for _, name := range names {
+		shape, err := f.Shape(name)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if !quantizable(name, shape, f.DType(name)) {
+			continue
+		}
+		if f.Has(name + nn.ScaleSuffix) {
+			return 0, 0, 0, fmt.Errorf("%s: %q already has scales %q: is the file quantized already?", in, name, name+nn.ScaleSuffix)
+		}
+		w, _, err := f.Float32(name)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		for i, v := range w {
+			if v-v != 0 {
+				return 0, 0, 0, fmt.Errorf("%s: %q holds a non-finite value (%g at index %d)", in, name, v, i)
+			}
+		}
+		before += len(tensors[name].Data())
+		switch dtype {
+		case nn.Int8:
+			q, s := kernels.QuantizeWeights(w, shape[0], shape[1], shape[1])
+			tensors[name] = tensorout.I8(shape, q)
+			tensors[name+nn.ScaleSuffix] = tensorout.F32([]int{shape[0]}, s)
+			after += len(q) + 4*len(s)
+		case nn.BF16:
+			tensors[name] = tensorout.BF16(shape, w)
+			after += 2 * len(w)
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, 0, 0, fmt.Errorf("%s: no 2-D float \".weight\" tensor to rewrite", in)
+	}
+	meta := map[string]string{}
+	for k, v := range f.Metadata() {
+		meta[k] = v
+	}
+	switch dtype {
+	case nn.Int8:
+		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
+	case nn.BF16:
+		meta["anyres_quantize"] = "bf16: each 2-D .weight (but patch_embed) as BF16, rounded to nearest even"
+	}
+	return n, before, after, tensorout.WriteSafetensorsFile(out, tensors, meta)
+}
+
+// readWhole reads a weight file within tensorfile's size limit.
+func readWhole(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > tensorfile.MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit", path, fi.Size(), int64(tensorfile.MaxFileSize))
+	}
+	return os.ReadFile(path)
+}

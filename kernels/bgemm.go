@@ -1,0 +1,385 @@
+package kernels
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// bfloat16 weights: C = act(A·B + bias) + residual with B stored as
+// bfloat16 (half the memory of float32). The activations stay float32:
+//
+//   - At the avx512 and avx2 levels, the micro-kernel widens each weight
+//     to float32 in registers (a bfloat16 is the top half of a float32:
+//     exact) and runs FMA, acc = fma(a[k], w[k], acc) in increasing k.
+//   - A VDPBF16PS kernel (AVX512-BF16) is built and tested too, which also
+//     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
+//     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
+//     by default (see bPreferDot: on the Xeon measured it was slower).
+//   - Elsewhere (generic, neon) the weight is widened to float32 in a
+//     scratch copy and the product runs on the float32 GEMM (Sgemm).
+//
+// All split work over rows and columns of C, never over K: the result
+// does not depend on the thread count.
+
+// BF16B is a right-hand operand (K×N, typically a Linear weight) stored as
+// bfloat16 for GemmBF16. It is read-only after construction and safe for
+// concurrent use.
+//
+// Layout: column panels of qPanel columns (N padded with zeros to a
+// multiple of qNPad); within a panel, K runs in pairs (K padded to even),
+// each pair holding qPanel columns × 2 consecutive k values (64 bytes),
+// which is what VDPBF16PS multiplies against one broadcast pair of A.
+type BF16B struct {
+	K, N   int
+	kp, np int
+	data   []uint16
+}
+
+// ToBF16 rounds a float32 to bfloat16 bits as VCVTNEPS2BF16 does: to
+// nearest even, a denormal to zero of the same sign, a NaN to a quiet NaN.
+func ToBF16(v float32) uint16 {
+	u := math.Float32bits(v)
+	switch {
+	case u&0x7fffffff > 0x7f800000: // NaN
+		return uint16(u>>16) | 0x40
+	case u&0x7f800000 == 0: // zero or denormal
+		return uint16(u>>16) & 0x8000
+	}
+	u += 0x7fff + (u>>16)&1
+	return uint16(u >> 16)
+}
+
+// FromBF16 widens bfloat16 bits to float32 (exactly).
+func FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// NewBF16B rounds a PyTorch [n, k] weight (rows of length k, row stride
+// ld) to bfloat16 and packs it for GemmBF16.
+func NewBF16B(k, n int, w []float32, ld int) *BF16B {
+	checkMatrix("W", w, false, n, k, ld)
+	p := &BF16B{K: k, N: n, kp: roundUp(k, 2), np: roundUp(n, qNPad)}
+	p.data = make([]uint16, p.np*p.kp)
+	panelLen := p.kp * qPanel
+	for j := 0; j < n; j++ {
+		d := p.data[j/qPanel*panelLen+j%qPanel*2:]
+		for kk, v := range w[j*ld : j*ld+k] {
+			d[kk/2*qPanel*2+kk%2] = ToBF16(v)
+		}
+	}
+	return p
+}
+
+// Bytes is the memory the packed weight holds.
+func (p *BF16B) Bytes() int { return 2 * len(p.data) }
+
+// widen writes op(B) as float32, K×N row-major (row stride N), into dst,
+// reading the packed panels in order.
+func (p *BF16B) widen(dst []float32) {
+	n := p.N
+	for q := 0; q*qPanel < n; q++ {
+		j0 := q * qPanel
+		cols := min(qPanel, n-j0)
+		panel := p.data[q*p.kp*qPanel : (q+1)*p.kp*qPanel]
+		for kk := 0; kk < p.K; kk += 2 {
+			g := panel[kk/2*qPanel*2 : kk/2*qPanel*2+qPanel*2]
+			even := dst[kk*n+j0 : kk*n+j0+cols]
+			for c := range even {
+				even[c] = FromBF16(g[2*c])
+			}
+			if kk+1 < p.K {
+				odd := dst[(kk+1)*n+j0 : (kk+1)*n+j0+cols]
+				for c := range odd {
+					odd[c] = FromBF16(g[2*c+1])
+				}
+			}
+		}
+	}
+}
+
+// bMicro is a micro-kernel for bfloat16 weights: an mr×nr float32 tile t
+// (row stride nr) from packed panels ldb elements apart, and either
+//   - kernel (with convert): kp/2 pairs of steps of K from bfloat16 rows
+//     of A (lda elements apart), VDPBF16PS (bdotTileGo), or
+//   - fma: k steps from the float32 rows of A (lda apart), each weight
+//     widened to float32 in registers, acc = fma(a[k], w[k], acc) in
+//     increasing k.
+type bMicro struct {
+	mr, nr  int
+	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
+	convert func(dst []uint16, src []float32)
+	fma     func(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
+}
+
+// bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
+// widening path).
+var bLevel *bMicro
+
+// bdotTileGo is the specification of bMicro.kernel (used by tests; the
+// denormal handling of VDPBF16PS, flush to zero, is not modelled).
+func bdotTileGo(mr, nr, kpairs int, a []uint16, lda int, b []uint16, ldb int, t []float32) {
+	for r := 0; r < mr; r++ {
+		for j := 0; j < nr; j++ {
+			pb := b[j/qPanel*ldb+j%qPanel*2:]
+			var acc float32
+			for g := 0; g < kpairs; g++ {
+				a0, a1 := FromBF16(a[r*lda+2*g]), FromBF16(a[r*lda+2*g+1])
+				b0, b1 := FromBF16(pb[g*qPanel*2]), FromBF16(pb[g*qPanel*2+1])
+				acc = float32(acc + a1*b1)
+				acc = float32(acc + a0*b0)
+			}
+			t[r*nr+j] = acc
+		}
+	}
+}
+
+func convertBF16Go(dst []uint16, src []float32) {
+	for i, v := range src {
+		dst[i] = ToBF16(v)
+	}
+}
+
+// GemmBF16 computes C = act(A·B + bias) + residual with B in bfloat16
+// (see the comment at the top of this file). A is M×K (row stride lda), C
+// M×N (row stride ldc); the residual may be C itself.
+func GemmBF16(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
+	checkMatrix("A", a, false, m, pb.K, lda)
+	checkMatrix("C", c, false, m, pb.N, ldc)
+	checkEpilogue(ep, m, pb.N)
+	if m == 0 || pb.N == 0 {
+		return
+	}
+	if ep.Residual != nil && overlaps(ep.Residual, c) && !sameMatrix(ep.Residual, ep.LDR, c, ldc) {
+		ep.Residual = copyMatrix(ep.Residual, m, pb.N, ep.LDR)
+		ep.LDR = pb.N
+	}
+	if mk := bLevel; mk != nil && pb.K > 0 {
+		bgemmDot(mk, t.n(), m, a, lda, pb, c, ldc, ep)
+		return
+	}
+	bgemmWiden(t, m, a, lda, pb, c, ldc, ep)
+}
+
+var bWidePool freeList[[]float32]
+
+// bgemmWiden widens B to float32 and runs Sgemm, then the epilogue.
+func bgemmWiden(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
+	k, n := pb.K, pb.N
+	wp := bWidePool.get()
+	if wp == nil {
+		wp = new([]float32)
+	}
+	*wp = grow(*wp, k*n)
+	w := *wp
+	pb.widen(w)
+	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, c, ldc)
+	if inPlace && ep.Act == ActNone {
+		// C holds the residual: C = (C + A·B) + bias.
+		Sgemm(t, false, false, m, n, k, 1, a, lda, w, n, 1, c, ldc)
+		if ep.Bias != nil {
+			for i := 0; i < m; i++ {
+				row := c[i*ldc : i*ldc+n]
+				Add(row, row, ep.Bias[:n])
+			}
+		}
+	} else {
+		if inPlace {
+			ep.Residual = copyMatrix(ep.Residual, m, n, ep.LDR)
+			ep.LDR = n
+		}
+		Sgemm(t, false, false, m, n, k, 1, a, lda, w, n, 0, c, ldc)
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if ep.Bias != nil {
+				Add(row, row, ep.Bias[:n])
+			}
+			if ep.Act != ActNone {
+				Activate(ep.Act, row, row)
+			}
+			if ep.Residual != nil {
+				Add(row, row, ep.Residual[i*ep.LDR:i*ep.LDR+n])
+			}
+		}
+	}
+	// Keep widened buffers of up to 64 MB for the next call.
+	if cap(w) <= 1<<24 {
+		bWidePool.put(wp)
+	}
+}
+
+// bCall is one GemmBF16 call on the VDPBF16PS kernel.
+type bCall struct {
+	mk               *bMicro
+	m                int
+	a                []float32
+	lda              int
+	pb               *BF16B
+	c                []float32
+	ldc              int
+	ep               Epilogue
+	ab               []uint16 // A in bfloat16, rows padded to the row blocks
+	mc, rowBlocks    int
+	chunk, colChunks int
+}
+
+type bScratch struct {
+	a      []uint16
+	single bLocal
+}
+
+type bLocal struct {
+	tile, row []float32
+	edge      []float32 // the last rows of A, padded to mr rows (fma)
+}
+
+var (
+	bScratchPool freeList[bScratch]
+	bLocalPool   freeList[bLocal]
+)
+
+func (l *bLocal) size(mk *bMicro, k int) {
+	l.tile = grow(l.tile, mk.mr*mk.nr)
+	l.row = grow(l.row, mk.nr)
+	if mk.fma != nil {
+		l.edge = grow(l.edge, mk.mr*max(k, 1))
+	}
+}
+
+func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
+	g := bCall{mk: mk, m: m, a: a, lda: lda, pb: pb, c: c, ldc: ldc, ep: ep}
+	g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, m, pb.N, mk.mr, mk.nr)
+	s := bScratchPool.get()
+	if s == nil {
+		s = &bScratch{}
+	}
+	if mk.fma == nil {
+		s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
+		g.ab = s.a
+	}
+	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
+		s.single.size(mk, pb.K)
+		for rb := 0; rb < g.rowBlocks && mk.fma == nil; rb++ {
+			g.convertRows(rb)
+		}
+		for it := 0; it < g.rowBlocks*g.colChunks; it++ {
+			g.runItem(&s.single, it/g.colChunks, it%g.colChunks)
+		}
+	} else {
+		g.runParallel(threads)
+	}
+	bScratchPool.put(s)
+}
+
+func (g bCall) runParallel(threads int) {
+	if g.mk.fma == nil {
+		parallelFor(threads, g.rowBlocks, g.convertRows)
+	}
+	var next atomic.Int64
+	items := g.rowBlocks * g.colChunks
+	var wg sync.WaitGroup
+	work := func() {
+		tl := bLocalPool.get()
+		if tl == nil {
+			tl = &bLocal{}
+		}
+		tl.size(g.mk, g.pb.K)
+		for {
+			it := int(next.Add(1)) - 1
+			if it >= items {
+				break
+			}
+			g.runItem(tl, it/g.colChunks, it%g.colChunks)
+		}
+		bLocalPool.put(tl)
+	}
+	for w := 1; w < min(threads, items); w++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+func (g *bCall) convertRows(rb int) {
+	kp, k := g.pb.kp, g.pb.K
+	for i := rb * g.mc; i < (rb+1)*g.mc; i++ {
+		d := g.ab[i*kp : i*kp+kp]
+		if i >= g.m {
+			clear(d)
+			continue
+		}
+		g.mk.convert(d[:k], g.a[i*g.lda:i*g.lda+k])
+		clear(d[k:])
+	}
+}
+
+func (g *bCall) runItem(tl *bLocal, rb, cc int) {
+	mk, pb := g.mk, g.pb
+	mr, nr := mk.mr, mk.nr
+	kp := pb.kp
+	panelLen := kp * qPanel
+	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
+	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, pb.N)
+	ep := &g.ep
+	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
+	for j := j0; j < j1; j += nr {
+		w := min(nr, j1-j)
+		b := &pb.data[j/qPanel*panelLen]
+		for i := i0; i < i1; i += mr {
+			switch {
+			case mk.fma == nil:
+				mk.kernel(kp/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
+			case i+mr <= g.m:
+				mk.fma(pb.K, &g.a[i*g.lda], g.lda, b, panelLen, &tl.tile[0])
+			default:
+				// The last rows: copy them into mr rows, zeros after.
+				k := pb.K
+				clear(tl.edge)
+				for r := i; r < g.m; r++ {
+					copy(tl.edge[(r-i)*k:(r-i+1)*k], g.a[r*g.lda:r*g.lda+k])
+				}
+				mk.fma(k, &tl.edge[0], k, b, panelLen, &tl.tile[0])
+			}
+			for r := 0; r < min(mr, i1-i); r++ {
+				row := i + r
+				dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
+				out := dst
+				if inPlace {
+					out = tl.row[:w]
+				}
+				acc := tl.tile[r*nr : r*nr+w]
+				if ep.Bias != nil {
+					Add(out, acc, ep.Bias[j:j+w])
+				} else {
+					copy(out, acc)
+				}
+				if ep.Act != ActNone {
+					Activate(ep.Act, out, out)
+				}
+				if ep.Residual != nil {
+					Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+				}
+			}
+		}
+	}
+}
+
+// planTiles cuts an M×N product with mr×nr tiles into row blocks of mc
+// rows and column chunks, enough pieces for threads workers.
+func planTiles(threads, m, n, mr, nr int) (mc, rowBlocks, chunk, colChunks int) {
+	// A row block of up to 96 rows keeps its packed rows in L2 while the
+	// column tiles sweep past it.
+	blocks := (m + 95) / 96
+	if threads > 1 && blocks < 3*threads {
+		blocks = max(blocks, min(3*threads, m/(2*mr)))
+	}
+	mc = roundUp((m+blocks-1)/blocks, mr)
+	rowBlocks = (m + mc - 1) / mc
+	tiles := (n + nr - 1) / nr
+	chunks := 1
+	if threads > 1 && rowBlocks < 2*threads {
+		chunks = min(tiles, (3*threads+rowBlocks-1)/rowBlocks)
+	}
+	per := (tiles + chunks - 1) / chunks
+	chunk = per * nr
+	colChunks = (tiles + per - 1) / per
+	return
+}

@@ -1,0 +1,484 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// int8 dynamic quantization (W8A8) of a matrix product C = act(A·B + bias)
+// + residual, the way ONNX Runtime's and oneDNN's dynamic quantization run
+// a Linear layer:
+//
+//   - B (the weight) is quantized once, symmetric int8 per output column:
+//     sw[n] = max_k |B[k,n]| / 127, Bq[k,n] = round(B[k,n] / sw[n]) in
+//     [-127, 127] (round half to even).
+//   - A (the activations) is quantized on every call, one scale and zero
+//     point per row (asymmetric, 7 bits): over the row's values and 0,
+//     sa = (max − min) / 127, za = round(−min / sa), Aq = clamp(round(a /
+//     sa) + za, 0, 127), computed as a·(1/sa) in float32.
+//   - The product is accumulated exactly in int32:
+//     acc = Σ_k Aq[m,k]·Bq[k,n] − za[m]·Σ_k Bq[k,n].
+//   - The epilogue dequantises, C = float32(acc)·(sa[m]·sw[n]) (+ bias[n]),
+//     then applies the activation and adds the residual.
+//
+// Why 7-bit asymmetric activations: the product Aq·Bq of an unsigned 7-bit
+// and a signed 8-bit value is exact on every instruction set anyres uses.
+// AVX2's VPMADDUBSW adds two u8·s8 products into a saturating int16; with
+// Aq ≤ 127 and |Bq| ≤ 128 the pair is at most 2·127·128 = 32512 < 32767,
+// so it never saturates (with full 8-bit activations it can reach 64770).
+// AVX-512 VNNI's VPDPBUSD takes the same unsigned×signed bytes, and NEON's
+// SDOT (signed×signed) reads a 0…127 byte unchanged. Every level therefore
+// computes the same integer sums, and with one shared dequantisation order
+// the same float bits: levels agree with the generic spec exactly, not just
+// closely. Asymmetric rather than symmetric because most inputs of a
+// transformer's Linear layers are one-sided or skewed (GELU outputs lie in
+// [−0.17, ∞); LayerNorm outputs carry the affine bias): the zero point
+// spends all 128 levels on the range the row actually holds, where a
+// symmetric 7-bit code would waste up to half of them. The zero point
+// costs one integer multiply-add per output (za·colSum, colSum computed
+// when B is packed).
+//
+// Results do not depend on the thread count: work is split over rows and
+// columns of C, never over K (and integer sums are exact anyway).
+
+// Packed int8 layout: column panels of qPanel columns; within a panel, K
+// runs in groups of 4 (K padded to a multiple of 4 with zeros), and each
+// group holds qPanel columns × 4 consecutive k values (64 bytes), which is
+// what VPDPBUSD / VPMADDUBSW / SDOT multiply against 4 broadcast
+// activation bytes. N is padded with zero columns to a multiple of qNPad,
+// so the widest tile of any level never reads past the packed data.
+const (
+	qPanel = 16
+	qNPad  = 64
+	// qMaxK bounds K so that |Σ Aq·Bq| ≤ 127·128·K stays inside int32.
+	qMaxK = MaxQuantK
+)
+
+// MaxQuantK is the largest K a QuantB takes: beyond it the exact int32
+// sums could overflow.
+const MaxQuantK = 1 << 17
+
+// QuantB is a right-hand operand (K×N, typically a Linear weight) quantized
+// to int8 per column and packed for GemmQuant. It is read-only after
+// construction and safe for concurrent use.
+type QuantB struct {
+	K, N   int
+	kp, np int       // K rounded up to 4, N rounded up to qNPad
+	data   []int8    // np/qPanel panels of kp·qPanel bytes
+	scale  []float32 // per column (np values, zero past N)
+	colSum []int32   // Σ_k Bq[k, n] (np values)
+}
+
+// QuantizeWeights quantizes a PyTorch [out, in] weight (rows of length in,
+// row stride ld) symmetric int8 per output row: scale[o] = max|w[o,:]|/127,
+// q[o,i] = round(w[o,i]/scale[o]) (half to even). A row of zeros gets scale
+// 0. q is dense [out, in].
+func QuantizeWeights(w []float32, out, in, ld int) (q []int8, scale []float32) {
+	checkMatrix("W", w, false, out, in, ld)
+	q = make([]int8, out*in)
+	scale = make([]float32, out)
+	for o := 0; o < out; o++ {
+		row := w[o*ld : o*ld+in]
+		var mx float32
+		for _, v := range row {
+			mx = max(mx, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
+		}
+		if mx == 0 || mx > math.MaxFloat32 || mx != mx {
+			continue
+		}
+		s := mx / 127
+		scale[o] = s
+		qo := q[o*in : o*in+in]
+		for i, v := range row {
+			qo[i] = int8(max(-127, min(127, roundEven(v/s))))
+		}
+	}
+	return q, scale
+}
+
+// roundEven rounds x (|x| ≤ 2²²) to the nearest integer, half to even, by
+// float32 arithmetic: adding and subtracting 1.5·2²³ leaves no fraction
+// bits, and the addition rounds to nearest even.
+func roundEven(x float32) float32 {
+	const magic = 1.5 * (1 << 23)
+	return float32(float32(x+magic) - magic)
+}
+
+// QuantizeB quantizes and packs op(B) (K×N; B is N×K when transB, as a
+// PyTorch Linear weight [out, in] is) for GemmQuant.
+func QuantizeB(transB bool, k, n int, b []float32, ldb int) *QuantB {
+	checkMatrix("B", b, transB, k, n, ldb)
+	w := b
+	ld := ldb
+	if !transB {
+		// Quantization is per column of op(B): gather columns as rows.
+		w = make([]float32, n*k)
+		for kk := 0; kk < k; kk++ {
+			for j := 0; j < n; j++ {
+				w[j*k+kk] = b[kk*ldb+j]
+			}
+		}
+		ld = k
+	}
+	q, s := QuantizeWeights(w, n, k, ld)
+	return NewQuantB(k, n, q, s)
+}
+
+// NewQuantB packs an int8 weight already quantized per output row (PyTorch
+// layout [n][k], dense) with its n scales, e.g. as read from a quantized
+// checkpoint. It panics on lengths that do not match k and n.
+func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
+	if k < 0 || n < 0 {
+		panic(fmt.Sprintf("kernels: NewQuantB: negative size %d×%d", k, n))
+	}
+	if k > qMaxK {
+		panic(fmt.Sprintf("kernels: NewQuantB: K = %d exceeds the int32 accumulation bound %d", k, qMaxK))
+	}
+	if len(q) != n*k || len(scale) != n {
+		panic(fmt.Sprintf("kernels: NewQuantB: %d weights and %d scales for %d×%d", len(q), len(scale), n, k))
+	}
+	p := &QuantB{K: k, N: n, kp: roundUp(k, 4), np: roundUp(n, qNPad)}
+	p.data = make([]int8, p.np*p.kp)
+	p.scale = make([]float32, p.np)
+	p.colSum = make([]int32, p.np)
+	copy(p.scale, scale)
+	panelLen := p.kp * qPanel
+	for j := 0; j < n; j++ {
+		d := p.data[j/qPanel*panelLen+j%qPanel*4:]
+		row := q[j*k : j*k+k]
+		var s int32
+		for kk, v := range row {
+			d[kk/4*qPanel*4+kk%4] = v
+			s += int32(v)
+		}
+		p.colSum[j] = s
+	}
+	return p
+}
+
+// Bytes is the memory the packed weight holds.
+func (p *QuantB) Bytes() int { return len(p.data) + 4*len(p.scale) + 4*len(p.colSum) }
+
+// Scales returns the per-column scales (N values; do not modify).
+func (p *QuantB) Scales() []float32 { return p.scale[:p.N] }
+
+// HasVNNI reports whether the CPU has AVX-512 VNNI: the AVX-512 level then
+// runs the int8 product with VPDPBUSD; without it, the AVX-512 level uses
+// the AVX2 int8 kernel.
+func HasVNNI() bool { return cpuid.CPU.Supports(cpuid.AVX512VNNI) }
+
+// HasDotProd reports whether the CPU has the Armv8.2 dot-product
+// instructions: the NEON level then runs the int8 product with SDOT;
+// without them, it runs the generic Go kernel.
+func HasDotProd() bool { return cpuid.CPU.Supports(cpuid.ASIMDDP) }
+
+// qMicro is one level's int8 micro-kernel.
+//
+// kernel computes an mr×nr int32 tile t (row stride nr) over kg groups of
+// 4 steps of K: t[r][j] = Σ_{p<4·kg} a[r·lda + p]·b(p, j), where a holds
+// unsigned bytes (≤ 127) and b is the packed weight starting at a panel,
+// panels ldb bytes apart. Every level gives the same (exact) sums.
+type qMicro struct {
+	mr, nr int
+	kernel func(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+	// quantRows and dequant are the row-wise helpers; their results are
+	// bit-identical to quantRowGo and dequantGo.
+	quantRow func(dst []uint8, src []float32) (scale float32, zero int32)
+	dequant  func(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32)
+}
+
+var qLevel *qMicro
+
+var qGeneric = qMicro{mr: 4, nr: qPanel, kernel: qKernelGo, quantRow: quantRowGo, dequant: dequantGo}
+
+// qKernelGo is the generic micro-kernel (mr = 4, nr = qPanel).
+func qKernelGo(kg int, a *uint8, lda int, b *int8, ldb int, t *int32) {
+	const mr, nr = 4, qPanel
+	as := unsafe.Slice(a, (mr-1)*lda+4*kg)
+	bs := unsafe.Slice(b, kg*4*nr)
+	ts := unsafe.Slice(t, mr*nr)
+	for r := 0; r < mr; r++ {
+		ar := as[r*lda : r*lda+4*kg]
+		var acc [nr]int32
+		for g := 0; g < kg; g++ {
+			a0, a1, a2, a3 := int32(ar[4*g]), int32(ar[4*g+1]), int32(ar[4*g+2]), int32(ar[4*g+3])
+			bg := bs[g*4*nr : g*4*nr+4*nr]
+			for j := 0; j < nr; j++ {
+				acc[j] += a0*int32(bg[4*j]) + a1*int32(bg[4*j+1]) + a2*int32(bg[4*j+2]) + a3*int32(bg[4*j+3])
+			}
+		}
+		copy(ts[r*nr:r*nr+nr], acc[:])
+	}
+}
+
+// quantRowGo quantizes one row of activations (see the package comment
+// above): dst[i] = clamp(round(src[i]·(1/scale)) + zero, 0, 127). dst has
+// room for len(src) bytes. An all-zero row (or one with a non-finite range)
+// gives scale 0 and zero bytes.
+func quantRowGo(dst []uint8, src []float32) (scale float32, zero int32) {
+	var lo, hi float32
+	for _, x := range src {
+		if x < lo {
+			lo = x
+		}
+		if x > hi {
+			hi = x
+		}
+	}
+	return quantRowRange(dst, src, lo, hi)
+}
+
+// quantParams turns a row's range (lo ≤ 0 ≤ hi) into its scale, the
+// reciprocal used to quantize, and the zero point; ok is false when the
+// row quantizes to all zeros.
+func quantParams(lo, hi float32) (scale, inv float32, zero int32, ok bool) {
+	scale = (hi - lo) / 127
+	if !(scale > 0) || math.IsInf(float64(scale), 0) {
+		return 0, 0, 0, false
+	}
+	inv = 1 / scale
+	zero = int32(math.RoundToEven(float64(-lo * inv)))
+	return scale, inv, max(0, min(127, zero)), true
+}
+
+func quantRowRange(dst []uint8, src []float32, lo, hi float32) (float32, int32) {
+	scale, inv, zero, ok := quantParams(lo, hi)
+	if !ok {
+		clear(dst[:len(src)])
+		return 0, 0
+	}
+	quantRowTail(dst, src, inv, zero)
+	return scale, zero
+}
+
+// quantRowTail quantizes src into dst with a known reciprocal scale and
+// zero point.
+func quantRowTail(dst []uint8, src []float32, inv float32, zero int32) {
+	for i, x := range src {
+		q := quantValue(x*inv) + zero
+		dst[i] = uint8(max(0, min(127, q)))
+	}
+}
+
+// quantValue rounds half to even as VCVTPS2DQ does; NaN and values out of
+// int32 range give the "integer indefinite" value, as on x86.
+func quantValue(x float32) int32 {
+	if !(x > -2147483648 && x < 2147483648) {
+		return math.MinInt32
+	}
+	return int32(math.RoundToEven(float64(x)))
+}
+
+// dequantGo is the epilogue's first step for one row segment:
+// dst[j] = float32(acc[j] − zero·colSum[j]) · (sa·sw[j]) (+ bias[j]),
+// each operation rounded to float32 in that order (no fused multiply-add).
+func dequantGo(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32) {
+	for j := range dst {
+		v := float32(acc[j] - zero*colSum[j])
+		s := float32(sa * sw[j])
+		v = float32(v * s)
+		if bias != nil {
+			v = float32(v + bias[j])
+		}
+		dst[j] = v
+	}
+}
+
+// GemmQuant computes C = act(A·B + bias) + residual with B quantized to
+// int8 (QuantB) and A quantized per row on the fly (see the comment at the
+// top of this file). A is M×K (row stride lda), C M×N (row stride ldc);
+// the residual may be C itself.
+func GemmQuant(t Threads, m int, a []float32, lda int, qb *QuantB, c []float32, ldc int, ep Epilogue) {
+	checkMatrix("A", a, false, m, qb.K, lda)
+	checkMatrix("C", c, false, m, qb.N, ldc)
+	checkEpilogue(ep, m, qb.N)
+	if m == 0 || qb.N == 0 {
+		return
+	}
+	if ep.Residual != nil && overlaps(ep.Residual, c) && !sameMatrix(ep.Residual, ep.LDR, c, ldc) {
+		ep.Residual = copyMatrix(ep.Residual, m, qb.N, ep.LDR)
+		ep.LDR = qb.N
+	}
+	mk := qLevel
+	g := qCall{mk: mk, m: m, a: a, lda: lda, qb: qb, c: c, ldc: ldc, ep: ep}
+	threads := t.n()
+	g.plan(threads)
+	s := qScratchPool.get()
+	if s == nil {
+		s = &qScratch{}
+	}
+	g.s = s
+	mp := g.rowBlocks * g.mc
+	s.a = grow(s.a, mp*qb.kp)
+	s.sa = grow(s.sa, mp)
+	s.za = grow(s.za, mp)
+	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
+		tl := s.local(mk)
+		for rb := 0; rb < g.rowBlocks; rb++ {
+			g.quantRows(rb)
+		}
+		for it := 0; it < g.rowBlocks*g.colChunks; it++ {
+			g.runItem(tl, it/g.colChunks, it%g.colChunks)
+		}
+	} else {
+		g.runParallel(threads)
+	}
+	g.s = nil
+	qScratchPool.put(s)
+}
+
+// runParallel runs the call on up to threads goroutines (g is a copy, so
+// that only this path lets it escape to the heap).
+func (g qCall) runParallel(threads int) {
+	mk := g.mk
+	parallelFor(threads, g.rowBlocks, g.quantRows)
+	var next atomic.Int64
+	items := g.rowBlocks * g.colChunks
+	var wg sync.WaitGroup
+	work := func() {
+		tl := qLocalPool.get()
+		if tl == nil {
+			tl = &qLocal{}
+		}
+		tl.size(mk)
+		for {
+			it := int(next.Add(1)) - 1
+			if it >= items {
+				break
+			}
+			g.runItem(tl, it/g.colChunks, it%g.colChunks)
+		}
+		qLocalPool.put(tl)
+	}
+	for w := 1; w < min(threads, items); w++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// qCall is one GemmQuant call cut into row blocks × column chunks.
+type qCall struct {
+	mk        *qMicro
+	m         int
+	a         []float32
+	lda       int
+	qb        *QuantB
+	c         []float32
+	ldc       int
+	ep        Epilogue
+	s         *qScratch
+	mc        int // rows per block, a multiple of mr
+	rowBlocks int
+	chunk     int // columns per chunk, a multiple of nr
+	colChunks int
+}
+
+// qScratch holds a call's quantized A; qLocal a worker's tile.
+type qScratch struct {
+	a      []uint8
+	sa     []float32
+	za     []int32
+	single qLocal
+}
+
+type qLocal struct {
+	tile []int32
+	row  []float32
+}
+
+func (l *qLocal) size(mk *qMicro) {
+	l.tile = grow(l.tile, mk.mr*mk.nr)
+	l.row = grow(l.row, mk.nr)
+}
+
+func (s *qScratch) local(mk *qMicro) *qLocal {
+	s.single.size(mk)
+	return &s.single
+}
+
+var (
+	qScratchPool freeList[qScratch]
+	qLocalPool   freeList[qLocal]
+)
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (g *qCall) plan(threads int) {
+	g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, g.m, g.qb.N, g.mk.mr, g.mk.nr)
+}
+
+// quantRows quantizes the rows of row block rb (rows past M are zeros).
+func (g *qCall) quantRows(rb int) {
+	kp, k := g.qb.kp, g.qb.K
+	s := g.s
+	for i := rb * g.mc; i < (rb+1)*g.mc; i++ {
+		d := s.a[i*kp : i*kp+kp]
+		if i >= g.m {
+			clear(d)
+			s.sa[i], s.za[i] = 0, 0
+			continue
+		}
+		s.sa[i], s.za[i] = g.mk.quantRow(d[:k], g.a[i*g.lda:i*g.lda+k])
+		clear(d[k:])
+	}
+}
+
+// runItem computes one row block × column chunk: column tiles outer (a
+// weight tile of nr columns × K stays in L1/L2), row tiles inner.
+func (g *qCall) runItem(tl *qLocal, rb, cc int) {
+	mk, qb := g.mk, g.qb
+	mr, nr := mk.mr, mk.nr
+	kp := qb.kp
+	panelLen := kp * qPanel
+	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
+	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, qb.N)
+	for j := j0; j < j1; j += nr {
+		w := min(nr, j1-j)
+		b := &qb.data[j/qPanel*panelLen]
+		for i := i0; i < i1; i += mr {
+			mk.kernel(kp/4, &g.s.a[i*kp], kp, b, panelLen, &tl.tile[0])
+			g.finish(tl, i, min(mr, i1-i), j, w)
+		}
+	}
+}
+
+// finish dequantises an h×w tile at (i, j) and applies the epilogue,
+// straight into C unless the residual is C itself.
+func (g *qCall) finish(tl *qLocal, i, h, j, w int) {
+	ep := &g.ep
+	qb := g.qb
+	nr := g.mk.nr
+	var bias []float32
+	if ep.Bias != nil {
+		bias = ep.Bias[j : j+w]
+	}
+	// After GemmQuant's check, a residual is either C itself or apart
+	// from it.
+	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
+	for r := 0; r < h; r++ {
+		row := i + r
+		dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
+		out := dst
+		if inPlace {
+			out = tl.row[:w]
+		}
+		g.mk.dequant(out, tl.tile[r*nr:r*nr+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
+		if ep.Act != ActNone {
+			Activate(ep.Act, out, out)
+		}
+		if ep.Residual != nil {
+			Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+		}
+	}
+}

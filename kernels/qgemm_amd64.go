@@ -1,0 +1,105 @@
+//go:build !purego
+
+package kernels
+
+var (
+	// 4×16 (one panel): 8 ymm accumulators; VPMADDUBSW + VPMADDWD.
+	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX2}
+	// 6×64 (four panels): 24 zmm accumulators; VPDPBUSD.
+	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX2}
+)
+
+func init() {
+	register("qgemm", func(l Level) {
+		switch {
+		case l == AVX512 && HasVNNI():
+			qLevel = &qVNNI
+		case l == AVX512 || l == AVX2:
+			qLevel = &qAVX2
+		default:
+			qLevel = &qGeneric
+		}
+	}, AVX2, AVX512)
+}
+
+// qgemmAVX2 is qKernelGo for a 4×16 tile on AVX2: per group of 4 steps of
+// K, VPMADDUBSW multiplies the 4 broadcast activation bytes (unsigned,
+// ≤ 127) by the panel's signed weights and adds pairs into int16 (exact:
+// |pair| ≤ 2·127·128 < 2¹⁵), VPMADDWD by ones adds the pairs into int32,
+// VPADDD accumulates.
+//
+//go:noescape
+func qgemmAVX2(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+
+// qgemmVNNI is the 6×64 micro-kernel (four panels, ldb bytes apart) on
+// AVX-512 VNNI: one VPDPBUSD per row and panel per group of 4 steps of K.
+//
+//go:noescape
+func qgemmVNNI(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+
+// qMinMaxAVX2 returns the minimum and maximum of x[0:n] and 0 (n a
+// multiple of 8), with the same rule as quantRowGo's loop (a NaN is
+// skipped).
+//
+//go:noescape
+func qMinMaxAVX2(x *float32, n int) (lo, hi float32)
+
+// qQuantAVX2 is quantRowTail for n a multiple of 32:
+// dst[i] = clamp(cvt(x[i]·inv) + zero, 0, 127), cvt rounding half to even.
+//
+//go:noescape
+func qQuantAVX2(dst *uint8, x *float32, n int, inv float32, zero int32)
+
+// qDequantAVX2 is dequantGo for n a multiple of 8 (bias nil when hasBias
+// is 0).
+//
+//go:noescape
+func qDequantAVX2(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, n int, hasBias int, zero int32, sa float32)
+
+func quantRowAVX2(dst []uint8, src []float32) (float32, int32) {
+	n := len(src)
+	n8 := n &^ 7
+	var lo, hi float32
+	if n8 > 0 {
+		lo, hi = qMinMaxAVX2(&src[0], n8)
+	}
+	for _, x := range src[n8:] {
+		if x < lo {
+			lo = x
+		}
+		if x > hi {
+			hi = x
+		}
+	}
+	scale, inv, zero, ok := quantParams(lo, hi)
+	if !ok {
+		clear(dst[:n])
+		return 0, 0
+	}
+	n32 := n &^ 31
+	if n32 > 0 {
+		qQuantAVX2(&dst[0], &src[0], n32, inv, zero)
+	}
+	quantRowTail(dst[n32:n], src[n32:], inv, zero)
+	return scale, zero
+}
+
+func dequantAVX2(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32) {
+	n := len(dst)
+	n8 := n &^ 7
+	if n8 > 0 {
+		var bp *float32
+		hb := 0
+		if bias != nil {
+			bp, hb = &bias[0], 1
+		}
+		qDequantAVX2(&dst[0], &acc[0], &colSum[0], &sw[0], bp, n8, hb, zero, sa)
+	}
+	if n8 < n {
+		var bt []float32
+		if bias != nil {
+			bt = bias[n8:n]
+		}
+		dequantGo(dst[n8:n], acc[n8:n], zero, colSum[n8:n], sa, sw[n8:n], bt)
+	}
+}

@@ -1,0 +1,190 @@
+package nn
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/anyres/anyres/kernels"
+)
+
+// The number formats a model's Linear layers may run in.
+const (
+	F32  = "f32"  // float32 weights, GemmPacked (the default)
+	Int8 = "int8" // dynamic int8 quantization (W8A8), kernels.GemmQuant
+	BF16 = "bf16" // bfloat16 weights, kernels.GemmBF16
+)
+
+// Precision is the number format of a model's Linear layers. Attention,
+// norms, softmax, position encodings and the patch embedding always run in
+// float32; Precision changes only the block and head Linear layers.
+type Precision struct {
+	// DType is F32 (or ""), Int8 or BF16.
+	DType string
+	// KeepF32 names layers kept in float32 (for checkpoints whose
+	// activations have outliers a per-row 7-bit code cannot hold): a
+	// layer is kept when its timm name (e.g. "blocks.11.mlp.fc2",
+	// "head") equals an entry or starts with an entry followed by a dot
+	// ("blocks.11" keeps the whole block).
+	KeepF32 []string
+}
+
+// ParseDType checks a -dtype / Options.DType value.
+func ParseDType(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", F32, "fp32", "float32":
+		return F32, nil
+	case Int8:
+		return Int8, nil
+	case BF16, "bfloat16":
+		return BF16, nil
+	}
+	return "", fmt.Errorf("%w: dtype %q (want f32, int8 or bf16)", ErrConfig, s)
+}
+
+// Check reports a Precision that cannot be built.
+func (p Precision) Check() error {
+	_, err := ParseDType(p.DType)
+	return err
+}
+
+// keeps reports whether layer name stays in float32.
+func (p Precision) keeps(name string) bool {
+	for _, k := range p.KeepF32 {
+		if name == k || strings.HasPrefix(name, k+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// Linears builds a model's Linear layers in the format its Precision
+// asks for. Families call New where they would call NewLinear, with the
+// layer's timm name (without ".weight").
+type Linears struct {
+	w *Weights
+	p Precision
+}
+
+// NewLinears builds layers for weights read through w (which supplies the
+// int8 values of an already quantized checkpoint).
+func NewLinears(w *Weights, p Precision) *Linears { return &Linears{w: w, p: p} }
+
+// New is NewLinear in the requested format. For Int8, a weight stored as
+// int8 in the checkpoint (and without a LayerScale to fold) is packed as
+// stored; any other weight is quantized here, per output row. A layer with
+// more than kernels.MaxQuantK inputs stays float32 under Int8 (its int32
+// sums could overflow).
+func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []float32) Linear {
+	dt, _ := ParseDType(l.p.DType)
+	if l.p.keeps(name) || dt == F32 || (dt == Int8 && in > kernels.MaxQuantK) {
+		return NewLinear(weight, bias, out, in, gamma)
+	}
+	if dt == BF16 {
+		return NewLinearBF16(weight, bias, out, in, gamma)
+	}
+	if q, ok := l.w.int8s[name+".weight"]; ok && gamma == nil && len(q.q) == out*in {
+		return Linear{Q: kernels.NewQuantB(in, out, q.q, q.scale), B: bias, In: in, Out: out}
+	}
+	return NewLinearInt8(weight, bias, out, in, gamma)
+}
+
+// NewLinearInt8 is NewLinear with the weight quantized to int8 per output
+// row (kernels.QuantizeB); the float32 weight is not kept.
+func NewLinearInt8(weight, bias []float32, out, in int, gamma []float32) Linear {
+	weight, bias = foldGamma(weight, bias, out, in, gamma)
+	return Linear{Q: kernels.QuantizeB(true, in, out, weight, in), B: bias, In: in, Out: out}
+}
+
+// NewLinearBF16 is NewLinear with the weight rounded to bfloat16 (to
+// nearest even); the float32 weight is not kept.
+func NewLinearBF16(weight, bias []float32, out, in int, gamma []float32) Linear {
+	weight, bias = foldGamma(weight, bias, out, in, gamma)
+	return Linear{H: kernels.NewBF16B(in, out, weight, in), B: bias, In: in, Out: out}
+}
+
+// foldGamma returns the weight and bias with a LayerScale γ folded in (the
+// inputs unchanged when gamma is nil).
+func foldGamma(weight, bias []float32, out, in int, gamma []float32) ([]float32, []float32) {
+	if gamma == nil {
+		return weight, bias
+	}
+	w := make([]float32, len(weight))
+	for o := 0; o < out; o++ {
+		for i := 0; i < in; i++ {
+			w[o*in+i] = weight[o*in+i] * gamma[o]
+		}
+	}
+	if bias != nil {
+		b := make([]float32, out)
+		for o := range b {
+			b[o] = bias[o] * gamma[o]
+		}
+		bias = b
+	}
+	return w, bias
+}
+
+// Quantized checkpoints (written by `anyres quantize -dtype int8`) store
+// each quantized Linear weight NAME (2-D, [out, in]) as an I8 tensor NAME
+// with its per-row float32 scales as NAME_scale ([out]): the weight is
+// NAME_scale[o]·NAME[o, i]. Weights.Get hands every family the dequantized
+// float32 values, so such a file loads in any family and at any dtype;
+// Linears packs the stored int8 values unchanged when the model runs int8.
+
+// ScaleSuffix is appended to a quantized weight's name for its scales.
+const ScaleSuffix = "_scale"
+
+type int8Tensor struct {
+	q     []int8
+	scale []float32
+}
+
+// int8Reader is a Source that holds int8 tensors (tensorfile.File).
+type int8Reader interface {
+	DType(name string) string
+	Int8(name string) ([]int8, []int, error)
+}
+
+// float32 reads a tensor as float32 values, dequantizing an int8 weight
+// with its scales (and remembering the int8 values for Linears).
+func (w *Weights) float32(name string) ([]float32, []int, error) {
+	r, ok := w.src.(int8Reader)
+	if !ok || r.DType(name) != "I8" {
+		return w.src.Float32(name)
+	}
+	q, shape, err := r.Int8(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(shape) != 2 {
+		return nil, nil, fmt.Errorf("int8 tensor has shape %v; a quantized weight is 2-D [out, in]", shape)
+	}
+	out, in := shape[0], shape[1]
+	sn := name + ScaleSuffix
+	w.used[sn] = true
+	if !w.src.Has(sn) {
+		return nil, nil, fmt.Errorf("int8 weight without its scales %q", sn)
+	}
+	scale, sshape, err := w.src.Float32(sn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", sn, err)
+	}
+	if len(sshape) != 1 || sshape[0] != out || len(scale) != out {
+		return nil, nil, fmt.Errorf("scales %q have shape %v, want [%d]", sn, sshape, out)
+	}
+	v := make([]float32, out*in)
+	for o := 0; o < out; o++ {
+		s := scale[o]
+		if !(s >= 0) || s-s != 0 {
+			return nil, nil, fmt.Errorf("scale %d of %q is %g; scales are finite and ≥ 0", o, sn, s)
+		}
+		for i := 0; i < in; i++ {
+			v[o*in+i] = float32(q[o*in+i]) * s
+		}
+	}
+	if w.int8s == nil {
+		w.int8s = map[string]int8Tensor{}
+	}
+	w.int8s[name] = int8Tensor{q: q, scale: scale}
+	return v, shape, nil
+}

@@ -74,13 +74,6 @@ type attentionScratch struct {
 
 var attentionPool freeList[attentionScratch]
 
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
 // AttentionKV is the keys and values of one head packed for
 // AttentionPacked: a model that hands out query blocks of one head as
 // separate work items packs them once for all the blocks (packing per

@@ -37,3 +37,12 @@ func (f *freeList[T]) put(x *T) {
 		f.items = append(f.items, x)
 	}
 }
+
+// grow returns s resliced to n, reallocating only when it is too small:
+// scratch kept on a free list grows to the largest call it has served.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}

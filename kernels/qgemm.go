@@ -407,13 +407,6 @@ var (
 	qLocalPool   freeList[qLocal]
 )
 
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
-}
-
 func (g *qCall) plan(threads int) {
 	g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, g.m, g.qb.N, g.mk.mr, g.mk.nr)
 }

@@ -44,12 +44,13 @@ const (
 
 // scratch is one worker's private buffers.
 type scratch struct {
-	ln     []float32 // rowTile×dim: normalised rows
-	hid    []float32 // rowTile×(widest MLP scratch): the MLP's hidden layer
-	col    []float32 // patchTile×C·ph·pw: im2col patches
-	scores []float32 // queryTile×(longest segment): one head's scores for a query tile
-	bias   []float32 // like scores: their attention bias (empty without one)
-	err    error     // the first error of this worker's attention items
+	ln     []float32           // rowTile×dim: normalised rows
+	hid    []float32           // rowTile×(widest MLP scratch): the MLP's hidden layer
+	col    []float32           // patchTile×C·ph·pw: im2col patches
+	scores []float32           // queryTile×(longest segment): one head's scores for a query tile
+	bias   []float32           // like scores: their attention bias (empty without one)
+	kv     kernels.AttentionKV // one head's k and v packed for fused attention (long images)
+	err    error               // the first error of this worker's attention items
 }
 
 // workspace holds every buffer of one forward pass. Workspaces live in the
@@ -106,8 +107,19 @@ func (ws *workspace) lens() bufferLens {
 	l := bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d, head: e.Head.scratch(longest, d),
 		ln: ws.rowTile * d, hid: ws.rowTile * hid, col: e.Patch.ColLen(patchTile),
 		scores: queryTile * longest}
+	if longest >= fusedMinKeys {
+		// Every segment that long attends fused and needs no scores; the
+		// bias, if any, is still a tile of them.
+		short := 0
+		for _, s := range ws.segs {
+			if s.n < fusedMinKeys {
+				short = max(short, s.n)
+			}
+		}
+		l.scores = queryTile * short
+	}
 	if ws.hasBias() {
-		l.bias = l.scores
+		l.bias = queryTile * longest
 	}
 	return l
 }

@@ -19,6 +19,11 @@ import (
 // learned position table resampled to each grid, cached) with random
 // weights: timing does not depend on the values.
 
+// benchMaxTokens is the token cap of the benchmarks: high enough for a
+// 4096² image at patch 16 (65 537 tokens), which a benchmark asks for on
+// purpose.
+const benchMaxTokens = 1 << 17
+
 var vitB16 struct {
 	once sync.Once
 	m    *vit.Model
@@ -31,7 +36,7 @@ func vitModel(threads int) (*vit.Model, error) {
 	vitB16.once.Do(func() {
 		cfg := vit.ViTB16()
 		cfg.DynamicImgPad = true
-		vitB16.m, vitB16.err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: 1})
+		vitB16.m, vitB16.err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: 1, MaxTokens: benchMaxTokens})
 		runtime.GC() // the unpacked matrices are garbage now
 	})
 	if vitB16.err != nil {

@@ -11,8 +11,10 @@ import (
 )
 
 // DefaultMaxTokens is the token cap of a forward pass (all packed images
-// together) when RunOptions.MaxTokens is zero: 16384 tokens is a 2048²
-// image at patch 16. Larger images need the cap raised explicitly.
+// together) when RunOptions.MaxTokens is zero: 16384 patches, a 2048²
+// image at patch 16 without its class token. That image (16 385 tokens)
+// and larger ones need the cap raised explicitly: memory grows linearly
+// with the tokens, but time grows with their square.
 const DefaultMaxTokens = 16384
 
 // RunOptions tune how a model runs. The zero value is fine.

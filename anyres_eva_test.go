@@ -2,7 +2,6 @@ package anyres_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -152,48 +151,4 @@ func TestRopeRelWithThreads(t *testing.T) {
 		}
 		m.Close()
 	}
-}
-
-// FuzzRopeRelConfig feeds arbitrary config.json bytes beside the weights
-// of these families' references to the front door, then runs a small image
-// through whatever loaded: nothing may panic or hang.
-func FuzzRopeRelConfig(f *testing.F) {
-	var seeds [][]byte
-	for _, g := range ropeRelGoldens {
-		gf := golden.Open(f, g.file)
-		dir := golden.WriteHubFolder(f, gf, f.TempDir())
-		w, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		c, err := os.ReadFile(filepath.Join(dir, "config.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		seeds = append(seeds, w)
-		i := uint8(len(seeds) - 1)
-		f.Add(i, c)
-		f.Add(i, []byte(`{"architecture": "eva02_tiny_patch14_224", "model_args": {"num_heads": 0, "ref_feat_shape": [0, 1e9], "rope_temperature": -1}}`))
-		f.Add(i, []byte(`{"architecture": "vit_base_patch16_rope_224", "model_args": {"num_heads": 4, "rope_grid_indexing": "xy", "img_size": 1e12}}`))
-		f.Add(i, []byte(`{"architecture": "beit_base_patch16_224", "global_pool": "map", "model_args": {"num_heads": 5, "img_size": [16, 1e6]}}`))
-		f.Add(i, []byte(`{"architecture": "vit_small_patch16_rope_mixed_224", "model_args": {"rope_type": "dinov3", "use_rot_pos_emb": false}}`))
-	}
-	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
-		w := seeds[int(which)%len(seeds)]
-		m, err := anyres.LoadBytes(w, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
-		if err != nil {
-			return
-		}
-		defer m.Close()
-		info := m.Info()
-		p := info.Patch
-		img := anyres.Image{C: info.Channels, H: 2 * p[0], W: 3 * p[1], Pix: make([]float32, info.Channels*6*p[0]*p[1])}
-		var out anyres.Output
-		if err := m.Forward(img, &out); err != nil {
-			return
-		}
-		if len(out.Tokens) != (out.Prefix+out.Grid.N())*info.Width {
-			t.Fatalf("%d token values for %d+%d tokens of %d", len(out.Tokens), out.Prefix, out.Grid.N(), info.Width)
-		}
-	})
 }

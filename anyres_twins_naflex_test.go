@@ -3,7 +3,6 @@ package anyres_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,46 +96,4 @@ func TestNaFlexTwinsTensors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzNaFlexTwinsConfig feeds arbitrary config.json bytes beside the NaFlex
-// and Twins reference weights to the front door, then runs an image
-// through whatever loaded: nothing may panic or hang.
-func FuzzNaFlexTwinsConfig(f *testing.F) {
-	type pair struct{ weights, config []byte }
-	var seeds []pair
-	for _, name := range []string{"naflex_siglip.safetensors", "twins_pcpvt_peg.safetensors"} {
-		g := golden.Open(f, name)
-		dir := golden.WriteHubFolder(f, g, f.TempDir())
-		w, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		c, err := os.ReadFile(filepath.Join(dir, "config.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		seeds = append(seeds, pair{w, c})
-		f.Add(uint8(len(seeds)-1), c)
-	}
-	f.Add(uint8(0), []byte(`{"architecture": "naflexvit_base_patch16_par_gap", "model_args": {"num_heads": 0, "patch_size": [4, 0], "act_layer": "relu"}}`))
-	f.Add(uint8(0), []byte(`{"architecture": "naflexvit_so400m_patch16_siglip", "model_args": {"num_heads": 48, "pos_embed_interp_mode": "area", "patch_size": 8}}`))
-	f.Add(uint8(1), []byte(`{"architecture": "twins_pcpvt_large", "model_args": {"num_heads": [0, 2, "x"]}}`))
-	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
-		s := seeds[int(which)%len(seeds)]
-		m, err := anyres.LoadBytes(s.weights, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
-		if err != nil {
-			return
-		}
-		defer m.Close()
-		info := m.Info()
-		img := anyres.Image{C: info.Channels, H: 64, W: 96, Pix: make([]float32, info.Channels*64*96)}
-		var out anyres.Output
-		if err := m.Forward(img, &out); err != nil {
-			return
-		}
-		if len(out.Tokens) != (out.Prefix+out.Grid.N())*info.Width {
-			t.Fatalf("%d token values for %d+%d tokens of %d", len(out.Tokens), out.Prefix, out.Grid.N(), info.Width)
-		}
-	})
 }

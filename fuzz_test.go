@@ -3,6 +3,7 @@ package anyres_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anyres/anyres"
@@ -12,12 +13,22 @@ import (
 // FuzzConfig feeds arbitrary config.json bytes beside real weights to the
 // front door (family choice, config inference, tensor accounting), then
 // runs a small image through whatever loaded: nothing may panic or hang.
-// The seeds are the reference files' own hub configs, their weights each.
+// The seeds are every reference file's own hub config with its weights,
+// and configs that push each family's inference to its edges.
 func FuzzConfig(f *testing.F) {
-	type pair struct{ weights, config []byte }
-	var seeds []pair
-	for _, name := range familyGoldens {
-		g := golden.Open(f, name)
+	entries, err := os.ReadDir(golden.Dir(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var weights [][]byte
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".safetensors") {
+			continue
+		}
+		g := golden.Open(f, e.Name())
+		if !g.HasHub() {
+			continue
+		}
 		dir := golden.WriteHubFolder(f, g, f.TempDir())
 		w, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
 		if err != nil {
@@ -27,21 +38,35 @@ func FuzzConfig(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		seeds = append(seeds, pair{w, c})
-		f.Add(uint8(len(seeds)-1), c)
-		f.Add(uint8(len(seeds)-1), []byte(`{"architecture": "vit_base_patch16_224", "model_args": {"num_heads": 0, "img_size": [-4, 1e9]}}`))
-		f.Add(uint8(len(seeds)-1), []byte(`{"architecture": "deit3_huge_patch14_224", "global_pool": "map", "pretrained_cfg": {"input_size": [3, 0, 0]}}`))
+		weights = append(weights, w)
+		f.Add(uint8(len(weights)-1), c)
+	}
+	if len(weights) == 0 {
+		f.Fatal("no reference file with a hub config")
+	}
+	for i, c := range []string{
+		`{"architecture": "vit_base_patch16_224", "model_args": {"num_heads": 0, "img_size": [-4, 1e9]}}`,
+		`{"architecture": "deit3_huge_patch14_224", "global_pool": "map", "pretrained_cfg": {"input_size": [3, 0, 0]}}`,
+		`{"architecture": "eva02_tiny_patch14_224", "model_args": {"num_heads": 0, "ref_feat_shape": [0, 1e9], "rope_temperature": -1}}`,
+		`{"architecture": "vit_base_patch16_rope_224", "model_args": {"num_heads": 4, "rope_grid_indexing": "xy", "img_size": 1e12}}`,
+		`{"architecture": "beit_base_patch16_224", "global_pool": "map", "model_args": {"num_heads": 5, "img_size": [16, 1e6]}}`,
+		`{"architecture": "vit_small_patch16_rope_mixed_224", "model_args": {"rope_type": "dinov3", "use_rot_pos_emb": false}}`,
+		`{"architecture": "naflexvit_base_patch16_par_gap", "model_args": {"num_heads": 0, "patch_size": [4, 0], "act_layer": "relu"}}`,
+		`{"architecture": "naflexvit_so400m_patch16_siglip", "model_args": {"num_heads": 48, "pos_embed_interp_mode": "area", "patch_size": 8}}`,
+		`{"architecture": "twins_pcpvt_large", "model_args": {"num_heads": [0, 2, "x"]}}`,
+		`{"architecture": "swinv2_tiny_window8_256", "model_args": {"window_size": 0, "depths": [1, 1e9]}}`,
+	} {
+		f.Add(uint8(i), []byte(c))
 	}
 	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
-		s := seeds[int(which)%len(seeds)]
-		m, err := anyres.LoadBytes(s.weights, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
+		w := weights[int(which)%len(weights)]
+		m, err := anyres.LoadBytes(w, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
 		if err != nil {
 			return
 		}
 		defer m.Close()
 		info := m.Info()
-		p := info.Patch
-		img := anyres.Image{C: info.Channels, H: 2 * p[0], W: 3 * p[1], Pix: make([]float32, info.Channels*6*p[0]*p[1])}
+		img := anyres.Image{C: info.Channels, H: 64, W: 96, Pix: make([]float32, info.Channels*64*96)}
 		var out anyres.Output
 		if err := m.Forward(img, &out); err != nil {
 			return

@@ -123,7 +123,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	}
 	table := shape(tableName)
 	switch {
-	case hasArg(hub, "num_heads"):
+	case hub.HasArg("num_heads"):
 		v, _ := hub.Arg("num_heads")
 		c.NumHeads = int(v)
 	case len(table) == 2:
@@ -136,7 +136,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	// Training size: model_args img_size, the pretrained input size, the
 	// name's suffix, or the square grid the tables say; the tables decide.
 	var candidates [][2]int
-	if s, ok := pair(args["img_size"]); ok {
+	if s, ok := nn.SizePair(args["img_size"]); ok {
 		candidates = append(candidates, s)
 	}
 	if hub != nil {
@@ -193,24 +193,4 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
 	return c, nil
-}
-
-func hasArg(h *nn.HubConfig, key string) bool {
-	_, ok := h.Arg(key)
-	return ok
-}
-
-// pair reads an int or a two-int list (timm's size forms).
-func pair(v any) ([2]int, bool) {
-	switch x := v.(type) {
-	case float64:
-		return [2]int{int(x), int(x)}, x > 0 && x == math.Trunc(x)
-	case []any:
-		if len(x) == 2 {
-			a, ok1 := x[0].(float64)
-			b, ok2 := x[1].(float64)
-			return [2]int{int(a), int(b)}, ok1 && ok2 && a > 0 && b > 0
-		}
-	}
-	return [2]int{}, false
 }

@@ -216,7 +216,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if v, ok := args["ref_feat_shape"]; ok {
 		if v == nil {
 			c.RopeRefShape = [2]int{}
-		} else if s, ok := pair(v); ok {
+		} else if s, ok := nn.SizePair(v); ok {
 			c.RopeRefShape = s
 		} else {
 			return c, fmt.Errorf("%w: model_args.ref_feat_shape %v is not a size", ErrConfig, v)
@@ -249,7 +249,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 
 	// Heads: model_args, the learned frequencies' shape, the standard widths.
 	switch f := shape("rope.freqs"); {
-	case hub != nil && hasArg(hub, "num_heads"):
+	case hub != nil && hub.HasArg("num_heads"):
 		v, _ := hub.Arg("num_heads")
 		c.NumHeads = int(v)
 	case len(f) == 4:
@@ -264,7 +264,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	// pretrained input size, the name's suffix, or a square grid from the
 	// table; the table decides.
 	var candidates [][2]int
-	if s, ok := pair(args["img_size"]); ok {
+	if s, ok := nn.SizePair(args["img_size"]); ok {
 		candidates = append(candidates, s)
 	}
 	if hub != nil {
@@ -326,24 +326,4 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
 	return c, nil
-}
-
-func hasArg(h *nn.HubConfig, key string) bool {
-	_, ok := h.Arg(key)
-	return ok
-}
-
-// pair reads an int or a two-int list (timm's size forms).
-func pair(v any) ([2]int, bool) {
-	switch x := v.(type) {
-	case float64:
-		return [2]int{int(x), int(x)}, x > 0 && x == math.Trunc(x)
-	case []any:
-		if len(x) == 2 {
-			a, ok1 := x[0].(float64)
-			b, ok2 := x[1].(float64)
-			return [2]int{int(a), int(b)}, ok1 && ok2 && a > 0 && b > 0
-		}
-	}
-	return [2]int{}, false
 }

@@ -201,7 +201,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			p, _ := strconv.Atoi(m[1])
 			c.PatchSize = [2]int{p, p}
 		}
-		if p, ok := pair(args["patch_size"]); ok {
+		if p, ok := nn.SizePair(args["patch_size"]); ok {
 			c.PatchSize = p
 		}
 		if c.PatchSize[0] <= 0 || c.PatchSize[1] <= 0 || c.PatchSize[0] > maxPatch || c.PatchSize[1] > maxPatch {
@@ -283,19 +283,4 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
 	return c, nil
-}
-
-// pair reads an int or a two-int list.
-func pair(v any) ([2]int, bool) {
-	switch x := v.(type) {
-	case float64:
-		return [2]int{int(x), int(x)}, x > 0
-	case []any:
-		if len(x) == 2 {
-			a, ok1 := x[0].(float64)
-			b, ok2 := x[1].(float64)
-			return [2]int{int(a), int(b)}, ok1 && ok2 && a > 0 && b > 0
-		}
-	}
-	return [2]int{}, false
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 )
 
@@ -70,4 +71,33 @@ func (h *HubConfig) Labels(n int) []string {
 		}
 	}
 	return out
+}
+
+// HasArg reports whether model_args holds key (false for a nil config).
+func (h *HubConfig) HasArg(key string) bool {
+	if h == nil {
+		return false
+	}
+	_, ok := h.ModelArgs[key]
+	return ok
+}
+
+// SizePair reads timm's size forms, an int or a two-int list (img_size,
+// patch_size, window_size, ...), as it comes out of JSON: ok only for
+// whole numbers in 1..2^20, so no later product can overflow.
+func SizePair(v any) ([2]int, bool) {
+	whole := func(f float64) bool { return f >= 1 && f <= 1<<20 && f == math.Trunc(f) }
+	switch x := v.(type) {
+	case float64:
+		return [2]int{int(x), int(x)}, whole(x)
+	case []any:
+		if len(x) == 2 {
+			a, ok1 := x[0].(float64)
+			b, ok2 := x[1].(float64)
+			if ok1 && ok2 && whole(a) && whole(b) {
+				return [2]int{int(a), int(b)}, true
+			}
+		}
+	}
+	return [2]int{}, false
 }

@@ -87,12 +87,12 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if hub != nil {
 		args = hub.ModelArgs
 	}
-	if s, ok := pair(args["window_size"]); ok {
+	if s, ok := nn.SizePair(args["window_size"]); ok {
 		c.WindowSize = s
 	} else if nameWin > 0 {
 		c.WindowSize = [2]int{nameWin, nameWin}
 	}
-	if s, ok := pair(args["img_size"]); ok {
+	if s, ok := nn.SizePair(args["img_size"]); ok {
 		c.ImgSize = s
 	} else if nameImg > 0 {
 		c.ImgSize = [2]int{nameImg, nameImg}
@@ -148,19 +148,4 @@ func hubInput(hub *nn.HubConfig) [2]int {
 		}
 	}
 	return [2]int{}
-}
-
-// pair reads an int or a two-int list (timm's img_size and window_size forms).
-func pair(v any) ([2]int, bool) {
-	switch x := v.(type) {
-	case float64:
-		return [2]int{int(x), int(x)}, x > 0
-	case []any:
-		if len(x) == 2 {
-			a, ok1 := x[0].(float64)
-			b, ok2 := x[1].(float64)
-			return [2]int{int(a), int(b)}, ok1 && ok2 && a > 0 && b > 0
-		}
-	}
-	return [2]int{}, false
 }

@@ -91,7 +91,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	}
 	var candidates [][2]int
 	if hub != nil {
-		if s, ok := pair(hub.ModelArgs["img_size"]); ok {
+		if s, ok := nn.SizePair(hub.ModelArgs["img_size"]); ok {
 			candidates = append(candidates, s)
 		}
 		if in := hub.Pretrained.InputSize; len(in) == 3 {
@@ -144,19 +144,4 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
 	return c, nil
-}
-
-// pair reads an int or a two-int list (timm's img_size forms).
-func pair(v any) ([2]int, bool) {
-	switch x := v.(type) {
-	case float64:
-		return [2]int{int(x), int(x)}, x > 0
-	case []any:
-		if len(x) == 2 {
-			a, ok1 := x[0].(float64)
-			b, ok2 := x[1].(float64)
-			return [2]int{int(a), int(b)}, ok1 && ok2 && a > 0 && b > 0
-		}
-	}
-	return [2]int{}, false
 }

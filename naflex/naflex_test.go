@@ -8,36 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
-	"github.com/anyres/anyres/kernels/kerneltest"
 	"github.com/anyres/anyres/nn"
 )
 
 const goldenFile = "naflex_siglip.safetensors"
 
-// perLevel runs body at every kernel level (the best one under -short).
-func perLevel(t *testing.T, body func(t *testing.T)) {
-	if testing.Short() {
-		body(t)
-		return
-	}
-	kerneltest.Run(t, body)
-}
-
-// goldenHub is the file's hub config with timm_kwargs as model_args, as
-// golden.WriteHubFolder writes it.
-func goldenHub(t testing.TB, f *golden.File) *nn.HubConfig {
-	hub, ok := nn.ParseHub([]byte(f.Metadata()["hub_config"]))
-	if !ok {
-		t.Fatal("no hub_config")
-	}
-	f.MetaJSON(t, "timm_kwargs", &hub.ModelArgs)
-	return hub
-}
-
 func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
-	f := golden.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, goldenHub(t, f))
+	f, hub := familytest.Open(t, goldenFile)
+	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +96,7 @@ func TestGolden(t *testing.T) {
 	cases := singleCases(t, f)
 	p, feats, logits := goldenBatch(t, f)
 	d, nc := m.Encoder().Dim, m.Encoder().Head.NumClasses()
-	perLevel(t, func(t *testing.T) {
+	familytest.PerLevel(t, func(t *testing.T) {
 		single := make([]nn.Output, len(cases))
 		for i, c := range cases {
 			if err := m.Forward(c.img, &single[i]); err != nil {
@@ -149,7 +129,7 @@ func TestGolden(t *testing.T) {
 func TestThreads(t *testing.T) {
 	f, m := loadGolden(t, Options{})
 	p, _, _ := goldenBatch(t, f)
-	perLevel(t, func(t *testing.T) {
+	familytest.PerLevel(t, func(t *testing.T) {
 		var want []nn.Output
 		for _, threads := range []int{1, 3} {
 			outs := make([]nn.Output, p.Batch)
@@ -213,8 +193,8 @@ func goldenSource(t testing.TB, f *golden.File) nn.MapSource {
 // TestWeightErrors: a missing tensor is named with its shape, an unknown
 // one by name, a mis-shaped one with both shapes.
 func TestWeightErrors(t *testing.T) {
-	f := golden.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, goldenHub(t, f))
+	f, hub := familytest.Open(t, goldenFile)
+	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,33 +9,16 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
-	"github.com/anyres/anyres/kernels/kerneltest"
 	"github.com/anyres/anyres/nn"
 )
 
 const goldenFile = "twins_pcpvt_peg.safetensors"
 
-func perLevel(t *testing.T, body func(t *testing.T)) {
-	if testing.Short() {
-		body(t)
-		return
-	}
-	kerneltest.Run(t, body)
-}
-
-func goldenHub(t testing.TB, f *golden.File) *nn.HubConfig {
-	hub, ok := nn.ParseHub([]byte(f.Metadata()["hub_config"]))
-	if !ok {
-		t.Fatal("no hub_config")
-	}
-	f.MetaJSON(t, "timm_kwargs", &hub.ModelArgs)
-	return hub
-}
-
 func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
-	f := golden.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, goldenHub(t, f))
+	f, hub := familytest.Open(t, goldenFile)
+	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +64,8 @@ func maxDiff(a, b []float32) float64 {
 // TestInferConfig: the architecture read from the shapes and hub config is
 // the one timm built (timm_kwargs).
 func TestInferConfig(t *testing.T) {
-	f := golden.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, goldenHub(t, f))
+	f, hub := familytest.Open(t, goldenFile)
+	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +86,7 @@ func TestInferConfig(t *testing.T) {
 func TestGolden(t *testing.T) {
 	f, m := loadGolden(t, Options{})
 	cs := cases(t, f)
-	perLevel(t, func(t *testing.T) {
+	familytest.PerLevel(t, func(t *testing.T) {
 		imgs := make([]nn.Image, len(cs))
 		single := make([]nn.Output, len(cs))
 		for i, c := range cs {
@@ -133,7 +116,7 @@ func TestGolden(t *testing.T) {
 func TestThreads(t *testing.T) {
 	f, m := loadGolden(t, Options{})
 	c := cases(t, f)[2]
-	perLevel(t, func(t *testing.T) {
+	familytest.PerLevel(t, func(t *testing.T) {
 		var want nn.Output
 		for _, threads := range []int{1, 3} {
 			var out nn.Output
@@ -215,8 +198,8 @@ func goldenSource(t testing.TB, f *golden.File) nn.MapSource {
 // TestWeightErrors: a missing tensor is named with its shape, an unknown
 // one by name, a mis-shaped one with both shapes.
 func TestWeightErrors(t *testing.T) {
-	f := golden.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, goldenHub(t, f))
+	f, hub := familytest.Open(t, goldenFile)
+	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -343,6 +343,12 @@ func (g *gemmCall) noReduction() {
 // parallelFor runs f(0) … f(n-1) on up to threads goroutines (the caller's
 // included), each taking the next index as it finishes the last.
 func parallelFor(threads, n int, f func(i int)) {
+	if threads <= 1 || n <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
 	workers := min(threads, n)
 	var next atomic.Int64
 	work := func() {
@@ -361,3 +367,10 @@ func parallelFor(threads, n int, f func(i int)) {
 	work()
 	wg.Wait()
 }
+
+// Parallel runs f(0) … f(n-1) on up to t goroutines, the caller's
+// included, each taking the next index as it finishes the last: the one
+// transient parallel loop, for work done once (packing, resizing a
+// checkpoint) rather than per forward pass (models keep a worker pool,
+// nn.Workers). The result must not depend on which goroutine runs an index.
+func Parallel(t Threads, n int, f func(i int)) { parallelFor(t.n(), n, f) }

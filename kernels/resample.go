@@ -432,16 +432,7 @@ func resampleRows(t Threads, n, perRow int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := range g {
-		lo, hi := n*i/g, n*(i+1)/g
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	parallelFor(g, g, func(i int) { f(n*i/g, n*(i+1)/g) })
 }
 
 // weightedRowSum sets dst[k] = Σ_j w[j]·src[offs[j]+k] for k < len(dst),

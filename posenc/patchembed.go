@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/anyres/anyres/kernels"
 )
 
 // maxPatchSide bounds patch-embedding kernel sides (FlexiViT uses 8 to 48).
@@ -56,19 +57,12 @@ func ResizePatchEmbed(kernel []float32, outCh, inCh int, old, new [2]int, opt Re
 	// Slices are independent: split them over the CPUs (each result is
 	// computed the same way whatever the split).
 	workers := min(runtime.GOMAXPROCS(0), max(slices*newN*(old[0]+new[0])>>16, 1), slices)
-	var wg sync.WaitGroup
-	for g := range workers {
-		lo, hi := slices*g/workers, slices*(g+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := r.scratch()
-			for sl := lo; sl < hi; sl++ {
-				r.apply(out[sl*newN:(sl+1)*newN], kernel[sl*oldN:(sl+1)*oldN], sc)
-			}
-		}()
-	}
-	wg.Wait()
+	kernels.Parallel(kernels.Threads(workers), workers, func(g int) {
+		sc := r.scratch()
+		for sl := slices * g / workers; sl < slices*(g+1)/workers; sl++ {
+			r.apply(out[sl*newN:(sl+1)*newN], kernel[sl*oldN:(sl+1)*oldN], sc)
+		}
+	})
 	return out, nil
 }
 

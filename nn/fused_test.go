@@ -73,7 +73,11 @@ func TestFusedAttention(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	enc := randomEncoder(r)
 	long, short := randomImg(r, 132, 132), randomImg(r, 40, 28)
-	kerneltest.Run(t, func(t *testing.T) {
+	levels := kerneltest.Run
+	if testing.Short() { // race detector and emulators: the best level only
+		levels = func(t *testing.T, body func(t *testing.T)) { body(t) }
+	}
+	levels(t, func(t *testing.T) {
 		run := func(threads int, imgs ...Image) []Output {
 			m, err := NewModel(enc, RunOptions{Threads: threads}, nil)
 			if err != nil {

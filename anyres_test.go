@@ -74,6 +74,10 @@ func checkCases(t *testing.T, f *golden.File, load func(t *testing.T, patch int)
 		if err := m.Forward(img, &out); err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
+		if info := m.Info(); info.Prefix != out.Prefix || info.Width*(out.Prefix+out.Grid.N()) != len(out.Tokens) {
+			t.Errorf("%s: Info says prefix %d, width %d; the output has %d prefix tokens, %d values for %d tokens",
+				c.Name, info.Prefix, info.Width, out.Prefix, len(out.Tokens), out.Prefix+out.Grid.N())
+		}
 		golden.Close(t, c.Name+" features", out.Tokens, feats, 1e-4, 0)
 		// A model without classes gives timm's pooled features as logits.
 		got := out.Logits

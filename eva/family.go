@@ -83,9 +83,7 @@ func (m *Model) WithThreads(n int) *Model { return &Model{Model: m.Model.WithThr
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
-	e := m.Encoder()
-	return nn.Info{Family: "eva", Architecture: m.cfg.Architecture, Width: e.Dim, Patch: e.Patch.Size,
-		Channels: e.Patch.Channels, NumClasses: e.Head.NumClasses(), Config: j}
+	return m.Describe("eva", m.cfg.Architecture, j)
 }
 
 var _ nn.Net = (*Model)(nil)

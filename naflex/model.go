@@ -61,9 +61,7 @@ func (m *Model) Config() Config { return m.cfg }
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
-	e := m.Encoder()
-	return nn.Info{Family: "naflex", Architecture: m.arch, Width: e.Dim, Patch: m.cfg.PatchSize,
-		Channels: e.Patch.Channels, Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: j}
+	return m.Describe("naflex", m.arch, j)
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -224,3 +224,12 @@ func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
 	}
 	return m.enc.FLOPs(grids...)
 }
+
+// Describe is the Info of an encoder model: the family's name, timm's
+// architecture name and the family's resolved config as JSON, with the
+// widths, patch size, prefix and classes read from the encoder.
+func (m *Model) Describe(family, arch string, config []byte) Info {
+	e := m.enc
+	return Info{Family: family, Architecture: arch, Width: e.Dim, Patch: e.Patch.Size, Channels: e.Patch.Channels,
+		Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: config}
+}

@@ -97,9 +97,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
-	e := m.Encoder()
-	return nn.Info{Family: "vit", Architecture: m.arch, Width: e.Dim, Patch: m.patch, Channels: e.Patch.Channels,
-		Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: j}
+	return m.Describe("vit", m.arch, j)
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -135,15 +135,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	}
 	// Training size: model_args img_size, the pretrained input size, the
 	// name's suffix, or the square grid the tables say; the tables decide.
-	var candidates [][2]int
-	if s, ok := nn.SizePair(args["img_size"]); ok {
-		candidates = append(candidates, s)
-	}
-	if hub != nil {
-		if in := hub.Pretrained.InputSize; len(in) == 3 {
-			candidates = append(candidates, [2]int{in[1], in[2]})
-		}
-	}
+	candidates := hub.TrainSizes()
 	if m := sizeSuffix.FindAllStringSubmatch(arch, -1); m != nil {
 		s, _ := strconv.Atoi(m[len(m)-1][1])
 		candidates = append(candidates, [2]int{s, s})

@@ -101,3 +101,22 @@ func SizePair(v any) ([2]int, bool) {
 	}
 	return [2]int{}, false
 }
+
+// TrainSizes lists the training image sizes (H, W) the config states, most
+// specific first: model_args img_size, then pretrained_cfg input_size. A
+// family checks them against its stored tables; nil config, none.
+func (h *HubConfig) TrainSizes() [][2]int {
+	if h == nil {
+		return nil
+	}
+	var sizes [][2]int
+	if s, ok := SizePair(h.ModelArgs["img_size"]); ok {
+		sizes = append(sizes, s)
+	}
+	if in := h.Pretrained.InputSize; len(in) == 3 {
+		if s, ok := SizePair([]any{float64(in[1]), float64(in[2])}); ok {
+			sizes = append(sizes, s)
+		}
+	}
+	return sizes
+}

@@ -89,15 +89,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	} else {
 		c.PosEmbed = "none"
 	}
-	var candidates [][2]int
-	if hub != nil {
-		if s, ok := nn.SizePair(hub.ModelArgs["img_size"]); ok {
-			candidates = append(candidates, s)
-		}
-		if in := hub.Pretrained.InputSize; len(in) == 3 {
-			candidates = append(candidates, [2]int{in[1], in[2]})
-		}
-	}
+	candidates := hub.TrainSizes()
 	if m != nil {
 		s, _ := strconv.Atoi(m[3])
 		candidates = append(candidates, [2]int{s, s})

@@ -196,7 +196,7 @@ func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq
 				}
 				for i := 0; i < rows; i += mr {
 					h := min(mr, rows-i)
-					mk.kernel[h-1](hd, &sc.qa[i*hd], b0, b1, &sc.s[i*lds+jt], lds, 0, nil)
+					mk.kernel[h-1](hd, &sc.qa[i*hd], b0, b1, &sc.s[i*lds+jt], lds, 0, nil, b0)
 				}
 			}
 			if kw == nk {
@@ -259,7 +259,7 @@ func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq
 				}
 				for i := 0; i < rows; i += mr {
 					h := min(mr, rows-i)
-					mk.kernel[h-1](kw, &sc.pa[i*kw], b0, b1, &sc.o[i*ldo+ct], ldo, 1, nil)
+					mk.kernel[h-1](kw, &sc.pa[i*kw], b0, b1, &sc.o[i*ldo+ct], ldo, 1, nil, b0)
 				}
 			}
 		}

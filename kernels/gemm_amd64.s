@@ -4,8 +4,9 @@
 
 #include "textflag.h"
 
-// func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX2x1(SB), NOSPLIT, $0-64
+// func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2x1(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -30,6 +31,7 @@ gemmAVX2x1_main:
 	VBROADCASTSS 0(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·6+r] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
@@ -51,6 +53,7 @@ gemmAVX2x1_main:
 	VBROADCASTSS 72(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
+	ADDQ $64, R11
 	ADDQ $96, SI
 	ADDQ $256, DX
 	DECQ BX
@@ -111,8 +114,9 @@ gemmAVX2x1_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX2x2(SB), NOSPLIT, $0-64
+// func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2x2(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -142,6 +146,7 @@ gemmAVX2x2_main:
 	VBROADCASTSS 4(SI), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·6+r] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
@@ -172,6 +177,7 @@ gemmAVX2x2_main:
 	VBROADCASTSS 76(SI), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
+	ADDQ $64, R11
 	ADDQ $96, SI
 	ADDQ $256, DX
 	DECQ BX
@@ -246,8 +252,9 @@ gemmAVX2x2_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX2x3(SB), NOSPLIT, $0-64
+// func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2x3(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -282,6 +289,7 @@ gemmAVX2x3_main:
 	VBROADCASTSS 8(SI), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·6+r] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
@@ -321,6 +329,7 @@ gemmAVX2x3_main:
 	VBROADCASTSS 80(SI), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
+	ADDQ $64, R11
 	ADDQ $96, SI
 	ADDQ $256, DX
 	DECQ BX
@@ -409,8 +418,9 @@ gemmAVX2x3_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX2x4(SB), NOSPLIT, $0-64
+// func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2x4(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -450,6 +460,7 @@ gemmAVX2x4_main:
 	VBROADCASTSS 12(SI), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·6+r] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
@@ -498,6 +509,7 @@ gemmAVX2x4_main:
 	VBROADCASTSS 84(SI), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
+	ADDQ $64, R11
 	ADDQ $96, SI
 	ADDQ $256, DX
 	DECQ BX
@@ -600,8 +612,9 @@ gemmAVX2x4_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX2x5(SB), NOSPLIT, $0-64
+// func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2x5(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -646,6 +659,7 @@ gemmAVX2x5_main:
 	VBROADCASTSS 16(SI), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·6+r] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
@@ -703,6 +717,7 @@ gemmAVX2x5_main:
 	VBROADCASTSS 88(SI), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
+	ADDQ $64, R11
 	ADDQ $96, SI
 	ADDQ $256, DX
 	DECQ BX
@@ -819,8 +834,9 @@ gemmAVX2x5_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX2x6(SB), NOSPLIT, $0-64
+// func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2x6(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -870,6 +886,7 @@ gemmAVX2x6_main:
 	VBROADCASTSS 20(SI), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·6+r] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
@@ -936,6 +953,7 @@ gemmAVX2x6_main:
 	VBROADCASTSS 92(SI), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
+	ADDQ $64, R11
 	ADDQ $96, SI
 	ADDQ $256, DX
 	DECQ BX
@@ -1066,8 +1084,9 @@ gemmAVX2x6_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x1(SB), NOSPLIT, $0-64
+// func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x1(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1091,12 +1110,14 @@ gemmAVX512x1_main:
 	VBROADCASTSS 0(SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -1109,6 +1130,7 @@ gemmAVX512x1_main:
 	VBROADCASTSS 168(SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -1170,8 +1192,9 @@ gemmAVX512x1_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x2(SB), NOSPLIT, $0-64
+// func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x2(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1200,6 +1223,7 @@ gemmAVX512x2_main:
 	VBROADCASTSS 4(SI), Z31
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -1209,6 +1233,7 @@ gemmAVX512x2_main:
 	VBROADCASTSS 60(SI), Z31
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -1227,6 +1252,7 @@ gemmAVX512x2_main:
 	VBROADCASTSS 172(SI), Z31
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -1302,8 +1328,9 @@ gemmAVX512x2_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x3(SB), NOSPLIT, $0-64
+// func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x3(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1337,6 +1364,7 @@ gemmAVX512x3_main:
 	VBROADCASTSS 8(SI), Z30
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -1349,6 +1377,7 @@ gemmAVX512x3_main:
 	VBROADCASTSS 64(SI), Z30
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -1373,6 +1402,7 @@ gemmAVX512x3_main:
 	VBROADCASTSS 176(SI), Z30
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -1462,8 +1492,9 @@ gemmAVX512x3_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x4(SB), NOSPLIT, $0-64
+// func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x4(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1502,6 +1533,7 @@ gemmAVX512x4_main:
 	VBROADCASTSS 12(SI), Z31
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -1517,6 +1549,7 @@ gemmAVX512x4_main:
 	VBROADCASTSS 68(SI), Z31
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -1547,6 +1580,7 @@ gemmAVX512x4_main:
 	VBROADCASTSS 180(SI), Z31
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -1650,8 +1684,9 @@ gemmAVX512x4_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x5(SB), NOSPLIT, $0-64
+// func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x5(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1695,6 +1730,7 @@ gemmAVX512x5_main:
 	VBROADCASTSS 16(SI), Z30
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -1713,6 +1749,7 @@ gemmAVX512x5_main:
 	VBROADCASTSS 72(SI), Z30
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -1749,6 +1786,7 @@ gemmAVX512x5_main:
 	VBROADCASTSS 184(SI), Z30
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -1866,8 +1904,9 @@ gemmAVX512x5_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x6(SB), NOSPLIT, $0-64
+// func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x6(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -1916,6 +1955,7 @@ gemmAVX512x6_main:
 	VBROADCASTSS 20(SI), Z31
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -1937,6 +1977,7 @@ gemmAVX512x6_main:
 	VBROADCASTSS 76(SI), Z31
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -1979,6 +2020,7 @@ gemmAVX512x6_main:
 	VBROADCASTSS 188(SI), Z31
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -2110,8 +2152,9 @@ gemmAVX512x6_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x7(SB), NOSPLIT, $0-64
+// func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x7(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -2165,6 +2208,7 @@ gemmAVX512x7_main:
 	VBROADCASTSS 24(SI), Z30
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -2189,6 +2233,7 @@ gemmAVX512x7_main:
 	VBROADCASTSS 80(SI), Z30
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -2237,6 +2282,7 @@ gemmAVX512x7_main:
 	VBROADCASTSS 192(SI), Z30
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -2382,8 +2428,9 @@ gemmAVX512x7_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x8(SB), NOSPLIT, $0-64
+// func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x8(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -2442,6 +2489,7 @@ gemmAVX512x8_main:
 	VBROADCASTSS 28(SI), Z31
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -2469,6 +2517,7 @@ gemmAVX512x8_main:
 	VBROADCASTSS 84(SI), Z31
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -2523,6 +2572,7 @@ gemmAVX512x8_main:
 	VBROADCASTSS 196(SI), Z31
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -2682,8 +2732,9 @@ gemmAVX512x8_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x9(SB), NOSPLIT, $0-64
+// func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x9(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -2747,6 +2798,7 @@ gemmAVX512x9_main:
 	VBROADCASTSS 32(SI), Z30
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -2777,6 +2829,7 @@ gemmAVX512x9_main:
 	VBROADCASTSS 88(SI), Z30
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -2837,6 +2890,7 @@ gemmAVX512x9_main:
 	VBROADCASTSS 200(SI), Z30
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -3010,8 +3064,9 @@ gemmAVX512x9_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x10(SB), NOSPLIT, $0-64
+// func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x10(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -3080,6 +3135,7 @@ gemmAVX512x10_main:
 	VBROADCASTSS 36(SI), Z31
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -3113,6 +3169,7 @@ gemmAVX512x10_main:
 	VBROADCASTSS 92(SI), Z31
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -3179,6 +3236,7 @@ gemmAVX512x10_main:
 	VBROADCASTSS 204(SI), Z31
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -3366,8 +3424,9 @@ gemmAVX512x10_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x11(SB), NOSPLIT, $0-64
+// func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x11(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -3441,6 +3500,7 @@ gemmAVX512x11_main:
 	VBROADCASTSS 40(SI), Z30
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -3477,6 +3537,7 @@ gemmAVX512x11_main:
 	VBROADCASTSS 96(SI), Z30
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -3549,6 +3610,7 @@ gemmAVX512x11_main:
 	VBROADCASTSS 208(SI), Z30
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -3750,8 +3812,9 @@ gemmAVX512x11_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x12(SB), NOSPLIT, $0-64
+// func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x12(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -3830,6 +3893,7 @@ gemmAVX512x12_main:
 	VBROADCASTSS 44(SI), Z31
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -3869,6 +3933,7 @@ gemmAVX512x12_main:
 	VBROADCASTSS 100(SI), Z31
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -3947,6 +4012,7 @@ gemmAVX512x12_main:
 	VBROADCASTSS 212(SI), Z31
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -4162,8 +4228,9 @@ gemmAVX512x12_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x13(SB), NOSPLIT, $0-64
+// func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x13(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -4247,6 +4314,7 @@ gemmAVX512x13_main:
 	VBROADCASTSS 48(SI), Z30
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -4289,6 +4357,7 @@ gemmAVX512x13_main:
 	VBROADCASTSS 104(SI), Z30
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -4373,6 +4442,7 @@ gemmAVX512x13_main:
 	VBROADCASTSS 216(SI), Z30
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8
@@ -4602,8 +4672,9 @@ gemmAVX512x13_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmAVX512x14(SB), NOSPLIT, $0-64
+// func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512x14(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R11
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b0+16(FP), DX
@@ -4692,6 +4763,7 @@ gemmAVX512x14_main:
 	VBROADCASTSS 52(SI), Z31
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
+	PREFETCHT1 0(R11)
 	// acc[r] += a[1·14+r] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
@@ -4737,6 +4809,7 @@ gemmAVX512x14_main:
 	VBROADCASTSS 108(SI), Z31
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
+	PREFETCHT1 64(R11)
 	// acc[r] += a[2·14+r] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
@@ -4827,6 +4900,7 @@ gemmAVX512x14_main:
 	VBROADCASTSS 220(SI), Z31
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
+	ADDQ $128, R11
 	ADDQ $224, SI
 	ADDQ $256, DX
 	ADDQ $256, R8

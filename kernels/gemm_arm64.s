@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx1(SB), NOSPLIT, $0-64
+// func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx1(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -43,8 +43,8 @@ gemmNEONx1_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx2(SB), NOSPLIT, $0-64
+// func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx2(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -96,8 +96,8 @@ gemmNEONx2_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx3(SB), NOSPLIT, $0-64
+// func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx3(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -163,8 +163,8 @@ gemmNEONx3_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx4(SB), NOSPLIT, $0-64
+// func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx4(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -244,8 +244,8 @@ gemmNEONx4_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx5(SB), NOSPLIT, $0-64
+// func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx5(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -339,8 +339,8 @@ gemmNEONx5_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx6(SB), NOSPLIT, $0-64
+// func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx6(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -448,8 +448,8 @@ gemmNEONx6_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx7(SB), NOSPLIT, $0-64
+// func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx7(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2
@@ -571,8 +571,8 @@ gemmNEONx7_set:
 	ADD R4, R3, R3
 	RET
 
-// func gemmNEONx8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
-TEXT ·gemmNEONx8(SB), NOSPLIT, $0-64
+// func gemmNEONx8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmNEONx8(SB), NOSPLIT, $0-72
 	MOVD k+0(FP), R0
 	MOVD a+8(FP), R1
 	MOVD b0+16(FP), R2

@@ -31,6 +31,7 @@ func main() {
 		avx512(&s, h)
 		stub(&g, fmt.Sprintf("gemmAVX512x%d", h), h, 14, "AVX-512, 2 zmm accumulators per row, two B panels", true)
 	}
+	fmt.Fprintf(&g, "\n// Cache lines each kernel prefetches from pf per main-loop iteration.\nconst (\n\tgemmPfLinesAVX2 = %d\n\tgemmPfLinesAVX512 = %d\n)\n", gemmPfLinesAVX2, gemmPfLinesAVX512)
 	table(&g, "gemmAVX2Kernels", "gemmAVX2x", 6)
 	table(&g, "gemmAVX512Kernels", "gemmAVX512x", 14)
 	write("gemm_amd64.s", s.Bytes(), false)
@@ -74,12 +75,12 @@ func stub(w *bytes.Buffer, name string, h, mr int, how string, fused bool) {
 //	gemmTileGo(%d, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 `, name, h, mr, how, ep, h, name)
 }
 
 func table(w *bytes.Buffer, name, prefix string, n int) {
-	fmt.Fprintf(w, "\n// %s[h-1] is the %s kernel for h rows.\nvar %s = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){\n", name, prefix, name)
+	fmt.Fprintf(w, "\n// %s[h-1] is the %s kernel for h rows.\nvar %s = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){\n", name, prefix, name)
 	for h := 1; h <= n; h++ {
 		fmt.Fprintf(w, "\t%s%d,\n", prefix, h)
 	}
@@ -88,24 +89,42 @@ func table(w *bytes.Buffer, name, prefix string, n int) {
 
 const unroll = 4 // K steps per main-loop iteration
 
+// Cache lines of the pf stream prefetched per main-loop iteration; the
+// driver reads the same numbers (gemmMicro.pfLines) to place pf.
+const (
+	gemmPfLinesAVX2   = 1
+	gemmPfLinesAVX512 = 2
+)
+
 // amd64 registers: CX k, SI packed A, DX and R8 B panels, DI C, R9 ldc in
-// bytes, R10 the C row being stored, BX main-loop count.
+// bytes, R10 the C row being stored, BX main-loop count, R11 the prefetch
+// stream during the K loop.
 func prologue(w *bytes.Buffer, name string) {
-	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)\n", name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	w.WriteString("\tMOVQ pf+64(FP), R11\n")
 	w.WriteString("\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n\tMOVQ b0+16(FP), DX\n\tMOVQ b1+24(FP), R8\n")
 	w.WriteString("\tMOVQ c+32(FP), DI\n\tMOVQ ldc+40(FP), R9\n\tSHLQ $2, R9\n")
 }
 
 // kloop writes the K loop: a main loop of `unroll` steps, then single steps.
 // step(off) emits one K step reading A at off·4·mr bytes and B at off·64.
-func kloop(w *bytes.Buffer, name string, mr int, bregs []string, step func(i int)) {
+//
+// Each main-loop iteration also prefetches pfLines cache lines at R11 (the
+// pf argument) into L2 and advances R11 past them: the driver points pf at
+// the B panels the next tiles will read, so their first touch does not
+// wait on memory (the hardware prefetcher stops at every 4 KiB page).
+func kloop(w *bytes.Buffer, name string, mr int, bregs []string, pfLines int, step func(i int)) {
 	fmt.Fprintf(w, "\t// K loop, %d steps per iteration, then the remainder one at a time.\n", unroll)
 	w.WriteString("\tMOVQ CX, BX\n\tSHRQ $2, BX\n\tANDQ $3, CX\n\tTESTQ BX, BX\n\tJZ " + name + "_tail\n")
 	w.WriteString(name + "_main:\n")
 	for i := 0; i < unroll; i++ {
 		step(i)
+		if i < pfLines {
+			fmt.Fprintf(w, "\tPREFETCHT1 %d(R11)\n", 64*i)
+		}
 	}
+	fmt.Fprintf(w, "\tADDQ $%d, R11\n", 64*pfLines)
 	fmt.Fprintf(w, "\tADDQ $%d, SI\n", 4*mr*unroll)
 	for _, b := range bregs {
 		fmt.Fprintf(w, "\tADDQ $%d, %s\n", 64*unroll, b)
@@ -185,7 +204,7 @@ func avx2(w *bytes.Buffer, h int) {
 			fmt.Fprintf(w, "\tVXORPS %s, %s, %s\n", reg(r, j), reg(r, j), reg(r, j))
 		}
 	}
-	kloop(w, name, mr, []string{"DX"}, func(i int) {
+	kloop(w, name, mr, []string{"DX"}, gemmPfLinesAVX2, func(i int) {
 		fmt.Fprintf(w, "\t// acc[r] += a[%d·6+r] · b[%d]\n", i, i)
 		fmt.Fprintf(w, "\tPREFETCHT0 %d(DX)\n", 64*i+512)
 		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Y12\n\tVMOVUPS %d(DX), Y13\n", 64*i, 64*i+32)
@@ -213,7 +232,7 @@ func avx512(w *bytes.Buffer, h int) {
 			fmt.Fprintf(w, "\tVPXORD %s, %s, %s\n", reg(r, j), reg(r, j), reg(r, j))
 		}
 	}
-	kloop(w, name, mr, []string{"DX", "R8"}, func(i int) {
+	kloop(w, name, mr, []string{"DX", "R8"}, gemmPfLinesAVX512, func(i int) {
 		fmt.Fprintf(w, "\t// acc[r] += a[%d·14+r] · (b0[%d], b1[%d])\n", i, i, i)
 		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Z28\n\tVMOVUPS %d(R8), Z29\n", 64*i, 64*i)
 		for r := 0; r < h; r++ {
@@ -232,8 +251,8 @@ func avx512(w *bytes.Buffer, h int) {
 // a B row, V27-V28 the 8 A values of one K step.
 func neon(w *bytes.Buffer, h int) {
 	name := fmt.Sprintf("gemmNEONx%d", h)
-	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)\n", name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
 	w.WriteString("\tMOVD k+0(FP), R0\n\tMOVD a+8(FP), R1\n\tMOVD b0+16(FP), R2\n\tMOVD c+32(FP), R3\n\tMOVD ldc+40(FP), R4\n\tLSL $2, R4, R4\n")
 	w.WriteString("\t// Zero the accumulators.\n")
 	for v := 0; v < 3*h; v++ {

@@ -21,8 +21,12 @@ import (
 type gemmMicro struct {
 	mr, nr  int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
 	mc, kc  int // largest row block (a multiple of mr) and K block
-	kernel  []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+	kernel  []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 	fusedEp bool
+	// pfLines is how many cache lines from pf a kernel prefetches per
+	// main-loop iteration (unroll K steps); 0 when it ignores pf. pf must
+	// point into memory that far (it is a hint, but stays in bounds).
+	pfLines int
 	// packPanel, when set, packs one full panel of a row-major A when
 	// the rows up to the next multiple of 8 exist (see packPanelAVX);
 	// packA uses Go otherwise.
@@ -228,6 +232,7 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 				}
 				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
 			}
+			next := g.nextPanels(p, j0, j1, first, t, tiles, p0, kc)
 			for i := i0; i < i1; i += mr {
 				h := min(mr, i1-i)
 				if p0 == 0 && g.beta != 0 && g.beta != 1 {
@@ -244,17 +249,17 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 						if ep.Residual != nil && ep.Act == ActNone {
 							s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
 						}
-						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep)
+						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, (i-i0)/mr, kc, b0))
 						if ep.Act != ActNone {
 							g.finishAct(i, h, j, w)
 						}
 						continue
 					}
-					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil)
+					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, (i-i0)/mr, kc, b0))
 				} else {
 					// Right edge: compute the full tile into scratch,
 					// then merge the columns that exist.
-					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil)
+					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, (i-i0)/mr, kc, b0))
 					g.mergeTile(s.tile, nr, i, h, j, w, add)
 				}
 				if last {
@@ -263,6 +268,61 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 			}
 		}
 	}
+}
+
+// nextB is the packed B the sweep reads after the current tile column: up
+// to two panel slices (the column's one or two panels over the K block),
+// which the row tiles of the current column prefetch in turn, each the
+// stretch its kernel's pf stream covers.
+type nextB struct {
+	part [2][]float32
+}
+
+// nextPanels finds the B the sweep reads after tile t of the K block at p0:
+// the next tile column, or the first column of the next K block. A lazily
+// packed B is not prefetched (its next panels may not be packed yet).
+func (g *gemmCall) nextPanels(p *gemmPlan, j0, j1, first, t, tiles, p0, kc int) nextB {
+	var nb nextB
+	if p.mk.pfLines == 0 || g.lazy != nil {
+		return nb
+	}
+	data, panelLen, panels := g.pb.data, g.pb.panelLen(), g.pb.panels()
+	if t+1 == tiles {
+		if p0+kc >= g.k {
+			return nb
+		}
+		p0, kc, t = p0+kc, min(p.kc, g.k-p0-kc), -1
+	}
+	q := (j0 + (first+t+1)%tiles*p.mk.nr) / gemmPanel
+	nb.part[0] = data[q*panelLen+p0*gemmPanel:][:kc*gemmPanel]
+	if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
+		nb.part[1] = data[(q+1)*panelLen+p0*gemmPanel:][:kc*gemmPanel]
+	}
+	return nb
+}
+
+// at is pf for row tile r of the current column, whose kernel runs kc K
+// steps: the r-th stretch of the next panels, or the tile's own panel (a
+// harmless hint: it is already cached) once they are covered.
+func (nb *nextB) at(mk *gemmMicro, r, kc int, own *float32) *float32 {
+	span := kc / 4 * mk.pfLines * 16 // floats one kernel call prefetches
+	if span == 0 {
+		return own
+	}
+	off := r * span
+	for _, part := range nb.part {
+		if off < len(part) {
+			if off+span > len(part) {
+				off = len(part) - span // stay inside the slice
+				if off < 0 {
+					return own
+				}
+			}
+			return &part[off]
+		}
+		off -= len(part)
+	}
+	return own
 }
 
 func (g *gemmCall) scaleTile(i, h, j, w int) {

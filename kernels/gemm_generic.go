@@ -7,17 +7,17 @@ const gemmGenericMR = 4
 
 var gemmGeneric = gemmMicro{
 	mr: gemmGenericMR, nr: gemmPanel, mc: 64, kc: 256,
-	kernel: []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
-		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+	kernel: []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue, _ *float32) {
 			gemmTileGo(1, k, a, b0, c, ldc, add)
 		},
-		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue, _ *float32) {
 			gemmTileGo(2, k, a, b0, c, ldc, add)
 		},
-		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue, _ *float32) {
 			gemmTileGo(3, k, a, b0, c, ldc, add)
 		},
-		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue) {
+		func(k int, a, b0, b1, c *float32, ldc, add int, _ *tileEpilogue, _ *float32) {
 			gemmTileGo(4, k, a, b0, c, ldc, add)
 		},
 	},

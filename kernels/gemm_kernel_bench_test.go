@@ -32,7 +32,7 @@ func BenchmarkGemmMicroKernel(b *testing.B) {
 			}
 			kern := mk.kernel[mk.mr-1]
 			for b.Loop() {
-				kern(kc, &a[0], &bp[0], b1, &c[0], mk.nr, 1, nil)
+				kern(kc, &a[0], &bp[0], b1, &c[0], mk.nr, 1, nil, &bp[0])
 			}
 			flops := 2 * float64(mk.mr*mk.nr*kc) * float64(b.N)
 			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")

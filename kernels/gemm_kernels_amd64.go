@@ -12,7 +12,7 @@ package kernels
 //	gemmTileGo(1, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX2x2 computes a 2-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
 // ep, when not nil, is applied
@@ -22,7 +22,7 @@ func gemmAVX2x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(2, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX2x3 computes a 3-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
 // ep, when not nil, is applied
@@ -32,7 +32,7 @@ func gemmAVX2x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(3, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX2x4 computes a 4-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
 // ep, when not nil, is applied
@@ -42,7 +42,7 @@ func gemmAVX2x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(4, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX2x5 computes a 5-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
 // ep, when not nil, is applied
@@ -52,7 +52,7 @@ func gemmAVX2x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(5, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX2x6 computes a 6-row tile from a 6-row packed A panel (AVX2+FMA, 2 ymm accumulators per row, one B panel);
 // ep, when not nil, is applied
@@ -62,7 +62,7 @@ func gemmAVX2x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(6, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x1 computes a 1-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -72,7 +72,7 @@ func gemmAVX2x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(1, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x2 computes a 2-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -82,7 +82,7 @@ func gemmAVX512x1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(2, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x3 computes a 3-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -92,7 +92,7 @@ func gemmAVX512x2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(3, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x4 computes a 4-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -102,7 +102,7 @@ func gemmAVX512x3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(4, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x5 computes a 5-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -112,7 +112,7 @@ func gemmAVX512x4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(5, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x6 computes a 6-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -122,7 +122,7 @@ func gemmAVX512x5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(6, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x7 computes a 7-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -132,7 +132,7 @@ func gemmAVX512x6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(7, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x8 computes a 8-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -142,7 +142,7 @@ func gemmAVX512x7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(8, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x9 computes a 9-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -152,7 +152,7 @@ func gemmAVX512x8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(9, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x10 computes a 10-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -162,7 +162,7 @@ func gemmAVX512x9(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(10, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x11 computes a 11-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -172,7 +172,7 @@ func gemmAVX512x10(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(11, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x12 computes a 12-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -182,7 +182,7 @@ func gemmAVX512x11(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(12, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x13 computes a 13-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -192,7 +192,7 @@ func gemmAVX512x12(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(13, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmAVX512x14 computes a 14-row tile from a 14-row packed A panel (AVX-512, 2 zmm accumulators per row, two B panels);
 // ep, when not nil, is applied
@@ -202,10 +202,16 @@ func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(14, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// Cache lines each kernel prefetches from pf per main-loop iteration.
+const (
+	gemmPfLinesAVX2   = 1
+	gemmPfLinesAVX512 = 2
+)
 
 // gemmAVX2Kernels[h-1] is the gemmAVX2x kernel for h rows.
-var gemmAVX2Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
+var gemmAVX2Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){
 	gemmAVX2x1,
 	gemmAVX2x2,
 	gemmAVX2x3,
@@ -215,7 +221,7 @@ var gemmAVX2Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *til
 }
 
 // gemmAVX512Kernels[h-1] is the gemmAVX512x kernel for h rows.
-var gemmAVX512Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
+var gemmAVX512Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){
 	gemmAVX512x1,
 	gemmAVX512x2,
 	gemmAVX512x3,

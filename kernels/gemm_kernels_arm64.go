@@ -11,7 +11,7 @@ package kernels
 //	gemmTileGo(1, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx2 computes a 2-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -20,7 +20,7 @@ func gemmNEONx1(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(2, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx3 computes a 3-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -29,7 +29,7 @@ func gemmNEONx2(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(3, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx4 computes a 4-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -38,7 +38,7 @@ func gemmNEONx3(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(4, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx5 computes a 5-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -47,7 +47,7 @@ func gemmNEONx4(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(5, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx6 computes a 6-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -56,7 +56,7 @@ func gemmNEONx5(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(6, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx7 computes a 7-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -65,7 +65,7 @@ func gemmNEONx6(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(7, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONx8 computes a 8-row tile from a 8-row packed A panel (NEON, 3 q accumulators per row, one B panel);
 // ep is ignored (nil is fine): the driver applies the epilogue.
@@ -74,10 +74,10 @@ func gemmNEONx7(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
 //	gemmTileGo(8, k, a, b0, c, ldc, add)
 //
 //go:noescape
-func gemmNEONx8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue)
+func gemmNEONx8(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
 // gemmNEONKernels[h-1] is the gemmNEONx kernel for h rows.
-var gemmNEONKernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue){
+var gemmNEONKernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){
 	gemmNEONx1,
 	gemmNEONx2,
 	gemmNEONx3,

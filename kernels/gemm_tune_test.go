@@ -26,7 +26,10 @@ func cpuNow() time.Duration {
 // TestGemmTuneBlocking times one-thread GemmPacked on ViT shapes for a
 // grid of row and K block sizes at the active level, in CPU time,
 // interleaving the candidates over several rounds and keeping each one's
-// median. Run with -args -gemm.tune and -v (ANYRES_KERNELS picks the level).
+// median. B cycles through copies that together exceed the last-level
+// cache, as a model's weights do (each layer's are read once per forward
+// and come from memory): a single cache-resident B favours other blocks.
+// Run with -args -gemm.tune and -v (ANYRES_KERNELS picks the level).
 func TestGemmTuneBlocking(t *testing.T) {
 	if !*gemmTune {
 		t.Skip("needs -gemm.tune")
@@ -34,10 +37,10 @@ func TestGemmTuneBlocking(t *testing.T) {
 	mk := gemmLevel
 	saved := *mk
 	defer func() { *mk = saved }()
-	shapes := [][3]int{{197, 768, 768}, {197, 768, 3072}, {577, 768, 3072}}
+	shapes := [][3]int{{197, 768, 768}, {197, 2304, 768}, {197, 768, 3072}, {577, 3072, 768}, {577, 768, 3072}}
 	type cand struct{ mc, kc int }
 	var cands []cand
-	for _, kc := range []int{256, 384, 512, 768} {
+	for _, kc := range []int{256, 384, 512, 768, 1024, 1536} {
 		for _, panels := range []int{12, 16, 24, 32} {
 			cands = append(cands, cand{panels * mk.mr, kc})
 		}
@@ -53,7 +56,12 @@ func TestGemmTuneBlocking(t *testing.T) {
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		a := rnd(m * k)
-		pb := PackB(true, k, n, rnd(n*k), k)
+		w := rnd(n * k)
+		ring := make([]*PackedB, max(2, (512<<20)/(4*n*k)))
+		for i := range ring {
+			ring[i] = PackB(true, k, n, w, k)
+		}
+		next := 0
 		c := make([]float32, m*n)
 		const rounds, reps = 5, 4
 		times := make([][]time.Duration, len(cands))
@@ -62,7 +70,8 @@ func TestGemmTuneBlocking(t *testing.T) {
 				mk.mc, mk.kc = cd.mc, cd.kc
 				t0 := cpuNow()
 				for r := 0; r < reps; r++ {
-					GemmPacked(1, m, a, k, pb, c, n, Epilogue{})
+					GemmPacked(1, m, a, k, ring[next%len(ring)], c, n, Epilogue{})
+					next++
 				}
 				times[i] = append(times[i], (cpuNow()-t0)/reps)
 			}

@@ -2,7 +2,8 @@
 """ViT-B/16 forward in ONNX Runtime (CPU) against `anyres bench vit`, in the same run.
 
 Usage: bench/peers/vit_onnxruntime.py [--sizes 224x224,384x384,518x392,1024x1024]
-       [--threads 1,2] [--rounds 3] [--time 3] [--level best|avx512|avx2] [--json]
+       [--threads 1,2] [--rounds 3] [--time 3] [--level best|avx512|avx2]
+       [--ort-isa native|avx2] [--avx2-sizes 224x224,384x384] [--json]
 
 The model is the ViT-B/16 of vit_torch.py (timm's vit_base_patch16_224 in
 plain torch.nn, random weights, seed 0), exported with Debian's python3-torch
@@ -32,6 +33,14 @@ memory of a forward (ORT's includes Node); "load RSS" is the peak while
 loading (ORT: the session built from the .onnx file; anyres bench: random
 weights made, then packed). The Go heap high-water mark that `anyres bench
 vit` reports is shown too.
+
+AVX2 on an AVX-512 machine: with --level avx2 anyres runs its AVX2 kernels
+(ANYRES_KERNELS=avx2) and ONNX Runtime runs under cpuid_avx2.so (built here
+with gcc into .tools/), an LD_PRELOAD shim that hides the AVX-512 and AMX
+CPUID bits, so MLAS picks its AVX2 kernels too: both sides at the same
+instruction set. After the --level rows, the script adds such AVX2 rows
+for --avx2-sizes when the machine has AVX-512 and CPUID faulting
+(cpuid_fault in /proc/cpuinfo); --avx2-sizes "" skips them.
 """
 import argparse, json, os, shutil, statistics, subprocess, sys
 
@@ -96,6 +105,34 @@ def export(h, w):
     return path
 
 
+def cpu_flags():
+    """The x86 feature flags of /proc/cpuinfo (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def avx2_shim():
+    """Builds cpuid_avx2.so (see its source) into .tools/ when missing or
+    older than the source, and returns its path; None when this machine
+    cannot hide AVX-512 that way."""
+    flags = cpu_flags()
+    if "avx512f" not in flags or "cpuid_fault" not in flags:
+        return None
+    src = os.path.join(HERE, "cpuid_avx2.c")
+    out = os.path.join(peerlib.REPO, ".tools", "cpuid_avx2.so")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        peerlib.ensure(["gcc"], lambda: bool(shutil.which("gcc")))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", out, src], check=True)
+    return out
+
+
 def run_json(cmd, env=None):
     """Runs cmd and returns the last JSON object it printed."""
     out = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, cwd=peerlib.REPO, text=True, check=True).stdout
@@ -109,54 +146,77 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternations per case (medians are taken)")
     ap.add_argument("--time", type=float, default=3.0, help="seconds per measurement (at least 2 forwards after a warm-up)")
     ap.add_argument("--level", choices=["best", "avx512", "avx2", "generic"], default="best", help="anyres kernel level (ANYRES_KERNELS)")
+    ap.add_argument("--ort-isa", choices=["native", "avx2"], default=None,
+                    help="ONNX Runtime's instruction set: avx2 hides AVX-512 from it (default: avx2 when --level is avx2)")
+    ap.add_argument("--avx2-sizes", default="224x224,384x384",
+                    help="sizes also run with both sides at AVX2 on an AVX-512 machine (\"\" for none)")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     ensure_ort()
-    models = {s: export(*s) for s in sizes}
+    cases = [(a.level, a.ort_isa or ("avx2" if a.level == "avx2" else "native"), t, s) for t in threads for s in sizes]
+    shim = None
+    if any(c[1] == "avx2" for c in cases):
+        shim = avx2_shim()
+        if shim is None:
+            sys.exit("--ort-isa avx2 needs an x86 CPU with AVX-512 and CPUID faulting (cpuid_fault in /proc/cpuinfo)")
+    if a.avx2_sizes and a.level in ("best", "avx512"):
+        shim = shim or avx2_shim()
+        if shim:
+            more = [tuple(int(v) for v in s.split("x")) for s in a.avx2_sizes.split(",")]
+            cases += [("avx2", "avx2", t, s) for t in threads for s in more]
+    models = {s: export(*s) for (_, _, _, s) in cases}
     node = shutil.which("node")
-    env = dict(os.environ, ANYRES_ORT_DIR=ORT_DIR)
     with peerlib.Anyres(a.level) as anyres:
         version = None
         if not a.json:
-            print(f"{'size':>10} {'thr':>3} {'tokens':>6} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT cpu ms':>10} {'anyres cpu ms':>13} {'cpu ratio':>9} {'ORT GF/s':>8} {'anyres GF/s':>11}"
+            print(f"{'size':>10} {'thr':>3} {'isa':>6} {'tokens':>6} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT cpu ms':>10} {'anyres cpu ms':>13} {'cpu ratio':>9} {'ORT GF/s':>8} {'anyres GF/s':>11}"
                   f" {'ORT RSS MB':>10} {'anyres RSS MB':>13} {'anyres heap MB':>14} {'load RSS ORT/anyres':>19}", flush=True)
-        for t in threads:
-            for (h, w) in sizes:
-                ort_ms, any_ms, ort_cpu, any_cpu, row = [], [], [], [], None
-                ort_rss, any_rss, ort_load, any_load, heap = 0, 0, 0, 0, 0
-                for _ in range(a.rounds):
-                    row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                    "-time", f"{a.time}s", "-json"], env=anyres.env)
-                    any_ms.append(row["ms"])
-                    any_cpu.append(row.get("cpu_ms") or 0)
-                    any_rss, any_load = max(any_rss, row["run_peak_rss_mb"]), max(any_load, row["load_peak_rss_mb"])
-                    heap = max(heap, row["heap_peak_mb"])
-                    o = run_json([node, os.path.join(HERE, "vit_onnxruntime.js"), models[(h, w)], str(h), str(w), str(t), str(a.time)], env=env)
-                    ort_ms.append(o["ms"])
-                    ort_cpu.append(o["cpu_ms"])
-                    ort_rss, ort_load = max(ort_rss, o["run_peak_rss_mb"]), max(ort_load, o["load_peak_rss_mb"])
-                    version = o["ort_version"]
-                om, am = statistics.median(ort_ms), statistics.median(any_ms)
-                oc, ac = statistics.median(ort_cpu), statistics.median(any_cpu)
-                gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
-                if a.json:
-                    print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "tokens": row["tokens"],
-                                      "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
-                                      "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
-                                      "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
-                                      "ort_gflops": round(gflop / om * 1e3, 1), "anyres_gflops": round(gflop / am * 1e3, 1),
-                                      "ort_run_rss_mb": round(ort_rss), "anyres_run_rss_mb": round(any_rss),
-                                      "ort_load_rss_mb": round(ort_load), "anyres_load_rss_mb": round(any_load),
-                                      "anyres_heap_peak_mb": heap, "ort_version": version, "level": a.level}), flush=True)
-                    continue
-                print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
-                      f" {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
-                      f" {ort_rss:>10.0f} {any_rss:>13.0f} {heap:>14.0f} {ort_load:>9.0f}/{any_load:<9.0f}", flush=True)
+        for level, ort_isa, t, (h, w) in cases:
+            any_env = dict(anyres.env)
+            if level != a.level:
+                any_env["ANYRES_KERNELS"] = level
+            env = dict(os.environ, ANYRES_ORT_DIR=ORT_DIR)
+            node_cmd = [node]
+            if ort_isa == "avx2":
+                # The shim's SIGSEGV handler must see CPUID's faults, not V8's.
+                env["LD_PRELOAD"] = shim
+                node_cmd.append("--disable-wasm-trap-handler")
+            ort_ms, any_ms, ort_cpu, any_cpu, row = [], [], [], [], None
+            ort_rss, any_rss, ort_load, any_load, heap = 0, 0, 0, 0, 0
+            for _ in range(a.rounds):
+                row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
+                                "-time", f"{a.time}s", "-json"], env=any_env)
+                any_ms.append(row["ms"])
+                any_cpu.append(row.get("cpu_ms") or 0)
+                any_rss, any_load = max(any_rss, row["run_peak_rss_mb"]), max(any_load, row["load_peak_rss_mb"])
+                heap = max(heap, row["heap_peak_mb"])
+                o = run_json(node_cmd + [os.path.join(HERE, "vit_onnxruntime.js"), models[(h, w)], str(h), str(w), str(t), str(a.time)], env=env)
+                ort_ms.append(o["ms"])
+                ort_cpu.append(o["cpu_ms"])
+                ort_rss, ort_load = max(ort_rss, o["run_peak_rss_mb"]), max(ort_load, o["load_peak_rss_mb"])
+                version = o["ort_version"]
+            om, am = statistics.median(ort_ms), statistics.median(any_ms)
+            oc, ac = statistics.median(ort_cpu), statistics.median(any_cpu)
+            gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
+            isa = "avx2" if level == ort_isa == "avx2" else "native" if ort_isa == "native" and level in ("best", "avx512") else f"{level}/{ort_isa}"
+            if a.json:
+                print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "isa": isa, "tokens": row["tokens"],
+                                  "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
+                                  "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
+                                  "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
+                                  "ort_gflops": round(gflop / om * 1e3, 1), "anyres_gflops": round(gflop / am * 1e3, 1),
+                                  "ort_run_rss_mb": round(ort_rss), "anyres_run_rss_mb": round(any_rss),
+                                  "ort_load_rss_mb": round(ort_load), "anyres_load_rss_mb": round(any_load),
+                                  "anyres_heap_peak_mb": heap, "ort_version": version, "level": level, "ort_isa": ort_isa}), flush=True)
+                continue
+            print(f"{h}x{w:<5} {t:>3} {isa:>6} {row['tokens']:>6} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
+                  f" {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
+                  f" {ort_rss:>10.0f} {any_rss:>13.0f} {heap:>14.0f} {ort_load:>9.0f}/{any_load:<9.0f}", flush=True)
         if not a.json:
             print(f"ONNX Runtime {version} (onnxruntime-node, CPU EP) vs anyres (kernels: {a.level}), median ms of {a.rounds} alternations;"
-                  f" ratio = ORT/anyres")
+                  f" ratio = ORT/anyres; isa avx2: anyres ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so")
 
 
 if __name__ == "__main__":

@@ -22,12 +22,18 @@ type quantStats struct {
 	images          int
 	featCos, logCos float64 // the worst (lowest) cosine similarity over the inputs
 	featErr, logErr float64 // the largest absolute error
+	featMax         float64 // the largest |feature| of the float32 model, for scale
+	classes         bool    // the model has a classifier (top1 counts its classes)
 	top1            int     // inputs whose arg-max class (or pooled arg-max) agrees
 }
 
 func (s quantStats) String() string {
-	return fmt.Sprintf("features cos ≥ %.5f (max |err| %.3g), logits cos ≥ %.5f (max |err| %.3g), top-1 agreement %d/%d",
-		s.featCos, s.featErr, s.logCos, s.logErr, s.top1, s.images)
+	what := "class"
+	if !s.classes {
+		what = "pooled arg-max"
+	}
+	return fmt.Sprintf("features cos ≥ %.5f (max |err| %.3g of max |f32| %.3g), logits/pooled cos ≥ %.5f (max |err| %.3g), top-1 %s agreement %d/%d",
+		s.featCos, s.featErr, s.featMax, s.logCos, s.logErr, what, s.top1, s.images)
 }
 
 func cosine(a, b []float32) float64 {
@@ -49,6 +55,14 @@ func maxAbsErr(a, b []float32) float64 {
 	var m float64
 	for i := range a {
 		m = max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
+}
+
+func maxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = max(m, math.Abs(float64(v)))
 	}
 	return m
 }
@@ -75,13 +89,15 @@ func compareModels(t *testing.T, ref, q nn.Net, imgs []anyres.Image) quantStats 
 			t.Fatal(err)
 		}
 		la, lb := a.Logits, b.Logits
-		if len(la) == 0 {
+		s.classes = len(la) > 0
+		if !s.classes {
 			la, lb = a.Pooled, b.Pooled
 		}
 		s.images++
 		s.featCos = min(s.featCos, cosine(a.Tokens, b.Tokens))
 		s.logCos = min(s.logCos, cosine(la, lb))
 		s.featErr = max(s.featErr, maxAbsErr(a.Tokens, b.Tokens))
+		s.featMax = max(s.featMax, maxAbs(a.Tokens))
 		s.logErr = max(s.logErr, maxAbsErr(la, lb))
 		if argmax(la) == argmax(lb) {
 			s.top1++
@@ -130,25 +146,47 @@ var dtypeGoals = []struct {
 	cos   float64
 }{{nn.Int8, 0.99}, {nn.BF16, 0.999}}
 
-// TestInt8Accuracy measures int8 and bf16 against float32 on every ViT-family
-// golden model the front door loads: the golden inputs plus 16 noise
-// images at the same sizes, against dtypeGoals; the numbers are logged
-// (go test -run Int8Accuracy -v).
+// loadGolden loads a golden model file through the front door as a user
+// would: a hub folder (weights + timm's config.json) written from the file
+// when it has a hub config, else the file itself (its own config
+// metadata). It returns the path and the options that load it.
+func loadGolden(t *testing.T, f *golden.File, name string, opts anyres.Options) (anyres.Model, string, anyres.Options) {
+	t.Helper()
+	path := filepath.Join(golden.Dir(t), name)
+	if f.HasHub() {
+		path = golden.WriteHubFolder(t, f, t.TempDir())
+	} else {
+		opts.Ignore = golden.NotWeight
+	}
+	m, err := anyres.Load(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, path, opts
+}
+
+// TestInt8Accuracy measures int8 and bf16 against float32 on every golden
+// model file of every family (the files of testdata/golden with a
+// timm_model entry): the golden inputs plus 16 noise images at the same
+// sizes, against dtypeGoals; the numbers are logged
+// (go test -run Int8Accuracy -v). Every registered family must have a
+// golden model among them.
 func TestInt8Accuracy(t *testing.T) {
-	for _, name := range append(append([]string{}, familyGoldens...), ownConfigGoldens...) {
+	models := golden.Models(t)
+	if len(models) == 0 {
+		t.Fatal("no golden model files")
+	}
+	covered := map[string]bool{}
+	for _, name := range models {
 		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
 			f := golden.Open(t, name)
-			path := filepath.Join(golden.Dir(t), name)
-			opts := anyres.Options{Ignore: golden.NotWeight}
-			if contains(familyGoldens, name) {
-				path, opts = golden.WriteHubFolder(t, f, t.TempDir()), anyres.Options{}
-			}
-			ref, err := anyres.Load(path, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ref, path, opts := loadGolden(t, f, name, anyres.Options{})
 			defer ref.Close()
+			covered[ref.Info().Family] = true
 			imgs, sizes := goldenImages(t, f)
+			if len(imgs) == 0 {
+				t.Fatal("no single-image case")
+			}
 			imgs = append(imgs, noiseImages(16, ref.Info().Channels, sizes, 7)...)
 			for _, d := range dtypeGoals {
 				opts.DType = d.dtype
@@ -158,22 +196,18 @@ func TestInt8Accuracy(t *testing.T) {
 				}
 				s := compareModels(t, ref, q, imgs)
 				q.Close()
-				t.Logf("%s vs f32, %s: %v", d.dtype, name, s)
+				t.Logf("%s %s vs f32: %v", ref.Info().Family, d.dtype, s)
 				if s.featCos < d.cos {
 					t.Errorf("%s: features cosine %.5f < %v", d.dtype, s.featCos, d.cos)
 				}
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	for _, fam := range anyres.Families() {
+		if !covered[fam] {
+			t.Errorf("family %s: no golden model measured", fam)
 		}
 	}
-	return false
 }
 
 // TestInt8AccuracyViTB: ViT-B/16 (and a DINOv2-S shaped model: width 384,
@@ -260,24 +294,19 @@ func TestLowPrecisionThreadsAndAllocs(t *testing.T) {
 	}
 }
 
-// TestDTypeErrors: an unknown dtype, and int8 or bf16 for a family that
-// runs only float32, are configuration errors, not a silent float32 run.
+// TestDTypeErrors: an unknown dtype is a configuration error, not a
+// silent float32 run; every registered family takes int8 and bf16
+// (precision_test.go checks that a family without LowPrecision is refused).
 func TestDTypeErrors(t *testing.T) {
 	f := golden.Open(t, "vit_dinov2_reg.safetensors")
 	dir := golden.WriteHubFolder(t, f, t.TempDir())
 	if _, err := anyres.Load(dir, anyres.Options{DType: "fp16"}); !errors.Is(err, anyres.ErrConfig) {
 		t.Errorf("dtype fp16: %v, want ErrConfig", err)
 	}
-	sw := golden.Open(t, "twins_pcpvt_peg.safetensors")
-	swDir := golden.WriteHubFolder(t, sw, t.TempDir())
-	m, err := anyres.Load(swDir, anyres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fam := m.Info().Family
-	m.Close()
-	if _, err := anyres.Load(swDir, anyres.Options{DType: "int8"}); !errors.Is(err, anyres.ErrConfig) || !strings.Contains(err.Error(), fam) {
-		t.Errorf("int8 for the %s family: %v, want ErrConfig naming the family", fam, err)
+	for _, fam := range nn.Families() {
+		if !fam.LowPrecision {
+			t.Errorf("family %s does not take int8 and bf16", fam.Name)
+		}
 	}
 }
 

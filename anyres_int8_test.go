@@ -379,3 +379,51 @@ func TestLowPrecisionBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestKeepF32EveryFamily: on every golden model, KeepF32 listing the timm
+// name of every 2-D ".weight" of the checkpoint gives the float32 model's
+// bits at int8 and bf16: each family names its Linear layers as timm does
+// (a misnamed layer would stay quantized).
+func TestKeepF32EveryFamily(t *testing.T) {
+	for _, name := range golden.Models(t) {
+		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, name)
+			var keep []string
+			for _, n := range f.Names() {
+				if shape, err := f.Shape(n); err == nil && len(shape) == 2 && strings.HasSuffix(n, ".weight") && !golden.NotWeight(n) {
+					keep = append(keep, strings.TrimSuffix(n, ".weight"))
+				}
+			}
+			ref, path, opts := loadGolden(t, f, name, anyres.Options{})
+			defer ref.Close()
+			imgs, _ := goldenImages(t, f)
+			var want anyres.Output
+			if err := ref.Forward(imgs[0], &want); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range dtypeGoals {
+				opts.DType, opts.KeepF32 = d.dtype, keep
+				m, err := anyres.Load(path, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got anyres.Output
+				err = m.Forward(imgs[0], &got)
+				m.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range []struct {
+					what      string
+					want, got []float32
+				}{{"feature", want.Tokens, got.Tokens}, {"pooled", want.Pooled, got.Pooled}, {"logit", want.Logits, got.Logits}} {
+					for i := range c.want {
+						if math.Float32bits(c.want[i]) != math.Float32bits(c.got[i]) {
+							t.Fatalf("%s with every Linear kept: %s %d is %v, float32 %v", d.dtype, c.what, i, c.got[i], c.want[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}

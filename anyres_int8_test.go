@@ -427,3 +427,43 @@ func TestKeepF32EveryFamily(t *testing.T) {
 		})
 	}
 }
+
+// TestLowPrecisionEveryFamily: on every golden model, an int8 or bf16
+// model gives the same bits on 1 and 3 threads, and a warm forward
+// allocates nothing (at the best kernel level; TestLowPrecisionThreadsAndAllocs
+// runs every level on one model).
+func TestLowPrecisionEveryFamily(t *testing.T) {
+	for _, name := range golden.Models(t) {
+		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, name)
+			imgs, _ := goldenImages(t, f)
+			img := imgs[len(imgs)-1]
+			for _, d := range dtypeGoals {
+				var outs [2]anyres.Output
+				var m anyres.Model
+				for i, th := range []int{3, 1} {
+					m, _, _ = loadGolden(t, f, name, anyres.Options{DType: d.dtype, Threads: th})
+					if err := m.Forward(img, &outs[i]); err != nil {
+						t.Fatal(err)
+					}
+					if i == 0 {
+						m.Close()
+					}
+				}
+				for i := range outs[0].Tokens {
+					if math.Float32bits(outs[0].Tokens[i]) != math.Float32bits(outs[1].Tokens[i]) {
+						t.Fatalf("%s feature %d: %v on 3 threads, %v on 1", d.dtype, i, outs[0].Tokens[i], outs[1].Tokens[i])
+					}
+				}
+				if !testing.Short() {
+					var out anyres.Output
+					m.Forward(img, &out)
+					if n := testing.AllocsPerRun(3, func() { m.Forward(img, &out) }); n != 0 {
+						t.Errorf("%s: %v allocations per warm forward", d.dtype, n)
+					}
+				}
+				m.Close()
+			}
+		})
+	}
+}

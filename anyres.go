@@ -92,11 +92,14 @@ type Options struct {
 	// Ignore names tensors of the file that are not weights (nil: none).
 	// Every other tensor must be used by the architecture.
 	Ignore func(name string) bool
-	// DType is the number format of the block and head Linear layers:
-	// "f32" (or ""), "int8" (dynamic int8 quantization: a quarter of the
-	// weight memory; kernels.GemmQuant) or "bf16" (bfloat16 weights: half;
-	// kernels.GemmBF16). KeepF32 names layers (timm prefixes such as
-	// "blocks.11.mlp.fc2" or "head") kept float32.
+	// DType is the number format of the block and head Linear layers
+	// (and Swin's patch merging), in every family: "f32" (or ""), "int8"
+	// (dynamic int8 quantization: a quarter of the weight memory;
+	// kernels.GemmQuant) or "bf16" (bfloat16 weights: half;
+	// kernels.GemmBF16); attention, norms and convolutions stay float32
+	// (docs/quantization.md lists each family's layers). KeepF32 names
+	// layers (timm prefixes such as "blocks.11.mlp.fc2" or "head") kept
+	// float32.
 	DType   string
 	KeepF32 []string
 }

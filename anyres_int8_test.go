@@ -22,12 +22,18 @@ type quantStats struct {
 	images          int
 	featCos, logCos float64 // the worst (lowest) cosine similarity over the inputs
 	featErr, logErr float64 // the largest absolute error
+	featMax         float64 // the largest |feature| of the float32 model, for scale
+	classes         bool    // the model has a classifier (top1 counts its classes)
 	top1            int     // inputs whose arg-max class (or pooled arg-max) agrees
 }
 
 func (s quantStats) String() string {
-	return fmt.Sprintf("features cos ≥ %.5f (max |err| %.3g), logits cos ≥ %.5f (max |err| %.3g), top-1 agreement %d/%d",
-		s.featCos, s.featErr, s.logCos, s.logErr, s.top1, s.images)
+	what := "class"
+	if !s.classes {
+		what = "pooled arg-max"
+	}
+	return fmt.Sprintf("features cos ≥ %.5f (max |err| %.3g of max |f32| %.3g), logits/pooled cos ≥ %.5f (max |err| %.3g), top-1 %s agreement %d/%d",
+		s.featCos, s.featErr, s.featMax, s.logCos, s.logErr, what, s.top1, s.images)
 }
 
 func cosine(a, b []float32) float64 {
@@ -49,6 +55,14 @@ func maxAbsErr(a, b []float32) float64 {
 	var m float64
 	for i := range a {
 		m = max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
+}
+
+func maxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = max(m, math.Abs(float64(v)))
 	}
 	return m
 }
@@ -75,13 +89,15 @@ func compareModels(t *testing.T, ref, q nn.Net, imgs []anyres.Image) quantStats 
 			t.Fatal(err)
 		}
 		la, lb := a.Logits, b.Logits
-		if len(la) == 0 {
+		s.classes = len(la) > 0
+		if !s.classes {
 			la, lb = a.Pooled, b.Pooled
 		}
 		s.images++
 		s.featCos = min(s.featCos, cosine(a.Tokens, b.Tokens))
 		s.logCos = min(s.logCos, cosine(la, lb))
 		s.featErr = max(s.featErr, maxAbsErr(a.Tokens, b.Tokens))
+		s.featMax = max(s.featMax, maxAbs(a.Tokens))
 		s.logErr = max(s.logErr, maxAbsErr(la, lb))
 		if argmax(la) == argmax(lb) {
 			s.top1++
@@ -130,25 +146,47 @@ var dtypeGoals = []struct {
 	cos   float64
 }{{nn.Int8, 0.99}, {nn.BF16, 0.999}}
 
-// TestInt8Accuracy measures int8 and bf16 against float32 on every ViT-family
-// golden model the front door loads: the golden inputs plus 16 noise
-// images at the same sizes, against dtypeGoals; the numbers are logged
-// (go test -run Int8Accuracy -v).
+// loadGolden loads a golden model file through the front door as a user
+// would: a hub folder (weights + timm's config.json) written from the file
+// when it has a hub config, else the file itself (its own config
+// metadata). It returns the path and the options that load it.
+func loadGolden(t *testing.T, f *golden.File, name string, opts anyres.Options) (anyres.Model, string, anyres.Options) {
+	t.Helper()
+	path := filepath.Join(golden.Dir(t), name)
+	if f.HasHub() {
+		path = golden.WriteHubFolder(t, f, t.TempDir())
+	} else {
+		opts.Ignore = golden.NotWeight
+	}
+	m, err := anyres.Load(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, path, opts
+}
+
+// TestInt8Accuracy measures int8 and bf16 against float32 on every golden
+// model file of every family (the files of testdata/golden with a
+// timm_model entry): the golden inputs plus 16 noise images at the same
+// sizes, against dtypeGoals; the numbers are logged
+// (go test -run Int8Accuracy -v). Every registered family must have a
+// golden model among them.
 func TestInt8Accuracy(t *testing.T) {
-	for _, name := range append(append([]string{}, familyGoldens...), ownConfigGoldens...) {
+	models := golden.Models(t)
+	if len(models) == 0 {
+		t.Fatal("no golden model files")
+	}
+	covered := map[string]bool{}
+	for _, name := range models {
 		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
 			f := golden.Open(t, name)
-			path := filepath.Join(golden.Dir(t), name)
-			opts := anyres.Options{Ignore: golden.NotWeight}
-			if contains(familyGoldens, name) {
-				path, opts = golden.WriteHubFolder(t, f, t.TempDir()), anyres.Options{}
-			}
-			ref, err := anyres.Load(path, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ref, path, opts := loadGolden(t, f, name, anyres.Options{})
 			defer ref.Close()
+			covered[ref.Info().Family] = true
 			imgs, sizes := goldenImages(t, f)
+			if len(imgs) == 0 {
+				t.Fatal("no single-image case")
+			}
 			imgs = append(imgs, noiseImages(16, ref.Info().Channels, sizes, 7)...)
 			for _, d := range dtypeGoals {
 				opts.DType = d.dtype
@@ -158,22 +196,18 @@ func TestInt8Accuracy(t *testing.T) {
 				}
 				s := compareModels(t, ref, q, imgs)
 				q.Close()
-				t.Logf("%s vs f32, %s: %v", d.dtype, name, s)
+				t.Logf("%s %s vs f32: %v", ref.Info().Family, d.dtype, s)
 				if s.featCos < d.cos {
 					t.Errorf("%s: features cosine %.5f < %v", d.dtype, s.featCos, d.cos)
 				}
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	for _, fam := range anyres.Families() {
+		if !covered[fam] {
+			t.Errorf("family %s: no golden model measured", fam)
 		}
 	}
-	return false
 }
 
 // TestInt8AccuracyViTB: ViT-B/16 (and a DINOv2-S shaped model: width 384,
@@ -260,24 +294,19 @@ func TestLowPrecisionThreadsAndAllocs(t *testing.T) {
 	}
 }
 
-// TestDTypeErrors: an unknown dtype, and int8 or bf16 for a family that
-// runs only float32, are configuration errors, not a silent float32 run.
+// TestDTypeErrors: an unknown dtype is a configuration error, not a
+// silent float32 run; every registered family takes int8 and bf16
+// (precision_test.go checks that a family without LowPrecision is refused).
 func TestDTypeErrors(t *testing.T) {
 	f := golden.Open(t, "vit_dinov2_reg.safetensors")
 	dir := golden.WriteHubFolder(t, f, t.TempDir())
 	if _, err := anyres.Load(dir, anyres.Options{DType: "fp16"}); !errors.Is(err, anyres.ErrConfig) {
 		t.Errorf("dtype fp16: %v, want ErrConfig", err)
 	}
-	sw := golden.Open(t, "twins_pcpvt_peg.safetensors")
-	swDir := golden.WriteHubFolder(t, sw, t.TempDir())
-	m, err := anyres.Load(swDir, anyres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fam := m.Info().Family
-	m.Close()
-	if _, err := anyres.Load(swDir, anyres.Options{DType: "int8"}); !errors.Is(err, anyres.ErrConfig) || !strings.Contains(err.Error(), fam) {
-		t.Errorf("int8 for the %s family: %v, want ErrConfig naming the family", fam, err)
+	for _, fam := range nn.Families() {
+		if !fam.LowPrecision {
+			t.Errorf("family %s does not take int8 and bf16", fam.Name)
+		}
 	}
 }
 
@@ -346,6 +375,94 @@ func TestLowPrecisionBatch(t *testing.T) {
 						t.Fatalf("%s image %d feature %d: batch %v, alone %v", d.dtype, i, j, outs[i].Tokens[j], one.Tokens[j])
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestKeepF32EveryFamily: on every golden model, KeepF32 listing the timm
+// name of every 2-D ".weight" of the checkpoint gives the float32 model's
+// bits at int8 and bf16: each family names its Linear layers as timm does
+// (a misnamed layer would stay quantized).
+func TestKeepF32EveryFamily(t *testing.T) {
+	for _, name := range golden.Models(t) {
+		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, name)
+			var keep []string
+			for _, n := range f.Names() {
+				if shape, err := f.Shape(n); err == nil && len(shape) == 2 && strings.HasSuffix(n, ".weight") && !golden.NotWeight(n) {
+					keep = append(keep, strings.TrimSuffix(n, ".weight"))
+				}
+			}
+			ref, path, opts := loadGolden(t, f, name, anyres.Options{})
+			defer ref.Close()
+			imgs, _ := goldenImages(t, f)
+			var want anyres.Output
+			if err := ref.Forward(imgs[0], &want); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range dtypeGoals {
+				opts.DType, opts.KeepF32 = d.dtype, keep
+				m, err := anyres.Load(path, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got anyres.Output
+				err = m.Forward(imgs[0], &got)
+				m.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range []struct {
+					what      string
+					want, got []float32
+				}{{"feature", want.Tokens, got.Tokens}, {"pooled", want.Pooled, got.Pooled}, {"logit", want.Logits, got.Logits}} {
+					for i := range c.want {
+						if math.Float32bits(c.want[i]) != math.Float32bits(c.got[i]) {
+							t.Fatalf("%s with every Linear kept: %s %d is %v, float32 %v", d.dtype, c.what, i, c.got[i], c.want[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLowPrecisionEveryFamily: on every golden model, an int8 or bf16
+// model gives the same bits on 1 and 3 threads, and a warm forward
+// allocates nothing (at the best kernel level; TestLowPrecisionThreadsAndAllocs
+// runs every level on one model).
+func TestLowPrecisionEveryFamily(t *testing.T) {
+	for _, name := range golden.Models(t) {
+		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, name)
+			imgs, _ := goldenImages(t, f)
+			img := imgs[len(imgs)-1]
+			for _, d := range dtypeGoals {
+				var outs [2]anyres.Output
+				var m anyres.Model
+				for i, th := range []int{3, 1} {
+					m, _, _ = loadGolden(t, f, name, anyres.Options{DType: d.dtype, Threads: th})
+					if err := m.Forward(img, &outs[i]); err != nil {
+						t.Fatal(err)
+					}
+					if i == 0 {
+						m.Close()
+					}
+				}
+				for i := range outs[0].Tokens {
+					if math.Float32bits(outs[0].Tokens[i]) != math.Float32bits(outs[1].Tokens[i]) {
+						t.Fatalf("%s feature %d: %v on 3 threads, %v on 1", d.dtype, i, outs[0].Tokens[i], outs[1].Tokens[i])
+					}
+				}
+				if !testing.Short() {
+					var out anyres.Output
+					m.Forward(img, &out)
+					if n := testing.AllocsPerRun(3, func() { m.Forward(img, &out) }); n != 0 {
+						t.Errorf("%s: %v allocations per warm forward", d.dtype, n)
+					}
+				}
+				m.Close()
 			}
 		})
 	}

@@ -85,11 +85,12 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 
 	// Every tensor is there and the right shape: pack the matrices.
 	e.Patch = nn.NewPatchEmbed(kernel, patchB, d, C, c.PatchSize)
+	lin := nn.NewLinears(w, o.Precision)
 	for i := range e.Blocks {
-		b, r := &e.Blocks[i], &raws[i]
-		b.QKV = nn.NewLinear(r.qkv, r.qkvB, 3*d, d, nil)
-		b.Proj = nn.NewLinear(r.proj, r.projB, d, d, r.g1)
-		b.MLP = r.mlp.Build(r.g2)
+		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
+		b.QKV = lin.New(p+"attn.qkv", r.qkv, r.qkvB, 3*d, d, nil)
+		b.Proj = lin.New(p+"attn.proj", r.proj, r.projB, d, d, r.g1)
+		b.MLP = r.mlp.Build(lin, r.g2)
 		if r.rel != nil {
 			// The table is resized to each grid as timm's checkpoint
 			// filter does (resize_rel_pos_bias_table), cached per grid.
@@ -108,7 +109,7 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		e.Bias = bias
 	}
 	if hw != nil {
-		e.Head.Classifiers = []nn.Linear{nn.NewLinear(hw, hb, c.NumClasses, d, nil)}
+		e.Head.Classifiers = []nn.Linear{lin.New("head", hw, hb, c.NumClasses, d, nil)}
 	}
 	switch c.GlobalPool {
 	case "token":

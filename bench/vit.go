@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/vit"
 )
 
@@ -25,24 +26,35 @@ import (
 const benchMaxTokens = 1 << 17
 
 var vitB16 struct {
-	once sync.Once
-	m    *vit.Model
-	err  error
+	mu     sync.Mutex
+	models map[string]*vit.Model // by dtype
 }
 
-// vitModel returns ViT-B/16 running on the given number of threads; the
-// weights are made and packed once per process.
-func vitModel(threads int) (*vit.Model, error) {
-	vitB16.once.Do(func() {
+// vitModel returns ViT-B/16 with its Linear layers in dtype (f32, bf16 or
+// int8: nn.Precision) running on the given number of threads; the weights
+// are made and packed once per process and dtype.
+func vitModel(dtype string, threads int) (*vit.Model, error) {
+	dt, err := nn.ParseDType(dtype)
+	if err != nil {
+		return nil, err
+	}
+	vitB16.mu.Lock()
+	defer vitB16.mu.Unlock()
+	m := vitB16.models[dt]
+	if m == nil {
 		cfg := vit.ViTB16()
 		cfg.DynamicImgPad = true
-		vitB16.m, vitB16.err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: 1, MaxTokens: benchMaxTokens})
+		m, err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: 1, MaxTokens: benchMaxTokens, Precision: nn.Precision{DType: dt}})
+		if err != nil {
+			return nil, err
+		}
 		runtime.GC() // the unpacked matrices are garbage now
-	})
-	if vitB16.err != nil {
-		return nil, vitB16.err
+		if vitB16.models == nil {
+			vitB16.models = map[string]*vit.Model{}
+		}
+		vitB16.models[dt] = m
 	}
-	return vitB16.m.WithThreads(threads), nil
+	return m.WithThreads(threads), nil
 }
 
 // randomImage is a C×H×W image of small values.
@@ -101,14 +113,16 @@ func timeIt(minReps, maxReps int, budget time.Duration, f func() error) (time.Du
 	return times[len(times)/2], len(times), nil
 }
 
-// ViT times one ViT-B/16 forward pass of an H×W image on threads workers:
-// median milliseconds, GFLOP/s, tokens, the workspace and the Go heap's
+// ViT times one ViT-B/16 forward pass of an H×W image on threads workers,
+// its Linear layers in dtype (f32, bf16 or int8; "" is f32): median
+// milliseconds, GFLOP/s, tokens, the workspace and the Go heap's
 // high-water mark during the runs (weights included).
-func ViT(h, w, threads int, budget time.Duration) (Result, error) {
-	m, err := vitModel(threads)
+func ViT(h, w, threads int, dtype string, budget time.Duration) (Result, error) {
+	m, err := vitModel(dtype, threads)
 	if err != nil {
 		return Result{}, err
 	}
+	dt, _ := nn.ParseDType(dtype) // checked by vitModel
 	img := randomImage(h, w)
 	var out vit.Output
 	runtime.GC()
@@ -131,7 +145,7 @@ func ViT(h, w, threads int, budget time.Duration) (Result, error) {
 	flops := m.FLOPs([2]int{g.H, g.W})
 	ms := float64(med) / 1e6
 	return Result{Kind: "vit", Fields: map[string]any{
-		"model": "vit_base_patch16", "size": fmt.Sprintf("%dx%d", h, w), "threads": threads,
+		"model": "vit_base_patch16", "dtype": dt, "size": fmt.Sprintf("%dx%d", h, w), "threads": threads,
 		"tokens": out.Prefix + g.N(), "ms": round(ms, 2), "gflops": round(flops/ms/1e6, 1), "reps": reps,
 		"workspace_mb":     round(float64(m.WorkspaceBytes([2]int{h, w}))/(1<<20), 1),
 		"heap_peak_mb":     round(float64(peak)/(1<<20), 1),
@@ -178,7 +192,7 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 // sequence against the same images zero-padded to the largest size and run
 // as one batch of equal sizes (what a fixed-shape batch would do).
 func ViTPack(sizes [][2]int, threads int, budget time.Duration) (Result, error) {
-	m, err := vitModel(threads)
+	m, err := vitModel(nn.F32, threads)
 	if err != nil {
 		return Result{}, err
 	}
@@ -231,7 +245,7 @@ func init() {
 		for _, s := range vitMainSizes {
 			var rs []Result
 			for _, t := range []int{1, 2} {
-				r, err := ViT(s[0], s[1], t, 2*time.Second)
+				r, err := ViT(s[0], s[1], t, nn.F32, 2*time.Second)
 				if err != nil {
 					return err
 				}

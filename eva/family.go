@@ -15,7 +15,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: Load})
+	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: Load, LowPrecision: true})
 }
 
 // claims: timm's Eva names this package runs (eva02_*, the RoPE ViTs
@@ -54,6 +54,9 @@ func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error)
 // its tensors (nn.Lister) must hold no tensor the config does not use.
 func New(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.Precision.Check(); err != nil {
 		return nil, err
 	}
 	if o.PatchSize != [2]int{} && o.PatchSize != cfg.PatchSize {

@@ -60,15 +60,17 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		act = kernels.ActSiLU
 	}
 	type rawBlock struct {
-		qkv, qkvB, proj, projB, g1, g2 []float32
-		mlp                            nn.RawMLP
+		qkv         nn.RawLinear
+		proj, projB []float32
+		g1, g2      []float32
+		mlp         nn.RawMLP
 	}
 	raws := make([]rawBlock, c.Depth)
 	e.Blocks = make([]nn.Block, c.Depth)
 	for i := range e.Blocks {
 		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
 		b.Norm1 = *nn.NewLayerNorm(w, p+"norm1", d, eps)
-		r.qkv, r.qkvB = nn.ReadQKV(w, p+"attn.", d)
+		r.qkv = nn.ReadQKV(w, p+"attn.", d)
 		r.proj, r.projB = w.Get(p+"attn.proj.weight", d, d), w.Get(p+"attn.proj.bias", d)
 		b.Norm2 = *nn.NewLayerNorm(w, p+"norm2", d, eps)
 		r.mlp = nn.ReadMLP(w, p+"mlp.", layout, d, c.MLPHidden, act, c.ScaleMLP, eps)
@@ -92,14 +94,15 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 
 	// Every tensor is there and the right shape: pack the matrices.
 	e.Patch = nn.NewPatchEmbed(kernel, patchB, d, C, c.PatchSize)
+	lin := nn.NewLinears(w, o.Precision)
 	for i := range e.Blocks {
-		b, r := &e.Blocks[i], &raws[i]
-		b.QKV = nn.NewLinear(r.qkv, r.qkvB, 3*d, d, nil)
-		b.Proj = nn.NewLinear(r.proj, r.projB, d, d, r.g1)
-		b.MLP = r.mlp.Build(r.g2)
+		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
+		b.QKV = lin.Build(r.qkv, nil)
+		b.Proj = lin.New(p+"attn.proj", r.proj, r.projB, d, d, r.g1)
+		b.MLP = r.mlp.Build(lin, r.g2)
 	}
 	if hw != nil {
-		e.Head.Classifiers = []nn.Linear{nn.NewLinear(hw, hb, c.NumClasses, d, nil)}
+		e.Head.Classifiers = []nn.Linear{lin.New("head", hw, hb, c.NumClasses, d, nil)}
 	}
 	switch c.GlobalPool {
 	case "token":

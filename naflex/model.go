@@ -17,6 +17,9 @@ type Options struct {
 	AllowNonFinite bool
 	// Ignore names tensors of the source that are not weights (nil: none).
 	Ignore func(name string) bool
+	// Precision is the number format of the block and head Linear layers
+	// (nn.Linears); the patch embedding, norms and attention stay float32.
+	Precision nn.Precision
 }
 
 // Model is a loaded NaFlexVit, safe for concurrent use.
@@ -36,6 +39,9 @@ func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
 
 func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.Precision.Check(); err != nil {
 		return nil, err
 	}
 	enc, err := encoder(cfg, src, opts)
@@ -67,7 +73,7 @@ func (m *Model) Info() nn.Info {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily})
+	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, LowPrecision: true})
 }
 
 // claims: a timm naflexvit_* name, or NaFlexVit's tensors (a linear patch
@@ -93,7 +99,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
 		return nil, errPatchSize(o.PatchSize)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore}, o.Closer)
+	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {
 		return nil, err
 	}

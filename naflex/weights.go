@@ -47,6 +47,9 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 	if c.PreNorm {
 		e.PreNorm = nn.NewLayerNorm(w, "norm_pre", d, eps)
 	}
+	// Layers are packed as they are read (a tensor missing or of the
+	// wrong shape stops the reading: Finish reports it).
+	linears := nn.NewLinears(w, opts.Precision)
 	lin := func(name string, out, in int, gamma []float32, bias bool) nn.Linear {
 		wt := w.Get(name+".weight", out, in)
 		var b []float32
@@ -56,7 +59,7 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 		if w.Err() != nil {
 			return nn.Linear{In: in, Out: out}
 		}
-		return nn.NewLinear(wt, b, out, in, gamma)
+		return linears.New(name, wt, b, out, in, gamma)
 	}
 	e.Blocks = make([]nn.Block, c.Depth)
 	for i := range e.Blocks {

@@ -15,8 +15,10 @@ const (
 )
 
 // Precision is the number format of a model's Linear layers. Attention,
-// norms, softmax, position encodings and the patch embedding always run in
-// float32; Precision changes only the block and head Linear layers.
+// norms, softmax, position encodings, convolutions and the patch embedding
+// always run in float32; Precision changes only the Linear layers of the
+// blocks, the heads (attention pooling included) and, in pyramids such as
+// Swin, the patch merging.
 type Precision struct {
 	// DType is F32 (or ""), Int8 or BF16.
 	DType string
@@ -24,7 +26,8 @@ type Precision struct {
 	// activations have outliers a per-row 7-bit code cannot hold): a
 	// layer is kept when its timm name (e.g. "blocks.11.mlp.fc2",
 	// "head") equals an entry or starts with an entry followed by a dot
-	// ("blocks.11" keeps the whole block).
+	// ("blocks.11" keeps the whole block). A layer anyres stacks from
+	// several (EVA's q_proj, k_proj, v_proj) is kept when any is named.
 	KeepF32 []string
 }
 
@@ -47,19 +50,23 @@ func (p Precision) Check() error {
 	return err
 }
 
-// keeps reports whether layer name stays in float32.
-func (p Precision) keeps(name string) bool {
-	for _, k := range p.KeepF32 {
-		if name == k || strings.HasPrefix(name, k+".") {
-			return true
+// keepsAny reports whether a layer made of the named ones stays float32.
+func (p Precision) keepsAny(names []string) bool {
+	for _, name := range names {
+		for _, k := range p.KeepF32 {
+			if name == k || strings.HasPrefix(name, k+".") {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // Linears builds a model's Linear layers in the format its Precision
-// asks for. Families call New where they would call NewLinear, with the
-// layer's timm name (without ".weight").
+// asks for: every family builds its block and head Linear layers through
+// one (New or Build, with the layer's timm name), so that int8, bf16,
+// KeepF32 and the int8 values of a quantized checkpoint mean the same in
+// every family. A nil *Linears builds float32 layers.
 type Linears struct {
 	w *Weights
 	p Precision
@@ -69,23 +76,73 @@ type Linears struct {
 // int8 values of an already quantized checkpoint).
 func NewLinears(w *Weights, p Precision) *Linears { return &Linears{w: w, p: p} }
 
-// New is NewLinear in the requested format. For Int8, a weight stored as
-// int8 in the checkpoint (and without a LayerScale to fold) is packed as
-// stored; any other weight is quantized here, per output row. A layer with
-// more than kernels.MaxQuantK inputs stays float32 under Int8 (its int32
-// sums could overflow).
+// RawLinear is a Linear layer's tensors as read, before packing.
+type RawLinear struct {
+	// Names are the timm names (without ".weight") of the layers whose
+	// weights are stacked, by output rows, into this one: usually one
+	// ("blocks.3.attn.qkv"); EVA's separate projections are q_proj,
+	// k_proj, v_proj, SwiGLU's first layer fc1_g, fc1_x.
+	Names   []string
+	W, B    []float32 // [Out, In] and [Out] (nil: no bias)
+	Out, In int
+}
+
+// New is NewLinear in the requested format, for the layer name (its timm
+// name, without ".weight").
 func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []float32) Linear {
-	dt, _ := ParseDType(l.p.DType)
-	if l.p.keeps(name) || dt == F32 || (dt == Int8 && in > kernels.MaxQuantK) {
+	return l.Build(RawLinear{Names: []string{name}, W: weight, B: bias, Out: out, In: in}, gamma)
+}
+
+// Build packs r in the requested format; gamma is a LayerScale after the
+// layer (NewLinear). The layer stays float32 when KeepF32 names any of
+// r.Names. For Int8, weights stored as int8 in the checkpoint (every part,
+// and no LayerScale to fold) are packed as stored, so the model has the
+// bits of quantizing the float32 file at load time (quantization is per
+// output row, so stacked parts keep their rows' values); any other weight
+// is quantized here, per output row. A layer with more than
+// kernels.MaxQuantK inputs stays float32 under Int8 (its int32 sums could
+// overflow). A DType that Precision.Check refuses builds float32: families
+// check it before building.
+func (l *Linears) Build(r RawLinear, gamma []float32) Linear {
+	weight, bias, out, in := r.W, r.B, r.Out, r.In
+	if l == nil {
+		return NewLinear(weight, bias, out, in, gamma)
+	}
+	dt, err := ParseDType(l.p.DType)
+	if err != nil || l.p.keepsAny(r.Names) || dt == F32 || (dt == Int8 && in > kernels.MaxQuantK) {
 		return NewLinear(weight, bias, out, in, gamma)
 	}
 	if dt == BF16 {
 		return NewLinearBF16(weight, bias, out, in, gamma)
 	}
-	if q, ok := l.w.int8s[name+".weight"]; ok && gamma == nil && len(q.q) == out*in {
-		return Linear{Q: kernels.NewQuantB(in, out, q.q, q.scale), B: bias, In: in, Out: out}
+	if gamma == nil {
+		if q, scale, ok := l.stored(r.Names, out, in); ok {
+			return Linear{Q: kernels.NewQuantB(in, out, q, scale), B: bias, In: in, Out: out}
+		}
 	}
 	return NewLinearInt8(weight, bias, out, in, gamma)
+}
+
+// stored returns the int8 values and scales of layers names as read from a
+// quantized checkpoint, stacked, when every one was stored as int8 and
+// together they are out×in.
+func (l *Linears) stored(names []string, out, in int) ([]int8, []float32, bool) {
+	if l.w == nil || len(names) == 0 {
+		return nil, nil, false
+	}
+	if len(names) == 1 {
+		t, ok := l.w.int8s[names[0]+".weight"]
+		return t.q, t.scale, ok && len(t.q) == out*in && len(t.scale) == out
+	}
+	q, scale := make([]int8, 0, out*in), make([]float32, 0, out)
+	for _, n := range names {
+		t, ok := l.w.int8s[n+".weight"]
+		if !ok || len(t.q) != len(t.scale)*in {
+			return nil, nil, false
+		}
+		q, scale = append(q, t.q...), append(scale, t.scale...)
+	}
+	return q, scale, len(q) == out*in && len(scale) == out
 }
 
 // NewLinearInt8 is NewLinear with the weight quantized to int8 per output

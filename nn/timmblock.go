@@ -17,8 +17,14 @@ import "github.com/anyres/anyres/kernels"
 //   - separate q_proj, k_proj, v_proj (EVA-02 B/L, timm qkv_fused=False),
 //     concatenated; a missing k_proj.bias is zero (EvaAttention has none).
 //
-// bias is nil when the projections have none.
-func ReadQKV(w *Weights, prefix string, d int) (weight, bias []float32) {
+// The bias is nil when the projections have none. The layer's Names are
+// prefix+"qkv", or the three separate projections.
+func ReadQKV(w *Weights, prefix string, d int) RawLinear {
+	weight, bias, names := readQKV(w, prefix, d)
+	return RawLinear{Names: names, W: weight, B: bias, Out: 3 * d, In: d}
+}
+
+func readQKV(w *Weights, prefix string, d int) (weight, bias []float32, names []string) {
 	if w.Has(prefix + "qkv.weight") {
 		weight = w.Get(prefix+"qkv.weight", 3*d, d)
 		switch {
@@ -32,9 +38,10 @@ func ReadQKV(w *Weights, prefix string, d int) (weight, bias []float32) {
 				copy(bias[2*d:], v)
 			}
 		}
-		return weight, bias
+		return weight, bias, []string{prefix + "qkv"}
 	}
 	parts := [3]string{"q_proj", "k_proj", "v_proj"}
+	names = []string{prefix + parts[0], prefix + parts[1], prefix + parts[2]}
 	weight = make([]float32, 3*d*d)
 	for i, p := range parts {
 		copy(weight[i*d*d:], w.Get(prefix+p+".weight", d, d))
@@ -53,9 +60,9 @@ func ReadQKV(w *Weights, prefix string, d int) (weight, bias []float32) {
 		}
 	}
 	if w.Err() != nil {
-		return nil, nil
+		return nil, nil, names
 	}
-	return weight, bias
+	return weight, bias, names
 }
 
 // MLPLayout is how a timm MLP's weights are laid out.
@@ -74,44 +81,42 @@ const (
 
 // RawMLP is an MLP's tensors as read, ready to pack with Build.
 type RawMLP struct {
-	fc1, fc1B, fc2, fc2B []float32
-	d, hidden            int
-	layout               MLPLayout
-	act                  kernels.Activation
-	norm                 *LayerNorm
+	fc1, fc2 RawLinear
+	layout   MLPLayout
+	act      kernels.Activation
+	norm     *LayerNorm
 }
 
 // ReadMLP reads an MLP under prefix (e.g. "blocks.3.mlp.") of the given
 // layout, width d and hidden width (the width fc2 reads), with biases;
 // with norm, the hidden layer's LayerNorm (timm scale_mlp: prefix+"norm").
 func ReadMLP(w *Weights, prefix string, layout MLPLayout, d, hidden int, act kernels.Activation, norm bool, eps float64) RawMLP {
-	r := RawMLP{d: d, hidden: hidden, layout: layout, act: act}
+	r := RawMLP{layout: layout, act: act}
+	r.fc1 = RawLinear{Names: []string{prefix + "fc1"}, Out: hidden, In: d}
 	switch layout {
 	case MLPSplit:
+		r.fc1.Names, r.fc1.Out = []string{prefix + "fc1_g", prefix + "fc1_x"}, 2*hidden
 		g, gb := w.Get(prefix+"fc1_g.weight", hidden, d), w.Get(prefix+"fc1_g.bias", hidden)
 		x, xb := w.Get(prefix+"fc1_x.weight", hidden, d), w.Get(prefix+"fc1_x.bias", hidden)
 		if w.Err() == nil { // [gate | value], as the packed layout
-			r.fc1, r.fc1B = append(append([]float32(nil), g...), x...), append(append([]float32(nil), gb...), xb...)
+			r.fc1.W, r.fc1.B = append(append([]float32(nil), g...), x...), append(append([]float32(nil), gb...), xb...)
 		}
 	case MLPPacked:
-		r.fc1, r.fc1B = w.Get(prefix+"fc1.weight", 2*hidden, d), w.Get(prefix+"fc1.bias", 2*hidden)
+		r.fc1.Out = 2 * hidden
+		r.fc1.W, r.fc1.B = w.Get(prefix+"fc1.weight", 2*hidden, d), w.Get(prefix+"fc1.bias", 2*hidden)
 	default:
-		r.fc1, r.fc1B = w.Get(prefix+"fc1.weight", hidden, d), w.Get(prefix+"fc1.bias", hidden)
+		r.fc1.W, r.fc1.B = w.Get(prefix+"fc1.weight", hidden, d), w.Get(prefix+"fc1.bias", hidden)
 	}
 	if norm {
 		r.norm = NewLayerNorm(w, prefix+"norm", hidden, eps)
 	}
-	r.fc2, r.fc2B = w.Get(prefix+"fc2.weight", d, hidden), w.Get(prefix+"fc2.bias", d)
+	r.fc2 = RawLinear{Names: []string{prefix + "fc2"}, W: w.Get(prefix+"fc2.weight", d, hidden), B: w.Get(prefix+"fc2.bias", d), Out: d, In: hidden}
 	return r
 }
 
-// Build packs the MLP; a non-nil gamma is the block's LayerScale after it,
-// folded into fc2.
-func (r *RawMLP) Build(gamma []float32) MLP {
-	out := r.hidden
-	if r.layout != MLPPlain {
-		out *= 2
-	}
-	return MLP{FC1: NewLinear(r.fc1, r.fc1B, out, r.d, nil), FC2: NewLinear(r.fc2, r.fc2B, r.d, r.hidden, gamma),
+// Build packs the MLP in lin's format (nil: float32); a non-nil gamma is
+// the block's LayerScale after it, folded into fc2.
+func (r *RawMLP) Build(lin *Linears, gamma []float32) MLP {
+	return MLP{FC1: lin.Build(r.fc1, nil), FC2: lin.Build(r.fc2, gamma),
 		Act: r.act, Gated: r.layout != MLPPlain, Norm: r.norm}
 }

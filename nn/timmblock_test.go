@@ -98,7 +98,7 @@ func TestReadMLP(t *testing.T) {
 				if err := w.Finish(); err != nil {
 					t.Fatal(err)
 				}
-				m := raw.Build(nil)
+				m := raw.Build(nil, nil)
 				if err := m.Check(d); err != nil {
 					t.Fatal(err)
 				}
@@ -135,7 +135,8 @@ func TestReadQKV(t *testing.T) {
 			"a.q_proj.bias": {qb, []int{d}}, "a.v_proj.bias": {vb, []int{d}}},
 	} {
 		w := NewWeights(src)
-		gw, gb := ReadQKV(w, "a.", d)
+		r := ReadQKV(w, "a.", d)
+		gw, gb := r.W, r.B
 		if err := w.Finish(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily})
+	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, LowPrecision: true})
 }
 
 // claims: a timm name of the family (swin_*, swinv2_*; not swinv2_cr_*,
@@ -62,7 +62,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 		return nil, fmt.Errorf("%w: swin runs at its own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
 	}
 	m, err := build(cfg, ck, Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
-		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore}, o.Closer)
+		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {
 		return nil, err
 	}

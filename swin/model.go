@@ -46,6 +46,10 @@ type Options struct {
 	// Ignore names tensors of the source that are not weights (nil: none);
 	// every other tensor must be used by the architecture.
 	Ignore func(name string) bool
+	// Precision is the number format of the blocks', patch mergings' and
+	// head's Linear layers (nn.Linears); the patch embedding, norms,
+	// attention and V2's position-bias MLP stay float32.
+	Precision nn.Precision
 }
 
 // Model is a loaded Swin Transformer (v1 or V2), safe for concurrent use.
@@ -109,6 +113,9 @@ func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, erro
 		return nil, fmt.Errorf("%w: swin does not resize images (edge policy %s); use crop or pad", ErrConfig, opts.Edge)
 	case opts.MaxTokens < 0:
 		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
+	}
+	if err := opts.Precision.Check(); err != nil {
+		return nil, err
 	}
 	net, err := load(cfg, src, opts)
 	if err != nil {

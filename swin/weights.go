@@ -62,11 +62,12 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 	w.AllowNonFinite = opts.AllowNonFinite
 	w.Ignore = func(name string) bool { return derived(name) || (opts.Ignore != nil && opts.Ignore(name)) }
 	eps := c.NormEps
-	linear := func(weight, bias []float32, out, in int) nn.Linear {
+	linears := nn.NewLinears(w, opts.Precision)
+	linear := func(name string, weight, bias []float32, out, in int) nn.Linear {
 		if w.Err() != nil {
 			return nn.Linear{}
 		}
-		return nn.NewLinear(weight, bias, out, in, nil)
+		return linears.New(name, weight, bias, out, in, nil)
 	}
 	d0, p, C := c.EmbedDim, c.PatchSize, c.InChans
 	n := &network{v2: c.V2()}
@@ -93,7 +94,7 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 		if si > 0 {
 			pre := "layers." + strconv.Itoa(si) + ".downsample."
 			in := 4 * c.StageDim(si-1)
-			s.reduction = linear(w.Get(pre+"reduction.weight", d, in), nil, d, in)
+			s.reduction = linear(pre+"reduction", w.Get(pre+"reduction.weight", d, in), nil, d, in)
 			if n.v2 {
 				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", d, eps) // after the reduction
 			} else {
@@ -134,10 +135,10 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 			if table != nil {
 				b.table = headMajor(table, s.rows, s.heads)
 			}
-			b.qkv = linear(qkvW, qkvB, 3*d, d)
-			b.proj = linear(w.Get(pre+"attn.proj.weight", d, d), w.Get(pre+"attn.proj.bias", d), d, d)
-			fc1 := linear(w.Get(pre+"mlp.fc1.weight", hidden, d), w.Get(pre+"mlp.fc1.bias", hidden), hidden, d)
-			fc2 := linear(w.Get(pre+"mlp.fc2.weight", d, hidden), w.Get(pre+"mlp.fc2.bias", d), d, hidden)
+			b.qkv = linear(pre+"attn.qkv", qkvW, qkvB, 3*d, d)
+			b.proj = linear(pre+"attn.proj", w.Get(pre+"attn.proj.weight", d, d), w.Get(pre+"attn.proj.bias", d), d, d)
+			fc1 := linear(pre+"mlp.fc1", w.Get(pre+"mlp.fc1.weight", hidden, d), w.Get(pre+"mlp.fc1.bias", hidden), hidden, d)
+			fc2 := linear(pre+"mlp.fc2", w.Get(pre+"mlp.fc2.weight", d, hidden), w.Get(pre+"mlp.fc2.bias", d), d, hidden)
 			b.mlp = nn.MLP{FC1: fc1, FC2: fc2, Act: kernels.ActGELU}
 			if bi%2 == 1 {
 				b.shift = shift
@@ -147,7 +148,7 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 	nf := c.NumFeatures()
 	n.norm = *nn.NewLayerNorm(w, "norm", nf, eps)
 	if c.NumClasses > 0 {
-		h := linear(w.Get("head.fc.weight", c.NumClasses, nf), w.Get("head.fc.bias", c.NumClasses), c.NumClasses, nf)
+		h := linear("head.fc", w.Get("head.fc.weight", c.NumClasses, nf), w.Get("head.fc.bias", c.NumClasses), c.NumClasses, nf)
 		n.head = &h
 	}
 	if err := w.Finish(); err != nil {

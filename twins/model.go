@@ -19,6 +19,10 @@ type Options struct {
 	AllowNonFinite bool
 	// Ignore names tensors of the source that are not weights (nil: none).
 	Ignore func(name string) bool
+	// Precision is the number format of the blocks' and head's Linear
+	// layers (nn.Linears); the patch embeddings, the PEG and spatial
+	// reduction convolutions, norms and attention stay float32.
+	Precision nn.Precision
 }
 
 // Model is a loaded Twins-PCPVT, safe for concurrent use.
@@ -54,7 +58,10 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if opts.MaxTokens < 0 {
 		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
 	}
-	stages, norm, head, err := layers(cfg, src, opts.AllowNonFinite, opts.Ignore)
+	if err := opts.Precision.Check(); err != nil {
+		return nil, err
+	}
+	stages, norm, head, err := layers(cfg, src, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +180,7 @@ func (m *Model) putWorkspace(ws *workspace) {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily})
+	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily, LowPrecision: true})
 }
 
 // claims: a timm twins_pcpvt_* name, or Twins' tensors with global
@@ -202,7 +209,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.Resample != nil {
 		return nil, fmt.Errorf("%w: Twins has no position table to resample (its PEG works on any grid)", nn.ErrConfig)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore}, o.Closer)
+	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {
 		return nil, err
 	}

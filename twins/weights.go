@@ -35,15 +35,16 @@ type block struct {
 
 // layers reads every tensor the config calls for, by timm state_dict
 // name; a tensor of the source that nothing reads is an error naming it.
-func layers(c Config, src nn.Source, allowNonFinite bool, ignore func(string) bool) ([]stage, *nn.LayerNorm, *nn.Linear, error) {
+func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Linear, error) {
 	w := nn.NewWeights(src)
-	w.AllowNonFinite, w.Ignore = allowNonFinite, ignore
+	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
+	linears := nn.NewLinears(w, o.Precision)
 	lin := func(name string, out, in int) nn.Linear {
 		wt, b := w.Get(name+".weight", out, in), w.Get(name+".bias", out)
 		if w.Err() != nil {
 			return nn.Linear{In: in, Out: out}
 		}
-		return nn.NewLinear(wt, b, out, in, nil)
+		return linears.New(name, wt, b, out, in, nil)
 	}
 	stages := make([]stage, c.Stages())
 	prev := c.InChans

@@ -2,8 +2,8 @@
 """ViT-B/16 forward in ONNX Runtime (CPU) against `anyres bench vit`, in the same run.
 
 Usage: bench/peers/vit_onnxruntime.py [--sizes 224x224,384x384,518x392,1024x1024]
-       [--threads 1,2] [--rounds 3] [--time 3] [--level best|avx512|avx2]
-       [--ort-isa native|avx2] [--avx2-sizes 224x224,384x384] [--json]
+       [--threads 1,2] [--dtypes f32,bf16,int8] [--rounds 3] [--time 3]
+       [--level best|avx512|avx2] [--ort-isa native|avx2] [--avx2-sizes 224x224,384x384] [--json]
 
 The model is the ViT-B/16 of vit_torch.py (timm's vit_base_patch16_224 in
 plain torch.nn, random weights, seed 0), exported with Debian's python3-torch
@@ -19,10 +19,16 @@ installed by this script with `npm install --ignore-scripts` into
 from Node (vit_onnxruntime.js) with intraOpNumThreads = T,
 interOpNumThreads = 1, sequential execution, all graph optimisations.
 
-For each thread count and size the two sides alternate --rounds times, each
-measurement a fresh process (one warm-up forward, then at least 2 forwards
-and --time seconds; its median). Printed: each side's median of those
-medians, ratio = ORT ms / anyres ms (>= 1: anyres is at least as fast), the
+anyres runs once per --dtypes entry (`anyres bench vit -dtype D`: its Linear
+layers in float32, bfloat16 weights, or int8 W8A8; ONNX Runtime always runs
+the float32 graph), so each case prints one row per anyres dtype against the
+same ONNX Runtime float32 figures.
+
+For each thread count and size the sides alternate --rounds times (anyres in
+each dtype, then ORT), each measurement a fresh process (one warm-up forward,
+then at least 2 forwards and --time seconds; its median). Printed: each
+side's median of those medians, ratio = ORT ms / anyres ms (>= 1: anyres is
+at least as fast), the
 same from the CPU time each process used per forward (cpu ratio; all its
 threads, so with T threads it sums them; it leaves out the time spent
 waiting for a core, which on a shared machine moves wall times by 2× and
@@ -143,6 +149,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="224x224,384x384,518x392,1024x1024")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--dtypes", default="f32,bf16,int8", help="anyres Linear-layer formats, one row each (ORT runs float32)")
     ap.add_argument("--rounds", type=int, default=3, help="alternations per case (medians are taken)")
     ap.add_argument("--time", type=float, default=3.0, help="seconds per measurement (at least 2 forwards after a warm-up)")
     ap.add_argument("--level", choices=["best", "avx512", "avx2", "generic"], default="best", help="anyres kernel level (ANYRES_KERNELS)")
@@ -154,6 +161,10 @@ def main():
     a = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
+    dtypes = [d.strip() for d in a.dtypes.split(",")]
+    for d in dtypes:
+        if d not in ("f32", "bf16", "int8"):
+            ap.error(f"--dtypes: {d!r} is not f32, bf16 or int8")
     ensure_ort()
     cases = [(a.level, a.ort_isa or ("avx2" if a.level == "avx2" else "native"), t, s) for t in threads for s in sizes]
     shim = None
@@ -171,7 +182,7 @@ def main():
     with peerlib.Anyres(a.level) as anyres:
         version = None
         if not a.json:
-            print(f"{'size':>10} {'thr':>3} {'isa':>6} {'tokens':>6} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT cpu ms':>10} {'anyres cpu ms':>13} {'cpu ratio':>9} {'ORT GF/s':>8} {'anyres GF/s':>11}"
+            print(f"{'size':>10} {'thr':>3} {'isa':>6} {'tokens':>6} {'dtype':>5} {'ORT ms':>8} {'anyres ms':>9} {'ratio':>6} {'ORT cpu ms':>10} {'anyres cpu ms':>13} {'cpu ratio':>9} {'ORT GF/s':>8} {'anyres GF/s':>11}"
                   f" {'ORT RSS MB':>10} {'anyres RSS MB':>13} {'anyres heap MB':>14} {'load RSS ORT/anyres':>19}", flush=True)
         for level, ort_isa, t, (h, w) in cases:
             any_env = dict(anyres.env)
@@ -183,40 +194,46 @@ def main():
                 # The shim's SIGSEGV handler must see CPUID's faults, not V8's.
                 env["LD_PRELOAD"] = shim
                 node_cmd.append("--disable-wasm-trap-handler")
-            ort_ms, any_ms, ort_cpu, any_cpu, row = [], [], [], [], None
-            ort_rss, any_rss, ort_load, any_load, heap = 0, 0, 0, 0, 0
+            isa = "avx2" if level == ort_isa == "avx2" else "native" if ort_isa == "native" and level in ("best", "avx512") else f"{level}/{ort_isa}"
+            ort_ms, ort_cpu, ort_rss, ort_load = [], [], 0, 0
+            side = {d: {"ms": [], "cpu": [], "rss": 0, "load": 0, "heap": 0, "row": None} for d in dtypes}
             for _ in range(a.rounds):
-                row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                "-time", f"{a.time}s", "-json"], env=any_env)
-                any_ms.append(row["ms"])
-                any_cpu.append(row.get("cpu_ms") or 0)
-                any_rss, any_load = max(any_rss, row["run_peak_rss_mb"]), max(any_load, row["load_peak_rss_mb"])
-                heap = max(heap, row["heap_peak_mb"])
+                for d in dtypes:
+                    row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
+                                    "-dtype", d, "-time", f"{a.time}s", "-json"], env=any_env)
+                    sd = side[d]
+                    sd["row"] = row
+                    sd["ms"].append(row["ms"])
+                    sd["cpu"].append(row.get("cpu_ms") or 0)
+                    sd["rss"], sd["load"] = max(sd["rss"], row["run_peak_rss_mb"]), max(sd["load"], row["load_peak_rss_mb"])
+                    sd["heap"] = max(sd["heap"], row["heap_peak_mb"])
                 o = run_json(node_cmd + [os.path.join(HERE, "vit_onnxruntime.js"), models[(h, w)], str(h), str(w), str(t), str(a.time)], env=env)
                 ort_ms.append(o["ms"])
                 ort_cpu.append(o["cpu_ms"])
                 ort_rss, ort_load = max(ort_rss, o["run_peak_rss_mb"]), max(ort_load, o["load_peak_rss_mb"])
                 version = o["ort_version"]
-            om, am = statistics.median(ort_ms), statistics.median(any_ms)
-            oc, ac = statistics.median(ort_cpu), statistics.median(any_cpu)
-            gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
-            isa = "avx2" if level == ort_isa == "avx2" else "native" if ort_isa == "native" and level in ("best", "avx512") else f"{level}/{ort_isa}"
-            if a.json:
-                print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "isa": isa, "tokens": row["tokens"],
-                                  "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
-                                  "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
-                                  "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
-                                  "ort_gflops": round(gflop / om * 1e3, 1), "anyres_gflops": round(gflop / am * 1e3, 1),
-                                  "ort_run_rss_mb": round(ort_rss), "anyres_run_rss_mb": round(any_rss),
-                                  "ort_load_rss_mb": round(ort_load), "anyres_load_rss_mb": round(any_load),
-                                  "anyres_heap_peak_mb": heap, "ort_version": version, "level": level, "ort_isa": ort_isa}), flush=True)
-                continue
-            print(f"{h}x{w:<5} {t:>3} {isa:>6} {row['tokens']:>6} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
-                  f" {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
-                  f" {ort_rss:>10.0f} {any_rss:>13.0f} {heap:>14.0f} {ort_load:>9.0f}/{any_load:<9.0f}", flush=True)
+            om, oc = statistics.median(ort_ms), statistics.median(ort_cpu)
+            for d in dtypes:
+                sd, row = side[d], side[d]["row"]
+                am, ac = statistics.median(sd["ms"]), statistics.median(sd["cpu"])
+                gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
+                if a.json:
+                    print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "isa": isa, "tokens": row["tokens"],
+                                      "anyres_dtype": d,
+                                      "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
+                                      "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
+                                      "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in sd["ms"]],
+                                      "ort_gflops": round(gflop / om * 1e3, 1), "anyres_gflops": round(gflop / am * 1e3, 1),
+                                      "ort_run_rss_mb": round(ort_rss), "anyres_run_rss_mb": round(sd["rss"]),
+                                      "ort_load_rss_mb": round(ort_load), "anyres_load_rss_mb": round(sd["load"]),
+                                      "anyres_heap_peak_mb": sd["heap"], "ort_version": version, "level": level, "ort_isa": ort_isa}), flush=True)
+                    continue
+                print(f"{h}x{w:<5} {t:>3} {isa:>6} {row['tokens']:>6} {d:>5} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
+                      f" {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
+                      f" {ort_rss:>10.0f} {sd['rss']:>13.0f} {sd['heap']:>14.0f} {ort_load:>9.0f}/{sd['load']:<9.0f}", flush=True)
         if not a.json:
-            print(f"ONNX Runtime {version} (onnxruntime-node, CPU EP) vs anyres (kernels: {a.level}), median ms of {a.rounds} alternations;"
-                  f" ratio = ORT/anyres; isa avx2: anyres ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so")
+            print(f"ONNX Runtime {version} (onnxruntime-node, CPU EP, float32) vs anyres (kernels: {a.level}; dtypes {','.join(dtypes)}),"
+                  f" median ms of {a.rounds} alternations; ratio = ORT/anyres; isa avx2: anyres ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so")
 
 
 if __name__ == "__main__":

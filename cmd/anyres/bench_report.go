@@ -19,7 +19,7 @@ func init() {
 	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch, ONNX Runtime) and write the README results table", runBenchReport}
 }
 
-const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-timeout 20m]
+const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-timeout 40m]
 
 Runs each peer script in bench/peers (python3; each installs its own Debian
 packages and measures the peer and anyres side by side in the same run),
@@ -37,7 +37,7 @@ func runBenchReport(args []string) error {
 	readme := fs.String("readme", "", "README to rewrite the results section of")
 	out := fs.String("out", "", "markdown file to write (default: standard output)")
 	peers := fs.String("peers", "", "folder of peer scripts (default: bench/peers under the module root)")
-	timeout := fs.Duration("timeout", 20*time.Minute, "time limit per script")
+	timeout := fs.Duration("timeout", 40*time.Minute, "time limit per script (vit_onnxruntime.py runs anyres in three dtypes: about 20 minutes on a 2-core machine)")
 	peerArgs := map[string][]string{}
 	fs.Func("args", "extra arguments for one script, `script.py=ARGS` (repeatable), e.g. 'vit_torch.py=--sizes 224x224,384x384'", func(v string) error {
 		name, args, ok := strings.Cut(v, "=")

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/anyres/anyres/bench"
+	"github.com/anyres/anyres/nn"
 )
 
 func init() {
-	benchCommands["vit"] = command{"ViT-B/16 forward at any size: ms, GFLOP/s, memory; -pack: packed vs padded batch", runBenchViT}
+	benchCommands["vit"] = command{"ViT-B/16 forward at any size: ms, GFLOP/s, memory; -dtype f32|bf16|int8; -pack: packed vs padded batch", runBenchViT}
 }
 
 func runBenchViT(args []string) error {
@@ -22,8 +23,16 @@ func runBenchViT(args []string) error {
 	budget := fs.Duration("time", 3*time.Second, "time to spend per size and thread count (at least 2 runs after a warm-up)")
 	pack := fs.Bool("pack", false, "time the sizes packed into one sequence against padding them all to the largest")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
+	dtype := fs.String("dtype", "f32", "number format of the Linear layers: f32, bf16 or int8 (not with -pack)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	dt, err := nn.ParseDType(*dtype)
+	if err != nil {
+		return err
+	}
+	if *pack && dt != nn.F32 {
+		return fmt.Errorf("-pack times float32 only, not -dtype %s", dt)
 	}
 	ss, err := parseSizes(*sizes)
 	if err != nil {
@@ -46,7 +55,7 @@ func runBenchViT(args []string) error {
 			continue
 		}
 		for _, s := range ss {
-			r, err := bench.ViT(s[0], s[1], t, *budget)
+			r, err := bench.ViT(s[0], s[1], t, dt, *budget)
 			if err != nil {
 				return err
 			}

@@ -23,9 +23,10 @@ const quantizeHelp = `usage: anyres quantize -in a.safetensors -out b.safetensor
 
 Rewrites a checkpoint (safetensors, timm state_dict names) with its Linear
 weights in a smaller number format. The weights rewritten are the 2-D
-float tensors whose name ends in ".weight", except the patch embedding
-(which anyres keeps float32); everything else is copied byte for byte, and
-the metadata is kept (with an "anyres_quantize" entry added).
+float tensors whose name ends in ".weight", except those anyres keeps
+float32 (the patch embedding: patch_embed.*, NaFlex's embeds.*; Swin V2's
+position-bias MLP: *.cpb_mlp.*); everything else is copied byte for byte,
+and the metadata is kept (with an "anyres_quantize" entry added).
 
   -dtype int8   NAME (I8, [out, in]) holds round(w / s) for each output row,
                 s = max |w[row]| / 127 (symmetric, round half to even), and
@@ -69,9 +70,13 @@ func runQuantize(args []string) error {
 }
 
 // quantizable reports whether a tensor is a Linear weight that quantize
-// rewrites.
+// rewrites: a 2-D float ".weight" other than those anyres runs in float32
+// in every dtype, the patch embedding (timm's patch_embed, NaFlex's
+// embeds.proj, a Linear over patches) and Swin V2's position-bias MLP
+// (cpb_mlp, which makes the attention bias tables).
 func quantizable(name string, shape []int, dtype string) bool {
-	return len(shape) == 2 && strings.HasSuffix(name, ".weight") && !strings.HasPrefix(name, "patch_embed.") &&
+	return len(shape) == 2 && strings.HasSuffix(name, ".weight") &&
+		!strings.HasPrefix(name, "patch_embed.") && !strings.HasPrefix(name, "embeds.") && !strings.Contains(name, ".cpb_mlp.") &&
 		(dtype == "F32" || dtype == "F16" || dtype == "BF16")
 }
 
@@ -138,9 +143,9 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	}
 	switch dtype {
 	case nn.Int8:
-		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
+		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed, embeds, cpb_mlp) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
 	case nn.BF16:
-		meta["anyres_quantize"] = "bf16: each 2-D .weight (but patch_embed) as BF16, rounded to nearest even"
+		meta["anyres_quantize"] = "bf16: each 2-D .weight (but patch_embed, embeds, cpb_mlp) as BF16, rounded to nearest even"
 	}
 	return n, before, after, tensorout.WriteSafetensorsFile(out, tensors, meta)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/nlpodyssey/safetensors"
@@ -164,5 +165,99 @@ func TestDamagedInt8Checkpoint(t *testing.T) {
 				t.Errorf("%s, dtype %s: %v, want ErrWeight naming %s", c.name, d, err, c.expect)
 			}
 		}
+	}
+}
+
+// TestQuantizedCheckpointEveryFamily: `anyres quantize` on every golden
+// model file (every family): the int8 file run at int8 gives the bits of
+// quantizing the float32 file at load time (the stored values packed as
+// they are, EVA's separate q/k/v and SwiGLU's fc1_g/fc1_x stacked),
+// and the bf16 file at bf16 those of rounding at load, except where a
+// LayerScale is folded into a layer (the stored values are scaled and
+// rounded again): then features cosine ≥ 0.9999 to it.
+func TestQuantizedCheckpointEveryFamily(t *testing.T) {
+	models := golden.Models(t)
+	if len(models) == 0 {
+		t.Fatal("no golden model files")
+	}
+	for _, name := range models {
+		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
+			f := golden.Open(t, name)
+			var imgs []anyres.Image
+			for _, c := range f.Cases {
+				if len(c.Inputs) == 1 && strings.HasPrefix(c.Inputs[0], "in_") {
+					pix, shape := f.F32(t, c.Inputs[0])
+					imgs = append(imgs, anyres.Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix})
+				}
+			}
+			if len(imgs) == 0 {
+				t.Fatal("no image input")
+			}
+			// src: the float32 checkpoint as a user holds it (a hub folder,
+			// or the file with its own config metadata).
+			src, weights, opts := filepath.Join(golden.Dir(t), name), "", anyres.Options{}
+			if f.HasHub() {
+				src = golden.WriteHubFolder(t, f, t.TempDir())
+				weights = filepath.Join(src, "model.safetensors")
+			} else {
+				weights, opts.Ignore = src, golden.NotWeight
+			}
+			layerScale := false
+			for _, n := range f.Names() {
+				layerScale = layerScale || strings.Contains(n, "gamma")
+			}
+			for _, dtype := range []string{"int8", "bf16"} {
+				dst := t.TempDir()
+				out := filepath.Join(dst, "model.safetensors")
+				if err := runQuantize([]string{"-in", weights, "-out", out, "-dtype", dtype}); err != nil {
+					t.Fatal(err)
+				}
+				qpath := out
+				if f.HasHub() {
+					cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dst, "config.json"), cfg, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					qpath = dst
+				}
+				o := opts
+				o.DType = dtype
+				ref, err := anyres.Load(src, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q, err := anyres.Load(qpath, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var worst float64 = 1
+				same := true
+				for _, img := range imgs {
+					var a, b anyres.Output
+					if err := ref.Forward(img, &a); err != nil {
+						t.Fatal(err)
+					}
+					if err := q.Forward(img, &b); err != nil {
+						t.Fatal(err)
+					}
+					for i := range a.Tokens {
+						same = same && math.Float32bits(a.Tokens[i]) == math.Float32bits(b.Tokens[i])
+					}
+					worst = min(worst, cos(a.Tokens, b.Tokens))
+				}
+				ref.Close()
+				q.Close()
+				t.Logf("%s file at %s vs %s at load: identical %v, features cosine ≥ %.6f", dtype, dtype, dtype, same, worst)
+				if !same && !layerScale {
+					t.Errorf("%s: the quantized file runs other bits than quantizing at load (cosine %.6f)", dtype, worst)
+				}
+				if worst < 0.9999 {
+					t.Errorf("%s: features cosine %.6f to quantizing at load < 0.9999", dtype, worst)
+				}
+			}
+		})
 	}
 }

@@ -89,3 +89,25 @@ func rewrite(tb testing.TB, path string, edit func(map[string]tensorout.Tensor))
 		tb.Fatal(err)
 	}
 }
+
+// Models lists the files of testdata/golden that hold a model (those with
+// a timm_model entry in their metadata), sorted by name.
+func Models(tb testing.TB) []string {
+	tb.Helper()
+	paths, err := filepath.Glob(filepath.Join(Dir(tb), "*.safetensors"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, p := range paths {
+		f, err := tensorfile.Open(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, ok := f.Metadata()["timm_model"]; ok {
+			out = append(out, filepath.Base(p))
+		}
+		f.Close()
+	}
+	return out
+}

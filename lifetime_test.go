@@ -95,3 +95,47 @@ func TestReadFileOption(t *testing.T) {
 		return m
 	})
 }
+
+// TestWithThreadsEveryFamily: every family's model gives a WithThreads copy
+// that computes the same bits on another worker count and shares the
+// model's lifetime (closing the copy closes the model).
+func TestWithThreadsEveryFamily(t *testing.T) {
+	for _, name := range golden.Models(t) {
+		t.Run(name, func(t *testing.T) {
+			f := golden.Open(t, name)
+			if !f.HasHub() {
+				t.Skip("no hub config")
+			}
+			dir := golden.WriteHubFolder(t, f, t.TempDir())
+			m, err := anyres.Load(dir, anyres.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			pix, shape := f.F32(t, f.Cases[0].Inputs[0])
+			img := anyres.Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}
+			var ref, out anyres.Output
+			if err := m.Forward(img, &ref); err != nil {
+				t.Fatal(err)
+			}
+			c, err := anyres.WithThreads(m, 3)
+			if err != nil {
+				t.Fatalf("%s: %v", m.Info().Family, err)
+			}
+			if err := c.Forward(img, &out); err != nil {
+				t.Fatal(err)
+			}
+			for i := range ref.Tokens {
+				if out.Tokens[i] != ref.Tokens[i] {
+					t.Fatalf("token value %d: %v on 3 threads, %v on 1", i, out.Tokens[i], ref.Tokens[i])
+				}
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Forward(img, &out); !errors.Is(err, anyres.ErrClosed) {
+				t.Fatalf("the model after closing its copy: %v, want ErrClosed", err)
+			}
+		})
+	}
+}

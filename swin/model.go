@@ -133,6 +133,19 @@ func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, erro
 // Config returns the model's architecture.
 func (m *Model) Config() Config { return m.cfg }
 
+// WithThreads returns a model that shares m's weights and lifetime (Close
+// on either closes both) but runs each forward pass on n workers (0:
+// GOMAXPROCS), with workspaces of its own.
+func (m *Model) WithThreads(n int) *Model {
+	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
+	c.workers = nn.NewWorkers(n)
+	c.pool.New = func() any { return newWorkspace(c) }
+	return c
+}
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
+
 // Threads is the number of workers of one forward pass.
 func (m *Model) Threads() int { return m.workers.N() }
 

@@ -23,7 +23,7 @@ TEXT ·qgemmAVX2(SB), NOSPLIT, $0-48
 	MOVQ t+40(FP), DX
 	LEAQ (R8)(R8*2), R10
 	MOVL $0x00010001, AX
-	MOVD AX, X15
+	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
@@ -226,11 +226,15 @@ TEXT ·qQuantAVX2(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
 	VBROADCASTSS inv+24(FP), Y15
+	// VEX encodings only: a legacy SSE MOVD after the VBROADCASTSS above
+	// (upper halves of the ymm registers dirty) paid an AVX→SSE state
+	// transition of ~250-400 ns per call on the Xeon (EMR, KVM guest)
+	// measured — more than quantizing a 768-wide row takes.
 	MOVL zero+28(FP), AX
-	MOVD AX, X14
+	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
 	MOVL $0x7f7f7f7f, AX
-	MOVD AX, X13
+	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
 	VMOVDQU qPermIdx<>(SB), Y12
 	SHRQ $5, CX
@@ -272,7 +276,7 @@ TEXT ·qDequantAVX2(SB), NOSPLIT, $0-64
 	MOVQ n+40(FP), CX
 	MOVQ hasBias+48(FP), R10
 	MOVL zero+56(FP), AX
-	MOVD AX, X15
+	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
 	VBROADCASTSS sa+60(FP), Y14
 	SHRQ $3, CX

@@ -11,6 +11,9 @@ var (
 	bFMA = bMicro{mr: 12, nr: 2 * qPanel, fma: bgemmFMAAVX512}
 	// 5×16: 10 ymm accumulators; the same on AVX2 + FMA3.
 	bFMA2 = bMicro{mr: 5, nr: qPanel, fma: bgemmFMAAVX2}
+	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBF16PS on
+	// activations rounded to bfloat16 (VCVTNEPS2BF16).
+	bAMX = bMicro{mr: 16, nr: 2 * qPanel, amx: amxDotBF16, convert: convertBF16AVX512}
 )
 
 // bPreferDot selects VDPBF16PS over widening + FMA where both can run. On
@@ -28,6 +31,8 @@ func HasBF16() bool { return cpuid.CPU.Supports(cpuid.AVX512BF16) }
 func init() {
 	register("bgemm", func(l Level) {
 		switch {
+		case l == AMX:
+			bLevel = &bAMX
 		case l == AVX512 && bPreferDot && HasBF16():
 			bLevel = &bDot
 		case l == AVX512:
@@ -37,7 +42,7 @@ func init() {
 		default:
 			bLevel = nil
 		}
-	}, AVX2, AVX512)
+	}, AVX2, AVX512, AMX)
 }
 
 // bgemmDotAVX512 is bdotTileGo(6, 64, ...) with VDPBF16PS (instructions

@@ -193,6 +193,46 @@ TEXT ·qMinMaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ n+8(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	// 32 floats per iteration into four min/max pairs (Y0/Y1, Y4/Y5,
+	// Y6/Y7, Y8/Y9): one pair was bound by VMINPS latency, 4 cycles per 8
+	// floats. Each VMINPS/VMAXPS keeps the accumulator (its second
+	// source) when x is NaN, so NaNs are skipped, and the accumulators,
+	// which start at +0 and change only to values strictly beyond, never
+	// hold -0 or NaN: merging them in any order gives the one-pair result.
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ CX, DX
+	SHRQ $5, DX
+	JZ qminmax_merge
+qminmax_loop4:
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMINPS Y0, Y2, Y0
+	VMAXPS Y1, Y2, Y1
+	VMINPS Y4, Y3, Y4
+	VMAXPS Y5, Y3, Y5
+	VMINPS Y6, Y10, Y6
+	VMAXPS Y7, Y10, Y7
+	VMINPS Y8, Y11, Y8
+	VMAXPS Y9, Y11, Y9
+	ADDQ $128, SI
+	DECQ DX
+	JNZ qminmax_loop4
+qminmax_merge:
+	VMINPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VMINPS Y8, Y6, Y6
+	VMAXPS Y9, Y7, Y7
+	VMINPS Y6, Y0, Y0
+	VMAXPS Y7, Y1, Y1
+	// The last n%32 floats, 8 at a time.
+	ANDQ $31, CX
 	SHRQ $3, CX
 	JZ qminmax_reduce
 qminmax_loop:

@@ -123,6 +123,9 @@ type bMicro struct {
 	// columns per call; mr and nr are then its row (16) and column (32)
 	// granularity.
 	amx func(kb int, a *uint16, lda int, b *uint16, ldb int, t *float32, ldt int, rows, cols int, pf *uint16, pfn int, pfLast *uint16)
+	// add is Add for the epilogue's bias and residual (nil: Add); any
+	// implementation gives Add's bits (one rounded addition each).
+	add func(dst, a, b []float32)
 }
 
 // bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
@@ -367,8 +370,12 @@ func (g *bCall) finishRow(tl *bLocal, acc []float32, row, j int) {
 	if ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc) {
 		out = tl.row[:w]
 	}
+	add := g.mk.add
+	if add == nil {
+		add = Add
+	}
 	if ep.Bias != nil {
-		Add(out, acc, ep.Bias[j:j+w])
+		add(out, acc, ep.Bias[j:j+w])
 	} else {
 		copy(out, acc)
 	}
@@ -376,7 +383,7 @@ func (g *bCall) finishRow(tl *bLocal, acc []float32, row, j int) {
 		Activate(ep.Act, out, out)
 	}
 	if ep.Residual != nil {
-		Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+		add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 	}
 }
 

@@ -203,6 +203,8 @@ type qMicro struct {
 	// bit-identical to quantRowGo and dequantGo.
 	quantRow func(dst []uint8, src []float32) (scale float32, zero int32)
 	dequant  func(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32)
+	// add is Add for the residual (nil: Add), with Add's bits.
+	add func(dst, a, b []float32)
 }
 
 var qLevel *qMicro
@@ -556,6 +558,10 @@ func (g *qCall) finish(tl *qLocal, tile []int32, ldt, i, h, j, w int) {
 	// After GemmQuant's check, a residual is either C itself or apart
 	// from it.
 	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
+	add := g.mk.add
+	if add == nil {
+		add = Add
+	}
 	for r := 0; r < h; r++ {
 		row := i + r
 		dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
@@ -568,7 +574,7 @@ func (g *qCall) finish(tl *qLocal, tile []int32, ldt, i, h, j, w int) {
 			Activate(ep.Act, out, out)
 		}
 		if ep.Residual != nil {
-			Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+			add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 		}
 	}
 }

@@ -16,6 +16,11 @@ import (
 //     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
 //     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
 //     by default (see bPreferDot: on the Xeon measured it was slower).
+//   - At the amx level, activations are rounded to bfloat16 per row block
+//     (VCVTNEPS2BF16, as ToBF16) and TDPBF16PS multiplies 16×32 tiles of
+//     them by the packed panels, loaded as 16×16-pair tiles directly,
+//     accumulating in float32 (amxDotBF16). Like VDPBF16PS it rounds A
+//     too: results are close to, not the bits of, the widening path.
 //   - Elsewhere (generic, neon) the weight is widened to float32 in a
 //     scratch copy and the product runs on the float32 GEMM (Sgemm).
 //
@@ -27,14 +32,19 @@ import (
 // concurrent use.
 //
 // Layout: column panels of qPanel columns (N padded with zeros to a
-// multiple of qNPad); within a panel, K runs in pairs (K padded to even),
-// each pair holding qPanel columns × 2 consecutive k values (64 bytes),
-// which is what VDPBF16PS multiplies against one broadcast pair of A.
+// multiple of qNPad); within a panel, K runs in pairs, each pair holding
+// qPanel columns × 2 consecutive k values (64 bytes), which is what
+// VDPBF16PS multiplies against one broadcast pair of A. K is padded with
+// zeros to a multiple of bKPad: 16 pairs of a panel are then one 16×64-byte
+// AMX tile, for every K step of the AMX kernel (the other kernels stop at
+// the last pair that holds weights).
 type BF16B struct {
 	K, N   int
-	kp, np int
+	kp, np int // K rounded up to bKPad, N to qNPad
 	data   []uint16
 }
+
+const bKPad = 32
 
 // ToBF16 rounds a float32 to bfloat16 bits as VCVTNEPS2BF16 does: to
 // nearest even, a denormal to zero of the same sign, a NaN to a quiet NaN.
@@ -57,7 +67,7 @@ func FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 // ld) to bfloat16 and packs it for GemmBF16.
 func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 	checkMatrix("W", w, false, n, k, ld)
-	p := &BF16B{K: k, N: n, kp: roundUp(k, 2), np: roundUp(n, qNPad)}
+	p := &BF16B{K: k, N: n, kp: roundUp(k, bKPad), np: roundUp(n, qNPad)}
 	p.data = make([]uint16, p.np*p.kp)
 	panelLen := p.kp * qPanel
 	for j := 0; j < n; j++ {
@@ -108,6 +118,14 @@ type bMicro struct {
 	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
 	convert func(dst []uint16, src []float32)
 	fma     func(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
+	// amx, when set (with convert), replaces kernel with the AMX block
+	// kernel amxDotBF16 (strides in bytes): a row block × up to qAMXCols
+	// columns per call; mr and nr are then its row (16) and column (32)
+	// granularity.
+	amx func(kb int, a *uint16, lda int, b *uint16, ldb int, t *float32, ldt int, rows, cols int, pf *uint16, pfn int, pfLast *uint16)
+	// add is Add for the epilogue's bias and residual (nil: Add); any
+	// implementation gives Add's bits (one rounded addition each).
+	add func(dst, a, b []float32)
 }
 
 // bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
@@ -236,9 +254,14 @@ var (
 	bLocalPool   freeList[bLocal]
 )
 
-func (l *bLocal) size(mk *bMicro, k int) {
-	l.tile = grow(l.tile, mk.mr*mk.nr)
-	l.row = grow(l.row, mk.nr)
+func (l *bLocal) size(mk *bMicro, k, mc int) {
+	if mk.amx != nil {
+		l.tile = grow(l.tile, mc*qAMXCols)
+		l.row = grow(l.row, qAMXCols)
+	} else {
+		l.tile = grow(l.tile, mk.mr*mk.nr)
+		l.row = grow(l.row, mk.nr)
+	}
 	if mk.fma != nil {
 		l.edge = grow(l.edge, mk.mr*max(k, 1))
 	}
@@ -246,7 +269,11 @@ func (l *bLocal) size(mk *bMicro, k int) {
 
 func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
 	g := bCall{mk: mk, m: m, a: a, lda: lda, pb: pb, c: c, ldc: ldc, ep: ep}
-	g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, m, pb.N, mk.mr, mk.nr)
+	if mk.amx != nil {
+		g.mc, g.rowBlocks, g.chunk, g.colChunks = planAMX(threads, m, pb.N)
+	} else {
+		g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, m, pb.N, mk.mr, mk.nr)
+	}
 	s := bScratchPool.get()
 	if s == nil {
 		s = &bScratch{}
@@ -256,7 +283,7 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 		g.ab = s.a
 	}
 	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
-		s.single.size(mk, pb.K)
+		s.single.size(mk, pb.K, g.mc)
 		for rb := 0; rb < g.rowBlocks && mk.fma == nil; rb++ {
 			g.convertRows(rb)
 		}
@@ -281,7 +308,7 @@ func (g bCall) runParallel(threads int) {
 		if tl == nil {
 			tl = &bLocal{}
 		}
-		tl.size(g.mk, g.pb.K)
+		tl.size(g.mk, g.pb.K, g.mc)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -311,22 +338,73 @@ func (g *bCall) convertRows(rb int) {
 	}
 }
 
+// runItemAMX computes one row block × column chunk with the AMX block
+// kernel, up to qAMXCols columns per call, each call prefetching the
+// panels of the next (see qCall.runItemAMX).
+func (g *bCall) runItemAMX(tl *bLocal, rb, cc int) {
+	pb := g.pb
+	kp := pb.kp
+	panelLen := kp * qPanel
+	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
+	rows := roundUp(i1-i0, 16) // rows past M are zeros in g.ab
+	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, pb.N)
+	last := &pb.data[len(pb.data)-1]
+	for j := j0; j < j1; j += qAMXCols {
+		w := min(qAMXCols, j1-j)
+		cols := roundUp(w, 32) // N is padded to qNPad = 64
+		pf, pfn := amxNext(pb.data, panelLen, j+cols, j0, j1, rows, cols, kp/bKPad)
+		g.mk.amx(kp/bKPad, &g.ab[i0*kp], 2*kp, &pb.data[j/qPanel*panelLen], 2*panelLen, &tl.tile[0], 4*cols, rows, cols, pf, pfn, last)
+		for r := i0; r < i1; r++ {
+			g.finishRow(tl, tl.tile[(r-i0)*cols:(r-i0)*cols+w], r, j)
+		}
+	}
+}
+
+// finishRow applies the epilogue to one row of sums acc at (row, j),
+// straight into C unless the residual is C itself.
+func (g *bCall) finishRow(tl *bLocal, acc []float32, row, j int) {
+	ep := &g.ep
+	w := len(acc)
+	dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
+	out := dst
+	if ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc) {
+		out = tl.row[:w]
+	}
+	add := g.mk.add
+	if add == nil {
+		add = Add
+	}
+	if ep.Bias != nil {
+		add(out, acc, ep.Bias[j:j+w])
+	} else {
+		copy(out, acc)
+	}
+	if ep.Act != ActNone {
+		Activate(ep.Act, out, out)
+	}
+	if ep.Residual != nil {
+		add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+	}
+}
+
 func (g *bCall) runItem(tl *bLocal, rb, cc int) {
+	if g.mk.amx != nil {
+		g.runItemAMX(tl, rb, cc)
+		return
+	}
 	mk, pb := g.mk, g.pb
 	mr, nr := mk.mr, mk.nr
 	kp := pb.kp
 	panelLen := kp * qPanel
 	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
 	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, pb.N)
-	ep := &g.ep
-	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
 	for j := j0; j < j1; j += nr {
 		w := min(nr, j1-j)
 		b := &pb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
 			switch {
 			case mk.fma == nil:
-				mk.kernel(kp/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
+				mk.kernel((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
 			case i+mr <= g.m:
 				mk.fma(pb.K, &g.a[i*g.lda], g.lda, b, panelLen, &tl.tile[0])
 			default:
@@ -339,24 +417,7 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 				mk.fma(k, &tl.edge[0], k, b, panelLen, &tl.tile[0])
 			}
 			for r := 0; r < min(mr, i1-i); r++ {
-				row := i + r
-				dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
-				out := dst
-				if inPlace {
-					out = tl.row[:w]
-				}
-				acc := tl.tile[r*nr : r*nr+w]
-				if ep.Bias != nil {
-					Add(out, acc, ep.Bias[j:j+w])
-				} else {
-					copy(out, acc)
-				}
-				if ep.Act != ActNone {
-					Activate(ep.Act, out, out)
-				}
-				if ep.Residual != nil {
-					Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
-				}
+				g.finishRow(tl, tl.tile[r*nr:r*nr+w], i+r, j)
 			}
 		}
 	}

@@ -68,6 +68,12 @@ func TestGemmBF16(t *testing.T) {
 							x += u * v
 							mag += math.Abs(u * v)
 						}
+						// Rounding a and w to bfloat16 (8-bit significand:
+						// relative error ≤ u = 2⁻⁸ each) moves each product by
+						// ≤ (2u + u²)·|a·w| < 1.01·2⁻⁷·|a·w| (the widening
+						// paths round only w: half that); float32
+						// accumulation adds ≤ 2⁻²⁴ of the running magnitude
+						// per step (k steps, bias, epilogue).
 						bound := mag*(1.01/128+float64(c.k+2)/(1<<24)) + 1e-6
 						if ep.Bias != nil {
 							x += float64(c.b[j])
@@ -91,29 +97,33 @@ func TestGemmBF16(t *testing.T) {
 }
 
 // TestGemmBF16Threads: every thread count gives the same bits.
+// The second shape is two AMX row blocks, three column calls and a padded
+// K step.
 func TestGemmBF16Threads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(53, 54))
-	m, n, k := 197, 200, 300
-	a := randMatrix(rng, m, k, k)
-	w := randMatrix(rng, n, k, k)
-	bias := randMatrix(rng, 1, n, n)
-	pb := kernels.NewBF16B(k, n, w, k)
-	kerneltest.Run(t, func(t *testing.T) {
-		var first []float32
-		for _, th := range []kernels.Threads{1, 2, 3, 7} {
-			c := make([]float32, m*n)
-			kernels.GemmBF16(th, m, a, k, pb, c, n, kernels.Epilogue{Bias: bias, Act: kernels.ActGELU})
-			if first == nil {
-				first = c
-				continue
-			}
-			for i := range c {
-				if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
-					t.Fatalf("threads=%d: C[%d] = %v, 1 thread %v", th, i, c[i], first[i])
+	for _, s := range [][3]int{{197, 200, 300}, {300, 300, 130}} {
+		m, n, k := s[0], s[1], s[2]
+		a := randMatrix(rng, m, k, k)
+		w := randMatrix(rng, n, k, k)
+		bias := randMatrix(rng, 1, n, n)
+		pb := kernels.NewBF16B(k, n, w, k)
+		kerneltest.Run(t, func(t *testing.T) {
+			var first []float32
+			for _, th := range []kernels.Threads{1, 2, 3, 7} {
+				c := make([]float32, m*n)
+				kernels.GemmBF16(th, m, a, k, pb, c, n, kernels.Epilogue{Bias: bias, Act: kernels.ActGELU})
+				if first == nil {
+					first = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+						t.Fatalf("%dx%dx%d threads=%d: C[%d] = %v, 1 thread %v", m, n, k, th, i, c[i], first[i])
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 }
 
 func TestGemmBF16NoAllocs(t *testing.T) {

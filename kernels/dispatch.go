@@ -13,20 +13,31 @@ import (
 // Level names one implementation tier of the kernels.
 type Level int
 
-// The kernel levels. On amd64 they are ordered generic < avx2 < avx512; on
-// arm64, generic < neon.
+// The kernel levels. On amd64 they are ordered generic < avx2 < avx512 <
+// amx; on arm64, generic < neon.
+//
+// AMX is AVX-512 plus Intel's tile matrix unit (AMX-TILE, AMX-INT8,
+// AMX-BF16): only the int8 and bfloat16 products (GemmQuant, GemmBF16)
+// have AMX kernels, every other family runs its AVX-512 code at this
+// level. It is a level of its own, rather than a feature the avx512 level
+// picks up, so that ANYRES_KERNELS=avx512 turns the tile unit off and
+// tests and benchmarks can run the AVX-512 and AMX kernels side by side.
+// Besides the CPUID bits it needs the OS: XCR0 must enable the tile state
+// and Linux must grant the process tile data (arch_prctl
+// ARCH_REQ_XCOMP_PERM, requested once when the levels are first listed).
 const (
 	Generic Level = iota // pure Go, every platform
 	AVX2                 // AVX2 + FMA3
 	AVX512               // AVX-512 F, BW, VL, DQ (uses all 32 zmm registers)
 	NEON                 // arm64 Advanced SIMD
+	AMX                  // AVX-512 + AMX tiles (int8 and bf16 products)
 )
 
 // EnvVar is the environment variable that lowers the kernel level for the
 // whole process.
 const EnvVar = "ANYRES_KERNELS"
 
-var levelNames = [...]string{Generic: "generic", AVX2: "avx2", AVX512: "avx512", NEON: "neon"}
+var levelNames = [...]string{Generic: "generic", AVX2: "avx2", AVX512: "avx512", NEON: "neon", AMX: "amx"}
 
 // String returns the level's name as ANYRES_KERNELS spells it.
 func (l Level) String() string {
@@ -47,9 +58,18 @@ func ParseLevel(s string) (Level, error) {
 }
 
 // includes reports whether a kernel written for impl may run when the cap is
-// cap: the same level, generic, or AVX2 under an AVX-512 cap.
+// cap: the same level, generic, AVX2 under an AVX-512 cap, AVX-512 or AVX2
+// under an AMX cap.
 func includes(cap, impl Level) bool {
-	return impl == Generic || impl == cap || (cap == AVX512 && impl == AVX2)
+	switch {
+	case impl == Generic || impl == cap:
+		return true
+	case cap == AVX512:
+		return impl == AVX2
+	case cap == AMX:
+		return impl == AVX512 || impl == AVX2
+	}
+	return false
 }
 
 // requiredFeatures lists, per level, the CPU features its kernels use.
@@ -57,6 +77,10 @@ var requiredFeatures = map[Level][]cpuid.FeatureID{
 	AVX2:   {cpuid.AVX, cpuid.AVX2, cpuid.FMA3},
 	AVX512: {cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ},
 	NEON:   {cpuid.ASIMD},
+	// The AMX level's bfloat16 path rounds activations with
+	// VCVTNEPS2BF16 (AVX512-BF16), which every AMX CPU has.
+	AMX: {cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ,
+		cpuid.AVX512BF16, cpuid.AMXTILE, cpuid.AMXINT8, cpuid.AMXBF16},
 }
 
 // missingFeatures names the features level l needs that this CPU lacks.
@@ -68,6 +92,13 @@ func missingFeatures(l Level) []string {
 	for _, f := range requiredFeatures[l] {
 		if !cpuid.CPU.Supports(f) {
 			missing = append(missing, f.String())
+		}
+	}
+	if l == AMX && len(missing) == 0 {
+		// The tile state is usable only once the OS enables and grants
+		// it; asked only when the CPU has the features.
+		if why := amxOSMissing(); why != "" {
+			missing = append(missing, why)
 		}
 	}
 	return missing

@@ -9,3 +9,6 @@ var compiledLevels = []Level{Generic, NEON}
 
 // Advanced SIMD is part of every ARMv8-A core.
 const neonAlwaysPresent = true
+
+// amxOSMissing: AMX is an amd64 level (never compiled here).
+func amxOSMissing() string { return "amd64 tiles" }

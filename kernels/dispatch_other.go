@@ -11,3 +11,6 @@ var goarch = runtime.GOARCH
 var compiledLevels = []Level{Generic}
 
 const neonAlwaysPresent = false
+
+// amxOSMissing: AMX is an amd64 level (never compiled here).
+func amxOSMissing() string { return "amd64 tiles" }

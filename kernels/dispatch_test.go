@@ -11,7 +11,7 @@ import (
 )
 
 func TestParseLevel(t *testing.T) {
-	for _, name := range []string{"generic", "avx2", "AVX512", " neon "} {
+	for _, name := range []string{"generic", "avx2", "AVX512", " neon ", "amx"} {
 		l, err := ParseLevel(name)
 		require.NoError(t, err, "ParseLevel(%q)", name)
 		assert.True(t, strings.EqualFold(l.String(), strings.TrimSpace(name)), "ParseLevel(%q) = %v", name, l)
@@ -35,7 +35,7 @@ func TestUnavailableLevelNamesWhatIsMissing(t *testing.T) {
 	for _, l := range Available() {
 		can[l] = true
 	}
-	for _, l := range []Level{AVX2, AVX512, NEON} {
+	for _, l := range []Level{AVX2, AVX512, NEON, AMX} {
 		err := CheckLevel(l)
 		if can[l] {
 			if err != nil {
@@ -81,7 +81,7 @@ func TestEnvForcingUnavailableLevelFails(t *testing.T) {
 		can[l] = true
 	}
 	var missing []Level
-	for _, l := range []Level{AVX2, AVX512, NEON} {
+	for _, l := range []Level{AVX2, AVX512, NEON, AMX} {
 		if !can[l] {
 			missing = append(missing, l)
 		}

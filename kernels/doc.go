@@ -29,9 +29,11 @@
 // Every family has a pure-Go implementation (level Generic) and, where it
 // pays, assembly for AVX2+FMA and AVX-512 (amd64) and NEON (arm64); each
 // family runs the best code it has at or below the process's level. The
-// best level the CPU supports is chosen once, at start-up, by dispatch.go;
-// the environment variable ANYRES_KERNELS (generic, avx2, avx512, neon)
-// lowers it for the whole process. Asking for a level this CPU or build
+// level amx (AVX-512 plus Intel AMX tiles, granted by Linux) adds tile
+// kernels for the int8 and bfloat16 products only. The best level the CPU
+// supports is chosen once, at start-up, by dispatch.go; the environment
+// variable ANYRES_KERNELS (generic, avx2, avx512, amx, neon) lowers it for
+// the whole process (avx512 on an AMX machine turns the tiles off). Asking for a level this CPU or build
 // lacks stops the process at start-up with a message naming the missing
 // features: never a silent fallback. Levels, Available, Active, SetLevel and
 // Info tell and change what runs (SetLevel is for tests: see package

@@ -47,14 +47,19 @@ import (
 // columns of C, never over K (and integer sums are exact anyway).
 
 // Packed int8 layout: column panels of qPanel columns; within a panel, K
-// runs in groups of 4 (K padded to a multiple of 4 with zeros), and each
-// group holds qPanel columns × 4 consecutive k values (64 bytes), which is
-// what VPDPBUSD / VPMADDUBSW / SDOT multiply against 4 broadcast
-// activation bytes. N is padded with zero columns to a multiple of qNPad,
-// so the widest tile of any level never reads past the packed data.
+// runs in groups of 4, and each group holds qPanel columns × 4 consecutive
+// k values (64 bytes), which is what VPDPBUSD / VPMADDUBSW / SDOT multiply
+// against 4 broadcast activation bytes. N is padded with zero columns to a
+// multiple of qNPad, so the widest tile of any level never reads past the
+// packed data. K is padded with zeros to a multiple of qKPad: 16 groups of
+// a panel are then one 16×64-byte AMX tile (TILELOADD at a stride of 64
+// bytes), for every K step of the AMX kernel. Zeros add nothing to the
+// sums (nor to colSum); the other levels stop at the first group of
+// padding (QuantB.groups).
 const (
 	qPanel = 16
 	qNPad  = 64
+	qKPad  = 64
 	// qMaxK bounds K so that |Σ Aq·Bq| ≤ 127·128·K stays inside int32.
 	qMaxK = MaxQuantK
 )
@@ -68,7 +73,7 @@ const MaxQuantK = 1 << 17
 // construction and safe for concurrent use.
 type QuantB struct {
 	K, N   int
-	kp, np int       // K rounded up to 4, N rounded up to qNPad
+	kp, np int       // K rounded up to qKPad, N rounded up to qNPad
 	data   []int8    // np/qPanel panels of kp·qPanel bytes
 	scale  []float32 // per column (np values, zero past N)
 	colSum []int32   // Σ_k Bq[k, n] (np values)
@@ -142,7 +147,7 @@ func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
 	if len(q) != n*k || len(scale) != n {
 		panic(fmt.Sprintf("kernels: NewQuantB: %d weights and %d scales for %d×%d", len(q), len(scale), n, k))
 	}
-	p := &QuantB{K: k, N: n, kp: roundUp(k, 4), np: roundUp(n, qNPad)}
+	p := &QuantB{K: k, N: n, kp: roundUp(k, qKPad), np: roundUp(n, qNPad)}
 	p.data = make([]int8, p.np*p.kp)
 	p.scale = make([]float32, p.np)
 	p.colSum = make([]int32, p.np)
@@ -160,6 +165,9 @@ func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
 	}
 	return p
 }
+
+// groups is the number of groups of 4 steps of K that hold weights.
+func (p *QuantB) groups() int { return (p.K + 3) / 4 }
 
 // Bytes is the memory the packed weight holds.
 func (p *QuantB) Bytes() int { return len(p.data) + 4*len(p.scale) + 4*len(p.colSum) }
@@ -186,10 +194,17 @@ func HasDotProd() bool { return cpuid.CPU.Supports(cpuid.ASIMDDP) }
 type qMicro struct {
 	mr, nr int
 	kernel func(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+	// amx, when set, replaces kernel with a block kernel (amxDotU8): a
+	// whole row block × up to qAMXCols columns per call, since each call
+	// pays for loading the tile configuration. mr and nr are then the
+	// granularity of rows (16) and columns (32) it takes.
+	amx func(kb int, a *uint8, lda int, b *int8, ldb int, t *int32, ldt int, rows, cols int, pf *int8, pfn int, pfLast *int8)
 	// quantRows and dequant are the row-wise helpers; their results are
 	// bit-identical to quantRowGo and dequantGo.
 	quantRow func(dst []uint8, src []float32) (scale float32, zero int32)
 	dequant  func(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32)
+	// add is Add for the residual (nil: Add), with Add's bits.
+	add func(dst, a, b []float32)
 }
 
 var qLevel *qMicro
@@ -318,7 +333,7 @@ func GemmQuant(t Threads, m int, a []float32, lda int, qb *QuantB, c []float32, 
 	s.sa = grow(s.sa, mp)
 	s.za = grow(s.za, mp)
 	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
-		tl := s.local(mk)
+		tl := s.local(g.tileLen())
 		for rb := 0; rb < g.rowBlocks; rb++ {
 			g.quantRows(rb)
 		}
@@ -335,7 +350,6 @@ func GemmQuant(t Threads, m int, a []float32, lda int, qb *QuantB, c []float32, 
 // runParallel runs the call on up to threads goroutines (g is a copy, so
 // that only this path lets it escape to the heap).
 func (g qCall) runParallel(threads int) {
-	mk := g.mk
 	parallelFor(threads, g.rowBlocks, g.quantRows)
 	var next atomic.Int64
 	items := g.rowBlocks * g.colChunks
@@ -345,7 +359,7 @@ func (g qCall) runParallel(threads int) {
 		if tl == nil {
 			tl = &qLocal{}
 		}
-		tl.size(mk)
+		tl.size(g.tileLen(), qAMXCols)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -379,6 +393,15 @@ type qCall struct {
 	colChunks int
 }
 
+// qAMXRows and qAMXCols bound the block one amxDotU8 call computes: a row
+// block of up to 256 rows (its quantized A, 768 KiB at K = 3072, stays in
+// L2 while every column of B streams past it once) × 128 columns (the int32
+// sums, up to 128 KiB, are dequantised row by row right after the call).
+const (
+	qAMXRows = 256
+	qAMXCols = 128
+)
+
 // qScratch holds a call's quantized A; qLocal a worker's tile.
 type qScratch struct {
 	a      []uint8
@@ -392,14 +415,26 @@ type qLocal struct {
 	row  []float32
 }
 
-func (l *qLocal) size(mk *qMicro) {
-	l.tile = grow(l.tile, mk.mr*mk.nr)
-	l.row = grow(l.row, mk.nr)
+func (l *qLocal) size(tile, row int) {
+	l.tile = grow(l.tile, tile)
+	l.row = grow(l.row, row)
 }
 
-func (s *qScratch) local(mk *qMicro) *qLocal {
-	s.single.size(mk)
+// local is the single-threaded call's qLocal; its row (the epilogue's
+// buffer when the residual is C itself) is as wide as the widest block any
+// level finishes at once.
+func (s *qScratch) local(tile int) *qLocal {
+	s.single.size(tile, qAMXCols)
 	return &s.single
+}
+
+// tileLen is the int32 sums one kernel call leaves: an mr×nr tile, or the
+// AMX kernel's block.
+func (g *qCall) tileLen() int {
+	if g.mk.amx != nil {
+		return g.mc * qAMXCols
+	}
+	return g.mk.mr * g.mk.nr
 }
 
 var (
@@ -408,7 +443,30 @@ var (
 )
 
 func (g *qCall) plan(threads int) {
+	if g.mk.amx != nil {
+		g.mc, g.rowBlocks, g.chunk, g.colChunks = planAMX(threads, g.m, g.qb.N)
+		return
+	}
 	g.mc, g.rowBlocks, g.chunk, g.colChunks = planTiles(threads, g.m, g.qb.N, g.mk.mr, g.mk.nr)
+}
+
+// planAMX cuts an M×N product for the AMX block kernels: row blocks of up
+// to qAMXRows rows (a multiple of 16), so that one thread streams B only
+// once for ViT-sized M; with several threads, column chunks (multiples of
+// 32) enough for about three items per thread.
+func planAMX(threads, m, n int) (mc, rowBlocks, chunk, colChunks int) {
+	blocks := (m + qAMXRows - 1) / qAMXRows
+	mc = roundUp((m+blocks-1)/blocks, 16)
+	rowBlocks = (m + mc - 1) / mc
+	tiles := (n + 31) / 32
+	chunks := 1
+	if threads > 1 {
+		chunks = min(tiles, (3*threads+rowBlocks-1)/rowBlocks)
+	}
+	per := (tiles + chunks - 1) / chunks
+	chunk = per * 32
+	colChunks = (tiles + per - 1) / per
+	return
 }
 
 // quantRows quantizes the rows of row block rb (rows past M are zeros).
@@ -430,6 +488,10 @@ func (g *qCall) quantRows(rb int) {
 // runItem computes one row block × column chunk: column tiles outer (a
 // weight tile of nr columns × K stays in L1/L2), row tiles inner.
 func (g *qCall) runItem(tl *qLocal, rb, cc int) {
+	if g.mk.amx != nil {
+		g.runItemAMX(tl, rb, cc)
+		return
+	}
 	mk, qb := g.mk, g.qb
 	mr, nr := mk.mr, mk.nr
 	kp := qb.kp
@@ -440,18 +502,55 @@ func (g *qCall) runItem(tl *qLocal, rb, cc int) {
 		w := min(nr, j1-j)
 		b := &qb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
-			mk.kernel(kp/4, &g.s.a[i*kp], kp, b, panelLen, &tl.tile[0])
-			g.finish(tl, i, min(mr, i1-i), j, w)
+			mk.kernel(qb.groups(), &g.s.a[i*kp], kp, b, panelLen, &tl.tile[0])
+			g.finish(tl, tl.tile, nr, i, min(mr, i1-i), j, w)
 		}
 	}
 }
 
-// finish dequantises an h×w tile at (i, j) and applies the epilogue,
-// straight into C unless the residual is C itself.
-func (g *qCall) finish(tl *qLocal, i, h, j, w int) {
+// runItemAMX computes one row block × column chunk with the AMX block
+// kernel, up to qAMXCols columns per call (all rows of the block at once),
+// each call prefetching the panels of the next.
+func (g *qCall) runItemAMX(tl *qLocal, rb, cc int) {
+	qb := g.qb
+	kp := qb.kp
+	panelLen := kp * qPanel
+	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
+	rows := roundUp(i1-i0, 16) // rows past M are zeros in g.s.a
+	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, qb.N)
+	last := &qb.data[len(qb.data)-1]
+	for j := j0; j < j1; j += qAMXCols {
+		w := min(qAMXCols, j1-j)
+		cols := roundUp(w, 32) // N is padded to qNPad = 64
+		pf, pfn := amxNext(qb.data, panelLen, j+cols, j0, j1, rows, cols, kp/qKPad)
+		g.mk.amx(kp/qKPad, &g.s.a[i0*kp], kp, &qb.data[j/qPanel*panelLen], panelLen, &tl.tile[0], 4*cols, rows, cols, pf, pfn, last)
+		g.finish(tl, tl.tile, cols, i0, i1-i0, j, w)
+	}
+}
+
+// amxNext is the prefetch stream of an AMX block call over cols columns ×
+// rows rows × kb K steps: the panels of the call that follows (columns
+// from next, or back at the chunk's first column j0 for the next row
+// block), and how many cache lines per K step cover them. The stream
+// stays inside data (the kernel stops at its last byte).
+func amxNext[T any](data []T, panelLen, next, j0, j1, rows, cols, kb int) (*T, int) {
+	if next >= j1 {
+		next = j0
+	}
+	w := min(qAMXCols, j1-next)
+	lines := w / qPanel * panelLen * int(unsafe.Sizeof(data[0])) / 64
+	steps := cols / 32 * (rows + 16) / 32 * kb
+	if lines == 0 || steps == 0 {
+		return &data[0], 0
+	}
+	return &data[next/qPanel*panelLen], (lines + steps - 1) / steps
+}
+
+// finish dequantises the h×w sums at (i, j), rows ldt apart in tile, and
+// applies the epilogue, straight into C unless the residual is C itself.
+func (g *qCall) finish(tl *qLocal, tile []int32, ldt, i, h, j, w int) {
 	ep := &g.ep
 	qb := g.qb
-	nr := g.mk.nr
 	var bias []float32
 	if ep.Bias != nil {
 		bias = ep.Bias[j : j+w]
@@ -459,6 +558,10 @@ func (g *qCall) finish(tl *qLocal, i, h, j, w int) {
 	// After GemmQuant's check, a residual is either C itself or apart
 	// from it.
 	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc)
+	add := g.mk.add
+	if add == nil {
+		add = Add
+	}
 	for r := 0; r < h; r++ {
 		row := i + r
 		dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
@@ -466,12 +569,12 @@ func (g *qCall) finish(tl *qLocal, i, h, j, w int) {
 		if inPlace {
 			out = tl.row[:w]
 		}
-		g.mk.dequant(out, tl.tile[r*nr:r*nr+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
+		g.mk.dequant(out, tile[r*ldt:r*ldt+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
 		if ep.Act != ActNone {
 			Activate(ep.Act, out, out)
 		}
 		if ep.Residual != nil {
-			Add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+			add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 		}
 	}
 }

@@ -4,14 +4,18 @@ package kernels
 
 var (
 	// 4×16 (one panel): 8 ymm accumulators; VPMADDUBSW + VPMADDWD.
-	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX2}
+	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
 	// 6×64 (four panels): 24 zmm accumulators; VPDPBUSD.
-	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX2}
+	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
+	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBUSD.
+	qAMX = qMicro{mr: 16, nr: 2 * qPanel, amx: amxDotU8, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
 )
 
 func init() {
 	register("qgemm", func(l Level) {
 		switch {
+		case l == AMX:
+			qLevel = &qAMX
 		case l == AVX512 && HasVNNI():
 			qLevel = &qVNNI
 		case l == AVX512 || l == AVX2:
@@ -19,7 +23,7 @@ func init() {
 		default:
 			qLevel = &qGeneric
 		}
-	}, AVX2, AVX512)
+	}, AVX2, AVX512, AMX)
 }
 
 // qgemmAVX2 is qKernelGo for a 4×16 tile on AVX2: per group of 4 steps of

@@ -23,7 +23,7 @@ TEXT ·qgemmAVX2(SB), NOSPLIT, $0-48
 	MOVQ t+40(FP), DX
 	LEAQ (R8)(R8*2), R10
 	MOVL $0x00010001, AX
-	MOVD AX, X15
+	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
@@ -193,6 +193,46 @@ TEXT ·qMinMaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ n+8(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
+	// 32 floats per iteration into four min/max pairs (Y0/Y1, Y4/Y5,
+	// Y6/Y7, Y8/Y9): one pair was bound by VMINPS latency, 4 cycles per 8
+	// floats. Each VMINPS/VMAXPS keeps the accumulator (its second
+	// source) when x is NaN, so NaNs are skipped, and the accumulators,
+	// which start at +0 and change only to values strictly beyond, never
+	// hold -0 or NaN: merging them in any order gives the one-pair result.
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ CX, DX
+	SHRQ $5, DX
+	JZ qminmax_merge
+qminmax_loop4:
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMINPS Y0, Y2, Y0
+	VMAXPS Y1, Y2, Y1
+	VMINPS Y4, Y3, Y4
+	VMAXPS Y5, Y3, Y5
+	VMINPS Y6, Y10, Y6
+	VMAXPS Y7, Y10, Y7
+	VMINPS Y8, Y11, Y8
+	VMAXPS Y9, Y11, Y9
+	ADDQ $128, SI
+	DECQ DX
+	JNZ qminmax_loop4
+qminmax_merge:
+	VMINPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VMINPS Y8, Y6, Y6
+	VMAXPS Y9, Y7, Y7
+	VMINPS Y6, Y0, Y0
+	VMAXPS Y7, Y1, Y1
+	// The last n%32 floats, 8 at a time.
+	ANDQ $31, CX
 	SHRQ $3, CX
 	JZ qminmax_reduce
 qminmax_loop:
@@ -226,11 +266,15 @@ TEXT ·qQuantAVX2(SB), NOSPLIT, $0-32
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
 	VBROADCASTSS inv+24(FP), Y15
+	// VEX encodings only: a legacy SSE MOVD after the VBROADCASTSS above
+	// (upper halves of the ymm registers dirty) paid an AVX→SSE state
+	// transition of ~250-400 ns per call on the Xeon (EMR, KVM guest)
+	// measured — more than quantizing a 768-wide row takes.
 	MOVL zero+28(FP), AX
-	MOVD AX, X14
+	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
 	MOVL $0x7f7f7f7f, AX
-	MOVD AX, X13
+	VMOVD AX, X13
 	VPBROADCASTD X13, Y13
 	VMOVDQU qPermIdx<>(SB), Y12
 	SHRQ $5, CX
@@ -272,7 +316,7 @@ TEXT ·qDequantAVX2(SB), NOSPLIT, $0-64
 	MOVQ n+40(FP), CX
 	MOVQ hasBias+48(FP), R10
 	MOVL zero+56(FP), AX
-	MOVD AX, X15
+	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
 	VBROADCASTSS sa+60(FP), Y14
 	SHRQ $3, CX

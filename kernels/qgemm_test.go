@@ -194,31 +194,37 @@ func TestGemmQuantEpilogue(t *testing.T) {
 // TestGemmQuantLevelsAndThreads: every level and thread count gives the
 // same bits as generic with one thread (the integer sums are exact and the
 // dequantisation is one shared order of float32 operations).
+//
+// The shapes cover the AMX blocks' cuts too: 300 rows are two row blocks
+// (of up to 256), 300 columns three calls of up to 128, K = 130 a zero
+// padded last step of 64.
 func TestGemmQuantLevelsAndThreads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
-	m, n, k := 197, 200, 300
-	a := randMatrix(rng, m, k, k)
-	w := randMatrix(rng, n, k, k)
-	bias := randMatrix(rng, 1, n, n)
-	qb := kernels.QuantizeB(true, k, n, w, k)
-	restore, err := kernels.SetLevel(kernels.Generic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, m*n)
-	kernels.GemmQuant(1, m, a, k, qb, want, n, kernels.Epilogue{Bias: bias})
-	restore()
-	kerneltest.Run(t, func(t *testing.T) {
-		for _, th := range []kernels.Threads{1, 2, 3, 7} {
-			c := make([]float32, m*n)
-			kernels.GemmQuant(th, m, a, k, qb, c, n, kernels.Epilogue{Bias: bias})
-			for i := range c {
-				if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("threads=%d: C[%d] = %v, generic %v", th, i, c[i], want[i])
+	for _, s := range [][3]int{{197, 200, 300}, {300, 300, 130}} {
+		m, n, k := s[0], s[1], s[2]
+		a := randMatrix(rng, m, k, k)
+		w := randMatrix(rng, n, k, k)
+		bias := randMatrix(rng, 1, n, n)
+		qb := kernels.QuantizeB(true, k, n, w, k)
+		restore, err := kernels.SetLevel(kernels.Generic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, m*n)
+		kernels.GemmQuant(1, m, a, k, qb, want, n, kernels.Epilogue{Bias: bias})
+		restore()
+		kerneltest.Run(t, func(t *testing.T) {
+			for _, th := range []kernels.Threads{1, 2, 3, 7} {
+				c := make([]float32, m*n)
+				kernels.GemmQuant(th, m, a, k, qb, c, n, kernels.Epilogue{Bias: bias})
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%dx%dx%d threads=%d: C[%d] = %v, generic %v", m, n, k, th, i, c[i], want[i])
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // TestQuantizeBLayouts: B given as K×N and as N×K quantize the same.

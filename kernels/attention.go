@@ -70,6 +70,7 @@ const attentionQueryRows = 64
 // attentionScratch holds one call's block buffers.
 type attentionScratch struct {
 	qa, s, pa, o, m, l []float32
+	args               attnArgs // the fused kernels' operands
 }
 
 var attentionPool freeList[attentionScratch]
@@ -152,6 +153,10 @@ var attentionKVPool freeList[AttentionKV]
 // attentionBlocks runs the query blocks against the packed keys and values
 // (nq, nk, hd ≥ 1, arguments checked).
 func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq int, kv *AttentionKV, scale float32, bias []float32, ldb int) {
+	if mk.attn != nil {
+		attentionFused(mk, mk.attn, dst, ldd, q, ldq, nq, kv, scale, bias, ldb)
+		return
+	}
 	nk, hd := kv.nk, kv.hd
 	mr, nr := mk.mr, mk.nr
 	qb := roundUp(attentionQueryRows, mr)

@@ -44,6 +44,21 @@ func main() {
 func attnAVX512x%d(a *attnArgs)
 `, h, h, h)
 	}
+	for h := 1; h <= 6; h++ {
+		avx2(&s, h)
+		fmt.Fprintf(&g, `
+// attnAVX2x%d is attnPanelGo(a, %d, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x%d(a *attnArgs)
+`, h, h, h)
+	}
+	g.WriteString("\n// attnAVX2Kernels[h-1] is the AVX2 fused attention kernel for h rows.\nvar attnAVX2Kernels = []func(*attnArgs){\n")
+	for h := 1; h <= 6; h++ {
+		fmt.Fprintf(&g, "\tattnAVX2x%d,\n", h)
+	}
+	g.WriteString("}\n")
 	g.WriteString("\n// attnAVX512Kernels[h-1] is the AVX-512 fused attention kernel for h rows.\nvar attnAVX512Kernels = []func(*attnArgs){\n")
 	for h := 1; h <= 14; h++ {
 		fmt.Fprintf(&g, "\tattnAVX512x%d,\n", h)
@@ -380,4 +395,237 @@ NAME_expt:
 `, name, name)
 	pv(name+"_pv1", 1)
 	w.WriteString("\tVZEROUPPER\n\tRET\n")
+}
+
+// lanes8 sets ymm mask y to the first min(max(n, 0), 8) lanes, n in CX
+// (clobbers CX, R12).
+func lanes8(w *bytes.Buffer, label, y string) {
+	fmt.Fprintf(w, "\tTESTQ CX, CX\n\tJGE %s_pos\n\tXORQ CX, CX\n%s_pos:\n", label, label)
+	fmt.Fprintf(w, "\tCMPQ CX, $8\n\tJLE %s_le\n\tMOVQ $8, CX\n%s_le:\n", label, label)
+	fmt.Fprintf(w, "\tLEAQ tailmask<>+32(SB), R12\n\tNEGQ CX\n\tVMOVUPS (R12)(CX*4), %s\n", y)
+}
+
+// avx2 writes attnAVX2x<h>: the AVX-512 kernel's passes on 6×16 tiles (one
+// K or V panel). Registers: AX the attnArgs; Y0..Y11 the tile (row r in
+// Y2r, Y2r+1) in passes 1 and 3, Y12-Y13 a row of K or V, Y14-Y15
+// alternate as the broadcast Q or P value. Pass 2 uses the softmax's
+// EXPFAST_AVX2 (clamps in Y14, Y15), Y12 the shift, Y11 -Inf, Y8 the
+// row's tail mask.
+func avx2(w *bytes.Buffer, h int) {
+	name := fmt.Sprintf("attnAVX2x%d", h)
+	acc := func(r, j int) string { return fmt.Sprintf("Y%d", 2*r+j) }
+	fmt.Fprintf(w, "\n// func %s(a *attnArgs)\nTEXT ·%s(SB), NOSPLIT, $0-8\n\tMOVQ a+0(FP), AX\n", name, name)
+
+	// ---- pass 1 ----
+	fmt.Fprintf(w, `
+	// Pass 1: S = scale·Q·Kᵀ + bias, 16 keys (one K panel) per tile.
+	// R9 keys left, DX the tile's K panel, DI the tile's S columns, BX
+	// the tile's bias columns, R13 ldb, R14 the bias step per tile.
+	MOVQ %d(AX), R9
+	MOVQ %d(AX), DX
+	MOVQ %d(AX), DI
+	MOVQ %d(AX), BX
+	MOVQ %d(AX), R13
+	MOVQ %d(AX), R14
+	SHRQ $1, R14
+%s_p1tile:
+`, offKW, offK, offS, offBias, offLdb, offBStep, name)
+	w.WriteString("\t// Zero the tile.\n")
+	for r := 0; r < h; r++ {
+		for j := 0; j < 2; j++ {
+			fmt.Fprintf(w, "\tVXORPS %s, %s, %s\n", acc(r, j), acc(r, j), acc(r, j))
+		}
+	}
+	fmt.Fprintf(w, "\t// acc[r] += q[c·6+r] · k[c] for c < hd (DX ends on the next panel).\n\tMOVQ %d(AX), SI\n\tMOVQ %d(AX), CX\n", offQ, offHD)
+	kloop(w, name+"_qk", func(i int) {
+		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Y12\n\tVMOVUPS %d(DX), Y13\n", 64*i, 64*i+32)
+		for r := 0; r < h; r++ {
+			t := fmt.Sprintf("Y%d", 14+r%2)
+			fmt.Fprintf(w, "\tVBROADCASTSS %d(SI), %s\n", 4*(6*i+r), t)
+			fmt.Fprintf(w, "\tVFMADD231PS Y12, %s, %s\n", t, acc(r, 0))
+			fmt.Fprintf(w, "\tVFMADD231PS Y13, %s, %s\n", t, acc(r, 1))
+		}
+	}, func(n int) {
+		fmt.Fprintf(w, "\tADDQ $%d, SI\n\tADDQ $%d, DX\n", 4*6*n, 64*n)
+	})
+	w.WriteString("\t// Y13, Y14: the lanes of the tile that are keys of the block (the\n\t// bias is read only there).\n\tMOVQ R9, CX\n")
+	lanes8(w, name+"_m0", "Y13")
+	w.WriteString("\tMOVQ R9, CX\n\tSUBQ $8, CX\n")
+	lanes8(w, name+"_m1", "Y14")
+	fmt.Fprintf(w, "\t// S = acc·scale + bias (the lanes past the block are never read).\n\tVBROADCASTSS %d(AX), Y12\n\tMOVQ BX, R12\n", offScale)
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tVMASKMOVPS (R12), Y13, Y15\n\tVFMADD213PS Y15, Y12, %s\n", acc(r, 0))
+		fmt.Fprintf(w, "\tVMASKMOVPS 32(R12), Y14, Y15\n\tVFMADD213PS Y15, Y12, %s\n", acc(r, 1))
+		fmt.Fprintf(w, "\tVMOVUPS %s, %d(DI)\n\tVMOVUPS %s, %d(DI)\n", acc(r, 0), sRow*r, acc(r, 1), sRow*r+32)
+		if r < h-1 {
+			w.WriteString("\tADDQ R13, R12\n")
+		}
+	}
+	fmt.Fprintf(w, `	ADDQ $64, DI
+	ADDQ R14, BX
+	SUBQ $16, R9
+	JGT  %s_p1tile
+`, name)
+
+	// ---- pass 2 ----
+	w.WriteString(strings.ReplaceAll(fmt.Sprintf(`
+	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
+	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
+	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
+	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
+	// shift until the row's sum is done), R13 rows left.
+	EXPFASTCONST_AVX2
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
+	MOVQ %d(AX), R9
+	MOVQ R9, CX
+	ANDQ $7, CX
+	LEAQ tailmask<>+32(SB), R12
+	NEGQ CX
+	VMOVUPS (R12)(CX*4), Y8
+	SHRQ $3, R9
+	MOVQ %d(AX), DI
+	MOVQ %d(AX), R8
+	MOVQ %d(AX), R10
+	LEAQ %d(AX), R11
+	MOVQ $%d, R13
+NAME_row:
+	// X4 = max of the row (two chains; the masked tail reads only keys).
+	VMOVAPS Y11, Y4
+	VMOVAPS Y11, Y6
+	MOVQ DI, SI
+	MOVQ R9, CX
+NAME_max2:
+	CMPQ CX, $2
+	JLT  NAME_max1
+	VMAXPS (SI), Y4, Y4
+	VMAXPS 32(SI), Y6, Y6
+	ADDQ $64, SI
+	SUBQ $2, CX
+	JMP  NAME_max2
+NAME_max1:
+	TESTQ CX, CX
+	JZ    NAME_maxt
+	VMAXPS (SI), Y4, Y4
+	ADDQ $32, SI
+NAME_maxt:
+	VMASKMOVPS (SI), Y8, Y0
+	VBLENDVPS  Y8, Y0, Y11, Y0
+	VMAXPS     Y0, Y6, Y6
+	VMAXPS     Y6, Y4, Y4
+	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
+
+	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
+	// parked in α.
+	VMOVSS   (R8), X6
+	VMAXSS   X6, X4, X7
+	VMOVSS   X7, (R8)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X7
+	JPS      NAME_shift
+	JNE      NAME_shift
+	VXORPS   X7, X7, X7
+NAME_shift:
+	VSUBSS       X7, X6, X6
+	VMOVSS       X6, (R11)
+	VBROADCASTSS X7, Y12
+
+	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	VXORPS Y5, Y5, Y5
+	MOVQ   DI, SI
+	MOVQ   R9, CX
+NAME_exp2:
+	CMPQ CX, $2
+	JLT  NAME_exp1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y6
+	VSUBPS  Y12, Y0, Y0
+	VSUBPS  Y12, Y6, Y6
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
+	EXPFAST_AVX2(Y6, Y7, Y9, Y10, Y13)
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y6, 32(SI)
+	VADDPS  Y0, Y5, Y5
+	VADDPS  Y6, Y5, Y5
+	ADDQ    $64, SI
+	SUBQ    $2, CX
+	JMP     NAME_exp2
+NAME_exp1:
+	TESTQ CX, CX
+	JZ    NAME_expt
+	VMOVUPS (SI), Y0
+	VSUBPS  Y12, Y0, Y0
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
+	VMOVUPS Y0, (SI)
+	VADDPS  Y0, Y5, Y5
+	ADDQ    $32, SI
+NAME_expt:
+	VMASKMOVPS (SI), Y8, Y0
+	VSUBPS     Y12, Y0, Y0
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
+	VMASKMOVPS Y0, Y8, (SI)
+	VANDPS     Y8, Y0, Y0
+	VADDPS     Y0, Y5, Y5
+	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+
+	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
+	VMOVSS      (R11), X0
+	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
+	VMOVSS      (R10), X1
+	VFMADD213SS X5, X0, X1
+	VMOVSS      X1, (R10)
+	VMOVSS      X0, (R11)
+	ADDQ $%d, DI
+	ADDQ $4, R8
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ R13
+	JNZ  NAME_row
+`, offKW, offS, offM, offL, offAlpha, h, sRow), "NAME", name))
+
+	// ---- pass 3 ----
+	fmt.Fprintf(w, `
+	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
+	// tile's V panel (R14 its start), R11 vStep, DI the tile's O
+	// columns, R13 ldo, R9 columns left.
+	MOVQ %d(AX), DX
+	MOVQ %d(AX), R11
+	MOVQ %d(AX), DI
+	MOVQ %d(AX), R13
+	MOVQ %d(AX), R9
+%s_p3tile:
+	MOVQ DX, R14
+`, offV, offVStep, offO, offLdo, offHD, name)
+	w.WriteString("\t// acc[r] = α[r]·O[r].\n\tMOVQ DI, R10\n")
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tVBROADCASTSS %d(AX), Y14\n", offAlpha+4*r)
+		fmt.Fprintf(w, "\tVMULPS (R10), Y14, %s\n\tVMULPS 32(R10), Y14, %s\n", acc(r, 0), acc(r, 1))
+		if r < h-1 {
+			w.WriteString("\tADDQ R13, R10\n")
+		}
+	}
+	fmt.Fprintf(w, "\t// acc[r] += P[r][j] · v[j] for j < kw.\n\tMOVQ %d(AX), SI\n\tMOVQ %d(AX), CX\n", offS, offKW)
+	kloop(w, name+"_pv", func(i int) {
+		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Y12\n\tVMOVUPS %d(DX), Y13\n", 64*i, 64*i+32)
+		for r := 0; r < h; r++ {
+			t := fmt.Sprintf("Y%d", 14+r%2)
+			fmt.Fprintf(w, "\tVBROADCASTSS %d(SI), %s\n", sRow*r+4*i, t)
+			fmt.Fprintf(w, "\tVFMADD231PS Y12, %s, %s\n", t, acc(r, 0))
+			fmt.Fprintf(w, "\tVFMADD231PS Y13, %s, %s\n", t, acc(r, 1))
+		}
+	}, func(n int) {
+		fmt.Fprintf(w, "\tADDQ $%d, SI\n\tADDQ $%d, DX\n", 4*n, 64*n)
+	})
+	w.WriteString("\t// O = acc.\n\tMOVQ DI, R10\n")
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tVMOVUPS %s, (R10)\n\tVMOVUPS %s, 32(R10)\n", acc(r, 0), acc(r, 1))
+		if r < h-1 {
+			w.WriteString("\tADDQ R13, R10\n")
+		}
+	}
+	fmt.Fprintf(w, `	ADDQ $64, DI
+	LEAQ (R14)(R11*1), DX
+	SUBQ $16, R9
+	JGT  %s_p3tile
+	VZEROUPPER
+	RET
+`, name)
 }

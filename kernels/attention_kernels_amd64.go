@@ -88,6 +88,52 @@ func attnAVX512x13(a *attnArgs)
 //go:noescape
 func attnAVX512x14(a *attnArgs)
 
+// attnAVX2x1 is attnPanelGo(a, 1, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x1(a *attnArgs)
+
+// attnAVX2x2 is attnPanelGo(a, 2, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x2(a *attnArgs)
+
+// attnAVX2x3 is attnPanelGo(a, 3, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x3(a *attnArgs)
+
+// attnAVX2x4 is attnPanelGo(a, 4, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x4(a *attnArgs)
+
+// attnAVX2x5 is attnPanelGo(a, 5, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x5(a *attnArgs)
+
+// attnAVX2x6 is attnPanelGo(a, 6, 6) with AVX2+FMA: 6×16 register
+// tiles, the softmax's exp (EXPFAST_AVX2).
+//
+//go:noescape
+func attnAVX2x6(a *attnArgs)
+
+// attnAVX2Kernels[h-1] is the AVX2 fused attention kernel for h rows.
+var attnAVX2Kernels = []func(*attnArgs){
+	attnAVX2x1,
+	attnAVX2x2,
+	attnAVX2x3,
+	attnAVX2x4,
+	attnAVX2x5,
+	attnAVX2x6,
+}
+
 // attnAVX512Kernels[h-1] is the AVX-512 fused attention kernel for h rows.
 var attnAVX512Kernels = []func(*attnArgs){
 	attnAVX512x1,

@@ -134,6 +134,8 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 	mr := mk.mr
 	qb := roundUp(attentionQueryRows, mr)
 	ldo := roundUp(hd, mk.nr)
+	// Key blocks start on a packed panel (12 keys wide on arm64).
+	kb := attnKeyBlock / gemmPanel * gemmPanel
 
 	sc := attentionPool.get()
 	if sc == nil {
@@ -159,8 +161,8 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 		for r := 0; r < rows; r++ {
 			sc.m[r], sc.l[r] = negInf, 0
 		}
-		for j0 := 0; j0 < nk; j0 += attnKeyBlock {
-			a.kw = min(attnKeyBlock, nk-j0)
+		for j0 := 0; j0 < nk; j0 += kb {
+			a.kw = min(kb, nk-j0)
 			a.k = &kv.kp[j0*hd]
 			a.v = &kv.vp[j0*gemmPanel]
 			for i := 0; i < rows; i += mr {

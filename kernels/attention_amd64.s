@@ -119,11 +119,15 @@ attnAVX512x1_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x1_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -134,13 +138,16 @@ attnAVX512x1_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $1, R13
-attnAVX512x1_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x1_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -170,8 +177,6 @@ attnAVX512x1_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -180,11 +185,25 @@ attnAVX512x1_maxt:
 	JNE      attnAVX512x1_shift
 	VXORPS   X7, X7, X7
 attnAVX512x1_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x1_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $1, R13
+attnAVX512x1_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -248,20 +267,24 @@ attnAVX512x1_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x1_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $1, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x1_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -526,11 +549,15 @@ attnAVX512x2_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x2_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -541,13 +568,16 @@ attnAVX512x2_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $2, R13
-attnAVX512x2_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x2_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -577,8 +607,6 @@ attnAVX512x2_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -587,11 +615,25 @@ attnAVX512x2_maxt:
 	JNE      attnAVX512x2_shift
 	VXORPS   X7, X7, X7
 attnAVX512x2_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x2_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $2, R13
+attnAVX512x2_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -655,20 +697,24 @@ attnAVX512x2_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x2_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $3, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x2_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -992,11 +1038,15 @@ attnAVX512x3_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x3_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -1007,13 +1057,16 @@ attnAVX512x3_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $3, R13
-attnAVX512x3_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x3_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -1043,8 +1096,6 @@ attnAVX512x3_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -1053,11 +1104,25 @@ attnAVX512x3_maxt:
 	JNE      attnAVX512x3_shift
 	VXORPS   X7, X7, X7
 attnAVX512x3_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x3_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $3, R13
+attnAVX512x3_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -1121,20 +1186,24 @@ attnAVX512x3_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x3_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $7, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x3_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -1517,11 +1586,15 @@ attnAVX512x4_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x4_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -1532,13 +1605,16 @@ attnAVX512x4_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $4, R13
-attnAVX512x4_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x4_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -1568,8 +1644,6 @@ attnAVX512x4_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -1578,11 +1652,25 @@ attnAVX512x4_maxt:
 	JNE      attnAVX512x4_shift
 	VXORPS   X7, X7, X7
 attnAVX512x4_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x4_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $4, R13
+attnAVX512x4_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -1646,20 +1734,24 @@ attnAVX512x4_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x4_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $15, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x4_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -2101,11 +2193,15 @@ attnAVX512x5_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x5_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -2116,13 +2212,16 @@ attnAVX512x5_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $5, R13
-attnAVX512x5_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x5_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -2152,8 +2251,6 @@ attnAVX512x5_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -2162,11 +2259,25 @@ attnAVX512x5_maxt:
 	JNE      attnAVX512x5_shift
 	VXORPS   X7, X7, X7
 attnAVX512x5_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x5_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $5, R13
+attnAVX512x5_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -2230,20 +2341,24 @@ attnAVX512x5_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x5_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $31, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x5_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -2744,11 +2859,15 @@ attnAVX512x6_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x6_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -2759,13 +2878,16 @@ attnAVX512x6_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $6, R13
-attnAVX512x6_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x6_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -2795,8 +2917,6 @@ attnAVX512x6_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -2805,11 +2925,25 @@ attnAVX512x6_maxt:
 	JNE      attnAVX512x6_shift
 	VXORPS   X7, X7, X7
 attnAVX512x6_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x6_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $6, R13
+attnAVX512x6_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -2873,20 +3007,24 @@ attnAVX512x6_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x6_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $63, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x6_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -3446,11 +3584,15 @@ attnAVX512x7_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x7_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -3461,13 +3603,16 @@ attnAVX512x7_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $7, R13
-attnAVX512x7_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x7_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -3497,8 +3642,6 @@ attnAVX512x7_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -3507,11 +3650,25 @@ attnAVX512x7_maxt:
 	JNE      attnAVX512x7_shift
 	VXORPS   X7, X7, X7
 attnAVX512x7_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x7_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $7, R13
+attnAVX512x7_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -3575,20 +3732,24 @@ attnAVX512x7_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x7_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $127, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x7_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -4207,11 +4368,15 @@ attnAVX512x8_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x8_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -4222,13 +4387,16 @@ attnAVX512x8_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $8, R13
-attnAVX512x8_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x8_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -4258,8 +4426,6 @@ attnAVX512x8_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -4268,11 +4434,25 @@ attnAVX512x8_maxt:
 	JNE      attnAVX512x8_shift
 	VXORPS   X7, X7, X7
 attnAVX512x8_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x8_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $8, R13
+attnAVX512x8_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -4336,20 +4516,24 @@ attnAVX512x8_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x8_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $255, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x8_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -5027,11 +5211,15 @@ attnAVX512x9_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x9_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -5042,13 +5230,16 @@ attnAVX512x9_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $9, R13
-attnAVX512x9_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x9_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -5078,8 +5269,6 @@ attnAVX512x9_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -5088,11 +5277,25 @@ attnAVX512x9_maxt:
 	JNE      attnAVX512x9_shift
 	VXORPS   X7, X7, X7
 attnAVX512x9_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x9_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $9, R13
+attnAVX512x9_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -5156,20 +5359,24 @@ attnAVX512x9_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x9_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $511, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x9_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -5906,11 +6113,15 @@ attnAVX512x10_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x10_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -5921,13 +6132,16 @@ attnAVX512x10_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $10, R13
-attnAVX512x10_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x10_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -5957,8 +6171,6 @@ attnAVX512x10_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -5967,11 +6179,25 @@ attnAVX512x10_maxt:
 	JNE      attnAVX512x10_shift
 	VXORPS   X7, X7, X7
 attnAVX512x10_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x10_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $10, R13
+attnAVX512x10_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -6035,20 +6261,24 @@ attnAVX512x10_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x10_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $1023, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x10_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -6844,11 +7074,15 @@ attnAVX512x11_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x11_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -6859,13 +7093,16 @@ attnAVX512x11_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $11, R13
-attnAVX512x11_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x11_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -6895,8 +7132,6 @@ attnAVX512x11_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -6905,11 +7140,25 @@ attnAVX512x11_maxt:
 	JNE      attnAVX512x11_shift
 	VXORPS   X7, X7, X7
 attnAVX512x11_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x11_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $11, R13
+attnAVX512x11_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -6973,20 +7222,24 @@ attnAVX512x11_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x11_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $2047, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x11_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -7841,11 +8094,15 @@ attnAVX512x12_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x12_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -7856,13 +8113,16 @@ attnAVX512x12_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $12, R13
-attnAVX512x12_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x12_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -7892,8 +8152,6 @@ attnAVX512x12_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -7902,11 +8160,25 @@ attnAVX512x12_maxt:
 	JNE      attnAVX512x12_shift
 	VXORPS   X7, X7, X7
 attnAVX512x12_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x12_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $12, R13
+attnAVX512x12_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -7970,20 +8242,24 @@ attnAVX512x12_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x12_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $4095, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x12_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -8897,11 +9173,15 @@ attnAVX512x13_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x13_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -8912,13 +9192,16 @@ attnAVX512x13_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $13, R13
-attnAVX512x13_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x13_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -8948,8 +9231,6 @@ attnAVX512x13_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -8958,11 +9239,25 @@ attnAVX512x13_maxt:
 	JNE      attnAVX512x13_shift
 	VXORPS   X7, X7, X7
 attnAVX512x13_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x13_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $13, R13
+attnAVX512x13_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -9026,20 +9321,24 @@ attnAVX512x13_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x13_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $8191, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x13_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11
@@ -10012,11 +10311,15 @@ attnAVX512x14_qk_done:
 	SUBQ $32, R9
 	JGT  attnAVX512x14_p1tile
 
-	// Pass 2, row by row: m' = max(m, max S), P = e^(S - m') in place,
-	// l = l·α + Σ P with α = e^(m - m'); a row whose m' is -Inf (every key
-	// so far masked) shifts by 0, so P and α are 0, not NaN. R9 whole
-	// vectors per row, K3 the lanes of the last partial one, DI the row,
-	// R8 m, R10 l, R11 α, R13 rows left.
+	// Pass 2: m' = max(m, max S), P = e^(S - m') in place, l = l·α + Σ P
+	// with α = e^(m - m'); a row whose m' is -Inf (every key so far
+	// masked) shifts by 0, so P and α are 0, not NaN. It runs in three
+	// phases whose rows are independent (A: maxima and shifts; B: the
+	// exponentials and their sums; C: α and l for all rows in one
+	// vector), so the out-of-order core overlaps one row's reductions
+	// with the next row's work: done row by row, with a scalar e^ per
+	// row, pass 2 took twice its port-bound time. R9 whole vectors per
+	// row, K3 the lanes of the last partial one.
 	EXPCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ 72(AX), R9
@@ -10027,13 +10330,16 @@ attnAVX512x14_qk_done:
 	DECL R12
 	KMOVW R12, K3
 	SHRQ $4, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (four chains; the masked tail reads
+	// only keys), m = m', shift = m' or 0, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $14, R13
-attnAVX512x14_row:
-	// X4 = max of the row (four chains; the masked tail reads only keys).
+attnAVX512x14_rowa:
 	VMOVAPS Z31, Z4
 	VMOVAPS Z31, Z8
 	VMOVAPS Z31, Z9
@@ -10063,8 +10369,6 @@ attnAVX512x14_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-
-	// X6 = m, X7 = m' (stored), the shift: m', or 0 when it is -Inf.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -10073,11 +10377,25 @@ attnAVX512x14_maxt:
 	JNE      attnAVX512x14_shift
 	VXORPS   X7, X7, X7
 attnAVX512x14_shift:
-	VBROADCASTSS X7, Z30
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x14_rowa
 
-	// P = e^(S - shift) in place, four chains (the exp is a chain of
-	// ~14 dependent operations: two chains measured 2× slower than the
-	// port limit); X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, four chains (the exp is a chain
+	// of ~14 dependent operations); sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $14, R13
+attnAVX512x14_rowb:
+	VBROADCASTSS (R14), Z30
 	VXORPS Z5, Z5, Z5
 	VXORPS Z12, Z12, Z12
 	MOVQ   DI, SI
@@ -10141,20 +10459,24 @@ attnAVX512x14_expt:
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y1, X1)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX512x14_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VSUBSS      X7, X6, X0
+	// Phase C, the h rows as lanes (K4): α = e^(α slot), l = l·α + Σ P.
+	// The lanes past h compute garbage that is never stored to l.
+	MOVL    $16383, R12
+	KMOVW   R12, K4
+	VMOVUPS 124(AX), Z0
 	EXP_AVX512(Z0, Z1, Z2, Z3)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX512x14_row
+	VMOVUPS Z0, 124(AX)
+	MOVQ    56(AX), R10
+	VMOVUPS.Z (R10), K4, Z1
+	VFMADD213PS 252(AX), Z0, Z1
+	VMOVUPS Z1, K4, (R10)
 
 	// Pass 3: O = α·O + P·V, 32 columns (two V panels) per tile, the
 	// last ≤ 16 columns with one. DX and R8 the tile's V panels, R11

@@ -29,7 +29,7 @@ import (
 const attnKeyBlock = 256
 
 // attnArgs is one fused call's operands; the assembly reads the fields at
-// the offsets TestAttnArgsLayout checks (q at 0 … scale at 120, alpha at 124).
+// the offsets TestAttnArgsLayout checks (q at 0 … scale at 120, alpha at 124, shift 188, sums 252).
 type attnArgs struct {
 	q     *float32 // packed query panel: hd steps of mr values
 	k     *float32 // the packed K panel holding the block's first key
@@ -48,6 +48,8 @@ type attnArgs struct {
 	bStep int      // bytes the bias moves per 32 keys (128, or 0 without a bias)
 	scale float32
 	alpha [16]float32 // pass 2 → pass 3: e^(m_old - m_new) per row
+	shift [16]float32 // the assembly's pass 2: each row's shift
+	sums  [16]float32 // the assembly's pass 2: each row's Σ P
 }
 
 // attnZeros is the bias of a call without one (read with stride 0).

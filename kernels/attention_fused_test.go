@@ -22,6 +22,7 @@ func TestAttnArgsLayout(t *testing.T) {
 		{"kw", unsafe.Offsetof(a.kw), 72}, {"kStep", unsafe.Offsetof(a.kStep), 80}, {"vStep", unsafe.Offsetof(a.vStep), 88},
 		{"ldo", unsafe.Offsetof(a.ldo), 96}, {"ldb", unsafe.Offsetof(a.ldb), 104}, {"bStep", unsafe.Offsetof(a.bStep), 112},
 		{"scale", unsafe.Offsetof(a.scale), 120}, {"alpha", unsafe.Offsetof(a.alpha), 124},
+		{"shift", unsafe.Offsetof(a.shift), 188}, {"sums", unsafe.Offsetof(a.sums), 252},
 	} {
 		if unsafe.Sizeof(uintptr(0)) == 8 && f.got != f.want {
 			t.Errorf("attnArgs.%s at offset %d, the assembly reads %d", f.name, f.got, f.want)

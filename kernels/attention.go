@@ -53,6 +53,19 @@ func Attention(dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq,
 	attentionTiled(gemmLevel, dst, ldd, q, k, v, ldq, ldk, ldv, nq, nk, headDim, scale, bias, ldb)
 }
 
+// AttentionMinKeys is the key count from which Attention and
+// AttentionPacked at the active level are faster than the unfused
+// Sgemm(Q·Kᵀ) + Softmax + Sgemm(P·V) on one head (BenchmarkAttention):
+// 1 at levels with fused attention kernels (AVX2, AVX-512: 17-27% faster
+// at N = 197 and 577 on an Emerald Rapids Xeon), 1024 where attention
+// runs on the GEMM micro-kernels (level with unfused at 577, slower at 197).
+func AttentionMinKeys() int {
+	if gemmLevel.attn != nil {
+		return 1
+	}
+	return 1024
+}
+
 // attentionKeyBlock is about how many keys one step of the online softmax
 // takes, rounded up to a multiple of the level's nr (so key blocks start on
 // whole packed panels: 256 on amd64, 264 with arm64's 12-column panels).

@@ -56,12 +56,13 @@ func Attention(dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq,
 // AttentionMinKeys is the key count from which Attention and
 // AttentionPacked at the active level are faster than the unfused
 // Sgemm(Q·Kᵀ) + Softmax + Sgemm(P·V) on one head (BenchmarkAttention):
-// 1 at levels with fused attention kernels (AVX2, AVX-512: 17-27% faster
-// at N = 197 and 577 on an Emerald Rapids Xeon), 1024 where attention
-// runs on the GEMM micro-kernels (level with unfused at 577, slower at 197).
+// 1 for the AVX2 and AVX-512 fused kernels (17-27% faster at N = 197 and
+// 577 on an Emerald Rapids Xeon), 1024 elsewhere: where attention runs on
+// the GEMM micro-kernels (level with unfused at 577, slower at 197) and
+// for the NEON fused kernels, not yet timed on hardware.
 func AttentionMinKeys() int {
-	if gemmLevel.attn != nil {
-		return 1
+	if k := gemmLevel.attnMinKeys; k > 0 {
+		return k
 	}
 	return 1024
 }

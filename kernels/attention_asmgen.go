@@ -5,7 +5,8 @@
 //
 //	go run attention_asmgen.go
 //
-// produces attention_amd64.s and attention_kernels_amd64.go. Each kernel
+// produces attention_amd64.s, attention_kernels_amd64.go, attention_arm64.s
+// and attention_kernels_arm64.go. Each kernel
 // computes what attnPanelGo (attention_fused.go) computes, for one panel
 // of h query rows and one key block; attnArgs there documents the operands.
 package main
@@ -66,6 +67,28 @@ func attnAVX2x%d(a *attnArgs)
 	g.WriteString("}\n")
 	write("attention_amd64.s", s.Bytes(), false)
 	write("attention_kernels_amd64.go", g.Bytes(), true)
+
+	s.Reset()
+	g.Reset()
+	s.WriteString(header + "//go:build !purego\n\n#include \"exp_arm64.h\"\n")
+	g.WriteString(header + "//go:build !purego\n\npackage kernels\n")
+	for h := 1; h <= 8; h++ {
+		neon(&s, h)
+		fmt.Fprintf(&g, `
+// attnNEONx%d is attnPanelGo(a, %d, 8) with NEON: 8×12 register tiles,
+// the softmax's exp (EXP_NEON).
+//
+//go:noescape
+func attnNEONx%d(a *attnArgs)
+`, h, h, h)
+	}
+	g.WriteString("\n// attnNEONKernels[h-1] is the NEON fused attention kernel for h rows.\nvar attnNEONKernels = []func(*attnArgs){\n")
+	for h := 1; h <= 8; h++ {
+		fmt.Fprintf(&g, "\tattnNEONx%d,\n", h)
+	}
+	g.WriteString("}\n")
+	write("attention_arm64.s", s.Bytes(), false)
+	write("attention_kernels_arm64.go", g.Bytes(), true)
 }
 
 func write(name string, b []byte, gofmt bool) {
@@ -651,4 +674,205 @@ NAME_expt:
 	VZEROUPPER
 	RET
 `, name)
+}
+
+// fmla encodes FMLA Vd.4S, Vn.4S, Vm.S[idx] (by element, single precision).
+func fmla(d, n, m, idx int) uint32 {
+	return 0x4f801000 | uint32(idx&1)<<21 | uint32(m&31)<<16 | uint32(idx>>1)<<11 | uint32(n)<<5 | uint32(d)
+}
+
+// neon writes attnNEONx<h>: the three passes on 8×12 tiles (one K or V
+// panel). Registers: R20 the attnArgs; V0..V23 the tile (row r in
+// V3r..V3r+2) in passes 1 and 3, V24-V26 a row of K or V, V27-V28 the 8 Q
+// values of a step (pass 1) or alternate as a broadcast P value (pass 3),
+// V29 the scale. Pass 2 adds the bias (NEON has no masked loads: whole
+// vectors, then single floats, so nothing past the block is read), pads
+// the row to whole vectors with -Inf and works a row at a time with the
+// softmax's EXP_NEON (constants in V16-V28), V29 -Inf, V30 the shift.
+func neon(w *bytes.Buffer, h int) {
+	name := fmt.Sprintf("attnNEONx%d", h)
+	fmt.Fprintf(w, "\n// func %s(a *attnArgs)\nTEXT ·%s(SB), NOSPLIT, $0-8\n\tMOVD a+0(FP), R20\n", name, name)
+	fmt.Fprintf(w, `
+	// Pass 1: S = scale·Q·Kᵀ, 12 keys (one K panel) per tile. R0 keys
+	// left, R2 the K panel (the K loop leaves it on the next one), R5 the
+	// tile's S columns.
+	MOVD %d(R20), R0
+	MOVD %d(R20), R2
+	MOVD %d(R20), R5
+	ADD  $%d, R20, R6
+	VLD1R (R6), [V29.S4]
+%s_p1tile:
+`, offKW, offK, offS, offScale, name)
+	w.WriteString("\t// Zero the tile.\n")
+	for v := 0; v < 3*h; v++ {
+		fmt.Fprintf(w, "\tVEOR V%d.B16, V%d.B16, V%d.B16\n", v, v, v)
+	}
+	fmt.Fprintf(w, "\t// acc[r] += q[c·8+r] · k[c] for c < hd, by-element FMLA.\n\tMOVD %d(R20), R1\n\tMOVD %d(R20), R3\n%s_qk:\n", offQ, offHD, name)
+	w.WriteString("\tVLD1.P 48(R2), [V24.S4, V25.S4, V26.S4]\n\tVLD1.P 32(R1), [V27.S4, V28.S4]\n")
+	for r := 0; r < h; r++ {
+		for j := 0; j < 3; j++ {
+			d, n, m, idx := 3*r+j, 24+j, 27+r/4, r%4
+			fmt.Fprintf(w, "\tWORD $0x%08x // FMLA V%d.S[%d], V%d.S4, V%d.S4\n", fmla(d, n, m, idx), m, idx, n, d)
+		}
+	}
+	fmt.Fprintf(w, "\tSUBS $1, R3, R3\n\tBNE %s_qk\n", name)
+	w.WriteString("\t// S = acc·scale (the bias comes in pass 2; columns past the block\n\t// are never read).\n\tMOVD R5, R6\n")
+	for r := 0; r < h; r++ {
+		for j := 0; j < 3; j++ {
+			fmt.Fprintf(w, "\tFMUL4(%d, %d, 29)\n", 3*r+j, 3*r+j)
+		}
+		fmt.Fprintf(w, "\tVST1 [V%d.S4, V%d.S4, V%d.S4], (R6)\n", 3*r, 3*r+1, 3*r+2)
+		if r < h-1 {
+			fmt.Fprintf(w, "\tADD $%d, R6, R6\n", sRow)
+		}
+	}
+	fmt.Fprintf(w, "\tADD $48, R5, R5\n\tSUBS $12, R0, R0\n\tBGT %s_p1tile\n", name)
+
+	w.WriteString(strings.ReplaceAll(fmt.Sprintf(`
+	// Pass 2, row by row: S += bias, S[kw:kw+4] = -Inf (so whole vectors
+	// cover the row), m' = max(m, max S), P = e^(S - m') in place (shift
+	// 0 when m' is -Inf, so P and α are 0, not NaN), l = l·α + Σ P,
+	// α = e^(m - m') kept for pass 3. R4 kw, R5 the row, R6 m, R7 l, R8
+	// α, R9 the bias row, R10 ldb (0: no bias), R11 rows left, R12
+	// vectors per row, R13 whole vectors of keys, R14 keys past them.
+	EXPCONST_NEON
+	MOVD  $expc<>+EXPC_NEGINF(SB), R3
+	VLD1  (R3), [V29.S4]
+	MOVD  %[1]d(R20), R4
+	MOVD  %[2]d(R20), R5
+	MOVD  %[3]d(R20), R6
+	MOVD  %[4]d(R20), R7
+	ADD   $%[5]d, R20, R8
+	MOVD  %[6]d(R20), R9
+	MOVD  %[7]d(R20), R10
+	MOVD  $%[8]d, R11
+	ADD   $3, R4, R12
+	LSR   $2, R12, R12
+	LSR   $2, R4, R13
+	AND   $3, R4, R14
+NAME_row:
+	CBZ  R10, NAME_nobias
+	MOVD R5, R0
+	MOVD R9, R1
+	MOVD R13, R2
+NAME_bv:
+	CBZ    R2, NAME_bt
+	VLD1   (R0), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	FADD4(0, 0, 1)
+	VST1.P [V0.S4], 16(R0)
+	SUB    $1, R2
+	B      NAME_bv
+NAME_bt:
+	MOVD R14, R2
+NAME_bs:
+	CBZ    R2, NAME_bdone
+	FMOVS  (R0), F0
+	FMOVS.P 4(R1), F1
+	FADDS  F1, F0, F0
+	FMOVS.P F0, 4(R0)
+	SUB    $1, R2
+	B      NAME_bs
+NAME_bdone:
+	ADD R10, R9, R9
+NAME_nobias:
+	ADD  R4<<2, R5, R0
+	VST1 [V29.S4], (R0)
+
+	// F4 = max of the row.
+	VORR V29.B16, V29.B16, V4.B16
+	MOVD R5, R0
+	MOVD R12, R2
+NAME_max:
+	CBZ    R2, NAME_maxd
+	VLD1.P 16(R0), [V0.S4]
+	FMAX4(4, 4, 0)
+	SUB    $1, R2
+	B      NAME_max
+NAME_maxd:
+	FMAXV4(4, 4)
+	FMOVS (R6), F6
+	FMAXS F6, F4, F7
+	FMOVS F7, (R6)
+	FCMPS F29, F7
+	BNE   NAME_shift
+	VEOR  V7.B16, V7.B16, V7.B16
+NAME_shift:
+	VDUP V7.S[0], V30.S4
+
+	// P = e^(S - shift) in place; V5 sums it.
+	VEOR V5.B16, V5.B16, V5.B16
+	MOVD R5, R0
+	MOVD R12, R2
+NAME_exp:
+	CBZ  R2, NAME_expd
+	VLD1 (R0), [V0.S4]
+	FSUB4(0, 0, 30)
+	EXP_NEON(0, 1, 2, 3)
+	VST1.P [V0.S4], 16(R0)
+	FADD4(5, 5, 0)
+	SUB  $1, R2
+	B    NAME_exp
+NAME_expd:
+	HSUM4(5, 5)
+
+	// α = e^(m - shift); l = l·α + Σ P.
+	FSUBS  F7, F6, F0
+	EXP_NEON(0, 1, 2, 3)
+	FMOVS  (R7), F1
+	FMADDS F0, F5, F1, F1
+	FMOVS  F1, (R7)
+	FMOVS  F0, (R8)
+	ADD    $%[9]d, R5, R5
+	ADD    $4, R6, R6
+	ADD    $4, R7, R7
+	ADD    $4, R8, R8
+	SUBS   $1, R11, R11
+	BNE    NAME_row
+`, offKW, offS, offM, offL, offAlpha, offBias, offLdb, h, sRow), "NAME", name))
+
+	fmt.Fprintf(w, `
+	// Pass 3: O = α·O + P·V, 12 columns (one V panel) per tile. R0 the
+	// tile's V panel, R1 vStep, R2 the tile's O columns, R3 ldo, R4
+	// columns left; R8… the P rows, read a key at a time.
+	MOVD %d(R20), R0
+	MOVD %d(R20), R1
+	MOVD %d(R20), R2
+	MOVD %d(R20), R3
+	MOVD %d(R20), R4
+%s_p3tile:
+	// acc[r] = α[r]·O[r].
+	MOVD R2, R5
+`, offV, offVStep, offO, offLdo, offHD, name)
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tADD $%d, R20, R6\n\tVLD1R (R6), [V27.S4]\n", offAlpha+4*r)
+		fmt.Fprintf(w, "\tVLD1 (R5), [V%d.S4, V%d.S4, V%d.S4]\n", 3*r, 3*r+1, 3*r+2)
+		for j := 0; j < 3; j++ {
+			fmt.Fprintf(w, "\tFMUL4(%d, %d, 27)\n", 3*r+j, 3*r+j)
+		}
+		if r < h-1 {
+			w.WriteString("\tADD R3, R5, R5\n")
+		}
+	}
+	fmt.Fprintf(w, "\t// acc[r] += P[r][j] · v[j] for j < kw.\n\tMOVD %d(R20), R8\n", offS)
+	for r := 1; r < h; r++ {
+		fmt.Fprintf(w, "\tADD $%d, R8, R%d\n", sRow*r, 8+r)
+	}
+	fmt.Fprintf(w, "\tMOVD R0, R6\n\tMOVD %d(R20), R7\n%s_pv:\n\tVLD1.P 48(R6), [V24.S4, V25.S4, V26.S4]\n", offKW, name)
+	for r := 0; r < h; r++ {
+		p := 27 + r%2
+		fmt.Fprintf(w, "\tVLD1R.P 4(R%d), [V%d.S4]\n", 8+r, p)
+		for j := 0; j < 3; j++ {
+			fmt.Fprintf(w, "\tFMLA4(%d, %d, %d)\n", 3*r+j, 24+j, p)
+		}
+	}
+	fmt.Fprintf(w, "\tSUBS $1, R7, R7\n\tBNE %s_pv\n", name)
+	w.WriteString("\t// O = acc.\n\tMOVD R2, R5\n")
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tVST1 [V%d.S4, V%d.S4, V%d.S4], (R5)\n", 3*r, 3*r+1, 3*r+2)
+		if r < h-1 {
+			w.WriteString("\tADD R3, R5, R5\n")
+		}
+	}
+	fmt.Fprintf(w, "\tADD $48, R2, R2\n\tADD R1, R0, R0\n\tSUBS $12, R4, R4\n\tBGT %s_p3tile\n\tRET\n", name)
 }

@@ -35,6 +35,10 @@ type gemmMicro struct {
 	// for h rows of a packed query panel; see attention_fused.go), which
 	// Attention uses instead of this micro-kernel.
 	attn []func(*attnArgs)
+	// attnMinKeys, when positive, is the key count from which Attention
+	// beats the unfused products at this level (AttentionMinKeys); 0 for
+	// the default of 1024.
+	attnMinKeys int
 }
 
 // tileEpilogue is the part of an Epilogue that a fused micro-kernel applies

@@ -11,10 +11,10 @@ import (
 // fusedMinKeys, when positive, is the image length from which attention
 // runs fused (kernels.AttentionPacked: flash-style, online softmax, k and
 // v packed once per head); 0, the default, takes the kernel level's
-// kernels.AttentionMinKeys: every length where fused attention kernels
-// exist (AVX2, AVX-512: faster than scores + softmax + P·V from 197
-// tokens up), 1024 on the GEMM-kernel path (1.6–1.9× faster at 4097 keys,
-// level at 577 and slower at 197, bench/peers/README.md). Which path runs
+// kernels.AttentionMinKeys: every length with the AVX2 and AVX-512 fused
+// attention kernels (faster than scores + softmax + P·V from 197 tokens
+// up), 1024 elsewhere (on the GEMM-kernel path 1.6–1.9× faster at 4097
+// keys, level at 577 and slower at 197, bench/peers/README.md). Which path runs
 // depends on the image and the level alone, never on the thread count.
 var fusedMinKeys = 0 // a variable only so that tests can compare both paths
 

@@ -11191,11 +11191,11 @@ attnAVX2x1_m1_le:
 	SUBQ $16, R9
 	JGT  attnAVX2x1_p1tile
 
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	MOVQ 72(AX), R9
@@ -11205,13 +11205,16 @@ attnAVX2x1_m1_le:
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $1, R13
-attnAVX2x1_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+attnAVX2x1_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -11235,9 +11238,6 @@ attnAVX2x1_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -11246,11 +11246,24 @@ attnAVX2x1_maxt:
 	JNE      attnAVX2x1_shift
 	VXORPS   X7, X7, X7
 attnAVX2x1_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x1_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $1, R13
+attnAVX2x1_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -11287,20 +11300,24 @@ attnAVX2x1_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x1_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+28(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    124(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX2x1_row
+	VMOVUPS    Y0, 124(AX)
+	MOVQ       56(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS 252(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
 
 	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
 	// tile's V panel (R14 its start), R11 vStep, DI the tile's O
@@ -11505,11 +11522,11 @@ attnAVX2x2_m1_le:
 	SUBQ $16, R9
 	JGT  attnAVX2x2_p1tile
 
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	MOVQ 72(AX), R9
@@ -11519,13 +11536,16 @@ attnAVX2x2_m1_le:
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $2, R13
-attnAVX2x2_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+attnAVX2x2_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -11549,9 +11569,6 @@ attnAVX2x2_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -11560,11 +11577,24 @@ attnAVX2x2_maxt:
 	JNE      attnAVX2x2_shift
 	VXORPS   X7, X7, X7
 attnAVX2x2_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x2_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $2, R13
+attnAVX2x2_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -11601,20 +11631,24 @@ attnAVX2x2_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x2_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+24(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    124(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX2x2_row
+	VMOVUPS    Y0, 124(AX)
+	MOVQ       56(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS 252(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
 
 	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
 	// tile's V panel (R14 its start), R11 vStep, DI the tile's O
@@ -11865,11 +11899,11 @@ attnAVX2x3_m1_le:
 	SUBQ $16, R9
 	JGT  attnAVX2x3_p1tile
 
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	MOVQ 72(AX), R9
@@ -11879,13 +11913,16 @@ attnAVX2x3_m1_le:
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $3, R13
-attnAVX2x3_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+attnAVX2x3_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -11909,9 +11946,6 @@ attnAVX2x3_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -11920,11 +11954,24 @@ attnAVX2x3_maxt:
 	JNE      attnAVX2x3_shift
 	VXORPS   X7, X7, X7
 attnAVX2x3_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x3_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $3, R13
+attnAVX2x3_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -11961,20 +12008,24 @@ attnAVX2x3_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x3_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+20(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    124(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX2x3_row
+	VMOVUPS    Y0, 124(AX)
+	MOVQ       56(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS 252(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
 
 	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
 	// tile's V panel (R14 its start), R11 vStep, DI the tile's O
@@ -12271,11 +12322,11 @@ attnAVX2x4_m1_le:
 	SUBQ $16, R9
 	JGT  attnAVX2x4_p1tile
 
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	MOVQ 72(AX), R9
@@ -12285,13 +12336,16 @@ attnAVX2x4_m1_le:
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $4, R13
-attnAVX2x4_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+attnAVX2x4_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -12315,9 +12369,6 @@ attnAVX2x4_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -12326,11 +12377,24 @@ attnAVX2x4_maxt:
 	JNE      attnAVX2x4_shift
 	VXORPS   X7, X7, X7
 attnAVX2x4_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x4_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $4, R13
+attnAVX2x4_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -12367,20 +12431,24 @@ attnAVX2x4_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x4_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+16(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    124(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX2x4_row
+	VMOVUPS    Y0, 124(AX)
+	MOVQ       56(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS 252(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
 
 	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
 	// tile's V panel (R14 its start), R11 vStep, DI the tile's O
@@ -12723,11 +12791,11 @@ attnAVX2x5_m1_le:
 	SUBQ $16, R9
 	JGT  attnAVX2x5_p1tile
 
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	MOVQ 72(AX), R9
@@ -12737,13 +12805,16 @@ attnAVX2x5_m1_le:
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $5, R13
-attnAVX2x5_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+attnAVX2x5_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -12767,9 +12838,6 @@ attnAVX2x5_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -12778,11 +12846,24 @@ attnAVX2x5_maxt:
 	JNE      attnAVX2x5_shift
 	VXORPS   X7, X7, X7
 attnAVX2x5_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x5_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $5, R13
+attnAVX2x5_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -12819,20 +12900,24 @@ attnAVX2x5_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x5_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+12(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    124(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX2x5_row
+	VMOVUPS    Y0, 124(AX)
+	MOVQ       56(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS 252(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
 
 	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
 	// tile's V panel (R14 its start), R11 vStep, DI the tile's O
@@ -13221,11 +13306,11 @@ attnAVX2x6_m1_le:
 	SUBQ $16, R9
 	JGT  attnAVX2x6_p1tile
 
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	MOVQ 72(AX), R9
@@ -13235,13 +13320,16 @@ attnAVX2x6_m1_le:
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
 	MOVQ 24(AX), DI
 	MOVQ 48(AX), R8
-	MOVQ 56(AX), R10
 	LEAQ 124(AX), R11
+	LEAQ 188(AX), R14
 	MOVQ $6, R13
-attnAVX2x6_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+attnAVX2x6_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -13265,9 +13353,6 @@ attnAVX2x6_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -13276,11 +13361,24 @@ attnAVX2x6_maxt:
 	JNE      attnAVX2x6_shift
 	VXORPS   X7, X7, X7
 attnAVX2x6_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x6_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ 24(AX), DI
+	LEAQ 188(AX), R14
+	LEAQ 252(AX), R11
+	MOVQ $6, R13
+attnAVX2x6_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -13317,20 +13415,24 @@ attnAVX2x6_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $1024, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    attnAVX2x6_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+8(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    124(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $1024, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  attnAVX2x6_row
+	VMOVUPS    Y0, 124(AX)
+	MOVQ       56(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS 252(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
 
 	// Pass 3: O = α·O + P·V, 16 columns (one V panel) per tile. DX the
 	// tile's V panel (R14 its start), R11 vStep, DI the tile's O

@@ -515,27 +515,30 @@ func avx2(w *bytes.Buffer, h int) {
 
 	// ---- pass 2 ----
 	w.WriteString(strings.ReplaceAll(fmt.Sprintf(`
-	// Pass 2, row by row, as in the AVX-512 kernel: m' = max(m, max S),
-	// P = e^(S - m') in place (shift 0 when m' is -Inf), l = l·α + Σ P
-	// with α = e^(m - m'). R9 whole vectors per row, Y8 the lanes of the
-	// last partial one, DI the row, R8 m, R10 l, R11 α (which holds m -
-	// shift until the row's sum is done), R13 rows left.
+	// Pass 2 in the AVX-512 kernel's three phases (A: each row's maximum,
+	// shift and m - shift; B: P = e^(S - shift) in place and each row's
+	// sum; C: α = e^(m - shift) and l = l·α + Σ P for the h rows as
+	// lanes), with the softmax's EXPFAST_AVX2. R9 whole vectors per row,
+	// Y8 the lanes of the last partial one.
 	EXPFASTCONST_AVX2
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
-	MOVQ %d(AX), R9
+	MOVQ %[1]d(AX), R9
 	MOVQ R9, CX
 	ANDQ $7, CX
 	LEAQ tailmask<>+32(SB), R12
 	NEGQ CX
 	VMOVUPS (R12)(CX*4), Y8
 	SHRQ $3, R9
-	MOVQ %d(AX), DI
-	MOVQ %d(AX), R8
-	MOVQ %d(AX), R10
-	LEAQ %d(AX), R11
-	MOVQ $%d, R13
-NAME_row:
-	// X4 = max of the row (two chains; the masked tail reads only keys).
+
+	// Phase A, per row (DI the row, R8 m, R11 α, R14 shift, R13 rows
+	// left): X4 = max of the row (two chains; the masked tail reads only
+	// keys), m = m', shift = m' or 0 when it is -Inf, α slot = m - shift.
+	MOVQ %[2]d(AX), DI
+	MOVQ %[3]d(AX), R8
+	LEAQ %[5]d(AX), R11
+	LEAQ %[6]d(AX), R14
+	MOVQ $%[8]d, R13
+NAME_rowa:
 	VMOVAPS Y11, Y4
 	VMOVAPS Y11, Y6
 	MOVQ DI, SI
@@ -559,9 +562,6 @@ NAME_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-
-	// m' stored; X7 = the shift (m', or 0 when it is -Inf); m - shift
-	// parked in α.
 	VMOVSS   (R8), X6
 	VMAXSS   X6, X4, X7
 	VMOVSS   X7, (R8)
@@ -570,11 +570,24 @@ NAME_maxt:
 	JNE      NAME_shift
 	VXORPS   X7, X7, X7
 NAME_shift:
-	VSUBSS       X7, X6, X6
-	VMOVSS       X6, (R11)
-	VBROADCASTSS X7, Y12
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $%[9]d, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    NAME_rowa
 
-	// P = e^(S - shift) in place, two chains; X5 = Σ P.
+	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
+	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
+	MOVQ %[2]d(AX), DI
+	LEAQ %[6]d(AX), R14
+	LEAQ %[7]d(AX), R11
+	MOVQ $%[8]d, R13
+NAME_rowb:
+	VBROADCASTSS (R14), Y12
 	VXORPS Y5, Y5, Y5
 	MOVQ   DI, SI
 	MOVQ   R9, CX
@@ -611,21 +624,25 @@ NAME_expt:
 	VANDPS     Y8, Y0, Y0
 	VADDPS     Y0, Y5, Y5
 	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	VMOVSS X5, (R11)
+	ADDQ   $%[9]d, DI
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    NAME_rowb
 
-	// α = e^(m - shift); l = l·α + Σ P; α kept for pass 3.
-	VMOVSS      (R11), X0
+	// Phase C, the h rows as lanes (Y9 their mask): α = e^(α slot),
+	// l = l·α + Σ P. The lanes past h compute garbage never stored to l.
+	LEAQ       tailmask<>+%[10]d(SB), R12
+	VMOVUPS    (R12), Y9
+	VMOVUPS    %[5]d(AX), Y0
 	EXPFAST_AVX2(Y0, Y1, Y2, Y3, Y4)
-	VMOVSS      (R10), X1
-	VFMADD213SS X5, X0, X1
-	VMOVSS      X1, (R10)
-	VMOVSS      X0, (R11)
-	ADDQ $%d, DI
-	ADDQ $4, R8
-	ADDQ $4, R10
-	ADDQ $4, R11
-	DECQ R13
-	JNZ  NAME_row
-`, offKW, offS, offM, offL, offAlpha, h, sRow), "NAME", name))
+	VMOVUPS    Y0, %[5]d(AX)
+	MOVQ       %[4]d(AX), R10
+	VMASKMOVPS (R10), Y9, Y1
+	VFMADD213PS %[7]d(AX), Y0, Y1
+	VMASKMOVPS Y1, Y9, (R10)
+`, offKW, offS, offM, offL, offAlpha, offShift, offSums, h, sRow, 32-4*h), "NAME", name))
 
 	// ---- pass 3 ----
 	fmt.Fprintf(w, `

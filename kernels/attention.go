@@ -22,10 +22,12 @@ import (
 // It works flash-style: a block of queries (a few micro-kernel panels)
 // against blocks of attentionKeyBlock keys at a time, with an online
 // softmax (a running row maximum and sum, rescaling the partial output
-// when the maximum grows). The products run on the level's GEMM
-// micro-kernels (k packed once per call as the Q·Kᵀ operand, v as the P·V
-// operand), the softmax on its exp kernels; every intermediate stays in L1
-// or L2. attentionRef is the same function written plainly.
+// when the maximum grows), k packed once per call as the Q·Kᵀ operand and
+// v as the P·V operand. Levels with fused attention kernels (AVX-512,
+// AVX2, NEON: attention_fused.go) run each query panel through a key block
+// in one assembly call; the generic level runs the GEMM micro-kernels and
+// the softmax's exp kernels. Every intermediate stays in L1 or L2.
+// attentionRef is the same function written plainly.
 //
 // dst must not overlap q, k, v or bias. Results do not depend on anything
 // but the inputs (one goroutine; callers split heads or query rows across

@@ -14,7 +14,10 @@ import (
 //     small row-major scratch (h × attnKeyBlock: 14 KB for AVX-512);
 //  2. online softmax, row by row: the block's maximum, m' = max(m, it),
 //     P = e^(S - m') in place, l = l·e^(m - m') + Σ P, the factor
-//     α = e^(m - m') kept for pass 3;
+//     α = e^(m - m') kept for pass 3 (a row whose m' is still -Inf, every
+//     key so far masked, shifts by 0 so that P and α are 0, not NaN);
+//     NEON adds the bias here rather than in pass 1, having no masked
+//     loads for the block's last tile;
 //  3. O = α·O + P·V: the output tile is loaded once per call, scaled by α
 //     as it is loaded, and accumulates P·V over the block's keys with P
 //     broadcast straight from the row-major scratch (no packing of P).

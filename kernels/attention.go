@@ -22,10 +22,12 @@ import (
 // It works flash-style: a block of queries (a few micro-kernel panels)
 // against blocks of attentionKeyBlock keys at a time, with an online
 // softmax (a running row maximum and sum, rescaling the partial output
-// when the maximum grows). The products run on the level's GEMM
-// micro-kernels (k packed once per call as the Q·Kᵀ operand, v as the P·V
-// operand), the softmax on its exp kernels; every intermediate stays in L1
-// or L2. attentionRef is the same function written plainly.
+// when the maximum grows), k packed once per call as the Q·Kᵀ operand and
+// v as the P·V operand. Levels with fused attention kernels (AVX-512,
+// AVX2, NEON: attention_fused.go) run each query panel through a key block
+// in one assembly call; the generic level runs the GEMM micro-kernels and
+// the softmax's exp kernels. Every intermediate stays in L1 or L2.
+// attentionRef is the same function written plainly.
 //
 // dst must not overlap q, k, v or bias. Results do not depend on anything
 // but the inputs (one goroutine; callers split heads or query rows across
@@ -53,6 +55,20 @@ func Attention(dst []float32, ldd int, q, k, v []float32, ldq, ldk, ldv int, nq,
 	attentionTiled(gemmLevel, dst, ldd, q, k, v, ldq, ldk, ldv, nq, nk, headDim, scale, bias, ldb)
 }
 
+// AttentionMinKeys is the key count from which Attention and
+// AttentionPacked at the active level are faster than the unfused
+// Sgemm(Q·Kᵀ) + Softmax + Sgemm(P·V) on one head (BenchmarkAttention):
+// 1 for the AVX2 and AVX-512 fused kernels (17-27% faster at N = 197 and
+// 577 on an Emerald Rapids Xeon), 1024 elsewhere: where attention runs on
+// the GEMM micro-kernels (level with unfused at 577, slower at 197) and
+// for the NEON fused kernels, not yet timed on hardware.
+func AttentionMinKeys() int {
+	if k := gemmLevel.attnMinKeys; k > 0 {
+		return k
+	}
+	return 1024
+}
+
 // attentionKeyBlock is about how many keys one step of the online softmax
 // takes, rounded up to a multiple of the level's nr (so key blocks start on
 // whole packed panels: 256 on amd64, 264 with arm64's 12-column panels).
@@ -70,6 +86,7 @@ const attentionQueryRows = 64
 // attentionScratch holds one call's block buffers.
 type attentionScratch struct {
 	qa, s, pa, o, m, l []float32
+	args               attnArgs // the fused kernels' operands
 }
 
 var attentionPool freeList[attentionScratch]
@@ -152,6 +169,10 @@ var attentionKVPool freeList[AttentionKV]
 // attentionBlocks runs the query blocks against the packed keys and values
 // (nq, nk, hd ≥ 1, arguments checked).
 func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq int, kv *AttentionKV, scale float32, bias []float32, ldb int) {
+	if mk.attn != nil {
+		attentionFused(mk, mk.attn, dst, ldd, q, ldq, nq, kv, scale, bias, ldb)
+		return
+	}
 	nk, hd := kv.nk, kv.hd
 	mr, nr := mk.mr, mk.nr
 	qb := roundUp(attentionQueryRows, mr)

@@ -12,7 +12,7 @@ import (
 
 // BenchmarkAttention times one head of ViT-B attention (headDim 64, q, k
 // and v interleaved in an N×2304 qkv matrix, as the model holds them) for
-// N = 197, 577, 4097 tokens (224², 384², 1024² at patch 16):
+// N = 197, 577, 1025, 4097 tokens (224², 384², 512², 1024² at patch 16):
 //
 //   - fused: kernels.Attention over all N queries;
 //   - fused-tiles: kernels.Attention per query tile of 256 rows (how the
@@ -30,7 +30,7 @@ import (
 func BenchmarkAttention(b *testing.B) {
 	const d, hd, tile = 768, 64, 256
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{197, 577, 4097} {
+	for _, n := range []int{197, 577, 1025, 4097} {
 		qkv := kerneltest.Rand(rng, n*3*d, -2, 2)
 		q, k, v := qkv, qkv[d:], qkv[2*d:]
 		out := make([]float32, n*d)

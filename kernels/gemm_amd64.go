@@ -3,6 +3,7 @@
 package kernels
 
 //go:generate go run gemm_asmgen.go
+//go:generate go run attention_asmgen.go
 
 // gemmPanel is the column width of a packed B panel: one AVX2 tile, half an
 // AVX-512 tile.
@@ -19,9 +20,9 @@ const gemmPanel = 16
 // not faster for the 6×16 kernel.
 var (
 	// 6×16: 12 ymm accumulators, 2 for B, 2 for broadcasts.
-	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 240, kc: 768, kernel: gemmAVX2Kernels, fusedEp: true, pfLines: gemmPfLinesAVX2, packPanel: packPanelAVX}
+	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 240, kc: 768, kernel: gemmAVX2Kernels, fusedEp: true, pfLines: gemmPfLinesAVX2, packPanel: packPanelAVX, attn: attnAVX2Kernels, attnMinKeys: 1}
 	// 14×32: 28 zmm accumulators, 2 for B, 2 for broadcasts.
-	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 168, kc: 768, kernel: gemmAVX512Kernels, fusedEp: true, pfLines: gemmPfLinesAVX512, packPanel: packPanelAVX}
+	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 168, kc: 768, kernel: gemmAVX512Kernels, fusedEp: true, pfLines: gemmPfLinesAVX512, packPanel: packPanelAVX, attn: attnAVX512Kernels, attnMinKeys: 1}
 )
 
 func init() {

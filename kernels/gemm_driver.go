@@ -31,6 +31,14 @@ type gemmMicro struct {
 	// the rows up to the next multiple of 8 exist (see packPanelAVX);
 	// packA uses Go otherwise.
 	packPanel func(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int)
+	// attn, when set, holds the level's fused attention kernels (attn[h-1]
+	// for h rows of a packed query panel; see attention_fused.go), which
+	// Attention uses instead of this micro-kernel.
+	attn []func(*attnArgs)
+	// attnMinKeys, when positive, is the key count from which Attention
+	// beats the unfused products at this level (AttentionMinKeys); 0 for
+	// the default of 1024.
+	attnMinKeys int
 }
 
 // tileEpilogue is the part of an Epilogue that a fused micro-kernel applies

@@ -8,13 +8,23 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// fusedMinKeys is the image length from which attention runs fused
-// (kernels.AttentionPacked: flash-style, online softmax, k and v packed once
-// per head): measured 1.6–1.9× faster than scores + softmax + P·V at 4097
-// keys, level at 577 and slower at 197 (bench/peers/README.md), so short
-// sequences keep the plain path. Which path runs depends on the image
-// alone, never on the thread count.
-var fusedMinKeys = 1024 // a variable only so that tests can compare both paths
+// fusedMinKeys, when positive, is the image length from which attention
+// runs fused (kernels.AttentionPacked: flash-style, online softmax, k and
+// v packed once per head); 0, the default, takes the kernel level's
+// kernels.AttentionMinKeys: every length with the AVX2 and AVX-512 fused
+// attention kernels (faster than scores + softmax + P·V from 197 tokens
+// up), 1024 elsewhere (on the GEMM-kernel path 1.6–1.9× faster at 4097
+// keys, level at 577 and slower at 197, bench/peers/README.md). Which path runs
+// depends on the image and the level alone, never on the thread count.
+var fusedMinKeys = 0 // a variable only so that tests can compare both paths
+
+// fusedFrom is the image length from which attention runs fused.
+func fusedFrom() int {
+	if fusedMinKeys > 0 {
+		return fusedMinKeys
+	}
+	return kernels.AttentionMinKeys()
+}
 
 // attentionItem computes one head's attention for query rows [it.lo, it.hi)
 // of segment it.seg, against that segment's keys only: packed images never
@@ -35,7 +45,7 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	v := ws.qkv[s.off*3*d+2*d+col:]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	w := &ws.work[worker]
-	fused := n >= fusedMinKeys
+	fused := n >= fusedFrom()
 	if fused {
 		kernels.PackAttentionKV(&w.kv, k, v, 3*d, 3*d, n, hd)
 	}
@@ -127,7 +137,7 @@ func (ws *workspace) attentionItems() {
 		// packing of k and v per item, so an item takes as many tiles as
 		// keeps every worker busy (about three items each).
 		span := queryTile
-		if s.n >= fusedMinKeys {
+		if s.n >= fusedFrom() {
 			tiles := (s.n + queryTile - 1) / queryTile
 			groups := min(tiles, max(1, (3*ws.m.threads+heads-1)/heads))
 			span = (tiles + groups - 1) / groups * queryTile

@@ -90,7 +90,7 @@ func TestFusedAttention(t *testing.T) {
 			return outs
 		}
 		fused := run(1, long)[0]
-		if n := fused.Prefix + fused.Grid.N(); n < fusedMinKeys {
+		if n := fused.Prefix + fused.Grid.N(); n < fusedFrom() {
 			t.Fatalf("%d tokens do not reach the fused path", n)
 		}
 		old := fusedMinKeys

@@ -107,12 +107,12 @@ func (ws *workspace) lens() bufferLens {
 	l := bufferLens{x: ws.tokens * d, qkv: ws.tokens * 3 * d, ao: ws.tokens * d, head: e.Head.scratch(longest, d),
 		ln: ws.rowTile * d, hid: ws.rowTile * hid, col: e.Patch.ColLen(patchTile),
 		scores: queryTile * longest}
-	if longest >= fusedMinKeys {
+	if from := fusedFrom(); longest >= from {
 		// Every segment that long attends fused and needs no scores; the
 		// bias, if any, is still a tile of them.
 		short := 0
 		for _, s := range ws.segs {
-			if s.n < fusedMinKeys {
+			if s.n < from {
 				short = max(short, s.n)
 			}
 		}

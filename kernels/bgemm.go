@@ -70,7 +70,7 @@ func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 	p := &BF16B{K: k, N: n, kp: roundUp(k, bKPad), np: roundUp(n, qNPad)}
 	p.data = make([]uint16, p.np*p.kp)
 	panelLen := p.kp * qPanel
-	for j := 0; j < n; j++ {
+	for j := 0; j < n && k > 0; j++ { // K = 0: nothing to pack
 		d := p.data[j/qPanel*panelLen+j%qPanel*2:]
 		for kk, v := range w[j*ld : j*ld+k] {
 			d[kk/2*qPanel*2+kk%2] = ToBF16(v)
@@ -164,6 +164,10 @@ func GemmBF16(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ld
 	checkMatrix("C", c, false, m, pb.N, ldc)
 	checkEpilogue(ep, m, pb.N)
 	if m == 0 || pb.N == 0 {
+		return
+	}
+	if pb.K == 0 {
+		emptyProduct(m, pb.N, c, ldc, ep)
 		return
 	}
 	if ep.Residual != nil && overlaps(ep.Residual, c) && !sameMatrix(ep.Residual, ep.LDR, c, ldc) {

@@ -408,6 +408,20 @@ func (g *gemmCall) noReduction() {
 	}
 }
 
+// emptyProduct is C = act(bias) + residual: a product over K = 0, for the
+// int8 and bf16 GEMMs (GemmPacked reaches noReduction through gemmRun).
+func emptyProduct(m, n int, c []float32, ldc int, ep Epilogue) {
+	g := &gemmCall{m: m, n: n, k: 0, c: c, ldc: ldc, ep: ep}
+	if ep.Residual != nil && overlaps(ep.Residual, c) {
+		if sameMatrix(ep.Residual, ep.LDR, c, ldc) && ep.Act == ActNone {
+			g.beta, g.ep.Residual = 1, nil // C holds the residual already
+		} else {
+			g.ep.Residual, g.ep.LDR = copyMatrix(ep.Residual, m, n, ep.LDR), n
+		}
+	}
+	g.noReduction()
+}
+
 // parallelFor runs f(0) … f(n-1) on up to threads goroutines (the caller's
 // included), each taking the next index as it finishes the last.
 func parallelFor(threads, n int, f func(i int)) {

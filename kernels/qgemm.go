@@ -153,7 +153,7 @@ func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
 	p.colSum = make([]int32, p.np)
 	copy(p.scale, scale)
 	panelLen := p.kp * qPanel
-	for j := 0; j < n; j++ {
+	for j := 0; j < n && k > 0; j++ { // K = 0: nothing to pack, sums 0
 		d := p.data[j/qPanel*panelLen+j%qPanel*4:]
 		row := q[j*k : j*k+k]
 		var s int32
@@ -313,6 +313,10 @@ func GemmQuant(t Threads, m int, a []float32, lda int, qb *QuantB, c []float32, 
 	checkMatrix("C", c, false, m, qb.N, ldc)
 	checkEpilogue(ep, m, qb.N)
 	if m == 0 || qb.N == 0 {
+		return
+	}
+	if qb.K == 0 {
+		emptyProduct(m, qb.N, c, ldc, ep)
 		return
 	}
 	if ep.Residual != nil && overlaps(ep.Residual, c) && !sameMatrix(ep.Residual, ep.LDR, c, ldc) {

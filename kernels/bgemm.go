@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // bfloat16 weights: C = act(A·B + bias) + residual with B stored as
@@ -42,6 +43,7 @@ type BF16B struct {
 	K, N   int
 	kp, np int // K rounded up to bKPad, N to qNPad
 	data   []uint16
+	shape  PackedB // K×N without data, for the float32 driver (no allocation per call)
 }
 
 const bKPad = 32
@@ -68,6 +70,7 @@ func FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 	checkMatrix("W", w, false, n, k, ld)
 	p := &BF16B{K: k, N: n, kp: roundUp(k, bKPad), np: roundUp(n, qNPad)}
+	p.shape = PackedB{K: k, N: n}
 	p.data = make([]uint16, p.np*p.kp)
 	panelLen := p.kp * qPanel
 	for j := 0; j < n; j++ {
@@ -82,28 +85,70 @@ func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 // Bytes is the memory the packed weight holds.
 func (p *BF16B) Bytes() int { return 2 * len(p.data) }
 
-// widen writes op(B) as float32, K×N row-major (row stride N), into dst,
-// reading the packed panels in order.
-func (p *BF16B) widen(dst []float32) {
-	n := p.N
-	for q := 0; q*qPanel < n; q++ {
-		j0 := q * qPanel
-		cols := min(qPanel, n-j0)
-		panel := p.data[q*p.kp*qPanel : (q+1)*p.kp*qPanel]
-		for kk := 0; kk < p.K; kk += 2 {
-			g := panel[kk/2*qPanel*2 : kk/2*qPanel*2+qPanel*2]
-			even := dst[kk*n+j0 : kk*n+j0+cols]
-			for c := range even {
-				even[c] = FromBF16(g[2*c])
-			}
-			if kk+1 < p.K {
-				odd := dst[(kk+1)*n+j0 : (kk+1)*n+j0+cols]
-				for c := range odd {
-					odd[c] = FromBF16(g[2*c+1])
-				}
-			}
+// rawPanel is rows [p0, p0+kc) of panel q as stored (bfloat16 pairs),
+// viewed as float32 for a prefetch hint (gemmMicro's pf): p0·qPanel is
+// even, so the view starts on a 4-byte boundary inside the panel.
+func (p *BF16B) rawPanel(q, p0, kc int) []float32 {
+	d := p.data[q*p.kp*qPanel+p0*qPanel:][:kc*qPanel]
+	return unsafe.Slice((*float32)(unsafe.Pointer(&d[0])), len(d)/2)
+}
+
+// bWiden widens whole pairs of a panel: src holds len(dst)/32 pairs of
+// qPanel columns × 2 steps of K ([c0k0, c0k1, c1k0, c1k1, …]), dst gets
+// them as 2 rows of qPanel float32 each, in PackedB's panel layout. Set
+// by dispatch; widenPairsGo is its specification.
+var bWiden = widenPairsGo
+
+func widenPairsGo(dst []float32, src []uint16) {
+	for g := 0; g < len(dst)/(2*qPanel); g++ {
+		s := src[g*2*qPanel : (g+1)*2*qPanel]
+		d := dst[g*2*qPanel : (g+1)*2*qPanel]
+		for c := 0; c < qPanel; c++ {
+			d[c] = FromBF16(s[2*c])
+			d[qPanel+c] = FromBF16(s[2*c+1])
 		}
 	}
+}
+
+// widenPanel writes rows [p0, p0+kc) of a bfloat16 panel (its whole
+// stored pairs) into dst as kc rows of qPanel float32: PackedB's layout.
+// An odd p0 or p0+kc splits a pair: that row is widened here in Go.
+func widenPanel(dst []float32, panel []uint16, p0, kc int) {
+	d := dst[:kc*qPanel]
+	k, end := p0, p0+kc
+	if k%2 == 1 { // the odd half of the first pair
+		s := panel[k/2*2*qPanel:][:2*qPanel]
+		for c := range qPanel {
+			d[c] = FromBF16(s[2*c+1])
+		}
+		d, k = d[qPanel:], k+1
+	}
+	if pairs := (end - k) / 2; pairs > 0 {
+		bWiden(d[:pairs*2*qPanel], panel[k/2*2*qPanel:][:pairs*2*qPanel])
+		d, k = d[pairs*2*qPanel:], k+2*pairs
+	}
+	if k < end { // the even half of the last pair
+		s := panel[k/2*2*qPanel:][:2*qPanel]
+		for c := range qPanel {
+			d[c] = FromBF16(s[2*c])
+		}
+	}
+}
+
+// widenTile widens rows [p0, p0+kc) of panel q (and q+1 when the tile is
+// two panels wide and that panel holds columns) into wb, and returns the
+// panels as the float32 micro-kernel takes them (b1 = b0 past the last
+// panel, as GemmPacked does).
+func (g *gemmCall) widenTile(wb []float32, q, nr, p0, kc int) (b0, b1 *float32) {
+	bf := g.bf
+	panelLen := bf.kp * qPanel
+	widenPanel(wb[:kc*qPanel], bf.data[q*panelLen:(q+1)*panelLen], p0, kc)
+	b0, b1 = &wb[0], &wb[0]
+	if nr > gemmPanel && q+1 < panelsOf(g.n) {
+		widenPanel(wb[kc*qPanel:2*kc*qPanel], bf.data[(q+1)*panelLen:(q+2)*panelLen], p0, kc)
+		b1 = &wb[kc*qPanel]
+	}
+	return b0, b1
 }
 
 // bMicro is a micro-kernel for bfloat16 weights: an mr×nr float32 tile t
@@ -127,6 +172,10 @@ type bMicro struct {
 	// implementation gives Add's bits (one rounded addition each).
 	add func(dst, a, b []float32)
 }
+
+// bWidenTiles picks widened tiles on the float32 kernels over the
+// in-register widening fma kernels (a switch for side-by-side timing).
+var bWidenTiles = true
 
 // bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
 // widening path).
@@ -170,58 +219,15 @@ func GemmBF16(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ld
 		ep.Residual = copyMatrix(ep.Residual, m, pb.N, ep.LDR)
 		ep.LDR = pb.N
 	}
-	if mk := bLevel; mk != nil && pb.K > 0 {
+	if mk := bLevel; mk != nil && pb.K > 0 && (mk.fma == nil || !bWidenTiles) {
 		bgemmDot(mk, t.n(), m, a, lda, pb, c, ldc, ep)
 		return
 	}
-	bgemmWiden(t, m, a, lda, pb, c, ldc, ep)
-}
-
-var bWidePool freeList[[]float32]
-
-// bgemmWiden widens B to float32 and runs Sgemm, then the epilogue.
-func bgemmWiden(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
-	k, n := pb.K, pb.N
-	wp := bWidePool.get()
-	if wp == nil {
-		wp = new([]float32)
-	}
-	*wp = grow(*wp, k*n)
-	w := *wp
-	pb.widen(w)
-	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, c, ldc)
-	if inPlace && ep.Act == ActNone {
-		// C holds the residual: C = (C + A·B) + bias.
-		Sgemm(t, false, false, m, n, k, 1, a, lda, w, n, 1, c, ldc)
-		if ep.Bias != nil {
-			for i := 0; i < m; i++ {
-				row := c[i*ldc : i*ldc+n]
-				Add(row, row, ep.Bias[:n])
-			}
-		}
-	} else {
-		if inPlace {
-			ep.Residual = copyMatrix(ep.Residual, m, n, ep.LDR)
-			ep.LDR = n
-		}
-		Sgemm(t, false, false, m, n, k, 1, a, lda, w, n, 0, c, ldc)
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			if ep.Bias != nil {
-				Add(row, row, ep.Bias[:n])
-			}
-			if ep.Act != ActNone {
-				Activate(ep.Act, row, row)
-			}
-			if ep.Residual != nil {
-				Add(row, row, ep.Residual[i*ep.LDR:i*ep.LDR+n])
-			}
-		}
-	}
-	// Keep widened buffers of up to 64 MB for the next call.
-	if cap(w) <= 1<<24 {
-		bWidePool.put(wp)
-	}
+	// The level's float32 GEMM, each tile's panels widened once per K
+	// block into scratch (gemmCall.bf): the widening stays out of the
+	// K loop, and the product gets the float32 kernels' prefetch and
+	// fused epilogue.
+	gemmPacked(t, m, a, lda, &pb.shape, pb, c, ldc, ep)
 }
 
 // bCall is one GemmBF16 call on the VDPBF16PS kernel.

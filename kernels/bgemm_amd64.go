@@ -31,6 +31,14 @@ func HasBF16() bool { return cpuid.CPU.Supports(cpuid.AVX512BF16) }
 func init() {
 	register("bgemm", func(l Level) {
 		switch {
+		case l >= AVX512:
+			bWiden = widenPairsAVX512
+		case l == AVX2:
+			bWiden = widenPairsAVX2
+		default:
+			bWiden = widenPairsGo
+		}
+		switch {
 		case l == AMX:
 			bLevel = &bAMX
 		case l == AVX512 && bPreferDot && HasBF16():
@@ -98,4 +106,28 @@ func convertBF16AVX512(dst []uint16, src []float32) {
 		bConvertAVX512(&dst[0], &src[0], n16)
 	}
 	convertBF16Go(dst[n16:n], src[n16:])
+}
+
+// bWidenAVX512 is widenPairsGo for pairs ≥ 1 pairs (len(dst) = 32·pairs).
+//
+//go:noescape
+func bWidenAVX512(dst *float32, src *uint16, pairs int)
+
+// bWidenAVX2 is bWidenAVX512 on AVX2.
+//
+//go:noescape
+func bWidenAVX2(dst *float32, src *uint16, pairs int)
+
+func widenPairsAVX512(dst []float32, src []uint16) {
+	if pairs := len(dst) / (2 * qPanel); pairs > 0 {
+		_ = src[pairs*2*qPanel-1] // the assembly reads that far
+		bWidenAVX512(&dst[0], &src[0], pairs)
+	}
+}
+
+func widenPairsAVX2(dst []float32, src []uint16) {
+	if pairs := len(dst) / (2 * qPanel); pairs > 0 {
+		_ = src[pairs*2*qPanel-1]
+		bWidenAVX2(&dst[0], &src[0], pairs)
+	}
 }

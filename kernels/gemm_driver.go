@@ -71,10 +71,15 @@ type gemmCall struct {
 	alpha   float32
 	pb      *PackedB
 	lazy    *lazyB // when set, pb's panels are packed on first use
-	c       []float32
-	ldc     int
-	beta    float32
-	ep      Epilogue
+	// bf, when set, is B in bfloat16: pb then only gives the shape (no
+	// data), and each tile's panels are widened over the K block into the
+	// worker's scratch (widenTile) just before its row tiles run, so the
+	// result has the bits of GemmPacked on B widened in full.
+	bf   *BF16B
+	c    []float32
+	ldc  int
+	beta float32
+	ep   Epilogue
 }
 
 // gemmPlan is how a call is cut into work items: row blocks × column
@@ -129,6 +134,7 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // its fused kernel calls read.
 type gemmScratch struct {
 	a, tile []float32
+	wb      []float32 // a bfloat16 tile's panels widened (gemmCall.bf)
 	ep      tileEpilogue
 }
 
@@ -207,6 +213,9 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 	i0, i1 := rb*p.mc, min((rb+1)*p.mc, g.m)
 	j0, j1 := cc*p.chunkCols, min((cc+1)*p.chunkCols, g.n)
 	k := g.k
+	if g.bf != nil {
+		s.wb = grow(s.wb, 2*p.kc*gemmPanel)
+	}
 	data := g.pb.data
 	panelLen := g.pb.panelLen()
 	panels := g.pb.panels()
@@ -229,16 +238,21 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 			j := j0 + (first+t)%tiles*nr
 			w := min(nr, j1-j)
 			q := j / gemmPanel
-			if g.lazy != nil {
-				g.lazy.panel(q, p0)
-			}
-			b0 := &data[q*panelLen+p0*gemmPanel]
-			b1 := b0
-			if nr > gemmPanel && q+1 < panels {
+			var b0, b1 *float32
+			if g.bf != nil {
+				b0, b1 = g.widenTile(s.wb, q, nr, p0, kc)
+			} else {
 				if g.lazy != nil {
-					g.lazy.panel(q+1, p0)
+					g.lazy.panel(q, p0)
 				}
-				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
+				b0 = &data[q*panelLen+p0*gemmPanel]
+				b1 = b0
+				if nr > gemmPanel && q+1 < panels {
+					if g.lazy != nil {
+						g.lazy.panel(q+1, p0)
+					}
+					b1 = &data[(q+1)*panelLen+p0*gemmPanel]
+				}
 			}
 			next := g.nextPanels(p, j0, j1, first, t, tiles, p0, kc)
 			for i := i0; i < i1; i += mr {
@@ -302,6 +316,14 @@ func (g *gemmCall) nextPanels(p *gemmPlan, j0, j1, first, t, tiles, p0, kc int) 
 		p0, kc, t = p0+kc, min(p.kc, g.k-p0-kc), -1
 	}
 	q := (j0 + (first+t+1)%tiles*p.mk.nr) / gemmPanel
+	if g.bf != nil {
+		// The next tile's bfloat16 panels, which widenTile reads next.
+		nb.part[0] = g.bf.rawPanel(q, p0, kc)
+		if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
+			nb.part[1] = g.bf.rawPanel(q+1, p0, kc)
+		}
+		return nb
+	}
 	nb.part[0] = data[q*panelLen+p0*gemmPanel:][:kc*gemmPanel]
 	if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
 		nb.part[1] = data[(q+1)*panelLen+p0*gemmPanel:][:kc*gemmPanel]

@@ -10,9 +10,15 @@ import (
 // bfloat16 weights: C = act(A·B + bias) + residual with B stored as
 // bfloat16 (half the memory of float32). The activations stay float32:
 //
-//   - At the avx512 and avx2 levels, the micro-kernel widens each weight
-//     to float32 in registers (a bfloat16 is the top half of a float32:
-//     exact) and runs FMA, acc = fma(a[k], w[k], acc) in increasing k.
+//   - At the avx512 and avx2 levels (and generic, neon), each column
+//     tile's panels are widened to float32 (a bfloat16 is the top half of
+//     a float32: exact) once per K block into a per-worker scratch panel
+//     in PackedB's layout, and the level's float32 GEMM kernels run over
+//     all the row tiles of the block (gemmCall.bf): the bits of
+//     GemmPacked on the widened weight. Widening in registers inside the
+//     K loop instead (12×32 and 5×16 FMA kernels, removed) ran at
+//     0.75-0.85× float32: the widening competed with the FMAs in every
+//     row tile, and those kernels lacked the float32 prefetch.
 //   - A VDPBF16PS kernel (AVX512-BF16) is built and tested too, which also
 //     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
 //     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
@@ -22,8 +28,6 @@ import (
 //     them by the packed panels, loaded as 16×16-pair tiles directly,
 //     accumulating in float32 (amxDotBF16). Like VDPBF16PS it rounds A
 //     too: results are close to, not the bits of, the widening path.
-//   - Elsewhere (generic, neon) the weight is widened to float32 in a
-//     scratch copy and the product runs on the float32 GEMM (Sgemm).
 //
 // All split work over rows and columns of C, never over K: the result
 // does not depend on the thread count.
@@ -152,17 +156,13 @@ func (g *gemmCall) widenTile(wb []float32, q, nr, p0, kc int) (b0, b1 *float32) 
 }
 
 // bMicro is a micro-kernel for bfloat16 weights: an mr×nr float32 tile t
-// (row stride nr) from packed panels ldb elements apart, and either
-//   - kernel (with convert): kp/2 pairs of steps of K from bfloat16 rows
-//     of A (lda elements apart), VDPBF16PS (bdotTileGo), or
-//   - fma: k steps from the float32 rows of A (lda apart), each weight
-//     widened to float32 in registers, acc = fma(a[k], w[k], acc) in
-//     increasing k.
+// (row stride nr) from packed panels ldb elements apart, kernel (with
+// convert): kp/2 pairs of steps of K from bfloat16 rows of A (lda
+// elements apart), VDPBF16PS (bdotTileGo).
 type bMicro struct {
 	mr, nr  int
 	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
 	convert func(dst []uint16, src []float32)
-	fma     func(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
 	// amx, when set (with convert), replaces kernel with the AMX block
 	// kernel amxDotBF16 (strides in bytes): a row block × up to qAMXCols
 	// columns per call; mr and nr are then its row (16) and column (32)
@@ -173,12 +173,8 @@ type bMicro struct {
 	add func(dst, a, b []float32)
 }
 
-// bWidenTiles picks widened tiles on the float32 kernels over the
-// in-register widening fma kernels (a switch for side-by-side timing).
-var bWidenTiles = true
-
-// bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
-// widening path).
+// bLevel is the VDPBF16PS or AMX kernel when the level uses one, else nil
+// (widened tiles on the float32 kernels).
 var bLevel *bMicro
 
 // bdotTileGo is the specification of bMicro.kernel (used by tests; the
@@ -219,7 +215,7 @@ func GemmBF16(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ld
 		ep.Residual = copyMatrix(ep.Residual, m, pb.N, ep.LDR)
 		ep.LDR = pb.N
 	}
-	if mk := bLevel; mk != nil && pb.K > 0 && (mk.fma == nil || !bWidenTiles) {
+	if mk := bLevel; mk != nil && pb.K > 0 {
 		bgemmDot(mk, t.n(), m, a, lda, pb, c, ldc, ep)
 		return
 	}
@@ -252,7 +248,6 @@ type bScratch struct {
 
 type bLocal struct {
 	tile, row []float32
-	edge      []float32 // the last rows of A, padded to mr rows (fma)
 }
 
 var (
@@ -260,16 +255,13 @@ var (
 	bLocalPool   freeList[bLocal]
 )
 
-func (l *bLocal) size(mk *bMicro, k, mc int) {
+func (l *bLocal) size(mk *bMicro, mc int) {
 	if mk.amx != nil {
 		l.tile = grow(l.tile, mc*qAMXCols)
 		l.row = grow(l.row, qAMXCols)
 	} else {
 		l.tile = grow(l.tile, mk.mr*mk.nr)
 		l.row = grow(l.row, mk.nr)
-	}
-	if mk.fma != nil {
-		l.edge = grow(l.edge, mk.mr*max(k, 1))
 	}
 }
 
@@ -284,13 +276,11 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 	if s == nil {
 		s = &bScratch{}
 	}
-	if mk.fma == nil {
-		s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
-		g.ab = s.a
-	}
+	s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
+	g.ab = s.a
 	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
-		s.single.size(mk, pb.K, g.mc)
-		for rb := 0; rb < g.rowBlocks && mk.fma == nil; rb++ {
+		s.single.size(mk, g.mc)
+		for rb := 0; rb < g.rowBlocks; rb++ {
 			g.convertRows(rb)
 		}
 		for it := 0; it < g.rowBlocks*g.colChunks; it++ {
@@ -303,9 +293,7 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 }
 
 func (g bCall) runParallel(threads int) {
-	if g.mk.fma == nil {
-		parallelFor(threads, g.rowBlocks, g.convertRows)
-	}
+	parallelFor(threads, g.rowBlocks, g.convertRows)
 	var next atomic.Int64
 	items := g.rowBlocks * g.colChunks
 	var wg sync.WaitGroup
@@ -314,7 +302,7 @@ func (g bCall) runParallel(threads int) {
 		if tl == nil {
 			tl = &bLocal{}
 		}
-		tl.size(g.mk, g.pb.K, g.mc)
+		tl.size(g.mk, g.mc)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -408,20 +396,7 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 		w := min(nr, j1-j)
 		b := &pb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
-			switch {
-			case mk.fma == nil:
-				mk.kernel((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
-			case i+mr <= g.m:
-				mk.fma(pb.K, &g.a[i*g.lda], g.lda, b, panelLen, &tl.tile[0])
-			default:
-				// The last rows: copy them into mr rows, zeros after.
-				k := pb.K
-				clear(tl.edge)
-				for r := i; r < g.m; r++ {
-					copy(tl.edge[(r-i)*k:(r-i+1)*k], g.a[r*g.lda:r*g.lda+k])
-				}
-				mk.fma(k, &tl.edge[0], k, b, panelLen, &tl.tile[0])
-			}
+			mk.kernel((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
 			for r := 0; r < min(mr, i1-i); r++ {
 				g.finishRow(tl, tl.tile[r*nr:r*nr+w], i+r, j)
 			}

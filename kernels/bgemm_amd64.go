@@ -7,10 +7,6 @@ import "github.com/klauspost/cpuid/v2"
 var (
 	// 6×64 (four panels): 24 zmm accumulators; VDPBF16PS.
 	bDot = bMicro{mr: 6, nr: 4 * qPanel, kernel: bgemmDotAVX512, convert: convertBF16AVX512, add: addAVX2}
-	// 12×32: 24 zmm accumulators; weights widened in registers, FMA.
-	bFMA = bMicro{mr: 12, nr: 2 * qPanel, fma: bgemmFMAAVX512, add: addAVX2}
-	// 5×16: 10 ymm accumulators; the same on AVX2 + FMA3.
-	bFMA2 = bMicro{mr: 5, nr: qPanel, fma: bgemmFMAAVX2, add: addAVX2}
 	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBF16PS on
 	// activations rounded to bfloat16 (VCVTNEPS2BF16).
 	bAMX = bMicro{mr: 16, nr: 2 * qPanel, amx: amxDotBF16, convert: convertBF16AVX512, add: addAVX2}
@@ -21,7 +17,8 @@ var (
 // shared VM), VDPBF16PS ran at ~75 GFLOP/s against ~130 for the float32
 // FMA kernel: about one VDPBF16PS every two cycles, no faster per
 // multiply than FMA, and it rounds the activations to bfloat16 besides.
-// Widening wins there, so it is the default.
+// Widening (into tiles for the float32 kernels) wins there, so it is the
+// default.
 var bPreferDot = false
 
 // HasBF16 reports whether the CPU has AVX512-BF16 (VDPBF16PS; see
@@ -43,11 +40,7 @@ func init() {
 			bLevel = &bAMX
 		case l == AVX512 && bPreferDot && HasBF16():
 			bLevel = &bDot
-		case l == AVX512:
-			bLevel = &bFMA
-		case l == AVX2:
-			bLevel = &bFMA2
-		default:
+		default: // widened tiles on the float32 kernels (GemmBF16)
 			bLevel = nil
 		}
 	}, AVX2, AVX512, AMX)
@@ -59,20 +52,6 @@ func init() {
 //
 //go:noescape
 func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
-
-// bgemmFMAAVX512 is the 12×32 fma kernel of bMicro: per pair of steps of
-// K, each of the two panels' 64 bytes (16 columns × a pair of steps) is widened into
-// two float32 vectors (VPSLLD 16 for the even step, VPANDD 0xffff0000 for
-// the odd one) and multiplied into the accumulators by VFMADD231PS with A
-// broadcast from memory. Needs only AVX-512F.
-//
-//go:noescape
-func bgemmFMAAVX512(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
-
-// bgemmFMAAVX2 is bgemmFMAAVX512 for a 5×16 tile on AVX2 + FMA3.
-//
-//go:noescape
-func bgemmFMAAVX2(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
 
 // bConvertAVX512 is convertBF16Go for n a multiple of 16 (VCVTNEPS2BF16).
 //

@@ -71,15 +71,15 @@ type gemmCall struct {
 	alpha   float32
 	pb      *PackedB
 	lazy    *lazyB // when set, pb's panels are packed on first use
+	c       []float32
+	ldc     int
+	beta    float32
+	ep      Epilogue
 	// bf, when set, is B in bfloat16: pb then only gives the shape (no
 	// data), and each tile's panels are widened over the K block into the
 	// worker's scratch (widenTile) just before its row tiles run, so the
 	// result has the bits of GemmPacked on B widened in full.
-	bf   *BF16B
-	c    []float32
-	ldc  int
-	beta float32
-	ep   Epilogue
+	bf *BF16B
 }
 
 // gemmPlan is how a call is cut into work items: row blocks × column

@@ -4,14 +4,21 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // bfloat16 weights: C = act(A·B + bias) + residual with B stored as
 // bfloat16 (half the memory of float32). The activations stay float32:
 //
-//   - At the avx512 and avx2 levels, the micro-kernel widens each weight
-//     to float32 in registers (a bfloat16 is the top half of a float32:
-//     exact) and runs FMA, acc = fma(a[k], w[k], acc) in increasing k.
+//   - At the avx512 and avx2 levels (and generic, neon), each column
+//     tile's panels are widened to float32 (a bfloat16 is the top half of
+//     a float32: exact) once per K block into a per-worker scratch panel
+//     in PackedB's layout, and the level's float32 GEMM kernels run over
+//     all the row tiles of the block (gemmCall.bf): the bits of
+//     GemmPacked on the widened weight. Widening in registers inside the
+//     K loop instead (12×32 and 5×16 FMA kernels, removed) ran at
+//     0.75-0.85× float32: the widening competed with the FMAs in every
+//     row tile, and those kernels lacked the float32 prefetch.
 //   - A VDPBF16PS kernel (AVX512-BF16) is built and tested too, which also
 //     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
 //     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
@@ -21,8 +28,6 @@ import (
 //     them by the packed panels, loaded as 16×16-pair tiles directly,
 //     accumulating in float32 (amxDotBF16). Like VDPBF16PS it rounds A
 //     too: results are close to, not the bits of, the widening path.
-//   - Elsewhere (generic, neon) the weight is widened to float32 in a
-//     scratch copy and the product runs on the float32 GEMM (Sgemm).
 //
 // All split work over rows and columns of C, never over K: the result
 // does not depend on the thread count.
@@ -42,6 +47,7 @@ type BF16B struct {
 	K, N   int
 	kp, np int // K rounded up to bKPad, N to qNPad
 	data   []uint16
+	shape  PackedB // K×N without data, for the float32 driver (no allocation per call)
 }
 
 const bKPad = 32
@@ -68,6 +74,7 @@ func FromBF16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 	checkMatrix("W", w, false, n, k, ld)
 	p := &BF16B{K: k, N: n, kp: roundUp(k, bKPad), np: roundUp(n, qNPad)}
+	p.shape = PackedB{K: k, N: n}
 	p.data = make([]uint16, p.np*p.kp)
 	panelLen := p.kp * qPanel
 	for j := 0; j < n && k > 0; j++ { // K = 0: nothing to pack
@@ -82,42 +89,80 @@ func NewBF16B(k, n int, w []float32, ld int) *BF16B {
 // Bytes is the memory the packed weight holds.
 func (p *BF16B) Bytes() int { return 2 * len(p.data) }
 
-// widen writes op(B) as float32, K×N row-major (row stride N), into dst,
-// reading the packed panels in order.
-func (p *BF16B) widen(dst []float32) {
-	n := p.N
-	for q := 0; q*qPanel < n; q++ {
-		j0 := q * qPanel
-		cols := min(qPanel, n-j0)
-		panel := p.data[q*p.kp*qPanel : (q+1)*p.kp*qPanel]
-		for kk := 0; kk < p.K; kk += 2 {
-			g := panel[kk/2*qPanel*2 : kk/2*qPanel*2+qPanel*2]
-			even := dst[kk*n+j0 : kk*n+j0+cols]
-			for c := range even {
-				even[c] = FromBF16(g[2*c])
-			}
-			if kk+1 < p.K {
-				odd := dst[(kk+1)*n+j0 : (kk+1)*n+j0+cols]
-				for c := range odd {
-					odd[c] = FromBF16(g[2*c+1])
-				}
-			}
+// rawPanel is rows [p0, p0+kc) of panel q as stored (bfloat16 pairs),
+// viewed as float32 for a prefetch hint (gemmMicro's pf): p0·qPanel is
+// even, so the view starts on a 4-byte boundary inside the panel.
+func (p *BF16B) rawPanel(q, p0, kc int) []float32 {
+	d := p.data[q*p.kp*qPanel+p0*qPanel:][:kc*qPanel]
+	return unsafe.Slice((*float32)(unsafe.Pointer(&d[0])), len(d)/2)
+}
+
+// bWiden widens whole pairs of a panel: src holds len(dst)/32 pairs of
+// qPanel columns × 2 steps of K ([c0k0, c0k1, c1k0, c1k1, …]), dst gets
+// them as 2 rows of qPanel float32 each, in PackedB's panel layout. Set
+// by dispatch; widenPairsGo is its specification.
+var bWiden = widenPairsGo
+
+func widenPairsGo(dst []float32, src []uint16) {
+	for g := 0; g < len(dst)/(2*qPanel); g++ {
+		s := src[g*2*qPanel : (g+1)*2*qPanel]
+		d := dst[g*2*qPanel : (g+1)*2*qPanel]
+		for c := 0; c < qPanel; c++ {
+			d[c] = FromBF16(s[2*c])
+			d[qPanel+c] = FromBF16(s[2*c+1])
 		}
 	}
 }
 
+// widenPanel writes rows [p0, p0+kc) of a bfloat16 panel (its whole
+// stored pairs) into dst as kc rows of qPanel float32: PackedB's layout.
+// An odd p0 or p0+kc splits a pair: that row is widened here in Go.
+func widenPanel(dst []float32, panel []uint16, p0, kc int) {
+	d := dst[:kc*qPanel]
+	k, end := p0, p0+kc
+	if k%2 == 1 { // the odd half of the first pair
+		s := panel[k/2*2*qPanel:][:2*qPanel]
+		for c := range qPanel {
+			d[c] = FromBF16(s[2*c+1])
+		}
+		d, k = d[qPanel:], k+1
+	}
+	if pairs := (end - k) / 2; pairs > 0 {
+		bWiden(d[:pairs*2*qPanel], panel[k/2*2*qPanel:][:pairs*2*qPanel])
+		d, k = d[pairs*2*qPanel:], k+2*pairs
+	}
+	if k < end { // the even half of the last pair
+		s := panel[k/2*2*qPanel:][:2*qPanel]
+		for c := range qPanel {
+			d[c] = FromBF16(s[2*c])
+		}
+	}
+}
+
+// widenTile widens rows [p0, p0+kc) of panel q (and q+1 when the tile is
+// two panels wide and that panel holds columns) into wb, and returns the
+// panels as the float32 micro-kernel takes them (b1 = b0 past the last
+// panel, as GemmPacked does).
+func (g *gemmCall) widenTile(wb []float32, q, nr, p0, kc int) (b0, b1 *float32) {
+	bf := g.bf
+	panelLen := bf.kp * qPanel
+	widenPanel(wb[:kc*qPanel], bf.data[q*panelLen:(q+1)*panelLen], p0, kc)
+	b0, b1 = &wb[0], &wb[0]
+	if nr > gemmPanel && q+1 < panelsOf(g.n) {
+		widenPanel(wb[kc*qPanel:2*kc*qPanel], bf.data[(q+1)*panelLen:(q+2)*panelLen], p0, kc)
+		b1 = &wb[kc*qPanel]
+	}
+	return b0, b1
+}
+
 // bMicro is a micro-kernel for bfloat16 weights: an mr×nr float32 tile t
-// (row stride nr) from packed panels ldb elements apart, and either
-//   - kernel (with convert): kp/2 pairs of steps of K from bfloat16 rows
-//     of A (lda elements apart), VDPBF16PS (bdotTileGo), or
-//   - fma: k steps from the float32 rows of A (lda apart), each weight
-//     widened to float32 in registers, acc = fma(a[k], w[k], acc) in
-//     increasing k.
+// (row stride nr) from packed panels ldb elements apart, kernel (with
+// convert): kp/2 pairs of steps of K from bfloat16 rows of A (lda
+// elements apart), VDPBF16PS (bdotTileGo).
 type bMicro struct {
 	mr, nr  int
 	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
 	convert func(dst []uint16, src []float32)
-	fma     func(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
 	// amx, when set (with convert), replaces kernel with the AMX block
 	// kernel amxDotBF16 (strides in bytes): a row block × up to qAMXCols
 	// columns per call; mr and nr are then its row (16) and column (32)
@@ -128,8 +173,8 @@ type bMicro struct {
 	add func(dst, a, b []float32)
 }
 
-// bLevel is the VDPBF16PS kernel when the level allows it, else nil (the
-// widening path).
+// bLevel is the VDPBF16PS or AMX kernel when the level uses one, else nil
+// (widened tiles on the float32 kernels).
 var bLevel *bMicro
 
 // bdotTileGo is the specification of bMicro.kernel (used by tests; the
@@ -178,54 +223,11 @@ func GemmBF16(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ld
 		bgemmDot(mk, t.n(), m, a, lda, pb, c, ldc, ep)
 		return
 	}
-	bgemmWiden(t, m, a, lda, pb, c, ldc, ep)
-}
-
-var bWidePool freeList[[]float32]
-
-// bgemmWiden widens B to float32 and runs Sgemm, then the epilogue.
-func bgemmWiden(t Threads, m int, a []float32, lda int, pb *BF16B, c []float32, ldc int, ep Epilogue) {
-	k, n := pb.K, pb.N
-	wp := bWidePool.get()
-	if wp == nil {
-		wp = new([]float32)
-	}
-	*wp = grow(*wp, k*n)
-	w := *wp
-	pb.widen(w)
-	inPlace := ep.Residual != nil && sameMatrix(ep.Residual, ep.LDR, c, ldc)
-	if inPlace && ep.Act == ActNone {
-		// C holds the residual: C = (C + A·B) + bias.
-		Sgemm(t, false, false, m, n, k, 1, a, lda, w, n, 1, c, ldc)
-		if ep.Bias != nil {
-			for i := 0; i < m; i++ {
-				row := c[i*ldc : i*ldc+n]
-				Add(row, row, ep.Bias[:n])
-			}
-		}
-	} else {
-		if inPlace {
-			ep.Residual = copyMatrix(ep.Residual, m, n, ep.LDR)
-			ep.LDR = n
-		}
-		Sgemm(t, false, false, m, n, k, 1, a, lda, w, n, 0, c, ldc)
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			if ep.Bias != nil {
-				Add(row, row, ep.Bias[:n])
-			}
-			if ep.Act != ActNone {
-				Activate(ep.Act, row, row)
-			}
-			if ep.Residual != nil {
-				Add(row, row, ep.Residual[i*ep.LDR:i*ep.LDR+n])
-			}
-		}
-	}
-	// Keep widened buffers of up to 64 MB for the next call.
-	if cap(w) <= 1<<24 {
-		bWidePool.put(wp)
-	}
+	// The level's float32 GEMM, each tile's panels widened once per K
+	// block into scratch (gemmCall.bf): the widening stays out of the
+	// K loop, and the product gets the float32 kernels' prefetch and
+	// fused epilogue.
+	gemmPacked(t, m, a, lda, &pb.shape, pb, c, ldc, ep)
 }
 
 // bCall is one GemmBF16 call on the VDPBF16PS kernel.
@@ -250,7 +252,6 @@ type bScratch struct {
 
 type bLocal struct {
 	tile, row []float32
-	edge      []float32 // the last rows of A, padded to mr rows (fma)
 }
 
 var (
@@ -258,16 +259,13 @@ var (
 	bLocalPool   freeList[bLocal]
 )
 
-func (l *bLocal) size(mk *bMicro, k, mc int) {
+func (l *bLocal) size(mk *bMicro, mc int) {
 	if mk.amx != nil {
 		l.tile = grow(l.tile, mc*qAMXCols)
 		l.row = grow(l.row, qAMXCols)
 	} else {
 		l.tile = grow(l.tile, mk.mr*mk.nr)
 		l.row = grow(l.row, mk.nr)
-	}
-	if mk.fma != nil {
-		l.edge = grow(l.edge, mk.mr*max(k, 1))
 	}
 }
 
@@ -282,13 +280,11 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 	if s == nil {
 		s = &bScratch{}
 	}
-	if mk.fma == nil {
-		s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
-		g.ab = s.a
-	}
+	s.a = grow(s.a, g.rowBlocks*g.mc*pb.kp)
+	g.ab = s.a
 	if threads <= 1 || g.rowBlocks*g.colChunks == 1 {
-		s.single.size(mk, pb.K, g.mc)
-		for rb := 0; rb < g.rowBlocks && mk.fma == nil; rb++ {
+		s.single.size(mk, g.mc)
+		for rb := 0; rb < g.rowBlocks; rb++ {
 			g.convertRows(rb)
 		}
 		for it := 0; it < g.rowBlocks*g.colChunks; it++ {
@@ -301,9 +297,7 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 }
 
 func (g bCall) runParallel(threads int) {
-	if g.mk.fma == nil {
-		parallelFor(threads, g.rowBlocks, g.convertRows)
-	}
+	parallelFor(threads, g.rowBlocks, g.convertRows)
 	var next atomic.Int64
 	items := g.rowBlocks * g.colChunks
 	var wg sync.WaitGroup
@@ -312,7 +306,7 @@ func (g bCall) runParallel(threads int) {
 		if tl == nil {
 			tl = &bLocal{}
 		}
-		tl.size(g.mk, g.pb.K, g.mc)
+		tl.size(g.mk, g.mc)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -406,20 +400,7 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 		w := min(nr, j1-j)
 		b := &pb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
-			switch {
-			case mk.fma == nil:
-				mk.kernel((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
-			case i+mr <= g.m:
-				mk.fma(pb.K, &g.a[i*g.lda], g.lda, b, panelLen, &tl.tile[0])
-			default:
-				// The last rows: copy them into mr rows, zeros after.
-				k := pb.K
-				clear(tl.edge)
-				for r := i; r < g.m; r++ {
-					copy(tl.edge[(r-i)*k:(r-i+1)*k], g.a[r*g.lda:r*g.lda+k])
-				}
-				mk.fma(k, &tl.edge[0], k, b, panelLen, &tl.tile[0])
-			}
+			mk.kernel((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
 			for r := 0; r < min(mr, i1-i); r++ {
 				g.finishRow(tl, tl.tile[r*nr:r*nr+w], i+r, j)
 			}

@@ -7,10 +7,6 @@ import "github.com/klauspost/cpuid/v2"
 var (
 	// 6×64 (four panels): 24 zmm accumulators; VDPBF16PS.
 	bDot = bMicro{mr: 6, nr: 4 * qPanel, kernel: bgemmDotAVX512, convert: convertBF16AVX512, add: addAVX2}
-	// 12×32: 24 zmm accumulators; weights widened in registers, FMA.
-	bFMA = bMicro{mr: 12, nr: 2 * qPanel, fma: bgemmFMAAVX512, add: addAVX2}
-	// 5×16: 10 ymm accumulators; the same on AVX2 + FMA3.
-	bFMA2 = bMicro{mr: 5, nr: qPanel, fma: bgemmFMAAVX2, add: addAVX2}
 	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBF16PS on
 	// activations rounded to bfloat16 (VCVTNEPS2BF16).
 	bAMX = bMicro{mr: 16, nr: 2 * qPanel, amx: amxDotBF16, convert: convertBF16AVX512, add: addAVX2}
@@ -21,7 +17,8 @@ var (
 // shared VM), VDPBF16PS ran at ~75 GFLOP/s against ~130 for the float32
 // FMA kernel: about one VDPBF16PS every two cycles, no faster per
 // multiply than FMA, and it rounds the activations to bfloat16 besides.
-// Widening wins there, so it is the default.
+// Widening (into tiles for the float32 kernels) wins there, so it is the
+// default.
 var bPreferDot = false
 
 // HasBF16 reports whether the CPU has AVX512-BF16 (VDPBF16PS; see
@@ -31,15 +28,19 @@ func HasBF16() bool { return cpuid.CPU.Supports(cpuid.AVX512BF16) }
 func init() {
 	register("bgemm", func(l Level) {
 		switch {
+		case l >= AVX512:
+			bWiden = widenPairsAVX512
+		case l == AVX2:
+			bWiden = widenPairsAVX2
+		default:
+			bWiden = widenPairsGo
+		}
+		switch {
 		case l == AMX:
 			bLevel = &bAMX
 		case l == AVX512 && bPreferDot && HasBF16():
 			bLevel = &bDot
-		case l == AVX512:
-			bLevel = &bFMA
-		case l == AVX2:
-			bLevel = &bFMA2
-		default:
+		default: // widened tiles on the float32 kernels (GemmBF16)
 			bLevel = nil
 		}
 	}, AVX2, AVX512, AMX)
@@ -51,20 +52,6 @@ func init() {
 //
 //go:noescape
 func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
-
-// bgemmFMAAVX512 is the 12×32 fma kernel of bMicro: per pair of steps of
-// K, each of the two panels' 64 bytes (16 columns × a pair of steps) is widened into
-// two float32 vectors (VPSLLD 16 for the even step, VPANDD 0xffff0000 for
-// the odd one) and multiplied into the accumulators by VFMADD231PS with A
-// broadcast from memory. Needs only AVX-512F.
-//
-//go:noescape
-func bgemmFMAAVX512(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
-
-// bgemmFMAAVX2 is bgemmFMAAVX512 for a 5×16 tile on AVX2 + FMA3.
-//
-//go:noescape
-func bgemmFMAAVX2(k int, a *float32, lda int, b *uint16, ldb int, t *float32)
 
 // bConvertAVX512 is convertBF16Go for n a multiple of 16 (VCVTNEPS2BF16).
 //
@@ -98,4 +85,28 @@ func convertBF16AVX512(dst []uint16, src []float32) {
 		bConvertAVX512(&dst[0], &src[0], n16)
 	}
 	convertBF16Go(dst[n16:n], src[n16:])
+}
+
+// bWidenAVX512 is widenPairsGo for pairs ≥ 1 pairs (len(dst) = 32·pairs).
+//
+//go:noescape
+func bWidenAVX512(dst *float32, src *uint16, pairs int)
+
+// bWidenAVX2 is bWidenAVX512 on AVX2.
+//
+//go:noescape
+func bWidenAVX2(dst *float32, src *uint16, pairs int)
+
+func widenPairsAVX512(dst []float32, src []uint16) {
+	if pairs := len(dst) / (2 * qPanel); pairs > 0 {
+		_ = src[pairs*2*qPanel-1] // the assembly reads that far
+		bWidenAVX512(&dst[0], &src[0], pairs)
+	}
+}
+
+func widenPairsAVX2(dst []float32, src []uint16) {
+	if pairs := len(dst) / (2 * qPanel); pairs > 0 {
+		_ = src[pairs*2*qPanel-1]
+		bWidenAVX2(&dst[0], &src[0], pairs)
+	}
 }

@@ -114,10 +114,16 @@ func GemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, c []float32
 	if m == 0 || pb.N == 0 {
 		return
 	}
+	gemmPacked(t, m, a, lda, pb, nil, c, ldc, ep)
+}
+
+// gemmPacked is GemmPacked after the checks; with bf set, pb is only B's
+// shape and the panels come from bf (GemmBF16).
+func gemmPacked(t Threads, m int, a []float32, lda int, pb *PackedB, bf *BF16B, c []float32, ldc int, ep Epilogue) {
 	call := &gemmCall{
 		mk: gemmLevel, threads: t.n(), m: m, n: pb.N, k: pb.K,
 		a: a, lda: lda, alpha: 1,
-		pb: pb, c: c, ldc: ldc, ep: ep,
+		pb: pb, bf: bf, c: c, ldc: ldc, ep: ep,
 	}
 	if ep.Residual != nil && overlaps(ep.Residual, c) {
 		if sameMatrix(ep.Residual, ep.LDR, c, ldc) && ep.Act == ActNone {

@@ -75,6 +75,11 @@ type gemmCall struct {
 	ldc     int
 	beta    float32
 	ep      Epilogue
+	// bf, when set, is B in bfloat16: pb then only gives the shape (no
+	// data), and each tile's panels are widened over the K block into the
+	// worker's scratch (widenTile) just before its row tiles run, so the
+	// result has the bits of GemmPacked on B widened in full.
+	bf *BF16B
 }
 
 // gemmPlan is how a call is cut into work items: row blocks × column
@@ -89,9 +94,14 @@ type gemmPlan struct {
 }
 
 func planGemm(mk *gemmMicro, threads, m, n, k int) gemmPlan {
+	return planGemmMC(mk, mk.mc, threads, m, n, k)
+}
+
+// planGemmMC is planGemm with row blocks of up to mcMax rows.
+func planGemmMC(mk *gemmMicro, mcMax, threads, m, n, k int) gemmPlan {
 	p := gemmPlan{mk: mk, kc: kBlock(mk, k)}
 
-	rowBlocks := (m + mk.mc - 1) / mk.mc
+	rowBlocks := (m + mcMax - 1) / mcMax
 	if threads > 1 && rowBlocks < 3*threads {
 		// More, smaller row blocks balance threads on a busy machine;
 		// a block keeps at least 4 panels so B panels are reused.
@@ -129,6 +139,7 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // its fused kernel calls read.
 type gemmScratch struct {
 	a, tile []float32
+	wb      []float32 // a bfloat16 tile's panels widened (gemmCall.bf)
 	ep      tileEpilogue
 }
 
@@ -156,7 +167,16 @@ func gemmRun(g *gemmCall) {
 		g.noReduction()
 		return
 	}
-	p := planGemm(g.mk, g.threads, g.m, g.n, g.k)
+	mc := g.mk.mc
+	if g.bf != nil {
+		// Each row block widens its tiles' bfloat16 panels again: half
+		// again as many rows per block (a 197-token ViT-B/16 product is
+		// one block) widens less often, while the packed A block
+		// (252×768 floats at avx512) still fits a 1 MB L2 beside the B
+		// panels. The plan never changes the bits.
+		mc = roundUp(mc*3/2, g.mk.mr)
+	}
+	p := planGemmMC(g.mk, mc, g.threads, g.m, g.n, g.k)
 	items := p.rowBlocks * p.colChunks
 	if workers := min(g.threads, items); workers > 1 {
 		gemmRunParallel(*g, p, items, workers)
@@ -207,6 +227,9 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 	i0, i1 := rb*p.mc, min((rb+1)*p.mc, g.m)
 	j0, j1 := cc*p.chunkCols, min((cc+1)*p.chunkCols, g.n)
 	k := g.k
+	if g.bf != nil {
+		s.wb = grow(s.wb, 2*p.kc*gemmPanel)
+	}
 	data := g.pb.data
 	panelLen := g.pb.panelLen()
 	panels := g.pb.panels()
@@ -229,16 +252,21 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 			j := j0 + (first+t)%tiles*nr
 			w := min(nr, j1-j)
 			q := j / gemmPanel
-			if g.lazy != nil {
-				g.lazy.panel(q, p0)
-			}
-			b0 := &data[q*panelLen+p0*gemmPanel]
-			b1 := b0
-			if nr > gemmPanel && q+1 < panels {
+			var b0, b1 *float32
+			if g.bf != nil {
+				b0, b1 = g.widenTile(s.wb, q, nr, p0, kc)
+			} else {
 				if g.lazy != nil {
-					g.lazy.panel(q+1, p0)
+					g.lazy.panel(q, p0)
 				}
-				b1 = &data[(q+1)*panelLen+p0*gemmPanel]
+				b0 = &data[q*panelLen+p0*gemmPanel]
+				b1 = b0
+				if nr > gemmPanel && q+1 < panels {
+					if g.lazy != nil {
+						g.lazy.panel(q+1, p0)
+					}
+					b1 = &data[(q+1)*panelLen+p0*gemmPanel]
+				}
 			}
 			next := g.nextPanels(p, j0, j1, first, t, tiles, p0, kc)
 			for i := i0; i < i1; i += mr {
@@ -302,6 +330,14 @@ func (g *gemmCall) nextPanels(p *gemmPlan, j0, j1, first, t, tiles, p0, kc int) 
 		p0, kc, t = p0+kc, min(p.kc, g.k-p0-kc), -1
 	}
 	q := (j0 + (first+t+1)%tiles*p.mk.nr) / gemmPanel
+	if g.bf != nil {
+		// The next tile's bfloat16 panels, which widenTile reads next.
+		nb.part[0] = g.bf.rawPanel(q, p0, kc)
+		if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
+			nb.part[1] = g.bf.rawPanel(q+1, p0, kc)
+		}
+		return nb
+	}
 	nb.part[0] = data[q*panelLen+p0*gemmPanel:][:kc*gemmPanel]
 	if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
 		nb.part[1] = data[(q+1)*panelLen+p0*gemmPanel:][:kc*gemmPanel]

@@ -77,8 +77,8 @@ qsdot_store:
 // int16 (the same bound VPMADDUBSW relies on, see qgemm.go); SADALP widens
 // to int32 before adding. 4 instructions per 16 multiply-adds (SDOT: 1),
 // 2 of them multiplies, which the A72 issues on one pipe (F0), one per
-// cycle: about 8 multiply-adds per cycle at best, ADDP and SADALP going to
-// the other pipe. The minimum is 3 per 16 (SMULL + SMLAL of two groups into
+// cycle (Cortex-A72 Software Optimization Guide): about 8 multiply-adds per
+// cycle at best, with ADDP and SADALP able to issue on the other (F1). The minimum is 3 per 16 (SMULL + SMLAL of two groups into
 // one int16 lane, 2 products ≤ 32512, then SADALP), but the lanes then hold
 // 2 columns each: 32 accumulators for 4×16, a 2×16 tile, and twice the B
 // loads per multiply-add; the multiply pipe bounds both on the A72, so the

@@ -182,7 +182,8 @@ func HasVNNI() bool { return cpuid.CPU.Supports(cpuid.AVX512VNNI) }
 
 // HasDotProd reports whether the CPU has the Armv8.2 dot-product
 // instructions: the NEON level then runs the int8 product with SDOT;
-// without them, it runs the generic Go kernel.
+// without them (ARMv8.0 cores such as the Cortex-A72 and A53), with
+// widening multiplies (SMULL) and pairwise adds.
 func HasDotProd() bool { return cpuid.CPU.Supports(cpuid.ASIMDDP) }
 
 // qMicro is one level's int8 micro-kernel.

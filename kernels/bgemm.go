@@ -139,12 +139,45 @@ func widenPanel(dst []float32, panel []uint16, p0, kc int) {
 	}
 }
 
+// widenColumns writes rows [p0, p0+kc) of columns [j0, j0+gemmPanel) into
+// dst as kc rows of gemmPanel float32 (PackedB's panel layout), columns
+// past the stored ones as zeros: the general form of widenPanel, for
+// builds whose float32 panel width is not qPanel.
+func (p *BF16B) widenColumns(dst []float32, j0, p0, kc int) {
+	panelLen := p.kp * qPanel
+	for c := range gemmPanel {
+		j := j0 + c
+		if j >= p.np {
+			for r := range kc {
+				dst[r*gemmPanel+c] = 0
+			}
+			continue
+		}
+		col := p.data[j/qPanel*panelLen+j%qPanel*2:]
+		for r := range kc {
+			k := p0 + r
+			dst[r*gemmPanel+c] = FromBF16(col[k/2*qPanel*2+k%2])
+		}
+	}
+}
+
 // widenTile widens rows [p0, p0+kc) of panel q (and q+1 when the tile is
 // two panels wide and that panel holds columns) into wb, and returns the
 // panels as the float32 micro-kernel takes them (b1 = b0 past the last
 // panel, as GemmPacked does).
 func (g *gemmCall) widenTile(wb []float32, q, nr, p0, kc int) (b0, b1 *float32) {
 	bf := g.bf
+	if gemmPanel != qPanel {
+		// The build's float32 panels are narrower than the bfloat16 ones
+		// (arm64: 12 columns against 16): gather each column instead.
+		bf.widenColumns(wb[:kc*gemmPanel], q*gemmPanel, p0, kc)
+		b0, b1 = &wb[0], &wb[0]
+		if nr > gemmPanel && q+1 < panelsOf(g.n) {
+			bf.widenColumns(wb[kc*gemmPanel:2*kc*gemmPanel], (q+1)*gemmPanel, p0, kc)
+			b1 = &wb[kc*gemmPanel]
+		}
+		return b0, b1
+	}
 	panelLen := bf.kp * qPanel
 	widenPanel(wb[:kc*qPanel], bf.data[q*panelLen:(q+1)*panelLen], p0, kc)
 	b0, b1 = &wb[0], &wb[0]

@@ -331,6 +331,9 @@ func (g *gemmCall) nextPanels(p *gemmPlan, j0, j1, first, t, tiles, p0, kc int) 
 	}
 	q := (j0 + (first+t+1)%tiles*p.mk.nr) / gemmPanel
 	if g.bf != nil {
+		if gemmPanel != qPanel {
+			return nb // q counts float32 panels, not the bfloat16 ones
+		}
 		// The next tile's bfloat16 panels, which widenTile reads next.
 		nb.part[0] = g.bf.rawPanel(q, p0, kc)
 		if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {

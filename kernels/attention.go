@@ -215,9 +215,10 @@ func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq
 				if nr > gemmPanel && qk+1 < kPanels {
 					b1 = &kv.kp[(qk+1)*kpLen]
 				}
-				for i := 0; i < rows; i += mr {
-					h := min(mr, rows-i)
-					mk.kernel[h-1](hd, &sc.qa[i*hd], b0, b1, &sc.s[i*lds+jt], lds, 0, nil, b0)
+				h := 0
+				for t, i := 0, 0; i < rows; t, i = t+1, i+h {
+					h = tileRows(mr, rows-i)
+					mk.kernel[h-1](hd, &sc.qa[t*mr*hd], b0, b1, &sc.s[i*lds+jt], lds, 0, nil, b0)
 				}
 			}
 			if kw == nk {
@@ -278,9 +279,10 @@ func attentionBlocks(mk *gemmMicro, dst []float32, ldd int, q []float32, ldq, nq
 				if nr > gemmPanel && qv+1 < vPanels {
 					b1 = &kv.vp[(qv+1)*vpLen+j0*gemmPanel]
 				}
-				for i := 0; i < rows; i += mr {
-					h := min(mr, rows-i)
-					mk.kernel[h-1](kw, &sc.pa[i*kw], b0, b1, &sc.o[i*ldo+ct], ldo, 1, nil, b0)
+				h := 0
+				for t, i := 0, 0; i < rows; t, i = t+1, i+h {
+					h = tileRows(mr, rows-i)
+					mk.kernel[h-1](kw, &sc.pa[t*mr*kw], b0, b1, &sc.o[i*ldo+ct], ldo, 1, nil, b0)
 				}
 			}
 		}
@@ -317,7 +319,7 @@ func packKeys(mk *gemmMicro, dst, k []float32, ldk, nk, hd int) {
 		full = 0
 	}
 	for q := 0; q < full; q++ {
-		mk.packPanel(dst[q*hd*w:], w, k, ldk, 1, q*w, 0, hd)
+		mk.packPanel(dst[q*hd*w:], w, w, k, ldk, 1, q*w, 0, hd)
 	}
 	if full*w < nk {
 		packBPanels(dst, true, hd, nk, k, ldk, full, panelsOf(nk), 0, hd)

@@ -170,9 +170,10 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 			a.kw = min(kb, nk-j0)
 			a.k = &kv.kp[j0*hd]
 			a.v = &kv.vp[j0*gemmPanel]
-			for i := 0; i < rows; i += mr {
-				h := min(mr, rows-i)
-				a.q = &sc.qa[i*hd]
+			h := 0
+			for t, i := 0, 0; i < rows; t, i = t+1, i+h {
+				h = tileRows(mr, rows-i)
+				a.q = &sc.qa[t*mr*hd]
 				a.o = &sc.o[i*ldo]
 				a.m, a.l = &sc.m[i], &sc.l[i]
 				if bias != nil {

@@ -12,10 +12,15 @@ func init() {
 	}, NEON)
 }
 
-// expNEONRows runs expNEON, which needs at least four elements.
+// expNEONRows runs expNEON, which needs at least four elements: shorter
+// slices go through a 4-lane buffer, so an element's bits never depend on
+// the length of its slice.
 func expNEONRows(dst, src []float32) {
 	if len(src) < 4 {
-		expGeneric(dst, src)
+		var buf [4]float32
+		copy(buf[:], src)
+		expNEON(buf[:], buf[:])
+		copy(dst, buf[:len(src)])
 		return
 	}
 	expNEON(dst, src)

@@ -12,11 +12,16 @@ func init() {
 	}, NEON)
 }
 
-// The NEON kernels need at least four elements.
+// The NEON kernels need at least four elements; shorter slices go through
+// a 4-lane buffer, so an element's bits never depend on the length of the
+// slice it came in (the GEMM epilogue's row segments follow the plan).
 
 func geluNEONRows(dst, src []float32) {
 	if len(src) < 4 {
-		geluGeneric(dst, src)
+		var buf [4]float32
+		copy(buf[:], src)
+		geluNEON(buf[:], buf[:])
+		copy(dst, buf[:len(src)])
 		return
 	}
 	geluNEON(dst, src)
@@ -24,7 +29,10 @@ func geluNEONRows(dst, src []float32) {
 
 func geluTanhNEONRows(dst, src []float32) {
 	if len(src) < 4 {
-		geluTanhGeneric(dst, src)
+		var buf [4]float32
+		copy(buf[:], src)
+		geluTanhNEON(buf[:], buf[:])
+		copy(dst, buf[:len(src)])
 		return
 	}
 	geluTanhNEON(dst, src)

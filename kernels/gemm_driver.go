@@ -27,10 +27,10 @@ type gemmMicro struct {
 	// main-loop iteration (unroll K steps); 0 when it ignores pf. pf must
 	// point into memory that far (it is a hint, but stays in bounds).
 	pfLines int
-	// packPanel, when set, packs one full panel of a row-major A when
-	// the rows up to the next multiple of 8 exist (see packPanelAVX);
-	// packA uses Go otherwise.
-	packPanel func(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int)
+	// packPanel, when set, packs rows of a row-major A into a panel of
+	// stride mr when the rows up to the next multiple of 8 exist (see
+	// packPanelAVX); packA uses Go for the others.
+	packPanel func(d []float32, mr, rows int, a []float32, lda int, alpha float32, r0, p0, kc int)
 	// attn, when set, holds the level's fused attention kernels (attn[h-1]
 	// for h rows of a packed query panel; see attention_fused.go), which
 	// Attention uses instead of this micro-kernel.
@@ -269,12 +269,13 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 				}
 			}
 			next := g.nextPanels(p, j0, j1, first, t, tiles, p0, kc)
-			for i := i0; i < i1; i += mr {
-				h := min(mr, i1-i)
+			h := 0
+			for r, i := 0, i0; i < i1; r, i = r+1, i+h {
+				h = tileRows(mr, i1-i)
 				if p0 == 0 && g.beta != 0 && g.beta != 1 {
 					g.scaleTile(i, h, j, w)
 				}
-				a := &s.a[(i-i0)*kc]
+				a := &s.a[r*mr*kc]
 				kern := mk.kernel[h-1]
 				if w == nr {
 					if last && fuse {
@@ -285,23 +286,23 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 						if ep.Residual != nil && ep.Act == ActNone {
 							s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
 						}
-						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, (i-i0)/mr, kc, b0))
-						if ep.Act != ActNone {
-							g.finishAct(i, h, j, w)
-						}
+						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, r, kc, b0))
 						continue
 					}
-					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, (i-i0)/mr, kc, b0))
+					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, r, kc, b0))
 				} else {
 					// Right edge: compute the full tile into scratch,
 					// then merge the columns that exist.
-					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, (i-i0)/mr, kc, b0))
+					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, r, kc, b0))
 					g.mergeTile(s.tile, nr, i, h, j, w, add)
 				}
-				if last {
-					g.finishTile(i, h, j, w)
+				if last && hasEp {
+					g.tileBias(i, h, j, w)
 				}
 			}
+		}
+		if last && ep.Act != ActNone {
+			g.finishRows(i0, i1, j0, j1)
 		}
 	}
 }
@@ -395,10 +396,24 @@ func (g *gemmCall) mergeTile(t []float32, ldt, i, h, j, w, add int) {
 	}
 }
 
-// finishTile applies the epilogue to a finished h×w tile at (i, j).
+// finishTile applies the whole epilogue to a finished h×w tile at (i, j).
 func (g *gemmCall) finishTile(i, h, j, w int) {
+	if g.ep.Bias == nil && g.ep.Act == ActNone && g.ep.Residual == nil {
+		return
+	}
+	g.tileBias(i, h, j, w)
+	if g.ep.Act != ActNone {
+		g.finishRows(i, i+h, j, j+w)
+	}
+}
+
+// tileBias applies to a stored h×w tile what a fused kernel applies in
+// registers: the bias, then the residual unless an activation comes
+// between (finishRows adds it after the activation).
+func (g *gemmCall) tileBias(i, h, j, w int) {
 	ep := &g.ep
-	if ep.Bias == nil && ep.Act == ActNone && ep.Residual == nil {
+	res := ep.Residual != nil && ep.Act == ActNone
+	if ep.Bias == nil && !res {
 		return
 	}
 	for r := i; r < i+h; r++ {
@@ -406,24 +421,24 @@ func (g *gemmCall) finishTile(i, h, j, w int) {
 		if ep.Bias != nil {
 			Add(row, row, ep.Bias[j:j+w])
 		}
-		if ep.Act != ActNone {
-			Activate(ep.Act, row, row)
-		}
-		if ep.Residual != nil {
+		if res {
 			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])
 		}
 	}
 }
 
-// finishAct is finishTile after a fused kernel has added the bias: the
-// activation, then the residual.
-func (g *gemmCall) finishAct(i, h, j, w int) {
+// finishRows applies the activation, then the residual, to rows [i0, i1)
+// × columns [j0, j1) once every tile there has its bias. It runs once per
+// row of a work item rather than once per tile row: an activation call
+// loads a dozen constants, which on a 16-column tile row cost as much as
+// the activation itself. The rows are still in L2.
+func (g *gemmCall) finishRows(i0, i1, j0, j1 int) {
 	ep := &g.ep
-	for r := i; r < i+h; r++ {
-		row := g.c[r*g.ldc+j : r*g.ldc+j+w]
+	for r := i0; r < i1; r++ {
+		row := g.c[r*g.ldc+j0 : r*g.ldc+j1]
 		Activate(ep.Act, row, row)
 		if ep.Residual != nil {
-			Add(row, row, ep.Residual[r*ep.LDR+j:r*ep.LDR+j+w])
+			Add(row, row, ep.Residual[r*ep.LDR+j0:r*ep.LDR+j1])
 		}
 	}
 }

@@ -68,7 +68,7 @@ func packBPanels(dst []float32, transB bool, k, n int, b []float32, ldb int, q0,
 			// level's assembly packer transposes 8×8 at a time (the Go
 			// loop below ran at a fifth of its speed: 15% of ViT-B/16
 			// at 1024², packing K for Q·Kᵀ).
-			gemmLevel.packPanel(d[ka*w:], w, b, ldb, 1, j0, ka, kb-ka)
+			gemmLevel.packPanel(d[ka*w:], w, w, b, ldb, 1, j0, ka, kb-ka)
 		case transB && cols == w:
 			// Column j of op(B) is row j of B: transpose in blocks of
 			// 64 steps of K so the scattered writes stay in L1.
@@ -175,25 +175,57 @@ func (z *lazyB) release() {
 	}
 }
 
+// minTileRows is the fewest rows a register tile should have: below it the
+// accumulators (two or three vectors a row) are too few to hide the FMA
+// latency, and a 1-row tile runs at a quarter of the FMA rate.
+const minTileRows = 4
+
+// tileRows is the height of the register tile that starts with rest rows
+// left: mr, except that when the rows after a full tile would be fewer
+// than minTileRows, the two last tiles share the rows evenly (14+1 rows
+// become 8+7). Every loop over packed A rows walks tiles with it, tile t
+// at offset t·mr·kc. A tile's height never changes its values: each
+// element is the same chain of FMAs whatever the tile.
+func tileRows(mr, rest int) int {
+	if rest > mr && rest < mr+minTileRows {
+		return (rest + 1) / 2
+	}
+	return min(mr, rest)
+}
+
 // packA packs rows [i0, i0+rows) and columns [p0, p0+kc) of alpha·op(A)
-// into dst as ⌈rows/mr⌉ panels of kc×mr (row r of a panel at offset
-// step·mr + r), the order in which the micro-kernel broadcasts them. Rows
-// past the end of the last panel are left as they were: kernels for a
-// partial panel never use them.
+// into dst as panels of kc×mr, one per register tile (tileRows): row r of
+// a tile at offset step·mr + r, the order in which the micro-kernel
+// broadcasts them. Rows past a tile's height are left as they were: its
+// kernel never uses them.
 //
 // m is the number of rows of op(A): assembly packers read whole groups of 8
-// rows and may use the rows of the next panel when they exist. dst has
+// rows and may use the rows of the next tile when they exist. dst has
 // gemmPackSlack floats of room after the last panel.
 func packA(mk *gemmMicro, dst []float32, transA bool, a []float32, lda int, alpha float32, m, i0, rows, p0, kc int) {
 	mr := mk.mr
-	for pi := 0; pi*mr < rows; pi++ {
-		r0 := i0 + pi*mr
-		n := min(mr, rows-pi*mr)
-		if !transA && mk.packPanel != nil && r0+roundUp(mr, 8) <= m {
-			mk.packPanel(dst[pi*mr*kc:], mr, a, lda, alpha, r0, p0, kc)
+	n := 0
+	for pi, r := 0, 0; r < rows; pi, r = pi+1, r+n {
+		n = tileRows(mr, rows-r)
+		r0 := i0 + r
+		d := dst[pi*mr*kc : (pi+1)*mr*kc]
+		if !transA && mk.packPanel != nil {
+			// In assembly, whole groups of 8 rows: all n rows when A has
+			// the rows up to the next multiple of 8 (reading rows of the
+			// next tile), else the groups that end inside the tile, and
+			// the rows after them in Go.
+			g := n
+			if r0+roundUp(n, 8) > m {
+				g = n &^ 7
+			}
+			if g > 0 {
+				mk.packPanel(dst[pi*mr*kc:], mr, g, a, lda, alpha, r0, p0, kc)
+			}
+			if g < n {
+				packRows(d, mr, a, lda, alpha, r0, g, n, p0, kc)
+			}
 			continue
 		}
-		d := dst[pi*mr*kc : (pi+1)*mr*kc]
 		if transA {
 			// op(A) row i is column i of A: each step of K reads n
 			// contiguous values.
@@ -206,15 +238,20 @@ func packA(mk *gemmMicro, dst []float32, transA bool, a []float32, lda int, alph
 			}
 			continue
 		}
-		// Walk K outermost so the writes are sequential (a column-wise
-		// scatter over a panel larger than L1 is several times slower);
-		// the n row streams are read in step.
-		src := a[r0*lda+p0 : (r0+n-1)*lda+p0+kc]
-		for kk := 0; kk < kc; kk++ {
-			dd := d[kk*mr : kk*mr+n]
-			for r := range dd {
-				dd[r] = alpha * src[r*lda+kk]
-			}
+		packRows(d, mr, a, lda, alpha, r0, 0, n, p0, kc)
+	}
+}
+
+// packRows packs rows [r0+g0, r0+n) of a row-major A into the panel d
+// (stride mr). It walks K outermost so the writes are sequential (a
+// column-wise scatter over a panel larger than L1 is several times
+// slower); the row streams are read in step.
+func packRows(d []float32, mr int, a []float32, lda int, alpha float32, r0, g0, n, p0, kc int) {
+	src := a[(r0+g0)*lda+p0 : (r0+n-1)*lda+p0+kc]
+	for kk := 0; kk < kc; kk++ {
+		dd := d[kk*mr+g0 : kk*mr+n]
+		for r := range dd {
+			dd[r] = alpha * src[r*lda+kk]
 		}
 	}
 }

@@ -19,14 +19,18 @@ package kernels
 //go:noescape
 func gemmPackT8(dst *float32, mr int, src *float32, lda, kc8 int, alpha float32)
 
-// packPanelAVX packs one full mr-row panel of a row-major A with gemmPackT8
-// (see packA for the layout): groups of 8 rows from the last to the first,
-// so each group's spill into the next group's slots is overwritten; the
-// rows of a last partial group come from the next panel, which must exist
-// (the caller checks). K steps past the last multiple of 8 are done in Go.
-func packPanelAVX(d []float32, mr int, a []float32, lda int, alpha float32, r0, p0, kc int) {
+// packPanelAVX packs rows [r0, r0+rows) (rows ≤ mr) of a row-major A into
+// a panel of stride mr (see packA for the layout) with gemmPackT8: groups
+// of 8 rows from the last to the first, so each group's spill into the
+// next group's slots is overwritten; the rows of a last partial group come
+// from the rows after them, which must exist (the caller checks), and land
+// in slots past the tile's rows or, past mr, in the next K step's first
+// slots (which that step's first group then overwrites); the last step's
+// spill runs up to 8-mr floats past the panel, so callers keep that much
+// room after it. K steps past the last multiple of 8 are done in Go.
+func packPanelAVX(d []float32, mr, rows int, a []float32, lda int, alpha float32, r0, p0, kc int) {
 	kc8 := kc &^ 7
-	groups := (mr + 7) / 8
+	groups := (rows + 7) / 8
 	if kc8 > 0 {
 		// Bounds for the assembly: the last row read, and room for the
 		// spill past the panel.
@@ -37,7 +41,7 @@ func packPanelAVX(d []float32, mr int, a []float32, lda int, alpha float32, r0, 
 		}
 	}
 	for kk := kc8; kk < kc; kk++ {
-		dd := d[kk*mr : kk*mr+mr]
+		dd := d[kk*mr : kk*mr+rows]
 		for r := range dd {
 			dd[r] = alpha * a[(r0+r)*lda+p0+kk]
 		}

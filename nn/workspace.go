@@ -12,9 +12,9 @@ import (
 const (
 	// maxRowTile bounds the token rows per item of the row-local phases
 	// (norms, GEMMs, MLP). The GEMM streams all of B once per row block of
-	// up to 168 rows (AVX-512; 144 AVX2, 128 NEON), so a tile of at most
-	// 168 rows is one block there, and 168 is a multiple of every level's
-	// register tile height (14, 6, 8).
+	// up to 168 rows (AVX-512; 240 AVX2, 128 NEON), so a tile of at most 168 rows
+	// is one block there, and 168 is a multiple of every level's register
+	// tile height (14, 6, 8).
 	maxRowTile = 168
 	patchTile  = 64  // patches per item of the patch embedding
 	queryTile  = 256 // query rows per attention item: its scores are queryTile×n
@@ -135,18 +135,20 @@ func (ws *workspace) hasBias() bool {
 	return false
 }
 
-// rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows
-// (a multiple of 8). With several workers it makes at least three tiles per
-// worker (while tiles keep 48 rows or more), so that on a busy machine a
-// worker the OS runs sooner takes more of them instead of waiting at the
-// end of the phase for one that was descheduled.
+// rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows,
+// a multiple of the GEMM's register tile height (so only the last tile
+// has a partial register tile). With several workers it makes at least
+// three tiles per worker (while tiles keep 48 rows or more), so that on a
+// busy machine a worker the OS runs sooner takes more of them instead of
+// waiting at the end of the phase for one that was descheduled.
 func rowTileFor(tokens, threads int) int {
 	tiles := (tokens + maxRowTile - 1) / maxRowTile
 	if threads > 1 {
 		tiles = max(tiles, min(3*threads, tokens/48))
 	}
 	tiles = max(tiles, 1)
-	return ((tokens+tiles-1)/tiles + 7) / 8 * 8
+	mr := kernels.GemmRowTile()
+	return min(maxRowTile, ((tokens+tiles-1)/tiles+mr-1)/mr*mr)
 }
 
 // size makes the buffers fit the segments now in ws.segs.

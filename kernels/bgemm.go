@@ -389,6 +389,7 @@ func (g *bCall) runItemAMX(tl *bLocal, rb, cc int) {
 			g.finishRow(tl, tl.tile[(r-i0)*cols:(r-i0)*cols+w], r, j)
 		}
 	}
+	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
 }
 
 // finishRow applies the epilogue to one row of sums acc at (row, j),
@@ -410,10 +411,12 @@ func (g *bCall) finishRow(tl *bLocal, acc []float32, row, j int) {
 	} else {
 		copy(out, acc)
 	}
-	if ep.Act != ActNone {
-		Activate(ep.Act, out, out)
-	}
 	if ep.Residual != nil {
+		// Without a residual the activation runs later, per row of the
+		// work item (lateAct).
+		if ep.Act != ActNone {
+			Activate(ep.Act, out, out)
+		}
 		add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 	}
 }
@@ -439,6 +442,7 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 			}
 		}
 	}
+	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
 }
 
 // planTiles cuts an M×N product with mr×nr tiles into row blocks of mc

@@ -443,6 +443,20 @@ func (g *gemmCall) finishRows(i0, i1, j0, j1 int) {
 	}
 }
 
+// lateAct is the int8 and bfloat16 drivers' finishRows: when an epilogue
+// has an activation and no residual, their tiles store act's input and
+// the activation runs here once per row of the work item [i0, i1) × [j0,
+// j1) (with a residual it runs per tile row, before the residual).
+func lateAct(ep *Epilogue, c []float32, ldc, i0, i1, j0, j1 int) {
+	if ep.Act == ActNone || ep.Residual != nil {
+		return
+	}
+	for r := i0; r < i1; r++ {
+		row := c[r*ldc+j0 : r*ldc+j1]
+		Activate(ep.Act, row, row)
+	}
+}
+
 // noReduction handles K == 0: op(A)·op(B) is all zeros.
 func (g *gemmCall) noReduction() {
 	for i := 0; i < g.m; i++ {

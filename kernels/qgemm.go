@@ -511,6 +511,7 @@ func (g *qCall) runItem(tl *qLocal, rb, cc int) {
 			g.finish(tl, tl.tile, nr, i, min(mr, i1-i), j, w)
 		}
 	}
+	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
 }
 
 // runItemAMX computes one row block × column chunk with the AMX block
@@ -531,6 +532,7 @@ func (g *qCall) runItemAMX(tl *qLocal, rb, cc int) {
 		g.mk.amx(kp/qKPad, &g.s.a[i0*kp], kp, &qb.data[j/qPanel*panelLen], panelLen, &tl.tile[0], 4*cols, rows, cols, pf, pfn, last)
 		g.finish(tl, tl.tile, cols, i0, i1-i0, j, w)
 	}
+	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
 }
 
 // amxNext is the prefetch stream of an AMX block call over cols columns ×
@@ -575,10 +577,12 @@ func (g *qCall) finish(tl *qLocal, tile []int32, ldt, i, h, j, w int) {
 			out = tl.row[:w]
 		}
 		g.mk.dequant(out, tile[r*ldt:r*ldt+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
-		if ep.Act != ActNone {
-			Activate(ep.Act, out, out)
-		}
 		if ep.Residual != nil {
+			// Without a residual the activation runs later, per row of
+			// the work item (lateAct).
+			if ep.Act != ActNone {
+				Activate(ep.Act, out, out)
+			}
 			add(dst, out, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
 		}
 	}

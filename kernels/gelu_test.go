@@ -137,3 +137,30 @@ func BenchmarkGELU(b *testing.B) {
 		})
 	}
 }
+
+// TestActivationPositionFree checks that an element's result does not
+// depend on the slice it comes in: the GEMM epilogue activates row segments
+// whose length and start follow the plan (thread count, column chunks), so
+// a kernel with a different formula for short slices or tails would make
+// the model's bits depend on the thread count.
+func TestActivationPositionFree(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	x := kerneltest.Rand(r, 67, -6, 6)
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, act := range []kernels.Activation{kernels.ActGELU, kernels.ActGELUTanh, kernels.ActQuickGELU, kernels.ActSiLU} {
+			whole := make([]float32, len(x))
+			kernels.Activate(act, whole, x)
+			for lo := 0; lo < len(x); lo++ {
+				for hi := lo + 1; hi <= len(x) && hi <= lo+20; hi++ {
+					part := make([]float32, hi-lo)
+					kernels.Activate(act, part, x[lo:hi])
+					for i, v := range part {
+						if v != whole[lo+i] {
+							t.Fatalf("activation %d on x[%d:%d]: element %d = %v, %v in the whole slice", act, lo, hi, lo+i, v, whole[lo+i])
+						}
+					}
+				}
+			}
+		}
+	})
+}

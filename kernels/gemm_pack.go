@@ -187,7 +187,7 @@ const minTileRows = 4
 // at offset t·mr·kc. A tile's height never changes its values: each
 // element is the same chain of FMAs whatever the tile.
 func tileRows(mr, rest int) int {
-	if rest > mr && rest < mr+minTileRows {
+	if mr >= minTileRows && rest > mr && rest < mr+minTileRows {
 		return (rest + 1) / 2
 	}
 	return min(mr, rest)

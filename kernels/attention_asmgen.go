@@ -132,6 +132,30 @@ func lanes(w *bytes.Buffer, label, k string) {
 	fmt.Fprintf(w, "\tMOVL $1, R12\n\tSHLL CX, R12\n\tDECL R12\n\tKMOVW R12, %s\n", k)
 }
 
+// rowShift ends phase A of the AVX-512 and AVX2 kernels' pass 2, the
+// same scalar code for both: with the row's maximum in X4, m' = max(m,
+// X4) goes to m (R8), the shift (m', or 0 where m' is -Inf, so a fully
+// masked row gives 0, not NaN) to R14 and m - shift to the α slot (R11);
+// then the next row. A piece of their format strings (%[9]d is sRow).
+const rowShift = `	VMOVSS   (R8), X6
+	VMAXSS   X6, X4, X7
+	VMOVSS   X7, (R8)
+	VUCOMISS expc<>+EXPC_NEGINF(SB), X7
+	JPS      NAME_shift
+	JNE      NAME_shift
+	VXORPS   X7, X7, X7
+NAME_shift:
+	VMOVSS X7, (R14)
+	VSUBSS X7, X6, X6
+	VMOVSS X6, (R11)
+	ADDQ   $%[9]d, DI
+	ADDQ   $4, R8
+	ADDQ   $4, R11
+	ADDQ   $4, R14
+	DECQ   R13
+	JNZ    NAME_rowa
+`
+
 // avx512 writes attnAVX512x<h>. Registers: AX the attnArgs; Z0..Z27 the
 // 14×32 tile (row r in Z2r, Z2r+1) in passes 1 and 3, Z28-Z29 a row of K
 // or V, Z30-Z31 alternate as the broadcast Q or P value. Pass 2 uses the
@@ -262,24 +286,7 @@ NAME_maxt:
 	VMAXPS Z10, Z9, Z9
 	VMAXPS Z9, Z4, Z4
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
-	VMOVSS   (R8), X6
-	VMAXSS   X6, X4, X7
-	VMOVSS   X7, (R8)
-	VUCOMISS expc<>+EXPC_NEGINF(SB), X7
-	JPS      NAME_shift
-	JNE      NAME_shift
-	VXORPS   X7, X7, X7
-NAME_shift:
-	VMOVSS X7, (R14)
-	VSUBSS X7, X6, X6
-	VMOVSS X6, (R11)
-	ADDQ   $%[9]d, DI
-	ADDQ   $4, R8
-	ADDQ   $4, R11
-	ADDQ   $4, R14
-	DECQ   R13
-	JNZ    NAME_rowa
-
+`+rowShift+`
 	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
 	// left): P = e^(S - shift) in place, four chains (the exp is a chain
 	// of ~14 dependent operations); sums slot = Σ P.
@@ -562,24 +569,7 @@ NAME_maxt:
 	VMAXPS     Y0, Y6, Y6
 	VMAXPS     Y6, Y4, Y4
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
-	VMOVSS   (R8), X6
-	VMAXSS   X6, X4, X7
-	VMOVSS   X7, (R8)
-	VUCOMISS expc<>+EXPC_NEGINF(SB), X7
-	JPS      NAME_shift
-	JNE      NAME_shift
-	VXORPS   X7, X7, X7
-NAME_shift:
-	VMOVSS X7, (R14)
-	VSUBSS X7, X6, X6
-	VMOVSS X6, (R11)
-	ADDQ   $%[9]d, DI
-	ADDQ   $4, R8
-	ADDQ   $4, R11
-	ADDQ   $4, R14
-	DECQ   R13
-	JNZ    NAME_rowa
-
+`+rowShift+`
 	// Phase B, per row (DI the row, R14 shift, R11 sums, R13 rows
 	// left): P = e^(S - shift) in place, two chains; sums slot = Σ P.
 	MOVQ %[2]d(AX), DI

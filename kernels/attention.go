@@ -69,11 +69,6 @@ func AttentionMinKeys() int {
 	return 1024
 }
 
-// GemmRowTile is the register tile height of the float32 GEMM at the active
-// level: a product whose rows are a multiple of it runs no partial tiles,
-// so callers that cut rows into work items cut at its multiples.
-func GemmRowTile() int { return gemmLevel.mr }
-
 // attentionKeyBlock is about how many keys one step of the online softmax
 // takes, rounded up to a multiple of the level's nr (so key blocks start on
 // whole packed panels: 256 on amd64, 264 with arm64's 12-column panels).

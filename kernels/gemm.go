@@ -172,3 +172,8 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 		panic(fmt.Sprintf("kernels: %s: %d elements, need %s for %d×%d with ld %d", name, len(s), needRows(rows, cols, ld), rows, cols, ld))
 	}
 }
+
+// GemmRowTile is the register tile height of the float32 GEMM at the active
+// level: a product whose rows are a multiple of it runs no partial tiles,
+// so callers that cut rows into work items cut at its multiples.
+func GemmRowTile() int { return gemmLevel.mr }

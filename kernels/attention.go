@@ -102,6 +102,18 @@ type AttentionKV struct {
 	kp, vp []float32 // k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V (PackedB layout)
 }
 
+// Reserve grows kv's buffers to hold nk keys of headDim, so that a later
+// PackAttentionKV of at most that size allocates nothing. A worker that
+// packs keys only now and then (which worker runs an item depends on
+// scheduling) would otherwise grow them in the middle of a warm run.
+func (kv *AttentionKV) Reserve(nk, headDim int) {
+	if nk < 0 || headDim < 0 {
+		panic(fmt.Sprintf("kernels: AttentionKV.Reserve: negative size nk %d, headDim %d", nk, headDim))
+	}
+	kv.kp = grow(kv.kp, max(len(kv.kp), packedBLen(headDim, nk)))
+	kv.vp = grow(kv.vp, max(len(kv.vp), packedBLen(nk, headDim)))
+}
+
 // PackAttentionKV packs k and v (nk rows of headDim, row strides ldk and
 // ldv) into kv, growing its buffers when needed.
 func PackAttentionKV(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim int) {

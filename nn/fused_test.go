@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/anyres/anyres/kernels"
@@ -136,4 +137,39 @@ func TestFusedAttention(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWorkspaceReservesEveryWorkersKV: sizing a workspace for a long image
+// grows every worker's packed keys and values, not only those that happen
+// to run a fused item, so no warm forward allocates whichever worker the
+// scheduler hands an attention item to (an allocation that came and went
+// with the machine's load).
+func TestWorkspaceReservesEveryWorkersKV(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	enc := randomEncoder(r)
+	m, err := NewModel(enc, RunOptions{Threads: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := randomImg(r, 132, 132)
+	ws := newWorkspace(m)
+	if err := ws.pack([]Image{long}); err != nil {
+		t.Fatal(err)
+	}
+	n := ws.segs[0].n
+	if n < fusedFrom() {
+		t.Fatalf("%d tokens do not reach the fused path", n)
+	}
+	hd := enc.HeadDim()
+	k := make([]float32, n*hd)
+	for i := range ws.work {
+		// Not testing.AllocsPerRun: its warm-up call would do the growing.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		kernels.PackAttentionKV(&ws.work[i].kv, k, k, hd, hd, n, hd)
+		runtime.ReadMemStats(&after)
+		if a := after.Mallocs - before.Mallocs; a != 0 {
+			t.Errorf("worker %d: packing %d keys allocates %d times after sizing", i, n, a)
+		}
+	}
 }

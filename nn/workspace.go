@@ -91,7 +91,7 @@ func grow(s []float32, n int) []float32 {
 
 // bufferLens are the lengths of a workspace's buffers: the shared ones
 // (residual stream, qkv, attention output, head) and each worker's.
-type bufferLens struct{ x, qkv, ao, head, ln, hid, col, scores, bias int }
+type bufferLens struct{ x, qkv, ao, head, ln, hid, col, scores, bias, kvKeys int }
 
 func (ws *workspace) lens() bufferLens {
 	e := ws.m.enc
@@ -117,6 +117,7 @@ func (ws *workspace) lens() bufferLens {
 			}
 		}
 		l.scores = queryTile * short
+		l.kvKeys = longest
 	}
 	if ws.hasBias() {
 		l.bias = queryTile * longest
@@ -160,6 +161,8 @@ func (ws *workspace) size() {
 		w := &ws.work[i]
 		w.ln, w.hid, w.col = grow(w.ln, l.ln), grow(w.hid, l.hid), grow(w.col, l.col)
 		w.scores, w.bias = grow(w.scores, l.scores), grow(w.bias, l.bias)
+		// Every worker, not only those that ran a fused item so far.
+		w.kv.Reserve(l.kvKeys, ws.m.enc.HeadDim())
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // TestAttnArgsLayout: the assembly reads attnArgs at fixed offsets (those
-// in attention_asmgen.go).
+// in internal/asmgen/attention).
 func TestAttnArgsLayout(t *testing.T) {
 	var a attnArgs
 	for _, f := range []struct {

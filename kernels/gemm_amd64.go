@@ -1,9 +1,9 @@
-//go:build !purego
+//go:build gc && !purego
 
 package kernels
 
-//go:generate go run gemm_asmgen.go
-//go:generate go run attention_asmgen.go
+//go:generate go run ./internal/asmgen/gemm
+//go:generate go run ./internal/asmgen/attention
 
 // gemmPanel is the column width of a packed B panel: one AVX2 tile, half an
 // AVX-512 tile.

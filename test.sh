@@ -1,81 +1,119 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this). Fails on the first
-# red step. Installs what it needs (qemu-user for the arm64 step; the wazero
-# WebAssembly runtime comes from go.mod's tool directive).
+# The whole test suite, as CI runs it (.ci/run calls this). Every step runs
+# even when an earlier one fails (a flaky step must not hide the arm64 or
+# cross-build results); the summary at the end lists each step's time and
+# result, and the script exits non-zero if any step failed. Installs what it
+# needs (qemu-user for the arm64 step; the wazero WebAssembly runtime comes
+# from go.mod's tool directive).
 #
 #   ./test.sh          everything
 #   ./test.sh quick    steps 1-2 only (format, vet, tests, race)
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")"
 export GOFLAGS=${GOFLAGS:-}
-step() { printf '\n=== %s\n' "$*"; }
 start=$SECONDS
+summary=() passed=0 failed=0
 
-step "1. gofmt and go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-if [ -n "$unformatted" ]; then
-  echo "gofmt would change:"; echo "$unformatted"; exit 1
-fi
-go vet ./...
-GOARCH=arm64 go vet ./...
-go vet -tags purego ./...
+# run NAME FUNCTION: runs one step in a subshell that stops at its first
+# failing command, and records its time and result.
+run() {
+  local name=$1 t0=$SECONDS rc
+  printf '\n=== %s\n' "$name"
+  ( set -e; "$2" )
+  rc=$?
+  if [ $rc = 0 ]; then passed=$((passed+1)); summary+=("ok    $((SECONDS-t0))s  $name")
+  else failed=$((failed+1)); summary+=("FAIL  $((SECONDS-t0))s  $name (exit $rc)"); fi
+}
 
-step "2. go test (best level) and go test -race -short"
-go test -count=1 ./...
-go test -count=1 -race -short ./...
-[ "${1:-}" = quick ] && { echo "quick suite passed in $((SECONDS-start))s"; exit 0; }
+finish() {
+  echo
+  echo "=== summary ($((SECONDS-start))s in all)"
+  printf '  %s\n' "${summary[@]}"
+  echo "steps: $passed passed, $failed failed"
+  [ "$failed" = 0 ]
+  exit
+}
 
-step "2b. fuzz the hostile-input parsers briefly (FUZZTIME=10m ./test.sh for a longer run)"
-# One target per invocation: go test -fuzz takes a single target.
-for target in ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches; do
-  pkg=${target%%:*}; name=${target#*:}
-  echo "--- $name ($pkg, ${FUZZTIME:-10s})"
-  go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"
-done
-
-step "3. go test -tags purego"
-go test -count=1 -tags purego ./...
-
-step "4. the kernels, encodings, layers and every model family at every level below the best"
-levels=$(go run ./cmd/anyres info -json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["available"][:-1]))')
-pkgs=$(go list ./... | grep -v -e /cmd/ -e /bench -e /internal/ -e /examples/)
-for level in $levels; do
-  echo "--- ANYRES_KERNELS=$level"
-  ANYRES_KERNELS=$level go test -count=1 $pkgs
-done
-
-step "5. arm64 under qemu"
-if ! command -v qemu-aarch64 >/dev/null; then
-  echo "installing qemu-user"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user) >/dev/null
-fi
-GOARCH=arm64 go build -o .tools/anyres-arm64 ./cmd/anyres
-qemu-aarch64 .tools/anyres-arm64 info
-qemu-aarch64 .tools/anyres-arm64 info -json | grep -q '"level":"neon"' || { echo "arm64 build does not select neon"; exit 1; }
-GOARCH=arm64 go test -count=1 -short -exec qemu-aarch64 ./...
-echo "--- kernels on an ARMv8.0 core without the dot product (Cortex-A72: the plain-NEON int8 kernel)"
-GOARCH=arm64 go test -c -o .tools/kernels-arm64.test ./kernels
-qemu-aarch64 -cpu cortex-a72 .tools/kernels-arm64.test -test.short
-echo "--- examples/edge: static arm64 build with the model embedded, run on a photo"
-CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags='-s -w' -o .tools/edge-arm64 ./examples/edge
-ls -l .tools/edge-arm64
-qemu-aarch64 .tools/edge-arm64 testdata/images/hills.jpg | tee .tools/edge-arm64.out
-[ "$(grep -c '^class [0-9]' .tools/edge-arm64.out)" = 5 ] || { echo "examples/edge did not print 5 classes"; exit 1; }
-
-step "6. cross-builds and WebAssembly (wasip1 under wazero)"
-for target in linux/arm:7 linux/riscv64 linux/386 windows/amd64 darwin/arm64 linux/amd64:purego; do
-  os=${target%%/*}; rest=${target#*/}; arch=${rest%%:*}; extra=${rest#"$arch"}; extra=${extra#:}
-  echo "--- $os/$arch ${extra}"
-  if [ "$arch" = arm ]; then
-    GOOS=$os GOARCH=$arch GOARM=$extra go build ./... && GOOS=$os GOARCH=$arch GOARM=$extra go vet ./...
-  elif [ "$extra" = purego ]; then
-    CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -tags purego -o .tools/anyres-static ./cmd/anyres
-  else
-    GOOS=$os GOARCH=$arch go build ./... && GOOS=$os GOARCH=$arch go vet ./...
+step1() {
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+  if [ -n "$unformatted" ]; then
+    echo "gofmt would change:"; echo "$unformatted"; exit 1
   fi
-done
-go build -o .tools/wazero github.com/tetratelabs/wazero/cmd/wazero
-GOOS=wasip1 GOARCH=wasm go test -count=1 -short -exec "$PWD/.ci/wasm-exec" ./...
+  go vet ./...
+  GOARCH=arm64 go vet ./...
+  go vet -tags purego ./...
+}
 
-echo
-echo "all steps passed in $((SECONDS-start))s"
+step2() {
+  go test -count=1 ./...
+  go test -count=1 -race -short ./...
+}
+
+step3() {
+  # One target per invocation: go test -fuzz takes a single target.
+  for target in ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches; do
+    pkg=${target%%:*}; name=${target#*:}
+    echo "--- $name ($pkg, ${FUZZTIME:-10s})"
+    go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"
+  done
+}
+
+step4() {
+  go test -count=1 -tags purego ./...
+}
+
+step5() {
+  levels=$(go run ./cmd/anyres info -json | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["available"][:-1]))')
+  pkgs=$(go list ./... | grep -v -e /cmd/ -e /bench -e /internal/ -e /examples/)
+  for level in $levels; do
+    echo "--- ANYRES_KERNELS=$level"
+    ANYRES_KERNELS=$level go test -count=1 $pkgs
+  done
+}
+
+step6() {
+  if ! command -v qemu-aarch64 >/dev/null; then
+    echo "installing qemu-user"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user) >/dev/null
+  fi
+  GOARCH=arm64 go build -o .tools/anyres-arm64 ./cmd/anyres
+  qemu-aarch64 .tools/anyres-arm64 info
+  qemu-aarch64 .tools/anyres-arm64 info -json | grep -q '"level":"neon"' || { echo "arm64 build does not select neon"; exit 1; }
+  GOARCH=arm64 go test -count=1 -short -exec qemu-aarch64 ./...
+  echo "--- kernels on an ARMv8.0 core without the dot product (Cortex-A72: the plain-NEON int8 kernel)"
+  GOARCH=arm64 go test -c -o .tools/kernels-arm64.test ./kernels
+  qemu-aarch64 -cpu cortex-a72 .tools/kernels-arm64.test -test.short
+  echo "--- examples/edge: static arm64 build with the model embedded, run on a photo"
+  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags='-s -w' -o .tools/edge-arm64 ./examples/edge
+  ls -l .tools/edge-arm64
+  qemu-aarch64 .tools/edge-arm64 testdata/images/hills.jpg | tee .tools/edge-arm64.out
+  [ "$(grep -c '^class [0-9]' .tools/edge-arm64.out)" = 5 ] || { echo "examples/edge did not print 5 classes"; exit 1; }
+}
+
+step7() {
+  for target in linux/arm:7 linux/riscv64 linux/386 windows/amd64 darwin/arm64 linux/amd64:purego; do
+    os=${target%%/*}; rest=${target#*/}; arch=${rest%%:*}; extra=${rest#"$arch"}; extra=${extra#:}
+    echo "--- $os/$arch ${extra}"
+    if [ "$arch" = arm ]; then
+      GOOS=$os GOARCH=$arch GOARM=$extra go build ./...
+      GOOS=$os GOARCH=$arch GOARM=$extra go vet ./...
+    elif [ "$extra" = purego ]; then
+      CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -tags purego -o .tools/anyres-static ./cmd/anyres
+    else
+      GOOS=$os GOARCH=$arch go build ./...
+      GOOS=$os GOARCH=$arch go vet ./...
+    fi
+  done
+  go build -o .tools/wazero github.com/tetratelabs/wazero/cmd/wazero
+  GOOS=wasip1 GOARCH=wasm go test -count=1 -short -exec "$PWD/.ci/wasm-exec" ./...
+}
+
+run "1. gofmt and go vet" step1
+run "2. go test (best level) and go test -race -short" step2
+[ "${1:-}" = quick ] && finish
+run "2b. fuzz the hostile-input parsers briefly (FUZZTIME=10m ./test.sh for a longer run)" step3
+run "3. go test -tags purego" step4
+run "4. the kernels, encodings, layers and every model family at every level below the best" step5
+run "5. arm64 under qemu" step6
+run "6. cross-builds and WebAssembly (wasip1 under wazero)" step7
+finish

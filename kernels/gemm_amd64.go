@@ -10,7 +10,7 @@ package kernels
 const gemmPanel = 16
 
 // Cache blocks, tuned on a 2-core Zen 4 (32 KB L1d, 1 MB L2 per core) with
-// TestGemmTuneBlocking: K blocks of 768 beat 128…512 by 5-10% for both
+// BenchmarkGemmBlocking: K blocks of 768 beat 128…512 by 5-10% for both
 // kernels (a B micro-panel of 768×32 streams from L2 fast enough, and C is
 // revisited less); an A block of 168 rows × 768 (~0.5 MB) stays in L2.
 // For AVX2 a block of up to 240 rows (≤720 KB) is 5-11% faster than 144 on

@@ -11,24 +11,6 @@ import (
 // GemmShape is one matrix product C (M×N) = A (M×K) · B (K×N).
 type GemmShape struct{ M, N, K int }
 
-// ViTGemmShapes are the products of ViT-B/16 at 224² (M = 197 tokens), 384²
-// (577), 512² (1025) and 1024² (4097): qkv (N = 2304), attention projection
-// (768×768), MLP up (3072) and down (K = 3072).
-func ViTGemmShapes() []GemmShape {
-	var out []GemmShape
-	for _, m := range []int{197, 577, 1025, 4097} {
-		for _, nk := range [][2]int{{768, 768}, {2304, 768}, {3072, 768}, {768, 3072}} {
-			out = append(out, GemmShape{m, nk[0], nk[1]})
-		}
-	}
-	return out
-}
-
-// SquareGemmShapes are the square products 256…2048.
-func SquareGemmShapes() []GemmShape {
-	return []GemmShape{{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048}}
-}
-
 // GemmOptions selects what a GEMM measurement runs.
 type GemmOptions struct {
 	Threads int           // goroutines per call; 0 = GOMAXPROCS

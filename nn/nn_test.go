@@ -268,3 +268,19 @@ func TestLifetime(t *testing.T) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// TestRegisterTwicePanics: a family name registered twice is caught at
+// start-up instead of the registration order picking one.
+func TestRegisterTwicePanics(t *testing.T) {
+	saved := families
+	defer func() { families = saved }()
+	families = nil
+	f := Family{Name: "x", Claims: func(string, Checkpoint) int { return 0 }}
+	Register(f)
+	defer func() {
+		if recover() == nil {
+			t.Error("registering \"x\" twice did not panic")
+		}
+	}()
+	Register(f)
+}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"io"
 	"sort"
 
@@ -83,8 +84,17 @@ type Family struct {
 
 var families []Family
 
-// Register adds a family; families call it from init.
-func Register(f Family) { families = append(families, f) }
+// Register adds a family; families call it from init. A second family
+// under a name already taken is a programming error: it panics at start-up
+// rather than leave which of the two runs to registration order.
+func Register(f Family) {
+	for _, g := range families {
+		if g.Name == f.Name {
+			panic(fmt.Sprintf("nn: family %q registered twice", f.Name))
+		}
+	}
+	families = append(families, f)
+}
 
 // Families lists the registered families by name.
 func Families() []Family {

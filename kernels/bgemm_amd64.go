@@ -12,13 +12,11 @@ var (
 	bAMX = bMicro{mr: 16, nr: 2 * qPanel, amx: amxDotBF16, convert: convertBF16AVX512, add: addAVX2}
 )
 
-// bPreferDot selects VDPBF16PS over widening + FMA where both can run. On
-// the Xeon this was measured on (AVX-512 with AVX512-BF16, 2 cores of a
-// shared VM), VDPBF16PS ran at ~75 GFLOP/s against ~130 for the float32
-// FMA kernel: about one VDPBF16PS every two cycles, no faster per
-// multiply than FMA, and it rounds the activations to bfloat16 besides.
-// Widening (into tiles for the float32 kernels) wins there, so it is the
-// default.
+// bPreferDot selects VDPBF16PS over widening + FMA where both can run.
+// VDPBF16PS issues about once every two cycles, no faster per multiply
+// than FMA, and it rounds the activations to bfloat16 besides; widening
+// (into tiles for the float32 kernels) measured faster (bench/peers/README.md),
+// so it is the default.
 var bPreferDot = false
 
 // HasBF16 reports whether the CPU has AVX512-BF16 (VDPBF16PS; see
@@ -64,8 +62,8 @@ func bConvertAVX512(dst *uint16, src *float32, n int)
 func bAddAVX2(dst, a, b *float32, n int)
 
 // addAVX2 is Add in AVX2 for the int8 and bfloat16 epilogues (bias,
-// residual): after the AMX tiles, the scalar Go loop adding the bias took
-// ~20-40% of a bf16 197×768×768 product.
+// residual): after the AMX tiles, a scalar Go loop adding the bias was a
+// large share of a whole bf16 product.
 func addAVX2(dst, a, b []float32) {
 	n := len(dst)
 	a, b = a[:n], b[:n]

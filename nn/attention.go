@@ -13,8 +13,8 @@ import (
 // v packed once per head); 0, the default, takes the kernel level's
 // kernels.AttentionMinKeys: every length with the AVX2 and AVX-512 fused
 // attention kernels (faster than scores + softmax + P·V from 197 tokens
-// up), 1024 elsewhere (on the GEMM-kernel path 1.6–1.9× faster at 4097
-// keys, level at 577 and slower at 197, bench/peers/README.md). Which path runs
+// up), 1024 elsewhere (where the GEMM-kernel path overtakes the plain one;
+// measurements in bench/peers/README.md). Which path runs
 // depends on the image and the level alone, never on the thread count.
 var fusedMinKeys = 0 // a variable only so that tests can compare both paths
 

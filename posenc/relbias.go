@@ -317,8 +317,7 @@ type relPlan struct {
 }
 
 // gatherMinWidth is the window width from which contiguous runs beat
-// gathers (measured on Zen 4: 9.7 vs 2.8 Gvalues/s at 24×24, 1.5 vs 2.9
-// at 7×7).
+// gathers (BenchmarkRelBias; the numbers are in bench/peers/README.md).
 const gatherMinWidth = 8
 
 // newRelPlan prepares table (rows × heads: the offsets of window g then,

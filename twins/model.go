@@ -133,16 +133,20 @@ func (m *Model) Forward(img nn.Image, out *nn.Output) error {
 	defer m.life.Release()
 	ws := m.getWorkspace()
 	defer m.putWorkspace(ws)
-	if err := ws.prepare(img); err != nil {
+	ws.one[0] = img
+	err := ws.prepare(ws.one[:])
+	ws.one[0] = nn.Image{}
+	if err != nil {
 		return err
 	}
 	ws.forward()
-	ws.output(out)
+	ws.output(&ws.segs[0], out)
 	return nil
 }
 
-// ForwardBatch runs images of any sizes; outs[i] is what Forward(imgs[i])
-// gives (each image runs as its own pyramid, one after another).
+// ForwardBatch runs images of any sizes packed into one pass (every
+// phase's work items cover all of them); outs[i] is what Forward(imgs[i])
+// gives, bit for bit: each image's rows are tiled as when it runs alone.
 func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 	if len(outs) != len(imgs) {
 		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
@@ -150,13 +154,18 @@ func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 	if len(imgs) == 0 {
 		return errors.New("no images")
 	}
-	for i := range imgs {
-		if err := m.Forward(imgs[i], &outs[i]); err != nil {
-			if len(imgs) > 1 {
-				return fmt.Errorf("image %d: %w", i, err)
-			}
-			return err
-		}
+	if !m.life.Acquire() {
+		return nn.ErrClosed
+	}
+	defer m.life.Release()
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
+	if err := ws.prepare(imgs); err != nil {
+		return err
+	}
+	ws.forward()
+	for i := range ws.segs {
+		ws.output(&ws.segs[i], &outs[i])
 	}
 	return nil
 }
@@ -227,8 +236,9 @@ func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // FLOPsFor counts the floating-point operations (2 per multiply-add) of
 // forward passes over images of these sizes (H, W): patch embeddings,
-// spatial reductions, every GEMM and attention, the PEGs and the head.
-// Sizes too small to run count nothing.
+// spatial reductions, every GEMM and attention (local attention over its
+// padded windows), the PEGs and the head. Sizes too small to run count
+// nothing.
 func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
 	var f float64
 	var buf [maxStages]posenc.Grid
@@ -240,15 +250,25 @@ func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
 		for s, st := range m.stages {
 			n, c := float64(g[s].N()), float64(st.dim)
 			r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
-			if r.N() == 0 {
+			if g[s].N() == 0 || (st.global && r.N() == 0) {
 				ok = false
 				break
 			}
 			keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
+			if st.sr == 1 {
+				keys = n
+			}
 			one += 2*n*prev*p*p*c + 18*n*c
 			for i := range st.blocks {
 				h := float64(st.blocks[i].mlp.Hidden())
-				one += 2*n*c*c*2 + 4*n*keys*c + 4*n*c*h + 2*keys*c*2*c
+				one += 2*n*c*c + 4*n*c*h // projection, MLP
+				if st.blocks[i].local {
+					win := nn.NewPaddedWindows(g[s], [2]int{st.ws, st.ws})
+					rows, nt := float64(win.Rows()), float64(win.Area())
+					one += 2*rows*c*3*c + 4*rows*nt*c
+					continue
+				}
+				one += 2*n*c*c + 4*n*keys*c + 2*keys*c*2*c
 				if st.sr > 1 {
 					one += 2 * keys * c * sr * sr * c
 				}

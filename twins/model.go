@@ -25,7 +25,7 @@ type Options struct {
 	Precision nn.Precision
 }
 
-// Model is a loaded Twins-PCPVT, safe for concurrent use.
+// Model is a loaded Twins (PCPVT or SVT), safe for concurrent use.
 type Model struct {
 	cfg       Config
 	arch      string
@@ -192,16 +192,17 @@ func init() {
 	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily, LowPrecision: true})
 }
 
-// claims: a timm twins_pcpvt_* name, or Twins' tensors with global
-// sub-sampled attention.
+// claims: a timm twins_pcpvt_* or twins_svt_* name, or Twins' tensors
+// (global sub-sampled or locally-grouped attention).
 func claims(arch string, ck nn.Checkpoint) int {
 	if arch != "" {
-		if strings.HasPrefix(arch, "twins_pcpvt_") {
+		if strings.HasPrefix(arch, "twins_pcpvt_") || strings.HasPrefix(arch, "twins_svt_") {
 			return 2
 		}
 		return 0
 	}
-	if ck.Has("patch_embeds.0.proj.weight") && ck.Has("pos_block.0.proj.0.weight") && ck.Has("blocks.0.0.attn.q.weight") {
+	if ck.Has("patch_embeds.0.proj.weight") && ck.Has("pos_block.0.proj.0.weight") &&
+		(ck.Has("blocks.0.0.attn.q.weight") || ck.Has("blocks.0.0.attn.qkv.weight")) {
 		return 1
 	}
 	return 0

@@ -94,8 +94,9 @@ func grow(s []float32, n int) []float32 {
 func tiles(n, t int) int { return (n + t - 1) / t }
 
 // prepare checks the images, works out every stage's grids and sizes the
-// buffers for all of them packed.
-func (ws *workspace) prepare(imgs []nn.Image) error {
+// buffers for all of them packed; errors name the image (its index in the
+// batch, imgs[0] being image first) when named is set.
+func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 	m := ws.m
 	p0 := m.stages[0].patch
 	if cap(ws.segs) < len(imgs) {
@@ -105,8 +106,8 @@ func (ws *workspace) prepare(imgs []nn.Image) error {
 	var x, red, kv, qkv, pad, col, hid, scores, a, wo int
 	for i, img := range imgs {
 		if err := ws.prepareOne(&ws.segs[i], img, p0); err != nil {
-			if len(imgs) > 1 {
-				return fmt.Errorf("image %d: %w", i, err)
+			if named {
+				return fmt.Errorf("image %d: %w", first+i, err)
 			}
 			return err
 		}

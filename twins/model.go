@@ -34,6 +34,7 @@ type Model struct {
 	head      *nn.Linear // nil without classes
 	edge      nn.EdgePolicy
 	maxTokens int
+	pack      int // packTokens (tests lower it)
 	threads   int
 	workers   *nn.Workers
 	life      *nn.Lifetime
@@ -66,7 +67,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 		return nil, err
 	}
 	m := &Model{cfg: cfg, stages: stages, norm: norm, head: head, edge: opts.Edge, maxTokens: opts.MaxTokens,
-		life: nn.NewLifetime(closer)}
+		pack: packTokens, life: nn.NewLifetime(closer)}
 	if m.edge == nn.EdgeDefault {
 		m.edge = nn.EdgeCrop
 	}
@@ -86,7 +87,7 @@ func (m *Model) start(threads int) {
 // each forward pass on n workers (0: GOMAXPROCS).
 func (m *Model) WithThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, stages: m.stages, norm: m.norm, head: m.head, edge: m.edge,
-		maxTokens: m.maxTokens, life: m.life}
+		maxTokens: m.maxTokens, pack: m.pack, life: m.life}
 	c.start(n)
 	return c
 }
@@ -170,7 +171,7 @@ func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 	defer m.putWorkspace(ws)
 	for lo := 0; lo < len(imgs); {
 		hi, tokens := lo+1, m.firstTokens(imgs[lo])
-		for hi < len(imgs) && tokens+m.firstTokens(imgs[hi]) <= packTokens {
+		for hi < len(imgs) && tokens+m.firstTokens(imgs[hi]) <= m.pack {
 			tokens += m.firstTokens(imgs[hi])
 			hi++
 		}

@@ -103,7 +103,12 @@ func TestGolden(t *testing.T) {
 				}
 				imgs = append(imgs, c.Image)
 			}
-			for _, order := range [][]int{seq(len(cs)), rev(len(cs)), append(seq(len(cs)), 0)} {
+			for k, order := range [][]int{seq(len(cs)), rev(len(cs)), append(seq(len(cs)), 0), append(rev(len(cs)), len(cs)-1)} {
+				// The last batch runs in several packed passes.
+				m.pack = packTokens
+				if k == 3 {
+					m.pack = m.firstTokens(largest(cs).Image)
+				}
 				batch := make([]nn.Image, len(order))
 				for i, j := range order {
 					batch[i] = imgs[j]

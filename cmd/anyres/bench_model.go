@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -63,6 +64,11 @@ func benchModel(m anyres.Model, name string, sizes [][2]int, threads []int, budg
 		}
 		for _, s := range sizes {
 			r, err := bench.Model(mt, name, s[0], s[1], budget)
+			if errors.Is(err, anyres.ErrImage) {
+				// a size the model does not take (Hiera: multiples of 32)
+				p.Text("%s %dx%d: skipped: %v\n", name, s[0], s[1], err)
+				continue
+			}
 			if err != nil {
 				return err
 			}

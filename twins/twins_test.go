@@ -379,10 +379,19 @@ func TestImageErrors(t *testing.T) {
 	})
 }
 
+// fullSize are the timm models the benchmarks run (SVT only without
+// -short: building it is slow under emulators).
+func fullSize() []Config {
+	if testing.Short() {
+		return []Config{PCPVTSmall()}
+	}
+	return []Config{PCPVTSmall(), SVTSmall()}
+}
+
 // TestRandomWeights: the benchmark's weights load into the full-size
 // models; a grid smaller than the window pads to one window.
 func TestRandomWeights(t *testing.T) {
-	for _, cfg := range []Config{PCPVTSmall(), SVTSmall()} {
+	for _, cfg := range fullSize() {
 		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
 		if err != nil {
 			t.Fatal(err)
@@ -400,7 +409,7 @@ func TestRandomWeights(t *testing.T) {
 // TestFLOPs: FLOPsFor adds up over images, grows with the image, and
 // counts nothing for an image too small to run.
 func TestFLOPs(t *testing.T) {
-	for _, cfg := range []Config{PCPVTSmall(), SVTSmall()} {
+	for _, cfg := range fullSize() {
 		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
 		if err != nil {
 			t.Fatal(err)

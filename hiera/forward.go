@@ -29,7 +29,7 @@ const (
 type segment struct {
 	img  nn.Image
 	grid posenc.Grid // the patch embedding's token grid
-	pos  []float32   // pos_embed resampled to grid (shared, read-only)
+	pos  []float32   // the position of every grid token (posenc.AbsWin, shared, read-only)
 	// at the block being run: tokens in and out, and their first rows
 	nIn, nOut, off, offOut int
 }
@@ -293,8 +293,7 @@ func (ws *workspace) spatial(u int, g posenc.Grid) (y, x int) {
 }
 
 // embed runs the patch convolution for unrolled rows [lo, hi) and adds
-// the position: pos_embed resampled to the grid plus pos_embed_win tiled
-// over it (summed first, as timm does).
+// the position of each row's grid token.
 func (ws *workspace) embed(w *scratch, sg *segment, lo, hi int) {
 	c := ws.m.cfg
 	n := ws.m.net
@@ -309,11 +308,7 @@ func (ws *workspace) embed(w *scratch, sg *segment, lo, hi int) {
 	for u := lo; u < hi; u++ {
 		y, x := ws.spatial(u, sg.grid)
 		row := out[(u-lo)*d : (u-lo+1)*d]
-		pos := sg.pos[(y*sg.grid.W+x)*d:]
-		win := n.win[((y%c.MaskUnit[0])*c.MaskUnit[1]+x%c.MaskUnit[1])*d:]
-		for j := range row {
-			row[j] += pos[j] + win[j]
-		}
+		kernels.Add(row, row, sg.pos[(y*sg.grid.W+x)*d:(y*sg.grid.W+x+1)*d])
 	}
 }
 

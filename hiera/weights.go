@@ -29,8 +29,7 @@ type block struct {
 type net struct {
 	embed  *kernels.PackedB // [C·kh·kw] → dim
 	embedB []float32
-	pos    *posenc.Learned // pos_embed, channels last, resampled per grid
-	win    []float32       // pos_embed_win channels last: MaskUnit[0]·MaskUnit[1] rows
+	pos    *posenc.AbsWin // pos_embed resampled per grid + pos_embed_win tiled
 	blocks []block
 	norm   *nn.LayerNorm // head.norm
 	head   *nn.Linear    // nil without classes
@@ -58,12 +57,11 @@ func layers(c Config, src nn.Source, o Options) (*net, error) {
 	pw := w.Get("pos_embed_win", 1, d0, c.MaskUnit[0], c.MaskUnit[1])
 	if w.Err() == nil {
 		n.embed = kernels.PackB(true, k, d0, kernel, k)
-		g := posenc.Grid{H: c.GlobalPos[0], W: c.GlobalPos[1]}
+		g, u := posenc.Grid{H: c.GlobalPos[0], W: c.GlobalPos[1]}, posenc.Grid{H: c.MaskUnit[0], W: c.MaskUnit[1]}
 		var err error
-		if n.pos, err = posenc.NewLearned(channelsLast(pg, d0), 0, g, d0, posenc.DefaultResampleOptions()); err != nil {
-			w.Fail(fmt.Errorf("%w: pos_embed: %v", nn.ErrWeight, err))
+		if n.pos, err = posenc.NewAbsWin(channelsLast(pg, d0), g, channelsLast(pw, d0), u, d0, posenc.DefaultResampleOptions()); err != nil {
+			w.Fail(fmt.Errorf("%w: pos_embed, pos_embed_win: %v", nn.ErrWeight, err))
 		}
-		n.win = channelsLast(pw, d0)
 	}
 	flatQ := c.QStride[0] * c.QStride[1]
 	window := c.MaskUnit[0] * c.MaskUnit[1]

@@ -60,6 +60,13 @@ func (c Config) Align() [2]int {
 	return [2]int{lcm(a[0], c.MaskUnit[0]), lcm(a[1], c.MaskUnit[1])}
 }
 
+// PixelAlign is the image-size multiple: Align tokens of PatchStride
+// pixels.
+func (c Config) PixelAlign() [2]int {
+	a := c.Align()
+	return [2]int{a[0] * c.PatchStride[0], a[1] * c.PatchStride[1]}
+}
+
 func lcm(a, b int) int {
 	g, h := a, b
 	for h != 0 {
@@ -94,8 +101,12 @@ func (c Config) Validate() error {
 				c.QStride, c.MaskUnit, c.PatchKernel, c.PatchStride, c.GlobalPos, maxKernel)
 		}
 	}
-	if c.PatchPad[0] < 0 || c.PatchPad[1] < 0 || c.PatchPad[0] >= c.PatchKernel[0] || c.PatchPad[1] >= c.PatchKernel[1] {
-		return bad("patch padding %v for a %v kernel", c.PatchPad, c.PatchKernel)
+	for i := range 2 {
+		// timm unrolls image/stride tokens: the convolution must give
+		// exactly that many, k − s ≤ 2p < k
+		if k, s, p := c.PatchKernel[i], c.PatchStride[i], c.PatchPad[i]; p < 0 || 2*p >= k || 2*p < k-s {
+			return bad("patch kernel %v, stride %v, padding %v: the convolution must give image/stride tokens", c.PatchKernel, c.PatchStride, c.PatchPad)
+		}
 	}
 	// the mask unit must shrink by QStride at every pooling and stay whole
 	mu := c.MaskUnit[0] * c.MaskUnit[1]

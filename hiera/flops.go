@@ -7,12 +7,11 @@ package hiera
 func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
 	var f float64
 	c := m.cfg
-	a := c.Align()
 	for _, sz := range sizes {
-		g := m.tokenGrid(sz[0], sz[1])
-		if g.H < a[0] || g.W < a[1] || g.H%a[0] != 0 || g.W%a[1] != 0 {
+		if _, ok := m.runSize(sz[0], sz[1]); !ok {
 			continue
 		}
+		g := m.tokenGrid(sz[0], sz[1])
 		n := float64(g.N())
 		f += 2 * n * float64(c.InChans*c.PatchKernel[0]*c.PatchKernel[1]*c.EmbedDim)
 		for _, b := range m.net.blocks {

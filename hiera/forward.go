@@ -30,6 +30,9 @@ type segment struct {
 	img  nn.Image
 	grid posenc.Grid // the patch embedding's token grid
 	pos  []float32   // the position of every grid token (posenc.AbsWin, shared, read-only)
+	// the pixels the model sees: all, or the top-left crop (beyond the
+	// image, pad pixels are zeros)
+	visible [2]int
 	// at the block being run: tokens in and out, and their first rows
 	nIn, nOut, off, offOut int
 }
@@ -134,12 +137,13 @@ func (ws *workspace) prepareOne(sg *segment, img nn.Image) error {
 	if err := nn.CheckImage(img, m.cfg.InChans, [2]int{1, 1}); err != nil {
 		return err
 	}
-	g, a := m.tokenGrid(img.H, img.W), m.cfg.Align()
-	if g.H < a[0] || g.W < a[1] || g.H%a[0] != 0 || g.W%a[1] != 0 {
-		s := m.cfg.PatchStride
-		return fmt.Errorf("%w: a %d×%d image gives a %s token grid; Hiera needs multiples of %d×%d tokens (images in multiples of %d×%d pixels), as its mask units and q-poolings tile the grid",
-			nn.ErrImage, img.H, img.W, g, a[0], a[1], a[0]*s[0], a[1]*s[1])
+	size, ok := m.runSize(img.H, img.W)
+	if !ok {
+		a := m.cfg.PixelAlign()
+		return fmt.Errorf("%w: a %d×%d image: Hiera takes images in multiples of %d×%d pixels, as its mask units and q-poolings tile the token grid (crop or pad with the edge policy)",
+			nn.ErrImage, img.H, img.W, a[0], a[1])
 	}
+	g := m.tokenGrid(img.H, img.W)
 	if g.N() > m.maxTokens {
 		return fmt.Errorf("%w: a %d×%d image gives %d tokens (grid %s), over the cap of %d (raise it with the MaxTokens option)",
 			nn.ErrTooManyTokens, img.H, img.W, g.N(), g, m.maxTokens)
@@ -148,7 +152,7 @@ func (ws *workspace) prepareOne(sg *segment, img nn.Image) error {
 	if err != nil {
 		return fmt.Errorf("%w: position table for a %s grid: %v", nn.ErrImage, g, err)
 	}
-	*sg = segment{img: img, grid: g, pos: pos}
+	*sg = segment{img: img, grid: g, pos: pos, visible: [2]int{min(size[0], img.H), min(size[1], img.W)}}
 	return nil
 }
 
@@ -301,7 +305,7 @@ func (ws *workspace) embed(w *scratch, sg *segment, lo, hi int) {
 	k := c.InChans * c.PatchKernel[0] * c.PatchKernel[1]
 	for u := lo; u < hi; u++ {
 		y, x := ws.spatial(u, sg.grid)
-		nn.ConvPatch(w.col[(u-lo)*k:(u-lo+1)*k], sg.img, c.PatchKernel, c.PatchStride, c.PatchPad, y, x)
+		nn.ConvPatch(w.col[(u-lo)*k:(u-lo+1)*k], sg.img, sg.visible, c.PatchKernel, c.PatchStride, c.PatchPad, y, x)
 	}
 	out := ws.x[(sg.off+lo)*d : (sg.off+hi)*d]
 	kernels.GemmPacked(1, hi-lo, w.col, k, n.embed, out, d, kernels.Epilogue{Bias: n.embedB})

@@ -277,3 +277,59 @@ func TestFLOPs(t *testing.T) {
 		t.Errorf("a size Hiera refuses counts %g", f)
 	}
 }
+
+// TestEdge: with the crop policy an image runs as its top-left crop to
+// whole multiples of PixelAlign; with pad as that image padded with zero
+// pixels: both give the bits of the strict model on the cut or padded
+// image.
+func TestEdge(t *testing.T) {
+	f, strict := loadGolden(t, Options{})
+	_, crop := loadGolden(t, Options{RunOptions: nn.RunOptions{Edge: nn.EdgeCrop}})
+	_, pad := loadGolden(t, Options{RunOptions: nn.RunOptions{Edge: nn.EdgePad}})
+	c := familytest.Cases(t, f)[0].Image
+	a := strict.Config().PixelAlign()
+	// c with a margin of other pixels at the bottom and right
+	big := nn.Image{C: c.C, H: c.H + a[0]/2, W: c.W + a[1] - 1}
+	big.Pix = make([]float32, big.C*big.H*big.W)
+	for i := range big.Pix {
+		big.Pix[i] = float32(i%7) - 3
+	}
+	// c with its last rows and columns cut, and c with them zeroed
+	cut := nn.Image{C: c.C, H: c.H - a[0]/2, W: c.W - 3}
+	cut.Pix = make([]float32, cut.C*cut.H*cut.W)
+	zeroed := nn.Image{C: c.C, H: c.H, W: c.W, Pix: make([]float32, len(c.Pix))}
+	for ch := 0; ch < c.C; ch++ {
+		for y := 0; y < c.H; y++ {
+			for x := 0; x < c.W; x++ {
+				v := c.Pix[(ch*c.H+y)*c.W+x]
+				big.Pix[(ch*big.H+y)*big.W+x] = v
+				if y < cut.H && x < cut.W {
+					cut.Pix[(ch*cut.H+y)*cut.W+x] = v
+					zeroed.Pix[(ch*c.H+y)*c.W+x] = v
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		m          *Model
+		img, equal nn.Image
+	}{{"crop", crop, big, c}, {"pad", pad, cut, zeroed}} {
+		var got, want nn.Output
+		if err := tc.m.Forward(tc.img, &got); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if err := strict.Forward(tc.equal, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got.Grid != want.Grid || familytest.MaxDiff(got.Tokens, want.Tokens) != 0 || familytest.MaxDiff(got.Logits, want.Logits) != 0 {
+			t.Errorf("%s: %dx%d differs from the strict run of %dx%d", tc.name, tc.img.H, tc.img.W, tc.equal.H, tc.equal.W)
+		}
+		if g := tc.m.Grid(tc.img.H, tc.img.W); g != got.Grid {
+			t.Errorf("%s: Grid says %v, the forward pass gave %v", tc.name, g, got.Grid)
+		}
+	}
+	if _, err := New(strict.Config(), f.File, Options{Ignore: golden.NotWeight, RunOptions: nn.RunOptions{Edge: nn.EdgeResize}}); !errors.Is(err, nn.ErrConfig) {
+		t.Errorf("edge resize: %v", err)
+	}
+}

@@ -30,6 +30,7 @@ type Model struct {
 	cfg       Config
 	arch      string
 	net       *net
+	edge      nn.EdgePolicy // default: sizes must be whole PixelAlign; crop, pad: cut to or pad to them
 	maxTokens int
 	pack      int // packTokens (tests lower it)
 	threads   int
@@ -48,8 +49,11 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Edge != nn.EdgeDefault {
-		return nil, fmt.Errorf("%w: edge policy %v: Hiera takes images whose token grid is a multiple of %v, as timm does, and no other", nn.ErrConfig, opts.Edge, cfg.Align())
+	switch opts.Edge {
+	case nn.EdgeDefault, nn.EdgeCrop, nn.EdgePad:
+	default:
+		return nil, fmt.Errorf("%w: edge policy %v is not supported by Hiera (crop or pad to multiples of %v pixels; by default, as timm, sizes must be such multiples)",
+			nn.ErrConfig, opts.Edge, cfg.PixelAlign())
 	}
 	if opts.MaxTokens < 0 {
 		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
@@ -61,7 +65,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, net: n, maxTokens: opts.MaxTokens, pack: packTokens, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, pack: packTokens, life: nn.NewLifetime(closer)}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
@@ -77,7 +81,7 @@ func (m *Model) start(threads int) {
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
 func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, maxTokens: m.maxTokens, pack: m.pack, life: m.life}
+	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, pack: m.pack, life: m.life}
 	c.start(n)
 	return c
 }
@@ -91,11 +95,32 @@ func (m *Model) Config() Config { return m.cfg }
 // Close waits for forward passes in flight, then releases the weights.
 func (m *Model) Close() error { return m.life.Close() }
 
-// tokenGrid is the patch embedding's output grid for an h×w image.
+// runSize is the image size the model runs for an h×w image: whole
+// PixelAlign multiples, cut down (crop) or padded up with zeros (pad), or
+// h×w itself (the default), with ok false when that is not whole
+// multiples.
+func (m *Model) runSize(h, w int) (size [2]int, ok bool) {
+	a := m.cfg.PixelAlign()
+	for i, v := range [2]int{h, w} {
+		switch m.edge {
+		case nn.EdgeCrop:
+			size[i] = v / a[i] * a[i]
+		case nn.EdgePad:
+			size[i] = (v + a[i] - 1) / a[i] * a[i]
+		default:
+			size[i] = v
+		}
+	}
+	return size, size[0] >= a[0] && size[1] >= a[1] && size[0]%a[0] == 0 && size[1]%a[1] == 0
+}
+
+// tokenGrid is the patch embedding's output grid for an h×w image (sizes
+// it does not take give their convolution's grid).
 func (m *Model) tokenGrid(h, w int) posenc.Grid {
 	c := m.cfg
-	return posenc.Grid{H: nn.ConvOut(h, c.PatchKernel[0], c.PatchStride[0], c.PatchPad[0]),
-		W: nn.ConvOut(w, c.PatchKernel[1], c.PatchStride[1], c.PatchPad[1])}
+	s, _ := m.runSize(h, w)
+	return posenc.Grid{H: nn.ConvOut(s[0], c.PatchKernel[0], c.PatchStride[0], c.PatchPad[0]),
+		W: nn.ConvOut(s[1], c.PatchKernel[1], c.PatchStride[1], c.PatchPad[1])}
 }
 
 // shrink is how much the unrolls shrink the token grid by the last stage.

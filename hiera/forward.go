@@ -43,7 +43,8 @@ type item struct{ seg, head, unit, lo, hi int }
 
 // scratch is one worker's private buffers.
 type scratch struct {
-	col, hid, scores, q []float32
+	col, hid, scores []float32
+	q, k, v, o       []float32 // one head of one mask unit, rows contiguous
 }
 
 // workspace holds every buffer of one forward pass over a packed batch;
@@ -92,7 +93,7 @@ func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 		}
 		n0 += ws.segs[i].grid.N()
 	}
-	var x, ln, qkv, y, ao, col, hid, scores, q int
+	var x, ln, qkv, y, ao, col, hid, scores, q, kv int
 	c := m.cfg
 	col = rowTile * c.InChans * c.PatchKernel[0] * c.PatchKernel[1]
 	n := n0
@@ -106,7 +107,6 @@ func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 		}
 		ao = max(ao, nOut*b.dim)
 		hid = max(hid, rowTile*b.mlp.Scratch())
-		q = max(q, queryTile*(b.dim/b.heads))
 		n = nOut
 	}
 	// the keys of an attention: a mask unit's tokens, or every token of an
@@ -119,6 +119,8 @@ func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 				keys = nIn
 			}
 			scores = max(scores, min(queryTile, nIn/b.qStride)*keys)
+			q = max(q, min(queryTile, nIn/b.qStride)*(b.dim/b.heads))
+			kv = max(kv, keys*(b.dim/b.heads))
 			nIn /= b.qStride
 		}
 	}
@@ -126,7 +128,8 @@ func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 	ws.ln, ws.qkv, ws.y, ws.ao = grow(ws.ln, ln), grow(ws.qkv, qkv), grow(ws.y, y), grow(ws.ao, ao)
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.col, w.hid, w.scores, w.q = grow(w.col, col), grow(w.hid, hid), grow(w.scores, scores), grow(w.q, q)
+		w.col, w.hid, w.scores = grow(w.col, col), grow(w.hid, hid), grow(w.scores, scores)
+		w.q, w.o, w.k, w.v = grow(w.q, q), grow(w.o, q), grow(w.k, kv), grow(w.v, kv)
 	}
 	return nil
 }
@@ -355,7 +358,9 @@ func (ws *workspace) poolResidual(sg *segment, b *block, lo, hi int) {
 // unit: timm lays a block's tokens out so that unit w holds tokens
 // w, w+units, w+2·units, …; the queries are max-pooled over the q_stride
 // groups of the unit's rows (row j of the pooled unit: the max of rows
-// s·L/q_stride + j), the keys and values are all its rows.
+// s·L/q_stride + j), the keys and values are all its rows. The unit's
+// rows lie units rows apart, so they are gathered (and the output
+// scattered back): the GEMMs then read contiguous rows.
 func (ws *workspace) attend(w *scratch, sg *segment, b *block, it item) {
 	d, hd := b.dim, b.dim/b.heads
 	units := ws.units(sg)
@@ -364,23 +369,29 @@ func (ws *workspace) attend(w *scratch, sg *segment, b *block, it item) {
 	lq := keys / b.qStride
 	stride := units * 3 * d // one unit row to the next in qkv
 	qkv := ws.qkv[(sg.off+unit)*3*d:]
-	q, ldq := qkv[col+it.lo*stride:], stride
-	if b.qStride > 1 {
-		q, ldq = w.q[:(it.hi-it.lo)*hd], hd
-		for j := it.lo; j < it.hi; j++ {
-			row := q[(j-it.lo)*hd : (j-it.lo+1)*hd]
-			copy(row, qkv[j*stride+col:j*stride+col+hd])
-			for s := 1; s < b.qStride; s++ {
-				src := qkv[(s*lq+j)*stride+col:]
-				for c := range row {
-					row[c] = max(row[c], src[c])
-				}
+	k, v := w.k[:keys*hd], w.v[:keys*hd]
+	for i := 0; i < keys; i++ {
+		copy(k[i*hd:(i+1)*hd], qkv[i*stride+d+col:])
+		copy(v[i*hd:(i+1)*hd], qkv[i*stride+2*d+col:])
+	}
+	n := it.hi - it.lo
+	q := w.q[:n*hd]
+	for j := it.lo; j < it.hi; j++ {
+		row := q[(j-it.lo)*hd : (j-it.lo+1)*hd]
+		copy(row, qkv[j*stride+col:j*stride+col+hd])
+		for s := 1; s < b.qStride; s++ {
+			src := qkv[(s*lq+j)*stride+col:]
+			for c := range row {
+				row[c] = max(row[c], src[c])
 			}
 		}
 	}
-	out := ws.ao[((sg.offOut+unit)+it.lo*units)*d+col:]
-	nn.AttendHead(out, units*d, q, ldq, qkv[d+col:], stride, qkv[2*d+col:], stride,
-		it.hi-it.lo, keys, hd, attentionScale(hd), nil, w.scores)
+	o := w.o[:n*hd]
+	nn.AttendHead(o, hd, q, hd, k, hd, v, hd, n, keys, hd, attentionScale(hd), nil, w.scores)
+	for j := it.lo; j < it.hi; j++ {
+		at := (sg.offOut+unit+j*units)*d + col
+		copy(ws.ao[at:at+hd], o[(j-it.lo)*hd:(j-it.lo+1)*hd])
+	}
 }
 
 // output copies one segment's features out and applies the head: the

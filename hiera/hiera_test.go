@@ -333,3 +333,32 @@ func TestEdge(t *testing.T) {
 		t.Errorf("edge resize: %v", err)
 	}
 }
+
+// TestRandomWeights: the benchmark's weights load into the full-size
+// model (and InferConfig reads its architecture back from them).
+func TestRandomWeights(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a full-size model is slow to build under emulators")
+	}
+	cfg := SmallAbsWin256()
+	src := RandomWeights(cfg, 1)
+	m, err := New(cfg, src, Options{RunOptions: nn.RunOptions{Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out nn.Output
+	if err := m.Forward(familytest.BenchImage(64, 96), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Grid.H != 2 || out.Grid.W != 3 || len(out.Logits) != cfg.NumClasses {
+		t.Errorf("grid %v, %d logits", out.Grid, len(out.Logits))
+	}
+	got, err := InferConfig(familytest.Checkpoint{MapSource: src}, &nn.HubConfig{Architecture: "hiera_small_abswin_256",
+		ModelArgs: map[string]any{"num_heads": 1.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", cfg); a != b {
+		t.Errorf("inferred %s\nbuilt    %s", a, b)
+	}
+}

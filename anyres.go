@@ -29,6 +29,7 @@ import (
 	// The families.
 	_ "github.com/anyres/anyres/beit"
 	_ "github.com/anyres/anyres/eva"
+	_ "github.com/anyres/anyres/hiera"
 	_ "github.com/anyres/anyres/naflex"
 	_ "github.com/anyres/anyres/swin"
 	_ "github.com/anyres/anyres/twins"

@@ -13,12 +13,12 @@ import (
 	"github.com/anyres/anyres/nn"
 )
 
-// TestNaFlexTwins runs the NaFlex (SigLIP 2) and Twins-PCPVT references
+// TestNaFlexTwins runs the NaFlex (SigLIP 2), Twins-PCPVT and Twins-SVT references
 // through anyres.Load of a hub folder at every kernel level; for NaFlex also
 // timm's padded batch of pre-patchified images, whose valid rows the
 // packed batch must give.
 func TestNaFlexTwins(t *testing.T) {
-	for _, name := range []string{"naflex_siglip.safetensors", "twins_pcpvt_peg.safetensors"} {
+	for _, name := range []string{"naflex_siglip.safetensors", "twins_pcpvt_peg.safetensors", "twins_svt.safetensors"} {
 		t.Run(name, func(t *testing.T) {
 			f := golden.Open(t, name)
 			dir := golden.WriteHubFolder(t, f, t.TempDir())
@@ -79,6 +79,7 @@ func TestNaFlexTwinsTensors(t *testing.T) {
 	for _, c := range []struct{ file, unknown, missing, shape string }{
 		{"naflex_siglip.safetensors", "blocks.2.norm1.weight", "attn_pool.kv.bias", "[96]"},
 		{"twins_pcpvt_peg.safetensors", "blocks.3.0.attn.sr.weight", "pos_block.2.proj.0.weight", "[48 1 3 3]"},
+		{"twins_svt.safetensors", "blocks.2.0.attn.sr.weight", "blocks.1.0.attn.qkv.bias", "[96]"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			f := golden.Open(t, c.file)

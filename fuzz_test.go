@@ -54,6 +54,8 @@ func FuzzConfig(f *testing.F) {
 		`{"architecture": "naflexvit_base_patch16_par_gap", "model_args": {"num_heads": 0, "patch_size": [4, 0], "act_layer": "relu"}}`,
 		`{"architecture": "naflexvit_so400m_patch16_siglip", "model_args": {"num_heads": 48, "pos_embed_interp_mode": "area", "patch_size": 8}}`,
 		`{"architecture": "twins_pcpvt_large", "model_args": {"num_heads": [0, 2, "x"]}}`,
+		`{"architecture": "twins_svt_small", "model_args": {"wss": [0, 1e9, 7, 7], "sr_ratios": [8, 4, 2]}}`,
+		`{"architecture": "hiera_tiny_224", "model_args": {"q_stride": [64, 1], "head_mul": 1e9, "mask_unit_attn": [true]}}`,
 		`{"architecture": "swinv2_tiny_window8_256", "model_args": {"window_size": 0, "depths": [1, 1e9]}}`,
 	} {
 		f.Add(uint8(i), []byte(c))

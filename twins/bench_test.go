@@ -5,49 +5,84 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/nn"
 )
 
-var benchModel struct {
-	once sync.Once
-	m    *Model
-	err  error
+var benchModels struct {
+	sync.Mutex
+	m map[string]*Model
 }
 
-// small is twins_pcpvt_small with random weights (built once) on threads
-// workers.
-func small(b *testing.B, threads int) *Model {
-	benchModel.once.Do(func() {
-		cfg := PCPVTSmall()
-		benchModel.m, benchModel.err = New(cfg, RandomWeights(cfg, 1), Options{})
-	})
-	if benchModel.err != nil {
-		b.Fatal(benchModel.err)
+// sized is a full-size timm model with random weights (built once) on
+// threads workers.
+func sized(b *testing.B, name string, cfg Config, threads int) *Model {
+	benchModels.Lock()
+	defer benchModels.Unlock()
+	if benchModels.m == nil {
+		benchModels.m = map[string]*Model{}
 	}
-	return benchModel.m.WithThreads(threads)
+	m := benchModels.m[name]
+	if m == nil {
+		var err error
+		if m, err = New(cfg, RandomWeights(cfg, 1), Options{}); err != nil {
+			b.Fatal(err)
+		}
+		benchModels.m[name] = m
+	}
+	return m.WithThreads(threads)
 }
 
-// BenchmarkPCPVTSmall times twins_pcpvt_small at its training size and at
-// a larger, non-square one.
+// BenchmarkSmall times twins_pcpvt_small and twins_svt_small at their
+// training size and at a larger, non-square one.
 //
-//	go test ./twins -run - -bench PCPVTSmall -benchtime 3x
-func BenchmarkPCPVTSmall(b *testing.B) {
-	for _, s := range [][2]int{{224, 224}, {384, 512}} {
-		b.Run(fmt.Sprintf("%dx%d/threads=2", s[0], s[1]), func(b *testing.B) {
-			m := small(b, 2)
-			pix := make([]float32, 3*s[0]*s[1])
-			for i := range pix {
-				pix[i] = float32(i%251)/125 - 1
-			}
-			img := nn.Image{C: 3, H: s[0], W: s[1], Pix: pix}
-			var out nn.Output
-			if err := m.Forward(img, &out); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				m.Forward(img, &out)
-			}
-		})
+//	go test ./twins -run - -bench Small -benchtime 3x
+func BenchmarkSmall(b *testing.B) {
+	for _, mc := range []struct {
+		name string
+		cfg  Config
+	}{{"pcpvt", PCPVTSmall()}, {"svt", SVTSmall()}} {
+		for _, s := range [][2]int{{224, 224}, {384, 512}} {
+			b.Run(fmt.Sprintf("%s/%dx%d/threads=2", mc.name, s[0], s[1]), func(b *testing.B) {
+				m := sized(b, mc.name, mc.cfg, 2)
+				familytest.Bench(b, m, s[0], s[1], func(h, w int) float64 { return m.FLOPsFor([2]int{h, w}) })
+			})
+		}
 	}
+}
+
+// BenchmarkBatch times four images through twins_svt_small packed in one
+// ForwardBatch and one after another.
+//
+//	go test ./twins -run - -bench Batch -benchtime 3x
+func BenchmarkBatch(b *testing.B) {
+	for _, side := range []int{224, 96} {
+		for _, packed := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%d²/packed=%v/threads=2", side, packed), func(b *testing.B) { batch(b, side, packed) })
+		}
+	}
+}
+
+func batch(b *testing.B, side int, packed bool) {
+	imgs := make([]nn.Image, 4)
+	for i := range imgs {
+		imgs[i] = familytest.BenchImage(side, side)
+	}
+	outs := make([]nn.Output, len(imgs))
+	m := sized(b, "svt", SVTSmall(), 2)
+	run := func() {
+		if packed {
+			m.ForwardBatch(imgs, outs)
+			return
+		}
+		for i := range imgs {
+			m.Forward(imgs[i], &outs[i])
+		}
+	}
+	run()
+	b.ReportAllocs()
+	for b.Loop() {
+		run()
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)/float64(len(imgs)), "ms/image")
 }

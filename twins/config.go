@@ -4,22 +4,31 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/anyres/anyres/nn"
 )
 
-// Config is a Twins-PCPVT architecture as plain facts: one entry per stage
-// in each list.
+// Config is a Twins architecture as plain facts: one entry per stage in
+// each list.
 type Config struct {
-	InChans    int   `json:"in_chans"`
-	Patch      []int `json:"patch_sizes"` // patch embedding stride per stage (timm: 4, then 2)
-	Dims       []int `json:"embed_dims"`
-	Heads      []int `json:"num_heads"`
-	Depths     []int `json:"depths"`
-	SR         []int `json:"sr_ratios"`
-	MLPHidden  []int `json:"mlp_hidden"`
+	InChans   int   `json:"in_chans"`
+	Patch     []int `json:"patch_sizes"` // patch embedding stride per stage (timm: 4, then 2)
+	Dims      []int `json:"embed_dims"`
+	Heads     []int `json:"num_heads"`
+	Depths    []int `json:"depths"`
+	SR        []int `json:"sr_ratios"`
+	MLPHidden []int `json:"mlp_hidden"`
+	// WSS (Twins-SVT; empty for PCPVT) is each stage's window side: its
+	// even blocks (0, 2, ...) run locally-grouped attention in ws×ws
+	// windows, its odd ones global sub-sampled attention, as timm builds
+	// them; a window side of 1 means global attention in every block.
+	WSS        []int `json:"wss,omitempty"`
 	NumClasses int   `json:"num_classes"`
 }
+
+// Local reports whether block j of stage s runs locally-grouped attention.
+func (c Config) Local(s, j int) bool { return len(c.WSS) > 0 && c.WSS[s] > 1 && j%2 == 0 }
 
 // Layer-norm epsilons: timm builds the blocks and the final norm with
 // eps 1e-6, but the patch embeddings' and the spatial reductions' norms
@@ -44,6 +53,13 @@ func PCPVTSmall() Config {
 		Depths: []int{3, 4, 6, 3}, SR: []int{8, 4, 2, 1}, MLPHidden: []int{512, 1024, 1280, 2048}, NumClasses: 1000}
 }
 
+// SVTSmall is timm's twins_svt_small (ImageNet-1k head).
+func SVTSmall() Config {
+	return Config{InChans: 3, Patch: []int{4, 2, 2, 2}, Dims: []int{64, 128, 256, 512}, Heads: []int{2, 4, 8, 16},
+		Depths: []int{2, 2, 10, 4}, SR: []int{8, 4, 2, 1}, MLPHidden: []int{256, 512, 1024, 2048}, WSS: []int{7, 7, 7, 7},
+		NumClasses: 1000}
+}
+
 // JSON is the config as JSON.
 func (c Config) JSON() ([]byte, error) { return json.Marshal(c) }
 
@@ -60,6 +76,9 @@ func (c Config) Validate() error {
 	if len(c.Patch) != s || len(c.Heads) != s || len(c.Depths) != s || len(c.SR) != s || len(c.MLPHidden) != s {
 		return bad("per-stage lists of different lengths: patch %d, dims %d, heads %d, depths %d, sr %d, mlp %d",
 			len(c.Patch), s, len(c.Heads), len(c.Depths), len(c.SR), len(c.MLPHidden))
+	}
+	if len(c.WSS) != 0 && len(c.WSS) != s {
+		return bad("%d window sides (wss) for %d stages", len(c.WSS), s)
 	}
 	if c.InChans <= 0 || c.InChans > 64 {
 		return bad("%d input channels", c.InChans)
@@ -81,19 +100,30 @@ func (c Config) Validate() error {
 			return bad("stage %d: spatial reduction %d", i, c.SR[i])
 		case c.MLPHidden[i] <= 0 || c.MLPHidden[i] > 16*maxDim:
 			return bad("stage %d: MLP width %d", i, c.MLPHidden[i])
+		case len(c.WSS) > 0 && (c.WSS[i] <= 0 || c.WSS[i] > maxKernel):
+			return bad("stage %d: window side %d", i, c.WSS[i])
 		}
 	}
 	return nil
 }
 
-// timmHeads are the head counts of the PCPVT widths (shapes cannot tell).
+// timmHeads are the head counts of the PCPVT widths (shapes cannot tell);
+// every Twins-SVT has one head per 32 channels, and windows of 7.
 var timmHeads = map[int]int{64: 1, 128: 2, 320: 5, 512: 8}
 
-// InferConfig reads the architecture of a timm Twins-PCPVT checkpoint from
-// its tensor shapes, with head counts from the hub config's
-// model_args.num_heads or timm's PCPVT defaults.
+const (
+	svtHeadWidth = 32
+	timmWindow   = 7
+)
+
+// InferConfig reads the architecture of a timm Twins checkpoint (PCPVT,
+// or SVT where blocks have a fused qkv: locally-grouped attention) from
+// its tensor shapes. Head counts and window sides come from the hub
+// config's model_args (num_heads, wss) or timm's defaults; model_args that
+// contradict the tensors are refused.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	var c Config
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
 	shape := func(name string) []int {
 		s, err := ck.Shape(name)
 		if err != nil {
@@ -101,13 +131,21 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		}
 		return s
 	}
-	if ck.Has("blocks.0.0.attn.qkv.weight") {
-		return c, fmt.Errorf("%w: blocks.0.0.attn.qkv.weight: locally grouped attention (Twins-SVT) is not supported, only Twins-PCPVT", nn.ErrConfig)
+	block := func(s, j int, rest string) string {
+		return "blocks." + strconv.Itoa(s) + "." + strconv.Itoa(j) + "." + rest
 	}
-	var heads []any
-	if hub != nil {
-		heads, _ = hub.ModelArgs["num_heads"].([]any)
+	args := map[string][]int{}
+	for _, k := range []string{"num_heads", "wss", "embed_dims", "depths", "sr_ratios"} {
+		if !hub.HasArg(k) {
+			continue
+		}
+		v, ok := intList(hub.ModelArgs[k])
+		if !ok {
+			return c, bad("config.json model_args.%s is %v, want a list of whole numbers", k, hub.ModelArgs[k])
+		}
+		args[k] = v
 	}
+	var local []bool
 	for s := 0; ; s++ {
 		p := "patch_embeds." + strconv.Itoa(s) + ".proj.weight"
 		k := shape(p)
@@ -115,43 +153,103 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			break
 		}
 		if s >= maxStages {
-			return c, fmt.Errorf("%w: more than %d stages", nn.ErrConfig, maxStages)
+			return c, bad("more than %d stages", maxStages)
 		}
 		if len(k) != 4 || k[2] != k[3] || k[0] <= 0 {
-			return c, fmt.Errorf("%w: %s has shape %v, want [dim, in, p, p]", nn.ErrConfig, p, k)
+			return c, bad("%s has shape %v, want [dim, in, p, p]", p, k)
 		}
 		if s == 0 {
 			c.InChans = k[1]
 		}
 		c.Dims, c.Patch = append(c.Dims, k[0]), append(c.Patch, k[2])
 		depth := 0
-		for ck.Has("blocks." + strconv.Itoa(s) + "." + strconv.Itoa(depth) + ".attn.q.weight") {
+		for ck.Has(block(s, depth, "norm1.weight")) {
 			depth++
 		}
 		c.Depths = append(c.Depths, depth)
-		sr := 1
-		if w := shape("blocks." + strconv.Itoa(s) + ".0.attn.sr.weight"); len(w) == 4 {
-			sr = w[2]
+		local = append(local, ck.Has(block(s, 0, "attn.qkv.weight")))
+		// The spatial reduction shows in the first block with global
+		// attention that has one; a stage without such a block keeps
+		// model_args' ratio (or 1: it is never used).
+		sr, seen := 1, false
+		for j := 0; j < depth && !seen; j++ {
+			if ck.Has(block(s, j, "attn.q.weight")) {
+				seen = true
+				if w := shape(block(s, j, "attn.sr.weight")); len(w) == 4 {
+					sr = w[2]
+				}
+			}
+		}
+		if a, ok := args["sr_ratios"]; ok && s < len(a) {
+			if seen && a[s] != sr {
+				return c, bad("config.json model_args.sr_ratios[%d] is %d, the checkpoint's stage %d reduces by %d", s, a[s], s, sr)
+			}
+			sr = a[s]
 		}
 		c.SR = append(c.SR, sr)
 		hid := 0
-		if w := shape("blocks." + strconv.Itoa(s) + ".0.mlp.fc1.weight"); len(w) == 2 {
+		if w := shape(block(s, 0, "mlp.fc1.weight")); len(w) == 2 {
 			hid = w[0]
 		}
 		c.MLPHidden = append(c.MLPHidden, hid)
-		h := timmHeads[k[0]]
-		if s < len(heads) {
-			if v, ok := heads[s].(float64); ok {
-				h = int(v)
-			}
-		}
-		if h == 0 {
-			return c, fmt.Errorf("%w: cannot tell the heads of stage %d (width %d, not a timm PCPVT width); give a config.json with model_args.num_heads", nn.ErrConfig, s, k[0])
-		}
-		c.Heads = append(c.Heads, h)
 	}
 	if len(c.Dims) == 0 {
-		return c, fmt.Errorf("%w: no patch_embeds.0.proj.weight (is this a timm Twins checkpoint?)", nn.ErrConfig)
+		return c, bad("no patch_embeds.0.proj.weight (is this a timm Twins checkpoint?)")
+	}
+	svt := false
+	for _, l := range local {
+		svt = svt || l
+	}
+	if arch := hubArch(hub); svt && strings.HasPrefix(arch, "twins_pcpvt_") {
+		return c, bad("config.json names %s, but blocks.*.0.attn.qkv.weight is locally-grouped attention (Twins-SVT)", arch)
+	} else if !svt && strings.HasPrefix(arch, "twins_svt_") {
+		return c, bad("config.json names %s, but no block has locally-grouped attention (blocks.*.0.attn.qkv.weight)", arch)
+	}
+	for _, k := range []string{"embed_dims", "depths"} {
+		got := map[string][]int{"embed_dims": c.Dims, "depths": c.Depths}[k]
+		if a, ok := args[k]; ok && fmt.Sprint(a) != fmt.Sprint(got) {
+			return c, bad("config.json model_args.%s is %v, the checkpoint's tensors give %v", k, a, got)
+		}
+	}
+	for _, k := range []string{"num_heads", "wss", "sr_ratios"} {
+		if a, ok := args[k]; ok && len(a) != len(c.Dims) {
+			return c, bad("config.json model_args.%s has %d entries for %d stages", k, len(a), len(c.Dims))
+		}
+	}
+	wss, hasWSS := args["wss"]
+	for s, d := range c.Dims {
+		switch h, ok := args["num_heads"]; {
+		case ok:
+			c.Heads = append(c.Heads, h[s])
+		case svt && d%svtHeadWidth == 0:
+			c.Heads = append(c.Heads, d/svtHeadWidth)
+		case !svt && timmHeads[d] > 0:
+			c.Heads = append(c.Heads, timmHeads[d])
+		default:
+			return c, bad("cannot tell the heads of stage %d (width %d, not a timm Twins width); give a config.json with model_args.num_heads", s, d)
+		}
+		if !svt {
+			continue
+		}
+		ws := 1
+		if local[s] {
+			ws = timmWindow
+		}
+		if hasWSS {
+			if (wss[s] > 1) != local[s] {
+				return c, bad("config.json model_args.wss[%d] is %d, but the checkpoint's stage %d %s locally-grouped attention", s, wss[s], s,
+					map[bool]string{true: "has", false: "has no"}[local[s]])
+			}
+			ws = wss[s]
+		}
+		c.WSS = append(c.WSS, ws)
+	}
+	if !svt && hasWSS {
+		for s, ws := range wss {
+			if ws > 1 {
+				return c, bad("config.json model_args.wss[%d] is %d, but the checkpoint has no locally-grouped attention (blocks.%d.0.attn.qkv.weight)", s, ws, s)
+			}
+		}
 	}
 	if h := shape("head.weight"); len(h) == 2 {
 		c.NumClasses = h[0]
@@ -160,4 +258,29 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
 	return c, nil
+}
+
+func hubArch(h *nn.HubConfig) string {
+	if h == nil {
+		return ""
+	}
+	return h.Architecture
+}
+
+// intList reads a JSON list of whole numbers in 1..2^20.
+func intList(v any) ([]int, bool) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]int, len(l))
+	for i, e := range l {
+		_, num := e.(float64)
+		p, ok := nn.SizePair(e)
+		if !num || !ok {
+			return nil, false
+		}
+		out[i] = p[0]
+	}
+	return out, true
 }

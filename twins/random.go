@@ -35,10 +35,15 @@ func RandomWeights(cfg Config, seed uint64) nn.MapSource {
 		for j := 0; j < cfg.Depths[s]; j++ {
 			b := fmt.Sprintf("blocks.%d.%d.", s, j)
 			norm(b+"norm1", d)
-			lin(b+"attn.q", d, d)
-			lin(b+"attn.kv", 2*d, d)
+			local := cfg.Local(s, j)
+			if local {
+				lin(b+"attn.qkv", 3*d, d)
+			} else {
+				lin(b+"attn.q", d, d)
+				lin(b+"attn.kv", 2*d, d)
+			}
 			lin(b+"attn.proj", d, d)
-			if sr > 1 {
+			if sr > 1 && !local {
 				put(b+"attn.sr.weight", 0, d, d, sr, sr)
 				put(b+"attn.sr.bias", 0, d)
 				norm(b+"attn.norm", d)

@@ -3,8 +3,6 @@ package twins
 import (
 	"errors"
 	"fmt"
-	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +12,19 @@ import (
 	"github.com/anyres/anyres/nn"
 )
 
-const goldenFile = "twins_pcpvt_peg.safetensors"
+// goldenFiles are timm's references for Twins: PCPVT (global attention
+// only) and SVT (locally-grouped and global attention alternating).
+var goldenFiles = []string{"twins_pcpvt_peg.safetensors", "twins_svt.safetensors"}
 
-func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
-	f, hub := familytest.Open(t, goldenFile)
+// perFile runs body once per reference file.
+func perFile(t *testing.T, body func(t *testing.T, file string)) {
+	for _, name := range goldenFiles {
+		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) { body(t, name) })
+	}
+}
+
+func loadGolden(t testing.TB, file string, opts Options) (*golden.File, *Model) {
+	f, hub := familytest.Open(t, file)
 	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
@@ -30,157 +37,176 @@ func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
 	return f, m
 }
 
-type goldenCase struct {
-	name          string
-	img           nn.Image
-	feats, logits []float32
+// largest is the case with the most pixels, the one that exercises the
+// most work items.
+func largest(cs []familytest.Case) familytest.Case {
+	best := cs[0]
+	for _, c := range cs[1:] {
+		if c.Image.H*c.Image.W > best.Image.H*best.Image.W {
+			best = c
+		}
+	}
+	return best
 }
 
-func cases(t testing.TB, f *golden.File) []goldenCase {
-	var cs []goldenCase
-	for _, c := range f.Cases {
-		pix, shape := f.F32(t, c.Inputs[0])
-		feats, _ := f.F32(t, c.Outputs[0])
-		logits, _ := f.F32(t, c.Outputs[1])
-		cs = append(cs, goldenCase{c.Name, nn.Image{C: shape[1], H: shape[2], W: shape[3], Pix: pix}, feats, logits})
-	}
-	if len(cs) == 0 {
-		t.Fatal("no case")
-	}
-	return cs
-}
-
-func maxDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	d := 0.0
-	for i := range a {
-		d = max(d, math.Abs(float64(a[i]-b[i])))
-	}
-	return d
-}
+func maxDiff(a, b []float32) float64 { return familytest.MaxDiff(a, b) }
 
 // TestInferConfig: the architecture read from the shapes and hub config is
 // the one timm built (timm_kwargs).
 func TestInferConfig(t *testing.T) {
-	f, hub := familytest.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, hub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kw struct {
-		Dims   []int `json:"embed_dims"`
-		Heads  []int `json:"num_heads"`
-		Depths []int `json:"depths"`
-		SR     []int `json:"sr_ratios"`
-		NC     int   `json:"num_classes"`
-	}
-	f.MetaJSON(t, "timm_kwargs", &kw)
-	if fmt.Sprint(cfg.Dims, cfg.Heads, cfg.Depths, cfg.SR, cfg.NumClasses) != fmt.Sprint(kw.Dims, kw.Heads, kw.Depths, kw.SR, kw.NC) {
-		t.Errorf("inferred %+v, timm built %+v", cfg, kw)
-	}
-}
-
-// TestGolden runs every case at every kernel level, alone and as a batch.
-func TestGolden(t *testing.T) {
-	f, m := loadGolden(t, Options{})
-	cs := cases(t, f)
-	familytest.PerLevel(t, func(t *testing.T) {
-		imgs := make([]nn.Image, len(cs))
-		single := make([]nn.Output, len(cs))
-		for i, c := range cs {
-			if err := m.Forward(c.img, &single[i]); err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			golden.Close(t, c.name+" features", single[i].Tokens, c.feats, 1e-4, 0)
-			golden.Close(t, c.name+" logits", single[i].Logits, c.logits, 1e-4, 0)
-			if g := m.Grid(c.img.H, c.img.W); g != single[i].Grid || g.N()*m.Info().Width != len(c.feats) {
-				t.Errorf("%s: Grid says %v, the forward pass gave %v for %d feature values", c.name, g, single[i].Grid, len(c.feats))
-			}
-			imgs[i] = c.img
-		}
-		batch := make([]nn.Output, len(cs))
-		if err := m.ForwardBatch(imgs, batch); err != nil {
+	perFile(t, func(t *testing.T, file string) {
+		f, hub := familytest.Open(t, file)
+		cfg, err := InferConfig(f.File, hub)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range batch {
-			if maxDiff(batch[i].Tokens, single[i].Tokens) != 0 || maxDiff(batch[i].Logits, single[i].Logits) != 0 {
-				t.Errorf("%s: the batch differs from the single run", cs[i].name)
-			}
+		var kw struct {
+			Dims   []int `json:"embed_dims"`
+			Heads  []int `json:"num_heads"`
+			Depths []int `json:"depths"`
+			SR     []int `json:"sr_ratios"`
+			WSS    []int `json:"wss"`
+			NC     int   `json:"num_classes"`
+		}
+		f.MetaJSON(t, "timm_kwargs", &kw)
+		got := fmt.Sprint(cfg.Dims, cfg.Heads, cfg.Depths, cfg.SR, cfg.WSS, cfg.NumClasses)
+		if want := fmt.Sprint(kw.Dims, kw.Heads, kw.Depths, kw.SR, kw.WSS, kw.NC); got != want {
+			t.Errorf("inferred %s, timm built %s", got, want)
+		}
+		// Without model_args, timm's defaults for the named model: a
+		// reference of other widths needs its num_heads.
+		bare := *hub
+		bare.ModelArgs = nil
+		if _, err := InferConfig(f.File, &bare); err == nil && fmt.Sprint(kw.Heads) != fmt.Sprint(cfg.Heads) {
+			t.Errorf("without model_args: no error, though the heads cannot be told")
 		}
 	})
 }
 
+// TestGolden runs every case at every kernel level, alone and packed in
+// one batch (in order, reversed, and with an image twice): the packed
+// outputs are the single runs' bits.
+func TestGolden(t *testing.T) {
+	perFile(t, func(t *testing.T, file string) {
+		f, m := loadGolden(t, file, Options{})
+		cs := familytest.Cases(t, f)
+		familytest.PerLevel(t, func(t *testing.T) {
+			familytest.Golden(t, cs, m)
+			var imgs []nn.Image
+			single := make([]nn.Output, len(cs))
+			for i, c := range cs {
+				if err := m.Forward(c.Image, &single[i]); err != nil {
+					t.Fatal(err)
+				}
+				if g := m.Grid(c.Image.H, c.Image.W); g != single[i].Grid || g.N()*m.Info().Width != len(c.Features) {
+					t.Errorf("%s: Grid says %v, the forward pass gave %v for %d feature values", c.Name, g, single[i].Grid, len(c.Features))
+				}
+				imgs = append(imgs, c.Image)
+			}
+			for k, order := range [][]int{seq(len(cs)), rev(len(cs)), append(seq(len(cs)), 0), append(rev(len(cs)), len(cs)-1)} {
+				// The last batch runs in several packed passes.
+				m.pack = packTokens
+				if k == 3 {
+					m.pack = m.firstTokens(largest(cs).Image)
+				}
+				batch := make([]nn.Image, len(order))
+				for i, j := range order {
+					batch[i] = imgs[j]
+				}
+				outs := make([]nn.Output, len(order))
+				if err := m.ForwardBatch(batch, outs); err != nil {
+					t.Fatal(err)
+				}
+				for i, j := range order {
+					if outs[i].Grid != single[j].Grid || maxDiff(outs[i].Tokens, single[j].Tokens) != 0 || maxDiff(outs[i].Logits, single[j].Logits) != 0 {
+						t.Errorf("batch %v: %s differs from its single run", order, cs[j].Name)
+					}
+				}
+			}
+		})
+	})
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+func rev(n int) []int {
+	s := seq(n)
+	for i := range s {
+		s[i] = n - 1 - i
+	}
+	return s
+}
+
 // TestThreads: results are bit-identical for any number of workers.
 func TestThreads(t *testing.T) {
-	f, m := loadGolden(t, Options{})
-	c := cases(t, f)[2]
-	familytest.PerLevel(t, func(t *testing.T) {
-		var want nn.Output
-		for _, threads := range []int{1, 3} {
-			var out nn.Output
-			if err := m.WithThreads(threads).Forward(c.img, &out); err != nil {
-				t.Fatal(err)
-			}
-			if threads == 1 {
-				want = out
-				continue
-			}
-			if d := maxDiff(out.Tokens, want.Tokens) + maxDiff(out.Logits, want.Logits); d != 0 {
-				t.Errorf("%d threads differ from 1 by %g", threads, d)
-			}
-		}
+	perFile(t, func(t *testing.T, file string) {
+		f, _ := loadGolden(t, file, Options{})
+		c := largest(familytest.Cases(t, f))
+		familytest.PerLevel(t, func(t *testing.T) {
+			familytest.Threads(t, func(n int) nn.Net {
+				_, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{Threads: n}})
+				return m
+			}, c.Image)
+		})
 	})
 }
 
 // TestConcurrentUse runs one model from several goroutines at once.
 func TestConcurrentUse(t *testing.T) {
-	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
-	cs := cases(t, f)
-	want := make([]nn.Output, len(cs))
-	for i := range cs {
-		if err := m.Forward(cs[i].img, &want[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Go(func() {
-			var out nn.Output
-			for r := 0; r < 3; r++ {
-				i := (g + r) % len(cs)
-				if err := m.Forward(cs[i].img, &out); err != nil {
-					t.Error(err)
-					return
-				}
-				if d := maxDiff(out.Tokens, want[i].Tokens); d != 0 {
-					t.Errorf("goroutine %d: %s differs by %g", g, cs[i].name, d)
-				}
+	perFile(t, func(t *testing.T, file string) {
+		f, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{Threads: 2}})
+		cs := familytest.Cases(t, f)
+		want := make([]nn.Output, len(cs))
+		for i := range cs {
+			if err := m.Forward(cs[i].Image, &want[i]); err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
-	wg.Wait()
+		}
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Go(func() {
+				var out nn.Output
+				for r := 0; r < 3; r++ {
+					i := (g + r) % len(cs)
+					if err := m.Forward(cs[i].Image, &out); err != nil {
+						t.Error(err)
+						return
+					}
+					if d := maxDiff(out.Tokens, want[i].Tokens); d != 0 {
+						t.Errorf("goroutine %d: %s differs by %g", g, cs[i].Name, d)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
 }
 
 // TestNoAllocs: once warm for a size, a forward pass allocates nothing,
-// also after a garbage collection.
+// also after a garbage collection; so does a warm packed batch.
 func TestNoAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("AllocsPerRun is slow under the race detector")
-	}
-	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
-	img := cases(t, f)[2].img
-	var out nn.Output
-	if err := m.Forward(img, &out); err != nil {
-		t.Fatal(err)
-	}
-	if n := testing.AllocsPerRun(5, func() { m.Forward(img, &out) }); n != 0 {
-		t.Errorf("%v allocations per warm forward", n)
-	}
-	if n := testing.AllocsPerRun(5, func() { runtime.GC(); m.Forward(img, &out) }); n != 0 {
-		t.Errorf("%v allocations per warm forward after a garbage collection", n)
-	}
+	perFile(t, func(t *testing.T, file string) {
+		f, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{Threads: 2}})
+		cs := familytest.Cases(t, f)
+		familytest.NoAllocs(t, m, largest(cs).Image)
+		imgs := make([]nn.Image, len(cs))
+		for i, c := range cs {
+			imgs[i] = c.Image
+		}
+		outs := make([]nn.Output, len(cs))
+		if err := m.ForwardBatch(imgs, outs); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(3, func() { m.ForwardBatch(imgs, outs) }); n != 0 {
+			t.Errorf("%v allocations per warm packed batch", n)
+		}
+	})
 }
 
 func goldenSource(t testing.TB, f *golden.File) nn.MapSource {
@@ -198,96 +224,203 @@ func goldenSource(t testing.TB, f *golden.File) nn.MapSource {
 // TestWeightErrors: a missing tensor is named with its shape, an unknown
 // one by name, a mis-shaped one with both shapes.
 func TestWeightErrors(t *testing.T) {
-	f, hub := familytest.Open(t, goldenFile)
-	cfg, err := InferConfig(f.File, hub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d1 := cfg.Dims[1]
-	for _, tc := range []struct {
-		name string
-		edit func(nn.MapSource)
-		want string
-	}{
-		{"missing", func(s nn.MapSource) { delete(s, "pos_block.1.proj.0.bias") }, fmt.Sprintf(`"pos_block.1.proj.0.bias" (shape [%d]) is missing`, d1)},
-		{"unknown", func(s nn.MapSource) {
-			s["blocks.1.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, d1), Shape: []int{d1}}
-		}, `"blocks.1.0.attn.q_norm.weight"`},
-		{"shape", func(s nn.MapSource) {
-			s["blocks.1.0.attn.sr.weight"] = nn.Tensor{Data: make([]float32, d1*d1*4), Shape: []int{d1, d1, 2, 2}}
-		}, `"blocks.1.0.attn.sr.weight" has shape [`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := goldenSource(t, f)
-			tc.edit(src)
-			_, err := New(cfg, src, Options{})
-			if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an ErrWeight saying %s", err, tc.want)
+	perFile(t, func(t *testing.T, file string) {
+		f, hub := familytest.Open(t, file)
+		cfg, err := InferConfig(f.File, hub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := cfg.Stages() - 1
+		d := cfg.Dims[last]
+		// a spatial reduction, and the attention of stage 0's first block
+		var sr, attn string
+		for _, n := range f.Names() {
+			if strings.HasSuffix(n, ".attn.sr.weight") && sr == "" {
+				sr = n
 			}
-		})
-	}
+		}
+		attn = "blocks.0.0.attn.q.weight"
+		if cfg.Local(0, 0) {
+			attn = "blocks.0.0.attn.qkv.weight"
+		}
+		srShape, _ := f.Shape(sr)
+		cases := []struct {
+			name string
+			edit func(nn.MapSource)
+			want string
+		}{
+			{"missing", func(s nn.MapSource) { delete(s, fmt.Sprintf("pos_block.%d.proj.0.bias", last)) },
+				fmt.Sprintf(`"pos_block.%d.proj.0.bias" (shape [%d]) is missing`, last, d)},
+			{"missing attention", func(s nn.MapSource) { delete(s, attn) }, fmt.Sprintf(`%q (shape [`, attn)},
+			{"unknown", func(s nn.MapSource) {
+				s["blocks.1.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, 4), Shape: []int{4}}
+			}, `"blocks.1.0.attn.q_norm.weight"`},
+			{"shape", func(s nn.MapSource) {
+				c := srShape[0]
+				s[sr] = nn.Tensor{Data: make([]float32, c*c*4), Shape: []int{c, c, 2, 2}}
+			}, fmt.Sprintf("%q has shape [", sr)},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				src := goldenSource(t, f)
+				tc.edit(src)
+				_, err := New(cfg, src, Options{})
+				if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("got %v, want an ErrWeight saying %s", err, tc.want)
+				}
+			})
+		}
+	})
+}
+
+// TestConfigContradictions: a config.json whose model_args or model name
+// contradict the tensors is refused, naming what disagrees.
+func TestConfigContradictions(t *testing.T) {
+	perFile(t, func(t *testing.T, file string) {
+		f, hub := familytest.Open(t, file)
+		cfg, err := InferConfig(f.File, hub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svt := len(cfg.WSS) > 0
+		list := func(v []int) []any {
+			out := make([]any, len(v))
+			for i, x := range v {
+				out[i] = float64(x)
+			}
+			return out
+		}
+		other := "twins_svt_small"
+		if svt {
+			other = "twins_pcpvt_small"
+		}
+		wss := make([]int, cfg.Stages())
+		for i := range wss {
+			wss[i] = 7
+			if svt {
+				wss[i] = 1
+			}
+		}
+		dims := append([]int(nil), cfg.Dims...)
+		dims[0]++
+		for _, tc := range []struct {
+			name string
+			edit func(h *nn.HubConfig)
+			want string
+		}{
+			{"architecture", func(h *nn.HubConfig) { h.Architecture = other }, other},
+			{"wss", func(h *nn.HubConfig) { h.ModelArgs["wss"] = list(wss) }, "model_args.wss[0]"},
+			{"embed_dims", func(h *nn.HubConfig) { h.ModelArgs["embed_dims"] = list(dims) }, "model_args.embed_dims"},
+			{"heads", func(h *nn.HubConfig) { h.ModelArgs["num_heads"] = list(cfg.Heads[1:]) }, "model_args.num_heads"},
+			{"not a list", func(h *nn.HubConfig) { h.ModelArgs["depths"] = "deep" }, "model_args.depths"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				h := *hub
+				h.ModelArgs = map[string]any{}
+				for k, v := range hub.ModelArgs {
+					h.ModelArgs[k] = v
+				}
+				tc.edit(&h)
+				_, err := InferConfig(f.File, &h)
+				if !errors.Is(err, nn.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("got %v, want an ErrConfig naming %s", err, tc.want)
+				}
+			})
+		}
+	})
 }
 
 // TestImageErrors: images the pyramid cannot take are errors that say why.
 func TestImageErrors(t *testing.T) {
-	_, m := loadGolden(t, Options{RunOptions: nn.RunOptions{MaxTokens: 1000}})
-	img := func(c, h, w int) nn.Image { return nn.Image{C: c, H: h, W: w, Pix: make([]float32, c*h*w)} }
-	for _, tc := range []struct {
-		img  nn.Image
-		err  error
-		want string
-	}{
-		{img(3, 16, 64), nn.ErrImage, "too small for Twins"},
-		{img(3, 64, 2), nn.ErrImage, "smaller than one"},
-		{img(1, 64, 64), nn.ErrImage, "channels"},
-		{img(3, 256, 256), nn.ErrTooManyTokens, "over the cap of 1000"},
-		{nn.Image{C: 3, H: 64, W: 64, Pix: make([]float32, 10)}, nn.ErrImage, "needs"},
-	} {
-		var out nn.Output
-		err := m.Forward(tc.img, &out)
-		if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%d×%d×%d: got %v, want %v saying %q", tc.img.C, tc.img.H, tc.img.W, err, tc.err, tc.want)
+	perFile(t, func(t *testing.T, file string) {
+		_, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{MaxTokens: 1000}})
+		cfg := m.Config()
+		// the stride of the last stage: an image half as tall has no
+		// last-stage grid; the first stage's keys need patch·sr pixels
+		stride := 1
+		for _, p := range cfg.Patch {
+			stride *= p
 		}
-	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var out nn.Output
-	if err := m.Forward(img(3, 64, 64), &out); !errors.Is(err, nn.ErrClosed) {
-		t.Errorf("forward after Close: %v", err)
-	}
+		keys := cfg.Patch[0] * cfg.SR[0]
+		img := func(c, h, w int) nn.Image { return nn.Image{C: c, H: h, W: w, Pix: make([]float32, c*h*w)} }
+		ok := max(stride, keys)
+		for _, tc := range []struct {
+			img  nn.Image
+			err  error
+			want string
+		}{
+			{img(3, stride/2, 2*ok), nn.ErrImage, "too small for Twins"},
+			{img(3, 2*ok, cfg.Patch[0]/2), nn.ErrImage, "smaller than one"},
+			{img(cfg.InChans+1, 2*ok, 2*ok), nn.ErrImage, "channels"},
+			{img(3, 32*cfg.Patch[0], 32*cfg.Patch[0]), nn.ErrTooManyTokens, "over the cap of 1000"},
+			{nn.Image{C: 3, H: 2 * ok, W: 2 * ok, Pix: make([]float32, 10)}, nn.ErrImage, "needs"},
+		} {
+			var out nn.Output
+			err := m.Forward(tc.img, &out)
+			if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%d×%d×%d: got %v, want %v saying %q", tc.img.C, tc.img.H, tc.img.W, err, tc.err, tc.want)
+			}
+		}
+		// In a batch, the image at fault is named.
+		outs := make([]nn.Output, 2)
+		if err := m.ForwardBatch([]nn.Image{img(3, 2*ok, 2*ok), img(3, stride/2, 2*ok)}, outs); !errors.Is(err, nn.ErrImage) || !strings.Contains(err.Error(), "image 1") {
+			t.Errorf("batch with a bad second image: %v", err)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var out nn.Output
+		if err := m.Forward(img(3, 2*ok, 2*ok), &out); !errors.Is(err, nn.ErrClosed) {
+			t.Errorf("forward after Close: %v", err)
+		}
+		if err := m.ForwardBatch([]nn.Image{img(3, 2*ok, 2*ok)}, outs[:1]); !errors.Is(err, nn.ErrClosed) {
+			t.Errorf("batch after Close: %v", err)
+		}
+	})
 }
 
-// TestRandomWeights: the benchmark's weights load into the full-size model.
+// fullSize are the timm models the benchmarks run (SVT only without
+// -short: building it is slow under emulators).
+func fullSize() []Config {
+	if testing.Short() {
+		return []Config{PCPVTSmall()}
+	}
+	return []Config{PCPVTSmall(), SVTSmall()}
+}
+
+// TestRandomWeights: the benchmark's weights load into the full-size
+// models; a grid smaller than the window pads to one window.
 func TestRandomWeights(t *testing.T) {
-	cfg := PCPVTSmall()
-	m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out nn.Output
-	if err := m.Forward(nn.Image{C: 3, H: 64, W: 96, Pix: make([]float32, 3*64*96)}, &out); err != nil {
-		t.Fatal(err)
-	}
-	if out.Grid.H != 2 || out.Grid.W != 3 || len(out.Logits) != cfg.NumClasses {
-		t.Errorf("grid %v, %d logits", out.Grid, len(out.Logits))
+	for _, cfg := range fullSize() {
+		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out nn.Output
+		if err := m.Forward(nn.Image{C: 3, H: 64, W: 96, Pix: make([]float32, 3*64*96)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.Grid.H != 2 || out.Grid.W != 3 || len(out.Logits) != cfg.NumClasses {
+			t.Errorf("grid %v, %d logits", out.Grid, len(out.Logits))
+		}
 	}
 }
 
 // TestFLOPs: FLOPsFor adds up over images, grows with the image, and
 // counts nothing for an image too small to run.
 func TestFLOPs(t *testing.T) {
-	cfg := PCPVTSmall()
-	m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
-	if err != nil {
-		t.Fatal(err)
+	for _, cfg := range fullSize() {
+		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := m.FLOPsFor([2]int{224, 224}), m.FLOPsFor([2]int{384, 512})
+		if a <= 0 || b <= a || m.FLOPsFor([2]int{224, 224}, [2]int{384, 512}) != a+b {
+			t.Errorf("224²: %g, 384×512: %g, both: %g", a, b, m.FLOPsFor([2]int{224, 224}, [2]int{384, 512}))
+		}
+		if f := m.FLOPsFor([2]int{16, 16}); f != 0 {
+			t.Errorf("an image too small to run counts %g", f)
+		}
+		t.Logf("%v at 224²: %.2f G multiply-adds", cfg.Dims, a/2e9)
 	}
-	a, b := m.FLOPsFor([2]int{224, 224}), m.FLOPsFor([2]int{384, 512})
-	if a <= 0 || b <= a || m.FLOPsFor([2]int{224, 224}, [2]int{384, 512}) != a+b {
-		t.Errorf("224²: %g, 384×512: %g, both: %g", a, b, m.FLOPsFor([2]int{224, 224}, [2]int{384, 512}))
-	}
-	if f := m.FLOPsFor([2]int{16, 16}); f != 0 {
-		t.Errorf("an image too small to run counts %g", f)
-	}
-	t.Logf("twins_pcpvt_small at 224²: %.2f G multiply-adds", a/2e9)
 }

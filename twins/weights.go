@@ -10,6 +10,8 @@ import (
 // stage is one level of the pyramid.
 type stage struct {
 	dim, heads, patch, sr int
+	ws                    int  // window side of local attention
+	local, global         bool // whether some block runs local / global attention
 	// embed is the strided patch convolution: on the image (stage 0) a
 	// [C, p, p] kernel over nn.Im2Col patches; on a previous stage's
 	// channels-last grid a [p, p, C] kernel over hwcPatches.
@@ -21,10 +23,14 @@ type stage struct {
 	pegB      []float32
 }
 
-// block is one pre-norm block with spatially reduced attention.
+// block is one pre-norm block: global attention with spatially reduced
+// keys and values (GlobalSubSampleAttn), or, where local, attention within
+// ws×ws windows (LocallyGroupedAttn, fused qkv).
 type block struct {
 	norm1  nn.LayerNorm
+	local  bool
 	q, kv  nn.Linear
+	qkv    nn.Linear // local only
 	proj   nn.Linear
 	srConv *kernels.PackedB // [sr, sr, C] → C; nil when sr is 1
 	srB    []float32
@@ -52,6 +58,9 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 		st := &stages[s]
 		d, p, sr := c.Dims[s], c.Patch[s], c.SR[s]
 		*st = stage{dim: d, heads: c.Heads[s], patch: p, sr: sr}
+		if len(c.WSS) > 0 {
+			st.ws = c.WSS[s]
+		}
 		pe := fmt.Sprintf("patch_embeds.%d.", s)
 		k := w.Get(pe+"proj.weight", d, prev, p, p)
 		st.embedB = w.Get(pe+"proj.bias", d)
@@ -67,10 +76,16 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 		for j := range st.blocks {
 			b, bp := &st.blocks[j], fmt.Sprintf("blocks.%d.%d.", s, j)
 			b.norm1 = *nn.NewLayerNorm(w, bp+"norm1", d, blockEps)
-			b.q = lin(bp+"attn.q", d, d)
-			b.kv = lin(bp+"attn.kv", 2*d, d)
+			b.local = c.Local(s, j)
+			st.local, st.global = st.local || b.local, st.global || !b.local
+			if b.local {
+				b.qkv = lin(bp+"attn.qkv", 3*d, d)
+			} else {
+				b.q = lin(bp+"attn.q", d, d)
+				b.kv = lin(bp+"attn.kv", 2*d, d)
+			}
 			b.proj = lin(bp+"attn.proj", d, d)
-			if sr > 1 {
+			if sr > 1 && !b.local {
 				sk := w.Get(bp+"attn.sr.weight", d, d, sr, sr)
 				b.srB = w.Get(bp+"attn.sr.bias", d)
 				b.srNorm = *nn.NewLayerNorm(w, bp+"attn.norm", d, torchEps)

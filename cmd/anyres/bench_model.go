@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -63,6 +64,20 @@ func benchModel(m anyres.Model, name string, sizes [][2]int, threads []int, budg
 		}
 		for _, s := range sizes {
 			r, err := bench.Model(mt, name, s[0], s[1], budget)
+			if errors.Is(err, anyres.ErrImage) {
+				// A size the model does not take (Hiera: multiples of its
+				// 32-pixel Info().Patch): the largest whole-patch size
+				// below it, else none.
+				pt := mt.Info().Patch
+				if d := [2]int{s[0] / max(pt[0], 1) * pt[0], s[1] / max(pt[1], 1) * pt[1]}; d != s && d[0] > 0 && d[1] > 0 {
+					p.Text("%s %dx%d: not taken, timed at %dx%d\n", name, s[0], s[1], d[0], d[1])
+					r, err = bench.Model(mt, name, d[0], d[1], budget)
+				}
+			}
+			if errors.Is(err, anyres.ErrImage) {
+				p.Text("%s %dx%d: skipped: %v\n", name, s[0], s[1], err)
+				continue
+			}
 			if err != nil {
 				return err
 			}

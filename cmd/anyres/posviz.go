@@ -60,6 +60,9 @@ func runPosviz(args []string) error {
 	if err != nil {
 		return err
 	}
+	if ck.file.Has("pos_embed_win") {
+		return posvizAbsWin(ck, *sizeFlag, *method, *antialias, *maxTiles, *out)
+	}
 	l, err := ck.layout()
 	if err != nil {
 		return err
@@ -95,7 +98,12 @@ func runPosviz(args []string) error {
 		title = fmt.Sprintf("pos_embed cosine similarity: %dx%d -> %dx%d, %v%s", l.grid.H, l.grid.W, grid.H, grid.W, opt.Method, aa)
 	}
 	img := renderSimilarity(patchRows, grid, l.dim, *maxTiles, title)
-	f, err := os.Create(*out)
+	return writePNG(*out, img)
+}
+
+// writePNG writes img to path and says so on stderr.
+func writePNG(path string, img *image.RGBA) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
@@ -109,7 +117,7 @@ func runPosviz(args []string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d pixels)\n", *out, img.Bounds().Dy(), img.Bounds().Dx())
+	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d pixels)\n", path, img.Bounds().Dy(), img.Bounds().Dx())
 	return nil
 }
 

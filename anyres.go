@@ -164,8 +164,14 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	var hub *nn.HubConfig
 	var ck nn.Checkpoint = f
 	if opts.Config != nil {
+		t, isHF, err := nn.ParseTransformers(opts.Config)
+		if err != nil {
+			return nil, err
+		}
 		if h, ok := nn.ParseHub(opts.Config); ok {
 			hub = h
+		} else if isHF {
+			hub = nn.HubFromTransformers(t)
 		} else if json.Valid(opts.Config) {
 			ck = withConfig{f, map[string]string{"config": string(opts.Config)}}
 		} else {
@@ -176,8 +182,15 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	if hub != nil {
 		arch = hub.Architecture
 	}
+	if hub != nil && hub.Transformers != nil && arch == "" {
+		arch = hub.Transformers.ModelType // a config.json without architectures
+	}
 	fam, ok := nn.Pick(arch, ck)
 	if !ok {
+		if hub != nil && hub.Transformers != nil {
+			return nil, fmt.Errorf("%w: config.json model_type %q, architectures %q: anyres runs the transformers classes %v",
+				ErrUnknownModel, hub.Transformers.ModelType, hub.Transformers.Class, nn.TransformersClasses())
+		}
 		if arch != "" {
 			return nil, fmt.Errorf("%w: architecture %q (families: %v)", ErrUnknownModel, arch, Families())
 		}

@@ -91,7 +91,7 @@ func abs32(x float32) float32 {
 	return x
 }
 
-var pending = map[string]bool{"swin": true, "swinv2": true}
+var pending = map[string]bool{}
 
 // TestTransformers loads every transformers checkpoint of testdata/hf
 // through the front door (the folder alone: config.json says the class)

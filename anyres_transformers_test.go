@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -200,6 +201,35 @@ func TestTransformersErrors(t *testing.T) {
 			if err == nil || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error (%v) naming %q", err, tc.is, tc.want)
 			}
+		})
+	}
+}
+
+// TestTransformersProperties: models loaded from transformers folders keep
+// the properties of every family: packed batches give each image's own
+// outputs (Swin v1's shift is decided per image), results do not depend on
+// the thread count, and a warm forward allocates nothing.
+func TestTransformersProperties(t *testing.T) {
+	for _, dir := range golden.HFFolders(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			f := golden.OpenHF(t, dir)
+			var imgs []nn.Image
+			for _, c := range f.Cases {
+				x, shape := f.F32(t, c.Inputs[0])
+				imgs = append(imgs, nn.Image{C: shape[1], H: shape[2], W: shape[3], Pix: x})
+			}
+			load := func(threads int) nn.Net {
+				m, err := anyres.Load(dir, anyres.Options{Threads: threads})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			m := load(0)
+			defer m.Close()
+			familytest.Packing(t, m, imgs)
+			familytest.Threads(t, load, imgs[len(imgs)-1])
+			familytest.NoAllocs(t, m, imgs[len(imgs)-1])
 		})
 	}
 }

@@ -2,6 +2,7 @@ package anyres_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -182,7 +183,7 @@ func TestTransformersErrors(t *testing.T) {
 		{"model_type vs class", "vit", func(c map[string]any) { c["model_type"] = "dinov2" }, "model_type", anyres.ErrConfig},
 		{"bad eps", "vit", func(c map[string]any) { c["layer_norm_eps"] = -1 }, "layer_norm_eps", anyres.ErrConfig},
 		{"bad act", "vit", func(c map[string]any) { c["hidden_act"] = "relu" }, "hidden_act", anyres.ErrConfig},
-		{"bad width", "vit", func(c map[string]any) { c["hidden_size"] = 65 }, "", anyres.ErrConfig},
+		{"bad width", "vit", func(c map[string]any) { c["hidden_size"] = 65 }, "hidden_size 65", anyres.ErrConfig},
 		{"bad image size", "dinov2", func(c map[string]any) { c["image_size"] = "big" }, "image_size", anyres.ErrConfig},
 		{"labels vs classifier", "vit_cls", func(c map[string]any) { c["id2label"] = map[string]any{"0": "a"} }, "id2label", anyres.ErrConfig},
 		{"nested vision_config", "clip_full", func(c map[string]any) { c["vision_config"].(map[string]any)["patch_size"] = 0 }, "vision_config.patch_size", anyres.ErrConfig},
@@ -231,5 +232,43 @@ func TestTransformersProperties(t *testing.T) {
 			familytest.Threads(t, load, imgs[len(imgs)-1])
 			familytest.NoAllocs(t, m, imgs[len(imgs)-1])
 		})
+	}
+}
+
+// TestTransformersMissingTensor: a tensor missing from a transformers file
+// is an error that names it as the file would hold it, whatever name the
+// family reads it under.
+func TestTransformersMissingTensor(t *testing.T) {
+	for _, c := range []struct{ from, remove string }{
+		{"vit", "encoder.layer.1.attention.attention.key.weight"},
+		{"clip_full", "vision_model.embeddings.class_embedding"},
+		{"siglip_vision", "vision_model.head.attention.in_proj_bias"},
+		{"swinv2", "encoder.layers.0.downsample.norm.bias"},
+		{"beit_cls", "beit.encoder.layer.0.attention.attention.relative_position_bias.relative_position_bias_table"},
+	} {
+		dir := golden.CopyHF(t, filepath.Join(golden.HFDir(t), c.from), nil)
+		ownWeights(t, dir)
+		golden.RemoveTensor(t, filepath.Join(dir, "model.safetensors"), c.remove)
+		_, err := anyres.Load(dir, anyres.Options{})
+		if !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"`+c.remove+`"`) {
+			t.Errorf("%s without %s: got %v, want an error naming it", c.from, c.remove, err)
+		}
+	}
+}
+
+// ownWeights replaces the folder's link to the weights by a copy, so that
+// the test may rewrite them.
+func ownWeights(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, "model.safetensors")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

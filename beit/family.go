@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
 )
 
 // ErrConfig and ErrWeight are package nn's: every family reports the same
@@ -51,9 +52,13 @@ func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error)
 		if err != nil {
 			return nil, err
 		}
+		if o.Resample == nil { // an absolute table, if any: transformers' rule
+			r := posenc.TransformersResample()
+			o.Resample = &r
+		}
 		m, err := New(cfg, src, o)
 		if err != nil {
-			return nil, err
+			return nil, src.(*nn.Renamed).Explain(err)
 		}
 		m.hf = hf
 		return m, nil

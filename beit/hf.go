@@ -56,6 +56,9 @@ func fromTransformers(ck nn.Checkpoint, t *nn.Transformers) (Config, nn.Checkpoi
 	if err := t.Err(); err != nil {
 		return Config{}, nil, nil, err
 	}
+	if c.EmbedDim%c.NumHeads != 0 {
+		return Config{}, nil, nil, fmt.Errorf("%w: config.json hidden_size %d does not split into num_attention_heads %d", ErrConfig, c.EmbedDim, c.NumHeads)
+	}
 	// transformers' BeitModel: the final layernorm is an identity with
 	// mean pooling, whose pooler norms the mean instead.
 	c.FinalNorm, c.FCNorm, c.GlobalPool = !mean, mean, "avg"

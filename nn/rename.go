@@ -25,6 +25,7 @@ type Piece struct {
 type Renamed struct {
 	src    Checkpoint
 	parts  map[string][]Piece
+	want   map[string][]Piece // every name mapped, its pieces stored or not (Explain)
 	shapes map[string][]int
 	used   map[string]bool // stored names some mapped name reads
 	skip   func(stored string) bool
@@ -33,20 +34,19 @@ type Renamed struct {
 // NewRenamed wraps src; skip (may be nil) names stored tensors that are not
 // the model's (a text tower) or are derived buffers, and need no accounting.
 func NewRenamed(src Checkpoint, skip func(stored string) bool) *Renamed {
-	return &Renamed{src: src, parts: map[string][]Piece{}, shapes: map[string][]int{}, used: map[string]bool{}, skip: skip}
+	return &Renamed{src: src, parts: map[string][]Piece{}, want: map[string][]Piece{}, shapes: map[string][]int{}, used: map[string]bool{}, skip: skip}
 }
 
 // Map names the stored tensor stored as name, when it exists.
 func (r *Renamed) Map(name, stored string) {
-	if r.src.Has(stored) {
-		r.Join(name, nil, Piece{Name: stored})
-	}
+	r.Join(name, nil, Piece{Name: stored})
 }
 
 // Join names the concatenation of pieces (along the first dimension) as
 // name, reshaped to shape when it is not nil (the element count must
 // agree). A piece whose tensor is missing makes the name missing.
 func (r *Renamed) Join(name string, shape []int, pieces ...Piece) {
+	r.want[name] = pieces
 	for _, p := range pieces {
 		if !r.src.Has(p.Name) {
 			return
@@ -172,6 +172,22 @@ func (r *Renamed) Skipped() []string {
 		}
 	}
 	return out
+}
+
+// Explain adds to an error that quotes a mapped name (a missing tensor, a
+// wrong shape) the stored names it maps to, so the message names what
+// the file holds; other errors (and nil) pass unchanged.
+func (r *Renamed) Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for name, pieces := range r.want {
+		if strings.Contains(msg, fmt.Sprintf("%q", name)) && !(len(pieces) == 1 && pieces[0].Name == name) {
+			return fmt.Errorf("%w (in the file: %s)", err, describe(pieces))
+		}
+	}
+	return err
 }
 
 func describe(pieces []Piece) string {

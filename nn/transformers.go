@@ -61,6 +61,9 @@ func (t *Transformers) Sub(key string) *Transformers {
 	return s
 }
 
+// Where is the path of a nested config ("vision_config."), "" at the top.
+func (t *Transformers) Where() string { return t.where }
+
 // Has reports whether the config states key.
 func (t *Transformers) Has(key string) bool {
 	raw, ok := t.fields[key]
@@ -204,16 +207,6 @@ func (t *Transformers) NumLabels() int {
 		return len(m)
 	}
 	return 0
-}
-
-// keys lists the fields, sorted (for messages).
-func (t *Transformers) keys() []string {
-	var k []string
-	for n := range t.fields {
-		k = append(k, n)
-	}
-	sort.Strings(k)
-	return k
 }
 
 // HubFromTransformers makes the HubConfig the front door hands a family

@@ -72,6 +72,9 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	}
 	m, err := build(cfg, ck, Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
 		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	if r, ok := ck.(*nn.Renamed); ok {
+		err = r.Explain(err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,9 @@ func fromTransformers(ck nn.Checkpoint, t *nn.Transformers) (Config, nn.Checkpoi
 		return Config{}, nil, nil, fmt.Errorf("%w: config.json hidden_act %q: anyres runs Swin with gelu only", ErrConfig, t.String("hidden_act", ""))
 	}
 	qkvBias := t.Bool("qkv_bias", true)
+	if t.Bool("use_absolute_embeddings", false) {
+		return Config{}, nil, nil, fmt.Errorf("%w: config.json use_absolute_embeddings true: anyres runs Swin without an absolute table", ErrConfig)
+	}
 	if err := t.Err(); err != nil {
 		return Config{}, nil, nil, err
 	}

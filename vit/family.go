@@ -94,6 +94,9 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 		opts.Resample = &r
 	}
 	m, err := build(cfg, ck, opts, o.Closer)
+	if r, ok := ck.(*nn.Renamed); ok {
+		err = r.Explain(err)
+	}
 	if err != nil {
 		return nil, err
 	}

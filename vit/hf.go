@@ -273,6 +273,9 @@ func hfConfig(cl hfClass, t *nn.Transformers) (Config, error) {
 	if err := t.Err(); err != nil {
 		return Config{}, err
 	}
+	if c.EmbedDim%c.NumHeads != 0 {
+		return Config{}, fmt.Errorf("%w: config.json %shidden_size %d does not split into num_attention_heads %d", nn.ErrConfig, t.Where(), c.EmbedDim, c.NumHeads)
+	}
 	return c, nil
 }
 

@@ -2,6 +2,7 @@ package anyres_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -252,4 +253,53 @@ func TestTransformersMissingTensor(t *testing.T) {
 			t.Errorf("%s without %s: got %v, want an error naming it", c.from, c.remove, err)
 		}
 	}
+}
+
+// FuzzTransformersConfig feeds arbitrary config.json bytes beside the
+// weights of each transformers reference to the front door, then runs a
+// small image through whatever loaded: nothing may panic or hang. The
+// seeds are each folder's own config.json and configs at the edges.
+func FuzzTransformersConfig(f *testing.F) {
+	var weights [][]byte
+	for _, dir := range golden.HFFolders(f) {
+		w, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		weights = append(weights, w)
+		f.Add(uint8(len(weights)-1), c)
+	}
+	for i, c := range []string{
+		`{"model_type": "vit", "architectures": ["ViTModel"], "hidden_size": 64, "num_attention_heads": 0, "image_size": [1e9, 4]}`,
+		`{"model_type": "dinov2", "hidden_size": 64, "num_attention_heads": 4, "mlp_ratio": 1e300, "patch_size": 0}`,
+		`{"model_type": "clip", "vision_config": {"hidden_size": 48, "num_attention_heads": 4, "patch_size": [8, -8]}, "projection_dim": 0}`,
+		`{"model_type": "siglip", "vision_config": "x"}`,
+		`{"model_type": "beit", "hidden_size": 64, "num_attention_heads": 4, "image_size": 1048576, "patch_size": 1, "use_relative_position_bias": true}`,
+		`{"model_type": "swin", "embed_dim": 32, "depths": [2, 2, 2, 2, 2, 2, 2, 2, 2], "num_heads": [2], "window_size": 0}`,
+		`{"model_type": "swinv2", "embed_dim": 32, "depths": [2, 2], "num_heads": [2, 4], "window_size": 4, "pretrained_window_sizes": [64, 1]}`,
+		`{"model_type": "deit", "architectures": ["DeiTForImageClassificationWithTeacher", "ViTModel"]}`,
+	} {
+		f.Add(uint8(i), []byte(c))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
+		w := weights[int(which)%len(weights)]
+		m, err := anyres.LoadBytes(w, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
+		if err != nil {
+			return
+		}
+		defer m.Close()
+		info := m.Info()
+		img := anyres.Image{C: info.Channels, H: 40, W: 56, Pix: make([]float32, info.Channels*40*56)}
+		var out anyres.Output
+		if err := m.Forward(img, &out); err != nil {
+			return
+		}
+		if len(out.Tokens) != (out.Prefix+out.Grid.N())*info.Width {
+			t.Fatalf("%d token values for %d+%d tokens of %d", len(out.Tokens), out.Prefix, out.Grid.N(), info.Width)
+		}
+	})
 }

@@ -132,10 +132,11 @@ func (r *Renamed) Shape(name string) ([]int, error) {
 		if err != nil || len(s) == 0 {
 			return nil, fmt.Errorf("%q: not rows", p.Name)
 		}
-		n := s[0]
-		if p.Hi != 0 || p.Lo != 0 {
-			n = p.Hi - p.Lo
+		hi := p.Hi
+		if hi == 0 {
+			hi = s[0]
 		}
+		n := hi - p.Lo
 		if i == 0 {
 			shape = append([]int{0}, s[1:]...)
 		}

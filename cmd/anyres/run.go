@@ -223,6 +223,11 @@ func run(f runFlags, normSet bool) error {
 	if f.out != "" {
 		return writeFeatures(f, ext, x, &out, info)
 	}
+	if info.Transformers != nil && info.Transformers.Logits == "image_embeds" {
+		fmt.Fprintf(stdout, "this model's head is a projection: image_embeds of %d values (first %d: %s); use -out to save features\n",
+			len(out.Logits), min(5, len(out.Logits)), fmtFloats(out.Logits[:min(5, len(out.Logits))]))
+		return nil
+	}
 	if len(out.Logits) == 0 {
 		fmt.Fprintf(stdout, "this model has no classifier head: pooled feature of %d values (first %d: %s); use -out to save features\n",
 			len(out.Pooled), min(5, len(out.Pooled)), fmtFloats(out.Pooled[:min(5, len(out.Pooled))]))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,4 +158,23 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRunTransformersProjection: a CLIP model's head is a projection, not a
+// classifier: run prints the embedding, not classes.
+func TestRunTransformersProjection(t *testing.T) {
+	photo := writePhoto(t, t.TempDir(), 40, 60)
+	printed, err := runCaptured(t, "-weights", filepath.Join(golden.HFDir(t), "clip_full"), "-image", photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ProjectionDim int `json:"projection_dim"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(golden.HFDir(t), "clip_full", "config.json")), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(printed, fmt.Sprintf("image_embeds of %d values", cfg.ProjectionDim)) || strings.Contains(printed, "class") {
+		t.Errorf("printed %q, want the image embedding and no classes", printed)
+	}
 }

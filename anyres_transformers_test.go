@@ -303,3 +303,34 @@ func FuzzTransformersConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestTransformersSwinSmall: where transformers' Swin v1 raises (a stage
+// smaller than its window), anyres pads the stage to one window, unshifted;
+// both Swins run images smaller than a window and of odd patch counts.
+func TestTransformersSwinSmall(t *testing.T) {
+	for _, name := range []string{"swin", "swinv2"} {
+		m, err := anyres.Load(filepath.Join(golden.HFDir(t), name), anyres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range [][2]int{{8, 8}, {12, 20}, {30, 10}, {4, 4}} {
+			pix := make([]float32, 3*s[0]*s[1])
+			for i := range pix {
+				pix[i] = float32(i%7) - 3
+			}
+			var out anyres.Output
+			if err := m.Forward(anyres.Image{C: 3, H: s[0], W: s[1], Pix: pix}, &out); err != nil {
+				t.Fatalf("%s %v: %v", name, s, err)
+			}
+			if g := m.Grid(s[0], s[1]); out.Grid != g || len(out.Tokens) != g.N()*m.Info().Width {
+				t.Errorf("%s %v: grid %v, %d values; Grid says %v", name, s, out.Grid, len(out.Tokens), g)
+			}
+			for _, v := range out.Tokens {
+				if v != v {
+					t.Fatalf("%s %v: NaN", name, s)
+				}
+			}
+		}
+		m.Close()
+	}
+}

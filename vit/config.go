@@ -172,8 +172,8 @@ func (c Config) Validate() error {
 		return bad("global_pool \"token\" needs a class token")
 	case c.DistToken && !c.ClassToken:
 		return bad("a distillation token needs a class token")
-	case c.Pooler && c.GlobalPool != "token":
-		return bad("the pooler takes the class token (global_pool \"token\")")
+	case c.Pooler && (c.GlobalPool != "token" || c.DistToken):
+		return bad("the pooler takes the class token alone (global_pool \"token\", no distillation token)")
 	case c.GlobalPool == "token_avg" && (c.FCNorm || c.DistToken):
 		return bad("global_pool \"token_avg\" takes no fc_norm and no distillation token")
 	case c.AttnPoolLatents < 0 || c.AttnPoolLatents > maxPrefix:

@@ -11,6 +11,7 @@ import (
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
@@ -333,4 +334,41 @@ func TestTransformersSwinSmall(t *testing.T) {
 		}
 		m.Close()
 	}
+}
+
+// TestTransformersCLIPWithProjection: CLIPVisionModelWithProjection is
+// CLIPModel's vision side alone (vision_model.* and visual_projection,
+// its config the vision_config with projection_dim): made from clip_full,
+// it gives clip_full's image_embeds.
+func TestTransformersCLIPWithProjection(t *testing.T) {
+	src := filepath.Join(golden.HFDir(t), "clip_full")
+	dir := golden.CopyHF(t, src, func(c map[string]any) {
+		v := c["vision_config"].(map[string]any)
+		v["projection_dim"] = c["projection_dim"]
+		for k := range c {
+			delete(c, k)
+		}
+		for k, x := range v {
+			c[k] = x
+		}
+		c["architectures"] = []any{"CLIPVisionModelWithProjection"}
+	})
+	weights := filepath.Join(dir, "model.safetensors")
+	golden.EditTensors(t, weights, func(tensors map[string]tensorout.Tensor) {
+		for n := range tensors {
+			if !strings.HasPrefix(n, "vision_model.") && n != "visual_projection.weight" {
+				delete(tensors, n)
+			}
+		}
+	})
+	m, err := anyres.Load(dir, anyres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	info := m.Info().Transformers
+	if info.Class != "CLIPVisionModelWithProjection" || info.Logits != "image_embeds" || info.Skipped != "" {
+		t.Fatalf("%+v", *info)
+	}
+	checkHF(t, golden.OpenHF(t, src), m)
 }

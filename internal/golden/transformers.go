@@ -2,6 +2,7 @@ package golden
 
 import (
 	"encoding/json"
+	"github.com/anyres/anyres/internal/tensorout"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,4 +101,10 @@ func CopyHF(tb testing.TB, dir string, edit func(cfg map[string]any)) string {
 		tb.Fatal(err)
 	}
 	return out
+}
+
+// EditTensors rewrites a safetensors file (float32 tensors) by edit.
+func EditTensors(tb testing.TB, path string, edit func(map[string]tensorout.Tensor)) {
+	tb.Helper()
+	rewrite(tb, path, edit)
 }

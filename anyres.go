@@ -1,8 +1,9 @@
 // Package anyres is the front door: Load reads any checkpoint anyres runs
-// (a safetensors file, or a hub folder with model.safetensors and timm's
-// config.json), picks the model family from the architecture name (or the
-// file's metadata, or its tensors), and returns a Model that runs images
-// of any size, one at a time or packed together.
+// (a safetensors file, a hub folder with model.safetensors and timm's
+// config.json, or a Hugging Face transformers folder, whose config.json
+// has a model_type), picks the model family from the architecture name or
+// transformers class (or the file's metadata, or its tensors), and returns
+// a Model that runs images of any size, one at a time or packed together.
 //
 //	m, err := anyres.Load("vit_small_patch14_dinov2", anyres.Options{})
 //	defer m.Close()
@@ -63,10 +64,10 @@ var (
 
 // Options tune loading and running. The zero value is fine.
 type Options struct {
-	// Config is timm's config.json for a bare safetensors file (a hub
-	// folder's own config.json is read without it), or a family's own
-	// resolved config (what a checkpoint's `config` metadata holds), which
-	// then replaces the file's metadata.
+	// Config is timm's (or transformers') config.json for a bare
+	// safetensors file (a hub folder's own config.json is read without
+	// it), or a family's own resolved config (what a checkpoint's `config`
+	// metadata holds), which then replaces the file's metadata.
 	Config []byte
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
@@ -81,7 +82,8 @@ type Options struct {
 	// keeps the checkpoint's.
 	PatchSize [2]int
 	// Resample is how stored position tables are resampled; nil means the
-	// family's reference rule (timm's).
+	// family's reference rule (timm's; for a transformers checkpoint
+	// transformers ≥ 4.45's, posenc.TransformersResample).
 	Resample *posenc.ResampleOptions
 	// AllowNonFinite accepts NaN and ±Inf in the weights (refused by default).
 	AllowNonFinite bool
@@ -115,7 +117,8 @@ func Families() []string {
 }
 
 // Load opens a checkpoint: a .safetensors file, or a folder holding
-// model.safetensors and (optionally) timm's config.json. Close releases it.
+// model.safetensors and (optionally) timm's or transformers' config.json.
+// Close releases it.
 func Load(path string, opts Options) (Model, error) {
 	weights := path
 	if fi, err := os.Stat(path); err != nil {
@@ -165,8 +168,14 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	var hub *nn.HubConfig
 	var ck nn.Checkpoint = f
 	if opts.Config != nil {
+		t, isHF, err := nn.ParseTransformers(opts.Config)
+		if err != nil {
+			return nil, err
+		}
 		if h, ok := nn.ParseHub(opts.Config); ok {
 			hub = h
+		} else if isHF {
+			hub = nn.HubFromTransformers(t)
 		} else if json.Valid(opts.Config) {
 			ck = withConfig{f, map[string]string{"config": string(opts.Config)}}
 		} else {
@@ -177,8 +186,15 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	if hub != nil {
 		arch = hub.Architecture
 	}
+	if hub != nil && hub.Transformers != nil && arch == "" {
+		arch = hub.Transformers.ModelType // a config.json without architectures
+	}
 	fam, ok := nn.Pick(arch, ck)
 	if !ok {
+		if hub != nil && hub.Transformers != nil {
+			return nil, fmt.Errorf("%w: config.json model_type %q, architectures %q: anyres runs the transformers classes %v",
+				ErrUnknownModel, hub.Transformers.ModelType, hub.Transformers.Class, nn.TransformersClasses())
+		}
 		if arch != "" {
 			return nil, fmt.Errorf("%w: architecture %q (families: %v)", ErrUnknownModel, arch, Families())
 		}

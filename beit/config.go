@@ -35,6 +35,13 @@ type Config struct {
 	GlobalPool       string  `json:"global_pool"`
 	NumClasses       int     `json:"num_classes"`
 	NormEps          float64 `json:"norm_eps"`
+	// Act is the MLP activation: "" or "gelu_erf" (BEiT's), "gelu_tanh",
+	// "quick_gelu" (a transformers config's hidden_act).
+	Act string `json:"act,omitempty"`
+	// RelBiasInterp resizes the relative bias tables to other grids as
+	// transformers does (bilinear F.interpolate of the offset grid) rather
+	// than by timm's geometric rule.
+	RelBiasInterp bool `json:"rel_bias_interp,omitempty"`
 }
 
 // JSON is the config as JSON (nn.Info.Config).
@@ -71,6 +78,10 @@ func (c *Config) Validate() error {
 		return bad("global_pool %q is not supported (avg, token, none)", c.GlobalPool)
 	case !(c.NormEps > 0):
 		return bad("norm eps %g", c.NormEps)
+	case c.Act != "" && c.Act != "gelu_erf" && c.Act != "gelu_tanh" && c.Act != "quick_gelu":
+		return bad("act %q: want gelu_erf, gelu_tanh or quick_gelu", c.Act)
+	case c.SwiGLU && c.Act != "" && c.Act != "gelu_erf":
+		return bad("act %q with a SwiGLU MLP (which uses SiLU)", c.Act)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
 )
 
 // ErrConfig and ErrWeight are package nn's: every family reports the same
@@ -15,12 +16,15 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: Load, LowPrecision: true})
+	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: Load, LowPrecision: true, Transformers: hfClassList()})
 }
 
 // claims: timm's BEiT names (beit_*, beitv2_*), or, without a name, a
 // checkpoint with BEiT's relative position bias tables.
 func claims(arch string, ck nn.Checkpoint) int {
+	if hfClaims(arch) {
+		return 2
+	}
 	if arch != "" {
 		if strings.HasPrefix(arch, "beit_") || strings.HasPrefix(arch, "beitv2_") {
 			return 2
@@ -37,11 +41,28 @@ func claims(arch string, ck nn.Checkpoint) int {
 type Model struct {
 	*nn.Model
 	cfg Config
+	hf  *nn.TransformersInfo // for a transformers checkpoint
 }
 
 // Load builds a model from a checkpoint with timm's state_dict names and
-// its hub config.json (hub may be nil).
+// its hub config.json (hub may be nil), or in transformers' layout.
 func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+	if hub != nil && hub.Transformers != nil {
+		cfg, src, hf, err := fromTransformers(ck, hub.Transformers)
+		if err != nil {
+			return nil, err
+		}
+		if o.Resample == nil { // an absolute table, if any: transformers' rule
+			r := posenc.TransformersResample()
+			o.Resample = &r
+		}
+		m, err := New(cfg, src, o)
+		if err != nil {
+			return nil, src.(*nn.Renamed).Explain(err)
+		}
+		m.hf = hf
+		return m, nil
+	}
 	cfg, err := InferConfig(ck, hub)
 	if err != nil {
 		return nil, err
@@ -80,12 +101,16 @@ func (m *Model) Config() Config { return m.cfg }
 
 // WithThreads returns a model that shares m's weights and lifetime but
 // runs each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model { return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg} }
+func (m *Model) WithThreads(n int) *Model {
+	return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg, hf: m.hf}
+}
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
-	return m.Describe("beit", m.cfg.Architecture, j)
+	info := m.Describe("beit", m.cfg.Architecture, j)
+	info.Transformers = m.hf
+	return info
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -38,6 +38,12 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		shared = w.Get("rel_pos_bias.relative_position_bias_table", rows, heads)
 	}
 	layout, act := nn.MLPPlain, kernels.ActGELU
+	switch c.Act {
+	case "gelu_tanh":
+		act = kernels.ActGELUTanh
+	case "quick_gelu":
+		act = kernels.ActQuickGELU
+	}
 	if c.SwiGLU {
 		layout, act = nn.MLPSplit, kernels.ActSiLU
 	}
@@ -94,7 +100,7 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		if r.rel != nil {
 			// The table is resized to each grid as timm's checkpoint
 			// filter does (resize_rel_pos_bias_table), cached per grid.
-			bias, err := posenc.NewRelPosBias(r.rel, heads, window, true, nil)
+			bias, err := relBias(c, r.rel, heads, window)
 			if err != nil {
 				return nil, fmt.Errorf("%w: block %d relative position bias: %v", ErrConfig, i, err)
 			}
@@ -102,7 +108,7 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		}
 	}
 	if shared != nil {
-		bias, err := posenc.NewRelPosBias(shared, heads, window, true, nil)
+		bias, err := relBias(c, shared, heads, window)
 		if err != nil {
 			return nil, fmt.Errorf("%w: shared relative position bias: %v", ErrConfig, err)
 		}
@@ -128,4 +134,13 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		}
 	}
 	return e, nil
+}
+
+// relBias wraps a relative bias table, resized to other grids by timm's
+// rule or, for transformers checkpoints, transformers' (bilinear).
+func relBias(c Config, table []float32, heads int, window posenc.Grid) (*posenc.RelPosBias, error) {
+	if c.RelBiasInterp {
+		return posenc.NewRelPosBiasInterp(table, heads, window, true, nil, posenc.ResampleOptions{Method: posenc.Bilinear})
+	}
+	return posenc.NewRelPosBias(table, heads, window, true, nil)
 }

@@ -89,6 +89,7 @@ type Options struct {
 	Tokens int    // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (BudgetSize)
 	Patch  int    // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
 	Norm   Norm   // per-channel normalisation; the zero Norm is refused, use Identity for none
+	Filter Filter // the resize's filter (Bicubic, the zero value: Catmull-Rom)
 	Limits Limits // bounds on the source, the target and the resizer's temporary; zero fields mean DefaultLimits
 }
 
@@ -137,7 +138,7 @@ func Prepare(img image.Image, o Options) (*Tensor, error) {
 		return nil, fmt.Errorf("imageprep: %s %v is smaller than one %d×%d patch; choose a larger size or a token budget", what, dst, o.Patch, o.Patch)
 	}
 	if dst != src {
-		r, err := l.Resize(img, dst.H, dst.W)
+		r, err := l.ResizeFilter(img, dst.H, dst.W, o.Filter)
 		if err != nil {
 			return nil, err
 		}

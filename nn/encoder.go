@@ -123,7 +123,7 @@ func (e *Encoder) FLOPs(grids ...posenc.Grid) float64 {
 			f += 2*t*d*(3*d+d) + 2*t*(float64(b.MLP.FC1.Out)*d+float64(b.MLP.FC2.In)*d) + 4*t*t*d
 		}
 		for _, c := range e.Head.Classifiers {
-			f += 2 * d * float64(c.Out)
+			f += 2 * float64(c.In) * float64(c.Out)
 		}
 	}
 	return f

@@ -15,6 +15,10 @@ const (
 	PoolToken                // the class token (timm global_pool='token')
 	PoolAvg                  // the mean of the patch tokens ('avg')
 	PoolMAP                  // an attention-pool head over all tokens ('map', SigLIP)
+	// PoolTokenAvg concatenates the class token and the mean of the patch
+	// tokens: a feature twice the model width (transformers'
+	// Dinov2ForImageClassification).
+	PoolTokenAvg
 )
 
 // Head is timm's forward_head: pooling, an optional norm on the pooled
@@ -27,6 +31,9 @@ type Head struct {
 	Tokens int
 	FCNorm *LayerNorm // timm fc_norm; nil for none
 	MAP    *AttentionPool
+	// Pooler is transformers' ViT pooler: the pooled feature becomes
+	// tanh(Pooler(pooled)). nil for none.
+	Pooler *Linear
 	// Classifiers: none (no logits), one (on the pooled feature), or, with
 	// Tokens > 1, one per pooled token with the logits averaged (DeiT's
 	// head and head_dist at inference).
@@ -35,16 +42,30 @@ type Head struct {
 
 func (h *Head) tokens() int { return max(h.Tokens, 1) }
 
+// width is the width of the pooled feature for tokens of width d.
+func (h *Head) width(d int) int {
+	if h.Pool == PoolTokenAvg {
+		return 2 * d
+	}
+	return d
+}
+
 func (h *Head) check(d int) error {
 	if h.Pool == PoolMAP && h.MAP == nil {
 		return fmt.Errorf("%w: attention pooling without its layers", ErrConfig)
+	}
+	if h.Pool == PoolTokenAvg && (h.FCNorm != nil || h.Pooler != nil || len(h.Classifiers) > 1) {
+		return fmt.Errorf("%w: class-and-mean pooling takes one classifier and no norm or pooler", ErrConfig)
+	}
+	if p := h.Pooler; p != nil && (p.In != d || p.Out != d) {
+		return fmt.Errorf("%w: pooler is %d→%d, want %d→%d", ErrConfig, p.In, p.Out, d, d)
 	}
 	if n := len(h.Classifiers); n > 1 && n != h.tokens() {
 		return fmt.Errorf("%w: %d classifiers for %d pooled tokens", ErrConfig, n, h.tokens())
 	}
 	for i, c := range h.Classifiers {
-		if c.In != d || c.Out != h.Classifiers[0].Out {
-			return fmt.Errorf("%w: classifier %d is %d→%d, want %d→%d", ErrConfig, i, c.In, c.Out, d, h.Classifiers[0].Out)
+		if c.In != h.width(d) || c.Out != h.Classifiers[0].Out {
+			return fmt.Errorf("%w: classifier %d is %d→%d, want %d→%d", ErrConfig, i, c.In, c.Out, h.width(d), h.Classifiers[0].Out)
 		}
 	}
 	if h.MAP != nil {
@@ -77,7 +98,7 @@ func (h *Head) forward(t kernels.Threads, tokens []float32, n, prefix, d int, bu
 		out.Pooled, out.Logits = out.Pooled[:0], out.Logits[:0]
 		return
 	}
-	out.Pooled = grow(out.Pooled, d)
+	out.Pooled = grow(out.Pooled, h.width(d))
 	p := out.Pooled
 	switch h.Pool {
 	case PoolToken:
@@ -90,15 +111,19 @@ func (h *Head) forward(t kernels.Threads, tokens []float32, n, prefix, d int, bu
 			kernels.Scale(p, p, 1/float32(k))
 		}
 	case PoolAvg:
-		for j := 0; j < d; j++ {
-			var sum float64
-			for r := prefix; r < n; r++ {
-				sum += float64(tokens[r*d+j])
-			}
-			p[j] = float32(sum / float64(n-prefix))
-		}
+		meanRows(p, tokens, prefix, n, d)
+	case PoolTokenAvg:
+		copy(p, tokens[:d])
+		meanRows(p[d:], tokens, prefix, n, d)
 	case PoolMAP:
 		h.MAP.forward(t, tokens, n, d, p, buf[2*d:])
+	}
+	if h.Pooler != nil {
+		tmp := buf[:d]
+		h.Pooler.Apply(1, 1, p, d, tmp, d, kernels.ActNone, nil)
+		for j, v := range tmp {
+			p[j] = float32(math.Tanh(float64(v)))
+		}
 	}
 	if h.FCNorm != nil {
 		tmp := buf[:d]
@@ -112,7 +137,7 @@ func (h *Head) forward(t kernels.Threads, tokens []float32, n, prefix, d int, bu
 	}
 	out.Logits = grow(out.Logits, nc)
 	if len(h.Classifiers) == 1 {
-		h.Classifiers[0].Apply(1, 1, p, d, out.Logits, nc, kernels.ActNone, nil)
+		h.Classifiers[0].Apply(1, 1, p, h.width(d), out.Logits, nc, kernels.ActNone, nil)
 		return
 	}
 	// One classifier per token, averaged (DeiT distilled).
@@ -123,6 +148,17 @@ func (h *Head) forward(t kernels.Threads, tokens []float32, n, prefix, d int, bu
 		kernels.Add(out.Logits, out.Logits, row)
 	}
 	kernels.Scale(out.Logits, out.Logits, 1/float32(len(h.Classifiers)))
+}
+
+// meanRows sets dst (d values) to the mean of rows lo..n-1 of tokens.
+func meanRows(dst, tokens []float32, lo, n, d int) {
+	for j := 0; j < d; j++ {
+		var sum float64
+		for r := lo; r < n; r++ {
+			sum += float64(tokens[r*d+j])
+		}
+		dst[j] = float32(sum / float64(n-lo))
+	}
 }
 
 // AttentionPool is timm's AttentionPoolLatent (global_pool='map'): learned

@@ -18,6 +18,9 @@ type HubConfig struct {
 	ModelArgs    map[string]any    `json:"model_args"`
 	LabelNames   json.RawMessage   `json:"label_names"`        // a list, or an object from class index to name
 	LabelDescs   map[string]string `json:"label_descriptions"` // name → description (e.g. synset → "tench, Tinca tinca")
+	// Transformers is set when config.json is transformers' (model_type,
+	// architectures) rather than timm's; Architecture is then its class.
+	Transformers *Transformers `json:"-"`
 	Pretrained   struct {
 		InputSize []int     `json:"input_size"`
 		Mean      []float64 `json:"mean"`

@@ -65,6 +65,9 @@ type Info struct {
 	// Config is the family's resolved configuration as JSON (what the
 	// `config` metadata of a rewritten checkpoint holds).
 	Config []byte
+	// Transformers, for a checkpoint in transformers' layout, maps the
+	// Output fields to transformers' output names; nil otherwise.
+	Transformers *TransformersInfo
 }
 
 // Family is a model family that the front door can load.
@@ -80,6 +83,10 @@ type Family struct {
 	// and bf16 Linear layers); the front door refuses those dtypes for a
 	// family without it rather than run it in float32 silently.
 	LowPrecision bool
+	// Transformers lists the Hugging Face transformers classes the family
+	// runs from their own files (config.json with model_type); Claims then
+	// gets the class (or, without architectures, the model_type) as arch.
+	Transformers []string
 }
 
 var families []Family

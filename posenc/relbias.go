@@ -217,6 +217,7 @@ type RelPosBias struct {
 	window     Grid
 	classToken bool
 	offset     []float32
+	interp     *ResampleOptions // resize by F.interpolate (NewRelPosBiasInterp); nil: timm's rule
 	cache      perGridCache[relKey, *relPlan]
 }
 
@@ -274,7 +275,7 @@ func (b *RelPosBias) plan(g Grid, prefix int) (*relPlan, error) {
 		if b.classToken {
 			extra = 3
 		}
-		table, err := ResizeRelPosTable(b.table, b.heads, b.window, g, extra)
+		table, err := b.resized(g, extra)
 		if err != nil {
 			return nil, err
 		}

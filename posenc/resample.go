@@ -129,7 +129,13 @@ func (o ResampleOptions) validate() error {
 
 // axisTaps returns the resampling of one axis from in to out samples.
 func (o ResampleOptions) axisTaps(in, out int) *kernels.Taps {
-	if o.ScaleOffset != 0 && in != out {
+	// ATen's bicubic maps coordinates by 1/scale_factor even where an
+	// axis keeps its size (its linear mode copies such an axis), so with
+	// the offset a grid that keeps one side of the table still moves on
+	// that side (transformers ≤ 4.44, facebookresearch/dinov2). Both
+	// return the table itself when the whole grid is the table's, as
+	// ResampleAbsPosEmbed does.
+	if o.ScaleOffset != 0 && (in != out || o.Method == Bicubic) {
 		mode := kernels.InterpBicubic
 		if o.Method == Bilinear {
 			mode = kernels.InterpBilinear

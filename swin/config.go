@@ -30,6 +30,19 @@ type Config struct {
 	// pretrained_window_sizes): offsets are normalised by it, so a larger
 	// window extrapolates. 0 (or none) normalises by the stage's own window.
 	PretrainedWindowSizes []int `json:"pretrained_window_sizes,omitempty"`
+	// PadThenShift rolls the grid after padding it to whole windows
+	// (transformers' Swin and Swinv2) rather than before (timm): the
+	// padding rows then sit inside the rolled grid, not at its end.
+	PadThenShift bool `json:"pad_then_shift,omitempty"`
+	// ShiftPerInput decides the shift per input, as transformers' Swin v1
+	// does: a stage whose grid's shorter side is no longer than the window
+	// runs unshifted; the window stays WindowSize (StageWindow does not
+	// shrink it from ImgSize).
+	ShiftPerInput bool `json:"shift_per_input,omitempty"`
+	// PatchNormEps, when not zero, is the epsilon of the patch embedding's
+	// and the patch mergings' norms (transformers' plain nn.LayerNorm:
+	// 1e-5 whatever layer_norm_eps says); zero means NormEps.
+	PatchNormEps float64 `json:"patch_norm_eps,omitempty"`
 }
 
 // ParseConfig decodes a `config` metadata string and checks it.
@@ -90,6 +103,8 @@ func (c *Config) Validate() error {
 		return bad("mlp_ratio %g: must be in (0, 64]", c.MLPRatio)
 	case c.NormEps <= 0:
 		return bad("norm_eps %g: must be positive", c.NormEps)
+	case c.PatchNormEps < 0:
+		return bad("patch_norm_eps %g: must be positive (or 0: norm_eps)", c.PatchNormEps)
 	case c.NumClasses < 0 || c.NumClasses > 1<<20:
 		return bad("num_classes %d: must be in 0..%d", c.NumClasses, 1<<20)
 	case c.GlobalPool != "avg" && c.GlobalPool != "":
@@ -141,7 +156,13 @@ func (c *Config) NumFeatures() int { return c.StageDim(len(c.Depths) - 1) }
 // default 224² and window 7 this is what makes the last stage of
 // swin_tiny (7×7) unshifted. The input size plays no part: a larger input
 // is cut into more windows, a smaller one padded to one.
+//
+// With ShiftPerInput the window is WindowSize at every stage and the shift
+// half of it; blocks drop the shift per input (segment.shift).
 func (c *Config) StageWindow(i int) (window, shift [2]int) {
+	if c.ShiftPerInput {
+		return c.WindowSize, [2]int{c.WindowSize[0] / 2, c.WindowSize[1] / 2}
+	}
 	for a := range 2 {
 		r := c.ImgSize[a] / c.PatchSize[a] >> i
 		w := c.WindowSize[a]
@@ -151,6 +172,14 @@ func (c *Config) StageWindow(i int) (window, shift [2]int) {
 		}
 	}
 	return window, shift
+}
+
+// patchEps is the epsilon of the patch embedding's and mergings' norms.
+func (c *Config) patchEps() float64 {
+	if c.PatchNormEps > 0 {
+		return c.PatchNormEps
+	}
+	return c.NormEps
 }
 
 // PretrainedWindow is the window stage i's continuous position bias

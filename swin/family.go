@@ -9,13 +9,16 @@ import (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, LowPrecision: true, Transformers: hfClassList()})
 }
 
 // claims: a timm name of the family (swin_*, swinv2_*; not swinv2_cr_*,
 // another class with other tensor names), anyres's own config metadata
 // with family "swin", or Swin's tensors.
 func claims(arch string, ck nn.Checkpoint) int {
+	if hfClaims(arch) {
+		return 2
+	}
 	if arch != "" {
 		if (strings.HasPrefix(arch, "swin_") || strings.HasPrefix(arch, "swinv2_")) && !strings.HasPrefix(arch, "swinv2_cr_") {
 			return 2
@@ -50,7 +53,13 @@ func ownConfig(f interface{ Metadata() map[string]string }) []byte {
 func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
 	var cfg Config
 	var err error
-	if raw := ownConfig(ck); raw != nil && hub == nil {
+	var hf *nn.TransformersInfo
+	if hub != nil && hub.Transformers != nil {
+		// transformers pads the image to whole patches.
+		if cfg, ck, hf, err = fromTransformers(ck, hub.Transformers); o.Edge == nn.EdgeDefault {
+			o.Edge = nn.EdgePad
+		}
+	} else if raw := ownConfig(ck); raw != nil && hub == nil {
 		cfg, err = ParseConfig(raw)
 	} else {
 		cfg, err = InferConfig(ck, hub)
@@ -63,11 +72,15 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	}
 	m, err := build(cfg, ck, Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
 		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	if r, ok := ck.(*nn.Renamed); ok {
+		err = r.Explain(err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if hub != nil {
 		m.arch = hub.Architecture
 	}
+	m.hf = hf
 	return m, nil
 }

@@ -40,14 +40,32 @@ func (s *segment) windows() int { return s.nwy * s.nwx }
 
 // source is the token (row-major in the grid) that row t of window wi
 // holds once the grid is rolled by -shift and padded (timm's torch.roll,
-// F.pad and window_partition), or -1 for a padding row.
-func (s *segment) source(wi, t int, win, shift [2]int) int {
+// F.pad and window_partition), or -1 for a padding row. With padFirst the
+// grid is padded, then rolled (transformers' order).
+func (s *segment) source(wi, t int, win, shift [2]int, padFirst bool) int {
 	y := wi/s.nwx*win[0] + t/win[1]
 	x := wi%s.nwx*win[1] + t%win[1]
+	if padFirst {
+		y, x = (y+shift[0])%s.hp, (x+shift[1])%s.wp
+		if y >= s.grid.H || x >= s.grid.W {
+			return -1
+		}
+		return y*s.grid.W + x
+	}
 	if y >= s.grid.H || x >= s.grid.W {
 		return -1
 	}
 	return (y+shift[0])%s.grid.H*s.grid.W + (x+shift[1])%s.grid.W
+}
+
+// shift is block b's shift on this segment's grid: its own, or, with
+// perInput (transformers' Swin v1), none when the grid's shorter side
+// fits in one window.
+func (s *segment) shift(b *block, win [2]int, perInput bool) [2]int {
+	if perInput && min(s.grid.H, s.grid.W) <= win[0] {
+		return [2]int{}
+	}
+	return b.shift
 }
 
 // item is one unit of parallel work: rows (or windows) [lo, hi) of a
@@ -355,9 +373,11 @@ func (ws *workspace) partition(sc *scratch, it item) {
 	s := &ws.segs[it.seg]
 	d, nt, n := st.dim, st.window[0]*st.window[1], it.hi-it.lo
 	a := sc.a[:n*d]
+	cfg := &ws.m.cfg
+	shift := s.shift(b, st.window, cfg.ShiftPerInput)
 	for r := it.lo; r < it.hi; r++ {
 		dst := a[(r-it.lo)*d : (r-it.lo+1)*d]
-		src := s.source(r/nt, r%nt, st.window, b.shift)
+		src := s.source(r/nt, r%nt, st.window, shift, cfg.PadThenShift)
 		switch {
 		case src < 0:
 			clear(dst)
@@ -414,17 +434,18 @@ func (ws *workspace) attend(sc *scratch, it item) {
 		scale = b.scale[h]
 	}
 	built := 1 // bit k: sc.bias[k] holds this item's bias with mask k
+	shift := s.shift(b, st.window, ws.m.cfg.ShiftPerInput)
 	for wi := it.lo; wi < it.hi; wi++ {
 		kind := 0
-		if b.shift[0] > 0 && wi/s.nwx == s.nwy-1 {
+		if shift[0] > 0 && wi/s.nwx == s.nwy-1 {
 			kind |= 1
 		}
-		if b.shift[1] > 0 && wi%s.nwx == s.nwx-1 {
+		if shift[1] > 0 && wi%s.nwx == s.nwx-1 {
 			kind |= 2
 		}
 		bias := sc.bias[kind][:nt*nt]
 		if built&(1<<kind) == 0 {
-			masked(bias, base, kind, st.window, b.shift)
+			masked(bias, base, kind, st.window, shift)
 			built |= 1 << kind
 		}
 		row := (s.woff + wi*nt) * 3 * d
@@ -480,8 +501,10 @@ func (ws *workspace) reverse(sc *scratch, it item) {
 	d, nt, n := st.dim, st.window[0]*st.window[1], it.hi-it.lo
 	a := sc.a[:n*d]
 	b.proj.Apply(1, n, ws.ao[(s.woff+it.lo)*d:(s.woff+it.hi)*d], d, a, d, kernels.ActNone, nil)
+	cfg := &ws.m.cfg
+	shift := s.shift(b, st.window, cfg.ShiftPerInput)
 	for r := it.lo; r < it.hi; r++ {
-		src := s.source(r/nt, r%nt, st.window, b.shift)
+		src := s.source(r/nt, r%nt, st.window, shift, cfg.PadThenShift)
 		if src < 0 {
 			continue
 		}

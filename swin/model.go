@@ -57,7 +57,8 @@ type Options struct {
 type Model struct {
 	cfg       Config
 	net       *network
-	arch      string // timm's architecture name, when known
+	arch      string // timm's architecture name (or transformers' class), when known
+	hf        *nn.TransformersInfo
 	maxTokens int
 	edge      nn.EdgePolicy
 	workers   *nn.Workers
@@ -137,7 +138,7 @@ func (m *Model) Config() Config { return m.cfg }
 // on either closes both) but runs each forward pass on n workers (0:
 // GOMAXPROCS), with workspaces of its own.
 func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
+	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
 	c.workers = nn.NewWorkers(n)
 	c.pool.New = func() any { return newWorkspace(c) }
 	return c
@@ -260,7 +261,7 @@ func (ws *workspace) pack(imgs []Image) error {
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "swin", Architecture: m.arch, Width: m.cfg.NumFeatures(), Patch: m.cfg.PatchSize,
-		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Transformers: m.hf}
 }
 
 var _ nn.Net = (*Model)(nil)

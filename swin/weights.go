@@ -76,7 +76,7 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 	if w.Err() == nil {
 		n.patch = nn.NewPatchEmbed(kernel, patchB, d0, C, p)
 	}
-	n.patchNorm = *nn.NewLayerNorm(w, "patch_embed.norm", d0, eps)
+	n.patchNorm = *nn.NewLayerNorm(w, "patch_embed.norm", d0, c.patchEps())
 	n.stages = make([]stage, len(c.Depths))
 	for si := range n.stages {
 		s := &n.stages[si]
@@ -96,9 +96,9 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 			in := 4 * c.StageDim(si-1)
 			s.reduction = linear(pre+"reduction", w.Get(pre+"reduction.weight", d, in), nil, d, in)
 			if n.v2 {
-				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", d, eps) // after the reduction
+				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", d, c.patchEps()) // after the reduction
 			} else {
-				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", in, eps)
+				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", in, c.patchEps())
 			}
 		}
 		s.blocks = make([]block, c.Depths[si])

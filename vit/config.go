@@ -27,7 +27,7 @@ type Config struct {
 	// tokens get none (timm no_embed_class).
 	NoEmbedClass  bool    `json:"no_embed_class"`
 	PosEmbed      string  `json:"pos_embed"`       // "learn" (a stored table) or "none"
-	GlobalPool    string  `json:"global_pool"`     // "token" (class token), "avg" (mean of patch tokens), "map" (attention pool) or "" (no pooling, no head)
+	GlobalPool    string  `json:"global_pool"`     // "token" (class token), "avg" (mean of patch tokens), "map" (attention pool), "token_avg" (both, concatenated: transformers' Dinov2 classifier) or "" (no pooling, no head)
 	FCNorm        bool    `json:"fc_norm"`         // layer norm after pooling (timm's default with avg pooling)
 	FinalNorm     bool    `json:"final_norm"`      // layer norm on every token at the end of forward_features
 	PreNorm       bool    `json:"pre_norm"`        // layer norm after the position embedding (CLIP style)
@@ -46,6 +46,11 @@ type Config struct {
 	// AttnPoolLatents is the number of latent queries of the 'map'
 	// attention-pool head (SigLIP: 1); 0 means 1.
 	AttnPoolLatents int `json:"attn_pool_latents"`
+	// Pooler: transformers' ViT pooler, tanh(pooler.dense(class token)),
+	// makes the pooled feature.
+	Pooler bool `json:"pooler,omitempty"`
+	// NoHeadBias: the head has no bias (CLIP's visual_projection).
+	NoHeadBias bool `json:"no_head_bias,omitempty"`
 }
 
 // Limits on configurations, so that a corrupt or hostile file cannot make
@@ -161,12 +166,16 @@ func (c Config) Validate() error {
 		return bad("num_classes %d outside 0..%d", c.NumClasses, maxClasses)
 	case c.PosEmbed != "learn" && c.PosEmbed != "none":
 		return bad("pos_embed %q: want \"learn\" or \"none\"", c.PosEmbed)
-	case c.GlobalPool != "token" && c.GlobalPool != "avg" && c.GlobalPool != "map" && c.GlobalPool != "":
-		return bad("global_pool %q: want \"token\", \"avg\", \"map\" or \"\"", c.GlobalPool)
-	case c.GlobalPool == "token" && !c.ClassToken:
+	case c.GlobalPool != "token" && c.GlobalPool != "avg" && c.GlobalPool != "map" && c.GlobalPool != "token_avg" && c.GlobalPool != "":
+		return bad("global_pool %q: want \"token\", \"avg\", \"map\", \"token_avg\" or \"\"", c.GlobalPool)
+	case (c.GlobalPool == "token" || c.GlobalPool == "token_avg") && !c.ClassToken:
 		return bad("global_pool \"token\" needs a class token")
 	case c.DistToken && !c.ClassToken:
 		return bad("a distillation token needs a class token")
+	case c.Pooler && (c.GlobalPool != "token" || c.DistToken):
+		return bad("the pooler takes the class token alone (global_pool \"token\", no distillation token)")
+	case c.GlobalPool == "token_avg" && (c.FCNorm || c.DistToken):
+		return bad("global_pool \"token_avg\" takes no fc_norm and no distillation token")
 	case c.AttnPoolLatents < 0 || c.AttnPoolLatents > maxPrefix:
 		return bad("attn_pool_latents %d outside 0..%d", c.AttnPoolLatents, maxPrefix)
 	case !validAct(c):

@@ -18,12 +18,15 @@ var archPrefixes = []string{"vit_", "deit_", "deit3_", "flexivit_"}
 var otherClasses = []string{"_rope", "vit_pe_", "dinov3"}
 
 func init() {
-	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily, LowPrecision: true, Transformers: HFClasses()})
 }
 
 // claims: a timm name of the family (not those of timm's Eva class),
 // anyres's own config metadata, or a plain ViT's tensors.
 func claims(arch string, ck nn.Checkpoint) int {
+	if hfClaims(arch) {
+		return 2
+	}
 	if arch != "" {
 		for _, o := range otherClasses {
 			if strings.Contains(arch, o) {
@@ -70,7 +73,13 @@ var flexiResample = posenc.ResampleOptions{Method: posenc.Bilinear}
 func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
 	var cfg Config
 	var err error
-	if raw := ownConfig(ck); raw != nil && hub == nil {
+	var hf *nn.TransformersInfo
+	if hub != nil && hub.Transformers != nil {
+		if cfg, ck, hf, err = fromTransformers(ck, hub.Transformers); err == nil && o.Resample == nil {
+			r := posenc.TransformersResample()
+			o.Resample = &r
+		}
+	} else if raw := ownConfig(ck); raw != nil && hub == nil {
 		cfg, err = ParseConfig(raw)
 	} else {
 		cfg, err = InferConfig(ck, hub)
@@ -85,19 +94,25 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 		opts.Resample = &r
 	}
 	m, err := build(cfg, ck, opts, o.Closer)
+	if r, ok := ck.(*nn.Renamed); ok {
+		err = r.Explain(err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if hub != nil {
 		m.arch = hub.Architecture
 	}
+	m.hf = hf
 	return m, nil
 }
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
-	return m.Describe("vit", m.arch, j)
+	info := m.Describe("vit", m.arch, j)
+	info.Transformers = m.hf
+	return info
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -83,7 +83,8 @@ type Model struct {
 	*nn.Model
 	cfg   Config
 	patch [2]int // the patch size it runs at
-	arch  string // timm's architecture name, when known
+	arch  string // timm's architecture name (or transformers' class), when known
+	hf    *nn.TransformersInfo
 }
 
 // Load opens a safetensors checkpoint with timm state_dict names. Its
@@ -159,7 +160,7 @@ func build(cfg Config, src TensorSource, opts Options, closer io.Closer) (*Model
 // each forward pass on n workers (0: GOMAXPROCS). Closing either closes
 // both; forward passes after that return nn.ErrClosed.
 func (m *Model) WithThreads(n int) *Model {
-	return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg, patch: m.patch, arch: m.arch}
+	return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg, patch: m.patch, arch: m.arch, hf: m.hf}
 }
 
 // Config returns the model's architecture.

@@ -86,9 +86,21 @@ func encoder(c Config, src TensorSource, opts Options) (*nn.Encoder, [2]int, err
 			mapRaw[i][0], mapRaw[i][1] = raw("attn_pool."+l.name, l.out, l.in)
 		}
 	}
+	var pooler [2][]float32
+	if c.Pooler {
+		pooler[0], pooler[1] = raw("pooler.dense", d, d)
+	}
 	var heads [][2][]float32
 	if c.NumClasses > 0 {
-		hw, hb := raw("head", c.NumClasses, d)
+		in := d
+		if c.GlobalPool == "token_avg" {
+			in = 2 * d
+		}
+		hw := w.Get("head.weight", c.NumClasses, in)
+		var hb []float32
+		if !c.NoHeadBias {
+			hb = w.Get("head.bias", c.NumClasses)
+		}
 		heads = append(heads, [2][]float32{hw, hb})
 		if c.DistToken {
 			hw, hb := raw("head_dist", c.NumClasses, d)
@@ -129,7 +141,11 @@ func encoder(c Config, src TensorSource, opts Options) (*nn.Encoder, [2]int, err
 		mp.MLP = nn.MLP{FC1: lin.New("attn_pool.mlp.fc1", mapRaw[3][0], mapRaw[3][1], h, d, nil), FC2: lin.New("attn_pool.mlp.fc2", mapRaw[4][0], mapRaw[4][1], d, h, nil), Act: act}
 	}
 	for i, hd := range heads {
-		e.Head.Classifiers = append(e.Head.Classifiers, lin.New([]string{"head", "head_dist"}[i], hd[0], hd[1], c.NumClasses, d, nil))
+		e.Head.Classifiers = append(e.Head.Classifiers, lin.New([]string{"head", "head_dist"}[i], hd[0], hd[1], c.NumClasses, len(hd[0])/c.NumClasses, nil))
+	}
+	if c.Pooler {
+		p := lin.New("pooler.dense", pooler[0], pooler[1], d, d, nil)
+		e.Head.Pooler = &p
 	}
 	switch c.GlobalPool {
 	case "token":
@@ -141,6 +157,8 @@ func encoder(c Config, src TensorSource, opts Options) (*nn.Encoder, [2]int, err
 		e.Head.Pool = nn.PoolAvg
 	case "map":
 		e.Head.Pool = nn.PoolMAP
+	case "token_avg":
+		e.Head.Pool = nn.PoolTokenAvg
 	}
 	var err error
 	switch {

@@ -14,6 +14,10 @@ func resampleOptions(method string, antialias bool) (posenc.ResampleOptions, err
 		return posenc.DINOv2Resample(false), nil
 	case "dinov2-reg":
 		return posenc.DINOv2Resample(true), nil
+	case "transformers":
+		return posenc.TransformersResample(), nil
+	case "transformers-4.44":
+		return posenc.TransformersResampleV444(), nil
 	}
 	m, err := posenc.ParseMethod(method)
 	if err != nil {

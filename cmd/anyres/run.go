@@ -32,8 +32,10 @@ var stdout io.Writer = os.Stdout
 const runHelp = `usage: anyres run -weights model.safetensors|hubfolder (-image photo.jpg | -input x.npy) [flags]
 
 Runs a checkpoint of any family anyres runs (timm ViT, DeiT, DINOv2, CLIP,
-SigLIP, FlexiViT, Swin, ...: safetensors with timm state_dict names, or a
-hub folder with model.safetensors and timm's config.json) on one PNG or JPEG
+SigLIP, FlexiViT, Swin, ...: safetensors with timm state_dict names, a
+hub folder with model.safetensors and timm's config.json, or a Hugging Face
+transformers folder: config.json with model_type, model.safetensors and
+preprocessor_config.json) on one PNG or JPEG
 photo, or on a normalised tensor (-input), and prints the top classes, or
 writes features, pooled feature and logits to a file (-out). The
 architecture comes from config.json (or -config), the file's "config"
@@ -49,10 +51,17 @@ The input size is one of:
 
 A learned position table is resampled to the input's grid (-method; by
 default the family's rule: bicubic with antialiasing as timm does, bilinear
-for FlexiViT; dinov2 and dinov2-reg are facebookresearch/dinov2's rules).
+for FlexiViT; bicubic without antialiasing for transformers checkpoints;
+dinov2 and dinov2-reg are facebookresearch/dinov2's rules, transformers-4.44
+is transformers <= 4.44's).
 
 Pixels are scaled to [0, 1] and normalised by the model's mean and std: the
-config's pretrained_cfg mean/std when it has them, else -norm.
+config's pretrained_cfg mean/std when it has them, else -norm. A folder's
+preprocessor_config.json gives rescale factor, mean and std, and, unless
+-size or -tokens is given, the resize (filter and size or shortest edge) and
+crop; -size native keeps the photo's own size. -out .safetensors then also
+holds transformers' names: last_hidden_state, pooler_output, image_embeds,
+logits.
 
 flags:
 `
@@ -83,7 +92,7 @@ func runRun(args []string) error {
 	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
 	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
-	fs.StringVar(&f.method, "method", "", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest, fourier, dinov2 or dinov2-reg (default: the family's rule, timm's)")
+	fs.StringVar(&f.method, "method", "", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest, fourier, dinov2, dinov2-reg, transformers or transformers-4.44 (default: the family's rule, timm's or transformers')")
 	fs.BoolVar(&f.antialias, "antialias", true, "antialias when the table shrinks (timm's default)")
 	fs.StringVar(&f.norm, "norm", "imagenet", "normalisation when the config has no mean/std: imagenet, inception, clip or none")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line (or a JSON list)")
@@ -179,12 +188,15 @@ func run(f runFlags, normSet bool) error {
 	}
 	defer m.Close()
 	info := m.Info()
-	hub, _ := nn.ParseHub(configJSON)
+	hub := hubOf(configJSON)
 	if labels == nil {
 		labels = hub.Labels(info.NumClasses)
 	}
 	if configJSON == nil {
 		configJSON = info.Config
+	}
+	if info.Transformers != nil && info.Transformers.Skipped != "" {
+		fmt.Fprintln(os.Stderr, info.Transformers.Skipped)
 	}
 
 	var x *imageprep.Tensor
@@ -210,6 +222,11 @@ func run(f runFlags, normSet bool) error {
 
 	if f.out != "" {
 		return writeFeatures(f, ext, x, &out, info)
+	}
+	if info.Transformers != nil && info.Transformers.Logits == "image_embeds" {
+		fmt.Fprintf(stdout, "this model's head is a projection: image_embeds of %d values (first %d: %s); use -out to save features\n",
+			len(out.Logits), min(5, len(out.Logits)), fmtFloats(out.Logits[:min(5, len(out.Logits))]))
+		return nil
 	}
 	if len(out.Logits) == 0 {
 		fmt.Fprintf(stdout, "this model has no classifier head: pooled feature of %d values (first %d: %s); use -out to save features\n",
@@ -256,12 +273,20 @@ func readInput(path string) (*imageprep.Tensor, error) {
 
 // prepareImage decodes the photo and makes the model's input: size by
 // -size, -tokens or the photo's own, normalised by the config's mean/std
-// (or -norm).
+// (or -norm). A folder's preprocessor_config.json (transformers' image
+// processor) gives the mean, std and rescale factor, and, without -size
+// or -tokens, the resize and crop.
 func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, target imageprep.Size) (*imageprep.Tensor, string, error) {
 	info := m.Info()
 	norm, fromConfig := imageprep.Norm{}, false
 	var err error
-	if configJSON != nil {
+	proc, err := readProcessor(f.weights)
+	if err != nil {
+		return nil, "", err
+	}
+	if proc != nil {
+		norm, fromConfig = proc.Norm, true
+	} else if configJSON != nil {
 		if norm, fromConfig, err = imageprep.NormFromConfig(configJSON); err != nil {
 			return nil, "", err
 		}
@@ -277,7 +302,13 @@ func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, t
 	}
 	patch := info.Patch
 	b := photo.Bounds()
+	if proc != nil && f.size == "" && f.tokens == 0 {
+		return processorImage(f, m, photo, *proc, norm)
+	}
 	prep := imageprep.Options{Size: target, Tokens: f.tokens, Patch: min(patch[0], patch[1]), Norm: norm}
+	if proc != nil {
+		prep.Filter = proc.Filter
+	}
 	if f.tokens > 0 && info.Family == "naflex" {
 		// SigLIP 2's own budget rule, which NaFlex models were trained on.
 		h, w, err := naflex.SizeForTokens(b.Dy(), b.Dx(), patch, f.tokens)
@@ -363,6 +394,7 @@ func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *anyres.Outp
 		return tensorout.WriteNPYFile(f.out, []int{1, n, d}, out.Tokens)
 	}
 	t := map[string]tensorout.Tensor{"features": tensorout.F32([]int{1, n, d}, out.Tokens)}
+	transformersOutputs(t, info, out, n)
 	if len(out.Pooled) > 0 {
 		t["pooled"] = tensorout.F32([]int{1, len(out.Pooled)}, out.Pooled)
 	}

@@ -67,8 +67,8 @@ func layers(c Config, src nn.Source, o Options) (*weights, error) {
 			if c.IsGlobal(i) {
 				// Sized by the training grid; any size serves (get_rel_pos
 				// resizes), so the file says how many rows.
-				rh = w.Get(bp+"attn.rel_pos_h", rowsOf(src, bp+"attn.rel_pos_h"), hd)
-				rw = w.Get(bp+"attn.rel_pos_w", rowsOf(src, bp+"attn.rel_pos_w"), hd)
+				rh = w.Get(bp+"attn.rel_pos_h", rowsOf(src, bp+"attn.rel_pos_h", c.PosGrid[0]), hd)
+				rw = w.Get(bp+"attn.rel_pos_w", rowsOf(src, bp+"attn.rel_pos_w", c.PosGrid[1]), hd)
 			} else {
 				rh = w.Get(bp+"attn.rel_pos_h", rows, hd)
 				rw = w.Get(bp+"attn.rel_pos_w", rows, hd)
@@ -112,15 +112,14 @@ func layers(c Config, src nn.Source, o Options) (*weights, error) {
 	return r, nil
 }
 
-// rowsOf is the first dimension of a 2-D tensor of src (0 when it is
-// missing or not 2-D: Get then reports it with the shape it wants).
-func rowsOf(src nn.Source, name string) int {
-	if !src.Has(name) {
-		return 0
+// rowsOf is the first dimension of a 2-D tensor of src; when it is missing
+// or not 2-D, the rows timm gives a global block on the training grid
+// (side: the table's side), so that Get names the shape it wants.
+func rowsOf(src nn.Source, name string, side int) int {
+	if src.Has(name) {
+		if _, s, err := src.Float32(name); err == nil && len(s) == 2 && s[0] > 0 && s[0] <= 1<<16 {
+			return s[0]
+		}
 	}
-	_, s, err := src.Float32(name)
-	if err != nil || len(s) != 2 || s[0] <= 0 || s[0] > 1<<16 {
-		return 0
-	}
-	return s[0]
+	return 2*side - 1
 }

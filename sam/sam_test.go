@@ -310,3 +310,23 @@ func TestFLOPs(t *testing.T) {
 		t.Errorf("96²: %g, 144×80: %g, both: %g", a, b, m.FLOPsFor([2]int{96, 96}, [2]int{144, 80}))
 	}
 }
+
+// TestThreadsLarge: on a grid whose global block splits into several
+// query spans and tiles, and whose windows pad, 1 and N workers give the
+// same bits (random weights of a small config).
+func TestThreadsLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 1300-token global block is slow under emulators")
+	}
+	cfg := Config{InChans: 3, Patch: 16, Dim: 48, Depth: 2, Heads: 3, MLPHidden: 96, Window: 5,
+		Global: []int{1}, RelPos: true, PosGrid: [2]int{6, 6}, NeckChans: 16}
+	src := RandomWeights(cfg, 3)
+	img := familytest.BenchImage(36*16, 37*16)
+	familytest.Threads(t, func(threads int) nn.Net {
+		m, err := New(cfg, src, Options{RunOptions: nn.RunOptions{Threads: threads}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}, img)
+}

@@ -9,8 +9,8 @@ import (
 
 // GridScratch is one worker's buffers for AttendGrid; they only grow.
 type GridScratch struct {
-	kv               kernels.AttentionKV
-	bias, qb, scores []float32
+	kv                  kernels.AttentionKV
+	bias, terms, scores []float32
 }
 
 // AttendGrid is one head's self-attention over the tokens of a grid g with
@@ -20,8 +20,9 @@ type GridScratch struct {
 // heads can stay interleaved in a fused qkv matrix; only rows [lo, hi) of
 // out are written. A nil qb adds nothing.
 //
-// The bias is built for queryTile query rows at a time (queryTile×N
-// values), never for the whole N×N matrix; long grids run the fused
+// The bias's per-query terms are computed once for the whole span (so its
+// GEMMs see many rows), the bias itself for queryTile query rows at a time
+// (queryTile×N values), never for the whole N×N matrix; long grids run the fused
 // kernel (kernels.AttentionPacked, k and v packed once per call), short
 // ones Q·Kᵀ, softmax and P·V, as the encoder's attention does. Results
 // depend on the inputs and lo alone.
@@ -38,9 +39,14 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 	} else {
 		s.scores = grow(s.scores, tile*n)
 	}
+	tl := 0
 	if qb != nil {
+		tl = qb.TermsLen(g)
 		s.bias = grow(s.bias, tile*n)
-		s.qb = grow(s.qb, qb.ScratchLen(g, tile))
+		s.terms = grow(s.terms, (hi-lo)*tl)
+		if err := qb.Terms(s.terms, q[lo*ldq:], ldq, g, lo, hi); err != nil {
+			return err
+		}
 	}
 	for t := lo; t < hi; t += queryTile {
 		e := min(hi, t+queryTile)
@@ -48,9 +54,7 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 		var bias []float32
 		if qb != nil {
 			bias = s.bias[:rows*n]
-			if err := qb.Bias(bias, n, q[t*ldq:], ldq, g, t, e, s.qb); err != nil {
-				return err
-			}
+			qb.Fill(bias, n, s.terms[(t-lo)*tl:], g, rows)
 		}
 		if fused {
 			kernels.AttentionPacked(out[t*ldo:], ldo, q[t*ldq:], ldq, rows, &s.kv, scale, bias, n)

@@ -130,14 +130,19 @@ func TestIm2ColHWC(t *testing.T) {
 // shiftBias is a QueryBias for tests: bias[i, j] = q_i[0]·(j+1).
 type shiftBias struct{}
 
-func (shiftBias) ScratchLen(posenc.Grid, int) int { return 0 }
-func (shiftBias) Bias(bias []float32, ldb int, q []float32, ldq int, g posenc.Grid, lo, hi int, _ []float32) error {
+func (shiftBias) TermsLen(posenc.Grid) int { return 1 }
+func (shiftBias) Terms(terms []float32, q []float32, ldq int, g posenc.Grid, lo, hi int) error {
 	for r := 0; r < hi-lo; r++ {
-		for j := 0; j < g.N(); j++ {
-			bias[r*ldb+j] = q[r*ldq] * float32(j+1) / float32(g.N())
-		}
+		terms[r] = q[r*ldq]
 	}
 	return nil
+}
+func (shiftBias) Fill(bias []float32, ldb int, terms []float32, g posenc.Grid, rows int) {
+	for r := 0; r < rows; r++ {
+		for j := 0; j < g.N(); j++ {
+			bias[r*ldb+j] = terms[r] * float32(j+1) / float32(g.N())
+		}
+	}
 }
 
 // TestAttendGrid: AttendGrid is softmax(scale·q·kᵀ + bias(q))·v written

@@ -9,16 +9,21 @@ import (
 // QueryBias is an attention bias that depends on the queries as well as on
 // where they are: MViTv2's and SAM's decomposed relative position, whose
 // bias for query i and key j is q_i·R_h[y_i, y_j] + q_i·R_w[x_i, x_j].
-// Unlike an AttentionBias it cannot be tabled per grid, so attention builds
-// it per query block, from that block's q.
+// Unlike an AttentionBias it cannot be tabled per grid. Attention builds
+// it in two steps: Terms, the per-query products for a span of queries
+// (TermsLen(g) values per query: GEMMs that want many rows at once), then
+// Fill, the bias of a block of those queries against every key, from
+// their terms (one query block of bias at a time, never N×N).
 type QueryBias interface {
-	// Bias writes the bias of queries [lo, hi) of grid g against all g.N()
-	// keys of the same grid (self-attention): bias row r (stride ldb) is
-	// query lo+r, whose hd values start at q[r·ldq]. scratch holds at least
-	// ScratchLen(g, hi-lo) values.
-	Bias(bias []float32, ldb int, q []float32, ldq int, g Grid, lo, hi int, scratch []float32) error
-	// ScratchLen is the scratch Bias needs for rows query rows of grid g.
-	ScratchLen(g Grid, rows int) int
+	// TermsLen is the number of per-query values Terms writes on grid g.
+	TermsLen(g Grid) int
+	// Terms writes the terms of queries [lo, hi) of grid g (self-attention
+	// over the same grid) to terms, TermsLen(g) values per query: query
+	// lo+r's hd values start at q[r·ldq].
+	Terms(terms []float32, q []float32, ldq int, g Grid, lo, hi int) error
+	// Fill writes the bias of rows queries, whose terms start at terms,
+	// against all g.N() keys: bias row r (stride ldb).
+	Fill(bias []float32, ldb int, terms []float32, g Grid, rows int)
 }
 
 // DecomposedRelPos is the decomposed relative position of MViTv2, ViTDet
@@ -104,32 +109,34 @@ func (d *DecomposedRelPos) tables(g Grid) (decomposedTables, error) {
 	})
 }
 
-// ScratchLen is rows·(g.H + g.W): one block's q·R_h and q·R_w.
-func (d *DecomposedRelPos) ScratchLen(g Grid, rows int) int { return rows * (g.H + g.W) }
+// TermsLen is g.H + g.W: a query's q·R_h against every key row and q·R_w
+// against every key column.
+func (d *DecomposedRelPos) TermsLen(g Grid) int { return g.H + g.W }
 
-// Bias writes bias[r, ky·W+kx] = q·R_h[y, ky] + q·R_w[x, kx] for queries
-// r = lo..hi-1 at (y, x) of grid g (timm get_decomposed_rel_pos_bias for
-// those rows). The products run as GEMMs: queries of one grid row share
-// R_h[y], queries of one grid column (every W-th row) share R_w[x].
-func (d *DecomposedRelPos) Bias(bias []float32, ldb int, q []float32, ldq int, g Grid, lo, hi int, scratch []float32) error {
+// Terms writes, for queries r = lo..hi-1 at (y, x) of grid g, q·R_h[y, ky]
+// for every key row ky, then q·R_w[x, kx] for every key column kx (timm
+// get_decomposed_rel_pos_bias's rel_h and rel_w). The products run as
+// GEMMs: queries of one grid row share R_h[y], queries of one grid column
+// (every W-th row) share R_w[x], so a longer span packs each table row
+// for more queries.
+func (d *DecomposedRelPos) Terms(terms []float32, q []float32, ldq int, g Grid, lo, hi int) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	n, rows, hd := g.N(), hi-lo, d.dim
+	n, rows, hd, tl := g.N(), hi-lo, d.dim, g.H+g.W
 	if lo < 0 || hi > n || rows <= 0 {
 		return fmt.Errorf("posenc: decomposed relative position: queries [%d, %d) of a %s grid", lo, hi, g)
 	}
-	if ldq < hd || ldb < n || len(q) < (rows-1)*ldq+hd || len(bias) < (rows-1)*ldb+n || len(scratch) < d.ScratchLen(g, rows) {
+	if ldq < hd || len(q) < (rows-1)*ldq+hd || len(terms) < rows*tl {
 		return fmt.Errorf("posenc: decomposed relative position: buffers too short for %d queries of a %s grid (head dim %d)", rows, g, hd)
 	}
 	t, err := d.tables(g)
 	if err != nil {
 		return err
 	}
-	relH, relW := scratch[:rows*g.H], scratch[rows*g.H:rows*(g.H+g.W)]
 	for y := lo / g.W; y*g.W < hi; y++ {
 		a, b := max(lo, y*g.W), min(hi, (y+1)*g.W)
-		kernels.Sgemm(1, false, true, b-a, g.H, hd, 1, q[(a-lo)*ldq:], ldq, t.rh[y*g.H*hd:], hd, 0, relH[(a-lo)*g.H:], g.H)
+		kernels.Sgemm(1, false, true, b-a, g.H, hd, 1, q[(a-lo)*ldq:], ldq, t.rh[y*g.H*hd:], hd, 0, terms[(a-lo)*tl:], tl)
 	}
 	for x := 0; x < g.W; x++ {
 		first := lo + ((x-lo)%g.W+g.W)%g.W // the first query of column x at or after lo
@@ -137,18 +144,26 @@ func (d *DecomposedRelPos) Bias(bias []float32, ldb int, q []float32, ldq int, g
 			continue
 		}
 		m := (hi-1-first)/g.W + 1
-		kernels.Sgemm(1, false, true, m, g.W, hd, 1, q[(first-lo)*ldq:], g.W*ldq, t.rw[x*g.W*hd:], hd, 0, relW[(first-lo)*g.W:], g.W*g.W)
+		kernels.Sgemm(1, false, true, m, g.W, hd, 1, q[(first-lo)*ldq:], g.W*ldq, t.rw[x*g.W*hd:], hd, 0, terms[(first-lo)*tl+g.H:], g.W*tl)
 	}
+	return nil
+}
+
+// Fill writes bias[r, ky·W+kx] = rel_h[r, ky] + rel_w[r, kx] from the
+// terms Terms wrote.
+func (d *DecomposedRelPos) Fill(bias []float32, ldb int, terms []float32, g Grid, rows int) {
+	n, tl := g.N(), g.H+g.W
 	for r := 0; r < rows; r++ {
-		row, rw := bias[r*ldb:r*ldb+n], relW[r*g.W:(r+1)*g.W]
-		for ky, v := range relH[r*g.H : (r+1)*g.H] {
+		row, t := bias[r*ldb:r*ldb+n], terms[r*tl:(r+1)*tl]
+		rw := t[g.H:]
+		for ky, v := range t[:g.H] {
 			dst := row[ky*g.W : (ky+1)*g.W]
+			rw := rw[:len(dst)] // one bounds check for the row
 			for kx := range dst {
 				dst[kx] = v + rw[kx]
 			}
 		}
 	}
-	return nil
 }
 
 var _ QueryBias = (*DecomposedRelPos)(nil)

@@ -132,10 +132,11 @@ func TestDecomposedBias(t *testing.T) {
 			for lo := 0; lo < n; lo += tile {
 				hi := min(n, lo+tile)
 				bias := make([]float32, (hi-lo)*ldb)
-				scratch := make([]float32, d.ScratchLen(g, hi-lo))
-				if err := d.Bias(bias, ldb, q[lo*ldq:], ldq, g, lo, hi, scratch); err != nil {
+				terms := make([]float32, (hi-lo)*d.TermsLen(g))
+				if err := d.Terms(terms, q[lo*ldq:], ldq, g, lo, hi); err != nil {
 					t.Fatal(err)
 				}
+				d.Fill(bias, ldb, terms, g, hi-lo)
 				for r := lo; r < hi; r++ {
 					closeTo(t, g.String()+" bias row", bias[(r-lo)*ldb:(r-lo)*ldb+n], want[r*n:(r+1)*n], 1e-5)
 				}
@@ -186,16 +187,16 @@ func TestDecomposedErrors(t *testing.T) {
 	g := Grid{H: 4, W: 4}
 	buf := make([]float32, 16*16)
 	for _, c := range []struct {
-		lo, hi, ldb int
-		scratch     int
+		lo, hi, ldq int
+		terms       int
 	}{
-		{0, 17, 16, 1000}, // past the grid
-		{3, 3, 16, 1000},  // empty
-		{0, 16, 15, 1000}, // bias rows narrower than the keys
-		{0, 16, 16, 10},   // short scratch
+		{0, 17, 2, 1000}, // past the grid
+		{3, 3, 2, 1000},  // empty
+		{0, 16, 1, 1000}, // q rows narrower than the head
+		{0, 16, 2, 10},   // short terms
 	} {
-		if err := d.Bias(buf, c.ldb, buf, 2, g, c.lo, c.hi, make([]float32, c.scratch)); err == nil {
-			t.Errorf("queries [%d, %d), ldb %d, scratch %d accepted", c.lo, c.hi, c.ldb, c.scratch)
+		if err := d.Terms(make([]float32, c.terms), buf, c.ldq, g, c.lo, c.hi); err == nil {
+			t.Errorf("queries [%d, %d), ldq %d, %d terms accepted", c.lo, c.hi, c.ldq, c.terms)
 		}
 	}
 }

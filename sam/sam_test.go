@@ -287,6 +287,9 @@ func TestEdge(t *testing.T) {
 // TestRandomWeights: the benchmark's weights load into the full-size model
 // and run a non-square image with padded windows.
 func TestRandomWeights(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ViT-B-wide random weights take most of a minute under emulators")
+	}
 	cfg := SAMBase()
 	cfg.Depth, cfg.Global = 3, []int{2} // a windowed and a global block, quickly
 	m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})

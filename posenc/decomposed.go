@@ -81,8 +81,7 @@ func GetRelPos(table []float32, rows, dim, q, k int) ([]float32, error) {
 	src := table
 	if rows != l {
 		var err error
-		src, err = ResampleGrid(table, Grid{H: 1, W: rows}, Grid{H: 1, W: l}, dim, ResampleOptions{Method: Bilinear})
-		if err != nil {
+		if src, err = ResizeRelPos(table, rows, dim, l); err != nil {
 			return nil, fmt.Errorf("posenc: GetRelPos: %w", err)
 		}
 	}
@@ -95,6 +94,13 @@ func GetRelPos(table []float32, rows, dim, q, k int) ([]float32, error) {
 		}
 	}
 	return out, nil
+}
+
+// ResizeRelPos resizes a decomposed relative position table (rows×dim,
+// one row per offset) to newRows rows: get_rel_pos's F.interpolate along
+// the rows, mode "linear", align_corners false, no antialias.
+func ResizeRelPos(table []float32, rows, dim, newRows int) ([]float32, error) {
+	return ResampleGrid(table, Grid{H: 1, W: rows}, Grid{H: 1, W: newRows}, dim, ResampleOptions{Method: Bilinear})
 }
 
 // tables returns g's resized and gathered tables, cached.

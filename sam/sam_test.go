@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/anyres/anyres/internal/familytest"
@@ -332,4 +333,28 @@ func TestThreadsLarge(t *testing.T) {
 		}
 		return m
 	}, img)
+}
+
+// TestConcurrentUse runs one model from several goroutines at once, on
+// different sizes (each grid's tables built by whichever comes first).
+func TestConcurrentUse(t *testing.T) {
+	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
+	cs := cases(t, f)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Go(func() {
+			var out nn.Output
+			for r := 0; r < 3; r++ {
+				c := cs[(g+r)%len(cs)]
+				if err := m.Forward(c.img, &out); err != nil {
+					t.Error(err)
+					return
+				}
+				if d := familytest.MaxDiff(out.Tokens, c.feats); d > 1e-4 {
+					t.Errorf("goroutine %d: %s differs from timm by %g", g, c.name, d)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

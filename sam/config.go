@@ -3,6 +3,7 @@ package sam
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,10 @@ const (
 	maxDepth   = 1 << 10
 	maxPatch   = 1 << 10
 	maxClasses = 1 << 20
+	// maxWindow bounds a window's side (timm's SAM models use 14): the
+	// grid pads by up to a window less one per side, and each worker holds
+	// one window's qkv rows.
+	maxWindow = 64
 )
 
 // timmDefaults are the architectures timm registers: heads, global blocks
@@ -97,8 +102,8 @@ func (c Config) Validate() error {
 		return bad("depth %d", c.Depth)
 	case c.MLPHidden <= 0 || c.MLPHidden > 16*maxDim:
 		return bad("MLP width %d", c.MLPHidden)
-	case c.Window < 0 || c.Window > maxPatch:
-		return bad("window %d", c.Window)
+	case c.Window < 0 || c.Window > maxWindow:
+		return bad("window %d (want 0, for none, to %d)", c.Window, maxWindow)
 	case c.NeckChans < 0 || c.NeckChans > maxDim:
 		return bad("neck width %d", c.NeckChans)
 	case c.NumClasses < 0 || c.NumClasses > maxClasses:
@@ -229,6 +234,9 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
+	if err := checkArgs(c, hub); err != nil {
+		return c, err
+	}
 	// The windowed blocks' tables are sized by the window (timm's input_size
 	// of a windowed Attention): a file whose tables say otherwise was built
 	// with another window.
@@ -255,4 +263,46 @@ func modelArgs(hub *nn.HubConfig) map[string]any {
 		return nil
 	}
 	return hub.ModelArgs
+}
+
+// checkArgs refuses a hub config whose model_args contradict what the
+// tensors say, or ask for what anyres does not run.
+func checkArgs(c Config, hub *nn.HubConfig) error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
+	for key, have := range map[string]int{"embed_dim": c.Dim, "depth": c.Depth, "patch_size": c.Patch,
+		"in_chans": c.InChans, "neck_chans": c.NeckChans, "num_classes": c.NumClasses} {
+		if v, ok := hub.Arg(key); ok && v != float64(have) {
+			return bad("config.json says %s %v, the tensors %d: the config contradicts the file", key, v, have)
+		}
+	}
+	if v, ok := hub.Arg("mlp_ratio"); ok && math.Abs(v*float64(c.Dim)-float64(c.MLPHidden)) >= 1 {
+		return bad("config.json says mlp_ratio %v, the tensors an MLP of %d for width %d: the config contradicts the file", v, c.MLPHidden, c.Dim)
+	}
+	if s, ok := nn.SizePair(modelArgs(hub)["img_size"]); ok && c.PosGrid != ([2]int{}) &&
+		(s[0]/c.Patch != c.PosGrid[0] || s[1]/c.Patch != c.PosGrid[1]) {
+		return bad("config.json says img_size %v, but pos_embed is a %d×%d grid of %d-pixel patches: the config contradicts the file", s, c.PosGrid[0], c.PosGrid[1], c.Patch)
+	}
+	if v, ok := modelArgs(hub)["use_abs_pos"].(bool); ok && v != (c.PosGrid != [2]int{}) {
+		return bad("config.json says use_abs_pos %v, but the file has%s pos_embed", v, map[bool]string{true: "", false: " no"}[c.PosGrid != [2]int{}])
+	}
+	for _, key := range []string{"use_rope", "qk_norm", "pre_norm"} {
+		if v, ok := modelArgs(hub)[key].(bool); ok && v {
+			return bad("model_args.%s is not supported by the sam family", key)
+		}
+	}
+	for _, key := range []string{"init_values", "head_hidden_size"} {
+		if v, ok := modelArgs(hub)[key]; ok && v != nil {
+			return bad("model_args.%s %v is not supported by the sam family", key, v)
+		}
+	}
+	pool := ""
+	if v, ok := modelArgs(hub)["global_pool"].(string); ok {
+		pool = v
+	} else if hub != nil && hub.GlobalPool != nil {
+		pool = *hub.GlobalPool
+	}
+	if pool != "" && pool != "avg" {
+		return bad("global_pool %q: the sam family pools by the mean (timm's avg)", pool)
+	}
+	return nil
 }

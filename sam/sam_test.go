@@ -191,9 +191,16 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"window", "window_size", float64(cfg.Window + 1), "the config contradicts the file"},
+		{"huge window", "window_size", float64(1 << 20), "window 1048576"},
+		{"fractional window", "window_size", 4.5, "not a whole number"},
 		{"heads", "num_heads", float64(cfg.Heads + 1), "heads"},
 		{"global", "global_attn_indexes", []any{float64(cfg.Depth)}, "global block"},
 		{"relpos", "use_rel_pos", false, "use_rel_pos"},
+		{"width", "embed_dim", float64(cfg.Dim * 2), "embed_dim"},
+		{"neck", "neck_chans", float64(cfg.NeckChans + 1), "neck_chans"},
+		{"img_size", "img_size", float64(cfg.PosGrid[0]*cfg.Patch + 2*cfg.Patch), "img_size"},
+		{"rope", "use_rope", true, "use_rope"},
+		{"pool", "global_pool", "max", "global_pool"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := *hub

@@ -31,6 +31,7 @@ const (
 // scratch is one worker's private buffers.
 type scratch struct {
 	col, hid  []float32
+	ln        []float32 // a row tile's normalised rows
 	win, wout []float32 // one window's qkv rows and attention output
 	attn      nn.GridScratch
 	err       error
@@ -44,11 +45,8 @@ type workspace struct {
 	g    posenc.Grid
 	win  nn.Windows
 	x    []float32 // the residual stream, n×dim
-	ln   []float32 // normalised rows, n×dim
-	qkv  []float32 // n×3·dim
-	ao   []float32 // attention output before the projection, n×dim
-	neck []float32 // after the neck's 1×1 conv, n×neck
-	feat []float32 // the features, n×neck
+	qkv  []float32 // n×3·dim; after the blocks, the features (n×neck)
+	ao   []float32 // attention output before the projection, n×dim; after the blocks, the neck's 1×1 conv (n×neck)
 	work []scratch
 
 	// the phase being run
@@ -56,6 +54,11 @@ type workspace struct {
 	block int
 	batch nn.Batch
 }
+
+// neck and feat hold the neck's 1×1 convolution and the features, in
+// buffers the blocks are done with.
+func (ws *workspace) neck() []float32 { return ws.ao[:ws.g.N()*ws.m.cfg.NeckChans] }
+func (ws *workspace) feat() []float32 { return ws.qkv[:ws.g.N()*ws.m.cfg.NeckChans] }
 
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
@@ -90,14 +93,13 @@ func (ws *workspace) prepare(img nn.Image) error {
 		ws.win, area = win, c.Window*c.Window
 	}
 	d, nc := c.Dim, c.NeckChans
-	ws.x, ws.ln, ws.ao = grow(ws.x, n*d), grow(ws.ln, n*d), grow(ws.ao, n*d)
-	ws.qkv = grow(ws.qkv, n*3*d)
-	ws.neck, ws.feat = grow(ws.neck, n*nc), grow(ws.feat, n*nc)
+	ws.x, ws.ao = grow(ws.x, n*d), grow(ws.ao, n*max(d, nc))
+	ws.qkv = grow(ws.qkv, n*max(3*d, nc))
 	col := rowTile * max(c.InChans*c.Patch*c.Patch, 9*nc)
 	hid := rowTile * m.w.blocks[0].mlp.Scratch()
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.col, w.hid = grow(w.col, col), grow(w.hid, hid)
+		w.col, w.hid, w.ln = grow(w.col, col), grow(w.hid, hid), grow(w.ln, rowTile*d)
 		w.win, w.wout = grow(w.win, area*3*d), grow(w.wout, area*d)
 	}
 	return nil
@@ -167,7 +169,7 @@ func (ws *workspace) Do(worker, i int) {
 		kernels.GemmPacked(1, hi-lo, w.col, p.Channels*p.Size[0]*p.Size[1], p.Kernel, rows(ws.x, lo, hi, d), d, kernels.Epilogue{Bias: p.Bias})
 	case phaseQKV:
 		b := &m.w.blocks[ws.block]
-		ln := rows(ws.ln, lo, hi, d)
+		ln := w.ln[:(hi-lo)*d]
 		b.norm1.Rows(ln, rows(ws.x, lo, hi, d))
 		b.qkv.Apply(1, hi-lo, ln, d, rows(ws.qkv, lo, hi, 3*d), 3*d, kernels.ActNone, nil)
 	case phaseWindows:
@@ -187,17 +189,17 @@ func (ws *workspace) Do(worker, i int) {
 		}
 	case phaseMLP:
 		b := &m.w.blocks[ws.block]
-		x, ln := rows(ws.x, lo, hi, d), rows(ws.ln, lo, hi, d)
+		x, ln := rows(ws.x, lo, hi, d), w.ln[:(hi-lo)*d]
 		b.proj.Apply(1, hi-lo, rows(ws.ao, lo, hi, d), d, x, d, kernels.ActNone, x)
 		b.norm2.Rows(ln, x)
 		b.mlp.Forward(1, hi-lo, ln, w.hid, x)
 	case phaseNeck1:
-		y := rows(ws.neck, lo, hi, nc)
+		y := rows(ws.neck(), lo, hi, nc)
 		kernels.GemmPacked(1, hi-lo, rows(ws.x, lo, hi, d), d, m.w.neck1, y, nc, kernels.Epilogue{})
 		m.w.norm1.Rows(y, y)
 	case phaseNeck2:
-		y := rows(ws.feat, lo, hi, nc)
-		nn.Im2ColHWC(w.col, ws.neck, g, nc, 3, 1, lo, hi)
+		y := rows(ws.feat(), lo, hi, nc)
+		nn.Im2ColHWC(w.col, ws.neck(), g, nc, 3, 1, lo, hi)
 		kernels.GemmPacked(1, hi-lo, w.col, 9*nc, m.w.neck2, y, nc, kernels.Epilogue{})
 		m.w.norm2.Rows(y, y)
 	}
@@ -236,7 +238,7 @@ func (ws *workspace) output(out *nn.Output) {
 	n, od := ws.g.N(), c.OutDim()
 	src := ws.x
 	if m.w.neck1 != nil {
-		src = ws.feat
+		src = ws.feat()
 	}
 	out.Grid, out.Prefix = ws.g, 0
 	out.Tokens = grow(out.Tokens, n*od)

@@ -365,3 +365,51 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestVariants: the options timm's class takes that the references do not
+// cover (no neck, no absolute table, no relative position, no windows, a
+// classifier head) load from RandomWeights, infer back to the same config
+// with a hub config, and give features of the right shape.
+func TestVariants(t *testing.T) {
+	small := Config{InChans: 3, Patch: 16, Dim: 32, Depth: 2, Heads: 2, MLPHidden: 64, Window: 3,
+		Global: []int{1}, RelPos: true, PosGrid: [2]int{4, 4}, NeckChans: 8}
+	for name, edit := range map[string]func(*Config){
+		"no neck":     func(c *Config) { c.NeckChans = 0 },
+		"no table":    func(c *Config) { c.PosGrid = [2]int{} },
+		"no relpos":   func(c *Config) { c.RelPos = false },
+		"no windows":  func(c *Config) { c.Window, c.Global = 0, []int{} },
+		"head":        func(c *Config) { c.NumClasses = 5 },
+		"all windows": func(c *Config) { c.Global = []int{} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := small
+			edit(&cfg)
+			src := familytest.Checkpoint{MapSource: RandomWeights(cfg, 2)}
+			args := map[string]any{"window_size": float64(cfg.Window), "num_heads": float64(cfg.Heads)}
+			gl := []any{}
+			for _, g := range cfg.Global {
+				gl = append(gl, float64(g))
+			}
+			args["global_attn_indexes"] = gl
+			got, err := InferConfig(src, &nn.HubConfig{Architecture: "samvit_test", ModelArgs: args})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", cfg) {
+				t.Errorf("inferred %+v, built %+v", got, cfg)
+			}
+			m, err := New(cfg, src, Options{RunOptions: nn.RunOptions{Threads: 2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out nn.Output
+			if err := m.Forward(familytest.BenchImage(80, 112), &out); err != nil {
+				t.Fatal(err)
+			}
+			if out.Grid != m.Grid(80, 112) || len(out.Tokens) != 5*7*cfg.OutDim() || m.Info().Width != cfg.OutDim() ||
+				len(out.Logits) != cfg.NumClasses || len(out.Pooled) != cfg.OutDim() {
+				t.Errorf("grid %v, %d features of width %d, %d logits, %d pooled", out.Grid, len(out.Tokens), m.Info().Width, len(out.Logits), len(out.Pooled))
+			}
+		})
+	}
+}

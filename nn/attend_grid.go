@@ -21,11 +21,11 @@ type GridScratch struct {
 // out are written. A nil qb adds nothing.
 //
 // The bias's per-query terms are computed once for the whole span (so its
-// GEMMs see many rows), the bias itself for queryTile query rows at a time
-// (queryTile×N values), never for the whole N×N matrix; long grids run the fused
-// kernel (kernels.AttentionPacked, k and v packed once per call), short
-// ones Q·Kᵀ, softmax and P·V, as the encoder's attention does. Results
-// depend on the inputs and lo alone.
+// GEMMs see many rows), the bias itself for queryTile query rows at a
+// time (queryTile×N values), never for the whole N×N matrix. Long grids
+// run the fused kernel (kernels.AttentionPacked, k and v packed once per
+// call), short ones Q·Kᵀ, softmax and P·V, as the encoder's attention
+// does. Results depend on the inputs and lo alone.
 func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk int, v []float32, ldv int,
 	g posenc.Grid, lo, hi, hd int, scale float32, qb posenc.QueryBias, s *GridScratch) error {
 	n := g.N()

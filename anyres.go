@@ -32,6 +32,7 @@ import (
 	_ "github.com/anyres/anyres/eva"
 	_ "github.com/anyres/anyres/hiera"
 	_ "github.com/anyres/anyres/naflex"
+	_ "github.com/anyres/anyres/sam"
 	_ "github.com/anyres/anyres/swin"
 	_ "github.com/anyres/anyres/twins"
 	_ "github.com/anyres/anyres/vit"

@@ -1,0 +1,247 @@
+package sam
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/posenc"
+)
+
+// Options tune loading and running; the zero value is fine.
+type Options struct {
+	nn.RunOptions
+	AllowNonFinite bool
+	// Ignore names tensors of the source that are not weights (nil: none).
+	Ignore func(name string) bool
+	// Precision is the number format of the blocks' and head's Linear
+	// layers (nn.Linears); the patch embedding, the neck, norms and
+	// attention stay float32.
+	Precision nn.Precision
+}
+
+// Model is a loaded SAM image encoder, safe for concurrent use.
+type Model struct {
+	cfg       Config
+	arch      string
+	w         *weights
+	edge      nn.EdgePolicy
+	maxTokens int
+	threads   int
+	workers   *nn.Workers
+	life      *nn.Lifetime
+	spare     atomic.Pointer[workspace]
+	pool      sync.Pool
+}
+
+// New builds a model from a config and its weights (timm state_dict names).
+func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+	return build(cfg, src, opts, nil)
+}
+
+func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch opts.Edge {
+	case nn.EdgeDefault, nn.EdgeCrop, nn.EdgePad:
+	default:
+		return nil, fmt.Errorf("%w: edge policy %v is not supported by SAM (crop, as its strided patch convolution does, or pad)", nn.ErrConfig, opts.Edge)
+	}
+	if opts.MaxTokens < 0 {
+		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
+	}
+	if err := opts.Precision.Check(); err != nil {
+		return nil, err
+	}
+	w, err := layers(cfg, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens, life: nn.NewLifetime(closer)}
+	if m.edge == nn.EdgeDefault {
+		m.edge = nn.EdgeCrop
+	}
+	if m.maxTokens == 0 {
+		m.maxTokens = nn.DefaultMaxTokens
+	}
+	m.start(opts.Threads)
+	return m, nil
+}
+
+func (m *Model) start(threads int) {
+	m.workers = nn.NewWorkers(threads)
+	m.threads = m.workers.N()
+}
+
+// WithThreads returns a model that shares m's weights and lifetime but runs
+// each forward pass on n workers (0: GOMAXPROCS).
+func (m *Model) WithThreads(n int) *Model {
+	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens, life: m.life}
+	c.start(n)
+	return c
+}
+
+// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
+func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
+
+// Config returns the architecture.
+func (m *Model) Config() Config { return m.cfg }
+
+// Close waits for forward passes in flight, then releases the weights.
+func (m *Model) Close() error { return m.life.Close() }
+
+// Grid is the patch grid of an H×W image: the rows of Output.Tokens (the
+// neck keeps the grid).
+func (m *Model) Grid(h, w int) posenc.Grid {
+	return nn.GridFor(h, w, [2]int{m.cfg.Patch, m.cfg.Patch}, m.edge)
+}
+
+// Info describes the model (nn.Net).
+func (m *Model) Info() nn.Info {
+	j, _ := m.cfg.JSON()
+	return nn.Info{Family: "sam", Architecture: m.arch, Width: m.cfg.OutDim(), Patch: [2]int{m.cfg.Patch, m.cfg.Patch},
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+}
+
+// Forward runs one image.
+func (m *Model) Forward(img nn.Image, out *nn.Output) error {
+	if !m.life.Acquire() {
+		return nn.ErrClosed
+	}
+	defer m.life.Release()
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
+	if err := ws.prepare(img); err != nil {
+		return err
+	}
+	if err := ws.forward(); err != nil {
+		return err
+	}
+	ws.output(out)
+	return nil
+}
+
+// ForwardBatch runs images of any sizes; outs[i] is what Forward(imgs[i])
+// gives. The images run one after another: each has its own windows and
+// global attention, and every phase already keeps the workers busy on
+// one image.
+func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
+	if len(outs) != len(imgs) {
+		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
+	}
+	if len(imgs) == 0 {
+		return errors.New("no images")
+	}
+	for i := range imgs {
+		if err := m.Forward(imgs[i], &outs[i]); err != nil {
+			if len(imgs) > 1 {
+				return fmt.Errorf("image %d: %w", i, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Model) getWorkspace() *workspace {
+	if ws := m.spare.Swap(nil); ws != nil {
+		return ws
+	}
+	if ws, ok := m.pool.Get().(*workspace); ok {
+		return ws
+	}
+	return &workspace{m: m, work: make([]scratch, m.threads)}
+}
+
+func (m *Model) putWorkspace(ws *workspace) {
+	if !m.spare.CompareAndSwap(nil, ws) {
+		m.pool.Put(ws)
+	}
+}
+
+var _ nn.Net = (*Model)(nil)
+
+func init() {
+	nn.Register(nn.Family{Name: "sam", Claims: claims, Load: loadFamily, LowPrecision: true})
+}
+
+// claims: a timm samvit_* name, or SAM's tensors (decomposed relative
+// position tables, or a neck).
+func claims(arch string, ck nn.Checkpoint) int {
+	if arch != "" {
+		if strings.HasPrefix(arch, "samvit_") {
+			return 2
+		}
+		return 0
+	}
+	if ck.Has("patch_embed.proj.weight") && ck.Has("blocks.0.attn.qkv.weight") &&
+		(ck.Has("blocks.0.attn.rel_pos_h") || ck.Has("neck.0.weight")) {
+		return 2 // above vit's tensor claim, which these tensors also meet
+	}
+	return 0
+}
+
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+	cfg, err := InferConfig(ck, hub)
+	if err != nil {
+		return nil, err
+	}
+	if o.PatchSize != ([2]int{}) && o.PatchSize != [2]int{cfg.Patch, cfg.Patch} {
+		return nil, fmt.Errorf("%w: SAM runs at its own patch size %d (asked for %v)", nn.ErrConfig, cfg.Patch, o.PatchSize)
+	}
+	if o.Resample != nil && *o.Resample != posenc.DefaultResampleOptions() {
+		return nil, fmt.Errorf("%w: SAM resamples its position table as timm does (%v); other resampling (%v) is not supported",
+			nn.ErrConfig, posenc.DefaultResampleOptions(), *o.Resample)
+	}
+	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	if err != nil {
+		return nil, err
+	}
+	if hub != nil {
+		m.arch = hub.Architecture
+	}
+	return m, nil
+}
+
+// attentionScale is timm's head_dim ** -0.5.
+func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
+
+// FLOPsFor counts the floating-point operations (2 per multiply-add) of
+// forward passes over images of these sizes (H, W): patch embedding, every
+// block's GEMMs, attention and relative-position products, the neck and
+// the head. Sizes too small to run count nothing.
+func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
+	c := m.cfg
+	var f float64
+	for _, sz := range sizes {
+		g := m.Grid(sz[0], sz[1])
+		if g.N() == 0 {
+			continue
+		}
+		n, d, nc := float64(g.N()), float64(c.Dim), float64(c.NeckChans)
+		f += 2 * n * float64(c.InChans*c.Patch*c.Patch) * d
+		for b := 0; b < c.Depth; b++ {
+			f += 2*n*d*4*d + 4*n*d*float64(c.MLPHidden)
+			keys, side := n, float64(g.H+g.W)
+			if !c.IsGlobal(b) {
+				wn := posenc.Grid{H: (g.H + c.Window - 1) / c.Window, W: (g.W + c.Window - 1) / c.Window}.N()
+				keys, side = float64(c.Window*c.Window), float64(2*c.Window)
+				n = float64(wn * c.Window * c.Window) // padded rows attend too
+			}
+			f += 4 * n * keys * d
+			if c.RelPos {
+				f += 2 * n * side * d
+			}
+			n = float64(g.N())
+		}
+		f += 2*n*d*nc + 2*n*9*nc*nc
+		f += 2 * float64(c.OutDim()*c.NumClasses)
+	}
+	return f
+}

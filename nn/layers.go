@@ -64,11 +64,24 @@ func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst 
 type LayerNorm struct {
 	W, B []float32
 	Eps  float32
+	// Range is the largest |normalised value| of each channel seen by
+	// calibration (prefix.RangeSuffix in a calibrated checkpoint), which
+	// sizes the smoothing of the int8 layers the norm feeds (smooth.go);
+	// nil when not calibrated.
+	Range []float32
+	// Zero is set when an int8 layer took the norm's affine part
+	// (Linears.BuildAfter): the input that the rewritten layer reads as
+	// the original layer's zero row (−β_j/s_j). A family that feeds such
+	// a layer zero rows besides norm outputs (Swin's padded windows)
+	// copies Zero there instead; nil means zeros.
+	Zero []float32
 }
 
 // NewLayerNorm reads prefix.weight and prefix.bias of width d.
+// A calibrated checkpoint's prefix+RangeSuffix is read too.
 func NewLayerNorm(w *Weights, prefix string, d int, eps float64) *LayerNorm {
-	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps)}
+	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps),
+		Range: w.Optional(prefix+RangeSuffix, d)}
 }
 
 // Rows normalises each d-wide row of src into dst (dst may be src).

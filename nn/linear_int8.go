@@ -104,23 +104,55 @@ func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []
 // overflow). A DType that Precision.Check refuses builds float32: families
 // check it before building.
 func (l *Linears) Build(r RawLinear, gamma []float32) Linear {
+	return l.build(r, gamma, false)
+}
+
+// build is Build; smoothed says r's weights were rewritten by smoothNorm,
+// so that the int8 values a checkpoint stores for it do not apply.
+func (l *Linears) build(r RawLinear, gamma []float32, smoothed bool) Linear {
 	weight, bias, out, in := r.W, r.B, r.Out, r.In
-	if l == nil {
+	switch l.format(r) {
+	case F32:
 		return NewLinear(weight, bias, out, in, gamma)
-	}
-	dt, err := ParseDType(l.p.DType)
-	if err != nil || l.p.keepsAny(r.Names) || dt == F32 || (dt == Int8 && in > kernels.MaxQuantK) {
-		return NewLinear(weight, bias, out, in, gamma)
-	}
-	if dt == BF16 {
+	case BF16:
 		return NewLinearBF16(weight, bias, out, in, gamma)
 	}
-	if gamma == nil {
+	if gamma == nil && !smoothed {
 		if q, scale, ok := l.stored(r.Names, out, in); ok {
 			return Linear{Q: kernels.NewQuantB(in, out, q, scale), B: bias, In: in, Out: out}
 		}
 	}
 	return NewLinearInt8(weight, bias, out, in, gamma)
+}
+
+// format is the number format Build packs r in.
+func (l *Linears) format(r RawLinear) string {
+	if l == nil {
+		return F32
+	}
+	dt, err := ParseDType(l.p.DType)
+	if err != nil || l.p.keepsAny(r.Names) || (dt == Int8 && r.In > kernels.MaxQuantK) {
+		return F32
+	}
+	return dt
+}
+
+// BuildAfter is Build for a layer whose input is norm's output, where
+// nothing else reads that output: when the layer runs int8, norm's
+// affine part is folded into it and its gain split between the two
+// (smooth.go), so that the int8 activations carry no outlier channels;
+// norm is rewritten in place (new slices). In float32 and bf16, and for
+// a layer kept float32, it is Build and norm is left as it is.
+func (l *Linears) BuildAfter(norm *LayerNorm, r RawLinear, gamma []float32) Linear {
+	if l.format(r) != Int8 {
+		return l.build(r, gamma, false)
+	}
+	return l.build(r, gamma, smoothNorm(norm, []*RawLinear{&r}))
+}
+
+// NewAfter is New for a layer that reads norm's output alone (BuildAfter).
+func (l *Linears) NewAfter(norm *LayerNorm, name string, weight, bias []float32, out, in int, gamma []float32) Linear {
+	return l.BuildAfter(norm, RawLinear{Names: []string{name}, W: weight, B: bias, Out: out, In: in}, gamma)
 }
 
 // stored returns the int8 values and scales of layers names as read from a
@@ -190,6 +222,11 @@ func foldGamma(weight, bias []float32, out, in int, gamma []float32) ([]float32,
 
 // ScaleSuffix is appended to a quantized weight's name for its scales.
 const ScaleSuffix = "_scale"
+
+// RangeSuffix is appended to a LayerNorm's name (e.g. "blocks.3.norm1")
+// for the per-channel ranges `anyres quantize -calibrate` measured
+// (LayerNorm.Range).
+const RangeSuffix = ".anyres_range"
 
 type int8Tensor struct {
 	q     []int8

@@ -359,6 +359,8 @@ func (ws *workspace) partition(sc *scratch, it item) {
 		dst := a[(r-it.lo)*d : (r-it.lo+1)*d]
 		src := s.source(r/nt, r%nt, st.window, b.shift)
 		switch {
+		case src < 0 && b.norm1.Zero != nil:
+			copy(dst, b.norm1.Zero) // a zero row to the unfolded qkv
 		case src < 0:
 			clear(dst)
 		case net.v2:

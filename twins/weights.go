@@ -39,13 +39,15 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 	w := nn.NewWeights(src)
 	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
 	linears := nn.NewLinears(w, o.Precision)
-	lin := func(name string, out, in int) nn.Linear {
+	// linAfter builds a layer that reads norm's output alone (nil: none).
+	linAfter := func(norm *nn.LayerNorm, name string, out, in int) nn.Linear {
 		wt, b := w.Get(name+".weight", out, in), w.Get(name+".bias", out)
 		if w.Err() != nil {
 			return nn.Linear{In: in, Out: out}
 		}
-		return linears.New(name, wt, b, out, in, nil)
+		return linears.NewAfter(norm, name, wt, b, out, in, nil)
 	}
+	lin := func(name string, out, in int) nn.Linear { return linAfter(nil, name, out, in) }
 	stages := make([]stage, c.Stages())
 	prev := c.InChans
 	for s := range stages {
@@ -68,8 +70,7 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 			b, bp := &st.blocks[j], fmt.Sprintf("blocks.%d.%d.", s, j)
 			b.norm1 = *nn.NewLayerNorm(w, bp+"norm1", d, blockEps)
 			b.q = lin(bp+"attn.q", d, d)
-			b.kv = lin(bp+"attn.kv", 2*d, d)
-			b.proj = lin(bp+"attn.proj", d, d)
+			var kvNorm *nn.LayerNorm // what kv reads alone: the reduced keys' norm
 			if sr > 1 {
 				sk := w.Get(bp+"attn.sr.weight", d, d, sr, sr)
 				b.srB = w.Get(bp+"attn.sr.bias", d)
@@ -77,9 +78,12 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 				if w.Err() == nil {
 					b.srConv = kernels.PackB(true, d*sr*sr, d, channelsLast(sk, d, d, sr), d*sr*sr)
 				}
+				kvNorm = &b.srNorm
 			}
+			b.kv = linAfter(kvNorm, bp+"attn.kv", 2*d, d)
+			b.proj = lin(bp+"attn.proj", d, d)
 			b.norm2 = *nn.NewLayerNorm(w, bp+"norm2", d, blockEps)
-			b.mlp = nn.MLP{FC1: lin(bp+"mlp.fc1", h, d), FC2: lin(bp+"mlp.fc2", d, h), Act: kernels.ActGELU}
+			b.mlp = nn.MLP{FC1: linAfter(&b.norm2, bp+"mlp.fc1", h, d), FC2: lin(bp+"mlp.fc2", d, h), Act: kernels.ActGELU}
 		}
 		pw, pb := w.Get(fmt.Sprintf("pos_block.%d.proj.0.weight", s), d, 1, 3, 3), w.Get(fmt.Sprintf("pos_block.%d.proj.0.bias", s), d)
 		if w.Err() == nil {

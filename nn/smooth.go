@@ -1,0 +1,129 @@
+package nn
+
+import "math"
+
+// Outlier-proof int8: trained ViTs carry LayerNorm channels 10–100× the
+// rest (large gains and biases), and a per-row activation scale spends its
+// 7 bits on those few and rounds the others away. A LayerNorm's affine
+// part is a per-channel map, y_j = n_j·γ_j + β_j of the normalised n, and
+// the Linear after it is linear in its inputs, so both can be rewritten
+// without changing the float32 function:
+//
+//   - β folds into the Linear's bias exactly: b' = b + W·β, and the norm
+//     then adds nothing (β' = 0);
+//   - the gain is split by a per-channel factor s_j > 0: the norm keeps
+//     γ'_j = γ_j / s_j, the Linear's column j takes W'_{:,j} = W_{:,j}·s_j
+//     (SmoothQuant's migration, Xiao et al. 2023, with the activation's
+//     range known from γ instead of calibration data).
+//
+// The factor follows SmoothQuant: s_j = a_j^α / w_j^(1−α), with w_j =
+// max_o |W_{o,j}| and a_j the range of the channel's input, |γ_j|·r_j,
+// where r_j is the normalised activation's largest |n_j| — measured by
+// `anyres quantize -calibrate` and stored as the norm's Range, else 1 (a
+// normalised row has unit spread in every channel it keeps). α = 1 with
+// r = 1 folds the whole gain into the weight (the Linear reads the
+// normalised activation itself, up to sign); smaller α leaves part of it
+// in the activation. docs/quantization.md gives the measurements behind
+// smoothAlpha.
+//
+// The rewrite only runs for layers that are quantized to int8, and only
+// where the norm's output feeds those layers alone (BuildAfter's
+// contract), so float32 and bf16 models keep their exact bits.
+
+// smoothAlpha is SmoothQuant's migration strength α (see above).
+var smoothAlpha = 1.0
+
+// smoothNorm rewrites norm (a copy of its tensors: they may be the
+// checkpoint's read-only memory) and the layers that read it so that their
+// composition is unchanged and the layers' inputs have no outlier
+// channels. It reports false, changing nothing, when the widths do not
+// match (a load that has already failed) or when the rewrite would be the
+// identity (a norm with no bias whose factors are all 1, as in a
+// checkpoint that `anyres quantize` has smoothed already).
+func smoothNorm(norm *LayerNorm, layers []*RawLinear) bool {
+	if norm == nil || len(layers) == 0 {
+		return false
+	}
+	d := len(norm.W)
+	if d == 0 || len(norm.B) != d || (norm.Range != nil && len(norm.Range) != d) {
+		return false
+	}
+	for _, r := range layers {
+		if r.In != d || len(r.W) != r.Out*r.In || (r.B != nil && len(r.B) != r.Out) {
+			return false
+		}
+	}
+	s := smoothFactors(norm, layers)
+	identity := true
+	for j := range d {
+		// Within float32 rounding of 1: a smoothed checkpoint's factors
+		// come out of float32 tensors.
+		identity = identity && math.Abs(s[j]-1) <= 1e-6 && norm.B[j] == 0
+	}
+	if identity {
+		return false
+	}
+	for _, r := range layers {
+		w := make([]float32, len(r.W))
+		b := make([]float32, r.Out)
+		for o := 0; o < r.Out; o++ {
+			row := r.W[o*d : o*d+d]
+			var acc float64
+			if r.B != nil {
+				acc = float64(r.B[o])
+			}
+			for j, v := range row {
+				acc += float64(v) * float64(norm.B[j])
+				w[o*d+j] = float32(float64(v) * s[j])
+			}
+			b[o] = float32(acc)
+		}
+		r.W, r.B = w, b
+	}
+	g, z := make([]float32, d), make([]float32, d)
+	for j := range g {
+		if s[j] != 0 {
+			g[j] = float32(float64(norm.W[j]) / s[j])
+			z[j] = float32(-float64(norm.B[j]) / s[j])
+		}
+	}
+	norm.W, norm.B, norm.Zero = g, make([]float32, d), z
+	return true
+}
+
+// smoothFactors returns s_j for each channel of norm read by layers. A
+// channel whose gain is 0 carries nothing (its input is β_j alone, folded
+// into the bias): s_j = 0 zeroes its weight column, so that it does not
+// widen the rows' int8 range. A channel no layer reads (a zero column)
+// keeps its activation at the normalised scale.
+func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
+	d := len(norm.W)
+	wmax := make([]float64, d)
+	for _, r := range layers {
+		for o := 0; o < r.Out; o++ {
+			for j, v := range r.W[o*d : o*d+d] {
+				wmax[j] = max(wmax[j], math.Abs(float64(v)))
+			}
+		}
+	}
+	s := make([]float64, d)
+	for j := range s {
+		r := 1.0
+		if norm.Range != nil && norm.Range[j] > 0 {
+			r = float64(norm.Range[j]) // 0: never seen non-zero, keep 1
+		}
+		a := math.Abs(float64(norm.W[j])) * r
+		switch {
+		case a == 0:
+			s[j] = 0
+		case wmax[j] == 0 || smoothAlpha == 1:
+			s[j] = a
+		default:
+			s[j] = math.Pow(a, smoothAlpha) / math.Pow(wmax[j], 1-smoothAlpha)
+		}
+		if math.IsInf(s[j], 0) || math.IsNaN(s[j]) {
+			s[j] = 1
+		}
+	}
+	return s
+}

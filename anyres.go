@@ -102,6 +102,9 @@ type Options struct {
 	// float32.
 	DType   string
 	KeepF32 []string
+	// OnSmooth is nn.Precision.OnSmooth: told how an int8 model rewrote
+	// each LayerNorm and the layers after it (`anyres quantize` uses it).
+	OnSmooth func(norm string, factors []float64, layers []string)
 }
 
 // Families lists the registered model families.
@@ -183,7 +186,7 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 		}
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
-	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32}
+	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32, OnSmooth: opts.OnSmooth}
 	if err := checkPrecision(fam, prec); err != nil {
 		return nil, err
 	}

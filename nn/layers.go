@@ -64,6 +64,7 @@ func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst 
 type LayerNorm struct {
 	W, B []float32
 	Eps  float32
+	Name string // timm name (e.g. "blocks.3.norm1"), for messages and OnSmooth
 	// Range is the largest |normalised value| of each channel seen by
 	// calibration (prefix.RangeSuffix in a calibrated checkpoint), which
 	// sizes the smoothing of the int8 layers the norm feeds (smooth.go);
@@ -80,7 +81,7 @@ type LayerNorm struct {
 // NewLayerNorm reads prefix.weight and prefix.bias of width d.
 // A calibrated checkpoint's prefix+RangeSuffix is read too.
 func NewLayerNorm(w *Weights, prefix string, d int, eps float64) *LayerNorm {
-	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps),
+	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps), Name: prefix,
 		Range: w.Optional(prefix+RangeSuffix, d)}
 }
 

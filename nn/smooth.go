@@ -36,59 +36,90 @@ var smoothAlpha = 1.0
 // smoothNorm rewrites norm (a copy of its tensors: they may be the
 // checkpoint's read-only memory) and the layers that read it so that their
 // composition is unchanged and the layers' inputs have no outlier
-// channels. It reports false, changing nothing, when the widths do not
-// match (a load that has already failed) or when the rewrite would be the
-// identity (a norm with no bias whose factors are all 1, as in a
-// checkpoint that `anyres quantize` has smoothed already).
-func smoothNorm(norm *LayerNorm, layers []*RawLinear) bool {
+// channels, and returns the factors s (nil when it changed nothing: the
+// widths do not match, a load that has already failed, or the norm has no
+// bias and every factor is 1, as in a checkpoint `anyres quantize` has
+// smoothed). A layer's W is rewritten (and marked Smoothed) only when some
+// factor is not 1. The bias is folded as b + W'·β' with β' = β/s, where
+// W' is what folded(r) returns for the layer (the int8 layers' quantized
+// weight, so that the bits are the same whether the factors are applied
+// here or were applied to a checkpoint, whose norm then holds β'; nil:
+// r.W).
+func smoothNorm(norm *LayerNorm, layers []*RawLinear, folded func(r *RawLinear) []float32) []float64 {
 	if norm == nil || len(layers) == 0 {
-		return false
+		return nil
 	}
 	d := len(norm.W)
 	if d == 0 || len(norm.B) != d || (norm.Range != nil && len(norm.Range) != d) {
-		return false
+		return nil
 	}
 	for _, r := range layers {
-		if r.In != d || len(r.W) != r.Out*r.In || (r.B != nil && len(r.B) != r.Out) {
-			return false
+		if r.In <= 0 || r.In%d != 0 || len(r.W) != r.Out*r.In || (r.B != nil && len(r.B) != r.Out) {
+			return nil
 		}
 	}
 	s := smoothFactors(norm, layers)
-	identity := true
+	changed, biased := false, false
 	for j := range d {
-		// Within float32 rounding of 1: a smoothed checkpoint's factors
-		// come out of float32 tensors.
-		identity = identity && math.Abs(s[j]-1) <= 1e-6 && norm.B[j] == 0
+		changed = changed || s[j] != 1
+		biased = biased || norm.B[j] != 0
 	}
-	if identity {
-		return false
+	if !changed && !biased {
+		return nil
+	}
+	beta := make([]float64, d) // β' = β/s, as a smoothed checkpoint holds it
+	for j := range d {
+		if s[j] != 0 {
+			beta[j] = float64(float32(float64(norm.B[j]) / s[j]))
+		}
 	}
 	for _, r := range layers {
-		w := make([]float32, len(r.W))
+		k := r.In / d // a convolution's kernel positions per channel
 		b := make([]float32, r.Out)
+		w := r.W
+		if changed {
+			w = make([]float32, len(r.W))
+		}
 		for o := 0; o < r.Out; o++ {
-			row := r.W[o*d : o*d+d]
 			var acc float64
 			if r.B != nil {
 				acc = float64(r.B[o])
 			}
-			for j, v := range row {
-				acc += float64(v) * float64(norm.B[j])
-				w[o*d+j] = float32(float64(v) * s[j])
+			for i, v := range r.W[o*r.In : (o+1)*r.In] {
+				j := i / k
+				if s[j] == 0 {
+					acc += float64(v) * float64(norm.B[j]) // a zero-gain channel: β alone
+				}
+				if changed {
+					w[o*r.In+i] = float32(float64(v) * s[j])
+				}
 			}
 			b[o] = float32(acc)
 		}
-		r.W, r.B = w, b
+		r.W, r.B, r.Smoothed = w, b, r.Smoothed || changed
+		wf := r.W
+		if folded != nil {
+			if q := folded(r); q != nil {
+				wf = q
+			}
+		}
+		for o := 0; o < r.Out; o++ {
+			acc := float64(r.B[o])
+			for i, v := range wf[o*r.In : (o+1)*r.In] {
+				acc += float64(v) * beta[i/k]
+			}
+			r.B[o] = float32(acc)
+		}
 	}
 	g, z := make([]float32, d), make([]float32, d)
 	for j := range g {
 		if s[j] != 0 {
 			g[j] = float32(float64(norm.W[j]) / s[j])
-			z[j] = float32(-float64(norm.B[j]) / s[j])
+			z[j] = float32(-beta[j])
 		}
 	}
 	norm.W, norm.B, norm.Zero = g, make([]float32, d), z
-	return true
+	return s
 }
 
 // smoothFactors returns s_j for each channel of norm read by layers. A
@@ -100,10 +131,10 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 	d := len(norm.W)
 	wmax := make([]float64, d)
 	for _, r := range layers {
-		for o := 0; o < r.Out; o++ {
-			for j, v := range r.W[o*d : o*d+d] {
-				wmax[j] = max(wmax[j], math.Abs(float64(v)))
-			}
+		k := r.In / d
+		for i, v := range r.W {
+			j := i % r.In / k
+			wmax[j] = max(wmax[j], math.Abs(float64(v)))
 		}
 	}
 	s := make([]float64, d)
@@ -121,7 +152,9 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 		default:
 			s[j] = math.Pow(a, smoothAlpha) / math.Pow(wmax[j], 1-smoothAlpha)
 		}
-		if math.IsInf(s[j], 0) || math.IsNaN(s[j]) {
+		if math.IsInf(s[j], 0) || math.IsNaN(s[j]) || math.Abs(s[j]-1) <= 1e-6 {
+			// Within float32 rounding of 1: a smoothed checkpoint's
+			// factors come out of float32 tensors; keep its weights.
 			s[j] = 1
 		}
 	}

@@ -48,6 +48,9 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 		return linears.NewAfter(norm, name, wt, b, out, in, nil)
 	}
 	lin := func(name string, out, in int) nn.Linear { return linAfter(nil, name, out, in) }
+	raw := func(name string, out, in int) nn.RawLinear {
+		return nn.RawLinear{Names: []string{name}, W: w.Get(name+".weight", out, in), B: w.Get(name+".bias", out), Out: out, In: in}
+	}
 	stages := make([]stage, c.Stages())
 	prev := c.InChans
 	for s := range stages {
@@ -69,18 +72,22 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 		for j := range st.blocks {
 			b, bp := &st.blocks[j], fmt.Sprintf("blocks.%d.%d.", s, j)
 			b.norm1 = *nn.NewLayerNorm(w, bp+"norm1", d, blockEps)
-			b.q = lin(bp+"attn.q", d, d)
-			var kvNorm *nn.LayerNorm // what kv reads alone: the reduced keys' norm
+			// norm1's output feeds q and, at sr 1, kv, else the keys'
+			// reduction convolution: an int8 q takes norm1 folded in
+			// with them (Linears.BuildAfterShared).
+			q, kv := raw(bp+"attn.q", d, d), raw(bp+"attn.kv", 2*d, d)
 			if sr > 1 {
-				sk := w.Get(bp+"attn.sr.weight", d, d, sr, sr)
-				b.srB = w.Get(bp+"attn.sr.bias", d)
+				conv := nn.RawLinear{Names: []string{bp + "attn.sr"}, W: w.Get(bp+"attn.sr.weight", d, d, sr, sr), B: w.Get(bp+"attn.sr.bias", d), Out: d, In: d * sr * sr}
 				b.srNorm = *nn.NewLayerNorm(w, bp+"attn.norm", d, torchEps)
 				if w.Err() == nil {
-					b.srConv = kernels.PackB(true, d*sr*sr, d, channelsLast(sk, d, d, sr), d*sr*sr)
+					b.q = linears.BuildAfterShared(&b.norm1, q, nil, &conv)
+					b.srConv, b.srB = kernels.PackB(true, d*sr*sr, d, channelsLast(conv.W, d, d, sr), d*sr*sr), conv.B
+					b.kv = linears.BuildAfter(&b.srNorm, kv, nil)
 				}
-				kvNorm = &b.srNorm
+			} else if w.Err() == nil {
+				b.q = linears.BuildAfterShared(&b.norm1, q, nil, &kv)
+				b.kv = linears.Build(kv, nil)
 			}
-			b.kv = linAfter(kvNorm, bp+"attn.kv", 2*d, d)
 			b.proj = lin(bp+"attn.proj", d, d)
 			b.norm2 = *nn.NewLayerNorm(w, bp+"norm2", d, blockEps)
 			b.mlp = nn.MLP{FC1: linAfter(&b.norm2, bp+"mlp.fc1", h, d), FC2: lin(bp+"mlp.fc2", d, h), Act: kernels.ActGELU}

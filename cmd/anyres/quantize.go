@@ -99,6 +99,15 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	for _, nv := range raw.Tensors() {
 		tensors[nv.Name] = tensorout.Raw(nv.TensorView)
 	}
+	var smoothed map[string][]float32
+	if dtype == nn.Int8 {
+		if smoothed, err = smoothedTensors(in, f); err != nil {
+			// A file no family loads still quantizes, per row as before,
+			// without the LayerNorm rewrite; say so.
+			fmt.Fprintf(os.Stderr, "%s: LayerNorms not smoothed into the int8 layers (%v); the model smooths them when it loads\n", in, err)
+			smoothed = nil
+		}
+	}
 	names := f.Names()
 	sort.Strings(names)
 	for _, name := range names {
@@ -115,6 +124,10 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 		w, _, err := f.Float32(name)
 		if err != nil {
 			return 0, 0, 0, err
+		}
+		if v, ok := smoothed[name]; ok {
+			w = v
+			delete(smoothed, name)
 		}
 		for i, v := range w {
 			if v-v != 0 {
@@ -137,6 +150,13 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	if n == 0 {
 		return 0, 0, 0, fmt.Errorf("%s: no 2-D float \".weight\" tensor to rewrite", in)
 	}
+	for name, v := range smoothed { // norms and convolutions, float32
+		shape, err := f.Shape(name)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		tensors[name] = tensorout.F32(shape, v)
+	}
 	meta := map[string]string{}
 	for k, v := range f.Metadata() {
 		meta[k] = v
@@ -144,6 +164,9 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	switch dtype {
 	case nn.Int8:
 		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed, embeds, cpb_mlp) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
+		if smoothed != nil {
+			meta["anyres_quantize"] += "; LayerNorms smoothed into the layers they feed (gain and bias /s, weight columns ·s)"
+		}
 	case nn.BF16:
 		meta["anyres_quantize"] = "bf16: each 2-D .weight (but patch_embed, embeds, cpb_mlp) as BF16, rounded to nearest even"
 	}

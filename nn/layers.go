@@ -76,6 +76,9 @@ type LayerNorm struct {
 	// a layer zero rows besides norm outputs (Swin's padded windows)
 	// copies Zero there instead; nil means zeros.
 	Zero []float32
+	// observe, when set (Calibration), is shown every output of Rows
+	// and Row.
+	observe func(rows []float32)
 }
 
 // NewLayerNorm reads prefix.weight and prefix.bias of width d.
@@ -90,6 +93,17 @@ func (n *LayerNorm) Rows(dst, src []float32) {
 	d := len(n.W)
 	for i := 0; i+d <= len(src); i += d {
 		kernels.LayerNorm(dst[i:i+d], src[i:i+d], n.W, n.B, n.Eps)
+	}
+	if n.observe != nil {
+		n.observe(dst[:len(src)/d*d])
+	}
+}
+
+// Row normalises one row src into dst (d values each).
+func (n *LayerNorm) Row(dst, src []float32) {
+	kernels.LayerNorm(dst, src, n.W, n.B, n.Eps)
+	if n.observe != nil {
+		n.observe(dst)
 	}
 }
 

@@ -35,6 +35,9 @@ type Precision struct {
 	// the layers (a convolution's among them). `anyres quantize` writes
 	// the rewrite into the checkpoint it makes.
 	OnSmooth func(norm string, factors []float64, layers []string)
+	// Calibration, when set, measures the norms an int8 load would fold
+	// (see Calibration); load the model in float32 to measure.
+	Calibration *Calibration
 }
 
 // ParseDType checks a -dtype / Options.DType value.
@@ -160,6 +163,9 @@ func (l *Linears) BuildAfter(norm *LayerNorm, r RawLinear, gamma []float32) Line
 // kw] weight (k kernel positions per input channel). An other that the
 // caller builds as a Linear goes through Build, not BuildAfter again.
 func (l *Linears) BuildAfterShared(norm *LayerNorm, r RawLinear, gamma []float32, others ...*RawLinear) Linear {
+	if l != nil && l.p.Calibration != nil {
+		l.p.Calibration.watch(norm)
+	}
 	if l.format(r) == Int8 {
 		all := append([]*RawLinear{&r}, others...)
 		folded := func(o *RawLinear) []float32 {

@@ -366,7 +366,7 @@ func (ws *workspace) partition(sc *scratch, it item) {
 		case net.v2:
 			copy(dst, ws.x[(s.off+src)*d:])
 		default:
-			kernels.LayerNorm(dst, ws.x[(s.off+src)*d:(s.off+src+1)*d], b.norm1.W, b.norm1.B, b.norm1.Eps)
+			b.norm1.Row(dst, ws.x[(s.off+src)*d:(s.off+src+1)*d])
 		}
 	}
 	qkv := ws.qkv[(s.woff+it.lo)*3*d : (s.woff+it.hi)*3*d]

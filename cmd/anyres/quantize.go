@@ -113,11 +113,6 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%s: %w", in, err)
 	}
-	for _, name := range f.Names() {
-		if f.Has(name+nn.ScaleSuffix) && f.DType(name) == "I8" {
-			return 0, 0, 0, fmt.Errorf("%s: %q already has scales %q: is the file quantized already?", in, name, name+nn.ScaleSuffix)
-		}
-	}
 	var smoothed, ranges map[string][]float32
 	if dtype == nn.Int8 {
 		config, err := hubConfig(in)

@@ -70,6 +70,11 @@ type LayerNorm struct {
 	// sizes the smoothing of the int8 layers the norm feeds (smooth.go);
 	// nil when not calibrated.
 	Range []float32
+	// Smoothed holds the factors `anyres quantize` applied to the norm
+	// and its readers (prefix.SmoothedSuffix): the rewrite is done, and an
+	// int8 load only folds β (the factors of α < 1 depend on the weights,
+	// which the int8 file holds rounded). nil when not smoothed.
+	Smoothed []float32
 	// Zero is set when an int8 layer took the norm's affine part
 	// (Linears.BuildAfter): the input that the rewritten layer reads as
 	// the original layer's zero row (−β_j/s_j). A family that feeds such
@@ -85,7 +90,7 @@ type LayerNorm struct {
 // A calibrated checkpoint's prefix+RangeSuffix is read too.
 func NewLayerNorm(w *Weights, prefix string, d int, eps float64) *LayerNorm {
 	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps), Name: prefix,
-		Range: w.Optional(prefix+RangeSuffix, d)}
+		Range: w.Optional(prefix+RangeSuffix, d), Smoothed: w.Optional(prefix+SmoothedSuffix, d)}
 }
 
 // Rows normalises each d-wide row of src into dst (dst may be src).

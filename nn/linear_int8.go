@@ -283,6 +283,11 @@ const ScaleSuffix = "_scale"
 // (LayerNorm.Range).
 const RangeSuffix = ".anyres_range"
 
+// SmoothedSuffix is appended to a LayerNorm's name for the factors that
+// `anyres quantize -dtype int8` applied to it and its readers
+// (LayerNorm.Smoothed).
+const SmoothedSuffix = ".anyres_smoothed"
+
 type int8Tensor struct {
 	q     []int8
 	scale []float32

@@ -30,8 +30,13 @@ import "math"
 // where the norm's output feeds those layers alone (BuildAfter's
 // contract), so float32 and bf16 models keep their exact bits.
 
-// smoothAlpha is SmoothQuant's migration strength α (see above).
-var smoothAlpha = 1.0
+// smoothAlpha is SmoothQuant's migration strength α (see above);
+// smoothOff turns the rewrite off, for measurements of per-row int8
+// alone (export_test.go).
+var (
+	smoothAlpha = 0.5
+	smoothOff   = false
+)
 
 // smoothNorm rewrites norm (a copy of its tensors: they may be the
 // checkpoint's read-only memory) and the layers that read it so that their
@@ -46,7 +51,7 @@ var smoothAlpha = 1.0
 // here or were applied to a checkpoint, whose norm then holds β'; nil:
 // r.W).
 func smoothNorm(norm *LayerNorm, layers []*RawLinear, folded func(r *RawLinear) []float32) []float64 {
-	if norm == nil || len(layers) == 0 {
+	if norm == nil || len(layers) == 0 || smoothOff {
 		return nil
 	}
 	d := len(norm.W)
@@ -138,6 +143,14 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 		}
 	}
 	s := make([]float64, d)
+	if norm.Smoothed != nil {
+		// The checkpoint's rewrite is applied already (anyres quantize):
+		// fold β, keep the weights.
+		for j := range s {
+			s[j] = 1
+		}
+		return s
+	}
 	for j := range s {
 		r := 1.0
 		if norm.Range != nil && norm.Range[j] > 0 {

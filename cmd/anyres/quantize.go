@@ -182,10 +182,12 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 	if n == 0 {
 		return 0, 0, 0, fmt.Errorf("%s: no 2-D float \".weight\" tensor to rewrite", in)
 	}
-	for name, v := range smoothed { // norms and convolutions, float32
-		shape, err := f.Shape(name)
-		if err != nil {
-			return 0, 0, 0, err
+	for name, v := range smoothed { // norms, convolutions and the factors, float32
+		shape := []int{len(v)}
+		if f.Has(name) {
+			if shape, err = f.Shape(name); err != nil {
+				return 0, 0, 0, err
+			}
 		}
 		tensors[name] = tensorout.F32(shape, v)
 	}

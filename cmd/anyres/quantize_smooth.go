@@ -88,6 +88,11 @@ func smoothInto(out map[string][]float32, get func(string) ([]float32, []int, er
 		}
 		out[norm+suffix] = v
 	}
+	applied := make([]float32, d)
+	for j, v := range s {
+		applied[j] = float32(v)
+	}
+	out[norm+nn.SmoothedSuffix] = applied
 	for _, l := range layers {
 		w, shape, err := get(l + ".weight")
 		if err != nil {

@@ -74,34 +74,22 @@ func smoothNorm(norm *LayerNorm, layers []*RawLinear, folded func(r *RawLinear) 
 	}
 	beta := make([]float64, d) // β' = β/s, as a smoothed checkpoint holds it
 	for j := range d {
-		if s[j] != 0 {
-			beta[j] = float64(float32(float64(norm.B[j]) / s[j]))
-		}
+		beta[j] = float64(float32(float64(norm.B[j]) / s[j]))
 	}
 	for _, r := range layers {
 		k := r.In / d // a convolution's kernel positions per channel
 		b := make([]float32, r.Out)
-		w := r.W
+		if r.B != nil {
+			copy(b, r.B)
+		}
 		if changed {
-			w = make([]float32, len(r.W))
-		}
-		for o := 0; o < r.Out; o++ {
-			var acc float64
-			if r.B != nil {
-				acc = float64(r.B[o])
+			w := make([]float32, len(r.W))
+			for i, v := range r.W {
+				w[i] = float32(float64(v) * s[i%r.In/k])
 			}
-			for i, v := range r.W[o*r.In : (o+1)*r.In] {
-				j := i / k
-				if s[j] == 0 {
-					acc += float64(v) * float64(norm.B[j]) // a zero-gain channel: β alone
-				}
-				if changed {
-					w[o*r.In+i] = float32(float64(v) * s[j])
-				}
-			}
-			b[o] = float32(acc)
+			r.W = w
 		}
-		r.W, r.B, r.Smoothed = w, b, r.Smoothed || changed
+		r.B, r.Smoothed = b, r.Smoothed || changed
 		wf := r.W
 		if folded != nil {
 			if q := folded(r); q != nil {
@@ -118,20 +106,17 @@ func smoothNorm(norm *LayerNorm, layers []*RawLinear, folded func(r *RawLinear) 
 	}
 	g, z := make([]float32, d), make([]float32, d)
 	for j := range g {
-		if s[j] != 0 {
-			g[j] = float32(float64(norm.W[j]) / s[j])
-			z[j] = float32(-beta[j])
-		}
+		g[j] = float32(float64(norm.W[j]) / s[j])
+		z[j] = float32(-beta[j])
 	}
 	norm.W, norm.B, norm.Zero = g, make([]float32, d), z
 	return s
 }
 
-// smoothFactors returns s_j for each channel of norm read by layers. A
-// channel whose gain is 0 carries nothing (its input is β_j alone, folded
-// into the bias): s_j = 0 zeroes its weight column, so that it does not
-// widen the rows' int8 range. A channel no layer reads (a zero column)
-// keeps its activation at the normalised scale.
+// smoothFactors returns s_j > 0 for each channel of norm read by layers.
+// A channel whose gain is 0 (its input is β_j alone, folded into the
+// bias) keeps s_j = 1, so that the norm's Zero row still cancels its β.
+// A channel no layer reads (a zero column) takes the whole gain.
 func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 	d := len(norm.W)
 	wmax := make([]float64, d)
@@ -159,13 +144,13 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 		a := math.Abs(float64(norm.W[j])) * r
 		switch {
 		case a == 0:
-			s[j] = 0
+			s[j] = 1
 		case wmax[j] == 0 || smoothAlpha == 1:
 			s[j] = a
 		default:
 			s[j] = math.Pow(a, smoothAlpha) / math.Pow(wmax[j], 1-smoothAlpha)
 		}
-		if math.IsInf(s[j], 0) || math.IsNaN(s[j]) || math.Abs(s[j]-1) <= 1e-6 {
+		if !(s[j] > 0) || math.IsInf(s[j], 0) || math.Abs(s[j]-1) <= 1e-6 {
 			// Within float32 rounding of 1: a smoothed checkpoint's
 			// factors come out of float32 tensors; keep its weights.
 			s[j] = 1

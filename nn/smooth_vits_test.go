@@ -26,64 +26,78 @@ import (
 // a minute, so it runs only when asked:
 //
 //	ANYRES_FULLSIZE=1 go test -run SmoothViTS -v ./nn
+//
+// (ANYRES_FULLSIZE=B adds ViT-B/16, a few minutes.)
 func TestSmoothViTS(t *testing.T) {
 	if os.Getenv("ANYRES_FULLSIZE") == "" || testing.Short() {
 		t.Skip("full-size model: set ANYRES_FULLSIZE=1")
 	}
-	cfg := vit.ViTB16()
-	cfg.EmbedDim, cfg.NumHeads, cfg.MLPHidden, cfg.NumClasses = 384, 6, 1536, 0
-	for _, massive := range []bool{false, true} {
-		src := trainedLike(cfg, massive)
-		ref, err := vit.New(cfg, src, vit.Options{})
-		if err != nil {
-			t.Fatal(err)
+	small := vit.ViTB16()
+	small.EmbedDim, small.NumHeads, small.MLPHidden, small.NumClasses = 384, 6, 1536, 0
+	base := vit.ViTB16()
+	base.NumClasses = 0
+	for _, size := range []struct {
+		name string
+		cfg  vit.Config
+	}{{"ViT-S/16", small}, {"ViT-B/16", base}} {
+		if size.name == "ViT-B/16" && os.Getenv("ANYRES_FULLSIZE") != "B" {
+			t.Log("ViT-B/16: set ANYRES_FULLSIZE=B")
+			continue
 		}
-		calib, test := noise(4, 21), noise(4, 22)
-		cal := nn.NewCalibration()
-		cm, err := vit.New(cfg, src, vit.Options{Precision: nn.Precision{Calibration: cal}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, img := range calib {
-			var o nn.Output
-			if err := cm.Forward(img, &o); err != nil {
-				t.Fatal(err)
-			}
-		}
-		calibrated := vit.MapSource{}
-		for k, v := range src {
-			calibrated[k] = v
-		}
-		for name, r := range cal.Ranges() {
-			calibrated[name+nn.RangeSuffix] = nn.Tensor{Data: r, Shape: []int{len(r)}}
-		}
-		worst := func(s vit.MapSource) float64 {
-			q, err := vit.New(cfg, s, vit.Options{Precision: nn.Precision{DType: nn.Int8}})
+		cfg := size.cfg
+		for _, massive := range []bool{false, true} {
+			src := trainedLike(cfg, massive)
+			ref, err := vit.New(cfg, src, vit.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := 1.0
-			for _, img := range test {
-				var a, b nn.Output
-				if err := ref.Forward(img, &a); err != nil {
-					t.Fatal(err)
-				}
-				if err := q.Forward(img, &b); err != nil {
-					t.Fatal(err)
-				}
-				w = min(w, cosine(a.Tokens, b.Tokens))
+			calib, test := noise(4, 21), noise(4, 22)
+			cal := nn.NewCalibration()
+			cm, err := vit.New(cfg, src, vit.Options{Precision: nn.Precision{Calibration: cal}})
+			if err != nil {
+				t.Fatal(err)
 			}
-			return w
+			for _, img := range calib {
+				var o nn.Output
+				if err := cm.Forward(img, &o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			calibrated := vit.MapSource{}
+			for k, v := range src {
+				calibrated[k] = v
+			}
+			for name, r := range cal.Ranges() {
+				calibrated[name+nn.RangeSuffix] = nn.Tensor{Data: r, Shape: []int{len(r)}}
+			}
+			worst := func(s vit.MapSource) float64 {
+				q, err := vit.New(cfg, s, vit.Options{Precision: nn.Precision{DType: nn.Int8}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := 1.0
+				for _, img := range test {
+					var a, b nn.Output
+					if err := ref.Forward(img, &a); err != nil {
+						t.Fatal(err)
+					}
+					if err := q.Forward(img, &b); err != nil {
+						t.Fatal(err)
+					}
+					w = min(w, cosine(a.Tokens, b.Tokens))
+				}
+				return w
+			}
+			off := nn.SetSmoothOff()
+			line := fmt.Sprintf("%s, massive residual channels %v: per-row int8 alone %.5f;", size.name, massive, worst(src))
+			off()
+			for _, a := range []float64{0.5, 0.75, 1} {
+				restore := nn.SetSmoothAlpha(a)
+				line += fmt.Sprintf(" α=%g %.5f (calibrated %.5f);", a, worst(src), worst(calibrated))
+				restore()
+			}
+			t.Log(line)
 		}
-		off := nn.SetSmoothOff()
-		line := fmt.Sprintf("massive residual channels %v: per-row int8 alone %.5f;", massive, worst(src))
-		off()
-		for _, a := range []float64{0.5, 0.75, 1} {
-			restore := nn.SetSmoothAlpha(a)
-			line += fmt.Sprintf(" α=%g %.5f (calibrated %.5f);", a, worst(src), worst(calibrated))
-			restore()
-		}
-		t.Log(line)
 	}
 }
 
@@ -120,7 +134,7 @@ func trainedLike(cfg vit.Config, massive bool) vit.MapSource {
 			t := src[name].Data
 			for row := 0; row < len(t)/d; row++ {
 				t[row*d+5] += 30
-				t[row*d+200] -= 30
+				t[row*d+d/2+8] -= 30
 			}
 		}
 	}

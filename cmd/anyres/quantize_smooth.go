@@ -82,9 +82,7 @@ func smoothInto(out map[string][]float32, get func(string) ([]float32, []int, er
 			return fmt.Errorf("%s%s has %d values for %d factors", norm, suffix, len(v), d)
 		}
 		for j := range v {
-			if s[j] != 0 { // 0: a zero-gain channel, which keeps its β
-				v[j] = float32(float64(v[j]) / s[j])
-			}
+			v[j] = float32(float64(v[j]) / s[j])
 		}
 		out[norm+suffix] = v
 	}
@@ -104,9 +102,7 @@ func smoothInto(out map[string][]float32, get func(string) ([]float32, []int, er
 		in := len(w) / shape[0] // columns per output, k per channel
 		k := in / d
 		for i := range w {
-			if sj := s[i%in/k]; sj != 0 {
-				w[i] = float32(float64(w[i]) * sj)
-			}
+			w[i] = float32(float64(w[i]) * s[i%in/k])
 		}
 		out[l+".weight"] = w
 	}

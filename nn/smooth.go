@@ -9,8 +9,8 @@ import "math"
 // the Linear after it is linear in its inputs, so both can be rewritten
 // without changing the float32 function:
 //
-//   - β folds into the Linear's bias exactly: b' = b + W·β, and the norm
-//     then adds nothing (β' = 0);
+//   - β folds into the Linear's bias exactly: b' = b + W'·(β/s), and the
+//     norm then adds nothing;
 //   - the gain is split by a per-channel factor s_j > 0: the norm keeps
 //     γ'_j = γ_j / s_j, the Linear's column j takes W'_{:,j} = W_{:,j}·s_j
 //     (SmoothQuant's migration, Xiao et al. 2023, with the activation's
@@ -20,15 +20,18 @@ import "math"
 // max_o |W_{o,j}| and a_j the range of the channel's input, |γ_j|·r_j,
 // where r_j is the normalised activation's largest |n_j| — measured by
 // `anyres quantize -calibrate` and stored as the norm's Range, else 1 (a
-// normalised row has unit spread in every channel it keeps). α = 1 with
-// r = 1 folds the whole gain into the weight (the Linear reads the
-// normalised activation itself, up to sign); smaller α leaves part of it
-// in the activation. docs/quantization.md gives the measurements behind
-// smoothAlpha.
+// normalised row has unit spread in every channel it keeps). Scaling a
+// channel's γ_j and β_j by f and its column by 1/f (how outlier channels
+// look) multiplies s_j by f for any α: the rewritten model is the same.
+// α = 1 puts a gain spread the weights do not compensate wholly in the
+// weight columns (coarsening their rows' int8 scale); α = 0.5 splits it.
+// docs/quantization.md gives the measurements behind smoothAlpha.
 //
 // The rewrite only runs for layers that are quantized to int8, and only
 // where the norm's output feeds those layers alone (BuildAfter's
-// contract), so float32 and bf16 models keep their exact bits.
+// contract), so float32 and bf16 models keep their exact bits. A norm
+// that `anyres quantize` smoothed already (LayerNorm.Smoothed) only has
+// its β folded.
 
 // smoothAlpha is SmoothQuant's migration strength α (see above);
 // smoothOff turns the rewrite off, for measurements of per-row int8

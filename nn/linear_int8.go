@@ -149,8 +149,9 @@ func (l *Linears) format(r RawLinear) string {
 // nothing else reads that output: when the layer runs int8, norm's
 // affine part is folded into it and its gain split between the two
 // (smooth.go), so that the int8 activations carry no outlier channels;
-// norm is rewritten in place (new slices). In float32 and bf16, and for
-// a layer kept float32, it is Build and norm is left as it is.
+// norm is rewritten in place (new slices). In float32 and bf16, for a
+// layer kept float32, and with a nil norm, it is Build and norm is left
+// as it is.
 func (l *Linears) BuildAfter(norm *LayerNorm, r RawLinear, gamma []float32) Linear {
 	return l.BuildAfterShared(norm, r, gamma)
 }
@@ -163,9 +164,6 @@ func (l *Linears) BuildAfter(norm *LayerNorm, r RawLinear, gamma []float32) Line
 // kw] weight (k kernel positions per input channel). An other that the
 // caller builds as a Linear goes through Build, not BuildAfter again.
 func (l *Linears) BuildAfterShared(norm *LayerNorm, r RawLinear, gamma []float32, others ...*RawLinear) Linear {
-	if l != nil && l.p.Calibration != nil {
-		l.p.Calibration.watch(norm)
-	}
 	if l.format(r) == Int8 {
 		all := append([]*RawLinear{&r}, others...)
 		folded := func(o *RawLinear) []float32 {
@@ -181,6 +179,11 @@ func (l *Linears) BuildAfterShared(norm *LayerNorm, r RawLinear, gamma []float32
 			}
 			l.p.OnSmooth(norm.Name, s, names)
 		}
+	}
+	if l != nil && l.p.Calibration != nil {
+		// After any rewrite: the normalised values are the same, read
+		// through the norm's current gain and bias.
+		l.p.Calibration.watch(norm)
 	}
 	return l.Build(r, gamma)
 }

@@ -126,13 +126,7 @@ func (r *RawMLP) Build(lin *Linears, gamma []float32) MLP {
 // block's norm2): an int8 fc1 takes norm folded in (Linears.BuildAfter).
 // A nil norm is Build.
 func (r *RawMLP) BuildAfter(lin *Linears, norm *LayerNorm, gamma []float32) MLP {
-	fc1 := lin.Build(r.fc1, nil)
-	if norm != nil {
-		fc1 = lin.BuildAfter(norm, r.fc1, nil)
-	}
-	fc2 := lin.Build(r.fc2, gamma)
-	if r.norm != nil {
-		fc2 = lin.BuildAfter(r.norm, r.fc2, gamma)
-	}
-	return MLP{FC1: fc1, FC2: fc2, Act: r.act, Gated: r.layout != MLPPlain, Norm: r.norm}
+	// BuildAfter with a nil norm is Build.
+	return MLP{FC1: lin.BuildAfter(norm, r.fc1, nil), FC2: lin.BuildAfter(r.norm, r.fc2, gamma),
+		Act: r.act, Gated: r.layout != MLPPlain, Norm: r.norm}
 }

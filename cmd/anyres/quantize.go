@@ -140,6 +140,12 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 			smoothed = nil
 		}
 	}
+	norms := 0 // LayerNorms smoothed
+	for name := range smoothed {
+		if strings.HasSuffix(name, nn.SmoothedSuffix) {
+			norms++
+		}
+	}
 	names := f.Names()
 	sort.Strings(names)
 	for _, name := range names {
@@ -201,8 +207,8 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 	switch dtype {
 	case nn.Int8:
 		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed, embeds, cpb_mlp) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
-		if smoothed != nil {
-			meta["anyres_quantize"] += "; LayerNorms smoothed into the layers they feed (gain and bias /s, weight columns ·s)"
+		if norms > 0 {
+			meta["anyres_quantize"] += fmt.Sprintf("; %d LayerNorms smoothed into the layers they feed (gain and bias /s, weight columns ·s, s in NORM%s)", norms, nn.SmoothedSuffix)
 		}
 		if ranges != nil {
 			meta["anyres_quantize"] += fmt.Sprintf("; calibrated on %s (NAME%s: largest |normalised value| per channel)", filepath.Base(calib), nn.RangeSuffix)

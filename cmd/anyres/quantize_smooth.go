@@ -137,7 +137,7 @@ func calibrate(data, config []byte, dir string) (map[string][]float32, int, erro
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.Mode().IsRegular() { // links followed
 			names = append(names, e.Name())
 		}
 	}

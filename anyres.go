@@ -106,6 +106,13 @@ type Options struct {
 	// float32.
 	DType   string
 	KeepF32 []string
+	// OnSmooth is nn.Precision.OnSmooth: told how an int8 model rewrote
+	// each LayerNorm and the layers after it (`anyres quantize` uses it).
+	OnSmooth func(norm string, factors []float64, layers []string)
+	// Calibration is nn.Precision.Calibration: load in float32 and run
+	// images to measure what an int8 load folds (`anyres quantize
+	// -calibrate` uses it).
+	Calibration *nn.Calibration
 }
 
 // Families lists the registered model families.
@@ -201,7 +208,7 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 		}
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
-	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32}
+	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32, OnSmooth: opts.OnSmooth, Calibration: opts.Calibration}
 	if err := checkPrecision(fam, prec); err != nil {
 		return nil, err
 	}

@@ -94,9 +94,9 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	lin := nn.NewLinears(w, o.Precision)
 	for i := range e.Blocks {
 		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
-		b.QKV = lin.New(p+"attn.qkv", r.qkv, r.qkvB, 3*d, d, nil)
+		b.QKV = lin.NewAfter(&b.Norm1, p+"attn.qkv", r.qkv, r.qkvB, 3*d, d, nil)
 		b.Proj = lin.New(p+"attn.proj", r.proj, r.projB, d, d, r.g1)
-		b.MLP = r.mlp.Build(lin, r.g2)
+		b.MLP = r.mlp.BuildAfter(lin, &b.Norm2, r.g2)
 		if r.rel != nil {
 			// The table is resized to each grid as timm's checkpoint
 			// filter does (resize_rel_pos_bias_table), cached per grid.

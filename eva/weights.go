@@ -97,9 +97,9 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	lin := nn.NewLinears(w, o.Precision)
 	for i := range e.Blocks {
 		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
-		b.QKV = lin.Build(r.qkv, nil)
+		b.QKV = lin.BuildAfter(&b.Norm1, r.qkv, nil)
 		b.Proj = lin.New(p+"attn.proj", r.proj, r.projB, d, d, r.g1)
-		b.MLP = r.mlp.Build(lin, r.g2)
+		b.MLP = r.mlp.BuildAfter(lin, &b.Norm2, r.g2)
 	}
 	if hw != nil {
 		e.Head.Classifiers = []nn.Linear{lin.New("head", hw, hb, c.NumClasses, d, nil)}

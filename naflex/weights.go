@@ -50,7 +50,8 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 	// Layers are packed as they are read (a tensor missing or of the
 	// wrong shape stops the reading: Finish reports it).
 	linears := nn.NewLinears(w, opts.Precision)
-	lin := func(name string, out, in int, gamma []float32, bias bool) nn.Linear {
+	// linAfter builds a layer that reads norm's output alone (nil: none).
+	linAfter := func(norm *nn.LayerNorm, name string, out, in int, gamma []float32, bias bool) nn.Linear {
 		wt := w.Get(name+".weight", out, in)
 		var b []float32
 		if bias {
@@ -59,7 +60,10 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 		if w.Err() != nil {
 			return nn.Linear{In: in, Out: out}
 		}
-		return linears.New(name, wt, b, out, in, gamma)
+		return linears.NewAfter(norm, name, wt, b, out, in, gamma)
+	}
+	lin := func(name string, out, in int, gamma []float32, bias bool) nn.Linear {
+		return linAfter(nil, name, out, in, gamma, bias)
 	}
 	e.Blocks = make([]nn.Block, c.Depth)
 	for i := range e.Blocks {
@@ -69,10 +73,10 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 			g1, g2 = w.Get(p+"ls1.gamma", d), w.Get(p+"ls2.gamma", d)
 		}
 		b.Norm1 = *nn.NewLayerNorm(w, p+"norm1", d, eps)
-		b.QKV = lin(p+"attn.qkv", 3*d, d, nil, c.QKVBias)
+		b.QKV = linAfter(&b.Norm1, p+"attn.qkv", 3*d, d, nil, c.QKVBias)
 		b.Proj = lin(p+"attn.proj", d, d, g1, true)
 		b.Norm2 = *nn.NewLayerNorm(w, p+"norm2", d, eps)
-		b.MLP = nn.MLP{FC1: lin(p+"mlp.fc1", h, d, nil, true), FC2: lin(p+"mlp.fc2", d, h, g2, true), Act: act}
+		b.MLP = nn.MLP{FC1: linAfter(&b.Norm2, p+"mlp.fc1", h, d, nil, true), FC2: lin(p+"mlp.fc2", d, h, g2, true), Act: act}
 	}
 	if c.FinalNorm {
 		e.Norm = nn.NewLayerNorm(w, "norm", d, eps)
@@ -81,10 +85,11 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 	case "map":
 		ph := c.PoolHidden
 		e.Head.Pool = nn.PoolMAP
-		e.Head.MAP = &nn.AttentionPool{Latent: w.Get("attn_pool.latent", 1, 1, d), LatentN: 1, Heads: c.PoolHeads,
+		mp := &nn.AttentionPool{Latent: w.Get("attn_pool.latent", 1, 1, d), LatentN: 1, Heads: c.PoolHeads,
 			Q: lin("attn_pool.q", d, d, nil, true), KV: lin("attn_pool.kv", 2*d, d, nil, true),
-			Proj: lin("attn_pool.proj", d, d, nil, true), Norm: *nn.NewLayerNorm(w, "attn_pool.norm", d, eps),
-			MLP: nn.MLP{FC1: lin("attn_pool.mlp.fc1", ph, d, nil, true), FC2: lin("attn_pool.mlp.fc2", d, ph, nil, true), Act: act}}
+			Proj: lin("attn_pool.proj", d, d, nil, true), Norm: *nn.NewLayerNorm(w, "attn_pool.norm", d, eps)}
+		mp.MLP = nn.MLP{FC1: linAfter(&mp.Norm, "attn_pool.mlp.fc1", ph, d, nil, true), FC2: lin("attn_pool.mlp.fc2", d, ph, nil, true), Act: act}
+		e.Head.MAP = mp
 	case "avg":
 		e.Head.Pool = nn.PoolAvg
 	case "token":

@@ -64,11 +64,33 @@ func (l *Linear) Apply(t kernels.Threads, rows int, src []float32, lds int, dst 
 type LayerNorm struct {
 	W, B []float32
 	Eps  float32
+	Name string // timm name (e.g. "blocks.3.norm1"), for messages and OnSmooth
+	// Range is the largest |normalised value| of each channel seen by
+	// calibration (prefix.RangeSuffix in a calibrated checkpoint), which
+	// sizes the smoothing of the int8 layers the norm feeds (smooth.go);
+	// nil when not calibrated.
+	Range []float32
+	// Smoothed holds the factors `anyres quantize` applied to the norm
+	// and its readers (prefix.SmoothedSuffix): the rewrite is done, and an
+	// int8 load only folds β (the factors of α < 1 depend on the weights,
+	// which the int8 file holds rounded). nil when not smoothed.
+	Smoothed []float32
+	// Zero is set when an int8 layer took the norm's affine part
+	// (Linears.BuildAfter): the input that the rewritten layer reads as
+	// the original layer's zero row (−β_j/s_j). A family that feeds such
+	// a layer zero rows besides norm outputs (Swin's padded windows)
+	// copies Zero there instead; nil means zeros.
+	Zero []float32
+	// observe, when set (Calibration), is shown every output of Rows
+	// and Row.
+	observe func(rows []float32)
 }
 
 // NewLayerNorm reads prefix.weight and prefix.bias of width d.
+// A calibrated checkpoint's prefix+RangeSuffix is read too.
 func NewLayerNorm(w *Weights, prefix string, d int, eps float64) *LayerNorm {
-	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps)}
+	return &LayerNorm{W: w.Get(prefix+".weight", d), B: w.Get(prefix+".bias", d), Eps: float32(eps), Name: prefix,
+		Range: w.Optional(prefix+RangeSuffix, d), Smoothed: w.Optional(prefix+SmoothedSuffix, d)}
 }
 
 // Rows normalises each d-wide row of src into dst (dst may be src).
@@ -76,6 +98,17 @@ func (n *LayerNorm) Rows(dst, src []float32) {
 	d := len(n.W)
 	for i := 0; i+d <= len(src); i += d {
 		kernels.LayerNorm(dst[i:i+d], src[i:i+d], n.W, n.B, n.Eps)
+	}
+	if n.observe != nil {
+		n.observe(dst[:len(src)/d*d])
+	}
+}
+
+// Row normalises one row src into dst (d values each).
+func (n *LayerNorm) Row(dst, src []float32) {
+	kernels.LayerNorm(dst, src, n.W, n.B, n.Eps)
+	if n.observe != nil {
+		n.observe(dst)
 	}
 }
 

@@ -29,6 +29,15 @@ type Precision struct {
 	// ("blocks.11" keeps the whole block). A layer anyres stacks from
 	// several (EVA's q_proj, k_proj, v_proj) is kept when any is named.
 	KeepF32 []string
+	// OnSmooth, when set, is told each int8 rewrite of a LayerNorm and
+	// the layers reading it (smooth.go): the norm's name, the factors s
+	// (gain γ/s into the norm, weight columns ·s) and the timm names of
+	// the layers (a convolution's among them). `anyres quantize` writes
+	// the rewrite into the checkpoint it makes.
+	OnSmooth func(norm string, factors []float64, layers []string)
+	// Calibration, when set, measures the norms an int8 load would fold
+	// (see Calibration); load the model in float32 to measure.
+	Calibration *Calibration
 }
 
 // ParseDType checks a -dtype / Options.DType value.
@@ -85,6 +94,10 @@ type RawLinear struct {
 	Names   []string
 	W, B    []float32 // [Out, In] and [Out] (nil: no bias)
 	Out, In int
+	// Smoothed is set when BuildAfter rewrote W and B with a norm's
+	// affine part (smooth.go): int8 values stored for the layer in a
+	// checkpoint then no longer apply.
+	Smoothed bool
 }
 
 // New is NewLinear in the requested format, for the layer name (its timm
@@ -98,29 +111,106 @@ func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []
 // r.Names. For Int8, weights stored as int8 in the checkpoint (every part,
 // and no LayerScale to fold) are packed as stored, so the model has the
 // bits of quantizing the float32 file at load time (quantization is per
-// output row, so stacked parts keep their rows' values); any other weight
-// is quantized here, per output row. A layer with more than
+// output row, so stacked parts keep their rows' values), unless a norm was
+// folded into them (r.Smoothed); any other weight is quantized here, per
+// output row. A layer with more than
 // kernels.MaxQuantK inputs stays float32 under Int8 (its int32 sums could
 // overflow). A DType that Precision.Check refuses builds float32: families
 // check it before building.
 func (l *Linears) Build(r RawLinear, gamma []float32) Linear {
 	weight, bias, out, in := r.W, r.B, r.Out, r.In
-	if l == nil {
+	switch l.format(r) {
+	case F32:
 		return NewLinear(weight, bias, out, in, gamma)
-	}
-	dt, err := ParseDType(l.p.DType)
-	if err != nil || l.p.keepsAny(r.Names) || dt == F32 || (dt == Int8 && in > kernels.MaxQuantK) {
-		return NewLinear(weight, bias, out, in, gamma)
-	}
-	if dt == BF16 {
+	case BF16:
 		return NewLinearBF16(weight, bias, out, in, gamma)
 	}
-	if gamma == nil {
+	if gamma == nil && !r.Smoothed {
 		if q, scale, ok := l.stored(r.Names, out, in); ok {
 			return Linear{Q: kernels.NewQuantB(in, out, q, scale), B: bias, In: in, Out: out}
 		}
 	}
 	return NewLinearInt8(weight, bias, out, in, gamma)
+}
+
+// format is the number format Build packs r in.
+func (l *Linears) format(r RawLinear) string {
+	if l == nil {
+		return F32
+	}
+	dt, err := ParseDType(l.p.DType)
+	if err != nil || l.p.keepsAny(r.Names) || (dt == Int8 && r.In > kernels.MaxQuantK) {
+		return F32
+	}
+	return dt
+}
+
+// BuildAfter is Build for a layer whose input is norm's output, where
+// nothing else reads that output: when the layer runs int8, norm's
+// affine part is folded into it and its gain split between the two
+// (smooth.go), so that the int8 activations carry no outlier channels;
+// norm is rewritten in place (new slices). In float32 and bf16, for a
+// layer kept float32, and with a nil norm, it is Build and norm is left
+// as it is.
+func (l *Linears) BuildAfter(norm *LayerNorm, r RawLinear, gamma []float32) Linear {
+	return l.BuildAfterShared(norm, r, gamma)
+}
+
+// BuildAfterShared is BuildAfter where others read norm's output too
+// (Twins' q and kv, or q and the keys' reduction convolution): when r
+// runs int8, the others' W and B are rewritten with it (one factor per
+// channel for all) and the caller builds them from the rewritten tensors.
+// An other with In = k·(norm's width) is a convolution's [out, in, kh,
+// kw] weight (k kernel positions per input channel). An other that the
+// caller builds as a Linear goes through Build, not BuildAfter again.
+func (l *Linears) BuildAfterShared(norm *LayerNorm, r RawLinear, gamma []float32, others ...*RawLinear) Linear {
+	if l.format(r) == Int8 {
+		all := append([]*RawLinear{&r}, others...)
+		folded := func(o *RawLinear) []float32 {
+			if o.In != r.In { // a convolution, float32
+				return nil
+			}
+			return l.int8Weight(o)
+		}
+		if s := smoothNorm(norm, all, folded); s != nil && l.p.OnSmooth != nil {
+			var names []string
+			for _, o := range all {
+				names = append(names, o.Names...)
+			}
+			l.p.OnSmooth(norm.Name, s, names)
+		}
+	}
+	if l != nil && l.p.Calibration != nil {
+		// After any rewrite: the normalised values are the same, read
+		// through the norm's current gain and bias.
+		l.p.Calibration.watch(norm)
+	}
+	return l.Build(r, gamma)
+}
+
+// NewAfter is New for a layer that reads norm's output alone (BuildAfter).
+func (l *Linears) NewAfter(norm *LayerNorm, name string, weight, bias []float32, out, in int, gamma []float32) Linear {
+	return l.BuildAfter(norm, RawLinear{Names: []string{name}, W: weight, B: bias, Out: out, In: in}, gamma)
+}
+
+// int8Weight is r's weight as its int8 layer will hold it, dequantized
+// (the stored int8 values, or r.W quantized per row), for a Linear that
+// runs int8; nil for any other (a convolution reading the same norm).
+func (l *Linears) int8Weight(r *RawLinear) []float32 {
+	if len(r.Names) == 0 || l.format(*r) != Int8 || len(r.W) != r.Out*r.In {
+		return nil
+	}
+	q, scale, ok := l.stored(r.Names, r.Out, r.In)
+	if !ok || r.Smoothed {
+		q, scale = kernels.QuantizeWeights(r.W, r.Out, r.In, r.In)
+	}
+	w := make([]float32, len(q))
+	for o := 0; o < r.Out; o++ {
+		for i := 0; i < r.In; i++ {
+			w[o*r.In+i] = float32(q[o*r.In+i]) * scale[o]
+		}
+	}
+	return w
 }
 
 // stored returns the int8 values and scales of layers names as read from a
@@ -190,6 +280,16 @@ func foldGamma(weight, bias []float32, out, in int, gamma []float32) ([]float32,
 
 // ScaleSuffix is appended to a quantized weight's name for its scales.
 const ScaleSuffix = "_scale"
+
+// RangeSuffix is appended to a LayerNorm's name (e.g. "blocks.3.norm1")
+// for the per-channel ranges `anyres quantize -calibrate` measured
+// (LayerNorm.Range).
+const RangeSuffix = ".anyres_range"
+
+// SmoothedSuffix is appended to a LayerNorm's name for the factors that
+// `anyres quantize -dtype int8` applied to it and its readers
+// (LayerNorm.Smoothed).
+const SmoothedSuffix = ".anyres_smoothed"
 
 type int8Tensor struct {
 	q     []int8

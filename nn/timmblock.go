@@ -116,7 +116,17 @@ func ReadMLP(w *Weights, prefix string, layout MLPLayout, d, hidden int, act ker
 
 // Build packs the MLP in lin's format (nil: float32); a non-nil gamma is
 // the block's LayerScale after it, folded into fc2.
+// The hidden norm's output feeds fc2 alone, so an int8 fc2 takes it
+// folded in (Linears.BuildAfter).
 func (r *RawMLP) Build(lin *Linears, gamma []float32) MLP {
-	return MLP{FC1: lin.Build(r.fc1, nil), FC2: lin.Build(r.fc2, gamma),
+	return r.BuildAfter(lin, nil, gamma)
+}
+
+// BuildAfter is Build for an MLP whose input is norm's output alone (a
+// block's norm2): an int8 fc1 takes norm folded in (Linears.BuildAfter).
+// A nil norm is Build.
+func (r *RawMLP) BuildAfter(lin *Linears, norm *LayerNorm, gamma []float32) MLP {
+	// BuildAfter with a nil norm is Build.
+	return MLP{FC1: lin.BuildAfter(norm, r.fc1, nil), FC2: lin.BuildAfter(r.norm, r.fc2, gamma),
 		Act: r.act, Gated: r.layout != MLPPlain, Norm: r.norm}
 }

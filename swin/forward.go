@@ -379,12 +379,14 @@ func (ws *workspace) partition(sc *scratch, it item) {
 		dst := a[(r-it.lo)*d : (r-it.lo+1)*d]
 		src := s.source(r/nt, r%nt, st.window, shift, cfg.PadThenShift)
 		switch {
+		case src < 0 && b.norm1.Zero != nil:
+			copy(dst, b.norm1.Zero) // a zero row to the unfolded qkv
 		case src < 0:
 			clear(dst)
 		case net.v2:
 			copy(dst, ws.x[(s.off+src)*d:])
 		default:
-			kernels.LayerNorm(dst, ws.x[(s.off+src)*d:(s.off+src+1)*d], b.norm1.W, b.norm1.B, b.norm1.Eps)
+			b.norm1.Row(dst, ws.x[(s.off+src)*d:(s.off+src+1)*d])
 		}
 	}
 	qkv := ws.qkv[(s.woff+it.lo)*3*d : (s.woff+it.hi)*3*d]

@@ -63,11 +63,19 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 	w.Ignore = func(name string) bool { return derived(name) || (opts.Ignore != nil && opts.Ignore(name)) }
 	eps := c.NormEps
 	linears := nn.NewLinears(w, opts.Precision)
-	linear := func(name string, weight, bias []float32, out, in int) nn.Linear {
+	// linearAfter builds a layer that reads norm's output alone (nil:
+	// none); V2's norms follow its layers, so nothing folds there.
+	linearAfter := func(norm *nn.LayerNorm, name string, weight, bias []float32, out, in int) nn.Linear {
 		if w.Err() != nil {
 			return nn.Linear{}
 		}
-		return linears.New(name, weight, bias, out, in, nil)
+		if c.V2() {
+			norm = nil
+		}
+		return linears.NewAfter(norm, name, weight, bias, out, in, nil)
+	}
+	linear := func(name string, weight, bias []float32, out, in int) nn.Linear {
+		return linearAfter(nil, name, weight, bias, out, in)
 	}
 	d0, p, C := c.EmbedDim, c.PatchSize, c.InChans
 	n := &network{v2: c.V2()}
@@ -94,12 +102,13 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 		if si > 0 {
 			pre := "layers." + strconv.Itoa(si) + ".downsample."
 			in := 4 * c.StageDim(si-1)
-			s.reduction = linear(pre+"reduction", w.Get(pre+"reduction.weight", d, in), nil, d, in)
+			rw := w.Get(pre+"reduction.weight", d, in)
 			if n.v2 {
 				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", d, c.patchEps()) // after the reduction
 			} else {
 				s.mergeNorm = *nn.NewLayerNorm(w, pre+"norm", in, c.patchEps())
 			}
+			s.reduction = linearAfter(&s.mergeNorm, pre+"reduction", rw, nil, d, in)
 		}
 		s.blocks = make([]block, c.Depths[si])
 		for bi := range s.blocks {
@@ -135,9 +144,9 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 			if table != nil {
 				b.table = headMajor(table, s.rows, s.heads)
 			}
-			b.qkv = linear(pre+"attn.qkv", qkvW, qkvB, 3*d, d)
+			b.qkv = linearAfter(&b.norm1, pre+"attn.qkv", qkvW, qkvB, 3*d, d)
 			b.proj = linear(pre+"attn.proj", w.Get(pre+"attn.proj.weight", d, d), w.Get(pre+"attn.proj.bias", d), d, d)
-			fc1 := linear(pre+"mlp.fc1", w.Get(pre+"mlp.fc1.weight", hidden, d), w.Get(pre+"mlp.fc1.bias", hidden), hidden, d)
+			fc1 := linearAfter(&b.norm2, pre+"mlp.fc1", w.Get(pre+"mlp.fc1.weight", hidden, d), w.Get(pre+"mlp.fc1.bias", hidden), hidden, d)
 			fc2 := linear(pre+"mlp.fc2", w.Get(pre+"mlp.fc2.weight", d, hidden), w.Get(pre+"mlp.fc2.bias", d), d, hidden)
 			b.mlp = nn.MLP{FC1: fc1, FC2: fc2, Act: kernels.ActGELU}
 			if bi%2 == 1 {

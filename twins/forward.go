@@ -356,7 +356,8 @@ func (ws *workspace) Do(worker, i int) {
 }
 
 // windowQKV normalises the tokens of window rows [lo, hi) of a segment
-// (padding rows are zeros, as F.pad leaves them after norm1) and projects
+// (padding rows are zeros, as F.pad leaves them after norm1, or norm1.Zero
+// where qkv took norm1's affine part) and projects
 // them to q, k, v: a padding row's are qkv's bias, as in timm.
 func (ws *workspace) windowQKV(w *scratch, sg *segment, b *block, lo, hi int) {
 	c := ws.m.stages[ws.stage].dim
@@ -364,10 +365,13 @@ func (ws *workspace) windowQKV(w *scratch, sg *segment, b *block, lo, hi int) {
 	a := w.a[:(hi-lo)*c]
 	for r := lo; r < hi; r++ {
 		dst := a[(r-lo)*c : (r-lo+1)*c]
-		if t := win.Token(r); t < 0 {
+		switch t := win.Token(r); {
+		case t < 0 && b.norm1.Zero != nil:
+			copy(dst, b.norm1.Zero) // a zero row to the unfolded qkv
+		case t < 0:
 			clear(dst)
-		} else {
-			kernels.LayerNorm(dst, ws.x[(sg.off+t)*c:(sg.off+t+1)*c], b.norm1.W, b.norm1.B, b.norm1.Eps)
+		default:
+			b.norm1.Row(dst, ws.x[(sg.off+t)*c:(sg.off+t+1)*c])
 		}
 	}
 	b.qkv.Apply(1, hi-lo, a, c, ws.qkv[(sg.woff+lo)*3*c:(sg.woff+hi)*3*c], 3*c, kernels.ActNone, nil)

@@ -45,12 +45,17 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 	w := nn.NewWeights(src)
 	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
 	linears := nn.NewLinears(w, o.Precision)
-	lin := func(name string, out, in int) nn.Linear {
+	// linAfter builds a layer that reads norm's output alone (nil: none).
+	linAfter := func(norm *nn.LayerNorm, name string, out, in int) nn.Linear {
 		wt, b := w.Get(name+".weight", out, in), w.Get(name+".bias", out)
 		if w.Err() != nil {
 			return nn.Linear{In: in, Out: out}
 		}
-		return linears.New(name, wt, b, out, in, nil)
+		return linears.NewAfter(norm, name, wt, b, out, in, nil)
+	}
+	lin := func(name string, out, in int) nn.Linear { return linAfter(nil, name, out, in) }
+	raw := func(name string, out, in int) nn.RawLinear {
+		return nn.RawLinear{Names: []string{name}, W: w.Get(name+".weight", out, in), B: w.Get(name+".bias", out), Out: out, In: in}
 	}
 	stages := make([]stage, c.Stages())
 	prev := c.InChans
@@ -78,23 +83,35 @@ func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Lin
 			b.norm1 = *nn.NewLayerNorm(w, bp+"norm1", d, blockEps)
 			b.local = c.Local(s, j)
 			st.local, st.global = st.local || b.local, st.global || !b.local
-			if b.local {
-				b.qkv = lin(bp+"attn.qkv", 3*d, d)
-			} else {
-				b.q = lin(bp+"attn.q", d, d)
-				b.kv = lin(bp+"attn.kv", 2*d, d)
-			}
-			b.proj = lin(bp+"attn.proj", d, d)
-			if sr > 1 && !b.local {
-				sk := w.Get(bp+"attn.sr.weight", d, d, sr, sr)
-				b.srB = w.Get(bp+"attn.sr.bias", d)
+			switch {
+			case b.local:
+				// Window rows are norm1's output (or padding, which
+				// windowQKV fills with norm1.Zero when qkv took norm1's
+				// affine part).
+				b.qkv = linAfter(&b.norm1, bp+"attn.qkv", 3*d, d)
+			case sr > 1:
+				// norm1's output feeds q and the keys' reduction
+				// convolution: an int8 q takes norm1 folded in with it
+				// (Linears.BuildAfterShared).
+				q, kv := raw(bp+"attn.q", d, d), raw(bp+"attn.kv", 2*d, d)
+				conv := nn.RawLinear{Names: []string{bp + "attn.sr"}, W: w.Get(bp+"attn.sr.weight", d, d, sr, sr), B: w.Get(bp+"attn.sr.bias", d), Out: d, In: d * sr * sr}
 				b.srNorm = *nn.NewLayerNorm(w, bp+"attn.norm", d, torchEps)
 				if w.Err() == nil {
-					b.srConv = kernels.PackB(true, d*sr*sr, d, channelsLast(sk, d, d, sr), d*sr*sr)
+					b.q = linears.BuildAfterShared(&b.norm1, q, nil, &conv)
+					b.srConv, b.srB = kernels.PackB(true, d*sr*sr, d, channelsLast(conv.W, d, d, sr), d*sr*sr), conv.B
+					b.kv = linears.BuildAfter(&b.srNorm, kv, nil)
+				}
+			default:
+				// At sr 1 norm1's output feeds q and kv alike.
+				q, kv := raw(bp+"attn.q", d, d), raw(bp+"attn.kv", 2*d, d)
+				if w.Err() == nil {
+					b.q = linears.BuildAfterShared(&b.norm1, q, nil, &kv)
+					b.kv = linears.Build(kv, nil)
 				}
 			}
+			b.proj = lin(bp+"attn.proj", d, d)
 			b.norm2 = *nn.NewLayerNorm(w, bp+"norm2", d, blockEps)
-			b.mlp = nn.MLP{FC1: lin(bp+"mlp.fc1", h, d), FC2: lin(bp+"mlp.fc2", d, h), Act: kernels.ActGELU}
+			b.mlp = nn.MLP{FC1: linAfter(&b.norm2, bp+"mlp.fc1", h, d), FC2: lin(bp+"mlp.fc2", d, h), Act: kernels.ActGELU}
 		}
 		pw, pb := w.Get(fmt.Sprintf("pos_block.%d.proj.0.weight", s), d, 1, 3, 3), w.Get(fmt.Sprintf("pos_block.%d.proj.0.bias", s), d)
 		if w.Err() == nil {

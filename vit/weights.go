@@ -130,15 +130,15 @@ func encoder(c Config, src TensorSource, opts Options) (*nn.Encoder, [2]int, err
 	lin := nn.NewLinears(w, opts.Precision)
 	for i := range e.Blocks {
 		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
-		b.QKV = lin.New(p+"attn.qkv", r.qkv, r.qkvB, 3*d, d, nil)
+		b.QKV = lin.NewAfter(&b.Norm1, p+"attn.qkv", r.qkv, r.qkvB, 3*d, d, nil)
 		b.Proj = lin.New(p+"attn.proj", r.proj, r.projB, d, d, r.g1)
-		b.MLP = nn.MLP{FC1: lin.New(p+"mlp.fc1", r.fc1, r.fc1B, h, d, nil), FC2: lin.New(p+"mlp.fc2", r.fc2, r.fc2B, d, h, r.g2), Act: act}
+		b.MLP = nn.MLP{FC1: lin.NewAfter(&b.Norm2, p+"mlp.fc1", r.fc1, r.fc1B, h, d, nil), FC2: lin.New(p+"mlp.fc2", r.fc2, r.fc2B, d, h, r.g2), Act: act}
 	}
 	if mp := e.Head.MAP; mp != nil {
 		mp.Q = lin.New("attn_pool.q", mapRaw[0][0], mapRaw[0][1], d, d, nil)
 		mp.KV = lin.New("attn_pool.kv", mapRaw[1][0], mapRaw[1][1], 2*d, d, nil)
 		mp.Proj = lin.New("attn_pool.proj", mapRaw[2][0], mapRaw[2][1], d, d, nil)
-		mp.MLP = nn.MLP{FC1: lin.New("attn_pool.mlp.fc1", mapRaw[3][0], mapRaw[3][1], h, d, nil), FC2: lin.New("attn_pool.mlp.fc2", mapRaw[4][0], mapRaw[4][1], d, h, nil), Act: act}
+		mp.MLP = nn.MLP{FC1: lin.NewAfter(&mp.Norm, "attn_pool.mlp.fc1", mapRaw[3][0], mapRaw[3][1], h, d, nil), FC2: lin.New("attn_pool.mlp.fc2", mapRaw[4][0], mapRaw[4][1], d, h, nil), Act: act}
 	}
 	for i, hd := range heads {
 		e.Head.Classifiers = append(e.Head.Classifiers, lin.New([]string{"head", "head_dist"}[i], hd[0], hd[1], c.NumClasses, len(hd[0])/c.NumClasses, nil))

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -19,7 +20,7 @@ func init() {
 	commands["quantize"] = command{"rewrite a checkpoint with int8 (or bf16) Linear weights", runQuantize}
 }
 
-const quantizeHelp = `usage: anyres quantize -in a.safetensors -out b.safetensors -dtype int8|bf16
+const quantizeHelp = `usage: anyres quantize -in a.safetensors -out b.safetensors -dtype int8|bf16 [-calibrate DIR]
 
 Rewrites a checkpoint (safetensors, timm state_dict names) with its Linear
 weights in a smaller number format. The weights rewritten are the 2-D
@@ -35,6 +36,18 @@ and the metadata is kept (with an "anyres_quantize" entry added).
   -dtype bf16   NAME is stored as BF16 (rounded to nearest even). Half the
                 float32 size.
 
+With -dtype int8, each LayerNorm that feeds int8 layers is first folded
+into them as an int8 load does (docs/quantization.md): the norm's gain
+and bias divided by per-channel factors, the layers' weight columns
+multiplied by them; the float32 function is unchanged.
+
+  -calibrate DIR  runs the float32 model over the images of DIR (photos,
+                resized to about 256 patch tokens and normalised by the
+                config's mean/std or ImageNet's, or normalised C×H×W .npy
+                tensors) and stores the largest |normalised value| of each
+                channel of those norms as NAME.anyres_range (F32), which
+                sizes the factors. int8 only.
+
 The file loads directly in anyres, in any family and at any -dtype (the
 weights are dequantized as they are read). Run with -dtype int8, the int8
 values are used as stored: the same model as quantizing a float32 file at
@@ -49,6 +62,7 @@ func runQuantize(args []string) error {
 	in := fs.String("in", "", "checkpoint to read (.safetensors)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors)")
 	dtype := fs.String("dtype", "int8", "int8 or bf16")
+	calib := fs.String("calibrate", "", "folder of calibration images (photos or .npy) for int8")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,7 +75,10 @@ func runQuantize(args []string) error {
 	if *dtype != nn.Int8 && *dtype != nn.BF16 {
 		return fmt.Errorf("-dtype %q: want int8 or bf16", *dtype)
 	}
-	n, before, after, err := quantizeFile(*in, *out, *dtype)
+	if *calib != "" && *dtype != nn.Int8 {
+		return fmt.Errorf("-calibrate is for -dtype int8 (bf16 has nothing to calibrate)")
+	}
+	n, before, after, err := quantizeFile(*in, *out, *dtype, *calib)
 	if err != nil {
 		return err
 	}
@@ -80,9 +97,10 @@ func quantizable(name string, shape []int, dtype string) bool {
 		(dtype == "F32" || dtype == "F16" || dtype == "BF16")
 }
 
-// quantizeFile rewrites in as out; it returns the number of tensors
-// rewritten and their size before and after.
-func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
+// quantizeFile rewrites in as out, calibrated on the images of calib
+// when it is not ""; it returns the number of tensors rewritten and their
+// size before and after.
+func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error) {
 	data, err := readWhole(in)
 	if err != nil {
 		return 0, 0, 0, err
@@ -91,13 +109,42 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%s: %w", in, err)
 	}
-	raw, err := safetensors.Deserialize(data)
+	tensors, err := rawTensors(data)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%s: %w", in, err)
 	}
-	tensors := map[string]tensorout.Tensor{}
-	for _, nv := range raw.Tensors() {
-		tensors[nv.Name] = tensorout.Raw(nv.TensorView)
+	var smoothed, ranges map[string][]float32
+	if dtype == nn.Int8 {
+		config, err := hubConfig(in)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		load := data
+		if calib != "" {
+			var images int
+			if ranges, images, err = calibrate(data, config, calib); err != nil {
+				return 0, 0, 0, err
+			}
+			if load, err = withTensors(data, ranges); err != nil {
+				return 0, 0, 0, err
+			}
+			fmt.Fprintf(os.Stderr, "calibrated %d LayerNorms on %d images of %s\n", len(ranges), images, calib)
+		}
+		if smoothed, err = smoothedTensors(load, config); err != nil {
+			if calib != "" {
+				return 0, 0, 0, fmt.Errorf("%s: folding the calibrated LayerNorms: %w", in, err)
+			}
+			// A file no family loads still quantizes, per row as before,
+			// without the LayerNorm rewrite; say so.
+			fmt.Fprintf(os.Stderr, "%s: LayerNorms not smoothed into the int8 layers (%v); the model smooths them when it loads\n", in, err)
+			smoothed = nil
+		}
+	}
+	norms := 0 // LayerNorms smoothed
+	for name := range smoothed {
+		if strings.HasSuffix(name, nn.SmoothedSuffix) {
+			norms++
+		}
 	}
 	names := f.Names()
 	sort.Strings(names)
@@ -115,6 +162,10 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 		w, _, err := f.Float32(name)
 		if err != nil {
 			return 0, 0, 0, err
+		}
+		if v, ok := smoothed[name]; ok {
+			w = v
+			delete(smoothed, name)
 		}
 		for i, v := range w {
 			if v-v != 0 {
@@ -137,6 +188,18 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	if n == 0 {
 		return 0, 0, 0, fmt.Errorf("%s: no 2-D float \".weight\" tensor to rewrite", in)
 	}
+	for name, v := range smoothed { // norms, convolutions and the factors, float32
+		shape := []int{len(v)}
+		if f.Has(name) {
+			if shape, err = f.Shape(name); err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		tensors[name] = tensorout.F32(shape, v)
+	}
+	for name, v := range ranges {
+		tensors[name] = tensorout.F32([]int{len(v)}, v)
+	}
 	meta := map[string]string{}
 	for k, v := range f.Metadata() {
 		meta[k] = v
@@ -144,10 +207,29 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 	switch dtype {
 	case nn.Int8:
 		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed, embeds, cpb_mlp) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
+		if norms > 0 {
+			meta["anyres_quantize"] += fmt.Sprintf("; %d LayerNorms smoothed into the layers they feed (gain and bias /s, weight columns ·s, s in NORM%s)", norms, nn.SmoothedSuffix)
+		}
+		if ranges != nil {
+			meta["anyres_quantize"] += fmt.Sprintf("; calibrated on %s (NAME%s: largest |normalised value| per channel)", filepath.Base(calib), nn.RangeSuffix)
+		}
 	case nn.BF16:
 		meta["anyres_quantize"] = "bf16: each 2-D .weight (but patch_embed, embeds, cpb_mlp) as BF16, rounded to nearest even"
 	}
 	return n, before, after, tensorout.WriteSafetensorsFile(out, tensors, meta)
+}
+
+// rawTensors are the tensors of a safetensors file as they are stored.
+func rawTensors(data []byte) (map[string]tensorout.Tensor, error) {
+	raw, err := safetensors.Deserialize(data)
+	if err != nil {
+		return nil, err
+	}
+	tensors := map[string]tensorout.Tensor{}
+	for _, nv := range raw.Tensors() {
+		tensors[nv.Name] = tensorout.Raw(nv.TensorView)
+	}
+	return tensors, nil
 }
 
 // readWhole reads a weight file within tensorfile's size limit.

@@ -257,10 +257,18 @@ func TestRopeRotateHalf(t *testing.T) {
 		}
 	}
 	for _, f := range []func(){
-		func() { kernels.RopeRotateHalf(make([]float32, 12), 6, make([]float32, 3), make([]float32, 3), 2, 2, 3) },
-		func() { kernels.RopeRotateHalf(make([]float32, 15), 8, make([]float32, 4), make([]float32, 4), 2, 2, 4) },
-		func() { kernels.RopeRotateHalf(make([]float32, 16), 8, make([]float32, 3), make([]float32, 4), 2, 2, 4) },
-		func() { kernels.RopeRotateHalf(make([]float32, 16), 7, make([]float32, 4), make([]float32, 4), 2, 2, 4) },
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 12), 6, make([]float32, 3), make([]float32, 3), 2, 2, 3)
+		},
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 15), 8, make([]float32, 4), make([]float32, 4), 2, 2, 4)
+		},
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 16), 8, make([]float32, 3), make([]float32, 4), 2, 2, 4)
+		},
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 16), 7, make([]float32, 4), make([]float32, 4), 2, 2, 4)
+		},
 	} {
 		func() {
 			defer func() {

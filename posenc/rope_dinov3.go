@@ -16,8 +16,8 @@ const (
 	// its width ('separate', every released DINOv3): each axis spans
 	// [-1, 1] whatever the aspect ratio.
 	NormalizeSeparate RopeNormalize = iota
-	NormalizeMax // both axes by max(H, W) ('max')
-	NormalizeMin // both axes by min(H, W) ('min')
+	NormalizeMax                    // both axes by max(H, W) ('max')
+	NormalizeMin                    // both axes by min(H, W) ('min')
 )
 
 // DinoV3Options are the inference settings of timm's RotaryEmbeddingDinoV3.

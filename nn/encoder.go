@@ -50,6 +50,9 @@ type Block struct {
 	// Rotary is this block's own rotary embedding (RoPE-Mixed's learned
 	// per-block frequencies); nil uses the encoder's.
 	Rotary posenc.Rotary
+	// AttnNorm normalises the attention output before Proj (timm
+	// scale_attn_inner, attn.norm: EVA-02 CLIP); nil for none.
+	AttnNorm *LayerNorm
 }
 
 // HeadDim is the width of one attention head.
@@ -91,6 +94,9 @@ func (e *Encoder) Check() error {
 		b := &e.Blocks[i]
 		if b.QKV.In != d || b.QKV.Out != 3*d || b.Proj.In != d || b.Proj.Out != d {
 			return bad("block %d: attention layers %d→%d, %d→%d for width %d", i, b.QKV.In, b.QKV.Out, b.Proj.In, b.Proj.Out, d)
+		}
+		if b.AttnNorm != nil && (len(b.AttnNorm.W) != d || (b.AttnNorm.B != nil && len(b.AttnNorm.B) != d)) {
+			return bad("block %d: attention norm of width %d for width %d", i, len(b.AttnNorm.W), d)
 		}
 		if err := b.MLP.Check(d); err != nil {
 			return fmt.Errorf("block %d: %w", i, err)

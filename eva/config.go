@@ -121,9 +121,10 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// timmHeads are the head counts of timm's Eva widths; shapes cannot tell
-// them (and model_args.num_heads overrides).
-var timmHeads = map[int]int{192: 3, 384: 6, 512: 8, 640: 10, 768: 12, 1024: 16, 1408: 16, 1792: 16}
+// timmHeads are the head counts of timm's Eva widths (1280: DINOv3 H+,
+// 1536: PE G, 4096: DINOv3 7B); shapes cannot tell them (and
+// model_args.num_heads overrides).
+var timmHeads = map[int]int{192: 3, 384: 6, 512: 8, 640: 10, 768: 12, 1024: 16, 1280: 20, 1408: 16, 1536: 16, 1792: 16, 4096: 32}
 
 // nameDefaults are the facts of a timm Eva architecture that neither the
 // tensors nor a hub config.json (which has no model_args for timm's own

@@ -54,14 +54,17 @@ type Config struct {
 	RopeRefShape    [2]int  `json:"ref_feat_shape,omitempty"`
 	RopeTemperature float64 `json:"rope_temperature,omitempty"`
 	RopeGridOffset  float64 `json:"rope_grid_offset,omitempty"`
-	RopeXY          bool    `json:"rope_xy,omitempty"` // grid_indexing 'xy'
-	PreNorm         bool    `json:"norm_pre"`
-	FinalNorm       bool    `json:"norm"`
-	FCNorm          bool    `json:"fc_norm"`
-	GlobalPool      string  `json:"global_pool"`
-	NumClasses      int     `json:"num_classes"`
-	NormEps         float64 `json:"norm_eps"`
-	DynamicImgPad   bool    `json:"dynamic_img_pad"`
+	// RopeXY is grid_indexing 'xy'. DINOv3's coordinates come out the
+	// same under both indexings (make_coords_dinov3 stacks rows first
+	// either way), so it changes nothing there.
+	RopeXY        bool    `json:"rope_xy,omitempty"`
+	PreNorm       bool    `json:"norm_pre"`
+	FinalNorm     bool    `json:"norm"`
+	FCNorm        bool    `json:"fc_norm"`
+	GlobalPool    string  `json:"global_pool"`
+	NumClasses    int     `json:"num_classes"`
+	NormEps       float64 `json:"norm_eps"`
+	DynamicImgPad bool    `json:"dynamic_img_pad"`
 }
 
 // Prefix is the number of tokens before the patch tokens.
@@ -291,6 +294,17 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	for _, key := range []string{"use_post_norm", "qk_norm", "gated_attn"} {
 		if v, ok := args[key].(bool); ok && v {
 			return c, fmt.Errorf("%w: model_args.%s is not supported", ErrConfig, key)
+		}
+	}
+	// Every RoPE setting of timm's Eva is read above; another rope_* key
+	// is not Eva's (timm would refuse it too) and is not silently dropped.
+	for key := range args {
+		switch key {
+		case "rope_type", "rope_grid_offset", "rope_grid_indexing", "rope_temperature", "rope_rotate_half":
+		default:
+			if strings.HasPrefix(key, "rope_") {
+				return c, fmt.Errorf("%w: model_args.%s is not a RoPE setting of timm's Eva (rope_type, rope_grid_offset, rope_grid_indexing, rope_temperature, rope_rotate_half)", ErrConfig, key)
+			}
 		}
 	}
 	if v, ok := args["dynamic_img_pad"].(bool); ok {

@@ -132,6 +132,7 @@ func TestNewRefusals(t *testing.T) {
 		{"dinov3_rope.safetensors", map[string]any{"rope_grid_offset": 1.0}, nil, "rope_grid_offset", nn.ErrConfig},
 		{"dinov3_rope.safetensors", map[string]any{"rope_rotate_half": false}, nil, "rope_rotate_half", nn.ErrConfig},
 		{"dinov3_rope.safetensors", map[string]any{"rope_type": "mrope"}, nil, "mrope", nn.ErrConfig},
+		{"dinov3_rope.safetensors", map[string]any{"rope_rescale_coords": 2.0}, nil, "rope_rescale_coords", nn.ErrConfig},
 		{"pe_core.safetensors", map[string]any{"attn_pool_mlp_ratio": 2.0}, nil, "attn_pool_mlp_ratio", nn.ErrConfig},
 		{"pe_core.safetensors", map[string]any{"attn_pool_num_heads": 5.0}, nil, "attention pool of 5 heads", nn.ErrConfig},
 		{"pe_core.safetensors", nil, func(w nn.MapSource) { delete(w, "attn_pool.latent") }, "attn_pool.latent", nn.ErrWeight},

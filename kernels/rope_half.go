@@ -12,8 +12,8 @@ import "fmt"
 //
 // x holds tokens rows of heads·headDim values, row t at x[t·ld]
 // (ld ≥ heads·headDim; values between rows are not touched). headDim must
-// be even. The pairs are far apart, so this is plain Go: it costs a
-// fraction of a percent of the GEMMs around it.
+// be even. AVX2 and AVX-512 run eight or sixteen pairs at a time (the
+// second product fused, as RopeRotate's kernels do); elsewhere plain Go.
 func RopeRotateHalf(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int) {
 	if tokens < 0 || heads < 0 || headDim < 0 || headDim%2 != 0 {
 		panic(fmt.Sprintf("kernels: RopeRotateHalf: bad shape %d tokens × %d heads × %d (headDim must be even)", tokens, heads, headDim))
@@ -32,6 +32,14 @@ func RopeRotateHalf(x []float32, ld int, sin, cos []float32, tokens, heads, head
 	if !holdsRows(len(x), tokens, width, ld) {
 		panic(fmt.Sprintf("kernels: RopeRotateHalf: x has %d values, need %s for %d rows of %d with stride %d", len(x), needRows(tokens, width, ld), tokens, width, ld))
 	}
+	ropeRotateHalf(x, ld, sin, cos, tokens, heads, headDim)
+}
+
+// ropeRotateHalf points at the implementation chosen by dispatch.
+var ropeRotateHalf = ropeRotateHalfGeneric
+
+func ropeRotateHalfGeneric(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int) {
+	half := headDim / 2
 	for t := 0; t < tokens; t++ {
 		s := sin[t*half : (t+1)*half]
 		c := cos[t*half : (t+1)*half]

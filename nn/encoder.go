@@ -128,6 +128,10 @@ func (e *Encoder) FLOPs(grids ...posenc.Grid) float64 {
 			b := &e.Blocks[i]
 			f += 2*t*d*(3*d+d) + 2*t*(float64(b.MLP.FC1.Out)*d+float64(b.MLP.FC2.In)*d) + 4*t*t*d
 		}
+		if a := e.Head.MAP; a != nil { // k and v of every token, the latents' q, scores, proj, MLP
+			l := float64(a.LatentN)
+			f += 4*t*d*d + 2*l*d*d + 4*l*t*d + 2*l*d*d + 4*l*d*float64(a.MLP.FC1.Out)
+		}
 		for _, c := range e.Head.Classifiers {
 			f += 2 * d * float64(c.Out)
 		}

@@ -12,8 +12,8 @@ import "fmt"
 //
 // x holds tokens rows of heads·headDim values, row t at x[t·ld]
 // (ld ≥ heads·headDim; values between rows are not touched). headDim must
-// be even. AVX2 and AVX-512 run eight or sixteen pairs at a time (the
-// second product fused, as RopeRotate's kernels do); elsewhere plain Go.
+// be even. AVX2, AVX-512 and NEON run eight, sixteen or four pairs at a
+// time (the second product fused, as RopeRotate's kernels do).
 func RopeRotateHalf(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int) {
 	if tokens < 0 || heads < 0 || headDim < 0 || headDim%2 != 0 {
 		panic(fmt.Sprintf("kernels: RopeRotateHalf: bad shape %d tokens × %d heads × %d (headDim must be even)", tokens, heads, headDim))

@@ -54,6 +54,9 @@ type RopeDinoV3 struct {
 }
 
 // Periods returns the headDim/4 periods in float32, as timm computes them.
+// (facebookresearch/dinov3's released weights carry the periods as a
+// bfloat16 buffer; timm drops it and recomputes them in float32, so its
+// outputs, and anyres's, differ slightly from the original code's.)
 func (o DinoV3Options) Periods(headDim int) ([]float32, error) {
 	if headDim <= 0 || headDim%4 != 0 {
 		return nil, fmt.Errorf("posenc: DINOv3 rotary head dim %d must be a positive multiple of 4", headDim)

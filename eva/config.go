@@ -159,7 +159,8 @@ var (
 func defaultsFor(arch string) nameDefaults {
 	switch {
 	case strings.Contains(arch, "_dinov3"):
-		return nameDefaults{rope: "dinov3", temp: 100, half: true, eps: 1e-5}
+		// Eva's default pool, avg, without fc_norm (use_fc_norm=False).
+		return nameDefaults{rope: "dinov3", temp: 100, half: true, eps: 1e-5, pool: "avg"}
 	case strings.HasPrefix(arch, "vit_pe_"):
 		d := nameDefaults{rope: "cat", xy: true, temp: 10000, eps: 1e-5, refTrain: true, offsetCls: true}
 		d.pool = "avg" // lang and spatial: Eva's default, without fc_norm

@@ -158,3 +158,72 @@ func TestClaimsNew(t *testing.T) {
 		}
 	}
 }
+
+// TestNameFacts: timm's other DINOv3 and Perception Encoder variants,
+// which no reference file holds, read as timm builds them (eva.py's
+// model_args) from their names and tensors alone: the hub config.json of
+// a timm checkpoint has no model_args.
+func TestNameFacts(t *testing.T) {
+	const d, depth, heads = 192, 2, 3 // a standard width: timm's head count for it
+	// SwiGLU without its inner norm (DINOv3 S+/H+: swiglu_align_to).
+	plus := ropeViT(d, 96, depth, heads, false)
+	plus["reg_token"] = []int{1, 4, d}
+	for i := 0; i < depth; i++ {
+		p := "blocks." + string(rune('0'+i)) + "."
+		delete(plus, p+"attn.qkv.bias")
+		delete(plus, p+"mlp.fc1.weight")
+		delete(plus, p+"mlp.fc1.bias")
+		plus[p+"mlp.fc1_g.weight"], plus[p+"mlp.fc1_g.bias"] = []int{96, d}, []int{96}
+		plus[p+"mlp.fc1_x.weight"], plus[p+"mlp.fc1_x.bias"] = []int{96, d}, []int{96}
+	}
+	// PE spatial: class token, table, norm_pre, LayerScale, no final norm.
+	spatial := ropeViT(d, 4*d, depth, heads, false)
+	delete(spatial, "patch_embed.proj.bias")
+	delete(spatial, "norm.weight")
+	delete(spatial, "norm.bias")
+	delete(spatial, "head.weight")
+	delete(spatial, "head.bias")
+	spatial["pos_embed"] = []int{1, 1 + 32*32, d}
+	spatial["norm_pre.weight"], spatial["norm_pre.bias"] = []int{d}, []int{d}
+	// PE core G: no class token, so positions from 0.
+	gigantic := peCoreSmall()
+	delete(gigantic, "cls_token")
+	gigantic["pos_embed"] = []int{1, 32 * 32, 384}
+	for _, c := range []struct {
+		arch   string
+		shapes map[string][]int
+		check  func(c Config) bool
+	}{
+		{"vit_small_plus_patch16_dinov3", plus, func(c Config) bool {
+			return c.Rope == "dinov3" && c.RopeHalf && c.MLP == "swiglu" && !c.ScaleMLP && c.MLPHidden == 96 && c.RegTokens == 4 &&
+				!c.AbsPosEmbed && c.NormEps == 1e-5 && c.GlobalPool == "avg"
+		}},
+		{"vit_pe_spatial_base_patch16_512", spatial, func(c Config) bool {
+			return c.Rope == "cat" && c.RopeXY && c.RopeGridOffset == 1 && c.RopeRefShape == [2]int{32, 32} && c.RopeTemperature == 10000 &&
+				c.LayerScale && c.PreNorm && !c.FinalNorm && !c.FCNorm && c.GlobalPool == "avg" && c.NormEps == 1e-5
+		}},
+		{"vit_pe_core_gigantic_patch14_448", gigantic, func(c Config) bool {
+			return c.Rope == "cat" && c.RopeGridOffset == 0 && c.RopeRefShape == [2]int{32, 32} && c.GlobalPool == "map" &&
+				c.PoolHeads == 8 && c.Prefix() == 0
+		}},
+	} {
+		hub := &nn.HubConfig{Architecture: c.arch}
+		if c.arch == "vit_pe_core_gigantic_patch14_448" {
+			hub.ModelArgs = map[string]any{"patch_size": 16.0, "img_size": 512.0} // a 16-patch stand-in: 32×32 grid
+		}
+		m, err := Load(familytest.Random(c.shapes, 5), hub, nn.LoadOptions{})
+		if err != nil {
+			t.Errorf("%s: %v", c.arch, err)
+			continue
+		}
+		cfg := m.(*Model).Config()
+		if !c.check(cfg) {
+			t.Errorf("%s: read as %+v", c.arch, cfg)
+		}
+		var out nn.Output
+		if err := m.Forward(familytest.BenchImage(48, 80), &out); err != nil {
+			t.Errorf("%s: %v", c.arch, err)
+		}
+		m.Close()
+	}
+}

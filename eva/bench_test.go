@@ -56,16 +56,15 @@ func dinov3Small() map[string][]int {
 	return s
 }
 
-// peCoreSmall is vit_pe_core_small_patch16_384's tensors: patch
-// embedding without bias, norm_pre, a 24×24 table with class row, qkv
-// with bias, the attention pool (MLP ratio 4).
-func peCoreSmall() map[string][]int {
-	const d = 384
-	s := ropeViT(d, 4*d, 12, 6, false)
+// peCore is a Perception Encoder core's tensors (vit_pe_core_*): patch
+// embedding without bias, norm_pre, a grid×grid table with class row, qkv
+// with bias, the attention pool (MLP ratio 4), a 512-wide head.
+func peCore(d, depth, heads, grid int) map[string][]int {
+	s := ropeViT(d, 4*d, depth, heads, false)
 	delete(s, "patch_embed.proj.bias")
-	s["pos_embed"] = []int{1, 1 + 24*24, d}
+	s["pos_embed"] = []int{1, 1 + grid*grid, d}
 	s["norm_pre.weight"], s["norm_pre.bias"] = []int{d}, []int{d}
-	for i := 0; i < 12; i++ {
+	for i := 0; i < depth; i++ {
 		p := "blocks." + strconv.Itoa(i) + "."
 		delete(s, p+"gamma_1")
 		delete(s, p+"gamma_2")
@@ -93,7 +92,7 @@ func BenchmarkEva(b *testing.B) {
 		{"eva02_tiny_patch14_224", eva02Tiny(), []int{224, 448}},
 		{"vit_small_patch16_rope_mixed_224", ropeViT(384, 1536, 12, 6, true), []int{224, 448}},
 		{"vit_small_patch16_dinov3", dinov3Small(), []int{256, 512}},
-		{"vit_pe_core_small_patch16_384", peCoreSmall(), []int{384, 512}},
+		{"vit_pe_core_small_patch16_384", peCore(384, 12, 6, 24), []int{384, 512}},
 	} {
 		hub := &nn.HubConfig{Architecture: c.arch}
 		net, err := Load(familytest.Random(c.shapes, 1), hub, nn.LoadOptions{})

@@ -186,9 +186,9 @@ func TestNameFacts(t *testing.T) {
 	spatial["pos_embed"] = []int{1, 1 + 32*32, d}
 	spatial["norm_pre.weight"], spatial["norm_pre.bias"] = []int{d}, []int{d}
 	// PE core G: no class token, so positions from 0.
-	gigantic := peCoreSmall()
+	gigantic := peCore(d, depth, heads, 32)
 	delete(gigantic, "cls_token")
-	gigantic["pos_embed"] = []int{1, 32 * 32, 384}
+	gigantic["pos_embed"] = []int{1, 32 * 32, d}
 	for _, c := range []struct {
 		arch   string
 		shapes map[string][]int

@@ -45,9 +45,42 @@ func ropeViT(d, h, depth, heads int, mixed bool) map[string][]int {
 	return s
 }
 
-// BenchmarkEva times EVA-02 Ti/14 and RoPE-Mixed ViT-S/16 (timm's sizes,
-// random weights) at their training size and twice its side, on
-// GOMAXPROCS workers:
+// dinov3Small is vit_small_patch16_dinov3's tensors: no table, 4
+// registers, LayerScale, qkv without bias.
+func dinov3Small() map[string][]int {
+	s := ropeViT(384, 1536, 12, 6, false)
+	s["reg_token"] = []int{1, 4, 384}
+	for i := 0; i < 12; i++ {
+		delete(s, "blocks."+strconv.Itoa(i)+".attn.qkv.bias")
+	}
+	return s
+}
+
+// peCore is a Perception Encoder core's tensors (vit_pe_core_*): patch
+// embedding without bias, norm_pre, a grid×grid table with class row, qkv
+// with bias, the attention pool (MLP ratio 4), a 512-wide head.
+func peCore(d, depth, heads, grid int) map[string][]int {
+	s := ropeViT(d, 4*d, depth, heads, false)
+	delete(s, "patch_embed.proj.bias")
+	s["pos_embed"] = []int{1, 1 + grid*grid, d}
+	s["norm_pre.weight"], s["norm_pre.bias"] = []int{d}, []int{d}
+	for i := 0; i < depth; i++ {
+		p := "blocks." + strconv.Itoa(i) + "."
+		delete(s, p+"gamma_1")
+		delete(s, p+"gamma_2")
+	}
+	for name, shape := range map[string][]int{"latent": {1, 1, d}, "q.weight": {d, d}, "q.bias": {d}, "kv.weight": {2 * d, d},
+		"kv.bias": {2 * d}, "proj.weight": {d, d}, "proj.bias": {d}, "norm.weight": {d}, "norm.bias": {d},
+		"mlp.fc1.weight": {4 * d, d}, "mlp.fc1.bias": {4 * d}, "mlp.fc2.weight": {d, 4 * d}, "mlp.fc2.bias": {d}} {
+		s["attn_pool."+name] = shape
+	}
+	s["head.weight"], s["head.bias"] = []int{512, d}, []int{512}
+	return s
+}
+
+// BenchmarkEva times EVA-02 Ti/14, RoPE-Mixed ViT-S/16, DINOv3 S/16 and
+// Perception Encoder core S/16 (timm's sizes, random weights) at their
+// training size and a larger one, on GOMAXPROCS workers:
 //
 //	go test ./eva -run - -bench Eva -benchtime 5x
 func BenchmarkEva(b *testing.B) {
@@ -58,6 +91,8 @@ func BenchmarkEva(b *testing.B) {
 	}{
 		{"eva02_tiny_patch14_224", eva02Tiny(), []int{224, 448}},
 		{"vit_small_patch16_rope_mixed_224", ropeViT(384, 1536, 12, 6, true), []int{224, 448}},
+		{"vit_small_patch16_dinov3", dinov3Small(), []int{256, 512}},
+		{"vit_pe_core_small_patch16_384", peCore(384, 12, 6, 24), []int{384, 512}},
 	} {
 		hub := &nn.HubConfig{Architecture: c.arch}
 		net, err := Load(familytest.Random(c.shapes, 1), hub, nn.LoadOptions{})

@@ -36,20 +36,35 @@ type Config struct {
 	// LayerScale: gamma_1 and gamma_2 per block (timm init_values).
 	LayerScale bool `json:"layer_scale"`
 	// Rope is "" (none), "cat" (EVA-02's axial RoPE, RotaryEmbeddingCat
-	// with language-model frequencies) or "mixed" (RoPE-Mixed, learned
-	// frequencies per block and head in rope.freqs).
-	Rope            string  `json:"rope_type,omitempty"`
+	// with language-model frequencies), "mixed" (RoPE-Mixed, learned
+	// frequencies per block and head in rope.freqs) or "dinov3"
+	// (RotaryEmbeddingDinoV3: patch centres normalised to [-1, 1]).
+	Rope string `json:"rope_type,omitempty"`
+	// RopeHalf is timm's rope_rotate_half: pairs (i, i+headDim/2), the
+	// layout DINOv3's tables are built for (and the only one with them).
+	RopeHalf bool `json:"rope_rotate_half,omitempty"`
+	// AttnNorm is timm's scale_attn_inner: a LayerNorm on the attention
+	// output before proj (attn.norm; EVA-02 CLIP towers).
+	AttnNorm bool `json:"scale_attn_inner,omitempty"`
+	// PoolHeads and PoolHidden are the 'map' head's (AttentionPoolLatent:
+	// attn_pool_num_heads, its MLP's hidden width); PoolLatents its queries.
+	PoolHeads       int     `json:"attn_pool_num_heads,omitempty"`
+	PoolHidden      int     `json:"attn_pool_hidden,omitempty"`
+	PoolLatents     int     `json:"attn_pool_latents,omitempty"`
 	RopeRefShape    [2]int  `json:"ref_feat_shape,omitempty"`
 	RopeTemperature float64 `json:"rope_temperature,omitempty"`
 	RopeGridOffset  float64 `json:"rope_grid_offset,omitempty"`
-	RopeXY          bool    `json:"rope_xy,omitempty"` // grid_indexing 'xy'
-	PreNorm         bool    `json:"norm_pre"`
-	FinalNorm       bool    `json:"norm"`
-	FCNorm          bool    `json:"fc_norm"`
-	GlobalPool      string  `json:"global_pool"`
-	NumClasses      int     `json:"num_classes"`
-	NormEps         float64 `json:"norm_eps"`
-	DynamicImgPad   bool    `json:"dynamic_img_pad"`
+	// RopeXY is grid_indexing 'xy'. DINOv3's coordinates come out the
+	// same under both indexings (make_coords_dinov3 stacks rows first
+	// either way), so it changes nothing there.
+	RopeXY        bool    `json:"rope_xy,omitempty"`
+	PreNorm       bool    `json:"norm_pre"`
+	FinalNorm     bool    `json:"norm"`
+	FCNorm        bool    `json:"fc_norm"`
+	GlobalPool    string  `json:"global_pool"`
+	NumClasses    int     `json:"num_classes"`
+	NormEps       float64 `json:"norm_eps"`
+	DynamicImgPad bool    `json:"dynamic_img_pad"`
 }
 
 // Prefix is the number of tokens before the patch tokens.
@@ -85,12 +100,20 @@ func (c *Config) Validate() error {
 		return bad("unknown MLP %q", c.MLP)
 	case c.MLPHidden <= 0:
 		return bad("MLP hidden width %d", c.MLPHidden)
-	case c.Rope != "" && c.Rope != "cat" && c.Rope != "mixed":
-		return bad("RoPE type %q is not supported (cat, mixed)", c.Rope)
+	case c.Rope != "" && c.Rope != "cat" && c.Rope != "mixed" && c.Rope != "dinov3":
+		return bad("RoPE type %q is not supported (cat, mixed, dinov3)", c.Rope)
+	case c.RopeHalf != (c.Rope == "dinov3"):
+		// timm builds DINOv3's tables in the half layout whatever the
+		// attention applies, and the others' interleaved.
+		return bad("RoPE type %q with rope_rotate_half=%v: timm pairs them only as dinov3 with half rotation", c.Rope, c.RopeHalf)
+	case c.Rope == "dinov3" && (c.RopeRefShape != [2]int{} || c.RopeGridOffset != 0):
+		return bad("DINOv3's RoPE takes no ref_feat_shape or rope_grid_offset (timm drops both for it), got %v and %g", c.RopeRefShape, c.RopeGridOffset)
 	case c.Rope != "" && (c.EmbedDim/c.NumHeads)%4 != 0:
 		return bad("RoPE needs a head width divisible by 4, not %d", c.EmbedDim/c.NumHeads)
-	case c.GlobalPool != "avg" && c.GlobalPool != "token" && c.GlobalPool != "":
-		return bad("global_pool %q is not supported (avg, token, none)", c.GlobalPool)
+	case c.GlobalPool != "avg" && c.GlobalPool != "token" && c.GlobalPool != "map" && c.GlobalPool != "":
+		return bad("global_pool %q is not supported (avg, token, map, none)", c.GlobalPool)
+	case c.GlobalPool == "map" && (c.PoolHeads <= 0 || c.EmbedDim%c.PoolHeads != 0 || c.PoolHidden <= 0 || c.PoolLatents <= 0):
+		return bad("attention pool of %d heads, hidden width %d, %d latents for width %d", c.PoolHeads, c.PoolHidden, c.PoolLatents, c.EmbedDim)
 	case c.GlobalPool == "token" && c.Prefix() == 0:
 		return bad("token pooling without a class or register token")
 	case c.AbsPosEmbed && (c.ImgSize[0] < c.PatchSize[0] || c.ImgSize[1] < c.PatchSize[1]):
@@ -101,9 +124,10 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// timmHeads are the head counts of timm's Eva widths; shapes cannot tell
-// them (and model_args.num_heads overrides).
-var timmHeads = map[int]int{192: 3, 384: 6, 512: 8, 640: 10, 768: 12, 1024: 16, 1408: 16, 1792: 16}
+// timmHeads are the head counts of timm's Eva widths (1280: DINOv3 H+,
+// 1536: PE G, 4096: DINOv3 7B); shapes cannot tell them (and
+// model_args.num_heads overrides).
+var timmHeads = map[int]int{192: 3, 384: 6, 512: 8, 640: 10, 768: 12, 1024: 16, 1280: 20, 1408: 16, 1536: 16, 1792: 16, 4096: 32}
 
 // nameDefaults are the facts of a timm Eva architecture that neither the
 // tensors nor a hub config.json (which has no model_args for timm's own
@@ -115,6 +139,14 @@ type nameDefaults struct {
 	temp   float64
 	offset float64
 	pool   string
+	half   bool    // rope_rotate_half
+	eps    float64 // LayerNorm eps when not timm's 1e-6
+	// refTrain: ref_feat_shape is the training grid (Perception
+	// Encoder: every size's own, 24 for 384/16, 32 for 448/14).
+	refTrain bool
+	// offsetCls: rope_grid_offset 1 with a class token, 0 without (PE).
+	offsetCls bool
+	poolHeads int // attn_pool_num_heads
 }
 
 var (
@@ -126,6 +158,16 @@ var (
 
 func defaultsFor(arch string) nameDefaults {
 	switch {
+	case strings.Contains(arch, "_dinov3"):
+		// Eva's default pool, avg, without fc_norm (use_fc_norm=False).
+		return nameDefaults{rope: "dinov3", temp: 100, half: true, eps: 1e-5, pool: "avg"}
+	case strings.HasPrefix(arch, "vit_pe_"):
+		d := nameDefaults{rope: "cat", xy: true, temp: 10000, eps: 1e-5, refTrain: true, offsetCls: true}
+		d.pool = "avg" // lang and spatial: Eva's default, without fc_norm
+		if strings.HasPrefix(arch, "vit_pe_core_") {
+			d.pool, d.poolHeads = "map", 8
+		}
+		return d
 	case strings.HasPrefix(arch, "eva02_"):
 		d := nameDefaults{rope: "cat", ref: [2]int{16, 16}, temp: 10000}
 		if strings.Contains(arch, "_clip_") {
@@ -157,7 +199,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	c := Config{ClassToken: ck.Has("cls_token"), AbsPosEmbed: ck.Has("pos_embed"), PatchBias: ck.Has("patch_embed.proj.bias"),
 		QKVSplit: ck.Has("blocks.0.attn.q_proj.weight"), LayerScale: ck.Has("blocks.0.gamma_1"),
 		ScaleMLP: ck.Has("blocks.0.mlp.norm.weight"), PreNorm: ck.Has("norm_pre.weight"), FinalNorm: ck.Has("norm.weight"),
-		FCNorm: ck.Has("fc_norm.weight"), NormEps: 1e-6, InChans: 3}
+		FCNorm: ck.Has("fc_norm.weight"), AttnNorm: ck.Has("blocks.0.attn.norm.weight"), NormEps: 1e-6, InChans: 3}
 	var arch string
 	if hub != nil {
 		arch = hub.Architecture
@@ -192,10 +234,22 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 
 	// Rotary: model_args, the name's defaults, and rope.freqs.
 	d := defaultsFor(arch)
-	c.Rope, c.RopeRefShape, c.RopeXY, c.RopeTemperature, c.RopeGridOffset = d.rope, d.ref, d.xy, d.temp, d.offset
+	c.Rope, c.RopeRefShape, c.RopeXY, c.RopeTemperature, c.RopeGridOffset, c.RopeHalf = d.rope, d.ref, d.xy, d.temp, d.offset, d.half
+	if d.offsetCls && c.ClassToken {
+		c.RopeGridOffset = 1
+	}
+	if d.eps > 0 {
+		c.NormEps = d.eps
+	}
 	var args map[string]any
 	if hub != nil {
 		args = hub.ModelArgs
+	}
+	if v, ok := args["rope_rotate_half"].(bool); ok {
+		c.RopeHalf = v
+	}
+	if v, ok := args["scale_attn_inner"].(bool); ok {
+		c.AttnNorm = v // a contradicting file then misses or has extra attn.norm tensors, named
 	}
 	if v, ok := args["use_rot_pos_emb"].(bool); ok {
 		if !v {
@@ -235,12 +289,23 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		c.RopeGridOffset = v
 	}
 	if c.Rope == "" {
-		c.RopeRefShape, c.RopeXY, c.RopeTemperature, c.RopeGridOffset = [2]int{}, false, 0, 0
+		c.RopeRefShape, c.RopeXY, c.RopeTemperature, c.RopeGridOffset, c.RopeHalf = [2]int{}, false, 0, 0, false
 	}
 	// Settings anyres does not run are refused by name rather than run wrongly.
-	for _, key := range []string{"use_post_norm", "scale_attn_inner", "rope_rotate_half", "qk_norm", "gated_attn"} {
+	for _, key := range []string{"use_post_norm", "qk_norm", "gated_attn"} {
 		if v, ok := args[key].(bool); ok && v {
 			return c, fmt.Errorf("%w: model_args.%s is not supported", ErrConfig, key)
+		}
+	}
+	// Every RoPE setting of timm's Eva is read above; another rope_* key
+	// is not Eva's (timm would refuse it too) and is not silently dropped.
+	for key := range args {
+		switch key {
+		case "rope_type", "rope_grid_offset", "rope_grid_indexing", "rope_temperature", "rope_rotate_half":
+		default:
+			if strings.HasPrefix(key, "rope_") {
+				return c, fmt.Errorf("%w: model_args.%s is not a RoPE setting of timm's Eva (rope_type, rope_grid_offset, rope_grid_indexing, rope_temperature, rope_rotate_half)", ErrConfig, key)
+			}
 		}
 	}
 	if v, ok := args["dynamic_img_pad"].(bool); ok {
@@ -298,6 +363,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if v, ok := args["no_embed_class"].(bool); ok && v != c.NoEmbedClass && c.Prefix() > 0 {
 		return c, fmt.Errorf("%w: model_args.no_embed_class is %v but pos_embed says %v", ErrConfig, v, c.NoEmbedClass)
 	}
+	if d.refTrain && c.Rope != "" && !hub.HasArg("ref_feat_shape") {
+		c.RopeRefShape = [2]int{}
+		c.RopeRefShape[0], c.RopeRefShape[1] = c.TrainGrid()
+	}
 
 	// Pooling: the hub config's, model_args', the name's, else what the
 	// norms say (timm's Eva runs fc_norm exactly when it pools by 'avg').
@@ -314,8 +383,38 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if hub != nil && hub.GlobalPool != nil {
 		c.GlobalPool = *hub.GlobalPool
 	}
+	if c.GlobalPool == "map" {
+		if err := c.inferPool(ck, hub, d); err != nil {
+			return c, err
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("inferred config: %w", err)
 	}
 	return c, nil
+}
+
+// inferPool reads the 'map' head's shape: latents and hidden width from
+// its tensors, heads from model_args, the name, or the blocks'.
+func (c *Config) inferPool(ck nn.Checkpoint, hub *nn.HubConfig, d nameDefaults) error {
+	l, err := ck.Shape("attn_pool.latent")
+	if err != nil || len(l) != 3 || l[0] != 1 || l[2] != c.EmbedDim {
+		return fmt.Errorf("%w: global_pool 'map' needs attn_pool.latent of shape 1×latents×%d (%v, %v)", ErrWeight, c.EmbedDim, l, err)
+	}
+	fc1, err := ck.Shape("attn_pool.mlp.fc1.weight")
+	if err != nil || len(fc1) != 2 {
+		return fmt.Errorf("%w: global_pool 'map' needs attn_pool.mlp.fc1.weight of shape hidden×%d (%v, %v)", ErrWeight, c.EmbedDim, fc1, err)
+	}
+	c.PoolLatents, c.PoolHidden = l[1], fc1[0]
+	c.PoolHeads = c.NumHeads
+	if d.poolHeads > 0 {
+		c.PoolHeads = d.poolHeads
+	}
+	if v, ok := hub.Arg("attn_pool_num_heads"); ok {
+		c.PoolHeads = int(v)
+	}
+	if v, ok := hub.Arg("attn_pool_mlp_ratio"); ok && int(float64(c.EmbedDim)*v) != c.PoolHidden {
+		return fmt.Errorf("%w: model_args.attn_pool_mlp_ratio %g gives a hidden width of %d, the file's attn_pool.mlp is %d", ErrConfig, v, int(float64(c.EmbedDim)*v), c.PoolHidden)
+	}
+	return nil
 }

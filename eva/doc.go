@@ -3,8 +3,12 @@
 // separate q/k/v projections with no k bias) and the RoPE ViTs
 // (vit_*_rope_*: RoPE-Mixed with learned per-block, per-head frequencies,
 // naver's axial RoPE ViTs with or without an absolute table, and timm's
-// axial-RoPE register models), with LayerScale, class and register tokens,
-// and average or token pooling with fc_norm.
+// axial-RoPE register models), DINOv3 (vit_*_dinov3*: RoPE on
+// normalised patch centres, registers, no table), Perception Encoder
+// (vit_pe_*: table + RoPE, attention-pool head) and the EVA-02 CLIP
+// towers (eva02_*_clip_*: a LayerNorm on the attention output), with
+// LayerScale, class and register tokens, and average, token or
+// attention pooling with fc_norm.
 //
 // # Position encodings
 //
@@ -24,6 +28,13 @@
 // runs with nothing resampled; larger grids meet relative offsets the
 // model never saw, which is where its extrapolation comes from.
 //
+// DINOv3 has no table: patch (i, j) sits at ((i+0.5)/H, (j+0.5)/W)
+// mapped to [-1, 1] on each axis (posenc.RopeDinoV3), so every size and
+// aspect ratio spans the range of training, in finer or coarser steps;
+// its pairs are (i, i+headDim/2) (timm rope_rotate_half). Perception
+// Encoder rotates like EVA-02 with positions i+1 (rope_grid_offset) and
+// its training grid as reference.
+//
 // Tables are built once per grid and cached (bounded); packed batches of
 // mixed sizes rotate each image on its own grid.
 //
@@ -32,7 +43,7 @@
 // Load takes a checkpoint under timm's state_dict names and timm's hub
 // config.json. The architecture comes from the tensors (widths, depth,
 // which parts exist, MLP layout), then model_args, then the timm name
-// (whether and how the model rotates, its reference grid). Every tensor
-// must be used: q/k norms, attention inner norms, post-norm blocks and
-// attention-pool heads are not run and are refused by name.
+// (whether and how the model rotates, its reference grid, LayerNorm eps).
+// Every tensor must be used: q/k norms, gated attention and post-norm
+// blocks are not run and are refused by name.
 package eva

@@ -11,7 +11,8 @@ import (
 	"github.com/anyres/anyres/nn"
 )
 
-var goldenFiles = []string{"eva02_rope_swiglu.safetensors", "vit_rope_mixed.safetensors"}
+var goldenFiles = []string{"eva02_rope_swiglu.safetensors", "vit_rope_mixed.safetensors", "dinov3_rope.safetensors",
+	"eva02_clip.safetensors", "pe_core.safetensors", "vit_rope_ape.safetensors"}
 
 func load(t testing.TB, ck nn.Checkpoint, hub *nn.HubConfig, threads int) *Model {
 	t.Helper()
@@ -178,8 +179,8 @@ func TestWeightErrors(t *testing.T) {
 		{"missing v bias", func(w nn.MapSource) { delete(w, "blocks.0.attn.v_bias") }, `"blocks.0.attn.v_bias"`},
 		{"shape", func(w nn.MapSource) { w["fc_norm.weight"] = nn.Tensor{Data: make([]float32, 63), Shape: []int{63}} }, `"fc_norm.weight" has shape [63], want [64]`},
 		{"unknown", func(w nn.MapSource) {
-			w["blocks.0.attn.norm.weight"] = nn.Tensor{Data: make([]float32, 64), Shape: []int{64}}
-		}, `"blocks.0.attn.norm.weight"`},
+			w["blocks.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, 16), Shape: []int{16}}
+		}, `"blocks.0.attn.q_norm.weight"`},
 		{"table", func(w nn.MapSource) {
 			w["pos_embed"] = nn.Tensor{Data: make([]float32, 20*64), Shape: []int{1, 20, 64}}
 		}, "pos_embed has 20 rows"},
@@ -198,15 +199,18 @@ func TestWeightErrors(t *testing.T) {
 	if _, err := Load(ck, hub, nn.LoadOptions{}); err != nil {
 		t.Errorf("with a stored RoPE buffer: %v", err)
 	}
-	for _, key := range []string{"use_post_norm", "scale_attn_inner", "rope_rotate_half"} {
+	// A setting that contradicts the file is refused, naming it or the
+	// tensors it needs.
+	for key, want := range map[string]string{"use_post_norm": "use_post_norm", "qk_norm": "qk_norm",
+		"rope_rotate_half": "rope_rotate_half", "scale_attn_inner": `"blocks.0.attn.norm.weight"`} {
 		h := *hub
 		h.ModelArgs = map[string]any{key: true}
 		for k, v := range hub.ModelArgs {
 			h.ModelArgs[k] = v
 		}
 		_, err := Load(weightsOf(t, f), &h, nn.LoadOptions{})
-		if !errors.Is(err, nn.ErrConfig) || !strings.Contains(err.Error(), key) {
-			t.Errorf("model_args.%s: got %v", key, err)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("model_args.%s: got %v, want an error naming %s", key, err, want)
 		}
 	}
 	h := *hub

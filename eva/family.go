@@ -19,11 +19,12 @@ func init() {
 }
 
 // claims: timm's Eva names this package runs (eva02_*, the RoPE ViTs
-// vit_*_rope_*), or, without a name, a checkpoint with RoPE-Mixed's
+// vit_*_rope_*, Perception Encoder vit_pe_*, DINOv3 vit_*_dinov3*), or, without a name, a checkpoint with RoPE-Mixed's
 // learned frequencies.
 func claims(arch string, ck nn.Checkpoint) int {
 	if arch != "" {
-		if strings.HasPrefix(arch, "eva02_") || (strings.HasPrefix(arch, "vit_") && strings.Contains(arch, "_rope_")) {
+		if strings.HasPrefix(arch, "eva02_") || (strings.HasPrefix(arch, "vit_") &&
+			(strings.Contains(arch, "_rope_") || strings.HasPrefix(arch, "vit_pe_") || strings.Contains(arch, "_dinov3"))) {
 			return 2
 		}
 		return 0

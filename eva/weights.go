@@ -71,6 +71,9 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		b, r, p := &e.Blocks[i], &raws[i], "blocks."+strconv.Itoa(i)+"."
 		b.Norm1 = *nn.NewLayerNorm(w, p+"norm1", d, eps)
 		r.qkv = nn.ReadQKV(w, p+"attn.", d)
+		if c.AttnNorm {
+			b.AttnNorm = nn.NewLayerNorm(w, p+"attn.norm", d, eps)
+		}
 		r.proj, r.projB = w.Get(p+"attn.proj.weight", d, d), w.Get(p+"attn.proj.bias", d)
 		b.Norm2 = *nn.NewLayerNorm(w, p+"norm2", d, eps)
 		r.mlp = nn.ReadMLP(w, p+"mlp.", layout, d, c.MLPHidden, act, c.ScaleMLP, eps)
@@ -83,6 +86,10 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	}
 	if c.FCNorm {
 		e.Head.FCNorm = nn.NewLayerNorm(w, "fc_norm", d, eps)
+	}
+	var pool *nn.RawAttentionPool
+	if c.GlobalPool == "map" {
+		pool = nn.ReadAttentionPool(w, "attn_pool.", d, c.PoolLatents, c.PoolHeads, c.PoolHidden, kernels.ActGELU, eps)
 	}
 	var hw, hb []float32
 	if c.NumClasses > 0 {
@@ -109,6 +116,8 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		e.Head.Pool = nn.PoolToken
 	case "avg":
 		e.Head.Pool = nn.PoolAvg
+	case "map":
+		e.Head.Pool, e.Head.MAP = nn.PoolMAP, pool.Build(lin)
 	}
 	if c.AbsPosEmbed {
 		opt := posenc.DefaultResampleOptions()
@@ -124,6 +133,8 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 	case "cat":
 		e.Rotary = &posenc.Rope2D{Options: posenc.RopeOptions{Bands: posenc.FreqBands, Temperature: c.RopeTemperature,
 			RefGrid: posenc.Grid{H: c.RopeRefShape[0], W: c.RopeRefShape[1]}, GridOffset: c.RopeGridOffset, XY: c.RopeXY}}
+	case "dinov3":
+		e.Rotary = &posenc.RopeDinoV3{Options: posenc.DinoV3Options{Temperature: c.RopeTemperature, Interleaved: !c.RopeHalf}}
 	case "mixed":
 		r, err := posenc.NewRopeMixed(freqs, c.Depth, c.NumHeads, hd, c.RopeXY)
 		if err != nil {

@@ -22,6 +22,8 @@
 //   - relbias: the gather-add of relative position bias (NewRelIndex,
 //     RelBiasAdd; NewRelWindow, RelBiasAddWindow for Swin's windows).
 //   - rope: RopeRotate, the rotation of q and k by 2-D RoPE tables.
+//   - ropehalf: RopeRotateHalf, the same in the half-rotation layout
+//     (pairs i and i+headDim/2: DINOv3).
 //   - dwconv: DWConv3x3, the depthwise 3×3 convolution of PEG.
 //
 // Add and Scale are plain Go loops, not dispatched: they are memory-bound.

@@ -57,6 +57,20 @@ func BenchmarkRopeRotate(b *testing.B) {
 	})
 }
 
+// BenchmarkRopeRotateHalf: the same in the half layout (DINOv3).
+func BenchmarkRopeRotateHalf(b *testing.B) {
+	const tokens, heads, hd = 577, 12, 64
+	x := make([]float32, tokens*heads*hd)
+	sin, cos := make([]float32, tokens*hd/2), make([]float32, tokens*hd/2)
+	kerneltest.Bench(b, func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			kernels.RopeRotateHalf(x, heads*hd, sin, cos, tokens, heads, hd)
+		}
+		b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
+	})
+}
+
 // BenchmarkDWConv3x3: 24×24×768 with the residual (PEG's shape).
 func BenchmarkDWConv3x3(b *testing.B) {
 	const h, w, c = 24, 24, 768

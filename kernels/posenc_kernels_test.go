@@ -225,3 +225,61 @@ func TestRelBiasAddWindow(t *testing.T) {
 		}
 	})
 }
+
+func TestRopeRotateHalf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, shape := range [][3]int{{0, 3, 8}, {1, 1, 2}, {3, 2, 4}, {5, 3, 6}, {2, 2, 10}, {7, 3, 16}, {4, 12, 20}, {3, 1, 30},
+			{2, 5, 34}, {3, 2, 48}, {9, 12, 64}, {2, 2, 130}, {1, 1, 128}} {
+			tokens, heads, hd := shape[0], shape[1], shape[2]
+			width, half := heads*hd, hd/2
+			for _, ld := range []int{width, width + 1, 3 * width} {
+				off := ld % 4
+				n := max(0, (tokens-1)*ld+width)
+				xGuard := kerneltest.Slice(n, off)
+				x := kerneltest.RandFill(rng, xGuard.Data(), -2, 2)
+				sin, cos := kerneltest.Rand(rng, tokens*half, -1, 1), kerneltest.Rand(rng, tokens*half, -1, 1)
+				want := make([]float64, len(x))
+				for i := range x {
+					want[i] = float64(x[i])
+				}
+				for tk := 0; tk < tokens; tk++ {
+					for h := 0; h < heads; h++ {
+						for j := 0; j < half; j++ {
+							a, b := tk*ld+h*hd+j, tk*ld+h*hd+half+j
+							s, c := float64(sin[tk*half+j]), float64(cos[tk*half+j])
+							want[a], want[b] = float64(x[a])*c-float64(x[b])*s, float64(x[b])*c+float64(x[a])*s
+						}
+					}
+				}
+				kernels.RopeRotateHalf(x, ld, sin, cos, tokens, heads, hd)
+				what := fmt.Sprintf("%d×%d×%d stride %d", tokens, heads, hd, ld)
+				kerneltest.Close(t, what, x, want, 1e-6)
+				xGuard.Check(t, what)
+			}
+		}
+	})
+	for _, f := range []func(){
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 12), 6, make([]float32, 3), make([]float32, 3), 2, 2, 3)
+		},
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 15), 8, make([]float32, 4), make([]float32, 4), 2, 2, 4)
+		},
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 16), 8, make([]float32, 3), make([]float32, 4), 2, 2, 4)
+		},
+		func() {
+			kernels.RopeRotateHalf(make([]float32, 16), 7, make([]float32, 4), make([]float32, 4), 2, 2, 4)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic on a broken shape")
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -50,6 +50,9 @@ type Block struct {
 	// Rotary is this block's own rotary embedding (RoPE-Mixed's learned
 	// per-block frequencies); nil uses the encoder's.
 	Rotary posenc.Rotary
+	// AttnNorm normalises the attention output before Proj (timm
+	// scale_attn_inner, attn.norm: EVA-02 CLIP); nil for none.
+	AttnNorm *LayerNorm
 }
 
 // HeadDim is the width of one attention head.
@@ -92,6 +95,9 @@ func (e *Encoder) Check() error {
 		if b.QKV.In != d || b.QKV.Out != 3*d || b.Proj.In != d || b.Proj.Out != d {
 			return bad("block %d: attention layers %d→%d, %d→%d for width %d", i, b.QKV.In, b.QKV.Out, b.Proj.In, b.Proj.Out, d)
 		}
+		if b.AttnNorm != nil && (len(b.AttnNorm.W) != d || (b.AttnNorm.B != nil && len(b.AttnNorm.B) != d)) {
+			return bad("block %d: attention norm of width %d for width %d", i, len(b.AttnNorm.W), d)
+		}
 		if err := b.MLP.Check(d); err != nil {
 			return fmt.Errorf("block %d: %w", i, err)
 		}
@@ -121,6 +127,10 @@ func (e *Encoder) FLOPs(grids ...posenc.Grid) float64 {
 		for i := range e.Blocks {
 			b := &e.Blocks[i]
 			f += 2*t*d*(3*d+d) + 2*t*(float64(b.MLP.FC1.Out)*d+float64(b.MLP.FC2.In)*d) + 4*t*t*d
+		}
+		if a := e.Head.MAP; a != nil { // k and v of every token, the latents' q, scores, proj, MLP
+			l := float64(a.LatentN)
+			f += 4*t*d*d + 2*l*d*d + 4*l*t*d + 2*l*d*d + 4*l*d*float64(a.MLP.FC1.Out)
 		}
 		for _, c := range e.Head.Classifiers {
 			f += 2 * float64(c.In) * float64(c.Out)

@@ -63,7 +63,11 @@ func (ws *workspace) rowsItem(worker, lo, hi int) {
 		w := &e.Blocks[b]
 		// x += proj(attention) + bias: a residual that is the output itself
 		// makes the GEMM accumulate onto it.
-		w.Proj.Apply(1, n, ws.ao[lo*d:hi*d], d, x, d, kernels.ActNone, x)
+		ao := ws.ao[lo*d : hi*d]
+		if w.AttnNorm != nil {
+			w.AttnNorm.Rows(ao, ao)
+		}
+		w.Proj.Apply(1, n, ao, d, x, d, kernels.ActNone, x)
 		w.Norm2.Rows(ln, x)
 		w.MLP.Forward(1, n, ln, s.hid, x)
 	} else if e.PreNorm != nil {

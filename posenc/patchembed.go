@@ -143,7 +143,7 @@ type axisSVD struct {
 // columns are the resized one-hot basis vectors) and the SVD of its
 // transpose.
 func axisPinv(opt ResampleOptions, old, new int) axisSVD {
-	m32 := opt.axisTaps(old, new).Matrix() // new × old
+	m32 := opt.axisTaps(old, new, opt.ScaleOffset != 0 && old != new).Matrix() // new × old
 	m := make([]float64, len(m32))
 	for i, v := range m32 {
 		m[i] = float64(v)

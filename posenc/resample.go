@@ -127,9 +127,20 @@ func (o ResampleOptions) validate() error {
 	return fmt.Errorf("posenc: unknown resampling method %v", o.Method)
 }
 
-// axisTaps returns the resampling of one axis from in to out samples.
-func (o ResampleOptions) axisTaps(in, out int) *kernels.Taps {
-	if o.ScaleOffset != 0 && in != out {
+// gridTaps returns the resampling of each axis from old to new. DINOv2's
+// offset rule (ScaleOffset) hands F.interpolate scale factors for both
+// axes, so an axis that keeps its size is resampled as well (by
+// (n+offset)/n); only an unchanged grid is left as it is, as DINOv2 returns
+// its table.
+func (o ResampleOptions) gridTaps(old, new Grid) (th, tw *kernels.Taps) {
+	scaled := o.ScaleOffset != 0 && old != new
+	return o.axisTaps(old.H, new.H, scaled), o.axisTaps(old.W, new.W, scaled)
+}
+
+// axisTaps returns the resampling of one axis from in to out samples, by
+// the offset rule's scale factor when scaled.
+func (o ResampleOptions) axisTaps(in, out int, scaled bool) *kernels.Taps {
+	if scaled {
 		mode := kernels.InterpBicubic
 		if o.Method == Bilinear {
 			mode = kernels.InterpBilinear
@@ -195,7 +206,8 @@ func ResampleGrid(src []float32, old, new Grid, channels int, opt ResampleOption
 		return nil, fmt.Errorf("posenc: ResampleGrid: table has %d values, want %s×%d = %d", len(src), old, channels, want)
 	}
 	dst := make([]float32, new.N()*channels)
-	kernels.Resample(0, dst, src, channels, opt.axisTaps(old.H, new.H), opt.axisTaps(old.W, new.W))
+	th, tw := opt.gridTaps(old, new)
+	kernels.Resample(0, dst, src, channels, th, tw)
 	return dst, nil
 }
 
@@ -207,7 +219,8 @@ func ResampleTaps(old, new Grid, opt ResampleOptions) (th, tw *kernels.Taps, err
 	if err := checkResample(old, new, 1, opt); err != nil {
 		return nil, nil, err
 	}
-	return opt.axisTaps(old.H, new.H), opt.axisTaps(old.W, new.W), nil
+	th, tw = opt.gridTaps(old, new)
+	return th, tw, nil
 }
 
 func checkResample(old, new Grid, channels int, opt ResampleOptions) error {
@@ -283,7 +296,8 @@ func ResampleAbsPosEmbed(table []float32, prefix int, old, new Grid, dim int, op
 		copy(out[prefix*dim:], table[prefix*dim:])
 		return out, nil
 	}
-	kernels.Resample(0, out[prefix*dim:], table[prefix*dim:], dim, opt.axisTaps(old.H, new.H), opt.axisTaps(old.W, new.W))
+	th, tw := opt.gridTaps(old, new)
+	kernels.Resample(0, out[prefix*dim:], table[prefix*dim:], dim, th, tw)
 	return out, nil
 }
 

@@ -119,7 +119,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, name := range goldens {
 		f, m := loadGolden(t, name, Options{})
 		for i, mod := range []func(c *Config){
-			func(c *Config) { c.NumHeads[1] = 5 },
+			func(c *Config) { last := len(c.NumHeads) - 1; c.NumHeads[last] = c.StageDim(last) + 1 }, // never divides the stage's width
 			func(c *Config) { c.Depths = nil; c.NumHeads = nil },
 			func(c *Config) { c.WindowSize = [2]int{0, 7} },
 			func(c *Config) { c.PatchSize = [2]int{4, 0} },
@@ -128,7 +128,7 @@ func TestConfigErrors(t *testing.T) {
 			func(c *Config) { c.GlobalPool = "" },
 			func(c *Config) { c.ImgSize = [2]int{2, 224} },
 			func(c *Config) { c.Version = 3 },
-			func(c *Config) { c.PretrainedWindowSizes = []int{8} },
+			func(c *Config) { c.PretrainedWindowSizes = make([]int, len(c.Depths)+1) }, // one too many (and v1 has none)
 		} {
 			c := m.Config()
 			c.Depths, c.NumHeads = slices.Clone(c.Depths), slices.Clone(c.NumHeads)

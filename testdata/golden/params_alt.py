@@ -70,5 +70,5 @@ else:  # gen_models.py
              dict(embed_dims=(16, 24, 40, 48), num_heads=(2, 3, 5, 6), depths=(2, 1, 1, 1), sr_ratios=(8, 4, 2, 1), num_classes=7),
              [(96, 96), (64, 128), (160, 96)], "dynamic"),
         ],
-        dinov2_interp=dict(table=(6, 4), dim=12, grids=[(6, 4), (8, 8), (2, 5), (10, 13), (1, 1), (6, 6)]),
+        dinov2_interp=dict(table=(6, 6), dim=12, grids=[(6, 4), (8, 8), (2, 5), (10, 13), (1, 1), (6, 6)]),
     )

@@ -2,6 +2,7 @@ package beit
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -86,19 +87,30 @@ func weightsOf(t *testing.T, f *golden.File) memCheckpoint {
 // that name them.
 func TestWeightErrors(t *testing.T) {
 	f, hub := familytest.Open(t, goldenFile)
+	// Shapes as the file has them.
+	const table = "blocks.1.attn.relative_position_bias_table"
+	ts, err := f.Shape(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := []int{ts[0] + 1, ts[1]}
+	qs, err := f.Shape("blocks.0.attn.q_bias")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		what   string
 		change func(w nn.MapSource)
 		want   string
 	}{
-		{"missing table", func(w nn.MapSource) { delete(w, "blocks.1.attn.relative_position_bias_table") }, `"blocks.1.attn.relative_position_bias_table" (shape [52 3]) is missing`},
-		{"missing gamma", func(w nn.MapSource) { delete(w, "blocks.0.gamma_2") }, `"blocks.0.gamma_2" (shape [48]) is missing`},
-		{"missing q bias", func(w nn.MapSource) { delete(w, "blocks.0.attn.q_bias") }, `"blocks.0.attn.q_bias" (shape [48]) is missing`},
+		{"missing table", func(w nn.MapSource) { delete(w, table) }, f.Missing(t, table) + " is missing"},
+		{"missing gamma", func(w nn.MapSource) { delete(w, "blocks.0.gamma_2") }, f.Missing(t, "blocks.0.gamma_2") + " is missing"},
+		{"missing q bias", func(w nn.MapSource) { delete(w, "blocks.0.attn.q_bias") }, f.Missing(t, "blocks.0.attn.q_bias") + " is missing"},
 		{"table shape", func(w nn.MapSource) {
-			w["blocks.1.attn.relative_position_bias_table"] = nn.Tensor{Data: make([]float32, 49*3), Shape: []int{49, 3}}
-		}, `"blocks.1.attn.relative_position_bias_table" has shape [49 3], want [52 3]`},
+			w[table] = nn.Tensor{Data: make([]float32, nn.Product(wrong)), Shape: wrong}
+		}, fmt.Sprintf("%q has shape %v, want %v", table, wrong, ts)},
 		{"unknown", func(w nn.MapSource) {
-			w["blocks.0.attn.k_bias"] = nn.Tensor{Data: make([]float32, 48), Shape: []int{48}}
+			w["blocks.0.attn.k_bias"] = nn.Tensor{Data: make([]float32, qs[0]), Shape: qs}
 		}, `"blocks.0.attn.k_bias"`},
 	} {
 		ck := weightsOf(t, f)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image/color"
 	"image/png"
 	"math"
@@ -15,9 +16,22 @@ import (
 
 func goldenPath(t *testing.T, name string) string { return filepath.Join(golden.Dir(t), name) }
 
+// gridSize is the -size that gives the golden ViT a g×g patch grid, from
+// the patch size of its own config (the training grid is the file's).
+func gridSize(t *testing.T, name string, g int) string {
+	t.Helper()
+	var c struct {
+		Patch [2]int `json:"patch_size"`
+	}
+	golden.Open(t, name).MetaJSON(t, "config", &c)
+	return fmt.Sprintf("%dx%d", g*c.Patch[0], g*c.Patch[1])
+}
+
 func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sim.png")
-	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-out", out}); err != nil {
+	// The table resampled to a 14×14 grid, whatever the file's own.
+	const g = 14
+	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", gridSize(t, "vit_cls_learned.safetensors", g), "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -31,7 +45,6 @@ func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
 	}
 	// The layout renderSimilarity uses for a 14×14 grid: 14 tiles of
 	// 14 cells of `cell` pixels, a gap of max(2, cell) between tiles.
-	const g = 14
 	cell := max(1, min(8, 1600/(g*g), 1600/(g*g)))
 	gap := max(2, cell)
 	top := 12 + 2*16 + 4
@@ -167,7 +180,8 @@ func TestPosvizResampledTableStaysLocal(t *testing.T) {
 // is 5×5 tiles of every 3rd token, each still the whole 14×14 grid.
 func TestPosvizSubsamplesLargeGrids(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sub.png")
-	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-tiles", "5", "-out", out}); err != nil {
+	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", gridSize(t, "vit_cls_learned.safetensors", 14),
+		"-tiles", "5", "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)

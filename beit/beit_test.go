@@ -49,7 +49,8 @@ func TestPacking(t *testing.T) {
 // TestThreads: bit-identical results for any worker count.
 func TestThreads(t *testing.T) {
 	f, hub := familytest.Open(t, goldenFile)
-	img := familytest.Cases(t, f)[2].Image // off the training grid
+	cases := familytest.Cases(t, f)
+	img := cases[len(cases)-1].Image // off the training grid (the first case's)
 	familytest.PerLevel(t, func(t *testing.T) {
 		familytest.Threads(t, func(n int) nn.Net { return load(t, f, hub, n) }, img)
 	})
@@ -60,7 +61,8 @@ func TestThreads(t *testing.T) {
 func TestNoAllocs(t *testing.T) {
 	f, hub := familytest.Open(t, goldenFile)
 	m := load(t, f, hub, 2)
-	familytest.NoAllocs(t, m, familytest.Cases(t, f)[2].Image)
+	cases := familytest.Cases(t, f)
+	familytest.NoAllocs(t, m, cases[len(cases)-1].Image) // off the training grid
 }
 
 // memCheckpoint is a checkpoint built in memory from the golden weights.
@@ -88,7 +90,8 @@ func weightsOf(t *testing.T, f *golden.File) memCheckpoint {
 func TestWeightErrors(t *testing.T) {
 	f, hub := familytest.Open(t, goldenFile)
 	// Shapes as the file has them.
-	const table = "blocks.1.attn.relative_position_bias_table"
+	depth := f.Blocks("blocks.")
+	table := fmt.Sprintf("blocks.%d.attn.relative_position_bias_table", depth-1) // the last block's
 	ts, err := f.Shape(table)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +116,12 @@ func TestWeightErrors(t *testing.T) {
 			w["blocks.0.attn.k_bias"] = nn.Tensor{Data: make([]float32, qs[0]), Shape: qs}
 		}, `"blocks.0.attn.k_bias"`},
 	} {
+		if strings.Contains(c.what, "table") && depth < 2 {
+			// The only table tells the training size, or (missing) that
+			// there is no relative bias: nothing contradicts it.
+			t.Logf("%s: one block, no other table to contradict", c.what)
+			continue
+		}
 		ck := weightsOf(t, f)
 		c.change(ck.MapSource)
 		_, err := Load(ck, hub, nn.LoadOptions{})

@@ -180,13 +180,14 @@ func TestWeightErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := ps[1] + 3 // a class row plus n²+3 rows: no square grid for n > 1
+	norm2 := fmt.Sprintf("blocks.%d.norm2.bias", f.Blocks("blocks.")-1) // the last block's
+	rows := ps[1] + 3                                                   // a class row plus n²+3 rows: no square grid for n > 1
 	for _, c := range []struct {
 		what   string
 		change func(w nn.MapSource)
 		want   string
 	}{
-		{"missing", func(w nn.MapSource) { delete(w, "blocks.1.norm2.bias") }, f.Missing(t, "blocks.1.norm2.bias") + " is missing"},
+		{"missing", func(w nn.MapSource) { delete(w, norm2) }, f.Missing(t, norm2) + " is missing"},
 		{"missing v bias", func(w nn.MapSource) { delete(w, "blocks.0.attn.v_bias") }, `"blocks.0.attn.v_bias"`},
 		{"shape", func(w nn.MapSource) { w["fc_norm.weight"] = nn.Tensor{Data: make([]float32, d-1), Shape: []int{d - 1}} },
 			fmt.Sprintf(`"fc_norm.weight" has shape [%d], want [%d]`, d-1, d)},

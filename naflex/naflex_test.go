@@ -3,6 +3,7 @@ package naflex
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -156,7 +157,8 @@ func TestNoAllocs(t *testing.T) {
 		t.Skip("AllocsPerRun is slow under the race detector")
 	}
 	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
-	img := singleCases(t, f)[1].img
+	cases := singleCases(t, f)
+	img := cases[len(cases)-1].img
 	p, _, _ := goldenBatch(t, f)
 	var out nn.Output
 	outs := make([]nn.Output, p.Batch)
@@ -199,12 +201,13 @@ func TestWeightErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := cfg.EmbedDim
+	fc2 := fmt.Sprintf("blocks.%d.mlp.fc2.bias", f.Blocks("blocks.")-1) // the last block's
 	for _, tc := range []struct {
 		name string
 		edit func(nn.MapSource)
 		want string
 	}{
-		{"missing", func(s nn.MapSource) { delete(s, "blocks.1.mlp.fc2.bias") }, `"blocks.1.mlp.fc2.bias" (shape [` + itoa(d) + `]) is missing`},
+		{"missing", func(s nn.MapSource) { delete(s, fc2) }, fmt.Sprintf("%q (shape [%d]) is missing", fc2, d)},
 		{"unknown", func(s nn.MapSource) {
 			s["blocks.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, 16), Shape: []int{16}}
 		}, `"blocks.0.attn.q_norm.weight"`},

@@ -16,15 +16,22 @@ import (
 
 func goldenPath(t *testing.T, name string) string { return filepath.Join(golden.Dir(t), name) }
 
-// gridSize is the -size that gives the golden ViT a g×g patch grid, from
-// the patch size of its own config (the training grid is the file's).
-func gridSize(t *testing.T, name string, g int) string {
+// patchOf is the patch size of a golden ViT's own config.
+func patchOf(t *testing.T, name string) [2]int {
 	t.Helper()
 	var c struct {
 		Patch [2]int `json:"patch_size"`
 	}
 	golden.Open(t, name).MetaJSON(t, "config", &c)
-	return fmt.Sprintf("%dx%d", g*c.Patch[0], g*c.Patch[1])
+	return c.Patch
+}
+
+// gridSize is the -size that gives the golden ViT a g×g patch grid (the
+// training grid is the file's).
+func gridSize(t *testing.T, name string, g int) string {
+	t.Helper()
+	p := patchOf(t, name)
+	return fmt.Sprintf("%dx%d", g*p[0], g*p[1])
 }
 
 func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
@@ -62,6 +69,8 @@ func TestPosvizErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.safetensors")
 	os.WriteFile(bad, []byte("not a checkpoint at all"), 0o644)
+	p := patchOf(t, "vit_cls_learned.safetensors")
+	half := [2]int{p[0] / 2, p[1] / 2} // less than one patch
 	for name, args := range map[string][]string{
 		"no weights":      {"-out", filepath.Join(dir, "a.png")},
 		"unknown flag":    {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-colour", "red"},
@@ -69,7 +78,7 @@ func TestPosvizErrors(t *testing.T) {
 		"malformed file":  {"-weights", bad},
 		"missing file":    {"-weights", filepath.Join(dir, "missing.safetensors")},
 		"bad size":        {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "0x9"},
-		"tiny size":       {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "8x8", "-out", filepath.Join(dir, "c.png")},
+		"tiny size":       {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", fmt.Sprintf("%dx%d", half[0], half[1]), "-out", filepath.Join(dir, "c.png")},
 		"extra argument":  {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "extra"},
 		"zero tiles":      {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-tiles", "0"},
 		"unwritable path": {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-out", filepath.Join(dir, "no", "such", "x.png")},

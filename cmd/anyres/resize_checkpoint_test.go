@@ -90,7 +90,7 @@ func TestResizeCheckpointErrors(t *testing.T) {
 		"nothing to do":      {"-in", ck, "-out", out},
 		"bad size":           {"-in", ck, "-out", out, "-size", "huge"},
 		"bad patch":          {"-in", ck, "-out", out, "-patch", "0"},
-		"smaller than patch": {"-in", ck, "-out", out, "-size", "8x300"},
+		"smaller than patch": {"-in", ck, "-out", out, "-size", fmt.Sprintf("%dx300", patchOf(t, "vit_cls_learned.safetensors")[0]/2)},
 		"unknown method":     {"-in", ck, "-out", out, "-size", "224", "-method", "lanczos"},
 		"unknown flag":       {"-in", ck, "-out", out, "-size", "320", "-interpolation", "cubic"},
 		"no pos_embed":       {"-in", goldenPath(t, "vit_nope.safetensors"), "-out", out, "-size", "320"},

@@ -3,6 +3,9 @@
 # checks that the tests take every count, name, width and shape from the file they read.
 #
 # Usage: testdata/golden/regen.sh TIMM_SRC DINOV2_SRC OUTDIR testdata/golden/params_shallow.py
+import os
+import sys
+
 if os.path.basename(sys.argv[0]) == "gen.py":
     P = dict(
         seed=23,

@@ -2,6 +2,7 @@ package eva
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -170,20 +171,33 @@ func TestWeightErrors(t *testing.T) {
 		_, err := Load(ck, hub, nn.LoadOptions{})
 		return err
 	}
+	// Widths and rows as the file has them.
+	ds, err := f.Shape("fc_norm.weight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ds[0]
+	ps, err := f.Shape("pos_embed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm2 := fmt.Sprintf("blocks.%d.norm2.bias", f.Blocks("blocks.")-1) // the last block's
+	rows := ps[1] + 3                                                   // a class row plus n²+3 rows: no square grid for n > 1
 	for _, c := range []struct {
 		what   string
 		change func(w nn.MapSource)
 		want   string
 	}{
-		{"missing", func(w nn.MapSource) { delete(w, "blocks.1.norm2.bias") }, `"blocks.1.norm2.bias" (shape [64]) is missing`},
+		{"missing", func(w nn.MapSource) { delete(w, norm2) }, f.Missing(t, norm2) + " is missing"},
 		{"missing v bias", func(w nn.MapSource) { delete(w, "blocks.0.attn.v_bias") }, `"blocks.0.attn.v_bias"`},
-		{"shape", func(w nn.MapSource) { w["fc_norm.weight"] = nn.Tensor{Data: make([]float32, 63), Shape: []int{63}} }, `"fc_norm.weight" has shape [63], want [64]`},
+		{"shape", func(w nn.MapSource) { w["fc_norm.weight"] = nn.Tensor{Data: make([]float32, d-1), Shape: []int{d - 1}} },
+			fmt.Sprintf(`"fc_norm.weight" has shape [%d], want [%d]`, d-1, d)},
 		{"unknown", func(w nn.MapSource) {
 			w["blocks.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, 16), Shape: []int{16}}
 		}, `"blocks.0.attn.q_norm.weight"`},
 		{"table", func(w nn.MapSource) {
-			w["pos_embed"] = nn.Tensor{Data: make([]float32, 20*64), Shape: []int{1, 20, 64}}
-		}, "pos_embed has 20 rows"},
+			w["pos_embed"] = nn.Tensor{Data: make([]float32, rows*d), Shape: []int{1, rows, d}}
+		}, fmt.Sprintf("pos_embed has %d rows", rows)},
 	} {
 		err := edit(c.change)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -214,9 +228,9 @@ func TestWeightErrors(t *testing.T) {
 		}
 	}
 	h := *hub
-	h.ModelArgs = map[string]any{"num_heads": 3.0}
+	h.ModelArgs = map[string]any{"num_heads": float64(d + 1)} // never divides the width
 	if _, err := Load(weightsOf(t, f), &h, nn.LoadOptions{}); !errors.Is(err, nn.ErrConfig) {
-		t.Errorf("64 wide with 3 heads: got %v", err)
+		t.Errorf("%d wide with %d heads: got %v", d, d+1, err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"image"
 
 	"github.com/anyres/anyres/imageprep"
-	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/vit"
 )
 
@@ -56,7 +55,7 @@ func ExampleOptions_TargetSize() {
 // normalise, run (the small test model's weights are random, so its class
 // means nothing).
 func Example_vit() {
-	m, err := vit.Load("../testdata/golden/vit_cls_learned.safetensors", vit.Options{Ignore: golden.NotWeight}) // the file also holds reference inputs and outputs
+	m, err := vit.Load("../testdata/models/vit_tiny.safetensors", vit.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -3,6 +3,7 @@ package naflex
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -156,7 +157,8 @@ func TestNoAllocs(t *testing.T) {
 		t.Skip("AllocsPerRun is slow under the race detector")
 	}
 	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
-	img := singleCases(t, f)[1].img
+	cases := singleCases(t, f)
+	img := cases[len(cases)-1].img
 	p, _, _ := goldenBatch(t, f)
 	var out nn.Output
 	outs := make([]nn.Output, p.Batch)
@@ -199,12 +201,13 @@ func TestWeightErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := cfg.EmbedDim
+	fc2 := fmt.Sprintf("blocks.%d.mlp.fc2.bias", f.Blocks("blocks.")-1) // the last block's
 	for _, tc := range []struct {
 		name string
 		edit func(nn.MapSource)
 		want string
 	}{
-		{"missing", func(s nn.MapSource) { delete(s, "blocks.1.mlp.fc2.bias") }, `"blocks.1.mlp.fc2.bias" (shape [` + itoa(d) + `]) is missing`},
+		{"missing", func(s nn.MapSource) { delete(s, fc2) }, fmt.Sprintf("%q (shape [%d]) is missing", fc2, d)},
 		{"unknown", func(s nn.MapSource) {
 			s["blocks.0.attn.q_norm.weight"] = nn.Tensor{Data: make([]float32, 16), Shape: []int{16}}
 		}, `"blocks.0.attn.q_norm.weight"`},
@@ -230,10 +233,28 @@ func TestWeightErrors(t *testing.T) {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
+// lastCorner returns the row of the last patch of the first image whose
+// grid has two rows and two columns or more: marked as padding, the
+// coordinates of the others still span the grid, which they do not fill.
+func lastCorner(t *testing.T, p Patches) int {
+	for b := 0; b < p.Batch; b++ {
+		n := 0
+		for n < p.Rows && p.Valid[b*p.Rows+n] {
+			n++
+		}
+		if last := b*p.Rows + n - 1; n > 0 && p.Coord[2*last] > 0 && p.Coord[2*last+1] > 0 {
+			return last
+		}
+	}
+	t.Fatal("no image of two rows and two columns in the golden batch")
+	return 0
+}
+
 // TestPatchErrors: malformed batches are errors that say what is wrong.
 func TestPatchErrors(t *testing.T) {
 	f, m := loadGolden(t, Options{})
 	good, _, _ := goldenBatch(t, f)
+	corner := lastCorner(t, good)
 	clone := func() Patches {
 		p := good
 		p.Coord = append([]int64(nil), good.Coord...)
@@ -251,7 +272,7 @@ func TestPatchErrors(t *testing.T) {
 		{"no patch", func(p *Patches) { clear(p.Valid[:p.Rows]) }, "no valid patch"},
 		{"negative coordinate", func(p *Patches) { p.Coord[2] = -1 }, "outside a grid"},
 		{"not row-major", func(p *Patches) { p.Coord[2], p.Coord[3] = 1, 0 }, "row-major"},
-		{"grid not filled", func(p *Patches) { p.Valid[15] = false }, "do not fill"},
+		{"grid not filled", func(p *Patches) { p.Valid[corner] = false }, "do not fill"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := clone()

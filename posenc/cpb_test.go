@@ -11,10 +11,7 @@ import (
 
 func TestRelativeLogCoordsGolden(t *testing.T) {
 	f := golden.Open(t, "relative_position.safetensors")
-	cases := goldenCases(f, "timm.layers.gen_relative_log_coords")
-	if len(cases) != 6 {
-		t.Fatalf("%d log-coords cases, want 6", len(cases))
-	}
+	cases := needCases(t, f, "timm.layers.gen_relative_log_coords")
 	// Pure table builders: run on every level all the same, so a kernel
 	// used underneath later cannot slip by.
 	kerneltest.Run(t, func(t *testing.T) {
@@ -43,10 +40,7 @@ func TestRelativeLogCoordsGolden(t *testing.T) {
 // AddBias (on zero scores) on every kernel level.
 func TestCPBGolden(t *testing.T) {
 	f := golden.Open(t, "relative_position.safetensors")
-	cases := goldenCases(f, "timm.layers.RelPosMlp(mode='swin').get_bias")
-	if len(cases) != 3 {
-		t.Fatalf("%d CPB cases, want 3", len(cases))
-	}
+	cases := needCases(t, f, "timm.layers.RelPosMlp(mode='swin').get_bias")
 	kerneltest.Run(t, func(t *testing.T) {
 		for _, c := range cases {
 			var p struct {
@@ -101,10 +95,24 @@ func TestCPBGolden(t *testing.T) {
 // (0, 16), and is the same function of the offset in every window.
 func TestCPBAnyWindow(t *testing.T) {
 	f := golden.Open(t, "relative_position.safetensors")
-	cpb, err := LoadCPB(f.Float32, "cpb_12x12_pre8x8.", Grid{8, 8})
+	// The file's MLP with a pretrained window of its own if it has one.
+	var p struct {
+		Heads int    `json:"num_heads"`
+		Pre   [2]int `json:"pretrained_window_size"`
+	}
+	var prefix string
+	for _, c := range needCases(t, f, "timm.layers.RelPosMlp(mode='swin').get_bias") {
+		q := p
+		c.Decode(t, &q)
+		if prefix == "" || p.Pre == ([2]int{}) && q.Pre != ([2]int{}) {
+			p, prefix = q, strings.TrimSuffix(c.Outputs[0], "_bias")+"."
+		}
+	}
+	cpb, err := LoadCPB(f.Float32, prefix, Grid{p.Pre[0], p.Pre[1]})
 	if err != nil {
 		t.Fatal(err)
 	}
+	nh := p.Heads
 	small, _ := cpb.Table(Grid{3, 5})
 	for _, w := range []Grid{{3, 5}, {1, 1}, {1, 9}, {17, 4}, {24, 24}} {
 		tab, err := cpb.Table(w)
@@ -117,8 +125,8 @@ func TestCPBAnyWindow(t *testing.T) {
 			}
 		}
 		if w.H >= 3 && w.W >= 5 { // offset (dy, dx) = (1, -2) in both tables
-			a := tab[((1+w.H-1)*(2*w.W-1)+(-2+w.W-1))*4:][:4]
-			b := small[((1+2)*9+(-2+4))*4:][:4]
+			a := tab[((1+w.H-1)*(2*w.W-1)+(-2+w.W-1))*nh:][:nh]
+			b := small[((1+2)*9+(-2+4))*nh:][:nh]
 			golden.Close(t, fmt.Sprint(w), a, b, 0, 0)
 		}
 	}

@@ -146,8 +146,16 @@ func pixelFreqBands(n int, maxFreq float64, linear bool) []float32 {
 	return b
 }
 
-// linspace32 is torch.linspace in float32: the first half counted from
-// start, the second half back from end, as PyTorch's CPU kernel does.
+// linspace32 is torch.linspace in float32 as PyTorch's CPU kernel computes
+// it at its default x86 capability (AVX2; linspace_kernel in
+// RangeFactoriesKernel.cpp): element i is start + step·i in the first half
+// and end − step·(steps−1−i) in the second, each one rounding (the compiler
+// fuses the multiply-add); but the kernel fills whole runs of 16 as two
+// vectors of 8, each from that value at its first index plus j·step
+// (rounded, then added). The last steps mod 16 take the scalar rule. Pixel
+// RoPE angles reach hundreds of radians, so one ULP of a band or coordinate
+// shows as 1e-4 in sin/cos: the exact rounding is the reference's. Checked
+// against torch 1.13 (Debian, AVX2) on 3000 random ranges and lengths.
 func linspace32(start, end float32, steps int) []float32 {
 	out := make([]float32, steps)
 	if steps == 1 {
@@ -155,12 +163,22 @@ func linspace32(start, end float32, steps int) []float32 {
 		return out
 	}
 	step := (end - start) / float32(steps-1)
-	for i := range out {
+	scalar := func(i int) float32 { // fused: one rounding, as the compiled kernel
 		if i < steps/2 {
-			out[i] = start + float32(step*float32(i))
-		} else {
-			out[i] = end - float32(step*float32(steps-i-1))
+			return float32(math.FMA(float64(step), float64(i), float64(start)))
 		}
+		return float32(math.FMA(-float64(step), float64(steps-i-1), float64(end)))
+	}
+	const lanes = 8                          // Vectorized<float>::size() under AVX2
+	run := steps / (2 * lanes) * (2 * lanes) // whole pairs of vectors
+	for i := 0; i < run; i += lanes {
+		base := scalar(i)
+		for j := 0; j < lanes; j++ {
+			out[i+j] = base + float32(float32(j)*step)
+		}
+	}
+	for i := run; i < steps; i++ {
+		out[i] = scalar(i)
 	}
 	return out
 }

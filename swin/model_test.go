@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -288,9 +287,15 @@ func TestConcurrent(t *testing.T) {
 }
 
 func ExampleModel_Forward() {
-	// The reference file holds test images and outputs beside the
-	// weights: they are not part of the architecture.
-	m, err := Load(filepath.Join("..", "testdata", "golden", goldenV1), Options{Ignore: golden.NotWeight})
+	// A small Swin (two stages, 7×7 windows) on random weights, where an
+	// application would Load a checkpoint.
+	cfg := Config{Version: 1, PatchSize: [2]int{4, 4}, InChans: 3, EmbedDim: 24, Depths: []int{2, 2}, NumHeads: []int{2, 4},
+		WindowSize: [2]int{7, 7}, MLPRatio: 4, NormEps: 1e-5, NumClasses: 10, GlobalPool: "avg", ImgSize: [2]int{224, 224}}
+	src, err := RandomWeights(cfg, 1)
+	if err != nil {
+		panic(err)
+	}
+	m, err := New(cfg, src, Options{})
 	if err != nil {
 		panic(err)
 	}

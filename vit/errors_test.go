@@ -116,10 +116,11 @@ func safetensorsWithoutMetadata() []byte {
 
 func TestImageErrors(t *testing.T) {
 	_, m := loadGolden(t, "vit_cls_learned.safetensors", Options{MaxTokens: 200})
+	p := m.PatchSize() // sizes in the file's patches
 	var out Output
 	for name, img := range map[string]Image{
-		"smaller than a patch":  {C: 3, H: 15, W: 200, Pix: make([]float32, 3*15*200)},
-		"narrower than a patch": {C: 3, H: 32, W: 8, Pix: make([]float32, 3*32*8)},
+		"smaller than a patch":  {C: 3, H: p[0] - 1, W: 200, Pix: make([]float32, 3*(p[0]-1)*200)},
+		"narrower than a patch": {C: 3, H: 2 * p[0], W: p[1] / 2, Pix: make([]float32, 3*2*p[0]*(p[1]/2))},
 		"one channel":           {C: 1, H: 32, W: 32, Pix: make([]float32, 32*32)},
 		"short pixels":          {C: 3, H: 32, W: 32, Pix: make([]float32, 3*32*32-1)},
 		"zero size":             {C: 3},
@@ -131,7 +132,7 @@ func TestImageErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrImage", name, err)
 		}
 	}
-	big := Image{C: 3, H: 224, W: 240, Pix: make([]float32, 3*224*240)} // 1 + 14·15 = 211 tokens > 200
+	big := Image{C: 3, H: 14 * p[0], W: 15 * p[1], Pix: make([]float32, 3*14*p[0]*15*p[1])} // 1 + 14·15 = 211 tokens > 200
 	if err := m.Forward(big, &out); !errors.Is(err, ErrTooManyTokens) {
 		t.Errorf("over the cap: got %v", err)
 	}

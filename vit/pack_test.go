@@ -89,10 +89,10 @@ func TestPacking(t *testing.T) {
 // TestThreads: results are bit-identical for any number of workers.
 func TestThreads(t *testing.T) {
 	f := golden.Open(t, "vit_nope.safetensors")
-	img := goldenImage(t, f, "224x224")
+	img := goldenImage(t, f, f.Largest(t).Name)
 	threadCounts := []int{1, 2, 3, 5}
 	if testing.Short() {
-		img, threadCounts = goldenImage(t, f, "64x400"), threadCounts[:2]
+		img, threadCounts = goldenImage(t, f, f.Smallest(t).Name), threadCounts[:2]
 	}
 	perLevel(t, func(t *testing.T) {
 		var want Output
@@ -119,7 +119,7 @@ func TestThreads(t *testing.T) {
 // TestConcurrentUse runs one model from several goroutines at once.
 func TestConcurrentUse(t *testing.T) {
 	f, m := loadGolden(t, "vit_nope.safetensors", Options{Threads: 2})
-	imgs := []Image{goldenImage(t, f, "224x224"), goldenImage(t, f, "64x400")}
+	imgs := []Image{goldenImage(t, f, f.Largest(t).Name), goldenImage(t, f, f.Smallest(t).Name)}
 	want := make([]Output, len(imgs))
 	for i := range imgs {
 		if err := m.Forward(imgs[i], &want[i]); err != nil {
@@ -155,7 +155,7 @@ func TestNoAllocs(t *testing.T) {
 		t.Skip("AllocsPerRun is slow under the race detector and emulators")
 	}
 	f, m := loadGolden(t, "vit_nope.safetensors", Options{Threads: 2})
-	img := goldenImage(t, f, "64x400")
+	img := goldenImage(t, f, f.Smallest(t).Name)
 	var out Output
 	if err := m.Forward(img, &out); err != nil {
 		t.Fatal(err)

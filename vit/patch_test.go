@@ -41,18 +41,21 @@ func forward(t *testing.T, m *Model, img Image) Output {
 }
 
 // TestEdgePolicies: crop equals running the cropped image; pad keeps the
-// partial patches (the golden 97×333 case checks its values); resize of a
-// flat image equals the flat image at the resized size.
+// partial patches (the golden padded cases check its values); resize of a
+// flat image equals the flat image at the resized size. Sizes are counted
+// in the file's own patches.
 func TestEdgePolicies(t *testing.T) {
 	f := goldenFile(t, "vit_cls_learned.safetensors")
-	img := goldenImage(t, f, "160x256")
-	odd := crop(img, 150, 250) // 9.4 × 15.6 patches
-
 	cropM, err := LoadFile(f.File, Options{Edge: EdgeCrop})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, want := forward(t, cropM, odd), forward(t, cropM, crop(img, 144, 240))
+	p := cropM.PatchSize()
+	img := randomImage(10*p[0], 16*p[1], 3)
+	oh, ow := 9*p[0]+3*p[0]/8, 15*p[1]+5*p[1]/8 // 9.4 × 15.6 patches
+	odd := crop(img, oh, ow)
+
+	got, want := forward(t, cropM, odd), forward(t, cropM, crop(img, 9*p[0], 15*p[1]))
 	if got.Grid != (posenc.Grid{H: 9, W: 15}) || maxDiff(got.Tokens, want.Tokens) > 1e-6 {
 		t.Errorf("crop: grid %s, differs from the cropped image by %g", got.Grid, maxDiff(got.Tokens, want.Tokens))
 	}
@@ -70,9 +73,9 @@ func TestEdgePolicies(t *testing.T) {
 		}
 		return im
 	}
-	got, want = forward(t, resizeM, flat(150, 250)), forward(t, padM, flat(144, 256))
+	got, want = forward(t, resizeM, flat(oh, ow)), forward(t, padM, flat(9*p[0], 16*p[1]))
 	if got.Grid != (posenc.Grid{H: 9, W: 16}) || maxDiff(got.Tokens, want.Tokens) > 1e-5 {
-		t.Errorf("resize: grid %s, differs from the flat image at 144×256 by %g", got.Grid, maxDiff(got.Tokens, want.Tokens))
+		t.Errorf("resize: grid %s, differs from the flat image at %d×%d by %g", got.Grid, 9*p[0], 16*p[1], maxDiff(got.Tokens, want.Tokens))
 	}
 	// A size of whole patches is left alone.
 	if d := maxDiff(forward(t, resizeM, img).Tokens, forward(t, padM, img).Tokens); d != 0 {
@@ -80,29 +83,35 @@ func TestEdgePolicies(t *testing.T) {
 	}
 }
 
-// TestFlexiViT runs the checkpoint at patch 32 on an image upsampled by 2
-// (nearest): with the kernel resized by the pseudo-inverse of that same
-// upsampling, every patch token equals patch 16 on the original image.
+// TestFlexiViT runs the checkpoint at twice its patch size on an image
+// upsampled by 2 (nearest): with the kernel resized by the pseudo-inverse of
+// that same upsampling, every patch token equals the native patch on the
+// original image.
 func TestFlexiViT(t *testing.T) {
 	f := goldenFile(t, "vit_cls_learned.safetensors")
-	img := goldenImage(t, f, "160x256")
 	nearest := posenc.ResampleOptions{Method: posenc.Nearest} // for the kernel and (in both) the position table
-	base, _ := LoadFile(f.File, Options{Resample: &nearest})
-	flexi, err := LoadFile(f.File, Options{PatchSize: [2]int{32, 32}, Resample: &nearest})
+	base, err := LoadFile(f.File, Options{Resample: &nearest})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := flexi.PatchSize(); p != [2]int{32, 32} {
-		t.Fatalf("patch size %v", p)
+	p := base.PatchSize()
+	img := randomImage(10*p[0], 16*p[1], 5)
+	double := [2]int{2 * p[0], 2 * p[1]}
+	flexi, err := LoadFile(f.File, Options{PatchSize: double, Resample: &nearest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := flexi.PatchSize(); got != double {
+		t.Fatalf("patch size %v, want %v", got, double)
 	}
 	want, got := forward(t, base, img), forward(t, flexi, upsample2(img))
 	if got.Grid != want.Grid {
-		t.Fatalf("grid %s at patch 32, %s at 16", got.Grid, want.Grid)
+		t.Fatalf("grid %s at patch %v, %s at %v", got.Grid, double, want.Grid, p)
 	}
 	if d := maxDiff(got.Tokens, want.Tokens); d > 1e-5 {
-		t.Errorf("patch 32 on the upsampled image differs by %g", d)
+		t.Errorf("patch %v on the upsampled image differs by %g", double, d)
 	} else {
-		t.Logf("patch 32 on the upsampled image: max |Δ| %.2g", d)
+		t.Logf("patch %v on the upsampled image: max |Δ| %.2g", double, d)
 	}
 	// Other patch sizes load and run (the kernel resize itself is tested in posenc).
 	if testing.Short() {
@@ -113,7 +122,7 @@ func TestFlexiViT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g := forward(t, m, img).Grid; g != m.Grid(160, 256) || g.H != (160+p[0]-1)/p[0] {
+		if g := forward(t, m, img).Grid; g != m.Grid(img.H, img.W) || g.H != (img.H+p[0]-1)/p[0] {
 			t.Errorf("patch %v: grid %s", p, g)
 		}
 	}
@@ -146,13 +155,13 @@ func TestPosEncoderOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs := []Image{goldenImage(t, f, "224x224"), goldenImage(t, f, "64x400")}
+	imgs := []Image{goldenImage(t, f, f.Largest(t).Name), goldenImage(t, f, f.Smallest(t).Name)}
 	outs := make([]Output, 2)
 	if err := m.ForwardBatch(imgs, outs); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.grids) != 2 || rec.grids[0] != (posenc.Grid{H: 14, W: 14}) || rec.grids[1] != (posenc.Grid{H: 4, W: 25}) {
-		t.Errorf("encoder saw grids %v", rec.grids)
+	if len(rec.grids) != 2 || rec.grids[0] != m.Grid(imgs[0].H, imgs[0].W) || rec.grids[1] != m.Grid(imgs[1].H, imgs[1].W) {
+		t.Errorf("encoder saw grids %v, want %s and %s", rec.grids, m.Grid(imgs[0].H, imgs[0].W), m.Grid(imgs[1].H, imgs[1].W))
 	}
 	if maxDiff(outs[0].Tokens, forward(t, plain, imgs[0]).Tokens) == 0 {
 		t.Error("the encoder did not change the output")

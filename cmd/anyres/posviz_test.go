@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image/color"
 	"image/png"
 	"math"
@@ -15,9 +16,29 @@ import (
 
 func goldenPath(t *testing.T, name string) string { return filepath.Join(golden.Dir(t), name) }
 
+// patchOf is the patch size of a golden ViT's own config.
+func patchOf(t *testing.T, name string) [2]int {
+	t.Helper()
+	var c struct {
+		Patch [2]int `json:"patch_size"`
+	}
+	golden.Open(t, name).MetaJSON(t, "config", &c)
+	return c.Patch
+}
+
+// gridSize is the -size that gives the golden ViT a g×g patch grid (the
+// training grid is the file's).
+func gridSize(t *testing.T, name string, g int) string {
+	t.Helper()
+	p := patchOf(t, name)
+	return fmt.Sprintf("%dx%d", g*p[0], g*p[1])
+}
+
 func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sim.png")
-	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-out", out}); err != nil {
+	// The table resampled to a 14×14 grid, whatever the file's own.
+	const g = 14
+	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", gridSize(t, "vit_cls_learned.safetensors", g), "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)
@@ -31,7 +52,6 @@ func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
 	}
 	// The layout renderSimilarity uses for a 14×14 grid: 14 tiles of
 	// 14 cells of `cell` pixels, a gap of max(2, cell) between tiles.
-	const g = 14
 	cell := max(1, min(8, 1600/(g*g), 1600/(g*g)))
 	gap := max(2, cell)
 	top := 12 + 2*16 + 4
@@ -49,6 +69,8 @@ func TestPosvizErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.safetensors")
 	os.WriteFile(bad, []byte("not a checkpoint at all"), 0o644)
+	p := patchOf(t, "vit_cls_learned.safetensors")
+	half := [2]int{p[0] / 2, p[1] / 2} // less than one patch
 	for name, args := range map[string][]string{
 		"no weights":      {"-out", filepath.Join(dir, "a.png")},
 		"unknown flag":    {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-colour", "red"},
@@ -56,7 +78,7 @@ func TestPosvizErrors(t *testing.T) {
 		"malformed file":  {"-weights", bad},
 		"missing file":    {"-weights", filepath.Join(dir, "missing.safetensors")},
 		"bad size":        {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "0x9"},
-		"tiny size":       {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "8x8", "-out", filepath.Join(dir, "c.png")},
+		"tiny size":       {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", fmt.Sprintf("%dx%d", half[0], half[1]), "-out", filepath.Join(dir, "c.png")},
 		"extra argument":  {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "extra"},
 		"zero tiles":      {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-tiles", "0"},
 		"unwritable path": {"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-out", filepath.Join(dir, "no", "such", "x.png")},
@@ -167,7 +189,8 @@ func TestPosvizResampledTableStaysLocal(t *testing.T) {
 // is 5×5 tiles of every 3rd token, each still the whole 14×14 grid.
 func TestPosvizSubsamplesLargeGrids(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sub.png")
-	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-tiles", "5", "-out", out}); err != nil {
+	if err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", gridSize(t, "vit_cls_learned.safetensors", 14),
+		"-tiles", "5", "-out", out}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(out)

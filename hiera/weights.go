@@ -48,6 +48,9 @@ func layers(c Config, src nn.Source, o Options) (*net, error) {
 		}
 		return linears.New(name, wt, b, out, in, gamma)
 	}
+	raw := func(name string, out, in int) nn.RawLinear {
+		return nn.RawLinear{Names: []string{name}, W: w.Get(name+".weight", out, in), B: w.Get(name+".bias", out), Out: out, In: in}
+	}
 	n := &net{}
 	d0, kh, kw := c.EmbedDim, c.PatchKernel[0], c.PatchKernel[1]
 	k := c.InChans * kh * kw
@@ -88,15 +91,37 @@ func layers(c Config, src nn.Source, o Options) (*net, error) {
 			g1, g2 = w.Get(p+"ls1.gamma", b.dim), w.Get(p+"ls2.gamma", b.dim)
 		}
 		b.norm1 = *nn.NewLayerNorm(w, p+"norm1", b.dimIn, eps)
-		if b.pool && c.ExpandProj {
-			l := lin(p+"proj", b.dim, b.dimIn, nil)
-			b.expand = &l
+		qkv := raw(p+"attn.qkv", 3*b.dim, b.dimIn)
+		switch {
+		case b.pool && c.ExpandProj:
+			// norm1 feeds qkv and the expand projection alone: an int8
+			// qkv takes its affine part with the projection rewritten too.
+			ex := raw(p+"proj", b.dim, b.dimIn)
+			if w.Err() == nil {
+				b.qkv = linears.BuildAfterShared(&b.norm1, qkv, nil, &ex)
+				l := linears.Build(ex, nil)
+				b.expand = &l
+			}
+		case b.pool:
+			// The pooled normalised tokens become the residual: nothing
+			// can take norm1's affine part.
+			if w.Err() == nil {
+				b.qkv = linears.Build(qkv, nil)
+			}
+		default:
+			if w.Err() == nil {
+				b.qkv = linears.BuildAfter(&b.norm1, qkv, nil)
+			}
 		}
-		b.qkv = lin(p+"attn.qkv", 3*b.dim, b.dimIn, nil)
 		b.proj = lin(p+"attn.proj", b.dim, b.dim, g1)
 		b.norm2 = *nn.NewLayerNorm(w, p+"norm2", b.dim, eps)
 		h := c.MLPHidden[stage]
-		b.mlp = nn.MLP{FC1: lin(p+"mlp.fc1", h, b.dim, nil), FC2: lin(p+"mlp.fc2", b.dim, h, g2), Act: kernels.ActGELU}
+		fc1 := raw(p+"mlp.fc1", h, b.dim)
+		var fc1L nn.Linear
+		if w.Err() == nil {
+			fc1L = linears.BuildAfter(&b.norm2, fc1, nil)
+		}
+		b.mlp = nn.MLP{FC1: fc1L, FC2: lin(p+"mlp.fc2", b.dim, h, g2), Act: kernels.ActGELU}
 		n.blocks = append(n.blocks, b)
 		dim = b.dim
 	}

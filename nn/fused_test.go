@@ -152,24 +152,35 @@ func TestWorkspaceReservesEveryWorkersKV(t *testing.T) {
 		t.Fatal(err)
 	}
 	long := randomImg(r, 132, 132)
-	ws := newWorkspace(m)
-	if err := ws.pack([]Image{long}); err != nil {
-		t.Fatal(err)
-	}
-	n := ws.segs[0].n
-	if n < fusedFrom() {
-		t.Fatalf("%d tokens do not reach the fused path", n)
-	}
 	hd := enc.HeadDim()
-	k := make([]float32, n*hd)
-	for i := range ws.work {
-		// Not testing.AllocsPerRun: its warm-up call would do the growing.
+	// mallocs is how often worker w's first packing after sizing a fresh
+	// workspace allocates. Not testing.AllocsPerRun: its warm-up call would
+	// do the growing. MemStats counts every goroutine's allocations, so a
+	// stray one elsewhere can land in the window: a count is believed only
+	// if it repeats, while a missing reservation allocates every time.
+	mallocs := func(w int) uint64 {
+		ws := newWorkspace(m)
+		if err := ws.pack([]Image{long}); err != nil {
+			t.Fatal(err)
+		}
+		n := ws.segs[0].n
+		if n < fusedFrom() {
+			t.Fatalf("%d tokens do not reach the fused path", n)
+		}
+		k := make([]float32, n*hd)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		kernels.PackAttentionKV(&ws.work[i].kv, k, k, hd, hd, n, hd)
+		kernels.PackAttentionKV(&ws.work[w].kv, k, k, hd, hd, n, hd)
 		runtime.ReadMemStats(&after)
-		if a := after.Mallocs - before.Mallocs; a != 0 {
-			t.Errorf("worker %d: packing %d keys allocates %d times after sizing", i, n, a)
+		return after.Mallocs - before.Mallocs
+	}
+	for w := range m.threads {
+		a := mallocs(w)
+		for try := 0; try < 3 && a != 0; try++ {
+			a = min(a, mallocs(w))
+		}
+		if a != 0 {
+			t.Errorf("worker %d: packing keys allocates %d times after sizing", w, a)
 		}
 	}
 }

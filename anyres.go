@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 
@@ -56,6 +57,7 @@ var (
 	ErrWeight        = nn.ErrWeight
 	ErrConfig        = nn.ErrConfig
 	ErrClosed        = nn.ErrClosed
+	ErrNilOutput     = nn.ErrNilOutput
 	// ErrUnknownModel: no family runs the checkpoint.
 	ErrUnknownModel = errors.New("no model family runs this checkpoint")
 )
@@ -161,6 +163,9 @@ func LoadBytes(data []byte, opts Options) (Model, error) {
 }
 
 func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
+	if err := kernels.EnvErr(); err != nil {
+		return nil, err // a bad ANYRES_KERNELS is refused, not run at another level
+	}
 	var hub *nn.HubConfig
 	var ck nn.Checkpoint = f
 	if opts.Config != nil {

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/anyres/anyres/kernels"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -40,6 +42,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "anyres: unknown command %q\n\n", os.Args[1])
 		usage()
 		os.Exit(2)
+	}
+	// A bad ANYRES_KERNELS is reported here, once, for every command
+	// (package kernels keeps it rather than panic during init).
+	if err := kernels.EnvErr(); err != nil {
+		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
+		os.Exit(1)
 	}
 	if err := cmd.run(os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)

@@ -124,7 +124,7 @@ func Load(path string, opts Options) (Model, error) {
 	} else if fi.IsDir() {
 		weights = filepath.Join(path, "model.safetensors")
 		if opts.Config == nil {
-			b, err := os.ReadFile(filepath.Join(path, "config.json"))
+			b, err := tensorfile.ReadFileLimit(filepath.Join(path, "config.json"), tensorfile.MaxConfigBytes, "config file")
 			switch {
 			case err == nil:
 				opts.Config = b

@@ -95,10 +95,18 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		candidates = append(candidates, [2]int{s, s})
 	}
 	prefix := c.Prefix()
+	stated := len(candidates)
 	for _, p := range []int{prefix, 0} {
 		if s := int(math.Round(math.Sqrt(float64(rows - p)))); rows > p && s*s == rows-p {
 			candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
 		}
+	}
+	if stated == 0 && prefix > 0 && len(candidates) == 2 && c.PosEmbed == "learn" {
+		// A square grid both after the prefix rows and without them (9
+		// rows and 5 prefix tokens: 2×2 or 3×3): guessing either would
+		// run a wrong layout without a word.
+		return c, fmt.Errorf("%w: pos_embed's %d rows are a square grid both after %d prefix rows and without them; give a config.json with the training size (model_args img_size or pretrained_cfg input_size)",
+			ErrConfig, rows, prefix)
 	}
 	if c.PosEmbed == "learn" {
 		fits := func(s [2]int) (ok, noEmbedClass bool) {

@@ -8,10 +8,12 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"io"
 	"math"
 	"os"
 
 	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/posenc"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -56,6 +58,12 @@ func runPosviz(args []string) error {
 	if *maxTiles < 1 {
 		return fmt.Errorf("-tiles %d must be positive", *maxTiles)
 	}
+	if err := tensorout.CheckNotInput(*out, *weights, *configPath); err != nil {
+		return err
+	}
+	if err := tensorout.CheckWritable(*out); err != nil {
+		return err
+	}
 	ck, err := openCheckpoint(*weights, *configPath)
 	if err != nil {
 		return err
@@ -94,19 +102,14 @@ func runPosviz(args []string) error {
 		}
 		title = fmt.Sprintf("pos_embed cosine similarity: %dx%d -> %dx%d, %v%s", l.grid.H, l.grid.W, grid.H, grid.W, opt.Method, aa)
 	}
-	img := renderSimilarity(patchRows, grid, l.dim, *maxTiles, title)
-	f, err := os.Create(*out)
+	img, err := renderSimilarity(patchRows, grid, l.dim, *maxTiles, title)
 	if err != nil {
 		return err
 	}
 	// Fast compression: flat colour runs compress well anyway, and the best
 	// level takes seconds on a large grid.
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := tensorout.WriteFile(*out, func(w io.Writer) error { return enc.Encode(w, img) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d pixels)\n", *out, img.Bounds().Dy(), img.Bounds().Dx())
@@ -132,11 +135,16 @@ func gridForSize(size imageprep.Size, patch [2]int, config map[string]any) (pose
 	return g, nil
 }
 
+// maxCanvasPixels bounds the picture posviz draws (512 MB of RGBA): the
+// default 32 tiles per side stay far below it at any grid, a large -tiles
+// on a large grid does not.
+const maxCanvasPixels = 1 << 27
+
 // renderSimilarity draws, for each (every k-th) token of the grid, a tile
 // of its cosine similarity to every token, tiles laid out on the grid.
-// table holds g.N() rows of dim values.
-func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title string) *image.RGBA {
-	unit := normalizedRows(table, g.N(), dim)
+// table holds g.N() rows of dim values. The picture's size is checked
+// before anything is allocated.
+func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title string) (*image.RGBA, error) {
 	step := (max(g.H, g.W) + maxTiles - 1) / maxTiles // show every step-th token's tile
 	th, tw := (g.H+step-1)/step, (g.W+step-1)/step
 	// Pixels per grid cell: tiles big enough to read, the tiles together
@@ -147,8 +155,13 @@ func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title s
 	const margin, line, barW = 12, 16, 14
 	gridW, gridH := tw*(tileW+gap)-gap, th*(tileH+gap)-gap
 	top := margin + 2*line + 4
-	width := max(margin+gridW+margin+barW+4+4*7+margin, margin+len(title)*7+margin)
-	img := image.NewRGBA(image.Rect(0, 0, width, top+max(gridH, 60)+margin))
+	width, height := max(margin+gridW+margin+barW+4+4*7+margin, margin+len(title)*7+margin), top+max(gridH, 60)+margin
+	if int64(width)*int64(height) > maxCanvasPixels {
+		return nil, fmt.Errorf("a %v grid with %dx%d tiles makes a %dx%d-pixel picture, over the %d-pixel limit: lower -tiles or -size",
+			g, th, tw, width, height, maxCanvasPixels)
+	}
+	unit := normalizedRows(table, g.N(), dim)
+	img := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(img, img.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 
 	label(img, margin, margin+11, title)
@@ -178,7 +191,7 @@ func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title s
 	label(img, bx+barW+4, top+10, "1")
 	label(img, bx+barW+4, top+bh/2+4, "0")
 	label(img, bx+barW+4, top+bh, "-1")
-	return img
+	return img, nil
 }
 
 // fill paints the w×h rectangle at (x, y) of img with c (a hot path: a

@@ -61,6 +61,12 @@ func runQuantize(args []string) error {
 	if *dtype != nn.Int8 && *dtype != nn.BF16 {
 		return fmt.Errorf("-dtype %q: want int8 or bf16", *dtype)
 	}
+	if err := tensorout.CheckNotInput(*out, *in); err != nil {
+		return err
+	}
+	if err := tensorout.CheckWritable(*out); err != nil {
+		return err
+	}
 	n, before, after, err := quantizeFile(*in, *out, *dtype)
 	if err != nil {
 		return err
@@ -83,7 +89,7 @@ func quantizable(name string, shape []int, dtype string) bool {
 // quantizeFile rewrites in as out; it returns the number of tensors
 // rewritten and their size before and after.
 func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
-	data, err := readWhole(in)
+	data, err := tensorfile.ReadWhole(in)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -148,16 +154,4 @@ func quantizeFile(in, out, dtype string) (n, before, after int, err error) {
 		meta["anyres_quantize"] = "bf16: each 2-D .weight (but patch_embed, embeds, cpb_mlp) as BF16, rounded to nearest even"
 	}
 	return n, before, after, tensorout.WriteSafetensorsFile(out, tensors, meta)
-}
-
-// readWhole reads a weight file within tensorfile's size limit.
-func readWhole(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > tensorfile.MaxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit", path, fi.Size(), int64(tensorfile.MaxFileSize))
-	}
-	return os.ReadFile(path)
 }

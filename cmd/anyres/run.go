@@ -161,6 +161,11 @@ func run(f runFlags, normSet bool) error {
 		if err := tensorout.CheckWritable(f.out); err != nil {
 			return fmt.Errorf("-out: %w", err)
 		}
+		inputs := []string{f.weights, f.config, f.image, f.input, f.labels,
+			filepath.Join(f.weights, "model.safetensors"), filepath.Join(f.weights, "config.json")}
+		if err := tensorout.CheckNotInput(f.out, inputs...); err != nil {
+			return fmt.Errorf("-out: %w", err)
+		}
 	}
 	if f.save != "features" && f.save != "pooled" && f.save != "logits" {
 		return fmt.Errorf("-save %q: want features, pooled or logits", f.save)
@@ -227,10 +232,10 @@ func run(f runFlags, normSet bool) error {
 // is neither.
 func readConfig(weights, config string) ([]byte, error) {
 	if config != "" {
-		return os.ReadFile(config)
+		return tensorfile.ReadFileLimit(config, tensorfile.MaxConfigBytes, "config file")
 	}
 	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
-		b, err := os.ReadFile(filepath.Join(weights, "config.json"))
+		b, err := tensorfile.ReadFileLimit(filepath.Join(weights, "config.json"), tensorfile.MaxConfigBytes, "config file")
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
@@ -397,7 +402,7 @@ func parseEdge(s string) (anyres.EdgePolicy, error) {
 
 // readLabels reads class names: one per line, or a JSON list of strings.
 func readLabels(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := tensorfile.ReadFileLimit(path, tensorfile.MaxLabelsBytes, "labels file")
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,6 @@
 package anyres
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,7 +117,7 @@ func Families() []string {
 // Load opens a checkpoint: a .safetensors file, or a folder holding
 // model.safetensors and (optionally) timm's config.json. Close releases it.
 func Load(path string, opts Options) (Model, error) {
-	weights := path
+	weights, configName := path, "Options.Config"
 	if fi, err := os.Stat(path); err != nil {
 		return nil, err
 	} else if fi.IsDir() {
@@ -127,7 +126,7 @@ func Load(path string, opts Options) (Model, error) {
 			b, err := tensorfile.ReadFileLimit(filepath.Join(path, "config.json"), tensorfile.MaxConfigBytes, "config file")
 			switch {
 			case err == nil:
-				opts.Config = b
+				opts.Config, configName = b, "config.json"
 			case !errors.Is(err, os.ErrNotExist):
 				return nil, err
 			}
@@ -143,7 +142,7 @@ func Load(path string, opts Options) (Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", weights, err)
 	}
-	m, err := load(f, opts, f)
+	m, err := load(f, opts, f, configName)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -159,22 +158,27 @@ func LoadBytes(data []byte, opts Options) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return load(f, opts, nil)
+	return load(f, opts, nil, "Options.Config")
 }
 
-func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
+// load builds the model; configName names opts.Config's source in errors.
+func load(f *tensorfile.File, opts Options, closer io.Closer, configName string) (Model, error) {
 	if err := kernels.EnvErr(); err != nil {
 		return nil, err // a bad ANYRES_KERNELS is refused, not run at another level
 	}
 	var hub *nn.HubConfig
 	var ck nn.Checkpoint = f
 	if opts.Config != nil {
-		if h, ok := nn.ParseHub(opts.Config); ok {
+		// Strictly: a config that cannot be read is an error naming the
+		// field, never dropped for the tensors' guess.
+		h, err := nn.ReadHub(opts.Config)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", configName, err)
+		case h != nil:
 			hub = h
-		} else if json.Valid(opts.Config) {
+		default: // a JSON object naming no architecture: a family's own config
 			ck = withConfig{f, map[string]string{"config": string(opts.Config)}}
-		} else {
-			return nil, fmt.Errorf("%w: the config is not JSON", ErrConfig)
 		}
 	}
 	arch := ""
@@ -192,11 +196,54 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	if err := checkPrecision(fam, prec); err != nil {
 		return nil, err
 	}
-	return fam.Load(ck, hub, nn.LoadOptions{
+	if err := checkKeepF32(ck, prec); err != nil {
+		return nil, err
+	}
+	m, err := fam.Load(ck, hub, nn.LoadOptions{
 		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
 		Ignore: opts.Ignore, Closer: closer, Precision: prec,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := agrees(hub, m.Info(), opts.PatchSize); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", configName, err)
+	}
+	return m, nil
+}
+
+// agrees checks the facts a hub config states that the loaded model also
+// knows from its tensors: a config that says otherwise describes another
+// model, and is refused rather than ignored.
+func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
+	if hub == nil {
+		return nil
+	}
+	bad := func(field string, said any, got any) error {
+		return fmt.Errorf("%w: %s %v, but the weights have %v", ErrConfig, field, said, got)
+	}
+	if hub.NumClasses != nil && *hub.NumClasses != info.NumClasses {
+		return bad("num_classes", *hub.NumClasses, info.NumClasses)
+	}
+	if hub.NumFeatures != nil && *hub.NumFeatures != info.Width {
+		return bad("num_features", *hub.NumFeatures, info.Width)
+	}
+	for _, a := range []struct {
+		key string
+		got int
+	}{{"num_classes", info.NumClasses}, {"in_chans", info.Channels}} {
+		if v, ok, err := hub.Int(a.key); err != nil {
+			return err
+		} else if ok && v != a.got {
+			return bad("model_args."+a.key, v, a.got)
+		}
+	}
+	if p, ok := nn.SizePair(hub.ModelArgs["patch_size"]); ok && patch == ([2]int{}) && p != info.Patch {
+		return bad("model_args.patch_size", p, info.Patch)
+	}
+	return nil
 }
 
 // WithThreads returns a model sharing m's weights and lifetime that runs

@@ -93,6 +93,8 @@ func (c *Config) Validate() error {
 		return bad("global_pool %q is not supported (avg, token, none)", c.GlobalPool)
 	case c.GlobalPool == "token" && c.Prefix() == 0:
 		return bad("token pooling without a class or register token")
+	case c.GlobalPool == "" && c.NumClasses > 0:
+		return bad("global_pool \"\" (no pooling) with a %d-class head: timm then runs the head on every token, which anyres does not; give a pooling or drop the head", c.NumClasses)
 	case c.AbsPosEmbed && (c.ImgSize[0] < c.PatchSize[0] || c.ImgSize[1] < c.PatchSize[1]):
 		return bad("training size %v is smaller than a patch %v", c.ImgSize, c.PatchSize)
 	case !(c.NormEps > 0):
@@ -189,6 +191,12 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	default:
 		c.MLP = "mlp"
 	}
+	if strings.HasPrefix(arch, "eva02_") && c.MLP == "mlp" {
+		// Every timm EVA-02 has a gated (SwiGLU) MLP: weights with a plain
+		// one are another model (a plain ViT, say), and running them with
+		// the name's RoPE would be wrong without a word.
+		return c, fmt.Errorf("%w: architecture %q, but blocks.0.mlp has no gate (no fc1_g, fc1 not twice the hidden width): these are not EVA-02 weights", ErrConfig, arch)
+	}
 
 	// Rotary: model_args, the name's defaults, and rope.freqs.
 	d := defaultsFor(arch)
@@ -250,8 +258,11 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	// Heads: model_args, the learned frequencies' shape, the standard widths.
 	switch f := shape("rope.freqs"); {
 	case hub != nil && hub.HasArg("num_heads"):
-		v, _ := hub.Arg("num_heads")
-		c.NumHeads = int(v)
+		v, _, err := hub.Int("num_heads")
+		if err != nil {
+			return c, err
+		}
+		c.NumHeads = v
 	case len(f) == 4:
 		c.NumHeads = f[2]
 	case timmHeads[c.EmbedDim] > 0:

@@ -130,7 +130,11 @@ func (c Config) Validate() error {
 		if !c.ClassToken {
 			return bad("token pooling without a class token")
 		}
-	case "avg", "":
+	case "":
+		if c.NumClasses > 0 {
+			return bad("global_pool \"\" (no pooling) with a %d-class head: timm then runs the head on every token, which anyres does not; give a pooling or drop the head", c.NumClasses)
+		}
+	case "avg":
 	default:
 		return bad("global_pool %q (want map, avg, token or none)", c.GlobalPool)
 	}
@@ -251,8 +255,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if v, ok := args["dynamic_img_pad"].(bool); ok {
 		c.DynPad = v
 	}
-	if v, ok := hub.Arg("num_heads"); ok {
-		c.NumHeads = int(v)
+	if v, ok, err := hub.Int("num_heads"); err != nil {
+		return c, err
+	} else if ok {
+		c.NumHeads = v
 	} else if h := timmHeads[c.EmbedDim]; h > 0 {
 		c.NumHeads = h
 	} else {
@@ -261,8 +267,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	switch {
 	case ck.Has("attn_pool.latent"):
 		c.GlobalPool, c.PoolHeads = "map", c.NumHeads
-		if v, ok := hub.Arg("attn_pool_num_heads"); ok {
-			c.PoolHeads = int(v)
+		if v, ok, err := hub.Int("attn_pool_num_heads"); err != nil {
+			return c, err
+		} else if ok {
+			c.PoolHeads = v
 		}
 		if l := shape("attn_pool.latent"); len(l) != 3 || l[1] != 1 {
 			return c, fmt.Errorf("%w: attn_pool.latent has shape %v, want [1, 1, dim]", ErrConfig, l)

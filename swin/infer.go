@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/anyres/anyres/nn"
@@ -130,6 +131,17 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			for i := range c.Depths {
 				c.PretrainedWindowSizes = append(c.PretrainedWindowSizes, min(preWin, preImg/c.PatchSize[0]>>i))
 			}
+		}
+	}
+	// Head counts come from the bias tables; model_args.num_heads, when
+	// given, must say the same rather than be ignored.
+	if hub.HasArg("num_heads") {
+		h, _, err := hub.Ints("num_heads", len(c.Depths))
+		if err != nil {
+			return c, err
+		}
+		if !slices.Equal(h, c.NumHeads) {
+			return c, fmt.Errorf("%w: model_args.num_heads %v contradicts the weights' %v", ErrConfig, h, c.NumHeads)
 		}
 	}
 	if err := c.Validate(); err != nil {

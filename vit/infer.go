@@ -74,8 +74,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if strings.Contains(name, "clip") {
 		c.NormEps = 1e-5 // timm builds its CLIP ViTs with nn.LayerNorm's default
 	}
-	if v, ok := hub.Arg("num_heads"); ok {
-		c.NumHeads = int(v)
+	if v, ok, err := hub.Int("num_heads"); err != nil {
+		return c, err
+	} else if ok {
+		c.NumHeads = v
 	} else if h := timmHeads[c.EmbedDim]; h > 0 {
 		c.NumHeads = h
 	} else {

@@ -45,7 +45,11 @@ func openCheckpoint(path, configPath string) (*checkpoint, error) {
 			return nil, err
 		}
 		cfgText, where = string(b), configPath
-		if hub, ok := nn.ParseHub(b); ok {
+		hub, err := nn.ReadHub(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", configPath, err)
+		}
+		if hub != nil {
 			// timm's hub config.json names an architecture: turn it into
 			// anyres's resolved form, which is what gets stored.
 			cfg, err := vit.InferConfig(f, hub)

@@ -177,6 +177,16 @@ func run(f runFlags, normSet bool) error {
 	if err != nil {
 		return err
 	}
+	if configJSON != nil {
+		// Checked here too, to name the file in the error.
+		if _, err := nn.ReadHub(configJSON); err != nil {
+			name := f.config
+			if name == "" {
+				name = filepath.Join(f.weights, "config.json")
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	opts.Config = configJSON
 	m, err := anyres.Load(f.weights, opts)
 	if err != nil {

@@ -15,6 +15,7 @@
 package anyres
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,6 +206,10 @@ func load(f *tensorfile.File, opts Options, closer io.Closer, configName string)
 		Ignore: opts.Ignore, Closer: closer, Precision: prec,
 	})
 	if err != nil {
+		if hub != nil && errors.Is(err, ErrConfig) {
+			// The config and the weights disagree: say which config.
+			return nil, fmt.Errorf("%s: %w", configName, err)
+		}
 		return nil, err
 	}
 	if err := agrees(hub, m.Info(), opts.PatchSize); err != nil {
@@ -242,6 +247,23 @@ func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
 	}
 	if p, ok := nn.SizePair(hub.ModelArgs["patch_size"]); ok && patch == ([2]int{}) && p != info.Patch {
 		return bad("model_args.patch_size", p, info.Patch)
+	}
+	// The pooling the model runs (its resolved config's global_pool; a
+	// family without the setting runs timm's default, average pooling)
+	// must be the one the config asks for: an attention-pool head, say,
+	// is not dropped for global_pool "" without a word.
+	if hub.GlobalPool != nil {
+		var resolved struct {
+			GlobalPool *string `json:"global_pool"`
+		}
+		json.Unmarshal(info.Config, &resolved)
+		runs := "avg"
+		if resolved.GlobalPool != nil {
+			runs = *resolved.GlobalPool
+		}
+		if *hub.GlobalPool != runs {
+			return fmt.Errorf("%w: global_pool %q, but the weights make a model that pools by %q", ErrConfig, *hub.GlobalPool, runs)
+		}
 	}
 	return nil
 }

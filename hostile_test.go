@@ -1,16 +1,19 @@
 package anyres_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/posenc"
 )
 
 // hubFolders writes a hub folder (model.safetensors + config.json) for
@@ -88,4 +91,171 @@ func TestBadKernelLevelIsRefusedByLoad(t *testing.T) {
 	if !strings.Contains(string(out), "LOADERR") || !strings.Contains(string(out), kernels.EnvVar+"=sse9") {
 		t.Fatalf("Load's error does not name the setting:\n%s", out)
 	}
+}
+
+// readJSON reads a JSON object file.
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// withConfig makes a hub folder with dir's weights and config as JSON.
+func withConfig(t *testing.T, dir string, config any) string {
+	t.Helper()
+	out := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "model.safetensors"), filepath.Join(out, "model.safetensors")); err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+		os.WriteFile(filepath.Join(out, "model.safetensors"), b, 0o644)
+	}
+	b, err := json.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "config.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// clone deep-copies a decoded JSON object.
+func clone(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var c map[string]any
+	json.Unmarshal(b, &c)
+	return c
+}
+
+// TestConfigsThatLie: every family's hub config.json, altered one field at
+// a time in the ways a careless or hostile config is wrong, is refused
+// with an error naming config.json and the field, never run with the field
+// ignored or read loosely. The alterations derive from each reference
+// file's own config and model.
+func TestConfigsThatLie(t *testing.T) {
+	for name, dir := range hubFolders(t) {
+		m, err := anyres.Load(dir, anyres.Options{Threads: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		info := m.Info()
+		m.Close()
+		base := readJSON(t, filepath.Join(dir, "config.json"))
+		args, _ := base["model_args"].(map[string]any)
+		type lie struct {
+			what, field string
+			edit        func(c map[string]any)
+		}
+		setArg := func(k string, v any) func(c map[string]any) {
+			return func(c map[string]any) {
+				a, _ := c["model_args"].(map[string]any)
+				if a == nil {
+					a = map[string]any{}
+					c["model_args"] = a
+				}
+				a[k] = v
+			}
+		}
+		lies := []lie{
+			{"num_features as a string", "num_features", func(c map[string]any) { c["num_features"] = strconv.Itoa(info.Width) }},
+			{"num_features wrong", "num_features", func(c map[string]any) { c["num_features"] = info.Width + 1 }},
+			{"num_classes wrong", "num_classes", func(c map[string]any) { c["num_classes"] = info.NumClasses + 1 }},
+			{"architecture not a name", "architecture", func(c map[string]any) { c["architecture"] = 7 }},
+			{"num_heads as a string", "model_args.num_heads", setArg("num_heads", "3")},
+			{"num_heads a fraction", "model_args.num_heads", setArg("num_heads", 2.9)},
+			{"dynamic_img_pad as a string", "model_args.dynamic_img_pad", setArg("dynamic_img_pad", "yes")},
+			{"rope_temperature that makes NaN", "model_args.rope_temperature", setArg("rope_temperature", 1e-300)},
+			{"img_size of three", "model_args.img_size", setArg("img_size", []int{1, 2, 3})},
+			{"in_chans wrong", "in_chans", setArg("in_chans", info.Channels+1)},
+			{"model_args not an object", "model_args", func(c map[string]any) { c["model_args"] = []int{1} }},
+			{"zero std", "std", func(c map[string]any) {
+				p, _ := c["pretrained_cfg"].(map[string]any)
+				if p == nil {
+					p = map[string]any{}
+					c["pretrained_cfg"] = p
+				}
+				p["mean"], p["std"] = []float64{0.5, 0.5, 0.5}, []float64{0.5, 0, 0.5}
+			}},
+		}
+		if h, ok := args["num_heads"].([]any); ok && len(h) > 1 {
+			lies = append(lies, lie{"num_heads one short", "model_args.num_heads", setArg("num_heads", h[:len(h)-1])})
+		} else {
+			lies = append(lies, lie{"num_heads a list", "model_args.num_heads", setArg("num_heads", []int{1, 1})})
+		}
+		if info.NumClasses > 0 {
+			lies = append(lies, lie{"no pooling with a head", "global_pool", func(c map[string]any) { c["global_pool"] = "" }})
+		}
+		for _, l := range lies {
+			c := clone(base)
+			l.edit(c)
+			_, err := anyres.Load(withConfig(t, dir, c), anyres.Options{Threads: 1})
+			if err == nil || !strings.Contains(err.Error(), "config.json") || !strings.Contains(err.Error(), l.field) {
+				t.Errorf("%s (%s), %s: %v, want an error naming config.json and %s", name, info.Family, l.what, err, l.field)
+			}
+		}
+		for _, whole := range []any{nil, []int{1}, "config"} {
+			_, err := anyres.Load(withConfig(t, dir, whole), anyres.Options{Threads: 1})
+			if err == nil || !strings.Contains(err.Error(), "not a JSON object") {
+				t.Errorf("%s: config.json %v: %v", name, whole, err)
+			}
+		}
+	}
+}
+
+// TestNameAndTensorsMustAgree: plain ViT weights labelled EVA-02 are
+// refused, not run with RoPE the weights never had.
+func TestNameAndTensorsMustAgree(t *testing.T) {
+	dir := hubFolders(t)["vit_clip_quickgelu.safetensors"]
+	c := readJSON(t, filepath.Join(dir, "config.json"))
+	c["architecture"] = "eva02_tiny_patch14_224"
+	if _, err := anyres.Load(withConfig(t, dir, c), anyres.Options{Threads: 1}); err == nil || !strings.Contains(err.Error(), "not EVA-02") {
+		t.Errorf("plain ViT weights as EVA-02: %v", err)
+	}
+}
+
+// TestOptionsActOrAreRefused: a resample method on a model without a
+// learned table, and KeepF32 names that keep nothing, are errors.
+func TestOptionsActOrAreRefused(t *testing.T) {
+	method := posenc.DefaultResampleOptions()
+	method.Method = posenc.Fourier
+	for name, dir := range hubFolders(t) {
+		f := golden.Open(t, name)
+		hasTable := false
+		for _, n := range f.Names() {
+			hasTable = hasTable || n == "pos_embed" || strings.HasSuffix(n, ".pos_embed")
+		}
+		m, err := anyres.Load(dir, anyres.Options{Threads: 1, Resample: &method})
+		switch {
+		case hasTable && err != nil:
+			t.Errorf("%s: a model with a table refused a method: %v", name, err)
+		case !hasTable && (err == nil || !strings.Contains(err.Error(), "position table")):
+			t.Errorf("%s: a model without a table took a method: %v", name, err)
+		}
+		if m != nil {
+			m.Close()
+		}
+	}
+	dir := hubFolders(t)["vit_clip_quickgelu.safetensors"]
+	for _, o := range []anyres.Options{
+		{DType: "int8", KeepF32: []string{"blocks.1.mlp.fc3"}},
+		{DType: "int8", KeepF32: []string{"", "", ""}},
+		{DType: "bf16", KeepF32: []string{"blocks."}},
+		{DType: "f32", KeepF32: []string{"head"}},
+	} {
+		if m, err := anyres.Load(dir, o); err == nil {
+			m.Close()
+			t.Errorf("DType %s KeepF32 %q: loaded", o.DType, o.KeepF32)
+		}
+	}
+	m, err := anyres.Load(dir, anyres.Options{DType: "int8", KeepF32: []string{"blocks.0", "blocks.1.mlp.fc2"}})
+	if err != nil {
+		t.Fatalf("layers that exist: %v", err)
+	}
+	m.Close()
 }

@@ -27,7 +27,7 @@ go test -count=1 -race -short ./...
 
 step "2b. fuzz the hostile-input parsers briefly (FUZZTIME=10m ./test.sh for a longer run)"
 # One target per invocation: go test -fuzz takes a single target.
-for target in ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches; do
+for target in ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches ./nn:FuzzReadHub ./cmd/anyres:FuzzCommands; do
   pkg=${target%%:*}; name=${target#*:}
   echo "--- $name ($pkg, ${FUZZTIME:-10s})"
   go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"

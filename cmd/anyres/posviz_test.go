@@ -13,7 +13,7 @@ import (
 	"github.com/anyres/anyres/internal/tensorout"
 )
 
-func goldenPath(t *testing.T, name string) string { return filepath.Join(golden.Dir(t), name) }
+func goldenPath(t testing.TB, name string) string { return filepath.Join(golden.Dir(t), name) }
 
 func TestPosvizDrawsEachTokenMostSimilarToItself(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "sim.png")

@@ -22,7 +22,7 @@ var (
 // converted) array in C order.
 func ReadNPY(path string) ([]float32, []int, error) {
 	// float64 values and a header at most: bounded whatever the file is.
-	b, err := ReadFileLimit(path, 8*MaxNPYElements+(1<<16), fmt.Sprintf(".npy file (an array of up to %d values)", MaxNPYElements))
+	b, err := readFileLimit(path, 8*MaxNPYElements+(1<<16), fmt.Sprintf(".npy file (an array of up to %d values)", MaxNPYElements), "\x93NUMPY")
 	if err != nil {
 		return nil, nil, err
 	}

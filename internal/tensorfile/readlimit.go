@@ -1,6 +1,7 @@
 package tensorfile
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,13 @@ const (
 // reading no more than limit+1 bytes. what names the kind of file (and its
 // limit) in the error.
 func ReadFileLimit(path string, limit int64, what string) ([]byte, error) {
+	return readFileLimit(path, limit, what, "")
+}
+
+// readFileLimit is ReadFileLimit for a kind of file that starts with
+// magic: a file that does not is refused after its first bytes, not after
+// limit of them.
+func readFileLimit(path string, limit int64, what, magic string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -39,7 +47,11 @@ func ReadFileLimit(path string, limit int64, what string) ([]byte, error) {
 	if fi.Mode().IsRegular() && fi.Size() > limit {
 		return nil, over()
 	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	head := make([]byte, len(magic))
+	if n, _ := io.ReadFull(f, head); n < len(magic) || string(head) != magic {
+		return nil, fmt.Errorf("%s: not a %s (it does not start with %q)", path, what, magic)
+	}
+	b, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(head), f), limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -34,3 +34,14 @@ func TestReadFileLimitBoundsEveryKindOfFile(t *testing.T) {
 		}
 	}
 }
+
+// TestReadNPYStopsAtTheMagic: a device that is not a .npy file is refused
+// after its first bytes, not after the 2 GiB an array may take.
+func TestReadNPYStopsAtTheMagic(t *testing.T) {
+	if fi, err := os.Stat("/dev/zero"); err != nil || fi.Mode().IsRegular() {
+		t.Skip("no /dev/zero here")
+	}
+	if _, _, err := ReadNPY("/dev/zero"); err == nil || !strings.Contains(err.Error(), "does not start with") {
+		t.Errorf("ReadNPY(/dev/zero) = %v", err)
+	}
+}

@@ -216,6 +216,20 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			return c, fmt.Errorf("%w: embeds.proj.weight takes %d values per patch, not a multiple of the %v patch", ErrConfig, k[1], c.PatchSize)
 		}
 		c.InChans = k[1] / pp
+		// The channel count is what the patch size leaves: a patch_size
+		// that contradicts the weights shows as a channel count the config
+		// does not state (timm's default is 3).
+		want, ok, err := hub.Int("in_chans")
+		if err != nil {
+			return c, err
+		}
+		if !ok {
+			want = 3
+		}
+		if c.InChans != want {
+			return c, fmt.Errorf("%w: embeds.proj.weight takes %d values per patch: at the %v patch that is %d channels, not the %d of in_chans (is model_args.patch_size right?)",
+				ErrConfig, k[1], c.PatchSize, c.InChans, want)
+		}
 	default:
 		return c, fmt.Errorf("%w: embeds.proj.weight has shape %v, want [dim, ph·pw·C] (linear) or [dim, C, ph, pw] (conv)", ErrConfig, k)
 	}

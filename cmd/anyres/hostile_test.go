@@ -283,3 +283,25 @@ func TestBenchModelSizesCheckedFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpExitsZero: -h on a command lists its flags and is not a failure.
+func TestHelpExitsZero(t *testing.T) {
+	if os.Getenv("ANYRES_TEST_MAIN") == "help" {
+		os.Args = []string{"anyres", "quantize", "-h"}
+		main()
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip("no executable path:", err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestHelpExitsZero$")
+	cmd.Env = append(os.Environ(), "ANYRES_TEST_MAIN=help")
+	out, err := cmd.CombinedOutput()
+	if _, exited := err.(*exec.ExitError); err != nil && !exited {
+		t.Skipf("cannot re-run the test binary here: %v", err)
+	}
+	if err != nil || !strings.Contains(string(out), "-dtype") {
+		t.Errorf("quantize -h: %v\n%s", err, out)
+	}
+}

@@ -14,6 +14,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -49,7 +51,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
-	if err := cmd.run(os.Args[2:]); err != nil {
+	if err := cmd.run(os.Args[2:]); errors.Is(err, flag.ErrHelp) {
+		return // -h: the flags were listed, as asked
+	} else if err != nil {
 		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}

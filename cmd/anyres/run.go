@@ -224,7 +224,11 @@ func run(f runFlags, normSet bool) error {
 	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
-		return writeFeatures(f, ext, x, &out, info)
+		if err := writeFeatures(f, ext, x, &out, info); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", f.out)
+		return nil
 	}
 	if len(out.Logits) == 0 {
 		fmt.Fprintf(stdout, "this model has no classifier head: pooled feature of %d values (first %d: %s); use -out to save features\n",

@@ -208,14 +208,32 @@ func TestConfigsThatLie(t *testing.T) {
 	}
 }
 
-// TestNameAndTensorsMustAgree: plain ViT weights labelled EVA-02 are
-// refused, not run with RoPE the weights never had.
+// TestNameAndTensorsMustAgree: weights labelled with a name whose
+// architecture they do not have are refused, not run with the name's
+// settings: plain ViT weights as EVA-02 (RoPE they never had) or as CLIP
+// (its eps), Swin V1 weights as V2 and V2 as V1.
 func TestNameAndTensorsMustAgree(t *testing.T) {
-	dir := hubFolders(t)["vit_clip_quickgelu.safetensors"]
-	c := readJSON(t, filepath.Join(dir, "config.json"))
-	c["architecture"] = "eva02_tiny_patch14_224"
-	if _, err := anyres.Load(withConfig(t, dir, c), anyres.Options{Threads: 1}); err == nil || !strings.Contains(err.Error(), "not EVA-02") {
-		t.Errorf("plain ViT weights as EVA-02: %v", err)
+	hubs := hubFolders(t)
+	for _, c := range []struct{ file, arch, want string }{
+		{"vit_clip_quickgelu.safetensors", "eva02_tiny_patch14_224", "not EVA-02"},
+		{"deit_distilled.safetensors", "vit_base_patch16_clip_224", "norm_pre"},
+		{"swin_small_window.safetensors", "swinv2_tiny_window8_256", "Swin V1"},
+		{"swinv2_cpb.safetensors", "swin_tiny_patch4_window7_224", "Swin V2"},
+	} {
+		dir, cfg := hubs[c.file], map[string]any{}
+		if dir == "" { // a reference file without a hub config: its weights alone
+			dir = t.TempDir()
+			golden.WriteWeights(t, golden.Open(t, c.file), filepath.Join(dir, "model.safetensors"))
+		} else {
+			cfg = readJSON(t, filepath.Join(dir, "config.json"))
+		}
+		cfg["architecture"] = c.arch
+		if m, err := anyres.Load(withConfig(t, dir, cfg), anyres.Options{Threads: 1}); err == nil || !strings.Contains(err.Error(), c.want) {
+			if m != nil {
+				m.Close()
+			}
+			t.Errorf("%s as %s: %v, want an error saying %q", c.file, c.arch, err, c.want)
+		}
 	}
 }
 

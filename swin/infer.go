@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/anyres/anyres/nn"
 )
@@ -71,6 +72,12 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		if hub.GlobalPool != nil {
 			c.GlobalPool = *hub.GlobalPool
 		}
+	}
+	// The name and the tensors must tell the same version: V1 weights run
+	// with a V2 name's window rules (or the other way) would be wrong
+	// without a word.
+	if v2Name := strings.HasPrefix(name, "swinv2"); name != "" && v2Name != c.V2() {
+		return c, fmt.Errorf("%w: architecture %q, but the weights are Swin V%d's (cpb_mlp and logit_scale tensors: %v)", ErrConfig, name, c.Version, c.V2())
 	}
 	// Window and training size: model_args, then the name.
 	var nameWin, nameImg, preWin, preImg int

@@ -73,6 +73,11 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	}
 	if strings.Contains(name, "clip") {
 		c.NormEps = 1e-5 // timm builds its CLIP ViTs with nn.LayerNorm's default
+		if !c.PreNorm {
+			// Every timm CLIP tower has norm_pre: weights without it are
+			// another model, which the name's eps would run wrongly.
+			return c, fmt.Errorf("%w: architecture %q, but the weights have no norm_pre (every CLIP image tower has one)", ErrConfig, name)
+		}
 	}
 	if v, ok, err := hub.Int("num_heads"); err != nil {
 		return c, err

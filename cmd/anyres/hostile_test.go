@@ -133,7 +133,7 @@ func TestEveryFileReadIsBounded(t *testing.T) {
 	os.Mkdir(hub, 0o755)
 	copyFile(t, tinyModel(t), hub)
 	os.Rename(filepath.Join(hub, "vit_tiny.safetensors"), filepath.Join(hub, "model.safetensors"))
-	os.Symlink("/dev/zero", filepath.Join(hub, "config.json"))
+	hubLinked := os.Symlink("/dev/zero", filepath.Join(hub, "config.json")) == nil
 	out := filepath.Join(dir, "o.safetensors")
 	for _, src := range []string{"/dev/zero", zero} {
 		for name, call := range map[string]func() error{
@@ -153,6 +153,9 @@ func TestEveryFileReadIsBounded(t *testing.T) {
 			"posviz -weights": func() error { return runPosviz([]string{"-weights", src, "-out", out + ".png"}) },
 			"posviz -config":  func() error { return runPosviz([]string{"-weights", ck, "-config", src, "-out", out + ".png"}) },
 		} {
+			if name == "run hub config.json" && !hubLinked {
+				continue // no symbolic links here (wasip1)
+			}
 			err := call()
 			if err == nil || !(strings.Contains(err.Error(), "limit") || strings.Contains(err.Error(), "not a regular file") || strings.Contains(err.Error(), "does not start with")) {
 				t.Errorf("%s %s: %v, want a bound", name, src, err)

@@ -94,19 +94,24 @@ func TestEnvForcingUnavailableLevelFails(t *testing.T) {
 		}
 	}
 	missing = append(missing, Level(-1)) // an unknown name, below
+	name := func(l Level) string {
+		if l < 0 {
+			return "sse9"
+		}
+		return l.String()
+	}
+	for _, l := range missing {
+		_, _, err := levelFromEnv(name(l))
+		if err == nil || !strings.Contains(err.Error(), EnvVar+"="+name(l)) {
+			t.Errorf("levelFromEnv(%q) = %v, want an error naming the setting", name(l), err)
+		}
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Skip("no executable path:", err)
 	}
 	for _, l := range missing {
-		name := l.String()
-		if l < 0 {
-			name = "sse9"
-		}
-		_, _, err := levelFromEnv(name)
-		if err == nil || !strings.Contains(err.Error(), EnvVar+"="+name) {
-			t.Errorf("levelFromEnv(%q) = %v, want an error naming the setting", name, err)
-		}
+		name := name(l)
 		cmd := exec.Command(exe, "-test.run=^TestEnvForcingUnavailableLevelFails$")
 		cmd.Env = append(os.Environ(), EnvVar+"="+name, "ANYRES_KERNELS_CHILD=1")
 		out, err := cmd.CombinedOutput()

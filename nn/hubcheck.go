@@ -38,7 +38,7 @@ func ReadHub(data []byte) (*HubConfig, error) {
 	if err := json.Unmarshal(data, &h); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%w: %s: want %s, got %s", ErrConfig, te.Field, goKind(te.Type), te.Value)
+			return nil, fmt.Errorf("%w: %s: want %s, got a JSON %s", ErrConfig, te.Field, goKind(te.Type), te.Value)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}

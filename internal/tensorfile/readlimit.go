@@ -82,7 +82,7 @@ func checkRegular(path string, fi os.FileInfo) error {
 		return fmt.Errorf("%s is a folder, not a weight file", path)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (%v): a weight file is read by its size", path, fi.Mode().Type())
+		return fmt.Errorf("%s is not a regular file (a device, pipe or socket): a weight file is read by its size", path)
 	}
 	return nil
 }

@@ -33,9 +33,24 @@ func outputTarget(path string) (string, error) {
 	case fi.IsDir():
 		return "", fmt.Errorf("%s is a folder", path)
 	case !fi.Mode().IsRegular():
-		return "", fmt.Errorf("will not write %s: it is not a regular file (%v); outputs replace files, not devices or pipes", path, fi.Mode().Type())
+		return "", fmt.Errorf("will not write %s: it is not a regular file but %s; outputs replace files, not devices or pipes", path, kindOf(fi.Mode()))
 	}
 	return target, nil
+}
+
+// kindOf names a file mode's type for an error.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }
 
 // CheckNotInput refuses an output path that is one of the input files

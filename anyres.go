@@ -167,6 +167,9 @@ func load(f *tensorfile.File, opts Options, closer io.Closer, configName string)
 	if err := kernels.EnvErr(); err != nil {
 		return nil, err // a bad ANYRES_KERNELS is refused, not run at another level
 	}
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("%w: Threads %d: want 0 (all CPUs) or a positive count", ErrConfig, opts.Threads)
+	}
 	var hub *nn.HubConfig
 	var ck nn.Checkpoint = f
 	if opts.Config != nil {
@@ -272,6 +275,9 @@ func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
 // each forward pass on n workers, for the families that can (all of the
 // module's); an error names a model that cannot.
 func WithThreads(m Model, n int) (Model, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: %d threads: want 0 (all CPUs) or a positive count", ErrConfig, n)
+	}
 	if t, ok := m.(interface{ WithThreadsNet(n int) nn.Net }); ok {
 		return t.WithThreadsNet(n), nil
 	}

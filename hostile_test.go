@@ -261,6 +261,7 @@ func TestOptionsActOrAreRefused(t *testing.T) {
 	}
 	dir := hubFolders(t)["vit_clip_quickgelu.safetensors"]
 	for _, o := range []anyres.Options{
+		{Threads: -1},
 		{DType: "int8", KeepF32: []string{"blocks.1.mlp.fc3"}},
 		{DType: "int8", KeepF32: []string{"", "", ""}},
 		{DType: "bf16", KeepF32: []string{"blocks."}},
@@ -274,6 +275,9 @@ func TestOptionsActOrAreRefused(t *testing.T) {
 	m, err := anyres.Load(dir, anyres.Options{DType: "int8", KeepF32: []string{"blocks.0", "blocks.1.mlp.fc2"}})
 	if err != nil {
 		t.Fatalf("layers that exist: %v", err)
+	}
+	if _, err := anyres.WithThreads(m, -1); err == nil {
+		t.Error("WithThreads(m, -1) took a negative count")
 	}
 	m.Close()
 }

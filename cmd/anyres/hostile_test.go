@@ -308,3 +308,28 @@ func TestHelpExitsZero(t *testing.T) {
 		t.Errorf("quantize -h: %v\n%s", err, out)
 	}
 }
+
+// TestRunRefusesFlagsThatDoNothing: a flag the rest of the command line
+// makes do nothing is an error naming it.
+func TestRunRefusesFlagsThatDoNothing(t *testing.T) {
+	dir := t.TempDir()
+	photo := writePhoto(t, dir, 32, 32)
+	ck := tinyModel(t)
+	npy, st := filepath.Join(dir, "f.npy"), filepath.Join(dir, "f.safetensors")
+	for flag, args := range map[string][]string{
+		"-save":      {"-weights", ck, "-image", photo, "-save", "pooled"},
+		"-save ":     {"-weights", ck, "-image", photo, "-out", st, "-save", "pooled"},
+		"-top":       {"-weights", ck, "-image", photo, "-out", npy, "-top", "3"},
+		"-labels":    {"-weights", ck, "-image", photo, "-out", npy, "-labels", photo},
+		"-norm":      {"-weights", ck, "-input", npy, "-norm", "clip"},
+		"-antialias": {"-weights", ck, "-image", photo, "-antialias=false"},
+	} {
+		_, err := runCaptured(t, args...)
+		if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(flag)+" does nothing") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	if _, err := runCaptured(t, "-weights", ck, "-image", photo, "-method", "bilinear", "-antialias=false", "-out", npy, "-save", "pooled"); err != nil {
+		t.Errorf("flags that act: %v", err)
+	}
+}

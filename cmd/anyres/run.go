@@ -100,9 +100,12 @@ func runRun(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags go before it? every value needs its flag)", fs.Arg(0))
 	}
-	normSet := false
-	fs.Visit(func(fl *flag.Flag) { normSet = normSet || fl.Name == "norm" })
-	return run(f, normSet)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := unusedRunFlags(f, set); err != nil {
+		return err
+	}
+	return run(f, set["norm"])
 }
 
 func run(f runFlags, normSet bool) error {

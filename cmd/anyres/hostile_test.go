@@ -333,3 +333,32 @@ func TestRunRefusesFlagsThatDoNothing(t *testing.T) {
 		t.Errorf("flags that act: %v", err)
 	}
 }
+
+// TestResampleFlagsThatDoNothing: -method or -antialias where nothing is
+// resampled is refused by posviz and resize-checkpoint.
+func TestResampleFlagsThatDoNothing(t *testing.T) {
+	dir := t.TempDir()
+	ck := goldenPath(t, "vit_cls_learned.safetensors")
+	l := func() posLayout {
+		c, err := openCheckpoint(ck, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := c.layout()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}()
+	same := itoa(l.grid.H*l.patch[0]) + "x" + itoa(l.grid.W*l.patch[1])
+	for name, err := range map[string]error{
+		"posviz -method":               runPosviz([]string{"-weights", ck, "-method", "bilinear", "-out", filepath.Join(dir, "a.png")}),
+		"posviz -antialias":            runPosviz([]string{"-weights", ck, "-antialias=false", "-out", filepath.Join(dir, "b.png")}),
+		"resize-checkpoint -method":    runResizeCheckpoint([]string{"-in", ck, "-out", filepath.Join(dir, "c.safetensors"), "-size", same, "-method", "nearest"}),
+		"resize-checkpoint -antialias": runResizeCheckpoint([]string{"-in", ck, "-out", filepath.Join(dir, "d.safetensors"), "-size", same, "-antialias=false"}),
+	} {
+		if err == nil || !strings.Contains(err.Error(), "do nothing") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

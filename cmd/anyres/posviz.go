@@ -92,6 +92,9 @@ func runPosviz(args []string) error {
 	}
 	patchRows := table[l.prefix*l.dim:]
 	title := fmt.Sprintf("pos_embed cosine similarity: %dx%d grid", grid.H, grid.W)
+	if grid == l.grid && (flagSet(fs, "method") || flagSet(fs, "antialias")) {
+		return fmt.Errorf("-method and -antialias do nothing at the table's own %v grid (give -size to resample)", l.grid)
+	}
 	if grid != l.grid {
 		if patchRows, err = posenc.ResampleAbsPosEmbed(patchRows, 0, l.grid, grid, l.dim, opt); err != nil {
 			return err

@@ -153,6 +153,9 @@ func runResizeCheckpoint(args []string) error {
 		report = append(report, fmt.Sprintf("patch_embed.proj.weight: %dx%d -> %dx%d (PI-resize, %s%s)",
 			l.patch[0], l.patch[1], newPatch[0], newPatch[1], kernelMethod, aaNote(*antialias)))
 	}
+	if len(report) == 0 && (flagSet(fs, "method") || flagSet(fs, "antialias")) {
+		return fmt.Errorf("-method and -antialias do nothing: the grid (%v) and patch size are unchanged", grid)
+	}
 	if len(report) == 0 {
 		report = append(report, "nothing resampled: the grid and patch size are unchanged")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -28,3 +29,10 @@ func unusedRunFlags(f runFlags, set map[string]bool) error {
 }
 
 func isNPY(path string) bool { return strings.ToLower(filepath.Ext(path)) == ".npy" }
+
+// flagSet reports whether the command line gave the flag explicitly.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

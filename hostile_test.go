@@ -281,3 +281,32 @@ func TestOptionsActOrAreRefused(t *testing.T) {
 	}
 	m.Close()
 }
+
+// TestResolvedConfigNonFinite: a family's own resolved config (what a
+// rewritten checkpoint's metadata holds) with a RoPE temperature that makes
+// NaN outputs is refused too, not only timm's config.json.
+func TestResolvedConfigNonFinite(t *testing.T) {
+	tried := 0
+	for name, dir := range hubFolders(t) {
+		m, err := anyres.Load(dir, anyres.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resolved map[string]any
+		json.Unmarshal(m.Info().Config, &resolved)
+		m.Close()
+		if _, ok := resolved["rope_temperature"]; !ok || resolved["rope_type"] != "cat" {
+			continue // (RoPE-Mixed learns its frequencies: timm uses the temperature only to initialise them)
+		}
+		tried++
+		resolved["rope_temperature"] = 1e-300
+		b, _ := json.Marshal(resolved)
+		if m, err := anyres.Load(filepath.Join(dir, "model.safetensors"), anyres.Options{Config: b}); err == nil {
+			m.Close()
+			t.Errorf("%s: a resolved config with rope_temperature 1e-300 loaded", name)
+		}
+	}
+	if tried == 0 {
+		t.Fatal("no reference model with a RoPE temperature")
+	}
+}

@@ -89,6 +89,11 @@ func (c *Config) Validate() error {
 		return bad("RoPE type %q is not supported (cat, mixed)", c.Rope)
 	case c.Rope != "" && (c.EmbedDim/c.NumHeads)%4 != 0:
 		return bad("RoPE needs a head width divisible by 4, not %d", c.EmbedDim/c.NumHeads)
+	case c.Rope == "cat" && !(c.RopeTemperature >= 1 && c.RopeTemperature <= math.MaxFloat64):
+		// Below 1 the frequencies grow as its inverse: infinities, then NaN.
+		return bad("rope_temperature %g: want a finite number of at least 1", c.RopeTemperature)
+	case math.IsNaN(c.RopeGridOffset) || math.Abs(c.RopeGridOffset) > 1<<20:
+		return bad("rope_grid_offset %g outside ±%d", c.RopeGridOffset, 1<<20)
 	case c.GlobalPool != "avg" && c.GlobalPool != "token" && c.GlobalPool != "":
 		return bad("global_pool %q is not supported (avg, token, none)", c.GlobalPool)
 	case c.GlobalPool == "token" && c.Prefix() == 0:

@@ -21,6 +21,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/kernels"
@@ -215,7 +217,11 @@ func load(f *tensorfile.File, opts Options, closer io.Closer, configName string)
 		}
 		return nil, err
 	}
-	if err := agrees(hub, m.Info(), opts.PatchSize); err != nil {
+	err = agrees(hub, m.Info(), opts.PatchSize)
+	if err == nil && hub == nil && opts.Config != nil {
+		err = ownConfigAgrees(opts.Config, m.Info())
+	}
+	if err != nil {
 		m.Close()
 		return nil, fmt.Errorf("%s: %w", configName, err)
 	}
@@ -282,6 +288,28 @@ func WithThreads(m Model, n int) (Model, error) {
 		return t.WithThreadsNet(n), nil
 	}
 	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
+}
+
+// ownConfigAgrees checks a family's own config given as Options.Config
+// against the config the model was built with: a family that does not
+// read such a config (it infers its architecture from the tensors) must
+// not drop a value it states without a word.
+func ownConfigAgrees(given []byte, info Info) error {
+	var want, got map[string]any
+	if json.Unmarshal(given, &want) != nil || json.Unmarshal(info.Config, &got) != nil {
+		return nil // ReadHub has vetted given; a family without a resolved config has nothing to compare
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if g, ok := got[k]; ok && !reflect.DeepEqual(want[k], g) {
+			return fmt.Errorf("%w: %s %v, but the %s model built from these weights has %v (the config was not taken as given)", ErrConfig, k, want[k], info.Family, g)
+		}
+	}
+	return nil
 }
 
 // withConfig is a checkpoint whose metadata is replaced by a given config.

@@ -282,11 +282,11 @@ func TestOptionsActOrAreRefused(t *testing.T) {
 	m.Close()
 }
 
-// TestResolvedConfigNonFinite: a family's own resolved config (what a
-// rewritten checkpoint's metadata holds) with a RoPE temperature that makes
-// NaN outputs is refused too, not only timm's config.json.
-func TestResolvedConfigNonFinite(t *testing.T) {
-	tried := 0
+// TestOwnConfigTakenOrRefused: a family's resolved config given as
+// Options.Config, with any one number changed, either loads a model whose
+// config holds the changed number or is refused: never inferred from the
+// tensors with the number dropped.
+func TestOwnConfigTakenOrRefused(t *testing.T) {
 	for name, dir := range hubFolders(t) {
 		m, err := anyres.Load(dir, anyres.Options{Threads: 1})
 		if err != nil {
@@ -295,18 +295,24 @@ func TestResolvedConfigNonFinite(t *testing.T) {
 		var resolved map[string]any
 		json.Unmarshal(m.Info().Config, &resolved)
 		m.Close()
-		if _, ok := resolved["rope_temperature"]; !ok || resolved["rope_type"] != "cat" {
-			continue // (RoPE-Mixed learns its frequencies: timm uses the temperature only to initialise them)
-		}
-		tried++
-		resolved["rope_temperature"] = 1e-300
-		b, _ := json.Marshal(resolved)
-		if m, err := anyres.Load(filepath.Join(dir, "model.safetensors"), anyres.Options{Config: b}); err == nil {
+		for k, v := range resolved {
+			x, ok := v.(float64)
+			if !ok {
+				continue
+			}
+			c := clone(resolved)
+			c[k] = 2*x + 1
+			b, _ := json.Marshal(c)
+			m, err := anyres.Load(filepath.Join(dir, "model.safetensors"), anyres.Options{Config: b, Threads: 1})
+			if err != nil {
+				continue
+			}
+			var got map[string]any
+			json.Unmarshal(m.Info().Config, &got)
 			m.Close()
-			t.Errorf("%s: a resolved config with rope_temperature 1e-300 loaded", name)
+			if got[k] != c[k] {
+				t.Errorf("%s: %s %v given, the model has %v", name, k, c[k], got[k])
+			}
 		}
-	}
-	if tried == 0 {
-		t.Fatal("no reference model with a RoPE temperature")
 	}
 }

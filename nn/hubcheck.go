@@ -34,6 +34,15 @@ func ReadHub(data []byte) (*HubConfig, error) {
 	if s, ok := arch.(string); !ok || strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("%w: architecture: want a timm model name, got %s", ErrConfig, jsonKind(arch))
 	}
+	// Only timm's fields: another key (a family's own resolved config that
+	// also names its architecture, say in_chans or norm_eps) would be
+	// dropped without a word.
+	for k := range obj {
+		if !hubFields[k] {
+			return nil, fmt.Errorf("%w: %q is not a field of timm's config.json (%s); a family's own config names no architecture",
+				ErrConfig, k, strings.Join(hubFieldNames(), ", "))
+		}
+	}
 	var h HubConfig
 	if err := json.Unmarshal(data, &h); err != nil {
 		var te *json.UnmarshalTypeError
@@ -46,6 +55,20 @@ func ReadHub(data []byte) (*HubConfig, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return &h, nil
+}
+
+// hubFields are the top-level fields of timm's hub config.json (what
+// push_to_hub writes), all read by HubConfig.
+var hubFields = map[string]bool{"architecture": true, "num_classes": true, "num_features": true, "global_pool": true,
+	"model_args": true, "pretrained_cfg": true, "label_names": true, "label_descriptions": true}
+
+func hubFieldNames() []string {
+	out := make([]string, 0, len(hubFields))
+	for k := range hubFields {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // check validates the fields that decoding cannot: ranges, list lengths,

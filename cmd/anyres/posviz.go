@@ -24,7 +24,7 @@ func init() {
 	commands["posviz"] = command{"draw a checkpoint's position-embedding similarity at any size as a PNG", runPosviz}
 }
 
-const posvizHelp = `usage: anyres posviz -weights ckpt.safetensors [-size HxW] [-method bicubic] [-out sim.png]
+const posvizHelp = `usage: anyres posviz -weights ckpt.safetensors -out sim.png [-size HxW] [-method bicubic]
 
 Draws the cosine similarity between the learned position embeddings of a
 ViT checkpoint, resampled to the grid of an HxW image, as the ViT paper's
@@ -44,7 +44,7 @@ func runPosviz(args []string) error {
 	sizeFlag := fs.String("size", "", "image size `HxW` to resample the table to (default: the training size)")
 	method := fs.String("method", "bicubic", "resampling: bicubic, bilinear, nearest or fourier")
 	antialias := fs.Bool("antialias", true, "antialias when shrinking (timm's default)")
-	out := fs.String("out", "posviz.png", "PNG file to write")
+	out := fs.String("out", "", "PNG file to write (required: nothing is written into the working folder unasked)")
 	maxTiles := fs.Int("tiles", 32, "at most this many tiles per side: larger grids show every k-th token's tile")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,8 +52,8 @@ func runPosviz(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *weights == "" {
-		return errors.New("-weights is required")
+	if *weights == "" || *out == "" {
+		return errors.New("-weights and -out are required")
 	}
 	if *maxTiles < 1 {
 		return fmt.Errorf("-tiles %d must be positive", *maxTiles)

@@ -257,6 +257,23 @@ func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
 	if p, ok := nn.SizePair(hub.ModelArgs["patch_size"]); ok && patch == ([2]int{}) && p != info.Patch {
 		return bad("model_args.patch_size", p, info.Patch)
 	}
+	// model_args that the resolved config also holds (timm's kwargs and
+	// anyres's configs share names: embed_dim, depth, depths, num_heads,
+	// reg_tokens, window_size, ...) must hold the same value: the tensors
+	// decide, and a config that says otherwise describes another model.
+	// img_size is left out: timm resamples the table to it on load, as
+	// anyres does per grid at run time.
+	var resolved map[string]any
+	json.Unmarshal(info.Config, &resolved)
+	for _, k := range sortedKeys(hub.ModelArgs) {
+		got, ok := resolved[k]
+		if !ok || k == "img_size" || k == "global_pool" {
+			continue
+		}
+		if !sameValue(hub.ModelArgs[k], got) {
+			return fmt.Errorf("%w: model_args.%s %v, but the weights make a model with %v", ErrConfig, k, compactJSON(hub.ModelArgs[k]), compactJSON(got))
+		}
+	}
 	// The pooling the model runs (its resolved config's global_pool; a
 	// family without the setting runs timm's default, average pooling)
 	// must be the one the config asks for: an attention-pool head, say,
@@ -288,6 +305,34 @@ func WithThreads(m Model, n int) (Model, error) {
 		return t.WithThreadsNet(n), nil
 	}
 	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
+}
+
+// sameValue compares two decoded JSON values, a size given as one number
+// equal to the [n, n] pair.
+func sameValue(a, b any) bool {
+	if pa, ok := nn.SizePair(a); ok {
+		if pb, ok := nn.SizePair(b); ok {
+			return pa == pb
+		}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // ownConfigAgrees checks a family's own config given as Options.Config

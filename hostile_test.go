@@ -13,6 +13,7 @@ import (
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
 
@@ -314,5 +315,69 @@ func TestOwnConfigTakenOrRefused(t *testing.T) {
 				t.Errorf("%s: %s %v given, the model has %v", name, k, c[k], got[k])
 			}
 		}
+	}
+}
+
+// TestModelArgsTakenOrRefused: every model_args value that the model's
+// resolved config also holds (timm's kwargs and anyres's configs share
+// names), changed, either builds a model that holds the changed value (the
+// config decides it: heads, window, RoPE reference grid) or is refused
+// (the tensors decide it: widths, depths): never dropped for the tensors'
+// value without a word.
+func TestModelArgsTakenOrRefused(t *testing.T) {
+	checked := 0
+	for name, dir := range hubFolders(t) {
+		m, err := anyres.Load(dir, anyres.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resolved map[string]any
+		json.Unmarshal(m.Info().Config, &resolved)
+		m.Close()
+		base := readJSON(t, filepath.Join(dir, "config.json"))
+		args, _ := base["model_args"].(map[string]any)
+		for k, v := range args {
+			if _, ok := resolved[k]; !ok || k == "img_size" {
+				continue
+			}
+			var changed any
+			switch x := v.(type) {
+			case float64:
+				changed = x + 1
+			case []any:
+				c := append([]any(nil), x...)
+				if f, ok := c[0].(float64); ok {
+					c[0] = f + 1
+				}
+				changed = c
+			case bool:
+				changed = !x
+			default:
+				continue
+			}
+			c := clone(base)
+			c["model_args"].(map[string]any)[k] = changed
+			checked++
+			m, err := anyres.Load(withConfig(t, dir, c), anyres.Options{Threads: 1})
+			if err != nil {
+				continue
+			}
+			var got map[string]any
+			json.Unmarshal(m.Info().Config, &got)
+			m.Close()
+			b1, _ := json.Marshal(changed)
+			b2, _ := json.Marshal(got[k])
+			if p1, ok := nn.SizePair(changed); ok { // a size: n is [n, n]
+				if p2, ok := nn.SizePair(got[k]); ok && p1 == p2 {
+					continue
+				}
+			}
+			if string(b1) != string(b2) {
+				t.Errorf("%s: model_args.%s %s loaded a model with %s", name, k, b1, b2)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no model_args value to check")
 	}
 }

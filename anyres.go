@@ -267,8 +267,8 @@ func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
 	json.Unmarshal(info.Config, &resolved)
 	for _, k := range sortedKeys(hub.ModelArgs) {
 		got, ok := resolved[k]
-		if !ok || k == "img_size" || k == "global_pool" {
-			continue
+		if !ok || k == "img_size" || k == "global_pool" || hub.ModelArgs[k] == nil {
+			continue // (null is timm's None: the default, whatever it resolves to)
 		}
 		if !sameValue(hub.ModelArgs[k], got) {
 			return fmt.Errorf("%w: model_args.%s %v, but the weights make a model with %v", ErrConfig, k, compactJSON(hub.ModelArgs[k]), compactJSON(got))

@@ -27,6 +27,7 @@ func FuzzCommands(f *testing.F) {
 	os.WriteFile(cfg, []byte(`{"architecture": "vit_tiny_patch16_224", "model_args": {"num_heads": 3}}`), 0o644)
 	photo := writePhoto(f, dir, 40, 56)
 	out := filepath.Join(dir, "out")
+	os.Mkdir(filepath.Join(dir, "w"), 0o755)
 	words := []string{
 		"-in", "-out", "-weights", "-config", "-size", "-patch", "-method", "-tiles", "-dtype", "-keep-f32",
 		"-image", "-labels", "-antialias=false", "-edge", "-tokens", "-max-tokens", "-input", "-top",
@@ -56,6 +57,14 @@ func FuzzCommands(f *testing.F) {
 		args := make([]string, len(b)-1)
 		for i, c := range b[1:] {
 			args[i] = words[int(c)%len(words)]
+		}
+		// An output named by a bare word ("-out 16") would land in the
+		// package's folder: outputs go to the test's folder or are the
+		// absolute hostile targets.
+		for i := 1; i < len(args); i++ {
+			if args[i-1] == "-out" && !filepath.IsAbs(args[i]) {
+				args[i] = filepath.Join(dir, "w", args[i])
+			}
 		}
 		_ = commands[int(b[0])%len(commands)](args)
 		// The checkpoint is this command's input when a reading flag names

@@ -108,21 +108,22 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
 		}
 	}
-	if stated == 0 && prefix > 0 && len(candidates) == 2 && c.PosEmbed == "learn" {
-		// A square grid both after the prefix rows and without them (9
-		// rows and 5 prefix tokens: 2×2 or 3×3): guessing either would
-		// run a wrong layout without a word.
-		return c, fmt.Errorf("%w: pos_embed's %d rows are a square grid both after %d prefix rows and without them; give a config.json with the training size (model_args img_size or pretrained_cfg input_size)",
-			ErrConfig, rows, prefix)
-	}
 	if c.PosEmbed == "learn" {
 		fits := func(s [2]int) (ok, noEmbedClass bool) {
 			g := (s[0] / c.PatchSize[0]) * (s[1] / c.PatchSize[1])
 			return rows == g+prefix || rows == g, rows == g && prefix > 0
 		}
 		found := false
-		for _, s := range candidates {
+		for i, s := range candidates {
 			if ok, nec := fits(s); ok {
+				if i >= stated && prefix > 0 && len(candidates)-stated == 2 {
+					// No stated size fits, and the rows are a square grid
+					// both after the prefix rows and without them (9 rows,
+					// 5 prefix tokens: 2×2 or 3×3): guessing either could
+					// run a wrong layout without a word.
+					return c, fmt.Errorf("%w: pos_embed's %d rows are a square grid both after %d prefix rows and without them, and no stated training size (%v) fits; give a config.json with model_args img_size",
+						ErrConfig, rows, prefix, candidates[:stated])
+				}
 				c.ImgSize, c.NoEmbedClass, found = s, nec, true
 				break
 			}

@@ -288,23 +288,9 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		if len(p) != 3 {
 			return c, fmt.Errorf("%w: pos_embed has shape %v, want 1×rows×width", ErrConfig, p)
 		}
-		rows, prefix := p[1], c.Prefix()
-		for _, q := range []int{prefix, 0} {
-			if s := int(math.Round(math.Sqrt(float64(rows - q)))); rows > q && s*s == rows-q {
-				candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
-			}
-		}
-		found := false
-		for _, s := range candidates {
-			g := (s[0] / c.PatchSize[0]) * (s[1] / c.PatchSize[1])
-			if rows == g+prefix || rows == g {
-				c.ImgSize, c.NoEmbedClass, found = s, rows == g && prefix > 0, true
-				break
-			}
-		}
-		if !found {
-			return c, fmt.Errorf("%w: pos_embed has %d rows; no training size (config %v) at patch %v with %d prefix tokens gives that many",
-				ErrConfig, rows, candidates, c.PatchSize, prefix)
+		var err error
+		if c.ImgSize, c.NoEmbedClass, err = nn.TableTrainSize(p[1], c.Prefix(), c.PatchSize, candidates); err != nil {
+			return c, err
 		}
 	} else if len(candidates) > 0 {
 		c.ImgSize = candidates[0]

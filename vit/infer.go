@@ -2,7 +2,6 @@ package vit
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -101,36 +100,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		s, _ := strconv.Atoi(m[3])
 		candidates = append(candidates, [2]int{s, s})
 	}
-	prefix := c.Prefix()
-	stated := len(candidates)
-	for _, p := range []int{prefix, 0} {
-		if s := int(math.Round(math.Sqrt(float64(rows - p)))); rows > p && s*s == rows-p {
-			candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
-		}
-	}
 	if c.PosEmbed == "learn" {
-		fits := func(s [2]int) (ok, noEmbedClass bool) {
-			g := (s[0] / c.PatchSize[0]) * (s[1] / c.PatchSize[1])
-			return rows == g+prefix || rows == g, rows == g && prefix > 0
-		}
-		found := false
-		for i, s := range candidates {
-			if ok, nec := fits(s); ok {
-				if i >= stated && prefix > 0 && len(candidates)-stated == 2 {
-					// No stated size fits, and the rows are a square grid
-					// both after the prefix rows and without them (9 rows,
-					// 5 prefix tokens: 2×2 or 3×3): guessing either could
-					// run a wrong layout without a word.
-					return c, fmt.Errorf("%w: pos_embed's %d rows are a square grid both after %d prefix rows and without them, and no stated training size (%v) fits; give a config.json with model_args img_size",
-						ErrConfig, rows, prefix, candidates[:stated])
-				}
-				c.ImgSize, c.NoEmbedClass, found = s, nec, true
-				break
-			}
-		}
-		if !found {
-			return c, fmt.Errorf("%w: pos_embed has %d rows; no training size (config %v) at patch %v with %d prefix tokens gives that many",
-				ErrConfig, rows, candidates, c.PatchSize, prefix)
+		var err error
+		if c.ImgSize, c.NoEmbedClass, err = nn.TableTrainSize(rows, c.Prefix(), c.PatchSize, candidates); err != nil {
+			return c, err
 		}
 	} else if len(candidates) > 0 {
 		c.ImgSize = candidates[0]

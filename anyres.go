@@ -254,6 +254,12 @@ func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
 			return bad("model_args."+a.key, v, a.got)
 		}
 	}
+	if in := hub.Pretrained.InputSize; len(in) == 3 && in[0] != info.Channels {
+		return bad("pretrained_cfg.input_size channels", in[0], info.Channels)
+	}
+	if m := hub.Pretrained.Mean; m != nil && len(m) != info.Channels {
+		return bad("pretrained_cfg.mean and std (one per channel)", len(m), info.Channels)
+	}
 	if p, ok := nn.SizePair(hub.ModelArgs["patch_size"]); ok && patch == ([2]int{}) && p != info.Patch {
 		return bad("model_args.patch_size", p, info.Patch)
 	}

@@ -175,6 +175,15 @@ func TestConfigsThatLie(t *testing.T) {
 			{"img_size of three", "model_args.img_size", setArg("img_size", []int{1, 2, 3})},
 			{"in_chans wrong", "in_chans", setArg("in_chans", info.Channels+1)},
 			{"model_args not an object", "model_args", func(c map[string]any) { c["model_args"] = []int{1} }},
+			{"label_names not names", "label_names", func(c map[string]any) { c["label_names"] = 5 }},
+			{"input_size channels wrong", "input_size", func(c map[string]any) {
+				p, _ := c["pretrained_cfg"].(map[string]any)
+				if p == nil {
+					p = map[string]any{}
+					c["pretrained_cfg"] = p
+				}
+				p["input_size"] = []int{info.Channels + 1, 224, 224}
+			}},
 			{"zero std", "std", func(c map[string]any) {
 				p, _ := c["pretrained_cfg"].(map[string]any)
 				if p == nil {

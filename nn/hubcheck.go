@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -98,6 +99,18 @@ func (h *HubConfig) check() error {
 		if !finite(p.Mean[i]) || !(p.Std[i] > 0) || !finite(p.Std[i]) {
 			// A zero std divides every pixel by zero.
 			return fmt.Errorf("pretrained_cfg mean %v and std %v: want finite means and positive finite stds", p.Mean, p.Std)
+		}
+	}
+	if len(h.LabelNames) > 0 && string(h.LabelNames) != "null" {
+		var list []string
+		var byIndex map[string]string
+		if json.Unmarshal(h.LabelNames, &list) != nil && json.Unmarshal(h.LabelNames, &byIndex) != nil {
+			return fmt.Errorf("label_names: want a list of names or an object from class index to name")
+		}
+		for k := range byIndex {
+			if i, err := strconv.Atoi(k); err != nil || i < 0 {
+				return fmt.Errorf("label_names: key %q is not a class index", k)
+			}
 		}
 	}
 	keys := make([]string, 0, len(h.ModelArgs))

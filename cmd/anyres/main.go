@@ -14,9 +14,13 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/anyres/anyres/kernels"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -41,7 +45,15 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	if err := cmd.run(os.Args[2:]); err != nil {
+	// A bad ANYRES_KERNELS is reported here, once, for every command
+	// (package kernels keeps it rather than panic during init).
+	if err := kernels.EnvErr(); err != nil {
+		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+	if err := cmd.run(os.Args[2:]); errors.Is(err, flag.ErrHelp) {
+		return // -h: the flags were listed, as asked
+	} else if err != nil {
 		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}

@@ -109,9 +109,12 @@ func runRun(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags go before it? every value needs its flag)", fs.Arg(0))
 	}
-	normSet := false
-	fs.Visit(func(fl *flag.Flag) { normSet = normSet || fl.Name == "norm" })
-	return run(f, normSet)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := unusedRunFlags(f, set); err != nil {
+		return err
+	}
+	return run(f, set["norm"])
 }
 
 func run(f runFlags, normSet bool) error {
@@ -170,6 +173,11 @@ func run(f runFlags, normSet bool) error {
 		if err := tensorout.CheckWritable(f.out); err != nil {
 			return fmt.Errorf("-out: %w", err)
 		}
+		inputs := []string{f.weights, f.config, f.image, f.input, f.labels,
+			filepath.Join(f.weights, "model.safetensors"), filepath.Join(f.weights, "config.json")}
+		if err := tensorout.CheckNotInput(f.out, inputs...); err != nil {
+			return fmt.Errorf("-out: %w", err)
+		}
 	}
 	if f.save != "features" && f.save != "pooled" && f.save != "logits" {
 		return fmt.Errorf("-save %q: want features, pooled or logits", f.save)
@@ -180,6 +188,16 @@ func run(f runFlags, normSet bool) error {
 	configJSON, err := readConfig(f.weights, f.config)
 	if err != nil {
 		return err
+	}
+	if configJSON != nil {
+		// Checked here too, to name the file in the error.
+		if _, err := nn.ReadHub(configJSON); err != nil {
+			name := f.config
+			if name == "" {
+				name = filepath.Join(f.weights, "config.json")
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	opts.Config = configJSON
 	m, err := anyres.Load(f.weights, opts)
@@ -221,7 +239,11 @@ func run(f runFlags, normSet bool) error {
 	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
-		return writeFeatures(f, ext, x, &out, info)
+		if err := writeFeatures(f, ext, x, &out, info); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", f.out)
+		return nil
 	}
 	if info.Transformers != nil && info.Transformers.Logits == "image_embeds" {
 		fmt.Fprintf(stdout, "this model's head is a projection: image_embeds of %d values (first %d: %s); use -out to save features\n",
@@ -244,10 +266,10 @@ func run(f runFlags, normSet bool) error {
 // is neither.
 func readConfig(weights, config string) ([]byte, error) {
 	if config != "" {
-		return os.ReadFile(config)
+		return tensorfile.ReadFileLimit(config, tensorfile.MaxConfigBytes, "config file")
 	}
 	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
-		b, err := os.ReadFile(filepath.Join(weights, "config.json"))
+		b, err := tensorfile.ReadFileLimit(filepath.Join(weights, "config.json"), tensorfile.MaxConfigBytes, "config file")
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
@@ -429,7 +451,7 @@ func parseEdge(s string) (anyres.EdgePolicy, error) {
 
 // readLabels reads class names: one per line, or a JSON list of strings.
 func readLabels(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := tensorfile.ReadFileLimit(path, tensorfile.MaxLabelsBytes, "labels file")
 	if err != nil {
 		return nil, err
 	}

@@ -342,4 +342,3 @@ func TestManyIdleConnections(t *testing.T) {
 func isReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection reset")
 }
-

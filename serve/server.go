@@ -134,7 +134,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.limits = imageprep.Limits{FileBytes: cfg.MaxBodyBytes, Pixels: cfg.MaxPixels}
 	bo := cfg.Batch
-	bo.Observe = s.metrics.observePass
+	bo.Observe = func(p batch.Pass) {
+		s.metrics.observePass(p)
+		if cfg.Batch.Observe != nil {
+			cfg.Batch.Observe(p)
+		}
+	}
 	var err error
 	if cfg.Unbatched {
 		s.run, err = newAlone(cfg.Model, bo)

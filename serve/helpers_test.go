@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ func tinyModel(t testing.TB) anyres.Model {
 // base URL; the test's cleanup shuts it down.
 func start(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
+	skipWithoutSockets(t)
 	if cfg.Norm == (imageprep.Norm{}) {
 		cfg.Norm = imageprep.ImageNet
 	}
@@ -255,5 +257,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// skipWithoutSockets skips where there are no TCP sockets (WebAssembly).
+func skipWithoutSockets(t *testing.T) {
+	if runtime.GOOS == "wasip1" || runtime.GOOS == "js" {
+		t.Skip("no TCP sockets on " + runtime.GOOS)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,7 @@ func shellWords(line string) []string {
 // The README's serve example runs: the server line through the command's
 // own flag parser (on a free loopback port), every curl line with curl.
 func TestReadmeServe(t *testing.T) {
+	skipWithoutSockets(t)
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
 	}
@@ -175,6 +177,7 @@ func TestDeployFilesUseRealFlags(t *testing.T) {
 
 // anyres bench serve runs every mode, bounded, on the small model.
 func TestBenchServeRuns(t *testing.T) {
+	skipWithoutSockets(t)
 	m, _, err := benchServeModel(tinyModel(t), "", 0, serve.DefaultMaxTokens)
 	if err != nil {
 		t.Fatal(err)
@@ -197,5 +200,12 @@ func TestBenchServeRuns(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "throughput: HTTP batched / HTTP unbatched") {
 		t.Errorf("no ratio line:\n%s", buf.String())
+	}
+}
+
+// skipWithoutSockets skips where there are no TCP sockets (WebAssembly).
+func skipWithoutSockets(t *testing.T) {
+	if runtime.GOOS == "wasip1" || runtime.GOOS == "js" {
+		t.Skip("no TCP sockets on " + runtime.GOOS)
 	}
 }

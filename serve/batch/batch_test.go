@@ -322,6 +322,9 @@ func TestCloseDrains(t *testing.T) {
 // A warm call allocates nothing: the batcher reuses its requests and the
 // caller's output buffers.
 func TestForwardAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("AllocsPerRun is slow under the race detector and emulators (and sync.Pool drops items under -race)")
+	}
 	m := tinyModel(t, anyres.Options{Threads: 1})
 	b, _ := New(m, Options{Wait: -1})
 	defer b.Close()

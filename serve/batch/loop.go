@@ -114,6 +114,11 @@ func (b *Batcher) run() {
 			r.err = err
 		}
 	}
+	// Observed before the callers hear back, so that what a caller sees
+	// after its answer (metrics) already counts its pass.
+	if b.opts.Observe != nil {
+		b.opts.Observe(Pass{Images: images, Tokens: tokens, Duration: d, Err: err})
+	}
 	for i, r := range b.pass {
 		*r.out = b.outs[i]
 		r.done <- struct{}{} // r is its caller's again from here
@@ -122,7 +127,4 @@ func (b *Batcher) run() {
 	clear(b.imgs)
 	clear(b.outs)
 	b.pass, b.imgs, b.outs = b.pass[:0], b.imgs[:0], b.outs[:0]
-	if b.opts.Observe != nil {
-		b.opts.Observe(Pass{Images: images, Tokens: tokens, Duration: d, Err: err})
-	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,6 +40,9 @@ type serveBench struct {
 	batchTokens int
 	batchWait   time.Duration
 	overload    float64 // open-loop rate as a multiple of the batched throughput; 0: skip
+	passes      int     // batched server: passes at once
+	passThreads int     // batched server: threads of each pass (0: the model's)
+	rounds      int     // interleaved slices of the closed-loop modes
 }
 
 // loadResult is one mode's figures.
@@ -62,17 +66,20 @@ func runBenchServe(args []string) error {
 	config := fs.String("config", "", "timm's config.json for a bare .safetensors file")
 	clients := fs.Int("clients", 8, "concurrent clients")
 	sizes := fs.String("size", "224x224,160x320,320x160,192x256", "image sizes HxW the clients send in turn, comma-separated")
-	duration := fs.Duration("time", 10*time.Second, "time per mode")
+	duration := fs.Duration("time", 10*time.Second, "time per mode (the closed-loop modes take it in -rounds interleaved slices)")
+	rounds := fs.Int("rounds", 4, "interleaved slices of the closed-loop modes, so that the machine's load drifts alike for each")
 	requests := fs.Int("requests", 20000, "requests per mode at most")
 	threads := fs.Int("threads", 0, "worker threads of one forward pass (default: all CPUs)")
 	batchTokens := fs.Int("batch-tokens", batch.DefaultMaxTokens, "token budget of one packed pass")
 	batchWait := fs.Duration("batch-wait", batch.DefaultWait, "how long the first queued image waits for others")
 	overload := fs.Float64("overload", 2, "open-loop arrival rate as a multiple of the batched throughput (0: skip)")
+	passes := fs.Int("batch-passes", 1, "batched server: packed passes at once")
+	passThreads := fs.Int("pass-threads", 0, "batched server: threads of each pass (0: all CPUs; 1 with -batch-passes 2 suits busy cores)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *clients < 1 || *requests < 1 || *duration <= 0 || *overload < 0 {
-		return fmt.Errorf("-clients, -requests and -time must be positive, -overload not negative")
+	if *clients < 1 || *requests < 1 || *duration <= 0 || *rounds < 1 || *overload < 0 || *passes < 1 || *passThreads < 0 {
+		return fmt.Errorf("-clients, -requests, -time, -rounds and -batch-passes must be positive, -overload and -pass-threads not negative")
 	}
 	ss, err := parseSizes(*sizes)
 	if err != nil {
@@ -86,8 +93,9 @@ func runBenchServe(args []string) error {
 	mc := bench.ThisMachine()
 	fmt.Printf("anyres bench serve: %s, sizes %s, %d clients, %v per mode; %s, %d logical CPUs, kernels %s, %s, load %s\n",
 		name, *sizes, *clients, *duration, mc.CPU, mc.Cores, mc.Level, mc.Go, mc.Load)
+	fmt.Printf("batched server: %d pass(es) at once, threads per pass %d (0: all), token budget %d, wait %v\n", *passes, *passThreads, *batchTokens, *batchWait)
 	rs, err := benchServe(m, serveBench{clients: *clients, sizes: ss, duration: *duration, requests: *requests,
-		batchTokens: *batchTokens, batchWait: *batchWait, overload: *overload})
+		batchTokens: *batchTokens, batchWait: *batchWait, overload: *overload, passes: *passes, passThreads: *passThreads, rounds: *rounds})
 	printLoad(os.Stdout, rs)
 	return err
 }
@@ -108,7 +116,9 @@ func benchServeModel(weights, config string, threads, maxTokens int) (anyres.Mod
 	return m, "ViT-S/16 (random weights)", err
 }
 
-// benchServe runs the modes one after another on m.
+// benchServe measures the closed-loop modes in interleaved slices (each
+// mode o.duration/o.rounds at a time, o.rounds times), so that a change in
+// the machine's load touches every mode alike, then the overload.
 func benchServe(m anyres.Model, o serveBench) ([]*loadResult, error) {
 	imgs := make([]nn.Image, len(o.sizes))
 	bodies := make([][]byte, len(o.sizes))
@@ -120,86 +130,117 @@ func benchServe(m anyres.Model, o serveBench) ([]*loadResult, error) {
 		}
 		bodies[i] = b.Bytes()
 	}
-	var out []*loadResult
-	direct := measure(&loadResult{}, "direct Forward", func(r *loadResult) {
-		closedLoop(r, o, func(client, i int) (int, error) {
-			var res nn.Output
-			return 200, m.Forward(imgs[(client+i)%len(imgs)], &res)
-		})
-	})
-	out = append(out, direct)
+	direct := &loadResult{mode: "direct Forward"}
+	unbatched := &loadResult{mode: "HTTP unbatched"}
+	batched := &loadResult{mode: "HTTP batched"}
 	queue := 4 * o.clients
-	for _, unbatched := range []bool{true, false} {
-		mode := "HTTP batched"
-		if unbatched {
-			mode = "HTTP unbatched"
+	uURL, uStop, err := startBenchServer(m, o, true, queue, unbatched)
+	if err != nil {
+		return nil, err
+	}
+	bURL, bStop, err := startBenchServer(m, o, false, queue, batched)
+	if err != nil {
+		uStop()
+		return nil, err
+	}
+	slice := serveBench(o)
+	slice.duration, slice.requests = o.duration/time.Duration(o.rounds), max(1, o.requests/o.rounds)
+	for range o.rounds {
+		measure(direct, func(r *loadResult) {
+			closedLoop(r, slice, func(client, i int) (int, error) {
+				var res nn.Output
+				return 200, m.Forward(imgs[(client+i)%len(imgs)], &res)
+			})
+		})
+		for _, c := range []struct {
+			r   *loadResult
+			url string
+		}{{unbatched, uURL}, {batched, bURL}} {
+			measure(c.r, func(r *loadResult) {
+				closedLoop(r, slice, func(client, i int) (int, error) { return post(c.url, bodies[(client+i)%len(bodies)]) })
+			})
 		}
-		r, err := withServer(m, o, unbatched, queue, func(url string, r *loadResult) {
-			closedLoop(r, o, func(client, i int) (int, error) { return post(url, bodies[(client+i)%len(bodies)]) })
-		}, mode)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, r)
+	}
+	out := []*loadResult{direct, unbatched, batched}
+	for _, r := range out {
+		r.finish()
+	}
+	if err := errors.Join(uStop(), bStop()); err != nil {
+		return out, err
 	}
 	if o.overload > 0 {
-		batched := out[len(out)-1]
-		rate := o.overload * batched.imagesPerSec
-		r, err := withServer(m, o, false, o.clients, func(url string, r *loadResult) {
-			r.rate = rate
-			openLoop(r, o, rate, func(i int) (int, error) { return post(url, bodies[i%len(bodies)]) })
-		}, fmt.Sprintf("HTTP batched, %gx overload", o.overload))
+		over := &loadResult{mode: fmt.Sprintf("HTTP batched, %gx overload", o.overload), rate: o.overload * batched.imagesPerSec}
+		url, stop, err := startBenchServer(m, o, false, o.clients, over)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, r)
+		measure(over, func(r *loadResult) {
+			openLoop(r, o, r.rate, func(i int) (int, error) { return post(url, bodies[i%len(bodies)]) })
+		})
+		over.finish()
+		out = append(out, over)
+		if err := stop(); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }
 
-// withServer runs load against a server on a loopback port.
-func withServer(m anyres.Model, o serveBench, unbatched bool, queue int, load func(url string, r *loadResult), mode string) (*loadResult, error) {
-	r := &loadResult{}
+// startBenchServer starts a server on a loopback port whose passes count
+// into r; stop shuts it down.
+func startBenchServer(m anyres.Model, o serveBench, unbatched bool, queue int, r *loadResult) (url string, stop func() error, err error) {
+	passes := 1
+	if !unbatched {
+		passes = o.passes
+		if o.passThreads > 0 {
+			if m, err = anyres.WithThreads(m, o.passThreads); err != nil {
+				return "", nil, err
+			}
+		}
+	}
 	s, err := serve.New(serve.Config{Model: m, Norm: imageprep.Identity, Unbatched: unbatched,
-		Batch: batch.Options{MaxTokens: o.batchTokens, Wait: o.batchWait, Queue: queue, Observe: func(p batch.Pass) {
+		Batch: batch.Options{MaxTokens: o.batchTokens, Wait: o.batchWait, Queue: queue, Passes: passes, Observe: func(p batch.Pass) {
 			r.passes.Add(1)
 			r.passImages.Add(int64(p.Images))
 		}}})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(l) }()
-	measure(r, mode, func(r *loadResult) { load("http://"+l.Addr().String()+"/image?output=pooled", r) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
-		return r, err
-	}
-	return r, <-done
+	return "http://" + l.Addr().String() + "/image?output=pooled", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			return err
+		}
+		return <-done
+	}, nil
 }
 
-// measure runs one mode and records its memory peaks.
-func measure(r *loadResult, mode string, run func(r *loadResult)) *loadResult {
-	r.mode = mode
+// measure runs one slice of a mode, adding its time and memory peaks.
+func measure(r *loadResult, run func(r *loadResult)) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	bench.ResetPeakRSS()
 	stop := bench.HeapPeak()
 	start := time.Now()
 	run(r)
-	r.seconds = time.Since(start).Seconds()
-	r.heapPeak, r.rssPeak = stop(), bench.PeakRSS()
+	r.seconds += time.Since(start).Seconds()
+	r.heapPeak, r.rssPeak = max(r.heapPeak, stop()), max(r.rssPeak, bench.PeakRSS())
+}
+
+// finish computes the rates and percentiles.
+func (r *loadResult) finish() {
 	r.imagesPerSec = float64(r.ok) / r.seconds
 	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
 	sort.Slice(r.rejectTimes, func(i, j int) bool { return r.rejectTimes[i] < r.rejectTimes[j] })
 	r.p50, r.p95, r.p99 = pct(r.latencies, 50), pct(r.latencies, 95), pct(r.latencies, 99)
 	r.rejp99 = pct(r.rejectTimes, 99)
-	return r
 }
 
 func pct(d []time.Duration, p int) time.Duration {

@@ -51,7 +51,7 @@ type serveFlags struct {
 	tokens, maxTokens, threads  int
 	maxBody, maxPixels          int64
 	batchTokens, batchImages    int
-	queue                       int
+	queue, passes               int
 	batchWait                   time.Duration
 	noBatch                     bool
 	readTimeout, writeTimeout   time.Duration
@@ -80,6 +80,7 @@ func parseServeFlags(args []string) (f serveFlags, normSet bool, err error) {
 	fs.IntVar(&f.batchImages, "batch-images", batch.DefaultMaxImages, "images of one packed forward pass at most")
 	fs.DurationVar(&f.batchWait, "batch-wait", batch.DefaultWait, "how long the first queued image waits for others (negative: never)")
 	fs.IntVar(&f.queue, "queue", batch.DefaultQueue, "images waiting for a pass at most; past it requests get 503")
+	fs.IntVar(&f.passes, "batch-passes", 1, "packed passes run at once (with -threads 1 on busy cores: passes never wait for each other)")
 	fs.BoolVar(&f.noBatch, "no-batch", false, "run every request alone and concurrently (at most -queue at once)")
 	fs.DurationVar(&f.readTimeout, "read-timeout", serve.DefaultReadTimeout, "time to read a whole request")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", serve.DefaultWriteTimeout, "time to answer a request, from the end of its headers")
@@ -181,7 +182,7 @@ func newServer(f serveFlags, normSet bool) (*serve.Server, anyres.Model, error) 
 	}
 	s, err := serve.New(serve.Config{
 		Model: m, Name: f.name, Norm: norm, Labels: labels, Tokens: f.tokens,
-		Batch:        batch.Options{MaxTokens: f.batchTokens, MaxImages: f.batchImages, Wait: f.batchWait, Queue: f.queue},
+		Batch:        batch.Options{MaxTokens: f.batchTokens, MaxImages: f.batchImages, Wait: f.batchWait, Queue: f.queue, Passes: f.passes},
 		Unbatched:    f.noBatch,
 		MaxBodyBytes: f.maxBody, MaxPixels: f.maxPixels, MaxTokens: f.maxTokens,
 		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,

@@ -66,6 +66,11 @@ type Options struct {
 	Wait time.Duration
 	// Queue bounds the images waiting for a pass; 0 means DefaultQueue.
 	Queue int
+	// Passes is how many passes may run at once (0: one). One pass on
+	// all the model's workers suits a quiet machine; on oversubscribed
+	// cores, two single-threaded passes (a model from anyres.WithThreads
+	// with 1 thread) never wait for each other at the phase barriers.
+	Passes int
 	// Observe, if set, is called after every pass (on the batcher's
 	// goroutine: keep it short), for metrics.
 	Observe func(Pass)
@@ -109,19 +114,25 @@ type Batcher struct {
 	mu     sync.Mutex
 	queue  []*request // FIFO
 	closed bool
-	wake   chan struct{} // a request arrived or Close was called (buffered 1)
-	exited chan struct{} // the batcher's goroutine ended
+	wake   chan struct{} // a request arrived (buffered 1)
+	quit   chan struct{} // closed by Close
+	loops  sync.WaitGroup
+}
 
-	// The pass being assembled; only the batcher's goroutine touches them.
-	pass []*request
+// pass is one loop's pass being assembled; only its loop touches it.
+type pass struct {
+	reqs []*request
 	imgs []nn.Image
 	outs []nn.Output
 }
 
 // New starts a batcher on m. Close stops it; it does not close m.
 func New(m nn.Net, opts Options) (*Batcher, error) {
-	if opts.MaxTokens < 0 || opts.MaxImages < 0 || opts.Queue < 0 {
-		return nil, fmt.Errorf("batch: MaxTokens %d, MaxImages %d and Queue %d must not be negative", opts.MaxTokens, opts.MaxImages, opts.Queue)
+	if opts.MaxTokens < 0 || opts.MaxImages < 0 || opts.Queue < 0 || opts.Passes < 0 {
+		return nil, fmt.Errorf("batch: MaxTokens %d, MaxImages %d, Queue %d and Passes %d must not be negative", opts.MaxTokens, opts.MaxImages, opts.Queue, opts.Passes)
+	}
+	if opts.Passes == 0 {
+		opts.Passes = 1
 	}
 	if opts.MaxTokens == 0 {
 		opts.MaxTokens = DefaultMaxTokens
@@ -135,8 +146,10 @@ func New(m nn.Net, opts Options) (*Batcher, error) {
 	if opts.Queue == 0 {
 		opts.Queue = DefaultQueue
 	}
-	b := &Batcher{m: m, info: m.Info(), opts: opts, wake: make(chan struct{}, 1), exited: make(chan struct{})}
-	go b.loop()
+	b := &Batcher{m: m, info: m.Info(), opts: opts, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	for range opts.Passes {
+		b.loops.Go(b.loop)
+	}
 	return b, nil
 }
 
@@ -241,12 +254,11 @@ func (b *Batcher) signal() {
 // when the last pass has ended. It does not close the model.
 func (b *Batcher) Close() error {
 	b.mu.Lock()
-	already := b.closed
-	b.closed = true
-	b.mu.Unlock()
-	if !already {
-		b.signal()
+	if !b.closed {
+		b.closed = true
+		close(b.quit)
 	}
-	<-b.exited
+	b.mu.Unlock()
+	b.loops.Wait()
 	return nil
 }

@@ -216,6 +216,26 @@ func TestCancelDuringPass(t *testing.T) {
 	}
 }
 
+// With two passes at once, a pass held up does not hold up the next.
+func TestTwoPasses(t *testing.T) {
+	f := newFake()
+	b, _ := New(f, Options{Wait: -1, Passes: 2})
+	defer b.Close()
+	started := f.hold()
+	held := make(chan error)
+	var o1 nn.Output
+	go func() { held <- b.Forward(context.Background(), randomImage(0, 3, 16, 16), &o1) }()
+	<-started
+	var o2 nn.Output
+	if err := b.Forward(context.Background(), randomImage(1, 3, 16, 16), &o2); err != nil || len(o2.Pooled) != 1 {
+		t.Errorf("second pass: %v %v", err, o2.Pooled)
+	}
+	f.release()
+	if err := <-held; err != nil {
+		t.Error(err)
+	}
+}
+
 // A full queue refuses at once with ErrOverloaded.
 func TestOverload(t *testing.T) {
 	f := newFake()

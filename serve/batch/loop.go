@@ -2,21 +2,21 @@ package batch
 
 import "time"
 
-// loop is the batcher's goroutine: it assembles passes and runs them, one
-// at a time (the model's own workers use every core), until Close has been
-// called and the queue is empty.
+// loop is one of the batcher's Passes goroutines: it assembles passes and
+// runs them, one at a time, until Close has been called and the queue is
+// empty.
 func (b *Batcher) loop() {
-	defer close(b.exited)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	for b.gather(timer) {
-		b.run()
+	var p pass
+	for b.gather(&p, timer) {
+		b.run(&p)
 	}
 }
 
 // gather waits until a pass should start and moves its requests from the
-// queue to b.pass; false once the batcher is closed and drained.
-func (b *Batcher) gather(timer *time.Timer) bool {
+// queue to p; false once the batcher is closed and drained.
+func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
 	for {
 		b.mu.Lock()
 		n, closed := len(b.queue), b.closed
@@ -24,9 +24,13 @@ func (b *Batcher) gather(timer *time.Timer) bool {
 		if n > 0 {
 			wait = b.opts.Wait - time.Since(b.queue[0].since)
 			if closed || wait <= 0 || b.full() {
-				b.take()
+				b.take(p)
+				more := len(b.queue) > 0
 				b.mu.Unlock()
-				if len(b.pass) > 0 {
+				if more {
+					b.signal() // another loop may take the rest
+				}
+				if len(p.reqs) > 0 {
 					return true
 				}
 				continue // every taken request had left
@@ -37,11 +41,15 @@ func (b *Batcher) gather(timer *time.Timer) bool {
 		case n == 0 && closed:
 			return false
 		case n == 0:
-			<-b.wake
+			select {
+			case <-b.wake:
+			case <-b.quit:
+			}
 		default:
 			timer.Reset(wait)
 			select {
 			case <-b.wake:
+			case <-b.quit:
 			case <-timer.C:
 			}
 			timer.Stop()
@@ -64,18 +72,18 @@ func (b *Batcher) full() bool {
 	return false
 }
 
-// take moves the head of the queue into b.pass, oldest first: the first
+// take moves the head of the queue into p, oldest first: the first
 // image whatever its size, then every next one while the pass stays within
 // the budget and the image cap. Requests whose callers left are dropped.
 // b.mu is held.
-func (b *Batcher) take() {
+func (b *Batcher) take(p *pass) {
 	tokens, used := 0, 0
 	for _, r := range b.queue {
 		if r.state.Load() == left {
 			used++
 			continue
 		}
-		if len(b.pass) > 0 && (tokens+r.tokens > b.opts.MaxTokens || len(b.pass) >= b.opts.MaxImages) {
+		if len(p.reqs) > 0 && (tokens+r.tokens > b.opts.MaxTokens || len(p.reqs) >= b.opts.MaxImages) {
 			break
 		}
 		if !r.state.CompareAndSwap(queued, taken) {
@@ -84,33 +92,33 @@ func (b *Batcher) take() {
 		}
 		used++
 		tokens += r.tokens
-		b.pass = append(b.pass, r)
+		p.reqs = append(p.reqs, r)
 	}
 	n := copy(b.queue, b.queue[used:])
 	clear(b.queue[n:])
 	b.queue = b.queue[:n]
 }
 
-// run runs b.pass as one packed batch and hands each caller its result.
-func (b *Batcher) run() {
-	tokens, images := 0, len(b.pass)
-	for _, r := range b.pass {
-		b.imgs = append(b.imgs, r.img)
-		b.outs = append(b.outs, *r.out)
+// run runs p as one packed batch and hands each caller its result.
+func (b *Batcher) run(p *pass) {
+	tokens, images := 0, len(p.reqs)
+	for _, r := range p.reqs {
+		p.imgs = append(p.imgs, r.img)
+		p.outs = append(p.outs, *r.out)
 		tokens += r.tokens
 	}
 	start := time.Now()
-	err := b.m.ForwardBatch(b.imgs, b.outs)
+	err := b.m.ForwardBatch(p.imgs, p.outs)
 	d := time.Since(start)
-	if err != nil && len(b.pass) > 1 {
+	if err != nil && len(p.reqs) > 1 {
 		// The images were checked before they queued, so this is one
 		// image over the model's own token cap or a failure of one of
 		// them: run each alone, so that each caller gets its own answer.
-		for i, r := range b.pass {
-			r.err = b.m.Forward(r.img, &b.outs[i])
+		for i, r := range p.reqs {
+			r.err = b.m.Forward(r.img, &p.outs[i])
 		}
 	} else {
-		for _, r := range b.pass {
+		for _, r := range p.reqs {
 			r.err = err
 		}
 	}
@@ -119,12 +127,12 @@ func (b *Batcher) run() {
 	if b.opts.Observe != nil {
 		b.opts.Observe(Pass{Images: images, Tokens: tokens, Duration: d, Err: err})
 	}
-	for i, r := range b.pass {
-		*r.out = b.outs[i]
+	for i, r := range p.reqs {
+		*r.out = p.outs[i]
 		r.done <- struct{}{} // r is its caller's again from here
 	}
-	clear(b.pass)
-	clear(b.imgs)
-	clear(b.outs)
-	b.pass, b.imgs, b.outs = b.pass[:0], b.imgs[:0], b.outs[:0]
+	clear(p.reqs)
+	clear(p.imgs)
+	clear(p.outs)
+	p.reqs, p.imgs, p.outs = p.reqs[:0], p.imgs[:0], p.outs[:0]
 }

@@ -56,6 +56,9 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	if s.refuseWhenFull(w) {
+		return
+	}
 	body, err := s.readBody(w, r)
 	if err != nil {
 		fail(w, err)

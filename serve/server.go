@@ -88,6 +88,7 @@ type Server struct {
 type runner interface {
 	Forward(ctx context.Context, img nn.Image, out *nn.Output) error
 	QueueLen() int
+	Full() bool
 	Close() error
 }
 
@@ -183,6 +184,17 @@ func (s *Server) Handler() http.Handler {
 	return s.metrics.count(mux)
 }
 
+// refuseWhenFull answers 503 without reading the body when the queue is
+// full: under overload, refusing must cost less than serving.
+func (s *Server) refuseWhenFull(w http.ResponseWriter) bool {
+	if !s.run.Full() {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	fail(w, fmt.Errorf("%w: try again later", batch.ErrOverloaded))
+	return true
+}
+
 // Serve accepts connections on l until Shutdown; it returns nil after a
 // shutdown.
 func (s *Server) Serve(l net.Listener) error {
@@ -257,5 +269,7 @@ func (a *alone) Forward(ctx context.Context, img nn.Image, out *nn.Output) error
 
 // QueueLen is the number of requests running (none waits).
 func (a *alone) QueueLen() int { return len(a.slots) }
+
+func (a *alone) Full() bool { return len(a.slots) == cap(a.slots) }
 
 func (a *alone) Close() error { return nil }

@@ -124,7 +124,7 @@ func (s *Server) modelReady(w http.ResponseWriter, r *http.Request) {
 // normalised images as an FP32 N×C×H×W tensor; each image goes through the
 // batcher on its own.
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
-	if !s.model(w, r) {
+	if !s.model(w, r) || s.refuseWhenFull(w) {
 		return
 	}
 	body, err := s.readBody(w, r)

@@ -131,6 +131,15 @@ func benchServe(m anyres.Model, o serveBench) ([]*loadResult, error) {
 		bodies[i] = b.Bytes()
 	}
 	direct := &loadResult{mode: "direct Forward"}
+	directBatched := &loadResult{mode: "direct batch.Forward"}
+	b, err := batch.New(m, batch.Options{MaxTokens: o.batchTokens, Wait: o.batchWait, Queue: 4 * o.clients, Observe: func(p batch.Pass) {
+		directBatched.passes.Add(1)
+		directBatched.passImages.Add(int64(p.Images))
+	}})
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
 	unbatched := &loadResult{mode: "HTTP unbatched"}
 	batched := &loadResult{mode: "HTTP batched"}
 	queue := 4 * o.clients
@@ -152,6 +161,12 @@ func benchServe(m anyres.Model, o serveBench) ([]*loadResult, error) {
 				return 200, m.Forward(imgs[(client+i)%len(imgs)], &res)
 			})
 		})
+		measure(directBatched, func(r *loadResult) {
+			closedLoop(r, slice, func(client, i int) (int, error) {
+				var res nn.Output
+				return 200, b.Forward(context.Background(), imgs[(client+i)%len(imgs)], &res)
+			})
+		})
 		for _, c := range []struct {
 			r   *loadResult
 			url string
@@ -161,7 +176,7 @@ func benchServe(m anyres.Model, o serveBench) ([]*loadResult, error) {
 			})
 		}
 	}
-	out := []*loadResult{direct, unbatched, batched}
+	out := []*loadResult{direct, directBatched, unbatched, batched}
 	for _, r := range out {
 		r.finish()
 	}
@@ -356,8 +371,8 @@ func printLoad(w io.Writer, rs []*loadResult) {
 		}
 		return nil
 	}
-	if b, u, d := find("HTTP batched"), find("HTTP unbatched"), find("direct Forward"); b != nil && u != nil && d != nil && u.imagesPerSec > 0 && d.imagesPerSec > 0 {
-		fmt.Fprintf(w, "throughput: HTTP batched / HTTP unbatched %.2fx, HTTP batched / direct Forward %.2fx\n",
-			b.imagesPerSec/u.imagesPerSec, b.imagesPerSec/d.imagesPerSec)
+	if b, u, d, db := find("HTTP batched"), find("HTTP unbatched"), find("direct Forward"), find("direct batch.Forward"); b != nil && u != nil && d != nil && db != nil && u.imagesPerSec > 0 && d.imagesPerSec > 0 {
+		fmt.Fprintf(w, "throughput: HTTP batched / HTTP unbatched %.2fx, direct batch.Forward / direct Forward %.2fx, HTTP batched / direct Forward %.2fx\n",
+			b.imagesPerSec/u.imagesPerSec, db.imagesPerSec/d.imagesPerSec, b.imagesPerSec/d.imagesPerSec)
 	}
 }

@@ -190,7 +190,7 @@ func TestBenchServeRuns(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	printLoad(&buf, rs)
-	if len(rs) != 4 {
+	if len(rs) != 5 {
 		t.Fatalf("%d modes:\n%s", len(rs), buf.String())
 	}
 	for _, r := range rs {

@@ -66,10 +66,11 @@ type Options struct {
 	Wait time.Duration
 	// Queue bounds the images waiting for a pass; 0 means DefaultQueue.
 	Queue int
-	// Passes is how many passes may run at once (0: one). One pass on
-	// all the model's workers suits a quiet machine; on oversubscribed
-	// cores, two single-threaded passes (a model from anyres.WithThreads
-	// with 1 thread) never wait for each other at the phase barriers.
+	// Passes is how many passes may run at once (0: one), for machines
+	// with more cores than one pass uses well (give each pass a model from
+	// anyres.WithThreads with its share). On a busy 2-core machine one
+	// pass on both cores did better than two single-threaded ones
+	// (README, "Serve over HTTP").
 	Passes int
 	// Observe, if set, is called after every pass (on the batcher's
 	// goroutine: keep it short), for metrics.
@@ -169,6 +170,10 @@ func (b *Batcher) QueueLen() int {
 	defer b.mu.Unlock()
 	return len(b.queue)
 }
+
+// Full reports whether the queue is full now: a server may refuse a
+// request before reading its body (Forward still decides).
+func (b *Batcher) Full() bool { return b.QueueLen() >= b.opts.Queue }
 
 // Forward runs img as part of a packed batch and writes its result to out,
 // which is what the model's own Forward(img, out) gives (within float

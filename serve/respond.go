@@ -75,10 +75,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // readBody reads the request body within the server's limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var b []byte
+	var err error
+	if r.ContentLength <= s.cfg.MaxBodyBytes { // a declared length past the limit is refused unread
+		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	}
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
+	case r.ContentLength > s.cfg.MaxBodyBytes || errors.As(err, &tooLarge):
 		return nil, &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", s.cfg.MaxBodyBytes)}
 	case err != nil:
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {

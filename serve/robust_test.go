@@ -101,6 +101,17 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d mentioning %q", c.name, code, e.Error, c.code, c.msg)
 		}
 	}
+	// A body past the limit sent chunked (no declared length) is cut off
+	// while it is read.
+	req, _ := http.NewRequest("POST", url+"/image", io.MultiReader(bytes.NewReader(make([]byte, maxBody)), strings.NewReader("x")))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if req.ContentLength != -1 && req.ContentLength != 0 || resp.StatusCode != 413 {
+		t.Errorf("chunked body past the limit: %d (declared length %d), want 413", resp.StatusCode, req.ContentLength)
+	}
 	if code, b := call(t, "POST", url+"/image", "image/png", png); code != 200 {
 		t.Errorf("a good request after the bad ones: %d %s", code, b)
 	}

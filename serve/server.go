@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -57,7 +58,8 @@ type Config struct {
 	Tokens int
 	// Batch tunes the batcher; Unbatched runs every request alone and
 	// concurrently instead (what a service without a batcher does), with
-	// Batch.Queue still bounding the requests in flight.
+	// Batch.Queue bounding the requests in flight and Batch.Observe called
+	// per request; the other Batch fields do not apply to it.
 	Batch     batch.Options
 	Unbatched bool
 	// Limits on every request: the body, the decoded photo's pixels, one
@@ -103,6 +105,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes < 0 || cfg.MaxPixels < 0 || cfg.MaxTokens < 0 || cfg.Tokens < 0 {
 		return nil, fmt.Errorf("serve: MaxBodyBytes %d, MaxPixels %d, MaxTokens %d and Tokens %d must not be negative",
 			cfg.MaxBodyBytes, cfg.MaxPixels, cfg.MaxTokens, cfg.Tokens)
+	}
+	if cfg.ReadHeaderTimeout < 0 || cfg.ReadTimeout < 0 || cfg.WriteTimeout < 0 || cfg.IdleTimeout < 0 {
+		return nil, fmt.Errorf("serve: timeouts must not be negative (zero means the default)")
+	}
+	if strings.ContainsAny(cfg.Name, "/?#%") {
+		return nil, fmt.Errorf("serve: model name %q: it goes into URL paths, so no /, ?, # or %%", cfg.Name)
 	}
 	def := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {

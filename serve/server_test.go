@@ -12,6 +12,7 @@ import (
 	"github.com/anyres/anyres/internal/modelinput"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
+	"github.com/anyres/anyres/serve/batch"
 )
 
 func TestHealthAndMetadata(t *testing.T) {
@@ -296,6 +297,22 @@ func TestMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	m := tinyModel(t)
+	for name, cfg := range map[string]Config{
+		"no model":         {Norm: imageprep.ImageNet},
+		"zero norm":        {Model: m},
+		"negative timeout": {Model: m, Norm: imageprep.ImageNet, ReadTimeout: -1},
+		"negative limit":   {Model: m, Norm: imageprep.ImageNet, MaxPixels: -1},
+		"name with slash":  {Model: m, Norm: imageprep.ImageNet, Name: "a/b"},
+		"negative queue":   {Model: m, Norm: imageprep.ImageNet, Batch: batch.Options{Queue: -1}},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

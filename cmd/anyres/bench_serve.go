@@ -74,7 +74,7 @@ func runBenchServe(args []string) error {
 	batchWait := fs.Duration("batch-wait", batch.DefaultWait, "how long the first queued image waits for others")
 	overload := fs.Float64("overload", 2, "open-loop arrival rate as a multiple of the batched throughput (0: skip)")
 	passes := fs.Int("batch-passes", 1, "batched server: packed passes at once")
-	passThreads := fs.Int("pass-threads", 0, "batched server: threads of each pass (0: all CPUs; 1 with -batch-passes 2 suits busy cores)")
+	passThreads := fs.Int("pass-threads", 0, "batched server: threads of each pass (0: all CPUs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

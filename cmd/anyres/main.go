@@ -5,6 +5,7 @@
 //	anyres bench [what] [-json] the main job: kernel and model benchmarks
 //	anyres bench report         the peer comparisons, as the README's results table
 //	anyres run                  a timm ViT checkpoint on a photo, at any size
+//	anyres serve                a checkpoint over HTTP: KServe v2 REST, POST /image, /metrics
 //	anyres resize-checkpoint    a checkpoint rewritten for a new image/patch size
 //	anyres posviz               position-embedding similarity as a PNG
 //

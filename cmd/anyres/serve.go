@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/anyres/anyres"
-	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/serve"
 	"github.com/anyres/anyres/serve/batch"
 )

@@ -52,7 +52,7 @@ func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error)
 		if err != nil {
 			return nil, err
 		}
-		if o.Resample == nil { // an absolute table, if any: transformers' rule
+		if o.Resample == nil && cfg.AbsPosEmbed { // an absolute table: transformers' rule
 			r := posenc.TransformersResample()
 			o.Resample = &r
 		}

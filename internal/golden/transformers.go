@@ -108,3 +108,30 @@ func EditTensors(tb testing.TB, path string, edit func(map[string]tensorout.Tens
 	tb.Helper()
 	rewrite(tb, path, edit)
 }
+
+// HFHasTable reports whether the transformers checkpoint in dir has a
+// learned position table to resample (by config.json): Swin and Swin V2
+// have none, nor BEiT without use_absolute_position_embeddings. Options
+// that resample a table are refused for the others, so tests give them
+// only where one exists.
+func HFHasTable(tb testing.TB, dir string) bool {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c struct {
+		ModelType string `json:"model_type"`
+		AbsPos    bool   `json:"use_absolute_position_embeddings"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		tb.Fatalf("%s/config.json: %v", dir, err)
+	}
+	switch c.ModelType {
+	case "swin", "swinv2":
+		return false
+	case "beit":
+		return c.AbsPos
+	}
+	return true
+}

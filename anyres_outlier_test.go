@@ -46,6 +46,8 @@ func normReaders(names map[string][]int) map[string][]string {
 		p, ok := strings.CutSuffix(n, "norm1.weight")
 		if ok && !postNorm {
 			switch {
+			case has(p+"attn.qkv.weight") && has(p+"proj.weight"): // Hiera's stage start: the expand projection reads it too
+				add(p+"norm1", p+"attn.qkv", p+"proj")
 			case has(p + "attn.qkv.weight"):
 				add(p+"norm1", p+"attn.qkv")
 			case has(p + "attn.q_proj.weight"):

@@ -48,6 +48,9 @@ func layers(c Config, src nn.Source, o Options) (*net, error) {
 		}
 		return linears.New(name, wt, b, out, in, gamma)
 	}
+	raw := func(name string, out, in int) nn.RawLinear {
+		return nn.RawLinear{Names: []string{name}, W: w.Get(name+".weight", out, in), B: w.Get(name+".bias", out), Out: out, In: in}
+	}
 	n := &net{}
 	d0, kh, kw := c.EmbedDim, c.PatchKernel[0], c.PatchKernel[1]
 	k := c.InChans * kh * kw
@@ -88,15 +91,31 @@ func layers(c Config, src nn.Source, o Options) (*net, error) {
 			g1, g2 = w.Get(p+"ls1.gamma", b.dim), w.Get(p+"ls2.gamma", b.dim)
 		}
 		b.norm1 = *nn.NewLayerNorm(w, p+"norm1", b.dimIn, eps)
+		// norm1's output feeds qkv and, at a stage start, the expand
+		// projection; norm2's feeds fc1 alone. An int8 qkv and fc1 take
+		// the norm's affine part folded in (Linears.BuildAfterShared), so
+		// outlier channels do not reach the int8 activations; the expand
+		// projection is built from the tensors rewritten with qkv's.
+		qkv := raw(p+"attn.qkv", 3*b.dim, b.dimIn)
+		var expand nn.RawLinear
+		var others []*nn.RawLinear
 		if b.pool && c.ExpandProj {
-			l := lin(p+"proj", b.dim, b.dimIn, nil)
-			b.expand = &l
+			expand = raw(p+"proj", b.dim, b.dimIn)
+			others = append(others, &expand)
 		}
-		b.qkv = lin(p+"attn.qkv", 3*b.dim, b.dimIn, nil)
-		b.proj = lin(p+"attn.proj", b.dim, b.dim, g1)
+		fc1 := raw(p+"mlp.fc1", c.MLPHidden[stage], b.dim)
 		b.norm2 = *nn.NewLayerNorm(w, p+"norm2", b.dim, eps)
+		if w.Err() == nil {
+			b.qkv = linears.BuildAfterShared(&b.norm1, qkv, nil, others...)
+			if others != nil {
+				l := linears.Build(expand, nil)
+				b.expand = &l
+			}
+			b.mlp.FC1 = linears.BuildAfter(&b.norm2, fc1, nil)
+		}
+		b.proj = lin(p+"attn.proj", b.dim, b.dim, g1)
 		h := c.MLPHidden[stage]
-		b.mlp = nn.MLP{FC1: lin(p+"mlp.fc1", h, b.dim, nil), FC2: lin(p+"mlp.fc2", b.dim, h, g2), Act: kernels.ActGELU}
+		b.mlp.FC2, b.mlp.Act = lin(p+"mlp.fc2", b.dim, h, g2), kernels.ActGELU
 		n.blocks = append(n.blocks, b)
 		dim = b.dim
 	}

@@ -84,8 +84,13 @@ func layers(c Config, src nn.Source, o Options) (*weights, error) {
 		b.norm2 = *nn.NewLayerNorm(w, bp+"norm2", d, blockEps)
 		mlp := nn.ReadMLP(w, bp+"mlp.", nn.MLPPlain, d, c.MLPHidden, kernels.ActGELU, false, 0)
 		if w.Err() == nil {
-			b.qkv, b.proj = lin.Build(qkv, nil), lin.Build(proj, nil)
-			b.mlp = mlp.Build(lin, nil)
+			// norm1's output feeds qkv alone, norm2's fc1 alone: int8 layers
+			// take the norm's affine part folded in (Linears.BuildAfter), so
+			// outlier channels stay out of their activations. Padded window
+			// rows skip qkv (qkvBias keeps the bias as read, what zeros
+			// became before the fold).
+			b.qkv, b.proj = lin.BuildAfter(&b.norm1, qkv, nil), lin.Build(proj, nil)
+			b.mlp = mlp.BuildAfter(lin, &b.norm2, nil)
 		}
 	}
 	if nc := c.NeckChans; nc > 0 {

@@ -88,7 +88,7 @@ else:  # gen_models.py
             ("vit_rope_ape.safetensors", "vit_small_patch16_rope_ape_224", dict(SMALL, img_size=80, num_classes=7, dynamic_img_size=True),
              [(80, 80), (48, 128), (160, 32), (16, 16), (96, 112)], "dynamic"),
             ("hiera_abswin.safetensors", "hiera_tiny_224",
-             dict(embed_dim=24, num_heads=2, stages=(1, 2, 1, 1), abs_win_pos_embed=True, global_pos_size=(6, 6), img_size=96,
+             dict(embed_dim=24, num_heads=2, stages=(2, 1, 2, 1), abs_win_pos_embed=True, global_pos_size=(6, 6), img_size=96,
                   num_classes=7),
              [(96, 96), (64, 128), (160, 96), (32, 64), (64, 64)], "recreate"),
         ],

@@ -1,7 +1,9 @@
 package anyres_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -176,6 +179,24 @@ func TestTransformersInterpolation(t *testing.T) {
 // that name the field.
 func TestTransformersErrors(t *testing.T) {
 	hf := golden.HFDir(t)
+	// A width the vit folder's head count does not divide (its own
+	// config's numbers, whatever they are).
+	var vit struct {
+		Width int `json:"hidden_size"`
+		Heads int `json:"num_attention_heads"`
+	}
+	raw, err := os.ReadFile(filepath.Join(hf, "vit", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &vit); err != nil || vit.Width <= 0 || vit.Heads <= 0 {
+		t.Fatalf("vit/config.json: hidden_size %d, num_attention_heads %d (%v)", vit.Width, vit.Heads, err)
+	}
+	heads := max(vit.Heads, 2)
+	badWidth := vit.Width + 1
+	for badWidth%heads == 0 {
+		badWidth++
+	}
 	cases := []struct {
 		name, from string
 		edit       func(cfg map[string]any)
@@ -188,7 +209,8 @@ func TestTransformersErrors(t *testing.T) {
 		{"model_type vs class", "vit", func(c map[string]any) { c["model_type"] = "dinov2" }, "model_type", anyres.ErrConfig},
 		{"bad eps", "vit", func(c map[string]any) { c["layer_norm_eps"] = -1 }, "layer_norm_eps", anyres.ErrConfig},
 		{"bad act", "vit", func(c map[string]any) { c["hidden_act"] = "relu" }, "hidden_act", anyres.ErrConfig},
-		{"bad width", "vit", func(c map[string]any) { c["hidden_size"] = 65 }, "hidden_size 65", anyres.ErrConfig},
+		{"bad width", "vit", func(c map[string]any) { c["hidden_size"], c["num_attention_heads"] = badWidth, heads },
+			fmt.Sprintf("hidden_size %d", badWidth), anyres.ErrConfig},
 		{"bad image size", "dinov2", func(c map[string]any) { c["image_size"] = "big" }, "image_size", anyres.ErrConfig},
 		{"labels vs classifier", "vit_cls", func(c map[string]any) { c["id2label"] = map[string]any{"0": "a"} }, "id2label", anyres.ErrConfig},
 		{"nested vision_config", "clip_full", func(c map[string]any) { c["vision_config"].(map[string]any)["patch_size"] = 0 }, "vision_config.patch_size", anyres.ErrConfig},
@@ -244,18 +266,35 @@ func TestTransformersProperties(t *testing.T) {
 // is an error that names it as the file would hold it, whatever name the
 // family reads it under.
 func TestTransformersMissingTensor(t *testing.T) {
-	for _, c := range []struct{ from, remove string }{
-		{"vit", "encoder.layer.1.attention.attention.key.weight"},
+	// Each folder's tensor is the last of its names that ends so (any
+	// depth, stage count or bias layout).
+	for _, c := range []struct{ from, suffix string }{
+		{"vit", ".attention.attention.key.weight"},
 		{"clip_full", "vision_model.embeddings.class_embedding"},
 		{"siglip_vision", "vision_model.head.attention.in_proj_bias"},
-		{"swinv2", "encoder.layers.0.downsample.norm.bias"},
-		{"beit_cls", "beit.encoder.layer.0.attention.attention.relative_position_bias.relative_position_bias_table"},
+		{"swinv2", ".downsample.norm.bias"},
+		{"beit_cls", ".relative_position_bias_table"},
 	} {
 		dir := golden.CopyHF(t, filepath.Join(golden.HFDir(t), c.from), nil)
-		golden.RemoveTensor(t, filepath.Join(dir, "model.safetensors"), c.remove)
-		_, err := anyres.Load(dir, anyres.Options{})
-		if !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"`+c.remove+`"`) {
-			t.Errorf("%s without %s: got %v, want an error naming it", c.from, c.remove, err)
+		weights := filepath.Join(dir, "model.safetensors")
+		f, err := tensorfile.Open(weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var remove string
+		for _, n := range f.Names() {
+			if strings.HasSuffix(n, c.suffix) {
+				remove = n
+			}
+		}
+		f.Close()
+		if remove == "" {
+			t.Fatalf("%s: no tensor ends in %s", c.from, c.suffix)
+		}
+		golden.RemoveTensor(t, weights, remove)
+		_, err = anyres.Load(dir, anyres.Options{})
+		if !errors.Is(err, anyres.ErrWeight) || !strings.Contains(err.Error(), `"`+remove+`"`) {
+			t.Errorf("%s without %s: got %v, want an error naming it", c.from, remove, err)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package eva
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,7 +70,7 @@ func TestDinoV3QKVBias(t *testing.T) {
 	h := *hub
 	h.Architecture = strings.Replace(hub.Architecture, "_dinov3", "_dinov3_qkvb", 1)
 	for i := 0; i < cfg.Depth; i++ {
-		p := "blocks." + string(rune('0'+i)) + ".attn."
+		p := "blocks." + strconv.Itoa(i) + ".attn."
 		base.MapSource[p+"q_bias"] = nn.Tensor{Data: make([]float32, d), Shape: []int{d}}
 		base.MapSource[p+"v_bias"] = nn.Tensor{Data: make([]float32, d), Shape: []int{d}}
 	}
@@ -121,6 +123,23 @@ func TestNewRefusals(t *testing.T) {
 		}
 		return err
 	}
+	// A pool head count that does not divide the PE file's width.
+	pf, phub := familytest.Open(t, "pe_core.safetensors")
+	pcfg, err := InferConfig(pf, phub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badHeads := 2
+	for pcfg.EmbedDim%badHeads == 0 {
+		badHeads++
+	}
+	// The last block's attention norm: every EVA-02 CLIP file has one.
+	ef, ehub := familytest.Open(t, "eva02_clip.safetensors")
+	ecfg, err := InferConfig(ef, ehub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastNorm := fmt.Sprintf("blocks.%d.attn.norm.bias", ecfg.Depth-1)
 	for _, c := range []struct {
 		file string
 		args map[string]any
@@ -134,10 +153,10 @@ func TestNewRefusals(t *testing.T) {
 		{"dinov3_rope.safetensors", map[string]any{"rope_type": "mrope"}, nil, "mrope", nn.ErrConfig},
 		{"dinov3_rope.safetensors", map[string]any{"rope_rescale_coords": 2.0}, nil, "rope_rescale_coords", nn.ErrConfig},
 		{"pe_core.safetensors", map[string]any{"attn_pool_mlp_ratio": 2.0}, nil, "attn_pool_mlp_ratio", nn.ErrConfig},
-		{"pe_core.safetensors", map[string]any{"attn_pool_num_heads": 5.0}, nil, "attention pool of 5 heads", nn.ErrConfig},
+		{"pe_core.safetensors", map[string]any{"attn_pool_num_heads": float64(badHeads)}, nil, fmt.Sprintf("attention pool of %d heads", badHeads), nn.ErrConfig},
 		{"pe_core.safetensors", nil, func(w nn.MapSource) { delete(w, "attn_pool.latent") }, "attn_pool.latent", nn.ErrWeight},
 		{"pe_core.safetensors", nil, func(w nn.MapSource) { delete(w, "attn_pool.kv.bias") }, `"attn_pool.kv.bias"`, nn.ErrWeight},
-		{"eva02_clip.safetensors", nil, func(w nn.MapSource) { delete(w, "blocks.1.attn.norm.bias") }, `"blocks.1.attn.norm.bias"`, nn.ErrWeight},
+		{"eva02_clip.safetensors", nil, func(w nn.MapSource) { delete(w, lastNorm) }, `"` + lastNorm + `"`, nn.ErrWeight},
 		{"eva02_clip.safetensors", map[string]any{"scale_attn_inner": false}, nil, `"blocks.0.attn.norm.weight"`, nn.ErrWeight},
 	} {
 		err := withArgs(c.file, c.args, c.edit)
@@ -169,7 +188,7 @@ func TestNameFacts(t *testing.T) {
 	plus := ropeViT(d, 96, depth, heads, false)
 	plus["reg_token"] = []int{1, 4, d}
 	for i := 0; i < depth; i++ {
-		p := "blocks." + string(rune('0'+i)) + "."
+		p := "blocks." + strconv.Itoa(i) + "."
 		delete(plus, p+"attn.qkv.bias")
 		delete(plus, p+"mlp.fc1.weight")
 		delete(plus, p+"mlp.fc1.bias")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,7 +127,7 @@ func TestLayouts(t *testing.T) {
 		split.MapSource[n] = v
 	}
 	for b := 0; b < cfg.Depth; b++ {
-		p := "blocks." + string(rune('0'+b)) + "."
+		p := "blocks." + strconv.Itoa(b) + "."
 		w := split.MapSource
 		qkv := w[p+"attn.qkv.weight"].Data
 		w[p+"attn.q_proj.weight"] = nn.Tensor{Data: rows(qkv, d, 0, d), Shape: []int{d, d}}

@@ -269,11 +269,13 @@ func TestImageErrors(t *testing.T) {
 // counts nothing for a size Hiera does not take.
 func TestFLOPs(t *testing.T) {
 	_, m := loadGolden(t, Options{})
-	a, b := m.FLOPsFor([2]int{64, 64}), m.FLOPsFor([2]int{128, 96})
-	if a <= 0 || b <= a || m.FLOPsFor([2]int{64, 64}, [2]int{128, 96}) != a+b {
-		t.Errorf("64²: %g, 128×96: %g, both: %g", a, b, m.FLOPsFor([2]int{64, 64}, [2]int{128, 96}))
+	p := m.Config().PixelAlign() // sizes from the file's alignment
+	small, large := [2]int{2 * p[0], 2 * p[1]}, [2]int{4 * p[0], 3 * p[1]}
+	a, b := m.FLOPsFor(small), m.FLOPsFor(large)
+	if a <= 0 || b <= a || m.FLOPsFor(small, large) != a+b {
+		t.Errorf("%v: %g, %v: %g, both: %g", small, a, large, b, m.FLOPsFor(small, large))
 	}
-	if f := m.FLOPsFor([2]int{48, 64}); f != 0 {
+	if f := m.FLOPsFor([2]int{p[0] + p[0]/2, 2 * p[1]}); f != 0 {
 		t.Errorf("a size Hiera refuses counts %g", f)
 	}
 }

@@ -27,7 +27,7 @@ type Model struct {
 	*nn.Model
 	cfg     Config
 	arch    string
-	scratch *scratchPool // ForwardPatches buffers, shared with WithThreads copies
+	scratch *nn.Pool[patchScratch] // ForwardPatches buffers, shared with WithThreads copies
 }
 
 // New builds a model from a config and its weights (timm state_dict
@@ -52,7 +52,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Model: nm, cfg: cfg, scratch: new(scratchPool)}, nil
+	return &Model{Model: nm, cfg: cfg, scratch: new(nn.Pool[patchScratch])}, nil
 }
 
 // WithThreads returns a model that shares m's weights and lifetime but runs

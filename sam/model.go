@@ -1,13 +1,10 @@
 package sam
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -32,11 +29,7 @@ type Model struct {
 	w         *weights
 	edge      nn.EdgePolicy
 	maxTokens int
-	threads   int
-	workers   *nn.Workers
-	life      *nn.Lifetime
-	spare     atomic.Pointer[workspace]
-	pool      sync.Pool
+	run       *nn.Runner[workspace]
 }
 
 // New builds a model from a config and its weights (timm state_dict names).
@@ -63,27 +56,27 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens}
 	if m.edge == nn.EdgeDefault {
 		m.edge = nn.EdgeCrop
 	}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
-	m.start(opts.Threads)
+	m.start(nn.NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
-func (m *Model) start(threads int) {
-	m.workers = nn.NewWorkers(threads)
-	m.threads = m.workers.N()
+// start readies the workers and workspaces of one thread count.
+func (m *Model) start(life *nn.Lifetime, threads int) {
+	m.run = nn.NewRunner(life, threads, func() *workspace { return &workspace{m: m, work: make([]scratch, m.run.Threads())} })
 }
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
 func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens, life: m.life}
-	c.start(n)
+	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens}
+	c.start(m.run.Lifetime(), n)
 	return c
 }
 
@@ -94,7 +87,7 @@ func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 func (m *Model) Config() Config { return m.cfg }
 
 // Close waits for forward passes in flight, then releases the weights.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // Grid is the patch grid of an H×W image: the rows of Output.Tokens (the
 // neck keeps the grid).
@@ -111,20 +104,7 @@ func (m *Model) Info() nn.Info {
 
 // Forward runs one image.
 func (m *Model) Forward(img nn.Image, out *nn.Output) error {
-	if !m.life.Acquire() {
-		return nn.ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
-	if err := ws.prepare(img); err != nil {
-		return err
-	}
-	if err := ws.forward(); err != nil {
-		return err
-	}
-	ws.output(out)
-	return nil
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // ForwardBatch runs images of any sizes; outs[i] is what Forward(imgs[i])
@@ -132,37 +112,25 @@ func (m *Model) Forward(img nn.Image, out *nn.Output) error {
 // global attention, and every phase already keeps the workers busy on
 // one image.
 func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if len(imgs) == 0 {
-		return errors.New("no images")
-	}
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass runs the images one after another (an nn.RunFunc).
+func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 	for i := range imgs {
-		if err := m.Forward(imgs[i], &outs[i]); err != nil {
+		err := ws.prepare(imgs[i])
+		if err == nil {
+			err = ws.forward()
+		}
+		if err != nil {
 			if len(imgs) > 1 {
 				return fmt.Errorf("image %d: %w", i, err)
 			}
 			return err
 		}
+		ws.output(&outs[i])
 	}
 	return nil
-}
-
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	if ws, ok := m.pool.Get().(*workspace); ok {
-		return ws
-	}
-	return &workspace{m: m, work: make([]scratch, m.threads)}
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 var _ nn.Net = (*Model)(nil)

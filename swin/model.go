@@ -1,11 +1,8 @@
 package swin
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
@@ -61,10 +58,7 @@ type Model struct {
 	hf        *nn.TransformersInfo
 	maxTokens int
 	edge      nn.EdgePolicy
-	workers   *nn.Workers
-	pool      sync.Pool                 // workspaces of concurrent callers
-	spare     atomic.Pointer[workspace] // one the GC never takes: the steady single caller
-	life      *nn.Lifetime
+	run       *nn.Runner[workspace]
 }
 
 // Load opens a safetensors checkpoint with timm state_dict names. The
@@ -122,12 +116,11 @@ func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, erro
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, net: net, maxTokens: opts.MaxTokens, edge: opts.Edge, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, net: net, maxTokens: opts.MaxTokens, edge: opts.Edge}
 	if m.maxTokens == 0 {
 		m.maxTokens = DefaultMaxTokens
 	}
-	m.workers = nn.NewWorkers(opts.Threads)
-	m.pool.New = func() any { return newWorkspace(m) }
+	m.start(nn.NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
@@ -138,21 +131,25 @@ func (m *Model) Config() Config { return m.cfg }
 // on either closes both) but runs each forward pass on n workers (0:
 // GOMAXPROCS), with workspaces of its own.
 func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
-	c.workers = nn.NewWorkers(n)
-	c.pool.New = func() any { return newWorkspace(c) }
+	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge}
+	c.start(m.run.Lifetime(), n)
 	return c
+}
+
+// start readies the workers and workspaces of one thread count.
+func (m *Model) start(life *nn.Lifetime, threads int) {
+	m.run = nn.NewRunner(life, threads, func() *workspace { return newWorkspace(m) })
 }
 
 // WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
 func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // Threads is the number of workers of one forward pass.
-func (m *Model) Threads() int { return m.workers.N() }
+func (m *Model) Threads() int { return m.run.Threads() }
 
 // Close waits for forward passes in flight, then releases the weights.
 // Later forward passes return ErrClosed.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // patchGrid is the patch grid of an H×W image under the model's edge
 // policy (the default: whole patches, i.e. floor, after checkImage).
@@ -187,49 +184,24 @@ func (m *Model) checkImage(img Image) error {
 
 // Forward runs one image.
 func (m *Model) Forward(img Image, out *Output) error {
-	imgs, outs := [1]Image{img}, [1]Output{*out}
-	err := m.ForwardBatch(imgs[:], outs[:])
-	*out = outs[0]
-	return err
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // ForwardBatch runs images of any sizes together: every row-local step
 // (norms, projections, MLPs) runs on all of them at once, attention stays
 // within each image's windows, and outs[i] is what Forward(imgs[i]) gives.
 func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if len(imgs) == 0 {
-		return errors.New("no images")
-	}
-	if !m.life.Acquire() {
-		return ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass is one forward pass over packed images (an nn.RunFunc).
+func (ws *workspace) pass(imgs []Image, outs []Output) error {
 	if err := ws.pack(imgs); err != nil {
 		return err
 	}
 	ws.forward()
 	ws.outputs(outs)
 	return nil
-}
-
-// getWorkspace takes the spare workspace, or one from the pool (which
-// drops its contents at garbage collections).
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	return m.pool.Get().(*workspace)
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 // pack checks the images and the token count, lays the images out one
@@ -330,7 +302,7 @@ func (m *Model) FLOPs(sizes ...[2]int) float64 {
 				f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
 			}
 		}
-		if m.net.head != nil {
+		if m.net.head.NumClasses() > 0 {
 			f += 2 * float64(c.NumFeatures()*c.NumClasses)
 		}
 	}

@@ -73,9 +73,12 @@ type Options struct {
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
-	// MaxTokens caps the tokens of one forward pass (all packed images);
-	// 0 means nn.DefaultMaxTokens (a 2048² image at patch 16). Raise it
-	// explicitly for larger images.
+	// MaxTokens caps what Model.Tokens counts for one forward pass, in
+	// the family's unit: a ViT's tokens (all packed images), the
+	// first-stage patches of Swin or Twins. 0 means the family's default,
+	// Model.MaxTokens (nn.DefaultMaxTokens, a 2048² image at patch 16, for
+	// most; swin.DefaultMaxTokens, a 2048² image at patch 4, for Swin).
+	// Raise it explicitly for larger images.
 	MaxTokens int
 	// Edge overrides the family's edge policy.
 	Edge EdgePolicy
@@ -220,14 +223,10 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 }
 
 // WithThreads returns a model sharing m's weights and lifetime that runs
-// each forward pass on n workers, for the families that can (all of the
-// module's); an error names a model that cannot.
-func WithThreads(m Model, n int) (Model, error) {
-	if t, ok := m.(interface{ WithThreadsNet(n int) nn.Net }); ok {
-		return t.WithThreadsNet(n), nil
-	}
-	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
-}
+// each forward pass on n workers (0: GOMAXPROCS): m.WithThreads(n). The
+// error is always nil; it stays for callers written when some families
+// could not change their thread count.
+func WithThreads(m Model, n int) (Model, error) { return m.WithThreads(n), nil }
 
 // withConfig is a checkpoint whose metadata is replaced by a given config.
 type withConfig struct {

@@ -73,14 +73,13 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, pack: m.pack}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // Config returns the architecture.
 func (m *Model) Config() Config { return m.cfg }
@@ -131,6 +130,13 @@ func (m *Model) Grid(h, w int) posenc.Grid {
 	g, s := m.tokenGrid(h, w), m.shrink()
 	return posenc.Grid{H: g.H / s[0], W: g.W / s[1]}
 }
+
+// Tokens is what an H×W image counts against MaxTokens: its token grid
+// after the patch embedding.
+func (m *Model) Tokens(h, w int) int { return m.tokenGrid(h, w).N() }
+
+// MaxTokens is the cap on the tokens of one image.
+func (m *Model) MaxTokens() int { return m.maxTokens }
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {

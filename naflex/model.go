@@ -57,7 +57,9 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg, arch: m.arch, scratch: m.scratch}
 }
 
@@ -108,6 +110,3 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	}
 	return m, nil
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }

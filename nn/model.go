@@ -20,7 +20,9 @@ type RunOptions struct {
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
-	// MaxTokens caps the tokens of one forward pass; 0 means DefaultMaxTokens.
+	// MaxTokens caps the tokens of one forward pass (the Net's Tokens);
+	// 0 means the family's default (DefaultMaxTokens; Swin's is larger, as
+	// it counts first-stage patches).
 	MaxTokens int
 	// Edge overrides the encoder's edge policy; EdgeDefault keeps it.
 	Edge EdgePolicy
@@ -183,15 +185,13 @@ func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
 	return 4 * (l.x + l.qkv + l.ao + l.head + m.Threads()*(l.ln+l.hid+l.col+l.scores+l.bias))
 }
 
-// FLOPsFor counts the floating-point operations (2 per multiply-add) of
-// one forward pass over images of these sizes (H, W) packed together.
-func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
-	grids := make([]posenc.Grid, len(sizes))
-	for i, s := range sizes {
-		grids[i] = m.Grid(s[0], s[1])
-	}
-	return m.enc.FLOPs(grids...)
-}
+// Tokens is the rows an H×W image adds to a forward pass (prefix and
+// patches under the edge policy): what MaxTokens caps.
+func (m *Model) Tokens(h, w int) int { return m.enc.PrefixN + m.Grid(h, w).N() }
+
+// FLOPs counts the floating-point operations (2 per multiply-add) of one
+// forward pass over an H×W image.
+func (m *Model) FLOPs(h, w int) float64 { return m.enc.FLOPs(m.Grid(h, w)) }
 
 // Describe is the Info of an encoder model: the family's name, timm's
 // architecture name and the family's resolved config as JSON, with the

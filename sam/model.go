@@ -74,14 +74,13 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // Config returns the architecture.
 func (m *Model) Config() Config { return m.cfg }
@@ -94,6 +93,12 @@ func (m *Model) Close() error { return m.run.Close() }
 func (m *Model) Grid(h, w int) posenc.Grid {
 	return nn.GridFor(h, w, [2]int{m.cfg.Patch, m.cfg.Patch}, m.edge)
 }
+
+// Tokens is what an H×W image counts against MaxTokens: its patches.
+func (m *Model) Tokens(h, w int) int { return m.Grid(h, w).N() }
+
+// MaxTokens is the cap on the patches of one image.
+func (m *Model) MaxTokens() int { return m.maxTokens }
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
@@ -180,36 +185,34 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 // attentionScale is timm's head_dim ** -0.5.
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
 
-// FLOPsFor counts the floating-point operations (2 per multiply-add) of
-// forward passes over images of these sizes (H, W): patch embedding, every
-// block's GEMMs, attention and relative-position products, the neck and
-// the head. Sizes too small to run count nothing.
-func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
+// FLOPs counts the floating-point operations (2 per multiply-add) of a
+// forward pass over an H×W image: patch embedding, every block's GEMMs,
+// attention and relative-position products, the neck and the head. A size
+// too small to run counts nothing.
+func (m *Model) FLOPs(h, w int) float64 {
 	c := m.cfg
 	var f float64
-	for _, sz := range sizes {
-		g := m.Grid(sz[0], sz[1])
-		if g.N() == 0 {
-			continue
-		}
-		n, d, nc := float64(g.N()), float64(c.Dim), float64(c.NeckChans)
-		f += 2 * n * float64(c.InChans*c.Patch*c.Patch) * d
-		for b := 0; b < c.Depth; b++ {
-			f += 2*n*d*4*d + 4*n*d*float64(c.MLPHidden)
-			keys, side := n, float64(g.H+g.W)
-			if !c.IsGlobal(b) {
-				wn := posenc.Grid{H: (g.H + c.Window - 1) / c.Window, W: (g.W + c.Window - 1) / c.Window}.N()
-				keys, side = float64(c.Window*c.Window), float64(2*c.Window)
-				n = float64(wn * c.Window * c.Window) // padded rows attend too
-			}
-			f += 4 * n * keys * d
-			if c.RelPos {
-				f += 2 * n * side * d
-			}
-			n = float64(g.N())
-		}
-		f += 2*n*d*nc + 2*n*9*nc*nc
-		f += 2 * float64(c.OutDim()*c.NumClasses)
+	g := m.Grid(h, w)
+	if g.N() == 0 {
+		return 0
 	}
+	n, d, nc := float64(g.N()), float64(c.Dim), float64(c.NeckChans)
+	f += 2 * n * float64(c.InChans*c.Patch*c.Patch) * d
+	for b := 0; b < c.Depth; b++ {
+		f += 2*n*d*4*d + 4*n*d*float64(c.MLPHidden)
+		keys, side := n, float64(g.H+g.W)
+		if !c.IsGlobal(b) {
+			wn := posenc.Grid{H: (g.H + c.Window - 1) / c.Window, W: (g.W + c.Window - 1) / c.Window}.N()
+			keys, side = float64(c.Window*c.Window), float64(2*c.Window)
+			n = float64(wn * c.Window * c.Window) // padded rows attend too
+		}
+		f += 4 * n * keys * d
+		if c.RelPos {
+			f += 2 * n * side * d
+		}
+		n = float64(g.N())
+	}
+	f += 2*n*d*nc + 2*n*9*nc*nc
+	f += 2 * float64(c.OutDim()*c.NumClasses)
 	return f
 }

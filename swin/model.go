@@ -130,7 +130,9 @@ func (m *Model) Config() Config { return m.cfg }
 // WithThreads returns a model that shares m's weights and lifetime (Close
 // on either closes both) but runs each forward pass on n workers (0:
 // GOMAXPROCS), with workspaces of its own.
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge}
 	c.start(m.run.Lifetime(), n)
 	return c
@@ -140,9 +142,6 @@ func (m *Model) WithThreads(n int) *Model {
 func (m *Model) start(life *nn.Lifetime, threads int) {
 	m.run = nn.NewRunner(life, threads, func() *workspace { return newWorkspace(m) })
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // Threads is the number of workers of one forward pass.
 func (m *Model) Threads() int { return m.run.Threads() }
@@ -167,6 +166,14 @@ func (m *Model) Grid(h, w int) posenc.Grid {
 	}
 	return g
 }
+
+// Tokens is what an H×W image counts against MaxTokens: its first-stage
+// patches (under the edge policy).
+func (m *Model) Tokens(h, w int) int { return m.patchGrid(h, w).N() }
+
+// MaxTokens is the cap on the first-stage patches of one forward pass (all
+// packed images together).
+func (m *Model) MaxTokens() int { return m.maxTokens }
 
 // checkImage reports why img cannot run, or nil.
 func (m *Model) checkImage(img Image) error {
@@ -277,34 +284,32 @@ func (m *Model) BiasTable(stage, block, head int, window [2]int) ([]float32, err
 }
 
 // FLOPs counts the floating-point operations (2 per multiply-add) of one
-// forward pass over images of these sizes packed together: patch
+// forward pass over an H×W image: patch
 // embedding, patch merging, every block's projections (on the padded
 // window rows), window attention and MLP, and the head.
-func (m *Model) FLOPs(sizes ...[2]int) float64 {
+func (m *Model) FLOPs(h, w int) float64 {
 	c := &m.cfg
 	var f float64
-	for _, s := range sizes {
-		g := m.patchGrid(s[0], s[1])
-		k := float64(c.InChans * c.PatchSize[0] * c.PatchSize[1])
-		f += 2 * float64(g.N()) * k * float64(c.EmbedDim)
-		for si, st := range m.net.stages {
-			d := float64(st.dim)
-			if si > 0 {
-				g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
-				f += 2 * float64(g.N()) * 4 * float64(m.net.stages[si-1].dim) * d
-			}
-			win := st.window
-			nt := win[0] * win[1]
-			windows := float64(((g.H + win[0] - 1) / win[0]) * ((g.W + win[1] - 1) / win[1]))
-			rows := windows * float64(nt)
-			for bi := range st.blocks {
-				h := float64(st.blocks[bi].mlp.Hidden())
-				f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
-			}
+	g := m.patchGrid(h, w)
+	k := float64(c.InChans * c.PatchSize[0] * c.PatchSize[1])
+	f += 2 * float64(g.N()) * k * float64(c.EmbedDim)
+	for si, st := range m.net.stages {
+		d := float64(st.dim)
+		if si > 0 {
+			g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
+			f += 2 * float64(g.N()) * 4 * float64(m.net.stages[si-1].dim) * d
 		}
-		if m.net.head.NumClasses() > 0 {
-			f += 2 * float64(c.NumFeatures()*c.NumClasses)
+		win := st.window
+		nt := win[0] * win[1]
+		windows := float64(((g.H + win[0] - 1) / win[0]) * ((g.W + win[1] - 1) / win[1]))
+		rows := windows * float64(nt)
+		for bi := range st.blocks {
+			h := float64(st.blocks[bi].mlp.Hidden())
+			f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
 		}
+	}
+	if m.net.head.NumClasses() > 0 {
+		f += 2 * float64(c.NumFeatures()*c.NumClasses)
 	}
 	return f
 }

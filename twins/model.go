@@ -81,7 +81,9 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, stages: m.stages, norm: m.norm, head: m.head, edge: m.edge,
 		maxTokens: m.maxTokens, pack: m.pack}
 	c.start(m.run.Lifetime(), n)
@@ -114,6 +116,16 @@ func (m *Model) Grid(h, w int) posenc.Grid {
 	g := m.grids(h, w, buf[:0])
 	return g[len(g)-1]
 }
+
+// Tokens is what an H×W image counts against MaxTokens: its first-stage
+// tokens.
+func (m *Model) Tokens(h, w int) int {
+	var buf [maxStages]posenc.Grid
+	return m.grids(h, w, buf[:0])[0].N()
+}
+
+// MaxTokens is the cap on the first-stage tokens of one image.
+func (m *Model) MaxTokens() int { return m.maxTokens }
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
@@ -217,53 +229,42 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 // attentionScale is timm's head_dim ** -0.5.
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
 
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
-
-// FLOPsFor counts the floating-point operations (2 per multiply-add) of
-// forward passes over images of these sizes (H, W): patch embeddings,
+// FLOPs counts the floating-point operations (2 per multiply-add) of a
+// forward pass over an H×W image: patch embeddings,
 // spatial reductions, every GEMM and attention (local attention over its
-// padded windows), the PEGs and the head. Sizes too small to run count
+// padded windows), the PEGs and the head. A size too small to run counts
 // nothing.
-func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
-	var f float64
+func (m *Model) FLOPs(h, w int) float64 {
 	var buf [maxStages]posenc.Grid
-	for _, sz := range sizes {
-		g := m.grids(sz[0], sz[1], buf[:0])
-		prev := float64(m.cfg.InChans)
-		var one float64
-		ok := true
-		for s, st := range m.stages {
-			n, c := float64(g[s].N()), float64(st.dim)
-			r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
-			if g[s].N() == 0 || (st.global && r.N() == 0) {
-				ok = false
-				break
-			}
-			keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
-			if st.sr == 1 {
-				keys = n
-			}
-			one += 2*n*prev*p*p*c + 18*n*c
-			for i := range st.blocks {
-				h := float64(st.blocks[i].mlp.Hidden())
-				one += 2*n*c*c + 4*n*c*h // projection, MLP
-				if st.blocks[i].local {
-					win := nn.NewPaddedWindows(g[s], [2]int{st.ws, st.ws})
-					rows, nt := float64(win.Rows()), float64(win.Area())
-					one += 2*rows*c*3*c + 4*rows*nt*c
-					continue
-				}
-				one += 2*n*c*c + 4*n*keys*c + 2*keys*c*2*c
-				if st.sr > 1 {
-					one += 2 * keys * c * sr * sr * c
-				}
-			}
-			prev = c
+	g := m.grids(h, w, buf[:0])
+	prev := float64(m.cfg.InChans)
+	var one float64
+	for s, st := range m.stages {
+		n, c := float64(g[s].N()), float64(st.dim)
+		r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
+		if g[s].N() == 0 || (st.global && r.N() == 0) {
+			return 0
 		}
-		if ok {
-			f += one + 2*prev*float64(m.cfg.NumClasses)
+		keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
+		if st.sr == 1 {
+			keys = n
 		}
+		one += 2*n*prev*p*p*c + 18*n*c
+		for i := range st.blocks {
+			h := float64(st.blocks[i].mlp.Hidden())
+			one += 2*n*c*c + 4*n*c*h // projection, MLP
+			if st.blocks[i].local {
+				win := nn.NewPaddedWindows(g[s], [2]int{st.ws, st.ws})
+				rows, nt := float64(win.Rows()), float64(win.Area())
+				one += 2*rows*c*3*c + 4*rows*nt*c
+				continue
+			}
+			one += 2*n*c*c + 4*n*keys*c + 2*keys*c*2*c
+			if st.sr > 1 {
+				one += 2 * keys * c * sr * sr * c
+			}
+		}
+		prev = c
 	}
-	return f
+	return one + 2*prev*float64(m.cfg.NumClasses)
 }

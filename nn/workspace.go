@@ -54,8 +54,8 @@ type scratch struct {
 }
 
 // workspace holds every buffer of one forward pass. Workspaces live in the
-// model's sync.Pool, one per concurrent caller, and only grow: once warm for
-// a size, a forward allocates nothing.
+// model's Runner, one per concurrent caller, and only grow: once warm for a
+// size, a forward allocates nothing.
 type workspace struct {
 	m       *Model
 	segs    []segment

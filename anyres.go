@@ -77,9 +77,12 @@ type Options struct {
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
-	// MaxTokens caps the tokens of one forward pass (all packed images);
-	// 0 means nn.DefaultMaxTokens (a 2048² image at patch 16). Raise it
-	// explicitly for larger images.
+	// MaxTokens caps what Model.Tokens counts for one forward pass, in
+	// the family's unit: a ViT's tokens (all packed images), the
+	// first-stage patches of Swin or Twins. 0 means the family's default,
+	// Model.MaxTokens (nn.DefaultMaxTokens, a 2048² image at patch 16, for
+	// most; swin.DefaultMaxTokens, a 2048² image at patch 4, for Swin).
+	// Raise it explicitly for larger images.
 	MaxTokens int
 	// Edge overrides the family's edge policy.
 	Edge EdgePolicy
@@ -326,16 +329,13 @@ func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
 }
 
 // WithThreads returns a model sharing m's weights and lifetime that runs
-// each forward pass on n workers, for the families that can (all of the
-// module's); an error names a model that cannot.
+// each forward pass on n workers (0: GOMAXPROCS): m.WithThreads(n). A
+// negative count is an error.
 func WithThreads(m Model, n int) (Model, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("%w: %d threads: want 0 (all CPUs) or a positive count", ErrConfig, n)
 	}
-	if t, ok := m.(interface{ WithThreadsNet(n int) nn.Net }); ok {
-		return t.WithThreadsNet(n), nil
-	}
-	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
+	return m.WithThreads(n), nil
 }
 
 // sameValue compares two decoded JSON values, a size given as one number

@@ -46,7 +46,7 @@ func BenchmarkDTypes(b *testing.B) {
 				var out vit.Output
 				ms := make([]*vit.Model, len(models))
 				for j, m := range models {
-					ms[j] = m.WithThreads(th)
+					ms[j] = m.WithThreads(th).(*vit.Model)
 					if err := ms[j].Forward(img, &out); err != nil { // warm-up
 						b.Fatal(err)
 					}

@@ -42,7 +42,7 @@ func BenchmarkBEiT(b *testing.B) {
 	defer m.Close()
 	for _, s := range []int{224, 384} {
 		b.Run(fmt.Sprintf("beit_base_patch16_224/%dx%d", s, s), func(b *testing.B) {
-			familytest.Bench(b, m, s, s, func(h, w int) float64 { return m.FLOPsFor([2]int{h, w}) })
+			familytest.Bench(b, m, s, s, m.FLOPs)
 		})
 	}
 }

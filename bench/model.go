@@ -8,13 +8,8 @@ import (
 	"github.com/anyres/anyres"
 )
 
-// flopser is a model that can count its work (the ViT-class families).
-type flopser interface {
-	FLOPsFor(sizes ...[2]int) float64
-}
-
 // Model times one forward pass of an H×W image through any loaded model:
-// median milliseconds, GFLOP/s where the model counts its work, tokens,
+// median milliseconds, GFLOP/s, tokens,
 // and the Go heap's high-water mark during the runs.
 func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result, error) {
 	info := m.Info()
@@ -38,8 +33,6 @@ func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result,
 		"tokens": out.Prefix + out.Grid.N(), "ms": round(ms, 2), "reps": reps,
 		"heap_peak_mb": round(float64(peak)/(1<<20), 1),
 	}
-	if fl, ok := m.(flopser); ok {
-		f["gflops"] = round(fl.FLOPsFor([2]int{h, w})/ms/1e6, 1)
-	}
+	f["gflops"] = round(m.FLOPs(h, w)/ms/1e6, 1)
 	return Result{Kind: "model", Fields: f}, nil
 }

@@ -54,7 +54,7 @@ func vitModel(dtype string, threads int) (*vit.Model, error) {
 		}
 		vitB16.models[dt] = m
 	}
-	return m.WithThreads(threads), nil
+	return m.WithThreads(threads).(*vit.Model), nil
 }
 
 // randomImage is a C×H×W image of small values.
@@ -142,7 +142,7 @@ func ViT(h, w, threads int, dtype string, budget time.Duration) (Result, error) 
 		return Result{}, err
 	}
 	g := out.Grid
-	flops := m.FLOPs([2]int{g.H, g.W})
+	flops := m.FLOPs(h, w)
 	ms := float64(med) / 1e6
 	return Result{Kind: "vit", Fields: map[string]any{
 		"model": "vit_base_patch16", "dtype": dt, "size": fmt.Sprintf("%dx%d", h, w), "threads": threads,

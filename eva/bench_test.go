@@ -102,7 +102,7 @@ func BenchmarkEva(b *testing.B) {
 		m := net.(*Model)
 		for _, s := range c.sizes {
 			b.Run(fmt.Sprintf("%s/%dx%d", c.arch, s, s), func(b *testing.B) {
-				familytest.Bench(b, m, s, s, func(h, w int) float64 { return m.FLOPsFor([2]int{h, w}) })
+				familytest.Bench(b, m, s, s, m.FLOPs)
 			})
 		}
 		m.Close()

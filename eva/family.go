@@ -74,15 +74,12 @@ func New(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	return &Model{Model: m, cfg: cfg}, nil
 }
 
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
-
 // Config returns the model's architecture.
 func (m *Model) Config() Config { return m.cfg }
 
 // WithThreads returns a model that shares m's weights and lifetime but
 // runs each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model { return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg} }
+func (m *Model) WithThreads(n int) nn.Net { return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg} }
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {

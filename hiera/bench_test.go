@@ -25,7 +25,7 @@ func small(b *testing.B, threads int) *Model {
 	if benchModel.err != nil {
 		b.Fatal(benchModel.err)
 	}
-	return benchModel.m.WithThreads(threads)
+	return benchModel.m.withThreads(threads)
 }
 
 // BenchmarkSmallAbsWin times hiera_small_abswin_256 at its training size
@@ -36,7 +36,7 @@ func BenchmarkSmallAbsWin(b *testing.B) {
 	for _, s := range [][2]int{{256, 256}, {512, 384}} {
 		b.Run(fmt.Sprintf("%dx%d/threads=2", s[0], s[1]), func(b *testing.B) {
 			m := small(b, 2)
-			familytest.Bench(b, m, s[0], s[1], func(h, w int) float64 { return m.FLOPsFor([2]int{h, w}) })
+			familytest.Bench(b, m, s[0], s[1], m.FLOPs)
 		})
 	}
 }

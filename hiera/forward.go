@@ -52,7 +52,6 @@ type scratch struct {
 type workspace struct {
 	m    *Model
 	segs []segment
-	one  [1]nn.Image
 	buf  [2][]float32 // the residual stream before and after a pooling block
 	ln   []float32
 	qkv  []float32
@@ -65,13 +64,6 @@ type workspace struct {
 	x, x2 []float32 // the residual stream in and out of the block
 	items []item
 	batch nn.Batch
-}
-
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }
 
 // prepare checks the images and sizes the buffers for all of them packed;
@@ -124,12 +116,12 @@ func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 			nIn /= b.qStride
 		}
 	}
-	ws.buf[0], ws.buf[1] = grow(ws.buf[0], x), grow(ws.buf[1], x)
-	ws.ln, ws.qkv, ws.y, ws.ao = grow(ws.ln, ln), grow(ws.qkv, qkv), grow(ws.y, y), grow(ws.ao, ao)
+	ws.buf[0], ws.buf[1] = nn.Grow(ws.buf[0], x), nn.Grow(ws.buf[1], x)
+	ws.ln, ws.qkv, ws.y, ws.ao = nn.Grow(ws.ln, ln), nn.Grow(ws.qkv, qkv), nn.Grow(ws.y, y), nn.Grow(ws.ao, ao)
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.col, w.hid, w.scores = grow(w.col, col), grow(w.hid, hid), grow(w.scores, scores)
-		w.q, w.o, w.k, w.v = grow(w.q, q), grow(w.o, q), grow(w.k, kv), grow(w.v, kv)
+		w.col, w.hid, w.scores = nn.Grow(w.col, col), nn.Grow(w.hid, hid), nn.Grow(w.scores, scores)
+		w.q, w.o, w.k, w.v = nn.Grow(w.q, q), nn.Grow(w.o, q), nn.Grow(w.k, kv), nn.Grow(w.v, kv)
 	}
 	return nil
 }
@@ -230,7 +222,7 @@ func (ws *workspace) run(kind phase, tile, heads int, out bool) {
 			}
 		}
 	}
-	ws.m.workers.Run(&ws.batch, ws, len(ws.items))
+	ws.m.run.Workers().Run(&ws.batch, ws, len(ws.items))
 }
 
 // units is the number of mask units (attention windows) of a segment at
@@ -403,9 +395,9 @@ func (ws *workspace) output(sg *segment, out *nn.Output) {
 	x := ws.x[sg.offOut*d : (sg.offOut+n)*d]
 	s := m.shrink()
 	out.Grid, out.Prefix = posenc.Grid{H: sg.grid.H / s[0], W: sg.grid.W / s[1]}, 0
-	out.Tokens = grow(out.Tokens, n*d)
+	out.Tokens = nn.Grow(out.Tokens, n*d)
 	copy(out.Tokens, x)
-	out.Pooled = grow(out.Pooled, d)
+	out.Pooled = nn.Grow(out.Pooled, d)
 	for j := 0; j < d; j++ {
 		var sum float64
 		for r := 0; r < n; r++ {
@@ -418,6 +410,6 @@ func (ws *workspace) output(sg *segment, out *nn.Output) {
 		out.Logits = out.Logits[:0]
 		return
 	}
-	out.Logits = grow(out.Logits, m.net.head.Out)
+	out.Logits = nn.Grow(out.Logits, m.net.head.Out)
 	m.net.head.Apply(1, 1, out.Pooled, d, out.Logits, m.net.head.Out, kernels.ActNone, nil)
 }

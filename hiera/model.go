@@ -1,13 +1,10 @@
 package hiera
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -33,11 +30,7 @@ type Model struct {
 	edge      nn.EdgePolicy // default: sizes must be whole PixelAlign; crop, pad: cut to or pad to them
 	maxTokens int
 	pack      int // packTokens (tests lower it)
-	threads   int
-	workers   *nn.Workers
-	life      *nn.Lifetime
-	spare     atomic.Pointer[workspace]
-	pool      sync.Pool
+	run       *nn.Runner[workspace]
 }
 
 // New builds a model from a config and its weights (timm state_dict names).
@@ -65,35 +58,34 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, pack: packTokens, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, pack: packTokens}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
-	m.start(opts.Threads)
+	m.start(nn.NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
-func (m *Model) start(threads int) {
-	m.workers = nn.NewWorkers(threads)
-	m.threads = m.workers.N()
+// start readies the workers and workspaces of one thread count.
+func (m *Model) start(life *nn.Lifetime, threads int) {
+	m.run = nn.NewRunner(life, threads, func() *workspace { return &workspace{m: m, work: make([]scratch, m.run.Threads())} })
 }
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, pack: m.pack, life: m.life}
-	c.start(n)
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
+	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, pack: m.pack}
+	c.start(m.run.Lifetime(), n)
 	return c
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // Config returns the architecture.
 func (m *Model) Config() Config { return m.cfg }
 
 // Close waits for forward passes in flight, then releases the weights.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // runSize is the image size the model runs for an h×w image: whole
 // PixelAlign multiples, cut down (crop) or padded up with zeros (pad), or
@@ -139,6 +131,13 @@ func (m *Model) Grid(h, w int) posenc.Grid {
 	return posenc.Grid{H: g.H / s[0], W: g.W / s[1]}
 }
 
+// Tokens is what an H×W image counts against MaxTokens: its token grid
+// after the patch embedding.
+func (m *Model) Tokens(h, w int) int { return m.tokenGrid(h, w).N() }
+
+// MaxTokens is the cap on the tokens of one image.
+func (m *Model) MaxTokens() int { return m.maxTokens }
+
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
@@ -155,24 +154,7 @@ const packTokens = 4096
 
 // Forward runs one image.
 func (m *Model) Forward(img nn.Image, out *nn.Output) error {
-	if out == nil {
-		return nn.ErrNilOutput
-	}
-	if !m.life.Acquire() {
-		return nn.ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
-	ws.one[0] = img
-	err := ws.prepare(ws.one[:], 0, false)
-	ws.one[0] = nn.Image{}
-	if err != nil {
-		return err
-	}
-	ws.forward()
-	ws.output(&ws.segs[0], out)
-	return nil
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // ForwardBatch runs images of any sizes, consecutive images packed into
@@ -180,18 +162,12 @@ func (m *Model) Forward(img nn.Image, out *nn.Output) error {
 // Forward(imgs[i]) gives, bit for bit: each image's rows are tiled as when
 // it runs alone.
 func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if len(imgs) == 0 {
-		return errors.New("no images")
-	}
-	if !m.life.Acquire() {
-		return nn.ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass runs images in packed groups (an nn.RunFunc).
+func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
+	m := ws.m
 	for lo := 0; lo < len(imgs); {
 		hi, tokens := lo+1, m.firstTokens(imgs[lo])
 		for hi < len(imgs) && tokens+m.firstTokens(imgs[hi]) <= m.pack {
@@ -214,22 +190,6 @@ func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 // image, even one prepare will refuse).
 func (m *Model) firstTokens(img nn.Image) int {
 	return m.tokenGrid(min(max(img.H, 0), nn.MaxSide), min(max(img.W, 0), nn.MaxSide)).N()
-}
-
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	if ws, ok := m.pool.Get().(*workspace); ok {
-		return ws
-	}
-	return &workspace{m: m, work: make([]scratch, m.threads)}
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 var _ nn.Net = (*Model)(nil)

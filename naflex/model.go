@@ -27,7 +27,7 @@ type Model struct {
 	*nn.Model
 	cfg     Config
 	arch    string
-	scratch *scratchPool // ForwardPatches buffers, shared with WithThreads copies
+	scratch *nn.Pool[patchScratch] // ForwardPatches buffers, shared with WithThreads copies
 }
 
 // New builds a model from a config and its weights (timm state_dict
@@ -52,12 +52,14 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Model: nm, cfg: cfg, scratch: new(scratchPool)}, nil
+	return &Model{Model: nm, cfg: cfg, scratch: new(nn.Pool[patchScratch])}, nil
 }
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg, arch: m.arch, scratch: m.scratch}
 }
 
@@ -108,6 +110,3 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	}
 	return m, nil
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }

@@ -134,7 +134,7 @@ func TestThreads(t *testing.T) {
 		var want []nn.Output
 		for _, threads := range []int{1, 3} {
 			outs := make([]nn.Output, p.Batch)
-			if err := m.WithThreads(threads).ForwardPatches(p, outs); err != nil {
+			if err := m.withThreads(threads).ForwardPatches(p, outs); err != nil {
 				t.Fatal(err)
 			}
 			if want == nil {

@@ -2,8 +2,6 @@ package naflex
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -23,30 +21,6 @@ type Patches struct {
 	Coord []int64
 	// Valid marks the rows that hold a patch (patch_valid).
 	Valid []bool
-}
-
-// scratchPool keeps the buffers of concurrent ForwardPatches callers: one
-// spare that garbage collections leave alone (the steady single caller)
-// and a sync.Pool for the others.
-type scratchPool struct {
-	spare atomic.Pointer[patchScratch]
-	pool  sync.Pool
-}
-
-func (p *scratchPool) get() *patchScratch {
-	if s := p.spare.Swap(nil); s != nil {
-		return s
-	}
-	if s, ok := p.pool.Get().(*patchScratch); ok {
-		return s
-	}
-	return new(patchScratch)
-}
-
-func (p *scratchPool) put(s *patchScratch) {
-	if !p.spare.CompareAndSwap(nil, s) {
-		p.pool.Put(s)
-	}
 }
 
 // maxBatchRows bounds Batch×Rows before anything is sized from it.
@@ -84,8 +58,11 @@ func (m *Model) ForwardPatches(p Patches, outs []nn.Output) error {
 		return fmt.Errorf("%w: %d×%d rows need %d patch values (%d per patch), %d coordinates and %d flags; have %d, %d, %d",
 			ErrImage, p.Batch, p.Rows, n*k, k, 2*n, n, len(p.Data), len(p.Coord), len(p.Valid))
 	}
-	s := m.scratch.get()
-	defer m.scratch.put(s)
+	s := m.scratch.Get()
+	if s == nil {
+		s = new(patchScratch)
+	}
+	defer m.scratch.Put(s)
 	s.imgs = s.imgs[:0]
 	total := 0
 	// First pass: check every image and size the pixel buffer.

@@ -2,25 +2,20 @@ package naflex
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
 
-// maxCachedGrids bounds the per-grid tables squarePos keeps.
-const maxCachedGrids = 16
-
 // squarePos is NaFlexEmbeds' aspect-preserving table
 // (pos_embed_ar_preserving, timm's naflexvit_*_par_* models): for an H×W
 // grid the table is resampled to L×L, L = max(H, W), and its top-left H×W
 // corner is added, so a token's position is scaled the same way on both
-// axes. Tables are cached per grid (the last maxCachedGrids); safe for
+// axes. Tables are cached per grid (posenc.GridCache); safe for
 // concurrent use.
 type squarePos struct {
 	table *posenc.Learned // patch rows only (no prefix rows)
-	mu    sync.Mutex
-	cache map[posenc.Grid][]float32
+	cache posenc.GridCache[[]float32]
 }
 
 // AddTo adds the table to the patch rows of x; prefix rows get none.
@@ -40,11 +35,11 @@ func (p *squarePos) AddTo(x []float32, prefix int, g posenc.Grid, dim int) error
 }
 
 func (p *squarePos) tableFor(g posenc.Grid) ([]float32, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t, ok := p.cache[g]; ok {
-		return t, nil
-	}
+	return p.cache.Get(g, func() ([]float32, error) { return p.build(g) })
+}
+
+// build cuts g's table from the L×L one.
+func (p *squarePos) build(g posenc.Grid) ([]float32, error) {
 	l := max(g.H, g.W)
 	sq, err := p.table.Table(posenc.Grid{H: l, W: l})
 	if err != nil {
@@ -55,9 +50,5 @@ func (p *squarePos) tableFor(g posenc.Grid) ([]float32, error) {
 	for y := 0; y < g.H; y++ {
 		copy(t[y*g.W*d:(y+1)*g.W*d], sq[y*l*d:(y*l+g.W)*d])
 	}
-	if p.cache == nil || len(p.cache) >= maxCachedGrids {
-		p.cache = map[posenc.Grid][]float32{}
-	}
-	p.cache[g] = t
 	return t, nil
 }

@@ -46,6 +46,11 @@ func TestSquarePos(t *testing.T) {
 			}
 		}
 	}
+	// A cached grid's table is added without building or allocating.
+	x, g := make([]float32, 27*d), posenc.Grid{H: 3, W: 9}
+	if n := testing.AllocsPerRun(5, func() { p.AddTo(x, 0, g, d) }); n != 0 {
+		t.Errorf("%v allocations per AddTo of a cached grid", n)
+	}
 	if err := p.AddTo(make([]float32, 3), 0, posenc.Grid{H: 2, W: 2}, d); err == nil {
 		t.Error("tokens of the wrong length: no error")
 	}

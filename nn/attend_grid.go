@@ -37,13 +37,13 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 	if fused {
 		kernels.PackAttentionKV(&s.kv, k, v, ldk, ldv, n, hd)
 	} else {
-		s.scores = grow(s.scores, tile*n)
+		s.scores = Grow(s.scores, tile*n)
 	}
 	tl := 0
 	if qb != nil {
 		tl = qb.TermsLen(g)
-		s.bias = grow(s.bias, tile*n)
-		s.terms = grow(s.terms, (hi-lo)*tl)
+		s.bias = Grow(s.bias, tile*n)
+		s.terms = Grow(s.terms, (hi-lo)*tl)
 		if err := qb.Terms(s.terms, q[lo*ldq:], ldq, g, lo, hi); err != nil {
 			return err
 		}

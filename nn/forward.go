@@ -113,7 +113,7 @@ func (ws *workspace) outputs(outs []Output) {
 	for i, s := range ws.segs {
 		o := &outs[i]
 		o.Grid, o.Prefix = s.grid, e.PrefixN
-		o.Tokens = grow(o.Tokens, s.n*d)
+		o.Tokens = Grow(o.Tokens, s.n*d)
 		copy(o.Tokens, ws.x[s.off*d:(s.off+s.n)*d])
 		// The head runs on this goroutine: its GEMMs are a few rows, and
 		// kernels' parallel GEMM starts goroutines (allocations) per call.

@@ -174,7 +174,7 @@ func TestWorkspaceReservesEveryWorkersKV(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return after.Mallocs - before.Mallocs
 	}
-	for w := range m.threads {
+	for w := range m.Threads() {
 		a := mallocs(w)
 		for try := 0; try < 3 && a != 0; try++ {
 			a = min(a, mallocs(w))

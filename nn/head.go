@@ -82,6 +82,17 @@ func (h *Head) NumClasses() int {
 	return h.Classifiers[0].Out
 }
 
+// Apply is forward_head for a family that runs its own blocks: it pools
+// one image's n token rows of width d (prefix of them before the patches)
+// into out.Pooled and applies the classifiers into out.Logits. buf holds
+// Scratch(n, d) values; an attention-pool head runs on one thread.
+func (h *Head) Apply(tokens []float32, n, prefix, d int, buf []float32, out *Output) {
+	h.forward(1, tokens, n, prefix, d, buf, out)
+}
+
+// Scratch is the length of the buffer Apply needs for n tokens of width d.
+func (h *Head) Scratch(n, d int) int { return h.scratch(n, d) }
+
 // scratch is the buffer forward needs for n tokens of width d.
 func (h *Head) scratch(n, d int) int {
 	s := 2 * d // pooled feature, per-classifier logits row aside
@@ -98,7 +109,7 @@ func (h *Head) forward(t kernels.Threads, tokens []float32, n, prefix, d int, bu
 		out.Pooled, out.Logits = out.Pooled[:0], out.Logits[:0]
 		return
 	}
-	out.Pooled = grow(out.Pooled, h.width(d))
+	out.Pooled = Grow(out.Pooled, h.width(d))
 	p := out.Pooled
 	switch h.Pool {
 	case PoolToken:
@@ -135,7 +146,7 @@ func (h *Head) forward(t kernels.Threads, tokens []float32, n, prefix, d int, bu
 		out.Logits = out.Logits[:0]
 		return
 	}
-	out.Logits = grow(out.Logits, nc)
+	out.Logits = Grow(out.Logits, nc)
 	if len(h.Classifiers) == 1 {
 		h.Classifiers[0].Apply(1, 1, p, h.width(d), out.Logits, nc, kernels.ActNone, nil)
 		return

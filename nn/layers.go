@@ -8,7 +8,7 @@ import (
 
 // Linear is PyTorch's nn.Linear with its weight packed for
 // kernels.GemmPacked: y = x·Wᵀ + b. A reduced-precision Linear
-// (linear_int8.go) holds Q (int8, kernels.GemmQuant) or H (bfloat16,
+// (linear_dtypes.go) holds Q (int8, kernels.GemmQuant) or H (bfloat16,
 // kernels.GemmBF16) instead of W.
 type Linear struct {
 	W       *kernels.PackedB

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/posenc"
 )
@@ -22,7 +20,9 @@ type RunOptions struct {
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
-	// MaxTokens caps the tokens of one forward pass; 0 means DefaultMaxTokens.
+	// MaxTokens caps the tokens of one forward pass (the Net's Tokens);
+	// 0 means the family's default (DefaultMaxTokens; Swin's is larger, as
+	// it counts first-stage patches).
 	MaxTokens int
 	// Edge overrides the encoder's edge policy; EdgeDefault keeps it.
 	Edge EdgePolicy
@@ -47,13 +47,9 @@ type Output struct {
 // Model runs an Encoder on packed images; it is safe for concurrent use.
 type Model struct {
 	enc       *Encoder
-	threads   int
 	maxTokens int
 	edge      EdgePolicy
-	workers   *Workers
-	pool      sync.Pool                 // workspaces of concurrent callers
-	spare     atomic.Pointer[workspace] // one workspace the GC never takes: the steady single caller
-	life      *Lifetime
+	run       *Runner[workspace]
 }
 
 // NewModel checks the encoder and readies it to run. closer (may be nil)
@@ -69,7 +65,7 @@ func NewModel(enc *Encoder, opts RunOptions, closer io.Closer) (*Model, error) {
 	if opts.MaxTokens < 0 {
 		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
 	}
-	m := &Model{enc: enc, maxTokens: opts.MaxTokens, edge: opts.Edge, life: NewLifetime(closer)}
+	m := &Model{enc: enc, maxTokens: opts.MaxTokens, edge: opts.Edge}
 	if m.maxTokens == 0 {
 		m.maxTokens = DefaultMaxTokens
 	}
@@ -79,7 +75,7 @@ func NewModel(enc *Encoder, opts RunOptions, closer io.Closer) (*Model, error) {
 	if m.edge == EdgeDefault {
 		m.edge = EdgeCrop
 	}
-	m.start(opts.Threads)
+	m.start(NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
@@ -87,7 +83,7 @@ func NewModel(enc *Encoder, opts RunOptions, closer io.Closer) (*Model, error) {
 func (m *Model) Encoder() *Encoder { return m.enc }
 
 // Threads is the number of workers of one forward pass.
-func (m *Model) Threads() int { return m.threads }
+func (m *Model) Threads() int { return m.run.Threads() }
 
 // Edge is the edge policy in force.
 func (m *Model) Edge() EdgePolicy { return m.edge }
@@ -99,49 +95,37 @@ func (m *Model) MaxTokens() int { return m.maxTokens }
 // each forward pass on n workers (0: GOMAXPROCS). Closing either closes
 // both; a forward pass on either after that returns ErrClosed.
 func (m *Model) WithThreads(n int) *Model {
-	c := &Model{enc: m.enc, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
-	c.start(n)
+	c := &Model{enc: m.enc, maxTokens: m.maxTokens, edge: m.edge}
+	c.start(m.run.Lifetime(), n)
 	return c
 }
 
 // start launches the helper goroutines and readies the workspace pool.
-func (m *Model) start(threads int) {
-	m.workers = NewWorkers(threads)
-	m.threads = m.workers.N()
-	m.pool.New = func() any { return newWorkspace(m) }
+func (m *Model) start(life *Lifetime, threads int) {
+	m.run = NewRunner(life, threads, func() *workspace { return newWorkspace(m) })
 }
 
 // Close waits for forward passes in flight, then releases the weights.
 // Later forward passes (on m or any WithThreads copy) return ErrClosed.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // Grid returns the patch grid an H×W image gets under the model's edge policy.
 func (m *Model) Grid(h, w int) posenc.Grid { return GridFor(h, w, m.enc.Patch.Size, m.edge) }
 
 // Forward runs one image.
 func (m *Model) Forward(img Image, out *Output) error {
-	if out == nil {
-		return ErrNilOutput
-	}
-	imgs, outs := [1]Image{img}, [1]Output{*out}
-	err := m.ForwardBatch(imgs[:], outs[:])
-	*out = outs[0]
-	return err
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // ForwardBatch runs images of any sizes together as one packed sequence
 // (NaViT): every token-wise step runs on all of them at once, attention
 // stays within each image, and outs[i] is what Forward(imgs[i]) gives.
 func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if !m.life.Acquire() {
-		return ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass is one forward pass over packed images (a RunFunc).
+func (ws *workspace) pass(imgs []Image, outs []Output) error {
 	if err := ws.pack(imgs); err != nil {
 		return err
 	}
@@ -150,23 +134,6 @@ func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
 	}
 	ws.outputs(outs)
 	return nil
-}
-
-// getWorkspace takes the spare workspace, or one from the pool. The spare
-// exists because sync.Pool drops its contents at garbage collections and
-// keeps one per P: a caller that runs forward passes in a loop would
-// otherwise now and then rebuild its workspace.
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	return m.pool.Get().(*workspace)
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 // pack lays the images out one after another in the sequence, checking
@@ -213,20 +180,18 @@ func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
 		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
 		ws.tokens += n
 	}
-	ws.rowTile = rowTileFor(ws.tokens, m.threads)
+	ws.rowTile = rowTileFor(ws.tokens, m.Threads())
 	l := ws.lens()
-	return 4 * (l.x + l.qkv + l.ao + l.head + m.threads*(l.ln+l.hid+l.col+l.scores+l.bias))
+	return 4 * (l.x + l.qkv + l.ao + l.head + m.Threads()*(l.ln+l.hid+l.col+l.scores+l.bias))
 }
 
-// FLOPsFor counts the floating-point operations (2 per multiply-add) of
-// one forward pass over images of these sizes (H, W) packed together.
-func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
-	grids := make([]posenc.Grid, len(sizes))
-	for i, s := range sizes {
-		grids[i] = m.Grid(s[0], s[1])
-	}
-	return m.enc.FLOPs(grids...)
-}
+// Tokens is the rows an H×W image adds to a forward pass (prefix and
+// patches under the edge policy): what MaxTokens caps.
+func (m *Model) Tokens(h, w int) int { return m.enc.PrefixN + m.Grid(h, w).N() }
+
+// FLOPs counts the floating-point operations (2 per multiply-add) of one
+// forward pass over an H×W image.
+func (m *Model) FLOPs(h, w int) float64 { return m.enc.FLOPs(m.Grid(h, w)) }
 
 // Describe is the Info of an encoder model: the family's name, timm's
 // architecture name and the family's resolved config as JSON, with the

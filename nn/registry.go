@@ -49,6 +49,20 @@ type Net interface {
 	Grid(h, w int) posenc.Grid
 	// Info describes the model.
 	Info() Info
+	// WithThreads returns a model that shares the weights and lifetime
+	// (Close on either closes both) but runs each forward pass on n
+	// workers (0: GOMAXPROCS). Results do not depend on it.
+	WithThreads(n int) Net
+	// Tokens is what an H×W image counts against MaxTokens, in the
+	// family's own unit: a ViT's tokens (prefix and patches), the
+	// first-stage patches of a pyramid such as Swin.
+	Tokens(h, w int) int
+	// MaxTokens is the cap on the Tokens of one forward pass (all images
+	// packed together): RunOptions.MaxTokens, else the family's default.
+	MaxTokens() int
+	// FLOPs counts the floating-point operations (2 per multiply-add) of
+	// one forward pass over an H×W image.
+	FLOPs(h, w int) float64
 	// Close waits for forward passes in flight and releases the weights.
 	Close() error
 }

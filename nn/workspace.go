@@ -54,8 +54,8 @@ type scratch struct {
 }
 
 // workspace holds every buffer of one forward pass. Workspaces live in the
-// model's sync.Pool, one per concurrent caller, and only grow: once warm for
-// a size, a forward allocates nothing.
+// model's Runner, one per concurrent caller, and only grow: once warm for a
+// size, a forward allocates nothing.
 type workspace struct {
 	m       *Model
 	segs    []segment
@@ -78,15 +78,7 @@ type workspace struct {
 }
 
 func newWorkspace(m *Model) *workspace {
-	return &workspace{m: m, work: make([]scratch, m.threads)}
-}
-
-// grow returns s resliced to n, reallocating only when it is too small.
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
+	return &workspace{m: m, work: make([]scratch, m.Threads())}
 }
 
 // bufferLens are the lengths of a workspace's buffers: the shared ones
@@ -156,11 +148,11 @@ func rowTileFor(tokens, threads int) int {
 func (ws *workspace) size() {
 	ws.rowTile = rowTileFor(ws.tokens, len(ws.work))
 	l := ws.lens()
-	ws.x, ws.qkv, ws.ao, ws.head = grow(ws.x, l.x), grow(ws.qkv, l.qkv), grow(ws.ao, l.ao), grow(ws.head, l.head)
+	ws.x, ws.qkv, ws.ao, ws.head = Grow(ws.x, l.x), Grow(ws.qkv, l.qkv), Grow(ws.ao, l.ao), Grow(ws.head, l.head)
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.ln, w.hid, w.col = grow(w.ln, l.ln), grow(w.hid, l.hid), grow(w.col, l.col)
-		w.scores, w.bias = grow(w.scores, l.scores), grow(w.bias, l.bias)
+		w.ln, w.hid, w.col = Grow(w.ln, l.ln), Grow(w.hid, l.hid), Grow(w.col, l.col)
+		w.scores, w.bias = Grow(w.scores, l.scores), Grow(w.bias, l.bias)
 		// Every worker, not only those that ran a fused item so far.
 		w.kv.Reserve(l.kvKeys, ws.m.enc.HeadDim())
 	}
@@ -183,7 +175,7 @@ func (ws *workspace) resizeImages() {
 		}
 		th := kernels.InterpTaps(s.img.H, h, kernels.InterpBilinear, false, true)
 		tw := kernels.InterpTaps(s.img.W, w, kernels.InterpBilinear, false, true)
-		buf := grow(ws.resized[i], s.img.C*h*w)
+		buf := Grow(ws.resized[i], s.img.C*h*w)
 		ws.resized[i] = buf
 		for c := 0; c < s.img.C; c++ {
 			kernels.Resample(1, buf[c*h*w:(c+1)*h*w], s.img.Pix[c*s.img.H*s.img.W:(c+1)*s.img.H*s.img.W], 1, th, tw)
@@ -195,7 +187,7 @@ func (ws *workspace) resizeImages() {
 // run does the items of one phase on the model's workers.
 func (ws *workspace) run(kind phase) {
 	ws.kind = kind
-	ws.m.workers.Run(&ws.batch, ws, ws.count())
+	ws.m.run.Workers().Run(&ws.batch, ws, ws.count())
 }
 
 // Do runs item i of the current phase (Job).

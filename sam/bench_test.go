@@ -45,7 +45,7 @@ func BenchmarkSAMBase(b *testing.B) {
 	for _, s := range [][2]int{{1024, 1024}, {512, 768}} {
 		b.Run(fmt.Sprintf("%dx%d/threads=2", s[0], s[1]), func(b *testing.B) {
 			m := samBase(b).WithThreads(2)
-			familytest.Bench(b, m, s[0], s[1], func(h, w int) float64 { return m.FLOPsFor([2]int{h, w}) })
+			familytest.Bench(b, m, s[0], s[1], m.FLOPs)
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)

@@ -60,13 +60,6 @@ type workspace struct {
 func (ws *workspace) neck() []float32 { return ws.ao[:ws.g.N()*ws.m.cfg.NeckChans] }
 func (ws *workspace) feat() []float32 { return ws.qkv[:ws.g.N()*ws.m.cfg.NeckChans] }
 
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
 func tiles(n, t int) int { return (n + t - 1) / t }
 
 // prepare checks the image, works out its grid and windows and sizes the
@@ -93,14 +86,14 @@ func (ws *workspace) prepare(img nn.Image) error {
 		ws.win, area = win, c.Window*c.Window
 	}
 	d, nc := c.Dim, c.NeckChans
-	ws.x, ws.ao = grow(ws.x, n*d), grow(ws.ao, n*max(d, nc))
-	ws.qkv = grow(ws.qkv, n*max(3*d, nc))
+	ws.x, ws.ao = nn.Grow(ws.x, n*d), nn.Grow(ws.ao, n*max(d, nc))
+	ws.qkv = nn.Grow(ws.qkv, n*max(3*d, nc))
 	col := rowTile * max(c.InChans*c.Patch*c.Patch, 9*nc)
 	hid := rowTile * m.w.blocks[0].mlp.Scratch()
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.col, w.hid, w.ln = grow(w.col, col), grow(w.hid, hid), grow(w.ln, rowTile*d)
-		w.win, w.wout = grow(w.win, area*3*d), grow(w.wout, area*d)
+		w.col, w.hid, w.ln = nn.Grow(w.col, col), nn.Grow(w.hid, hid), nn.Grow(w.ln, rowTile*d)
+		w.win, w.wout = nn.Grow(w.win, area*3*d), nn.Grow(w.wout, area*d)
 	}
 	return nil
 }
@@ -150,7 +143,7 @@ func (ws *workspace) attentionError() error {
 
 func (ws *workspace) run(kind phase, items int) {
 	ws.kind = kind
-	ws.m.workers.Run(&ws.batch, ws, items)
+	ws.m.run.Workers().Run(&ws.batch, ws, items)
 }
 
 // Do runs item i of the current phase (nn.Job).
@@ -241,9 +234,9 @@ func (ws *workspace) output(out *nn.Output) {
 		src = ws.feat()
 	}
 	out.Grid, out.Prefix = ws.g, 0
-	out.Tokens = grow(out.Tokens, n*od)
+	out.Tokens = nn.Grow(out.Tokens, n*od)
 	copy(out.Tokens, src[:n*od])
-	out.Pooled = grow(out.Pooled, od)
+	out.Pooled = nn.Grow(out.Pooled, od)
 	for j := 0; j < od; j++ {
 		var sum float64
 		for r := 0; r < n; r++ {
@@ -255,6 +248,6 @@ func (ws *workspace) output(out *nn.Output) {
 		out.Logits = out.Logits[:0]
 		return
 	}
-	out.Logits = grow(out.Logits, m.w.head.Out)
+	out.Logits = nn.Grow(out.Logits, m.w.head.Out)
 	m.w.head.Apply(1, 1, out.Pooled, od, out.Logits, m.w.head.Out, kernels.ActNone, nil)
 }

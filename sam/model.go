@@ -1,13 +1,10 @@
 package sam
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -32,11 +29,7 @@ type Model struct {
 	w         *weights
 	edge      nn.EdgePolicy
 	maxTokens int
-	threads   int
-	workers   *nn.Workers
-	life      *nn.Lifetime
-	spare     atomic.Pointer[workspace]
-	pool      sync.Pool
+	run       *nn.Runner[workspace]
 }
 
 // New builds a model from a config and its weights (timm state_dict names).
@@ -63,44 +56,49 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens}
 	if m.edge == nn.EdgeDefault {
 		m.edge = nn.EdgeCrop
 	}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
-	m.start(opts.Threads)
+	m.start(nn.NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
-func (m *Model) start(threads int) {
-	m.workers = nn.NewWorkers(threads)
-	m.threads = m.workers.N()
+// start readies the workers and workspaces of one thread count.
+func (m *Model) start(life *nn.Lifetime, threads int) {
+	m.run = nn.NewRunner(life, threads, func() *workspace { return &workspace{m: m, work: make([]scratch, m.run.Threads())} })
 }
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens, life: m.life}
-	c.start(n)
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
+	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens}
+	c.start(m.run.Lifetime(), n)
 	return c
 }
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
 
 // Config returns the architecture.
 func (m *Model) Config() Config { return m.cfg }
 
 // Close waits for forward passes in flight, then releases the weights.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // Grid is the patch grid of an H×W image: the rows of Output.Tokens (the
 // neck keeps the grid).
 func (m *Model) Grid(h, w int) posenc.Grid {
 	return nn.GridFor(h, w, [2]int{m.cfg.Patch, m.cfg.Patch}, m.edge)
 }
+
+// Tokens is what an H×W image counts against MaxTokens: its patches.
+func (m *Model) Tokens(h, w int) int { return m.Grid(h, w).N() }
+
+// MaxTokens is the cap on the patches of one image.
+func (m *Model) MaxTokens() int { return m.maxTokens }
 
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
@@ -111,23 +109,7 @@ func (m *Model) Info() nn.Info {
 
 // Forward runs one image.
 func (m *Model) Forward(img nn.Image, out *nn.Output) error {
-	if out == nil {
-		return nn.ErrNilOutput
-	}
-	if !m.life.Acquire() {
-		return nn.ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
-	if err := ws.prepare(img); err != nil {
-		return err
-	}
-	if err := ws.forward(); err != nil {
-		return err
-	}
-	ws.output(out)
-	return nil
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // ForwardBatch runs images of any sizes; outs[i] is what Forward(imgs[i])
@@ -135,37 +117,25 @@ func (m *Model) Forward(img nn.Image, out *nn.Output) error {
 // global attention, and every phase already keeps the workers busy on
 // one image.
 func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if len(imgs) == 0 {
-		return errors.New("no images")
-	}
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass runs the images one after another (an nn.RunFunc).
+func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 	for i := range imgs {
-		if err := m.Forward(imgs[i], &outs[i]); err != nil {
+		err := ws.prepare(imgs[i])
+		if err == nil {
+			err = ws.forward()
+		}
+		if err != nil {
 			if len(imgs) > 1 {
 				return fmt.Errorf("image %d: %w", i, err)
 			}
 			return err
 		}
+		ws.output(&outs[i])
 	}
 	return nil
-}
-
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	if ws, ok := m.pool.Get().(*workspace); ok {
-		return ws
-	}
-	return &workspace{m: m, work: make([]scratch, m.threads)}
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 var _ nn.Net = (*Model)(nil)
@@ -215,36 +185,34 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 // attentionScale is timm's head_dim ** -0.5.
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
 
-// FLOPsFor counts the floating-point operations (2 per multiply-add) of
-// forward passes over images of these sizes (H, W): patch embedding, every
-// block's GEMMs, attention and relative-position products, the neck and
-// the head. Sizes too small to run count nothing.
-func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
+// FLOPs counts the floating-point operations (2 per multiply-add) of a
+// forward pass over an H×W image: patch embedding, every block's GEMMs,
+// attention and relative-position products, the neck and the head. A size
+// too small to run counts nothing.
+func (m *Model) FLOPs(h, w int) float64 {
 	c := m.cfg
 	var f float64
-	for _, sz := range sizes {
-		g := m.Grid(sz[0], sz[1])
-		if g.N() == 0 {
-			continue
-		}
-		n, d, nc := float64(g.N()), float64(c.Dim), float64(c.NeckChans)
-		f += 2 * n * float64(c.InChans*c.Patch*c.Patch) * d
-		for b := 0; b < c.Depth; b++ {
-			f += 2*n*d*4*d + 4*n*d*float64(c.MLPHidden)
-			keys, side := n, float64(g.H+g.W)
-			if !c.IsGlobal(b) {
-				wn := posenc.Grid{H: (g.H + c.Window - 1) / c.Window, W: (g.W + c.Window - 1) / c.Window}.N()
-				keys, side = float64(c.Window*c.Window), float64(2*c.Window)
-				n = float64(wn * c.Window * c.Window) // padded rows attend too
-			}
-			f += 4 * n * keys * d
-			if c.RelPos {
-				f += 2 * n * side * d
-			}
-			n = float64(g.N())
-		}
-		f += 2*n*d*nc + 2*n*9*nc*nc
-		f += 2 * float64(c.OutDim()*c.NumClasses)
+	g := m.Grid(h, w)
+	if g.N() == 0 {
+		return 0
 	}
+	n, d, nc := float64(g.N()), float64(c.Dim), float64(c.NeckChans)
+	f += 2 * n * float64(c.InChans*c.Patch*c.Patch) * d
+	for b := 0; b < c.Depth; b++ {
+		f += 2*n*d*4*d + 4*n*d*float64(c.MLPHidden)
+		keys, side := n, float64(g.H+g.W)
+		if !c.IsGlobal(b) {
+			wn := posenc.Grid{H: (g.H + c.Window - 1) / c.Window, W: (g.W + c.Window - 1) / c.Window}.N()
+			keys, side = float64(c.Window*c.Window), float64(2*c.Window)
+			n = float64(wn * c.Window * c.Window) // padded rows attend too
+		}
+		f += 4 * n * keys * d
+		if c.RelPos {
+			f += 2 * n * side * d
+		}
+		n = float64(g.N())
+	}
+	f += 2*n*d*nc + 2*n*9*nc*nc
+	f += 2 * float64(c.OutDim()*c.NumClasses)
 	return f
 }

@@ -48,7 +48,7 @@ func BenchmarkForward(b *testing.B) {
 								b.Fatal(err)
 							}
 						}
-						b.ReportMetric(m.FLOPs([2]int{s, s})*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						b.ReportMetric(m.FLOPs(s, s)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 					})
 				}
 			})

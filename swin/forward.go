@@ -105,6 +105,7 @@ type workspace struct {
 	qkv    []float32 // window rows×3·width
 	ao     []float32 // window rows×width: attention output before the projection
 	work   []scratch // one per worker
+	head   []float32 // the head's scratch
 
 	// the phase being run
 	kind         phase
@@ -119,15 +120,7 @@ type workspace struct {
 }
 
 func newWorkspace(m *Model) *workspace {
-	return &workspace{m: m, work: make([]scratch, m.workers.N())}
-}
-
-// grow returns s resliced to n, reallocating only when it is too small.
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
+	return &workspace{m: m, work: make([]scratch, m.Threads())}
 }
 
 // geometry sets every segment's grid, rows and windows for stage si from
@@ -173,15 +166,15 @@ func (ws *workspace) size() {
 		area = max(area, st.window[0]*st.window[1])
 	}
 	ws.geometry(0)
-	ws.x, ws.x2, ws.qkv, ws.ao = grow(ws.x, x), grow(ws.x2, x), grow(ws.qkv, qkv), grow(ws.ao, ao)
+	ws.x, ws.x2, ws.qkv, ws.ao = nn.Grow(ws.x, x), nn.Grow(ws.x2, x), nn.Grow(ws.qkv, qkv), nn.Grow(ws.ao, ao)
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.a, w.b = grow(w.a, maxRowTile*wide), grow(w.b, maxRowTile*wide)
-		w.hid, w.col = grow(w.hid, maxRowTile*hid), grow(w.col, net.patch.ColLen(patchTile))
+		w.a, w.b = nn.Grow(w.a, maxRowTile*wide), nn.Grow(w.b, maxRowTile*wide)
+		w.hid, w.col = nn.Grow(w.hid, maxRowTile*hid), nn.Grow(w.col, net.patch.ColLen(patchTile))
 		for k := range w.bias {
-			w.bias[k] = grow(w.bias[k], area*area)
+			w.bias[k] = nn.Grow(w.bias[k], area*area)
 		}
-		w.scores = grow(w.scores, area*area)
+		w.scores = nn.Grow(w.scores, area*area)
 	}
 }
 
@@ -221,7 +214,7 @@ func (ws *workspace) forward() {
 // run does the items of one phase on the model's workers.
 func (ws *workspace) run(kind phase) {
 	ws.kind = kind
-	ws.m.workers.Run(&ws.batch, ws, len(ws.items))
+	ws.m.run.Workers().Run(&ws.batch, ws, len(ws.items))
 }
 
 // Do runs item i of the current phase (nn.Job).
@@ -548,25 +541,9 @@ func (ws *workspace) outputs(outs []nn.Output) {
 		o := &outs[i]
 		n := s.grid.N()
 		o.Grid, o.Prefix = s.grid, 0
-		o.Tokens = grow(o.Tokens, n*d)
+		o.Tokens = nn.Grow(o.Tokens, n*d)
 		copy(o.Tokens, ws.x[s.off*d:(s.off+n)*d])
-		if ws.m.cfg.GlobalPool == "" {
-			o.Pooled, o.Logits = o.Pooled[:0], o.Logits[:0]
-			continue
-		}
-		o.Pooled = grow(o.Pooled, d)
-		for j := 0; j < d; j++ {
-			var sum float64
-			for r := 0; r < n; r++ {
-				sum += float64(o.Tokens[r*d+j])
-			}
-			o.Pooled[j] = float32(sum / float64(n))
-		}
-		if net.head == nil {
-			o.Logits = o.Logits[:0]
-			continue
-		}
-		o.Logits = grow(o.Logits, net.head.Out)
-		net.head.Apply(1, 1, o.Pooled, d, o.Logits, net.head.Out, kernels.ActNone, nil)
+		ws.head = nn.Grow(ws.head, net.head.Scratch(n, d))
+		net.head.Apply(o.Tokens, n, 0, d, ws.head, o)
 	}
 }

@@ -1,11 +1,8 @@
 package swin
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
@@ -61,10 +58,7 @@ type Model struct {
 	hf        *nn.TransformersInfo
 	maxTokens int
 	edge      nn.EdgePolicy
-	workers   *nn.Workers
-	pool      sync.Pool                 // workspaces of concurrent callers
-	spare     atomic.Pointer[workspace] // one the GC never takes: the steady single caller
-	life      *nn.Lifetime
+	run       *nn.Runner[workspace]
 }
 
 // Load opens a safetensors checkpoint with timm state_dict names. The
@@ -122,12 +116,11 @@ func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, erro
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, net: net, maxTokens: opts.MaxTokens, edge: opts.Edge, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, net: net, maxTokens: opts.MaxTokens, edge: opts.Edge}
 	if m.maxTokens == 0 {
 		m.maxTokens = DefaultMaxTokens
 	}
-	m.workers = nn.NewWorkers(opts.Threads)
-	m.pool.New = func() any { return newWorkspace(m) }
+	m.start(nn.NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
@@ -137,22 +130,25 @@ func (m *Model) Config() Config { return m.cfg }
 // WithThreads returns a model that shares m's weights and lifetime (Close
 // on either closes both) but runs each forward pass on n workers (0:
 // GOMAXPROCS), with workspaces of its own.
-func (m *Model) WithThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge, life: m.life}
-	c.workers = nn.NewWorkers(n)
-	c.pool.New = func() any { return newWorkspace(c) }
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
+	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge}
+	c.start(m.run.Lifetime(), n)
 	return c
 }
 
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
+// start readies the workers and workspaces of one thread count.
+func (m *Model) start(life *nn.Lifetime, threads int) {
+	m.run = nn.NewRunner(life, threads, func() *workspace { return newWorkspace(m) })
+}
 
 // Threads is the number of workers of one forward pass.
-func (m *Model) Threads() int { return m.workers.N() }
+func (m *Model) Threads() int { return m.run.Threads() }
 
 // Close waits for forward passes in flight, then releases the weights.
 // Later forward passes return ErrClosed.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // patchGrid is the patch grid of an H×W image under the model's edge
 // policy (the default: whole patches, i.e. floor, after checkImage).
@@ -171,6 +167,14 @@ func (m *Model) Grid(h, w int) posenc.Grid {
 	return g
 }
 
+// Tokens is what an H×W image counts against MaxTokens: its first-stage
+// patches (under the edge policy).
+func (m *Model) Tokens(h, w int) int { return m.patchGrid(h, w).N() }
+
+// MaxTokens is the cap on the first-stage patches of one forward pass (all
+// packed images together).
+func (m *Model) MaxTokens() int { return m.maxTokens }
+
 // checkImage reports why img cannot run, or nil.
 func (m *Model) checkImage(img Image) error {
 	p := m.cfg.PatchSize
@@ -187,52 +191,24 @@ func (m *Model) checkImage(img Image) error {
 
 // Forward runs one image.
 func (m *Model) Forward(img Image, out *Output) error {
-	if out == nil {
-		return nn.ErrNilOutput
-	}
-	imgs, outs := [1]Image{img}, [1]Output{*out}
-	err := m.ForwardBatch(imgs[:], outs[:])
-	*out = outs[0]
-	return err
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // ForwardBatch runs images of any sizes together: every row-local step
 // (norms, projections, MLPs) runs on all of them at once, attention stays
 // within each image's windows, and outs[i] is what Forward(imgs[i]) gives.
 func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if len(imgs) == 0 {
-		return errors.New("no images")
-	}
-	if !m.life.Acquire() {
-		return ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass is one forward pass over packed images (an nn.RunFunc).
+func (ws *workspace) pass(imgs []Image, outs []Output) error {
 	if err := ws.pack(imgs); err != nil {
 		return err
 	}
 	ws.forward()
 	ws.outputs(outs)
 	return nil
-}
-
-// getWorkspace takes the spare workspace, or one from the pool (which
-// drops its contents at garbage collections).
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	return m.pool.Get().(*workspace)
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 // pack checks the images and the token count, lays the images out one
@@ -308,34 +284,32 @@ func (m *Model) BiasTable(stage, block, head int, window [2]int) ([]float32, err
 }
 
 // FLOPs counts the floating-point operations (2 per multiply-add) of one
-// forward pass over images of these sizes packed together: patch
+// forward pass over an H×W image: patch
 // embedding, patch merging, every block's projections (on the padded
 // window rows), window attention and MLP, and the head.
-func (m *Model) FLOPs(sizes ...[2]int) float64 {
+func (m *Model) FLOPs(h, w int) float64 {
 	c := &m.cfg
 	var f float64
-	for _, s := range sizes {
-		g := m.patchGrid(s[0], s[1])
-		k := float64(c.InChans * c.PatchSize[0] * c.PatchSize[1])
-		f += 2 * float64(g.N()) * k * float64(c.EmbedDim)
-		for si, st := range m.net.stages {
-			d := float64(st.dim)
-			if si > 0 {
-				g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
-				f += 2 * float64(g.N()) * 4 * float64(m.net.stages[si-1].dim) * d
-			}
-			win := st.window
-			nt := win[0] * win[1]
-			windows := float64(((g.H + win[0] - 1) / win[0]) * ((g.W + win[1] - 1) / win[1]))
-			rows := windows * float64(nt)
-			for bi := range st.blocks {
-				h := float64(st.blocks[bi].mlp.Hidden())
-				f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
-			}
+	g := m.patchGrid(h, w)
+	k := float64(c.InChans * c.PatchSize[0] * c.PatchSize[1])
+	f += 2 * float64(g.N()) * k * float64(c.EmbedDim)
+	for si, st := range m.net.stages {
+		d := float64(st.dim)
+		if si > 0 {
+			g = posenc.Grid{H: (g.H + 1) / 2, W: (g.W + 1) / 2}
+			f += 2 * float64(g.N()) * 4 * float64(m.net.stages[si-1].dim) * d
 		}
-		if m.net.head != nil {
-			f += 2 * float64(c.NumFeatures()*c.NumClasses)
+		win := st.window
+		nt := win[0] * win[1]
+		windows := float64(((g.H + win[0] - 1) / win[0]) * ((g.W + win[1] - 1) / win[1]))
+		rows := windows * float64(nt)
+		for bi := range st.blocks {
+			h := float64(st.blocks[bi].mlp.Hidden())
+			f += 2*rows*d*4*d + 4*windows*float64(nt*nt)*d + 4*float64(g.N())*d*h
 		}
+	}
+	if m.net.head.NumClasses() > 0 {
+		f += 2 * float64(c.NumFeatures()*c.NumClasses)
 	}
 	return f
 }

@@ -51,7 +51,9 @@ type network struct {
 	patchNorm nn.LayerNorm
 	stages    []stage
 	norm      nn.LayerNorm
-	head      *nn.Linear // nil without classes
+	// head is timm's ClassifierHead: the mean of the last stage's
+	// tokens (global_pool 'avg'; none for ''), then head.fc.
+	head nn.Head
 }
 
 // load reads and checks every tensor the config calls for, by timm
@@ -156,9 +158,12 @@ func load(c Config, src nn.Source, opts Options) (*network, error) {
 	}
 	nf := c.NumFeatures()
 	n.norm = *nn.NewLayerNorm(w, "norm", nf, eps)
+	if c.GlobalPool != "" {
+		n.head.Pool = nn.PoolAvg
+	}
 	if c.NumClasses > 0 {
 		h := linear("head.fc", w.Get("head.fc.weight", c.NumClasses, nf), w.Get("head.fc.bias", c.NumClasses), c.NumClasses, nf)
-		n.head = &h
+		n.head.Classifiers = []nn.Linear{h}
 	}
 	if err := w.Finish(); err != nil {
 		return nil, err

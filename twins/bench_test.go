@@ -30,7 +30,7 @@ func sized(b *testing.B, name string, cfg Config, threads int) *Model {
 		}
 		benchModels.m[name] = m
 	}
-	return m.WithThreads(threads)
+	return m.withThreads(threads)
 }
 
 // BenchmarkSmall times twins_pcpvt_small and twins_svt_small at their
@@ -45,7 +45,7 @@ func BenchmarkSmall(b *testing.B) {
 		for _, s := range [][2]int{{224, 224}, {384, 512}} {
 			b.Run(fmt.Sprintf("%s/%dx%d/threads=2", mc.name, s[0], s[1]), func(b *testing.B) {
 				m := sized(b, mc.name, mc.cfg, 2)
-				familytest.Bench(b, m, s[0], s[1], func(h, w int) float64 { return m.FLOPsFor([2]int{h, w}) })
+				familytest.Bench(b, m, s[0], s[1], m.FLOPs)
 			})
 		}
 	}

@@ -65,7 +65,6 @@ type scratch struct {
 type workspace struct {
 	m    *Model
 	segs []segment
-	one  [1]nn.Image
 	buf  [2][]float32 // the residual streams of even and odd stages
 	ln   []float32
 	q    []float32
@@ -74,6 +73,7 @@ type workspace struct {
 	kv   []float32
 	qkv  []float32 // local attention: window rows × 3·dim
 	pad  []float32 // the PEG's zero-padded grid
+	head []float32 // the head's scratch
 	work []scratch
 
 	// the phase being run
@@ -82,13 +82,6 @@ type workspace struct {
 	x, prev      []float32 // this stage's tokens, the previous stage's
 	items        []item
 	batch        nn.Batch
-}
-
-func grow(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }
 
 func tiles(n, t int) int { return (n + t - 1) / t }
@@ -147,13 +140,13 @@ func (ws *workspace) prepare(imgs []nn.Image, first int, named bool) error {
 		}
 		prevC = c
 	}
-	ws.buf[0], ws.buf[1] = grow(ws.buf[0], x), grow(ws.buf[1], x)
-	ws.ln, ws.q, ws.ao = grow(ws.ln, x), grow(ws.q, x), grow(ws.ao, x)
-	ws.kvIn, ws.kv, ws.qkv, ws.pad = grow(ws.kvIn, red), grow(ws.kv, kv), grow(ws.qkv, qkv), grow(ws.pad, pad)
+	ws.buf[0], ws.buf[1] = nn.Grow(ws.buf[0], x), nn.Grow(ws.buf[1], x)
+	ws.ln, ws.q, ws.ao = nn.Grow(ws.ln, x), nn.Grow(ws.q, x), nn.Grow(ws.ao, x)
+	ws.kvIn, ws.kv, ws.qkv, ws.pad = nn.Grow(ws.kvIn, red), nn.Grow(ws.kv, kv), nn.Grow(ws.qkv, qkv), nn.Grow(ws.pad, pad)
 	for i := range ws.work {
 		w := &ws.work[i]
-		w.col, w.hid, w.scores = grow(w.col, col), grow(w.hid, hid), grow(w.scores, scores)
-		w.a, w.wo = grow(w.a, a), grow(w.wo, wo)
+		w.col, w.hid, w.scores = nn.Grow(w.col, col), nn.Grow(w.hid, hid), nn.Grow(w.scores, scores)
+		w.a, w.wo = nn.Grow(w.a, a), nn.Grow(w.wo, wo)
 	}
 	return nil
 }
@@ -289,7 +282,7 @@ func (ws *workspace) run(kind phase, tile int, u unit, heads int) {
 			}
 		}
 	}
-	ws.m.workers.Run(&ws.batch, ws, len(ws.items))
+	ws.m.run.Workers().Run(&ws.batch, ws, len(ws.items))
 }
 
 // Do runs item i of the current phase (nn.Job).
@@ -410,20 +403,8 @@ func (ws *workspace) output(sg *segment, out *nn.Output) {
 	n := g.N()
 	x := ws.x[sg.off*c : (sg.off+n)*c]
 	out.Grid, out.Prefix = g, 0
-	out.Tokens = grow(out.Tokens, n*c)
+	out.Tokens = nn.Grow(out.Tokens, n*c)
 	copy(out.Tokens, x)
-	out.Pooled = grow(out.Pooled, c)
-	for j := 0; j < c; j++ {
-		var sum float64
-		for r := 0; r < n; r++ {
-			sum += float64(x[r*c+j])
-		}
-		out.Pooled[j] = float32(sum / float64(n))
-	}
-	if m.head == nil {
-		out.Logits = out.Logits[:0]
-		return
-	}
-	out.Logits = grow(out.Logits, m.head.Out)
-	m.head.Apply(1, 1, out.Pooled, c, out.Logits, m.head.Out, kernels.ActNone, nil)
+	ws.head = nn.Grow(ws.head, m.head.Scratch(n, c))
+	m.head.Apply(x, n, 0, c, ws.head, out)
 }

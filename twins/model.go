@@ -1,13 +1,10 @@
 package twins
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -31,15 +28,11 @@ type Model struct {
 	arch      string
 	stages    []stage
 	norm      *nn.LayerNorm
-	head      *nn.Linear // nil without classes
+	head      nn.Head // the mean of the last stage's tokens, then the classifier (timm's 'avg' head)
 	edge      nn.EdgePolicy
 	maxTokens int
 	pack      int // packTokens (tests lower it)
-	threads   int
-	workers   *nn.Workers
-	life      *nn.Lifetime
-	spare     atomic.Pointer[workspace]
-	pool      sync.Pool
+	run       *nn.Runner[workspace]
 }
 
 // New builds a model from a config and its weights (timm state_dict names).
@@ -66,29 +59,34 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, stages: stages, norm: norm, head: head, edge: opts.Edge, maxTokens: opts.MaxTokens,
-		pack: packTokens, life: nn.NewLifetime(closer)}
+	m := &Model{cfg: cfg, stages: stages, norm: norm, head: nn.Head{Pool: nn.PoolAvg}, edge: opts.Edge, maxTokens: opts.MaxTokens,
+		pack: packTokens}
+	if head != nil {
+		m.head.Classifiers = []nn.Linear{*head}
+	}
 	if m.edge == nn.EdgeDefault {
 		m.edge = nn.EdgeCrop
 	}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
-	m.start(opts.Threads)
+	m.start(nn.NewLifetime(closer), opts.Threads)
 	return m, nil
 }
 
-func (m *Model) start(threads int) {
-	m.workers = nn.NewWorkers(threads)
-	m.threads = m.workers.N()
+// start readies the workers and workspaces of one thread count.
+func (m *Model) start(life *nn.Lifetime, threads int) {
+	m.run = nn.NewRunner(life, threads, func() *workspace { return &workspace{m: m, work: make([]scratch, m.run.Threads())} })
 }
 
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS).
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, stages: m.stages, norm: m.norm, head: m.head, edge: m.edge,
-		maxTokens: m.maxTokens, pack: m.pack, life: m.life}
-	c.start(n)
+		maxTokens: m.maxTokens, pack: m.pack}
+	c.start(m.run.Lifetime(), n)
 	return c
 }
 
@@ -96,7 +94,7 @@ func (m *Model) WithThreads(n int) *Model {
 func (m *Model) Config() Config { return m.cfg }
 
 // Close waits for forward passes in flight, then releases the weights.
-func (m *Model) Close() error { return m.life.Close() }
+func (m *Model) Close() error { return m.run.Close() }
 
 // grids returns the token grid of every stage for an h×w image.
 func (m *Model) grids(h, w int, dst []posenc.Grid) []posenc.Grid {
@@ -119,6 +117,16 @@ func (m *Model) Grid(h, w int) posenc.Grid {
 	return g[len(g)-1]
 }
 
+// Tokens is what an H×W image counts against MaxTokens: its first-stage
+// tokens.
+func (m *Model) Tokens(h, w int) int {
+	var buf [maxStages]posenc.Grid
+	return m.grids(h, w, buf[:0])[0].N()
+}
+
+// MaxTokens is the cap on the first-stage tokens of one image.
+func (m *Model) MaxTokens() int { return m.maxTokens }
+
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
@@ -128,24 +136,7 @@ func (m *Model) Info() nn.Info {
 
 // Forward runs one image.
 func (m *Model) Forward(img nn.Image, out *nn.Output) error {
-	if out == nil {
-		return nn.ErrNilOutput
-	}
-	if !m.life.Acquire() {
-		return nn.ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
-	ws.one[0] = img
-	err := ws.prepare(ws.one[:], 0, false)
-	ws.one[0] = nn.Image{}
-	if err != nil {
-		return err
-	}
-	ws.forward()
-	ws.output(&ws.segs[0], out)
-	return nil
+	return m.run.Forward(img, out, (*workspace).pass)
 }
 
 // packTokens bounds the first-stage tokens of the images run in one
@@ -160,18 +151,12 @@ const packTokens = 4096
 // first-stage tokens; outs[i] is what Forward(imgs[i]) gives, bit for
 // bit: each image's rows are tiled as when it runs alone.
 func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
-	if len(outs) != len(imgs) {
-		return fmt.Errorf("%d images but %d outputs", len(imgs), len(outs))
-	}
-	if len(imgs) == 0 {
-		return errors.New("no images")
-	}
-	if !m.life.Acquire() {
-		return nn.ErrClosed
-	}
-	defer m.life.Release()
-	ws := m.getWorkspace()
-	defer m.putWorkspace(ws)
+	return m.run.ForwardBatch(imgs, outs, (*workspace).pass)
+}
+
+// pass runs images in packed groups (an nn.RunFunc).
+func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
+	m := ws.m
 	for lo := 0; lo < len(imgs); {
 		hi, tokens := lo+1, m.firstTokens(imgs[lo])
 		for hi < len(imgs) && tokens+m.firstTokens(imgs[hi]) <= m.pack {
@@ -196,22 +181,6 @@ func (m *Model) firstTokens(img nn.Image) int {
 	h, w := min(max(img.H, 0), nn.MaxSide), min(max(img.W, 0), nn.MaxSide)
 	var buf [maxStages]posenc.Grid
 	return m.grids(h, w, buf[:0])[0].N()
-}
-
-func (m *Model) getWorkspace() *workspace {
-	if ws := m.spare.Swap(nil); ws != nil {
-		return ws
-	}
-	if ws, ok := m.pool.Get().(*workspace); ok {
-		return ws
-	}
-	return &workspace{m: m, work: make([]scratch, m.threads)}
-}
-
-func (m *Model) putWorkspace(ws *workspace) {
-	if !m.spare.CompareAndSwap(nil, ws) {
-		m.pool.Put(ws)
-	}
 }
 
 var _ nn.Net = (*Model)(nil)
@@ -260,53 +229,42 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 // attentionScale is timm's head_dim ** -0.5.
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
 
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }
-
-// FLOPsFor counts the floating-point operations (2 per multiply-add) of
-// forward passes over images of these sizes (H, W): patch embeddings,
+// FLOPs counts the floating-point operations (2 per multiply-add) of a
+// forward pass over an H×W image: patch embeddings,
 // spatial reductions, every GEMM and attention (local attention over its
-// padded windows), the PEGs and the head. Sizes too small to run count
+// padded windows), the PEGs and the head. A size too small to run counts
 // nothing.
-func (m *Model) FLOPsFor(sizes ...[2]int) float64 {
-	var f float64
+func (m *Model) FLOPs(h, w int) float64 {
 	var buf [maxStages]posenc.Grid
-	for _, sz := range sizes {
-		g := m.grids(sz[0], sz[1], buf[:0])
-		prev := float64(m.cfg.InChans)
-		var one float64
-		ok := true
-		for s, st := range m.stages {
-			n, c := float64(g[s].N()), float64(st.dim)
-			r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
-			if g[s].N() == 0 || (st.global && r.N() == 0) {
-				ok = false
-				break
-			}
-			keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
-			if st.sr == 1 {
-				keys = n
-			}
-			one += 2*n*prev*p*p*c + 18*n*c
-			for i := range st.blocks {
-				h := float64(st.blocks[i].mlp.Hidden())
-				one += 2*n*c*c + 4*n*c*h // projection, MLP
-				if st.blocks[i].local {
-					win := nn.NewPaddedWindows(g[s], [2]int{st.ws, st.ws})
-					rows, nt := float64(win.Rows()), float64(win.Area())
-					one += 2*rows*c*3*c + 4*rows*nt*c
-					continue
-				}
-				one += 2*n*c*c + 4*n*keys*c + 2*keys*c*2*c
-				if st.sr > 1 {
-					one += 2 * keys * c * sr * sr * c
-				}
-			}
-			prev = c
+	g := m.grids(h, w, buf[:0])
+	prev := float64(m.cfg.InChans)
+	var one float64
+	for s, st := range m.stages {
+		n, c := float64(g[s].N()), float64(st.dim)
+		r := posenc.Grid{H: g[s].H / st.sr, W: g[s].W / st.sr}
+		if g[s].N() == 0 || (st.global && r.N() == 0) {
+			return 0
 		}
-		if ok {
-			f += one + 2*prev*float64(m.cfg.NumClasses)
+		keys, p, sr := float64(r.N()), float64(st.patch), float64(st.sr)
+		if st.sr == 1 {
+			keys = n
 		}
+		one += 2*n*prev*p*p*c + 18*n*c
+		for i := range st.blocks {
+			h := float64(st.blocks[i].mlp.Hidden())
+			one += 2*n*c*c + 4*n*c*h // projection, MLP
+			if st.blocks[i].local {
+				win := nn.NewPaddedWindows(g[s], [2]int{st.ws, st.ws})
+				rows, nt := float64(win.Rows()), float64(win.Area())
+				one += 2*rows*c*3*c + 4*rows*nt*c
+				continue
+			}
+			one += 2*n*c*c + 4*n*keys*c + 2*keys*c*2*c
+			if st.sr > 1 {
+				one += 2 * keys * c * sr * sr * c
+			}
+		}
+		prev = c
 	}
-	return f
+	return one + 2*prev*float64(m.cfg.NumClasses)
 }

@@ -409,19 +409,19 @@ func TestRandomWeights(t *testing.T) {
 	}
 }
 
-// TestFLOPs: FLOPsFor adds up over images, grows with the image, and
-// counts nothing for an image too small to run.
+// TestFLOPs: FLOPs grows with the image and counts nothing for an image
+// too small to run.
 func TestFLOPs(t *testing.T) {
 	for _, cfg := range fullSize() {
 		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, b := m.FLOPsFor([2]int{224, 224}), m.FLOPsFor([2]int{384, 512})
-		if a <= 0 || b <= a || m.FLOPsFor([2]int{224, 224}, [2]int{384, 512}) != a+b {
-			t.Errorf("224²: %g, 384×512: %g, both: %g", a, b, m.FLOPsFor([2]int{224, 224}, [2]int{384, 512}))
+		a, b := m.FLOPs(224, 224), m.FLOPs(384, 512)
+		if a <= 0 || b <= a {
+			t.Errorf("224²: %g, 384×512: %g", a, b)
 		}
-		if f := m.FLOPsFor([2]int{16, 16}); f != 0 {
+		if f := m.FLOPs(16, 16); f != 0 {
 			t.Errorf("an image too small to run counts %g", f)
 		}
 		t.Logf("%v at 224²: %.2f G multiply-adds", cfg.Dims, a/2e9)

@@ -352,7 +352,7 @@ func TestAttentionEncodingsPacked(t *testing.T) {
 		}
 		for _, threads := range []int{2, 3} {
 			more := make([]Output, len(imgs))
-			if err := m.WithThreads(threads).ForwardBatch(imgs, more); err != nil {
+			if err := m.withThreads(threads).ForwardBatch(imgs, more); err != nil {
 				t.Fatal(err)
 			}
 			for i := range imgs {

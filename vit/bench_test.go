@@ -25,7 +25,7 @@ func b16(b *testing.B, threads int) *Model {
 	if benchB16.err != nil {
 		b.Fatal(benchB16.err)
 	}
-	return benchB16.m.WithThreads(threads)
+	return benchB16.m.withThreads(threads)
 }
 
 func benchImage(h, w int) Image {
@@ -55,7 +55,7 @@ func BenchmarkViTB16(b *testing.B) {
 					m.Forward(img, &out)
 				}
 				g := out.Grid
-				b.ReportMetric(m.FLOPs([2]int{g.H, g.W})*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(m.Encoder().FLOPs(g)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				b.ReportMetric(float64(m.WorkspaceBytes(s))/(1<<20), "workspace-MB")
 			})
 		}

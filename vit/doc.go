@@ -49,10 +49,10 @@
 // pooled feature and the logits (forward_head).
 //
 // A Model is safe for concurrent use: each forward pass takes a workspace
-// from a sync.Pool, and workspaces only grow, so a warm pass allocates
-// nothing in this package. Work is split over Options.Threads workers by
-// row tiles and (image, head, query tile) items; results are bit-identical
-// for any thread count.
+// from the model's nn.Runner, and workspaces only grow, so a warm pass
+// allocates nothing in this package. Work is split over Options.Threads
+// workers by row tiles and (image, head, query tile) items; results are
+// bit-identical for any thread count.
 //
 // # Errors
 //

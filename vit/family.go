@@ -116,6 +116,3 @@ func (m *Model) Info() nn.Info {
 }
 
 var _ nn.Net = (*Model)(nil)
-
-// WithThreadsNet is WithThreads for the front door (anyres.WithThreads).
-func (m *Model) WithThreadsNet(n int) nn.Net { return m.WithThreads(n) }

@@ -159,7 +159,9 @@ func build(cfg Config, src TensorSource, opts Options, closer io.Closer) (*Model
 // WithThreads returns a model that shares m's weights and lifetime but runs
 // each forward pass on n workers (0: GOMAXPROCS). Closing either closes
 // both; forward passes after that return nn.ErrClosed.
-func (m *Model) WithThreads(n int) *Model {
+func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
+
+func (m *Model) withThreads(n int) *Model {
 	return &Model{Model: m.Model.WithThreads(n), cfg: m.cfg, patch: m.patch, arch: m.arch, hf: m.hf}
 }
 
@@ -168,13 +170,3 @@ func (m *Model) Config() Config { return m.cfg }
 
 // PatchSize is the patch size the model runs at.
 func (m *Model) PatchSize() [2]int { return m.patch }
-
-// FLOPs counts the floating-point operations (2 per multiply-add) of one
-// forward pass over images with the given patch grids packed together.
-func (m *Model) FLOPs(grids ...[2]int) float64 {
-	g := make([]posenc.Grid, len(grids))
-	for i, s := range grids {
-		g[i] = posenc.Grid{H: s[0], W: s[1]}
-	}
-	return m.Encoder().FLOPs(g...)
-}

@@ -98,7 +98,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.out, "out", "", "write features to this .npy or .safetensors file instead of printing classes")
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
-	fs.IntVar(&f.maxTokens, "max-tokens", nn.DefaultMaxTokens, "refuse inputs with more tokens than this")
+	fs.IntVar(&f.maxTokens, "max-tokens", 0, "refuse inputs that count more tokens than this (0: the model's own cap: 16384 tokens for a ViT, 262144 first-stage patches for Swin)")
 	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights)")
 	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names (timm prefixes, e.g. blocks.11.mlp.fc2,head) kept in float32")
 	if err := fs.Parse(args); err != nil {
@@ -125,8 +125,8 @@ func run(f runFlags, normSet bool) error {
 	if f.input != "" && (f.tokens != 0 || (f.size != "" && f.size != "native")) {
 		return errors.New("-input is used as it is: -size and -tokens apply to -image")
 	}
-	if f.tokens < 0 || f.top < 0 || f.maxTokens <= 0 {
-		return errors.New("-tokens, -top and -max-tokens must be positive")
+	if f.tokens < 0 || f.top < 0 || f.maxTokens < 0 {
+		return errors.New("-tokens, -top and -max-tokens must not be negative")
 	}
 	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens, DType: f.dtype}
 	if f.keepF32 != "" {
@@ -319,7 +319,7 @@ func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, t
 	x, err := modelinput.Prepare(m, photo, opts)
 	switch {
 	case errors.Is(err, nn.ErrTooManyTokens):
-		return nil, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, f.maxTokens-m.Info().Prefix))
+		return nil, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, m.MaxTokens()-m.Info().Prefix))
 	case errors.Is(err, nn.ErrImage):
 		return nil, "", fmt.Errorf("%s: %w; use -size or -tokens to enlarge it", f.image, err)
 	case err != nil:

@@ -151,3 +151,24 @@ func TestRunNaFlexTokens(t *testing.T) {
 		t.Errorf("input size %s, want SigLIP 2's %dx%d", g, h, w)
 	}
 }
+
+// TestRunSwinLargeImage: Swin counts first-stage patches against its cap,
+// so the command must not hold a 640² image (25600 patches at patch 4)
+// to a ViT's 16384 tokens: it once checked the last stage's grid, passed,
+// and the forward pass then failed on the cap it had passed to Load.
+// -max-tokens below the image's patches still refuses it.
+func TestRunSwinLargeImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 640² forward pass")
+	}
+	f := golden.Open(t, "swinv2_cpb.safetensors")
+	hub := golden.WriteHubFolder(t, f, t.TempDir())
+	photo := writePhoto(t, t.TempDir(), 640, 640)
+	if _, err := runCaptured(t, "-weights", hub, "-image", photo, "-size", "640", "-top", "1"); err != nil {
+		t.Fatalf("640² Swin image: %v", err)
+	}
+	_, err := runCaptured(t, "-weights", hub, "-image", photo, "-size", "640", "-max-tokens", "16384")
+	if err == nil || !strings.Contains(err.Error(), "limit of 16384") {
+		t.Errorf("-max-tokens 16384: got %v, want the command's limit error", err)
+	}
+}

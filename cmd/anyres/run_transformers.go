@@ -74,9 +74,8 @@ func processorImage(f runFlags, m anyres.Model, photo image.Image, p imageprep.P
 	b := photo.Bounds()
 	p.Norm = norm
 	out := p.OutputSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
-	info := m.Info()
-	if g := m.Grid(out.H, out.W); g.N()+info.Prefix > f.maxTokens {
-		return nil, "", fmt.Errorf("%s: preprocessor_config.json makes a %v input, %d tokens, over the limit of %d (raise -max-tokens)", f.image, out, g.N()+info.Prefix, f.maxTokens)
+	if n, limit := m.Tokens(out.H, out.W), m.MaxTokens(); n > limit {
+		return nil, "", fmt.Errorf("%s: preprocessor_config.json makes a %v input, %d tokens, over the model's limit of %d (raise -max-tokens)", f.image, out, n, limit)
 	}
 	x, err := p.Prepare(photo, imageprep.Limits{})
 	if err != nil {

@@ -21,7 +21,7 @@ type Options struct {
 	Size      imageprep.Size   // resize to exactly this size
 	Tokens    int              // resize to the largest size with the photo's aspect ratio and at most Tokens patches
 	Norm      imageprep.Norm   // the model's normalisation
-	MaxTokens int              // refuse inputs with more tokens (prefix included); 0: no check here
+	MaxTokens int              // refuse inputs that count more tokens (nn.Net.Tokens); 0: the model's own cap
 	Limits    imageprep.Limits // bounds on the resize; zero fields mean imageprep.DefaultLimits
 	Filter    imageprep.Filter // the resize filter; the zero value is imageprep's default
 }
@@ -51,8 +51,14 @@ func Prepare(m nn.Net, photo image.Image, o Options) (*imageprep.Tensor, error) 
 	if in.H < patch[0] || in.W < patch[1] {
 		return nil, fmt.Errorf("%w: input %v is smaller than one %dx%d patch", nn.ErrImage, in, patch[0], patch[1])
 	}
-	if g := m.Grid(in.H, in.W); o.MaxTokens > 0 && g.N()+info.Prefix > o.MaxTokens {
-		return nil, fmt.Errorf("%w: a %v input is a %v grid, %d tokens, over the limit of %d", nn.ErrTooManyTokens, in, g, g.N()+info.Prefix, o.MaxTokens)
+	// The model counts its tokens in the unit its cap checks (Swin its
+	// first-stage patches, a ViT its prefix and patches).
+	limit := o.MaxTokens
+	if limit <= 0 {
+		limit = m.MaxTokens()
+	}
+	if n := m.Tokens(in.H, in.W); limit > 0 && n > limit {
+		return nil, fmt.Errorf("%w: a %v input counts %d tokens, over the limit of %d", nn.ErrTooManyTokens, in, n, limit)
 	}
 	return imageprep.Prepare(photo, prep)
 }

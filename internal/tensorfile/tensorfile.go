@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"sort"
 	"unsafe"
 
@@ -257,34 +256,3 @@ var littleEndian = func() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
-
-// Source is anything that serves float32 tensors by name: a *File, or a
-// map built in code.
-type Source interface {
-	Float32(name string) ([]float32, []int, error)
-	Has(name string) bool
-}
-
-// Checked returns tensor name from src, which must exist and have exactly
-// the shape want. The error names the tensor and both shapes; models wrap it
-// in their own weight error.
-func Checked(src Source, name string, want ...int) ([]float32, error) {
-	if !src.Has(name) {
-		return nil, fmt.Errorf("%q (shape %v) is missing", name, want)
-	}
-	v, shape, err := src.Float32(name)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %v", name, err)
-	}
-	if !slices.Equal(shape, want) {
-		return nil, fmt.Errorf("%q has shape %v, want %v", name, shape, want)
-	}
-	n := 1
-	for _, d := range want {
-		n *= d
-	}
-	if len(v) != n {
-		return nil, fmt.Errorf("%q holds %d values, want %d", name, len(v), n)
-	}
-	return v, nil
-}

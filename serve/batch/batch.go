@@ -157,12 +157,9 @@ func New(m nn.Net, opts Options) (*Batcher, error) {
 // Options returns the options in force (defaults filled in).
 func (b *Batcher) Options() Options { return b.opts }
 
-// Tokens is the batcher's count of an H×W image's tokens: its patch grid
-// with partial patches counted whole (an upper bound under every edge
-// policy) plus the prefix tokens.
-func (b *Batcher) Tokens(h, w int) int {
-	return nn.GridFor(h, w, b.info.Patch, nn.EdgePad).N() + b.info.Prefix
-}
+// Tokens is the batcher's count of an H×W image's tokens: the model's own
+// (nn.Net.Tokens), in the unit its token cap checks.
+func (b *Batcher) Tokens(h, w int) int { return b.m.Tokens(h, w) }
 
 // QueueLen is the number of images waiting for a pass.
 func (b *Batcher) QueueLen() int {

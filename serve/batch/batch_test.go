@@ -450,4 +450,8 @@ func (f *fake) Grid(h, w int) posenc.Grid { return nn.GridFor(h, w, [2]int{16, 1
 func (f *fake) Info() nn.Info {
 	return nn.Info{Family: "fake", Width: 1, Patch: [2]int{16, 16}, Channels: 3, Prefix: 1}
 }
-func (f *fake) Close() error { return nil }
+func (f *fake) Close() error           { return nil }
+func (f *fake) WithThreads(int) nn.Net { return f }
+func (f *fake) Tokens(h, w int) int    { return f.Grid(h, w).N() + f.Info().Prefix }
+func (f *fake) MaxTokens() int         { return 1 << 20 }
+func (f *fake) FLOPs(h, w int) float64 { return float64(f.Tokens(h, w)) }

@@ -82,7 +82,7 @@ type Weights struct {
 	// (e.g. the reference inputs and outputs stored beside the weights of
 	// a test file); nil ignores nothing.
 	Ignore func(name string) bool
-	int8s  map[string]int8Tensor // int8 weights read from a quantized file (linear_int8.go)
+	int8s  map[string]int8Tensor // int8 weights read from a quantized file (linear_dtypes.go)
 }
 
 // NewWeights reads from src.

@@ -139,7 +139,7 @@ func (ws *workspace) attentionItems() {
 		span := queryTile
 		if s.n >= fusedFrom() {
 			tiles := (s.n + queryTile - 1) / queryTile
-			groups := min(tiles, max(1, (3*ws.m.threads+heads-1)/heads))
+			groups := min(tiles, max(1, (3*ws.m.Threads()+heads-1)/heads))
 			span = (tiles + groups - 1) / groups * queryTile
 		}
 		for h := 0; h < heads; h++ {

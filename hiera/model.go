@@ -20,6 +20,9 @@ type Options struct {
 	// layers (nn.Linears); the patch embedding, norms and attention stay
 	// float32.
 	Precision nn.Precision
+	// Resample is how the global table is resampled to each grid; nil means
+	// timm's rule (posenc.DefaultResampleOptions).
+	Resample *posenc.ResampleOptions
 }
 
 // Model is a loaded Hiera, safe for concurrent use.
@@ -220,10 +223,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) {
 		return nil, fmt.Errorf("%w: Hiera runs at its own patch size only (asked for %v)", nn.ErrConfig, o.PatchSize)
 	}
-	if o.Resample != nil && *o.Resample != posenc.DefaultResampleOptions() {
-		return nil, fmt.Errorf("%w: Hiera resamples its global table as timm does (%v); asked for %v", nn.ErrConfig, posenc.DefaultResampleOptions(), *o.Resample)
-	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
 	if err != nil {
 		return nil, err
 	}
@@ -235,3 +235,11 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 
 // attentionScale is timm's head_dim ** -0.5.
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
+
+// resample is the table's resampling: Resample, or timm's rule.
+func (o Options) resample() posenc.ResampleOptions {
+	if o.Resample != nil {
+		return *o.Resample
+	}
+	return posenc.DefaultResampleOptions()
+}

@@ -62,7 +62,7 @@ func layers(c Config, src nn.Source, o Options) (*net, error) {
 		n.embed = kernels.PackB(true, k, d0, kernel, k)
 		g, u := posenc.Grid{H: c.GlobalPos[0], W: c.GlobalPos[1]}, posenc.Grid{H: c.MaskUnit[0], W: c.MaskUnit[1]}
 		var err error
-		if n.pos, err = posenc.NewAbsWin(channelsLast(pg, d0), g, channelsLast(pw, d0), u, d0, posenc.DefaultResampleOptions()); err != nil {
+		if n.pos, err = posenc.NewAbsWin(channelsLast(pg, d0), g, channelsLast(pw, d0), u, d0, o.resample()); err != nil {
 			w.Fail(fmt.Errorf("%w: pos_embed, pos_embed_win: %v", nn.ErrWeight, err))
 		}
 	}

@@ -20,6 +20,9 @@ type Options struct {
 	// layers (nn.Linears); the patch embedding, the neck, norms and
 	// attention stay float32.
 	Precision nn.Precision
+	// Resample is how the position table is resampled to each grid; nil means
+	// timm's rule (posenc.DefaultResampleOptions).
+	Resample *posenc.ResampleOptions
 }
 
 // Model is a loaded SAM image encoder, safe for concurrent use.
@@ -168,11 +171,11 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) && o.PatchSize != [2]int{cfg.Patch, cfg.Patch} {
 		return nil, fmt.Errorf("%w: SAM runs at its own patch size %d (asked for %v)", nn.ErrConfig, cfg.Patch, o.PatchSize)
 	}
-	if o.Resample != nil && *o.Resample != posenc.DefaultResampleOptions() {
-		return nil, fmt.Errorf("%w: SAM resamples its position table as timm does (%v); other resampling (%v) is not supported",
-			nn.ErrConfig, posenc.DefaultResampleOptions(), *o.Resample)
+	if o.Resample != nil && cfg.PosGrid == ([2]int{}) {
+		// Options are acted on or refused, never ignored.
+		return nil, fmt.Errorf("%w: this SAM encoder has no learned position table to resample", nn.ErrConfig)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
 	if err != nil {
 		return nil, err
 	}
@@ -215,4 +218,12 @@ func (m *Model) FLOPs(h, w int) float64 {
 	f += 2*n*d*nc + 2*n*9*nc*nc
 	f += 2 * float64(c.OutDim()*c.NumClasses)
 	return f
+}
+
+// resample is the table's resampling: Resample, or timm's rule.
+func (o Options) resample() posenc.ResampleOptions {
+	if o.Resample != nil {
+		return *o.Resample
+	}
+	return posenc.DefaultResampleOptions()
 }

@@ -48,7 +48,7 @@ func layers(c Config, src nn.Source, o Options) (*weights, error) {
 		if w.Err() == nil {
 			// timm resample_abs_pos_embed_nhwc: bicubic, antialias, the
 			// table as it is when the grid matches.
-			pos, err := posenc.NewLearned(t, 0, g, d, posenc.DefaultResampleOptions())
+			pos, err := posenc.NewLearned(t, 0, g, d, o.resample())
 			if err != nil {
 				w.Fail(fmt.Errorf("%w: pos_embed: %v", nn.ErrWeight, err))
 			}

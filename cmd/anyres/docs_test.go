@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -437,25 +435,24 @@ func TestDocsDemoCoversHub(t *testing.T) {
 	}
 }
 
-// capturedStderr runs fn with os.Stderr sent to a pipe and returns what it
-// wrote.
+// capturedStderr runs fn with os.Stderr sent to a temporary file (not a
+// pipe: wasip1 has none) and returns what it wrote.
 func capturedStderr(fn func() error) (string, error) {
-	r, w, err := os.Pipe()
+	f, err := os.CreateTemp("", "anyres-stderr")
 	if err != nil {
 		return "", err
 	}
+	defer os.Remove(f.Name())
+	defer f.Close()
 	old := os.Stderr
-	os.Stderr = w
-	done := make(chan string)
-	go func() {
-		var sb strings.Builder
-		_, _ = io.Copy(&sb, bufio.NewReader(r))
-		done <- sb.String()
-	}()
+	os.Stderr = f
 	err = fn()
 	os.Stderr = old
-	w.Close()
-	return <-done, err
+	b, rerr := os.ReadFile(f.Name())
+	if rerr != nil {
+		return "", rerr
+	}
+	return string(b), err
 }
 
 func errString(err error) string {

@@ -22,8 +22,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 
@@ -59,6 +62,7 @@ var (
 	ErrWeight        = nn.ErrWeight
 	ErrConfig        = nn.ErrConfig
 	ErrClosed        = nn.ErrClosed
+	ErrNilOutput     = nn.ErrNilOutput
 	// ErrUnknownModel: no family runs the checkpoint.
 	ErrUnknownModel = errors.New("no model family runs this checkpoint")
 )
@@ -128,16 +132,16 @@ func Families() []string {
 // model.safetensors and (optionally) timm's or transformers' config.json.
 // Close releases it.
 func Load(path string, opts Options) (Model, error) {
-	weights := path
+	weights, configName := path, "Options.Config"
 	if fi, err := os.Stat(path); err != nil {
 		return nil, err
 	} else if fi.IsDir() {
 		weights = filepath.Join(path, "model.safetensors")
 		if opts.Config == nil {
-			b, err := os.ReadFile(filepath.Join(path, "config.json"))
+			b, err := tensorfile.ReadFileLimit(filepath.Join(path, "config.json"), tensorfile.MaxConfigBytes, "config file")
 			switch {
 			case err == nil:
-				opts.Config = b
+				opts.Config, configName = b, "config.json"
 			case !errors.Is(err, os.ErrNotExist):
 				return nil, err
 			}
@@ -153,7 +157,7 @@ func Load(path string, opts Options) (Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", weights, err)
 	}
-	m, err := load(f, opts, f)
+	m, err := load(f, opts, f, configName)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -169,25 +173,36 @@ func LoadBytes(data []byte, opts Options) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return load(f, opts, nil)
+	return load(f, opts, nil, "Options.Config")
 }
 
-func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
+// load builds the model; configName names opts.Config's source in errors.
+func load(f *tensorfile.File, opts Options, closer io.Closer, configName string) (Model, error) {
+	if err := kernels.EnvErr(); err != nil {
+		return nil, err // a bad ANYRES_KERNELS is refused, not run at another level
+	}
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("%w: Threads %d: want 0 (all CPUs) or a positive count", ErrConfig, opts.Threads)
+	}
 	var hub *nn.HubConfig
 	var ck nn.Checkpoint = f
 	if opts.Config != nil {
+		// Strictly: a config that cannot be read is an error naming the
+		// field, never dropped for the tensors' guess.
 		t, isHF, err := nn.ParseTransformers(opts.Config)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", configName, err)
 		}
-		if h, ok := nn.ParseHub(opts.Config); ok {
-			hub = h
-		} else if isHF {
+		h, err := nn.ReadHub(opts.Config)
+		switch {
+		case isHF:
 			hub = nn.HubFromTransformers(t)
-		} else if json.Valid(opts.Config) {
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", configName, err)
+		case h != nil:
+			hub = h
+		default: // a JSON object naming no architecture: a family's own config
 			ck = withConfig{f, map[string]string{"config": string(opts.Config)}}
-		} else {
-			return nil, fmt.Errorf("%w: the config is not JSON", ErrConfig)
 		}
 	}
 	arch := ""
@@ -212,21 +227,165 @@ func load(f *tensorfile.File, opts Options, closer io.Closer) (Model, error) {
 	if err := checkPrecision(fam, prec); err != nil {
 		return nil, err
 	}
-	return fam.Load(ck, hub, nn.LoadOptions{
+	if err := checkKeepF32(ck, prec); err != nil {
+		return nil, err
+	}
+	m, err := fam.Load(ck, hub, nn.LoadOptions{
 		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
 		Ignore: opts.Ignore, Closer: closer, Precision: prec,
 	})
+	if err != nil {
+		if hub != nil && errors.Is(err, ErrConfig) {
+			// The config and the weights disagree: say which config.
+			return nil, fmt.Errorf("%s: %w", configName, err)
+		}
+		return nil, err
+	}
+	err = agrees(hub, m.Info(), opts.PatchSize)
+	if err == nil && hub == nil && opts.Config != nil {
+		err = ownConfigAgrees(opts.Config, m.Info())
+	}
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", configName, err)
+	}
+	return m, nil
+}
+
+// agrees checks the facts a hub config states that the loaded model also
+// knows from its tensors: a config that says otherwise describes another
+// model, and is refused rather than ignored.
+func agrees(hub *nn.HubConfig, info Info, patch [2]int) error {
+	if hub == nil {
+		return nil
+	}
+	bad := func(field string, said any, got any) error {
+		return fmt.Errorf("%w: %s %v, but the weights have %v", ErrConfig, field, said, got)
+	}
+	if hub.NumClasses != nil && *hub.NumClasses != info.NumClasses {
+		return bad("num_classes", *hub.NumClasses, info.NumClasses)
+	}
+	if hub.NumFeatures != nil && *hub.NumFeatures != info.Width {
+		return bad("num_features", *hub.NumFeatures, info.Width)
+	}
+	for _, a := range []struct {
+		key string
+		got int
+	}{{"num_classes", info.NumClasses}, {"in_chans", info.Channels}} {
+		if v, ok, err := hub.Int(a.key); err != nil {
+			return err
+		} else if ok && v != a.got {
+			return bad("model_args."+a.key, v, a.got)
+		}
+	}
+	if in := hub.Pretrained.InputSize; len(in) == 3 && in[0] != info.Channels {
+		return bad("pretrained_cfg.input_size channels", in[0], info.Channels)
+	}
+	if m := hub.Pretrained.Mean; m != nil && len(m) != info.Channels {
+		return bad("pretrained_cfg.mean and std (one per channel)", len(m), info.Channels)
+	}
+	if p, ok := nn.SizePair(hub.ModelArgs["patch_size"]); ok && patch == ([2]int{}) && p != info.Patch {
+		return bad("model_args.patch_size", p, info.Patch)
+	}
+	// model_args that the resolved config also holds (timm's kwargs and
+	// anyres's configs share names: embed_dim, depth, depths, num_heads,
+	// reg_tokens, window_size, ...) must hold the same value: the tensors
+	// decide, and a config that says otherwise describes another model.
+	// img_size is left out: timm resamples the table to it on load, as
+	// anyres does per grid at run time.
+	var resolved map[string]any
+	json.Unmarshal(info.Config, &resolved)
+	for _, k := range sortedKeys(hub.ModelArgs) {
+		got, ok := resolved[k]
+		if !ok || k == "img_size" || k == "global_pool" || hub.ModelArgs[k] == nil {
+			continue // (null is timm's None: the default, whatever it resolves to)
+		}
+		if !sameValue(hub.ModelArgs[k], got) {
+			return fmt.Errorf("%w: model_args.%s %v, but the weights make a model with %v", ErrConfig, k, compactJSON(hub.ModelArgs[k]), compactJSON(got))
+		}
+	}
+	// The pooling the model runs (its resolved config's global_pool; a
+	// family without the setting runs timm's default, average pooling)
+	// must be the one the config asks for: an attention-pool head, say,
+	// is not dropped for global_pool "" without a word.
+	if hub.GlobalPool != nil {
+		var resolved struct {
+			GlobalPool *string `json:"global_pool"`
+		}
+		json.Unmarshal(info.Config, &resolved)
+		runs := "avg"
+		if resolved.GlobalPool != nil {
+			runs = *resolved.GlobalPool
+		}
+		if *hub.GlobalPool != runs {
+			return fmt.Errorf("%w: global_pool %q, but the weights make a model that pools by %q", ErrConfig, *hub.GlobalPool, runs)
+		}
+	}
+	return nil
 }
 
 // WithThreads returns a model sharing m's weights and lifetime that runs
 // each forward pass on n workers, for the families that can (all of the
 // module's); an error names a model that cannot.
 func WithThreads(m Model, n int) (Model, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: %d threads: want 0 (all CPUs) or a positive count", ErrConfig, n)
+	}
 	if t, ok := m.(interface{ WithThreadsNet(n int) nn.Net }); ok {
 		return t.WithThreadsNet(n), nil
 	}
 	return nil, fmt.Errorf("%s models cannot change their thread count", m.Info().Family)
+}
+
+// sameValue compares two decoded JSON values, a size given as one number
+// equal to the [n, n] pair.
+func sameValue(a, b any) bool {
+	if pa, ok := nn.SizePair(a); ok {
+		if pb, ok := nn.SizePair(b); ok {
+			return pa == pb
+		}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// ownConfigAgrees checks a family's own config given as Options.Config
+// against the config the model was built with: a family that does not
+// read such a config (it infers its architecture from the tensors) must
+// not drop a value it states without a word.
+func ownConfigAgrees(given []byte, info Info) error {
+	var want, got map[string]any
+	if json.Unmarshal(given, &want) != nil || json.Unmarshal(info.Config, &got) != nil {
+		return nil // ReadHub has vetted given; a family without a resolved config has nothing to compare
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if g, ok := got[k]; ok && !reflect.DeepEqual(want[k], g) {
+			return fmt.Errorf("%w: %s %v, but the %s model built from these weights has %v (the config was not taken as given)", ErrConfig, k, want[k], info.Family, g)
+		}
+	}
+	return nil
 }
 
 // withConfig is a checkpoint whose metadata is replaced by a given config.

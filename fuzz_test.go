@@ -8,6 +8,7 @@ import (
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/nn"
 )
 
 // FuzzConfig feeds arbitrary config.json bytes beside real weights to the
@@ -57,14 +58,23 @@ func FuzzConfig(f *testing.F) {
 		`{"architecture": "twins_svt_small", "model_args": {"wss": [0, 1e9, 7, 7], "sr_ratios": [8, 4, 2]}}`,
 		`{"architecture": "hiera_tiny_224", "model_args": {"q_stride": [64, 1], "head_mul": 1e9, "mask_unit_attn": [true]}}`,
 		`{"architecture": "swinv2_tiny_window8_256", "model_args": {"window_size": 0, "depths": [1, 1e9]}}`,
+		`{"architecture": "eva02_tiny_patch14_224", "model_args": {"rope_temperature": 1e-300, "rope_grid_offset": 1e300}}`,
+		`{"architecture": "vit_tiny_patch16_224", "num_features": "192", "model_args": {"num_heads": 2.9, "dynamic_img_pad": "yes"}}`,
+		`{"architecture": "vit_tiny_patch16_224", "global_pool": "", "pretrained_cfg": {"mean": [0, 0, 0], "std": [0, 1, 1]}}`,
+		`null`, `[]`, `{"architecture": null}`,
 	} {
 		f.Add(uint8(i), []byte(c))
 	}
 	f.Fuzz(func(t *testing.T, which uint8, config []byte) {
 		w := weights[int(which)%len(weights)]
+		_, hubErr := nn.ReadHub(config)
 		m, err := anyres.LoadBytes(w, anyres.Options{Config: config, Threads: 2, MaxTokens: 256})
 		if err != nil {
 			return
+		}
+		if hubErr != nil {
+			m.Close()
+			t.Fatalf("a config ReadHub refuses (%v) loaded", hubErr)
 		}
 		defer m.Close()
 		info := m.Info()
@@ -75,6 +85,15 @@ func FuzzConfig(f *testing.F) {
 		}
 		if len(out.Tokens) != (out.Prefix+out.Grid.N())*info.Width {
 			t.Fatalf("%d token values for %d+%d tokens of %d", len(out.Tokens), out.Prefix, out.Grid.N(), info.Width)
+		}
+		// Finite weights and a finite image: a config whose numbers make
+		// the outputs non-finite must have been refused.
+		for _, v := range [][]float32{out.Tokens, out.Pooled, out.Logits} {
+			for i, x := range v {
+				if x-x != 0 {
+					t.Fatalf("output %d is %v: the config %q loaded a model with non-finite outputs", i, x, config)
+				}
+			}
 		}
 	})
 }

@@ -51,7 +51,7 @@ step2() {
 
 step3() {
   # One target per invocation: go test -fuzz takes a single target.
-  for target in .:FuzzTransformersConfig ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches; do
+  for target in .:FuzzTransformersConfig ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches ./nn:FuzzReadHub ./cmd/anyres:FuzzCommands; do
     pkg=${target%%:*}; name=${target#*:}
     echo "--- $name ($pkg, ${FUZZTIME:-10s})"
     go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"

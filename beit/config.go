@@ -76,6 +76,8 @@ func (c *Config) Validate() error {
 		return bad("a per-block and a shared relative position bias together are not supported")
 	case c.GlobalPool != "avg" && c.GlobalPool != "token" && c.GlobalPool != "":
 		return bad("global_pool %q is not supported (avg, token, none)", c.GlobalPool)
+	case c.GlobalPool == "" && c.NumClasses > 0:
+		return bad("global_pool \"\" (no pooling) with a %d-class head: timm then runs the head on every token, which anyres does not; give a pooling or drop the head", c.NumClasses)
 	case !(c.NormEps > 0):
 		return bad("norm eps %g", c.NormEps)
 	case c.Act != "" && c.Act != "gelu_erf" && c.Act != "gelu_tanh" && c.Act != "quick_gelu":
@@ -135,8 +137,11 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	table := shape(tableName)
 	switch {
 	case hub.HasArg("num_heads"):
-		v, _ := hub.Arg("num_heads")
-		c.NumHeads = int(v)
+		v, _, err := hub.Int("num_heads")
+		if err != nil {
+			return c, err
+		}
+		c.NumHeads = v
 	case len(table) == 2:
 		c.NumHeads = table[1]
 	case timmHeads[c.EmbedDim] > 0:

@@ -110,12 +110,19 @@ func (c *Config) Validate() error {
 		return bad("DINOv3's RoPE takes no ref_feat_shape or rope_grid_offset (timm drops both for it), got %v and %g", c.RopeRefShape, c.RopeGridOffset)
 	case c.Rope != "" && (c.EmbedDim/c.NumHeads)%4 != 0:
 		return bad("RoPE needs a head width divisible by 4, not %d", c.EmbedDim/c.NumHeads)
+	case c.Rope == "cat" && !(c.RopeTemperature >= 1 && c.RopeTemperature <= math.MaxFloat64):
+		// Below 1 the frequencies grow as its inverse: infinities, then NaN.
+		return bad("rope_temperature %g: want a finite number of at least 1", c.RopeTemperature)
+	case math.IsNaN(c.RopeGridOffset) || math.Abs(c.RopeGridOffset) > 1<<20:
+		return bad("rope_grid_offset %g outside ±%d", c.RopeGridOffset, 1<<20)
 	case c.GlobalPool != "avg" && c.GlobalPool != "token" && c.GlobalPool != "map" && c.GlobalPool != "":
 		return bad("global_pool %q is not supported (avg, token, map, none)", c.GlobalPool)
 	case c.GlobalPool == "map" && (c.PoolHeads <= 0 || c.EmbedDim%c.PoolHeads != 0 || c.PoolHidden <= 0 || c.PoolLatents <= 0):
 		return bad("attention pool of %d heads, hidden width %d, %d latents for width %d", c.PoolHeads, c.PoolHidden, c.PoolLatents, c.EmbedDim)
 	case c.GlobalPool == "token" && c.Prefix() == 0:
 		return bad("token pooling without a class or register token")
+	case c.GlobalPool == "" && c.NumClasses > 0:
+		return bad("global_pool \"\" (no pooling) with a %d-class head: timm then runs the head on every token, which anyres does not; give a pooling or drop the head", c.NumClasses)
 	case c.AbsPosEmbed && (c.ImgSize[0] < c.PatchSize[0] || c.ImgSize[1] < c.PatchSize[1]):
 		return bad("training size %v is smaller than a patch %v", c.ImgSize, c.PatchSize)
 	case !(c.NormEps > 0):
@@ -231,6 +238,12 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	default:
 		c.MLP = "mlp"
 	}
+	if strings.HasPrefix(arch, "eva02_") && c.MLP == "mlp" {
+		// Every timm EVA-02 has a gated (SwiGLU) MLP: weights with a plain
+		// one are another model (a plain ViT, say), and running them with
+		// the name's RoPE would be wrong without a word.
+		return c, fmt.Errorf("%w: architecture %q, but blocks.0.mlp has no gate (no fc1_g, fc1 not twice the hidden width): these are not EVA-02 weights", ErrConfig, arch)
+	}
 
 	// Rotary: model_args, the name's defaults, and rope.freqs.
 	d := defaultsFor(arch)
@@ -315,8 +328,11 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	// Heads: model_args, the learned frequencies' shape, the standard widths.
 	switch f := shape("rope.freqs"); {
 	case hub != nil && hub.HasArg("num_heads"):
-		v, _ := hub.Arg("num_heads")
-		c.NumHeads = int(v)
+		v, _, err := hub.Int("num_heads")
+		if err != nil {
+			return c, err
+		}
+		c.NumHeads = v
 	case len(f) == 4:
 		c.NumHeads = f[2]
 	case timmHeads[c.EmbedDim] > 0:
@@ -337,23 +353,9 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		if len(p) != 3 {
 			return c, fmt.Errorf("%w: pos_embed has shape %v, want 1×rows×width", ErrConfig, p)
 		}
-		rows, prefix := p[1], c.Prefix()
-		for _, q := range []int{prefix, 0} {
-			if s := int(math.Round(math.Sqrt(float64(rows - q)))); rows > q && s*s == rows-q {
-				candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
-			}
-		}
-		found := false
-		for _, s := range candidates {
-			g := (s[0] / c.PatchSize[0]) * (s[1] / c.PatchSize[1])
-			if rows == g+prefix || rows == g {
-				c.ImgSize, c.NoEmbedClass, found = s, rows == g && prefix > 0, true
-				break
-			}
-		}
-		if !found {
-			return c, fmt.Errorf("%w: pos_embed has %d rows; no training size (config %v) at patch %v with %d prefix tokens gives that many",
-				ErrConfig, rows, candidates, c.PatchSize, prefix)
+		var err error
+		if c.ImgSize, c.NoEmbedClass, err = nn.TableTrainSize(p[1], c.Prefix(), c.PatchSize, candidates); err != nil {
+			return c, err
 		}
 	} else if len(candidates) > 0 {
 		c.ImgSize = candidates[0]

@@ -128,6 +128,9 @@ func encoder(c Config, src nn.Source, o nn.LoadOptions) (*nn.Encoder, error) {
 		if e.Pos, err = posenc.NewLearned(table, tablePrefix, posenc.Grid{H: th, W: tw}, d, opt); err != nil {
 			return nil, fmt.Errorf("%w: position table: %v", ErrConfig, err)
 		}
+	} else if o.Resample != nil {
+		// Options are acted on or refused, never ignored.
+		return nil, fmt.Errorf("%w: this EVA model has no learned position table (pos_embed) to resample", ErrConfig)
 	}
 	switch c.Rope {
 	case "cat":

@@ -155,6 +155,9 @@ const packTokens = 4096
 
 // Forward runs one image.
 func (m *Model) Forward(img nn.Image, out *nn.Output) error {
+	if out == nil {
+		return nn.ErrNilOutput
+	}
 	if !m.life.Acquire() {
 		return nn.ErrClosed
 	}

@@ -116,8 +116,8 @@ var (
 	families []family
 	// capLevel is the ceiling from ANYRES_KERNELS (or the best level), set
 	// before any init function runs so that families can register in any
-	// file order.
-	capLevel, capFrom = levelFromEnvOrPanic()
+	// file order. envErr is what was wrong with ANYRES_KERNELS, if anything.
+	capLevel, capFrom, envErr = levelFromEnvOrGeneric()
 	// mu guards the selection; kernels read their function values without
 	// it, since selection happens at start-up (and in tests, between runs).
 	mu     sync.Mutex
@@ -216,14 +216,28 @@ func levelFromEnv(value string) (Level, string, error) {
 	return l, fmt.Sprintf("capped by %s=%s (best available: %s)", EnvVar, value, best), nil
 }
 
-func levelFromEnvOrPanic() (Level, string) {
+// levelFromEnvOrGeneric is levelFromEnv on the process environment. A
+// level that cannot run is a configuration error of the whole process, but
+// a panic here (package init) would kill every importing program before it
+// could say so: the error is kept for EnvErr, which the front door's Load
+// and the command check, and the kernels meanwhile run at the one level
+// every machine has.
+func levelFromEnvOrGeneric() (Level, string, error) {
 	l, why, err := levelFromEnv(os.Getenv(EnvVar))
 	if err != nil {
-		// A level that cannot run is a configuration error of the whole
-		// process; running silently on another level would hide it.
-		panic("anyres/kernels: " + err.Error())
+		return Generic, "generic, because " + err.Error(), err
 	}
-	return l, why
+	return l, why, nil
+}
+
+// EnvErr reports what is wrong with ANYRES_KERNELS (an unknown name, or a
+// level this build or CPU cannot run), or nil. Loading a model fails with
+// this error, so a bad setting is never run silently at another level.
+func EnvErr() error {
+	if envErr == nil {
+		return nil
+	}
+	return fmt.Errorf("anyres/kernels: %w", envErr)
 }
 
 func setLevelLocked(l Level) {

@@ -130,7 +130,11 @@ func (c Config) Validate() error {
 		if !c.ClassToken {
 			return bad("token pooling without a class token")
 		}
-	case "avg", "":
+	case "":
+		if c.NumClasses > 0 {
+			return bad("global_pool \"\" (no pooling) with a %d-class head: timm then runs the head on every token, which anyres does not; give a pooling or drop the head", c.NumClasses)
+		}
+	case "avg":
 	default:
 		return bad("global_pool %q (want map, avg, token or none)", c.GlobalPool)
 	}
@@ -212,6 +216,20 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			return c, fmt.Errorf("%w: embeds.proj.weight takes %d values per patch, not a multiple of the %v patch", ErrConfig, k[1], c.PatchSize)
 		}
 		c.InChans = k[1] / pp
+		// The channel count is what the patch size leaves: a patch_size
+		// that contradicts the weights shows as a channel count the config
+		// does not state (timm's default is 3).
+		want, ok, err := hub.Int("in_chans")
+		if err != nil {
+			return c, err
+		}
+		if !ok {
+			want = 3
+		}
+		if c.InChans != want {
+			return c, fmt.Errorf("%w: embeds.proj.weight takes %d values per patch: at the %v patch that is %d channels, not the %d of in_chans (is model_args.patch_size right?)",
+				ErrConfig, k[1], c.PatchSize, c.InChans, want)
+		}
 	default:
 		return c, fmt.Errorf("%w: embeds.proj.weight has shape %v, want [dim, ph·pw·C] (linear) or [dim, C, ph, pw] (conv)", ErrConfig, k)
 	}
@@ -251,8 +269,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	if v, ok := args["dynamic_img_pad"].(bool); ok {
 		c.DynPad = v
 	}
-	if v, ok := hub.Arg("num_heads"); ok {
-		c.NumHeads = int(v)
+	if v, ok, err := hub.Int("num_heads"); err != nil {
+		return c, err
+	} else if ok {
+		c.NumHeads = v
 	} else if h := timmHeads[c.EmbedDim]; h > 0 {
 		c.NumHeads = h
 	} else {
@@ -261,8 +281,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	switch {
 	case ck.Has("attn_pool.latent"):
 		c.GlobalPool, c.PoolHeads = "map", c.NumHeads
-		if v, ok := hub.Arg("attn_pool_num_heads"); ok {
-			c.PoolHeads = int(v)
+		if v, ok, err := hub.Int("attn_pool_num_heads"); err != nil {
+			return c, err
+		} else if ok {
+			c.PoolHeads = v
 		}
 		if l := shape("attn_pool.latent"); len(l) != 3 || l[1] != 1 {
 			return c, fmt.Errorf("%w: attn_pool.latent has shape %v, want [1, 1, dim]", ErrConfig, l)

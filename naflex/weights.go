@@ -125,6 +125,9 @@ func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
 		if c.PosSquare {
 			e.Pos = &squarePos{table: l}
 		}
+	} else if opts.Resample != nil {
+		// Options are acted on or refused, never ignored.
+		return nil, fmt.Errorf("%w: this NaFlexVit has no learned position table to resample", ErrConfig)
 	}
 	return e, nil
 }

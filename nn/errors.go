@@ -13,6 +13,8 @@ var (
 	ErrWeight = errors.New("bad weight")
 	// ErrConfig: the architecture description is invalid, absent or contradicts the weights.
 	ErrConfig = errors.New("bad config")
+	// ErrNilOutput: Forward was given a nil *Output to fill.
+	ErrNilOutput = errors.New("Forward: the output is nil (pass a pointer to an Output, which is reused)")
 	// ErrClosed: the model was closed.
 	ErrClosed = errors.New("model is closed")
 )

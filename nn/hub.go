@@ -29,13 +29,11 @@ type HubConfig struct {
 }
 
 // ParseHub reads a timm hub config.json; ok is false when the JSON is not
-// one (it names no architecture).
+// one (it names no architecture) or is not valid (ReadHub says why: use it
+// wherever a bad config must not pass for no config).
 func ParseHub(data []byte) (hub *HubConfig, ok bool) {
-	var h HubConfig
-	if json.Unmarshal(data, &h) != nil || h.Architecture == "" {
-		return nil, false
-	}
-	return &h, true
+	h, err := ReadHub(data)
+	return h, err == nil && h != nil
 }
 
 // Arg returns model_args[key] as a number, if present.

@@ -120,6 +120,9 @@ func (m *Model) Grid(h, w int) posenc.Grid { return GridFor(h, w, m.enc.Patch.Si
 
 // Forward runs one image.
 func (m *Model) Forward(img Image, out *Output) error {
+	if out == nil {
+		return ErrNilOutput
+	}
 	imgs, outs := [1]Image{img}, [1]Output{*out}
 	err := m.ForwardBatch(imgs[:], outs[:])
 	*out = outs[0]

@@ -111,6 +111,9 @@ func (m *Model) Info() nn.Info {
 
 // Forward runs one image.
 func (m *Model) Forward(img nn.Image, out *nn.Output) error {
+	if out == nil {
+		return nn.ErrNilOutput
+	}
 	if !m.life.Acquire() {
 		return nn.ErrClosed
 	}

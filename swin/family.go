@@ -67,6 +67,10 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if err != nil {
 		return nil, err
 	}
+	if o.Resample != nil {
+		// Options are acted on or refused, never ignored.
+		return nil, fmt.Errorf("%w: Swin has no learned position table to resample (its relative position bias is per window)", ErrConfig)
+	}
 	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
 		return nil, fmt.Errorf("%w: swin runs at its own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
 	}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/anyres/anyres/nn"
 )
@@ -71,6 +73,12 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			c.GlobalPool = *hub.GlobalPool
 		}
 	}
+	// The name and the tensors must tell the same version: V1 weights run
+	// with a V2 name's window rules (or the other way) would be wrong
+	// without a word.
+	if v2Name := strings.HasPrefix(name, "swinv2"); name != "" && v2Name != c.V2() {
+		return c, fmt.Errorf("%w: architecture %q, but the weights are Swin V%d's (cpb_mlp and logit_scale tensors: %v)", ErrConfig, name, c.Version, c.V2())
+	}
 	// Window and training size: model_args, then the name.
 	var nameWin, nameImg, preWin, preImg int
 	if m := timmName.FindStringSubmatch(name); m != nil {
@@ -130,6 +138,17 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			for i := range c.Depths {
 				c.PretrainedWindowSizes = append(c.PretrainedWindowSizes, min(preWin, preImg/c.PatchSize[0]>>i))
 			}
+		}
+	}
+	// Head counts come from the bias tables; model_args.num_heads, when
+	// given, must say the same rather than be ignored.
+	if hub.HasArg("num_heads") {
+		h, _, err := hub.Ints("num_heads", len(c.Depths))
+		if err != nil {
+			return c, err
+		}
+		if !slices.Equal(h, c.NumHeads) {
+			return c, fmt.Errorf("%w: model_args.num_heads %v contradicts the weights' %v", ErrConfig, h, c.NumHeads)
 		}
 	}
 	if err := c.Validate(); err != nil {

@@ -187,6 +187,9 @@ func (m *Model) checkImage(img Image) error {
 
 // Forward runs one image.
 func (m *Model) Forward(img Image, out *Output) error {
+	if out == nil {
+		return nn.ErrNilOutput
+	}
 	imgs, outs := [1]Image{img}, [1]Output{*out}
 	err := m.ForwardBatch(imgs[:], outs[:])
 	*out = outs[0]

@@ -251,6 +251,15 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 			}
 		}
 	}
+	// model_args.num_heads, when given, is one whole number per stage: a
+	// short list must not leave a stage to the width's default.
+	if hub.HasArg("num_heads") {
+		h, _, err := hub.Ints("num_heads", len(c.Dims))
+		if _, single := hub.ModelArgs["num_heads"].(float64); err != nil || single {
+			return c, fmt.Errorf("%w: model_args.num_heads %v: want a list of %d whole numbers, one per stage", nn.ErrConfig, hub.ModelArgs["num_heads"], len(c.Dims))
+		}
+		c.Heads = h
+	}
 	if h := shape("head.weight"); len(h) == 2 {
 		c.NumClasses = h[0]
 	}

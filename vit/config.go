@@ -170,6 +170,8 @@ func (c Config) Validate() error {
 		return bad("global_pool %q: want \"token\", \"avg\", \"map\", \"token_avg\" or \"\"", c.GlobalPool)
 	case (c.GlobalPool == "token" || c.GlobalPool == "token_avg") && !c.ClassToken:
 		return bad("global_pool \"token\" needs a class token")
+	case c.GlobalPool == "" && c.NumClasses > 0:
+		return bad("global_pool \"\" (no pooling) with a %d-class head: timm then runs the head on every token, which anyres does not; give a pooling or drop the head", c.NumClasses)
 	case c.DistToken && !c.ClassToken:
 		return bad("a distillation token needs a class token")
 	case c.Pooler && (c.GlobalPool != "token" || c.DistToken):

@@ -2,7 +2,6 @@ package vit
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -73,9 +72,16 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	}
 	if strings.Contains(name, "clip") {
 		c.NormEps = 1e-5 // timm builds its CLIP ViTs with nn.LayerNorm's default
+		if !c.PreNorm {
+			// Every timm CLIP tower has norm_pre: weights without it are
+			// another model, which the name's eps would run wrongly.
+			return c, fmt.Errorf("%w: architecture %q, but the weights have no norm_pre (every CLIP image tower has one)", ErrConfig, name)
+		}
 	}
-	if v, ok := hub.Arg("num_heads"); ok {
-		c.NumHeads = int(v)
+	if v, ok, err := hub.Int("num_heads"); err != nil {
+		return c, err
+	} else if ok {
+		c.NumHeads = v
 	} else if h := timmHeads[c.EmbedDim]; h > 0 {
 		c.NumHeads = h
 	} else {
@@ -94,27 +100,10 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		s, _ := strconv.Atoi(m[3])
 		candidates = append(candidates, [2]int{s, s})
 	}
-	prefix := c.Prefix()
-	for _, p := range []int{prefix, 0} {
-		if s := int(math.Round(math.Sqrt(float64(rows - p)))); rows > p && s*s == rows-p {
-			candidates = append(candidates, [2]int{s * c.PatchSize[0], s * c.PatchSize[1]})
-		}
-	}
 	if c.PosEmbed == "learn" {
-		fits := func(s [2]int) (ok, noEmbedClass bool) {
-			g := (s[0] / c.PatchSize[0]) * (s[1] / c.PatchSize[1])
-			return rows == g+prefix || rows == g, rows == g && prefix > 0
-		}
-		found := false
-		for _, s := range candidates {
-			if ok, nec := fits(s); ok {
-				c.ImgSize, c.NoEmbedClass, found = s, nec, true
-				break
-			}
-		}
-		if !found {
-			return c, fmt.Errorf("%w: pos_embed has %d rows; no training size (config %v) at patch %v with %d prefix tokens gives that many",
-				ErrConfig, rows, candidates, c.PatchSize, prefix)
+		var err error
+		if c.ImgSize, c.NoEmbedClass, err = nn.TableTrainSize(rows, c.Prefix(), c.PatchSize, candidates); err != nil {
+			return c, err
 		}
 	} else if len(candidates) > 0 {
 		c.ImgSize = candidates[0]

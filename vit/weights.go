@@ -173,6 +173,10 @@ func encoder(c Config, src TensorSource, opts Options) (*nn.Encoder, [2]int, err
 		if e.Pos, err = posenc.NewLearned(table, tablePrefix, posenc.Grid{H: th, W: tw}, d, resampleOptions(opts.Resample)); err != nil {
 			return nil, patch, fmt.Errorf("%w: position table: %v", ErrConfig, err)
 		}
+	case opts.Resample != nil && patch == c.PatchSize:
+		// Options are acted on or refused, never ignored: no table, no
+		// patch kernel to resize.
+		return nil, patch, fmt.Errorf("%w: this model has no learned position table (pos_embed) to resample", ErrConfig)
 	}
 	return e, patch, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/bench"
 	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/nn"
 )
 
 func init() {
@@ -53,6 +54,17 @@ func runBenchModel(args []string) error {
 		return err
 	}
 	defer m.Close()
+	// The token cap, checked before any image is allocated (the forward
+	// pass checks it only after the image exists).
+	limit := *maxTokens
+	if limit <= 0 {
+		limit = nn.DefaultMaxTokens
+	}
+	for _, s := range ss {
+		if n := m.Info().Prefix + m.Grid(s[0], s[1]).N(); n > limit {
+			return fmt.Errorf("size %dx%d gives %d tokens, over the cap of %d (-max-tokens)", s[0], s[1], n, limit)
+		}
+	}
 	return benchModel(m, filepath.Base(*weights), ss, ts, *budget, bench.NewPrinter(os.Stdout, *asJSON))
 }
 

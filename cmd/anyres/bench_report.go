@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/anyres/anyres/bench"
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/internal/tensorout"
 )
 
 func init() {
@@ -63,11 +66,20 @@ func runBenchReport(args []string) error {
 	}
 	var doc []byte
 	if *readme != "" { // check the README before spending minutes measuring
-		if doc, err = os.ReadFile(*readme); err != nil {
+		if doc, err = tensorfile.ReadFileLimit(*readme, tensorfile.MaxConfigBytes, "README"); err != nil {
 			return err
 		}
 		if _, err := bench.ReplaceSection(string(doc), ""); err != nil {
 			return fmt.Errorf("%s: %w", *readme, err)
+		}
+	}
+	if *out != "" {
+		// The README is rewritten in place on purpose; -out is a new file.
+		if err := tensorout.CheckNotInput(*out, *readme); err != nil {
+			return err
+		}
+		if err := tensorout.CheckWritable(*out); err != nil {
+			return err
 		}
 	}
 	machine := bench.ThisMachine() // before the peers load it
@@ -79,7 +91,7 @@ func runBenchReport(args []string) error {
 	md := bench.Markdown(machine, results, reproduce)
 	switch {
 	case *out != "":
-		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+		if err := tensorout.WriteFile(*out, func(w io.Writer) error { _, err := io.WriteString(w, md); return err }); err != nil {
 			return err
 		}
 	case *readme == "":
@@ -90,7 +102,7 @@ func runBenchReport(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(*readme, []byte(updated), 0o644); err != nil {
+		if err := tensorout.WriteFile(*readme, func(w io.Writer) error { _, err := io.WriteString(w, updated); return err }); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "updated the results section of %s\n", *readme)

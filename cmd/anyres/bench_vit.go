@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/anyres/anyres/bench"
+	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/nn"
 )
 
@@ -75,6 +76,11 @@ func parseSizes(s string) ([][2]int, error) {
 		wi, err2 := strconv.Atoi(w)
 		if !ok || err1 != nil || err2 != nil || hi <= 0 || wi <= 0 {
 			return nil, fmt.Errorf("size %q: want HxW, e.g. 518x392", f)
+		}
+		// The image limits (side, pixels) hold here too: a size is
+		// refused before its image is allocated.
+		if _, err := imageprep.ParseSize(f); err != nil {
+			return nil, err
 		}
 		out = append(out, [2]int{hi, wi})
 	}

@@ -32,7 +32,7 @@ import (
 //     must follow a `<!-- not run: reason -->` line; its anyres lines are
 //     still checked for flags. Nothing is skipped silently.
 
-const repoRoot = "../.."
+const docsRoot = "../.."
 
 // docBlock is one fenced code block.
 type docBlock struct {
@@ -47,8 +47,8 @@ var notRunRe = regexp.MustCompile(`^<!-- not run: (.+) -->$`)
 
 func docBlocks(t *testing.T) []docBlock {
 	t.Helper()
-	files := []string{filepath.Join(repoRoot, "README.md")}
-	more, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	files := []string{filepath.Join(docsRoot, "README.md")}
+	more, err := filepath.Glob(filepath.Join(docsRoot, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func docBlocks(t *testing.T) []docBlock {
 			trim := strings.TrimSpace(l)
 			switch {
 			case cur == nil && strings.HasPrefix(trim, "```"):
-				cur = &docBlock{file: strings.TrimPrefix(f, repoRoot+"/"), line: i + 1, lang: strings.TrimPrefix(trim, "```")}
+				cur = &docBlock{file: strings.TrimPrefix(f, docsRoot+"/"), line: i + 1, lang: strings.TrimPrefix(trim, "```")}
 				if m := notRunRe.FindStringSubmatch(prev); m != nil {
 					cur.notRun = m[1]
 				}
@@ -124,11 +124,11 @@ func exampleBodies(t *testing.T) [][]string {
 	t.Helper()
 	var out [][]string
 	fset := token.NewFileSet()
-	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(docsRoot, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != repoRoot {
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != docsRoot {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
@@ -394,7 +394,7 @@ func runnable(name string, args []string) bool {
 	n := 0
 	for i := 0; i+1 < len(args); i++ {
 		if args[i] == "-weights" || args[i] == "-image" {
-			if _, err := os.Stat(filepath.Join(repoRoot, args[i+1])); err != nil {
+			if _, err := os.Stat(filepath.Join(docsRoot, args[i+1])); err != nil {
 				return false
 			}
 			n++
@@ -407,7 +407,7 @@ func runnable(name string, args []string) bool {
 // repository root as the docs do.
 func runDocCommand(t *testing.T, c docCommand, name string, args []string) {
 	t.Helper()
-	t.Chdir(repoRoot)
+	t.Chdir(docsRoot)
 	defer t.Chdir(filepath.Join("cmd", "anyres"))
 	out, err := captured(func() error { return commands[name].run(args) })
 	if err != nil {
@@ -420,7 +420,7 @@ func runDocCommand(t *testing.T, c docCommand, name string, args []string) {
 // TestDocsDemoCoversHub checks that the README's offline demo runs every
 // folder of testdata/hub.
 func TestDocsDemoCoversHub(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	b, err := os.ReadFile(filepath.Join(docsRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 //	anyres bench [what] [-json] the main job: kernel and model benchmarks
 //	anyres bench report         the peer comparisons, as the README's results table
 //	anyres run                  a timm ViT checkpoint on a photo, at any size
+//	anyres serve                a checkpoint over HTTP: KServe v2 REST, POST /image, /metrics
 //	anyres resize-checkpoint    a checkpoint rewritten for a new image/patch size
 //	anyres posviz               position-embedding similarity as a PNG
 //
@@ -14,9 +15,13 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/anyres/anyres/kernels"
 )
 
 // command is one subcommand: run gets the arguments after its name.
@@ -41,7 +46,15 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	if err := cmd.run(os.Args[2:]); err != nil {
+	// A bad ANYRES_KERNELS is reported here, once, for every command
+	// (package kernels keeps it rather than panic during init).
+	if err := kernels.EnvErr(); err != nil {
+		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+	if err := cmd.run(os.Args[2:]); errors.Is(err, flag.ErrHelp) {
+		return // -h: the flags were listed, as asked
+	} else if err != nil {
 		fmt.Fprintf(os.Stderr, "anyres %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}

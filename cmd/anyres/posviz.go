@@ -8,10 +8,12 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"io"
 	"math"
 	"os"
 
 	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/posenc"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -22,7 +24,7 @@ func init() {
 	commands["posviz"] = command{"draw a checkpoint's position-embedding similarity at any size as a PNG", runPosviz}
 }
 
-const posvizHelp = `usage: anyres posviz -weights ckpt.safetensors [-size HxW] [-method bicubic] [-out sim.png]
+const posvizHelp = `usage: anyres posviz -weights ckpt.safetensors -out sim.png [-size HxW] [-method bicubic]
 
 Draws the cosine similarity between the learned position embeddings of a
 ViT checkpoint, resampled to the grid of an HxW image, as the ViT paper's
@@ -42,7 +44,7 @@ func runPosviz(args []string) error {
 	sizeFlag := fs.String("size", "", "image size `HxW` to resample the table to (default: the training size)")
 	method := fs.String("method", "bicubic", "resampling: bicubic, bilinear, nearest or fourier")
 	antialias := fs.Bool("antialias", true, "antialias when shrinking (timm's default)")
-	out := fs.String("out", "posviz.png", "PNG file to write")
+	out := fs.String("out", "", "PNG file to write (required: nothing is written into the working folder unasked)")
 	maxTiles := fs.Int("tiles", 32, "at most this many tiles per side: larger grids show every k-th token's tile")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -50,11 +52,17 @@ func runPosviz(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *weights == "" {
-		return errors.New("-weights is required")
+	if *weights == "" || *out == "" {
+		return errors.New("-weights and -out are required")
 	}
 	if *maxTiles < 1 {
 		return fmt.Errorf("-tiles %d must be positive", *maxTiles)
+	}
+	if err := tensorout.CheckNotInput(*out, *weights, *configPath); err != nil {
+		return err
+	}
+	if err := tensorout.CheckWritable(*out); err != nil {
+		return err
 	}
 	ck, err := openCheckpoint(*weights, *configPath)
 	if err != nil {
@@ -87,6 +95,9 @@ func runPosviz(args []string) error {
 	}
 	patchRows := table[l.prefix*l.dim:]
 	title := fmt.Sprintf("pos_embed cosine similarity: %dx%d grid", grid.H, grid.W)
+	if grid == l.grid && (flagSet(fs, "method") || flagSet(fs, "antialias")) {
+		return fmt.Errorf("-method and -antialias do nothing at the table's own %v grid (give -size to resample)", l.grid)
+	}
 	if grid != l.grid {
 		if patchRows, err = posenc.ResampleAbsPosEmbed(patchRows, 0, l.grid, grid, l.dim, opt); err != nil {
 			return err
@@ -97,24 +108,20 @@ func runPosviz(args []string) error {
 		}
 		title = fmt.Sprintf("pos_embed cosine similarity: %dx%d -> %dx%d, %v%s", l.grid.H, l.grid.W, grid.H, grid.W, opt.Method, aa)
 	}
-	img := renderSimilarity(patchRows, grid, l.dim, *maxTiles, title)
-	return writePNG(*out, img)
-}
-
-// writePNG writes img to path and says so on stderr.
-func writePNG(path string, img *image.RGBA) error {
-	f, err := os.Create(path)
+	img, err := renderSimilarity(patchRows, grid, l.dim, *maxTiles, title)
 	if err != nil {
 		return err
 	}
+	return writePNG(*out, img)
+}
+
+// writePNG writes img to path (through a temporary file beside it, renamed
+// into place) and says so on stderr.
+func writePNG(path string, img *image.RGBA) error {
 	// Fast compression: flat colour runs compress well anyway, and the best
 	// level takes seconds on a large grid.
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := tensorout.WriteFile(path, func(w io.Writer) error { return enc.Encode(w, img) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d pixels)\n", path, img.Bounds().Dy(), img.Bounds().Dx())
@@ -140,11 +147,16 @@ func gridForSize(size imageprep.Size, patch [2]int, config map[string]any) (pose
 	return g, nil
 }
 
+// maxCanvasPixels bounds the picture posviz draws (512 MB of RGBA): the
+// default 32 tiles per side stay far below it at any grid, a large -tiles
+// on a large grid does not.
+const maxCanvasPixels = 1 << 27
+
 // renderSimilarity draws, for each (every k-th) token of the grid, a tile
 // of its cosine similarity to every token, tiles laid out on the grid.
-// table holds g.N() rows of dim values.
-func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title string) *image.RGBA {
-	unit := normalizedRows(table, g.N(), dim)
+// table holds g.N() rows of dim values. The picture's size is checked
+// before anything is allocated.
+func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title string) (*image.RGBA, error) {
 	step := (max(g.H, g.W) + maxTiles - 1) / maxTiles // show every step-th token's tile
 	th, tw := (g.H+step-1)/step, (g.W+step-1)/step
 	// Pixels per grid cell: tiles big enough to read, the tiles together
@@ -155,8 +167,13 @@ func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title s
 	const margin, line, barW = 12, 16, 14
 	gridW, gridH := tw*(tileW+gap)-gap, th*(tileH+gap)-gap
 	top := margin + 2*line + 4
-	width := max(margin+gridW+margin+barW+4+4*7+margin, margin+len(title)*7+margin)
-	img := image.NewRGBA(image.Rect(0, 0, width, top+max(gridH, 60)+margin))
+	width, height := max(margin+gridW+margin+barW+4+4*7+margin, margin+len(title)*7+margin), top+max(gridH, 60)+margin
+	if int64(width)*int64(height) > maxCanvasPixels {
+		return nil, fmt.Errorf("a %v grid with %dx%d tiles makes a %dx%d-pixel picture, over the %d-pixel limit: lower -tiles or -size",
+			g, th, tw, width, height, maxCanvasPixels)
+	}
+	unit := normalizedRows(table, g.N(), dim)
+	img := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(img, img.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 
 	label(img, margin, margin+11, title)
@@ -186,7 +203,7 @@ func renderSimilarity(table []float32, g posenc.Grid, dim, maxTiles int, title s
 	label(img, bx+barW+4, top+10, "1")
 	label(img, bx+barW+4, top+bh/2+4, "0")
 	label(img, bx+barW+4, top+bh, "-1")
-	return img
+	return img, nil
 }
 
 // fill paints the w×h rectangle at (x, y) of img with c (a hot path: a

@@ -53,7 +53,11 @@ func posvizAbsWin(ck *checkpoint, sizeFlag, method string, antialias bool, maxTi
 	}
 	title := fmt.Sprintf("pos_embed %dx%d -> %dx%d (%v) + pos_embed_win %dx%d tiled: cosine similarity",
 		old.H, old.W, grid.H, grid.W, opt.Method, unit.H, unit.W)
-	return writePNG(out, renderSimilarity(table, grid, dim, maxTiles, title))
+	img, err := renderSimilarity(table, grid, dim, maxTiles, title)
+	if err != nil {
+		return err
+	}
+	return writePNG(out, img)
 }
 
 // nchwToRows turns a [1, C, h, w] table into h·w rows of C.

@@ -14,7 +14,7 @@ import (
 	"github.com/anyres/anyres/internal/tensorout"
 )
 
-func goldenPath(t *testing.T, name string) string { return filepath.Join(golden.Dir(t), name) }
+func goldenPath(t testing.TB, name string) string { return filepath.Join(golden.Dir(t), name) }
 
 // patchOf is the patch size of a golden ViT's own config.
 func patchOf(t *testing.T, name string) [2]int {

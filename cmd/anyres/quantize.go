@@ -78,6 +78,12 @@ func runQuantize(args []string) error {
 	if *calib != "" && *dtype != nn.Int8 {
 		return fmt.Errorf("-calibrate is for -dtype int8 (bf16 has nothing to calibrate)")
 	}
+	if err := tensorout.CheckNotInput(*out, *in); err != nil {
+		return err
+	}
+	if err := tensorout.CheckWritable(*out); err != nil {
+		return err
+	}
 	n, before, after, err := quantizeFile(*in, *out, *dtype, *calib)
 	if err != nil {
 		return err
@@ -101,7 +107,7 @@ func quantizable(name string, shape []int, dtype string) bool {
 // when it is not ""; it returns the number of tensors rewritten and their
 // size before and after.
 func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error) {
-	data, err := readWhole(in)
+	data, err := tensorfile.ReadWhole(in)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -230,16 +236,4 @@ func rawTensors(data []byte) (map[string]tensorout.Tensor, error) {
 		tensors[nv.Name] = tensorout.Raw(nv.TensorView)
 	}
 	return tensors, nil
-}
-
-// readWhole reads a weight file within tensorfile's size limit.
-func readWhole(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > tensorfile.MaxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit", path, fi.Size(), int64(tensorfile.MaxFileSize))
-	}
-	return os.ReadFile(path)
 }

@@ -23,7 +23,7 @@ func hubConfig(in string) ([]byte, error) {
 	if filepath.Base(in) != "model.safetensors" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(in), "config.json"))
+	b, err := tensorfile.ReadFileLimit(filepath.Join(filepath.Dir(in), "config.json"), tensorfile.MaxConfigBytes, "config file")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

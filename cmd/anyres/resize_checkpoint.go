@@ -63,6 +63,12 @@ func runResizeCheckpoint(args []string) error {
 	if *sizeFlag == "" && *patchFlag == "" {
 		return errors.New("nothing to do: give -size, -patch or both")
 	}
+	if err := tensorout.CheckNotInput(*out, *in, *configPath); err != nil {
+		return err
+	}
+	if err := tensorout.CheckWritable(*out); err != nil {
+		return err
+	}
 	ck, err := openCheckpoint(*in, *configPath)
 	if err != nil {
 		return err
@@ -147,6 +153,9 @@ func runResizeCheckpoint(args []string) error {
 		report = append(report, fmt.Sprintf("patch_embed.proj.weight: %dx%d -> %dx%d (PI-resize, %s%s)",
 			l.patch[0], l.patch[1], newPatch[0], newPatch[1], kernelMethod, aaNote(*antialias)))
 	}
+	if len(report) == 0 && (flagSet(fs, "method") || flagSet(fs, "antialias")) {
+		return fmt.Errorf("-method and -antialias do nothing: the grid (%v) and patch size are unchanged", grid)
+	}
 	if len(report) == 0 {
 		report = append(report, "nothing resampled: the grid and patch size are unchanged")
 	}
@@ -170,6 +179,20 @@ func runResizeCheckpoint(args []string) error {
 				meta["timm_kwargs"] = text
 			}
 		}
+	}
+	// The file must read back as written: the stored config (or, without
+	// one, the table's shape) must give the new grid and prefix rows.
+	var newConfig map[string]any
+	if text, ok := meta["config"]; ok && json.Unmarshal([]byte(text), &newConfig) != nil {
+		return fmt.Errorf("the rewritten config does not parse")
+	}
+	if back, err := layoutOf(l.prefix+grid.N(), l.tokens, newPatch, newConfig); err != nil || back.prefix != l.prefix || back.grid != grid {
+		why := fmt.Sprintf("as %d prefix rows and a %v grid", back.prefix, back.grid)
+		if err != nil {
+			why = "ambiguously: " + err.Error()
+		}
+		return fmt.Errorf("the rewritten table (%d prefix rows, %v grid) would be read back %s; give -config (timm's config.json or anyres's config) so the file records its layout",
+			l.prefix, grid, why)
 	}
 	meta["anyres_resize"] = fmt.Sprintf("from img_size %v patch %v: %s", []int{l.grid.H * l.patch[0], l.grid.W * l.patch[1]}, l.patch, strings.Join(report, "; "))
 	if err := tensorout.WriteSafetensorsFile(*out, tensors, meta); err != nil {

@@ -6,19 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/modelinput"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
-	"github.com/anyres/anyres/naflex"
 	"github.com/anyres/anyres/nn"
 )
 
@@ -109,9 +107,12 @@ func runRun(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags go before it? every value needs its flag)", fs.Arg(0))
 	}
-	normSet := false
-	fs.Visit(func(fl *flag.Flag) { normSet = normSet || fl.Name == "norm" })
-	return run(f, normSet)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := unusedRunFlags(f, set); err != nil {
+		return err
+	}
+	return run(f, set["norm"])
 }
 
 func run(f runFlags, normSet bool) error {
@@ -170,6 +171,11 @@ func run(f runFlags, normSet bool) error {
 		if err := tensorout.CheckWritable(f.out); err != nil {
 			return fmt.Errorf("-out: %w", err)
 		}
+		inputs := []string{f.weights, f.config, f.image, f.input, f.labels,
+			filepath.Join(f.weights, "model.safetensors"), filepath.Join(f.weights, "config.json")}
+		if err := tensorout.CheckNotInput(f.out, inputs...); err != nil {
+			return fmt.Errorf("-out: %w", err)
+		}
 	}
 	if f.save != "features" && f.save != "pooled" && f.save != "logits" {
 		return fmt.Errorf("-save %q: want features, pooled or logits", f.save)
@@ -180,6 +186,16 @@ func run(f runFlags, normSet bool) error {
 	configJSON, err := readConfig(f.weights, f.config)
 	if err != nil {
 		return err
+	}
+	if configJSON != nil {
+		// Checked here too, to name the file in the error.
+		if _, err := nn.ReadHub(configJSON); err != nil {
+			name := f.config
+			if name == "" {
+				name = filepath.Join(f.weights, "config.json")
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	opts.Config = configJSON
 	m, err := anyres.Load(f.weights, opts)
@@ -221,7 +237,11 @@ func run(f runFlags, normSet bool) error {
 	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
-		return writeFeatures(f, ext, x, &out, info)
+		if err := writeFeatures(f, ext, x, &out, info); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", f.out)
+		return nil
 	}
 	if info.Transformers != nil && info.Transformers.Logits == "image_embeds" {
 		fmt.Fprintf(stdout, "this model's head is a projection: image_embeds of %d values (first %d: %s); use -out to save features\n",
@@ -244,10 +264,10 @@ func run(f runFlags, normSet bool) error {
 // is neither.
 func readConfig(weights, config string) ([]byte, error) {
 	if config != "" {
-		return os.ReadFile(config)
+		return tensorfile.ReadFileLimit(config, tensorfile.MaxConfigBytes, "config file")
 	}
 	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
-		b, err := os.ReadFile(filepath.Join(weights, "config.json"))
+		b, err := tensorfile.ReadFileLimit(filepath.Join(weights, "config.json"), tensorfile.MaxConfigBytes, "config file")
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
@@ -277,100 +297,65 @@ func readInput(path string) (*imageprep.Tensor, error) {
 // processor) gives the mean, std and rescale factor, and, without -size
 // or -tokens, the resize and crop.
 func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, target imageprep.Size) (*imageprep.Tensor, string, error) {
-	info := m.Info()
-	norm, fromConfig := imageprep.Norm{}, false
-	var err error
 	proc, err := readProcessor(f.weights)
 	if err != nil {
 		return nil, "", err
 	}
-	if proc != nil {
-		norm, fromConfig = proc.Norm, true
-	} else if configJSON != nil {
-		if norm, fromConfig, err = imageprep.NormFromConfig(configJSON); err != nil {
-			return nil, "", err
-		}
-	}
-	if !fromConfig || normSet {
-		if norm, err = imageprep.NormByName(f.norm); err != nil {
-			return nil, "", err
-		}
+	norm, err := modelNorm(proc, configJSON, f.norm, normSet)
+	if err != nil {
+		return nil, "", err
 	}
 	photo, err := imageprep.Load(f.image)
 	if err != nil {
 		return nil, "", err
 	}
-	patch := info.Patch
-	b := photo.Bounds()
 	if proc != nil && f.size == "" && f.tokens == 0 {
 		return processorImage(f, m, photo, *proc, norm)
 	}
-	prep := imageprep.Options{Size: target, Tokens: f.tokens, Patch: min(patch[0], patch[1]), Norm: norm}
+	opts := modelinput.Options{Size: target, Tokens: f.tokens, Norm: norm, MaxTokens: f.maxTokens}
 	if proc != nil {
-		prep.Filter = proc.Filter
+		opts.Filter = proc.Filter
 	}
-	if f.tokens > 0 && info.Family == "naflex" {
-		// SigLIP 2's own budget rule, which NaFlex models were trained on.
-		h, w, err := naflex.SizeForTokens(b.Dy(), b.Dx(), patch, f.tokens)
-		if err != nil {
-			return nil, "", fmt.Errorf("-tokens: %w", err)
-		}
-		prep.Size, prep.Tokens = imageprep.Size{H: h, W: w}, 0
-	}
-	if prep.Tokens > 0 && patch[0] != patch[1] {
-		return nil, "", fmt.Errorf("-tokens needs square patches; this model's are %dx%d", patch[0], patch[1])
-	}
-	inSize, err := prep.TargetSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
-	if err != nil {
-		return nil, "", err
-	}
-	if inSize.H < patch[0] || inSize.W < patch[1] {
-		return nil, "", fmt.Errorf("%s: input %v is smaller than one %dx%d patch; use -size or -tokens to enlarge it", f.image, inSize, patch[0], patch[1])
-	}
-	if g := m.Grid(inSize.H, inSize.W); g.N()+info.Prefix > f.maxTokens {
-		return nil, "", fmt.Errorf("%s: a %v input is a %v grid, %d tokens, over the limit of %d; use -tokens %d (or -size, or raise -max-tokens)",
-			f.image, inSize, g, g.N()+info.Prefix, f.maxTokens, min(1024, f.maxTokens-info.Prefix))
-	}
-	x, err := imageprep.Prepare(photo, prep)
-	if err != nil {
+	x, err := modelinput.Prepare(m, photo, opts)
+	switch {
+	case errors.Is(err, nn.ErrTooManyTokens):
+		return nil, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, f.maxTokens-m.Info().Prefix))
+	case errors.Is(err, nn.ErrImage):
+		return nil, "", fmt.Errorf("%s: %w; use -size or -tokens to enlarge it", f.image, err)
+	case err != nil:
 		return nil, "", fmt.Errorf("%s: %w", f.image, err)
 	}
+	b := photo.Bounds()
 	return x, fmt.Sprintf("%s: %dx%d photo, input %dx%d", filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W), nil
+}
+
+// modelNorm is the model's normalisation: a transformers folder's image
+// processor's (preprocessor_config.json, proc), else the config's
+// mean/std, else (or when given explicitly) the named one. anyres serve
+// uses it too.
+func modelNorm(proc *imageprep.Processor, configJSON []byte, name string, nameSet bool) (imageprep.Norm, error) {
+	if proc != nil && !nameSet {
+		return proc.Norm, nil
+	}
+	if configJSON != nil && !nameSet {
+		norm, fromConfig, err := imageprep.NormFromConfig(configJSON)
+		if err != nil || fromConfig {
+			return norm, err
+		}
+	}
+	return imageprep.NormByName(name)
 }
 
 // printTop prints the k most probable classes: rank, index, probability
 // (softmax of the logits) and label.
 func printTop(w io.Writer, logits []float32, labels []string, k int) {
-	probs := softmax(logits)
-	idx := make([]int, len(probs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
-	for r, i := range idx[:min(k, len(idx))] {
+	for r, c := range modelinput.Top(logits, k) {
 		name := ""
-		if i < len(labels) {
-			name = "  " + labels[i]
+		if c.Index < len(labels) {
+			name = "  " + labels[c.Index]
 		}
-		fmt.Fprintf(w, "%2d. class %4d  %6.2f%%%s\n", r+1, i, 100*probs[i], name)
+		fmt.Fprintf(w, "%2d. class %4d  %6.2f%%%s\n", r+1, c.Index, 100*c.Prob, name)
 	}
-}
-
-func softmax(logits []float32) []float64 {
-	p := make([]float64, len(logits))
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for i, v := range logits {
-		p[i] = math.Exp(float64(v) - mx)
-		sum += p[i]
-	}
-	for i := range p {
-		p[i] /= sum
-	}
-	return p
 }
 
 // writeFeatures writes the run's outputs: every one to a .safetensors
@@ -429,7 +414,7 @@ func parseEdge(s string) (anyres.EdgePolicy, error) {
 
 // readLabels reads class names: one per line, or a JSON list of strings.
 func readLabels(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := tensorfile.ReadFileLimit(path, tensorfile.MaxLabelsBytes, "labels file")
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // writePhoto writes an h×w PNG with a colourful pattern and returns its path.
-func writePhoto(t *testing.T, dir string, h, w int) string {
+func writePhoto(t testing.TB, dir string, h, w int) string {
 	t.Helper()
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/nn"
 )
@@ -32,7 +33,7 @@ func readProcessor(weights string) (*imageprep.Processor, error) {
 		return nil, nil
 	}
 	path := filepath.Join(weights, "preprocessor_config.json")
-	raw, err := os.ReadFile(path)
+	raw, err := tensorfile.ReadFileLimit(path, tensorfile.MaxConfigBytes, "preprocessor config")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,14 +21,8 @@ var (
 // ReadNPY reads a NumPy .npy file holding one float32 (or float64,
 // converted) array in C order.
 func ReadNPY(path string) ([]float32, []int, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if fi.Size() > 8*MaxNPYElements+(1<<16) {
-		return nil, nil, fmt.Errorf("%s: %d bytes is more than an array of %d values", path, fi.Size(), MaxNPYElements)
-	}
-	b, err := os.ReadFile(path)
+	// float64 values and a header at most: bounded whatever the file is.
+	b, err := readFileLimit(path, 8*MaxNPYElements+(1<<16), fmt.Sprintf(".npy file (an array of up to %d values)", MaxNPYElements), "\x93NUMPY")
 	if err != nil {
 		return nil, nil, err
 	}

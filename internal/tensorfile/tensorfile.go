@@ -69,6 +69,9 @@ func open(path string, load func(*os.File, int) ([]byte, func() error, error)) (
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRegular(path, fi); err != nil {
+		return nil, err
+	}
 	if fi.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s: %d bytes is larger than the %d-byte limit", path, fi.Size(), int64(MaxFileSize))
 	}

@@ -125,10 +125,17 @@ func WriteNPYFile(path string, shape []int, data []float32) error {
 	return writeFile(path, func(w io.Writer) error { return WriteNPY(w, shape, data) })
 }
 
-// writeFile writes through a temporary file renamed into place, so a failed
-// write never leaves a truncated file under the final name.
+// writeFile writes through a temporary file beside the target, renamed
+// into place, so a failed write never leaves a truncated file under the
+// final name. A target that exists must be a regular file (renaming over a
+// device or a pipe would replace it, not write to it); a symbolic link is
+// followed, so the file it points to is replaced and the link kept.
 func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tensorout-*")
+	target, err := outputTarget(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), ".tensorout-*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
 	}
@@ -143,7 +150,7 @@ func writeFile(path string, write func(io.Writer) error) error {
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	return os.Rename(tmp.Name(), target)
 }
 
 func count(shape []int) (int, error) {
@@ -169,10 +176,11 @@ func dims(shape []int) []uint64 {
 // written at path: its folder exists and takes a new file, and path is not
 // a folder.
 func CheckWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s is a folder", path)
+	target, err := outputTarget(path)
+	if err != nil {
+		return err
 	}
-	dir := filepath.Dir(path)
+	dir := filepath.Dir(target)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("cannot write %s: folder %s: %w", path, dir, errors.Unwrap(err))

@@ -1,0 +1,138 @@
+package batch
+
+import "time"
+
+// loop is one of the batcher's Passes goroutines: it assembles passes and
+// runs them, one at a time, until Close has been called and the queue is
+// empty.
+func (b *Batcher) loop() {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var p pass
+	for b.gather(&p, timer) {
+		b.run(&p)
+	}
+}
+
+// gather waits until a pass should start and moves its requests from the
+// queue to p; false once the batcher is closed and drained.
+func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
+	for {
+		b.mu.Lock()
+		n, closed := len(b.queue), b.closed
+		var wait time.Duration
+		if n > 0 {
+			wait = b.opts.Wait - time.Since(b.queue[0].since)
+			if closed || wait <= 0 || b.full() {
+				b.take(p)
+				more := len(b.queue) > 0
+				b.mu.Unlock()
+				if more {
+					b.signal() // another loop may take the rest
+				}
+				if len(p.reqs) > 0 {
+					return true
+				}
+				continue // every taken request had left
+			}
+		}
+		b.mu.Unlock()
+		switch {
+		case n == 0 && closed:
+			return false
+		case n == 0:
+			select {
+			case <-b.wake:
+			case <-b.quit:
+			}
+		default:
+			timer.Reset(wait)
+			select {
+			case <-b.wake:
+			case <-b.quit:
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
+	}
+}
+
+// full reports whether the queue holds a whole pass: the token budget or
+// the image cap reached. b.mu is held.
+func (b *Batcher) full() bool {
+	if len(b.queue) >= b.opts.MaxImages {
+		return true
+	}
+	tokens := 0
+	for _, r := range b.queue {
+		if tokens += r.tokens; tokens >= b.opts.MaxTokens {
+			return true
+		}
+	}
+	return false
+}
+
+// take moves the head of the queue into p, oldest first: the first
+// image whatever its size, then every next one while the pass stays within
+// the budget and the image cap. Requests whose callers left are dropped.
+// b.mu is held.
+func (b *Batcher) take(p *pass) {
+	tokens, used := 0, 0
+	for _, r := range b.queue {
+		if r.state.Load() == left {
+			used++
+			continue
+		}
+		if len(p.reqs) > 0 && (tokens+r.tokens > b.opts.MaxTokens || len(p.reqs) >= b.opts.MaxImages) {
+			break
+		}
+		if !r.state.CompareAndSwap(queued, taken) {
+			used++ // its caller left just now
+			continue
+		}
+		used++
+		tokens += r.tokens
+		p.reqs = append(p.reqs, r)
+	}
+	n := copy(b.queue, b.queue[used:])
+	clear(b.queue[n:])
+	b.queue = b.queue[:n]
+}
+
+// run runs p as one packed batch and hands each caller its result.
+func (b *Batcher) run(p *pass) {
+	tokens, images := 0, len(p.reqs)
+	for _, r := range p.reqs {
+		p.imgs = append(p.imgs, r.img)
+		p.outs = append(p.outs, *r.out)
+		tokens += r.tokens
+	}
+	start := time.Now()
+	err := b.m.ForwardBatch(p.imgs, p.outs)
+	d := time.Since(start)
+	if err != nil && len(p.reqs) > 1 {
+		// The images were checked before they queued, so this is one
+		// image over the model's own token cap or a failure of one of
+		// them: run each alone, so that each caller gets its own answer.
+		for i, r := range p.reqs {
+			r.err = b.m.Forward(r.img, &p.outs[i])
+		}
+	} else {
+		for _, r := range p.reqs {
+			r.err = err
+		}
+	}
+	// Observed before the callers hear back, so that what a caller sees
+	// after its answer (metrics) already counts its pass.
+	if b.opts.Observe != nil {
+		b.opts.Observe(Pass{Images: images, Tokens: tokens, Duration: d, Err: err})
+	}
+	for i, r := range p.reqs {
+		*r.out = p.outs[i]
+		r.done <- struct{}{} // r is its caller's again from here
+	}
+	clear(p.reqs)
+	clear(p.imgs)
+	clear(p.outs)
+	p.reqs, p.imgs, p.outs = p.reqs[:0], p.imgs[:0], p.outs[:0]
+}

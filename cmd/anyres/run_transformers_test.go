@@ -195,4 +195,3 @@ func TestRunTransformersProjection(t *testing.T) {
 		t.Errorf("printed %q, want the image embedding and no classes", printed)
 	}
 }
-

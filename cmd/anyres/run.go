@@ -88,7 +88,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.input, "input", "", "instead of -image: a normalised float32 C×H×W or 1×C×H×W tensor in a .npy file (run as it is)")
 	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW` (or \"native\", the default: keep its size)")
 	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
-	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
+	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad or a transformers Swin pads, else crop; Swin and Hiera, which timm refuses such sizes for, crop)")
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
 	fs.StringVar(&f.method, "method", "", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest, fourier, dinov2, dinov2-reg, transformers or transformers-4.44 (default: the family's rule, timm's or transformers')")
 	fs.BoolVar(&f.antialias, "antialias", true, "antialias when the table shrinks (timm's default)")
@@ -198,6 +198,9 @@ func run(f runFlags, normSet bool) error {
 		}
 	}
 	opts.Config = configJSON
+	if f.edge == "" {
+		opts.Edge = commandEdge(f.weights, configJSON)
+	}
 	m, err := anyres.Load(f.weights, opts)
 	if err != nil {
 		return err
@@ -396,6 +399,42 @@ func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *anyres.Outp
 		"config":        string(info.Config),
 	}
 	return tensorout.WriteSafetensorsFile(f.out, t, meta)
+}
+
+// refusingDefault lists the families whose own edge rule (nn.EdgeDefault)
+// refuses sides that are not whole patches, as timm's PatchEmbed asserts
+// for them: Swin's patch, Hiera's mask units. The library keeps that rule;
+// the command, without -edge, crops instead, so that its default runs any
+// photo in every family.
+var refusingDefault = map[string]bool{"swin": true, "hiera": true}
+
+// commandEdge is the command's edge policy when -edge is not given: the
+// family's own rule (pad where the config sets dynamic_img_pad or
+// transformers pads, else crop), except where that rule refuses the size:
+// there crop. A file that cannot be opened here keeps the family's rule
+// (Load then says why it cannot be opened).
+func commandEdge(weights string, configJSON []byte) anyres.EdgePolicy {
+	arch := ""
+	if configJSON != nil {
+		if _, isHF, _ := nn.ParseTransformers(configJSON); isHF {
+			return nn.EdgeDefault // transformers' own rule (Swin pads)
+		}
+		if h, err := nn.ReadHub(configJSON); err == nil && h != nil {
+			arch = h.Architecture
+		}
+	}
+	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
+		weights = filepath.Join(weights, "model.safetensors")
+	}
+	tf, err := tensorfile.Open(weights)
+	if err != nil {
+		return nn.EdgeDefault
+	}
+	defer tf.Close()
+	if fam, ok := nn.Pick(arch, tf); ok && refusingDefault[fam.Name] {
+		return nn.EdgeCrop
+	}
+	return nn.EdgeDefault
 }
 
 func parseEdge(s string) (anyres.EdgePolicy, error) {

@@ -124,7 +124,7 @@ func writePNG(path string, img *image.RGBA) error {
 	if err := tensorout.WriteFile(path, func(w io.Writer) error { return enc.Encode(w, img) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d pixels)\n", path, img.Bounds().Dy(), img.Bounds().Dx())
+	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d: %[2]d pixels high, %[3]d wide)\n", path, img.Bounds().Dy(), img.Bounds().Dx())
 	return nil
 }
 

@@ -43,7 +43,9 @@ The input size is one of:
   (default)   the photo's own size; -edge says what happens to the pixels past
               the last whole patch: pad (zeros, timm's dynamic_img_pad), crop,
               or resize to whole patches
-  -size HxW   resize the photo to HxW (aspect ratio not kept)
+  -size HxW   resize the photo to HxW, height first as every size the
+              command prints (aspect ratio not kept; a size that turns a
+              landscape photo into a portrait, or back, is warned about)
   -tokens N   the largest size with the photo's aspect ratio whose patch
               grid holds at most N tokens (a fixed compute budget for any shape)
 
@@ -312,6 +314,7 @@ func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, t
 	if err != nil {
 		return nil, "", err
 	}
+	warnFlip(os.Stderr, photo.Bounds().Dy(), photo.Bounds().Dx(), target)
 	if proc != nil && f.size == "" && f.tokens == 0 {
 		return processorImage(f, m, photo, *proc, norm)
 	}
@@ -435,6 +438,22 @@ func commandEdge(weights string, configJSON []byte) anyres.EdgePolicy {
 		return nn.EdgeCrop
 	}
 	return nn.EdgeDefault
+}
+
+// warnFlip warns when -size (HxW: height first) turns an h×w photo from
+// landscape to portrait or back: most often a size given width first.
+func warnFlip(w io.Writer, h, wd int, target imageprep.Size) {
+	if target.H == 0 || target.W == 0 {
+		return
+	}
+	if (h > wd && target.H < target.W) || (h < wd && target.H > target.W) {
+		to := "a portrait"
+		if target.W > target.H {
+			to = "a landscape"
+		}
+		fmt.Fprintf(w, "warning: -size %s is HxW (%d high, %d wide): it makes the %dx%d photo (%d high, %d wide) %s; -size %dx%d keeps its orientation\n",
+			target, target.H, target.W, h, wd, h, wd, to, target.W, target.H)
+	}
 }
 
 func parseEdge(s string) (anyres.EdgePolicy, error) {

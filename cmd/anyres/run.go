@@ -101,7 +101,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.IntVar(&f.maxTokens, "max-tokens", 0, "refuse inputs that count more tokens than this (0: the model's own cap: 16384 tokens for a ViT, 262144 first-stage patches for Swin)")
-	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights)")
+	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights); default: the dtype a file written by anyres quantize records, else f32")
 	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names (timm prefixes, e.g. blocks.11.mlp.fc2,head) kept in float32")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -113,6 +113,9 @@ func runRun(args []string) error {
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if err := unusedRunFlags(f, set); err != nil {
 		return err
+	}
+	if !set["dtype"] {
+		f.dtype = storedDType(f.weights)
 	}
 	return run(f, set["norm"])
 }
@@ -239,7 +242,7 @@ func run(f runFlags, normSet bool) error {
 		return err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, dtypeName(f.dtype), elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
 		if err := writeFeatures(f, ext, x, &out, info); err != nil {
@@ -454,6 +457,34 @@ func warnFlip(w io.Writer, h, wd int, target imageprep.Size) {
 		fmt.Fprintf(w, "warning: -size %s is HxW (%d high, %d wide): it makes the %dx%d photo (%d high, %d wide) %s; -size %dx%d keeps its orientation\n",
 			target, target.H, target.W, h, wd, h, wd, to, target.W, target.H)
 	}
+}
+
+// storedDType is the dtype a checkpoint written by anyres quantize
+// records (its anyres_quantize metadata: "int8: ..." or "bf16: ..."), which
+// run uses when -dtype is not given; else f32. A file that cannot be
+// opened here is f32 (Load then says why it cannot be opened).
+func storedDType(weights string) string {
+	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
+		weights = filepath.Join(weights, "model.safetensors")
+	}
+	tf, err := tensorfile.Open(weights)
+	if err != nil {
+		return nn.F32
+	}
+	defer tf.Close()
+	rec, _, _ := strings.Cut(tf.Metadata()["anyres_quantize"], ":")
+	if rec == nn.Int8 || rec == nn.BF16 {
+		return rec
+	}
+	return nn.F32
+}
+
+// dtypeName is the number format the timing line names.
+func dtypeName(dtype string) string {
+	if dtype == "" {
+		return nn.F32
+	}
+	return dtype
 }
 
 func parseEdge(s string) (anyres.EdgePolicy, error) {

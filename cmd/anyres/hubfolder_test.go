@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,5 +56,69 @@ func TestQuantizeHubFolder(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o644)
 	if err := runQuantize([]string{"-in", in, "-out", file}); err == nil {
 		t.Error("quantize -out an existing file without .safetensors: no error")
+	}
+}
+
+// TestResizeCheckpointHubFolder: resize-checkpoint takes a hub folder and
+// writes one whose config.json carries the new size and patch, and which
+// run loads (the config agreeing with the weights).
+func TestResizeCheckpointHubFolder(t *testing.T) {
+	entries, err := os.ReadDir(hubDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, e := range entries {
+		in := filepath.Join(hubDir, e.Name())
+		if _, err := os.Stat(filepath.Join(in, "config.json")); err != nil {
+			continue
+		}
+		ck, err := openCheckpoint(filepath.Join(in, "model.safetensors"), filepath.Join(in, "config.json"))
+		if err != nil || !ck.file.Has("pos_embed") || !ck.file.Has("patch_embed.proj.weight") {
+			continue // not a timm ViT with a learned table
+		}
+		l, err := ck.layout()
+		if err != nil {
+			continue
+		}
+		out := filepath.Join(t.TempDir(), "resized")
+		// One patch more on each side, at a new patch size.
+		p := l.patch[0] / 2
+		if p < 1 {
+			p = l.patch[0]
+		}
+		size := fmt.Sprintf("%dx%d", (l.grid.H+1)*p, (l.grid.W+2)*p)
+		if _, err := capturedStderr(func() error {
+			return runResizeCheckpoint([]string{"-in", in, "-out", out, "-size", size, "-patch", fmt.Sprint(p)})
+		}); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+			continue
+		}
+		ran++
+		b, err := os.ReadFile(filepath.Join(out, "config.json"))
+		if err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+			continue
+		}
+		var c struct {
+			ModelArgs map[string]any `json:"model_args"`
+		}
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Errorf("%s: config.json: %v", e.Name(), err)
+		}
+		if got := fmt.Sprint(c.ModelArgs["img_size"], c.ModelArgs["patch_size"]); got != fmt.Sprintf("[%d %d] [%d %d]", (l.grid.H+1)*p, (l.grid.W+2)*p, p, p) {
+			t.Errorf("%s: config.json img_size, patch_size: %s", e.Name(), got)
+		}
+		if _, err := runCaptured(t, "-weights", out, "-image", hillsJPG, "-top", "1"); err != nil {
+			t.Errorf("%s: run on the written folder: %v", e.Name(), err)
+		}
+		if _, err := capturedStderr(func() error {
+			return runPosviz([]string{"-weights", out, "-out", filepath.Join(t.TempDir(), "p.png")})
+		}); err != nil {
+			t.Errorf("%s: posviz on the written folder: %v", e.Name(), err)
+		}
+	}
+	if ran == 0 {
+		t.Fatal("no folder of testdata/hub is a timm ViT with a learned table")
 	}
 }

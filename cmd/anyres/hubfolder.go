@@ -38,8 +38,9 @@ func hubIn(in, config string) (weights, cfg string, folder bool, err error) {
 	return weights, config, true, nil
 }
 
-// hubOut resolves an output: a path ending in .safetensors is that file;
-// any other path is a hub folder (made if it does not exist; its parent
+// hubOut resolves an output: a path ending in .safetensors, or anything
+// already there but a folder, is that file; a folder, or a path that does
+// not exist yet, is a hub folder (made if it does not exist; its parent
 // must), to hold model.safetensors and config.json. Nothing is created
 // yet: makeHubOut does that once the work is done.
 func hubOut(out string) (weights, folder string, err error) {
@@ -56,7 +57,7 @@ func hubOut(out string) (weights, folder string, err error) {
 	case err != nil:
 		return "", "", fmt.Errorf("cannot write %s: %w", out, err)
 	case !fi.IsDir():
-		return "", "", fmt.Errorf("-out %s: want a .safetensors file or a folder (a hub folder is written there)", out)
+		return out, "", nil // an existing file (or device, refused later) is a file output, as before
 	}
 	weights = filepath.Join(out, "model.safetensors")
 	if fi != nil {

@@ -51,12 +51,6 @@ func TestQuantizeHubFolder(t *testing.T) {
 	if err := runQuantize([]string{"-in", in, "-out", in}); err == nil {
 		t.Error("quantize -out its own input folder: no error")
 	}
-	// A file where a folder would go is refused, not written over.
-	file := filepath.Join(t.TempDir(), "plain")
-	os.WriteFile(file, []byte("x"), 0o644)
-	if err := runQuantize([]string{"-in", in, "-out", file}); err == nil {
-		t.Error("quantize -out an existing file without .safetensors: no error")
-	}
 }
 
 // TestResizeCheckpointHubFolder: resize-checkpoint takes a hub folder and

@@ -55,7 +55,8 @@ values are used as stored: the same model as quantizing a float32 file at
 load time, with a quarter of the file to read. The file records its dtype
 (metadata anyres_quantize), and anyres run uses it when -dtype is not given.
 
--out not ending in .safetensors is a hub folder (made if needed): its
+-out naming a folder, or a path not there yet that does not end in
+.safetensors, is a hub folder (made if needed): its
 model.safetensors, and the input folder's config.json beside it, so that it
 runs as a hub model.
 

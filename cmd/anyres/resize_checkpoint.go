@@ -40,7 +40,8 @@ This is what timm does when it loads a checkpoint into a model of another
 size (checkpoint_filter_fn): the defaults, bicubic with antialiasing, are
 timm's. Resampled tensors are written as float32.
 
--out not ending in .safetensors is a hub folder (made if needed):
+-out naming a folder, or a path not there yet that does not end in
+.safetensors, is a hub folder (made if needed):
 model.safetensors, and config.json beside it (the input's timm config with
 img_size, patch_size and input_size updated; else the resolved config).
 

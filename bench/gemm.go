@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"time"
@@ -60,6 +61,9 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 		"gflops_best": round(flop/(bestMs*1e6), 2), // the fastest call: least disturbed by a busy machine
 		"calls":       len(times),
 	}
+	if f := peakFrac(flop/(ms*1e6), threads); f != nil {
+		fields["peak_frac"] = f // of threads × the level's FMA peak (Peak)
+	}
 	if cpuOK {
 		// CPU time per call, all threads together: with one thread it is
 		// the compute time, whatever the other jobs on the machine do to
@@ -70,6 +74,9 @@ func Gemm(s GemmShape, o GemmOptions) Result {
 		fields["cpu_ms"] = round(perCall*1e3, 4)
 		if threads == 1 {
 			fields["gflops_cpu"] = round(flop/(perCall*1e9), 2)
+			if f := peakFrac(flop/(perCall*1e9), 1); f != nil {
+				fields["peak_frac_cpu"] = f
+			}
 		}
 	}
 	return Result{Kind: "gemm", Fields: fields}
@@ -82,11 +89,12 @@ var gemmMainShapes = []GemmShape{{197, 2304, 768}, {197, 768, 3072}, {577, 3072,
 func init() {
 	addMainStep("gemm", 10, func(p *Printer) error {
 		p.Text("\nGEMM (ViT-B linear layers, A·Wᵀ with W packed), GFLOP/s: median of 0.3 s, and from CPU time\n")
-		p.Text("(the figure a busy machine disturbs least; `anyres bench gemm -h` for one shape):\n")
-		p.Text("%6s %6s %6s  %10s %10s %10s  %7s\n", "M", "N", "K", "1 thread", "1T (CPU)", "2 threads", "speedup")
+		p.Text("(the figure a busy machine disturbs least; `anyres bench gemm -h` for one shape); 1T CPU/peak: that\n")
+		p.Text("figure over one thread's FMA peak at the active level (above):\n")
+		p.Text("%6s %6s %6s  %10s %10s %10s  %7s  %11s\n", "M", "N", "K", "1 thread", "1T (CPU)", "2 threads", "speedup", "1T CPU/peak")
 		for _, s := range gemmMainShapes {
 			var g [2]float64
-			var cpu any = "-"
+			var cpu, frac any = "-", "-"
 			for i, th := range []int{1, 2} {
 				r := Gemm(s, GemmOptions{Threads: th, Packed: true, MinTime: 300 * time.Millisecond})
 				if p.JSON() {
@@ -95,11 +103,14 @@ func init() {
 					}
 				}
 				g[i] = r.Fields["gflops"].(float64)
+				if v, ok := r.Fields["peak_frac_cpu"]; ok && th == 1 {
+					frac = fmt.Sprintf("%.0f%%", 100*v.(float64))
+				}
 				if v, ok := r.Fields["gflops_cpu"]; ok {
 					cpu = v
 				}
 			}
-			p.Text("%6d %6d %6d  %10.1f %10v %10.1f  %6.2f×\n", s.M, s.N, s.K, g[0], cpu, g[1], g[1]/g[0])
+			p.Text("%6d %6d %6d  %10.1f %10v %10.1f  %6.2f×  %11v\n", s.M, s.N, s.K, g[0], cpu, g[1], g[1]/g[0], frac)
 		}
 		return nil
 	})

@@ -164,3 +164,29 @@ func TestActivationPositionFree(t *testing.T) {
 		}
 	})
 }
+
+// TestGELUSaturated checks the inputs where e^-z² (or e^-2u) is below
+// e^-20, which the AVX-512 kernels clamp there to stay off subnormals: the
+// result must be what the unclamped formula rounds to, x itself for
+// x ≥ 6.4, and for x ≤ -6.4 a value in (-1e-9, 0] (0 where 1 - t·P(t)·e^-z²
+// rounds to 1, as in the AVX kernels), at every level.
+func TestGELUSaturated(t *testing.T) {
+	var in []float32
+	for x := 6.4; x < 1e30; x *= 1.01 {
+		in = append(in, float32(x), -float32(x))
+	}
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, form := range []struct {
+			name string
+			fn   func(dst, src []float32)
+		}{{"GELU", kernels.GELU}, {"GELUTanh", kernels.GELUTanh}} {
+			got := make([]float32, len(in))
+			form.fn(got, in)
+			for i, x := range in {
+				if x > 0 && got[i] != x || x < 0 && !(got[i] <= 0 && got[i] > -1e-9) {
+					t.Fatalf("%s(%v) = %v", form.name, x, got[i])
+				}
+			}
+		}
+	})
+}

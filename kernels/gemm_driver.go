@@ -216,8 +216,11 @@ func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 }
 
 // runItem computes one row block × column chunk of C: for each K block,
-// pack that slice of A once, then sweep the tiles (B panel outer, so it
-// stays in L1 while the A panels stream from L2).
+// pack that slice of A once, then sweep the tiles, B panel outer, so each
+// B panel is read from memory once per row block and its row tiles reuse
+// it from L2. At kc=768 neither fits L1 (a 32-column B panel is 96 KiB, a
+// 14-row A panel 42 KiB): every K step streams both from L2, and the only
+// help is the kernel's prefetch of the next tile column's B (pf).
 //
 // start (in [0, 1)) rotates where the sweep over the chunk's tiles begins;
 // the order of tiles never changes a tile's result.

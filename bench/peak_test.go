@@ -23,7 +23,9 @@ func TestPeaks(t *testing.T) {
 		}
 	}
 	g := Gemm(GemmShape{M: 56, N: 256, K: 256}, GemmOptions{Threads: 1, Packed: true, MinTime: 20 * time.Millisecond})
-	if f, _ := g.Fields["peak_frac"].(float64); f <= 0 || f > 1.5 {
+	// Only that it is there and positive: both figures are timings, and a
+	// bound on their ratio would fail on a busy machine.
+	if f, _ := g.Fields["peak_frac"].(float64); f <= 0 {
 		t.Errorf("GEMM at %v GFLOP/s: peak fraction %v", g.Fields["gflops"], g.Fields["peak_frac"])
 	}
 }

@@ -32,7 +32,8 @@ type Model struct {
 	net       *net
 	edge      nn.EdgePolicy // default: sizes must be whole PixelAlign; crop, pad: cut to or pad to them
 	maxTokens int
-	pack      int // packTokens (tests lower it)
+	pack      int      // packTokens (tests lower it)
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
@@ -61,7 +62,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, pack: packTokens}
+	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, input: opts.Input, pack: packTokens}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
@@ -79,7 +80,7 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, pack: m.pack}
+	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, input: m.input, pack: m.pack}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -147,7 +148,7 @@ func (m *Model) Info() nn.Info {
 	s := m.shrink()
 	return nn.Info{Family: "hiera", Architecture: m.arch, Width: m.net.blocks[len(m.net.blocks)-1].dim,
 		Patch: [2]int{m.cfg.PatchStride[0] * s[0], m.cfg.PatchStride[1] * s[1]}, Channels: m.cfg.InChans,
-		NumClasses: m.cfg.NumClasses, Config: j}
+		NumClasses: m.cfg.NumClasses, Config: j, Input: m.input}
 }
 
 // packTokens bounds the first-stage tokens of the images run in one packed

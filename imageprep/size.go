@@ -85,12 +85,13 @@ func BudgetSize(h, w, patch, tokens int) (Size, error) {
 // Options choose how Prepare sizes and normalises an image. Set at most one
 // of Size and Tokens; with neither, the image keeps its native size.
 type Options struct {
-	Size   Size   // resize to exactly this size (aspect ratio not kept)
-	Tokens int    // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (BudgetSize)
-	Patch  int    // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
-	Norm   Norm   // per-channel normalisation; the zero Norm is refused, use Identity for none
-	Filter Filter // the resize's filter (Bicubic, the zero value: Catmull-Rom)
-	Limits Limits // bounds on the source, the target and the resizer's temporary; zero fields mean DefaultLimits
+	Size   Size       // resize to exactly this size (aspect ratio not kept)
+	Tokens int        // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (by Budget)
+	Budget BudgetRule // how Tokens sizes the image: the model's rule (nn.Info.Budget); the zero value is BudgetSize's
+	Patch  int        // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
+	Norm   Norm       // per-channel normalisation; the zero Norm is refused, use Identity for none
+	Filter Filter     // the resize's filter (Bicubic, the zero value: Catmull-Rom)
+	Limits Limits     // bounds on the source, the target and the resizer's temporary; zero fields mean DefaultLimits
 }
 
 // TargetSize returns the size Prepare resizes an image of size src to.
@@ -104,7 +105,7 @@ func (o Options) TargetSize(src Size) (Size, error) {
 		if o.Patch <= 0 {
 			return Size{}, fmt.Errorf("imageprep: a token budget needs the patch size")
 		}
-		return BudgetSize(src.H, src.W, o.Patch, o.Tokens)
+		return o.Budget.Size(src.H, src.W, o.Patch, o.Tokens)
 	case o.Size != (Size{}):
 		if o.Size.H <= 0 || o.Size.W <= 0 {
 			return Size{}, fmt.Errorf("imageprep: target size %v must be positive", o.Size)

@@ -1,6 +1,7 @@
 package naflex
 
 import (
+	"github.com/anyres/anyres/imageprep"
 	"io"
 	"strings"
 
@@ -75,7 +76,7 @@ func (m *Model) Info() nn.Info {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, LowPrecision: true, Budget: imageprep.BudgetNaFlex})
 }
 
 // claims: a timm naflexvit_* name, or NaFlexVit's tensors (a linear patch

@@ -284,33 +284,3 @@ func TestPatchErrors(t *testing.T) {
 		})
 	}
 }
-
-// TestSizeForTokens checks the SigLIP 2 size search against values of the
-// reference algorithm (Hugging Face's get_image_size_for_max_num_patches,
-// run in Python's float64).
-func TestSizeForTokens(t *testing.T) {
-	for _, c := range []struct{ h, w, budget, H, W int }{
-		{480, 640, 256, 224, 288},
-		{640, 480, 256, 288, 224},
-		{1080, 1920, 256, 192, 336},
-		{100, 1000, 64, 48, 336},
-		{37, 53, 4096, 848, 1216},
-		{224, 224, 196, 224, 224},
-		{500, 333, 256, 304, 208},
-		{2000, 10, 16, 256, 16},
-		{100, 223, 256, 176, 368},
-	} {
-		H, W, err := SizeForTokens(c.h, c.w, [2]int{16, 16}, c.budget)
-		if err != nil || H != c.H || W != c.W {
-			t.Errorf("%d×%d under %d patches: %d×%d (%v), want %d×%d", c.h, c.w, c.budget, H, W, err, c.H, c.W)
-		}
-		if (H/16)*(W/16) > c.budget {
-			t.Errorf("%d×%d is over the budget of %d", H, W, c.budget)
-		}
-	}
-	for _, bad := range [][4]int{{0, 10, 16, 4}, {10, 10, 0, 4}, {10, 10, 16, 0}, {10, 10, 16, MaxBudget + 1}} {
-		if _, _, err := SizeForTokens(bad[0], bad[1], [2]int{bad[2], bad[2]}, bad[3]); err == nil {
-			t.Errorf("SizeForTokens%v: no error", bad)
-		}
-	}
-}

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/anyres/anyres/imageprep"
 	"io"
 	"sort"
 
@@ -82,6 +83,9 @@ type Info struct {
 	// Transformers, for a checkpoint in transformers' layout, maps the
 	// Output fields to transformers' output names; nil otherwise.
 	Transformers *TransformersInfo
+	// Input is how to prepare an image for the model: its normalisation,
+	// token-budget rule and (transformers) image processor.
+	Input Input
 }
 
 // Family is a model family that the front door can load.
@@ -101,6 +105,10 @@ type Family struct {
 	// runs from their own files (config.json with model_type); Claims then
 	// gets the class (or, without architectures, the model_type) as arch.
 	Transformers []string
+	// Budget is the rule the family's models size an image by under a
+	// token budget (Info.Input.Budget); the zero value is
+	// imageprep.BudgetSize's.
+	Budget imageprep.BudgetRule
 }
 
 var families []Family

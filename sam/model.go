@@ -32,6 +32,7 @@ type Model struct {
 	w         *weights
 	edge      nn.EdgePolicy
 	maxTokens int
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
@@ -59,7 +60,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens}
+	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens, input: opts.Input}
 	if m.edge == nn.EdgeDefault {
 		m.edge = nn.EdgeCrop
 	}
@@ -80,7 +81,7 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens}
+	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens, input: m.input}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -107,7 +108,7 @@ func (m *Model) MaxTokens() int { return m.maxTokens }
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "sam", Architecture: m.arch, Width: m.cfg.OutDim(), Patch: [2]int{m.cfg.Patch, m.cfg.Patch},
-		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Input: m.input}
 }
 
 // Forward runs one image.

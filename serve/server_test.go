@@ -305,7 +305,7 @@ func TestConfigRefused(t *testing.T) {
 	m := tinyModel(t)
 	for name, cfg := range map[string]Config{
 		"no model":         {Norm: imageprep.ImageNet},
-		"zero norm":        {Model: m},
+		"zero std":         {Model: m, Norm: imageprep.Norm{Std: [3]float32{1, 0, 1}}},
 		"negative timeout": {Model: m, Norm: imageprep.ImageNet, ReadTimeout: -1},
 		"negative limit":   {Model: m, Norm: imageprep.ImageNet, MaxPixels: -1},
 		"name with slash":  {Model: m, Norm: imageprep.ImageNet, Name: "a/b"},
@@ -314,5 +314,13 @@ func TestConfigRefused(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// No Norm: the model's own (Info.Input.Norm, set by the front door).
+	s, err := New(Config{Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := m.Info().Input.Norm; s.cfg.Norm != want || want.Validate() != nil {
+		t.Errorf("a zero Norm became %v, want the model's %v", s.cfg.Norm, want)
 	}
 }

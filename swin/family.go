@@ -85,6 +85,6 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if hub != nil {
 		m.arch = hub.Architecture
 	}
-	m.hf = hf
+	m.hf, m.input = hf, o.Input
 	return m, nil
 }

@@ -58,6 +58,7 @@ type Model struct {
 	hf        *nn.TransformersInfo
 	maxTokens int
 	edge      nn.EdgePolicy
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
@@ -133,7 +134,7 @@ func (m *Model) Config() Config { return m.cfg }
 func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge}
+	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, input: m.input, edge: m.edge}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -240,7 +241,7 @@ func (ws *workspace) pack(imgs []Image) error {
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "swin", Architecture: m.arch, Width: m.cfg.NumFeatures(), Patch: m.cfg.PatchSize,
-		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Transformers: m.hf}
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Transformers: m.hf, Input: m.input}
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -31,7 +31,8 @@ type Model struct {
 	head      nn.Head // the mean of the last stage's tokens, then the classifier (timm's 'avg' head)
 	edge      nn.EdgePolicy
 	maxTokens int
-	pack      int // packTokens (tests lower it)
+	pack      int      // packTokens (tests lower it)
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
@@ -59,7 +60,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, stages: stages, norm: norm, head: nn.Head{Pool: nn.PoolAvg}, edge: opts.Edge, maxTokens: opts.MaxTokens,
+	m := &Model{cfg: cfg, stages: stages, norm: norm, head: nn.Head{Pool: nn.PoolAvg}, edge: opts.Edge, maxTokens: opts.MaxTokens, input: opts.Input,
 		pack: packTokens}
 	if head != nil {
 		m.head.Classifiers = []nn.Linear{*head}
@@ -85,7 +86,7 @@ func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, stages: m.stages, norm: m.norm, head: m.head, edge: m.edge,
-		maxTokens: m.maxTokens, pack: m.pack}
+		maxTokens: m.maxTokens, input: m.input, pack: m.pack}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -131,7 +132,7 @@ func (m *Model) MaxTokens() int { return m.maxTokens }
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "twins", Architecture: m.arch, Width: m.cfg.Dims[len(m.cfg.Dims)-1],
-		Patch: [2]int{m.cfg.Patch[0], m.cfg.Patch[0]}, Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+		Patch: [2]int{m.cfg.Patch[0], m.cfg.Patch[0]}, Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Input: m.input}
 }
 
 // Forward runs one image.

@@ -46,6 +46,8 @@ type Options struct {
 	MaxTokens int
 	// Edge is the edge policy for sizes that are not whole patches.
 	Edge EdgePolicy
+	// input is what Info.Input reports (the front door's nn.LoadOptions).
+	input nn.Input
 	// PatchSize runs the model at another patch size (FlexiViT): the patch
 	// kernel is resized by its pseudo-inverse. Zero keeps the checkpoint's.
 	PatchSize [2]int
@@ -149,7 +151,7 @@ func build(cfg Config, src TensorSource, opts Options, closer io.Closer) (*Model
 	if err != nil {
 		return nil, err
 	}
-	nm, err := nn.NewModel(enc, nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge}, closer)
+	nm, err := nn.NewModel(enc, nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge, Input: opts.input}, closer)
 	if err != nil {
 		return nil, fmt.Errorf("vit: %w", err)
 	}

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
-	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/nn"
 )
@@ -24,27 +21,6 @@ func hubOf(configJSON []byte) *nn.HubConfig {
 		return nn.HubFromTransformers(t)
 	}
 	return nil
-}
-
-// readProcessor reads a hub folder's preprocessor_config.json
-// (transformers' image processor); nil when there is none.
-func readProcessor(weights string) (*imageprep.Processor, error) {
-	if fi, err := os.Stat(weights); err != nil || !fi.IsDir() {
-		return nil, nil
-	}
-	path := filepath.Join(weights, "preprocessor_config.json")
-	raw, err := tensorfile.ReadFileLimit(path, tensorfile.MaxConfigBytes, "preprocessor config")
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := imageprep.ParseProcessor(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &p, nil
 }
 
 // transformersOutputs adds transformers' names for the outputs of a

@@ -47,7 +47,8 @@ import (
 type (
 	// Model is a loaded model of any family; safe for concurrent use.
 	Model = nn.Net
-	// Image is one normalised image in CHW layout.
+	// Image is one normalised image in CHW layout (imageprep.Image, what
+	// imageprep.Prepare returns).
 	Image = nn.Image
 	// Output is one image's features, pooled feature, logits and grid.
 	Output = nn.Output

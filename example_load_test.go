@@ -36,7 +36,7 @@ func ExampleLoad() {
 		return
 	}
 	var out anyres.Output
-	if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		fmt.Println(err)
 		return
 	}

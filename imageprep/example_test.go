@@ -72,7 +72,7 @@ func Example_vit() {
 		return
 	}
 	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		fmt.Println(err)
 		return
 	}

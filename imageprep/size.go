@@ -117,33 +117,33 @@ func (o Options) TargetSize(src Size) (Size, error) {
 
 // Prepare resizes img as the options say and converts it to a normalised
 // 3×H×W tensor.
-func Prepare(img image.Image, o Options) (*Tensor, error) {
+func Prepare(img image.Image, o Options) (Image, error) {
 	b := img.Bounds()
 	src := Size{H: b.Dy(), W: b.Dx()}
 	if src.H <= 0 || src.W <= 0 {
-		return nil, fmt.Errorf("imageprep: image is empty (%v)", src)
+		return Image{}, fmt.Errorf("imageprep: image is empty (%v)", src)
 	}
 	l := o.Limits.orDefault()
 	if err := l.checkImage("image", src.H, src.W); err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	dst, err := o.TargetSize(src)
 	if err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	if o.Patch > 0 && (dst.H < o.Patch || dst.W < o.Patch) {
 		what := "image"
 		if dst != src {
 			what = "target size"
 		}
-		return nil, fmt.Errorf("imageprep: %s %v is smaller than one %d×%d patch; choose a larger size or a token budget", what, dst, o.Patch, o.Patch)
+		return Image{}, fmt.Errorf("imageprep: %s %v is smaller than one %d×%d patch; choose a larger size or a token budget", what, dst, o.Patch, o.Patch)
 	}
 	if dst != src {
 		r, err := l.ResizeFilter(img, dst.H, dst.W, o.Filter)
 		if err != nil {
-			return nil, err
+			return Image{}, err
 		}
 		img = r
 	}
-	return toTensor(img, o.Norm, l)
+	return toImage(img, o.Norm, l)
 }

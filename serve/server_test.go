@@ -149,7 +149,7 @@ func TestImageEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want nn.Output
-		if err := m.Forward(nn.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &want); err != nil {
+		if err := m.Forward(x, &want); err != nil {
 			t.Fatal(err)
 		}
 		code, b := call(t, "POST", url+"/image?"+q.query, "image/png", png)

@@ -59,7 +59,7 @@ func TestRunMatchesLibrary(t *testing.T) {
 				t.Fatalf("%s %v: %v", name, c.args, err)
 			}
 			var lib anyres.Output
-			err = m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &lib)
+			err = m.Forward(x, &lib)
 			if err != nil {
 				t.Fatalf("%s %v: %v", name, c.args, err)
 			}

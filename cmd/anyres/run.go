@@ -214,7 +214,7 @@ func run(f runFlags, normSet bool) error {
 		fmt.Fprintln(os.Stderr, info.Transformers.Skipped)
 	}
 
-	var x *imageprep.Tensor
+	var x imageprep.Image
 	var what string
 	if f.input != "" {
 		if x, err = readInput(f.input); err != nil {
@@ -229,7 +229,7 @@ func run(f runFlags, normSet bool) error {
 
 	start := time.Now()
 	var out anyres.Output
-	if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
@@ -276,18 +276,18 @@ func readConfig(weights, config string) ([]byte, error) {
 }
 
 // readInput reads a normalised float32 C×H×W (or 1×C×H×W) tensor.
-func readInput(path string) (*imageprep.Tensor, error) {
+func readInput(path string) (imageprep.Image, error) {
 	v, shape, err := tensorfile.ReadNPY(path)
 	if err != nil {
-		return nil, err
+		return imageprep.Image{}, err
 	}
 	if len(shape) == 4 && shape[0] == 1 {
 		shape = shape[1:]
 	}
 	if len(shape) != 3 {
-		return nil, fmt.Errorf("%s: shape %v: want C×H×W or 1×C×H×W (a normalised image, NCHW)", path, shape)
+		return imageprep.Image{}, fmt.Errorf("%s: shape %v: want C×H×W or 1×C×H×W (a normalised image, NCHW)", path, shape)
 	}
-	return &imageprep.Tensor{C: shape[0], H: shape[1], W: shape[2], Data: v}, nil
+	return imageprep.Image{C: shape[0], H: shape[1], W: shape[2], Pix: v}, nil
 }
 
 // prepareImage decodes the photo and makes the model's input: size by
@@ -297,15 +297,15 @@ func readInput(path string) (*imageprep.Tensor, error) {
 // architecture's default), or by -norm. A folder's image processor
 // (Info.Input.Processor) gives, without -size or -tokens, the resize and
 // crop.
-func prepareImage(f runFlags, m anyres.Model, normSet bool, target imageprep.Size) (*imageprep.Tensor, string, error) {
+func prepareImage(f runFlags, m anyres.Model, normSet bool, target imageprep.Size) (imageprep.Image, string, error) {
 	proc := m.Info().Input.Processor
 	norm, err := modelNorm(m.Info(), f.norm, normSet)
 	if err != nil {
-		return nil, "", err
+		return imageprep.Image{}, "", err
 	}
 	photo, err := imageprep.Load(f.image)
 	if err != nil {
-		return nil, "", err
+		return imageprep.Image{}, "", err
 	}
 	if proc != nil && f.size == "" && f.tokens == 0 {
 		return processorImage(f, m, photo, *proc, norm)
@@ -317,11 +317,11 @@ func prepareImage(f runFlags, m anyres.Model, normSet bool, target imageprep.Siz
 	x, err := modelinput.Prepare(m, photo, opts)
 	switch {
 	case errors.Is(err, nn.ErrTooManyTokens):
-		return nil, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, m.MaxTokens()-m.Info().Prefix))
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, m.MaxTokens()-m.Info().Prefix))
 	case errors.Is(err, nn.ErrImage):
-		return nil, "", fmt.Errorf("%s: %w; use -size or -tokens to enlarge it", f.image, err)
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w; use -size or -tokens to enlarge it", f.image, err)
 	case err != nil:
-		return nil, "", fmt.Errorf("%s: %w", f.image, err)
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w", f.image, err)
 	}
 	b := photo.Bounds()
 	return x, fmt.Sprintf("%s: %dx%d photo, input %dx%d", filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W), nil
@@ -350,7 +350,7 @@ func printTop(w io.Writer, logits []float32, labels []string, k int) {
 
 // writeFeatures writes the run's outputs: every one to a .safetensors
 // file (with the sizes in its metadata), or the one -save names to .npy.
-func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *anyres.Output, info anyres.Info) error {
+func writeFeatures(f runFlags, ext string, x imageprep.Image, out *anyres.Output, info anyres.Info) error {
 	d := info.Width
 	n := len(out.Tokens) / d
 	if ext == ".npy" {

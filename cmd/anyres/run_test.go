@@ -71,7 +71,7 @@ func referenceWith(t *testing.T, weights, photo string, vo vit.Options, o imagep
 		t.Fatal(err)
 	}
 	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -56,7 +56,7 @@ func classify(w io.Writer, path string) error {
 		return err
 	}
 	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		return err
 	}
 	if len(out.Logits) == 0 {

@@ -29,20 +29,20 @@ type Options struct {
 // Prepare sizes and normalises photo for m. An input over MaxTokens is an
 // nn.ErrTooManyTokens error, one smaller than a patch an nn.ErrImage error,
 // both found before resizing.
-func Prepare(m nn.Net, photo image.Image, o Options) (*imageprep.Tensor, error) {
+func Prepare(m nn.Net, photo image.Image, o Options) (imageprep.Image, error) {
 	info := m.Info()
 	patch := info.Patch
 	b := photo.Bounds()
 	prep := info.Prep(imageprep.Options{Size: o.Size, Tokens: o.Tokens, Norm: o.Norm, Limits: o.Limits, Filter: o.Filter})
 	if prep.Tokens > 0 && patch[0] != patch[1] {
-		return nil, fmt.Errorf("a token budget needs square patches; this model's are %dx%d", patch[0], patch[1])
+		return imageprep.Image{}, fmt.Errorf("a token budget needs square patches; this model's are %dx%d", patch[0], patch[1])
 	}
 	in, err := prep.TargetSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
 	if err != nil {
-		return nil, err
+		return imageprep.Image{}, err
 	}
 	if in.H < patch[0] || in.W < patch[1] {
-		return nil, fmt.Errorf("%w: input %v is smaller than one %dx%d patch", nn.ErrImage, in, patch[0], patch[1])
+		return imageprep.Image{}, fmt.Errorf("%w: input %v is smaller than one %dx%d patch", nn.ErrImage, in, patch[0], patch[1])
 	}
 	// The model counts its tokens in the unit its cap checks (Swin its
 	// first-stage patches, a ViT its prefix and patches).
@@ -51,7 +51,7 @@ func Prepare(m nn.Net, photo image.Image, o Options) (*imageprep.Tensor, error) 
 		limit = m.MaxTokens()
 	}
 	if n := m.Tokens(in.H, in.W); limit > 0 && n > limit {
-		return nil, fmt.Errorf("%w: a %v input counts %d tokens, over the limit of %d", nn.ErrTooManyTokens, in, n, limit)
+		return imageprep.Image{}, fmt.Errorf("%w: a %v input counts %d tokens, over the limit of %d", nn.ErrTooManyTokens, in, n, limit)
 	}
 	return imageprep.Prepare(photo, prep)
 }

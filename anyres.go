@@ -235,7 +235,7 @@ func load(f *tensorfile.File, opts Options, closer io.Closer, configName string,
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
 	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32, OnSmooth: opts.OnSmooth, Calibration: opts.Calibration}
-	if err := checkPrecision(fam, prec); err != nil {
+	if err := checkPrecision(prec); err != nil {
 		return nil, err
 	}
 	if err := checkKeepF32(ck, prec); err != nil {

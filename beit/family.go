@@ -16,7 +16,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: Load, LowPrecision: true, Transformers: hfClassList()})
+	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: Load, Transformers: hfClassList()})
 }
 
 // claims: timm's BEiT names (beit_*, beitv2_*), or, without a name, a

@@ -15,7 +15,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: Load, LowPrecision: true})
+	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: Load})
 }
 
 // claims: timm's Eva names this package runs (eva02_*, the RoPE ViTs

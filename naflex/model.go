@@ -76,7 +76,7 @@ func (m *Model) Info() nn.Info {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, LowPrecision: true, Budget: imageprep.BudgetNaFlex})
+	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, Budget: imageprep.BudgetNaFlex})
 }
 
 // claims: a timm naflexvit_* name, or NaFlexVit's tensors (a linear patch

@@ -97,10 +97,6 @@ type Family struct {
 	Claims func(arch string, ck Checkpoint) int
 	// Load builds the model; hub may be nil.
 	Load func(ck Checkpoint, hub *HubConfig, opts LoadOptions) (Net, error)
-	// LowPrecision says the family honours LoadOptions.Precision (int8
-	// and bf16 Linear layers); the front door refuses those dtypes for a
-	// family without it rather than run it in float32 silently.
-	LowPrecision bool
 	// Transformers lists the Hugging Face transformers classes the family
 	// runs from their own files (config.json with model_type); Claims then
 	// gets the class (or, without architectures, the model_type) as arch.

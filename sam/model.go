@@ -145,7 +145,7 @@ func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "sam", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "sam", Claims: claims, Load: loadFamily})
 }
 
 // claims: a timm samvit_* name, or SAM's tensors (decomposed relative

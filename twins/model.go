@@ -187,7 +187,7 @@ func (m *Model) firstTokens(img nn.Image) int {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily})
 }
 
 // claims: a timm twins_pcpvt_* or twins_svt_* name, or Twins' tensors

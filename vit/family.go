@@ -18,7 +18,7 @@ var archPrefixes = []string{"vit_", "deit_", "deit3_", "flexivit_"}
 var otherClasses = []string{"_rope", "vit_pe_", "dinov3"}
 
 func init() {
-	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily, LowPrecision: true, Transformers: HFClasses()})
+	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily, Transformers: HFClasses()})
 }
 
 // claims: a timm name of the family (not those of timm's Eva class),

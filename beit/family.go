@@ -16,7 +16,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: Load, Transformers: hfClassList()})
+	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: loadFamily, Transformers: hfClassList()})
 }
 
 // claims: timm's BEiT names (beit_*, beitv2_*), or, without a name, a
@@ -44,9 +44,9 @@ type Model struct {
 	hf  *nn.TransformersInfo // for a transformers checkpoint
 }
 
-// Load builds a model from a checkpoint with timm's state_dict names and
+// loadFamily builds a model from a checkpoint with timm's state_dict names and
 // its hub config.json (hub may be nil), or in transformers' layout.
-func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
 	if hub != nil && hub.Transformers != nil {
 		cfg, src, hf, err := fromTransformers(ck, hub.Transformers)
 		if err != nil {

@@ -15,7 +15,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: Load})
+	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: loadFamily})
 }
 
 // claims: timm's Eva names this package runs (eva02_*, the RoPE ViTs
@@ -41,9 +41,9 @@ type Model struct {
 	cfg Config
 }
 
-// Load builds a model from a checkpoint with timm's state_dict names and
+// loadFamily builds a model from a checkpoint with timm's state_dict names and
 // its hub config.json (hub may be nil for RoPE-Mixed checkpoints).
-func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
 	cfg, err := InferConfig(ck, hub)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
@@ -25,8 +24,6 @@ type (
 
 // Options tune how a model loads and runs. The zero value is fine.
 type Options struct {
-	// Config replaces the `config` metadata of the weight file (Load).
-	Config *Config
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
@@ -60,35 +57,6 @@ type Model struct {
 	edge      nn.EdgePolicy
 	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
-}
-
-// Load opens a safetensors checkpoint with timm state_dict names. The
-// architecture comes from opts.Config, else the file's `config` metadata,
-// else the tensor shapes alone (InferConfig without a hub config). Close
-// releases the file.
-func Load(path string, opts Options) (*Model, error) {
-	f, err := tensorfile.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("swin: %w", err)
-	}
-	var cfg Config
-	switch {
-	case opts.Config != nil:
-		cfg = *opts.Config
-	case ownConfig(f) != nil:
-		cfg, err = ParseConfig(ownConfig(f))
-	default:
-		cfg, err = InferConfig(f, nil)
-	}
-	var m *Model
-	if err == nil {
-		m, err = build(cfg, f, opts, f)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return m, nil
 }
 
 // New builds a model from a config and its weights. A source that lists

@@ -56,7 +56,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 			r := posenc.TransformersResample()
 			o.Resample = &r
 		}
-		m, err := New(cfg, src, o)
+		m, err := newModel(cfg, src, o)
 		if err != nil {
 			return nil, src.(*nn.Renamed).Explain(err)
 		}
@@ -67,12 +67,12 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, ck, o)
+	return newModel(cfg, ck, o)
 }
 
-// New builds a model from a config and its weights. A source that lists
+// newModel builds a model from a config and its weights. A source that lists
 // its tensors (nn.Lister) must hold no tensor the config does not use.
-func New(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
+func newModel(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
 		return nil, fmt.Errorf("%w: swin runs at its own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
 	}
-	m, err := build(cfg, ck, Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
+	m, err := build(cfg, ck, options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
 		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if r, ok := ck.(*nn.Renamed); ok {
 		err = r.Explain(err)

@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultMaxTokens is the cap on first-stage tokens (patches, all packed
-// images together) of one forward pass when Options.MaxTokens is zero: a
+// images together) of one forward pass when anyres.Options.MaxTokens is zero: a
 // 2048² image at patch 4.
 const DefaultMaxTokens = 1 << 18
 
@@ -22,8 +22,9 @@ type (
 	Source = nn.Source
 )
 
-// Options tune how a model loads and runs. The zero value is fine.
-type Options struct {
+// options tune how a model loads and runs (the front door sets them from
+// anyres.Options). The zero value is fine.
+type options struct {
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
@@ -59,14 +60,14 @@ type Model struct {
 	run       *nn.Runner[workspace]
 }
 
-// New builds a model from a config and its weights. A source that lists
+// newModel builds a model from a config and its weights. A source that lists
 // its tensors (nn.Lister) must hold no tensor the config does not use.
-func New(cfg Config, src Source, opts Options) (*Model, error) {
+func newModel(cfg Config, src Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
 // build makes the model; closer (may be nil) is released by Close.
-func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

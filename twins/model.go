@@ -10,8 +10,9 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// Options tune loading and running; the zero value is fine.
-type Options struct {
+// options tune loading and running (the front door sets them from
+// anyres.Options); the zero value is fine.
+type options struct {
 	nn.RunOptions
 	AllowNonFinite bool
 	// Ignore names tensors of the source that are not weights (nil: none).
@@ -36,12 +37,12 @@ type Model struct {
 	run       *nn.Runner[workspace]
 }
 
-// New builds a model from a config and its weights (timm state_dict names).
-func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+// newModel builds a model from a config and its weights (timm state_dict names).
+func newModel(cfg Config, src nn.Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
-func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.Resample != nil {
 		return nil, fmt.Errorf("%w: Twins has no position table to resample (its PEG works on any grid)", nn.ErrConfig)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {
 		return nil, err
 	}

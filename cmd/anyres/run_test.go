@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
-	"github.com/anyres/anyres"
 )
 
 // writePhoto writes an h×w PNG with a colourful pattern and returns its path.

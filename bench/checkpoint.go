@@ -40,4 +40,6 @@ func randomCheckpoint(cfg vit.Config) ([]byte, error) {
 
 // RandomViT is randomViT for the command (anyres bench-serve's default
 // model).
-func RandomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) { return randomViT(cfg, opts) }
+func RandomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
+	return randomViT(cfg, opts)
+}

@@ -43,10 +43,48 @@ import (
 	_ "github.com/anyres/anyres/vit"
 )
 
+// Model is a loaded model of any family; safe for concurrent use. Load
+// returns one. Its methods are nn.Net's, listed here so that they show in
+// go doc: every nn.Net is a Model and every Model an nn.Net (the method
+// sets are the same, and the assertions beside it keep them so).
+type Model interface {
+	// Forward runs one image; ForwardBatch runs images of any sizes
+	// together.
+	Forward(img Image, out *Output) error
+	ForwardBatch(imgs []Image, outs []Output) error
+	// Grid is the grid of Output.Tokens rows for an H×W image (the patch
+	// grid; for a pyramid such as Swin, its last stage).
+	Grid(h, w int) posenc.Grid
+	// Info describes the model: family, architecture, width, patch size,
+	// channels, prefix tokens, classes, resolved config.
+	Info() Info
+	// WithThreads returns a model that shares the weights and lifetime
+	// (Close on either closes both) but runs each forward pass on n
+	// workers (0: GOMAXPROCS). Results do not depend on it. (The
+	// package function WithThreads checks n and returns a Model.)
+	WithThreads(n int) nn.Net
+	// Tokens is what an H×W image counts against MaxTokens, in the
+	// family's own unit: a ViT's tokens (prefix and patches), the
+	// first-stage patches of a pyramid such as Swin.
+	Tokens(h, w int) int
+	// MaxTokens is the cap on the Tokens of one forward pass (all images
+	// packed together): Options.MaxTokens, else the family's default.
+	MaxTokens() int
+	// FLOPs counts the floating-point operations (2 per multiply-add) of
+	// one forward pass over an H×W image.
+	FLOPs(h, w int) float64
+	// Close waits for forward passes in flight and releases the weights.
+	Close() error
+}
+
+// Model and nn.Net hold the same methods: each converts to the other.
+var (
+	_ nn.Net = Model(nil)
+	_ Model  = nn.Net(nil)
+)
+
 // The types every family shares.
 type (
-	// Model is a loaded model of any family; safe for concurrent use.
-	Model = nn.Net
 	// Image is one normalised image in CHW layout (imageprep.Image, what
 	// imageprep.Prepare returns).
 	Image = nn.Image

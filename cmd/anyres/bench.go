@@ -27,6 +27,7 @@ func runBench(args []string) error {
 		return sub.run(args[1:])
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() { benchUsage(fs) }
 	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,4 +43,20 @@ func benchNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// benchUsage is bench -h: the main job's flags, then every benchmark with
+// what it does (each one's own -h gives its flags).
+func benchUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, `usage: anyres bench [-json]        the main job: CPU, kernels chosen, GEMM and ViT speed
+       anyres bench NAME [flags]     one benchmark (anyres bench NAME -h: its flags)
+
+flags:
+`)
+	fs.PrintDefaults()
+	fmt.Fprintln(w, "\nbenchmarks:")
+	for _, n := range benchNames() {
+		fmt.Fprintf(w, "  %-12s %s\n", n, benchCommands[n].summary)
+	}
 }

@@ -84,10 +84,7 @@ func runBenchReport(args []string) error {
 	}
 	machine := bench.ThisMachine() // before the peers load it
 	results := bench.RunPeers(context.Background(), root, dir, bench.PeerOptions{Timeout: *timeout, Args: peerArgs, Progress: os.Stderr})
-	reproduce := "go run ./cmd/anyres bench report -readme README.md"
-	for _, name := range slices.Sorted(maps.Keys(peerArgs)) {
-		reproduce += fmt.Sprintf(" -args '%s=%s'", name, strings.Join(peerArgs[name], " "))
-	}
+	reproduce := reproduceLine(*readme, *out, peerArgs)
 	md := bench.Markdown(machine, results, reproduce)
 	switch {
 	case *out != "":
@@ -131,4 +128,29 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// shellQuote writes s for a POSIX shell: as it is when it holds only safe
+// characters, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// reproduceLine is the report's "Reproduce with" command: the one given,
+// with the -readme (or -out) path it wrote, not a fixed README.md.
+func reproduceLine(readme, out string, peerArgs map[string][]string) string {
+	line := "go run ./cmd/anyres bench report"
+	if readme != "" {
+		line += " -readme " + shellQuote(readme)
+	}
+	if out != "" {
+		line += " -out " + shellQuote(out)
+	}
+	for _, name := range slices.Sorted(maps.Keys(peerArgs)) {
+		line += " -args " + shellQuote(name+"="+strings.Join(peerArgs[name], " "))
+	}
+	return line
 }

@@ -38,37 +38,49 @@ func openCheckpoint(path, configPath string) (*checkpoint, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c := &checkpoint{path: path, data: data, file: f, raw: raw}
+	if err := c.useConfig(configPath); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// useConfig reads the config: configPath (timm's config.json or anyres's
+// resolved form) when not empty, else the file's `config` metadata, else
+// what the tensors say.
+func (c *checkpoint) useConfig(configPath string) error {
+	path, f := c.path, c.file
+	c.config = nil
 	cfgText, where := f.Metadata()["config"], path+": metadata config"
 	if configPath != "" {
 		b, err := tensorfile.ReadFileLimit(configPath, tensorfile.MaxConfigBytes, "config file")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfgText, where = string(b), configPath
 		hub, err := nn.ReadHub(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", configPath, err)
+			return fmt.Errorf("%s: %w", configPath, err)
 		}
 		if hub != nil {
 			// timm's hub config.json names an architecture: turn it into
 			// anyres's resolved form, which is what gets stored.
 			cfg, err := vit.InferConfig(f, hub)
 			if err != nil {
-				return nil, fmt.Errorf("%s with %s: %w", path, configPath, err)
+				return fmt.Errorf("%s with %s: %w", path, configPath, err)
 			}
 			j, err := cfg.JSON()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			cfgText = string(j)
 		}
 	}
 	if cfgText != "" {
 		if err := json.Unmarshal([]byte(cfgText), &c.config); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return fmt.Errorf("%s: %w", where, err)
 		}
 		if c.config == nil {
-			return nil, fmt.Errorf("%s: not a JSON object", where)
+			return fmt.Errorf("%s: not a JSON object", where)
 		}
 	} else if cfg, err := vit.InferConfig(f, nil); err == nil {
 		// No config: what the tensors say, when they say it all, so that
@@ -77,7 +89,7 @@ func openCheckpoint(path, configPath string) (*checkpoint, error) {
 			c.config = nil
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // posLayout is how a checkpoint's pos_embed table (1 × rows × dim) is laid

@@ -24,7 +24,7 @@ func init() {
 	commands["posviz"] = command{"draw a checkpoint's position-embedding similarity at any size as a PNG", runPosviz}
 }
 
-const posvizHelp = `usage: anyres posviz -weights ckpt.safetensors -out sim.png [-size HxW] [-method bicubic]
+const posvizHelp = `usage: anyres posviz -weights ckpt.safetensors|hubfolder -out sim.png [-size HxW] [-method bicubic]
 
 Draws the cosine similarity between the learned position embeddings of a
 ViT checkpoint, resampled to the grid of an HxW image, as the ViT paper's
@@ -39,7 +39,7 @@ flags:
 func runPosviz(args []string) error {
 	fs := flag.NewFlagSet("posviz", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), posvizHelp); fs.PrintDefaults() }
-	weights := fs.String("weights", "", "checkpoint (.safetensors, timm names) with a learned pos_embed")
+	weights := fs.String("weights", "", "checkpoint (.safetensors, timm names, or a hub folder) with a learned pos_embed")
 	configPath := fs.String("config", "", "JSON config to use instead of the file's `config` metadata")
 	sizeFlag := fs.String("size", "", "image size `HxW` to resample the table to (default: the training size)")
 	method := fs.String("method", "bicubic", "resampling: bicubic, bilinear, nearest or fourier")
@@ -58,18 +58,33 @@ func runPosviz(args []string) error {
 	if *maxTiles < 1 {
 		return fmt.Errorf("-tiles %d must be positive", *maxTiles)
 	}
-	if err := tensorout.CheckNotInput(*out, *weights, *configPath); err != nil {
+	inFile, inConfig, folder, err := hubIn(*weights, *configPath)
+	if err != nil {
+		return err
+	}
+	if err := tensorout.CheckNotInput(*out, inFile, inConfig); err != nil {
 		return err
 	}
 	if err := tensorout.CheckWritable(*out); err != nil {
 		return err
 	}
-	ck, err := openCheckpoint(*weights, *configPath)
+	// A hub folder's config.json is read after the Hiera check: it is
+	// timm's config for any family, and Hiera's tables need none.
+	cfg := inConfig
+	if folder && *configPath == "" {
+		cfg = ""
+	}
+	ck, err := openCheckpoint(inFile, cfg)
 	if err != nil {
 		return err
 	}
 	if ck.file.Has("pos_embed_win") {
 		return posvizAbsWin(ck, *sizeFlag, *method, *antialias, *maxTiles, *out)
+	}
+	if cfg != inConfig && ck.file.Has("pos_embed") {
+		if err := ck.useConfig(inConfig); err != nil {
+			return err
+		}
 	}
 	l, err := ck.layout()
 	if err != nil {
@@ -124,7 +139,7 @@ func writePNG(path string, img *image.RGBA) error {
 	if err := tensorout.WriteFile(path, func(w io.Writer) error { return enc.Encode(w, img) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d pixels)\n", path, img.Bounds().Dy(), img.Bounds().Dx())
+	fmt.Fprintf(os.Stderr, "wrote %s (%dx%d: %[2]d pixels high, %[3]d wide)\n", path, img.Bounds().Dy(), img.Bounds().Dx())
 	return nil
 }
 

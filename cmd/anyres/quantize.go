@@ -20,9 +20,10 @@ func init() {
 	commands["quantize"] = command{"rewrite a checkpoint with int8 (or bf16) Linear weights", runQuantize}
 }
 
-const quantizeHelp = `usage: anyres quantize -in a.safetensors -out b.safetensors -dtype int8|bf16 [-calibrate DIR]
+const quantizeHelp = `usage: anyres quantize -in a.safetensors|hubfolder -out b.safetensors|folder -dtype int8|bf16 [-calibrate DIR]
 
-Rewrites a checkpoint (safetensors, timm state_dict names) with its Linear
+Rewrites a checkpoint (safetensors, timm state_dict names; or a hub folder,
+model.safetensors with config.json, as run takes) with its Linear
 weights in a smaller number format. The weights rewritten are the 2-D
 float tensors whose name ends in ".weight", except those anyres keeps
 float32 (the patch embedding: patch_embed.*, NaFlex's embeds.*; Swin V2's
@@ -51,7 +52,13 @@ multiplied by them; the float32 function is unchanged.
 The file loads directly in anyres, in any family and at any -dtype (the
 weights are dequantized as they are read). Run with -dtype int8, the int8
 values are used as stored: the same model as quantizing a float32 file at
-load time, with a quarter of the file to read.
+load time, with a quarter of the file to read. The file records its dtype
+(metadata anyres_quantize), and anyres run uses it when -dtype is not given.
+
+-out naming a folder, or a path not there yet that does not end in
+.safetensors, is a hub folder (made if needed): its
+model.safetensors, and the input folder's config.json beside it, so that it
+runs as a hub model.
 
 flags:
 `
@@ -59,8 +66,8 @@ flags:
 func runQuantize(args []string) error {
 	fs := flag.NewFlagSet("quantize", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), quantizeHelp); fs.PrintDefaults() }
-	in := fs.String("in", "", "checkpoint to read (.safetensors)")
-	out := fs.String("out", "", "checkpoint to write (.safetensors)")
+	in := fs.String("in", "", "checkpoint to read (.safetensors, or a hub folder)")
+	out := fs.String("out", "", "checkpoint to write (.safetensors, or a hub folder)")
 	dtype := fs.String("dtype", "int8", "int8 or bf16")
 	calib := fs.String("calibrate", "", "folder of calibration images (photos or .npy) for int8")
 	if err := fs.Parse(args); err != nil {
@@ -78,17 +85,48 @@ func runQuantize(args []string) error {
 	if *calib != "" && *dtype != nn.Int8 {
 		return fmt.Errorf("-calibrate is for -dtype int8 (bf16 has nothing to calibrate)")
 	}
-	if err := tensorout.CheckNotInput(*out, *in); err != nil {
-		return err
-	}
-	if err := tensorout.CheckWritable(*out); err != nil {
-		return err
-	}
-	n, before, after, err := quantizeFile(*in, *out, *dtype, *calib)
+	inFile, inConfig, _, err := hubIn(*in, "")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: %d weights as %s, %.1f MB of them → %.1f MB\n", *out, n, *dtype, float64(before)/1e6, float64(after)/1e6)
+	outFile, outFolder, err := hubOut(*out)
+	if err != nil {
+		return err
+	}
+	if err := checkOutNotIn(outFile, outFolder, inFile, inConfig); err != nil {
+		return err
+	}
+	if outFolder == "" {
+		if err := tensorout.CheckWritable(outFile); err != nil {
+			return err
+		}
+	}
+	// The config.json a written folder gets: the input folder's, as it
+	// is (the dtype is recorded in the weights' metadata, anyres_quantize,
+	// which run reads); read now, before the work.
+	config, err := readConfigFile(inConfig)
+	if err != nil {
+		return err
+	}
+	if err := makeHubOut(outFolder); err != nil {
+		return err
+	}
+	n, before, after, err := quantizeFile(inFile, outFile, *dtype, *calib)
+	if err != nil {
+		return err
+	}
+	if err := writeHubConfig(outFolder, config); err != nil {
+		return err
+	}
+	what := outFile
+	if outFolder != "" {
+		what = outFolder + " (model.safetensors"
+		if config != nil {
+			what += ", config.json"
+		}
+		what += ")"
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s: %d weights as %s, %.1f MB of them → %.1f MB\n", what, n, *dtype, float64(before)/1e6, float64(after)/1e6)
 	return nil
 }
 

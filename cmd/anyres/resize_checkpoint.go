@@ -11,6 +11,7 @@ import (
 
 	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
 
@@ -18,9 +19,10 @@ func init() {
 	commands["resize-checkpoint"] = command{"rewrite a timm checkpoint for a new image and/or patch size", runResizeCheckpoint}
 }
 
-const resizeHelp = `usage: anyres resize-checkpoint -in a.safetensors -out b.safetensors [-size HxW] [-patch P] [-method bicubic] [-antialias=true]
+const resizeHelp = `usage: anyres resize-checkpoint -in a.safetensors|hubfolder -out b.safetensors|folder [-size HxW] [-patch P] [-method bicubic] [-antialias=true]
 
-Rewrites a timm ViT checkpoint (safetensors, timm state_dict names) so that
+Rewrites a timm ViT checkpoint (safetensors, timm state_dict names; or a hub
+folder, model.safetensors with config.json, as run takes) so that
 a model built for a new image size and/or patch size loads it directly, in
 timm (timm.create_model(..., img_size=..., patch_size=...) then
 load_state_dict) or anywhere else:
@@ -38,14 +40,19 @@ This is what timm does when it loads a checkpoint into a model of another
 size (checkpoint_filter_fn): the defaults, bicubic with antialiasing, are
 timm's. Resampled tensors are written as float32.
 
+-out naming a folder, or a path not there yet that does not end in
+.safetensors, is a hub folder (made if needed):
+model.safetensors, and config.json beside it (the input's timm config with
+img_size, patch_size and input_size updated; else the resolved config).
+
 flags:
 `
 
 func runResizeCheckpoint(args []string) error {
 	fs := flag.NewFlagSet("resize-checkpoint", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), resizeHelp); fs.PrintDefaults() }
-	in := fs.String("in", "", "checkpoint to read (.safetensors)")
-	out := fs.String("out", "", "checkpoint to write (.safetensors)")
+	in := fs.String("in", "", "checkpoint to read (.safetensors, or a hub folder)")
+	out := fs.String("out", "", "checkpoint to write (.safetensors, or a hub folder)")
 	configPath := fs.String("config", "", "JSON config to use (and store) instead of the file's `config` metadata")
 	sizeFlag := fs.String("size", "", "new image size `HxW` (default: the current one)")
 	patchFlag := fs.String("patch", "", "new patch size `P` or PxQ (default: the current one)")
@@ -63,13 +70,23 @@ func runResizeCheckpoint(args []string) error {
 	if *sizeFlag == "" && *patchFlag == "" {
 		return errors.New("nothing to do: give -size, -patch or both")
 	}
-	if err := tensorout.CheckNotInput(*out, *in, *configPath); err != nil {
+	inFile, inConfig, _, err := hubIn(*in, *configPath)
+	if err != nil {
 		return err
 	}
-	if err := tensorout.CheckWritable(*out); err != nil {
+	outFile, outFolder, err := hubOut(*out)
+	if err != nil {
 		return err
 	}
-	ck, err := openCheckpoint(*in, *configPath)
+	if err := checkOutNotIn(outFile, outFolder, inFile, inConfig); err != nil {
+		return err
+	}
+	if outFolder == "" {
+		if err := tensorout.CheckWritable(outFile); err != nil {
+			return err
+		}
+	}
+	ck, err := openCheckpoint(inFile, inConfig)
 	if err != nil {
 		return err
 	}
@@ -195,14 +212,66 @@ func runResizeCheckpoint(args []string) error {
 			l.prefix, grid, why)
 	}
 	meta["anyres_resize"] = fmt.Sprintf("from img_size %v patch %v: %s", []int{l.grid.H * l.patch[0], l.grid.W * l.patch[1]}, l.patch, strings.Join(report, "; "))
-	if err := tensorout.WriteSafetensorsFile(*out, tensors, meta); err != nil {
+	var folderConfig []byte
+	if outFolder != "" {
+		if folderConfig, err = resizedHubConfig(inConfig, meta["config"], sizes, size); err != nil {
+			return err
+		}
+	}
+	if err := makeHubOut(outFolder); err != nil {
+		return err
+	}
+	if err := tensorout.WriteSafetensorsFile(outFile, tensors, meta); err != nil {
+		return err
+	}
+	if err := writeHubConfig(outFolder, folderConfig); err != nil {
 		return err
 	}
 	for _, r := range report {
 		fmt.Fprintln(os.Stderr, r)
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s for img_size %v, patch %dx%d\n", *out, size, newPatch[0], newPatch[1])
+	what := outFile
+	if outFolder != "" && folderConfig != nil {
+		what = outFolder + " (model.safetensors, config.json)"
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s for img_size %v, patch %dx%d\n", what, size, newPatch[0], newPatch[1])
 	return nil
+}
+
+// resizedHubConfig is the config.json of a written hub folder: the input's
+// timm config.json with model_args img_size and patch_size (and
+// pretrained_cfg.input_size) set to the new ones, or, when the config was
+// anyres's resolved form or there was none, the resolved config the file
+// stores (nil when it stores none).
+func resizedHubConfig(inConfig, resolved string, sizes map[string]any, size imageprep.Size) ([]byte, error) {
+	b, err := readConfigFile(inConfig)
+	if err != nil {
+		return nil, err
+	}
+	if hub, err := nn.ReadHub(b); b == nil || err != nil || hub == nil {
+		if resolved == "" {
+			return nil, nil
+		}
+		return []byte(resolved), nil
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", inConfig, err)
+	}
+	args, _ := c["model_args"].(map[string]any)
+	if args == nil {
+		args = map[string]any{}
+	}
+	for k, v := range sizes {
+		args[k] = v
+	}
+	c["model_args"] = args
+	if pc, ok := c["pretrained_cfg"].(map[string]any); ok {
+		if in, ok := pc["input_size"].([]any); ok && len(in) == 3 {
+			pc["input_size"] = []any{in[0], size.H, size.W}
+		}
+	}
+	return json.MarshalIndent(c, "", "  ")
 }
 
 // withKeys returns m as JSON with the given keys replaced.

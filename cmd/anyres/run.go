@@ -43,7 +43,9 @@ The input size is one of:
   (default)   the photo's own size; -edge says what happens to the pixels past
               the last whole patch: pad (zeros, timm's dynamic_img_pad), crop,
               or resize to whole patches
-  -size HxW   resize the photo to HxW (aspect ratio not kept)
+  -size HxW   resize the photo to HxW, height first as every size the
+              command prints (aspect ratio not kept; a size that turns a
+              landscape photo into a portrait, or back, is warned about)
   -tokens N   the largest size with the photo's aspect ratio whose patch
               grid holds at most N tokens (a fixed compute budget for any shape)
 
@@ -90,7 +92,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.input, "input", "", "instead of -image: a normalised float32 C×H×W or 1×C×H×W tensor in a .npy file (run as it is)")
 	fs.StringVar(&f.size, "size", "", "resize the photo to `HxW` (or \"native\", the default: keep its size)")
 	fs.IntVar(&f.tokens, "tokens", 0, "resize the photo to the largest size with its aspect ratio and at most `N` patch tokens")
-	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad, else crop)")
+	fs.StringVar(&f.edge, "edge", "", "edge policy at native size: pad, crop or resize (default: pad if the config sets dynamic_img_pad or a transformers Swin pads, else crop; Swin and Hiera, which timm refuses such sizes for, crop)")
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
 	fs.StringVar(&f.method, "method", "", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest, fourier, dinov2, dinov2-reg, transformers or transformers-4.44 (default: the family's rule, timm's or transformers')")
 	fs.BoolVar(&f.antialias, "antialias", true, "antialias when the table shrinks (timm's default)")
@@ -101,7 +103,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.save, "save", "features", "what a .npy file holds: features (every token), pooled or logits (.safetensors holds all)")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.IntVar(&f.maxTokens, "max-tokens", 0, "refuse inputs that count more tokens than this (0: the model's own cap: 16384 tokens for a ViT, 262144 first-stage patches for Swin)")
-	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights)")
+	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights); default: the dtype a file written by anyres quantize records, else f32")
 	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names (timm prefixes, e.g. blocks.11.mlp.fc2,head) kept in float32")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -113,6 +115,9 @@ func runRun(args []string) error {
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if err := unusedRunFlags(f, set); err != nil {
 		return err
+	}
+	if !set["dtype"] {
+		f.dtype = storedDType(f.weights)
 	}
 	return run(f, set["norm"])
 }
@@ -200,6 +205,9 @@ func run(f runFlags, normSet bool) error {
 		}
 	}
 	opts.Config = configJSON
+	if f.edge == "" {
+		opts.Edge = commandEdge(f.weights, configJSON)
+	}
 	m, err := anyres.Load(f.weights, opts)
 	if err != nil {
 		return err
@@ -233,7 +241,7 @@ func run(f runFlags, normSet bool) error {
 		return err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, dtypeName(f.dtype), elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
 		if err := writeFeatures(f, ext, x, &out, info); err != nil {
@@ -307,6 +315,7 @@ func prepareImage(f runFlags, m anyres.Model, normSet bool, target imageprep.Siz
 	if err != nil {
 		return imageprep.Image{}, "", err
 	}
+	warnFlip(os.Stderr, photo.Bounds().Dy(), photo.Bounds().Dx(), target)
 	if proc != nil && f.size == "" && f.tokens == 0 {
 		return processorImage(f, m, photo, *proc, norm)
 	}
@@ -386,6 +395,86 @@ func writeFeatures(f runFlags, ext string, x imageprep.Image, out *anyres.Output
 		"config":        string(info.Config),
 	}
 	return tensorout.WriteSafetensorsFile(f.out, t, meta)
+}
+
+// refusingDefault lists the families whose own edge rule (nn.EdgeDefault)
+// refuses sides that are not whole patches, as timm's PatchEmbed asserts
+// for them: Swin's patch, Hiera's mask units. The library keeps that rule;
+// the command, without -edge, crops instead, so that its default runs any
+// photo in every family.
+var refusingDefault = map[string]bool{"swin": true, "hiera": true}
+
+// commandEdge is the command's edge policy when -edge is not given: the
+// family's own rule (pad where the config sets dynamic_img_pad or
+// transformers pads, else crop), except where that rule refuses the size:
+// there crop. A file that cannot be opened here keeps the family's rule
+// (Load then says why it cannot be opened).
+func commandEdge(weights string, configJSON []byte) anyres.EdgePolicy {
+	arch := ""
+	if configJSON != nil {
+		if _, isHF, _ := nn.ParseTransformers(configJSON); isHF {
+			return nn.EdgeDefault // transformers' own rule (Swin pads)
+		}
+		if h, err := nn.ReadHub(configJSON); err == nil && h != nil {
+			arch = h.Architecture
+		}
+	}
+	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
+		weights = filepath.Join(weights, "model.safetensors")
+	}
+	tf, err := tensorfile.Open(weights)
+	if err != nil {
+		return nn.EdgeDefault
+	}
+	defer tf.Close()
+	if fam, ok := nn.Pick(arch, tf); ok && refusingDefault[fam.Name] {
+		return nn.EdgeCrop
+	}
+	return nn.EdgeDefault
+}
+
+// warnFlip warns when -size (HxW: height first) turns an h×w photo from
+// landscape to portrait or back: most often a size given width first.
+func warnFlip(w io.Writer, h, wd int, target imageprep.Size) {
+	if target.H == 0 || target.W == 0 {
+		return
+	}
+	if (h > wd && target.H < target.W) || (h < wd && target.H > target.W) {
+		to := "a portrait"
+		if target.W > target.H {
+			to = "a landscape"
+		}
+		fmt.Fprintf(w, "warning: -size %s is HxW (%d high, %d wide): it makes the %dx%d photo (%d high, %d wide) %s; -size %dx%d keeps its orientation\n",
+			target, target.H, target.W, h, wd, h, wd, to, target.W, target.H)
+	}
+}
+
+// storedDType is the dtype a checkpoint written by anyres quantize
+// records (its anyres_quantize metadata: "int8: ..." or "bf16: ..."), which
+// run uses when -dtype is not given; else f32. A file that cannot be
+// opened here is f32 (Load then says why it cannot be opened).
+func storedDType(weights string) string {
+	if fi, err := os.Stat(weights); err == nil && fi.IsDir() {
+		weights = filepath.Join(weights, "model.safetensors")
+	}
+	tf, err := tensorfile.Open(weights)
+	if err != nil {
+		return nn.F32
+	}
+	defer tf.Close()
+	rec, _, _ := strings.Cut(tf.Metadata()["anyres_quantize"], ":")
+	if rec == nn.Int8 || rec == nn.BF16 {
+		return rec
+	}
+	return nn.F32
+}
+
+// dtypeName is the number format the timing line names.
+func dtypeName(dtype string) string {
+	if dtype == "" {
+		return nn.F32
+	}
+	return dtype
 }
 
 func parseEdge(s string) (anyres.EdgePolicy, error) {

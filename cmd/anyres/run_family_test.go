@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
@@ -171,5 +173,36 @@ func TestRunSwinLargeImage(t *testing.T) {
 	_, err := runCaptured(t, "-weights", hub, "-image", photo, "-size", "640", "-max-tokens", "16384")
 	if err == nil || !strings.Contains(err.Error(), "limit of 16384") {
 		t.Errorf("-max-tokens 16384: got %v, want the command's limit error", err)
+	}
+}
+
+// TestRunHubDefaultEdge: without -edge, every folder of testdata/hub runs
+// the photo at its own size, whatever its sides: Swin and Hiera, whose
+// library default (timm's) refuses sides that are not whole patches, crop.
+func TestRunHubDefaultEdge(t *testing.T) {
+	entries, err := os.ReadDir(hubDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		got, err := runCaptured(t, "-weights", filepath.Join(hubDir, e.Name()), "-image", hillsJPG, "-top", "1")
+		if err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+			continue
+		}
+		if !strings.Contains(got, "class") && !strings.Contains(got, "no classifier head") && !strings.Contains(got, "projection") {
+			t.Errorf("%s: output:\n%s", e.Name(), got)
+		}
+	}
+	// The library's own default still refuses, as timm does: the command
+	// chose crop, the model did not.
+	m, err := anyres.Load(filepath.Join(hubDir, "swin_small_window"), anyres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var out anyres.Output
+	if err := m.Forward(anyres.Image{C: 3, H: 33, W: 50, Pix: make([]float32, 3*33*50)}, &out); !errors.Is(err, anyres.ErrImage) {
+		t.Errorf("library default on 33×50: got %v, want ErrImage", err)
 	}
 }

@@ -281,3 +281,29 @@ func TestResizedCheckpointRunsLikeTheOriginal(t *testing.T) {
 func tinyModel(t *testing.T) string {
 	return filepath.Join(golden.Dir(t), "..", "models", "vit_tiny.safetensors")
 }
+
+// TestWarnFlip: -size is HxW; a size that turns a landscape photo into a
+// portrait (or back) is warned about, one that keeps it (or a square) is not.
+func TestWarnFlip(t *testing.T) {
+	for _, c := range []struct {
+		h, w   int
+		size   imageprep.Size
+		warned bool
+	}{
+		{333, 500, imageprep.Size{H: 500, W: 333}, true},
+		{500, 333, imageprep.Size{H: 333, W: 500}, true},
+		{333, 500, imageprep.Size{H: 224, W: 336}, false},
+		{333, 500, imageprep.Size{H: 224, W: 224}, false},
+		{300, 300, imageprep.Size{H: 200, W: 400}, false},
+		{333, 500, imageprep.Size{}, false},
+	} {
+		var buf bytes.Buffer
+		warnFlip(&buf, c.h, c.w, c.size)
+		if got := buf.Len() > 0; got != c.warned {
+			t.Errorf("%dx%d photo, -size %v: warned %v (%q), want %v", c.h, c.w, c.size, got, buf.String(), c.warned)
+		}
+		if c.warned && !strings.Contains(buf.String(), fmt.Sprintf("-size %dx%d keeps", c.size.W, c.size.H)) {
+			t.Errorf("warning %q does not give the size that keeps the orientation", buf.String())
+		}
+	}
+}

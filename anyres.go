@@ -24,7 +24,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 
+	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
@@ -83,7 +85,8 @@ var (
 
 // The types every family shares.
 type (
-	// Image is one normalised image in CHW layout.
+	// Image is one normalised image in CHW layout (imageprep.Image, what
+	// imageprep.Prepare returns).
 	Image = nn.Image
 	// Output is one image's features, pooled feature, logits and grid.
 	Output = nn.Output
@@ -174,10 +177,14 @@ func Families() []string {
 // Close releases it.
 func Load(path string, opts Options) (Model, error) {
 	weights, configName := path, "Options.Config"
+	var proc *imageprep.Processor
 	if fi, err := os.Stat(path); err != nil {
 		return nil, err
 	} else if fi.IsDir() {
 		weights = filepath.Join(path, "model.safetensors")
+		if proc, err = readProcessor(path); err != nil {
+			return nil, err
+		}
 		if opts.Config == nil {
 			b, err := tensorfile.ReadFileLimit(filepath.Join(path, "config.json"), tensorfile.MaxConfigBytes, "config file")
 			switch {
@@ -198,7 +205,7 @@ func Load(path string, opts Options) (Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", weights, err)
 	}
-	m, err := load(f, opts, f, configName)
+	m, err := load(f, opts, f, configName, proc)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -214,11 +221,12 @@ func LoadBytes(data []byte, opts Options) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return load(f, opts, nil, "Options.Config")
+	return load(f, opts, nil, "Options.Config", nil)
 }
 
-// load builds the model; configName names opts.Config's source in errors.
-func load(f *tensorfile.File, opts Options, closer io.Closer, configName string) (Model, error) {
+// load builds the model; configName names opts.Config's source in errors,
+// proc is a folder's image processor (nil: none).
+func load(f *tensorfile.File, opts Options, closer io.Closer, configName string, proc *imageprep.Processor) (Model, error) {
 	if err := kernels.EnvErr(); err != nil {
 		return nil, err // a bad ANYRES_KERNELS is refused, not run at another level
 	}
@@ -265,14 +273,18 @@ func load(f *tensorfile.File, opts Options, closer io.Closer, configName string)
 		return nil, fmt.Errorf("%w: no config.json, no anyres config metadata, and tensors of no known family (families: %v)", ErrUnknownModel, Families())
 	}
 	prec := nn.Precision{DType: opts.DType, KeepF32: opts.KeepF32, OnSmooth: opts.OnSmooth, Calibration: opts.Calibration}
-	if err := checkPrecision(fam, prec); err != nil {
+	if err := checkPrecision(prec); err != nil {
 		return nil, err
 	}
 	if err := checkKeepF32(ck, prec); err != nil {
 		return nil, err
 	}
+	input, err := modelInput(fam, hub, opts.Config, proc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", configName, err)
+	}
 	m, err := fam.Load(ck, hub, nn.LoadOptions{
-		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge},
+		RunOptions: nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge, Input: input},
 		PatchSize:  opts.PatchSize, Resample: opts.Resample, AllowNonFinite: opts.AllowNonFinite,
 		Ignore: opts.Ignore, Closer: closer, Precision: prec,
 	})
@@ -433,3 +445,67 @@ type withConfig struct {
 }
 
 func (w withConfig) Metadata() map[string]string { return w.meta }
+
+// modelInput is what the model expects of its images (Info.Input): a
+// transformers folder's image processor (preprocessor_config.json) and its
+// normalisation, else config.json's mean and std (timm's pretrained_cfg, or
+// top-level), else the default for the architecture; the family's
+// token-budget rule.
+func modelInput(fam nn.Family, hub *nn.HubConfig, config []byte, proc *imageprep.Processor) (nn.Input, error) {
+	in := nn.Input{Budget: fam.Budget, Processor: proc}
+	if proc != nil {
+		in.Norm, in.NormFrom = proc.Norm, "preprocessor_config.json"
+		return in, nil
+	}
+	if config != nil {
+		n, ok, err := imageprep.NormFromConfig(config)
+		if err != nil {
+			return nn.Input{}, err
+		}
+		if ok {
+			in.Norm, in.NormFrom = n, "config.json"
+			return in, nil
+		}
+	}
+	in.Norm, in.NormFrom = defaultNorm(hub), "default"
+	return in, nil
+}
+
+// defaultNorm is the normalisation of a model whose files name none, by
+// timm's conventions for the architecture (or transformers' model type):
+// OpenAI CLIP's for CLIP towers and EVA-02, 0.5 for SigLIP and Perception
+// Encoder towers, ImageNet's for the rest.
+func defaultNorm(hub *nn.HubConfig) imageprep.Norm {
+	name := ""
+	if hub != nil {
+		name = strings.ToLower(hub.Architecture)
+		if hub.Transformers != nil {
+			name += " " + strings.ToLower(hub.Transformers.ModelType)
+		}
+	}
+	switch {
+	case strings.Contains(name, "siglip"), strings.Contains(name, "_pe_"), strings.HasPrefix(name, "pe_"):
+		return imageprep.Inception
+	case strings.Contains(name, "clip"), strings.HasPrefix(name, "eva02"):
+		return imageprep.CLIP
+	}
+	return imageprep.ImageNet
+}
+
+// readProcessor reads a folder's preprocessor_config.json (transformers'
+// image processor); nil when there is none.
+func readProcessor(dir string) (*imageprep.Processor, error) {
+	path := filepath.Join(dir, "preprocessor_config.json")
+	raw, err := tensorfile.ReadFileLimit(path, tensorfile.MaxConfigBytes, "preprocessor config")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := imageprep.ParseProcessor(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
+}

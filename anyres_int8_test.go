@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -295,18 +296,13 @@ func TestLowPrecisionThreadsAndAllocs(t *testing.T) {
 }
 
 // TestDTypeErrors: an unknown dtype is a configuration error, not a
-// silent float32 run; every registered family takes int8 and bf16
-// (precision_test.go checks that a family without LowPrecision is refused).
+// silent float32 run (TestLowPrecisionEveryFamily runs every family in
+// int8 and bf16).
 func TestDTypeErrors(t *testing.T) {
 	f := golden.Open(t, "vit_dinov2_reg.safetensors")
 	dir := golden.WriteHubFolder(t, f, t.TempDir())
 	if _, err := anyres.Load(dir, anyres.Options{DType: "fp16"}); !errors.Is(err, anyres.ErrConfig) {
 		t.Errorf("dtype fp16: %v, want ErrConfig", err)
-	}
-	for _, fam := range nn.Families() {
-		if !fam.LowPrecision {
-			t.Errorf("family %s does not take int8 and bf16", fam.Name)
-		}
 	}
 }
 
@@ -431,13 +427,24 @@ func TestKeepF32EveryFamily(t *testing.T) {
 // TestLowPrecisionEveryFamily: on every golden model, an int8 or bf16
 // model gives the same bits on 1 and 3 threads, and a warm forward
 // allocates nothing (at the best kernel level; TestLowPrecisionThreadsAndAllocs
-// runs every level on one model).
+// runs every level on one model). The dtype acts (the features differ
+// from float32's) in every registered family: the front door accepts int8
+// and bf16 for all of them.
 func TestLowPrecisionEveryFamily(t *testing.T) {
+	acts := map[string]bool{}
 	for _, name := range golden.Models(t) {
 		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
 			f := golden.Open(t, name)
 			imgs, _ := goldenImages(t, f)
 			img := imgs[len(imgs)-1]
+			var f32 anyres.Output
+			m32, _, _ := loadGolden(t, f, name, anyres.Options{})
+			err := m32.Forward(img, &f32)
+			family := m32.Info().Family
+			m32.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, d := range dtypeGoals {
 				var outs [2]anyres.Output
 				var m anyres.Model
@@ -455,6 +462,9 @@ func TestLowPrecisionEveryFamily(t *testing.T) {
 						t.Fatalf("%s feature %d: %v on 3 threads, %v on 1", d.dtype, i, outs[0].Tokens[i], outs[1].Tokens[i])
 					}
 				}
+				if !slices.Equal(outs[0].Tokens, f32.Tokens) {
+					acts[family+" "+d.dtype] = true
+				}
 				if !testing.Short() {
 					var out anyres.Output
 					m.Forward(img, &out)
@@ -465,5 +475,15 @@ func TestLowPrecisionEveryFamily(t *testing.T) {
 				m.Close()
 			}
 		})
+	}
+	if t.Failed() {
+		return
+	}
+	for _, fam := range nn.Families() {
+		for _, d := range dtypeGoals {
+			if !acts[fam.Name+" "+d.dtype] {
+				t.Errorf("family %s: no golden model whose %s features differ from float32's (dtype not honoured, or no golden model of the family)", fam.Name, d.dtype)
+			}
+		}
 	}
 }

@@ -2,7 +2,6 @@ package anyres_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/anyres/anyres"
@@ -10,8 +9,8 @@ import (
 )
 
 // Load a hub folder (model.safetensors + config.json, as timm writes it),
-// prepare a photo with the model's own mean and std from config.json (as
-// `anyres run` does) at the photo's own size, and run it. The folder is a
+// prepare a photo as the model says (its mean and std, from config.json;
+// what `anyres run` does) at the photo's own size, and run it. The folder is a
 // tiny SigLIP with random weights from testdata/hub; the README shows the
 // same code.
 func ExampleLoad() {
@@ -24,33 +23,20 @@ func ExampleLoad() {
 	defer m.Close()
 	info := m.Info()
 
-	// The model's normalisation: config.json's pretrained_cfg mean and std
-	// (SigLIP's are 0.5, not ImageNet's).
-	config, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	norm, ok, err := imageprep.NormFromConfig(config)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if !ok {
-		norm = imageprep.ImageNet // the config names none
-	}
 	photo, err := imageprep.Load(filepath.Join("testdata", "images", "hills.jpg"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	x, err := imageprep.Prepare(photo, imageprep.Options{Patch: info.Patch[0], Norm: norm}) // or Tokens: 576, or Size: ...
+	// info.Prep fills in the model's patch, normalisation (info.Input.Norm:
+	// config.json's mean and std, SigLIP's 0.5) and token-budget rule.
+	x, err := imageprep.Prepare(photo, info.Prep(imageprep.Options{})) // or Tokens: 576, or Size: ...
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	var out anyres.Output
-	if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		fmt.Println(err)
 		return
 	}

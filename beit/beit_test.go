@@ -16,7 +16,7 @@ const goldenFile = "beit_relpos.safetensors"
 
 func load(t testing.TB, ck nn.Checkpoint, hub *nn.HubConfig, threads int) *Model {
 	t.Helper()
-	m, err := Load(ck, hub, familytest.Options(threads))
+	m, err := loadFamily(ck, hub, familytest.Options(threads))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestWeightErrors(t *testing.T) {
 		}
 		ck := weightsOf(t, f)
 		c.change(ck.MapSource)
-		_, err := Load(ck, hub, nn.LoadOptions{})
+		_, err := loadFamily(ck, hub, nn.LoadOptions{})
 		if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %s", c.what, err, c.want)
 		}
@@ -132,7 +132,7 @@ func TestWeightErrors(t *testing.T) {
 	// Stored index buffers are dropped, as timm's checkpoint filter does.
 	ck := weightsOf(t, f)
 	ck.MapSource["blocks.0.attn.relative_position_index"] = nn.Tensor{Data: make([]float32, 17*17), Shape: []int{17, 17}}
-	if _, err := Load(ck, hub, nn.LoadOptions{}); err != nil {
+	if _, err := loadFamily(ck, hub, nn.LoadOptions{}); err != nil {
 		t.Errorf("with a stored relative_position_index: %v", err)
 	}
 	// A table that fits no training size is a config error.
@@ -142,7 +142,7 @@ func TestWeightErrors(t *testing.T) {
 			ck.MapSource[n] = nn.Tensor{Data: make([]float32, 50*3), Shape: []int{50, 3}}
 		}
 	}
-	if _, err := Load(ck, hub, nn.LoadOptions{}); !errors.Is(err, nn.ErrConfig) {
+	if _, err := loadFamily(ck, hub, nn.LoadOptions{}); !errors.Is(err, nn.ErrConfig) {
 		t.Errorf("a 50-row table: got %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func beitBase() map[string][]int {
 //
 //	go test ./beit -run - -bench BEiT -benchtime 3x
 func BenchmarkBEiT(b *testing.B) {
-	net, err := Load(familytest.Random(beitBase(), 1), &nn.HubConfig{Architecture: "beit_base_patch16_224"}, nn.LoadOptions{})
+	net, err := loadFamily(familytest.Random(beitBase(), 1), &nn.HubConfig{Architecture: "beit_base_patch16_224"}, nn.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: Load, LowPrecision: true, Transformers: hfClassList()})
+	nn.Register(nn.Family{Name: "beit", Claims: claims, Load: loadFamily, Transformers: hfClassList()})
 }
 
 // claims: timm's BEiT names (beit_*, beitv2_*), or, without a name, a
@@ -44,9 +44,9 @@ type Model struct {
 	hf  *nn.TransformersInfo // for a transformers checkpoint
 }
 
-// Load builds a model from a checkpoint with timm's state_dict names and
+// loadFamily builds a model from a checkpoint with timm's state_dict names and
 // its hub config.json (hub may be nil), or in transformers' layout.
-func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
 	if hub != nil && hub.Transformers != nil {
 		cfg, src, hf, err := fromTransformers(ck, hub.Transformers)
 		if err != nil {
@@ -56,7 +56,7 @@ func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error)
 			r := posenc.TransformersResample()
 			o.Resample = &r
 		}
-		m, err := New(cfg, src, o)
+		m, err := newModel(cfg, src, o)
 		if err != nil {
 			return nil, src.(*nn.Renamed).Explain(err)
 		}
@@ -67,12 +67,12 @@ func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error)
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, ck, o)
+	return newModel(cfg, ck, o)
 }
 
-// New builds a model from a config and its weights. A source that lists
+// newModel builds a model from a config and its weights. A source that lists
 // its tensors (nn.Lister) must hold no tensor the config does not use.
-func New(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
+func newModel(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

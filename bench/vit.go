@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/vit"
 )
@@ -44,9 +45,14 @@ func vitModel(dtype string, threads int) (*vit.Model, error) {
 	if m == nil {
 		cfg := vit.ViTB16()
 		cfg.DynamicImgPad = true
-		m, err = vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: 1, MaxTokens: benchMaxTokens, Precision: nn.Precision{DType: dt}})
+		net, err := randomViT(cfg, anyres.Options{Threads: 1, MaxTokens: benchMaxTokens, DType: dt})
 		if err != nil {
 			return nil, err
+		}
+		var ok bool
+		if m, ok = net.(*vit.Model); !ok {
+			net.Close()
+			return nil, fmt.Errorf("bench: the front door loaded ViT-B/16 as %s, not vit", net.Info().Family)
 		}
 		runtime.GC() // the unpacked matrices are garbage now
 		if vitB16.models == nil {

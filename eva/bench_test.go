@@ -95,7 +95,7 @@ func BenchmarkEva(b *testing.B) {
 		{"vit_pe_core_small_patch16_384", peCore(384, 12, 6, 24), []int{384, 512}},
 	} {
 		hub := &nn.HubConfig{Architecture: c.arch}
-		net, err := Load(familytest.Random(c.shapes, 1), hub, nn.LoadOptions{})
+		net, err := loadFamily(familytest.Random(c.shapes, 1), hub, nn.LoadOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -74,7 +74,7 @@ func TestDinoV3QKVBias(t *testing.T) {
 		base.MapSource[p+"q_bias"] = nn.Tensor{Data: make([]float32, d), Shape: []int{d}}
 		base.MapSource[p+"v_bias"] = nn.Tensor{Data: make([]float32, d), Shape: []int{d}}
 	}
-	m, err := Load(base, &h, nn.LoadOptions{})
+	m, err := loadFamily(base, &h, nn.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestDinoV3QKVBias(t *testing.T) {
 	for i := range base.MapSource["blocks.0.attn.v_bias"].Data {
 		base.MapSource["blocks.0.attn.v_bias"].Data[i] = 0.5
 	}
-	m2, err := Load(base, &h, nn.LoadOptions{})
+	m2, err := loadFamily(base, &h, nn.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestNewRefusals(t *testing.T) {
 		if edit != nil {
 			edit(ck.MapSource)
 		}
-		m, err := Load(ck, &h, nn.LoadOptions{})
+		m, err := loadFamily(ck, &h, nn.LoadOptions{})
 		if err == nil {
 			m.Close()
 		}
@@ -230,7 +230,7 @@ func TestNameFacts(t *testing.T) {
 		if c.arch == "vit_pe_core_gigantic_patch14_448" {
 			hub.ModelArgs = map[string]any{"patch_size": 16.0, "img_size": 512.0} // a 16-patch stand-in: 32×32 grid
 		}
-		m, err := Load(familytest.Random(c.shapes, 5), hub, nn.LoadOptions{})
+		m, err := loadFamily(familytest.Random(c.shapes, 5), hub, nn.LoadOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", c.arch, err)
 			continue

@@ -18,7 +18,7 @@ var goldenFiles = []string{"eva02_rope_swiglu.safetensors", "vit_rope_mixed.safe
 
 func load(t testing.TB, ck nn.Checkpoint, hub *nn.HubConfig, threads int) *Model {
 	t.Helper()
-	m, err := Load(ck, hub, familytest.Options(threads))
+	m, err := loadFamily(ck, hub, familytest.Options(threads))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestLayouts(t *testing.T) {
 	if !c2.QKVSplit || c2.MLP != "swiglu" || c2.MLPHidden != h {
 		t.Fatalf("rewritten checkpoint read as %+v", c2)
 	}
-	m, err := Load(split, hub, nn.LoadOptions{})
+	m, err := loadFamily(split, hub, nn.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestWeightErrors(t *testing.T) {
 	edit := func(change func(w nn.MapSource)) error {
 		ck := weightsOf(t, f)
 		change(ck.MapSource)
-		_, err := Load(ck, hub, nn.LoadOptions{})
+		_, err := loadFamily(ck, hub, nn.LoadOptions{})
 		return err
 	}
 	// Widths and rows as the file has them.
@@ -211,7 +211,7 @@ func TestWeightErrors(t *testing.T) {
 	// Stored RoPE buffers are dropped, as timm's checkpoint filter does.
 	ck := weightsOf(t, f)
 	ck.MapSource["rope.pos_embed"] = nn.Tensor{Data: make([]float32, 16*32), Shape: []int{16, 32}}
-	if _, err := Load(ck, hub, nn.LoadOptions{}); err != nil {
+	if _, err := loadFamily(ck, hub, nn.LoadOptions{}); err != nil {
 		t.Errorf("with a stored RoPE buffer: %v", err)
 	}
 	// A setting that contradicts the file is refused, naming it or the
@@ -223,14 +223,14 @@ func TestWeightErrors(t *testing.T) {
 		for k, v := range hub.ModelArgs {
 			h.ModelArgs[k] = v
 		}
-		_, err := Load(weightsOf(t, f), &h, nn.LoadOptions{})
+		_, err := loadFamily(weightsOf(t, f), &h, nn.LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("model_args.%s: got %v, want an error naming %s", key, err, want)
 		}
 	}
 	h := *hub
 	h.ModelArgs = map[string]any{"num_heads": float64(d + 1)} // never divides the width
-	if _, err := Load(weightsOf(t, f), &h, nn.LoadOptions{}); !errors.Is(err, nn.ErrConfig) {
+	if _, err := loadFamily(weightsOf(t, f), &h, nn.LoadOptions{}); !errors.Is(err, nn.ErrConfig) {
 		t.Errorf("%d wide with %d heads: got %v", d, d+1, err)
 	}
 }
@@ -288,7 +288,7 @@ func TestAxialXY(t *testing.T) {
 	}
 	load := func(indexing string) nn.Net {
 		hub := &nn.HubConfig{Architecture: "vit_small_patch16_rope_224", ModelArgs: map[string]any{"num_heads": 4.0, "rope_grid_indexing": indexing}}
-		m, err := Load(ck, hub, nn.LoadOptions{})
+		m, err := loadFamily(ck, hub, nn.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

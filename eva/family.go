@@ -15,7 +15,7 @@ var (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: Load, LowPrecision: true})
+	nn.Register(nn.Family{Name: "eva", Claims: claims, Load: loadFamily})
 }
 
 // claims: timm's Eva names this package runs (eva02_*, the RoPE ViTs
@@ -41,19 +41,19 @@ type Model struct {
 	cfg Config
 }
 
-// Load builds a model from a checkpoint with timm's state_dict names and
+// loadFamily builds a model from a checkpoint with timm's state_dict names and
 // its hub config.json (hub may be nil for RoPE-Mixed checkpoints).
-func Load(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
+func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, error) {
 	cfg, err := InferConfig(ck, hub)
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, ck, o)
+	return newModel(cfg, ck, o)
 }
 
-// New builds a model from a config and its weights. A source that lists
+// newModel builds a model from a config and its weights. A source that lists
 // its tensors (nn.Lister) must hold no tensor the config does not use.
-func New(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
+func newModel(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ var benchModel struct {
 func small(b *testing.B, threads int) *Model {
 	benchModel.once.Do(func() {
 		cfg := SmallAbsWin256()
-		benchModel.m, benchModel.err = New(cfg, RandomWeights(cfg, 1), Options{})
+		benchModel.m, benchModel.err = newModel(cfg, RandomWeights(cfg, 1), options{})
 	})
 	if benchModel.err != nil {
 		b.Fatal(benchModel.err)

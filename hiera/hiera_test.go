@@ -13,14 +13,14 @@ import (
 
 const goldenFile = "hiera_abswin.safetensors"
 
-func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
+func loadGolden(t testing.TB, opts options) (*golden.File, *Model) {
 	f, hub := familytest.Open(t, goldenFile)
 	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Ignore = golden.NotWeight
-	m, err := New(cfg, f.File, opts)
+	m, err := newModel(cfg, f.File, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestInferConfig(t *testing.T) {
 // batches (in order, reversed with an image twice, and split over several
 // packed passes): the packed outputs are the single runs' bits.
 func TestGolden(t *testing.T) {
-	f, m := loadGolden(t, Options{})
+	f, m := loadGolden(t, options{})
 	cs := familytest.Cases(t, f)
 	familytest.PerLevel(t, func(t *testing.T) {
 		familytest.Golden(t, cs, m)
@@ -109,11 +109,11 @@ func TestGolden(t *testing.T) {
 
 // TestThreads: results are bit-identical for any number of workers.
 func TestThreads(t *testing.T) {
-	f, _ := loadGolden(t, Options{})
+	f, _ := loadGolden(t, options{})
 	c := largest(familytest.Cases(t, f))
 	familytest.PerLevel(t, func(t *testing.T) {
 		familytest.Threads(t, func(n int) nn.Net {
-			_, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: n}})
+			_, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: n}})
 			return m
 		}, c.Image)
 	})
@@ -122,7 +122,7 @@ func TestThreads(t *testing.T) {
 // TestNoAllocs: once warm, a forward pass and a packed batch allocate
 // nothing.
 func TestNoAllocs(t *testing.T) {
-	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
+	f, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: 2}})
 	cs := familytest.Cases(t, f)
 	familytest.NoAllocs(t, m, largest(cs).Image)
 	imgs := make([]nn.Image, len(cs))
@@ -181,7 +181,7 @@ func TestWeightErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := goldenSource(t, f)
 			tc.edit(src)
-			_, err := New(cfg, src, Options{})
+			_, err := newModel(cfg, src, options{})
 			if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an ErrWeight saying %s", err, tc.want)
 			}
@@ -231,7 +231,7 @@ func TestConfigContradictions(t *testing.T) {
 // TestImageErrors: images whose token grid the mask units do not tile are
 // errors that say what sizes work.
 func TestImageErrors(t *testing.T) {
-	_, m := loadGolden(t, Options{RunOptions: nn.RunOptions{MaxTokens: 1000}})
+	_, m := loadGolden(t, options{RunOptions: nn.RunOptions{MaxTokens: 1000}})
 	cfg := m.Config()
 	a := cfg.Align()
 	px := [2]int{a[0] * cfg.PatchStride[0], a[1] * cfg.PatchStride[1]}
@@ -268,7 +268,7 @@ func TestImageErrors(t *testing.T) {
 // TestFLOPs: FLOPs grows with the image and counts nothing for a size
 // Hiera does not take.
 func TestFLOPs(t *testing.T) {
-	_, m := loadGolden(t, Options{})
+	_, m := loadGolden(t, options{})
 	p := m.Config().PixelAlign() // sizes from the file's alignment
 	small, large := [2]int{2 * p[0], 2 * p[1]}, [2]int{4 * p[0], 3 * p[1]}
 	a, b := m.FLOPs(small[0], small[1]), m.FLOPs(large[0], large[1])
@@ -285,9 +285,9 @@ func TestFLOPs(t *testing.T) {
 // pixels: both give the bits of the strict model on the cut or padded
 // image.
 func TestEdge(t *testing.T) {
-	f, strict := loadGolden(t, Options{})
-	_, crop := loadGolden(t, Options{RunOptions: nn.RunOptions{Edge: nn.EdgeCrop}})
-	_, pad := loadGolden(t, Options{RunOptions: nn.RunOptions{Edge: nn.EdgePad}})
+	f, strict := loadGolden(t, options{})
+	_, crop := loadGolden(t, options{RunOptions: nn.RunOptions{Edge: nn.EdgeCrop}})
+	_, pad := loadGolden(t, options{RunOptions: nn.RunOptions{Edge: nn.EdgePad}})
 	c := familytest.Cases(t, f)[0].Image
 	a := strict.Config().PixelAlign()
 	// c with a margin of other pixels at the bottom and right
@@ -331,7 +331,7 @@ func TestEdge(t *testing.T) {
 			t.Errorf("%s: Grid says %v, the forward pass gave %v", tc.name, g, got.Grid)
 		}
 	}
-	if _, err := New(strict.Config(), f.File, Options{Ignore: golden.NotWeight, RunOptions: nn.RunOptions{Edge: nn.EdgeResize}}); !errors.Is(err, nn.ErrConfig) {
+	if _, err := newModel(strict.Config(), f.File, options{Ignore: golden.NotWeight, RunOptions: nn.RunOptions{Edge: nn.EdgeResize}}); !errors.Is(err, nn.ErrConfig) {
 		t.Errorf("edge resize: %v", err)
 	}
 }
@@ -344,7 +344,7 @@ func TestRandomWeights(t *testing.T) {
 	}
 	cfg := SmallAbsWin256()
 	src := RandomWeights(cfg, 1)
-	m, err := New(cfg, src, Options{RunOptions: nn.RunOptions{Threads: 1}})
+	m, err := newModel(cfg, src, options{RunOptions: nn.RunOptions{Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

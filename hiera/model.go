@@ -10,8 +10,9 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// Options tune loading and running; the zero value is fine.
-type Options struct {
+// options tune loading and running (the front door sets them from
+// anyres.Options); the zero value is fine.
+type options struct {
 	nn.RunOptions
 	AllowNonFinite bool
 	// Ignore names tensors of the source that are not weights (nil: none).
@@ -32,16 +33,17 @@ type Model struct {
 	net       *net
 	edge      nn.EdgePolicy // default: sizes must be whole PixelAlign; crop, pad: cut to or pad to them
 	maxTokens int
-	pack      int // packTokens (tests lower it)
+	pack      int      // packTokens (tests lower it)
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
-// New builds a model from a config and its weights (timm state_dict names).
-func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+// newModel builds a model from a config and its weights (timm state_dict names).
+func newModel(cfg Config, src nn.Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
-func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -61,7 +63,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, pack: packTokens}
+	m := &Model{cfg: cfg, net: n, edge: opts.Edge, maxTokens: opts.MaxTokens, input: opts.Input, pack: packTokens}
 	if m.maxTokens == 0 {
 		m.maxTokens = nn.DefaultMaxTokens
 	}
@@ -79,7 +81,7 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, pack: m.pack}
+	c := &Model{cfg: m.cfg, arch: m.arch, net: m.net, edge: m.edge, maxTokens: m.maxTokens, input: m.input, pack: m.pack}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -147,7 +149,7 @@ func (m *Model) Info() nn.Info {
 	s := m.shrink()
 	return nn.Info{Family: "hiera", Architecture: m.arch, Width: m.net.blocks[len(m.net.blocks)-1].dim,
 		Patch: [2]int{m.cfg.PatchStride[0] * s[0], m.cfg.PatchStride[1] * s[1]}, Channels: m.cfg.InChans,
-		NumClasses: m.cfg.NumClasses, Config: j}
+		NumClasses: m.cfg.NumClasses, Config: j, Input: m.input}
 }
 
 // packTokens bounds the first-stage tokens of the images run in one packed
@@ -198,7 +200,7 @@ func (m *Model) firstTokens(img nn.Image) int {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "hiera", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "hiera", Claims: claims, Load: loadFamily})
 }
 
 // claims: a timm hiera_* name, or Hiera's tensors.
@@ -223,7 +225,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) {
 		return nil, fmt.Errorf("%w: Hiera runs at its own patch size only (asked for %v)", nn.ErrConfig, o.PatchSize)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
+	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +239,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 func attentionScale(hd int) float32 { return float32(1 / math.Sqrt(float64(hd))) }
 
 // resample is the table's resampling: Resample, or timm's rule.
-func (o Options) resample() posenc.ResampleOptions {
+func (o options) resample() posenc.ResampleOptions {
 	if o.Resample != nil {
 		return *o.Resample
 	}

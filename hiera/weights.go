@@ -37,7 +37,7 @@ type net struct {
 
 // layers reads every tensor the config calls for, by timm state_dict
 // name; a tensor of the source that nothing reads is an error naming it.
-func layers(c Config, src nn.Source, o Options) (*net, error) {
+func layers(c Config, src nn.Source, o options) (*net, error) {
 	w := nn.NewWeights(src)
 	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
 	linears := nn.NewLinears(w, o.Precision)

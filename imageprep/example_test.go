@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"image"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
-	"github.com/anyres/anyres/vit"
 )
 
 // Prepare a photo for a patch-16 ViT with a budget of 256 tokens: the image
@@ -52,10 +52,10 @@ func ExampleOptions_TargetSize() {
 }
 
 // From a photo to a ViT's classes at the photo's own resolution: decode,
-// normalise, run (the small test model's weights are random, so its class
+// normalise as the model says (Info.Prep), run (the small test model's weights are random, so its class
 // means nothing).
 func Example_vit() {
-	m, err := vit.Load("../testdata/models/vit_tiny.safetensors", vit.Options{})
+	m, err := anyres.Load("../testdata/models/vit_tiny.safetensors", anyres.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -66,13 +66,13 @@ func Example_vit() {
 		fmt.Println(err)
 		return
 	}
-	x, err := imageprep.Prepare(photo, imageprep.Options{Patch: m.PatchSize()[0], Norm: imageprep.ImageNet})
+	x, err := imageprep.Prepare(photo, m.Info().Prep(imageprep.Options{}))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	var out anyres.Output
+	if err := m.Forward(x, &out); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -82,7 +82,7 @@ func Example_vit() {
 			best = i
 		}
 	}
-	fmt.Printf("%dx%d photo, grid %v, %d tokens of %d, top class %d\n", x.H, x.W, out.Grid, len(out.Tokens)/m.Config().EmbedDim, m.Config().EmbedDim, best)
+	fmt.Printf("%dx%d photo, grid %v, %d tokens of %d, top class %d\n", x.H, x.W, out.Grid, len(out.Tokens)/m.Info().Width, m.Info().Width, best)
 	// Output:
 	// 333x500 photo, grid 21×32, 673 tokens of 60, top class 9
 }

@@ -32,8 +32,8 @@ func FuzzPrepare(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(x.Data) != 3*x.H*x.W {
-			t.Fatalf("%d values for 3×%d×%d", len(x.Data), x.H, x.W)
+		if len(x.Pix) != 3*x.H*x.W {
+			t.Fatalf("%d values for 3×%d×%d", len(x.Pix), x.H, x.W)
 		}
 		if int64(x.H)*int64(x.W) > lim.Pixels || x.H > lim.Side || x.W > lim.Side {
 			t.Fatalf("prepared a %d×%d tensor past the limits", x.H, x.W)

@@ -47,15 +47,18 @@ import (
 	xdraw "golang.org/x/image/draw"
 )
 
-// Tensor is one image as float32 values in channel-major order: C planes of
-// H rows of W values (PyTorch's CHW, without the batch dimension).
-type Tensor struct {
+// Image is one image as float32 values in CHW (planar, channel-major)
+// layout: C planes of H rows of W values, Pix[c*H*W + y*W + x], PyTorch's
+// NCHW with N = 1. Prepare makes one normalised the way a model was
+// trained, and it is what a model's Forward takes (anyres.Image and
+// nn.Image are this type).
+type Image struct {
 	C, H, W int
-	Data    []float32
+	Pix     []float32
 }
 
 // At returns the value of channel c at row y, column x.
-func (t *Tensor) At(c, y, x int) float32 { return t.Data[(c*t.H+y)*t.W+x] }
+func (t Image) At(c, y, x int) float32 { return t.Pix[(c*t.H+y)*t.W+x] }
 
 // Load reads and decodes a PNG or JPEG file within DefaultLimits.
 func Load(path string) (image.Image, error) { return DefaultLimits.Load(path) }
@@ -95,7 +98,7 @@ func (l Limits) Decode(r io.Reader) (image.Image, error) {
 // (0, 0), dropping any alpha channel the way PIL's convert("RGB") does
 // (colours kept, transparency forgotten). It allocates 8 bytes a pixel of
 // img without asking: check img's size against Limits first (Resize,
-// ToTensor and Prepare do).
+// ToImage and Prepare do).
 func Opaque(img image.Image) *image.RGBA64 {
 	b := img.Bounds()
 	dst := image.NewRGBA64(image.Rect(0, 0, b.Dx(), b.Dy()))
@@ -151,28 +154,28 @@ func (l Limits) Resize(img image.Image, h, w int) (*image.RGBA64, error) {
 	return dst, nil
 }
 
-// ToTensor converts img to a 3×H×W tensor of (v - mean[c]) / std[c], where v
+// ToImage converts img to a 3×H×W Image of (v - mean[c]) / std[c], where v
 // is the pixel value scaled to [0, 1]. Alpha is dropped (see Opaque);
 // grayscale images give three equal channels.
 // The image must be within DefaultLimits.
-func ToTensor(img image.Image, n Norm) (*Tensor, error) {
-	return toTensor(img, n, DefaultLimits.orDefault())
+func ToImage(img image.Image, n Norm) (Image, error) {
+	return toImage(img, n, DefaultLimits.orDefault())
 }
 
-func toTensor(img image.Image, n Norm, l Limits) (*Tensor, error) {
+func toImage(img image.Image, n Norm, l Limits) (Image, error) {
 	if err := n.Validate(); err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	b := img.Bounds()
 	if err := l.checkImage("image", b.Dy(), b.Dx()); err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	src, ok := img.(*image.RGBA64)
 	if !ok || src.Bounds().Min != (image.Point{}) || !src.Opaque() {
 		src = Opaque(img)
 	}
 	h, w := src.Bounds().Dy(), src.Bounds().Dx()
-	t := &Tensor{C: 3, H: h, W: w, Data: make([]float32, 3*h*w)}
+	t := Image{C: 3, H: h, W: w, Pix: make([]float32, 3*h*w)}
 	plane := h * w
 	for y := range h {
 		row := src.Pix[y*src.Stride:]
@@ -181,7 +184,7 @@ func toTensor(img image.Image, n Norm, l Limits) (*Tensor, error) {
 			i := y*w + x
 			for c := range 3 {
 				v := float32(uint16(p[2*c])<<8|uint16(p[2*c+1])) / 65535 // = v8/255 exactly for 8-bit sources
-				t.Data[c*plane+i] = (v - n.Mean[c]) / n.Std[c]
+				t.Pix[c*plane+i] = (v - n.Mean[c]) / n.Std[c]
 			}
 		}
 	}

@@ -55,7 +55,7 @@ func TestDecodePNGAndJPEG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := ToTensor(img, Identity)
+	x, err := ToImage(img, Identity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,16 +99,16 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestToTensorNormalises(t *testing.T) {
+func TestToImageNormalises(t *testing.T) {
 	img := image.NewNRGBA(image.Rect(3, 4, 5, 5)) // 1×2, bounds not at the origin
 	img.Set(3, 4, color.NRGBA{R: 255, G: 0, B: 51, A: 255})
 	img.Set(4, 4, color.NRGBA{R: 10, G: 20, B: 30, A: 0}) // transparent: colour kept, as PIL's convert("RGB")
-	x, err := ToTensor(img, ImageNet)
+	x, err := ToImage(img, ImageNet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x.C != 3 || x.H != 1 || x.W != 2 || len(x.Data) != 6 {
-		t.Fatalf("tensor %d×%d×%d with %d values, want 3×1×2", x.C, x.H, x.W, len(x.Data))
+	if x.C != 3 || x.H != 1 || x.W != 2 || len(x.Pix) != 6 {
+		t.Fatalf("tensor %d×%d×%d with %d values, want 3×1×2", x.C, x.H, x.W, len(x.Pix))
 	}
 	want := func(v8 float64, c int) float64 {
 		return (v8/255 - float64(ImageNet.Mean[c])) / float64(ImageNet.Std[c])
@@ -123,10 +123,10 @@ func TestToTensorNormalises(t *testing.T) {
 	}
 }
 
-func TestToTensorGray(t *testing.T) {
+func TestToImageGray(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 3, 2))
 	img.SetGray(1, 1, color.Gray{Y: 128})
-	x, err := ToTensor(img, Identity)
+	x, err := ToImage(img, Identity)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,11 +137,11 @@ func TestToTensorGray(t *testing.T) {
 	}
 }
 
-func TestToTensorRejectsBadNorm(t *testing.T) {
-	if _, err := ToTensor(gradient(2, 2), Norm{}); err == nil {
+func TestToImageRejectsBadNorm(t *testing.T) {
+	if _, err := ToImage(gradient(2, 2), Norm{}); err == nil {
 		t.Error("zero std accepted")
 	}
-	if _, err := ToTensor(gradient(2, 2), Norm{Mean: [3]float32{float32(math.NaN()), 0, 0}, Std: [3]float32{1, 1, 1}}); err == nil {
+	if _, err := ToImage(gradient(2, 2), Norm{Mean: [3]float32{float32(math.NaN()), 0, 0}, Std: [3]float32{1, 1, 1}}); err == nil {
 		t.Error("NaN mean accepted")
 	}
 }
@@ -163,8 +163,8 @@ func TestResize(t *testing.T) {
 		if got := r.Bounds().Size(); got != (image.Point{s.W, s.H}) {
 			t.Fatalf("resize to %v gave %v", s, got)
 		}
-		x, _ := ToTensor(r, Identity)
-		for i, v := range x.Data {
+		x, _ := ToImage(r, Identity)
+		for i, v := range x.Pix {
 			if math.Abs(float64(v)-200.0/255) > 1e-4 {
 				t.Fatalf("resize to %v: value %d = %v, want %v", s, i, v, 200.0/255)
 			}
@@ -182,8 +182,8 @@ func TestResize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, _ := ToTensor(r, Identity)
-	for i, v := range x.Data {
+	x, _ := ToImage(r, Identity)
+	for i, v := range x.Pix {
 		if math.Abs(float64(v)-0.5) > 0.05 {
 			t.Fatalf("antialiased checkerboard value %d = %v, want about 0.5", i, v)
 		}

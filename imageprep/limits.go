@@ -41,7 +41,7 @@ const (
 	MaxScratchBytes = 1 << 30   // 1 GiB of resizer temporary
 )
 
-// DefaultLimits are the limits of Decode, Load, Resize, ToTensor and of
+// DefaultLimits are the limits of Decode, Load, Resize, ToImage and of
 // Prepare where its Options leave Limits zero. A program that needs other
 // bounds (larger for scans, smaller for a board with little memory) may set
 // it before it starts decoding, or pass Limits per call.

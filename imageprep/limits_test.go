@@ -83,7 +83,7 @@ func (hugeImage) Bounds() image.Rectangle { return image.Rect(0, 0, 1<<30, 1<<30
 func (hugeImage) At(x, y int) color.Color { return color.Gray{} }
 
 // TestHugeSourceRefused: any image.Image handed to Prepare, Resize or
-// ToTensor is measured before it is copied (before, Opaque copied it).
+// ToImage is measured before it is copied (before, Opaque copied it).
 func TestHugeSourceRefused(t *testing.T) {
 	n := allocated(func() {
 		if _, err := Prepare(hugeImage{}, Options{Size: Size{H: 224, W: 224}, Norm: ImageNet}); err == nil {
@@ -92,8 +92,8 @@ func TestHugeSourceRefused(t *testing.T) {
 		if _, err := Resize(hugeImage{}, 224, 224); err == nil {
 			t.Error("Resize of a 2^30×2^30 image: no error")
 		}
-		if _, err := ToTensor(hugeImage{}, ImageNet); err == nil {
-			t.Error("ToTensor of a 2^30×2^30 image: no error")
+		if _, err := ToImage(hugeImage{}, ImageNet); err == nil {
+			t.Error("ToImage of a 2^30×2^30 image: no error")
 		}
 	})
 	if n > 1<<20 {

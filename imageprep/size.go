@@ -85,12 +85,13 @@ func BudgetSize(h, w, patch, tokens int) (Size, error) {
 // Options choose how Prepare sizes and normalises an image. Set at most one
 // of Size and Tokens; with neither, the image keeps its native size.
 type Options struct {
-	Size   Size   // resize to exactly this size (aspect ratio not kept)
-	Tokens int    // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (BudgetSize)
-	Patch  int    // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
-	Norm   Norm   // per-channel normalisation; the zero Norm is refused, use Identity for none
-	Filter Filter // the resize's filter (Bicubic, the zero value: Catmull-Rom)
-	Limits Limits // bounds on the source, the target and the resizer's temporary; zero fields mean DefaultLimits
+	Size   Size       // resize to exactly this size (aspect ratio not kept)
+	Tokens int        // resize to the largest size with the same aspect ratio whose grid holds at most Tokens patches (by Budget)
+	Budget BudgetRule // how Tokens sizes the image: the model's rule (nn.Info.Budget); the zero value is BudgetSize's
+	Patch  int        // patch side in pixels: needed with Tokens; when set, images smaller than one patch are refused
+	Norm   Norm       // per-channel normalisation; the zero Norm is refused, use Identity for none
+	Filter Filter     // the resize's filter (Bicubic, the zero value: Catmull-Rom)
+	Limits Limits     // bounds on the source, the target and the resizer's temporary; zero fields mean DefaultLimits
 }
 
 // TargetSize returns the size Prepare resizes an image of size src to.
@@ -104,7 +105,7 @@ func (o Options) TargetSize(src Size) (Size, error) {
 		if o.Patch <= 0 {
 			return Size{}, fmt.Errorf("imageprep: a token budget needs the patch size")
 		}
-		return BudgetSize(src.H, src.W, o.Patch, o.Tokens)
+		return o.Budget.Size(src.H, src.W, o.Patch, o.Tokens)
 	case o.Size != (Size{}):
 		if o.Size.H <= 0 || o.Size.W <= 0 {
 			return Size{}, fmt.Errorf("imageprep: target size %v must be positive", o.Size)
@@ -116,33 +117,33 @@ func (o Options) TargetSize(src Size) (Size, error) {
 
 // Prepare resizes img as the options say and converts it to a normalised
 // 3×H×W tensor.
-func Prepare(img image.Image, o Options) (*Tensor, error) {
+func Prepare(img image.Image, o Options) (Image, error) {
 	b := img.Bounds()
 	src := Size{H: b.Dy(), W: b.Dx()}
 	if src.H <= 0 || src.W <= 0 {
-		return nil, fmt.Errorf("imageprep: image is empty (%v)", src)
+		return Image{}, fmt.Errorf("imageprep: image is empty (%v)", src)
 	}
 	l := o.Limits.orDefault()
 	if err := l.checkImage("image", src.H, src.W); err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	dst, err := o.TargetSize(src)
 	if err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	if o.Patch > 0 && (dst.H < o.Patch || dst.W < o.Patch) {
 		what := "image"
 		if dst != src {
 			what = "target size"
 		}
-		return nil, fmt.Errorf("imageprep: %s %v is smaller than one %d×%d patch; choose a larger size or a token budget", what, dst, o.Patch, o.Patch)
+		return Image{}, fmt.Errorf("imageprep: %s %v is smaller than one %d×%d patch; choose a larger size or a token budget", what, dst, o.Patch, o.Patch)
 	}
 	if dst != src {
 		r, err := l.ResizeFilter(img, dst.H, dst.W, o.Filter)
 		if err != nil {
-			return nil, err
+			return Image{}, err
 		}
 		img = r
 	}
-	return toTensor(img, o.Norm, l)
+	return toImage(img, o.Norm, l)
 }

@@ -188,31 +188,31 @@ func (p Processor) OutputSize(src Size) Size {
 }
 
 // Prepare resizes, crops and normalises img as the processor does.
-func (p Processor) Prepare(img image.Image, l Limits) (*Tensor, error) {
+func (p Processor) Prepare(img image.Image, l Limits) (Image, error) {
 	b := img.Bounds()
 	src := Size{H: b.Dy(), W: b.Dx()}
 	if src.H <= 0 || src.W <= 0 {
-		return nil, fmt.Errorf("imageprep: image is empty (%v)", src)
+		return Image{}, fmt.Errorf("imageprep: image is empty (%v)", src)
 	}
 	l = l.orDefault()
 	if err := l.checkImage("image", src.H, src.W); err != nil {
-		return nil, err
+		return Image{}, err
 	}
 	if dst := p.TargetSize(src); dst != src {
 		r, err := l.ResizeFilter(img, dst.H, dst.W, p.Filter)
 		if err != nil {
-			return nil, err
+			return Image{}, err
 		}
 		img = r
 	}
 	if c := p.Crop; c != (Size{}) {
 		b := img.Bounds()
 		if c.H > b.Dy() || c.W > b.Dx() {
-			return nil, fmt.Errorf("imageprep: crop_size %v is larger than the resized image %dx%d", c, b.Dy(), b.Dx())
+			return Image{}, fmt.Errorf("imageprep: crop_size %v is larger than the resized image %dx%d", c, b.Dy(), b.Dx())
 		}
 		// transformers' center_crop: top = (h − crop_h)/2, truncated.
 		top, left := b.Min.Y+(b.Dy()-c.H)/2, b.Min.X+(b.Dx()-c.W)/2
 		img = Opaque(img).SubImage(image.Rect(left, top, left+c.W, top+c.H))
 	}
-	return toTensor(img, p.Norm, l)
+	return toImage(img, p.Norm, l)
 }

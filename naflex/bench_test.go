@@ -2,6 +2,7 @@ package naflex
 
 import (
 	"fmt"
+	"github.com/anyres/anyres/imageprep"
 	"sync"
 	"testing"
 
@@ -19,7 +20,7 @@ var benchModel struct {
 func base(b *testing.B, threads int) *Model {
 	benchModel.once.Do(func() {
 		cfg := SigLIP2Base()
-		benchModel.m, benchModel.err = New(cfg, RandomWeights(cfg, 1), Options{})
+		benchModel.m, benchModel.err = newModel(cfg, RandomWeights(cfg, 1), options{})
 	})
 	if benchModel.err != nil {
 		b.Fatal(benchModel.err)
@@ -36,12 +37,13 @@ func benchImage(h, w int) nn.Image {
 }
 
 // BenchmarkSigLIP2 times the SigLIP 2 B/16 NaFlex tower at two token
-// budgets, each image at the size SizeForTokens picks for a 480×640 photo.
+// budgets, each image at the size imageprep.NaFlexSize picks for a 480×640 photo.
 //
 //	go test ./naflex -run - -bench SigLIP2 -benchtime 3x
 func BenchmarkSigLIP2(b *testing.B) {
 	for _, budget := range []int{256, 1024} {
-		h, w, err := SizeForTokens(480, 640, [2]int{16, 16}, budget)
+		sz, err := imageprep.NaFlexSize(480, 640, 16, budget)
+		h, w := sz.H, sz.W
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -164,7 +164,7 @@ var patchInName = regexp.MustCompile(`_patch(\d+)`)
 // bicubic: what timm 1.0.29 (the version the goldens pin) uses for every
 // naflexvit model, SigLIP 2's included. Later timm, Hugging Face's Siglip2
 // and big_vision resize the SigLIP 2 table bilinearly (antialiased); give
-// that in model_args or Options.Resample to match them.
+// that in model_args or anyres.Options.Resample to match them.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	shape := func(name string) []int {
 		s, err := ck.Shape(name)

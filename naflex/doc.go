@@ -23,6 +23,6 @@
 // Pre-patchified input, timm's padded NaFlex batch (patches, patch_coord,
 // patch_valid), runs through ForwardPatches: each image's valid patches
 // become one segment of anyres's packed, block-diagonal sequence, so no
-// padding row is ever computed. SizeForTokens picks an image's size under a
-// token budget as SigLIP 2's processor does.
+// padding row is ever computed. Info.Budget is imageprep.BudgetNaFlex: a
+// token budget sizes an image as SigLIP 2's processor does.
 package naflex

@@ -14,7 +14,7 @@ func FuzzForwardPatches(f *testing.F) {
 	f.Add(uint8(3), uint8(2), []byte{0, 0, 255, 0, 0, 0, 0, 1}, []byte{0xff})
 	cfg := Config{PatchSize: [2]int{2, 2}, InChans: 3, EmbedDim: 6, Depth: 1, NumHeads: 2, MLPHidden: 8, QKVBias: true,
 		PosGrid: [2]int{3, 3}, PosInterp: "bicubic", FinalNorm: true, GlobalPool: "avg", Act: "gelu", NormEps: 1e-6, NumClasses: 2}
-	m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 2, MaxTokens: 64}})
+	m, err := newModel(cfg, RandomWeights(cfg, 1), options{RunOptions: nn.RunOptions{Threads: 2, MaxTokens: 64}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package naflex
 
 import (
+	"github.com/anyres/anyres/imageprep"
 	"io"
 	"strings"
 
@@ -8,8 +9,9 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// Options tune loading and running; the zero value is fine.
-type Options struct {
+// options tune loading and running (the front door sets them from
+// anyres.Options); the zero value is fine.
+type options struct {
 	nn.RunOptions
 	// Resample replaces the table's resampling rule (nil: timm's, the
 	// checkpoint's mode with antialias).
@@ -30,14 +32,14 @@ type Model struct {
 	scratch *nn.Pool[patchScratch] // ForwardPatches buffers, shared with WithThreads copies
 }
 
-// New builds a model from a config and its weights (timm state_dict
+// newModel builds a model from a config and its weights (timm state_dict
 // names). A source that lists its tensors must hold no tensor the config
 // does not use.
-func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+func newModel(cfg Config, src nn.Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
-func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -75,7 +77,7 @@ func (m *Model) Info() nn.Info {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "naflex", Claims: claims, Load: loadFamily, Budget: imageprep.BudgetNaFlex})
 }
 
 // claims: a timm naflexvit_* name, or NaFlexVit's tensors (a linear patch
@@ -101,7 +103,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
 		return nil, errPatchSize(o.PatchSize)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {
 		return nil, err
 	}

@@ -16,14 +16,14 @@ import (
 
 const goldenFile = "naflex_siglip.safetensors"
 
-func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
+func loadGolden(t testing.TB, opts options) (*golden.File, *Model) {
 	f, hub := familytest.Open(t, goldenFile)
 	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Ignore = golden.NotWeight
-	m, err := New(cfg, f.File, opts)
+	m, err := newModel(cfg, f.File, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func maxDiff(a, b []float32) float64 {
 // every kernel level: features and logits within 1e-4 of timm's, and the
 // packed batch's rows equal to the single runs of the same images.
 func TestGolden(t *testing.T) {
-	f, m := loadGolden(t, Options{})
+	f, m := loadGolden(t, options{})
 	cases := singleCases(t, f)
 	p, feats, logits := goldenBatch(t, f)
 	d, nc := m.Encoder().Dim, m.Encoder().Head.NumClasses()
@@ -128,7 +128,7 @@ func TestGolden(t *testing.T) {
 
 // TestThreads: results are bit-identical for any number of workers.
 func TestThreads(t *testing.T) {
-	f, m := loadGolden(t, Options{})
+	f, m := loadGolden(t, options{})
 	p, _, _ := goldenBatch(t, f)
 	familytest.PerLevel(t, func(t *testing.T) {
 		var want []nn.Output
@@ -156,7 +156,7 @@ func TestNoAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("AllocsPerRun is slow under the race detector")
 	}
-	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
+	f, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: 2}})
 	cases := singleCases(t, f)
 	img := cases[len(cases)-1].img
 	p, _, _ := goldenBatch(t, f)
@@ -223,7 +223,7 @@ func TestWeightErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := goldenSource(t, f)
 			tc.edit(src)
-			_, err := New(cfg, src, Options{})
+			_, err := newModel(cfg, src, options{})
 			if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an ErrWeight saying %s", err, tc.want)
 			}
@@ -252,7 +252,7 @@ func lastCorner(t *testing.T, p Patches) int {
 
 // TestPatchErrors: malformed batches are errors that say what is wrong.
 func TestPatchErrors(t *testing.T) {
-	f, m := loadGolden(t, Options{})
+	f, m := loadGolden(t, options{})
 	good, _, _ := goldenBatch(t, f)
 	corner := lastCorner(t, good)
 	clone := func() Patches {
@@ -282,35 +282,5 @@ func TestPatchErrors(t *testing.T) {
 				t.Fatalf("got %v, want an error saying %q", err, tc.want)
 			}
 		})
-	}
-}
-
-// TestSizeForTokens checks the SigLIP 2 size search against values of the
-// reference algorithm (Hugging Face's get_image_size_for_max_num_patches,
-// run in Python's float64).
-func TestSizeForTokens(t *testing.T) {
-	for _, c := range []struct{ h, w, budget, H, W int }{
-		{480, 640, 256, 224, 288},
-		{640, 480, 256, 288, 224},
-		{1080, 1920, 256, 192, 336},
-		{100, 1000, 64, 48, 336},
-		{37, 53, 4096, 848, 1216},
-		{224, 224, 196, 224, 224},
-		{500, 333, 256, 304, 208},
-		{2000, 10, 16, 256, 16},
-		{100, 223, 256, 176, 368},
-	} {
-		H, W, err := SizeForTokens(c.h, c.w, [2]int{16, 16}, c.budget)
-		if err != nil || H != c.H || W != c.W {
-			t.Errorf("%d×%d under %d patches: %d×%d (%v), want %d×%d", c.h, c.w, c.budget, H, W, err, c.H, c.W)
-		}
-		if (H/16)*(W/16) > c.budget {
-			t.Errorf("%d×%d is over the budget of %d", H, W, c.budget)
-		}
-	}
-	for _, bad := range [][4]int{{0, 10, 16, 4}, {10, 10, 0, 4}, {10, 10, 16, 0}, {10, 10, 16, MaxBudget + 1}} {
-		if _, _, err := SizeForTokens(bad[0], bad[1], [2]int{bad[2], bad[2]}, bad[3]); err == nil {
-			t.Errorf("SizeForTokens%v: no error", bad)
-		}
 	}
 }

@@ -45,7 +45,7 @@ func TestVariants(t *testing.T) {
 			if !reflect.DeepEqual(got, v.cfg) {
 				t.Fatalf("inferred\n%+v\nwant\n%+v", got, v.cfg)
 			}
-			m, err := New(got, src, Options{})
+			m, err := newModel(got, src, options{})
 			if err != nil {
 				t.Fatal(err)
 			}

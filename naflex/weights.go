@@ -11,7 +11,7 @@ import (
 // encoder reads every tensor the config calls for, by timm state_dict
 // name, and builds the layers; a tensor of the source that nothing reads
 // is an error naming it.
-func encoder(c Config, src nn.Source, opts Options) (*nn.Encoder, error) {
+func encoder(c Config, src nn.Source, opts options) (*nn.Encoder, error) {
 	w := nn.NewWeights(src)
 	w.AllowNonFinite, w.Ignore = opts.AllowNonFinite, opts.Ignore
 	d, C, h, eps := c.EmbedDim, c.InChans, c.MLPHidden, c.NormEps

@@ -3,16 +3,15 @@ package nn
 import (
 	"fmt"
 
+	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/posenc"
 )
 
 // Image is one image in CHW (planar) layout, already normalised the way the
 // model was trained: Pix[c*H*W + y*W + x]. A PyTorch NCHW tensor with N = 1
-// has exactly this layout.
-type Image struct {
-	C, H, W int
-	Pix     []float32
-}
+// has exactly this layout. It is imageprep's type: imageprep.Prepare makes
+// one from a photo.
+type Image = imageprep.Image
 
 // EdgePolicy says what happens to the pixels past the last whole patch when
 // H or W is not a multiple of the patch size.

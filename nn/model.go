@@ -26,6 +26,10 @@ type RunOptions struct {
 	MaxTokens int
 	// Edge overrides the encoder's edge policy; EdgeDefault keeps it.
 	Edge EdgePolicy
+	// Input is what the model expects of its images, reported in
+	// Info.Input (the front door fills it; it does not change the
+	// forward pass).
+	Input Input
 }
 
 // Output is one image's results. Its slices are reused by later calls that
@@ -49,6 +53,7 @@ type Model struct {
 	enc       *Encoder
 	maxTokens int
 	edge      EdgePolicy
+	input     Input
 	run       *Runner[workspace]
 }
 
@@ -65,7 +70,7 @@ func NewModel(enc *Encoder, opts RunOptions, closer io.Closer) (*Model, error) {
 	if opts.MaxTokens < 0 {
 		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
 	}
-	m := &Model{enc: enc, maxTokens: opts.MaxTokens, edge: opts.Edge}
+	m := &Model{enc: enc, maxTokens: opts.MaxTokens, edge: opts.Edge, input: opts.Input}
 	if m.maxTokens == 0 {
 		m.maxTokens = DefaultMaxTokens
 	}
@@ -95,7 +100,7 @@ func (m *Model) MaxTokens() int { return m.maxTokens }
 // each forward pass on n workers (0: GOMAXPROCS). Closing either closes
 // both; a forward pass on either after that returns ErrClosed.
 func (m *Model) WithThreads(n int) *Model {
-	c := &Model{enc: m.enc, maxTokens: m.maxTokens, edge: m.edge}
+	c := &Model{enc: m.enc, maxTokens: m.maxTokens, edge: m.edge, input: m.input}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -199,5 +204,5 @@ func (m *Model) FLOPs(h, w int) float64 { return m.enc.FLOPs(m.Grid(h, w)) }
 func (m *Model) Describe(family, arch string, config []byte) Info {
 	e := m.enc
 	return Info{Family: family, Architecture: arch, Width: e.Dim, Patch: e.Patch.Size, Channels: e.Patch.Channels,
-		Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: config}
+		Prefix: e.PrefixN, NumClasses: e.Head.NumClasses(), Config: config, Input: m.input}
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/anyres/anyres/imageprep"
 	"io"
 	"sort"
 
@@ -82,6 +83,9 @@ type Info struct {
 	// Transformers, for a checkpoint in transformers' layout, maps the
 	// Output fields to transformers' output names; nil otherwise.
 	Transformers *TransformersInfo
+	// Input is how to prepare an image for the model: its normalisation,
+	// token-budget rule and (transformers) image processor.
+	Input Input
 }
 
 // Family is a model family that the front door can load.
@@ -93,14 +97,14 @@ type Family struct {
 	Claims func(arch string, ck Checkpoint) int
 	// Load builds the model; hub may be nil.
 	Load func(ck Checkpoint, hub *HubConfig, opts LoadOptions) (Net, error)
-	// LowPrecision says the family honours LoadOptions.Precision (int8
-	// and bf16 Linear layers); the front door refuses those dtypes for a
-	// family without it rather than run it in float32 silently.
-	LowPrecision bool
 	// Transformers lists the Hugging Face transformers classes the family
 	// runs from their own files (config.json with model_type); Claims then
 	// gets the class (or, without architectures, the model_type) as arch.
 	Transformers []string
+	// Budget is the rule the family's models size an image by under a
+	// token budget (Info.Input.Budget); the zero value is
+	// imageprep.BudgetSize's.
+	Budget imageprep.BudgetRule
 }
 
 var families []Family

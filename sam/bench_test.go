@@ -1,4 +1,4 @@
-package sam_test
+package sam
 
 import (
 	"fmt"
@@ -7,22 +7,21 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/internal/familytest"
-	"github.com/anyres/anyres/sam"
 )
 
 var base struct {
 	once sync.Once
-	m    *sam.Model
+	m    *Model
 	heap uint64 // live heap with the weights loaded
 	err  error
 }
 
 // samBase is samvit_base_patch16 with random weights (built once).
-func samBase(b *testing.B) *sam.Model {
+func samBase(b *testing.B) *Model {
 	base.once.Do(func() {
-		cfg := sam.SAMBase()
-		src := sam.RandomWeights(cfg, 1)
-		base.m, base.err = sam.New(cfg, src, sam.Options{})
+		cfg := SAMBase()
+		src := RandomWeights(cfg, 1)
+		base.m, base.err = newModel(cfg, src, options{})
 		src = nil
 		runtime.GC()
 		var ms runtime.MemStats

@@ -10,8 +10,9 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// Options tune loading and running; the zero value is fine.
-type Options struct {
+// options tune loading and running (the front door sets them from
+// anyres.Options); the zero value is fine.
+type options struct {
 	nn.RunOptions
 	AllowNonFinite bool
 	// Ignore names tensors of the source that are not weights (nil: none).
@@ -32,15 +33,16 @@ type Model struct {
 	w         *weights
 	edge      nn.EdgePolicy
 	maxTokens int
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
-// New builds a model from a config and its weights (timm state_dict names).
-func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+// newModel builds a model from a config and its weights (timm state_dict names).
+func newModel(cfg Config, src nn.Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
-func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,7 +61,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens}
+	m := &Model{cfg: cfg, w: w, edge: opts.Edge, maxTokens: opts.MaxTokens, input: opts.Input}
 	if m.edge == nn.EdgeDefault {
 		m.edge = nn.EdgeCrop
 	}
@@ -80,7 +82,7 @@ func (m *Model) start(life *nn.Lifetime, threads int) {
 func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens}
+	c := &Model{cfg: m.cfg, arch: m.arch, w: m.w, edge: m.edge, maxTokens: m.maxTokens, input: m.input}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -107,7 +109,7 @@ func (m *Model) MaxTokens() int { return m.maxTokens }
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "sam", Architecture: m.arch, Width: m.cfg.OutDim(), Patch: [2]int{m.cfg.Patch, m.cfg.Patch},
-		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Input: m.input}
 }
 
 // Forward runs one image.
@@ -144,7 +146,7 @@ func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "sam", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "sam", Claims: claims, Load: loadFamily})
 }
 
 // claims: a timm samvit_* name, or SAM's tensors (decomposed relative
@@ -175,7 +177,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 		// Options are acted on or refused, never ignored.
 		return nil, fmt.Errorf("%w: this SAM encoder has no learned position table to resample", nn.ErrConfig)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
+	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +223,7 @@ func (m *Model) FLOPs(h, w int) float64 {
 }
 
 // resample is the table's resampling: Resample, or timm's rule.
-func (o Options) resample() posenc.ResampleOptions {
+func (o options) resample() posenc.ResampleOptions {
 	if o.Resample != nil {
 		return *o.Resample
 	}

@@ -14,14 +14,14 @@ import (
 
 const goldenFile = "samvit_relpos.safetensors"
 
-func loadGolden(t testing.TB, opts Options) (*golden.File, *Model) {
+func loadGolden(t testing.TB, opts options) (*golden.File, *Model) {
 	f, hub := familytest.Open(t, goldenFile)
 	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Ignore = golden.NotWeight
-	m, err := New(cfg, f.File, opts)
+	m, err := newModel(cfg, f.File, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestInferConfig(t *testing.T) {
 // TestGolden runs every case at every kernel level: features within 1e-4
 // of timm's, on the grid timm gives, and the batch equal to single runs.
 func TestGolden(t *testing.T) {
-	f, m := loadGolden(t, Options{})
+	f, m := loadGolden(t, options{})
 	cs := cases(t, f)
 	familytest.PerLevel(t, func(t *testing.T) {
 		imgs := make([]nn.Image, len(cs))
@@ -116,7 +116,7 @@ func TestThreads(t *testing.T) {
 	img := largestCase(cases(t, f)).img
 	familytest.PerLevel(t, func(t *testing.T) {
 		familytest.Threads(t, func(threads int) nn.Net {
-			m, err := New(cfg, f.File, Options{RunOptions: nn.RunOptions{Threads: threads}, Ignore: golden.NotWeight})
+			m, err := newModel(cfg, f.File, options{RunOptions: nn.RunOptions{Threads: threads}, Ignore: golden.NotWeight})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +127,7 @@ func TestThreads(t *testing.T) {
 
 // TestNoAllocs: once warm for a size, a forward pass allocates nothing.
 func TestNoAllocs(t *testing.T) {
-	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
+	f, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: 2}})
 	familytest.NoAllocs(t, m, largestCase(cases(t, f)).img)
 }
 
@@ -180,7 +180,7 @@ func TestWeightErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := goldenSource(t, f)
 			tc.edit(src.MapSource)
-			_, err := New(cfg, src, Options{})
+			_, err := newModel(cfg, src, options{})
 			if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an ErrWeight saying %s", err, tc.want)
 			}
@@ -235,7 +235,7 @@ func TestConfigErrors(t *testing.T) {
 
 // TestImageErrors: images the encoder cannot take are errors that say why.
 func TestImageErrors(t *testing.T) {
-	_, m := loadGolden(t, Options{RunOptions: nn.RunOptions{MaxTokens: 100}})
+	_, m := loadGolden(t, options{RunOptions: nn.RunOptions{MaxTokens: 100}})
 	img := func(c, h, w int) nn.Image { return nn.Image{C: c, H: h, W: w, Pix: make([]float32, c*h*w)} }
 	for _, tc := range []struct {
 		img  nn.Image
@@ -283,7 +283,7 @@ func TestEdge(t *testing.T) {
 			}
 		}
 	}
-	m, err := New(cfg, f.File, Options{Ignore: golden.NotWeight})
+	m, err := newModel(cfg, f.File, options{Ignore: golden.NotWeight})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,14 +292,14 @@ func TestEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Close(t, "cropped", out.Tokens, c.feats, 1e-4, 0)
-	pm, err := New(cfg, f.File, Options{RunOptions: nn.RunOptions{Edge: nn.EdgePad}, Ignore: golden.NotWeight})
+	pm, err := newModel(cfg, f.File, options{RunOptions: nn.RunOptions{Edge: nn.EdgePad}, Ignore: golden.NotWeight})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g := pm.Grid(h, w); g.W != c.grid[1]+1 {
 		t.Errorf("padded grid %v for %d×%d", g, h, w)
 	}
-	if _, err := New(cfg, f.File, Options{RunOptions: nn.RunOptions{Edge: nn.EdgeResize}, Ignore: golden.NotWeight}); !errors.Is(err, nn.ErrConfig) {
+	if _, err := newModel(cfg, f.File, options{RunOptions: nn.RunOptions{Edge: nn.EdgeResize}, Ignore: golden.NotWeight}); !errors.Is(err, nn.ErrConfig) {
 		t.Errorf("EdgeResize: %v", err)
 	}
 }
@@ -312,7 +312,7 @@ func TestRandomWeights(t *testing.T) {
 	}
 	cfg := SAMBase()
 	cfg.Depth, cfg.Global = 3, []int{2} // a windowed and a global block, quickly
-	m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
+	m, err := newModel(cfg, RandomWeights(cfg, 1), options{RunOptions: nn.RunOptions{Threads: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestRandomWeights(t *testing.T) {
 
 // TestFLOPs: FLOPs grows with the image.
 func TestFLOPs(t *testing.T) {
-	_, m := loadGolden(t, Options{})
+	_, m := loadGolden(t, options{})
 	a, b := m.FLOPs(96, 96), m.FLOPs(144, 80)
 	if a <= 0 || b <= a {
 		t.Errorf("96²: %g, 144×80: %g", a, b)
@@ -346,7 +346,7 @@ func TestThreadsLarge(t *testing.T) {
 	src := RandomWeights(cfg, 3)
 	img := familytest.BenchImage(36*16, 37*16)
 	familytest.Threads(t, func(threads int) nn.Net {
-		m, err := New(cfg, src, Options{RunOptions: nn.RunOptions{Threads: threads}})
+		m, err := newModel(cfg, src, options{RunOptions: nn.RunOptions{Threads: threads}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +357,7 @@ func TestThreadsLarge(t *testing.T) {
 // TestConcurrentUse runs one model from several goroutines at once, on
 // different sizes (each grid's tables built by whichever comes first).
 func TestConcurrentUse(t *testing.T) {
-	f, m := loadGolden(t, Options{RunOptions: nn.RunOptions{Threads: 2}})
+	f, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: 2}})
 	cs := cases(t, f)
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -410,7 +410,7 @@ func TestVariants(t *testing.T) {
 			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", cfg) {
 				t.Errorf("inferred %+v, built %+v", got, cfg)
 			}
-			m, err := New(cfg, src, Options{RunOptions: nn.RunOptions{Threads: 2}})
+			m, err := newModel(cfg, src, options{RunOptions: nn.RunOptions{Threads: 2}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,7 +31,7 @@ type weights struct {
 
 // layers reads every tensor the config calls for, by timm state_dict name;
 // a tensor of the source that nothing reads is an error naming it.
-func layers(c Config, src nn.Source, o Options) (*weights, error) {
+func layers(c Config, src nn.Source, o options) (*weights, error) {
 	w := nn.NewWeights(src)
 	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
 	lin := nn.NewLinears(w, o.Precision)

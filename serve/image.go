@@ -70,7 +70,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out nn.Output
-	if err := s.run.Forward(r.Context(), nn.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := s.run.Forward(r.Context(), x, &out); err != nil {
 		fail(w, err)
 		return
 	}
@@ -186,31 +186,31 @@ func (s *Server) parseImageQuery(r *http.Request) (imageRequest, error) {
 
 // imageInput makes the model's input from a request body: an .npy tensor
 // as it is, or a photo decoded within the limits, sized and normalised.
-func (s *Server) imageInput(body []byte, q imageRequest) (*imageprep.Tensor, error) {
+func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error) {
 	if bytes.HasPrefix(body, []byte("\x93NUMPY")) {
 		if q.sized {
-			return nil, badRequest("an .npy tensor is run as it is: size and tokens apply to photos")
+			return imageprep.Image{}, badRequest("an .npy tensor is run as it is: size and tokens apply to photos")
 		}
 		v, shape, err := tensorfile.ParseNPY(body)
 		if err != nil {
-			return nil, badRequest(".npy body: %v", err)
+			return imageprep.Image{}, badRequest(".npy body: %v", err)
 		}
 		if len(shape) == 4 && shape[0] == 1 {
 			shape = shape[1:]
 		}
 		if len(shape) != 3 {
-			return nil, badRequest(".npy body: shape %v: want a normalised float32 C×H×W or 1×C×H×W image", shape)
+			return imageprep.Image{}, badRequest(".npy body: shape %v: want a normalised float32 C×H×W or 1×C×H×W image", shape)
 		}
-		x := &imageprep.Tensor{C: shape[0], H: shape[1], W: shape[2], Data: v}
+		x := imageprep.Image{C: shape[0], H: shape[1], W: shape[2], Pix: v}
 		return x, s.checkTensor(x.C, x.H, x.W)
 	}
 	photo, err := s.limits.Decode(bytes.NewReader(body))
 	if err != nil {
-		return nil, badRequest("body: %v (want a PNG or JPEG photo, or an .npy tensor)", err)
+		return imageprep.Image{}, badRequest("body: %v (want a PNG or JPEG photo, or an .npy tensor)", err)
 	}
 	x, err := modelinput.Prepare(s.cfg.Model, photo, modelinput.Options{Size: q.size, Tokens: q.tokens, Norm: s.cfg.Norm, MaxTokens: s.cfg.MaxTokens, Limits: s.limits})
 	if err != nil {
-		return nil, badRequest("%v; ask for fewer tokens (tokens=N) or a size (size=HxW)", err)
+		return imageprep.Image{}, badRequest("%v; ask for fewer tokens (tokens=N) or a size (size=HxW)", err)
 	}
 	return x, nil
 }

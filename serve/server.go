@@ -4,7 +4,7 @@
 // top classes, and Prometheus metrics. Concurrent requests go through a
 // batch.Batcher, so they run as packed batches.
 //
-//	s, err := serve.New(serve.Config{Model: m, Norm: norm})
+//	s, err := serve.New(serve.Config{Model: m}) // the model's normalisation
 //	go s.Serve(listener)
 //	...
 //	s.Shutdown(ctx) // finishes every request in flight, refuses new ones
@@ -48,8 +48,10 @@ type Config struct {
 	// Name is the model's name in the v2 URLs; "" means the architecture
 	// name (or the family's, when the checkpoint names none).
 	Name string
-	// Norm is the model's normalisation of photos (imageprep.NormFromConfig);
-	// the zero Norm is refused: use imageprep.Identity for none.
+	// Norm replaces the model's normalisation of photos; the zero Norm
+	// means the model's own (Model.Info().Input.Norm, which the front
+	// door fills). A model that names none is refused: give
+	// imageprep.Identity for none.
 	Norm imageprep.Norm
 	// Labels are the class names for top-k answers (nil: none).
 	Labels []string
@@ -98,6 +100,9 @@ type runner interface {
 func New(cfg Config) (*Server, error) {
 	if cfg.Model == nil {
 		return nil, errors.New("serve: no model")
+	}
+	if cfg.Norm == (imageprep.Norm{}) {
+		cfg.Norm = cfg.Model.Info().Input.Norm
 	}
 	if err := cfg.Norm.Validate(); err != nil {
 		return nil, fmt.Errorf("serve: Norm: %w", err)

@@ -149,7 +149,7 @@ func TestImageEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want nn.Output
-		if err := m.Forward(nn.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &want); err != nil {
+		if err := m.Forward(x, &want); err != nil {
 			t.Fatal(err)
 		}
 		code, b := call(t, "POST", url+"/image?"+q.query, "image/png", png)
@@ -305,7 +305,7 @@ func TestConfigRefused(t *testing.T) {
 	m := tinyModel(t)
 	for name, cfg := range map[string]Config{
 		"no model":         {Norm: imageprep.ImageNet},
-		"zero norm":        {Model: m},
+		"zero std":         {Model: m, Norm: imageprep.Norm{Std: [3]float32{1, 0, 1}}},
 		"negative timeout": {Model: m, Norm: imageprep.ImageNet, ReadTimeout: -1},
 		"negative limit":   {Model: m, Norm: imageprep.ImageNet, MaxPixels: -1},
 		"name with slash":  {Model: m, Norm: imageprep.ImageNet, Name: "a/b"},
@@ -314,5 +314,13 @@ func TestConfigRefused(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// No Norm: the model's own (Info.Input.Norm, set by the front door).
+	s, err := New(Config{Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := m.Info().Input.Norm; s.cfg.Norm != want || want.Validate() != nil {
+		t.Errorf("a zero Norm became %v, want the model's %v", s.cfg.Norm, want)
 	}
 }

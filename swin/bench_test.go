@@ -29,7 +29,7 @@ func BenchmarkForward(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := New(tc.cfg, src, Options{})
+		m, err := newModel(tc.cfg, src, options{})
 		if err != nil {
 			b.Fatal(err)
 		}

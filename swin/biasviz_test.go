@@ -20,7 +20,7 @@ var biasPNG = flag.String("swin.biaspng", "", "write the Swin V2 golden's contin
 // holds the 8×8 one's offsets at the same values when both normalise by
 // the pretrained 8×8); v1 refuses other windows.
 func TestBiasTable(t *testing.T) {
-	_, m := loadGolden(t, goldenV2, Options{})
+	_, m := loadGolden(t, goldenV2, options{})
 	st := &m.net.stages[0]
 	own, err := m.BiasTable(0, 0, 0, st.window)
 	if err != nil {
@@ -51,7 +51,7 @@ func TestBiasTable(t *testing.T) {
 			t.Errorf("BiasTable%v: no error", bad)
 		}
 	}
-	_, v1 := loadGolden(t, goldenV1, Options{})
+	_, v1 := loadGolden(t, goldenV1, options{})
 	if _, err := v1.BiasTable(0, 0, 0, [2]int{9, 9}); err == nil {
 		t.Error("v1 gave a bias for a window it has no table for")
 	}

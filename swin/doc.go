@@ -35,7 +35,7 @@
 // # Sizes that are not whole windows
 //
 //   - The image sides must be multiples of the patch size (timm's
-//     PatchEmbed asserts the same) unless Options.Edge asks to crop or pad;
+//     PatchEmbed asserts the same) unless anyres.Options.Edge asks to crop or pad;
 //     any number of patches is fine.
 //   - Every block works on its stage's windows, and odd blocks shift them
 //     by half a window. The grid is rolled by -shift, then padded with

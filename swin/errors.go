@@ -8,7 +8,7 @@ import "github.com/anyres/anyres/nn"
 var (
 	// ErrImage: the image does not fit the model (channels, size, pixel count).
 	ErrImage = nn.ErrImage
-	// ErrTooManyTokens: the images would exceed Options.MaxTokens patches.
+	// ErrTooManyTokens: the images would exceed anyres.Options.MaxTokens patches.
 	ErrTooManyTokens = nn.ErrTooManyTokens
 	// ErrWeight: a weight is missing, mis-shaped, unused, non-finite or unreadable.
 	ErrWeight = nn.ErrWeight

@@ -69,7 +69,7 @@ func shapeOf(t *testing.T, f *golden.File, name string) []int {
 func TestWeightErrors(t *testing.T) {
 	for _, name := range goldens {
 		t.Run(name, func(t *testing.T) {
-			f, m := loadGolden(t, name, Options{})
+			f, m := loadGolden(t, name, options{})
 			cfg := m.Config()
 			last := len(cfg.Depths) - 1
 			red := fmt.Sprintf("layers.%d.downsample.reduction.weight", last)
@@ -96,20 +96,20 @@ func TestWeightErrors(t *testing.T) {
 				{editSource{f: f, nan: "norm.weight"}, `"norm.weight" holds a non-finite value`},
 				{editSource{f: f, extra: "layers.0.blocks.0.attn.k_bias"}, `"layers.0.blocks.0.attn.k_bias"`},
 			} {
-				_, err := New(cfg, tc.src, Options{Ignore: golden.NotWeight})
+				_, err := newModel(cfg, tc.src, options{Ignore: golden.NotWeight})
 				if !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("got %v, want ErrWeight with %s", err, tc.want)
 				}
 			}
 			// Without Ignore, the reference images are tensors of no layer.
-			if _, err := New(cfg, f, Options{}); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "not part of the architecture") {
+			if _, err := newModel(cfg, f, options{}); !errors.Is(err, ErrWeight) || !strings.Contains(err.Error(), "not part of the architecture") {
 				t.Errorf("reference tensors accepted as weights: %v", err)
 			}
-			if _, err := New(cfg, editSource{f: f, nan: "norm.weight"}, Options{Ignore: golden.NotWeight, AllowNonFinite: true}); err != nil {
+			if _, err := newModel(cfg, editSource{f: f, nan: "norm.weight"}, options{Ignore: golden.NotWeight, AllowNonFinite: true}); err != nil {
 				t.Errorf("AllowNonFinite: %v", err)
 			}
 			// Buffers that timm's checkpoint filter drops are not weights.
-			if _, err := New(cfg, editSource{f: f, extra: blk + "attn.relative_position_index"}, Options{Ignore: golden.NotWeight}); err != nil {
+			if _, err := newModel(cfg, editSource{f: f, extra: blk + "attn.relative_position_index"}, options{Ignore: golden.NotWeight}); err != nil {
 				t.Errorf("a saved relative_position_index buffer: %v", err)
 			}
 		})
@@ -118,7 +118,7 @@ func TestWeightErrors(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, name := range goldens {
-		f, m := loadGolden(t, name, Options{})
+		f, m := loadGolden(t, name, options{})
 		for i, mod := range []func(c *Config){
 			func(c *Config) { last := len(c.NumHeads) - 1; c.NumHeads[last] = c.StageDim(last) + 1 }, // never divides the stage's width
 			func(c *Config) { c.Depths = nil; c.NumHeads = nil },
@@ -134,11 +134,11 @@ func TestConfigErrors(t *testing.T) {
 			c := m.Config()
 			c.Depths, c.NumHeads = slices.Clone(c.Depths), slices.Clone(c.NumHeads)
 			mod(&c)
-			if _, err := New(c, f, Options{Ignore: golden.NotWeight}); !errors.Is(err, ErrConfig) {
+			if _, err := newModel(c, f, options{Ignore: golden.NotWeight}); !errors.Is(err, ErrConfig) {
 				t.Errorf("%s: config change %d: got %v, want ErrConfig", name, i, err)
 			}
 		}
-		if _, err := New(m.Config(), f, Options{Ignore: golden.NotWeight, Edge: nn.EdgeResize}); !errors.Is(err, ErrConfig) {
+		if _, err := newModel(m.Config(), f, options{Ignore: golden.NotWeight, Edge: nn.EdgeResize}); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: EdgeResize: got %v, want ErrConfig", name, err)
 		}
 	}
@@ -148,7 +148,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestImageErrors(t *testing.T) {
-	_, m := loadGolden(t, goldenV1, Options{MaxTokens: 1000})
+	_, m := loadGolden(t, goldenV1, options{MaxTokens: 1000})
 	img := func(c, h, w int) Image { return Image{C: c, H: h, W: w, Pix: make([]float32, c*h*w)} }
 	for _, tc := range []struct {
 		img  Image
@@ -199,11 +199,11 @@ func TestEdge(t *testing.T) {
 	f := golden.Open(t, goldenV2)
 	cfg := goldenConfig(t, f)
 	p := cfg.PatchSize
-	crop, err := New(cfg, f, Options{Ignore: golden.NotWeight, Edge: nn.EdgeCrop})
+	crop, err := newModel(cfg, f, options{Ignore: golden.NotWeight, Edge: nn.EdgeCrop})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pad, err := New(cfg, f, Options{Ignore: golden.NotWeight, Edge: nn.EdgePad})
+	pad, err := newModel(cfg, f, options{Ignore: golden.NotWeight, Edge: nn.EdgePad})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestStageWindow(t *testing.T) {
 // still fits): the results differ from the default, v1 and V2.
 func TestImgSizeShift(t *testing.T) {
 	for _, name := range goldens {
-		f, m := loadGolden(t, name, Options{})
+		f, m := loadGolden(t, name, options{})
 		c := m.Config()
 		last := len(c.Depths) - 1
 		if _, sh := c.StageWindow(last); c.Depths[last] < 2 || sh == ([2]int{}) {
@@ -291,7 +291,7 @@ func TestImgSizeShift(t *testing.T) {
 		if w, sh := c.StageWindow(last); sh != [2]int{} || w != c.WindowSize {
 			t.Fatalf("%s: img_size %v: last stage window %v shift %v", name, c.ImgSize, w, sh)
 		}
-		m2, err := New(c, f, Options{Ignore: golden.NotWeight})
+		m2, err := newModel(c, f, options{Ignore: golden.NotWeight})
 		if err != nil {
 			t.Fatal(err)
 		}

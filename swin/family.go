@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, LowPrecision: true, Transformers: hfClassList()})
+	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, Transformers: hfClassList()})
 }
 
 // claims: a timm name of the family (swin_*, swinv2_*; not swinv2_cr_*,
@@ -74,7 +74,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
 		return nil, fmt.Errorf("%w: swin runs at its own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
 	}
-	m, err := build(cfg, ck, Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
+	m, err := build(cfg, ck, options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
 		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if r, ok := ck.(*nn.Renamed); ok {
 		err = r.Explain(err)
@@ -85,6 +85,6 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if hub != nil {
 		m.arch = hub.Architecture
 	}
-	m.hf = hf
+	m.hf, m.input = hf, o.Input
 	return m, nil
 }

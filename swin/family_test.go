@@ -100,7 +100,7 @@ func TestClaims(t *testing.T) {
 // TestInfo: the family's description, and its config round trip.
 func TestInfo(t *testing.T) {
 	for _, name := range goldens {
-		_, m := loadGolden(t, name, Options{})
+		_, m := loadGolden(t, name, options{})
 		info := m.Info()
 		c := m.Config()
 		if info.Family != "swin" || info.Width != c.NumFeatures() || info.NumClasses != c.NumClasses || info.Patch != c.PatchSize || info.Channels != c.InChans {
@@ -125,7 +125,7 @@ func (m fakeMeta) Metadata() map[string]string { return m }
 // pretrained window, and larger than the grid (shrunk to it at build, as
 // timm does).
 func TestOtherWindow(t *testing.T) {
-	f, m := loadGolden(t, goldenV2, Options{})
+	f, m := loadGolden(t, goldenV2, options{})
 	base := m.Config()
 	img := goldenImage(t, f, f.Cases[0].Name)
 	var want Output
@@ -143,7 +143,7 @@ func TestOtherWindow(t *testing.T) {
 			w, _ := base.StageWindow(i)
 			c.PretrainedWindowSizes[i] = w[0]
 		}
-		m2, err := New(c, f, Options{Ignore: golden.NotWeight})
+		m2, err := newModel(c, f, options{Ignore: golden.NotWeight})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func TestFLOPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(swinTiny, src, Options{Threads: 1})
+	m, err := newModel(swinTiny, src, options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

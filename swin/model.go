@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
 
 // DefaultMaxTokens is the cap on first-stage tokens (patches, all packed
-// images together) of one forward pass when Options.MaxTokens is zero: a
+// images together) of one forward pass when anyres.Options.MaxTokens is zero: a
 // 2048² image at patch 4.
 const DefaultMaxTokens = 1 << 18
 
@@ -23,10 +22,9 @@ type (
 	Source = nn.Source
 )
 
-// Options tune how a model loads and runs. The zero value is fine.
-type Options struct {
-	// Config replaces the `config` metadata of the weight file (Load).
-	Config *Config
+// options tune how a model loads and runs (the front door sets them from
+// anyres.Options). The zero value is fine.
+type options struct {
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
@@ -58,46 +56,18 @@ type Model struct {
 	hf        *nn.TransformersInfo
 	maxTokens int
 	edge      nn.EdgePolicy
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
-// Load opens a safetensors checkpoint with timm state_dict names. The
-// architecture comes from opts.Config, else the file's `config` metadata,
-// else the tensor shapes alone (InferConfig without a hub config). Close
-// releases the file.
-func Load(path string, opts Options) (*Model, error) {
-	f, err := tensorfile.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("swin: %w", err)
-	}
-	var cfg Config
-	switch {
-	case opts.Config != nil:
-		cfg = *opts.Config
-	case ownConfig(f) != nil:
-		cfg, err = ParseConfig(ownConfig(f))
-	default:
-		cfg, err = InferConfig(f, nil)
-	}
-	var m *Model
-	if err == nil {
-		m, err = build(cfg, f, opts, f)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return m, nil
-}
-
-// New builds a model from a config and its weights. A source that lists
+// newModel builds a model from a config and its weights. A source that lists
 // its tensors (nn.Lister) must hold no tensor the config does not use.
-func New(cfg Config, src Source, opts Options) (*Model, error) {
+func newModel(cfg Config, src Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
 // build makes the model; closer (may be nil) is released by Close.
-func build(cfg Config, src Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -133,7 +103,7 @@ func (m *Model) Config() Config { return m.cfg }
 func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
-	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, edge: m.edge}
+	c := &Model{cfg: m.cfg, net: m.net, arch: m.arch, hf: m.hf, maxTokens: m.maxTokens, input: m.input, edge: m.edge}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -240,7 +210,7 @@ func (ws *workspace) pack(imgs []Image) error {
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "swin", Architecture: m.arch, Width: m.cfg.NumFeatures(), Patch: m.cfg.PatchSize,
-		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Transformers: m.hf}
+		Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Transformers: m.hf, Input: m.input}
 }
 
 var _ nn.Net = (*Model)(nil)

@@ -70,11 +70,11 @@ func goldenHub(t testing.TB, f *golden.File) *nn.HubConfig {
 	return h
 }
 
-func loadGolden(t testing.TB, name string, opts Options) (*golden.File, *Model) {
+func loadGolden(t testing.TB, name string, opts options) (*golden.File, *Model) {
 	t.Helper()
 	f := golden.Open(t, name)
 	opts.Ignore = golden.NotWeight
-	m, err := New(goldenConfig(t, f), f, opts)
+	m, err := newModel(goldenConfig(t, f), f, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func maxDiff(a, b []float32) float64 {
 func TestGolden(t *testing.T) {
 	for _, name := range goldens {
 		t.Run(name, func(t *testing.T) {
-			f, m := loadGolden(t, name, Options{})
+			f, m := loadGolden(t, name, options{})
 			perLevel(t, func(t *testing.T) {
 				for _, c := range f.Cases {
 					t.Run(c.Name, func(t *testing.T) {
@@ -143,8 +143,8 @@ func TestGolden(t *testing.T) {
 func TestThreads(t *testing.T) {
 	for _, name := range goldens {
 		t.Run(name, func(t *testing.T) {
-			f, m1 := loadGolden(t, name, Options{Threads: 1})
-			_, m3 := loadGolden(t, name, Options{Threads: 3})
+			f, m1 := loadGolden(t, name, options{Threads: 1})
+			_, m3 := loadGolden(t, name, options{Threads: 3})
 			for _, img := range goldenImages(t, f) {
 				var a, b Output
 				if err := m1.Forward(img, &a); err != nil {
@@ -169,7 +169,7 @@ func TestThreads(t *testing.T) {
 func TestPacking(t *testing.T) {
 	for _, name := range goldens {
 		t.Run(name, func(t *testing.T) {
-			f, m := loadGolden(t, name, Options{Threads: 2})
+			f, m := loadGolden(t, name, options{Threads: 2})
 			imgs := goldenImages(t, f)
 			imgs = append(imgs, imgs[0])
 			alone := make([]Output, len(imgs))
@@ -220,7 +220,7 @@ func TestNoAllocs(t *testing.T) {
 	for _, name := range goldens {
 		for _, threads := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/%d", name, threads), func(t *testing.T) {
-				f, m := loadGolden(t, name, Options{Threads: threads})
+				f, m := loadGolden(t, name, options{Threads: threads})
 				imgs := goldenImages(t, f)
 				var out Output
 				outs := make([]Output, len(imgs))
@@ -257,7 +257,7 @@ func TestNoAllocs(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	for _, name := range goldens {
 		t.Run(name, func(t *testing.T) {
-			f, m := loadGolden(t, name, Options{Threads: 2})
+			f, m := loadGolden(t, name, options{Threads: 2})
 			done := make(chan error)
 			for _, c := range f.Cases {
 				img := goldenImage(t, f, c.Name)
@@ -295,7 +295,7 @@ func ExampleModel_Forward() {
 	if err != nil {
 		panic(err)
 	}
-	m, err := New(cfg, src, Options{})
+	m, err := newModel(cfg, src, options{})
 	if err != nil {
 		panic(err)
 	}
@@ -314,7 +314,7 @@ func ExampleModel_Forward() {
 // TestCloseWhileRunning: Close waits for the forward passes in flight;
 // every pass either completes or reports ErrClosed.
 func TestCloseWhileRunning(t *testing.T) {
-	f, m := loadGolden(t, goldenV2, Options{Threads: 2})
+	f, m := loadGolden(t, goldenV2, options{Threads: 2})
 	img := goldenImage(t, f, f.Cases[0].Name)
 	want, _ := f.F32(t, "features_"+f.Cases[0].Name)
 	done := make(chan error)

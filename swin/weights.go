@@ -59,7 +59,7 @@ type network struct {
 // load reads and checks every tensor the config calls for, by timm
 // state_dict name, and builds the layers; a listed tensor the config does
 // not use is an error.
-func load(c Config, src nn.Source, opts Options) (*network, error) {
+func load(c Config, src nn.Source, opts options) (*network, error) {
 	w := nn.NewWeights(src)
 	w.AllowNonFinite = opts.AllowNonFinite
 	w.Ignore = func(name string) bool { return derived(name) || (opts.Ignore != nil && opts.Ignore(name)) }

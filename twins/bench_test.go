@@ -25,7 +25,7 @@ func sized(b *testing.B, name string, cfg Config, threads int) *Model {
 	m := benchModels.m[name]
 	if m == nil {
 		var err error
-		if m, err = New(cfg, RandomWeights(cfg, 1), Options{}); err != nil {
+		if m, err = newModel(cfg, RandomWeights(cfg, 1), options{}); err != nil {
 			b.Fatal(err)
 		}
 		benchModels.m[name] = m

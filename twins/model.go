@@ -10,8 +10,9 @@ import (
 	"github.com/anyres/anyres/posenc"
 )
 
-// Options tune loading and running; the zero value is fine.
-type Options struct {
+// options tune loading and running (the front door sets them from
+// anyres.Options); the zero value is fine.
+type options struct {
 	nn.RunOptions
 	AllowNonFinite bool
 	// Ignore names tensors of the source that are not weights (nil: none).
@@ -31,16 +32,17 @@ type Model struct {
 	head      nn.Head // the mean of the last stage's tokens, then the classifier (timm's 'avg' head)
 	edge      nn.EdgePolicy
 	maxTokens int
-	pack      int // packTokens (tests lower it)
+	pack      int      // packTokens (tests lower it)
+	input     nn.Input // what Info.Input reports
 	run       *nn.Runner[workspace]
 }
 
-// New builds a model from a config and its weights (timm state_dict names).
-func New(cfg Config, src nn.Source, opts Options) (*Model, error) {
+// newModel builds a model from a config and its weights (timm state_dict names).
+func newModel(cfg Config, src nn.Source, opts options) (*Model, error) {
 	return build(cfg, src, opts, nil)
 }
 
-func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, error) {
+func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,7 +61,7 @@ func build(cfg Config, src nn.Source, opts Options, closer io.Closer) (*Model, e
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, stages: stages, norm: norm, head: nn.Head{Pool: nn.PoolAvg}, edge: opts.Edge, maxTokens: opts.MaxTokens,
+	m := &Model{cfg: cfg, stages: stages, norm: norm, head: nn.Head{Pool: nn.PoolAvg}, edge: opts.Edge, maxTokens: opts.MaxTokens, input: opts.Input,
 		pack: packTokens}
 	if head != nil {
 		m.head.Classifiers = []nn.Linear{*head}
@@ -85,7 +87,7 @@ func (m *Model) WithThreads(n int) nn.Net { return m.withThreads(n) }
 
 func (m *Model) withThreads(n int) *Model {
 	c := &Model{cfg: m.cfg, arch: m.arch, stages: m.stages, norm: m.norm, head: m.head, edge: m.edge,
-		maxTokens: m.maxTokens, pack: m.pack}
+		maxTokens: m.maxTokens, input: m.input, pack: m.pack}
 	c.start(m.run.Lifetime(), n)
 	return c
 }
@@ -131,7 +133,7 @@ func (m *Model) MaxTokens() int { return m.maxTokens }
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()
 	return nn.Info{Family: "twins", Architecture: m.arch, Width: m.cfg.Dims[len(m.cfg.Dims)-1],
-		Patch: [2]int{m.cfg.Patch[0], m.cfg.Patch[0]}, Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j}
+		Patch: [2]int{m.cfg.Patch[0], m.cfg.Patch[0]}, Channels: m.cfg.InChans, NumClasses: m.cfg.NumClasses, Config: j, Input: m.input}
 }
 
 // Forward runs one image.
@@ -186,7 +188,7 @@ func (m *Model) firstTokens(img nn.Image) int {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily, LowPrecision: true})
+	nn.Register(nn.Family{Name: "twins", Claims: claims, Load: loadFamily})
 }
 
 // claims: a timm twins_pcpvt_* or twins_svt_* name, or Twins' tensors
@@ -216,7 +218,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if o.Resample != nil {
 		return nil, fmt.Errorf("%w: Twins has no position table to resample (its PEG works on any grid)", nn.ErrConfig)
 	}
-	m, err := build(cfg, ck, Options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
+	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {
 		return nil, err
 	}

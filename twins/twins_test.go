@@ -23,14 +23,14 @@ func perFile(t *testing.T, body func(t *testing.T, file string)) {
 	}
 }
 
-func loadGolden(t testing.TB, file string, opts Options) (*golden.File, *Model) {
+func loadGolden(t testing.TB, file string, opts options) (*golden.File, *Model) {
 	f, hub := familytest.Open(t, file)
 	cfg, err := InferConfig(f.File, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts.Ignore = golden.NotWeight
-	m, err := New(cfg, f.File, opts)
+	m, err := newModel(cfg, f.File, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestInferConfig(t *testing.T) {
 // outputs are the single runs' bits.
 func TestGolden(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
-		f, m := loadGolden(t, file, Options{})
+		f, m := loadGolden(t, file, options{})
 		cs := familytest.Cases(t, f)
 		familytest.PerLevel(t, func(t *testing.T) {
 			familytest.Golden(t, cs, m)
@@ -146,11 +146,11 @@ func rev(n int) []int {
 // TestThreads: results are bit-identical for any number of workers.
 func TestThreads(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
-		f, _ := loadGolden(t, file, Options{})
+		f, _ := loadGolden(t, file, options{})
 		c := largest(familytest.Cases(t, f))
 		familytest.PerLevel(t, func(t *testing.T) {
 			familytest.Threads(t, func(n int) nn.Net {
-				_, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{Threads: n}})
+				_, m := loadGolden(t, file, options{RunOptions: nn.RunOptions{Threads: n}})
 				return m
 			}, c.Image)
 		})
@@ -160,7 +160,7 @@ func TestThreads(t *testing.T) {
 // TestConcurrentUse runs one model from several goroutines at once.
 func TestConcurrentUse(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
-		f, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{Threads: 2}})
+		f, m := loadGolden(t, file, options{RunOptions: nn.RunOptions{Threads: 2}})
 		cs := familytest.Cases(t, f)
 		want := make([]nn.Output, len(cs))
 		for i := range cs {
@@ -192,7 +192,7 @@ func TestConcurrentUse(t *testing.T) {
 // also after a garbage collection; so does a warm packed batch.
 func TestNoAllocs(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
-		f, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{Threads: 2}})
+		f, m := loadGolden(t, file, options{RunOptions: nn.RunOptions{Threads: 2}})
 		cs := familytest.Cases(t, f)
 		familytest.NoAllocs(t, m, largest(cs).Image)
 		imgs := make([]nn.Image, len(cs))
@@ -267,7 +267,7 @@ func TestWeightErrors(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				src := goldenSource(t, f)
 				tc.edit(src)
-				_, err := New(cfg, src, Options{})
+				_, err := newModel(cfg, src, options{})
 				if !errors.Is(err, nn.ErrWeight) || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("got %v, want an ErrWeight saying %s", err, tc.want)
 				}
@@ -336,7 +336,7 @@ func TestConfigContradictions(t *testing.T) {
 // TestImageErrors: images the pyramid cannot take are errors that say why.
 func TestImageErrors(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
-		_, m := loadGolden(t, file, Options{RunOptions: nn.RunOptions{MaxTokens: 1000}})
+		_, m := loadGolden(t, file, options{RunOptions: nn.RunOptions{MaxTokens: 1000}})
 		cfg := m.Config()
 		// the stride of the last stage: an image half as tall has no
 		// last-stage grid; the first stage's keys need patch·sr pixels
@@ -395,7 +395,7 @@ func fullSize() []Config {
 // models; a grid smaller than the window pads to one window.
 func TestRandomWeights(t *testing.T) {
 	for _, cfg := range fullSize() {
-		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
+		m, err := newModel(cfg, RandomWeights(cfg, 1), options{RunOptions: nn.RunOptions{Threads: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +413,7 @@ func TestRandomWeights(t *testing.T) {
 // too small to run.
 func TestFLOPs(t *testing.T) {
 	for _, cfg := range fullSize() {
-		m, err := New(cfg, RandomWeights(cfg, 1), Options{RunOptions: nn.RunOptions{Threads: 1}})
+		m, err := newModel(cfg, RandomWeights(cfg, 1), options{RunOptions: nn.RunOptions{Threads: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}

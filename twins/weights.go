@@ -41,7 +41,7 @@ type block struct {
 
 // layers reads every tensor the config calls for, by timm state_dict
 // name; a tensor of the source that nothing reads is an error naming it.
-func layers(c Config, src nn.Source, o Options) ([]stage, *nn.LayerNorm, *nn.Linear, error) {
+func layers(c Config, src nn.Source, o options) ([]stage, *nn.LayerNorm, *nn.Linear, error) {
 	w := nn.NewWeights(src)
 	w.AllowNonFinite, w.Ignore = o.AllowNonFinite, o.Ignore
 	linears := nn.NewLinears(w, o.Precision)

@@ -8,11 +8,13 @@
 //
 // # Loading
 //
-// Load reads a safetensors file with timm's state_dict names
-// (patch_embed.proj.weight, blocks.0.attn.qkv.weight, …). The architecture
-// comes from the file's `config` metadata (the Config JSON keys), from
-// Options.Config, or (InferConfig) from timm's hub config.json and the
-// tensor shapes. Every weight is checked before any is used: a missing
+// The front door (anyres.Load, anyres.LoadBytes) reads a safetensors file
+// with timm's state_dict names (patch_embed.proj.weight,
+// blocks.0.attn.qkv.weight, …) and hands it to this family. The
+// architecture comes from the file's `config` metadata (the Config JSON
+// keys), anyres.Options.Config, or (InferConfig) from timm's hub
+// config.json and the tensor shapes; New builds a model from a Config and
+// weights in memory. Every weight is checked before any is used: a missing
 // one, or one of the wrong shape, is an error naming the weight and both
 // shapes; a tensor the architecture does not use, or a non-finite value, is
 // an error naming the tensor. F32 vectors are used in place from the

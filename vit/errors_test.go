@@ -97,7 +97,7 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil || back != good {
 		t.Errorf("round trip: got %+v, %v; want %+v", back, err, good)
 	}
-	// A file without config metadata needs Options.Config.
+	// A file without config metadata (and no hub config) is refused.
 	src, err := tensorfile.Parse(safetensorsWithoutMetadata())
 	if err != nil {
 		t.Fatal(err)
@@ -161,12 +161,12 @@ func TestMalformedFiles(t *testing.T) {
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if m, err := Load(p, Options{}); err == nil {
+		if m, err := loadPath(p, Options{}); err == nil {
 			m.Close()
 			t.Errorf("%s: loaded", name)
 		}
 	}
-	if _, err := Load(filepath.Join(dir, "absent"), Options{}); err == nil {
+	if _, err := loadPath(filepath.Join(dir, "absent"), Options{}); err == nil {
 		t.Error("absent file: loaded")
 	}
 }

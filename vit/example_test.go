@@ -4,23 +4,25 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/posenc"
 	"github.com/anyres/anyres/vit"
 )
 
 // Three images of different sizes run as one packed sequence; each gets
-// the outputs it would get alone.
+// the outputs it would get alone. A checkpoint is opened by the front
+// door, anyres.Load, which picks the family (here vit).
 func ExampleModel_ForwardBatch() {
-	m, err := vit.Load("../testdata/models/vit_tiny.safetensors", vit.Options{Threads: 2})
+	m, err := anyres.Load("../testdata/models/vit_tiny.safetensors", anyres.Options{Threads: 2})
 	if err != nil {
 		panic(err)
 	}
 	defer m.Close()
-	var imgs []vit.Image
+	var imgs []anyres.Image
 	for _, s := range [][2]int{{224, 224}, {97, 333}, {48, 32}} {
-		imgs = append(imgs, vit.Image{C: 3, H: s[0], W: s[1], Pix: make([]float32, 3*s[0]*s[1])})
+		imgs = append(imgs, anyres.Image{C: 3, H: s[0], W: s[1], Pix: make([]float32, 3*s[0]*s[1])})
 	}
-	outs := make([]vit.Output, len(imgs))
+	outs := make([]anyres.Output, len(imgs))
 	if err := m.ForwardBatch(imgs, outs); err != nil {
 		panic(err)
 	}
@@ -79,4 +81,19 @@ func ExampleOptions_attentionEncodings() {
 	// 4×6 32
 	// 2×2 32
 	// true
+}
+
+func ExampleModel_Forward() {
+	m, err := anyres.Load("../testdata/models/vit_tiny.safetensors", anyres.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	img := anyres.Image{C: 3, H: 48, W: 80, Pix: make([]float32, 3*48*80)}
+	var out anyres.Output
+	if err := m.Forward(img, &out); err != nil {
+		panic(err)
+	}
+	fmt.Println(out.Grid, len(out.Tokens), len(out.Logits))
+	// Output: 3×5 960 10
 }

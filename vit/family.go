@@ -18,7 +18,7 @@ var archPrefixes = []string{"vit_", "deit_", "deit3_", "flexivit_"}
 var otherClasses = []string{"_rope", "vit_pe_", "dinov3"}
 
 func init() {
-	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily, LowPrecision: true, Transformers: HFClasses()})
+	nn.Register(nn.Family{Name: "vit", Claims: claims, Load: loadFamily, Transformers: HFClasses()})
 }
 
 // claims: a timm name of the family (not those of timm's Eva class),
@@ -88,7 +88,7 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 		return nil, err
 	}
 	opts := Options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge, PatchSize: o.PatchSize,
-		Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}
+		Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, input: o.Input}
 	if opts.Resample == nil && hub != nil && strings.HasPrefix(hub.Architecture, "flexivit") {
 		r := flexiResample
 		opts.Resample = &r

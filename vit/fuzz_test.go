@@ -22,7 +22,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(append(b[:8:8], b[9:]...))    // a header byte removed
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := LoadBytes(data, Options{Threads: 2, MaxTokens: 64, Ignore: golden.NotWeight})
+		m, err := loadBytes(data, Options{Threads: 2, MaxTokens: 64, Ignore: golden.NotWeight})
 		if err != nil {
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 )
@@ -36,9 +35,6 @@ const (
 
 // Options tune how a model runs. The zero value is fine.
 type Options struct {
-	// Config replaces the `config` metadata of the weight file (needed for
-	// checkpoints that do not carry one).
-	Config *Config
 	// Threads is the number of workers of one forward pass; 0 means
 	// GOMAXPROCS. Results do not depend on it.
 	Threads int
@@ -46,6 +42,8 @@ type Options struct {
 	MaxTokens int
 	// Edge is the edge policy for sizes that are not whole patches.
 	Edge EdgePolicy
+	// input is what Info.Input reports (the front door's nn.LoadOptions).
+	input nn.Input
 	// PatchSize runs the model at another patch size (FlexiViT): the patch
 	// kernel is resized by its pseudo-inverse. Zero keeps the checkpoint's.
 	PatchSize [2]int
@@ -87,50 +85,6 @@ type Model struct {
 	hf    *nn.TransformersInfo
 }
 
-// Load opens a safetensors checkpoint with timm state_dict names. Its
-// architecture comes from the file's `config` metadata unless
-// opts.Config is set. Close releases the file.
-func Load(path string, opts Options) (*Model, error) {
-	f, err := tensorfile.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("vit: %w", err)
-	}
-	m, err := loadFile(f, opts)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return m, nil
-}
-
-// LoadBytes builds a model from a safetensors file held in memory; data
-// must not change while the model is used (F32 vectors are used in place).
-func LoadBytes(data []byte, opts Options) (*Model, error) {
-	f, err := tensorfile.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("vit: %w", err)
-	}
-	return loadFile(f, opts)
-}
-
-// loadFile builds a model from an open file, which the model then owns.
-func loadFile(f *tensorfile.File, opts Options) (*Model, error) {
-	var cfg Config
-	if opts.Config != nil {
-		cfg = *opts.Config
-	} else {
-		raw, ok := f.Metadata()["config"]
-		if !ok {
-			return nil, fmt.Errorf("%w: the file has no `config` metadata; pass Options.Config", ErrConfig)
-		}
-		var err error
-		if cfg, err = ParseConfig([]byte(raw)); err != nil {
-			return nil, err
-		}
-	}
-	return build(cfg, f, opts, f)
-}
-
 // New builds a model from a config and its weights. A source that lists
 // its tensors (nn.Lister) must hold no tensor the config does not use.
 func New(cfg Config, src TensorSource, opts Options) (*Model, error) {
@@ -149,7 +103,7 @@ func build(cfg Config, src TensorSource, opts Options, closer io.Closer) (*Model
 	if err != nil {
 		return nil, err
 	}
-	nm, err := nn.NewModel(enc, nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge}, closer)
+	nm, err := nn.NewModel(enc, nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge, Input: opts.input}, closer)
 	if err != nil {
 		return nil, fmt.Errorf("vit: %w", err)
 	}

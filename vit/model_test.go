@@ -1,7 +1,6 @@
 package vit
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/anyres/anyres/internal/golden"
@@ -63,21 +62,6 @@ func TestGolden(t *testing.T) {
 			})
 		})
 	}
-}
-
-func ExampleModel_Forward() {
-	m, err := Load("../testdata/models/vit_tiny.safetensors", Options{})
-	if err != nil {
-		panic(err)
-	}
-	defer m.Close()
-	img := Image{C: 3, H: 48, W: 80, Pix: make([]float32, 3*48*80)}
-	var out Output
-	if err := m.Forward(img, &out); err != nil {
-		panic(err)
-	}
-	fmt.Println(out.Grid, len(out.Tokens), len(out.Logits))
-	// Output: 3×5 960 10
 }
 
 // LoadFile loads a golden file's model, leaving its reference tensors out

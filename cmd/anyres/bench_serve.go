@@ -112,7 +112,7 @@ func benchServeModel(weights, config string, threads, maxTokens int) (anyres.Mod
 	}
 	cfg := vit.ViTB16()
 	cfg.EmbedDim, cfg.NumHeads, cfg.MLPHidden = 384, 6, 1536
-	m, err := vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Threads: threads, MaxTokens: maxTokens})
+	m, err := bench.RandomViT(cfg, anyres.Options{Threads: threads, MaxTokens: maxTokens})
 	return m, "ViT-S/16 (random weights)", err
 }
 

@@ -43,9 +43,9 @@ and bias divided by per-channel factors, the layers' weight columns
 multiplied by them; the float32 function is unchanged.
 
   -calibrate DIR  runs the float32 model over the images of DIR (photos,
-                resized to about 256 patch tokens and normalised by the
-                config's mean/std or ImageNet's, or normalised C×H×W .npy
-                tensors) and stores the largest |normalised value| of each
+                resized to about 256 patch tokens and normalised as the
+                model says: config's mean/std or the architecture's
+                default; or normalised C×H×W .npy tensors) and stores the largest |normalised value| of each
                 channel of those norms as NAME.anyres_range (F32), which
                 sizes the factors. int8 only.
 

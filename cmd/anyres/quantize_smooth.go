@@ -131,10 +131,6 @@ func calibrate(data, config []byte, dir string) (map[string][]float32, int, erro
 	}
 	defer m.Close()
 	info := m.Info()
-	norm, err := calibrationNorm(config)
-	if err != nil {
-		return nil, 0, err
-	}
 	var names []string
 	for _, e := range entries {
 		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.Mode().IsRegular() { // links followed
@@ -145,7 +141,7 @@ func calibrate(data, config []byte, dir string) (map[string][]float32, int, erro
 	used := 0
 	for _, name := range names {
 		path := filepath.Join(dir, name)
-		var x *imageprep.Tensor
+		var x imageprep.Image
 		switch strings.ToLower(filepath.Ext(name)) {
 		case ".npy":
 			if x, err = readInput(path); err != nil {
@@ -154,7 +150,7 @@ func calibrate(data, config []byte, dir string) (map[string][]float32, int, erro
 			if x.C != info.Channels {
 				return nil, 0, fmt.Errorf("%s: %d channels; the model takes %d", path, x.C, info.Channels)
 			}
-			for i, v := range x.Data {
+			for i, v := range x.Pix {
 				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 					return nil, 0, fmt.Errorf("%s: value %d is %g; calibration tensors must be finite", path, i, v)
 				}
@@ -164,15 +160,15 @@ func calibrate(data, config []byte, dir string) (map[string][]float32, int, erro
 			if err != nil {
 				return nil, 0, err
 			}
-			p := min(info.Patch[0], info.Patch[1])
-			if x, err = imageprep.Prepare(photo, imageprep.Options{Tokens: calibrationTokens, Patch: p, Norm: norm}); err != nil {
+			// Sized and normalised as the model says (Info.Input), as `anyres run` does.
+			if x, err = imageprep.Prepare(photo, info.Prep(imageprep.Options{Tokens: calibrationTokens})); err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", path, err)
 			}
 		default:
 			continue // not an image: READMEs and the like
 		}
 		var o anyres.Output
-		if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &o); err != nil {
+		if err := m.Forward(x, &o); err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
 		if n := cal.NonFinite(); n != "" {
@@ -188,18 +184,6 @@ func calibrate(data, config []byte, dir string) (map[string][]float32, int, erro
 		out[n+nn.RangeSuffix] = r
 	}
 	return out, used, nil
-}
-
-// calibrationNorm is the photos' normalisation: the config's mean and std,
-// else ImageNet's (as `anyres run` does).
-func calibrationNorm(config []byte) (imageprep.Norm, error) {
-	if config != nil {
-		n, ok, err := imageprep.NormFromConfig(config)
-		if err != nil || ok {
-			return n, err
-		}
-	}
-	return imageprep.NormByName("imagenet")
 }
 
 // withTensors is the safetensors file data with the tensors add added

@@ -55,8 +55,10 @@ for FlexiViT; bicubic without antialiasing for transformers checkpoints;
 dinov2 and dinov2-reg are facebookresearch/dinov2's rules, transformers-4.44
 is transformers <= 4.44's).
 
-Pixels are scaled to [0, 1] and normalised by the model's mean and std: the
-config's pretrained_cfg mean/std when it has them, else -norm. A folder's
+Pixels are scaled to [0, 1] and normalised by the model's mean and std
+(anyres.Info.Input, or -norm): the config's pretrained_cfg mean/std when it
+has them, else the architecture's default (OpenAI CLIP's for CLIP towers
+and EVA-02, 0.5 for SigLIP and PE, ImageNet's for the rest). A folder's
 preprocessor_config.json gives rescale factor, mean and std, and, unless
 -size or -tokens is given, the resize (filter and size or shortest edge) and
 crop; -size native keeps the photo's own size. -out .safetensors then also
@@ -94,7 +96,7 @@ func runRun(args []string) error {
 	fs.StringVar(&f.patch, "patch", "", "run at another patch size `P` (FlexiViT: the patch kernel is resized)")
 	fs.StringVar(&f.method, "method", "", "how the position table (and, with -patch, the patch kernel) is resampled: bicubic, bilinear, nearest, fourier, dinov2, dinov2-reg, transformers or transformers-4.44 (default: the family's rule, timm's or transformers')")
 	fs.BoolVar(&f.antialias, "antialias", true, "antialias when the table shrinks (timm's default)")
-	fs.StringVar(&f.norm, "norm", "imagenet", "normalisation when the config has no mean/std: imagenet, inception, clip or none")
+	fs.StringVar(&f.norm, "norm", "", "replaces the model's normalisation (preprocessor_config.json's, the config's mean/std, else the architecture's default): imagenet, inception, clip or none")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line (or a JSON list)")
 	fs.IntVar(&f.top, "top", 5, "print the `k` most probable classes")
 	fs.StringVar(&f.out, "out", "", "write features to this .npy or .safetensors file instead of printing classes")
@@ -216,14 +218,11 @@ func run(f runFlags, normSet bool) error {
 	if labels == nil {
 		labels = hub.Labels(info.NumClasses)
 	}
-	if configJSON == nil {
-		configJSON = info.Config
-	}
 	if info.Transformers != nil && info.Transformers.Skipped != "" {
 		fmt.Fprintln(os.Stderr, info.Transformers.Skipped)
 	}
 
-	var x *imageprep.Tensor
+	var x imageprep.Image
 	var what string
 	if f.input != "" {
 		if x, err = readInput(f.input); err != nil {
@@ -231,14 +230,14 @@ func run(f runFlags, normSet bool) error {
 		}
 		what = fmt.Sprintf("%s: %dx%dx%d input", filepath.Base(f.input), x.C, x.H, x.W)
 	} else {
-		if x, what, err = prepareImage(f, m, configJSON, normSet, target); err != nil {
+		if x, what, err = prepareImage(f, m, normSet, target); err != nil {
 			return err
 		}
 	}
 
 	start := time.Now()
 	var out anyres.Output
-	if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
@@ -285,37 +284,36 @@ func readConfig(weights, config string) ([]byte, error) {
 }
 
 // readInput reads a normalised float32 C×H×W (or 1×C×H×W) tensor.
-func readInput(path string) (*imageprep.Tensor, error) {
+func readInput(path string) (imageprep.Image, error) {
 	v, shape, err := tensorfile.ReadNPY(path)
 	if err != nil {
-		return nil, err
+		return imageprep.Image{}, err
 	}
 	if len(shape) == 4 && shape[0] == 1 {
 		shape = shape[1:]
 	}
 	if len(shape) != 3 {
-		return nil, fmt.Errorf("%s: shape %v: want C×H×W or 1×C×H×W (a normalised image, NCHW)", path, shape)
+		return imageprep.Image{}, fmt.Errorf("%s: shape %v: want C×H×W or 1×C×H×W (a normalised image, NCHW)", path, shape)
 	}
-	return &imageprep.Tensor{C: shape[0], H: shape[1], W: shape[2], Data: v}, nil
+	return imageprep.Image{C: shape[0], H: shape[1], W: shape[2], Pix: v}, nil
 }
 
 // prepareImage decodes the photo and makes the model's input: size by
-// -size, -tokens or the photo's own, normalised by the config's mean/std
-// (or -norm). A folder's preprocessor_config.json (transformers' image
-// processor) gives the mean, std and rescale factor, and, without -size
-// or -tokens, the resize and crop.
-func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, target imageprep.Size) (*imageprep.Tensor, string, error) {
-	proc, err := readProcessor(f.weights)
+// -size, -tokens (by the model's budget rule) or the photo's own,
+// normalised as the model says (Info.Input: preprocessor_config.json's
+// mean, std and rescale factor, else config.json's mean/std, else the
+// architecture's default), or by -norm. A folder's image processor
+// (Info.Input.Processor) gives, without -size or -tokens, the resize and
+// crop.
+func prepareImage(f runFlags, m anyres.Model, normSet bool, target imageprep.Size) (imageprep.Image, string, error) {
+	proc := m.Info().Input.Processor
+	norm, err := modelNorm(m.Info(), f.norm, normSet)
 	if err != nil {
-		return nil, "", err
-	}
-	norm, err := modelNorm(proc, configJSON, f.norm, normSet)
-	if err != nil {
-		return nil, "", err
+		return imageprep.Image{}, "", err
 	}
 	photo, err := imageprep.Load(f.image)
 	if err != nil {
-		return nil, "", err
+		return imageprep.Image{}, "", err
 	}
 	warnFlip(os.Stderr, photo.Bounds().Dy(), photo.Bounds().Dx(), target)
 	if proc != nil && f.size == "" && f.tokens == 0 {
@@ -328,31 +326,23 @@ func prepareImage(f runFlags, m anyres.Model, configJSON []byte, normSet bool, t
 	x, err := modelinput.Prepare(m, photo, opts)
 	switch {
 	case errors.Is(err, nn.ErrTooManyTokens):
-		return nil, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, m.MaxTokens()-m.Info().Prefix))
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w; use -tokens %d (or -size, or raise -max-tokens)", f.image, err, min(1024, m.MaxTokens()-m.Info().Prefix))
 	case errors.Is(err, nn.ErrImage):
-		return nil, "", fmt.Errorf("%s: %w; use -size or -tokens to enlarge it", f.image, err)
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w; use -size or -tokens to enlarge it", f.image, err)
 	case err != nil:
-		return nil, "", fmt.Errorf("%s: %w", f.image, err)
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w", f.image, err)
 	}
 	b := photo.Bounds()
 	return x, fmt.Sprintf("%s: %dx%d photo, input %dx%d", filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W), nil
 }
 
-// modelNorm is the model's normalisation: a transformers folder's image
-// processor's (preprocessor_config.json, proc), else the config's
-// mean/std, else (or when given explicitly) the named one. anyres serve
-// uses it too.
-func modelNorm(proc *imageprep.Processor, configJSON []byte, name string, nameSet bool) (imageprep.Norm, error) {
-	if proc != nil && !nameSet {
-		return proc.Norm, nil
+// modelNorm is the model's normalisation (Info.Input.Norm), or -norm's
+// when given. anyres serve uses it too.
+func modelNorm(info anyres.Info, name string, nameSet bool) (imageprep.Norm, error) {
+	if nameSet {
+		return imageprep.NormByName(name)
 	}
-	if configJSON != nil && !nameSet {
-		norm, fromConfig, err := imageprep.NormFromConfig(configJSON)
-		if err != nil || fromConfig {
-			return norm, err
-		}
-	}
-	return imageprep.NormByName(name)
+	return info.Input.Norm, nil
 }
 
 // printTop prints the k most probable classes: rank, index, probability
@@ -369,7 +359,7 @@ func printTop(w io.Writer, logits []float32, labels []string, k int) {
 
 // writeFeatures writes the run's outputs: every one to a .safetensors
 // file (with the sizes in its metadata), or the one -save names to .npy.
-func writeFeatures(f runFlags, ext string, x *imageprep.Tensor, out *anyres.Output, info anyres.Info) error {
+func writeFeatures(f runFlags, ext string, x imageprep.Image, out *anyres.Output, info anyres.Info) error {
 	d := info.Width
 	n := len(out.Tokens) / d
 	if ext == ".npy" {

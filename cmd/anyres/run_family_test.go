@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
-	"github.com/anyres/anyres/naflex"
 )
 
 // hubGoldens lists the reference files with a hub config.json: each is a
@@ -131,12 +131,13 @@ func TestRunOutUnwritable(t *testing.T) {
 }
 
 // TestRunNaFlexTokens: -tokens on a NaFlex model takes SigLIP 2's budget
-// rule (naflex.SizeForTokens), not the generic one.
+// rule (imageprep.BudgetNaFlex), not the generic one.
 func TestRunNaFlexTokens(t *testing.T) {
 	f := golden.Open(t, "naflex_siglip.safetensors")
 	hub := golden.WriteHubFolder(t, f, t.TempDir())
 	photo := writePhoto(t, t.TempDir(), 100, 223)
-	h, w, err := naflex.SizeForTokens(100, 223, [2]int{16, 16}, 256)
+	sz, err := imageprep.NaFlexSize(100, 223, 16, 256)
+	h, w := sz.H, sz.W
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
-	"github.com/anyres/anyres/vit"
 )
 
 // writePhoto writes an h×w PNG with a colourful pattern and returns its path.
@@ -50,14 +50,14 @@ func runCaptured(t *testing.T, args ...string) (string, error) {
 }
 
 // reference runs the model directly on the photo, prepared the same way.
-func reference(t *testing.T, weights, photo string, o imageprep.Options) vit.Output {
+func reference(t *testing.T, weights, photo string, o imageprep.Options) anyres.Output {
 	t.Helper()
-	return referenceWith(t, weights, photo, vit.Options{}, o)
+	return referenceWith(t, weights, photo, anyres.Options{}, o)
 }
 
-func referenceWith(t *testing.T, weights, photo string, vo vit.Options, o imageprep.Options) vit.Output {
+func referenceWith(t *testing.T, weights, photo string, lo anyres.Options, o imageprep.Options) anyres.Output {
 	t.Helper()
-	m, err := vit.Load(weights, vo)
+	m, err := anyres.Load(weights, lo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,8 @@ func referenceWith(t *testing.T, weights, photo string, vo vit.Options, o imagep
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	var out anyres.Output
+	if err := m.Forward(x, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -236,7 +236,7 @@ func TestRunNativeSize(t *testing.T) {
 			t.Errorf("%s: grid %s, want %s", tc.edge, g, tc.grid)
 		}
 		edge, _ := parseEdge(tc.edge)
-		want := referenceWith(t, weights, photo, vit.Options{Edge: edge}, imageprep.Options{Norm: imageprep.ImageNet})
+		want := referenceWith(t, weights, photo, anyres.Options{Edge: edge}, imageprep.Options{Norm: imageprep.ImageNet})
 		got, _, _ := f.Float32("features")
 		golden.Close(t, tc.edge+" features", got, want.Tokens, 0, 0)
 		f.Close()

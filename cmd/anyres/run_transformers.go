@@ -1,15 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
-	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/nn"
 )
@@ -24,27 +21,6 @@ func hubOf(configJSON []byte) *nn.HubConfig {
 		return nn.HubFromTransformers(t)
 	}
 	return nil
-}
-
-// readProcessor reads a hub folder's preprocessor_config.json
-// (transformers' image processor); nil when there is none.
-func readProcessor(weights string) (*imageprep.Processor, error) {
-	if fi, err := os.Stat(weights); err != nil || !fi.IsDir() {
-		return nil, nil
-	}
-	path := filepath.Join(weights, "preprocessor_config.json")
-	raw, err := tensorfile.ReadFileLimit(path, tensorfile.MaxConfigBytes, "preprocessor config")
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := imageprep.ParseProcessor(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &p, nil
 }
 
 // transformersOutputs adds transformers' names for the outputs of a
@@ -70,16 +46,16 @@ func transformersOutputs(t map[string]tensorout.Tensor, info anyres.Info, out *a
 
 // processorImage prepares the photo as the image processor does (its
 // resize, crop and normalisation; -norm, when given, replaces the latter).
-func processorImage(f runFlags, m anyres.Model, photo image.Image, p imageprep.Processor, norm imageprep.Norm) (*imageprep.Tensor, string, error) {
+func processorImage(f runFlags, m anyres.Model, photo image.Image, p imageprep.Processor, norm imageprep.Norm) (imageprep.Image, string, error) {
 	b := photo.Bounds()
 	p.Norm = norm
 	out := p.OutputSize(imageprep.Size{H: b.Dy(), W: b.Dx()})
 	if n, limit := m.Tokens(out.H, out.W), m.MaxTokens(); n > limit {
-		return nil, "", fmt.Errorf("%s: preprocessor_config.json makes a %v input, %d tokens, over the model's limit of %d (raise -max-tokens)", f.image, out, n, limit)
+		return imageprep.Image{}, "", fmt.Errorf("%s: preprocessor_config.json makes a %v input, %d tokens, over the model's limit of %d (raise -max-tokens)", f.image, out, n, limit)
 	}
 	x, err := p.Prepare(photo, imageprep.Limits{})
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", f.image, err)
+		return imageprep.Image{}, "", fmt.Errorf("%s: %w", f.image, err)
 	}
 	return x, fmt.Sprintf("%s: %dx%d photo, input %dx%d (%s)", filepath.Base(f.image), b.Dy(), b.Dx(), x.H, x.W, p.Type), nil
 }

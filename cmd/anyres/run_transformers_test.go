@@ -114,7 +114,7 @@ func TestRunTransformersPhoto(t *testing.T) {
 	}
 	defer m.Close()
 	var out anyres.Output
-	if err := m.Forward(anyres.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	if err := m.Forward(x, &out); err != nil {
 		t.Fatal(err)
 	}
 	var want strings.Builder

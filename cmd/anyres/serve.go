@@ -65,7 +65,7 @@ func parseServeFlags(args []string) (f serveFlags, normSet bool, err error) {
 	fs.StringVar(&f.config, "config", "", "timm's config.json (or anyres's resolved config) for a bare .safetensors file")
 	fs.StringVar(&f.name, "name", "", "the model's name in /v2/models/NAME (default: the architecture, or the family)")
 	fs.StringVar(&f.addr, "addr", ":8080", "listen on this `host:port`")
-	fs.StringVar(&f.norm, "norm", "imagenet", "normalisation of photos when the config has no mean/std: imagenet, inception, clip or none")
+	fs.StringVar(&f.norm, "norm", "", "replaces the model's normalisation of photos (preprocessor_config.json's, the config's mean/std, else the architecture's default): imagenet, inception, clip or none")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line (or a JSON list)")
 	fs.StringVar(&f.edge, "edge", "", "edge policy: pad, crop or resize (default: the family's)")
 	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 or bf16")
@@ -166,19 +166,10 @@ func newServer(f serveFlags, normSet bool) (*serve.Server, anyres.Model, error) 
 		return nil, nil, err
 	}
 	info := m.Info()
-	configJSON := opts.Config
 	if labels == nil {
-		labels = hubOf(configJSON).Labels(info.NumClasses) // timm's or transformers' config
+		labels = hubOf(opts.Config).Labels(info.NumClasses) // timm's or transformers' config
 	}
-	if configJSON == nil {
-		configJSON = info.Config
-	}
-	proc, err := readProcessor(f.weights)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	norm, err := modelNorm(proc, configJSON, f.norm, normSet)
+	norm, err := modelNorm(info, f.norm, normSet)
 	if err != nil {
 		m.Close()
 		return nil, nil, err

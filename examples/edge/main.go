@@ -18,12 +18,12 @@ import (
 	"os"
 	"sort"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/imageprep"
-	"github.com/anyres/anyres/vit"
 )
 
-// The weights live in the binary's read-only data: vit.LoadBytes uses the
-// float32 tensors in place, so they cost no heap and no file mapping.
+// The weights live in the binary's read-only data: anyres.LoadBytes uses
+// the float32 tensors in place, so they cost no heap and no file mapping.
 //
 //go:embed model.safetensors
 var weights []byte
@@ -41,7 +41,7 @@ func main() {
 
 // classify prints the top-5 classes of the photo at path to w.
 func classify(w io.Writer, path string) error {
-	m, err := vit.LoadBytes(weights, vit.Options{})
+	m, err := anyres.LoadBytes(weights, anyres.Options{})
 	if err != nil {
 		return err
 	}
@@ -55,8 +55,8 @@ func classify(w io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	var out vit.Output
-	if err := m.Forward(vit.Image{C: x.C, H: x.H, W: x.W, Pix: x.Data}, &out); err != nil {
+	var out anyres.Output
+	if err := m.Forward(x, &out); err != nil {
 		return err
 	}
 	if len(out.Logits) == 0 {

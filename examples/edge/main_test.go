@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/tensorfile"
-	"github.com/anyres/anyres/vit"
 )
 
 // TestEmbeddedModelMatchesTimm: the embedded checkpoint is the golden tiny
 // ViT: on the golden input it gives the logits timm computed.
 func TestEmbeddedModelMatchesTimm(t *testing.T) {
-	m, err := vit.LoadBytes(weights, vit.Options{})
+	m, err := anyres.LoadBytes(weights, anyres.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,8 @@ func TestEmbeddedModelMatchesTimm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out vit.Output
-	if err := m.Forward(vit.Image{C: 3, H: c.Params.Height, W: c.Params.Width, Pix: in}, &out); err != nil {
+	var out anyres.Output
+	if err := m.Forward(anyres.Image{C: 3, H: c.Params.Height, W: c.Params.Width, Pix: in}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Logits) != len(want) {

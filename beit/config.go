@@ -97,13 +97,7 @@ var sizeSuffix = regexp.MustCompile(`_(\d+)(?:[._]|$)`)
 // InferConfig builds the architecture of a timm BEiT checkpoint from its
 // tensor shapes and timm's hub config.json (nil when there is none).
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	c := Config{AbsPosEmbed: ck.Has("pos_embed"), RelPosBias: ck.Has("blocks.0.attn.relative_position_bias_table"),
 		SharedRelPosBias: ck.Has("rel_pos_bias.relative_position_bias_table"), QKVBias: ck.Has("blocks.0.attn.q_bias") || ck.Has("blocks.0.attn.v_bias"),
 		SwiGLU: ck.Has("blocks.0.mlp.fc1_g.weight"), ScaleMLP: ck.Has("blocks.0.mlp.norm.weight"),
@@ -120,9 +114,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("%w: patch_embed.proj.weight has shape %v, want out×in×h×w, all positive (is this a timm BEiT?)", ErrConfig, k)
 	}
 	c.EmbedDim, c.InChans, c.PatchSize = k[0], k[1], [2]int{k[2], k[3]}
-	for ck.Has("blocks." + strconv.Itoa(c.Depth) + ".norm1.weight") {
-		c.Depth++
-	}
+	c.Depth = nn.CountBlocks(ck, "blocks.", ".norm1.weight")
 	if h := shape("head.weight"); len(h) == 2 {
 		c.NumClasses = h[0]
 	}

@@ -196,13 +196,7 @@ func defaultsFor(arch string) nameDefaults {
 // there is none): the tensors say which parts exist and their widths;
 // model_args, then the architecture name, say the rest.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	c := Config{ClassToken: ck.Has("cls_token"), AbsPosEmbed: ck.Has("pos_embed"), PatchBias: ck.Has("patch_embed.proj.bias"),
 		QKVSplit: ck.Has("blocks.0.attn.q_proj.weight"), LayerScale: ck.Has("blocks.0.gamma_1"),
 		ScaleMLP: ck.Has("blocks.0.mlp.norm.weight"), PreNorm: ck.Has("norm_pre.weight"), FinalNorm: ck.Has("norm.weight"),
@@ -217,9 +211,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("%w: patch_embed.proj.weight has shape %v, want out×in×h×w, all positive (is this a timm Eva?)", ErrConfig, k)
 	}
 	c.EmbedDim, c.InChans, c.PatchSize = k[0], k[1], [2]int{k[2], k[3]}
-	for ck.Has("blocks." + strconv.Itoa(c.Depth) + ".norm1.weight") {
-		c.Depth++
-	}
+	c.Depth = nn.CountBlocks(ck, "blocks.", ".norm1.weight")
 	if r := shape("reg_token"); len(r) == 3 {
 		c.RegTokens = r[1]
 	}

@@ -77,7 +77,7 @@ func lcm(a, b int) int {
 
 // Validate reports a config anyres cannot run.
 func (c Config) Validate() error {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
+	bad := nn.ConfigErrorf
 	s := len(c.Stages)
 	switch {
 	case s == 0 || s > maxStages:
@@ -145,14 +145,8 @@ var timmHeads = map[int]int{96: 1, 112: 2, 144: 2, 256: 4}
 // mask-unit attention) from the hub config's model_args or timm's
 // defaults; model_args that contradict the tensors are refused.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	bad := nn.ConfigErrorf
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	c := Config{QStride: [2]int{2, 2}, MaskUnitAttn: []bool{true, true, false, false}, DimMul: 2, HeadMul: 2,
 		PatchStride: [2]int{4, 4}, PatchPad: [2]int{3, 3}, ExpandProj: true}
 	k := shape("patch_embed.proj.weight")

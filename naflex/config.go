@@ -93,7 +93,7 @@ func (c Config) resample() (posenc.ResampleOptions, error) {
 
 // Validate reports a config anyres cannot run.
 func (c Config) Validate() error {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrConfig}, a...)...) }
+	bad := nn.ConfigErrorf
 	switch {
 	case c.EmbedDim <= 0 || c.EmbedDim > maxDim:
 		return bad("embed_dim %d outside 1..%d", c.EmbedDim, maxDim)
@@ -166,13 +166,7 @@ var patchInName = regexp.MustCompile(`_patch(\d+)`)
 // and big_vision resize the SigLIP 2 table bilinearly (antialiased); give
 // that in model_args or anyres.Options.Resample to match them.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	name := ""
 	args := map[string]any{}
 	if hub != nil {
@@ -233,9 +227,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	default:
 		return c, fmt.Errorf("%w: embeds.proj.weight has shape %v, want [dim, ph·pw·C] (linear) or [dim, C, ph, pw] (conv)", ErrConfig, k)
 	}
-	for ck.Has("blocks." + strconv.Itoa(c.Depth) + ".attn.qkv.weight") {
-		c.Depth++
-	}
+	c.Depth = nn.CountBlocks(ck, "blocks.", ".attn.qkv.weight")
 	if fc1 := shape("blocks.0.mlp.fc1.weight"); len(fc1) == 2 {
 		c.MLPHidden = fc1[0]
 	}

@@ -284,3 +284,25 @@ func TestRegisterTwicePanics(t *testing.T) {
 	}()
 	Register(f)
 }
+
+// TestInferHelpers: the shape of a missing tensor is nil, blocks are
+// counted while consecutive, and config errors wrap ErrConfig.
+func TestInferHelpers(t *testing.T) {
+	src := MapSource{}
+	for _, n := range []string{"blocks.0.norm1.weight", "blocks.1.norm1.weight", "blocks.3.norm1.weight"} {
+		src[n] = Tensor{Data: make([]float32, 4), Shape: []int{4}}
+	}
+	ck := fakeCk{src}
+	if s := ShapeOf(ck, "blocks.0.norm1.weight"); len(s) != 1 || s[0] != 4 {
+		t.Errorf("shape %v, want [4]", s)
+	}
+	if s := ShapeOf(ck, "nope"); s != nil {
+		t.Errorf("shape of a missing tensor %v, want nil", s)
+	}
+	if n := CountBlocks(ck, "blocks.", ".norm1.weight"); n != 2 {
+		t.Errorf("%d blocks, want 2 (block 2 is missing)", n)
+	}
+	if err := ConfigErrorf("depth %d", 3); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "depth 3") {
+		t.Errorf("ConfigErrorf: %v", err)
+	}
+}

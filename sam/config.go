@@ -88,7 +88,7 @@ func (c Config) OutDim() int {
 
 // Validate reports a config anyres cannot run.
 func (c Config) Validate() error {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
+	bad := nn.ConfigErrorf
 	switch {
 	case c.InChans <= 0 || c.InChans > 64:
 		return bad("%d input channels", c.InChans)
@@ -128,13 +128,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	bad := func(f string, a ...any) (Config, error) {
 		return c, fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...)
 	}
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	pe := shape("patch_embed.proj.weight")
 	if len(pe) != 4 || pe[2] != pe[3] || pe[0] <= 0 {
 		return bad("patch_embed.proj.weight has shape %v, want [dim, channels, p, p] (is this a timm SAM checkpoint?)", pe)
@@ -268,7 +262,7 @@ func modelArgs(hub *nn.HubConfig) map[string]any {
 // checkArgs refuses a hub config whose model_args contradict what the
 // tensors say, or ask for what anyres does not run.
 func checkArgs(c Config, hub *nn.HubConfig) error {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
+	bad := nn.ConfigErrorf
 	for key, have := range map[string]int{"embed_dim": c.Dim, "depth": c.Depth, "patch_size": c.Patch,
 		"in_chans": c.InChans, "neck_chans": c.NeckChans, "num_classes": c.NumClasses} {
 		if v, ok := hub.Arg(key); ok && v != float64(have) {

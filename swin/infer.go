@@ -24,13 +24,7 @@ var timmName = regexp.MustCompile(`window(\d+)(?:to(\d+))?_(\d+)(?:to(\d+))?(?:[
 // has cpb_mlp); the window and training size come from model_args, else
 // the name, else (v1) the bias table's size and timm's default 224².
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	c := Config{Version: 1, NormEps: 1e-5, GlobalPool: "avg"}
 	if ck.Has("layers.0.blocks.0.attn.cpb_mlp.0.weight") || ck.Has("layers.0.blocks.0.attn.logit_scale") {
 		c.Version = 2

@@ -68,7 +68,7 @@ func (c Config) Stages() int { return len(c.Dims) }
 
 // Validate reports a config anyres cannot run.
 func (c Config) Validate() error {
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
+	bad := nn.ConfigErrorf
 	s := len(c.Dims)
 	if s == 0 || s > maxStages {
 		return bad("%d stages (want 1..%d)", s, maxStages)
@@ -123,14 +123,8 @@ const (
 // contradict the tensors are refused.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 	var c Config
-	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{nn.ErrConfig}, a...)...) }
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	bad := nn.ConfigErrorf
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	block := func(s, j int, rest string) string {
 		return "blocks." + strconv.Itoa(s) + "." + strconv.Itoa(j) + "." + rest
 	}

@@ -25,13 +25,7 @@ var timmName = regexp.MustCompile(`^[a-z0-9]+_([a-z]+)_patch(\d+)(?:_[a-z0-9]+)*
 // hub config say the rest (norm epsilon, activation, head count, training
 // size), with timm's defaults where it is silent.
 func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
-	shape := func(name string) []int {
-		s, err := ck.Shape(name)
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(name string) []int { return nn.ShapeOf(ck, name) }
 	c := Config{QKVBias: ck.Has("blocks.0.attn.qkv.bias"), ClassToken: ck.Has("cls_token"), PosEmbed: "learn",
 		FCNorm: ck.Has("fc_norm.weight"), FinalNorm: ck.Has("norm.weight"), PreNorm: ck.Has("norm_pre.weight"),
 		NormEps: 1e-6, Act: "gelu_erf", InChans: 3,
@@ -41,9 +35,7 @@ func InferConfig(ck nn.Checkpoint, hub *nn.HubConfig) (Config, error) {
 		return c, fmt.Errorf("%w: patch_embed.proj.weight has shape %v, want out×in×h×w, all positive (is this a timm ViT?)", ErrConfig, k)
 	}
 	c.EmbedDim, c.InChans, c.PatchSize = k[0], k[1], [2]int{k[2], k[3]}
-	for ck.Has("blocks." + strconv.Itoa(c.Depth) + ".attn.qkv.weight") {
-		c.Depth++
-	}
+	c.Depth = nn.CountBlocks(ck, "blocks.", ".attn.qkv.weight")
 	if fc1 := shape("blocks.0.mlp.fc1.weight"); len(fc1) == 2 {
 		c.MLPHidden = fc1[0]
 	}

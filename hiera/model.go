@@ -200,7 +200,7 @@ func (m *Model) firstTokens(img nn.Image) int {
 var _ nn.Net = (*Model)(nil)
 
 func init() {
-	nn.Register(nn.Family{Name: "hiera", Claims: claims, Load: loadFamily})
+	nn.Register(nn.Family{Name: "hiera", Claims: claims, Load: loadFamily, WholeSides: true})
 }
 
 // claims: a timm hiera_* name, or Hiera's tensors.

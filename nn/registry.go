@@ -105,6 +105,12 @@ type Family struct {
 	// token budget (Info.Input.Budget); the zero value is
 	// imageprep.BudgetSize's.
 	Budget imageprep.BudgetRule
+	// WholeSides says the family's own edge rule (EdgeDefault) refuses an
+	// image whose sides are not whole patches (Swin's patch, Hiera's mask
+	// units: timm asserts it), so a caller that takes photos of any size
+	// chooses EdgeCrop or EdgePad itself; the others crop or pad on their
+	// own.
+	WholeSides bool
 }
 
 var families []Family

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, Transformers: hfClassList()})
+	nn.Register(nn.Family{Name: "swin", Claims: claims, Load: loadFamily, Transformers: hfClassList(), WholeSides: true})
 }
 
 // claims: a timm name of the family (swin_*, swinv2_*; not swinv2_cr_*,

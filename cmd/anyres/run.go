@@ -397,13 +397,6 @@ func writeFeatures(f runFlags, ext string, x imageprep.Image, out *anyres.Output
 	return tensorout.WriteSafetensorsFile(f.out, t, meta)
 }
 
-// refusingDefault lists the families whose own edge rule (nn.EdgeDefault)
-// refuses sides that are not whole patches, as timm's PatchEmbed asserts
-// for them: Swin's patch, Hiera's mask units. The library keeps that rule;
-// the command, without -edge, crops instead, so that its default runs any
-// photo in every family.
-var refusingDefault = map[string]bool{"swin": true, "hiera": true}
-
 // commandEdge is the command's edge policy when -edge is not given: the
 // family's own rule (pad where the config sets dynamic_img_pad or
 // transformers pads, else crop), except where that rule refuses the size:
@@ -427,7 +420,10 @@ func commandEdge(weights string, configJSON []byte) anyres.EdgePolicy {
 		return nn.EdgeDefault
 	}
 	defer tf.Close()
-	if fam, ok := nn.Pick(arch, tf); ok && refusingDefault[fam.Name] {
+	// A family whose own rule refuses sides that are not whole patches
+	// (nn.Family.WholeSides) keeps it in the library; the command, without
+	// -edge, crops instead, so that its default runs any photo.
+	if fam, ok := nn.Pick(arch, tf); ok && fam.WholeSides {
 		return nn.EdgeCrop
 	}
 	return nn.EdgeDefault

@@ -105,7 +105,7 @@ step7() {
     fi
   done
   go build -o .tools/wazero github.com/tetratelabs/wazero/cmd/wazero
-  GOOS=wasip1 GOARCH=wasm go test -count=1 -short -exec "$PWD/.ci/wasm-exec" ./...
+  GOOS=wasip1 GOARCH=wasm go test -count=1 -short -timeout 25m -exec "$PWD/.ci/wasm-exec" ./...
 }
 
 run "1. gofmt and go vet" step1

@@ -79,7 +79,8 @@ step6() {
   GOARCH=arm64 go build -o .tools/anyres-arm64 ./cmd/anyres
   qemu-aarch64 .tools/anyres-arm64 info
   qemu-aarch64 .tools/anyres-arm64 info -json | grep -q '"level":"neon"' || { echo "arm64 build does not select neon"; exit 1; }
-  GOARCH=arm64 go test -count=1 -short -exec qemu-aarch64 ./...
+  # Emulated, the root and cmd packages take minutes: more than go test's default limit on a busy machine.
+  GOARCH=arm64 go test -count=1 -short -timeout 25m -exec qemu-aarch64 ./...
   echo "--- kernels on an ARMv8.0 core without the dot product (Cortex-A72: the plain-NEON int8 kernel)"
   GOARCH=arm64 go test -c -o .tools/kernels-arm64.test ./kernels
   qemu-aarch64 -cpu cortex-a72 .tools/kernels-arm64.test -test.short

@@ -99,7 +99,7 @@ func abs32(x float32) float32 {
 
 var pending = map[string]bool{}
 
-// TestTransformers loads every transformers checkpoint of testdata/hf
+// TestTransformers loads every transformers checkpoint of testdata/golden/hf
 // through the front door (the folder alone: config.json says the class)
 // and compares every output of every case with transformers', at every
 // kernel level. The folders made by transformers 4.44 need the older

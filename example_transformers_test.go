@@ -17,7 +17,7 @@ import (
 // anyres resizes the table as transformers >= 4.45 does. The same code is
 // in docs/transformers.md.
 func Example_transformers() {
-	dir := filepath.Join("testdata", "hf", "vit_v444") // e.g. a download of google/vit-base-patch16-224
+	dir := filepath.Join("testdata", "golden", "hf", "vit_v444") // e.g. a download of google/vit-base-patch16-224
 	v444 := posenc.TransformersResampleV444()
 	m, err := anyres.Load(dir, anyres.Options{Resample: &v444})
 	if err != nil {

@@ -11,12 +11,12 @@ import (
 )
 
 // TestProcessorFiles reads every preprocessor_config.json under
-// testdata/hf (written by transformers' image processors) and checks what
+// testdata/golden/hf (written by transformers' image processors) and checks what
 // it makes of a photo against the file's own fields.
 func TestProcessorFiles(t *testing.T) {
-	paths, _ := filepath.Glob("../testdata/hf/*/preprocessor_config.json")
+	paths, _ := filepath.Glob("../testdata/golden/hf/*/preprocessor_config.json")
 	if len(paths) == 0 {
-		t.Fatal("no preprocessor_config.json under ../testdata/hf")
+		t.Fatal("no preprocessor_config.json under ../testdata/golden/hf")
 	}
 	for _, path := range paths {
 		raw, err := os.ReadFile(path)

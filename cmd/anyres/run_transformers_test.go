@@ -17,7 +17,7 @@ import (
 )
 
 // TestRunTransformersFolders runs every transformers checkpoint of
-// testdata/hf through the command, from its folder, on every reference
+// testdata/golden/hf through the command, from its folder, on every reference
 // input (-input x.npy), at every kernel level, and compares what -out
 // writes under transformers' own names with transformers' outputs.
 func TestRunTransformersFolders(t *testing.T) {

@@ -10,15 +10,15 @@ import (
 	"testing"
 )
 
-// HFDir is testdata/hf: tiny checkpoints in Hugging Face transformers'
+// HFDir is testdata/golden/hf (a copy of shared/golden/hf): tiny checkpoints in Hugging Face transformers'
 // own layout (config.json, model.safetensors, preprocessor_config.json)
 // with the outputs transformers computes from them (reference.safetensors;
-// see testdata/hf/README.md).
+// see testdata/golden/hf/README.md).
 func HFDir(tb testing.TB) string {
-	return filepath.Join(filepath.Dir(Dir(tb)), "hf")
+	return filepath.Join(Dir(tb), "hf")
 }
 
-// HFFolders lists the folders of testdata/hf, sorted.
+// HFFolders lists the folders of testdata/golden/hf, sorted.
 func HFFolders(tb testing.TB) []string {
 	tb.Helper()
 	paths, err := filepath.Glob(filepath.Join(HFDir(tb), "*", "config.json"))

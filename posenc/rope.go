@@ -217,6 +217,29 @@ func (r *Rope2D) Tables(g Grid, headDim int) (sin, cos []float32, err error) {
 // Rotate applies the rotary embedding of grid g to the patch tokens of q
 // and k.
 func (r *Rope2D) Rotate(q, k []float32, g Grid, heads, headDim, prefix int) error {
+	return rotateQK(r, q, k, g, heads, headDim, prefix)
+}
+
+// RotateQKV applies the rotary embedding of grid g to the q and k columns
+// of the patch rows of a fused qkv matrix.
+func (r *Rope2D) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix int) error {
+	return rotateQKV(r, qkv, ld, g, heads, headDim, prefix)
+}
+
+func (r *Rope2D) apply(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int) {
+	kernels.RopeRotate(x, ld, sin, cos, tokens, heads, headDim)
+}
+
+// tabledRotary is a rotary embedding made of per-grid tables and the
+// kernel that applies them (its pair layout): Rope2D, RopeDinoV3.
+type tabledRotary interface {
+	Tables(g Grid, headDim int) (sin, cos []float32, err error)
+	apply(x []float32, ld int, sin, cos []float32, tokens, heads, headDim int)
+}
+
+// rotateQK is Rotate for a tabled rotary embedding: the checks, the grid's
+// tables, then the patch rows of q and k (either may be nil).
+func rotateQK(r tabledRotary, q, k []float32, g Grid, heads, headDim, prefix int) error {
 	if err := checkRotary(heads, headDim); err != nil {
 		return err
 	}
@@ -234,15 +257,15 @@ func (r *Rope2D) Rotate(q, k []float32, g Grid, heads, headDim, prefix int) erro
 	}
 	for _, m := range [2][]float32{q, k} {
 		if m != nil {
-			kernels.RopeRotate(m[prefix*width:], width, sin, cos, g.N(), heads, headDim)
+			r.apply(m[prefix*width:], width, sin, cos, g.N(), heads, headDim)
 		}
 	}
 	return nil
 }
 
-// RotateQKV applies the rotary embedding of grid g to the q and k columns
-// of the patch rows of a fused qkv matrix.
-func (r *Rope2D) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix int) error {
+// rotateQKV is RotateQKV for a tabled rotary embedding: the q and k
+// columns of the patch rows of a fused qkv matrix of row stride ld.
+func rotateQKV(r tabledRotary, qkv []float32, ld int, g Grid, heads, headDim, prefix int) error {
 	if err := checkRotary(heads, headDim); err != nil {
 		return err
 	}
@@ -262,8 +285,8 @@ func (r *Rope2D) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix
 		return err
 	}
 	q := qkv[prefix*ld:]
-	kernels.RopeRotate(q, ld, sin, cos, g.N(), heads, headDim)
-	kernels.RopeRotate(q[width:], ld, sin, cos, g.N(), heads, headDim)
+	r.apply(q, ld, sin, cos, g.N(), heads, headDim)
+	r.apply(q[width:], ld, sin, cos, g.N(), heads, headDim)
 	return nil
 }
 

@@ -177,52 +177,11 @@ func (r *RopeDinoV3) apply(x []float32, ld int, sin, cos []float32, tokens, head
 // Rotate applies the rotary embedding of grid g to the patch tokens of q
 // and k (either may be nil).
 func (r *RopeDinoV3) Rotate(q, k []float32, g Grid, heads, headDim, prefix int) error {
-	if err := checkRotary(heads, headDim); err != nil {
-		return err
-	}
-	width := heads * headDim
-	for _, m := range [2][]float32{q, k} {
-		if m != nil {
-			if err := checkTokens(m, prefix, g, width); err != nil {
-				return fmt.Errorf("posenc: rotary: %w", err)
-			}
-		}
-	}
-	sin, cos, err := r.Tables(g, headDim)
-	if err != nil {
-		return err
-	}
-	for _, m := range [2][]float32{q, k} {
-		if m != nil {
-			r.apply(m[prefix*width:], width, sin, cos, g.N(), heads, headDim)
-		}
-	}
-	return nil
+	return rotateQK(r, q, k, g, heads, headDim, prefix)
 }
 
 // RotateQKV applies the rotary embedding of grid g to the q and k columns
 // of the patch rows of a fused qkv matrix.
 func (r *RopeDinoV3) RotateQKV(qkv []float32, ld int, g Grid, heads, headDim, prefix int) error {
-	if err := checkRotary(heads, headDim); err != nil {
-		return err
-	}
-	if err := checkGrid(g); err != nil {
-		return err
-	}
-	width := heads * headDim
-	if prefix < 0 || prefix > maxPrefix || ld < 3*width {
-		return fmt.Errorf("posenc: rotary: prefix %d and row stride %d must be non-negative and at least 3·%d·%d", prefix, ld, heads, headDim)
-	}
-	rows := prefix + g.N()
-	if need := int64(rows-1)*int64(ld) + 3*int64(width); int64(len(qkv)) < need {
-		return fmt.Errorf("posenc: rotary: qkv has %d values, need %d for %d rows of stride %d", len(qkv), need, rows, ld)
-	}
-	sin, cos, err := r.Tables(g, headDim)
-	if err != nil {
-		return err
-	}
-	q := qkv[prefix*ld:]
-	r.apply(q, ld, sin, cos, g.N(), heads, headDim)
-	r.apply(q[width:], ld, sin, cos, g.N(), heads, headDim)
-	return nil
+	return rotateQKV(r, qkv, ld, g, heads, headDim, prefix)
 }

@@ -173,12 +173,7 @@ func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 // pass runs images in packed groups (an nn.RunFunc).
 func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 	m := ws.m
-	for lo := 0; lo < len(imgs); {
-		hi, tokens := lo+1, m.firstTokens(imgs[lo])
-		for hi < len(imgs) && tokens+m.firstTokens(imgs[hi]) <= m.pack {
-			tokens += m.firstTokens(imgs[hi])
-			hi++
-		}
+	return nn.PackedGroups(len(imgs), m.pack, func(i int) int { return m.firstTokens(imgs[i]) }, func(lo, hi int) error {
 		if err := ws.prepare(imgs[lo:hi], lo, len(imgs) > 1); err != nil {
 			return err
 		}
@@ -186,9 +181,8 @@ func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 		for i := range ws.segs {
 			ws.output(&ws.segs[i], &outs[lo+i])
 		}
-		lo = hi
-	}
-	return nil
+		return nil
+	})
 }
 
 // firstTokens is the size of an image's token grid, for packing (any

@@ -102,3 +102,22 @@ func Grow(s []float32, n int) []float32 {
 	}
 	return s[:n]
 }
+
+// PackedGroups runs n images as consecutive groups [lo, hi), each holding
+// as many images as fit in limit tokens (tokens(i) each; an image over the
+// limit runs alone), stopping at the first error: families whose packed
+// passes gain only up to a size (Twins, Hiera) bound them this way.
+func PackedGroups(n, limit int, tokens func(i int) int, run func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		hi, t := lo+1, tokens(lo)
+		for hi < n && t+tokens(hi) <= limit {
+			t += tokens(hi)
+			hi++
+		}
+		if err := run(lo, hi); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}

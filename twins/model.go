@@ -143,9 +143,8 @@ func (m *Model) Forward(img nn.Image, out *nn.Output) error {
 
 // packTokens bounds the first-stage tokens of the images run in one
 // packed pass: small images pack (fewer, fuller phases), large ones run
-// alone and keep their buffers in cache (on a 2-core Xeon, four 96²
-// images packed ran 20% faster than one after another, four 224² ones 35%
-// slower: BenchmarkBatch).
+// alone and keep their buffers in cache (BenchmarkBatch; the numbers are in
+// bench/peers/README.md).
 const packTokens = 4096
 
 // ForwardBatch runs images of any sizes, consecutive images packed into
@@ -159,12 +158,7 @@ func (m *Model) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 // pass runs images in packed groups (an nn.RunFunc).
 func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 	m := ws.m
-	for lo := 0; lo < len(imgs); {
-		hi, tokens := lo+1, m.firstTokens(imgs[lo])
-		for hi < len(imgs) && tokens+m.firstTokens(imgs[hi]) <= m.pack {
-			tokens += m.firstTokens(imgs[hi])
-			hi++
-		}
+	return nn.PackedGroups(len(imgs), m.pack, func(i int) int { return m.firstTokens(imgs[i]) }, func(lo, hi int) error {
 		if err := ws.prepare(imgs[lo:hi], lo, len(imgs) > 1); err != nil {
 			return err
 		}
@@ -172,9 +166,8 @@ func (ws *workspace) pass(imgs []nn.Image, outs []nn.Output) error {
 		for i := range ws.segs {
 			ws.output(&ws.segs[i], &outs[lo+i])
 		}
-		lo = hi
-	}
-	return nil
+		return nil
+	})
 }
 
 // firstTokens is the size of an image's first-stage grid, for packing

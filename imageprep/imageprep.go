@@ -43,8 +43,6 @@ import (
 	_ "image/jpeg" // register the decoders Decode accepts
 	_ "image/png"
 	"io"
-
-	xdraw "golang.org/x/image/draw"
 )
 
 // Image is one image as float32 values in CHW (planar, channel-major)
@@ -138,20 +136,7 @@ func Resize(img image.Image, h, w int) (*image.RGBA64, error) {
 // Resize is the package's Resize within l: the source, the target and the
 // resizer's temporary are checked before anything is allocated.
 func (l Limits) Resize(img image.Image, h, w int) (*image.RGBA64, error) {
-	if h <= 0 || w <= 0 {
-		return nil, fmt.Errorf("imageprep: resize to %d×%d: sizes must be positive", h, w)
-	}
-	b := img.Bounds()
-	if err := l.orDefault().checkResize(b.Dy(), b.Dx(), h, w); err != nil {
-		return nil, err
-	}
-	src := Opaque(img)
-	if src.Bounds().Dx() == w && src.Bounds().Dy() == h {
-		return src, nil
-	}
-	dst := image.NewRGBA64(image.Rect(0, 0, w, h))
-	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
-	return dst, nil
+	return l.ResizeFilter(img, h, w, Bicubic)
 }
 
 // ToImage converts img to a 3×H×W Image of (v - mean[c]) / std[c], where v

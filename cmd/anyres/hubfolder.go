@@ -85,6 +85,25 @@ func checkOutNotIn(weights, folder string, inputs ...string) error {
 	return nil
 }
 
+// hubInOut resolves a rewriting command's input (hubIn) and output
+// (hubOut) and refuses an output that is one of its inputs or cannot be
+// written, before any work.
+func hubInOut(in, config, out string) (inFile, inConfig, outFile, outFolder string, err error) {
+	if inFile, inConfig, _, err = hubIn(in, config); err != nil {
+		return
+	}
+	if outFile, outFolder, err = hubOut(out); err != nil {
+		return
+	}
+	if err = checkOutNotIn(outFile, outFolder, inFile, inConfig); err != nil {
+		return
+	}
+	if outFolder == "" {
+		err = tensorout.CheckWritable(outFile)
+	}
+	return
+}
+
 // makeHubOut makes the output folder (when it is one and does not exist).
 func makeHubOut(folder string) error {
 	if folder == "" {

@@ -85,21 +85,9 @@ func runQuantize(args []string) error {
 	if *calib != "" && *dtype != nn.Int8 {
 		return fmt.Errorf("-calibrate is for -dtype int8 (bf16 has nothing to calibrate)")
 	}
-	inFile, inConfig, _, err := hubIn(*in, "")
+	inFile, inConfig, outFile, outFolder, err := hubInOut(*in, "", *out)
 	if err != nil {
 		return err
-	}
-	outFile, outFolder, err := hubOut(*out)
-	if err != nil {
-		return err
-	}
-	if err := checkOutNotIn(outFile, outFolder, inFile, inConfig); err != nil {
-		return err
-	}
-	if outFolder == "" {
-		if err := tensorout.CheckWritable(outFile); err != nil {
-			return err
-		}
 	}
 	// The config.json a written folder gets: the input folder's, as it
 	// is (the dtype is recorded in the weights' metadata, anyres_quantize,

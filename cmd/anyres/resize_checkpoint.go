@@ -70,21 +70,9 @@ func runResizeCheckpoint(args []string) error {
 	if *sizeFlag == "" && *patchFlag == "" {
 		return errors.New("nothing to do: give -size, -patch or both")
 	}
-	inFile, inConfig, _, err := hubIn(*in, *configPath)
+	inFile, inConfig, outFile, outFolder, err := hubInOut(*in, *configPath, *out)
 	if err != nil {
 		return err
-	}
-	outFile, outFolder, err := hubOut(*out)
-	if err != nil {
-		return err
-	}
-	if err := checkOutNotIn(outFile, outFolder, inFile, inConfig); err != nil {
-		return err
-	}
-	if outFolder == "" {
-		if err := tensorout.CheckWritable(outFile); err != nil {
-			return err
-		}
 	}
 	ck, err := openCheckpoint(inFile, inConfig)
 	if err != nil {

@@ -3,7 +3,6 @@ package swin
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
@@ -16,19 +15,9 @@ func RandomWeights(cfg Config, seed uint64) (nn.MapSource, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	src := nn.MapSource{}
-	put := func(name string, fill float32, shape ...int) {
-		v := make([]float32, nn.Product(shape))
-		for i := range v {
-			if fill != 0 {
-				v[i] = fill
-			} else {
-				v[i] = (r.Float32() - 0.5) / 10
-			}
-		}
-		src[name] = nn.Tensor{Data: v, Shape: shape}
-	}
+	rw := nn.NewRandomWeights(seed, 0x5eed)
+	src := rw.Source
+	put := rw.Put
 	norm := func(p string, d int) { put(p+".weight", 1, d); put(p+".bias", 0, d) }
 	d0, p := cfg.EmbedDim, cfg.PatchSize
 	put("patch_embed.proj.weight", 0, d0, cfg.InChans, p[0], p[1])

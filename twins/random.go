@@ -2,7 +2,6 @@ package twins
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/anyres/anyres/nn"
 )
@@ -11,19 +10,9 @@ import (
 // uniformly from ±0.05 (norm weights 1): enough to time a model without a
 // checkpoint.
 func RandomWeights(cfg Config, seed uint64) nn.MapSource {
-	r := rand.New(rand.NewPCG(seed, 0x7e1a5))
-	src := nn.MapSource{}
-	put := func(name string, fill float32, shape ...int) {
-		v := make([]float32, nn.Product(shape))
-		for i := range v {
-			if fill != 0 {
-				v[i] = fill
-			} else {
-				v[i] = (r.Float32() - 0.5) / 10
-			}
-		}
-		src[name] = nn.Tensor{Data: v, Shape: shape}
-	}
+	rw := nn.NewRandomWeights(seed, 0x7e1a5)
+	src := rw.Source
+	put := rw.Put
 	norm := func(p string, d int) { put(p+".weight", 1, d); put(p+".bias", 0, d) }
 	lin := func(p string, out, in int) { put(p+".weight", 0, out, in); put(p+".bias", 0, out) }
 	prev := cfg.InChans

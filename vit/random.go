@@ -2,7 +2,6 @@ package vit
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/anyres/anyres/nn"
 )
@@ -11,19 +10,9 @@ import (
 // uniformly from ±0.05 (norm weights 1): enough to time a model without a
 // checkpoint.
 func RandomWeights(cfg Config, seed uint64) MapSource {
-	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	d, src := cfg.EmbedDim, MapSource{}
-	put := func(name string, fill float32, shape ...int) {
-		v := make([]float32, nn.Product(shape))
-		for i := range v {
-			if fill != 0 {
-				v[i] = fill
-			} else {
-				v[i] = (r.Float32() - 0.5) / 10
-			}
-		}
-		src[name] = Tensor{Data: v, Shape: shape}
-	}
+	rw := nn.NewRandomWeights(seed, 0x5eed)
+	d, src := cfg.EmbedDim, rw.Source
+	put := rw.Put
 	norm := func(p string) { put(p+".weight", 1, d); put(p+".bias", 0, d) }
 	put("patch_embed.proj.weight", 0, d, cfg.Channels(), cfg.PatchSize[0], cfg.PatchSize[1])
 	if !cfg.NoPatchBias {

@@ -79,8 +79,8 @@ func newModel(cfg Config, src nn.Source, o nn.LoadOptions) (*Model, error) {
 	if err := o.Precision.Check(); err != nil {
 		return nil, err
 	}
-	if o.PatchSize != [2]int{} && o.PatchSize != cfg.PatchSize {
-		return nil, fmt.Errorf("%w: BEiT models run at their own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
+	if err := nn.CheckOwnPatch("BEiT", o.PatchSize, cfg.PatchSize); err != nil {
+		return nil, err
 	}
 	enc, err := encoder(cfg, src, o)
 	if err != nil {

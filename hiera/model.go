@@ -47,14 +47,9 @@ func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	switch opts.Edge {
-	case nn.EdgeDefault, nn.EdgeCrop, nn.EdgePad:
-	default:
-		return nil, fmt.Errorf("%w: edge policy %v is not supported by Hiera (crop or pad to multiples of %v pixels; by default, as timm, sizes must be such multiples)",
-			nn.ErrConfig, opts.Edge, cfg.PixelAlign())
-	}
-	if opts.MaxTokens < 0 {
-		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
+	hint := fmt.Sprintf("crop or pad to multiples of %v pixels; by default, as timm, sizes must be such multiples", cfg.PixelAlign())
+	if err := opts.CheckEdges("Hiera", hint, nn.EdgeCrop, nn.EdgePad); err != nil {
+		return nil, err
 	}
 	if err := opts.Precision.Check(); err != nil {
 		return nil, err
@@ -216,8 +211,8 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if err != nil {
 		return nil, err
 	}
-	if o.PatchSize != ([2]int{}) {
-		return nil, fmt.Errorf("%w: Hiera runs at its own patch size only (asked for %v)", nn.ErrConfig, o.PatchSize)
+	if err := nn.CheckOwnPatch("Hiera", o.PatchSize, cfg.PatchStride); err != nil {
+		return nil, err
 	}
 	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision, Resample: o.Resample}, o.Closer)
 	if err != nil {

@@ -100,8 +100,8 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if err != nil {
 		return nil, err
 	}
-	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
-		return nil, errPatchSize(o.PatchSize)
+	if err := nn.CheckOwnPatch("NaFlexVit", o.PatchSize, cfg.PatchSize); err != nil {
+		return nil, err
 	}
 	m, err := build(cfg, ck, options{RunOptions: o.RunOptions, Resample: o.Resample, AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)
 	if err != nil {

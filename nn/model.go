@@ -64,11 +64,8 @@ func NewModel(enc *Encoder, opts RunOptions, closer io.Closer) (*Model, error) {
 	if err := enc.Check(); err != nil {
 		return nil, err
 	}
-	if opts.Edge < EdgeDefault || opts.Edge > EdgeResize {
-		return nil, fmt.Errorf("%w: unknown edge policy %d", ErrConfig, int(opts.Edge))
-	}
-	if opts.MaxTokens < 0 {
-		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
+	if err := opts.Check(); err != nil {
+		return nil, err
 	}
 	m := &Model{enc: enc, maxTokens: opts.MaxTokens, edge: opts.Edge, input: opts.Input}
 	if m.maxTokens == 0 {

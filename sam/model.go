@@ -46,13 +46,8 @@ func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	switch opts.Edge {
-	case nn.EdgeDefault, nn.EdgeCrop, nn.EdgePad:
-	default:
-		return nil, fmt.Errorf("%w: edge policy %v is not supported by SAM (crop, as its strided patch convolution does, or pad)", nn.ErrConfig, opts.Edge)
-	}
-	if opts.MaxTokens < 0 {
-		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
+	if err := opts.CheckEdges("SAM", "crop, as its strided patch convolution does, or pad", nn.EdgeCrop, nn.EdgePad); err != nil {
+		return nil, err
 	}
 	if err := opts.Precision.Check(); err != nil {
 		return nil, err
@@ -170,8 +165,8 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if err != nil {
 		return nil, err
 	}
-	if o.PatchSize != ([2]int{}) && o.PatchSize != [2]int{cfg.Patch, cfg.Patch} {
-		return nil, fmt.Errorf("%w: SAM runs at its own patch size %d (asked for %v)", nn.ErrConfig, cfg.Patch, o.PatchSize)
+	if err := nn.CheckOwnPatch("SAM", o.PatchSize, [2]int{cfg.Patch, cfg.Patch}); err != nil {
+		return nil, err
 	}
 	if o.Resample != nil && cfg.PosGrid == ([2]int{}) {
 		// Options are acted on or refused, never ignored.

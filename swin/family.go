@@ -71,8 +71,8 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 		// Options are acted on or refused, never ignored.
 		return nil, fmt.Errorf("%w: Swin has no learned position table to resample (its relative position bias is per window)", ErrConfig)
 	}
-	if o.PatchSize != ([2]int{}) && o.PatchSize != cfg.PatchSize {
-		return nil, fmt.Errorf("%w: swin runs at its own patch size %v, not %v", ErrConfig, cfg.PatchSize, o.PatchSize)
+	if err := nn.CheckOwnPatch("Swin", o.PatchSize, cfg.PatchSize); err != nil {
+		return nil, err
 	}
 	m, err := build(cfg, ck, options{Threads: o.Threads, MaxTokens: o.MaxTokens, Edge: o.Edge,
 		AllowNonFinite: o.AllowNonFinite, Ignore: o.Ignore, Precision: o.Precision}, o.Closer)

@@ -71,13 +71,9 @@ func build(cfg Config, src Source, opts options, closer io.Closer) (*Model, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	switch {
-	case opts.Edge < nn.EdgeDefault || opts.Edge > nn.EdgeResize:
-		return nil, fmt.Errorf("%w: unknown edge policy %d", ErrConfig, int(opts.Edge))
-	case opts.Edge == nn.EdgeResize:
-		return nil, fmt.Errorf("%w: swin does not resize images (edge policy %s); use crop or pad", ErrConfig, opts.Edge)
-	case opts.MaxTokens < 0:
-		return nil, fmt.Errorf("%w: MaxTokens %d is negative", ErrConfig, opts.MaxTokens)
+	run := nn.RunOptions{Threads: opts.Threads, MaxTokens: opts.MaxTokens, Edge: opts.Edge}
+	if err := run.CheckEdges("Swin", "it does not resize images; use crop or pad", nn.EdgeCrop, nn.EdgePad); err != nil {
+		return nil, err
 	}
 	if err := opts.Precision.Check(); err != nil {
 		return nil, err

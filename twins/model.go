@@ -46,13 +46,8 @@ func build(cfg Config, src nn.Source, opts options, closer io.Closer) (*Model, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	switch opts.Edge {
-	case nn.EdgeDefault, nn.EdgeCrop, nn.EdgePad:
-	default:
-		return nil, fmt.Errorf("%w: edge policy %v is not supported by Twins (crop, as its strided convolutions do, or pad)", nn.ErrConfig, opts.Edge)
-	}
-	if opts.MaxTokens < 0 {
-		return nil, fmt.Errorf("%w: MaxTokens %d is negative", nn.ErrConfig, opts.MaxTokens)
+	if err := opts.CheckEdges("Twins", "crop, as its strided convolutions do, or pad", nn.EdgeCrop, nn.EdgePad); err != nil {
+		return nil, err
 	}
 	if err := opts.Precision.Check(); err != nil {
 		return nil, err
@@ -205,8 +200,8 @@ func loadFamily(ck nn.Checkpoint, hub *nn.HubConfig, o nn.LoadOptions) (nn.Net, 
 	if err != nil {
 		return nil, err
 	}
-	if o.PatchSize != ([2]int{}) && o.PatchSize != [2]int{cfg.Patch[0], cfg.Patch[0]} {
-		return nil, fmt.Errorf("%w: Twins runs at its own patch size only (asked for %v)", nn.ErrConfig, o.PatchSize)
+	if err := nn.CheckOwnPatch("Twins", o.PatchSize, [2]int{cfg.Patch[0], cfg.Patch[0]}); err != nil {
+		return nil, err
 	}
 	if o.Resample != nil {
 		return nil, fmt.Errorf("%w: Twins has no position table to resample (its PEG works on any grid)", nn.ErrConfig)

@@ -205,7 +205,11 @@ func TestInt8Outliers(t *testing.T) {
 			for _, factor := range factors {
 				path, opts, norms := writeOutlierModel(t, f, factor)
 				if norms == 0 {
-					t.Logf("%s: no LayerNorm feeds a Linear (post-norm): ordinary model only", name)
+					// Post-norm (Swin V2): no exact rewrite gives it outlier channels, so
+					// this would only repeat TestInt8Accuracy on the ordinary model, against a goal
+					// meant for the rewrite (a 1-block-per-stage V2 sits at 0.9989 by 7-bit
+					// noise alone).
+					t.Skipf("%s: no LayerNorm feeds a Linear (post-norm): no outlier model to test; TestInt8Accuracy covers int8 on it", name)
 				}
 				opts.Ignore = golden.NotWeight
 				rf, err := anyres.Load(path, opts)

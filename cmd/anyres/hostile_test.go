@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,7 +169,10 @@ func TestEveryFileReadIsBounded(t *testing.T) {
 // too large to make is refused before it is allocated.
 func TestSizesAreCheckedBeforeAllocating(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "p.png")
-	err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", "4096x4096", "-tiles", "1000000", "-out", out})
+	// A 256×256 grid: at the token limit (65536), its picture far over the pixel limit.
+	_, shape := golden.Open(t, "vit_cls_learned.safetensors").F32(t, "patch_embed.proj.weight")
+	size := fmt.Sprintf("%dx%d", 256*shape[2], 256*shape[3])
+	err := runPosviz([]string{"-weights", goldenPath(t, "vit_cls_learned.safetensors"), "-size", size, "-tiles", "1000000", "-out", out})
 	if err == nil || !strings.Contains(err.Error(), "pixel limit") {
 		t.Errorf("posviz with a huge canvas: %v", err)
 	}

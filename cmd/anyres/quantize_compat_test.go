@@ -46,7 +46,8 @@ func writeOldInt8(t *testing.T, weights, out string) {
 // rewrite (no smoothing factors) still loads in every family, at int8
 // with its layers after a norm dequantized, rewritten and quantized
 // again: within int8's goal (features cosine ≥ 0.999) of the float32
-// model, as quantizing the float32 file at load is.
+// model, as quantizing the float32 file at load is (or, where that is
+// below the goal, as close as it).
 func TestOldInt8Checkpoint(t *testing.T) {
 	for _, name := range golden.Models(t) {
 		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
@@ -97,8 +98,10 @@ func TestOldInt8Checkpoint(t *testing.T) {
 				between = min(between, cos(b.Tokens, c.Tokens))
 			}
 			t.Logf("features cosine to float32: old int8 file at int8 %.6f, int8 at load %.6f (between them %.6f)", worst, worstAtLoad, between)
-			if worst < 0.999 {
-				t.Errorf("old int8 file: features cosine %.6f to float32 < 0.999", worst)
+			// The goal, or int8 at load's own cosine where that is below it (a
+			// post-norm model, nothing folded, at its 7-bit noise floor).
+			if goal := min(0.999, worstAtLoad); worst < goal {
+				t.Errorf("old int8 file: features cosine %.6f to float32 < %.6f", worst, goal)
 			}
 		})
 	}

@@ -27,17 +27,6 @@ func loadGolden(t testing.TB, opts options) (*golden.File, *Model) {
 	return f, m
 }
 
-// largest is the case with the most pixels.
-func largest(cs []familytest.Case) familytest.Case {
-	best := cs[0]
-	for _, c := range cs[1:] {
-		if c.Image.H*c.Image.W > best.Image.H*best.Image.W {
-			best = c
-		}
-	}
-	return best
-}
-
 // TestInferConfig: the architecture read from the shapes and hub config is
 // the one timm built (timm_kwargs).
 func TestInferConfig(t *testing.T) {
@@ -86,7 +75,7 @@ func TestGolden(t *testing.T) {
 		for k, order := range [][]int{fwd, back, back} {
 			m.pack = packTokens
 			if k == 2 {
-				m.pack = m.firstTokens(largest(cs).Image)
+				m.pack = m.firstTokens(familytest.Largest(cs).Image)
 			}
 			imgs := make([]nn.Image, len(order))
 			for i, j := range order {
@@ -110,7 +99,7 @@ func TestGolden(t *testing.T) {
 // TestThreads: results are bit-identical for any number of workers.
 func TestThreads(t *testing.T) {
 	f, _ := loadGolden(t, options{})
-	c := largest(familytest.Cases(t, f))
+	c := familytest.Largest(familytest.Cases(t, f))
 	familytest.PerLevel(t, func(t *testing.T) {
 		familytest.Threads(t, func(n int) nn.Net {
 			_, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: n}})
@@ -124,7 +113,7 @@ func TestThreads(t *testing.T) {
 func TestNoAllocs(t *testing.T) {
 	f, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: 2}})
 	cs := familytest.Cases(t, f)
-	familytest.NoAllocs(t, m, largest(cs).Image)
+	familytest.NoAllocs(t, m, familytest.Largest(cs).Image)
 	imgs := make([]nn.Image, len(cs))
 	for i, c := range cs {
 		imgs[i] = c.Image

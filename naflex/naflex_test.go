@@ -78,17 +78,6 @@ func validRows(p Patches, b int) int {
 	return n
 }
 
-func maxDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	d := 0.0
-	for i := range a {
-		d = max(d, math.Abs(float64(a[i]-b[i])))
-	}
-	return d
-}
-
 // TestGolden runs timm's single images and its padded NaFlex batch at
 // every kernel level: features and logits within 1e-4 of timm's, and the
 // packed batch's rows equal to the single runs of the same images.
@@ -117,9 +106,9 @@ func TestGolden(t *testing.T) {
 			golden.Close(t, "batch image "+string(rune('0'+b))+" logits", outs[b].Logits, logits[b*nc:(b+1)*nc], 1e-4, 0)
 			// The golden batch holds the single cases' images, in order.
 			if b < len(single) {
-				if outs[b].Grid != single[b].Grid || maxDiff(outs[b].Tokens, single[b].Tokens) != 0 || maxDiff(outs[b].Logits, single[b].Logits) != 0 {
+				if outs[b].Grid != single[b].Grid || familytest.MaxDiff(outs[b].Tokens, single[b].Tokens) != 0 || familytest.MaxDiff(outs[b].Logits, single[b].Logits) != 0 {
 					t.Errorf("batch image %d: grid %v, differs from its single run (grid %v) by %g", b, outs[b].Grid, single[b].Grid,
-						maxDiff(outs[b].Tokens, single[b].Tokens))
+						familytest.MaxDiff(outs[b].Tokens, single[b].Tokens))
 				}
 			}
 		}
@@ -142,7 +131,7 @@ func TestThreads(t *testing.T) {
 				continue
 			}
 			for b := range outs {
-				if d := maxDiff(outs[b].Tokens, want[b].Tokens) + maxDiff(outs[b].Logits, want[b].Logits); d != 0 {
+				if d := familytest.MaxDiff(outs[b].Tokens, want[b].Tokens) + familytest.MaxDiff(outs[b].Logits, want[b].Logits); d != 0 {
 					t.Errorf("%d threads: image %d differs from 1 thread by %g", threads, b, d)
 				}
 			}

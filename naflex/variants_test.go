@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/nn"
 )
 
@@ -62,8 +63,8 @@ func TestVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range outs {
-				if maxDiff(outs[i].Tokens, single[i].Tokens) != 0 || maxDiff(outs[i].Pooled, single[i].Pooled) != 0 ||
-					maxDiff(outs[i].Logits, single[i].Logits) != 0 || outs[i].Prefix != v.cfg.Prefix() {
+				if familytest.MaxDiff(outs[i].Tokens, single[i].Tokens) != 0 || familytest.MaxDiff(outs[i].Pooled, single[i].Pooled) != 0 ||
+					familytest.MaxDiff(outs[i].Logits, single[i].Logits) != 0 || outs[i].Prefix != v.cfg.Prefix() {
 					t.Errorf("image %d: the padded batch differs from the single run", i)
 				}
 			}

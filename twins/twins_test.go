@@ -37,20 +37,6 @@ func loadGolden(t testing.TB, file string, opts options) (*golden.File, *Model) 
 	return f, m
 }
 
-// largest is the case with the most pixels, the one that exercises the
-// most work items.
-func largest(cs []familytest.Case) familytest.Case {
-	best := cs[0]
-	for _, c := range cs[1:] {
-		if c.Image.H*c.Image.W > best.Image.H*best.Image.W {
-			best = c
-		}
-	}
-	return best
-}
-
-func maxDiff(a, b []float32) float64 { return familytest.MaxDiff(a, b) }
-
 // TestInferConfig: the architecture read from the shapes and hub config is
 // the one timm built (timm_kwargs).
 func TestInferConfig(t *testing.T) {
@@ -107,7 +93,7 @@ func TestGolden(t *testing.T) {
 				// The last batch runs in several packed passes.
 				m.pack = packTokens
 				if k == 3 {
-					m.pack = m.firstTokens(largest(cs).Image)
+					m.pack = m.firstTokens(familytest.Largest(cs).Image)
 				}
 				batch := make([]nn.Image, len(order))
 				for i, j := range order {
@@ -118,7 +104,7 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i, j := range order {
-					if outs[i].Grid != single[j].Grid || maxDiff(outs[i].Tokens, single[j].Tokens) != 0 || maxDiff(outs[i].Logits, single[j].Logits) != 0 {
+					if outs[i].Grid != single[j].Grid || familytest.MaxDiff(outs[i].Tokens, single[j].Tokens) != 0 || familytest.MaxDiff(outs[i].Logits, single[j].Logits) != 0 {
 						t.Errorf("batch %v: %s differs from its single run", order, cs[j].Name)
 					}
 				}
@@ -147,7 +133,7 @@ func rev(n int) []int {
 func TestThreads(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
 		f, _ := loadGolden(t, file, options{})
-		c := largest(familytest.Cases(t, f))
+		c := familytest.Largest(familytest.Cases(t, f))
 		familytest.PerLevel(t, func(t *testing.T) {
 			familytest.Threads(t, func(n int) nn.Net {
 				_, m := loadGolden(t, file, options{RunOptions: nn.RunOptions{Threads: n}})
@@ -178,7 +164,7 @@ func TestConcurrentUse(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					if d := maxDiff(out.Tokens, want[i].Tokens); d != 0 {
+					if d := familytest.MaxDiff(out.Tokens, want[i].Tokens); d != 0 {
 						t.Errorf("goroutine %d: %s differs by %g", g, cs[i].Name, d)
 					}
 				}
@@ -194,7 +180,7 @@ func TestNoAllocs(t *testing.T) {
 	perFile(t, func(t *testing.T, file string) {
 		f, m := loadGolden(t, file, options{RunOptions: nn.RunOptions{Threads: 2}})
 		cs := familytest.Cases(t, f)
-		familytest.NoAllocs(t, m, largest(cs).Image)
+		familytest.NoAllocs(t, m, familytest.Largest(cs).Image)
 		imgs := make([]nn.Image, len(cs))
 		for i, c := range cs {
 			imgs[i] = c.Image

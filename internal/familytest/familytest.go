@@ -194,3 +194,15 @@ func NoAllocs(t *testing.T, m nn.Net, img nn.Image) {
 		t.Errorf("%v allocations per warm forward after a garbage collection", n)
 	}
 }
+
+// Largest is the case with the most pixels: the one that makes the most
+// work items, so the one thread and allocation tests run.
+func Largest(cs []Case) Case {
+	best := cs[0]
+	for _, c := range cs[1:] {
+		if c.Image.H*c.Image.W > best.Image.H*best.Image.W {
+			best = c
+		}
+	}
+	return best
+}

@@ -22,6 +22,11 @@ type gemmMicro struct {
 	mr, nr  int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
 	mc, kc  int // largest row block (a multiple of mr) and K block
 	kernel  []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+	// kernelA, when set, holds the same kernels reading A in place (row
+	// r's K steps at a[r·lda:], k of them), which the driver uses instead
+	// of packing A when A is not transposed and alpha is 1. They run the
+	// same FMAs in the same order, so the choice never changes a bit.
+	kernelA []func(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 	fusedEp bool
 	// pfLines is how many cache lines from pf a kernel prefetches per
 	// main-loop iteration (unroll K steps); 0 when it ignores pf. pf must
@@ -241,9 +246,12 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 	// fuse: full tiles of the last K block get the bias (and the residual
 	// unless an activation comes between) added in the kernel's registers.
 	fuse := mk.fusedEp && hasEp
+	direct := g.direct()
 	for p0 := 0; p0 < k; p0 += p.kc {
 		kc := min(p.kc, k-p0)
-		packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
+		if !direct {
+			packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
+		}
 		last := p0+kc == k
 		add := 0
 		if p0 > 0 || g.beta != 0 {
@@ -278,8 +286,7 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 				if p0 == 0 && g.beta != 0 && g.beta != 1 {
 					g.scaleTile(i, h, j, w)
 				}
-				a := &s.a[r*mr*kc]
-				kern := mk.kernel[h-1]
+				a := g.tileA(s, direct, r, i, p0, kc)
 				if w == nr {
 					if last && fuse {
 						s.ep = tileEpilogue{}
@@ -289,14 +296,14 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 						if ep.Residual != nil && ep.Act == ActNone {
 							s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
 						}
-						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, r, kc, b0))
+						g.micro(direct, h, kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, r, kc, b0))
 						continue
 					}
-					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, r, kc, b0))
+					g.micro(direct, h, kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, r, kc, b0))
 				} else {
 					// Right edge: compute the full tile into scratch,
 					// then merge the columns that exist.
-					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, r, kc, b0))
+					g.micro(direct, h, kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, r, kc, b0))
 					g.mergeTile(s.tile, nr, i, h, j, w, add)
 				}
 				if last && hasEp {
@@ -308,6 +315,32 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 			g.finishRows(i0, i1, j0, j1)
 		}
 	}
+}
+
+// direct reports whether the call reads A in place rather than packing
+// it: the level has the kernels, and A needs neither a transpose nor a
+// scale. Packing cost ~2% of a ViT-B/16 forward (an 8×8 transpose per
+// block of every K block); the direct kernels read the same values.
+func (g *gemmCall) direct() bool {
+	return g.mk.kernelA != nil && !g.transA && g.alpha == 1
+}
+
+// tileA is the A a row tile's kernel reads: the tile's first row at K
+// step p0 in place (direct), or panel r of the packed block.
+func (g *gemmCall) tileA(s *gemmScratch, direct bool, r, i, p0, kc int) *float32 {
+	if direct {
+		return &g.a[i*g.lda+p0]
+	}
+	return &s.a[r*g.mk.mr*kc]
+}
+
+// micro runs the h-row kernel on A from tileA.
+func (g *gemmCall) micro(direct bool, h, kc int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32) {
+	if direct {
+		g.mk.kernelA[h-1](kc, a, g.lda, b0, b1, c, ldc, add, ep, pf)
+		return
+	}
+	g.mk.kernel[h-1](kc, a, b0, b1, c, ldc, add, ep, pf)
 }
 
 // nextB is the packed B the sweep reads after the current tile column: up

@@ -19,9 +19,9 @@ import (
 // and apply it to the accumulators before the store; otherwise they ignore
 // it and the driver's finishTile applies the epilogue to the stored tile.
 type gemmMicro struct {
-	mr, nr  int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
-	mc, kc  int // largest row block (a multiple of mr) and K block
-	kernel  []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+	mr, nr int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
+	mc, kc int // largest row block (a multiple of mr) and K block
+	kernel []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 	// kernelA, when set, holds the same kernels reading A in place (row
 	// r's K steps at a[r·lda:], k of them), which the driver uses instead
 	// of packing A when A is not transposed and alpha is 1. They run the

@@ -187,7 +187,7 @@ func gemmRun(g *gemmCall) {
 		gemmRunParallel(*g, p, items, workers)
 		return
 	}
-	s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
+	s := getScratch(g.packLen(&p), p.mk.mr*p.mk.nr)
 	for it := 0; it < items; it++ {
 		g.runItem(&p, s, it/p.colChunks, it%p.colChunks, 0)
 	}
@@ -202,7 +202,7 @@ func gemmRun(g *gemmCall) {
 func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 	var next atomic.Int64
 	work := func(w int) {
-		s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
+		s := getScratch(g.packLen(&p), p.mk.mr*p.mk.nr)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -221,11 +221,12 @@ func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 }
 
 // runItem computes one row block × column chunk of C: for each K block,
-// pack that slice of A once, then sweep the tiles, B panel outer, so each
-// B panel is read from memory once per row block and its row tiles reuse
-// it from L2. At kc=768 neither fits L1 (a 32-column B panel is 96 KiB, a
-// 14-row A panel 42 KiB): every K step streams both from L2, and the only
-// help is the kernel's prefetch of the next tile column's B (pf).
+// pack that slice of A once (unless the kernels read it in place), then
+// sweep the tiles, B panel outer, so each B panel is read from memory once
+// per row block and its row tiles reuse it from L2. At kc=768 neither fits
+// L1 (a 32-column B panel is 96 KiB, a 14-row slice of A 42 KiB): every K
+// step streams both from L2, and the only help is the kernel's prefetch of
+// the next tile column's B (pf).
 //
 // start (in [0, 1)) rotates where the sweep over the chunk's tiles begins;
 // the order of tiles never changes a tile's result.
@@ -323,6 +324,15 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 // block of every K block); the direct kernels read the same values.
 func (g *gemmCall) direct() bool {
 	return g.mk.kernelA != nil && !g.transA && g.alpha == 1
+}
+
+// packLen is the room a worker needs for a packed block of A: none when
+// the kernels read A in place.
+func (g *gemmCall) packLen(p *gemmPlan) int {
+	if g.direct() {
+		return 0
+	}
+	return p.mc*p.kc + gemmPackSlack
 }
 
 // tileA is the A a row tile's kernel reads: the tile's first row at K

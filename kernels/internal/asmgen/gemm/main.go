@@ -145,6 +145,15 @@ func prologue(w *bytes.Buffer, name string, f frame) {
 			fmt.Fprintf(w, "\tLEAQ (%s)(AX*4), %s\n", aBases[g-1], aBases[g])
 		}
 	}
+	if f.pfC > 0 {
+		w.WriteString("\t// Prefetch C's rows: the store reads or overwrites them after the K loop.\n\tMOVQ DI, BX\n")
+		for r := 0; r < f.h; r++ {
+			fmt.Fprintf(w, "\tPREFETCHT0 (BX)\n\tPREFETCHT0 %d(BX)\n", f.pfC-1)
+			if r < f.h-1 {
+				w.WriteString("\tADDQ R9, BX\n")
+			}
+		}
+	}
 }
 
 // aBases are the direct kernels' row pointers: row 4g+j of the tile is
@@ -156,6 +165,7 @@ var aBases = []string{"SI", "R12", "R13", "R15"}
 type frame struct {
 	direct bool
 	mr, h  int
+	pfC    int // when > 0, prefetch the tile's C rows (pfC bytes each) before the K loop
 }
 
 func (f frame) off(name string) int {
@@ -290,8 +300,11 @@ func avx2(w *bytes.Buffer, h int) {
 }
 
 // avx2Direct is avx2 reading A in place: row r of the tile at a + r·lda.
+// It also prefetches the tile's C rows before the K loop, so the store at
+// the end does not wait on them (measured ~1–4% on the ViT-B shapes, see
+// bench/peers/README.md).
 func avx2Direct(w *bytes.Buffer, h int) {
-	avx2Kernel(w, fmt.Sprintf("gemmAVX2Ax%d", h), frame{direct: true, mr: 6, h: h})
+	avx2Kernel(w, fmt.Sprintf("gemmAVX2Ax%d", h), frame{direct: true, mr: 6, h: h, pfC: 64})
 }
 
 func avx2Kernel(w *bytes.Buffer, name string, f frame) {
@@ -325,9 +338,10 @@ func avx512(w *bytes.Buffer, h int) {
 	avx512Kernel(w, fmt.Sprintf("gemmAVX512x%d", h), frame{mr: 14, h: h})
 }
 
-// avx512Direct is avx512 reading A in place: row r of the tile at a + r·lda.
+// avx512Direct is avx512 reading A in place: row r of the tile at a + r·lda,
+// with C's rows prefetched as in avx2Direct.
 func avx512Direct(w *bytes.Buffer, h int) {
-	avx512Kernel(w, fmt.Sprintf("gemmAVX512Ax%d", h), frame{direct: true, mr: 14, h: h})
+	avx512Kernel(w, fmt.Sprintf("gemmAVX512Ax%d", h), frame{direct: true, mr: 14, h: h, pfC: 128})
 }
 
 func avx512Kernel(w *bytes.Buffer, name string, f frame) {

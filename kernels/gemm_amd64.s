@@ -24,7 +24,7 @@ TEXT ·gemmAVX2x1(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX2x1_tail
 gemmAVX2x1_main:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -32,21 +32,21 @@ gemmAVX2x1_main:
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·6+r] · b[1]
+	// acc[r] += a[r][1] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
 	VMOVUPS 96(DX), Y13
 	VBROADCASTSS 24(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
-	// acc[r] += a[2·6+r] · b[2]
+	// acc[r] += a[r][2] · b[2]
 	PREFETCHT0 640(DX)
 	VMOVUPS 128(DX), Y12
 	VMOVUPS 160(DX), Y13
 	VBROADCASTSS 48(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
-	// acc[r] += a[3·6+r] · b[3]
+	// acc[r] += a[r][3] · b[3]
 	PREFETCHT0 704(DX)
 	VMOVUPS 192(DX), Y12
 	VMOVUPS 224(DX), Y13
@@ -62,7 +62,7 @@ gemmAVX2x1_tail:
 	TESTQ CX, CX
 	JZ gemmAVX2x1_store
 gemmAVX2x1_step:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -136,7 +136,7 @@ TEXT ·gemmAVX2x2(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX2x2_tail
 gemmAVX2x2_main:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -147,7 +147,7 @@ gemmAVX2x2_main:
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·6+r] · b[1]
+	// acc[r] += a[r][1] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
 	VMOVUPS 96(DX), Y13
@@ -157,7 +157,7 @@ gemmAVX2x2_main:
 	VBROADCASTSS 28(SI), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
-	// acc[r] += a[2·6+r] · b[2]
+	// acc[r] += a[r][2] · b[2]
 	PREFETCHT0 640(DX)
 	VMOVUPS 128(DX), Y12
 	VMOVUPS 160(DX), Y13
@@ -167,7 +167,7 @@ gemmAVX2x2_main:
 	VBROADCASTSS 52(SI), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
-	// acc[r] += a[3·6+r] · b[3]
+	// acc[r] += a[r][3] · b[3]
 	PREFETCHT0 704(DX)
 	VMOVUPS 192(DX), Y12
 	VMOVUPS 224(DX), Y13
@@ -186,7 +186,7 @@ gemmAVX2x2_tail:
 	TESTQ CX, CX
 	JZ gemmAVX2x2_store
 gemmAVX2x2_step:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -276,7 +276,7 @@ TEXT ·gemmAVX2x3(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX2x3_tail
 gemmAVX2x3_main:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -290,7 +290,7 @@ gemmAVX2x3_main:
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·6+r] · b[1]
+	// acc[r] += a[r][1] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
 	VMOVUPS 96(DX), Y13
@@ -303,7 +303,7 @@ gemmAVX2x3_main:
 	VBROADCASTSS 32(SI), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
-	// acc[r] += a[2·6+r] · b[2]
+	// acc[r] += a[r][2] · b[2]
 	PREFETCHT0 640(DX)
 	VMOVUPS 128(DX), Y12
 	VMOVUPS 160(DX), Y13
@@ -316,7 +316,7 @@ gemmAVX2x3_main:
 	VBROADCASTSS 56(SI), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
-	// acc[r] += a[3·6+r] · b[3]
+	// acc[r] += a[r][3] · b[3]
 	PREFETCHT0 704(DX)
 	VMOVUPS 192(DX), Y12
 	VMOVUPS 224(DX), Y13
@@ -338,7 +338,7 @@ gemmAVX2x3_tail:
 	TESTQ CX, CX
 	JZ gemmAVX2x3_store
 gemmAVX2x3_step:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -444,7 +444,7 @@ TEXT ·gemmAVX2x4(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX2x4_tail
 gemmAVX2x4_main:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -461,7 +461,7 @@ gemmAVX2x4_main:
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·6+r] · b[1]
+	// acc[r] += a[r][1] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
 	VMOVUPS 96(DX), Y13
@@ -477,7 +477,7 @@ gemmAVX2x4_main:
 	VBROADCASTSS 36(SI), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
-	// acc[r] += a[2·6+r] · b[2]
+	// acc[r] += a[r][2] · b[2]
 	PREFETCHT0 640(DX)
 	VMOVUPS 128(DX), Y12
 	VMOVUPS 160(DX), Y13
@@ -493,7 +493,7 @@ gemmAVX2x4_main:
 	VBROADCASTSS 60(SI), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
-	// acc[r] += a[3·6+r] · b[3]
+	// acc[r] += a[r][3] · b[3]
 	PREFETCHT0 704(DX)
 	VMOVUPS 192(DX), Y12
 	VMOVUPS 224(DX), Y13
@@ -518,7 +518,7 @@ gemmAVX2x4_tail:
 	TESTQ CX, CX
 	JZ gemmAVX2x4_store
 gemmAVX2x4_step:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -640,7 +640,7 @@ TEXT ·gemmAVX2x5(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX2x5_tail
 gemmAVX2x5_main:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -660,7 +660,7 @@ gemmAVX2x5_main:
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·6+r] · b[1]
+	// acc[r] += a[r][1] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
 	VMOVUPS 96(DX), Y13
@@ -679,7 +679,7 @@ gemmAVX2x5_main:
 	VBROADCASTSS 40(SI), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
-	// acc[r] += a[2·6+r] · b[2]
+	// acc[r] += a[r][2] · b[2]
 	PREFETCHT0 640(DX)
 	VMOVUPS 128(DX), Y12
 	VMOVUPS 160(DX), Y13
@@ -698,7 +698,7 @@ gemmAVX2x5_main:
 	VBROADCASTSS 64(SI), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
-	// acc[r] += a[3·6+r] · b[3]
+	// acc[r] += a[r][3] · b[3]
 	PREFETCHT0 704(DX)
 	VMOVUPS 192(DX), Y12
 	VMOVUPS 224(DX), Y13
@@ -726,7 +726,7 @@ gemmAVX2x5_tail:
 	TESTQ CX, CX
 	JZ gemmAVX2x5_store
 gemmAVX2x5_step:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -864,7 +864,7 @@ TEXT ·gemmAVX2x6(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX2x6_tail
 gemmAVX2x6_main:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -887,7 +887,7 @@ gemmAVX2x6_main:
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·6+r] · b[1]
+	// acc[r] += a[r][1] · b[1]
 	PREFETCHT0 576(DX)
 	VMOVUPS 64(DX), Y12
 	VMOVUPS 96(DX), Y13
@@ -909,7 +909,7 @@ gemmAVX2x6_main:
 	VBROADCASTSS 44(SI), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	// acc[r] += a[2·6+r] · b[2]
+	// acc[r] += a[r][2] · b[2]
 	PREFETCHT0 640(DX)
 	VMOVUPS 128(DX), Y12
 	VMOVUPS 160(DX), Y13
@@ -931,7 +931,7 @@ gemmAVX2x6_main:
 	VBROADCASTSS 68(SI), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	// acc[r] += a[3·6+r] · b[3]
+	// acc[r] += a[r][3] · b[3]
 	PREFETCHT0 704(DX)
 	VMOVUPS 192(DX), Y12
 	VMOVUPS 224(DX), Y13
@@ -962,7 +962,7 @@ gemmAVX2x6_tail:
 	TESTQ CX, CX
 	JZ gemmAVX2x6_store
 gemmAVX2x6_step:
-	// acc[r] += a[0·6+r] · b[0]
+	// acc[r] += a[r][0] · b[0]
 	PREFETCHT0 512(DX)
 	VMOVUPS 0(DX), Y12
 	VMOVUPS 32(DX), Y13
@@ -1104,27 +1104,27 @@ TEXT ·gemmAVX512x1(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x1_tail
 gemmAVX512x1_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
 	VFMADD231PS Z28, Z30, Z0
 	VFMADD231PS Z29, Z30, Z1
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -1140,7 +1140,7 @@ gemmAVX512x1_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x1_store
 gemmAVX512x1_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1214,7 +1214,7 @@ TEXT ·gemmAVX512x2(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x2_tail
 gemmAVX512x2_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1224,7 +1224,7 @@ gemmAVX512x2_main:
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -1234,7 +1234,7 @@ gemmAVX512x2_main:
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -1243,7 +1243,7 @@ gemmAVX512x2_main:
 	VBROADCASTSS 116(SI), Z31
 	VFMADD231PS Z28, Z31, Z2
 	VFMADD231PS Z29, Z31, Z3
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -1262,7 +1262,7 @@ gemmAVX512x2_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x2_store
 gemmAVX512x2_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1352,7 +1352,7 @@ TEXT ·gemmAVX512x3(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x3_tail
 gemmAVX512x3_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1365,7 +1365,7 @@ gemmAVX512x3_main:
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -1378,7 +1378,7 @@ gemmAVX512x3_main:
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -1390,7 +1390,7 @@ gemmAVX512x3_main:
 	VBROADCASTSS 120(SI), Z30
 	VFMADD231PS Z28, Z30, Z4
 	VFMADD231PS Z29, Z30, Z5
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -1412,7 +1412,7 @@ gemmAVX512x3_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x3_store
 gemmAVX512x3_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1518,7 +1518,7 @@ TEXT ·gemmAVX512x4(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x4_tail
 gemmAVX512x4_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1534,7 +1534,7 @@ gemmAVX512x4_main:
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -1550,7 +1550,7 @@ gemmAVX512x4_main:
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -1565,7 +1565,7 @@ gemmAVX512x4_main:
 	VBROADCASTSS 124(SI), Z31
 	VFMADD231PS Z28, Z31, Z6
 	VFMADD231PS Z29, Z31, Z7
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -1590,7 +1590,7 @@ gemmAVX512x4_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x4_store
 gemmAVX512x4_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1712,7 +1712,7 @@ TEXT ·gemmAVX512x5(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x5_tail
 gemmAVX512x5_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1731,7 +1731,7 @@ gemmAVX512x5_main:
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -1750,7 +1750,7 @@ gemmAVX512x5_main:
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -1768,7 +1768,7 @@ gemmAVX512x5_main:
 	VBROADCASTSS 128(SI), Z30
 	VFMADD231PS Z28, Z30, Z8
 	VFMADD231PS Z29, Z30, Z9
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -1796,7 +1796,7 @@ gemmAVX512x5_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x5_store
 gemmAVX512x5_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1934,7 +1934,7 @@ TEXT ·gemmAVX512x6(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x6_tail
 gemmAVX512x6_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -1956,7 +1956,7 @@ gemmAVX512x6_main:
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -1978,7 +1978,7 @@ gemmAVX512x6_main:
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -1999,7 +1999,7 @@ gemmAVX512x6_main:
 	VBROADCASTSS 132(SI), Z31
 	VFMADD231PS Z28, Z31, Z10
 	VFMADD231PS Z29, Z31, Z11
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -2030,7 +2030,7 @@ gemmAVX512x6_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x6_store
 gemmAVX512x6_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -2184,7 +2184,7 @@ TEXT ·gemmAVX512x7(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x7_tail
 gemmAVX512x7_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -2209,7 +2209,7 @@ gemmAVX512x7_main:
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -2234,7 +2234,7 @@ gemmAVX512x7_main:
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -2258,7 +2258,7 @@ gemmAVX512x7_main:
 	VBROADCASTSS 136(SI), Z30
 	VFMADD231PS Z28, Z30, Z12
 	VFMADD231PS Z29, Z30, Z13
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -2292,7 +2292,7 @@ gemmAVX512x7_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x7_store
 gemmAVX512x7_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -2462,7 +2462,7 @@ TEXT ·gemmAVX512x8(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x8_tail
 gemmAVX512x8_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -2490,7 +2490,7 @@ gemmAVX512x8_main:
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -2518,7 +2518,7 @@ gemmAVX512x8_main:
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -2545,7 +2545,7 @@ gemmAVX512x8_main:
 	VBROADCASTSS 140(SI), Z31
 	VFMADD231PS Z28, Z31, Z14
 	VFMADD231PS Z29, Z31, Z15
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -2582,7 +2582,7 @@ gemmAVX512x8_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x8_store
 gemmAVX512x8_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -2768,7 +2768,7 @@ TEXT ·gemmAVX512x9(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x9_tail
 gemmAVX512x9_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -2799,7 +2799,7 @@ gemmAVX512x9_main:
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -2830,7 +2830,7 @@ gemmAVX512x9_main:
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -2860,7 +2860,7 @@ gemmAVX512x9_main:
 	VBROADCASTSS 144(SI), Z30
 	VFMADD231PS Z28, Z30, Z16
 	VFMADD231PS Z29, Z30, Z17
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -2900,7 +2900,7 @@ gemmAVX512x9_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x9_store
 gemmAVX512x9_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -3102,7 +3102,7 @@ TEXT ·gemmAVX512x10(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x10_tail
 gemmAVX512x10_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -3136,7 +3136,7 @@ gemmAVX512x10_main:
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -3170,7 +3170,7 @@ gemmAVX512x10_main:
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -3203,7 +3203,7 @@ gemmAVX512x10_main:
 	VBROADCASTSS 148(SI), Z31
 	VFMADD231PS Z28, Z31, Z18
 	VFMADD231PS Z29, Z31, Z19
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -3246,7 +3246,7 @@ gemmAVX512x10_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x10_store
 gemmAVX512x10_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -3464,7 +3464,7 @@ TEXT ·gemmAVX512x11(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x11_tail
 gemmAVX512x11_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -3501,7 +3501,7 @@ gemmAVX512x11_main:
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -3538,7 +3538,7 @@ gemmAVX512x11_main:
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -3574,7 +3574,7 @@ gemmAVX512x11_main:
 	VBROADCASTSS 152(SI), Z30
 	VFMADD231PS Z28, Z30, Z20
 	VFMADD231PS Z29, Z30, Z21
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -3620,7 +3620,7 @@ gemmAVX512x11_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x11_store
 gemmAVX512x11_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -3854,7 +3854,7 @@ TEXT ·gemmAVX512x12(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x12_tail
 gemmAVX512x12_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -3894,7 +3894,7 @@ gemmAVX512x12_main:
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -3934,7 +3934,7 @@ gemmAVX512x12_main:
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -3973,7 +3973,7 @@ gemmAVX512x12_main:
 	VBROADCASTSS 156(SI), Z31
 	VFMADD231PS Z28, Z31, Z22
 	VFMADD231PS Z29, Z31, Z23
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -4022,7 +4022,7 @@ gemmAVX512x12_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x12_store
 gemmAVX512x12_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -4272,7 +4272,7 @@ TEXT ·gemmAVX512x13(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x13_tail
 gemmAVX512x13_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -4315,7 +4315,7 @@ gemmAVX512x13_main:
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -4358,7 +4358,7 @@ gemmAVX512x13_main:
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -4400,7 +4400,7 @@ gemmAVX512x13_main:
 	VBROADCASTSS 160(SI), Z30
 	VFMADD231PS Z28, Z30, Z24
 	VFMADD231PS Z29, Z30, Z25
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -4452,7 +4452,7 @@ gemmAVX512x13_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x13_store
 gemmAVX512x13_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -4718,7 +4718,7 @@ TEXT ·gemmAVX512x14(SB), NOSPLIT, $0-72
 	TESTQ BX, BX
 	JZ gemmAVX512x14_tail
 gemmAVX512x14_main:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -4764,7 +4764,7 @@ gemmAVX512x14_main:
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
 	PREFETCHT1 0(R11)
-	// acc[r] += a[1·14+r] · (b0[1], b1[1])
+	// acc[r] += a[r][1] · (b0[1], b1[1])
 	VMOVUPS 64(DX), Z28
 	VMOVUPS 64(R8), Z29
 	VBROADCASTSS 56(SI), Z30
@@ -4810,7 +4810,7 @@ gemmAVX512x14_main:
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
 	PREFETCHT1 64(R11)
-	// acc[r] += a[2·14+r] · (b0[2], b1[2])
+	// acc[r] += a[r][2] · (b0[2], b1[2])
 	VMOVUPS 128(DX), Z28
 	VMOVUPS 128(R8), Z29
 	VBROADCASTSS 112(SI), Z30
@@ -4855,7 +4855,7 @@ gemmAVX512x14_main:
 	VBROADCASTSS 164(SI), Z31
 	VFMADD231PS Z28, Z31, Z26
 	VFMADD231PS Z29, Z31, Z27
-	// acc[r] += a[3·14+r] · (b0[3], b1[3])
+	// acc[r] += a[r][3] · (b0[3], b1[3])
 	VMOVUPS 192(DX), Z28
 	VMOVUPS 192(R8), Z29
 	VBROADCASTSS 168(SI), Z30
@@ -4910,7 +4910,7 @@ gemmAVX512x14_tail:
 	TESTQ CX, CX
 	JZ gemmAVX512x14_store
 gemmAVX512x14_step:
-	// acc[r] += a[0·14+r] · (b0[0], b1[0])
+	// acc[r] += a[r][0] · (b0[0], b1[0])
 	VMOVUPS 0(DX), Z28
 	VMOVUPS 0(R8), Z29
 	VBROADCASTSS 0(SI), Z30
@@ -5099,6 +5099,5664 @@ gemmAVX512x14_res:
 
 	// C = acc.
 gemmAVX512x14_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z17, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z18, 0(R10)
+	VMOVUPS Z19, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z20, 0(R10)
+	VMOVUPS Z21, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z22, 0(R10)
+	VMOVUPS Z23, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z24, 0(R10)
+	VMOVUPS Z25, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z26, 0(R10)
+	VMOVUPS Z27, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX2Ax1(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2Ax1(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX2Ax1_tail
+gemmAVX2Ax1_main:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · b[1]
+	PREFETCHT0 576(DX)
+	VMOVUPS 64(DX), Y12
+	VMOVUPS 96(DX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	// acc[r] += a[r][2] · b[2]
+	PREFETCHT0 640(DX)
+	VMOVUPS 128(DX), Y12
+	VMOVUPS 160(DX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	// acc[r] += a[r][3] · b[3]
+	PREFETCHT0 704(DX)
+	VMOVUPS 192(DX), Y12
+	VMOVUPS 224(DX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ $64, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ gemmAVX2Ax1_main
+gemmAVX2Ax1_tail:
+	TESTQ CX, CX
+	JZ gemmAVX2Ax1_store
+gemmAVX2Ax1_step:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ $4, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ gemmAVX2Ax1_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX2Ax1_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax1_ep
+	VADDPS 0(R10), Y0, Y0
+	VADDPS 32(R10), Y1, Y1
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2Ax1_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax1_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2Ax1_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2Ax1_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2Ax1_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+
+	// C = acc.
+gemmAVX2Ax1_set:
+	MOVQ DI, R10
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX2Ax2(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2Ax2(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX2Ax2_tail
+gemmAVX2Ax2_main:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · b[1]
+	PREFETCHT0 576(DX)
+	VMOVUPS 64(DX), Y12
+	VMOVUPS 96(DX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	// acc[r] += a[r][2] · b[2]
+	PREFETCHT0 640(DX)
+	VMOVUPS 128(DX), Y12
+	VMOVUPS 160(DX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	// acc[r] += a[r][3] · b[3]
+	PREFETCHT0 704(DX)
+	VMOVUPS 192(DX), Y12
+	VMOVUPS 224(DX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ $64, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ gemmAVX2Ax2_main
+gemmAVX2Ax2_tail:
+	TESTQ CX, CX
+	JZ gemmAVX2Ax2_store
+gemmAVX2Ax2_step:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ $4, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ gemmAVX2Ax2_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX2Ax2_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax2_ep
+	VADDPS 0(R10), Y0, Y0
+	VADDPS 32(R10), Y1, Y1
+	ADDQ R9, R10
+	VADDPS 0(R10), Y2, Y2
+	VADDPS 32(R10), Y3, Y3
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2Ax2_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax2_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2Ax2_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2Ax2_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2Ax2_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+
+	// C = acc.
+gemmAVX2Ax2_set:
+	MOVQ DI, R10
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y2, 0(R10)
+	VMOVUPS Y3, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX2Ax3(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2Ax3(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX2Ax3_tail
+gemmAVX2Ax3_main:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · b[1]
+	PREFETCHT0 576(DX)
+	VMOVUPS 64(DX), Y12
+	VMOVUPS 96(DX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	// acc[r] += a[r][2] · b[2]
+	PREFETCHT0 640(DX)
+	VMOVUPS 128(DX), Y12
+	VMOVUPS 160(DX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	// acc[r] += a[r][3] · b[3]
+	PREFETCHT0 704(DX)
+	VMOVUPS 192(DX), Y12
+	VMOVUPS 224(DX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ $64, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ gemmAVX2Ax3_main
+gemmAVX2Ax3_tail:
+	TESTQ CX, CX
+	JZ gemmAVX2Ax3_store
+gemmAVX2Ax3_step:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ $4, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ gemmAVX2Ax3_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX2Ax3_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax3_ep
+	VADDPS 0(R10), Y0, Y0
+	VADDPS 32(R10), Y1, Y1
+	ADDQ R9, R10
+	VADDPS 0(R10), Y2, Y2
+	VADDPS 32(R10), Y3, Y3
+	ADDQ R9, R10
+	VADDPS 0(R10), Y4, Y4
+	VADDPS 32(R10), Y5, Y5
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2Ax3_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax3_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2Ax3_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2Ax3_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2Ax3_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+
+	// C = acc.
+gemmAVX2Ax3_set:
+	MOVQ DI, R10
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y2, 0(R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y4, 0(R10)
+	VMOVUPS Y5, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX2Ax4(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2Ax4(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX2Ax4_tail
+gemmAVX2Ax4_main:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 0(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · b[1]
+	PREFETCHT0 576(DX)
+	VMOVUPS 64(DX), Y12
+	VMOVUPS 96(DX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	// acc[r] += a[r][2] · b[2]
+	PREFETCHT0 640(DX)
+	VMOVUPS 128(DX), Y12
+	VMOVUPS 160(DX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	// acc[r] += a[r][3] · b[3]
+	PREFETCHT0 704(DX)
+	VMOVUPS 192(DX), Y12
+	VMOVUPS 224(DX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ $64, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	DECQ BX
+	JNZ gemmAVX2Ax4_main
+gemmAVX2Ax4_tail:
+	TESTQ CX, CX
+	JZ gemmAVX2Ax4_store
+gemmAVX2Ax4_step:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 0(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ $4, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ gemmAVX2Ax4_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX2Ax4_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax4_ep
+	VADDPS 0(R10), Y0, Y0
+	VADDPS 32(R10), Y1, Y1
+	ADDQ R9, R10
+	VADDPS 0(R10), Y2, Y2
+	VADDPS 32(R10), Y3, Y3
+	ADDQ R9, R10
+	VADDPS 0(R10), Y4, Y4
+	VADDPS 32(R10), Y5, Y5
+	ADDQ R9, R10
+	VADDPS 0(R10), Y6, Y6
+	VADDPS 32(R10), Y7, Y7
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2Ax4_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax4_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2Ax4_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2Ax4_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2Ax4_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+	ADDQ R13, R12
+	VADDPS 0(R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+
+	// C = acc.
+gemmAVX2Ax4_set:
+	MOVQ DI, R10
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y2, 0(R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y4, 0(R10)
+	VMOVUPS Y5, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y6, 0(R10)
+	VMOVUPS Y7, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX2Ax5(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2Ax5(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX2Ax5_tail
+gemmAVX2Ax5_main:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 0(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 0(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · b[1]
+	PREFETCHT0 576(DX)
+	VMOVUPS 64(DX), Y12
+	VMOVUPS 96(DX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 4(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	// acc[r] += a[r][2] · b[2]
+	PREFETCHT0 640(DX)
+	VMOVUPS 128(DX), Y12
+	VMOVUPS 160(DX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 8(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	// acc[r] += a[r][3] · b[3]
+	PREFETCHT0 704(DX)
+	VMOVUPS 192(DX), Y12
+	VMOVUPS 224(DX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 12(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ $64, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DX
+	DECQ BX
+	JNZ gemmAVX2Ax5_main
+gemmAVX2Ax5_tail:
+	TESTQ CX, CX
+	JZ gemmAVX2Ax5_store
+gemmAVX2Ax5_step:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 0(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 0(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DX
+	DECQ CX
+	JNZ gemmAVX2Ax5_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX2Ax5_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax5_ep
+	VADDPS 0(R10), Y0, Y0
+	VADDPS 32(R10), Y1, Y1
+	ADDQ R9, R10
+	VADDPS 0(R10), Y2, Y2
+	VADDPS 32(R10), Y3, Y3
+	ADDQ R9, R10
+	VADDPS 0(R10), Y4, Y4
+	VADDPS 32(R10), Y5, Y5
+	ADDQ R9, R10
+	VADDPS 0(R10), Y6, Y6
+	VADDPS 32(R10), Y7, Y7
+	ADDQ R9, R10
+	VADDPS 0(R10), Y8, Y8
+	VADDPS 32(R10), Y9, Y9
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2Ax5_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax5_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2Ax5_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2Ax5_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2Ax5_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+	ADDQ R13, R12
+	VADDPS 0(R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+	ADDQ R13, R12
+	VADDPS 0(R12), Y8, Y8
+	VADDPS 32(R12), Y9, Y9
+
+	// C = acc.
+gemmAVX2Ax5_set:
+	MOVQ DI, R10
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y2, 0(R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y4, 0(R10)
+	VMOVUPS Y5, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y6, 0(R10)
+	VMOVUPS Y7, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y8, 0(R10)
+	VMOVUPS Y9, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX2Ax6(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX2Ax6(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 63(BX)
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX2Ax6_tail
+gemmAVX2Ax6_main:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 0(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 0(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 0(R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · b[1]
+	PREFETCHT0 576(DX)
+	VMOVUPS 64(DX), Y12
+	VMOVUPS 96(DX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 4(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 4(R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	// acc[r] += a[r][2] · b[2]
+	PREFETCHT0 640(DX)
+	VMOVUPS 128(DX), Y12
+	VMOVUPS 160(DX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 8(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 8(R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	// acc[r] += a[r][3] · b[3]
+	PREFETCHT0 704(DX)
+	VMOVUPS 192(DX), Y12
+	VMOVUPS 224(DX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 12(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 12(R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $64, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DX
+	DECQ BX
+	JNZ gemmAVX2Ax6_main
+gemmAVX2Ax6_tail:
+	TESTQ CX, CX
+	JZ gemmAVX2Ax6_store
+gemmAVX2Ax6_step:
+	// acc[r] += a[r][0] · b[0]
+	PREFETCHT0 512(DX)
+	VMOVUPS 0(DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 0(SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 0(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 0(SI)(R10*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 0(R12), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 0(R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DX
+	DECQ CX
+	JNZ gemmAVX2Ax6_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX2Ax6_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax6_ep
+	VADDPS 0(R10), Y0, Y0
+	VADDPS 32(R10), Y1, Y1
+	ADDQ R9, R10
+	VADDPS 0(R10), Y2, Y2
+	VADDPS 32(R10), Y3, Y3
+	ADDQ R9, R10
+	VADDPS 0(R10), Y4, Y4
+	VADDPS 32(R10), Y5, Y5
+	ADDQ R9, R10
+	VADDPS 0(R10), Y6, Y6
+	VADDPS 32(R10), Y7, Y7
+	ADDQ R9, R10
+	VADDPS 0(R10), Y8, Y8
+	VADDPS 32(R10), Y9, Y9
+	ADDQ R9, R10
+	VADDPS 0(R10), Y10, Y10
+	VADDPS 32(R10), Y11, Y11
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX2Ax6_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX2Ax6_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX2Ax6_res
+	VMOVUPS (R11), Y12
+	VMOVUPS 32(R11), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y12, Y10, Y10
+	VADDPS Y13, Y11, Y11
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX2Ax6_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX2Ax6_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Y0, Y0
+	VADDPS 32(R12), Y1, Y1
+	ADDQ R13, R12
+	VADDPS 0(R12), Y2, Y2
+	VADDPS 32(R12), Y3, Y3
+	ADDQ R13, R12
+	VADDPS 0(R12), Y4, Y4
+	VADDPS 32(R12), Y5, Y5
+	ADDQ R13, R12
+	VADDPS 0(R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+	ADDQ R13, R12
+	VADDPS 0(R12), Y8, Y8
+	VADDPS 32(R12), Y9, Y9
+	ADDQ R13, R12
+	VADDPS 0(R12), Y10, Y10
+	VADDPS 32(R12), Y11, Y11
+
+	// C = acc.
+gemmAVX2Ax6_set:
+	MOVQ DI, R10
+	VMOVUPS Y0, 0(R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y2, 0(R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y4, 0(R10)
+	VMOVUPS Y5, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y6, 0(R10)
+	VMOVUPS Y7, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y8, 0(R10)
+	VMOVUPS Y9, 32(R10)
+	ADDQ R9, R10
+	VMOVUPS Y10, 0(R10)
+	VMOVUPS Y11, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax1(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax1(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax1_tail
+gemmAVX512Ax1_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax1_main
+gemmAVX512Ax1_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax1_store
+gemmAVX512Ax1_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ $4, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax1_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax1_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax1_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax1_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax1_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax1_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax1_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax1_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+
+	// C = acc.
+gemmAVX512Ax1_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax2(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax2(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax2_tail
+gemmAVX512Ax2_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax2_main
+gemmAVX512Ax2_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax2_store
+gemmAVX512Ax2_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ $4, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax2_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax2_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax2_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax2_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax2_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax2_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax2_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax2_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+
+	// C = acc.
+gemmAVX512Ax2_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax3(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax3(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax3_tail
+gemmAVX512Ax3_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax3_main
+gemmAVX512Ax3_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax3_store
+gemmAVX512Ax3_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ $4, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax3_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax3_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax3_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax3_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax3_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax3_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax3_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax3_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+
+	// C = acc.
+gemmAVX512Ax3_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax4(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax4(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax4_tail
+gemmAVX512Ax4_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax4_main
+gemmAVX512Ax4_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax4_store
+gemmAVX512Ax4_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ $4, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax4_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax4_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax4_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax4_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax4_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax4_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax4_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax4_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+
+	// C = acc.
+gemmAVX512Ax4_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax5(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax5(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax5_tail
+gemmAVX512Ax5_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax5_main
+gemmAVX512Ax5_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax5_store
+gemmAVX512Ax5_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax5_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax5_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax5_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax5_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax5_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax5_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax5_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax5_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+
+	// C = acc.
+gemmAVX512Ax5_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax6(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax6(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax6_tail
+gemmAVX512Ax6_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax6_main
+gemmAVX512Ax6_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax6_store
+gemmAVX512Ax6_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax6_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax6_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax6_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax6_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax6_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax6_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax6_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax6_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+
+	// C = acc.
+gemmAVX512Ax6_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax7(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax7(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax7_tail
+gemmAVX512Ax7_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax7_main
+gemmAVX512Ax7_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax7_store
+gemmAVX512Ax7_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax7_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax7_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax7_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax7_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax7_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax7_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax7_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax7_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+
+	// C = acc.
+gemmAVX512Ax7_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax8(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax8(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax8_tail
+gemmAVX512Ax8_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax8_main
+gemmAVX512Ax8_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax8_store
+gemmAVX512Ax8_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax8_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax8_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax8_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax8_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax8_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax8_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax8_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax8_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+
+	// C = acc.
+gemmAVX512Ax8_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax9(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax9(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax9_tail
+gemmAVX512Ax9_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 8(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 12(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax9_main
+gemmAVX512Ax9_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax9_store
+gemmAVX512Ax9_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax9_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax9_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax9_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+	ADDQ R9, R10
+	VADDPS 0(R10), Z16, Z16
+	VADDPS 64(R10), Z17, Z17
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax9_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax9_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax9_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax9_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax9_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+
+	// C = acc.
+gemmAVX512Ax9_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z17, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax10(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax10(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax10_tail
+gemmAVX512Ax10_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 8(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 8(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 12(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 12(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax10_main
+gemmAVX512Ax10_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax10_store
+gemmAVX512Ax10_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax10_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax10_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax10_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+	ADDQ R9, R10
+	VADDPS 0(R10), Z16, Z16
+	VADDPS 64(R10), Z17, Z17
+	ADDQ R9, R10
+	VADDPS 0(R10), Z18, Z18
+	VADDPS 64(R10), Z19, Z19
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax10_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax10_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax10_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax10_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax10_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+
+	// C = acc.
+gemmAVX512Ax10_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z17, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z18, 0(R10)
+	VMOVUPS Z19, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax11(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax11(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax11_tail
+gemmAVX512Ax11_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 8(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 8(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 8(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 12(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 12(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 12(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax11_main
+gemmAVX512Ax11_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax11_store
+gemmAVX512Ax11_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax11_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax11_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax11_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+	ADDQ R9, R10
+	VADDPS 0(R10), Z16, Z16
+	VADDPS 64(R10), Z17, Z17
+	ADDQ R9, R10
+	VADDPS 0(R10), Z18, Z18
+	VADDPS 64(R10), Z19, Z19
+	ADDQ R9, R10
+	VADDPS 0(R10), Z20, Z20
+	VADDPS 64(R10), Z21, Z21
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax11_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax11_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax11_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax11_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax11_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+
+	// C = acc.
+gemmAVX512Ax11_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z17, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z18, 0(R10)
+	VMOVUPS Z19, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z20, 0(R10)
+	VMOVUPS Z21, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax12(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax12(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax12_tail
+gemmAVX512Ax12_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 0(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 8(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 8(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 8(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 8(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 12(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 12(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 12(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 12(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax12_main
+gemmAVX512Ax12_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax12_store
+gemmAVX512Ax12_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 0(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax12_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax12_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax12_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+	ADDQ R9, R10
+	VADDPS 0(R10), Z16, Z16
+	VADDPS 64(R10), Z17, Z17
+	ADDQ R9, R10
+	VADDPS 0(R10), Z18, Z18
+	VADDPS 64(R10), Z19, Z19
+	ADDQ R9, R10
+	VADDPS 0(R10), Z20, Z20
+	VADDPS 64(R10), Z21, Z21
+	ADDQ R9, R10
+	VADDPS 0(R10), Z22, Z22
+	VADDPS 64(R10), Z23, Z23
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax12_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax12_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax12_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax12_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax12_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+	ADDQ R13, R12
+	VADDPS 0(R12), Z22, Z22
+	VADDPS 64(R12), Z23, Z23
+
+	// C = acc.
+gemmAVX512Ax12_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z17, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z18, 0(R10)
+	VMOVUPS Z19, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z20, 0(R10)
+	VMOVUPS Z21, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z22, 0(R10)
+	VMOVUPS Z23, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax13(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax13(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	LEAQ (R13)(AX*4), R15
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax13_tail
+gemmAVX512Ax13_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 0(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 0(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 4(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 8(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 8(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 8(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 8(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 8(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 12(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 12(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 12(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 12(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 12(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $16, R15
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax13_main
+gemmAVX512Ax13_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax13_store
+gemmAVX512Ax13_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 0(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 0(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, R15
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax13_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax13_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax13_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+	ADDQ R9, R10
+	VADDPS 0(R10), Z16, Z16
+	VADDPS 64(R10), Z17, Z17
+	ADDQ R9, R10
+	VADDPS 0(R10), Z18, Z18
+	VADDPS 64(R10), Z19, Z19
+	ADDQ R9, R10
+	VADDPS 0(R10), Z20, Z20
+	VADDPS 64(R10), Z21, Z21
+	ADDQ R9, R10
+	VADDPS 0(R10), Z22, Z22
+	VADDPS 64(R10), Z23, Z23
+	ADDQ R9, R10
+	VADDPS 0(R10), Z24, Z24
+	VADDPS 64(R10), Z25, Z25
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax13_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax13_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax13_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax13_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax13_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+	ADDQ R13, R12
+	VADDPS 0(R12), Z22, Z22
+	VADDPS 64(R12), Z23, Z23
+	ADDQ R13, R12
+	VADDPS 0(R12), Z24, Z24
+	VADDPS 64(R12), Z25, Z25
+
+	// C = acc.
+gemmAVX512Ax13_set:
+	MOVQ DI, R10
+	VMOVUPS Z0, 0(R10)
+	VMOVUPS Z1, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z2, 0(R10)
+	VMOVUPS Z3, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z4, 0(R10)
+	VMOVUPS Z5, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z6, 0(R10)
+	VMOVUPS Z7, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z8, 0(R10)
+	VMOVUPS Z9, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z10, 0(R10)
+	VMOVUPS Z11, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z12, 0(R10)
+	VMOVUPS Z13, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z14, 0(R10)
+	VMOVUPS Z15, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z16, 0(R10)
+	VMOVUPS Z17, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z18, 0(R10)
+	VMOVUPS Z19, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z20, 0(R10)
+	VMOVUPS Z21, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z22, 0(R10)
+	VMOVUPS Z23, 64(R10)
+	ADDQ R9, R10
+	VMOVUPS Z24, 0(R10)
+	VMOVUPS Z25, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmAVX512Ax14(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+TEXT ·gemmAVX512Ax14(SB), NOSPLIT, $0-80
+	MOVQ pf+72(FP), R11
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+24(FP), DX
+	MOVQ b1+32(FP), R8
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R9
+	SHLQ $2, R9
+	MOVQ lda+16(FP), AX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(AX*4), R13
+	LEAQ (R13)(AX*4), R15
+	// Prefetch C's rows: the store reads or overwrites them after the K loop.
+	MOVQ DI, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	ADDQ R9, BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 127(BX)
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	// K loop, 4 steps per iteration, then the remainder one at a time.
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ gemmAVX512Ax14_tail
+gemmAVX512Ax14_main:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 0(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 0(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 0(R15)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	PREFETCHT1 0(R11)
+	// acc[r] += a[r][1] · (b0[1], b1[1])
+	VMOVUPS 64(DX), Z28
+	VMOVUPS 64(R8), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 4(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 4(R15)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	PREFETCHT1 64(R11)
+	// acc[r] += a[r][2] · (b0[2], b1[2])
+	VMOVUPS 128(DX), Z28
+	VMOVUPS 128(R8), Z29
+	VBROADCASTSS 8(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 8(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 8(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 8(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 8(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 8(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 8(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 8(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 8(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 8(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 8(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 8(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 8(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 8(R15)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	// acc[r] += a[r][3] · (b0[3], b1[3])
+	VMOVUPS 192(DX), Z28
+	VMOVUPS 192(R8), Z29
+	VBROADCASTSS 12(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 12(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 12(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 12(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 12(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 12(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 12(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 12(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 12(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 12(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 12(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 12(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 12(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 12(R15)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	ADDQ $128, R11
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	ADDQ $16, R15
+	ADDQ $256, DX
+	ADDQ $256, R8
+	DECQ BX
+	JNZ gemmAVX512Ax14_main
+gemmAVX512Ax14_tail:
+	TESTQ CX, CX
+	JZ gemmAVX512Ax14_store
+gemmAVX512Ax14_step:
+	// acc[r] += a[r][0] · (b0[0], b1[0])
+	VMOVUPS 0(DX), Z28
+	VMOVUPS 0(R8), Z29
+	VBROADCASTSS 0(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 0(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 0(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 0(SI)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 0(R12), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 0(R12)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 0(R12)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 0(R12)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 0(R13), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 0(R13)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 0(R13)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 0(R13)(R10*1), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 0(R15), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 0(R15)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, R15
+	ADDQ $64, DX
+	ADDQ $64, R8
+	DECQ CX
+	JNZ gemmAVX512Ax14_step
+
+	// acc += C (rows ldc apart) when add != 0.
+gemmAVX512Ax14_store:
+	MOVQ DI, R10
+	MOVQ add+56(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax14_ep
+	VADDPS 0(R10), Z0, Z0
+	VADDPS 64(R10), Z1, Z1
+	ADDQ R9, R10
+	VADDPS 0(R10), Z2, Z2
+	VADDPS 64(R10), Z3, Z3
+	ADDQ R9, R10
+	VADDPS 0(R10), Z4, Z4
+	VADDPS 64(R10), Z5, Z5
+	ADDQ R9, R10
+	VADDPS 0(R10), Z6, Z6
+	VADDPS 64(R10), Z7, Z7
+	ADDQ R9, R10
+	VADDPS 0(R10), Z8, Z8
+	VADDPS 64(R10), Z9, Z9
+	ADDQ R9, R10
+	VADDPS 0(R10), Z10, Z10
+	VADDPS 64(R10), Z11, Z11
+	ADDQ R9, R10
+	VADDPS 0(R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	ADDQ R9, R10
+	VADDPS 0(R10), Z14, Z14
+	VADDPS 64(R10), Z15, Z15
+	ADDQ R9, R10
+	VADDPS 0(R10), Z16, Z16
+	VADDPS 64(R10), Z17, Z17
+	ADDQ R9, R10
+	VADDPS 0(R10), Z18, Z18
+	VADDPS 64(R10), Z19, Z19
+	ADDQ R9, R10
+	VADDPS 0(R10), Z20, Z20
+	VADDPS 64(R10), Z21, Z21
+	ADDQ R9, R10
+	VADDPS 0(R10), Z22, Z22
+	VADDPS 64(R10), Z23, Z23
+	ADDQ R9, R10
+	VADDPS 0(R10), Z24, Z24
+	VADDPS 64(R10), Z25, Z25
+	ADDQ R9, R10
+	VADDPS 0(R10), Z26, Z26
+	VADDPS 64(R10), Z27, Z27
+
+	// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.
+gemmAVX512Ax14_ep:
+	MOVQ ep+64(FP), AX
+	TESTQ AX, AX
+	JZ gemmAVX512Ax14_set
+	MOVQ 0(AX), R11
+	TESTQ R11, R11
+	JZ gemmAVX512Ax14_res
+	VMOVUPS (R11), Z28
+	VMOVUPS 64(R11), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+	VADDPS Z28, Z26, Z26
+	VADDPS Z29, Z27, Z27
+
+	// acc += residual (rows ep.ldr apart) when ep.res != nil.
+gemmAVX512Ax14_res:
+	MOVQ 8(AX), R12
+	TESTQ R12, R12
+	JZ gemmAVX512Ax14_set
+	MOVQ 16(AX), R13
+	SHLQ $2, R13
+	VADDPS 0(R12), Z0, Z0
+	VADDPS 64(R12), Z1, Z1
+	ADDQ R13, R12
+	VADDPS 0(R12), Z2, Z2
+	VADDPS 64(R12), Z3, Z3
+	ADDQ R13, R12
+	VADDPS 0(R12), Z4, Z4
+	VADDPS 64(R12), Z5, Z5
+	ADDQ R13, R12
+	VADDPS 0(R12), Z6, Z6
+	VADDPS 64(R12), Z7, Z7
+	ADDQ R13, R12
+	VADDPS 0(R12), Z8, Z8
+	VADDPS 64(R12), Z9, Z9
+	ADDQ R13, R12
+	VADDPS 0(R12), Z10, Z10
+	VADDPS 64(R12), Z11, Z11
+	ADDQ R13, R12
+	VADDPS 0(R12), Z12, Z12
+	VADDPS 64(R12), Z13, Z13
+	ADDQ R13, R12
+	VADDPS 0(R12), Z14, Z14
+	VADDPS 64(R12), Z15, Z15
+	ADDQ R13, R12
+	VADDPS 0(R12), Z16, Z16
+	VADDPS 64(R12), Z17, Z17
+	ADDQ R13, R12
+	VADDPS 0(R12), Z18, Z18
+	VADDPS 64(R12), Z19, Z19
+	ADDQ R13, R12
+	VADDPS 0(R12), Z20, Z20
+	VADDPS 64(R12), Z21, Z21
+	ADDQ R13, R12
+	VADDPS 0(R12), Z22, Z22
+	VADDPS 64(R12), Z23, Z23
+	ADDQ R13, R12
+	VADDPS 0(R12), Z24, Z24
+	VADDPS 64(R12), Z25, Z25
+	ADDQ R13, R12
+	VADDPS 0(R12), Z26, Z26
+	VADDPS 64(R12), Z27, Z27
+
+	// C = acc.
+gemmAVX512Ax14_set:
 	MOVQ DI, R10
 	VMOVUPS Z0, 0(R10)
 	VMOVUPS Z1, 64(R10)

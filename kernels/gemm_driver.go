@@ -19,9 +19,14 @@ import (
 // and apply it to the accumulators before the store; otherwise they ignore
 // it and the driver's finishTile applies the epilogue to the stored tile.
 type gemmMicro struct {
-	mr, nr  int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
-	mc, kc  int // largest row block (a multiple of mr) and K block
-	kernel  []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+	mr, nr int // register tile: rows, columns (gemmPanel or 2·gemmPanel)
+	mc, kc int // largest row block (a multiple of mr) and K block
+	kernel []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+	// kernelA, when set, holds the same kernels reading A in place (row
+	// r's K steps at a[r·lda:], k of them), which the driver uses instead
+	// of packing A when A is not transposed and alpha is 1. They run the
+	// same FMAs in the same order, so the choice never changes a bit.
+	kernelA []func(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 	fusedEp bool
 	// pfLines is how many cache lines from pf a kernel prefetches per
 	// main-loop iteration (unroll K steps); 0 when it ignores pf. pf must
@@ -182,7 +187,7 @@ func gemmRun(g *gemmCall) {
 		gemmRunParallel(*g, p, items, workers)
 		return
 	}
-	s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
+	s := getScratch(g.packLen(&p), p.mk.mr*p.mk.nr)
 	for it := 0; it < items; it++ {
 		g.runItem(&p, s, it/p.colChunks, it%p.colChunks, 0)
 	}
@@ -197,7 +202,7 @@ func gemmRun(g *gemmCall) {
 func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 	var next atomic.Int64
 	work := func(w int) {
-		s := getScratch(p.mc*p.kc+gemmPackSlack, p.mk.mr*p.mk.nr)
+		s := getScratch(g.packLen(&p), p.mk.mr*p.mk.nr)
 		for {
 			it := int(next.Add(1)) - 1
 			if it >= items {
@@ -216,98 +221,150 @@ func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
 }
 
 // runItem computes one row block × column chunk of C: for each K block,
-// pack that slice of A once, then sweep the tiles, B panel outer, so each
-// B panel is read from memory once per row block and its row tiles reuse
-// it from L2. At kc=768 neither fits L1 (a 32-column B panel is 96 KiB, a
-// 14-row A panel 42 KiB): every K step streams both from L2, and the only
-// help is the kernel's prefetch of the next tile column's B (pf).
+// pack that slice of A once (unless the kernels read it in place), then
+// sweep the tiles, B panel outer, so each B panel is read from memory once
+// per row block and its row tiles reuse it from L2. At kc=768 neither fits
+// L1 (a 32-column B panel is 96 KiB, a 14-row slice of A 42 KiB): every K
+// step streams both from L2, and the only help is the kernel's prefetch of
+// the next tile column's B (pf).
 //
 // start (in [0, 1)) rotates where the sweep over the chunk's tiles begins;
 // the order of tiles never changes a tile's result.
 func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float64) {
 	mk := p.mk
-	mr, nr := mk.mr, mk.nr
+	nr := mk.nr
 	i0, i1 := rb*p.mc, min((rb+1)*p.mc, g.m)
 	j0, j1 := cc*p.chunkCols, min((cc+1)*p.chunkCols, g.n)
 	k := g.k
 	if g.bf != nil {
 		s.wb = grow(s.wb, 2*p.kc*gemmPanel)
 	}
-	data := g.pb.data
-	panelLen := g.pb.panelLen()
-	panels := g.pb.panels()
 	ep := &g.ep
 	hasEp := ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil
 	// fuse: full tiles of the last K block get the bias (and the residual
 	// unless an activation comes between) added in the kernel's registers.
 	fuse := mk.fusedEp && hasEp
+	direct := g.direct()
+	tiles := (j1 - j0 + nr - 1) / nr
+	first := int(start * float64(tiles))
+	col := func(t int) int { return j0 + (first+t)%tiles*nr }
 	for p0 := 0; p0 < k; p0 += p.kc {
 		kc := min(p.kc, k-p0)
-		packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
-		last := p0+kc == k
-		add := 0
-		if p0 > 0 || g.beta != 0 {
-			add = 1
+		if !direct {
+			packA(mk, s.a, g.transA, g.a, g.lda, g.alpha, g.m, i0, i1-i0, p0, kc)
 		}
-		tiles := (j1 - j0 + nr - 1) / nr
-		first := int(start * float64(tiles))
 		for t := 0; t < tiles; t++ {
-			j := j0 + (first+t)%tiles*nr
-			w := min(nr, j1-j)
-			q := j / gemmPanel
-			var b0, b1 *float32
-			if g.bf != nil {
-				b0, b1 = g.widenTile(s.wb, q, nr, p0, kc)
-			} else {
-				if g.lazy != nil {
-					g.lazy.panel(q, p0)
-				}
-				b0 = &data[q*panelLen+p0*gemmPanel]
-				b1 = b0
-				if nr > gemmPanel && q+1 < panels {
-					if g.lazy != nil {
-						g.lazy.panel(q+1, p0)
-					}
-					b1 = &data[(q+1)*panelLen+p0*gemmPanel]
-				}
+			j := col(t)
+			var next nextB
+			switch {
+			case t+1 < tiles:
+				next = g.panelsAt(p, j1, col(t+1), p0, kc)
+			case p0+kc < k:
+				next = g.panelsAt(p, j1, col(0), p0+kc, min(p.kc, k-p0-kc))
 			}
-			next := g.nextPanels(p, j0, j1, first, t, tiles, p0, kc)
-			h := 0
-			for r, i := 0, i0; i < i1; r, i = r+1, i+h {
-				h = tileRows(mr, i1-i)
-				if p0 == 0 && g.beta != 0 && g.beta != 1 {
-					g.scaleTile(i, h, j, w)
-				}
-				a := &s.a[r*mr*kc]
-				kern := mk.kernel[h-1]
-				if w == nr {
-					if last && fuse {
-						s.ep = tileEpilogue{}
-						if ep.Bias != nil {
-							s.ep.bias = &ep.Bias[j]
-						}
-						if ep.Residual != nil && ep.Act == ActNone {
-							s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
-						}
-						kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, r, kc, b0))
-						continue
-					}
-					kern(kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, r, kc, b0))
-				} else {
-					// Right edge: compute the full tile into scratch,
-					// then merge the columns that exist.
-					kern(kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, r, kc, b0))
-					g.mergeTile(s.tile, nr, i, h, j, w, add)
-				}
-				if last && hasEp {
-					g.tileBias(i, h, j, w)
-				}
-			}
+			g.tileColumn(p, s, i0, i1, j, min(nr, j1-j), p0, kc, direct, fuse, hasEp, next)
 		}
-		if last && ep.Act != ActNone {
+		if p0+kc == k && ep.Act != ActNone {
 			g.finishRows(i0, i1, j0, j1)
 		}
 	}
+}
+
+// tileColumn runs the row tiles [i0, i1) of the tile column at j (w
+// columns) over the K block [p0, p0+kc); next is the B the sweep reads
+// after it, which the kernels prefetch.
+func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc int, direct, fuse, hasEp bool, next nextB) {
+	mk := p.mk
+	mr, nr := mk.mr, mk.nr
+	ep := &g.ep
+	last := p0+kc == g.k
+	add := 0
+	if p0 > 0 || g.beta != 0 {
+		add = 1
+	}
+	q := j / gemmPanel
+	var b0, b1 *float32
+	if g.bf != nil {
+		b0, b1 = g.widenTile(s.wb, q, nr, p0, kc)
+	} else {
+		data, panelLen := g.pb.data, g.pb.panelLen()
+		if g.lazy != nil {
+			g.lazy.panel(q, p0)
+		}
+		b0 = &data[q*panelLen+p0*gemmPanel]
+		b1 = b0
+		if nr > gemmPanel && q+1 < g.pb.panels() {
+			if g.lazy != nil {
+				g.lazy.panel(q+1, p0)
+			}
+			b1 = &data[(q+1)*panelLen+p0*gemmPanel]
+		}
+	}
+	h := 0
+	for r, i := 0, i0; i < i1; r, i = r+1, i+h {
+		h = tileRows(mr, i1-i)
+		if p0 == 0 && g.beta != 0 && g.beta != 1 {
+			g.scaleTile(i, h, j, w)
+		}
+		a := g.tileA(s, direct, r, i, p0, kc)
+		if w == nr {
+			if last && fuse {
+				s.ep = tileEpilogue{}
+				if ep.Bias != nil {
+					s.ep.bias = &ep.Bias[j]
+				}
+				if ep.Residual != nil && ep.Act == ActNone {
+					s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
+				}
+				g.micro(direct, h, kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, r, kc, b0))
+				continue
+			}
+			g.micro(direct, h, kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, r, kc, b0))
+		} else {
+			// Right edge: compute the full tile into scratch,
+			// then merge the columns that exist.
+			g.micro(direct, h, kc, a, b0, b1, &s.tile[0], nr, 0, nil, next.at(mk, r, kc, b0))
+			g.mergeTile(s.tile, nr, i, h, j, w, add)
+		}
+		if last && hasEp {
+			g.tileBias(i, h, j, w)
+		}
+	}
+}
+
+// direct reports whether the call reads A in place rather than packing
+// it: the level has the kernels, and A needs neither a transpose nor a
+// scale. Packing cost ~2% of a ViT-B/16 forward (an 8×8 transpose per
+// block of every K block); the direct kernels read the same values.
+func (g *gemmCall) direct() bool {
+	return g.mk.kernelA != nil && !g.transA && g.alpha == 1
+}
+
+// packLen is the room a worker needs for a packed block of A: none when
+// the kernels read A in place.
+func (g *gemmCall) packLen(p *gemmPlan) int {
+	if g.direct() {
+		return 0
+	}
+	return p.mc*p.kc + gemmPackSlack
+}
+
+// tileA is the A a row tile's kernel reads: the tile's first row at K
+// step p0 in place (direct), or panel r of the packed block.
+func (g *gemmCall) tileA(s *gemmScratch, direct bool, r, i, p0, kc int) *float32 {
+	if direct {
+		return &g.a[i*g.lda+p0]
+	}
+	return &s.a[r*g.mk.mr*kc]
+}
+
+// micro runs the h-row kernel on A from tileA.
+func (g *gemmCall) micro(direct bool, h, kc int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32) {
+	if direct {
+		g.mk.kernelA[h-1](kc, a, g.lda, b0, b1, c, ldc, add, ep, pf)
+		return
+	}
+	g.mk.kernel[h-1](kc, a, b0, b1, c, ldc, add, ep, pf)
 }
 
 // nextB is the packed B the sweep reads after the current tile column: up
@@ -318,22 +375,17 @@ type nextB struct {
 	part [2][]float32
 }
 
-// nextPanels finds the B the sweep reads after tile t of the K block at p0:
-// the next tile column, or the first column of the next K block. A lazily
-// packed B is not prefetched (its next panels may not be packed yet).
-func (g *gemmCall) nextPanels(p *gemmPlan, j0, j1, first, t, tiles, p0, kc int) nextB {
+// panelsAt is the B of the tile column at j (of a chunk ending at j1)
+// over the K block [p0, p0+kc): the one or two panel slices its kernels
+// read, for the kernels before it to prefetch. A lazily packed B is not
+// prefetched (those panels may not be packed yet).
+func (g *gemmCall) panelsAt(p *gemmPlan, j1, j, p0, kc int) nextB {
 	var nb nextB
 	if p.mk.pfLines == 0 || g.lazy != nil {
 		return nb
 	}
 	data, panelLen, panels := g.pb.data, g.pb.panelLen(), g.pb.panels()
-	if t+1 == tiles {
-		if p0+kc >= g.k {
-			return nb
-		}
-		p0, kc, t = p0+kc, min(p.kc, g.k-p0-kc), -1
-	}
-	q := (j0 + (first+t+1)%tiles*p.mk.nr) / gemmPanel
+	q := j / gemmPanel
 	if g.bf != nil {
 		if gemmPanel != qPanel {
 			return nb // q counts float32 panels, not the bfloat16 ones

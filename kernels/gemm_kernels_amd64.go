@@ -204,6 +204,166 @@ func gemmAVX512x13(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue,
 //go:noescape
 func gemmAVX512x14(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
 
+// gemmAVX2Ax1 computes a 1-row tile reading A in place (AVX2+FMA, 2 ymm accumulators per row, one B panel): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX2Ax1(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX2Ax2 computes a 2-row tile reading A in place (AVX2+FMA, 2 ymm accumulators per row, one B panel): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX2Ax2(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX2Ax3 computes a 3-row tile reading A in place (AVX2+FMA, 2 ymm accumulators per row, one B panel): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX2Ax3(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX2Ax4 computes a 4-row tile reading A in place (AVX2+FMA, 2 ymm accumulators per row, one B panel): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX2Ax4(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX2Ax5 computes a 5-row tile reading A in place (AVX2+FMA, 2 ymm accumulators per row, one B panel): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX2Ax5(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX2Ax6 computes a 6-row tile reading A in place (AVX2+FMA, 2 ymm accumulators per row, one B panel): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX2Ax6(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax1 computes a 1-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax1(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax2 computes a 2-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax2(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax3 computes a 3-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax3(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax4 computes a 4-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax4(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax5 computes a 5-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax5(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax6 computes a 6-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax6(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax7 computes a 7-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax7(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax8 computes a 8-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax8(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax9 computes a 9-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax9(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax10 computes a 10-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax10(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax11 computes a 11-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax11(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax12 computes a 12-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax12(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax13 computes a 13-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax13(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
+// gemmAVX512Ax14 computes a 14-row tile reading A in place (AVX-512, 2 zmm accumulators per row, two B panels): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func gemmAVX512Ax14(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+
 // Cache lines each kernel prefetches from pf per main-loop iteration.
 const (
 	gemmPfLinesAVX2   = 1
@@ -236,4 +396,32 @@ var gemmAVX512Kernels = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *t
 	gemmAVX512x12,
 	gemmAVX512x13,
 	gemmAVX512x14,
+}
+
+// gemmAVX2AKernels[h-1] is the gemmAVX2Ax kernel for h rows.
+var gemmAVX2AKernels = []func(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){
+	gemmAVX2Ax1,
+	gemmAVX2Ax2,
+	gemmAVX2Ax3,
+	gemmAVX2Ax4,
+	gemmAVX2Ax5,
+	gemmAVX2Ax6,
+}
+
+// gemmAVX512AKernels[h-1] is the gemmAVX512Ax kernel for h rows.
+var gemmAVX512AKernels = []func(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){
+	gemmAVX512Ax1,
+	gemmAVX512Ax2,
+	gemmAVX512Ax3,
+	gemmAVX512Ax4,
+	gemmAVX512Ax5,
+	gemmAVX512Ax6,
+	gemmAVX512Ax7,
+	gemmAVX512Ax8,
+	gemmAVX512Ax9,
+	gemmAVX512Ax10,
+	gemmAVX512Ax11,
+	gemmAVX512Ax12,
+	gemmAVX512Ax13,
+	gemmAVX512Ax14,
 }

@@ -5,10 +5,10 @@ import (
 	"unsafe"
 )
 
-// TestGemmPrefetchInBounds walks every tile of many plans the way runItem
-// does and checks that each kernel call's prefetch stream (pf and the
-// floats its kernel prefetches from it) lies inside the packed B or inside
-// the tile's own panel.
+// TestGemmPrefetchInBounds walks every tile column and K block of many
+// plans and checks that the prefetch stream a kernel call gets for it (pf
+// and the floats its kernel prefetches from it) lies inside the packed B
+// or inside the tile's own panel.
 func TestGemmPrefetchInBounds(t *testing.T) {
 	for _, mk := range []*gemmMicro{
 		{mr: 14, nr: 32, mc: 168, kc: 768, pfLines: 2},
@@ -28,25 +28,25 @@ func TestGemmPrefetchInBounds(t *testing.T) {
 					for cc := 0; cc < p.colChunks; cc++ {
 						i0, i1 := rb*p.mc, min((rb+1)*p.mc, m)
 						j0, j1 := cc*p.chunkCols, min((cc+1)*p.chunkCols, n)
+						// Whatever the order of the sweep, a kernel's pf
+						// stream is panelsAt of some tile column and K
+						// block, at its row tile.
 						for p0 := 0; p0 < k; p0 += p.kc {
 							kc := min(p.kc, k-p0)
-							tiles := (j1 - j0 + mk.nr - 1) / mk.nr
-							for first := 0; first < tiles; first += max(1, tiles/3) {
-								for tt := 0; tt < tiles; tt++ {
-									q := (j0 + (first+tt)%tiles*mk.nr) / gemmPanel
-									own := &pb.data[q*pb.panelLen()+p0*gemmPanel]
-									next := g.nextPanels(&p, j0, j1, first, tt, tiles, p0, kc)
-									for i := i0; i < i1; i += mk.mr {
-										pf := next.at(mk, (i-i0)/mk.mr, kc, own)
-										span := uintptr(kc / 4 * mk.pfLines * 64)
-										a := uintptr(unsafe.Pointer(pf))
-										calls++
-										if pf != own {
-											hinted++
-										}
-										if a < lo || a+span > hi {
-											t.Fatalf("m=%d n=%d k=%d threads=%d: pf stream [%d, %d) outside B [0, %d)", m, n, k, threads, a-lo, a+span-lo, hi-lo)
-										}
+							for j := j0; j < j1; j += mk.nr {
+								q := j / gemmPanel
+								own := &pb.data[q*pb.panelLen()+p0*gemmPanel]
+								next := g.panelsAt(&p, j1, j, p0, kc)
+								for i := i0; i < i1; i += mk.mr {
+									pf := next.at(mk, (i-i0)/mk.mr, kc, own)
+									span := uintptr(kc / 4 * mk.pfLines * 64)
+									a := uintptr(unsafe.Pointer(pf))
+									calls++
+									if pf != own {
+										hinted++
+									}
+									if a < lo || a+span > hi {
+										t.Fatalf("m=%d n=%d k=%d threads=%d: pf stream [%d, %d) outside B [0, %d)", m, n, k, threads, a-lo, a+span-lo, hi-lo)
 									}
 								}
 							}

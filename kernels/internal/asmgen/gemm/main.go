@@ -29,9 +29,19 @@ func main() {
 		avx512(&s, h)
 		stub(&g, fmt.Sprintf("gemmAVX512x%d", h), h, 14, "AVX-512, 2 zmm accumulators per row, two B panels", true)
 	}
+	for h := 1; h <= 6; h++ {
+		avx2Direct(&s, h)
+		stubDirect(&g, fmt.Sprintf("gemmAVX2Ax%d", h), h, "AVX2+FMA, 2 ymm accumulators per row, one B panel")
+	}
+	for h := 1; h <= 14; h++ {
+		avx512Direct(&s, h)
+		stubDirect(&g, fmt.Sprintf("gemmAVX512Ax%d", h), h, "AVX-512, 2 zmm accumulators per row, two B panels")
+	}
 	fmt.Fprintf(&g, "\n// Cache lines each kernel prefetches from pf per main-loop iteration.\nconst (\n\tgemmPfLinesAVX2 = %d\n\tgemmPfLinesAVX512 = %d\n)\n", gemmPfLinesAVX2, gemmPfLinesAVX512)
 	table(&g, "gemmAVX2Kernels", "gemmAVX2x", 6)
 	table(&g, "gemmAVX512Kernels", "gemmAVX512x", 14)
+	tableDirect(&g, "gemmAVX2AKernels", "gemmAVX2Ax", 6)
+	tableDirect(&g, "gemmAVX512AKernels", "gemmAVX512Ax", 14)
 	write("gemm_amd64.s", s.Bytes(), false)
 	write("gemm_kernels_amd64.go", g.Bytes(), true)
 
@@ -77,6 +87,26 @@ func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float3
 `, name, h, mr, how, ep, h, name)
 }
 
+func stubDirect(w *bytes.Buffer, name string, h int, how string) {
+	fmt.Fprintf(w, `
+// %s computes a %d-row tile reading A in place (%s): row r's K
+// steps at a[r·lda:], the same FMAs in the same order as the packed-A
+// kernel; ep, when not nil, is applied to the accumulators before the
+// store (see tileEpilogue).
+//
+//go:noescape
+func %s(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)
+`, name, h, how, name)
+}
+
+func tableDirect(w *bytes.Buffer, name, prefix string, n int) {
+	fmt.Fprintf(w, "\n// %s[h-1] is the %s kernel for h rows.\nvar %s = []func(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){\n", name, prefix, name)
+	for h := 1; h <= n; h++ {
+		fmt.Fprintf(w, "\t%s%d,\n", prefix, h)
+	}
+	w.WriteString("}\n")
+}
+
 func table(w *bytes.Buffer, name, prefix string, n int) {
 	fmt.Fprintf(w, "\n// %s[h-1] is the %s kernel for h rows.\nvar %s = []func(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32){\n", name, prefix, name)
 	for h := 1; h <= n; h++ {
@@ -94,25 +124,99 @@ const (
 	gemmPfLinesAVX512 = 2
 )
 
-// amd64 registers: CX k, SI packed A, DX and R8 B panels, DI C, R9 ldc in
-// bytes, R10 the C row being stored, BX main-loop count, R11 the prefetch
-// stream during the K loop.
-func prologue(w *bytes.Buffer, name string) {
-	fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)\n", name)
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
-	w.WriteString("\tMOVQ pf+64(FP), R11\n")
-	w.WriteString("\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n\tMOVQ b0+16(FP), DX\n\tMOVQ b1+24(FP), R8\n")
-	w.WriteString("\tMOVQ c+32(FP), DI\n\tMOVQ ldc+40(FP), R9\n\tSHLQ $2, R9\n")
+// amd64 registers: CX k, SI packed A (or A's first row), DX and R8 B
+// panels, DI C, R9 ldc in bytes, R10 the C row being stored, BX main-loop
+// count, R11 the prefetch stream during the K loop. The direct kernels
+// (A read in place) also hold AX lda in bytes, R10 3·lda, and R12, R13,
+// R15 rows 4, 8 and 12 of A during the K loop.
+func prologue(w *bytes.Buffer, name string, f frame) {
+	if f.direct {
+		fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)\n", name)
+	} else {
+		fmt.Fprintf(w, "\n// func %s(k int, a, b0, b1, c *float32, ldc, add int, ep *tileEpilogue, pf *float32)\n", name)
+	}
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, f.off("pf")+8)
+	fmt.Fprintf(w, "\tMOVQ pf+%d(FP), R11\n", f.off("pf"))
+	fmt.Fprintf(w, "\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n\tMOVQ b0+%d(FP), DX\n\tMOVQ b1+%d(FP), R8\n", f.off("b0"), f.off("b1"))
+	fmt.Fprintf(w, "\tMOVQ c+%d(FP), DI\n\tMOVQ ldc+%d(FP), R9\n\tSHLQ $2, R9\n", f.off("c"), f.off("ldc"))
+	if f.direct {
+		w.WriteString("\tMOVQ lda+16(FP), AX\n\tSHLQ $2, AX\n\tLEAQ (AX)(AX*2), R10\n")
+		for g := 1; 4*g < f.h; g++ {
+			fmt.Fprintf(w, "\tLEAQ (%s)(AX*4), %s\n", aBases[g-1], aBases[g])
+		}
+	}
+	if f.pfC > 0 {
+		w.WriteString("\t// Prefetch C's rows: the store reads or overwrites them after the K loop.\n\tMOVQ DI, BX\n")
+		for r := 0; r < f.h; r++ {
+			fmt.Fprintf(w, "\tPREFETCHT0 (BX)\n\tPREFETCHT0 %d(BX)\n", f.pfC-1)
+			if r < f.h-1 {
+				w.WriteString("\tADDQ R9, BX\n")
+			}
+		}
+	}
+}
+
+// aBases are the direct kernels' row pointers: row 4g+j of the tile is
+// read at aBases[g] plus 0, lda, 2·lda or 3·lda.
+var aBases = []string{"SI", "R12", "R13", "R15"}
+
+// frame is a kernel's argument layout: the direct kernels take lda after
+// a. h is the tile's row count.
+type frame struct {
+	direct bool
+	mr, h  int
+	pfC    int // when > 0, prefetch the tile's C rows (pfC bytes each) before the K loop
+}
+
+func (f frame) off(name string) int {
+	names := []string{"k", "a", "b0", "b1", "c", "ldc", "add", "ep", "pf"}
+	if f.direct {
+		names = []string{"k", "a", "lda", "b0", "b1", "c", "ldc", "add", "ep", "pf"}
+	}
+	for i, n := range names {
+		if n == name {
+			return 8 * i
+		}
+	}
+	panic(name)
+}
+
+// aAt is the address of A's value for row r at K step i of the main loop.
+func (f frame) aAt(i, r int) string {
+	if !f.direct {
+		return fmt.Sprintf("%d(SI)", 4*(f.mr*i+r))
+	}
+	base := aBases[r/4]
+	switch r % 4 {
+	case 1:
+		return fmt.Sprintf("%d(%s)(AX*1)", 4*i, base)
+	case 2:
+		return fmt.Sprintf("%d(%s)(AX*2)", 4*i, base)
+	case 3:
+		return fmt.Sprintf("%d(%s)(R10*1)", 4*i, base)
+	}
+	return fmt.Sprintf("%d(%s)", 4*i, base)
+}
+
+// advanceA moves A on by steps K steps.
+func (f frame) advanceA(w *bytes.Buffer, steps int) {
+	if !f.direct {
+		fmt.Fprintf(w, "\tADDQ $%d, SI\n", 4*f.mr*steps)
+		return
+	}
+	for g := 0; 4*g < f.h; g++ {
+		fmt.Fprintf(w, "\tADDQ $%d, %s\n", 4*steps, aBases[g])
+	}
 }
 
 // kloop writes the K loop: a main loop of `unroll` steps, then single steps.
-// step(off) emits one K step reading A at off·4·mr bytes and B at off·64.
+// step(off) emits one K step reading A at f.aAt(off, r) and B at off·64.
 //
 // Each main-loop iteration also prefetches pfLines cache lines at R11 (the
 // pf argument) into L2 and advances R11 past them: the driver points pf at
 // the B panels the next tiles will read, so their first touch does not
 // wait on memory (the hardware prefetcher stops at every 4 KiB page).
-func kloop(w *bytes.Buffer, name string, mr int, bregs []string, pfLines int, step func(i int)) {
+func kloop(w *bytes.Buffer, name string, f frame, bregs []string, pfLines int, step func(i int)) {
 	fmt.Fprintf(w, "\t// K loop, %d steps per iteration, then the remainder one at a time.\n", unroll)
 	w.WriteString("\tMOVQ CX, BX\n\tSHRQ $2, BX\n\tANDQ $3, CX\n\tTESTQ BX, BX\n\tJZ " + name + "_tail\n")
 	w.WriteString(name + "_main:\n")
@@ -123,7 +227,7 @@ func kloop(w *bytes.Buffer, name string, mr int, bregs []string, pfLines int, st
 		}
 	}
 	fmt.Fprintf(w, "\tADDQ $%d, R11\n", 64*pfLines)
-	fmt.Fprintf(w, "\tADDQ $%d, SI\n", 4*mr*unroll)
+	f.advanceA(w, unroll)
 	for _, b := range bregs {
 		fmt.Fprintf(w, "\tADDQ $%d, %s\n", 64*unroll, b)
 	}
@@ -131,7 +235,7 @@ func kloop(w *bytes.Buffer, name string, mr int, bregs []string, pfLines int, st
 	w.WriteString(name + "_tail:\n\tTESTQ CX, CX\n\tJZ " + name + "_store\n")
 	w.WriteString(name + "_step:\n")
 	step(0)
-	fmt.Fprintf(w, "\tADDQ $%d, SI\n", 4*mr)
+	f.advanceA(w, 1)
 	for _, b := range bregs {
 		fmt.Fprintf(w, "\tADDQ $64, %s\n", b)
 	}
@@ -144,9 +248,9 @@ func kloop(w *bytes.Buffer, name string, mr int, bregs []string, pfLines int, st
 // additions run in the order the Go epilogue (finishTile) does them, so the
 // result has the same bits. t0 and t1 are vector registers free after the K
 // loop.
-func store(w *bytes.Buffer, name string, h int, reg func(r, j int) string, vecBytes int, t0, t1 string) {
+func store(w *bytes.Buffer, name string, f frame, h int, reg func(r, j int) string, vecBytes int, t0, t1 string) {
 	w.WriteString("\n\t// acc += C (rows ldc apart) when add != 0.\n")
-	w.WriteString(name + "_store:\n\tMOVQ DI, R10\n\tMOVQ add+48(FP), AX\n\tTESTQ AX, AX\n\tJZ " + name + "_ep\n")
+	fmt.Fprintf(w, "%s_store:\n\tMOVQ DI, R10\n\tMOVQ add+%d(FP), AX\n\tTESTQ AX, AX\n\tJZ %s_ep\n", name, f.off("add"), name)
 	for r := 0; r < h; r++ {
 		for j := 0; j < 2; j++ {
 			fmt.Fprintf(w, "\tVADDPS %d(R10), %s, %s\n", j*vecBytes, reg(r, j), reg(r, j))
@@ -156,7 +260,7 @@ func store(w *bytes.Buffer, name string, h int, reg func(r, j int) string, vecBy
 		}
 	}
 	w.WriteString("\n\t// acc += bias (the tile's columns, broadcast down the rows) when ep.bias != nil.\n")
-	w.WriteString(name + "_ep:\n\tMOVQ ep+56(FP), AX\n\tTESTQ AX, AX\n\tJZ " + name + "_set\n")
+	fmt.Fprintf(w, "%s_ep:\n\tMOVQ ep+%d(FP), AX\n\tTESTQ AX, AX\n\tJZ %s_set\n", name, f.off("ep"), name)
 	w.WriteString("\tMOVQ 0(AX), R11\n\tTESTQ R11, R11\n\tJZ " + name + "_res\n")
 	fmt.Fprintf(w, "\tVMOVUPS (R11), %s\n\tVMOVUPS %d(R11), %s\n", t0, vecBytes, t1)
 	for r := 0; r < h; r++ {
@@ -192,9 +296,20 @@ func store(w *bytes.Buffer, name string, h int, reg func(r, j int) string, vecBy
 // faster on Zen 4 (the AVX-512 kernel, with 28 cycles per step, gained
 // nothing from it).
 func avx2(w *bytes.Buffer, h int) {
-	const mr = 6
-	name := fmt.Sprintf("gemmAVX2x%d", h)
-	prologue(w, name)
+	avx2Kernel(w, fmt.Sprintf("gemmAVX2x%d", h), frame{mr: 6, h: h})
+}
+
+// avx2Direct is avx2 reading A in place: row r of the tile at a + r·lda.
+// It also prefetches the tile's C rows before the K loop, so the store at
+// the end does not wait on them (measured ~1–4% on the ViT-B shapes, see
+// bench/peers/README.md).
+func avx2Direct(w *bytes.Buffer, h int) {
+	avx2Kernel(w, fmt.Sprintf("gemmAVX2Ax%d", h), frame{direct: true, mr: 6, h: h, pfC: 64})
+}
+
+func avx2Kernel(w *bytes.Buffer, name string, f frame) {
+	h := f.h
+	prologue(w, name, f)
 	reg := func(r, j int) string { return fmt.Sprintf("Y%d", 2*r+j) }
 	w.WriteString("\t// Zero the accumulators.\n")
 	for r := 0; r < h; r++ {
@@ -202,27 +317,36 @@ func avx2(w *bytes.Buffer, h int) {
 			fmt.Fprintf(w, "\tVXORPS %s, %s, %s\n", reg(r, j), reg(r, j), reg(r, j))
 		}
 	}
-	kloop(w, name, mr, []string{"DX"}, gemmPfLinesAVX2, func(i int) {
-		fmt.Fprintf(w, "\t// acc[r] += a[%d·6+r] · b[%d]\n", i, i)
+	kloop(w, name, f, []string{"DX"}, gemmPfLinesAVX2, func(i int) {
+		fmt.Fprintf(w, "\t// acc[r] += a[r][%d] · b[%d]\n", i, i)
 		fmt.Fprintf(w, "\tPREFETCHT0 %d(DX)\n", 64*i+512)
 		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Y12\n\tVMOVUPS %d(DX), Y13\n", 64*i, 64*i+32)
 		for r := 0; r < h; r++ {
 			t := fmt.Sprintf("Y%d", 14+r%2)
-			fmt.Fprintf(w, "\tVBROADCASTSS %d(SI), %s\n", 4*(mr*i+r), t)
+			fmt.Fprintf(w, "\tVBROADCASTSS %s, %s\n", f.aAt(i, r), t)
 			fmt.Fprintf(w, "\tVFMADD231PS Y12, %s, %s\n", t, reg(r, 0))
 			fmt.Fprintf(w, "\tVFMADD231PS Y13, %s, %s\n", t, reg(r, 1))
 		}
 	})
-	store(w, name, h, reg, 32, "Y12", "Y13")
+	store(w, name, f, h, reg, 32, "Y12", "Y13")
 }
 
 // avx512: 14×32 tile over two B panels. Z0..Z27 accumulate (row r in Z2r
 // from panel b0 and Z2r+1 from b1), Z28-Z29 hold the B rows, Z30-Z31
 // alternate as the broadcast A value.
 func avx512(w *bytes.Buffer, h int) {
-	const mr = 14
-	name := fmt.Sprintf("gemmAVX512x%d", h)
-	prologue(w, name)
+	avx512Kernel(w, fmt.Sprintf("gemmAVX512x%d", h), frame{mr: 14, h: h})
+}
+
+// avx512Direct is avx512 reading A in place: row r of the tile at a + r·lda,
+// with C's rows prefetched as in avx2Direct.
+func avx512Direct(w *bytes.Buffer, h int) {
+	avx512Kernel(w, fmt.Sprintf("gemmAVX512Ax%d", h), frame{direct: true, mr: 14, h: h, pfC: 128})
+}
+
+func avx512Kernel(w *bytes.Buffer, name string, f frame) {
+	h := f.h
+	prologue(w, name, f)
 	reg := func(r, j int) string { return fmt.Sprintf("Z%d", 2*r+j) }
 	w.WriteString("\t// Zero the accumulators.\n")
 	for r := 0; r < h; r++ {
@@ -230,19 +354,19 @@ func avx512(w *bytes.Buffer, h int) {
 			fmt.Fprintf(w, "\tVPXORD %s, %s, %s\n", reg(r, j), reg(r, j), reg(r, j))
 		}
 	}
-	kloop(w, name, mr, []string{"DX", "R8"}, gemmPfLinesAVX512, func(i int) {
-		fmt.Fprintf(w, "\t// acc[r] += a[%d·14+r] · (b0[%d], b1[%d])\n", i, i, i)
+	kloop(w, name, f, []string{"DX", "R8"}, gemmPfLinesAVX512, func(i int) {
+		fmt.Fprintf(w, "\t// acc[r] += a[r][%d] · (b0[%d], b1[%d])\n", i, i, i)
 		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Z28\n\tVMOVUPS %d(R8), Z29\n", 64*i, 64*i)
 		for r := 0; r < h; r++ {
 			t := fmt.Sprintf("Z%d", 30+r%2)
-			fmt.Fprintf(w, "\tVBROADCASTSS %d(SI), %s\n", 4*(mr*i+r), t)
+			fmt.Fprintf(w, "\tVBROADCASTSS %s, %s\n", f.aAt(i, r), t)
 			fmt.Fprintf(w, "\tVFMADD231PS Z28, %s, %s\n", t, reg(r, 0))
 			fmt.Fprintf(w, "\tVFMADD231PS Z29, %s, %s\n", t, reg(r, 1))
 		}
 	})
 	// Stores use 64-byte vectors: j=1 lands at +64, the second panel's
 	// columns.
-	store(w, name, h, reg, 64, "Z28", "Z29")
+	store(w, name, f, h, reg, 64, "Z28", "Z29")
 }
 
 // neon: 8×12 tile. V0..V23 accumulate (row r in V3r..V3r+2), V24-V26 hold

@@ -115,8 +115,8 @@ type Batcher struct {
 	mu     sync.Mutex
 	queue  []*request // FIFO
 	closed bool
-	idle   int // loops not running a pass
-	due    int // queued requests (from the head) that a loop's share left behind: they start now
+	idle   int           // loops not running a pass
+	due    int           // queued requests (from the head) that a loop's share left behind: they start now
 	wake   chan struct{} // a request arrived (buffered 1)
 	quit   chan struct{} // closed by Close
 	loops  sync.WaitGroup

@@ -42,6 +42,9 @@ func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
 				continue // every taken request had left
 			}
 		}
+		if n == 0 {
+			b.due = 0 // the callers left
+		}
 		b.mu.Unlock()
 		switch {
 		case n == 0 && closed:

@@ -48,7 +48,7 @@ func BenchmarkPass(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(imgs)), "ms/img")
+				b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N*len(imgs)), "ms/img")
 			}
 			b.Run(fmt.Sprintf("%s/%dT/packed", mix.name, threads), func(b *testing.B) {
 				run(b, func() error { return t.ForwardBatch(imgs, outs) })

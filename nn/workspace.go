@@ -61,7 +61,8 @@ type workspace struct {
 	segs    []segment
 	resized [][]float32 // per segment, the EdgeResize copy of the image
 	tokens  int         // rows of the packed sequence
-	rowTile int         // rows per item of the row phases
+	rows    rowTiling   // the items of the row phases
+	rowTile int         // rows of the widest of them
 	x       []float32   // tokens×dim: the residual stream
 	qkv     []float32   // tokens×3·dim
 	ao      []float32   // tokens×dim: attention output before the projection
@@ -128,25 +129,69 @@ func (ws *workspace) hasBias() bool {
 	return false
 }
 
-// rowTileFor cuts tokens rows into even tiles of at most maxRowTile rows,
-// a multiple of the GEMM's register tile height (so only the last tile
-// has a partial register tile). With several workers it makes at least
-// three tiles per worker (while tiles keep 48 rows or more), so that on a
-// busy machine a worker the OS runs sooner takes more of them instead of
-// waiting at the end of the phase for one that was descheduled.
-func rowTileFor(tokens, threads int) int {
-	tiles := (tokens + maxRowTile - 1) / maxRowTile
+// rowTiling is how the row phases cut the packed sequence: tiles whose
+// inner bounds are multiples of the GEMM's register tile height mr (so
+// only the last tile has a partial register tile), as even as that
+// allows, of at most maxRowTile rows.
+type rowTiling struct{ tokens, tiles, mr int }
+
+// rowTilingFor cuts tokens rows for threads workers. With several workers
+// it makes at least three tiles per worker (while tiles keep 48 rows or
+// more), so that on a busy machine a worker the OS runs sooner takes more
+// of them instead of waiting at the end of the phase for one that was
+// descheduled; and it makes a whole number of tiles per worker, since a
+// phase ends with its last tile: 197 rows as tiles of 56, 56, 56 and 29
+// keep one of two workers busy for 112 rows and the other for 85, as 56,
+// 56, 42 and 43 for 98 and 99.
+func rowTilingFor(tokens, threads int) rowTiling {
+	mr := kernels.GemmRowTile()
+	t := rowTiling{tokens: tokens, tiles: (tokens + maxRowTile - 1) / maxRowTile, mr: mr}
+	for t.tiles > 1 && t.widest() > maxRowTile {
+		t.tiles++ // even tiles differ by up to mr rows
+	}
+	least := max(1, t.tiles)
+	tiles := least
 	if threads > 1 {
 		tiles = max(tiles, min(3*threads, tokens/48))
+		if tiles >= threads {
+			if up := (tiles + threads - 1) / threads * threads; tokens/up >= 48 {
+				tiles = up
+			} else if down := tiles / threads * threads; down >= least {
+				tiles = down
+			}
+		}
 	}
-	tiles = max(tiles, 1)
-	mr := kernels.GemmRowTile()
-	return min(maxRowTile, ((tokens+tiles-1)/tiles+mr-1)/mr*mr)
+	// At least mr rows a tile, so that no two bounds meet.
+	t.tiles = max(1, min(tiles, tokens/mr))
+	return t
+}
+
+// bound is the first row of tile i (tokens for i = tiles). The whole
+// register tiles are dealt out evenly, the first tiles taking one more
+// where they do not divide, so that workers claiming tiles in order get
+// the longer ones first and end within a register tile of each other; the
+// last tile takes the rows past the last whole register tile.
+func (t rowTiling) bound(i int) int {
+	if i >= t.tiles {
+		return t.tokens
+	}
+	q := t.tokens / t.mr
+	return t.mr * (i*(q/t.tiles) + min(i, q%t.tiles))
+}
+
+// widest is the rows of the largest tile, what a worker's buffers hold.
+func (t rowTiling) widest() int {
+	w := 0
+	for i := range t.tiles {
+		w = max(w, t.bound(i+1)-t.bound(i))
+	}
+	return w
 }
 
 // size makes the buffers fit the segments now in ws.segs.
 func (ws *workspace) size() {
-	ws.rowTile = rowTileFor(ws.tokens, len(ws.work))
+	ws.rows = rowTilingFor(ws.tokens, len(ws.work))
+	ws.rowTile = ws.rows.widest()
 	l := ws.lens()
 	ws.x, ws.qkv, ws.ao, ws.head = Grow(ws.x, l.x), Grow(ws.qkv, l.qkv), Grow(ws.ao, l.ao), Grow(ws.head, l.head)
 	for i := range ws.work {
@@ -196,7 +241,7 @@ func (ws *workspace) Do(worker, i int) {
 	case phaseEmbed:
 		ws.embedItem(worker, ws.items[i])
 	case phaseRows:
-		ws.rowsItem(worker, i*ws.rowTile, min(ws.tokens, (i+1)*ws.rowTile))
+		ws.rowsItem(worker, ws.rows.bound(i), ws.rows.bound(i+1))
 	case phaseAttention:
 		ws.attentionItem(worker, ws.items[i])
 	}
@@ -205,7 +250,7 @@ func (ws *workspace) Do(worker, i int) {
 // count is the number of items of the current phase.
 func (ws *workspace) count() int {
 	if ws.kind == phaseRows {
-		return (ws.tokens + ws.rowTile - 1) / ws.rowTile
+		return ws.rows.tiles
 	}
 	return len(ws.items)
 }

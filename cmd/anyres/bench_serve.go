@@ -51,6 +51,7 @@ type loadResult struct {
 	sent, ok, rejected     int
 	failed                 int
 	seconds                float64
+	cpu                    time.Duration // this process's CPU time in the mode (clients included), 0 where unknown
 	p50, p95, p99, rejp99  time.Duration
 	heapPeak, rssPeak      uint64
 	rate                   float64 // the open-loop arrival rate, 0 for closed loops
@@ -132,7 +133,16 @@ func benchServe(m anyres.Model, o serveBench) ([]*loadResult, error) {
 	}
 	direct := &loadResult{mode: "direct Forward"}
 	directBatched := &loadResult{mode: "direct batch.Forward"}
-	b, err := batch.New(m, batch.Options{MaxTokens: o.batchTokens, Wait: o.batchWait, Queue: 4 * o.clients, Observe: func(p batch.Pass) {
+	// The direct batcher runs as the batched server does (passes at once,
+	// threads per pass), so that the two differ by HTTP alone.
+	bm := m
+	if o.passThreads > 0 {
+		var err error
+		if bm, err = anyres.WithThreads(m, o.passThreads); err != nil {
+			return nil, err
+		}
+	}
+	b, err := batch.New(bm, batch.Options{MaxTokens: o.batchTokens, Wait: o.batchWait, Queue: 4 * o.clients, Passes: o.passes, Observe: func(p batch.Pass) {
 		directBatched.passes.Add(1)
 		directBatched.passImages.Add(int64(p.Images))
 	}})
@@ -243,10 +253,21 @@ func measure(r *loadResult, run func(r *loadResult)) {
 	debug.FreeOSMemory()
 	bench.ResetPeakRSS()
 	stop := bench.HeapPeak()
+	cpu0, _ := bench.ProcessCPU()
 	start := time.Now()
 	run(r)
 	r.seconds += time.Since(start).Seconds()
+	cpu1, _ := bench.ProcessCPU()
+	r.cpu += cpu1 - cpu0
 	r.heapPeak, r.rssPeak = max(r.heapPeak, stop()), max(r.rssPeak, bench.PeakRSS())
+}
+
+// cpuPerImage is the process's CPU time per answered image, "-" unknown.
+func (r *loadResult) cpuPerImage() string {
+	if r.cpu <= 0 || r.ok == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", r.cpu.Seconds()*1000/float64(r.ok))
 }
 
 // finish computes the rates and percentiles.
@@ -346,16 +367,16 @@ func benchImage(seed uint64, c, h, w int) nn.Image {
 }
 
 func printLoad(w io.Writer, rs []*loadResult) {
-	fmt.Fprintf(w, "%-28s %9s %6s %6s %6s %9s %8s %8s %8s %10s %8s %8s %8s\n",
-		"mode", "requests", "ok", "503", "failed", "images/s", "p50 ms", "p95 ms", "p99 ms", "503 p99 ms", "img/pass", "heap MB", "rss MB")
+	fmt.Fprintf(w, "%-28s %9s %6s %6s %6s %9s %10s %8s %8s %8s %10s %8s %8s %8s\n",
+		"mode", "requests", "ok", "503", "failed", "images/s", "CPU ms/img", "p50 ms", "p95 ms", "p99 ms", "503 p99 ms", "img/pass", "heap MB", "rss MB")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/1e6) }
 	for _, r := range rs {
 		perPass := "-"
 		if n := r.passes.Load(); n > 0 {
 			perPass = fmt.Sprintf("%.1f", float64(r.passImages.Load())/float64(n))
 		}
-		fmt.Fprintf(w, "%-28s %9d %6d %6d %6d %9.1f %8s %8s %8s %10s %8s %8.0f %8.0f\n", r.mode, r.sent, r.ok, r.rejected, r.failed,
-			r.imagesPerSec, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.rejp99), perPass, float64(r.heapPeak)/(1<<20), float64(r.rssPeak)/(1<<20))
+		fmt.Fprintf(w, "%-28s %9d %6d %6d %6d %9.1f %10s %8s %8s %8s %10s %8s %8.0f %8.0f\n", r.mode, r.sent, r.ok, r.rejected, r.failed,
+			r.imagesPerSec, r.cpuPerImage(), ms(r.p50), ms(r.p95), ms(r.p99), ms(r.rejp99), perPass, float64(r.heapPeak)/(1<<20), float64(r.rssPeak)/(1<<20))
 		if r.rate > 0 {
 			fmt.Fprintf(w, "%28s (open loop: %.1f requests/s offered)\n", "", r.rate)
 		}
@@ -374,5 +395,11 @@ func printLoad(w io.Writer, rs []*loadResult) {
 	if b, u, d, db := find("HTTP batched"), find("HTTP unbatched"), find("direct Forward"), find("direct batch.Forward"); b != nil && u != nil && d != nil && db != nil && u.imagesPerSec > 0 && d.imagesPerSec > 0 {
 		fmt.Fprintf(w, "throughput: HTTP batched / HTTP unbatched %.2fx, direct batch.Forward / direct Forward %.2fx, HTTP batched / direct Forward %.2fx\n",
 			b.imagesPerSec/u.imagesPerSec, db.imagesPerSec/d.imagesPerSec, b.imagesPerSec/d.imagesPerSec)
+		if b.cpu > 0 && u.cpu > 0 && d.cpu > 0 && db.cpu > 0 && b.ok > 0 && db.ok > 0 {
+			// What a busy machine disturbs least: the CPU each image cost.
+			per := func(r *loadResult) float64 { return r.cpu.Seconds() / float64(r.ok) }
+			fmt.Fprintf(w, "CPU per image: HTTP unbatched / HTTP batched %.2fx, direct Forward / direct batch.Forward %.2fx\n",
+				per(u)/per(b), per(d)/per(db))
+		}
 	}
 }

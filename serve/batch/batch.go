@@ -115,6 +115,8 @@ type Batcher struct {
 	mu     sync.Mutex
 	queue  []*request // FIFO
 	closed bool
+	idle   int           // loops not running a pass
+	due    int           // queued requests (from the head) that a loop's share left behind: they start now
 	wake   chan struct{} // a request arrived (buffered 1)
 	quit   chan struct{} // closed by Close
 	loops  sync.WaitGroup
@@ -147,7 +149,7 @@ func New(m nn.Net, opts Options) (*Batcher, error) {
 	if opts.Queue == 0 {
 		opts.Queue = DefaultQueue
 	}
-	b := &Batcher{m: m, info: m.Info(), opts: opts, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	b := &Batcher{m: m, info: m.Info(), opts: opts, idle: opts.Passes, wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	for range opts.Passes {
 		b.loops.Go(b.loop)
 	}

@@ -236,6 +236,34 @@ func TestTwoPasses(t *testing.T) {
 	}
 }
 
+// With two passes at once, the queue is split between the idle loops, not
+// taken whole by the first: one pass per core keeps both cores busy.
+func TestPassesShareTheQueue(t *testing.T) {
+	f := newFake()
+	// The first pass starts when all eight have queued (the image cap).
+	b, _ := New(f, Options{Wait: time.Hour, MaxImages: 8, Passes: 2})
+	defer b.Close()
+	started := f.hold()
+	var wg sync.WaitGroup
+	outs := make([]nn.Output, 8)
+	for i := range outs {
+		wg.Go(func() {
+			if err := b.Forward(context.Background(), randomImage(uint64(i), 3, 16, 16), &outs[i]); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	<-started
+	// The other loop takes the rest at once, without waiting for the
+	// held pass or for Wait.
+	waitFor(t, func() bool { return len(f.sizes()) == 2 })
+	f.release()
+	wg.Wait()
+	if got := f.sizes(); fmt.Sprint(got) != "[4 4]" {
+		t.Errorf("passes of %v images, want [4 4]", got)
+	}
+}
+
 // A full queue refuses at once with ErrOverloaded.
 func TestOverload(t *testing.T) {
 	f := newFake()

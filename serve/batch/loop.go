@@ -11,6 +11,9 @@ func (b *Batcher) loop() {
 	var p pass
 	for b.gather(&p, timer) {
 		b.run(&p)
+		b.mu.Lock()
+		b.idle++
+		b.mu.Unlock()
 	}
 }
 
@@ -23,8 +26,11 @@ func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
 		var wait time.Duration
 		if n > 0 {
 			wait = b.opts.Wait - time.Since(b.queue[0].since)
-			if closed || wait <= 0 || b.full() {
+			if closed || wait <= 0 || b.due > 0 || b.full() {
 				b.take(p)
+				if len(p.reqs) > 0 {
+					b.idle--
+				}
 				more := len(b.queue) > 0
 				b.mu.Unlock()
 				if more {
@@ -35,6 +41,9 @@ func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
 				}
 				continue // every taken request had left
 			}
+		}
+		if n == 0 {
+			b.due = 0 // the callers left
 		}
 		b.mu.Unlock()
 		switch {
@@ -74,9 +83,16 @@ func (b *Batcher) full() bool {
 
 // take moves the head of the queue into p, oldest first: the first
 // image whatever its size, then every next one while the pass stays within
-// the budget and the image cap. Requests whose callers left are dropped.
-// b.mu is held.
+// the budget, the image cap and this loop's share of the queue. Requests
+// whose callers left are dropped. b.mu is held.
+//
+// The share is the queue split evenly over the loops not running a pass:
+// with one pass per core, a loop that took the whole queue would leave the
+// other cores idle until the next requests arrive (a closed loop of
+// clients waits for its answers, so they would not).
 func (b *Batcher) take(p *pass) {
+	share := (len(b.queue) + b.idle - 1) / b.idle
+	b.due = 0
 	tokens, used := 0, 0
 	for _, r := range b.queue {
 		if r.state.Load() == left {
@@ -84,6 +100,10 @@ func (b *Batcher) take(p *pass) {
 			continue
 		}
 		if len(p.reqs) > 0 && (tokens+r.tokens > b.opts.MaxTokens || len(p.reqs) >= b.opts.MaxImages) {
+			break
+		}
+		if len(p.reqs) >= share {
+			b.due = len(b.queue) - used // as due as these were: another loop takes them now
 			break
 		}
 		if !r.state.CompareAndSwap(queued, taken) {

@@ -76,9 +76,9 @@ class Fixed(torch.nn.Module):
     """The ViT at one input size: padding and the resampled position table
     are constants, the rest is the model's own forward."""
 
-    def __init__(self, vit, h, w):
+    def __init__(self, vit, h, w, features=False):
         super().__init__()
-        self.vit, self.p = vit, vit.patch
+        self.vit, self.p, self.features = vit, vit.patch, features
         self.pad = ((self.p - w % self.p) % self.p, (self.p - h % self.p) % self.p)
         gh, gw = (h + self.pad[1]) // self.p, (w + self.pad[0]) // self.p
         with torch.no_grad():
@@ -90,23 +90,33 @@ class Fixed(torch.nn.Module):
         x = v.proj(x).flatten(2).transpose(1, 2)
         x = torch.cat([v.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
         x = v.norm(v.blocks(x))
+        if self.features:
+            return v.head(x[:, 0]), x
         return v.head(x[:, 0])
 
 
-def export(h, w):
-    """The ONNX graph for an h×w image (made once, kept in MODEL_DIR)."""
-    path = os.path.join(MODEL_DIR, f"vit_b16_{h}x{w}_opset17.onnx")
-    if os.path.exists(path):
-        return path
-    os.makedirs(MODEL_DIR, exist_ok=True)
+def seeded_vit():
+    """vit_torch.py's ViT-B/16 with the random weights of seed 0: every
+    graph exported here, and the checkpoint the int8 peer gives anyres."""
     sys.path.insert(0, HERE)
     import vit_torch
     torch.manual_seed(0)
-    model = Fixed(vit_torch.ViT().eval(), h, w).eval()
+    return vit_torch.ViT().eval()
+
+
+def export(h, w, features=False):
+    """The ONNX graph for an h×w image (made once, kept in MODEL_DIR); with
+    features, a second output "features" holds every token after the final
+    norm (what the int8 peer compares with float32)."""
+    path = os.path.join(MODEL_DIR, f"vit_b16_{h}x{w}_opset17{'_features' if features else ''}.onnx")
+    if os.path.exists(path):
+        return path
+    os.makedirs(MODEL_DIR, exist_ok=True)
+    model = Fixed(seeded_vit(), h, w, features).eval()
     tmp = path + ".tmp"
     with torch.no_grad():
         torch.onnx.export(model, torch.randn(1, 3, h, w), tmp, opset_version=17, do_constant_folding=True,
-                          input_names=["image"], output_names=["logits"])
+                          input_names=["image"], output_names=["logits", "features"] if features else ["logits"])
     os.replace(tmp, path)
     return path
 

@@ -55,7 +55,7 @@ func loadAverage() string {
 
 // PeerScripts are the peer scripts the report runs, in this order, when
 // they exist; others found in the folder run after them.
-var PeerScripts = []string{"gemm_openblas.py", "vit_torch.py", "vit_onnxruntime.py", "elementwise_torch.py"}
+var PeerScripts = []string{"gemm_openblas.py", "vit_torch.py", "vit_onnxruntime.py", "vit_onnxruntime_int8.py", "elementwise_torch.py"}
 
 // PeerResult is what one peer script printed.
 type PeerResult struct {

@@ -91,7 +91,8 @@ def rewrite(model):
     def quant_weight(name):
         w = numpy_helper.to_array(inits[name]).astype(np.float32)
         m = max(abs(float(w.min(initial=0))), abs(float(w.max(initial=0))))
-        scale = np.float32(2 * m / 254) if m > 0 else np.float32(1)
+        # (rmax − rmin) / (qmax − qmin) in float32, as compute_scale_zp.
+        scale = np.float32(2 * m) / np.float32(254) if m > 0 else np.float32(1)
         q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
         new_inits.extend([numpy_helper.from_array(q, name + "_quantized"),
                           numpy_helper.from_array(np.array(scale, np.float32), name + "_scale"),

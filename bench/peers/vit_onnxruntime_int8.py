@@ -2,7 +2,7 @@
 """ViT-B/16 in int8: ONNX Runtime's dynamic quantization against anyres's, speed and accuracy.
 
 Usage: bench/peers/vit_onnxruntime_int8.py [--sizes 224x224,384x384,518x392,1024x1024]
-       [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--json]
+       [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--outliers K] [--json]
 
 The model is vit_onnxruntime.py's: vit_torch.py's ViT-B/16 with the random
 weights of seed 0, exported per image size (opset 17) with a second output,
@@ -19,7 +19,10 @@ Accuracy, per size: the cosine of each side's int8 features (and logits) to
 its own float32 on that input. The script refuses to report (exits non-zero)
 when anyres's float32 features differ from ONNX Runtime's float32 (cosine
 below 0.9999: not the same model) or when either int8 cosine falls below
---cos-floor (a broken rewrite or build).
+--cos-floor (a broken rewrite or build; with --outliers, anyres's only: ONNX
+Runtime's falling is the finding). --outliers K runs both sides on the same
+model given post-LayerNorm outlier channels by an exact rewrite
+(vit_onnxruntime.seeded_vit).
 
 Speed: for each thread count and size the sides alternate --rounds times,
 `anyres bench vit -dtype int8` (random weights; the time does not depend on

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func loadAverage() string {
 
 // PeerScripts are the peer scripts the report runs, in this order, when
 // they exist; others found in the folder run after them.
-var PeerScripts = []string{"gemm_openblas.py", "vit_torch.py", "vit_onnxruntime.py", "elementwise_torch.py"}
+var PeerScripts = []string{"gemm_openblas.py", "vit_torch.py", "vit_onnxruntime.py", "vit_onnxruntime_int8.py", "elementwise_torch.py"}
 
 // PeerResult is what one peer script printed.
 type PeerResult struct {
@@ -309,11 +310,21 @@ func table(b *strings.Builder, rows []Row, kind string) {
 	for _, r := range sel {
 		cells := make([]string, len(cols))
 		for i, c := range cols {
-			cells[i] = cell(r.Vals[c])
+			cells[i] = columnCell(c, r.Vals[c])
 		}
 		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
 	}
 	b.WriteString("\n")
+}
+
+// columnCell formats the value of one column: a cosine similarity (a key
+// with a "cos" word, e.g. ort_cos, f32_cos_anyres_ort) as the peer printed
+// it, since its digits past 0.999 are the measurement; the rest by cell.
+func columnCell(key string, v any) string {
+	if n, ok := v.(json.Number); ok && slices.Contains(strings.Split(key, "_"), "cos") {
+		return n.String()
+	}
+	return cell(v)
 }
 
 // cell formats a value for a table: whole numbers as they are, others with

@@ -110,6 +110,18 @@ func TestCell(t *testing.T) {
 	}
 }
 
+// Cosines keep the digits their peer printed: rounded like other numbers
+// every int8 cosine of vit_onnxruntime_int8.py reads 1.00.
+func TestColumnCellCosine(t *testing.T) {
+	rows, _ := ParsePeerOutput(`{"ort_cos": 0.99986, "f32_cos_anyres_ort": 0.999999, "cost_ms": 0.99986, "ratio": 1.3081}`)
+	r := rows[0]
+	for k, want := range map[string]string{"ort_cos": "0.99986", "f32_cos_anyres_ort": "0.999999", "cost_ms": "1.00", "ratio": "1.31"} {
+		if got := columnCell(k, r.Vals[k]); got != want {
+			t.Errorf("columnCell(%s) = %q, want %q", k, got, want)
+		}
+	}
+}
+
 // The results of a peer script, as JSON lines, become a markdown table.
 func ExampleMarkdown() {
 	rows, text := ParsePeerOutput(`OpenBLAS 0.3.21 vs anyres Sgemm

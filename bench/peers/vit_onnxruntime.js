@@ -1,7 +1,11 @@
 // Times one ONNX graph in ONNX Runtime's CPU execution provider (npm
 // onnxruntime-node, its bundled MLAS build); run by vit_onnxruntime.py.
 //
-//	node vit_onnxruntime.js MODEL.onnx H W THREADS SECONDS
+//	node vit_onnxruntime.js MODEL.onnx H W THREADS SECONDS [DUMP]
+//
+// With DUMP it runs one forward instead and writes each output NAME as raw
+// little-endian float32 to DUMP.NAME.f32 (vit_onnxruntime_int8.py compares
+// them), then prints the JSON line with the output names and shapes.
 //
 // Loads the model with intraOpNumThreads = THREADS (interOpNumThreads 1,
 // sequential execution, all graph optimisations), runs one warm-up forward,
@@ -37,7 +41,7 @@ function resetPeakRSS() {
 }
 
 async function main() {
-  const [model, h, w, threads, seconds] = process.argv.slice(2);
+  const [model, h, w, threads, seconds, dump] = process.argv.slice(2);
   const H = Number(h), W = Number(w), T = Number(threads), budget = Number(seconds) * 1e3;
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(model, {
@@ -54,6 +58,17 @@ async function main() {
   const pix = new Float32Array(3 * H * W);
   for (let i = 0; i < pix.length; i++) pix[i] = (i % 251) / 125 - 1;
   const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", pix, [1, 3, H, W]) };
+  if (dump) {
+    const out = await session.run(feeds);
+    const shapes = {};
+    for (const name of session.outputNames) {
+      const t = out[name];
+      fs.writeFileSync(`${dump}.${name}.f32`, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      shapes[name] = t.dims;
+    }
+    console.log(JSON.stringify({ outputs: shapes, ort_version: require(path.join(ortPkg, "package.json")).version }));
+    return;
+  }
   await session.run(feeds); // warm-up
   const times = [];
   const start = performance.now();

@@ -76,9 +76,9 @@ class Fixed(torch.nn.Module):
     """The ViT at one input size: padding and the resampled position table
     are constants, the rest is the model's own forward."""
 
-    def __init__(self, vit, h, w):
+    def __init__(self, vit, h, w, features=False):
         super().__init__()
-        self.vit, self.p = vit, vit.patch
+        self.vit, self.p, self.features = vit, vit.patch, features
         self.pad = ((self.p - w % self.p) % self.p, (self.p - h % self.p) % self.p)
         gh, gw = (h + self.pad[1]) // self.p, (w + self.pad[0]) // self.p
         with torch.no_grad():
@@ -90,23 +90,50 @@ class Fixed(torch.nn.Module):
         x = v.proj(x).flatten(2).transpose(1, 2)
         x = torch.cat([v.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
         x = v.norm(v.blocks(x))
+        if self.features:
+            return v.head(x[:, 0]), x
         return v.head(x[:, 0])
 
 
-def export(h, w):
-    """The ONNX graph for an h×w image (made once, kept in MODEL_DIR)."""
-    path = os.path.join(MODEL_DIR, f"vit_b16_{h}x{w}_opset17.onnx")
-    if os.path.exists(path):
-        return path
-    os.makedirs(MODEL_DIR, exist_ok=True)
+def seeded_vit(outliers=0):
+    """vit_torch.py's ViT-B/16 with the random weights of seed 0: every
+    graph exported here, and the checkpoint the int8 peer gives anyres.
+    With outliers = k, three channels (1, 256, 512) of every block's norm1
+    and norm2 get k times their gain and bias and the layer reading the
+    norm (qkv, mlp.0) 1/k times those input columns: the same float32
+    function, with the post-LayerNorm outlier channels of trained ViTs (the
+    rewrite of anyres_outlier_test.go)."""
     sys.path.insert(0, HERE)
     import vit_torch
     torch.manual_seed(0)
-    model = Fixed(vit_torch.ViT().eval(), h, w).eval()
+    m = vit_torch.ViT().eval()
+    if outliers:
+        with torch.no_grad():
+            for b in m.blocks:
+                for norm, reader in ((b.norm1, b.attn.qkv), (b.norm2, b.mlp[0])):
+                    d = norm.weight.shape[0]
+                    for c in (1, d // 3, 2 * d // 3):
+                        norm.weight[c] *= outliers
+                        norm.bias[c] *= outliers
+                        reader.weight[:, c] /= outliers
+    return m
+
+
+def export(h, w, features=False, outliers=0):
+    """The ONNX graph for an h×w image (made once, kept in MODEL_DIR); with
+    features, a second output "features" holds every token after the final
+    norm (what the int8 peer compares with float32); outliers as in
+    seeded_vit."""
+    tag = ("_features" if features else "") + (f"_outliers{outliers:g}" if outliers else "")
+    path = os.path.join(MODEL_DIR, f"vit_b16_{h}x{w}_opset17{tag}.onnx")
+    if os.path.exists(path):
+        return path
+    os.makedirs(MODEL_DIR, exist_ok=True)
+    model = Fixed(seeded_vit(outliers), h, w, features).eval()
     tmp = path + ".tmp"
     with torch.no_grad():
         torch.onnx.export(model, torch.randn(1, 3, h, w), tmp, opset_version=17, do_constant_folding=True,
-                          input_names=["image"], output_names=["logits"])
+                          input_names=["image"], output_names=["logits", "features"] if features else ["logits"])
     os.replace(tmp, path)
     return path
 

@@ -46,7 +46,9 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	w := &ws.work[worker]
 	fused := n >= fusedFrom()
-	if fused {
+	if fused && e.lowPrecisionAttention(ws.block) {
+		kernels.PackAttentionKVBF16(&w.kv, k, v, 3*d, 3*d, n, hd)
+	} else if fused {
 		kernels.PackAttentionKV(&w.kv, k, v, 3*d, 3*d, n, hd)
 	}
 	ab := e.bias(ws.block)
@@ -72,6 +74,27 @@ func (ws *workspace) attentionItem(worker int, it item) {
 			AttendHead(out, d, q, 3*d, k, 3*d, v, 3*d, rows, n, hd, scale, bias, w.scores)
 		}
 	}
+}
+
+// lowPrecisionAttention reports whether block b's attention runs in
+// bfloat16 (kernels.PackAttentionKVBF16, where the level has it: amx): when
+// its qkv Linear runs in int8 or bf16, whose rounding already exceeds
+// bfloat16's in Q·Kᵀ and P·V. A block whose qkv is kept in float32
+// (Precision.KeepF32) keeps float32 attention.
+func (e *Encoder) lowPrecisionAttention(b int) bool {
+	l := &e.Blocks[b].QKV
+	return l.Q != nil || l.H != nil
+}
+
+// anyLowPrecisionAttention reports whether some block's attention runs in
+// bfloat16 (for reserving the workers' buffers).
+func (e *Encoder) anyLowPrecisionAttention() bool {
+	for b := range e.Blocks {
+		if e.lowPrecisionAttention(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // rotate applies block b's rotary embedding to q and k of every image,

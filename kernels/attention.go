@@ -99,7 +99,7 @@ var attentionPool freeList[attentionScratch]
 // PackAttentionKV reuses its buffers.
 type AttentionKV struct {
 	nk, hd int
-	kp, vp []float32 // k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V (PackedB layout)
+	kp, vp []float32  // k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V (PackedB layout)
 	bf     attnKVBF16 // k and v in bfloat16, when PackAttentionKVBF16 packed them (bf.on)
 }
 

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // bfloat16 attention: Q·Kᵀ and P·V with bfloat16 operands and float32
@@ -22,9 +23,9 @@ import (
 //     and K (rounded when packed), float32 sums (the products of bfloat16
 //     values are exact in float32);
 //  2. the softmax of scale·S + bias, online across key blocks, in float32
-//     with the level's exp kernels (the sum l over the float32 P);
-//  3. P rounded to bfloat16, T = P·V (V rounded when packed), and
-//     O = α·O + T in float32.
+//     with the level's exp (the sum l over the float32 P), P rounded to
+//     bfloat16 as it is stored;
+//  3. T = P·V (V rounded when packed), and O = α·O + T in float32.
 //
 // Rounding Q, K, P and V to bfloat16 (relative error ≤ 2⁻⁹ each) moves a
 // score by at most about scale·Σ_d |q_d·k_d|·2⁻⁸ and an output by about
@@ -48,6 +49,32 @@ var attnBF16Dot func(kb int, a *uint16, lda int, b *uint16, ldb int, t *float32,
 // attnBF16Dot.
 var attnBF16Convert func(dst []uint16, src []float32) = convertBF16Go
 
+// attnBF16Exp is softmaxExpBF16Go at the level, set with attnBF16Dot.
+var attnBF16Exp = softmaxExpBF16Go
+
+// softmaxExpBF16Go is softmaxExpImpl with dst rounded to bfloat16 (the
+// sum is over the float32 values, in float64 as softmaxExpGeneric), and
+// zeros in dst from len(src) to len(src) rounded up to 16 (the assembly
+// writes whole vectors).
+func softmaxExpBF16Go(dst []uint16, src, bias []float32, scale, shift float32) float32 {
+	dst = dst[:roundUp(len(src), 16)]
+	var sum float64
+	for i, x := range src {
+		v := scale * x
+		if len(bias) > 0 {
+			v += bias[i]
+		}
+		e := float32(math.Exp(float64(v - shift)))
+		dst[i] = ToBF16(e)
+		sum += float64(e)
+	}
+	clear(dst[len(src):])
+	return float32(sum)
+}
+
+// attnBF16Add is Add (dst may alias a), set with attnBF16Dot.
+var attnBF16Add func(dst, a, b []float32) = Add
+
 // AttentionLowPrecision reports whether PackAttentionKVBF16 packs for the
 // bfloat16 attention at the active level (amx); where it does not, it
 // packs for float32 attention.
@@ -60,6 +87,7 @@ type attnKVBF16 struct {
 	hdp  int      // head dimension rounded up to 32
 	nkp  int      // keys rounded up to 32
 	k, v []uint16 // Kᵀ: panels of 16 keys × hdp/2 pairs; V: panels of 16 columns × nkp/2 pairs
+	row  []uint16 // two rows rounded for packing
 }
 
 // bf16KVLen is the length of each of the bfloat16 K and V buffers.
@@ -79,6 +107,7 @@ func (kv *AttentionKV) ReserveBF16(nk, headDim int) {
 	n := bf16KVLen(nk, headDim)
 	kv.bf.k = grow(kv.bf.k, max(len(kv.bf.k), n))
 	kv.bf.v = grow(kv.bf.v, max(len(kv.bf.v), n))
+	kv.bf.row = grow(kv.bf.row, max(len(kv.bf.row), 2*roundUp(headDim, 32)))
 }
 
 // PackAttentionKVBF16 is PackAttentionKV for the bfloat16 attention: k and
@@ -100,32 +129,51 @@ func PackAttentionKVBF16(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim 
 	b.hdp, b.nkp = roundUp(headDim, 32), roundUp(nk, 32)
 	n := b.hdp * b.nkp
 	b.k, b.v = grow(b.k, n), grow(b.v, n)
-	packKeysBF16(b.k[:n], k, ldk, nk, headDim, b.hdp)
-	packValuesBF16(b.v[:n], v, ldv, nk, headDim, b.nkp)
+	b.row = grow(b.row, 2*b.hdp)
+	packKeysBF16(b.k[:n], k, ldk, nk, headDim, b.hdp, b.row)
+	packValuesBF16(b.v[:n], v, ldv, nk, headDim, b.nkp, b.row)
 }
 
 // packKeysBF16 writes Kᵀ as the B operand of attnBF16Dot: key j, component
-// d at panel j/16, pair d/2, lane j%16, half d%2; padding is zero.
-func packKeysBF16(dst []uint16, k []float32, ldk, nk, hd, hdp int) {
+// d at panel j/16, pair d/2, lane j%16, half d%2; padding is zero. A key's
+// pairs (d, d+1) are adjacent, so a row is rounded at once into row and
+// its pairs stored as 32-bit words.
+func packKeysBF16(dst []uint16, k []float32, ldk, nk, hd, hdp int, row []uint16) {
 	clear(dst)
-	panel := hdp * 16
+	row = row[:hdp]
+	clear(row[hd:])
+	pairs := unsafe.Slice((*uint32)(unsafe.Pointer(&row[0])), hdp/2)
+	words := unsafe.Slice((*uint32)(unsafe.Pointer(&dst[0])), len(dst)/2)
+	panel := hdp * 8 // words
 	for j := 0; j < nk; j++ {
-		p := dst[j/16*panel+j%16*2:]
-		for d, x := range k[j*ldk : j*ldk+hd] {
-			p[d/2*32+d%2] = ToBF16(x)
+		attnBF16Convert(row[:hd], k[j*ldk:j*ldk+hd])
+		p := words[j/16*panel+j%16:]
+		for d, w := range pairs {
+			p[d*16] = w
 		}
 	}
 }
 
 // packValuesBF16 writes V as the B operand of attnBF16Dot: key j, column c
-// at panel c/16, pair j/2, lane c%16, half j%2; padding is zero.
-func packValuesBF16(dst []uint16, v []float32, ldv, nk, hd, nkp int) {
+// at panel c/16, pair j/2, lane c%16, half j%2; padding is zero. Keys go
+// two at a time, rounded into the two halves of row.
+func packValuesBF16(dst []uint16, v []float32, ldv, nk, hd, nkp int, row []uint16) {
 	clear(dst)
+	r0, r1 := row[:hd], row[hd:2*hd]
 	panel := nkp * 16
-	for j := 0; j < nk; j++ {
-		p := dst[j/2*32+j%2:]
-		for c, x := range v[j*ldv : j*ldv+hd] {
-			p[c/16*panel+c%16*2] = ToBF16(x)
+	for j := 0; j < nk; j += 2 {
+		attnBF16Convert(r0, v[j*ldv:j*ldv+hd])
+		if j+1 < nk {
+			attnBF16Convert(r1, v[(j+1)*ldv:(j+1)*ldv+hd])
+		} else {
+			clear(r1)
+		}
+		for c0 := 0; c0 < hd; c0 += 16 {
+			p := dst[c0/16*panel+j/2*32:][:32]
+			a, b := r0[c0:min(c0+16, hd)], r1[c0:min(c0+16, hd)]
+			for c := range a {
+				p[2*c], p[2*c+1] = a[c], b[c]
+			}
 		}
 	}
 }
@@ -156,7 +204,7 @@ func attentionBF16(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 	sc.t = grow(sc.t, qb*hdp)
 	sc.o = grow(sc.o, qb*hdp)
 	sc.m, sc.l, sc.al = grow(sc.m, qb), grow(sc.l, qb), grow(sc.al, qb)
-	dot, conv := attnBF16Dot, attnBF16Convert
+	dot, conv, exp := attnBF16Dot, attnBF16Convert, attnBF16Exp
 	for i0 := 0; i0 < nq; i0 += qb {
 		rows := min(qb, nq-i0)
 		rp := roundUp(rows, 16)
@@ -204,31 +252,28 @@ func attentionBF16(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 					clear(prow)
 					continue
 				}
-				sum := softmaxExpImpl(srow, srow, brow, scale, mNew)
+				sum := exp(prow, srow, brow, scale, mNew)
 				if mNew != mOld {
 					sc.al[r] = float32(math.Exp(float64(mOld - mNew)))
 					sc.l[r] *= sc.al[r]
 					sc.m[r] = mNew
 				}
 				sc.l[r] += sum
-				conv(prow[:kw], srow)
-				clear(prow[kw:])
+				clear(prow[roundUp(kw, 16):])
 			}
 			// 3. T = P·V over the block's keys, O = α·O + T.
 			dot(kwp/32, &sc.pa[0], 2*kb, &b.v[j0*16], 2*16*nkp, &sc.t[0], 4*hdp, rp, hdp)
+			// α is 1 but where a row's maximum grew (a few blocks
+			// of a row): scale those rows, then add T in one call.
 			for r := 0; r < rows; r++ {
-				o := sc.o[r*hdp : r*hdp+hd]
-				t := sc.t[r*hdp : r*hdp+hd]
 				if al := sc.al[r]; al != 1 {
-					for c, x := range t {
-						o[c] = al*o[c] + x
-					}
-				} else {
-					for c, x := range t {
-						o[c] += x
+					o := sc.o[r*hdp : r*hdp+hd]
+					for c := range o {
+						o[c] *= al
 					}
 				}
 			}
+			attnBF16Add(sc.o[:rows*hdp], sc.o[:rows*hdp], sc.t[:rows*hdp])
 		}
 		for r := 0; r < rows; r++ {
 			d := dst[(i0+r)*ldd : (i0+r)*ldd+hd]

@@ -76,34 +76,6 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	}
 }
 
-// lowAttentionOff, set by tests and benchmarks, keeps every block's
-// attention in float32 (to measure what bfloat16 attention gains).
-var lowAttentionOff = false
-
-// lowPrecisionAttention reports whether block b's attention runs in
-// bfloat16 (kernels.PackAttentionKVBF16, where the level has it: amx): when
-// its qkv Linear runs in int8 or bf16, whose rounding already exceeds
-// bfloat16's in Q·Kᵀ and P·V. A block whose qkv is kept in float32
-// (Precision.KeepF32) keeps float32 attention.
-func (e *Encoder) lowPrecisionAttention(b int) bool {
-	if lowAttentionOff {
-		return false
-	}
-	l := &e.Blocks[b].QKV
-	return l.Q != nil || l.H != nil
-}
-
-// anyLowPrecisionAttention reports whether some block's attention runs in
-// bfloat16 (for reserving the workers' buffers).
-func (e *Encoder) anyLowPrecisionAttention() bool {
-	for b := range e.Blocks {
-		if e.lowPrecisionAttention(b) {
-			return true
-		}
-	}
-	return false
-}
-
 // rotate applies block b's rotary embedding to q and k of every image,
 // each on its own grid, in the qkv matrix the row phase just made.
 func (ws *workspace) rotate(b int) error {

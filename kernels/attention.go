@@ -152,6 +152,9 @@ func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *Atten
 		if len(kv.bf.k) < bf16KVLen(nk, hd) || len(kv.bf.v) < bf16KVLen(nk, hd) {
 			panic("kernels: AttentionPacked: kv was not packed by PackAttentionKVBF16")
 		}
+		if attnBF16Dot == nil {
+			panic("kernels: AttentionPacked: kv was packed for bfloat16 attention at a kernel level above the active one")
+		}
 	} else if len(kv.kp) < packedBLen(hd, nk) || len(kv.vp) < packedBLen(nk, hd) {
 		panic("kernels: AttentionPacked: kv was not packed by PackAttentionKV")
 	}

@@ -99,7 +99,8 @@ var attentionPool freeList[attentionScratch]
 // PackAttentionKV reuses its buffers.
 type AttentionKV struct {
 	nk, hd int
-	kp, vp []float32 // k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V (PackedB layout)
+	kp, vp []float32  // k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V (PackedB layout)
+	bf     attnKVBF16 // k and v in bfloat16, when PackAttentionKVBF16 packed them (bf.on)
 }
 
 // Reserve grows kv's buffers to hold nk keys of headDim, so that a later
@@ -123,6 +124,7 @@ func PackAttentionKV(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim int)
 	checkMatrix("PackAttentionKV k", k, false, nk, headDim, ldk)
 	checkMatrix("PackAttentionKV v", v, false, nk, headDim, ldv)
 	kv.nk, kv.hd = nk, headDim
+	kv.bf.on = false
 	kv.kp = grow(kv.kp, packedBLen(headDim, nk))
 	kv.vp = grow(kv.vp, packedBLen(nk, headDim))
 	if nk == 0 || headDim == 0 {
@@ -133,7 +135,9 @@ func PackAttentionKV(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim int)
 }
 
 // AttentionPacked is Attention with k and v packed beforehand (kv holds
-// their sizes): the same results, bit for bit.
+// their sizes): the same results, bit for bit, when PackAttentionKV
+// packed them; PackAttentionKVBF16's packing runs the bfloat16 attention
+// (attention_bf16.go).
 func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *AttentionKV, scale float32, bias []float32, ldb int) {
 	nk, hd := kv.nk, kv.hd
 	if nq < 0 {
@@ -144,7 +148,14 @@ func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *Atten
 	if bias != nil {
 		checkMatrix("AttentionPacked bias", bias, false, nq, nk, ldb)
 	}
-	if len(kv.kp) < packedBLen(hd, nk) || len(kv.vp) < packedBLen(nk, hd) {
+	if kv.bf.on {
+		if len(kv.bf.k) < bf16KVLen(nk, hd) || len(kv.bf.v) < bf16KVLen(nk, hd) {
+			panic("kernels: AttentionPacked: kv was not packed by PackAttentionKVBF16")
+		}
+		if attnBF16Dot == nil {
+			panic("kernels: AttentionPacked: kv was packed for bfloat16 attention at a kernel level above the active one")
+		}
+	} else if len(kv.kp) < packedBLen(hd, nk) || len(kv.vp) < packedBLen(nk, hd) {
 		panic("kernels: AttentionPacked: kv was not packed by PackAttentionKV")
 	}
 	if nq == 0 || hd == 0 {
@@ -154,6 +165,10 @@ func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *Atten
 		for i := 0; i < nq; i++ {
 			clear(dst[i*ldd : i*ldd+hd])
 		}
+		return
+	}
+	if kv.bf.on {
+		attentionBF16(dst, ldd, q, ldq, nq, kv, scale, bias, ldb)
 		return
 	}
 	attentionBlocks(gemmLevel, dst, ldd, q, ldq, nq, kv, scale, bias, ldb)
@@ -168,6 +183,7 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 		kv = &AttentionKV{}
 	}
 	kv.nk, kv.hd = nk, hd
+	kv.bf.on = false
 	kv.kp = grow(kv.kp, packedBLen(hd, nk))
 	packKeys(mk, kv.kp, k, ldk, nk, hd)
 	kv.vp = grow(kv.vp, packedBLen(nk, hd))

@@ -19,6 +19,8 @@ import (
 //     model hands out work items; k and v are repacked per tile);
 //   - packed-tiles: PackAttentionKV once, then AttentionPacked per query
 //     tile of 256 rows;
+//   - packed-bf16: packed-tiles with PackAttentionKVBF16 (the bfloat16
+//     attention of int8 and bf16 models where the level has it: amx);
 //   - unfused: the model's current path per query tile of 256 rows,
 //     Sgemm(Q·Kᵀ) into a 256×N score matrix, Softmax per row,
 //     Sgemm(P·V).
@@ -55,6 +57,13 @@ func BenchmarkAttention(b *testing.B) {
 					kernels.AttentionPacked(out[lo*d:], d, q[lo*3*d:], 3*d, rows, &kv, scale, nil, 0)
 				}
 			},
+			"packed-bf16": func() {
+				kernels.PackAttentionKVBF16(&kv, k, v, 3*d, 3*d, n, hd)
+				for lo := 0; lo < n; lo += tile {
+					rows := min(tile, n-lo)
+					kernels.AttentionPacked(out[lo*d:], d, q[lo*3*d:], 3*d, rows, &kv, scale, nil, 0)
+				}
+			},
 			"unfused": func() {
 				for lo := 0; lo < n; lo += tile {
 					rows := min(tile, n-lo)
@@ -67,7 +76,7 @@ func BenchmarkAttention(b *testing.B) {
 				}
 			},
 		}
-		for _, name := range []string{"unfused", "fused", "fused-tiles", "packed-tiles"} {
+		for _, name := range []string{"unfused", "fused", "fused-tiles", "packed-tiles", "packed-bf16"} {
 			f := run[name]
 			b.Run(fmt.Sprintf("N=%d/%s", n, name), func(b *testing.B) {
 				kerneltest.Bench(b, func(b *testing.B) {

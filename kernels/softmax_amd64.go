@@ -72,3 +72,10 @@ func softmaxMaxAVX512(src, bias []float32, scale float32) float32
 //
 //go:noescape
 func softmaxExpAVX512(dst, src, bias []float32, scale, shift float32) float32
+
+// softmaxExpBF16AVX512 is softmaxExpBF16Go with AVX-512 and
+// VCVTNEPS2BF16 (AVX512-BF16) for len(dst) ≥ len(src) rounded up to 16:
+// it writes whole vectors, zeros past len(src).
+//
+//go:noescape
+func softmaxExpBF16AVX512(dst []uint16, src, bias []float32, scale, shift float32) float32

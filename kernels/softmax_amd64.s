@@ -562,3 +562,80 @@ TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-84
 	VMOVSS X5, ret+80(FP)
 	VZEROUPPER
 	RET
+
+// EXPSUM_BF16_AVX512: as EXPSUM_AVX512, dst rounded to bfloat16
+// (VCVTNEPS2BF16, written as bytes: the Go assembler lacks it; f2 … c8 is
+// vcvtneps2bf16 %zmm0, %ymm1, 52 … c8 is vcvtneps2bf16 %zmm8, %ymm9) and the
+// sum over the float32 values; the tail writes a whole vector of 16 with
+// zeros past the row.
+#define EXPSUM_BF16_AVX512 \
+	VXORPS Z5, Z5, Z5; \
+	VXORPS Z12, Z12, Z12; \
+bexploop2: \
+	CMPQ CX, $32; \
+	JB bexploop; \
+	VMOVUPS (SI), Z0; \
+	VMOVUPS 64(SI), Z8; \
+	VFMADD213PS (BX), Z29, Z0; \
+	ADDQ R9, BX; \
+	VFMADD213PS (BX), Z29, Z8; \
+	ADDQ R9, BX; \
+	VSUBPS Z30, Z0, Z0; \
+	VSUBPS Z30, Z8, Z8; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXP_AVX512(Z8, Z9, Z10, Z11); \
+	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
+	VMOVDQU Y1, (DI); \
+	VMOVDQU Y9, 32(DI); \
+	VADDPS Z0, Z5, Z5; \
+	VADDPS Z8, Z12, Z12; \
+	ADDQ $128, SI; \
+	ADDQ $64, DI; \
+	SUBQ $32, CX; \
+	JMP bexploop2; \
+bexploop: \
+	CMPQ CX, $16; \
+	JB bexptail; \
+	VMOVUPS (SI), Z0; \
+	VFMADD213PS (BX), Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
+	VMOVDQU Y1, (DI); \
+	VADDPS Z0, Z5, Z5; \
+	ADDQ $64, SI; \
+	ADDQ $32, DI; \
+	ADDQ R9, BX; \
+	SUBQ $16, CX; \
+	JMP bexploop; \
+bexptail: \
+	TESTQ CX, CX; \
+	JZ bexpdone; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (BX), K1, Z1; \
+	VFMADD213PS Z1, Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	VMOVAPS.Z Z0, K1, Z0; \
+	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
+	VMOVDQU Y1, (DI); \
+	VADDPS Z0, Z5, Z5; \
+bexpdone: \
+	VADDPS Z12, Z5, Z5; \
+	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6)
+
+// func softmaxExpBF16AVX512(dst []uint16, src, bias []float32, scale, shift float32) float32
+TEXT ·softmaxExpBF16AVX512(SB), NOSPLIT, $0-84
+	EXPCONST_AVX512
+	VBROADCASTSS scale+72(FP), Z29
+	VBROADCASTSS shift+76(FP), Z30
+	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), CX
+	EXPSUM_BF16_AVX512
+	VMOVSS X5, ret+80(FP)
+	VZEROUPPER
+	RET

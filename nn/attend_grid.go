@@ -9,6 +9,10 @@ import (
 
 // GridScratch is one worker's buffers for AttendGrid; they only grow.
 type GridScratch struct {
+	// LowPrecision runs long grids' attention in bfloat16 where the
+	// level has it (kernels.PackAttentionKVBF16): set it to the qkv
+	// projection's Linear.LowPrecisionAttention.
+	LowPrecision        bool
 	kv                  kernels.AttentionKV
 	bias, terms, scores []float32
 }
@@ -34,7 +38,9 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 	}
 	tile := min(queryTile, hi-lo)
 	fused := n >= fusedFrom()
-	if fused {
+	if fused && s.LowPrecision && !lowAttentionOff {
+		kernels.PackAttentionKVBF16(&s.kv, k, v, ldk, ldv, n, hd)
+	} else if fused {
 		kernels.PackAttentionKV(&s.kv, k, v, ldk, ldv, n, hd)
 	} else {
 		s.scores = Grow(s.scores, tile*n)

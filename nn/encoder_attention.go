@@ -46,7 +46,9 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	w := &ws.work[worker]
 	fused := n >= fusedFrom()
-	if fused {
+	if fused && e.lowPrecisionAttention(ws.block) {
+		kernels.PackAttentionKVBF16(&w.kv, k, v, 3*d, 3*d, n, hd)
+	} else if fused {
 		kernels.PackAttentionKV(&w.kv, k, v, 3*d, 3*d, n, hd)
 	}
 	ab := e.bias(ws.block)

@@ -14,3 +14,11 @@ func SetSmoothOff() (restore func()) {
 	smoothOff = true
 	return func() { smoothOff = false }
 }
+
+// SetLowAttentionOff keeps attention in float32 whatever the Linear
+// layers' format, and returns what restores it.
+func SetLowAttentionOff(off bool) (restore func()) {
+	old := lowAttentionOff
+	lowAttentionOff = off
+	return func() { lowAttentionOff = old }
+}

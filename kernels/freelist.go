@@ -31,13 +31,6 @@ type freeList[T any] struct {
 // type, in the order its fit method lists them.
 type fieldSizes [8]int
 
-// fitter is a scratch type whose slices follow its list's high water.
-type fitter interface {
-	// fit records the capacities of the object's slices in hw where they
-	// are larger, grows the smaller ones to hw, and reports whether hw rose.
-	fit(hw *fieldSizes) bool
-}
-
 // reservedScratch is the most workers any one pool may run kernels with at
 // once (ReserveScratch).
 var reservedScratch atomic.Int64
@@ -101,14 +94,9 @@ func (f *freeList[T]) put(x *T) {
 }
 
 // fit brings x to the high water (a type without slices has none).
-func (f *freeList[T]) fit(x *T) bool {
-	if s, ok := any(x).(fitter); ok {
-		return s.fit(&f.hw)
-	}
-	return false
-}
+func (f *freeList[T]) fit(x *T) bool { return fitScratch(x, &f.hw) }
 
-// fitField is fitter.fit for one slice field: it records a larger
+// fitField is a scratch type's fit for one slice field: it records a larger
 // capacity in hw, or regrows a smaller slice to hw (scratch contents are
 // not kept across calls; the length is).
 func fitField[E any](s *[]E, hw *int) bool {

@@ -1,8 +1,35 @@
 package kernels
 
 // The fit methods of the free lists' scratch types (see freeList): each
-// lists every slice field the type's kernels grow, in a fixed order, and
-// fits them all (no short circuit).
+// records the capacities of its slices in hw where larger, grows the
+// smaller ones to hw, and reports whether hw rose. Each lists every slice
+// field the type's kernels grow, in a fixed order, and fits them all (no
+// short circuit).
+
+// fitScratch calls x's fit. It switches on the concrete types: asserting
+// an interface here would now and then allocate (the runtime's type
+// assertion cache grows at random, even in a warm pass).
+func fitScratch(x any, hw *fieldSizes) bool {
+	switch s := x.(type) {
+	case *gemmScratch:
+		return s.fit(hw)
+	case *lazyB:
+		return s.fit(hw)
+	case *attentionScratch:
+		return s.fit(hw)
+	case *AttentionKV:
+		return s.fit(hw)
+	case *bScratch:
+		return s.fit(hw)
+	case *bLocal:
+		return s.fit(hw)
+	case *qScratch:
+		return s.fit(hw)
+	case *qLocal:
+		return s.fit(hw)
+	}
+	return false
+}
 
 func (s *gemmScratch) fit(hw *fieldSizes) bool {
 	rose := fitField(&s.a, &hw[0])

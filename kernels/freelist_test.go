@@ -71,7 +71,8 @@ func TestFreeListReserve(t *testing.T) {
 	}
 }
 
-// TestScratchFitCoversFields: each free list's scratch type fits every
+// TestScratchFitCoversFields: fitScratch knows each free list's scratch
+// type, and each fits every
 // slice field it has (a field left out would keep its own size, and its
 // object allocate when it first meets a shape another one served), each to
 // its own high-water entry. The fields are found by reflection, so a new
@@ -79,7 +80,7 @@ func TestFreeListReserve(t *testing.T) {
 func TestScratchFitCoversFields(t *testing.T) {
 	// lazyB.b is the caller's B, not scratch.
 	notScratch := map[string]bool{"lazyB.b": true}
-	for _, x := range []fitter{&gemmScratch{}, &lazyB{}, &attentionScratch{}, &AttentionKV{},
+	for _, x := range []any{&gemmScratch{}, &lazyB{}, &attentionScratch{}, &AttentionKV{},
 		&bScratch{}, &bLocal{}, &qScratch{}, &qLocal{}} {
 		v := reflect.ValueOf(x).Elem()
 		name := v.Type().Name()
@@ -118,7 +119,7 @@ func TestScratchFitCoversFields(t *testing.T) {
 		}
 		set(v, name)
 		var hw fieldSizes
-		if !x.fit(&hw) {
+		if !fitScratch(x, &hw) {
 			t.Errorf("%s: fit into an empty high water did not raise it", name)
 		}
 		seen := map[int]bool{}

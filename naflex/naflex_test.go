@@ -143,7 +143,7 @@ func TestThreads(t *testing.T) {
 // also after a garbage collection.
 func TestNoAllocs(t *testing.T) {
 	if testing.Short() {
-		t.Skip("AllocsPerRun is slow under the race detector")
+		t.Skip("allocation counts are slow under the race detector")
 	}
 	f, m := loadGolden(t, options{RunOptions: nn.RunOptions{Threads: 2}})
 	cases := singleCases(t, f)
@@ -157,13 +157,13 @@ func TestNoAllocs(t *testing.T) {
 	if err := m.ForwardPatches(p, outs); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(5, func() { m.Forward(img, &out) }); n != 0 {
+	if n := familytest.ModelAllocs(5, func() { m.Forward(img, &out) }); n != 0 {
 		t.Errorf("%v allocations per warm Forward", n)
 	}
-	if n := testing.AllocsPerRun(5, func() { m.ForwardPatches(p, outs) }); n != 0 {
+	if n := familytest.ModelAllocs(5, func() { m.ForwardPatches(p, outs) }); n != 0 {
 		t.Errorf("%v allocations per warm ForwardPatches", n)
 	}
-	if n := testing.AllocsPerRun(5, func() { runtime.GC(); m.ForwardPatches(p, outs) }); n != 0 {
+	if n := familytest.ModelAllocs(5, func() { runtime.GC(); m.ForwardPatches(p, outs) }); n != 0 {
 		t.Errorf("%v allocations per warm ForwardPatches after a garbage collection", n)
 	}
 }

@@ -17,6 +17,26 @@ type GridScratch struct {
 	bias, terms, scores []float32
 }
 
+// Reserve grows s to serve AttendGrid on grid g for spans of up to span
+// queries of width hd with bias qb (nil: none). Which worker runs which
+// item depends on scheduling, so a workspace reserves every worker's
+// scratch for every call it may meet: a worker meeting one only now and
+// then would otherwise grow it in the middle of a warm pass.
+func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias) {
+	n := g.N()
+	span = min(span, n)
+	tile := min(queryTile, span)
+	if n >= fusedFrom() {
+		s.kv.Reserve(n, hd)
+	} else {
+		s.scores = Grow(s.scores, max(len(s.scores), tile*n))
+	}
+	if qb != nil {
+		s.bias = Grow(s.bias, max(len(s.bias), tile*n))
+		s.terms = Grow(s.terms, max(len(s.terms), span*qb.TermsLen(g)))
+	}
+}
+
 // AttendGrid is one head's self-attention over the tokens of a grid g with
 // a query-dependent bias (posenc.QueryBias: SAM's decomposed relative
 // position), for queries [lo, hi): out = softmax(scale·q·kᵀ + qb(q))·v.

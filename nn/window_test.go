@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/anyres/anyres/posenc"
@@ -209,5 +210,46 @@ func TestAttendGrid(t *testing.T) {
 	buf := make([]float32, 64)
 	if err := AttendGrid(buf, 4, buf, 4, buf, 4, buf, 4, posenc.Grid{H: 2, W: 2}, 2, 5, 4, 1, nil, &s); err == nil {
 		t.Error("queries past the grid accepted")
+	}
+}
+
+// TestGridScratchReserve: a scratch reserved for a grid, spans and bias
+// serves its first such calls without allocating, on both attention paths
+// (a worker's first global item may come in a warm pass).
+func TestGridScratchReserve(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	const hd, span = 8, 16
+	g := posenc.Grid{H: 5, W: 7}
+	n := g.N()
+	qkv := make([]float32, n*3*hd)
+	out := make([]float32, n*hd)
+	every := func(s *GridScratch, qb posenc.QueryBias) {
+		for lo := 0; lo < n; lo += span {
+			if err := AttendGrid(out, hd, qkv, 3*hd, qkv[hd:], 3*hd, qkv[2*hd:], 3*hd,
+				g, lo, min(n, lo+span), hd, 1, qb, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, minKeys := range []int{1, 1 << 30} { // fused, unfused
+		saved := fusedMinKeys
+		fusedMinKeys = minKeys
+		for _, qb := range []posenc.QueryBias{nil, shiftBias{}} {
+			// The kernels' own scratch warms on another worker's scratch.
+			var warm, s GridScratch
+			every(&warm, qb)
+			s.Reserve(posenc.Grid{H: 2, W: 2}, span, hd, qb) // a window first: Reserve only grows
+			s.Reserve(g, span, hd, qb)
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			every(&s, qb)
+			runtime.ReadMemStats(&m1)
+			if d := m1.Mallocs - m0.Mallocs; d != 0 {
+				t.Errorf("fused from %d keys, bias %v: %d allocations in the first calls after Reserve", minKeys, qb != nil, d)
+			}
+		}
+		fusedMinKeys = saved
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/anyres/anyres/kernels"
 )
 
 // Job is work split into items that run in any order on any worker:
@@ -44,6 +46,10 @@ func NewWorkers(n int) *Workers {
 		n = runtime.GOMAXPROCS(0)
 	}
 	n = min(n, 256)
+	// Up to n workers may be inside one kernel at once: the kernels keep
+	// that many scratch objects warm, so a warm pass never allocates
+	// whichever of them first meet together.
+	kernels.ReserveScratch(n)
 	w := &Workers{n: n, jobs: make(chan task, 4*n)}
 	for range n - 1 {
 		go func(jobs chan task) {

@@ -94,6 +94,17 @@ func (ws *workspace) prepare(img nn.Image) error {
 		w := &ws.work[i]
 		w.col, w.hid, w.ln = nn.Grow(w.col, col), nn.Grow(w.hid, hid), nn.Grow(w.ln, rowTile*d)
 		w.win, w.wout = nn.Grow(w.win, area*3*d), nn.Grow(w.wout, area*d)
+		for bi := range m.w.blocks {
+			var qb posenc.QueryBias
+			if rp := m.w.blocks[bi].relPos; rp != nil {
+				qb = rp
+			}
+			if c.IsGlobal(bi) {
+				w.attn.Reserve(g, globalSpan, c.HeadDim(), qb)
+			} else {
+				w.attn.Reserve(ws.win.Size, area, c.HeadDim(), qb)
+			}
+		}
 	}
 	return nil
 }

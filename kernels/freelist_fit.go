@@ -57,6 +57,9 @@ func (s *attentionScratch) fit(hw *fieldSizes) bool {
 func (kv *AttentionKV) fit(hw *fieldSizes) bool {
 	rose := fitField(&kv.kp, &hw[0])
 	rose = fitField(&kv.vp, &hw[1]) || rose
+	rose = fitField(&kv.bf.k, &hw[2]) || rose
+	rose = fitField(&kv.bf.v, &hw[3]) || rose
+	rose = fitField(&kv.bf.row, &hw[4]) || rose
 	return rose
 }
 

@@ -18,17 +18,21 @@ type GridScratch struct {
 }
 
 // Reserve grows s to serve AttendGrid on grid g for spans of up to span
-// queries of width hd with bias qb (nil: none). Which worker runs which
-// item depends on scheduling, so a workspace reserves every worker's
-// scratch for every call it may meet: a worker meeting one only now and
-// then would otherwise grow it in the middle of a warm pass.
-func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias) {
+// queries of width hd with bias qb (nil: none), in bfloat16 when low (the
+// LowPrecision the call will have). Which worker runs which item depends
+// on scheduling, so a workspace reserves every worker's scratch for every
+// call it may meet: a worker meeting one only now and then would otherwise
+// grow it in the middle of a warm pass.
+func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias, low bool) {
 	n := g.N()
 	span = min(span, n)
 	tile := min(queryTile, span)
-	if n >= fusedFrom() {
+	switch {
+	case n >= fusedFrom() && low && !lowAttentionOff:
+		s.kv.ReserveBF16(n, hd)
+	case n >= fusedFrom():
 		s.kv.Reserve(n, hd)
-	} else {
+	default:
 		s.scores = Grow(s.scores, max(len(s.scores), tile*n))
 	}
 	if qb != nil {

@@ -237,17 +237,19 @@ func TestGridScratchReserve(t *testing.T) {
 		saved := fusedMinKeys
 		fusedMinKeys = minKeys
 		for _, qb := range []posenc.QueryBias{nil, shiftBias{}} {
-			// The kernels' own scratch warms on another worker's scratch.
-			var warm, s GridScratch
-			every(&warm, qb)
-			s.Reserve(posenc.Grid{H: 2, W: 2}, span, hd, qb) // a window first: Reserve only grows
-			s.Reserve(g, span, hd, qb)
-			var m0, m1 runtime.MemStats
-			runtime.ReadMemStats(&m0)
-			every(&s, qb)
-			runtime.ReadMemStats(&m1)
-			if d := m1.Mallocs - m0.Mallocs; d != 0 {
-				t.Errorf("fused from %d keys, bias %v: %d allocations in the first calls after Reserve", minKeys, qb != nil, d)
+			for _, low := range []bool{false, true} { // float32, bfloat16 (where the level has it)
+				// The kernels' own scratch warms on another worker's scratch.
+				warm, s := GridScratch{LowPrecision: low}, GridScratch{LowPrecision: low}
+				every(&warm, qb)
+				s.Reserve(posenc.Grid{H: 2, W: 2}, span, hd, qb, low) // a window first: Reserve only grows
+				s.Reserve(g, span, hd, qb, low)
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				every(&s, qb)
+				runtime.ReadMemStats(&m1)
+				if d := m1.Mallocs - m0.Mallocs; d != 0 {
+					t.Errorf("fused from %d keys, bias %v, low precision %v: %d allocations in the first calls after Reserve", minKeys, qb != nil, low, d)
+				}
 			}
 		}
 		fusedMinKeys = saved

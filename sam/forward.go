@@ -99,10 +99,11 @@ func (ws *workspace) prepare(img nn.Image) error {
 			if rp := m.w.blocks[bi].relPos; rp != nil {
 				qb = rp
 			}
+			low := m.w.blocks[bi].qkv.LowPrecisionAttention()
 			if c.IsGlobal(bi) {
-				w.attn.Reserve(g, globalSpan, c.HeadDim(), qb)
+				w.attn.Reserve(g, globalSpan, c.HeadDim(), qb, low)
 			} else {
-				w.attn.Reserve(ws.win.Size, area, c.HeadDim(), qb)
+				w.attn.Reserve(ws.win.Size, area, c.HeadDim(), qb, low)
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func TestDequantKernels(t *testing.T) {
 				hasBias, hasRes := mode&1 != 0 || mode == 4, mode&2 != 0 || mode == 4
 				specials := n%3 == 0
 				acc := pageTail(n, func(i int) int32 { return int32(rng.Uint32()) >> rng.IntN(32) })
-				colSum := pageTail(n, func(i int) int32 { return int32(rng.IntN(1 << 20)) - 1<<19 })
+				colSum := pageTail(n, func(i int) int32 { return int32(rng.IntN(1<<20)) - 1<<19 })
 				sw := pageTail(n, func(i int) float32 { return 0 })
 				copy(sw, f32(n, specials))
 				zero := int32(rng.IntN(128))
@@ -148,5 +148,46 @@ func TestGemmQuantResidualFused(t *testing.T) {
 				t.Fatalf("in place %v: C[%d] = %v, separate pass %v", inPlace, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// BenchmarkDequant times the dequantise kernels alone on one 768-wide row
+// (ViT-B's width), bias only and bias + residual in place:
+//
+//	go test ./kernels -run - -bench Dequant
+func BenchmarkDequant(b *testing.B) {
+	const n = 768
+	acc, colSum := make([]int32, n), make([]int32, n)
+	sw, bias, dst := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range acc {
+		acc[i], colSum[i], sw[i], bias[i] = int32(i*7919), int32(i), 1e-3, 0.5
+	}
+	for _, k := range []struct {
+		name string
+		lvl  Level
+		f    func(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias, res []float32)
+	}{{"avx2", AVX2, dequantAVX2}, {"avx512", AVX512, dequantAVX512}} {
+		if CheckLevel(k.lvl) != nil {
+			continue
+		}
+		b.Run(k.name+"/bias", func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for b.Loop() {
+				k.f(dst, acc, 3, colSum, 0.01, sw, bias, nil)
+			}
+		})
+		b.Run(k.name+"/bias+residual", func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for b.Loop() {
+				k.f(dst, acc, 3, colSum, 0.01, sw, bias, dst)
+			}
+		})
+		b.Run(k.name+"/bias,add", func(b *testing.B) { // the two passes before
+			b.SetBytes(4 * n)
+			for b.Loop() {
+				k.f(dst, acc, 3, colSum, 0.01, sw, bias, nil)
+				addAVX2(dst, dst, dst)
+			}
+		})
 	}
 }

@@ -391,15 +391,13 @@ TEXT ·qDequantAVX512(SB), NOSPLIT, $0-72
 	MOVL zero+64(FP), AX
 	VPBROADCASTD AX, Z15
 	VBROADCASTSS sa+68(FP), Z14
-	// K1: the tail's lanes; K2: all 16 for the full blocks.
+	// K1: the tail's lanes.
 	MOVQ CX, AX
 	ANDQ $15, AX
 	MOVL $1, R12
 	SHLXL AX, R12, R12
 	DECL R12
 	KMOVW R12, K1
-	MOVL $0xffff, R12
-	KMOVW R12, K2
 	XORQ BX, BX
 	SHRQ $4, CX
 	CMPQ R10, $1
@@ -425,10 +423,23 @@ TEXT ·qDequantAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS.Z (p)(BX*1), k, Z3 \
 	VADDPS Z3, Z1, Z1
 
+// QDEQ16F and QADD16F are QDEQ16 and QADD16 for all 16 lanes, with the
+// loads folded into the arithmetic.
+#define QDEQ16F \
+	VPMULLD (DX)(BX*1), Z15, Z0 \
+	VMOVDQU32 (SI)(BX*1), Z1 \
+	VPSUBD Z0, Z1, Z1 \
+	VCVTDQ2PS Z1, Z1 \
+	VMULPS (R8)(BX*1), Z14, Z2 \
+	VMULPS Z2, Z1, Z1
+
+#define QADD16F(p) \
+	VADDPS (p)(BX*1), Z1, Z1
+
 qdeqz_none:
 	TESTQ CX, CX
 	JZ qdeqz_none_tail
-	QDEQ16(K2)
+	QDEQ16F
 	VMOVUPS Z1, (DI)(BX*1)
 	ADDQ $64, BX
 	DECQ CX
@@ -440,8 +451,8 @@ qdeqz_none_tail:
 qdeqz_b:
 	TESTQ CX, CX
 	JZ qdeqz_b_tail
-	QDEQ16(K2)
-	QADD16(K2, R9)
+	QDEQ16F
+	QADD16F(R9)
 	VMOVUPS Z1, (DI)(BX*1)
 	ADDQ $64, BX
 	DECQ CX
@@ -454,8 +465,8 @@ qdeqz_b_tail:
 qdeqz_r:
 	TESTQ CX, CX
 	JZ qdeqz_r_tail
-	QDEQ16(K2)
-	QADD16(K2, R11)
+	QDEQ16F
+	QADD16F(R11)
 	VMOVUPS Z1, (DI)(BX*1)
 	ADDQ $64, BX
 	DECQ CX
@@ -468,9 +479,9 @@ qdeqz_r_tail:
 qdeqz_br:
 	TESTQ CX, CX
 	JZ qdeqz_br_tail
-	QDEQ16(K2)
-	QADD16(K2, R9)
-	QADD16(K2, R11)
+	QDEQ16F
+	QADD16F(R9)
+	QADD16F(R11)
 	VMOVUPS Z1, (DI)(BX*1)
 	ADDQ $64, BX
 	DECQ CX

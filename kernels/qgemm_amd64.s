@@ -423,69 +423,111 @@ TEXT ·qDequantAVX512(SB), NOSPLIT, $0-72
 	VMOVUPS.Z (p)(BX*1), k, Z3 \
 	VADDPS Z3, Z1, Z1
 
-// QDEQ16F and QADD16F are QDEQ16 and QADD16 for all 16 lanes, with the
-// loads folded into the arithmetic.
-#define QDEQ16F \
-	VPMULLD (DX)(BX*1), Z15, Z0 \
-	VMOVDQU32 (SI)(BX*1), Z1 \
-	VPSUBD Z0, Z1, Z1 \
-	VCVTDQ2PS Z1, Z1 \
-	VMULPS (R8)(BX*1), Z14, Z2 \
-	VMULPS Z2, Z1, Z1
+// QDEQ16F and QADD16F are QDEQ16 and QADD16 for all 16 lanes at byte
+// offset o from BX into v (t and s scratch), with the loads folded into
+// the arithmetic. The loops take two blocks a step, then one, then the
+// tail.
+#define QDEQ16F(o, v, t, s) \
+	VPMULLD o(DX)(BX*1), Z15, t \
+	VMOVDQU32 o(SI)(BX*1), v \
+	VPSUBD t, v, v \
+	VCVTDQ2PS v, v \
+	VMULPS o(R8)(BX*1), Z14, s \
+	VMULPS s, v, v
 
-#define QADD16F(p) \
-	VADDPS (p)(BX*1), Z1, Z1
+#define QADD16F(o, p, v) \
+	VADDPS o(p)(BX*1), v, v
 
 qdeqz_none:
+	CMPQ CX, $2
+	JLT qdeqz_none_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_none
+qdeqz_none_one:
 	TESTQ CX, CX
 	JZ qdeqz_none_tail
-	QDEQ16F
-	VMOVUPS Z1, (DI)(BX*1)
+	QDEQ16F(0, Z1, Z0, Z2)
+	VMOVUPS Z1, 0(DI)(BX*1)
 	ADDQ $64, BX
-	DECQ CX
-	JMP qdeqz_none
 qdeqz_none_tail:
 	QDEQ16(K1)
 	VMOVUPS Z1, K1, (DI)(BX*1)
 	JMP qdeqz_done
 qdeqz_b:
+	CMPQ CX, $2
+	JLT qdeqz_b_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	QADD16F(64, R9, Z4)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_b
+qdeqz_b_one:
 	TESTQ CX, CX
 	JZ qdeqz_b_tail
-	QDEQ16F
-	QADD16F(R9)
-	VMOVUPS Z1, (DI)(BX*1)
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
 	ADDQ $64, BX
-	DECQ CX
-	JMP qdeqz_b
 qdeqz_b_tail:
 	QDEQ16(K1)
 	QADD16(K1, R9)
 	VMOVUPS Z1, K1, (DI)(BX*1)
 	JMP qdeqz_done
 qdeqz_r:
+	CMPQ CX, $2
+	JLT qdeqz_r_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	QADD16F(64, R11, Z4)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_r
+qdeqz_r_one:
 	TESTQ CX, CX
 	JZ qdeqz_r_tail
-	QDEQ16F
-	QADD16F(R11)
-	VMOVUPS Z1, (DI)(BX*1)
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
 	ADDQ $64, BX
-	DECQ CX
-	JMP qdeqz_r
 qdeqz_r_tail:
 	QDEQ16(K1)
 	QADD16(K1, R11)
 	VMOVUPS Z1, K1, (DI)(BX*1)
 	JMP qdeqz_done
 qdeqz_br:
+	CMPQ CX, $2
+	JLT qdeqz_br_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	QADD16F(64, R9, Z4)
+	QADD16F(64, R11, Z4)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_br
+qdeqz_br_one:
 	TESTQ CX, CX
 	JZ qdeqz_br_tail
-	QDEQ16F
-	QADD16F(R9)
-	QADD16F(R11)
-	VMOVUPS Z1, (DI)(BX*1)
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
 	ADDQ $64, BX
-	DECQ CX
-	JMP qdeqz_br
 qdeqz_br_tail:
 	QDEQ16(K1)
 	QADD16(K1, R9)

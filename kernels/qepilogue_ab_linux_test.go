@@ -91,7 +91,10 @@ func TestQEpilogueAB(t *testing.T) {
 			if s.res {
 				ep.Residual, ep.LDR = c, s.n // in place, as the ViT blocks do
 			}
-			reps := max(3, int(1e9/float64(2*s.m*s.n*s.k)))
+			// Enough calls for ~10 ms a measurement.
+			t0 := threadCPU()
+			kernels.GemmQuant(1, s.m, a, s.k, qb, c, s.n, ep)
+			reps := max(3, int(10*time.Millisecond/max(threadCPU()-t0, time.Microsecond)))
 			r, nt := ab(func() {
 				for range reps {
 					kernels.GemmQuant(1, s.m, a, s.k, qb, c, s.n, ep)

@@ -203,7 +203,7 @@ type qMicro struct {
 	// quantRows and dequant are the row-wise helpers; their results are
 	// bit-identical to quantRowGo and dequantGo.
 	quantRow func(dst []uint8, src []float32) (scale float32, zero int32)
-	dequant  func(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32)
+	dequant  func(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias, res []float32)
 	// add is Add for the residual (nil: Add), with Add's bits.
 	add func(dst, a, b []float32)
 }
@@ -290,10 +290,12 @@ func quantValue(x float32) int32 {
 	return int32(math.RoundToEven(float64(x)))
 }
 
-// dequantGo is the epilogue's first step for one row segment:
-// dst[j] = float32(acc[j] − zero·colSum[j]) · (sa·sw[j]) (+ bias[j]),
-// each operation rounded to float32 in that order (no fused multiply-add).
-func dequantGo(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32) {
+// dequantGo is the epilogue for one row segment without an activation:
+// dst[j] = float32(acc[j] − zero·colSum[j]) · (sa·sw[j]) (+ bias[j])
+// (+ res[j]), each operation rounded to float32 in that order (no fused
+// multiply-add), so with res it gives Add's bits on the dequantised row.
+// res may be dst itself (each res[j] is read before dst[j] is written).
+func dequantGo(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias, res []float32) {
 	for j := range dst {
 		v := float32(acc[j] - zero*colSum[j])
 		s := float32(sa * sw[j])
@@ -301,9 +303,16 @@ func dequantGo(dst []float32, acc []int32, zero int32, colSum []int32, sa float3
 		if bias != nil {
 			v = float32(v + bias[j])
 		}
+		if res != nil {
+			v = float32(v + res[j])
+		}
 		dst[j] = v
 	}
 }
+
+// qSeparateResidual, set only by tests, makes finish add the residual in
+// a second pass as it did before dequant took it (the A/B baseline).
+var qSeparateResidual bool
 
 // GemmQuant computes C = act(A·B + bias) + residual with B quantized to
 // int8 (QuantB) and A quantized per row on the fly (see the comment at the
@@ -569,14 +578,22 @@ func (g *qCall) finish(tl *qLocal, tile []int32, ldt, i, h, j, w int) {
 	if add == nil {
 		add = Add
 	}
+	// Without an activation between them, the residual rides in the
+	// dequantising pass (in place too: each element is read before it is
+	// written).
+	fused := ep.Residual != nil && ep.Act == ActNone && !qSeparateResidual
 	for r := 0; r < h; r++ {
 		row := i + r
 		dst := g.c[row*g.ldc+j : row*g.ldc+j+w]
+		if fused {
+			g.mk.dequant(dst, tile[r*ldt:r*ldt+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias, ep.Residual[row*ep.LDR+j:row*ep.LDR+j+w])
+			continue
+		}
 		out := dst
 		if inPlace {
 			out = tl.row[:w]
 		}
-		g.mk.dequant(out, tile[r*ldt:r*ldt+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias)
+		g.mk.dequant(out, tile[r*ldt:r*ldt+w], g.s.za[row], qb.colSum[j:j+w], g.s.sa[row], qb.scale[j:j+w], bias, nil)
 		if ep.Residual != nil {
 			// Without a residual the activation runs later, per row of
 			// the work item (lateAct).

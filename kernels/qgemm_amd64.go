@@ -5,10 +5,12 @@ package kernels
 var (
 	// 4×16 (one panel): 8 ymm accumulators; VPMADDUBSW + VPMADDWD.
 	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
+	// qAVX2's micro-kernel with the AVX-512 epilogue (AVX-512 without VNNI).
+	qAVX2Z = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 	// 6×64 (four panels): 24 zmm accumulators; VPDPBUSD.
-	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
+	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBUSD.
-	qAMX = qMicro{mr: 16, nr: 2 * qPanel, amx: amxDotU8, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
+	qAMX = qMicro{mr: 16, nr: 2 * qPanel, amx: amxDotU8, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 )
 
 func init() {
@@ -18,7 +20,9 @@ func init() {
 			qLevel = &qAMX
 		case l == AVX512 && HasVNNI():
 			qLevel = &qVNNI
-		case l == AVX512 || l == AVX2:
+		case l == AVX512:
+			qLevel = &qAVX2Z
+		case l == AVX2:
 			qLevel = &qAVX2
 		default:
 			qLevel = &qGeneric
@@ -54,11 +58,17 @@ func qMinMaxAVX2(x *float32, n int) (lo, hi float32)
 //go:noescape
 func qQuantAVX2(dst *uint8, x *float32, n int, inv float32, zero int32)
 
-// qDequantAVX2 is dequantGo for n a multiple of 8 (bias nil when hasBias
-// is 0).
+// qDequantAVX2 is dequantGo for n a multiple of 8; flags bit 0 says bias
+// is there, bit 1 res (nil pointers otherwise).
 //
 //go:noescape
-func qDequantAVX2(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, n int, hasBias int, zero int32, sa float32)
+func qDequantAVX2(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, res *float32, n int, flags int, zero int32, sa float32)
+
+// qDequantAVX512 is dequantGo for any n ≥ 0 (the tail under a mask);
+// flags as qDequantAVX2's.
+//
+//go:noescape
+func qDequantAVX512(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, res *float32, n int, flags int, zero int32, sa float32)
 
 func quantRowAVX2(dst []uint8, src []float32) (float32, int32) {
 	n := len(src)
@@ -88,22 +98,46 @@ func quantRowAVX2(dst []uint8, src []float32) (float32, int32) {
 	return scale, zero
 }
 
-func dequantAVX2(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias []float32) {
+// dequantFlags checks the row segment's slices against len(dst) (so the
+// kernels stay inside them) and returns the optional ones' pointers and
+// the kernels' flags.
+func dequantFlags(dst []float32, acc, colSum []int32, sw, bias, res []float32) (bp, rp *float32, flags int) {
+	n := len(dst)
+	_, _, _ = acc[n-1], colSum[n-1], sw[n-1]
+	if bias != nil {
+		_ = bias[n-1]
+		bp, flags = &bias[0], 1
+	}
+	if res != nil {
+		_ = res[n-1]
+		rp, flags = &res[0], flags|2
+	}
+	return bp, rp, flags
+}
+
+func dequantAVX2(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias, res []float32) {
 	n := len(dst)
 	n8 := n &^ 7
 	if n8 > 0 {
-		var bp *float32
-		hb := 0
-		if bias != nil {
-			bp, hb = &bias[0], 1
-		}
-		qDequantAVX2(&dst[0], &acc[0], &colSum[0], &sw[0], bp, n8, hb, zero, sa)
+		bp, rp, flags := dequantFlags(dst, acc, colSum, sw, bias, res)
+		qDequantAVX2(&dst[0], &acc[0], &colSum[0], &sw[0], bp, rp, n8, flags, zero, sa)
 	}
 	if n8 < n {
-		var bt []float32
+		var bt, rt []float32
 		if bias != nil {
 			bt = bias[n8:n]
 		}
-		dequantGo(dst[n8:n], acc[n8:n], zero, colSum[n8:n], sa, sw[n8:n], bt)
+		if res != nil {
+			rt = res[n8:n]
+		}
+		dequantGo(dst[n8:n], acc[n8:n], zero, colSum[n8:n], sa, sw[n8:n], bt, rt)
 	}
+}
+
+func dequantAVX512(dst []float32, acc []int32, zero int32, colSum []int32, sa float32, sw []float32, bias, res []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	bp, rp, flags := dequantFlags(dst, acc, colSum, sw, bias, res)
+	qDequantAVX512(&dst[0], &acc[0], &colSum[0], &sw[0], bp, rp, len(dst), flags, zero, sa)
 }

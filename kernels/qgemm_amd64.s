@@ -306,54 +306,233 @@ qquant_done:
 	VZEROUPPER
 	RET
 
-// func qDequantAVX2(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, n int, hasBias int, zero int32, sa float32)
-TEXT ·qDequantAVX2(SB), NOSPLIT, $0-64
+// func qDequantAVX2(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, res *float32, n int, flags int, zero int32, sa float32)
+// dequantGo for n a multiple of 8, 8 at a time; flags bit 0: bias, bit 1:
+// res. One loop per flag value keeps the branches out of the loop.
+TEXT ·qDequantAVX2(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ acc+8(FP), SI
 	MOVQ colSum+16(FP), DX
 	MOVQ sw+24(FP), R8
 	MOVQ bias+32(FP), R9
-	MOVQ n+40(FP), CX
-	MOVQ hasBias+48(FP), R10
-	MOVL zero+56(FP), AX
+	MOVQ res+40(FP), R11
+	MOVQ n+48(FP), CX
+	MOVQ flags+56(FP), R10
+	MOVL zero+64(FP), AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
-	VBROADCASTSS sa+60(FP), Y14
+	VBROADCASTSS sa+68(FP), Y14
+	XORQ BX, BX
 	SHRQ $3, CX
 	JZ qdeq_done
-	TESTQ R10, R10
-	JZ qdeq_nobias
-qdeq_bias:
-	VPMULLD (DX), Y15, Y0
-	VMOVDQU (SI), Y1
-	VPSUBD Y0, Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS (R8), Y14, Y2
+	CMPQ R10, $1
+	JEQ qdeq_b
+	CMPQ R10, $2
+	JEQ qdeq_r
+	CMPQ R10, $3
+	JEQ qdeq_br
+
+#define QDEQ8 \
+	VPMULLD (DX)(BX*1), Y15, Y0 \
+	VMOVDQU (SI)(BX*1), Y1 \
+	VPSUBD Y0, Y1, Y1 \
+	VCVTDQ2PS Y1, Y1 \
+	VMULPS (R8)(BX*1), Y14, Y2 \
 	VMULPS Y2, Y1, Y1
-	VADDPS (R9), Y1, Y1
-	VMOVUPS Y1, (DI)
-	ADDQ $32, DI
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, R8
-	ADDQ $32, R9
+
+qdeq_none:
+	QDEQ8
+	VMOVUPS Y1, (DI)(BX*1)
+	ADDQ $32, BX
 	DECQ CX
-	JNZ qdeq_bias
+	JNZ qdeq_none
 	JMP qdeq_done
-qdeq_nobias:
-	VPMULLD (DX), Y15, Y0
-	VMOVDQU (SI), Y1
-	VPSUBD Y0, Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS (R8), Y14, Y2
-	VMULPS Y2, Y1, Y1
-	VMOVUPS Y1, (DI)
-	ADDQ $32, DI
-	ADDQ $32, SI
-	ADDQ $32, DX
-	ADDQ $32, R8
+qdeq_b:
+	QDEQ8
+	VADDPS (R9)(BX*1), Y1, Y1
+	VMOVUPS Y1, (DI)(BX*1)
+	ADDQ $32, BX
 	DECQ CX
-	JNZ qdeq_nobias
+	JNZ qdeq_b
+	JMP qdeq_done
+qdeq_r:
+	QDEQ8
+	VADDPS (R11)(BX*1), Y1, Y1
+	VMOVUPS Y1, (DI)(BX*1)
+	ADDQ $32, BX
+	DECQ CX
+	JNZ qdeq_r
+	JMP qdeq_done
+qdeq_br:
+	QDEQ8
+	VADDPS (R9)(BX*1), Y1, Y1
+	VADDPS (R11)(BX*1), Y1, Y1
+	VMOVUPS Y1, (DI)(BX*1)
+	ADDQ $32, BX
+	DECQ CX
+	JNZ qdeq_br
 qdeq_done:
+	VZEROUPPER
+	RET
+
+// func qDequantAVX512(dst *float32, acc *int32, colSum *int32, sw *float32, bias *float32, res *float32, n int, flags int, zero int32, sa float32)
+// dequantGo for any n ≥ 1: 16 at a time, then the last n mod 16 under a
+// mask (masked loads do not touch the lanes left out, so nothing past the
+// slices is read or written). flags as qDequantAVX2's.
+TEXT ·qDequantAVX512(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ acc+8(FP), SI
+	MOVQ colSum+16(FP), DX
+	MOVQ sw+24(FP), R8
+	MOVQ bias+32(FP), R9
+	MOVQ res+40(FP), R11
+	MOVQ n+48(FP), CX
+	MOVQ flags+56(FP), R10
+	MOVL zero+64(FP), AX
+	VPBROADCASTD AX, Z15
+	VBROADCASTSS sa+68(FP), Z14
+	// K1: the tail's lanes.
+	MOVQ CX, AX
+	ANDQ $15, AX
+	MOVL $1, R12
+	SHLXL AX, R12, R12
+	DECL R12
+	KMOVW R12, K1
+	XORQ BX, BX
+	SHRQ $4, CX
+	CMPQ R10, $1
+	JEQ qdeqz_b
+	CMPQ R10, $2
+	JEQ qdeqz_r
+	CMPQ R10, $3
+	JEQ qdeqz_br
+
+// QDEQ16 dequantises the lanes of mask k at byte offset BX into Z1
+// (masked-off lanes zero).
+#define QDEQ16(k) \
+	VMOVDQU32.Z (DX)(BX*1), k, Z0 \
+	VPMULLD Z0, Z15, Z0 \
+	VMOVDQU32.Z (SI)(BX*1), k, Z1 \
+	VPSUBD Z0, Z1, Z1 \
+	VCVTDQ2PS Z1, Z1 \
+	VMOVUPS.Z (R8)(BX*1), k, Z2 \
+	VMULPS Z2, Z14, Z2 \
+	VMULPS Z2, Z1, Z1
+
+#define QADD16(k, p) \
+	VMOVUPS.Z (p)(BX*1), k, Z3 \
+	VADDPS Z3, Z1, Z1
+
+// QDEQ16F and QADD16F are QDEQ16 and QADD16 for all 16 lanes at byte
+// offset o from BX into v (t and s scratch), with the loads folded into
+// the arithmetic. The loops take two blocks a step, then one, then the
+// tail.
+#define QDEQ16F(o, v, t, s) \
+	VPMULLD o(DX)(BX*1), Z15, t \
+	VMOVDQU32 o(SI)(BX*1), v \
+	VPSUBD t, v, v \
+	VCVTDQ2PS v, v \
+	VMULPS o(R8)(BX*1), Z14, s \
+	VMULPS s, v, v
+
+#define QADD16F(o, p, v) \
+	VADDPS o(p)(BX*1), v, v
+
+qdeqz_none:
+	CMPQ CX, $2
+	JLT qdeqz_none_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_none
+qdeqz_none_one:
+	TESTQ CX, CX
+	JZ qdeqz_none_tail
+	QDEQ16F(0, Z1, Z0, Z2)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	ADDQ $64, BX
+qdeqz_none_tail:
+	QDEQ16(K1)
+	VMOVUPS Z1, K1, (DI)(BX*1)
+	JMP qdeqz_done
+qdeqz_b:
+	CMPQ CX, $2
+	JLT qdeqz_b_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	QADD16F(64, R9, Z4)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_b
+qdeqz_b_one:
+	TESTQ CX, CX
+	JZ qdeqz_b_tail
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	ADDQ $64, BX
+qdeqz_b_tail:
+	QDEQ16(K1)
+	QADD16(K1, R9)
+	VMOVUPS Z1, K1, (DI)(BX*1)
+	JMP qdeqz_done
+qdeqz_r:
+	CMPQ CX, $2
+	JLT qdeqz_r_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	QADD16F(64, R11, Z4)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_r
+qdeqz_r_one:
+	TESTQ CX, CX
+	JZ qdeqz_r_tail
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	ADDQ $64, BX
+qdeqz_r_tail:
+	QDEQ16(K1)
+	QADD16(K1, R11)
+	VMOVUPS Z1, K1, (DI)(BX*1)
+	JMP qdeqz_done
+qdeqz_br:
+	CMPQ CX, $2
+	JLT qdeqz_br_one
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	QDEQ16F(64, Z4, Z3, Z5)
+	QADD16F(64, R9, Z4)
+	QADD16F(64, R11, Z4)
+	VMOVUPS Z4, 64(DI)(BX*1)
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JMP qdeqz_br
+qdeqz_br_one:
+	TESTQ CX, CX
+	JZ qdeqz_br_tail
+	QDEQ16F(0, Z1, Z0, Z2)
+	QADD16F(0, R9, Z1)
+	QADD16F(0, R11, Z1)
+	VMOVUPS Z1, 0(DI)(BX*1)
+	ADDQ $64, BX
+qdeqz_br_tail:
+	QDEQ16(K1)
+	QADD16(K1, R9)
+	QADD16(K1, R11)
+	VMOVUPS Z1, K1, (DI)(BX*1)
+qdeqz_done:
 	VZEROUPPER
 	RET

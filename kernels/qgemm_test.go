@@ -193,11 +193,13 @@ func TestGemmQuantEpilogue(t *testing.T) {
 
 // TestGemmQuantLevelsAndThreads: every level and thread count gives the
 // same bits as generic with one thread (the integer sums are exact and the
-// dequantisation is one shared order of float32 operations).
+// dequantisation is one shared order of float32 operations), with the
+// bias alone, bias and residual (apart and in place: fused into the
+// dequantising pass) and the residual alone.
 //
 // The shapes cover the AMX blocks' cuts too: 300 rows are two row blocks
 // (of up to 256), 300 columns three calls of up to 128, K = 130 a zero
-// padded last step of 64.
+// padded last step of 64; 200 and 300 columns leave 8 and 12 over 16.
 func TestGemmQuantLevelsAndThreads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
 	for _, s := range [][3]int{{197, 200, 300}, {300, 300, 130}} {
@@ -205,21 +207,44 @@ func TestGemmQuantLevelsAndThreads(t *testing.T) {
 		a := randMatrix(rng, m, k, k)
 		w := randMatrix(rng, n, k, k)
 		bias := randMatrix(rng, 1, n, n)
+		res := randMatrix(rng, m, n, n)
 		qb := kernels.QuantizeB(true, k, n, w, k)
+		modes := []string{"bias", "bias+residual", "bias+residual in place", "residual"}
+		run := func(th kernels.Threads, mode string) []float32 {
+			c := make([]float32, m*n)
+			ep := kernels.Epilogue{Bias: bias}
+			switch mode {
+			case "bias+residual":
+				ep.Residual, ep.LDR = res, n
+			case "bias+residual in place":
+				copy(c, res)
+				ep.Residual, ep.LDR = c, n
+			case "residual":
+				ep = kernels.Epilogue{Residual: res, LDR: n}
+			}
+			kernels.GemmQuant(th, m, a, k, qb, c, n, ep)
+			return c
+		}
 		restore, err := kernels.SetLevel(kernels.Generic)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := make([]float32, m*n)
-		kernels.GemmQuant(1, m, a, k, qb, want, n, kernels.Epilogue{Bias: bias})
+		want := map[string][]float32{}
+		for _, mode := range modes {
+			want[mode] = run(1, mode)
+		}
 		restore()
 		kerneltest.Run(t, func(t *testing.T) {
 			for _, th := range []kernels.Threads{1, 2, 3, 7} {
-				c := make([]float32, m*n)
-				kernels.GemmQuant(th, m, a, k, qb, c, n, kernels.Epilogue{Bias: bias})
-				for i := range c {
-					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%dx%dx%d threads=%d: C[%d] = %v, generic %v", m, n, k, th, i, c[i], want[i])
+				for _, mode := range modes {
+					if th != 1 && mode != "bias" && mode != "bias+residual in place" {
+						continue // the thread split is the epilogue's own business
+					}
+					c := run(th, mode)
+					for i := range c {
+						if math.Float32bits(c[i]) != math.Float32bits(want[mode][i]) {
+							t.Fatalf("%dx%dx%d threads=%d %s: C[%d] = %v, generic %v", m, n, k, th, mode, i, c[i], want[mode][i])
+						}
 					}
 				}
 			}

@@ -19,11 +19,3 @@ func SetGemmDirectA(on bool) {
 		mk.kernelA = directSaved[mk]
 	}
 }
-
-// SetBF16PrefetchAhead sets how many tile columns ahead the bfloat16
-// GEMM below AMX prefetches its raw panels (1 before issue 22), for
-// benchmarks in other packages that compare settings in one process.
-func SetBF16PrefetchAhead(n int) { bfPrefetchAhead = n }
-
-// BF16PrefetchAhead is the setting in use.
-func BF16PrefetchAhead() int { return bfPrefetchAhead }

@@ -256,15 +256,11 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 		for t := 0; t < tiles; t++ {
 			j := col(t)
 			var next nextB
-			// The tile columns the sweep reads after this one, over
-			// the following K block once this one is done.
-			for d := 1; d <= bfAhead(g); d++ {
-				switch {
-				case t+d < tiles:
-					next.add(g.panelsAt(p, j1, col(t+d), p0, kc))
-				case p0+kc < k:
-					next.add(g.panelsAt(p, j1, col(t+d-tiles), p0+kc, min(p.kc, k-p0-kc)))
-				}
+			switch {
+			case t+1 < tiles:
+				next = g.panelsAt(p, j1, col(t+1), p0, kc)
+			case p0+kc < k:
+				next = g.panelsAt(p, j1, col(0), p0+kc, min(p.kc, k-p0-kc))
 			}
 			g.tileColumn(p, s, i0, i1, j, min(nr, j1-j), p0, kc, direct, fuse, hasEp, next)
 		}
@@ -376,31 +372,7 @@ func (g *gemmCall) micro(direct bool, h, kc int, a, b0, b1, c *float32, ldc, add
 // which the row tiles of the current column prefetch in turn, each the
 // stretch its kernel's pf stream covers.
 type nextB struct {
-	part [4][]float32
-	n    int
-}
-
-// add appends the parts of o (those it has) to nb's.
-func (nb *nextB) add(o nextB) {
-	for _, part := range o.part[:o.n] {
-		if part != nil && nb.n < len(nb.part) {
-			nb.part[nb.n] = part
-			nb.n++
-		}
-	}
-}
-
-// bfPrefetchAhead is how many tile columns ahead the bfloat16 path
-// prefetches its raw panels (the float32 path: one). A widened tile's
-// kernels read its scratch copy, not the raw panels, so the next tile's
-// raw panels are the only weights the kernels' pf streams can bring in.
-var bfPrefetchAhead = 1
-
-func bfAhead(g *gemmCall) int {
-	if g.bf != nil {
-		return bfPrefetchAhead
-	}
-	return 1
+	part [2][]float32
 }
 
 // panelsAt is the B of the tile column at j (of a chunk ending at j1)
@@ -419,15 +391,15 @@ func (g *gemmCall) panelsAt(p *gemmPlan, j1, j, p0, kc int) nextB {
 			return nb // q counts float32 panels, not the bfloat16 ones
 		}
 		// The next tile's bfloat16 panels, which widenTile reads next.
-		nb.part[0], nb.n = g.bf.rawPanel(q, p0, kc), 1
+		nb.part[0] = g.bf.rawPanel(q, p0, kc)
 		if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
-			nb.part[1], nb.n = g.bf.rawPanel(q+1, p0, kc), 2
+			nb.part[1] = g.bf.rawPanel(q+1, p0, kc)
 		}
 		return nb
 	}
-	nb.part[0], nb.n = data[q*panelLen+p0*gemmPanel:][:kc*gemmPanel], 1
+	nb.part[0] = data[q*panelLen+p0*gemmPanel:][:kc*gemmPanel]
 	if p.mk.nr > gemmPanel && q+1 < panels && (q+1)*gemmPanel < j1 {
-		nb.part[1], nb.n = data[(q+1)*panelLen+p0*gemmPanel:][:kc*gemmPanel], 2
+		nb.part[1] = data[(q+1)*panelLen+p0*gemmPanel:][:kc*gemmPanel]
 	}
 	return nb
 }
@@ -441,7 +413,7 @@ func (nb *nextB) at(mk *gemmMicro, r, kc int, own *float32) *float32 {
 		return own
 	}
 	off := r * span
-	for _, part := range nb.part[:nb.n] {
+	for _, part := range nb.part {
 		if off < len(part) {
 			if off+span > len(part) {
 				off = len(part) - span // stay inside the slice

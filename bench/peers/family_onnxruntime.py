@@ -56,7 +56,7 @@ FAMILY_DIR = os.path.join(peerlib.ORT_DIR, "families")
 FAMILIES = {
     "swin": ("swin_tiny_patch4_window7_224", {"strict_img_size": False}, [(224, 224), (320, 448)]),
     "swinv2": ("swinv2_tiny_window8_256", {"strict_img_size": False}, [(256, 256), (320, 448)]),
-    "dinov2": ("vit_small_patch14_dinov2", {}, [(518, 518), (392, 532)]),
+    "dinov2": ("vit_small_patch14_dinov2", {"num_classes": 1000}, [(518, 518), (392, 532)]),
     "eva02": ("eva02_small_patch14_224", {"num_classes": 1000}, [(224, 224), (336, 448)]),
     "beit": ("beit_base_patch16_224", {}, [(224, 224), (288, 384)]),
 }
@@ -82,15 +82,18 @@ def import_timm():
 
 
 def randomize(m):
-    """timm's own initialisation, except for what it starts at zero or near
-    identity (relative-position tables, layer scales), which would leave a
-    wrong index or resampling invisible in the outputs."""
+    """timm's own initialisation, except for what it starts at zero, near
+    identity or scaled down (relative-position tables, layer scales, EVA's
+    and BEiT's head), which would leave a wrong index or resampling
+    invisible in the outputs."""
     with torch.no_grad():
         for n, p in m.named_parameters():
             if "relative_position_bias_table" in n or n.endswith(("pos_embed", "cls_token")):
                 p.normal_(0, 0.5)
             elif n.endswith(("gamma", "gamma_1", "gamma_2", "ls1.gamma", "ls2.gamma")):
                 p.copy_(1 + 0.3 * torch.randn_like(p))
+            elif n in ("head.weight", "head.fc.weight"):
+                p.normal_(0, 0.02)
 
 
 def hub_folder(timm, fam):

@@ -200,9 +200,18 @@ def window_padding(h, w, patch=4, window=7, stages=4):
     return 1 - real / padded
 
 
+# The JSON keys in a fixed order (a row that failed has the same columns,
+# empty), so `anyres bench report` makes one table per kind.
+KEYS = ["family", "model", "size", "threads", "tokens", "ort_ms", "anyres_ms", "ratio", "ort_cpu_ms", "anyres_cpu_ms",
+        "cpu_ratio", "cosine", "max_abs_diff", "max_abs_logit", "ort_ms_all", "anyres_ms_all", "ort_run_rss_mb",
+        "anyres_run_rss_mb"]
+SWEEP_KEYS = ["patch_tokens", "anyres_us_per_token", "ort_us_per_token", "window_padding"]
+
+
 def emit(a, row):
     if a.json:
-        print(json.dumps(row), flush=True)
+        keys = ["bench"] + KEYS + (SWEEP_KEYS if row["bench"] == "swin-tokens" else []) + ["ort_version", "error"]
+        print(json.dumps({k: row.get(k) for k in keys}), flush=True)
         return
     if row.get("error"):
         print(f"{row['family']:>7} {row['size']:>9} {row.get('threads', ''):>3}  {row['error']}", flush=True)
@@ -221,6 +230,7 @@ def main():
     ap.add_argument("--time", type=float, default=2.0, help="seconds per measurement (at least 2 forwards after a warm-up)")
     ap.add_argument("--sizes", default="", help="sizes HxW for every family instead of FAMILIES' two")
     ap.add_argument("--swin-sizes", default=SWIN_SWEEP, help="Swin v1 cost-per-token sweep, one thread (\"\" for none)")
+    ap.add_argument("--prepare", action="store_true", help="make the hub folders and graphs and check them, time nothing")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     fams = [f.strip() for f in a.families.split(",") if f.strip()]
@@ -253,6 +263,9 @@ def main():
                 row.update(cosine=round(cos, 7), max_abs_diff=float(f"{diff:.3g}"), max_abs_logit=round(scale, 3))
                 if cos < MIN_COSINE:
                     emit(a, dict(row, error=f"outputs disagree (cosine {cos:.6f}, max abs diff {diff:.3g}): not timed"))
+                    continue
+                if a.prepare:
+                    print(f"{fam} {h}x{w}: {model}, cosine {cos:.7f}, max abs diff {diff:.3g}", flush=True)
                     continue
                 row.update(time_case(anyres, folder, model, h, w, t, a.rounds, a.time))
             except subprocess.CalledProcessError as e:

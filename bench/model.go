@@ -9,8 +9,9 @@ import (
 )
 
 // Model times one forward pass of an H×W image through any loaded model:
-// median milliseconds, GFLOP/s, tokens,
-// and the Go heap's high-water mark during the runs.
+// median milliseconds, GFLOP/s, tokens, the CPU time per forward, the Go
+// heap's and the process's resident high-water marks during the runs (the
+// latter as bench/peers/family_onnxruntime.py compares with ONNX Runtime).
 func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result, error) {
 	info := m.Info()
 	img := randomImage(h, w)
@@ -21,9 +22,13 @@ func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result,
 	}
 	var out anyres.Output
 	runtime.GC()
+	resetPeakRSS()
 	stop := heapPeak()
+	cpu0, _ := processCPU()
 	med, reps, err := timeIt(2, 50, budget, func() error { return m.Forward(img, &out) })
+	cpu1, cpuOK := processCPU()
 	peak := stop()
+	runRSS := peakRSS()
 	if err != nil {
 		return Result{}, fmt.Errorf("%s at %dx%d: %w", name, h, w, err)
 	}
@@ -32,6 +37,10 @@ func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result,
 		"model": name, "family": info.Family, "size": fmt.Sprintf("%dx%d", h, w),
 		"tokens": out.Prefix + out.Grid.N(), "ms": round(ms, 2), "reps": reps,
 		"heap_peak_mb": round(float64(peak)/(1<<20), 1),
+		// CPU time per forward (all threads, warm-up included): on a
+		// shared machine it leaves out the time spent waiting for a core.
+		"cpu_ms":          cpuMS(cpuOK, cpu1-cpu0, reps+1),
+		"run_peak_rss_mb": round(float64(runRSS)/(1<<20), 1),
 	}
 	f["gflops"] = round(m.FLOPs(h, w)/ms/1e6, 1)
 	return Result{Kind: "model", Fields: f}, nil

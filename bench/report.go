@@ -56,7 +56,7 @@ func loadAverage() string {
 
 // PeerScripts are the peer scripts the report runs, in this order, when
 // they exist; others found in the folder run after them.
-var PeerScripts = []string{"gemm_openblas.py", "vit_torch.py", "vit_onnxruntime.py", "vit_onnxruntime_int8.py", "elementwise_torch.py"}
+var PeerScripts = []string{"gemm_openblas.py", "vit_torch.py", "vit_onnxruntime.py", "vit_onnxruntime_int8.py", "family_onnxruntime.py", "elementwise_torch.py"}
 
 // PeerResult is what one peer script printed.
 type PeerResult struct {
@@ -80,6 +80,7 @@ type PeerOptions struct {
 	Timeout  time.Duration       // per script
 	Args     map[string][]string // extra arguments per script name (e.g. vit_torch.py: --sizes 224x224)
 	Progress io.Writer           // one line per script; nil for none
+	Only     []string            // run just these scripts (names in dir), in this order; none: all
 }
 
 // RunPeers runs the peer scripts found in dir (Python() <script> --json
@@ -102,6 +103,9 @@ func RunPeers(ctx context.Context, root, dir string, o PeerOptions) []PeerResult
 		if b := filepath.Base(p); !seen[b] && isScript(p) {
 			scripts = append(scripts, b)
 		}
+	}
+	if len(o.Only) > 0 {
+		scripts = o.Only
 	}
 	shown := dir
 	if rel, err := filepath.Rel(root, dir); err == nil && !strings.HasPrefix(rel, "..") {

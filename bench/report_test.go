@@ -84,6 +84,10 @@ print("text only")
 	if len(res) != len(PeerScripts)+1 {
 		t.Errorf("%d results, want %d", len(res), len(PeerScripts)+1)
 	}
+	res = RunPeers(context.Background(), dir, dir, PeerOptions{Timeout: time.Minute, Only: []string{"gemm_openblas.py", "nope.py"}})
+	if len(res) != 2 || res[0].Script != "gemm_openblas.py" || len(res[0].Rows) != 1 || res[1].Skipped == "" {
+		t.Errorf("Only: got %+v, want gemm_openblas.py run and nope.py skipped", res)
+	}
 }
 
 func TestReplaceSection(t *testing.T) {

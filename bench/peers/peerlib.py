@@ -171,3 +171,102 @@ def torch_one_thread():
     import torch
     torch.set_num_threads(1)
     return torch, torch_capability(torch)
+
+
+# ONNX Runtime: npm's onnxruntime-node (its bundled CPU build, MLAS kernels)
+# in .tools/ort, run from Node by onnxruntime_run.js. Shared by the ORT peers.
+ORT_DIR = os.path.join(REPO, ".tools", "ort")
+ORT_MODELS = os.path.join(ORT_DIR, "models")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def ensure_ort():
+    """Installs onnxruntime-node into ORT_DIR with npm when missing
+    (--ignore-scripts: its install script only fetches an optional CUDA
+    build from a host these machines cannot reach)."""
+    if os.path.exists(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node", "package.json")):
+        return
+    if not shutil.which("node") or not shutil.which("npm"):
+        ensure(["nodejs", "npm"], lambda: bool(shutil.which("node") and shutil.which("npm")))
+    os.makedirs(ORT_DIR, exist_ok=True)
+    print(f"installing onnxruntime-node into {ORT_DIR} with npm", file=sys.stderr)
+    subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", ORT_DIR, "onnxruntime-node"],
+                   check=True, stdout=sys.stderr)
+
+
+def avx2_shim():
+    """Builds cpuid_avx2.so (see its source) into .tools/ when missing or
+    older than the source, and returns its path; None when this machine
+    cannot hide AVX-512 that way."""
+    flags = cpu_flags()
+    if "avx512f" not in flags or "cpuid_fault" not in flags:
+        return None
+    src = os.path.join(HERE, "cpuid_avx2.c")
+    out = os.path.join(REPO, ".tools", "cpuid_avx2.so")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        ensure(["gcc"], lambda: bool(shutil.which("gcc")))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", out, src], check=True)
+    return out
+
+
+def run_json(cmd, env=None):
+    """Runs cmd from the module root and returns the last JSON object it printed."""
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, cwd=REPO, text=True, check=True).stdout
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
+
+
+def ort_run(model, h, w, threads, seconds, shim=None, out=None):
+    """Times the ONNX graph model (input 1×3×h×w) in a fresh Node process
+    (onnxruntime_run.js) and returns its JSON line; with shim (avx2_shim())
+    MLAS sees an AVX2-only CPU; with out, each output NAME of the warm-up
+    forward is written to out.NAME.f32 as raw float32 (shapes in the JSON's
+    "outputs"; seconds 0 then stops there)."""
+    env = dict(os.environ, ANYRES_ORT_DIR=ORT_DIR)
+    cmd = [shutil.which("node")]
+    if shim:
+        # The shim's SIGSEGV handler must see CPUID's faults, not V8's.
+        env["LD_PRELOAD"] = shim
+        cmd.append("--disable-wasm-trap-handler")
+    cmd += [os.path.join(HERE, "onnxruntime_run.js"), model, str(h), str(w), str(threads), str(seconds)]
+    if out:
+        cmd.append(out)
+    return run_json(cmd, env=env)
+
+
+def bench_image(h, w, c=3):
+    """The image both `anyres bench model` and onnxruntime_run.js time, as a
+    1×c×h×w float32 numpy array: element i is (i mod 251)/125 − 1."""
+    import numpy as np
+    return ((np.arange(c * h * w) % 251).astype(np.float32) / 125 - 1).reshape(1, c, h, w)
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Writes float32 torch tensors (name → tensor) as a .safetensors file."""
+    import struct
+    hdr, blobs, off = {}, [], 0
+    for k, t in tensors.items():
+        b = t.detach().contiguous().cpu().float().numpy().tobytes()
+        hdr[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    if metadata:
+        hdr["__metadata__"] = metadata
+    h = json.dumps(hdr, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(path + ".tmp", path)
+
+
+def agreement(a, b):
+    """Cosine similarity and largest absolute difference of two arrays of the same size."""
+    import numpy as np
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"outputs differ in size: {a.size} against {b.size}")
+    cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1))
+    return cos, float(np.abs(a - b).max())

@@ -16,7 +16,7 @@ computed in torch at export time and stored in the graph as constants.
 ONNX Runtime is npm's onnxruntime-node (its bundled CPU build, MLAS kernels),
 installed by this script with `npm install --ignore-scripts` into
 .tools/ort (the install script only fetches an optional CUDA build) and run
-from Node (vit_onnxruntime.js) with intraOpNumThreads = T,
+from Node (onnxruntime_run.js, through peerlib.ort_run) with intraOpNumThreads = T,
 interOpNumThreads = 1, sequential execution, all graph optimisations.
 
 anyres runs once per --dtypes entry (`anyres bench vit -dtype D`: its Linear
@@ -48,28 +48,15 @@ instruction set. After the --level rows, the script adds such AVX2 rows
 for --avx2-sizes when the machine has AVX-512 and CPUID faulting
 (cpuid_fault in /proc/cpuinfo); --avx2-sizes "" skips them.
 """
-import argparse, json, os, shutil, statistics, subprocess, sys
+import argparse, json, os, statistics, sys
 
 import peerlib
 
 peerlib.ensure(["python3-torch", "libopenblas0-pthread"], peerlib.openblas_torch)
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ORT_DIR = os.path.join(peerlib.REPO, ".tools", "ort")
-MODEL_DIR = os.path.join(ORT_DIR, "models")
-
-
-def ensure_ort():
-    """Installs onnxruntime-node into ORT_DIR with npm when missing."""
-    if os.path.exists(os.path.join(ORT_DIR, "node_modules", "onnxruntime-node", "package.json")):
-        return
-    if not shutil.which("node") or not shutil.which("npm"):
-        peerlib.ensure(["nodejs", "npm"], lambda: bool(shutil.which("node") and shutil.which("npm")))
-    os.makedirs(ORT_DIR, exist_ok=True)
-    print(f"installing onnxruntime-node into {ORT_DIR} with npm", file=sys.stderr)
-    subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", ORT_DIR, "onnxruntime-node"],
-                   check=True, stdout=sys.stderr)
+HERE = peerlib.HERE
+MODEL_DIR = peerlib.ORT_MODELS
 
 
 class Fixed(torch.nn.Module):
@@ -138,40 +125,6 @@ def export(h, w, features=False, outliers=0):
     return path
 
 
-def cpu_flags():
-    """The x86 feature flags of /proc/cpuinfo (empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def avx2_shim():
-    """Builds cpuid_avx2.so (see its source) into .tools/ when missing or
-    older than the source, and returns its path; None when this machine
-    cannot hide AVX-512 that way."""
-    flags = cpu_flags()
-    if "avx512f" not in flags or "cpuid_fault" not in flags:
-        return None
-    src = os.path.join(HERE, "cpuid_avx2.c")
-    out = os.path.join(peerlib.REPO, ".tools", "cpuid_avx2.so")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-        peerlib.ensure(["gcc"], lambda: bool(shutil.which("gcc")))
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", out, src], check=True)
-    return out
-
-
-def run_json(cmd, env=None):
-    """Runs cmd and returns the last JSON object it printed."""
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, cwd=peerlib.REPO, text=True, check=True).stdout
-    return [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="224x224,384x384,518x392,1024x1024")
@@ -192,20 +145,19 @@ def main():
     for d in dtypes:
         if d not in ("f32", "bf16", "int8"):
             ap.error(f"--dtypes: {d!r} is not f32, bf16 or int8")
-    ensure_ort()
+    peerlib.ensure_ort()
     cases = [(a.level, a.ort_isa or ("avx2" if a.level == "avx2" else "native"), t, s) for t in threads for s in sizes]
     shim = None
     if any(c[1] == "avx2" for c in cases):
-        shim = avx2_shim()
+        shim = peerlib.avx2_shim()
         if shim is None:
             sys.exit("--ort-isa avx2 needs an x86 CPU with AVX-512 and CPUID faulting (cpuid_fault in /proc/cpuinfo)")
     if a.avx2_sizes and a.level in ("best", "avx512"):
-        shim = shim or avx2_shim()
+        shim = shim or peerlib.avx2_shim()
         if shim:
             more = [tuple(int(v) for v in s.split("x")) for s in a.avx2_sizes.split(",")]
             cases += [("avx2", "avx2", t, s) for t in threads for s in more]
     models = {s: export(*s) for (_, _, _, s) in cases}
-    node = shutil.which("node")
     with peerlib.Anyres(a.level) as anyres:
         version = None
         if not a.json:
@@ -215,18 +167,12 @@ def main():
             any_env = dict(anyres.env)
             if level != a.level:
                 any_env["ANYRES_KERNELS"] = level
-            env = dict(os.environ, ANYRES_ORT_DIR=ORT_DIR)
-            node_cmd = [node]
-            if ort_isa == "avx2":
-                # The shim's SIGSEGV handler must see CPUID's faults, not V8's.
-                env["LD_PRELOAD"] = shim
-                node_cmd.append("--disable-wasm-trap-handler")
             isa = "avx2" if level == ort_isa == "avx2" else "native" if ort_isa == "native" and level in ("best", "avx512") else f"{level}/{ort_isa}"
             ort_ms, ort_cpu, ort_rss, ort_load = [], [], 0, 0
             side = {d: {"ms": [], "cpu": [], "rss": 0, "load": 0, "heap": 0, "row": None} for d in dtypes}
             for _ in range(a.rounds):
                 for d in dtypes:
-                    row = run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
+                    row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
                                     "-dtype", d, "-time", f"{a.time}s", "-json"], env=any_env)
                     sd = side[d]
                     sd["row"] = row
@@ -234,7 +180,7 @@ def main():
                     sd["cpu"].append(row.get("cpu_ms") or 0)
                     sd["rss"], sd["load"] = max(sd["rss"], row["run_peak_rss_mb"]), max(sd["load"], row["load_peak_rss_mb"])
                     sd["heap"] = max(sd["heap"], row["heap_peak_mb"])
-                o = run_json(node_cmd + [os.path.join(HERE, "vit_onnxruntime.js"), models[(h, w)], str(h), str(w), str(t), str(a.time)], env=env)
+                o = peerlib.ort_run(models[(h, w)], h, w, t, a.time, shim=shim if ort_isa == "avx2" else None)
                 ort_ms.append(o["ms"])
                 ort_cpu.append(o["cpu_ms"])
                 ort_rss, ort_load = max(ort_rss, o["run_peak_rss_mb"]), max(ort_load, o["load_peak_rss_mb"])

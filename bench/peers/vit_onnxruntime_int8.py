@@ -13,7 +13,7 @@ rewrite is done here with python3-onnx; what it follows is listed under
 rewrite() below), and gives anyres the same weights: a safetensors file with
 timm's names and a timm config.json (dynamic_img_pad), run by
 `anyres run -dtype f32|int8 -input image.npy`. Both sides get the same input,
-vit_onnxruntime.js's pattern (i % 251)/125 − 1.
+onnxruntime_run.js's pattern (i % 251)/125 − 1.
 
 Accuracy, per size: the cosine of each side's int8 features (and logits) to
 its own float32 on that input. The script refuses to report (exits non-zero)
@@ -26,7 +26,7 @@ model given post-LayerNorm outlier channels by an exact rewrite
 
 Speed: for each thread count and size the sides alternate --rounds times,
 `anyres bench vit -dtype int8` (random weights; the time does not depend on
-the values) and ONNX Runtime on the int8 graph (vit_onnxruntime.js), each a
+the values) and ONNX Runtime on the int8 graph (onnxruntime_run.js), each a
 fresh process; medians. ratio = ORT ms / anyres ms (> 1: anyres is faster),
 cpu ratio the same from the CPU time per forward.
 """
@@ -218,7 +218,7 @@ def read_safetensors(path):
     return out
 
 
-def accuracy(anyres, node, ckpt, tmp, h, w, f32_graph, i8_graph):
+def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph):
     """Features and logits of both sides in float32 and int8 on the same
     input; the cosines, checked."""
     pix = ((np.arange(3 * h * w) % 251) / 125 - 1).astype(np.float32).reshape(1, 3, h, w)
@@ -234,8 +234,7 @@ def accuracy(anyres, node, ckpt, tmp, h, w, f32_graph, i8_graph):
     version = None
     for dt, graph in (("f32", f32_graph), ("int8", i8_graph)):
         dump = os.path.join(tmp, f"ort_{dt}_{h}x{w}")
-        o = ortpeer.run_json(node + [os.path.join(HERE, "vit_onnxruntime.js"), graph, str(h), str(w), "1", "0", dump],
-                             env=dict(os.environ, ANYRES_ORT_DIR=ortpeer.ORT_DIR))
+        o = peerlib.ort_run(graph, h, w, 1, 0, out=dump)
         version = o["ort_version"]
         feats = np.fromfile(dump + ".features.f32", dtype="<f4").reshape(o["outputs"]["features"])
         logits = np.fromfile(dump + ".logits.f32", dtype="<f4").reshape(o["outputs"]["logits"])
@@ -264,14 +263,13 @@ def main():
     a = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
-    ortpeer.ensure_ort()
-    node = [shutil.which("node")]
+    peerlib.ensure_ort()
     graphs = {s: int8_graph(*s, outliers=a.outliers) for s in sizes}
     ckpt = write_checkpoint(os.path.join(ortpeer.MODEL_DIR, "vit_b16_seed0_timm" + (f"_outliers{a.outliers:g}" if a.outliers else "")), a.outliers)
     tmp = tempfile.mkdtemp()
     try:
         with peerlib.Anyres() as anyres:
-            acc = {s: accuracy(anyres, node, ckpt, tmp, *s, *graphs[s]) for s in sizes}
+            acc = {s: accuracy(anyres, ckpt, tmp, *s, *graphs[s]) for s in sizes}
             for s in sizes:
                 # With outlier channels ONNX Runtime's per-tensor activation
                 # scale is expected to fall short: that is what is measured.
@@ -285,12 +283,11 @@ def main():
                 for (h, w) in sizes:
                     ort_ms, ort_cpu, any_ms, any_cpu, row = [], [], [], [], None
                     for _ in range(a.rounds):
-                        row = ortpeer.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
+                        row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
                                                 "-dtype", "int8", "-time", f"{a.time}s", "-json"], env=anyres.env)
                         any_ms.append(row["ms"])
                         any_cpu.append(row.get("cpu_ms") or 0)
-                        o = ortpeer.run_json(node + [os.path.join(HERE, "vit_onnxruntime.js"), graphs[(h, w)][1], str(h), str(w), str(t), str(a.time)],
-                                             env=dict(os.environ, ANYRES_ORT_DIR=ortpeer.ORT_DIR))
+                        o = peerlib.ort_run(graphs[(h, w)][1], h, w, t, a.time)
                         ort_ms.append(o["ms"])
                         ort_cpu.append(o["cpu_ms"])
                     om, am = statistics.median(ort_ms), statistics.median(any_ms)

@@ -52,15 +52,31 @@ func TestReproduceLine(t *testing.T) {
 	for _, c := range []struct {
 		readme, out string
 		args        map[string][]string
+		only        []string
 		want        string
 	}{
-		{"docs/results.md", "", nil, "go run ./cmd/anyres bench report -readme docs/results.md"},
-		{"", "my results.md", nil, "go run ./cmd/anyres bench report -out 'my results.md'"},
-		{"R.md", "", map[string][]string{"vit_torch.py": {"--sizes", "224x224"}}, "go run ./cmd/anyres bench report -readme R.md -args 'vit_torch.py=--sizes 224x224'"},
-		{"it's.md", "", nil, `go run ./cmd/anyres bench report -readme 'it'\''s.md'`},
+		{"docs/results.md", "", nil, nil, "go run ./cmd/anyres bench report -readme docs/results.md"},
+		{"", "my results.md", nil, nil, "go run ./cmd/anyres bench report -out 'my results.md'"},
+		{"R.md", "", map[string][]string{"vit_torch.py": {"--sizes", "224x224"}}, nil, "go run ./cmd/anyres bench report -readme R.md -args 'vit_torch.py=--sizes 224x224'"},
+		{"", "f.md", nil, []string{"family_onnxruntime.py"}, "go run ./cmd/anyres bench report -out f.md -only family_onnxruntime.py"},
+		{"it's.md", "", nil, nil, `go run ./cmd/anyres bench report -readme 'it'\''s.md'`},
 	} {
-		if got := reproduceLine(c.readme, c.out, c.args); got != c.want {
+		if got := reproduceLine(c.readme, c.out, c.args, c.only); got != c.want {
 			t.Errorf("reproduceLine(%q, %q, %v) = %s, want %s", c.readme, c.out, c.args, got, c.want)
+		}
+	}
+}
+
+// TestBenchReportOnlyFlag: -only refuses names that are not script names,
+// and -readme, whose section would lose the other scripts' tables.
+func TestBenchReportOnlyFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"-only", "family_onnxruntime.py", "-readme", "README.md"},
+		{"-only", "../x.py"},
+		{"-only", "family_onnxruntime"},
+	} {
+		if err := runBenchReport(args); err == nil || !strings.Contains(err.Error(), "-only") {
+			t.Errorf("bench report %v: err %v, want one naming -only", args, err)
 		}
 	}
 }

@@ -22,14 +22,15 @@ func init() {
 	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch, ONNX Runtime) and write the README results table", runBenchReport}
 }
 
-const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-timeout 40m]
+const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-only script.py,...] [-timeout 40m]
 
 Runs each peer script in bench/peers (python3; each installs its own Debian
 packages and measures the peer and anyres side by side in the same run),
 and writes their results as markdown tables headed by the machine they ran
 on (CPU, cores, kernel level, date). With -readme, rewrites the README's
-results section (between the bench-report markers) in place. Run it from
-the module root.
+results section (between the bench-report markers) in place. -only runs
+some of the scripts (e.g. family_onnxruntime.py) into -out or standard
+output. Run it from the module root.
 
 flags:
 `
@@ -50,11 +51,24 @@ func runBenchReport(args []string) error {
 		peerArgs[name] = append(peerArgs[name], strings.Fields(args)...)
 		return nil
 	})
+	only := fs.String("only", "", "run only these peer scripts, `script.py,...` (not with -readme, whose section holds every script)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var onlyScripts []string
+	for _, s := range strings.Split(*only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if !strings.HasSuffix(s, ".py") || strings.ContainsAny(s, `/\`) {
+				return fmt.Errorf("-only: want script names like family_onnxruntime.py, got %q", s)
+			}
+			onlyScripts = append(onlyScripts, s)
+		}
+	}
+	if len(onlyScripts) > 0 && *readme != "" {
+		return errors.New("-only with -readme would leave the README's section with only those scripts: write -out instead")
 	}
 	root, err := moduleRoot()
 	if err != nil {
@@ -83,8 +97,8 @@ func runBenchReport(args []string) error {
 		}
 	}
 	machine := bench.ThisMachine() // before the peers load it
-	results := bench.RunPeers(context.Background(), root, dir, bench.PeerOptions{Timeout: *timeout, Args: peerArgs, Progress: os.Stderr})
-	reproduce := reproduceLine(*readme, *out, peerArgs)
+	results := bench.RunPeers(context.Background(), root, dir, bench.PeerOptions{Timeout: *timeout, Args: peerArgs, Progress: os.Stderr, Only: onlyScripts})
+	reproduce := reproduceLine(*readme, *out, peerArgs, onlyScripts)
 	md := bench.Markdown(machine, results, reproduce)
 	switch {
 	case *out != "":
@@ -141,7 +155,7 @@ func shellQuote(s string) string {
 
 // reproduceLine is the report's "Reproduce with" command: the one given,
 // with the -readme (or -out) path it wrote, not a fixed README.md.
-func reproduceLine(readme, out string, peerArgs map[string][]string) string {
+func reproduceLine(readme, out string, peerArgs map[string][]string, only []string) string {
 	line := "go run ./cmd/anyres bench report"
 	if readme != "" {
 		line += " -readme " + shellQuote(readme)
@@ -151,6 +165,9 @@ func reproduceLine(readme, out string, peerArgs map[string][]string) string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(peerArgs)) {
 		line += " -args " + shellQuote(name+"="+strings.Join(peerArgs[name], " "))
+	}
+	if len(only) > 0 {
+		line += " -only " + shellQuote(strings.Join(only, ","))
 	}
 	return line
 }

@@ -1,21 +1,25 @@
 // Times one ONNX graph in ONNX Runtime's CPU execution provider (npm
-// onnxruntime-node, its bundled MLAS build); run by vit_onnxruntime.py.
+// onnxruntime-node, its bundled MLAS build); run by vit_onnxruntime.py and
+// family_onnxruntime.py (through peerlib.ORT).
 //
-//	node vit_onnxruntime.js MODEL.onnx H W THREADS SECONDS [DUMP]
+//	node onnxruntime_run.js MODEL.onnx H W THREADS SECONDS [OUT]
 //
-// With DUMP it runs one forward instead and writes each output NAME as raw
-// little-endian float32 to DUMP.NAME.f32 (vit_onnxruntime_int8.py compares
-// them), then prints the JSON line with the output names and shapes.
+// With OUT it writes each output NAME of the warm-up forward as raw
+// little-endian float32 to OUT.NAME.f32 (the peers compare them with
+// anyres's) and reports their shapes in "outputs"; SECONDS 0 then stops
+// there, without timing.
 //
 // Loads the model with intraOpNumThreads = THREADS (interOpNumThreads 1,
 // sequential execution, all graph optimisations), runs one warm-up forward,
 // then forwards until at least 2 have run and SECONDS have passed (at most
 // 50), and prints one JSON line: the median and every time in ms, the
 // session's load time, and this process's resident-memory peak in MB while
-// loading and, counted afresh after the load, while running.
+// loading and, counted afresh after the load, while running. With OUT, the
+// warm-up forward's first output is written there as raw little-endian
+// float32 (its shape in the JSON line), for comparing with anyres.
 "use strict";
 const path = require("path");
-// onnxruntime-node as vit_onnxruntime.py installs it: in $ANYRES_ORT_DIR,
+// onnxruntime-node as peerlib.py installs it: in $ANYRES_ORT_DIR,
 // by default .tools/ort under the module root.
 const ortDir = process.env.ANYRES_ORT_DIR || path.join(__dirname, "..", "..", ".tools", "ort");
 const ortPkg = path.join(ortDir, "node_modules", "onnxruntime-node");
@@ -41,7 +45,7 @@ function resetPeakRSS() {
 }
 
 async function main() {
-  const [model, h, w, threads, seconds, dump] = process.argv.slice(2);
+  const [model, h, w, threads, seconds, outPrefix] = process.argv.slice(2);
   const H = Number(h), W = Number(w), T = Number(threads), budget = Number(seconds) * 1e3;
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(model, {
@@ -58,18 +62,20 @@ async function main() {
   const pix = new Float32Array(3 * H * W);
   for (let i = 0; i < pix.length; i++) pix[i] = (i % 251) / 125 - 1;
   const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", pix, [1, 3, H, W]) };
-  if (dump) {
-    const out = await session.run(feeds);
-    const shapes = {};
+  const first = await session.run(feeds); // warm-up
+  let outputs = null;
+  if (outPrefix) {
+    outputs = {};
     for (const name of session.outputNames) {
-      const t = out[name];
-      fs.writeFileSync(`${dump}.${name}.f32`, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-      shapes[name] = t.dims;
+      const y = first[name];
+      fs.writeFileSync(`${outPrefix}.${name}.f32`, Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength));
+      outputs[name] = y.dims;
     }
-    console.log(JSON.stringify({ outputs: shapes, ort_version: require(path.join(ortPkg, "package.json")).version }));
-    return;
+    if (budget === 0) {
+      console.log(JSON.stringify({ outputs, ort_version: require(path.join(ortPkg, "package.json")).version }));
+      return;
+    }
   }
-  await session.run(feeds); // warm-up
   const times = [];
   const start = performance.now();
   const cpu0 = process.cpuUsage();
@@ -88,6 +94,7 @@ async function main() {
     load_peak_rss_mb: loadRSS,
     run_peak_rss_mb: peakRSSMB(),
     ort_version: require(path.join(ortPkg, "package.json")).version,
+    outputs,
   }));
 }
 

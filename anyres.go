@@ -210,6 +210,7 @@ func Load(path string, opts Options) (Model, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	f.DropResident() // the model runs its own copies; advice only, so its error changes nothing
 	return m, nil
 }
 

@@ -5,10 +5,11 @@ import (
 	"os"
 )
 
-func readAll(f *os.File, size int) ([]byte, func() error, error) {
+// readAll reads the whole file into memory (not mapped).
+func readAll(f *os.File, size int) ([]byte, func() error, bool, error) {
 	data := make([]byte, size)
 	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return data, func() error { return nil }, nil
+	return data, func() error { return nil }, false, nil
 }

@@ -46,6 +46,19 @@ type File struct {
 	meta    map[string]string
 	data    []byte
 	release func() error
+	mapped  bool // data is a read-only file mapping (Open on unix)
+}
+
+// DropResident releases the resident pages of a mapped file once a model
+// has copied what it runs from it (packed weights): without it, every page
+// read while loading stays in the process's memory beside the copy, twice
+// the weights. Views into the file stay valid: a page read again is paged
+// back in from the page cache. It does nothing for a file read into memory.
+func (f *File) DropResident() error {
+	if !f.mapped {
+		return nil
+	}
+	return dropResident(f.data)
 }
 
 // Open maps the file at path (or reads it, where mapping is unavailable)
@@ -58,7 +71,7 @@ func Open(path string) (*File, error) { return open(path, mapFile) }
 // header: changes to the file after it returns cannot affect the File.
 func OpenRead(path string) (*File, error) { return open(path, readAll) }
 
-func open(path string, load func(*os.File, int) ([]byte, func() error, error)) (*File, error) {
+func open(path string, load func(*os.File, int) ([]byte, func() error, bool, error)) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -74,7 +87,7 @@ func open(path string, load func(*os.File, int) ([]byte, func() error, error)) (
 	if fi.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s: %d bytes is larger than the %d-byte limit", path, fi.Size(), int64(MaxFileSize))
 	}
-	data, release, err := load(f, int(fi.Size()))
+	data, release, mapped, err := load(f, int(fi.Size()))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -83,7 +96,7 @@ func open(path string, load func(*os.File, int) ([]byte, func() error, error)) (
 		release()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	tf.release = release
+	tf.release, tf.mapped = release, mapped
 	return tf, nil
 }
 

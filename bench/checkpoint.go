@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"os"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/tensorout"
@@ -10,14 +11,26 @@ import (
 
 // randomViT loads a ViT of the given config with random weights
 // (vit.RandomWeights) through the front door, as a user loads a
-// checkpoint: the weights are written to a safetensors file in memory with
-// the config in its `config` metadata.
+// checkpoint: from a safetensors file (the config in its `config`
+// metadata), so that the memory measured is a user's, the mapped file's
+// pages released after the load; where no temporary file can be written,
+// from the bytes in memory (which the model then keeps).
 func randomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
 	data, err := randomCheckpoint(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return anyres.LoadBytes(data, opts)
+	f, err := os.CreateTemp("", "anyres-random-*.safetensors")
+	if err != nil {
+		return anyres.LoadBytes(data, opts)
+	}
+	defer os.Remove(f.Name())
+	_, werr := f.Write(data)
+	if err := f.Close(); werr != nil || err != nil {
+		return anyres.LoadBytes(data, opts)
+	}
+	data = nil
+	return anyres.Load(f.Name(), opts)
 }
 
 // randomCheckpoint is a safetensors file of random weights for cfg.

@@ -48,7 +48,18 @@ func TestDropResident(t *testing.T) {
 		vals[i] = float32(i%977) - 0.5
 	}
 	path := filepath.Join(t.TempDir(), "m.safetensors")
-	require.NoError(t, os.WriteFile(path, build(t, 0, entry{"w", "F32", []int{len(vals)}, f32Bytes(vals...)}), 0o644))
+	bias := make([]float32, 3072)
+	for i := range bias {
+		bias[i] = float32(i)
+	}
+	var img []byte
+	for pad := 0; pad < 4; pad++ { // the data 4-byte aligned, as safetensors writers align it
+		img = build(t, pad, entry{"w", "F32", []int{len(vals)}, f32Bytes(vals...)}, entry{"b", "F32", []int{len(bias)}, f32Bytes(bias...)})
+		if (len(img)-4*(len(vals)+len(bias)))%4 == 0 {
+			break
+		}
+	}
+	require.NoError(t, os.WriteFile(path, img, 0o644))
 	f, err := Open(path)
 	require.NoError(t, err)
 	defer f.Close()
@@ -74,6 +85,28 @@ func TestDropResident(t *testing.T) {
 		t.Errorf("mapping resident %d kB after reading it, %d kB after DropResident", before, after)
 	}
 	sum() // the views read the file again
+
+	// A small tensor is a copy: reading it after DropResident maps nothing.
+	g, err := Open(path)
+	require.NoError(t, err)
+	defer g.Close()
+	small, _, err := g.Float32("b")
+	require.NoError(t, err)
+	big, _, err := g.Float32("w")
+	require.NoError(t, err)
+	require.NoError(t, g.DropResident())
+	gaddr := uintptr(unsafe.Pointer(&g.data[0]))
+	if p := uintptr(unsafe.Pointer(&big[0])); p < gaddr || p >= gaddr+uintptr(len(g.data)) {
+		t.Errorf("a %d-byte tensor was copied, want it in place", 4*len(big))
+	}
+	for i, v := range small {
+		if v != float32(i) {
+			t.Fatalf("b[%d] = %v", i, v)
+		}
+	}
+	if kb := mappingRSS(t, gaddr); kb > 8 {
+		t.Errorf("reading a small tensor after DropResident: %d kB of the file resident, want none (it should be a copy)", kb)
+	}
 
 	r, err := OpenRead(path)
 	require.NoError(t, err)

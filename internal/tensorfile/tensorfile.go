@@ -179,10 +179,18 @@ func shapeOf(tv safetensors.TensorView) ([]int, error) {
 	return shape, nil
 }
 
-// Float32 returns a tensor as float32 values with its shape. F32 data is
-// returned in place (no copy) when the platform is little-endian and the
-// data is 4-byte aligned; the caller must then not modify it. F16 and BF16
-// are converted into a new slice.
+// inPlaceMin is the smallest F32 tensor Float32 returns in place. Smaller
+// ones (biases, norms, small tables) are copied: a model keeps them and
+// reads them on every pass, and each read of a mapped page maps the page
+// cache's whole folio around it (2 MB on file systems with large folios),
+// so views of a ViT-B/16's biases kept ~100 MB of the file resident.
+const inPlaceMin = 1 << 20
+
+// Float32 returns a tensor as float32 values with its shape. F32 data of
+// at least inPlaceMin bytes is returned in place (no copy) when the
+// platform is little-endian and the data is 4-byte aligned; the caller
+// must then not modify it. Smaller F32 tensors are copied, F16 and BF16
+// converted, into a new slice.
 func (f *File) Float32(name string) ([]float32, []int, error) {
 	tv, ok := f.st.Tensor(name)
 	if !ok {
@@ -200,7 +208,11 @@ func (f *File) Float32(name string) ([]float32, []int, error) {
 			return []float32{}, shape, nil
 		}
 		if littleEndian && uintptr(unsafe.Pointer(&raw[0]))%4 == 0 {
-			return unsafe.Slice((*float32)(unsafe.Pointer(&raw[0])), n), shape, nil
+			in := unsafe.Slice((*float32)(unsafe.Pointer(&raw[0])), n)
+			if len(raw) >= inPlaceMin {
+				return in, shape, nil
+			}
+			return append([]float32(nil), in...), shape, nil
 		}
 		out := make([]float32, n)
 		for i := range out {

@@ -2,21 +2,21 @@ package kernels
 
 // Widening a tile column's bfloat16 panels ahead, in pieces between the
 // row tiles of the column before it (gemmCall.bf below the amx level).
-// Widened in one go just before its row tiles, a tile's 96 KiB of
-// float32 scratch (avx512, kc = 768) was a loop of L2 stores that nothing
-// overlapped: bWidenAVX512 took ~7% of a bf16 product for ~1% of its
-// work. Cut into one piece per row tile of the previous column, each
-// piece is a few hundred instructions that the core runs beside the FMAs
-// of the kernels around it. The widened values are the same, and every
-// kernel reads the same panels: the bits do not change.
+// Widened in one go just before its row tiles, a tile's float32 scratch
+// (96 KiB at avx512, kc = 768) was a burst of L2 stores that nothing
+// overlapped; cut into one piece per row tile of the previous column,
+// each piece is a few hundred instructions that the core runs beside the
+// FMAs of the kernels around it (measured: bench/peers/README.md, "bf16
+// widened ahead"). The widened values are the same and every kernel reads
+// the same panels: the bits do not change.
 
 // bWidenAhead turns the pipelined widening on (tests and benchmarks
 // compare it with widening each tile just before its row tiles).
 var bWidenAhead = true
 
 // bfTile is one tile column's panels over a K block, widened (or being
-// widened) into half slot of the worker's scratch: rows [0, done) of the
-// block are there.
+// widened) into one of the two slots of the worker's scratch: rows
+// [0, done) of the block are there.
 type bfTile struct {
 	q, p0, kc int
 	two       bool // the tile spans panels q and q+1
@@ -39,7 +39,7 @@ func (g *gemmCall) bfTileAt(nr, j1, j, p0, kc int) bfTile {
 		two: nr > gemmPanel && q+1 < panelsOf(g.n) && (q+1)*gemmPanel < j1}
 }
 
-// slotOf is slot s of the scratch: two panels of kcMax rows each.
+// bfSlot is slot s of the scratch: two panels of kcMax rows each.
 func bfSlot(wb []float32, s, kcMax int) []float32 {
 	return wb[s*2*kcMax*gemmPanel : (s+1)*2*kcMax*gemmPanel]
 }

@@ -82,7 +82,8 @@ type gemmCall struct {
 	ep      Epilogue
 	// bf, when set, is B in bfloat16: pb then only gives the shape (no
 	// data), and each tile's panels are widened over the K block into the
-	// worker's scratch (widenTile) just before its row tiles run, so the
+	// worker's scratch, in pieces during the tile before (bfBegin,
+	// bfStep) or just before its row tiles run (widenTile), so the
 	// result has the bits of GemmPacked on B widened in full.
 	bf *BF16B
 }

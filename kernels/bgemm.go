@@ -15,7 +15,9 @@ import (
 //     a float32: exact) once per K block into a per-worker scratch panel
 //     in PackedB's layout, and the level's float32 GEMM kernels run over
 //     all the row tiles of the block (gemmCall.bf): the bits of
-//     GemmPacked on the widened weight. Widening in registers inside the
+//     GemmPacked on the widened weight. The next tile's panels are
+//     widened in pieces between the current tile's row tiles
+//     (bgemm_ahead.go). Widening in registers inside the
 //     K loop instead (12×32 and 5×16 FMA kernels, removed) ran at
 //     0.75-0.85× float32: the widening competed with the FMAs in every
 //     row tile, and those kernels lacked the float32 prefetch.

@@ -82,7 +82,8 @@ type gemmCall struct {
 	ep      Epilogue
 	// bf, when set, is B in bfloat16: pb then only gives the shape (no
 	// data), and each tile's panels are widened over the K block into the
-	// worker's scratch (widenTile) just before its row tiles run, so the
+	// worker's scratch, in pieces during the tile before (bfBegin,
+	// bfStep) or just before its row tiles run (widenTile), so the
 	// result has the bits of GemmPacked on B widened in full.
 	bf *BF16B
 }
@@ -145,6 +146,7 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 type gemmScratch struct {
 	a, tile []float32
 	wb      []float32 // a bfloat16 tile's panels widened (gemmCall.bf)
+	ahead   bfTile    // the next tile column's, being widened into wb
 	ep      tileEpilogue
 }
 
@@ -236,8 +238,14 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 	i0, i1 := rb*p.mc, min((rb+1)*p.mc, g.m)
 	j0, j1 := cc*p.chunkCols, min((cc+1)*p.chunkCols, g.n)
 	k := g.k
+	ahead := g.bfAhead()
 	if g.bf != nil {
-		s.wb = grow(s.wb, 2*p.kc*gemmPanel)
+		slots := 1
+		if ahead {
+			slots = 2 // the current tile's panels and the next one's
+		}
+		s.wb = grow(s.wb, slots*2*p.kc*gemmPanel)
+		s.ahead = bfTile{}
 	}
 	ep := &g.ep
 	hasEp := ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil
@@ -256,13 +264,23 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 		for t := 0; t < tiles; t++ {
 			j := col(t)
 			var next nextB
+			var cur, nextTile bfTile
 			switch {
 			case t+1 < tiles:
 				next = g.panelsAt(p, j1, col(t+1), p0, kc)
+				if ahead {
+					nextTile = g.bfTileAt(nr, j1, col(t+1), p0, kc)
+				}
 			case p0+kc < k:
 				next = g.panelsAt(p, j1, col(0), p0+kc, min(p.kc, k-p0-kc))
+				if ahead {
+					nextTile = g.bfTileAt(nr, j1, col(0), p0+kc, min(p.kc, k-p0-kc))
+				}
 			}
-			g.tileColumn(p, s, i0, i1, j, min(nr, j1-j), p0, kc, direct, fuse, hasEp, next)
+			if ahead {
+				cur = g.bfTileAt(nr, j1, j, p0, kc)
+			}
+			g.tileColumn(p, s, i0, i1, j, min(nr, j1-j), p0, kc, direct, fuse, hasEp, next, cur, nextTile)
 		}
 		if p0+kc == k && ep.Act != ActNone {
 			g.finishRows(i0, i1, j0, j1)
@@ -273,7 +291,10 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 // tileColumn runs the row tiles [i0, i1) of the tile column at j (w
 // columns) over the K block [p0, p0+kc); next is the B the sweep reads
 // after it, which the kernels prefetch.
-func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc int, direct, fuse, hasEp bool, next nextB) {
+//
+// With bfloat16 weights widened ahead (cur set), the column's panels
+// come from cur, and the row tiles widen nextTile's in turn.
+func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc int, direct, fuse, hasEp bool, next nextB, cur, nextTile bfTile) {
 	mk := p.mk
 	mr, nr := mk.mr, mk.nr
 	ep := &g.ep
@@ -284,9 +305,16 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 	}
 	q := j / gemmPanel
 	var b0, b1 *float32
-	if g.bf != nil {
+	rowTiles := 0
+	switch {
+	case cur.set:
+		b0, b1 = g.bfBegin(s, p.kc, cur, nextTile)
+		for i := i0; i < i1; i += tileRows(mr, i1-i) {
+			rowTiles++
+		}
+	case g.bf != nil:
 		b0, b1 = g.widenTile(s.wb, q, nr, p0, kc)
-	} else {
+	default:
 		data, panelLen := g.pb.data, g.pb.panelLen()
 		if g.lazy != nil {
 			g.lazy.panel(q, p0)
@@ -302,6 +330,9 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 	}
 	h := 0
 	for r, i := 0, i0; i < i1; r, i = r+1, i+h {
+		if r > 0 && rowTiles > 0 {
+			g.bfStep(s, p.kc, r-1, rowTiles) // after the row tile before
+		}
 		h = tileRows(mr, i1-i)
 		if p0 == 0 && g.beta != 0 && g.beta != 1 {
 			g.scaleTile(i, h, j, w)
@@ -329,6 +360,9 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 		if last && hasEp {
 			g.tileBias(i, h, j, w)
 		}
+	}
+	if rowTiles > 0 {
+		g.bfStep(s, p.kc, rowTiles-1, rowTiles)
 	}
 }
 

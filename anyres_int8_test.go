@@ -169,7 +169,7 @@ func loadGolden(t *testing.T, f *golden.File, name string, opts anyres.Options) 
 // TestInt8Accuracy measures int8 and bf16 against float32 on every golden
 // model file of every family (the files of testdata/golden with a
 // timm_model entry): the golden inputs plus 16 noise images at the same
-// sizes, against dtypeGoals; the numbers are logged
+// sizes (4 with -short), against dtypeGoals; the numbers are logged
 // (go test -run Int8Accuracy -v). Every registered family must have a
 // golden model among them.
 func TestInt8Accuracy(t *testing.T) {
@@ -188,7 +188,11 @@ func TestInt8Accuracy(t *testing.T) {
 			if len(imgs) == 0 {
 				t.Fatal("no single-image case")
 			}
-			imgs = append(imgs, noiseImages(16, ref.Info().Channels, sizes, 7)...)
+			noise := 16
+			if testing.Short() { // race detector, emulators (int8 runs ~100× slower under qemu)
+				noise = 4
+			}
+			imgs = append(imgs, noiseImages(noise, ref.Info().Channels, sizes, 7)...)
 			for _, d := range dtypeGoals {
 				opts.DType = d.dtype
 				q, err := anyres.Load(path, opts)

@@ -3,38 +3,20 @@ package bench
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/vit"
 )
 
-// randomViT loads a ViT of the given config with random weights
+// RandomViT loads a ViT of the given config with random weights
 // (vit.RandomWeights) through the front door, as a user loads a
 // checkpoint: from a safetensors file (the config in its `config`
-// metadata), so that the memory measured is a user's, the mapped file's
-// pages released after the load; where no temporary file can be written,
-// from the bytes in memory (which the model then keeps).
-func randomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
-	data, err := randomCheckpoint(cfg)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp("", "anyres-random-*.safetensors")
-	if err != nil {
-		return anyres.LoadBytes(data, opts)
-	}
-	defer os.Remove(f.Name())
-	_, werr := f.Write(data)
-	if err := f.Close(); werr != nil || err != nil {
-		return anyres.LoadBytes(data, opts)
-	}
-	data = nil
-	return anyres.Load(f.Name(), opts)
-}
-
-// randomCheckpoint is a safetensors file of random weights for cfg.
-func randomCheckpoint(cfg vit.Config) ([]byte, error) {
+// metadata), so that the memory measured is a user's; where no temporary
+// file can be written, from the bytes in memory (which the model then
+// keeps).
+func RandomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
 	js, err := cfg.JSON()
 	if err != nil {
 		return nil, err
@@ -44,15 +26,17 @@ func randomCheckpoint(cfg vit.Config) ([]byte, error) {
 	for name, t := range src {
 		tensors[name] = tensorout.F32(t.Shape, t.Data)
 	}
+	meta := map[string]string{"config": string(js)}
+	if dir, err := os.MkdirTemp("", "anyres-random-"); err == nil {
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "model.safetensors")
+		if err := tensorout.WriteSafetensorsFile(path, tensors, meta); err == nil {
+			return anyres.Load(path, opts)
+		}
+	}
 	var b bytes.Buffer
-	if err := tensorout.WriteSafetensors(&b, tensors, map[string]string{"config": string(js)}); err != nil {
+	if err := tensorout.WriteSafetensors(&b, tensors, meta); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
-}
-
-// RandomViT is randomViT for the command (anyres bench-serve's default
-// model).
-func RandomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
-	return randomViT(cfg, opts)
+	return anyres.LoadBytes(b.Bytes(), opts)
 }

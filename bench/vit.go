@@ -45,7 +45,7 @@ func vitModel(dtype string, threads int) (*vit.Model, error) {
 	if m == nil {
 		cfg := vit.ViTB16()
 		cfg.DynamicImgPad = true
-		net, err := randomViT(cfg, anyres.Options{Threads: 1, MaxTokens: benchMaxTokens, DType: dt})
+		net, err := RandomViT(cfg, anyres.Options{Threads: 1, MaxTokens: benchMaxTokens, DType: dt})
 		if err != nil {
 			return nil, err
 		}

@@ -28,7 +28,7 @@ func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias, 
 	span = min(span, n)
 	tile := min(queryTile, span)
 	switch {
-	case n >= fusedFrom() && low && !lowAttentionOff:
+	case n >= fusedFrom() && low:
 		s.kv.ReserveBF16(n, hd)
 	case n >= fusedFrom():
 		s.kv.Reserve(n, hd)
@@ -62,7 +62,7 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 	}
 	tile := min(queryTile, hi-lo)
 	fused := n >= fusedFrom()
-	if fused && s.LowPrecision && !lowAttentionOff {
+	if fused && s.LowPrecision {
 		kernels.PackAttentionKVBF16(&s.kv, k, v, ldk, ldv, n, hd)
 	} else if fused {
 		kernels.PackAttentionKV(&s.kv, k, v, ldk, ldv, n, hd)

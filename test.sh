@@ -50,11 +50,20 @@ step2() {
 }
 
 step3() {
-  # One target per invocation: go test -fuzz takes a single target.
-  for target in .:FuzzTransformersConfig ./imageprep:FuzzPrepare ./internal/tensorfile:FuzzParse ./internal/tensorfile:FuzzParseNPY .:FuzzConfig ./vit:FuzzLoad ./naflex:FuzzForwardPatches ./nn:FuzzReadHub ./cmd/anyres:FuzzCommands; do
-    pkg=${target%%:*}; name=${target#*:}
-    echo "--- $name ($pkg, ${FUZZTIME:-10s})"
-    go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-10s}" "$pkg"
+  # One target per invocation: go test -fuzz takes a single target. The default
+  # budget is a count of executions per target (about 10 s each on a 2-core
+  # machine), not a duration: Go 1.26's fuzz coordinator can report its own
+  # -fuzztime deadline as a failure ("context deadline exceeded", no failing
+  # input written; go.dev/issue/75804, fixed in Go 1.27), which a count never
+  # reaches. FUZZTIME (a duration such as 10m, or a count such as 1000000x)
+  # replaces the budget of every target.
+  for target in .:FuzzTransformersConfig:20000x ./imageprep:FuzzPrepare:250000x \
+      ./internal/tensorfile:FuzzParse:250000x ./internal/tensorfile:FuzzParseNPY:300000x \
+      .:FuzzConfig:20000x ./vit:FuzzLoad:15000x ./naflex:FuzzForwardPatches:300000x \
+      ./nn:FuzzReadHub:300000x ./cmd/anyres:FuzzCommands:6000x; do
+    pkg=${target%%:*}; rest=${target#*:}; name=${rest%%:*}; budget=${FUZZTIME:-${rest#*:}}
+    echo "--- $name ($pkg, $budget)"
+    go test -run='^$' -fuzz="^$name\$" -fuzztime="$budget" "$pkg"
   done
 }
 

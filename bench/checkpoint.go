@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/tensorout"
@@ -15,7 +16,9 @@ import (
 // checkpoint: from a safetensors file (the config in its `config`
 // metadata), so that the memory measured is a user's; where no temporary
 // file can be written, from the bytes in memory (which the model then
-// keeps).
+// keeps). Once the file is written the random weights are returned to the
+// OS and the process's resident high-water mark restarts (Linux), so a
+// peak read after RandomViT is the load's, not the generator's.
 func RandomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
 	js, err := cfg.JSON()
 	if err != nil {
@@ -31,6 +34,10 @@ func RandomViT(cfg vit.Config, opts anyres.Options) (anyres.Model, error) {
 		defer os.RemoveAll(dir)
 		path := filepath.Join(dir, "model.safetensors")
 		if err := tensorout.WriteSafetensorsFile(path, tensors, meta); err == nil {
+			clear(src)
+			clear(tensors)
+			debug.FreeOSMemory()
+			resetPeakRSS()
 			return anyres.Load(path, opts)
 		}
 	}

@@ -2,6 +2,7 @@ package tensorfile
 
 import (
 	"bufio"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -116,4 +117,65 @@ func TestDropResident(t *testing.T) {
 	got, _, err := r.Float32("w")
 	require.NoError(t, err)
 	require.Equal(t, vals[len(vals)-1], got[len(got)-1], "a file read into memory keeps its bytes")
+}
+
+// TestReadingKeepsOneTensorResident: reading a mapped file's tensors one
+// after another (as a loader packs them, or as CheckFinite checks them)
+// leaves about the last one resident, not every page read; each view still
+// reads the file's values after its pages were released.
+func TestReadingKeepsOneTensorResident(t *testing.T) {
+	const n, size = 12, 1 << 19 // twelve 2 MiB tensors
+	var es []entry
+	for k := range n {
+		v := make([]float32, size)
+		for i := range v {
+			v[i] = float32(k*1000 + i%997)
+		}
+		es = append(es, entry{fmt.Sprintf("w%02d", k), "F32", []int{size}, f32Bytes(v...)})
+	}
+	var img []byte
+	for pad := 0; pad < 4; pad++ { // the data 4-byte aligned, so the views are in place
+		img = build(t, pad, es...)
+		if (len(img)-4*n*size)%4 == 0 {
+			break
+		}
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	require.NoError(t, os.WriteFile(path, img, 0o644))
+	f, err := Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.True(t, f.mapped, "Open maps the file on Linux")
+	addr := uintptr(unsafe.Pointer(&f.data[0]))
+
+	check := func(k int, v []float32) {
+		t.Helper()
+		for i, x := range v {
+			if want := float32(k*1000 + i%997); x != want {
+				t.Fatalf("w%02d[%d] = %v, want %v", k, i, x, want)
+			}
+		}
+	}
+	views := make([][]float32, n)
+	peak := 0
+	for k := range n {
+		v, _, err := f.Float32(fmt.Sprintf("w%02d", k))
+		require.NoError(t, err)
+		check(k, v)
+		views[k] = v
+		peak = max(peak, mappingRSS(t, addr))
+	}
+	// Two tensors and the page cache's folios around them (up to 2 MB each
+	// side where large folios map with a fault) fit in 8 MiB; keeping every
+	// page read would reach 24.
+	if limit := 8 << 10; peak > limit {
+		t.Errorf("reading %d tensors of %d MiB one by one: %d kB of the file resident at the peak, want at most %d", n, 4*size>>20, peak, limit)
+	}
+	for k, v := range views {
+		check(k, v) // released pages come back with the same bytes
+	}
+	require.NoError(t, f.CheckFinite())
+	if kb := mappingRSS(t, addr); kb > 8<<10 {
+		t.Errorf("after CheckFinite: %d kB of the file resident, want at most %d", kb, 8<<10)
+	}
 }

@@ -31,6 +31,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"sync"
 	"unsafe"
 
 	"github.com/nlpodyssey/safetensors"
@@ -47,6 +48,9 @@ type File struct {
 	data    []byte
 	release func() error
 	mapped  bool // data is a read-only file mapping (Open on unix)
+
+	mu   sync.Mutex
+	last []byte // the last tensor Float32 returned in place (see dropPrevious)
 }
 
 // DropResident releases the resident pages of a mapped file once a model
@@ -59,6 +63,44 @@ func (f *File) DropResident() error {
 		return nil
 	}
 	return dropResident(f.data)
+}
+
+// dropPrevious releases the resident pages of the tensor Float32 returned
+// in place before raw, and remembers raw. A loader reads a tensor, packs
+// it and moves on, so without this every page it read stays resident until
+// the model is built, and the load's peak holds the weights twice (the
+// file's pages and the packed copy; File.CheckFinite alone reads all of
+// them first). With it, a mapped file keeps about one tensor resident at a
+// time. Releasing is only advice: a view read again is paged back in from
+// the page cache with the same bytes, so a loader that holds several views
+// at once pays a page fault, never a wrong value.
+func (f *File) dropPrevious(raw []byte) {
+	if !f.mapped {
+		return
+	}
+	f.mu.Lock()
+	prev := f.last
+	f.last = raw
+	f.mu.Unlock()
+	if prev != nil {
+		_ = dropResident(pageRange(f.data, prev))
+	}
+}
+
+// pageRange is the part of the mapping data covering the whole pages
+// inside view (madvise works on whole pages, and dropping a page that
+// view shares with a neighbouring tensor would only cost a fault).
+func pageRange(data, view []byte) []byte {
+	page := os.Getpagesize()
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	lo := int(uintptr(unsafe.Pointer(unsafe.SliceData(view))) - base)
+	hi := lo + len(view)
+	lo = (lo + page - 1) / page * page
+	hi = hi / page * page
+	if hi <= lo {
+		return nil
+	}
+	return data[lo:hi]
 }
 
 // Open maps the file at path (or reads it, where mapping is unavailable)
@@ -210,6 +252,7 @@ func (f *File) Float32(name string) ([]float32, []int, error) {
 		if littleEndian && uintptr(unsafe.Pointer(&raw[0]))%4 == 0 {
 			in := unsafe.Slice((*float32)(unsafe.Pointer(&raw[0])), n)
 			if len(raw) >= inPlaceMin {
+				f.dropPrevious(raw)
 				return in, shape, nil
 			}
 			return append([]float32(nil), in...), shape, nil

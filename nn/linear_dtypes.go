@@ -118,6 +118,10 @@ func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []
 // overflow). A DType that Precision.Check refuses builds float32: families
 // check it before building.
 func (l *Linears) Build(r RawLinear, gamma []float32) Linear {
+	if l != nil && l.w != nil {
+		// Every format packs its own copy: the source's pages can go.
+		defer l.w.release(r.W)
+	}
 	weight, bias, out, in := r.W, r.B, r.Out, r.In
 	switch l.format(r) {
 	case F32:

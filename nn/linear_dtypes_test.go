@@ -57,3 +57,37 @@ func TestLinearsStacked(t *testing.T) {
 		t.Error("bf16: no bfloat16 weight")
 	}
 }
+
+// releaseSource is a MapSource that records the tensors released to it.
+type releaseSource struct {
+	MapSource
+	released *[][]float32
+}
+
+func (s releaseSource) Release(v []float32) { *s.released = append(*s.released, v) }
+
+func (s releaseSource) Shape(name string) ([]int, error) { return s.MapSource[name].Shape, nil }
+
+func (s releaseSource) Metadata() map[string]string { return nil }
+
+// TestLinearsReleaseWhatTheyPacked: every format packs its own copy of the
+// weight and then gives the source's tensor back (a mapped file's pages),
+// directly and through Renamed.
+func TestLinearsReleaseWhatTheyPacked(t *testing.T) {
+	for _, dt := range []string{F32, BF16, Int8} {
+		var released [][]float32
+		src := releaseSource{MapSource: MapSource{"l.weight": Tensor{[]float32{1, 2, 3, 4, 5, 6}, []int{2, 3}}}, released: &released}
+		for _, s := range []Source{src, NewRenamed(src, nil)} {
+			released = nil
+			w := NewWeights(s)
+			weight := w.Get("l.weight", 2, 3)
+			l := NewLinears(w, Precision{DType: dt}).New("l", weight, nil, 2, 3, nil)
+			if l.In != 3 || l.Out != 2 {
+				t.Fatalf("%s: built %d×%d", dt, l.Out, l.In)
+			}
+			if len(released) != 1 || &released[0][0] != &weight[0] {
+				t.Errorf("%s, %T: released %d tensors, want the weight once", dt, s, len(released))
+			}
+		}
+	}
+}

@@ -69,6 +69,14 @@ func (r *Renamed) Has(name string) bool {
 	return !r.used[name] && r.src.Has(name)
 }
 
+// Release passes v on to the source, when it can release tensors (a
+// concatenation of parts is a copy, which the source leaves alone).
+func (r *Renamed) Release(v []float32) {
+	if rs, ok := r.src.(releaser); ok {
+		rs.Release(v)
+	}
+}
+
 // Float32 returns the tensor the name maps to.
 func (r *Renamed) Float32(name string) ([]float32, []int, error) {
 	pieces, ok := r.parts[name]

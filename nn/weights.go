@@ -125,6 +125,18 @@ func (w *Weights) Get(name string, want ...int) []float32 {
 	return v
 }
 
+// releaser is a Source whose tensors can give their memory back once a
+// layer has copied them (tensorfile.File: a mapped file's pages).
+type releaser interface{ Release(v []float32) }
+
+// release tells the source that v, a tensor Get returned, has been copied
+// (packed) and is not needed resident any more; it stays valid.
+func (w *Weights) release(v []float32) {
+	if r, ok := w.src.(releaser); ok {
+		r.Release(v)
+	}
+}
+
 // Optional returns tensor name with shape want when the source has it,
 // else nil.
 func (w *Weights) Optional(name string, want ...int) []float32 {

@@ -87,6 +87,25 @@ func (f *File) dropPrevious(raw []byte) {
 	}
 }
 
+// Release gives back the resident pages under v, a tensor Float32
+// returned in place, once the caller has made its own copy (a packed
+// weight). Loaders that read every tensor before packing any (to check
+// names and shapes first) read each one twice, and without this the second
+// reading keeps them all resident (see dropPrevious). A v that is not a
+// view into a mapped file is left alone; v stays valid either way.
+func (f *File) Release(v []float32) {
+	if !f.mapped || len(v) == 0 || len(f.data) == 0 {
+		return
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p-base+uintptr(len(b)) > uintptr(len(f.data)) {
+		return
+	}
+	_ = dropResident(pageRange(f.data, b))
+}
+
 // pageRange is the part of the mapping data covering the whole pages
 // inside view (madvise works on whole pages, and dropping a page that
 // view shares with a neighbouring tensor would only cost a fault).

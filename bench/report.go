@@ -264,7 +264,9 @@ func Markdown(m Machine, results []PeerResult, command string) string {
 			if len(r.Rows) > 0 && strings.Count(text, "\n") < 4 {
 				fmt.Fprintf(&b, "%s\n\n", strings.ReplaceAll(text, "\n", "  \n")) // its header lines, as notes
 			} else {
-				fmt.Fprintf(&b, "```\n%s\n```\n\n", text)
+				// Marked for the docs test, which runs the commands of
+				// every other block: this one is output.
+				fmt.Fprintf(&b, "<!-- not run: what the script printed -->\n```\n%s\n```\n\n", text)
 			}
 		}
 		for _, kind := range kinds(r.Rows) {

@@ -147,3 +147,13 @@ func ExampleMarkdown() {
 	//
 	// Reproduce with `go run ./cmd/anyres bench report -readme README.md`.
 }
+
+// A script that printed text and no rows (here: why it did not run) gets
+// its text as a code block marked as output, which the docs test accepts.
+func TestMarkdownTextBlockIsMarked(t *testing.T) {
+	rows, text := ParsePeerOutput("not run: no timm\n")
+	got := Markdown(Machine{CPU: "x", Cores: 2}, []PeerResult{{Script: "family_onnxruntime.py", Rows: rows, Text: text}}, "cmd")
+	if want := "<!-- not run: what the script printed -->\n```\nnot run: no timm\n```\n"; !strings.Contains(got, want) {
+		t.Errorf("got\n%s\nwant it to contain\n%s", got, want)
+	}
+}

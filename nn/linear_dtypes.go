@@ -118,7 +118,7 @@ func (l *Linears) New(name string, weight, bias []float32, out, in int, gamma []
 // overflow). A DType that Precision.Check refuses builds float32: families
 // check it before building.
 func (l *Linears) Build(r RawLinear, gamma []float32) Linear {
-	if l != nil && l.w != nil {
+	if l != nil {
 		// Every format packs its own copy: the source's pages can go.
 		defer l.w.release(r.W)
 	}
@@ -169,6 +169,12 @@ func (l *Linears) BuildAfter(norm *LayerNorm, r RawLinear, gamma []float32) Line
 // caller builds as a Linear goes through Build, not BuildAfter again.
 func (l *Linears) BuildAfterShared(norm *LayerNorm, r RawLinear, gamma []float32, others ...*RawLinear) Linear {
 	if l.format(r) == Int8 {
+		// Folding rewrites the weights into new slices (which Build then
+		// packs); the source's tensors are read here for the last time.
+		defer l.w.release(r.W)
+		for _, o := range others {
+			defer l.w.release(o.W)
+		}
 		all := append([]*RawLinear{&r}, others...)
 		folded := func(o *RawLinear) []float32 {
 			if o.In != r.In { // a convolution, float32

@@ -88,6 +88,18 @@ func TestLinearsReleaseWhatTheyPacked(t *testing.T) {
 			if len(released) != 1 || &released[0][0] != &weight[0] {
 				t.Errorf("%s, %T: released %d tensors, want the weight once", dt, s, len(released))
 			}
+			// After a norm, int8 folds the norm into a new weight: the
+			// source's tensor is still the one given back.
+			released = nil
+			norm := &LayerNorm{W: []float32{1, 2, 3}, B: []float32{0.5, 0, -1}, Eps: 1e-6}
+			NewLinears(w, Precision{DType: dt}).NewAfter(norm, "l", weight, nil, 2, 3, nil)
+			found := false
+			for _, v := range released {
+				found = found || &v[0] == &weight[0]
+			}
+			if !found {
+				t.Errorf("%s, %T: NewAfter released %d tensors, not the weight read from the source", dt, s, len(released))
+			}
 		}
 	}
 }

@@ -130,8 +130,12 @@ func (w *Weights) Get(name string, want ...int) []float32 {
 type releaser interface{ Release(v []float32) }
 
 // release tells the source that v, a tensor Get returned, has been copied
-// (packed) and is not needed resident any more; it stays valid.
+// (packed) and is not needed resident any more; it stays valid. A nil w
+// (layers built without a Weights) does nothing.
 func (w *Weights) release(v []float32) {
+	if w == nil {
+		return
+	}
 	if r, ok := w.src.(releaser); ok {
 		r.Release(v)
 	}

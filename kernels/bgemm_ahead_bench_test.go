@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"testing"
+
+	"github.com/anyres/anyres/internal/abtest"
 )
 
 // BenchmarkBF16AheadAB: one thread, GemmBF16 at the ViT-B/16 shapes of
@@ -47,10 +48,10 @@ func BenchmarkBF16AheadAB(b *testing.B) {
 			flop := 2 * float64(m*n*k)
 			next := 0
 			timed := func(f func()) float64 {
-				t0 := threadCPU()
+				t0 := abtest.ThreadCPU()
 				f()
 				next++
-				return threadCPU() - t0
+				return (abtest.ThreadCPU() - t0).Seconds()
 			}
 			bfCall := func(on bool) float64 {
 				bWidenAhead = on
@@ -73,11 +74,7 @@ func BenchmarkBF16AheadAB(b *testing.B) {
 				old, cur, f32 = append(old, flop/o/1e9), append(cur, flop/nw/1e9), append(f32, flop/f/1e9)
 				ratio, vsOld, vsNew = append(ratio, o/nw), append(vsOld, f/o), append(vsNew, f/nw)
 			}
-			q := func(x []float64, f float64) float64 {
-				x = slices.Clone(x)
-				slices.Sort(x)
-				return x[int(f*float64(len(x)-1))]
-			}
+			q := abtest.Quantile
 			b.ReportMetric(q(f32, 0.5), "f32-GFLOP/s")
 			b.ReportMetric(q(old, 0.5), "old-GFLOP/s")
 			b.ReportMetric(q(cur, 0.5), "new-GFLOP/s")

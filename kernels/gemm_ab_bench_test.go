@@ -7,22 +7,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"slices"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
-)
 
-// threadCPU is the CPU time of the calling OS thread, in seconds: on a
-// machine shared with other work it leaves out the time spent waiting for
-// a core, which wall time does not.
-func threadCPU() float64 {
-	var ts syscall.Timespec
-	const clockThreadCPUTimeID = 3
-	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
-	return float64(ts.Sec) + float64(ts.Nsec)/1e9
-}
+	"github.com/anyres/anyres/internal/abtest"
+)
 
 // vitGemmShapes are the GEMMs of ViT-B/16 (M tokens × N outputs × K
 // inputs: qkv, proj, fc1, fc2) at 224², 384², 518×392 and 1024².
@@ -69,10 +58,10 @@ func abGemm(b *testing.B, set func(on bool)) {
 			next := 0
 			call := func(on bool) float64 {
 				set(on)
-				t0 := threadCPU()
+				t0 := abtest.ThreadCPU()
 				GemmPacked(1, m, a, k, ring[next%len(ring)], c, n, Epilogue{})
 				next++
-				return flop / (threadCPU() - t0) / 1e9
+				return flop / (abtest.ThreadCPU() - t0).Seconds() / 1e9
 			}
 			for i := 0; b.Loop(); i++ {
 				var o, nw float64
@@ -83,11 +72,7 @@ func abGemm(b *testing.B, set func(on bool)) {
 				}
 				old, cur, ratio = append(old, o), append(cur, nw), append(ratio, nw/o)
 			}
-			q := func(x []float64, f float64) float64 {
-				x = slices.Clone(x)
-				slices.Sort(x)
-				return x[int(f*float64(len(x)-1))]
-			}
+			q := abtest.Quantile
 			b.ReportMetric(q(old, 0.5), "old-GFLOP/s")
 			b.ReportMetric(q(cur, 0.5), "new-GFLOP/s")
 			b.ReportMetric(q(old, 0.5)/peak, "old-peak")
@@ -107,13 +92,13 @@ func fmaPeakCPU(l Level) float64 {
 	best := 0.0
 	for range 5 {
 		iters := 1 << 20
-		t0 := threadCPU()
+		t0 := abtest.ThreadCPU()
 		var flops int64
 		for start := time.Now(); time.Since(start) < 20*time.Millisecond; {
 			f, _ := FMALoop(l, iters)
 			flops += f
 		}
-		best = max(best, float64(flops)/(threadCPU()-t0)/1e9)
+		best = max(best, float64(flops)/(abtest.ThreadCPU()-t0).Seconds()/1e9)
 	}
 	return best
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anyres/anyres/internal/abtest"
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/vit"
@@ -48,9 +49,9 @@ func TestQEpilogueAB(t *testing.T) {
 			for i := range 2 {
 				old := (r+i)%2 == 0
 				restore := kernels.SetQEpilogueBaseline(old)
-				t0 := threadCPU()
+				t0 := abtest.ThreadCPU()
 				f()
-				dt := threadCPU() - t0
+				dt := abtest.ThreadCPU() - t0
 				restore()
 				if old {
 					d[0] = dt
@@ -92,9 +93,9 @@ func TestQEpilogueAB(t *testing.T) {
 				ep.Residual, ep.LDR = c, s.n // in place, as the ViT blocks do
 			}
 			// Enough calls for ~10 ms a measurement.
-			t0 := threadCPU()
+			t0 := abtest.ThreadCPU()
 			kernels.GemmQuant(1, s.m, a, s.k, qb, c, s.n, ep)
-			reps := max(3, int(10*time.Millisecond/max(threadCPU()-t0, time.Microsecond)))
+			reps := max(3, int(10*time.Millisecond/max(abtest.ThreadCPU()-t0, time.Microsecond)))
 			r, nt := ab(func() {
 				for range reps {
 					kernels.GemmQuant(1, s.m, a, s.k, qb, c, s.n, ep)

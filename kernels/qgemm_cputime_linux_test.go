@@ -10,22 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/anyres/anyres/internal/abtest"
 	"github.com/anyres/anyres/kernels"
 )
-
-// threadCPU is the CPU time of the calling OS thread (CLOCK_THREAD_CPUTIME_ID:
-// nanosecond resolution, unlike getrusage's ticks).
-func threadCPU() time.Duration {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
-}
 
 // TestGemmLowPrecisionCPUTime measures GemmPacked (f32), GemmQuant (int8)
 // and GemmBF16 on ViT-B shapes, one thread, at every level from avx512 up
@@ -72,11 +60,11 @@ func TestGemmLowPrecisionCPUTime(t *testing.T) {
 		reps := max(3, int(2e9/fl)) // ≈ 5-10 ms per measurement
 		run := func(f func()) float64 {
 			f()
-			t0 := threadCPU()
+			t0 := abtest.ThreadCPU()
 			for range reps {
 				f()
 			}
-			return float64(reps) * fl / (threadCPU() - t0).Seconds() / 1e9
+			return float64(reps) * fl / (abtest.ThreadCPU() - t0).Seconds() / 1e9
 		}
 		type key struct {
 			l    kernels.Level

@@ -5,22 +5,11 @@ package vit
 import (
 	"fmt"
 	"runtime"
-	"slices"
-	"syscall"
 	"testing"
-	"unsafe"
 
+	"github.com/anyres/anyres/internal/abtest"
 	"github.com/anyres/anyres/kernels"
 )
-
-// threadCPU is the calling OS thread's CPU time in seconds (a one-thread
-// forward runs on the caller's thread).
-func threadCPU() float64 {
-	var ts syscall.Timespec
-	const clockThreadCPUTimeID = 3
-	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
-	return float64(ts.Sec) + float64(ts.Nsec)/1e9
-}
 
 // BenchmarkViTB16DirectA compares one-thread ViT-B/16 forwards with the
 // GEMM reading A in place (new) and packing it (old), alternating forward
@@ -39,11 +28,11 @@ func BenchmarkViTB16DirectA(b *testing.B) {
 			var out Output
 			fwd := func(on bool) float64 {
 				kernels.SetGemmDirectA(on)
-				t0 := threadCPU()
+				t0 := abtest.ThreadCPU()
 				if err := m.Forward(img, &out); err != nil {
 					b.Fatal(err)
 				}
-				return threadCPU() - t0
+				return (abtest.ThreadCPU() - t0).Seconds()
 			}
 			fwd(false)
 			fwd(true)
@@ -57,11 +46,7 @@ func BenchmarkViTB16DirectA(b *testing.B) {
 				}
 				old, cur, ratio = append(old, o), append(cur, n), append(ratio, o/n)
 			}
-			q := func(x []float64, f float64) float64 {
-				x = slices.Clone(x)
-				slices.Sort(x)
-				return x[int(f*float64(len(x)-1))]
-			}
+			q := abtest.Quantile
 			b.ReportMetric(1e3*q(old, 0.5), "old-cpu-ms")
 			b.ReportMetric(1e3*q(cur, 0.5), "new-cpu-ms")
 			b.ReportMetric(q(ratio, 0.25), "ratio-q1")

@@ -5,9 +5,9 @@ package vit
 import (
 	"fmt"
 	"runtime"
-	"slices"
 	"testing"
 
+	"github.com/anyres/anyres/internal/abtest"
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
 )
@@ -31,11 +31,11 @@ func BenchmarkViTB16BF16Ahead(b *testing.B) {
 			img := benchImage(s[0], s[1])
 			var out Output
 			fwd := func(m *Model) float64 {
-				t0 := threadCPU()
+				t0 := abtest.ThreadCPU()
 				if err := m.Forward(img, &out); err != nil {
 					b.Fatal(err)
 				}
-				return threadCPU() - t0
+				return (abtest.ThreadCPU() - t0).Seconds()
 			}
 			bfFwd := func(on bool) float64 {
 				kernels.SetBF16WidenAhead(on)
@@ -58,11 +58,7 @@ func BenchmarkViTB16BF16Ahead(b *testing.B) {
 				old, cur, f = append(old, o), append(cur, n), append(f, t)
 				ratio, vsOld, vsNew = append(ratio, o/n), append(vsOld, t/o), append(vsNew, t/n)
 			}
-			q := func(x []float64, p float64) float64 {
-				x = slices.Clone(x)
-				slices.Sort(x)
-				return x[int(p*float64(len(x)-1))]
-			}
+			q := abtest.Quantile
 			b.ReportMetric(1e3*q(f, 0.5), "f32-cpu-ms")
 			b.ReportMetric(1e3*q(old, 0.5), "old-cpu-ms")
 			b.ReportMetric(1e3*q(cur, 0.5), "new-cpu-ms")

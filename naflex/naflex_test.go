@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anyres/anyres/internal/allocs"
 	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/nn"
@@ -157,13 +158,13 @@ func TestNoAllocs(t *testing.T) {
 	if err := m.ForwardPatches(p, outs); err != nil {
 		t.Fatal(err)
 	}
-	if n := familytest.ModelAllocs(5, func() { m.Forward(img, &out) }); n != 0 {
+	if n := allocs.PerRun(5, func() { m.Forward(img, &out) }); n != 0 {
 		t.Errorf("%v allocations per warm Forward", n)
 	}
-	if n := familytest.ModelAllocs(5, func() { m.ForwardPatches(p, outs) }); n != 0 {
+	if n := allocs.PerRun(5, func() { m.ForwardPatches(p, outs) }); n != 0 {
 		t.Errorf("%v allocations per warm ForwardPatches", n)
 	}
-	if n := familytest.ModelAllocs(5, func() { runtime.GC(); m.ForwardPatches(p, outs) }); n != 0 {
+	if n := allocs.PerRun(5, func() { runtime.GC(); m.ForwardPatches(p, outs) }); n != 0 {
 		t.Errorf("%v allocations per warm ForwardPatches after a garbage collection", n)
 	}
 }

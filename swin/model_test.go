@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/anyres/anyres/internal/familytest"
+	"github.com/anyres/anyres/internal/allocs"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/kernels/kerneltest"
 	"github.com/anyres/anyres/nn"
@@ -241,13 +241,13 @@ func TestNoAllocs(t *testing.T) {
 					one()
 					batch()
 				}
-				if n := familytest.ModelAllocs(5, one); n != 0 {
+				if n := allocs.PerRun(5, one); n != 0 {
 					t.Errorf("Forward: %g allocations per run", n)
 				}
-				if n := familytest.ModelAllocs(5, batch); n != 0 {
+				if n := allocs.PerRun(5, batch); n != 0 {
 					t.Errorf("ForwardBatch: %g allocations per run", n)
 				}
-				if n := familytest.ModelAllocs(3, func() { runtime.GC(); one() }); n != 0 {
+				if n := allocs.PerRun(3, func() { runtime.GC(); one() }); n != 0 {
 					t.Errorf("Forward after a garbage collection: %g allocations per run", n)
 				}
 			})

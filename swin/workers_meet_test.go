@@ -4,7 +4,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/anyres/anyres/internal/familytest"
+	"github.com/anyres/anyres/internal/allocs"
 )
 
 // TestNoAllocsWorkersMeet: a model warmed while its workers never ran
@@ -37,7 +37,7 @@ func TestNoAllocsWorkersMeet(t *testing.T) {
 	// Resizing the Ps allocates: before the count (which counts no new OS
 	// threads either).
 	runtime.GOMAXPROCS(threads)
-	if n := familytest.ModelAllocs(5, func() { pass(); runtime.Gosched() }); n != 0 {
+	if n := allocs.PerRun(5, func() { pass(); runtime.Gosched() }); n != 0 {
 		t.Errorf("%g allocations per pass in the first passes with the workers free to meet", n)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/anyres/anyres/internal/familytest"
+	"github.com/anyres/anyres/internal/allocs"
 	"github.com/anyres/anyres/internal/golden"
 )
 
@@ -161,12 +161,12 @@ func TestNoAllocs(t *testing.T) {
 	if err := m.Forward(img, &out); err != nil {
 		t.Fatal(err)
 	}
-	if n := familytest.ModelAllocs(5, func() { m.Forward(img, &out) }); n != 0 {
+	if n := allocs.PerRun(5, func() { m.Forward(img, &out) }); n != 0 {
 		t.Errorf("%v allocations per warm forward", n)
 	}
 	// Garbage collections between passes must not empty the scratch the
 	// kernels and the model keep (a sync.Pool would).
-	if n := familytest.ModelAllocs(5, func() { runtime.GC(); m.Forward(img, &out) }); n != 0 {
+	if n := allocs.PerRun(5, func() { runtime.GC(); m.Forward(img, &out) }); n != 0 {
 		t.Errorf("%v allocations per warm forward after a garbage collection", n)
 	}
 }

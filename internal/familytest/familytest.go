@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/anyres/anyres/internal/allocs"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/kernels/kerneltest"
 	"github.com/anyres/anyres/nn"
@@ -188,10 +189,10 @@ func NoAllocs(t *testing.T, m nn.Net, img nn.Image) {
 	if err := m.Forward(img, &out); err != nil {
 		t.Fatal(err)
 	}
-	if n := ModelAllocs(5, func() { m.Forward(img, &out) }); n != 0 {
+	if n := allocs.PerRun(5, func() { m.Forward(img, &out) }); n != 0 {
 		t.Errorf("%v allocations per warm forward", n)
 	}
-	if n := ModelAllocs(5, func() { runtime.GC(); m.Forward(img, &out) }); n != 0 {
+	if n := allocs.PerRun(5, func() { runtime.GC(); m.Forward(img, &out) }); n != 0 {
 		t.Errorf("%v allocations per warm forward after a garbage collection", n)
 	}
 }

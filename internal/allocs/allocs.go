@@ -1,11 +1,14 @@
-package familytest
+// Package allocs counts what a function allocates itself, leaving out the
+// runtime's own allocations, for allocation tests that must hold under
+// load.
+package allocs
 
 import (
 	"runtime"
 	"strings"
 )
 
-// ModelAllocs is testing.AllocsPerRun counting only what f allocates
+// PerRun is testing.AllocsPerRun counting only what f allocates
 // itself: the allocations, per run, of every goroutine except the
 // runtime's own (its background goroutines, its scheduling records). A forward pass that waits for its
 // workers parks goroutines, and the runtime makes a wait record (sudog)
@@ -22,7 +25,7 @@ import (
 // free to meet inside the kernels). It profiles every allocation
 // (runtime.MemProfileRate 1) for the measured runs and garbage-collects
 // around them to read the profile.
-func ModelAllocs(runs int, f func()) float64 {
+func PerRun(runs int, f func()) float64 {
 	rate := runtime.MemProfileRate
 	runtime.MemProfileRate = 1
 	defer func() { runtime.MemProfileRate = rate }()
@@ -69,7 +72,7 @@ func runtimeOwn(stack [32]uintptr) bool {
 	for {
 		f, more := frames.Next()
 		switch fn := f.Function; {
-		case fn == "runtime.acquireSudog", fn == "runtime.allocm", strings.HasSuffix(fn, "familytest.allocSites"):
+		case fn == "runtime.acquireSudog", fn == "runtime.allocm", strings.HasSuffix(fn, "allocs.allocSites"):
 			return true
 		case fn != "" && !strings.HasPrefix(fn, "runtime.") && !strings.HasPrefix(fn, "internal/"):
 			own = false

@@ -63,6 +63,8 @@ type Model interface {
 	// workers (0: GOMAXPROCS). Results do not depend on it. (The
 	// package function WithThreads checks n and returns a Model.)
 	WithThreads(n int) nn.Net
+	// Threads is the number of workers of one forward pass.
+	Threads() int
 	// Tokens is what an H×W image counts against MaxTokens, in the
 	// family's own unit: a ViT's tokens (prefix and patches), the
 	// first-stage patches of a pyramid such as Swin.

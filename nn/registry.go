@@ -54,6 +54,8 @@ type Net interface {
 	// (Close on either closes both) but runs each forward pass on n
 	// workers (0: GOMAXPROCS). Results do not depend on it.
 	WithThreads(n int) Net
+	// Threads is the number of workers of one forward pass.
+	Threads() int
 	// Tokens is what an H×W image counts against MaxTokens, in the
 	// family's own unit: a ViT's tokens (prefix and patches), the
 	// first-stage patches of a pyramid such as Swin.

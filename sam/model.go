@@ -100,6 +100,9 @@ func (m *Model) Tokens(h, w int) int { return m.Grid(h, w).N() }
 // MaxTokens is the cap on the patches of one image.
 func (m *Model) MaxTokens() int { return m.maxTokens }
 
+// Threads is the number of workers of one forward pass.
+func (m *Model) Threads() int { return m.run.Threads() }
+
 // Info describes the model (nn.Net).
 func (m *Model) Info() nn.Info {
 	j, _ := m.cfg.JSON()

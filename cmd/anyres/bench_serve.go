@@ -74,13 +74,13 @@ func runBenchServe(args []string) error {
 	batchTokens := fs.Int("batch-tokens", batch.DefaultMaxTokens, "token budget of one packed pass")
 	batchWait := fs.Duration("batch-wait", batch.DefaultWait, "how long the first queued image waits for others")
 	overload := fs.Float64("overload", 2, "open-loop arrival rate as a multiple of the batched throughput (0: skip)")
-	passes := fs.Int("batch-passes", 1, "batched server: packed passes at once")
+	passes := fs.Int("batch-passes", 0, "batched server: packed passes at once (0: passes share the threads, as anyres serve does by default)")
 	passThreads := fs.Int("pass-threads", 0, "batched server: threads of each pass (0: all CPUs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *clients < 1 || *requests < 1 || *duration <= 0 || *rounds < 1 || *overload < 0 || *passes < 1 || *passThreads < 0 {
-		return fmt.Errorf("-clients, -requests, -time, -rounds and -batch-passes must be positive, -overload and -pass-threads not negative")
+	if *clients < 1 || *requests < 1 || *duration <= 0 || *rounds < 1 || *overload < 0 || *passes < 0 || *passThreads < 0 {
+		return fmt.Errorf("-clients, -requests, -time and -rounds must be positive, -overload, -batch-passes and -pass-threads not negative")
 	}
 	ss, err := parseSizes(*sizes)
 	if err != nil {
@@ -94,7 +94,11 @@ func runBenchServe(args []string) error {
 	mc := bench.ThisMachine()
 	fmt.Printf("anyres bench serve: %s, sizes %s, %d clients, %v per mode; %s, %d logical CPUs, kernels %s, %s, load %s\n",
 		name, *sizes, *clients, *duration, mc.CPU, mc.Cores, mc.Level, mc.Go, mc.Load)
-	fmt.Printf("batched server: %d pass(es) at once, threads per pass %d (0: all), token budget %d, wait %v\n", *passes, *passThreads, *batchTokens, *batchWait)
+	if *passes == 0 {
+		fmt.Printf("batched server: passes share %d threads (-pass-threads; 0: all), token budget %d, wait %v\n", *passThreads, *batchTokens, *batchWait)
+	} else {
+		fmt.Printf("batched server: %d pass(es) at once, threads per pass %d (0: all), token budget %d, wait %v\n", *passes, *passThreads, *batchTokens, *batchWait)
+	}
 	rs, err := benchServe(m, serveBench{clients: *clients, sizes: ss, duration: *duration, requests: *requests,
 		batchTokens: *batchTokens, batchWait: *batchWait, overload: *overload, passes: *passes, passThreads: *passThreads, rounds: *rounds})
 	printLoad(os.Stdout, rs)

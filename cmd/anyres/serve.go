@@ -79,7 +79,7 @@ func parseServeFlags(args []string) (f serveFlags, normSet bool, err error) {
 	fs.IntVar(&f.batchImages, "batch-images", batch.DefaultMaxImages, "images of one packed forward pass at most")
 	fs.DurationVar(&f.batchWait, "batch-wait", batch.DefaultWait, "how long the first queued image waits for others (negative: never)")
 	fs.IntVar(&f.queue, "queue", batch.DefaultQueue, "images waiting for a pass at most; past it requests get 503")
-	fs.IntVar(&f.passes, "batch-passes", 1, "packed passes run at once, each on -threads workers (for machines with more cores than one pass uses well)")
+	fs.IntVar(&f.passes, "batch-passes", 0, "packed passes run at once, each on -threads workers; 0: passes share the -threads workers (a lone request gets them all, a longer queue is split into passes of one worker each)")
 	fs.BoolVar(&f.noBatch, "no-batch", false, "run every request alone and concurrently (at most -queue at once)")
 	fs.DurationVar(&f.readTimeout, "read-timeout", serve.DefaultReadTimeout, "time to read a whole request")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", serve.DefaultWriteTimeout, "time to answer a request, from the end of its headers")

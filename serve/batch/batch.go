@@ -14,7 +14,10 @@
 //
 // A pass starts when the queued images fill the token budget, or when the
 // oldest has waited Options.Wait, or, while a pass runs, as soon as it ends:
-// the queue that built up meanwhile is the next batch. The queue is
+// the queue that built up meanwhile is the next batch. By default passes
+// share the model's threads: a lone request gets all of them, while under
+// load the queue is split into passes of one thread each that run side by
+// side (see Options.Passes). The queue is
 // bounded: a call that finds it full gets ErrOverloaded at once, so load
 // past what the model can run turns into quick refusals rather than
 // unbounded memory and latency.
@@ -66,11 +69,18 @@ type Options struct {
 	Wait time.Duration
 	// Queue bounds the images waiting for a pass; 0 means DefaultQueue.
 	Queue int
-	// Passes is how many passes may run at once (0: one), for machines
-	// with more cores than one pass uses well (give each pass a model from
-	// anyres.WithThreads with its share). On a busy 2-core machine one
-	// pass on both cores did better than two single-threaded ones
-	// (README, "Serve over HTTP").
+	// Passes is how many passes may run at once, each on the model as
+	// given (give it its share of the cores with anyres.WithThreads).
+	//
+	// 0, the default, shares the model's threads (nn.Net.Threads) between
+	// up to that many passes: a pass that finds the queue empty behind it
+	// runs on every thread no other pass holds, so a lone request gets
+	// them all; when the queue holds more, it is split into as many
+	// passes as there are free threads, each on its share. Fork-join
+	// passes lose time at every join when anything else (HTTP, decoding)
+	// takes a core, and a pass on one thread never waits for another; on
+	// two idle cores two single-threaded passes also beat one pass on
+	// both (docs/results.md, "On an idle machine").
 	Passes int
 	// Observe, if set, is called after every pass (on the batcher's
 	// goroutine: keep it short), for metrics.
@@ -81,6 +91,7 @@ type Options struct {
 type Pass struct {
 	Images   int           // images packed together
 	Tokens   int           // their tokens, by the batcher's count
+	Threads  int           // workers of the pass (0 with a fixed Passes: the model's own)
 	Duration time.Duration // the forward pass
 	Err      error         // the batch's error; nil even when a lone image failed
 }
@@ -112,9 +123,16 @@ type Batcher struct {
 	info nn.Info
 	opts Options
 
+	// shared, when set (Passes 0), is how many threads the passes share;
+	// busy is how many of them running passes hold, and nets[k-1] runs a
+	// pass on k threads (made on first use, sharing m's weights).
+	shared int
+	nets   []nn.Net
+
 	mu     sync.Mutex
 	queue  []*request // FIFO
 	closed bool
+	busy   int
 	idle   int           // loops not running a pass
 	due    int           // queued requests (from the head) that a loop's share left behind: they start now
 	wake   chan struct{} // a request arrived (buffered 1)
@@ -124,18 +142,17 @@ type Batcher struct {
 
 // pass is one loop's pass being assembled; only its loop touches it.
 type pass struct {
-	reqs []*request
-	imgs []nn.Image
-	outs []nn.Output
+	net     nn.Net // the model it runs on
+	threads int    // its share of Batcher.shared (0 without sharing)
+	reqs    []*request
+	imgs    []nn.Image
+	outs    []nn.Output
 }
 
 // New starts a batcher on m. Close stops it; it does not close m.
 func New(m nn.Net, opts Options) (*Batcher, error) {
 	if opts.MaxTokens < 0 || opts.MaxImages < 0 || opts.Queue < 0 || opts.Passes < 0 {
 		return nil, fmt.Errorf("batch: MaxTokens %d, MaxImages %d, Queue %d and Passes %d must not be negative", opts.MaxTokens, opts.MaxImages, opts.Queue, opts.Passes)
-	}
-	if opts.Passes == 0 {
-		opts.Passes = 1
 	}
 	if opts.MaxTokens == 0 {
 		opts.MaxTokens = DefaultMaxTokens
@@ -149,8 +166,16 @@ func New(m nn.Net, opts Options) (*Batcher, error) {
 	if opts.Queue == 0 {
 		opts.Queue = DefaultQueue
 	}
-	b := &Batcher{m: m, info: m.Info(), opts: opts, idle: opts.Passes, wake: make(chan struct{}, 1), quit: make(chan struct{})}
-	for range opts.Passes {
+	b := &Batcher{m: m, info: m.Info(), opts: opts, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	loops := opts.Passes
+	if loops == 0 {
+		b.shared = max(1, m.Threads())
+		b.nets = make([]nn.Net, b.shared)
+		b.nets[b.shared-1] = m
+		loops = b.shared
+	}
+	b.idle = loops
+	for range loops {
 		b.loops.Go(b.loop)
 	}
 	return b, nil

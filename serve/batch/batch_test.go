@@ -68,16 +68,23 @@ func sameOutput(got, want *nn.Output) string {
 }
 
 // Concurrent callers with images of different sizes get, each, what the
-// model gives their image alone, and they were really packed together.
+// model gives their image alone, and they were really packed together: in
+// one pass with one pass at a time, in one pass per thread when the passes
+// share the model's two threads.
 func TestConcurrentCallersGetTheirOwnResult(t *testing.T) {
-	m := tinyModel(t, anyres.Options{})
+	t.Run("one pass", func(t *testing.T) { testOwnResults(t, 1) })
+	t.Run("shared threads", func(t *testing.T) { testOwnResults(t, 0) })
+}
+
+func testOwnResults(t *testing.T, passCount int) {
+	m := tinyModel(t, anyres.Options{Threads: 2})
 	p := m.Info().Patch
 	sizes := [][2]int{{2, 2}, {3, 5}, {5, 3}, {4, 4}, {1, 7}, {6, 2}, {2, 3}, {3, 3}}
 	var mu sync.Mutex
 	var passes []Pass
 	// The pass starts when every caller has queued (the image cap), not
 	// after a time that assumes a speed.
-	b, err := New(m, Options{MaxImages: len(sizes), Wait: time.Hour, Observe: func(ps Pass) {
+	b, err := New(m, Options{MaxImages: len(sizes), Wait: time.Hour, Passes: passCount, Observe: func(ps Pass) {
 		mu.Lock()
 		passes = append(passes, ps)
 		mu.Unlock()
@@ -110,15 +117,23 @@ func TestConcurrentCallersGetTheirOwnResult(t *testing.T) {
 			t.Errorf("image %d (%dx%d): %s", i, imgs[i].H, imgs[i].W, msg)
 		}
 	}
-	if len(passes) != 1 || passes[0].Images != len(sizes) {
-		t.Errorf("passes %+v, want one of %d images", passes, len(sizes))
+	want1 := []int{len(sizes)}
+	if passCount == 0 {
+		want1 = []int{len(sizes) / 2, len(sizes) / 2}
 	}
-	tokens := 0
+	images, tokens, gotTokens := []int{}, 0, 0
+	for _, ps := range passes {
+		images = append(images, ps.Images)
+		gotTokens += ps.Tokens
+	}
+	if fmt.Sprint(images) != fmt.Sprint(want1) {
+		t.Errorf("passes %+v, want passes of %v images", passes, want1)
+	}
 	for _, img := range imgs {
 		tokens += b.Tokens(img.H, img.W)
 	}
-	if len(passes) > 0 && passes[0].Tokens != tokens {
-		t.Errorf("pass of %d tokens, want %d", passes[0].Tokens, tokens)
+	if gotTokens != tokens {
+		t.Errorf("passes of %d tokens, want %d", gotTokens, tokens)
 	}
 }
 
@@ -420,15 +435,26 @@ func sum(v []float32) float32 {
 }
 
 // fake is a model whose pooled output is the sum of the image's values, and
-// whose next pass can be held until released.
+// whose next pass can be held until released. It runs on one thread;
+// WithThreads gives views of it on others, which record the threads of
+// each pass.
 type fake struct {
-	mu     sync.Mutex
-	passes []int
-	gate   chan struct{} // a held pass waits for it
-	start  chan struct{} // closed when the held pass starts
+	*fakeState
+	threads int
 }
 
-func newFake() *fake { return &fake{} }
+type fakeState struct {
+	mu      sync.Mutex
+	passes  []int         // images of each pass, in the order they started
+	threads []int         // threads of each pass
+	gate    chan struct{} // a held pass waits for it
+	start   chan struct{} // closed when the held pass starts
+}
+
+func newFake() *fake { return &fake{fakeState: &fakeState{}, threads: 1} }
+
+// onThreads is a fake whose Threads is n.
+func onThreads(n int) *fake { return &fake{fakeState: &fakeState{}, threads: n} }
 
 // hold makes the next pass wait for release; the channel closes when it starts.
 func (f *fake) hold() <-chan struct{} {
@@ -451,9 +477,17 @@ func (f *fake) sizes() []int {
 	return append([]int(nil), f.passes...)
 }
 
+// passThreads is the threads of each pass so far.
+func (f *fake) passThreads() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int(nil), f.fakeState.threads...)
+}
+
 func (f *fake) ForwardBatch(imgs []nn.Image, outs []nn.Output) error {
 	f.mu.Lock()
 	f.passes = append(f.passes, len(imgs))
+	f.fakeState.threads = append(f.fakeState.threads, f.threads)
 	gate, start := f.gate, f.start
 	f.start = nil
 	f.mu.Unlock()
@@ -478,8 +512,9 @@ func (f *fake) Grid(h, w int) posenc.Grid { return nn.GridFor(h, w, [2]int{16, 1
 func (f *fake) Info() nn.Info {
 	return nn.Info{Family: "fake", Width: 1, Patch: [2]int{16, 16}, Channels: 3, Prefix: 1}
 }
-func (f *fake) Close() error           { return nil }
-func (f *fake) WithThreads(int) nn.Net { return f }
-func (f *fake) Tokens(h, w int) int    { return f.Grid(h, w).N() + f.Info().Prefix }
-func (f *fake) MaxTokens() int         { return 1 << 20 }
-func (f *fake) FLOPs(h, w int) float64 { return float64(f.Tokens(h, w)) }
+func (f *fake) Close() error             { return nil }
+func (f *fake) WithThreads(n int) nn.Net { return &fake{fakeState: f.fakeState, threads: n} }
+func (f *fake) Threads() int             { return f.threads }
+func (f *fake) Tokens(h, w int) int      { return f.Grid(h, w).N() + f.Info().Prefix }
+func (f *fake) MaxTokens() int           { return 1 << 20 }
+func (f *fake) FLOPs(h, w int) float64   { return float64(f.Tokens(h, w)) }

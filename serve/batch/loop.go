@@ -13,8 +13,13 @@ func (b *Batcher) loop() {
 		b.run(&p)
 		b.mu.Lock()
 		b.idle++
+		b.busy -= p.threads
 		b.mu.Unlock()
+		if p.threads > 0 {
+			b.signal() // a loop waiting for threads may go on
+		}
 	}
+	b.signal() // a loop waiting for threads may be waiting to end too
 }
 
 // gather waits until a pass should start and moves its requests from the
@@ -24,7 +29,8 @@ func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
 		b.mu.Lock()
 		n, closed := len(b.queue), b.closed
 		var wait time.Duration
-		if n > 0 {
+		blocked := b.free() == 0 // every shared thread is in a pass: wait for one to end
+		if n > 0 && !blocked {
 			wait = b.opts.Wait - time.Since(b.queue[0].since)
 			if closed || wait <= 0 || b.due > 0 || b.full() {
 				b.take(p)
@@ -49,6 +55,8 @@ func (b *Batcher) gather(p *pass, timer *time.Timer) bool {
 		switch {
 		case n == 0 && closed:
 			return false
+		case blocked:
+			<-b.wake // a pass's end signals, also after Close
 		case n == 0:
 			select {
 			case <-b.wake:
@@ -81,17 +89,29 @@ func (b *Batcher) full() bool {
 	return false
 }
 
+// free is how many passes may start now: the idle loops, and with shared
+// threads no more than the threads no pass holds. b.mu is held.
+func (b *Batcher) free() int {
+	if b.shared > 0 {
+		return min(b.idle, b.shared-b.busy)
+	}
+	return b.idle
+}
+
 // take moves the head of the queue into p, oldest first: the first
 // image whatever its size, then every next one while the pass stays within
 // the budget, the image cap and this loop's share of the queue. Requests
-// whose callers left are dropped. b.mu is held.
+// whose callers left are dropped. With shared threads it gives p its
+// threads. b.mu is held, and free() > 0.
 //
-// The share is the queue split evenly over the loops not running a pass:
+// The share is the queue split evenly over the passes that may start now:
 // with one pass per core, a loop that took the whole queue would leave the
 // other cores idle until the next requests arrive (a closed loop of
 // clients waits for its answers, so they would not).
 func (b *Batcher) take(p *pass) {
-	share := (len(b.queue) + b.idle - 1) / b.idle
+	free := b.free()
+	share := (len(b.queue) + free - 1) / free
+	passes := (len(b.queue) + share - 1) / share
 	b.due = 0
 	tokens, used := 0, 0
 	for _, r := range b.queue {
@@ -117,6 +137,21 @@ func (b *Batcher) take(p *pass) {
 	n := copy(b.queue, b.queue[used:])
 	clear(b.queue[n:])
 	b.queue = b.queue[:n]
+	p.net, p.threads = b.m, 0
+	if b.shared == 0 || len(p.reqs) == 0 {
+		return
+	}
+	// The last pass the queue makes now takes every thread still free;
+	// the others their even share.
+	k := b.shared - b.busy
+	if n > 0 {
+		k = max(1, k/passes)
+	}
+	if b.nets[k-1] == nil {
+		b.nets[k-1] = b.m.WithThreads(k)
+	}
+	p.net, p.threads = b.nets[k-1], k
+	b.busy += k
 }
 
 // run runs p as one packed batch and hands each caller its result.
@@ -128,14 +163,14 @@ func (b *Batcher) run(p *pass) {
 		tokens += r.tokens
 	}
 	start := time.Now()
-	err := b.m.ForwardBatch(p.imgs, p.outs)
+	err := p.net.ForwardBatch(p.imgs, p.outs)
 	d := time.Since(start)
 	if err != nil && len(p.reqs) > 1 {
 		// The images were checked before they queued, so this is one
 		// image over the model's own token cap or a failure of one of
 		// them: run each alone, so that each caller gets its own answer.
 		for i, r := range p.reqs {
-			r.err = b.m.Forward(r.img, &p.outs[i])
+			r.err = p.net.Forward(r.img, &p.outs[i])
 		}
 	} else {
 		for _, r := range p.reqs {
@@ -145,7 +180,7 @@ func (b *Batcher) run(p *pass) {
 	// Observed before the callers hear back, so that what a caller sees
 	// after its answer (metrics) already counts its pass.
 	if b.opts.Observe != nil {
-		b.opts.Observe(Pass{Images: images, Tokens: tokens, Duration: d, Err: err})
+		b.opts.Observe(Pass{Images: images, Tokens: tokens, Threads: p.threads, Duration: d, Err: err})
 	}
 	for i, r := range p.reqs {
 		*r.out = p.outs[i]

@@ -2,9 +2,10 @@ package naflex
 
 import (
 	"fmt"
-	"github.com/anyres/anyres/imageprep"
 	"sync"
 	"testing"
+
+	"github.com/anyres/anyres/imageprep"
 
 	"github.com/anyres/anyres/nn"
 )

@@ -1,9 +1,10 @@
 package naflex
 
 import (
-	"github.com/anyres/anyres/imageprep"
 	"io"
 	"strings"
+
+	"github.com/anyres/anyres/imageprep"
 
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"

@@ -2,9 +2,10 @@ package nn
 
 import (
 	"fmt"
-	"github.com/anyres/anyres/imageprep"
 	"io"
 	"sort"
+
+	"github.com/anyres/anyres/imageprep"
 
 	"github.com/anyres/anyres/posenc"
 )

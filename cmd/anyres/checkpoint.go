@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/nlpodyssey/safetensors"
+
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/posenc"
 	"github.com/anyres/anyres/vit"
-	"github.com/nlpodyssey/safetensors"
 )
 
 // checkpoint is a timm ViT checkpoint (safetensors, timm state_dict names)

@@ -12,12 +12,13 @@ import (
 	"math"
 	"os"
 
-	"github.com/anyres/anyres/imageprep"
-	"github.com/anyres/anyres/internal/tensorout"
-	"github.com/anyres/anyres/posenc"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/anyres/anyres/imageprep"
+	"github.com/anyres/anyres/internal/tensorout"
+	"github.com/anyres/anyres/posenc"
 )
 
 func init() {

@@ -9,11 +9,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nlpodyssey/safetensors"
+
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
-	"github.com/nlpodyssey/safetensors"
 )
 
 func init() {

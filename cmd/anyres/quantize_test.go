@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nlpodyssey/safetensors"
+
 	"github.com/anyres/anyres"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/internal/tensorfile"
 	"github.com/anyres/anyres/internal/tensorout"
-	"github.com/nlpodyssey/safetensors"
 )
 
 func forwardTiny(t *testing.T, path, dtype string) anyres.Output {

@@ -2,12 +2,13 @@ package golden
 
 import (
 	"encoding/json"
-	"github.com/anyres/anyres/internal/tensorout"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/anyres/anyres/internal/tensorout"
 )
 
 // HFDir is testdata/golden/hf (a copy of shared/golden/hf): tiny checkpoints in Hugging Face transformers'

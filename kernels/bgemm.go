@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"math"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -331,31 +330,67 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 	bScratchPool.put(s)
 }
 
-func (g bCall) runParallel(threads int) {
-	parallelFor(threads, g.rowBlocks, g.convertRows)
-	var next atomic.Int64
-	items := g.rowBlocks * g.colChunks
-	var wg sync.WaitGroup
-	work := func() {
-		tl := bLocalPool.get()
-		if tl == nil {
+// runParallel runs the call on up to threads goroutines: the rows are
+// converted, then the items computed. Its shared state comes from a free
+// list, so a warm call allocates nothing.
+func (g *bCall) runParallel(threads int) {
+	s := bParPool.get()
+	if s == nil {
+		s = &bPar{}
+	}
+	s.g = *g
+	s.phase(threads, g.rowBlocks, false)
+	s.phase(threads, g.rowBlocks*g.colChunks, true)
+	s.g = bCall{} // keep none of the caller's slices
+	bParPool.put(s)
+}
+
+// bPar is one parallel bfloat16 GEMM call's state, shared by its workers.
+type bPar struct {
+	g     bCall
+	items bool // the phase computes items (else it converts row blocks)
+	n     int
+	next  atomic.Int64
+	join  Join
+}
+
+var bParPool freeList[bPar]
+
+// phase runs n row blocks or items on up to threads workers.
+func (s *bPar) phase(threads, n int, items bool) {
+	s.items, s.n = items, n
+	s.next.Store(0)
+	for w := 1; w < min(threads, n); w++ {
+		s.join.Go(s, w)
+	}
+	s.Run(0)
+	s.join.Wait()
+}
+
+// Run claims and runs the phase's work until none is left.
+func (s *bPar) Run(int) {
+	g := &s.g
+	var tl *bLocal
+	if s.items {
+		if tl = bLocalPool.get(); tl == nil {
 			tl = &bLocal{}
 		}
 		tl.size(g.mk, g.mc)
-		for {
-			it := int(next.Add(1)) - 1
-			if it >= items {
-				break
-			}
-			g.runItem(tl, it/g.colChunks, it%g.colChunks)
+	}
+	for {
+		i := int(s.next.Add(1)) - 1
+		if i >= s.n {
+			break
 		}
+		if s.items {
+			g.runItem(tl, i/g.colChunks, i%g.colChunks)
+		} else {
+			g.convertRows(i)
+		}
+	}
+	if tl != nil {
 		bLocalPool.put(tl)
 	}
-	for w := 1; w < min(threads, items); w++ {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
 
 func (g *bCall) convertRows(rb int) {

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"sync"
 	"sync/atomic"
 )
 
@@ -186,7 +185,7 @@ func gemmRun(g *gemmCall) {
 	p := planGemmMC(g.mk, mc, g.threads, g.m, g.n, g.k)
 	items := p.rowBlocks * p.colChunks
 	if workers := min(g.threads, items); workers > 1 {
-		gemmRunParallel(*g, p, items, workers)
+		gemmRunParallel(g, p, items, workers)
 		return
 	}
 	s := getScratch(g.packLen(&p), p.mk.mr*p.mk.nr)
@@ -200,26 +199,47 @@ func gemmRun(g *gemmCall) {
 // one (dynamic scheduling: a busy core simply takes fewer items). Worker w
 // starts each sweep over its tiles w/workers of the way along, so that with
 // a lazily packed B the workers pack different panels at the same time
-// instead of waiting on one another.
-func gemmRunParallel(g gemmCall, p gemmPlan, items, workers int) {
-	var next atomic.Int64
-	work := func(w int) {
-		s := getScratch(g.packLen(&p), p.mk.mr*p.mk.nr)
-		for {
-			it := int(next.Add(1)) - 1
-			if it >= items {
-				break
-			}
-			g.runItem(&p, s, it/p.colChunks, it%p.colChunks, float64(w)/float64(workers))
-		}
-		gemmScratchPool.put(s)
+// instead of waiting on one another. The call's shared state comes from a
+// free list, so a warm call allocates nothing.
+func gemmRunParallel(g *gemmCall, p gemmPlan, items, workers int) {
+	s := gemmParPool.get()
+	if s == nil {
+		s = &gemmPar{}
 	}
-	var wg sync.WaitGroup
+	s.g, s.p, s.items, s.workers = *g, p, items, workers
+	s.next.Store(0)
 	for w := 1; w < workers; w++ {
-		wg.Go(func() { work(w) })
+		s.join.Go(s, w)
 	}
-	work(0)
-	wg.Wait()
+	s.Run(0)
+	s.join.Wait()
+	s.g = gemmCall{} // keep none of the caller's slices
+	gemmParPool.put(s)
+}
+
+// gemmPar is one parallel GEMM call's state, shared by its workers.
+type gemmPar struct {
+	g              gemmCall
+	p              gemmPlan
+	items, workers int
+	next           atomic.Int64
+	join           Join
+}
+
+var gemmParPool freeList[gemmPar]
+
+// Run claims and computes items until none are left (worker w).
+func (s *gemmPar) Run(w int) {
+	g, p := &s.g, &s.p
+	sc := getScratch(g.packLen(p), p.mk.mr*p.mk.nr)
+	for {
+		it := int(s.next.Add(1)) - 1
+		if it >= s.items {
+			break
+		}
+		g.runItem(p, sc, it/p.colChunks, it%p.colChunks, float64(w)/float64(s.workers))
+	}
+	gemmScratchPool.put(sc)
 }
 
 // runItem computes one row block × column chunk of C: for each K block,
@@ -591,7 +611,7 @@ func parallelFor(threads, n int, f func(i int)) {
 	}
 	workers := min(threads, n)
 	var next atomic.Int64
-	work := func() {
+	work := func(int) {
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= n {
@@ -600,11 +620,11 @@ func parallelFor(threads, n int, f func(i int)) {
 			f(i)
 		}
 	}
-	var wg sync.WaitGroup
+	var wg Join
 	for w := 1; w < workers; w++ {
-		wg.Go(work)
+		wg.Go(funcTask(work), w)
 	}
-	work()
+	work(0)
 	wg.Wait()
 }
 

@@ -3,7 +3,6 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -361,33 +360,67 @@ func GemmQuant(t Threads, m int, a []float32, lda int, qb *QuantB, c []float32, 
 	qScratchPool.put(s)
 }
 
-// runParallel runs the call on up to threads goroutines (g is a copy, so
-// that only this path lets it escape to the heap).
-func (g qCall) runParallel(threads int) {
-	parallelFor(threads, g.rowBlocks, g.quantRows)
-	var next atomic.Int64
-	items := g.rowBlocks * g.colChunks
-	var wg sync.WaitGroup
-	work := func() {
-		tl := qLocalPool.get()
-		if tl == nil {
+// runParallel runs the call on up to threads goroutines: the rows are
+// quantized, then the items computed. Its shared state comes from a free
+// list, so a warm call allocates nothing.
+func (g *qCall) runParallel(threads int) {
+	s := qParPool.get()
+	if s == nil {
+		s = &qPar{}
+	}
+	s.g = *g
+	s.phase(threads, g.rowBlocks, false)
+	s.phase(threads, g.rowBlocks*g.colChunks, true)
+	s.g = qCall{} // keep none of the caller's slices
+	qParPool.put(s)
+}
+
+// qPar is one parallel GemmQuant call's state, shared by its workers.
+type qPar struct {
+	g     qCall
+	items bool // the phase computes items (else it quantizes row blocks)
+	n     int
+	next  atomic.Int64
+	join  Join
+}
+
+var qParPool freeList[qPar]
+
+// phase runs n row blocks or items on up to threads workers.
+func (s *qPar) phase(threads, n int, items bool) {
+	s.items, s.n = items, n
+	s.next.Store(0)
+	for w := 1; w < min(threads, n); w++ {
+		s.join.Go(s, w)
+	}
+	s.Run(0)
+	s.join.Wait()
+}
+
+// Run claims and runs the phase's work until none is left.
+func (s *qPar) Run(int) {
+	g := &s.g
+	var tl *qLocal
+	if s.items {
+		if tl = qLocalPool.get(); tl == nil {
 			tl = &qLocal{}
 		}
 		tl.size(g.tileLen(), qAMXCols)
-		for {
-			it := int(next.Add(1)) - 1
-			if it >= items {
-				break
-			}
-			g.runItem(tl, it/g.colChunks, it%g.colChunks)
+	}
+	for {
+		i := int(s.next.Add(1)) - 1
+		if i >= s.n {
+			break
 		}
+		if s.items {
+			g.runItem(tl, i/g.colChunks, i%g.colChunks)
+		} else {
+			g.quantRows(i)
+		}
+	}
+	if tl != nil {
 		qLocalPool.put(tl)
 	}
-	for w := 1; w < min(threads, items); w++ {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
 
 // qCall is one GemmQuant call cut into row blocks × column chunks.

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/anyres/anyres/kernels"
@@ -15,13 +14,13 @@ type Job interface {
 	Do(worker, item int)
 }
 
-// Workers is a pool of helper goroutines that run the items of Jobs, the
-// caller's goroutine included: the one parallel loop of every model.
-// Items are claimed from a shared counter, so a busy pool (other forward
-// passes) only slows a job down. A Workers is safe for concurrent use.
+// Workers runs the items of Jobs on up to N goroutines, the caller's
+// included, the others kernels' helpers (kernels.Go): the one parallel
+// loop of every model. Items are claimed from a shared counter, so a busy
+// machine (other forward passes) only slows a job down. A Workers is safe
+// for concurrent use.
 type Workers struct {
-	n    int
-	jobs chan task
+	n int
 }
 
 // Batch is one caller's state for running jobs; it lives in the caller's
@@ -30,17 +29,10 @@ type Batch struct {
 	job   Job
 	items int
 	next  atomic.Int64
-	wg    sync.WaitGroup
+	join  kernels.Join
 }
 
-// task hands worker slot w of a batch to a helper goroutine.
-type task struct {
-	b *Batch
-	w int
-}
-
-// NewWorkers starts n-1 helpers (n ≤ 0: GOMAXPROCS; at most 256); they
-// end when the Workers is unreachable.
+// NewWorkers makes a Workers of n (n ≤ 0: GOMAXPROCS; at most 256).
 func NewWorkers(n int) *Workers {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -50,19 +42,7 @@ func NewWorkers(n int) *Workers {
 	// that many scratch objects warm, so a warm pass never allocates
 	// whichever of them first meet together.
 	kernels.ReserveScratch(n)
-	w := &Workers{n: n, jobs: make(chan task, 4*n)}
-	for range n - 1 {
-		go func(jobs chan task) {
-			for t := range jobs {
-				t.b.do(t.w)
-				t.b.wg.Done()
-			}
-		}(w.jobs)
-	}
-	// The helpers hold only the channel, so an unreachable pool is
-	// collected and its helpers end.
-	runtime.AddCleanup(w, func(jobs chan task) { close(jobs) }, w.jobs)
-	return w
+	return &Workers{n: n}
 }
 
 // N is the number of workers, the caller included: worker indexes passed
@@ -74,19 +54,16 @@ func (w *Workers) N() int { return w.n }
 func (w *Workers) Run(b *Batch, job Job, items int) {
 	b.job, b.items = job, items
 	b.next.Store(0)
-	helpers := min(w.n, items) - 1
-	for i := 1; i <= helpers; i++ {
-		b.wg.Add(1)
-		select {
-		case w.jobs <- task{b, i}:
-		default: // every helper is busy (other callers): do the work here
-			b.wg.Done()
-		}
+	for i := 1; i < min(w.n, items); i++ {
+		b.join.Go(b, i)
 	}
 	b.do(0)
-	b.wg.Wait()
+	b.join.Wait()
 	b.job = nil
 }
+
+// Run is worker w's share of the batch's job, for kernels.Go.
+func (b *Batch) Run(w int) { b.do(w) }
 
 // do claims and runs items until none are left.
 func (b *Batch) do(worker int) {

@@ -67,16 +67,16 @@ func (ws *workspace) rowsItem(worker, lo, hi int) {
 		if w.AttnNorm != nil {
 			w.AttnNorm.Rows(ao, ao)
 		}
-		w.Proj.Apply(1, n, ao, d, x, d, kernels.ActNone, x)
+		w.Proj.Apply(ws.rowT, n, ao, d, x, d, kernels.ActNone, x)
 		w.Norm2.Rows(ln, x)
-		w.MLP.Forward(1, n, ln, s.hid, x)
+		w.MLP.Forward(ws.rowT, n, ln, s.hid, x)
 	} else if e.PreNorm != nil {
 		e.PreNorm.Rows(x, x)
 	}
 	if next := ws.block + 1; next < len(e.Blocks) {
 		w := &e.Blocks[next]
 		w.Norm1.Rows(ln, x)
-		w.QKV.Apply(1, n, ln, d, ws.qkv[lo*3*d:hi*3*d], 3*d, kernels.ActNone, nil)
+		w.QKV.Apply(ws.rowT, n, ln, d, ws.qkv[lo*3*d:hi*3*d], 3*d, kernels.ActNone, nil)
 	} else if e.Norm != nil {
 		e.Norm.Rows(x, x)
 	}

@@ -63,11 +63,15 @@ type workspace struct {
 	tokens  int         // rows of the packed sequence
 	rows    rowTiling   // the items of the row phases
 	rowTile int         // rows of the widest of them
-	x       []float32   // tokens×dim: the residual stream
-	qkv     []float32   // tokens×3·dim
-	ao      []float32   // tokens×dim: attention output before the projection
-	head    []float32   // the head's scratch (pooling, classifiers)
-	work    []scratch   // one per worker
+	// rowT is the threads of each row item's GEMMs: the workers the
+	// items leave over. A small image is one row item, which would
+	// otherwise run its GEMMs on one core while the others wait.
+	rowT kernels.Threads
+	x    []float32 // tokens×dim: the residual stream
+	qkv  []float32 // tokens×3·dim
+	ao   []float32 // tokens×dim: attention output before the projection
+	head []float32 // the head's scratch (pooling, classifiers)
+	work []scratch // one per worker
 
 	// the phase being run
 	kind  phase
@@ -192,6 +196,7 @@ func (t rowTiling) widest() int {
 func (ws *workspace) size() {
 	ws.rows = rowTilingFor(ws.tokens, len(ws.work))
 	ws.rowTile = ws.rows.widest()
+	ws.rowT = kernels.Threads(max(1, len(ws.work)/ws.rows.tiles))
 	l := ws.lens()
 	ws.x, ws.qkv, ws.ao, ws.head = Grow(ws.x, l.x), Grow(ws.qkv, l.qkv), Grow(ws.ao, l.ao), Grow(ws.head, l.head)
 	for i := range ws.work {

@@ -102,7 +102,7 @@ func (m *Model) WithThreads(n int) *Model {
 	return c
 }
 
-// start launches the helper goroutines and readies the workspace pool.
+// start makes the runner: the workers and the workspace pool.
 func (m *Model) start(life *Lifetime, threads int) {
 	m.run = NewRunner(life, threads, func() *workspace { return newWorkspace(m) })
 }

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"math"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -331,66 +330,25 @@ func bgemmDot(mk *bMicro, threads, m int, a []float32, lda int, pb *BF16B, c []f
 }
 
 // runParallel runs the call on up to threads goroutines: the rows are
-// converted, then the items computed. Its shared state comes from a free
-// list, so a warm call allocates nothing.
-func (g *bCall) runParallel(threads int) {
-	s := bParPool.get()
-	if s == nil {
-		s = &bPar{}
-	}
-	s.g = *g
-	s.phase(threads, g.rowBlocks, false)
-	s.phase(threads, g.rowBlocks*g.colChunks, true)
-	s.g = bCall{} // keep none of the caller's slices
-	bParPool.put(s)
+// converted, then the items computed (runPhased).
+func (g *bCall) runParallel(threads int) { runPhased(&bParPool, *g, threads) }
+
+var bParPool freeList[phasedPar[bCall, bLocal, *bCall]]
+
+func (g *bCall) counts() (int, int) { return g.rowBlocks, g.rowBlocks * g.colChunks }
+func (g *bCall) prepare(rb int)     { g.convertRows(rb) }
+func (g *bCall) item(tl *bLocal, it int) {
+	g.runItem(tl, it/g.colChunks, it%g.colChunks)
 }
+func (g *bCall) release(tl *bLocal) { bLocalPool.put(tl) }
 
-// bPar is one parallel bfloat16 GEMM call's state, shared by its workers.
-type bPar struct {
-	g     bCall
-	items bool // the phase computes items (else it converts row blocks)
-	n     int
-	next  atomic.Int64
-	join  Join
-}
-
-var bParPool freeList[bPar]
-
-// phase runs n row blocks or items on up to threads workers.
-func (s *bPar) phase(threads, n int, items bool) {
-	s.items, s.n = items, n
-	s.next.Store(0)
-	for w := 1; w < min(threads, n); w++ {
-		s.join.Go(s, w)
+func (g *bCall) local() *bLocal {
+	tl := bLocalPool.get()
+	if tl == nil {
+		tl = &bLocal{}
 	}
-	s.Run(0)
-	s.join.Wait()
-}
-
-// Run claims and runs the phase's work until none is left.
-func (s *bPar) Run(int) {
-	g := &s.g
-	var tl *bLocal
-	if s.items {
-		if tl = bLocalPool.get(); tl == nil {
-			tl = &bLocal{}
-		}
-		tl.size(g.mk, g.mc)
-	}
-	for {
-		i := int(s.next.Add(1)) - 1
-		if i >= s.n {
-			break
-		}
-		if s.items {
-			g.runItem(tl, i/g.colChunks, i%g.colChunks)
-		} else {
-			g.convertRows(i)
-		}
-	}
-	if tl != nil {
-		bLocalPool.put(tl)
-	}
+	tl.size(g.mk, g.mc)
+	return tl
 }
 
 func (g *bCall) convertRows(rb int) {

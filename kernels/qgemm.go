@@ -3,7 +3,6 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
@@ -361,66 +360,25 @@ func GemmQuant(t Threads, m int, a []float32, lda int, qb *QuantB, c []float32, 
 }
 
 // runParallel runs the call on up to threads goroutines: the rows are
-// quantized, then the items computed. Its shared state comes from a free
-// list, so a warm call allocates nothing.
-func (g *qCall) runParallel(threads int) {
-	s := qParPool.get()
-	if s == nil {
-		s = &qPar{}
-	}
-	s.g = *g
-	s.phase(threads, g.rowBlocks, false)
-	s.phase(threads, g.rowBlocks*g.colChunks, true)
-	s.g = qCall{} // keep none of the caller's slices
-	qParPool.put(s)
+// quantized, then the items computed (runPhased).
+func (g *qCall) runParallel(threads int) { runPhased(&qParPool, *g, threads) }
+
+var qParPool freeList[phasedPar[qCall, qLocal, *qCall]]
+
+func (g *qCall) counts() (int, int) { return g.rowBlocks, g.rowBlocks * g.colChunks }
+func (g *qCall) prepare(rb int)     { g.quantRows(rb) }
+func (g *qCall) item(tl *qLocal, it int) {
+	g.runItem(tl, it/g.colChunks, it%g.colChunks)
 }
+func (g *qCall) release(tl *qLocal) { qLocalPool.put(tl) }
 
-// qPar is one parallel GemmQuant call's state, shared by its workers.
-type qPar struct {
-	g     qCall
-	items bool // the phase computes items (else it quantizes row blocks)
-	n     int
-	next  atomic.Int64
-	join  Join
-}
-
-var qParPool freeList[qPar]
-
-// phase runs n row blocks or items on up to threads workers.
-func (s *qPar) phase(threads, n int, items bool) {
-	s.items, s.n = items, n
-	s.next.Store(0)
-	for w := 1; w < min(threads, n); w++ {
-		s.join.Go(s, w)
+func (g *qCall) local() *qLocal {
+	tl := qLocalPool.get()
+	if tl == nil {
+		tl = &qLocal{}
 	}
-	s.Run(0)
-	s.join.Wait()
-}
-
-// Run claims and runs the phase's work until none is left.
-func (s *qPar) Run(int) {
-	g := &s.g
-	var tl *qLocal
-	if s.items {
-		if tl = qLocalPool.get(); tl == nil {
-			tl = &qLocal{}
-		}
-		tl.size(g.tileLen(), qAMXCols)
-	}
-	for {
-		i := int(s.next.Add(1)) - 1
-		if i >= s.n {
-			break
-		}
-		if s.items {
-			g.runItem(tl, i/g.colChunks, i%g.colChunks)
-		} else {
-			g.quantRows(i)
-		}
-	}
-	if tl != nil {
-		qLocalPool.put(tl)
-	}
+	tl.size(g.tileLen(), qAMXCols)
+	return tl
 }
 
 // qCall is one GemmQuant call cut into row blocks × column chunks.

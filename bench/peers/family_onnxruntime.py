@@ -66,6 +66,10 @@ MIN_COSINE = 0.9999
 
 def import_timm():
     src = os.environ.get("TIMM_SRC", os.path.join(peerlib.REPO, ".tools", "timm"))
+    if os.path.basename(os.path.normpath(src)) == "timm" and os.path.exists(os.path.join(src, "__init__.py")):
+        # The timm package itself (as `git archive HEAD timm` unpacks it)
+        # rather than the folder holding it: take the folder above.
+        src = os.path.dirname(os.path.normpath(src))
     if not os.path.exists(os.path.join(src, "timm", "__init__.py")):
         # Said in the output, not failed: `anyres bench report` runs every
         # peer and shows this line where the table would be.

@@ -208,11 +208,7 @@ func gemmRunParallel(g *gemmCall, p gemmPlan, items, workers int) {
 	}
 	s.g, s.p, s.items, s.workers = *g, p, items, workers
 	s.next.Store(0)
-	for w := 1; w < workers; w++ {
-		s.join.Go(s, w)
-	}
-	s.Run(0)
-	s.join.Wait()
+	s.join.Run(s, workers)
 	s.g = gemmCall{} // keep none of the caller's slices
 	gemmParPool.put(s)
 }
@@ -620,12 +616,8 @@ func parallelFor(threads, n int, f func(i int)) {
 			f(i)
 		}
 	}
-	var wg Join
-	for w := 1; w < workers; w++ {
-		wg.Go(funcTask(work), w)
-	}
-	work(0)
-	wg.Wait()
+	var j Join
+	j.Run(funcTask(work), workers)
 }
 
 // Parallel runs f(0) … f(n-1) on up to t goroutines, the caller's

@@ -16,8 +16,8 @@ import (
 // works alone (`go test ./kernels -run - -bench Handoff`). A new
 // goroutine per loop costs the same wake-up.
 //
-// Go never queues a task behind a busy helper: it reserves an idle one or
-// starts a new one, so a task can never wait for another (a loop inside
+// A loop never queues a task behind a busy helper: it reserves an idle
+// one or starts a new one, so a task can never wait for another (a loop inside
 // a loop's task cannot deadlock).
 
 // Task runs worker slot w of a parallel loop.
@@ -28,8 +28,8 @@ type funcTask func(w int)
 
 func (f funcTask) Run(w int) { f(w) }
 
-// Join starts a parallel loop's helpers and waits for them. Its zero
-// value is ready; it may be reused once Wait has returned.
+// Join runs a parallel loop's worker slots (Run). Its zero value is
+// ready; one Join runs one loop at a time.
 type Join struct {
 	wg      sync.WaitGroup
 	pending atomic.Int32 // helpers started and not done
@@ -48,14 +48,24 @@ const (
 
 var helpers struct {
 	tasks chan helperTask
-	idle  atomic.Int32 // helpers waiting for a task that no Go has reserved
+	idle  atomic.Int32 // helpers waiting for a task that no loop has reserved
 	kept  atomic.Int32 // helpers alive between tasks
 }
 
 func init() { helpers.tasks = make(chan helperTask, helperCap) }
 
-// Go runs t.Run(w) on a helper goroutine, one likely awake already.
-func (j *Join) Go(t Task, w int) {
+// Run runs t.Run(w) for every slot w below workers, slot 0 on the caller
+// and the others on helpers, and returns when all have run.
+func (j *Join) Run(t Task, workers int) {
+	for w := 1; w < workers; w++ {
+		j.start(t, w)
+	}
+	t.Run(0)
+	j.wait()
+}
+
+// start runs t.Run(w) on a helper goroutine, one likely awake already.
+func (j *Join) start(t Task, w int) {
 	j.wg.Add(1)
 	j.pending.Add(1)
 	task := helperTask{t, w, j}
@@ -72,11 +82,11 @@ func (j *Join) Go(t Task, w int) {
 	go helper(task)
 }
 
-// Wait returns when every task started by Go has run. It spins for up to
+// wait returns when every task started has run. It spins for up to
 // helperSpin before it parks: a caller that parked would be woken onto
 // the core of the helper that finished last, behind that helper's own
 // spin, while its own core went idle.
-func (j *Join) Wait() {
+func (j *Join) wait() {
 	if j.pending.Load() != 0 {
 		start := time.Now()
 		for j.pending.Load() != 0 && time.Since(start) < helperSpin {
@@ -86,8 +96,8 @@ func (j *Join) Wait() {
 	j.wg.Wait()
 }
 
-// done ends one task: Done before the count the spinning Wait reads, so
-// that a Wait that saw the count reach zero never parks.
+// done ends one task: Done before the count the spinning wait reads, so
+// that a wait that saw the count reach zero never parks.
 func (j *Join) done() {
 	j.wg.Done()
 	j.pending.Add(-1)

@@ -33,11 +33,7 @@ func (c *countTask) Run(w int) {
 	if c.nested > 0 {
 		inner := &countTask{}
 		var j Join
-		for i := 1; i < c.nested; i++ {
-			j.Go(inner, i)
-		}
-		inner.Run(0)
-		j.Wait()
+		j.Run(inner, c.nested)
 		for i := range c.nested {
 			c.nestedRuns.Add(inner.ran[i].Load())
 		}
@@ -45,41 +41,43 @@ func (c *countTask) Run(w int) {
 	c.now.Add(-1)
 }
 
-// Every slot runs once, on its own goroutine, and Wait returns after all.
+// Every slot runs once, and Run returns after all; slots that take a while
+// run side by side.
 func TestJoinRunsEverySlot(t *testing.T) {
+	overlapped := 0
 	for round := range 50 {
 		c := &countTask{hold: time.Duration(round%3) * time.Millisecond}
 		var j Join
-		for w := 1; w < 8; w++ {
-			j.Go(c, w)
-		}
-		c.Run(0)
-		j.Wait()
+		j.Run(c, 8)
 		for w := range 8 {
 			if n := c.ran[w].Load(); n != 1 {
 				t.Fatalf("round %d: slot %d ran %d times", round, w, n)
 			}
 		}
 		if c.now.Load() != 0 {
-			t.Fatalf("round %d: Wait returned with %d slots running", round, c.now.Load())
+			t.Fatalf("round %d: Run returned with %d slots running", round, c.now.Load())
 		}
-		if c.hold > 0 && c.most.Load() < 2 {
-			t.Fatalf("round %d: slots held %v each never overlapped", round, c.hold)
+		if c.hold > 0 && c.most.Load() >= 2 {
+			overlapped++
 		}
+	}
+	// Not every round: a loaded machine may run one round's slots one by
+	// one, but not all of them.
+	if overlapped == 0 {
+		t.Error("slots held 1–2 ms each never ran side by side")
 	}
 }
 
-// Loops inside a loop's slots finish: Go never queues a task behind a busy
+// Loops inside a loop's slots finish: a task is never queued behind a busy
 // helper, so a slot waiting for its own helpers cannot wait on itself.
 func TestJoinNested(t *testing.T) {
 	outer := &countTask{nested: 4}
-	var j Join
-	for w := 1; w < 8; w++ {
-		j.Go(outer, w)
-	}
-	outer.Run(0)
 	done := make(chan struct{})
-	go func() { j.Wait(); close(done) }()
+	go func() {
+		var j Join
+		j.Run(outer, 8)
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(time.Minute):
@@ -98,11 +96,7 @@ func TestJoinConcurrentCallers(t *testing.T) {
 			for range 100 {
 				c := &countTask{}
 				var j Join
-				for w := 1; w < 4; w++ {
-					j.Go(c, w)
-				}
-				c.Run(0)
-				j.Wait()
+				j.Run(c, 4)
 				for w := range 4 {
 					if c.ran[w].Load() != 1 {
 						t.Errorf("slot %d ran %d times", w, c.ran[w].Load())
@@ -120,13 +114,7 @@ func TestJoinConcurrentCallers(t *testing.T) {
 func TestJoinAllocatesNothingWarm(t *testing.T) {
 	c := &countTask{}
 	var j Join
-	run := func() {
-		for w := 1; w < 4; w++ {
-			j.Go(c, w)
-		}
-		c.Run(0)
-		j.Wait()
-	}
+	run := func() { j.Run(c, 4) }
 	run()
 	if n := allocs.PerRun(200, run); n != 0 {
 		t.Errorf("%v allocations per warm loop", n)
@@ -153,9 +141,7 @@ func BenchmarkHandoff(b *testing.B) {
 		b.Run("helpers/"+d.String(), func(b *testing.B) {
 			var j Join
 			for b.Loop() {
-				j.Go(s, 1)
-				s.Run(0)
-				j.Wait()
+				j.Run(s, 2)
 			}
 		})
 		b.Run("goroutine/"+d.String(), func(b *testing.B) {

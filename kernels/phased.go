@@ -51,11 +51,7 @@ func runPhased[C, L any, P interface {
 func (s *phasedPar[C, L, P]) phase(threads, n int, items bool) {
 	s.items, s.n = items, n
 	s.next.Store(0)
-	for w := 1; w < min(threads, n); w++ {
-		s.join.Go(s, w)
-	}
-	s.Run(0)
-	s.join.Wait()
+	s.join.Run(s, min(threads, n))
 }
 
 // Run claims and runs the phase's work until none is left.

@@ -15,7 +15,7 @@ type Job interface {
 }
 
 // Workers runs the items of Jobs on up to N goroutines, the caller's
-// included, the others kernels' helpers (kernels.Go): the one parallel
+// included, the others kernels' helpers (kernels.Join): the one parallel
 // loop of every model. Items are claimed from a shared counter, so a busy
 // machine (other forward passes) only slows a job down. A Workers is safe
 // for concurrent use.
@@ -54,15 +54,11 @@ func (w *Workers) N() int { return w.n }
 func (w *Workers) Run(b *Batch, job Job, items int) {
 	b.job, b.items = job, items
 	b.next.Store(0)
-	for i := 1; i < min(w.n, items); i++ {
-		b.join.Go(b, i)
-	}
-	b.do(0)
-	b.join.Wait()
+	b.join.Run(b, min(w.n, items))
 	b.job = nil
 }
 
-// Run is worker w's share of the batch's job, for kernels.Go.
+// Run is worker w's share of the batch's job, for kernels.Join.
 func (b *Batch) Run(w int) { b.do(w) }
 
 // do claims and runs items until none are left.

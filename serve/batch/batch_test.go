@@ -266,22 +266,9 @@ func TestPassesShareTheQueue(t *testing.T) {
 	// The first pass starts when all eight have queued (the image cap).
 	b, _ := New(f, Options{Wait: time.Hour, MaxImages: 8, Passes: 2})
 	defer b.Close()
-	started := f.hold()
-	var wg sync.WaitGroup
-	outs := make([]nn.Output, 8)
-	for i := range outs {
-		wg.Go(func() {
-			if err := b.Forward(context.Background(), randomImage(uint64(i), 3, 16, 16), &outs[i]); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	<-started
 	// The other loop takes the rest at once, without waiting for the
 	// held pass or for Wait.
-	waitFor(t, func() bool { return len(f.sizes()) == 2 })
-	f.release()
-	wg.Wait()
+	secondWhileFirstHeld(t, f, b, 8)
 	if got := f.sizes(); fmt.Sprint(got) != "[4 4]" {
 		t.Errorf("passes of %v images, want [4 4]", got)
 	}
@@ -440,6 +427,27 @@ func sum(v []float32) float32 {
 		s += x
 	}
 	return s
+}
+
+// secondWhileFirstHeld sends n images at once through b and holds the
+// first pass f runs until a second has started (waiting for it, without a
+// time that assumes a speed), then lets both finish.
+func secondWhileFirstHeld(t *testing.T, f *fake, b *Batcher, n int) {
+	t.Helper()
+	started := f.hold()
+	var wg sync.WaitGroup
+	outs := make([]nn.Output, n)
+	for i := range outs {
+		wg.Go(func() {
+			if err := b.Forward(context.Background(), randomImage(uint64(i), 3, 16, 16), &outs[i]); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	<-started
+	waitFor(t, func() bool { return len(f.sizes()) == 2 })
+	f.release()
+	wg.Wait()
 }
 
 // fake is a model whose pooled output is the sum of the image's values, and

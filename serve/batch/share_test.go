@@ -50,21 +50,8 @@ func TestSharedQueueSplitsIntoSingleThreadPasses(t *testing.T) {
 	// The first pass starts when all eight have queued (the image cap).
 	b, _ := New(f, Options{Wait: time.Hour, MaxImages: 8})
 	defer b.Close()
-	started := f.hold()
-	var wg sync.WaitGroup
-	outs := make([]nn.Output, 8)
-	for i := range outs {
-		wg.Go(func() {
-			if err := b.Forward(context.Background(), randomImage(uint64(i), 3, 16, 16), &outs[i]); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	<-started
 	// The second pass starts while the first is held.
-	waitFor(t, func() bool { return len(f.sizes()) == 2 })
-	f.release()
-	wg.Wait()
+	secondWhileFirstHeld(t, f, b, 8)
 	if got := f.sizes(); fmt.Sprint(got) != "[4 4]" {
 		t.Errorf("passes of %v images, want [4 4]", got)
 	}
@@ -117,20 +104,7 @@ func TestSharedPassTakesTheFreeThreads(t *testing.T) {
 	// whichever order the two loops reach the model.
 	b, _ := New(f, Options{Wait: time.Hour, MaxImages: 2})
 	defer b.Close()
-	started := f.hold()
-	var wg sync.WaitGroup
-	var outs [2]nn.Output
-	for i := range outs {
-		wg.Go(func() {
-			if err := b.Forward(context.Background(), randomImage(uint64(i), 3, 16, 16), &outs[i]); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	<-started
-	waitFor(t, func() bool { return len(f.sizes()) == 2 })
-	f.release()
-	wg.Wait()
+	secondWhileFirstHeld(t, f, b, 2)
 	if got := f.passThreads(); fmt.Sprint(slices.Sorted(slices.Values(got))) != "[1 2]" {
 		t.Errorf("passes ran on %v threads, want [1 2]", got)
 	}

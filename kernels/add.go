@@ -13,7 +13,13 @@ func Add(dst, a, b []float32) {
 // Scale sets dst = s·src elementwise. dst may alias src.
 func Scale(dst, src []float32, s float32) {
 	checkLen("Scale", dst, src)
-	src = src[:len(dst)]
+	scaleImpl(dst, src[:len(dst)], s)
+}
+
+// scaleImpl is the level's Scale (len(src) == len(dst)).
+var scaleImpl = scaleGeneric
+
+func scaleGeneric(dst, src []float32, s float32) {
 	for i := range dst {
 		dst[i] = s * src[i]
 	}

@@ -190,10 +190,7 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 				clear(d) // fully masked
 				continue
 			}
-			inv := 1 / l
-			for c, x := range o {
-				d[c] = x * inv
-			}
+			scaleImpl(d, o, 1/l)
 		}
 	}
 	a.q, a.k, a.v, a.s, a.o, a.bias, a.m, a.l = nil, nil, nil, nil, nil, nil, nil, nil

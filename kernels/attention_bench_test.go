@@ -99,3 +99,33 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAttentionSharp times one head of ViT-B attention at N = 197
+// (packed once, all queries) with q, k and v drawn from U(-a, a): the
+// logits' standard deviation is a²/3 (1.3, 12, 21 and 48 for a = 2, 6, 8
+// and 12), so from a = 8 on most of a row's probabilities fall more than
+// e^-87 below the row's largest, as in the sharp heads of trained models
+// (where subnormal probabilities cost Intel cores a microcode assist unless
+// the kernels flush them).
+//
+//	go test ./kernels -run - -bench AttentionSharp -benchtime 2000x
+func BenchmarkAttentionSharp(b *testing.B) {
+	const d, hd, n = 768, 64, 197
+	scale := float32(1 / math.Sqrt(hd))
+	for _, a := range []float64{2, 6, 8, 12} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		qkv := kerneltest.Rand(rng, n*3*d, -a, a)
+		q, k, v := qkv, qkv[d:], qkv[2*d:]
+		out := make([]float32, n*d)
+		var kv kernels.AttentionKV
+		b.Run(fmt.Sprintf("a=%g", a), func(b *testing.B) {
+			kerneltest.Bench(b, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					kernels.PackAttentionKV(&kv, k, v, 3*d, 3*d, n, hd)
+					kernels.AttentionPacked(out, d, q, 3*d, n, &kv, scale, nil, 0)
+				}
+			})
+		})
+	}
+}

@@ -5,85 +5,85 @@
 package kernels
 
 // attnAVX512x1 is attnPanelGo(a, 1, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x1(a *attnArgs)
 
 // attnAVX512x2 is attnPanelGo(a, 2, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x2(a *attnArgs)
 
 // attnAVX512x3 is attnPanelGo(a, 3, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x3(a *attnArgs)
 
 // attnAVX512x4 is attnPanelGo(a, 4, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x4(a *attnArgs)
 
 // attnAVX512x5 is attnPanelGo(a, 5, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x5(a *attnArgs)
 
 // attnAVX512x6 is attnPanelGo(a, 6, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x6(a *attnArgs)
 
 // attnAVX512x7 is attnPanelGo(a, 7, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x7(a *attnArgs)
 
 // attnAVX512x8 is attnPanelGo(a, 8, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x8(a *attnArgs)
 
 // attnAVX512x9 is attnPanelGo(a, 9, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x9(a *attnArgs)
 
 // attnAVX512x10 is attnPanelGo(a, 10, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x10(a *attnArgs)
 
 // attnAVX512x11 is attnPanelGo(a, 11, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x11(a *attnArgs)
 
 // attnAVX512x12 is attnPanelGo(a, 12, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x12(a *attnArgs)
 
 // attnAVX512x13 is attnPanelGo(a, 13, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x13(a *attnArgs)
 
 // attnAVX512x14 is attnPanelGo(a, 14, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x14(a *attnArgs)

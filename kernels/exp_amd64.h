@@ -40,7 +40,8 @@ SPLAT(480, 0x00000000)
 SPLAT(512, 0x80000000) // -0: the sign bit
 SPLAT(544, 0xc2b00000) // -88: EXPFAST_AVX2's lower clamp (2^-127 scales to 0)
 SPLAT(576, 0x4b40007f) // 1.5·2^23 + 127: rounds to an integer in the low bits
-GLOBL expc<>(SB), RODATA|NOPTR, $608
+SPLAT(608, 0xc2ae999a) // -87.3: EXPFLUSH_AVX512's bound (e^-87.3 > 2^-126)
+GLOBL expc<>(SB), RODATA|NOPTR, $640
 
 #define EXPC_LO 0
 #define EXPC_NEGINF 416
@@ -177,6 +178,39 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VFMADD213PS Z27, x, p; \
 	VFMADD213PS Z27, x, p; \
 	VSCALEFPS n, p, x
+
+// EXPFLUSHCONST_AVX512 is EXPCONST_AVX512 for EXPFLUSH_AVX512: Z16 holds
+// its lower bound instead of EXP_AVX512's clamp.
+#define EXPFLUSHCONST_AVX512 \
+	EXPCONST_AVX512; \
+	VBROADCASTSS expc<>+608(SB), Z16
+
+// EXPFLUSH_AVX512 is EXP_AVX512 for softmax and attention, where results
+// below 2^-126 do not matter: lanes below -87.3 (every result that would be
+// subnormal, and the few just above 2^-126) are 0, as EXPFAST_AVX2's are.
+// On Intel cores a subnormal result costs its vector a microcode assist,
+// and sharp attention rows (logits spread over more than ~87) make many.
+// The low lanes are set to 0 before the polynomial (so no step sees them)
+// and zeroed by the final VSCALEFPS; a NaN lane compares unordered, stays
+// set and stays NaN. Every other lane gets EXP_AVX512's bits. Needs
+// EXPFLUSHCONST_AVX512; clobbers K7.
+#define EXPFLUSH_AVX512(x, n, u, p) \
+	VCMPPS $5, Z16, x, K7; \
+	VMOVAPS.Z x, K7, x; \
+	VMINPS x, Z17, x; \
+	VMULPS Z18, x, n; \
+	VRNDSCALEPS $0, n, n; \
+	VFNMADD231PS Z19, n, x; \
+	VFNMADD231PS Z20, n, x; \
+	VMOVAPS Z21, p; \
+	VFMADD213PS Z22, x, p; \
+	VFMADD213PS Z23, x, p; \
+	VFMADD213PS Z24, x, p; \
+	VFMADD213PS Z25, x, p; \
+	VFMADD213PS Z26, x, p; \
+	VFMADD213PS Z27, x, p; \
+	VFMADD213PS Z27, x, p; \
+	VSCALEFPS.Z n, p, K7, x
 
 // HREDUCE_AVX2(op, y, x, tx) folds the 8 lanes of y with op into lane 0 of
 // x (y's low half); tx is scratch.

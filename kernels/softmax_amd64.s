@@ -5,7 +5,7 @@
 // Registers in this file: SI src, DI dst, BX bias (or the zero table), R9 the
 // bias step (0 without a bias), CX lanes left. AVX2: Y13 scale, Y12 shift,
 // Y11 -Inf, Y14/Y15 exp clamps, Y8 tail mask. AVX-512: Z29 scale, Z30 shift,
-// Z31 -Inf, Z16-Z28 exp constants, K1 tail mask.
+// Z31 -Inf, Z16-Z28 exp constants, K1 tail mask, K7 EXPFLUSH_AVX512's.
 
 // BIAS sets BX to the bias, or to a block of zeros with step R9 = 0 when
 // the bias is empty.
@@ -332,8 +332,8 @@ exploop2: \
 	ADDQ R9, BX; \
 	VSUBPS Z30, Z0, Z0; \
 	VSUBPS Z30, Z8, Z8; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
-	EXP_AVX512(Z8, Z9, Z10, Z11); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z8, Z9, Z10, Z11); \
 	VMOVUPS Z0, (DI); \
 	VMOVUPS Z8, 64(DI); \
 	VADDPS Z0, Z5, Z5; \
@@ -348,7 +348,7 @@ exploop: \
 	VMOVUPS (SI), Z0; \
 	VFMADD213PS (BX), Z29, Z0; \
 	VSUBPS Z30, Z0, Z0; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
 	VMOVUPS Z0, (DI); \
 	VADDPS Z0, Z5, Z5; \
 	ADDQ $64, SI; \
@@ -364,7 +364,7 @@ exptail: \
 	VMOVUPS.Z (BX), K1, Z1; \
 	VFMADD213PS Z1, Z29, Z0; \
 	VSUBPS Z30, Z0, Z0; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
 	VMOVUPS Z0, K1, (DI); \
 	VADDPS Z0, Z5, K1, Z5; \
 expdone: \
@@ -435,8 +435,8 @@ nbexploop2: \
 	PREFETCHT0 64(DI)(R13*1); \
 	VFMADD213PS Z30, Z29, Z0; \
 	VFMADD213PS Z30, Z29, Z8; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
-	EXP_AVX512(Z8, Z9, Z10, Z11); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z8, Z9, Z10, Z11); \
 	VMOVUPS Z0, (DI); \
 	VMOVUPS Z8, 64(DI); \
 	VADDPS Z0, Z5, Z5; \
@@ -450,7 +450,7 @@ nbexploop: \
 	JB nbexptail; \
 	VMOVUPS (SI), Z0; \
 	VFMADD213PS Z30, Z29, Z0; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
 	VMOVUPS Z0, (DI); \
 	VADDPS Z0, Z5, Z5; \
 	ADDQ $64, SI; \
@@ -462,7 +462,7 @@ nbexptail: \
 	TAILMASK_AVX512; \
 	VMOVUPS.Z (SI), K1, Z0; \
 	VFMADD213PS Z30, Z29, Z0; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
 	VMOVUPS Z0, K1, (DI); \
 	VADDPS Z0, Z5, K1, Z5; \
 nbexpdone: \
@@ -473,7 +473,7 @@ nbexpdone: \
 TEXT ·softmaxRowAVX512(SB), NOSPLIT, $0-100
 	MOVQ ahead+80(FP), R13
 	MOVQ aheadBias+88(FP), R14
-	EXPCONST_AVX512
+	EXPFLUSHCONST_AVX512
 	VBROADCASTSS scale+72(FP), Z29
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ src_base+24(FP), SI
@@ -551,7 +551,7 @@ TEXT ·softmaxMaxAVX512(SB), NOSPLIT, $0-60
 TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-84
 	XORQ R13, R13
 	XORQ R14, R14
-	EXPCONST_AVX512
+	EXPFLUSHCONST_AVX512
 	VBROADCASTSS scale+72(FP), Z29
 	VBROADCASTSS shift+76(FP), Z30
 	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
@@ -582,8 +582,8 @@ bexploop2: \
 	ADDQ R9, BX; \
 	VSUBPS Z30, Z0, Z0; \
 	VSUBPS Z30, Z8, Z8; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
-	EXP_AVX512(Z8, Z9, Z10, Z11); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z8, Z9, Z10, Z11); \
 	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
 	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
 	VMOVDQU Y1, (DI); \
@@ -600,7 +600,7 @@ bexploop: \
 	VMOVUPS (SI), Z0; \
 	VFMADD213PS (BX), Z29, Z0; \
 	VSUBPS Z30, Z0, Z0; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
 	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
 	VMOVDQU Y1, (DI); \
 	VADDPS Z0, Z5, Z5; \
@@ -617,7 +617,7 @@ bexptail: \
 	VMOVUPS.Z (BX), K1, Z1; \
 	VFMADD213PS Z1, Z29, Z0; \
 	VSUBPS Z30, Z0, Z0; \
-	EXP_AVX512(Z0, Z1, Z2, Z3); \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
 	VMOVAPS.Z Z0, K1, Z0; \
 	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
 	VMOVDQU Y1, (DI); \
@@ -628,7 +628,7 @@ bexpdone: \
 
 // func softmaxExpBF16AVX512(dst []uint16, src, bias []float32, scale, shift float32) float32
 TEXT ·softmaxExpBF16AVX512(SB), NOSPLIT, $0-84
-	EXPCONST_AVX512
+	EXPFLUSHCONST_AVX512
 	VBROADCASTSS scale+72(FP), Z29
 	VBROADCASTSS shift+76(FP), Z30
 	BIAS(bias_base+48(FP), bias_len+56(FP), 64)

@@ -37,7 +37,7 @@ func main() {
 		avx512(&s, h)
 		fmt.Fprintf(&g, `
 // attnAVX512x%d is attnPanelGo(a, %d, 14) with AVX-512: 14×32 register
-// tiles, the softmax's exp (EXP_AVX512).
+// tiles, the softmax's exp (EXPFLUSH_AVX512).
 //
 //go:noescape
 func attnAVX512x%d(a *attnArgs)
@@ -157,7 +157,7 @@ NAME_shift:
 // avx512 writes attnAVX512x<h>. Registers: AX the attnArgs; Z0..Z27 the
 // 14×32 tile (row r in Z2r, Z2r+1) in passes 1 and 3, Z28-Z29 a row of K
 // or V, Z30-Z31 alternate as the broadcast Q or P value. Pass 2 uses the
-// exp constants in Z16-Z28 (EXPCONST_AVX512), Z30 the shift, Z31 -Inf.
+// exp constants in Z16-Z28 (EXPFLUSHCONST_AVX512), Z30 the shift, Z31 -Inf.
 func avx512(w *bytes.Buffer, h int) {
 	name := fmt.Sprintf("attnAVX512x%d", h)
 	acc := func(r, j int) string { return fmt.Sprintf("Z%d", 2*r+j) }
@@ -235,7 +235,7 @@ func avx512(w *bytes.Buffer, h int) {
 	// with the next row's work: done row by row, with a scalar e^ per
 	// row, pass 2 took twice its port-bound time. R9 whole vectors per
 	// row, K3 the lanes of the last partial one.
-	EXPCONST_AVX512
+	EXPFLUSHCONST_AVX512
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
 	MOVQ %[1]d(AX), R9
 	MOVQ R9, CX
@@ -309,10 +309,10 @@ NAME_exp4:
 	VSUBPS  Z30, Z8, Z8
 	VSUBPS  Z30, Z3, Z3
 	VSUBPS  Z30, Z14, Z14
-	EXP_AVX512(Z0, Z1, Z2, Z2)
-	EXP_AVX512(Z8, Z9, Z10, Z10)
-	EXP_AVX512(Z3, Z11, Z13, Z13)
-	EXP_AVX512(Z14, Z15, Z29, Z29)
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z2)
+	EXPFLUSH_AVX512(Z8, Z9, Z10, Z10)
+	EXPFLUSH_AVX512(Z3, Z11, Z13, Z13)
+	EXPFLUSH_AVX512(Z14, Z15, Z29, Z29)
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z8, 64(SI)
 	VMOVUPS Z3, 128(SI)
@@ -331,8 +331,8 @@ NAME_exp2:
 	VMOVUPS 64(SI), Z8
 	VSUBPS  Z30, Z0, Z0
 	VSUBPS  Z30, Z8, Z8
-	EXP_AVX512(Z0, Z1, Z2, Z3)
-	EXP_AVX512(Z8, Z9, Z10, Z11)
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
+	EXPFLUSH_AVX512(Z8, Z9, Z10, Z11)
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z8, 64(SI)
 	VADDPS  Z0, Z5, Z5
@@ -345,14 +345,14 @@ NAME_exp1:
 	JZ    NAME_expt
 	VMOVUPS (SI), Z0
 	VSUBPS  Z30, Z0, Z0
-	EXP_AVX512(Z0, Z1, Z2, Z3)
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
 	VMOVUPS Z0, (SI)
 	VADDPS  Z0, Z5, Z5
 	ADDQ    $64, SI
 NAME_expt:
 	VMOVUPS.Z (SI), K3, Z0
 	VSUBPS    Z30, Z0, Z0
-	EXP_AVX512(Z0, Z1, Z2, Z3)
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
 	VMOVUPS   Z0, K3, (SI)
 	VADDPS    Z0, Z5, K3, Z5
 	VADDPS    Z12, Z5, Z5
@@ -369,7 +369,7 @@ NAME_expt:
 	MOVL    $%[10]d, R12
 	KMOVW   R12, K4
 	VMOVUPS %[5]d(AX), Z0
-	EXP_AVX512(Z0, Z1, Z2, Z3)
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
 	VMOVUPS Z0, %[5]d(AX)
 	MOVQ    %[4]d(AX), R10
 	VMOVUPS.Z (R10), K4, Z1

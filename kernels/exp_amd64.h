@@ -41,7 +41,8 @@ SPLAT(512, 0x80000000) // -0: the sign bit
 SPLAT(544, 0xc2b00000) // -88: EXPFAST_AVX2's lower clamp (2^-127 scales to 0)
 SPLAT(576, 0x4b40007f) // 1.5·2^23 + 127: rounds to an integer in the low bits
 SPLAT(608, 0xc2ae999a) // -87.3: EXPFLUSH_AVX512's bound (e^-87.3 > 2^-126)
-GLOBL expc<>(SB), RODATA|NOPTR, $640
+SPLAT(640, 0x00800000) // 1 in the exponent field's high word (EXPFAST_AVX2)
+GLOBL expc<>(SB), RODATA|NOPTR, $672
 
 #define EXPC_LO 0
 #define EXPC_NEGINF 416
@@ -113,8 +114,13 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 // EXPFAST_AVX2 sets x = e^x (ymm) for softmax and GELU, where results below
 // 2^-126 do not matter; n, p are scratch. Needs EXPFASTCONST_AVX2. x is
 // clamped to [-88, 89]; x·log2 e + (1.5·2^23 + 127) rounds n + 127 into the
-// low bits of n's float, which shifted left by 23 is 2^n itself (0 for
-// n = -127, so e^-Inf is exactly 0; +Inf for n = 128). The polynomial is
+// low bits of n's float, which shifted left by 23 is 2^n itself. One less
+// in the exponent field, saturating at 0 (VPSUBUSW on its high word), makes
+// it 2^(n-1), or 0 for n ≤ -126, and the result is 2^(n-1)·2e^r: the same
+// bits where they are normal, and 0 where they would be subnormal (which
+// costs an Intel core a microcode assist per vector) or for n = -127, so
+// e^-Inf is exactly 0. For n = 128 (x ≥ 88.4) the product overflows to
+// +Inf beyond ln(MaxFloat32) and is right below it. The polynomial is
 // EXP_AVX2's, evaluated by Estrin's scheme (pairs of terms, then r², r⁴)
 // for a dependency chain of 4 FMAs instead of 7: GELU and softmax are
 // latency-bound. n, p, q, r are scratch.
@@ -127,6 +133,7 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VFNMADD231PS expc<>+96(SB), p, x; \
 	VFNMADD231PS expc<>+128(SB), p, x; \
 	VPSLLD $23, n, n; \
+	VPSUBUSW expc<>+640(SB), n, n; \
 	VMULPS x, x, r; \
 	VMOVUPS expc<>+160(SB), p; \
 	VFMADD213PS expc<>+192(SB), x, p; \
@@ -139,6 +146,7 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VFMADD213PS x, r, q; \
 	VMULPS r, r, r; \
 	VFMADD213PS q, r, p; \
+	VADDPS p, p, p; \
 	VMULPS n, p, x
 
 // EXPCONST_AVX512 broadcasts the constants of EXP_AVX512 into Z16-Z28.

@@ -134,3 +134,37 @@ func b16opts(b *testing.B, threads int, opts Options) *Model {
 	}
 	return m
 }
+
+// BenchmarkViTB16SharpAttention times one-thread ViT-B/16 forwards at 224²
+// whose query weights are scaled by s: the attention logits spread s times
+// wider, and from s ≈ 30 most of a row's probabilities fall below e^-87,
+// as in the sharp heads of trained models (the subnormal probabilities the
+// softmax kernels flush; BenchmarkAttentionSharp in kernels is one head).
+//
+//	go test ./vit -run - -bench ViTB16SharpAttention -benchtime 6x
+func BenchmarkViTB16SharpAttention(b *testing.B) {
+	for _, s := range []float32{1, 30, 50, 200} {
+		b.Run(fmt.Sprintf("s=%g", s), func(b *testing.B) {
+			cfg := ViTB16()
+			src := RandomWeights(cfg, 1)
+			for i := range cfg.Depth {
+				q := src[fmt.Sprintf("blocks.%d.attn.qkv.weight", i)].Data[:cfg.EmbedDim*cfg.EmbedDim]
+				for j := range q {
+					q[j] *= s
+				}
+			}
+			m, err := New(cfg, src, Options{Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			img := benchImage(224, 224)
+			var out Output
+			if err := m.Forward(img, &out); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				m.Forward(img, &out)
+			}
+		})
+	}
+}

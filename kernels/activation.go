@@ -61,6 +61,12 @@ func SiLU(dst, src []float32) { Activate(ActSiLU, dst, src) }
 // kernel. A dst apart from src holds e^(−a·x) on the way; in place it goes
 // a chunk at a time through a buffer from a free list (a stack buffer would
 // escape through the Exp dispatch), so neither allocates when warm.
+//
+// The exponential is gateExpImpl: where it raises −a·x to gateExpFloor,
+// e^(−a·x) is under 2^-24 either way, so 1 + e^(−a·x) rounds to 1 and the
+// result keeps its bits, while Exp's exact subnormal results (from −87.3
+// down: large gate inputs, as in the massive-activation channels of trained
+// models) cost an Intel core a microcode assist per vector.
 func sigmoidGate(dst, src []float32, a float32) {
 	checkLen("sigmoidGate", dst, src)
 	if len(src) == 0 {
@@ -70,7 +76,7 @@ func sigmoidGate(dst, src []float32, a float32) {
 		for i, x := range src {
 			dst[i] = -a * x
 		}
-		Exp(dst, dst)
+		gateExpImpl(dst)
 		for i, x := range src {
 			dst[i] = x / (1 + dst[i])
 		}
@@ -78,6 +84,10 @@ func sigmoidGate(dst, src []float32, a float32) {
 	}
 	sigmoidGateInPlace(dst, src, a)
 }
+
+// gateExpFloor is sigmoidGate's least exponent: e^-80 is a normal float32
+// far below 2^-24.
+const gateExpFloor = -80
 
 // gateChunks are the in-place sigmoid gate's buffers.
 var gateChunks freeList[[256]float32]
@@ -94,7 +104,7 @@ func sigmoidGateInPlace(dst, src []float32, a float32) {
 		for i, x := range s {
 			e[i] = -a * x
 		}
-		Exp(e, e)
+		gateExpImpl(e)
 		d := dst[lo : lo+n]
 		for i, x := range s {
 			d[i] = x / (1 + e[i])

@@ -1,6 +1,7 @@
 package kernels_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -58,6 +59,41 @@ func TestSigmoidActivations(t *testing.T) {
 	})
 }
 
+// TestSigmoidGateLargeInputs: where the gate raises e^(−a·x)'s exponent
+// (a·x past 80, where Exp would return subnormals), the result has the
+// bits of x / (1 + Exp(−a·x)) computed without the floor, that is x.
+func TestSigmoidGateLargeInputs(t *testing.T) {
+	kerneltest.Run(t, func(t *testing.T) {
+		for _, c := range []struct {
+			act kernels.Activation
+			a   float32
+		}{{kernels.ActQuickGELU, 1.702}, {kernels.ActSiLU, 1}} {
+			var src []float32
+			for x := float32(30); x < 1e7; x *= 1.07 {
+				src = append(src, x, -x)
+			}
+			src = append(src, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.MaxFloat32))
+			e := make([]float32, len(src))
+			for i, x := range src {
+				e[i] = -c.a * x
+			}
+			kernels.Exp(e, e)
+			got := make([]float32, len(src))
+			kernels.Activate(c.act, got, src)
+			inPlace := append([]float32(nil), src...)
+			kernels.Activate(c.act, inPlace, inPlace)
+			for i, x := range src {
+				want := x / (1 + e[i])
+				for _, g := range []float32{got[i], inPlace[i]} {
+					if math.Float32bits(g) != math.Float32bits(want) {
+						t.Fatalf("%s x=%g: got %g, want %g", c.act, x, g, want)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestSigmoidGateNoAllocs: QuickGELU and SiLU in place and apart allocate
 // nothing once warm (they run in GEMM epilogues of every forward pass).
 func TestSigmoidGateNoAllocs(t *testing.T) {
@@ -68,5 +104,28 @@ func TestSigmoidGateNoAllocs(t *testing.T) {
 		if a := testing.AllocsPerRun(10, func() { kernels.Activate(act, x, x); kernels.Activate(act, y, x) }); a != 0 {
 			t.Errorf("%s: %v allocations", act, a)
 		}
+	}
+}
+
+// BenchmarkSiLUSpread times SiLU in place over 197×3072 values from U(-s,
+// s): from s ≈ 90 many gates need e^x below e^-87, where the exponential's
+// subnormal results would cost Intel cores a microcode assist per vector.
+//
+//	go test ./kernels -run - -bench SiLUSpread -benchtime 200x
+func BenchmarkSiLUSpread(b *testing.B) {
+	for _, s := range []float64{6, 100, 300} {
+		b.Run(fmt.Sprintf("s=%g", s), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			src := kerneltest.Rand(r, 197*3072, -s, s)
+			buf := make([]float32, len(src))
+			kerneltest.Bench(b, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					copy(buf, src)
+					kernels.SiLU(buf, buf)
+				}
+				b.ReportMetric(float64(len(src))*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "elem/ns")
+			})
+		})
 	}
 }

@@ -22,6 +22,15 @@ func Exp(dst, src []float32) {
 // expImpl is Exp at the selected level.
 var expImpl = expGeneric
 
+// gateExpImpl sets x = e^x in place for sigmoidGate, which only needs
+// results below e^gateExpFloor (under 2^-24) to be that small: the amd64
+// levels raise the exponents to gateExpFloor first, so that they compute
+// no subnormals (an Intel core takes a microcode assist per vector that
+// holds one).
+var gateExpImpl = gateExpAny
+
+func gateExpAny(x []float32) { expImpl(x, x) }
+
 func expGeneric(dst, src []float32) {
 	for i, x := range src {
 		dst[i] = float32(math.Exp(float64(x)))

@@ -2,12 +2,13 @@
 
 #include "exp_amd64.h"
 
-// func expAVX2(dst, src []float32)
-TEXT ·expAVX2(SB), NOSPLIT, $0-48
+// func expAVX2(dst, src []float32, lo float32)
+TEXT ·expAVX2(SB), NOSPLIT, $0-52
 	MOVQ dst_base+0(FP), DI
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
 	EXPCONST_AVX2
+	VBROADCASTSS lo+48(FP), Y14
 
 	// 8 lanes at a time.
 loop:
@@ -34,12 +35,13 @@ done:
 	VZEROUPPER
 	RET
 
-// func expAVX512(dst, src []float32)
-TEXT ·expAVX512(SB), NOSPLIT, $0-48
+// func expAVX512(dst, src []float32, lo float32)
+TEXT ·expAVX512(SB), NOSPLIT, $0-52
 	MOVQ dst_base+0(FP), DI
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
 	EXPCONST_AVX512
+	VBROADCASTSS lo+48(FP), Z16
 
 	// 32 lanes at a time, two independent chains.
 loop2:

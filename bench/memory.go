@@ -11,6 +11,7 @@ func PeakRSS() uint64 { return peakRSS() }
 // (Linux); elsewhere it does nothing.
 func ResetPeakRSS() { resetPeakRSS() }
 
-// HeapPeak samples the Go heap every millisecond until stop is called;
-// stop returns the highest value seen, in bytes.
+// HeapPeak samples the Go heap until stop is called (every millisecond
+// while it sets new highs, less often while it does not); stop returns the
+// highest value seen, in bytes.
 func HeapPeak() (stop func() uint64) { return heapPeak() }

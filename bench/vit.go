@@ -72,25 +72,34 @@ func randomImage(h, w int) vit.Image {
 	return vit.Image{C: 3, H: h, W: w, Pix: pix}
 }
 
-// heapPeak samples the Go heap (live and not yet collected objects) every
-// millisecond until stopped and returns the highest value seen.
+// heapPeak samples the Go heap (live and not yet collected objects) until
+// stopped and returns the highest value seen: every millisecond while the
+// heap sets new highs, backing off to every heapSampleCoarse while not.
 func heapPeak() (stop func() uint64) {
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() {
+	read := func() (higher bool) {
 		metrics.Read(sample)
 		if v := sample[0].Value.Uint64(); v > peak.Load() {
 			peak.Store(v)
+			return true
 		}
+		return false
 	}
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(time.Millisecond)
+		every := heapSampleFine
+		t := time.NewTimer(every)
 		defer t.Stop()
 		for {
-			read()
+			if read() {
+				every = heapSampleFine
+			} else {
+				every = min(2*every, heapSampleCoarse)
+			}
+			t.Reset(every)
 			select {
 			case <-done:
 				return
@@ -106,8 +115,15 @@ func heapPeak() (stop func() uint64) {
 	}
 }
 
-// timeIt runs f once to warm up, then repeatedly until it has run minReps
-// times and budget has passed (or maxReps times), and returns the median.
+// The heap sampler reads every heapSampleFine while the heap sets new
+// highs and backs off to heapSampleCoarse while it does not: waking every
+// millisecond throughout took a core from the two-thread forward passes
+// it measured (bench/peers/README.md), and warm passes allocate nothing.
+const (
+	heapSampleFine   = time.Millisecond
+	heapSampleCoarse = 100 * time.Millisecond
+)
+
 func timeIt(minReps, maxReps int, budget time.Duration, f func() error) (time.Duration, int, error) {
 	if err := f(); err != nil {
 		return 0, 0, err

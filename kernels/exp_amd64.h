@@ -173,6 +173,13 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 #define EXP_AVX512(x, n, u, p) \
 	VMAXPS x, Z16, x; \
 	VMINPS x, Z17, x; \
+	EXPPOLY_AVX512(x, n, p); \
+	VSCALEFPS n, p, x
+
+// EXPPOLY_AVX512 is the middle of EXP_AVX512 and EXPFLUSH_AVX512, on a
+// clamped x: n = round(x·log2 e), x = r, p = e^r, for the caller's
+// VSCALEFPS n, p, x.
+#define EXPPOLY_AVX512(x, n, p) \
 	VMULPS Z18, x, n; \
 	VRNDSCALEPS $0, n, n; \
 	VFNMADD231PS Z19, n, x; \
@@ -184,8 +191,7 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VFMADD213PS Z25, x, p; \
 	VFMADD213PS Z26, x, p; \
 	VFMADD213PS Z27, x, p; \
-	VFMADD213PS Z27, x, p; \
-	VSCALEFPS n, p, x
+	VFMADD213PS Z27, x, p
 
 // EXPFLUSHCONST_AVX512 is EXPCONST_AVX512 for EXPFLUSH_AVX512: Z16 holds
 // its lower bound instead of EXP_AVX512's clamp.
@@ -206,18 +212,7 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VCMPPS $5, Z16, x, K7; \
 	VMOVAPS.Z x, K7, x; \
 	VMINPS x, Z17, x; \
-	VMULPS Z18, x, n; \
-	VRNDSCALEPS $0, n, n; \
-	VFNMADD231PS Z19, n, x; \
-	VFNMADD231PS Z20, n, x; \
-	VMOVAPS Z21, p; \
-	VFMADD213PS Z22, x, p; \
-	VFMADD213PS Z23, x, p; \
-	VFMADD213PS Z24, x, p; \
-	VFMADD213PS Z25, x, p; \
-	VFMADD213PS Z26, x, p; \
-	VFMADD213PS Z27, x, p; \
-	VFMADD213PS Z27, x, p; \
+	EXPPOLY_AVX512(x, n, p); \
 	VSCALEFPS.Z n, p, K7, x
 
 // HREDUCE_AVX2(op, y, x, tx) folds the 8 lanes of y with op into lane 0 of

@@ -101,6 +101,7 @@ type AttentionKV struct {
 	nk, hd int
 	kp, vp []float32  // k as the hd×nk operand of Q·Kᵀ, v as the nk×hd operand of P·V (PackedB layout)
 	bf     attnKVBF16 // k and v in bfloat16, when PackAttentionKVBF16 packed them (bf.on)
+	i8     attnKVInt8 // k and v in int8, when PackAttentionKVInt8 packed them (i8.on)
 }
 
 // Reserve grows kv's buffers to hold nk keys of headDim, so that a later
@@ -124,7 +125,7 @@ func PackAttentionKV(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim int)
 	checkMatrix("PackAttentionKV k", k, false, nk, headDim, ldk)
 	checkMatrix("PackAttentionKV v", v, false, nk, headDim, ldv)
 	kv.nk, kv.hd = nk, headDim
-	kv.bf.on = false
+	kv.bf.on, kv.i8.on = false, false
 	kv.kp = grow(kv.kp, packedBLen(headDim, nk))
 	kv.vp = grow(kv.vp, packedBLen(nk, headDim))
 	if nk == 0 || headDim == 0 {
@@ -148,7 +149,11 @@ func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *Atten
 	if bias != nil {
 		checkMatrix("AttentionPacked bias", bias, false, nq, nk, ldb)
 	}
-	if kv.bf.on {
+	if kv.i8.on {
+		if attnI8Dot == nil {
+			panic("kernels: AttentionPacked: kv was packed for int8 attention at another kernel level")
+		}
+	} else if kv.bf.on {
 		if len(kv.bf.k) < bf16KVLen(nk, hd) || len(kv.bf.v) < bf16KVLen(nk, hd) {
 			panic("kernels: AttentionPacked: kv was not packed by PackAttentionKVBF16")
 		}
@@ -167,6 +172,10 @@ func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *Atten
 		}
 		return
 	}
+	if kv.i8.on {
+		attentionInt8(dst, ldd, q, ldq, nq, kv, scale, bias, ldb)
+		return
+	}
 	if kv.bf.on {
 		attentionBF16(dst, ldd, q, ldq, nq, kv, scale, bias, ldb)
 		return
@@ -183,7 +192,7 @@ func attentionTiled(mk *gemmMicro, dst []float32, ldd int, q, k, v []float32, ld
 		kv = &AttentionKV{}
 	}
 	kv.nk, kv.hd = nk, hd
-	kv.bf.on = false
+	kv.bf.on, kv.i8.on = false, false
 	kv.kp = grow(kv.kp, packedBLen(hd, nk))
 	packKeys(mk, kv.kp, k, ldk, nk, hd)
 	kv.vp = grow(kv.vp, packedBLen(nk, hd))

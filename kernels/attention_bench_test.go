@@ -21,6 +21,9 @@ import (
 //     tile of 256 rows;
 //   - packed-bf16: packed-tiles with PackAttentionKVBF16 (the bfloat16
 //     attention of int8 and bf16 models where the level has it: amx);
+//   - packed-int8: packed-tiles with PackAttentionKVInt8 (the int8
+//     attention of int8 models where the level has it: avx512 with VNNI;
+//     bfloat16 at amx);
 //   - unfused: the model's current path per query tile of 256 rows,
 //     Sgemm(Q·Kᵀ) into a 256×N score matrix, Softmax per row,
 //     Sgemm(P·V).
@@ -64,6 +67,13 @@ func BenchmarkAttention(b *testing.B) {
 					kernels.AttentionPacked(out[lo*d:], d, q[lo*3*d:], 3*d, rows, &kv, scale, nil, 0)
 				}
 			},
+			"packed-int8": func() {
+				kernels.PackAttentionKVInt8(&kv, k, v, 3*d, 3*d, n, hd)
+				for lo := 0; lo < n; lo += tile {
+					rows := min(tile, n-lo)
+					kernels.AttentionPacked(out[lo*d:], d, q[lo*3*d:], 3*d, rows, &kv, scale, nil, 0)
+				}
+			},
 			"unfused": func() {
 				for lo := 0; lo < n; lo += tile {
 					rows := min(tile, n-lo)
@@ -76,7 +86,7 @@ func BenchmarkAttention(b *testing.B) {
 				}
 			},
 		}
-		for _, name := range []string{"unfused", "fused", "fused-tiles", "packed-tiles", "packed-bf16"} {
+		for _, name := range []string{"unfused", "fused", "fused-tiles", "packed-tiles", "packed-bf16", "packed-int8"} {
 			f := run[name]
 			b.Run(fmt.Sprintf("N=%d/%s", n, name), func(b *testing.B) {
 				kerneltest.Bench(b, func(b *testing.B) {

@@ -124,6 +124,7 @@ func PackAttentionKVBF16(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim 
 	checkMatrix("PackAttentionKVBF16 k", k, false, nk, headDim, ldk)
 	checkMatrix("PackAttentionKVBF16 v", v, false, nk, headDim, ldv)
 	kv.nk, kv.hd = nk, headDim
+	kv.i8.on = false
 	b := &kv.bf
 	b.on = true
 	b.hdp, b.nkp = roundUp(headDim, 32), roundUp(nk, 32)

@@ -42,7 +42,8 @@ SPLAT(544, 0xc2b00000) // -88: EXPFAST_AVX2's lower clamp (2^-127 scales to 0)
 SPLAT(576, 0x4b40007f) // 1.5·2^23 + 127: rounds to an integer in the low bits
 SPLAT(608, 0xc2ae999a) // -87.3: EXPFLUSH_AVX512's bound (e^-87.3 > 2^-126)
 SPLAT(640, 0x00800000) // 1 in the exponent field's high word (EXPFAST_AVX2)
-GLOBL expc<>(SB), RODATA|NOPTR, $672
+SPLAT(672, 0x437f0000) // 255: the int8 attention's probability scale
+GLOBL expc<>(SB), RODATA|NOPTR, $704
 
 #define EXPC_LO 0
 #define EXPC_NEGINF 416

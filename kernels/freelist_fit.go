@@ -60,6 +60,14 @@ func (kv *AttentionKV) fit(hw *fieldSizes) bool {
 	rose = fitField(&kv.bf.k, &hw[2]) || rose
 	rose = fitField(&kv.bf.v, &hw[3]) || rose
 	rose = fitField(&kv.bf.row, &hw[4]) || rose
+	rose = fitField(&kv.i8.k, &hw[5]) || rose
+	rose = fitField(&kv.i8.off, &hw[6]) || rose
+	rose = fitField(&kv.i8.ks, &hw[7]) || rose
+	rose = fitField(&kv.i8.v, &hw[8]) || rose
+	rose = fitField(&kv.i8.vs, &hw[9]) || rose
+	rose = fitField(&kv.i8.zero, &hw[10]) || rose
+	rose = fitField(&kv.i8.mean, &hw[11]) || rose
+	rose = fitField(&kv.i8.maxAbs, &hw[12]) || rose
 	return rose
 }
 

@@ -1,0 +1,466 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// int8 attention: Q·Kᵀ and P·V as products of bytes with int32 sums
+// (VPDPBUSD), the softmax in float32, for int8 models at the level where
+// there is no tile unit but there is AVX-512 VNNI (avx512 with VNNI): there
+// the two products run four times as many multiplies per instruction as
+// FMA, and attention is most of an int8 forward at high resolution. At amx
+// int8 models keep the bfloat16 attention (attention_bf16.go, more
+// accurate and as fast); elsewhere float32.
+//
+// Quantization, per head (the published int8 attentions, SageAttention's
+// among them, do the same):
+//
+//   - K is smoothed first: the mean key (over the head's keys) is
+//     subtracted from every key. That adds q·k̄ to every score of a query
+//     row, which the softmax removes exactly, and takes the shared offset
+//     that trained models' keys carry out of the quantization range. Then
+//     one symmetric scale per key: sk = max_d |k_d| / 127, k8 = round(k/sk).
+//   - Q: one symmetric scale per query row, sq = max_d |q_d| / 127, stored
+//     as the unsigned byte q8 + 128; the 128·Σ_d k8_d that this adds to a
+//     score is subtracted per key (kOff).
+//   - V: one symmetric scale per channel over the keys, sv_c.
+//   - P = e^(scale·S + bias − m), m the running row maximum (online softmax
+//     over key blocks, as attentionBlocks), is stored as round(255·P) in
+//     a byte; the row sum l is the sum of those bytes / 255, so the
+//     weights that multiply V still add up to 1 (a probability below
+//     1/510 of the row's maximum is dropped, not spread over the others).
+//
+// Scores are float32((Σ q8·k8) − kOff_j)·sk_j, then scaled by scale·sq_i
+// in the softmax; P·V sums are float32(Σ p8·v8)·(sv_c/255) added into the
+// output rows. Integer sums are exact, every float step has a fixed order,
+// so results depend on the inputs alone (not on query blocks or threads).
+// TestAttentionInt8 states the error against float32 attention.
+
+// attnI8Rows is the query rows of one block: ten 6-row tiles of the VNNI
+// kernel; attnKeyBlock keys per block, as the float32 kernels.
+const attnI8Rows = 60
+
+// attnI8Dot is qdotVNNIF32 (one 6×64 tile; acc adds into s instead of
+// storing), nil where the level has no int8 attention.
+var attnI8Dot func(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, acc bool)
+
+// attnI8Exp is softmaxExpU8Go at the level, set with attnI8Dot.
+var attnI8Exp = softmaxExpU8Go
+
+// softmaxExpU8Go writes dst[i] = round(255·e^(scale·src[i] + bias[i] −
+// shift)) (half to even; the exponent is at most 0, so the byte is at
+// most 255), zeros from len(src) to len(src) rounded up to 16, and
+// returns the sum of the bytes and the sum of the float32 exponentials
+// (which is NaN when a score is: the bytes cannot say so).
+func softmaxExpU8Go(dst []uint8, src, bias []float32, scale, shift float32) (sumq, sum float32) {
+	dst = dst[:roundUp(len(src), 16)]
+	var iq int32
+	for i, x := range src {
+		v := scale * x
+		if len(bias) > 0 {
+			v += bias[i]
+		}
+		e := expFlush(v - shift)
+		q := int32(math.RoundToEven(float64(e * 255)))
+		dst[i] = uint8(q)
+		iq += q
+		sum += e
+	}
+	clear(dst[len(src):])
+	return float32(iq), sum
+}
+
+// expFlush is e^x in float32 with results below 2^-126 flushed to 0 (as
+// EXPFLUSH_AVX512).
+func expFlush(x float32) float32 {
+	if x < -87.3 {
+		return 0
+	}
+	return float32(math.Exp(float64(x)))
+}
+
+// qdotF32Go is attnI8Dot's specification.
+func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, acc bool) {
+	const mr, nr = 6, 64
+	as := unsafe.Slice(a, (mr-1)*lda+4*kg)
+	bs := unsafe.Slice(b, 3*ldb+4*kg*qPanel)
+	os, ss := unsafe.Slice(off, nr), unsafe.Slice(scl, nr)
+	out := unsafe.Slice(s, (mr-1)*lds/4+nr)
+	for r := 0; r < mr; r++ {
+		for c := 0; c < nr; c++ {
+			p := c/qPanel*ldb + c%qPanel*4
+			var t int32
+			for g := 0; g < kg; g++ {
+				for i := 0; i < 4; i++ {
+					t += int32(as[r*lda+4*g+i]) * int32(bs[p+g*4*qPanel+i])
+				}
+			}
+			x := float32(t-os[c]) * ss[c]
+			if acc {
+				x += out[r*lds/4+c]
+			}
+			out[r*lds/4+c] = x
+		}
+	}
+}
+
+// AttentionInt8 reports whether PackAttentionKVInt8 packs for the int8
+// attention at the active level.
+func AttentionInt8() bool { return attnI8Dot != nil }
+
+// attnKVInt8 is a head's keys and values quantized and packed for
+// attnI8Dot (the QuantB panel layout: panels of 16 columns, K in groups
+// of 4 bytes).
+type attnKVInt8 struct {
+	on     bool
+	hdp    int       // head dimension rounded up to 4 (the K steps of Q·Kᵀ)
+	hdc    int       // head dimension rounded up to 64 (the columns of P·V)
+	nkp    int       // keys rounded up to 64
+	k      []int8    // Kᵀ: panels of 16 keys × hdp
+	off    []int32   // 128·Σ_d k8 per key (nkp)
+	ks     []float32 // per-key scales (nkp; 0 for padding)
+	v      []int8    // V: panels of 16 channels × nkp keys (hdc/16 panels)
+	vs     []float32 // per-channel scales / 255 (hdc)
+	zero   []int32   // hdc zeros: P·V's offsets
+	mean   []float32 // the mean key (hd)
+	maxAbs []float32 // per-channel max |v|, then 127 over it (hd)
+}
+
+// size sets b's sizes for nk keys of hd and its buffers' lengths (grow
+// keeps their capacity).
+func (b *attnKVInt8) size(nk, hd int) {
+	b.hdp, b.hdc, b.nkp = roundUp(hd, 4), roundUp(hd, 64), roundUp(nk, 64)
+	b.k = grow(b.k, b.nkp*b.hdp)
+	b.off, b.ks = grow(b.off, b.nkp), grow(b.ks, b.nkp)
+	b.v = grow(b.v, b.hdc*b.nkp)
+	b.vs, b.zero = grow(b.vs, b.hdc), grow(b.zero, b.hdc)
+	b.mean, b.maxAbs = grow(b.mean, hd), grow(b.maxAbs, hd)
+}
+
+// ReserveInt8 grows kv's buffers for PackAttentionKVInt8 of nk keys of
+// headDim, so that a later pack of at most that size allocates nothing.
+func (kv *AttentionKV) ReserveInt8(nk, headDim int) {
+	switch {
+	case attnI8Dot != nil:
+		if nk < 0 || headDim < 0 {
+			panic(fmt.Sprintf("kernels: AttentionKV.ReserveInt8: negative size nk %d, headDim %d", nk, headDim))
+		}
+		kv.i8.size(nk, headDim)
+		kv.Reserve(nk, headDim) // a head with NaN or Inf falls back to float32
+	default:
+		kv.ReserveBF16(nk, headDim)
+	}
+}
+
+// PackAttentionKVInt8 packs k and v for an int8 model's attention: int8
+// where the level has it (AttentionInt8), bfloat16 at amx
+// (PackAttentionKVBF16), float32 elsewhere. A head whose keys or values
+// hold NaN or ±Inf (or whose key sum overflows) is packed for float32
+// attention, which gives them their float32 meaning. AttentionPacked then
+// runs whichever kv holds.
+func PackAttentionKVInt8(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim int) {
+	if attnI8Dot == nil {
+		PackAttentionKVBF16(kv, k, v, ldk, ldv, nk, headDim)
+		return
+	}
+	if nk < 0 || headDim < 0 {
+		panic(fmt.Sprintf("kernels: PackAttentionKVInt8: negative size nk %d, headDim %d", nk, headDim))
+	}
+	checkMatrix("PackAttentionKVInt8 k", k, false, nk, headDim, ldk)
+	checkMatrix("PackAttentionKVInt8 v", v, false, nk, headDim, ldv)
+	b := &kv.i8
+	if nk == 0 || headDim == 0 {
+		PackAttentionKV(kv, k, v, ldk, ldv, nk, headDim)
+		return
+	}
+	b.size(nk, headDim)
+	// The mean key and the channels' largest |v| are NaN or ±Inf when
+	// any key or value is: one pass over each finds out.
+	mean, m := b.mean[:headDim], b.maxAbs[:headDim]
+	clear(mean)
+	clear(m)
+	for j := 0; j < nk; j++ {
+		Add(mean, mean, k[j*ldk:j*ldk+headDim])
+		for c, x := range v[j*ldv : j*ldv+headDim] {
+			m[c] = max(m[c], abs32(x))
+		}
+	}
+	if !finite(mean) || !finite(m) {
+		PackAttentionKV(kv, k, v, ldk, ldv, nk, headDim)
+		return
+	}
+	kv.nk, kv.hd = nk, headDim
+	kv.bf.on = false
+	b.on = true
+	packKeysInt8(b, k, ldk, nk, headDim)
+	packValuesInt8(b, v, ldv, nk, headDim)
+}
+
+// finite reports whether every element of x is finite.
+func finite(x []float32) bool {
+	for _, e := range x {
+		if e-e != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// packKeysInt8 quantizes and packs the keys less b.mean (the sum of the
+// keys on entry): key j, dimension d at panel j/16, group d/4, byte
+// (j%16)·4 + d%4.
+func packKeysInt8(b *attnKVInt8, k []float32, ldk, nk, hd int) {
+	mean := b.mean[:hd]
+	inv := 1 / float32(nk)
+	for d := range mean {
+		mean[d] *= inv
+	}
+	clear(b.k)
+	clear(b.off[nk:b.nkp])
+	clear(b.ks[nk:b.nkp])
+	panel := 16 * b.hdp
+	for j := 0; j < nk; j++ {
+		row := k[j*ldk : j*ldk+hd]
+		var m float32
+		for d, x := range row {
+			if a := abs32(x - mean[d]); a > m {
+				m = a
+			}
+		}
+		b.off[j], b.ks[j] = 0, 0
+		if m == 0 {
+			continue
+		}
+		inv := 127 / m
+		p := b.k[j/16*panel+j%16*4:]
+		var sum int32
+		for d, x := range row {
+			q := quantSym(x-mean[d], inv)
+			p[d/4*64+d%4] = int8(q)
+			sum += q
+		}
+		b.off[j], b.ks[j] = 128*sum, m/127
+	}
+}
+
+// packValuesInt8 quantizes V per channel (b.maxAbs holds the channels'
+// largest |v|, and is left holding 127 over it) and packs it: key j,
+// channel c at panel c/16, group j/4, byte (c%16)·4 + j%4.
+func packValuesInt8(b *attnKVInt8, v []float32, ldv, nk, hd int) {
+	clear(b.v)
+	clear(b.vs)
+	clear(b.zero)
+	inv := b.maxAbs[:hd]
+	for c, x := range inv {
+		inv[c] = 0
+		if x > 0 {
+			b.vs[c] = x / 127 / 255
+			inv[c] = 127 / x
+		}
+	}
+	panel := 16 * b.nkp
+	for j := 0; j < nk; j++ {
+		o := j/4*64 + j%4
+		for c, x := range v[j*ldv : j*ldv+hd] {
+			b.v[c/16*panel+c%16*4+o] = int8(quantSym(x, inv[c]))
+		}
+	}
+}
+
+// quantSym is round(x·inv), half to even, for |x| ≤ 127/inv (so the
+// result is within ±127): adding 1.5·2²³ rounds to an integer, which
+// the float's low mantissa bits then hold.
+func quantSym(x, inv float32) int32 {
+	const magic = 1 << 23 * 1.5
+	return int32(math.Float32bits(float32(x*inv)+magic)) - 0x4b400000
+}
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// attnI8Scratch holds one call's block buffers.
+type attnI8Scratch struct {
+	qa   []uint8   // Q block: attnI8Rows × hdp bytes
+	pa   []uint8   // P block: attnI8Rows × attnKeyBlock bytes
+	s, o []float32 // scores (attnI8Rows × attnKeyBlock), output rows (attnI8Rows × hdc)
+	rs   []float32 // per row: scale·sq
+	m, l []float32 // running maxima and sums
+	bad  []bool    // rows whose q is not finite
+}
+
+var attnI8Pool freeList[attnI8Scratch]
+
+// attentionInt8 is AttentionPacked on kv's int8 operands (nq, nk, hd ≥ 1,
+// arguments checked).
+func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *AttentionKV, scale float32, bias []float32, ldb int) {
+	nk, hd := kv.nk, kv.hd
+	b := &kv.i8
+	hdp, hdc, nkp := b.hdp, b.hdc, b.nkp
+	const qb, kb = attnI8Rows, attnKeyBlock
+	sc := attnI8Pool.get()
+	if sc == nil {
+		sc = &attnI8Scratch{}
+	}
+	sc.qa, sc.pa = grow(sc.qa, qb*hdp), grow(sc.pa, qb*kb)
+	sc.s, sc.o = grow(sc.s, qb*kb), grow(sc.o, qb*hdc)
+	sc.rs, sc.m, sc.l = grow(sc.rs, qb), grow(sc.m, qb), grow(sc.l, qb)
+	sc.bad = grow(sc.bad, qb)
+	dot, exp := attnI8Dot, attnI8Exp
+	vPanel := 16 * nkp
+	for i0 := 0; i0 < nq; i0 += qb {
+		rows := min(qb, nq-i0)
+		rp := roundUp(rows, 6)
+		for r := 0; r < rp; r++ {
+			d := sc.qa[r*hdp : (r+1)*hdp]
+			sc.bad[r] = false
+			if r >= rows {
+				fillBytes(d, 128)
+				continue
+			}
+			sq, ok := quantQueryRow(d, q[(i0+r)*ldq:(i0+r)*ldq+hd])
+			sc.rs[r], sc.bad[r] = scale*sq, !ok
+		}
+		clear(sc.o[:rp*hdc])
+		for r := 0; r < rows; r++ {
+			sc.m[r], sc.l[r] = negInf, 0
+		}
+		for r := rows; r < rp; r++ {
+			clear(sc.pa[r*kb : (r+1)*kb])
+		}
+		for j0 := 0; j0 < nk; j0 += kb {
+			kw := min(kb, nk-j0)
+			kc := roundUp(kw, 64)
+			// 1. S = Q·Kᵀ, dequantised per key (the per-row factor
+			// goes into the softmax's scale).
+			for t := 0; t < rp; t += 6 {
+				for c := 0; c < kc; c += 64 {
+					dot(hdp/4, &sc.qa[t*hdp], hdp, &b.k[(j0+c)*hdp], 16*hdp, &b.off[j0+c], &b.ks[j0+c], &sc.s[t*kb+c], 4*kb, false)
+				}
+			}
+			// 2. Online softmax into bytes.
+			for r := 0; r < rows; r++ {
+				prow := sc.pa[r*kb : (r+1)*kb]
+				srow := sc.s[r*kb : r*kb+kw]
+				var brow []float32
+				if bias != nil {
+					brow = bias[(i0+r)*ldb+j0 : (i0+r)*ldb+j0+kw]
+				}
+				rs := sc.rs[r]
+				mOld := sc.m[r]
+				mNew := max(mOld, softmaxMaxImpl(srow, brow, rs))
+				if mNew == negInf {
+					if hasNaN(srow, brow, rs) {
+						sc.l[r] = float32(math.NaN())
+					}
+					clear(prow)
+					continue
+				}
+				sumq, sum := exp(prow, srow, brow, rs, mNew)
+				if sum != sum {
+					sc.l[r] = sum
+				}
+				if mNew != mOld {
+					al := float32(math.Exp(float64(mOld - mNew)))
+					sc.l[r] *= al
+					if al != 0 {
+						o := sc.o[r*hdc : r*hdc+hd]
+						scaleImpl(o, o, al)
+					}
+					sc.m[r] = mNew
+				}
+				sc.l[r] += sumq / 255
+				clear(prow[roundUp(kw, 16):])
+			}
+			// 3. O += P·V over the block's keys.
+			kg := roundUp(kw, 4) / 4
+			for t := 0; t < rp; t += 6 {
+				for c := 0; c < hdc; c += 64 {
+					dot(kg, &sc.pa[t*kb], kb, &b.v[c/16*vPanel+j0*16], vPanel, &b.zero[c], &b.vs[c], &sc.o[t*hdc+c], 4*hdc, true)
+				}
+			}
+		}
+		for r := 0; r < rows; r++ {
+			d := dst[(i0+r)*ldd : (i0+r)*ldd+hd]
+			l := sc.l[r]
+			switch {
+			case sc.bad[r] || l != l:
+				for c := range d {
+					d[c] = float32(math.NaN())
+				}
+			case l == 0:
+				clear(d) // fully masked
+			default:
+				scaleImpl(d, sc.o[r*hdc:r*hdc+hd], 1/l)
+			}
+		}
+	}
+	attnI8Pool.put(sc)
+}
+
+// quantQueryRow writes q's bytes (symmetric, + 128) into d (hdp bytes,
+// padding 128) and returns its scale; ok is false when q is not finite.
+func quantQueryRow(d []uint8, q []float32) (scale float32, ok bool) {
+	var m, sum float32
+	for _, x := range q {
+		sum += x // NaN when some x is NaN or ±Inf
+		if a := abs32(x); a > m {
+			m = a
+		}
+	}
+	if sum-sum != 0 {
+		return 0, false
+	}
+	fillBytes(d[len(q):], 128)
+	if m == 0 {
+		fillBytes(d[:len(q)], 128)
+		return 0, true
+	}
+	inv := 127 / m
+	d = d[:len(q)]
+	for i, x := range q {
+		d[i] = uint8(quantSym(x, inv) + 128)
+	}
+	return m / 127, true
+}
+
+func fillBytes(d []uint8, x uint8) {
+	for i := range d {
+		d[i] = x
+	}
+}
+
+// KVPrecision is what an attention's keys and values are packed as.
+type KVPrecision uint8
+
+const (
+	KVFloat32  KVPrecision = iota // PackAttentionKV
+	KVBFloat16                    // PackAttentionKVBF16: bf16 models
+	KVInt8                        // PackAttentionKVInt8: int8 models
+)
+
+// PackAttentionKVAs packs k and v as p asks (PackAttentionKV,
+// PackAttentionKVBF16 or PackAttentionKVInt8).
+func PackAttentionKVAs(kv *AttentionKV, p KVPrecision, k, v []float32, ldk, ldv, nk, headDim int) {
+	switch p {
+	case KVInt8:
+		PackAttentionKVInt8(kv, k, v, ldk, ldv, nk, headDim)
+	case KVBFloat16:
+		PackAttentionKVBF16(kv, k, v, ldk, ldv, nk, headDim)
+	default:
+		PackAttentionKV(kv, k, v, ldk, ldv, nk, headDim)
+	}
+}
+
+// ReserveAs grows kv's buffers for PackAttentionKVAs(p) of at most nk keys
+// of headDim (Reserve, ReserveBF16 or ReserveInt8).
+func (kv *AttentionKV) ReserveAs(p KVPrecision, nk, headDim int) {
+	switch p {
+	case KVInt8:
+		kv.ReserveInt8(nk, headDim)
+	case KVBFloat16:
+		kv.ReserveBF16(nk, headDim)
+	default:
+		kv.Reserve(nk, headDim)
+	}
+}

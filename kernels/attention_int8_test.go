@@ -1,0 +1,260 @@
+package kernels_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/kernels/kerneltest"
+)
+
+// int8AttnBound is the float64 reference of one head's attention and, per
+// output element, the most the int8 attention may differ from it. With k'
+// the keys less their mean (which moves every score of a row alike, so
+// nothing), the quantization steps sq_i = max|q_i|/127 and sk_j =
+// max|k'_j|/127, and float32 sums within n·2⁻²³ relative:
+//
+//   - rounding q and k' moves score j of row i by at most
+//     δ_ij = scale·(sq_i/2·Σ_d|k'_jd| + sk_j/2·Σ_d|q_id| + hd·sq_i·sk_j/4)
+//     (+ hd·2⁻²² of the products' magnitude); with Δ_i = max_j δ_ij every
+//     weight moves by at most a factor e^(±2Δ_i);
+//   - each byte of P is within half a step (1/510) of p̃_j = e^(s_j − max)
+//     and at most p̃_j itself (a small p̃ rounds down to 0 at worst), so
+//     the numerator Σ p̃·v and the row sum l move by at most E_i·V_c and
+//     E_i, with E_i = Σ_j min(1/510, p̃_j·e^(2Δ_i)) and V_c = max_j |v_jc|,
+//     and the output by at most 2·E_i·V_c/(l_i − E_i);
+//   - rounding v per channel moves the weighted mean by at most V_c/254;
+//
+// so |out_ic − ref_ic| ≤ M_ic·(e^(2Δ_i) − 1) + 2·E_i·V_c/(l_i − E_i) +
+// V_c/254 + (nk + hd)·2⁻²²·V_c, with M_ic = Σ_j p_ij·|v_jc|. A fully masked
+// row must be exactly zero.
+func int8AttnBound(q, k, v []float32, ld, nq, nk, hd int, scale float32, bias []float32) (want, tol []float64) {
+	want, tol = make([]float64, nq*hd), make([]float64, nq*hd)
+	mean := make([]float64, hd)
+	for j := 0; j < nk; j++ {
+		for d := 0; d < hd; d++ {
+			mean[d] += float64(k[j*ld+d]) / float64(nk)
+		}
+	}
+	ks := make([]float64, nk)   // Σ_d |k'_jd|
+	kmax := make([]float64, nk) // max_d |k'_jd|
+	for j := 0; j < nk; j++ {
+		for d := 0; d < hd; d++ {
+			x := math.Abs(float64(k[j*ld+d]) - mean[d])
+			ks[j] += x
+			kmax[j] = math.Max(kmax[j], x)
+		}
+	}
+	vmax := make([]float64, hd)
+	for j := 0; j < nk; j++ {
+		for c := 0; c < hd; c++ {
+			vmax[c] = math.Max(vmax[c], math.Abs(float64(v[j*ld+c])))
+		}
+	}
+	s := make([]float64, nk)
+	for i := 0; i < nq; i++ {
+		var qs, qmax float64
+		for d := 0; d < hd; d++ {
+			x := math.Abs(float64(q[i*ld+d]))
+			qs += x
+			qmax = math.Max(qmax, x)
+		}
+		sq := qmax / 127
+		mx, delta := math.Inf(-1), 0.0
+		for j := 0; j < nk; j++ {
+			var dot, mag float64
+			for c := 0; c < hd; c++ {
+				x := float64(q[i*ld+c]) * float64(k[j*ld+c])
+				dot, mag = dot+x, mag+math.Abs(x)
+			}
+			s[j] = float64(scale) * dot
+			if bias != nil {
+				s[j] += float64(bias[i*nk+j])
+			}
+			mx = math.Max(mx, s[j])
+			sk := kmax[j] / 127
+			d := float64(scale) * (sq/2*ks[j] + sk/2*qs + float64(hd)*sq*sk/4 + mag*float64(hd)*0x1p-22)
+			delta = math.Max(delta, d)
+		}
+		if math.IsInf(mx, -1) {
+			continue // want and tol 0
+		}
+		var l, e float64
+		for j := range s {
+			s[j] = math.Exp(s[j] - mx)
+			l += s[j]
+			e += math.Min(1.0/510, s[j]*math.Exp(2*delta))
+		}
+		for c := 0; c < hd; c++ {
+			var acc, mag float64
+			for j := 0; j < nk; j++ {
+				p := s[j] / l
+				acc += p * float64(v[j*ld+c])
+				mag += p * math.Abs(float64(v[j*ld+c]))
+			}
+			want[i*hd+c] = acc
+			tol[i*hd+c] = mag*(math.Exp(2*delta)-1) + 2*e*vmax[c]/(l-e) + vmax[c]/254 + float64(nk+hd)*0x1p-22*vmax[c]
+		}
+	}
+	return want, tol
+}
+
+// TestAttentionInt8 checks the int8 attention (PackAttentionKVInt8 +
+// AttentionPacked) at every level: against the float64 reference within
+// int8AttnBound where the level runs it, and bit for bit against what it
+// packs instead elsewhere (PackAttentionKVBF16); ragged query and key
+// counts (not multiples of the 6-row tile, the 60-row block, the 64-key
+// tile or the 256-key block), the head dimensions the families use,
+// biases and masks, keys with a large shared offset (what the smoothing
+// is for), guard bands around the output, and query blocks of any size
+// giving the same bits.
+func TestAttentionInt8(t *testing.T) {
+	type tc struct {
+		nq, nk, hd int
+		mask       string
+		offset     float32
+	}
+	var cases []tc
+	for n, hd := range []int{32, 64, 80, 96, 17, 3} {
+		for m, nk := range []int{1, 5, 33, 255, 257, 300, 513} {
+			mask := []string{"", "bias", "inf", "allinf"}[(n+m)%4]
+			cases = append(cases, tc{[]int{1, 17, 70, 125}[(n+m)%4], nk, hd, mask, float32((n+m)%3) * 4})
+		}
+	}
+	rng := rand.New(rand.NewPCG(24, 25))
+	kerneltest.Run(t, func(t *testing.T) {
+		var kv, ref kernels.AttentionKV
+		for _, c := range cases {
+			name := fmt.Sprintf("nq%d nk%d hd%d %s offset %g", c.nq, c.nk, c.hd, c.mask, c.offset)
+			ld := c.hd + 3
+			q := kerneltest.Rand(rng, c.nq*ld, -2, 2)
+			k := kerneltest.Rand(rng, c.nk*ld, -2, 2)
+			for j := 0; j < c.nk; j++ {
+				for d := 0; d < c.hd; d++ {
+					k[j*ld+d] += c.offset * float32(d%5-2)
+				}
+			}
+			v := kerneltest.Rand(rng, c.nk*ld, -1, 1)
+			var bias []float32
+			if c.mask != "" {
+				bias = kerneltest.Rand(rng, c.nq*c.nk, -1, 1)
+				for i := 0; i < c.nq; i++ {
+					for j := 0; j < c.nk; j++ {
+						if c.mask == "inf" && (i+3*j)%4 == 0 || c.mask == "allinf" && i%3 == 1 {
+							bias[i*c.nk+j] = float32(math.Inf(-1))
+						}
+					}
+				}
+			}
+			scale := float32(1 / math.Sqrt(float64(c.hd)))
+			kernels.PackAttentionKVInt8(&kv, k, v, ld, ld, c.nk, c.hd)
+			ldd := c.hd + 2
+			var first *kerneltest.Guarded
+			for _, block := range []int{1000, 1, 7, 64} {
+				g := kerneltest.Matrix(c.nq, c.hd, ldd, block%5)
+				for lo := 0; lo < c.nq; lo += block {
+					var b []float32
+					if bias != nil {
+						b = bias[lo*c.nk:]
+					}
+					kernels.AttentionPacked(g.Data()[lo*ldd:], ldd, q[lo*ld:], ld, min(block, c.nq-lo), &kv, scale, b, c.nk)
+				}
+				g.Check(t, name+" dst")
+				if first == nil {
+					first = g
+					continue
+				}
+				for i := 0; i < c.nq; i++ {
+					for j := 0; j < c.hd; j++ {
+						if a, b := g.At(i, j), first.At(i, j); math.Float32bits(a) != math.Float32bits(b) {
+							t.Fatalf("%s: query blocks of %d: dst[%d,%d] = %v, one block gives %v", name, block, i, j, a, b)
+						}
+					}
+				}
+			}
+			if !kernels.AttentionInt8() {
+				kernels.PackAttentionKVBF16(&ref, k, v, ld, ld, c.nk, c.hd)
+				want := make([]float32, c.nq*c.hd)
+				kernels.AttentionPacked(want, c.hd, q, ld, c.nq, &ref, scale, bias, c.nk)
+				for i := 0; i < c.nq; i++ {
+					for j := 0; j < c.hd; j++ {
+						if a, b := first.At(i, j), want[i*c.hd+j]; math.Float32bits(a) != math.Float32bits(b) {
+							t.Fatalf("%s: fallback dst[%d,%d] = %v, PackAttentionKVBF16 gives %v", name, i, j, a, b)
+						}
+					}
+				}
+				continue
+			}
+			want, tol := int8AttnBound(q, k, v, ld, c.nq, c.nk, c.hd, scale, bias)
+			worst := 0.0
+			for i := 0; i < c.nq; i++ {
+				for j := 0; j < c.hd; j++ {
+					got, w, tl := float64(first.At(i, j)), want[i*c.hd+j], tol[i*c.hd+j]
+					if math.IsNaN(got) || math.Abs(got-w) > tl {
+						t.Fatalf("%s: dst[%d,%d] = %v, want %v ± %.3g", name, i, j, got, w, tl)
+					}
+					if tl > 0 {
+						worst = max(worst, math.Abs(got-w)/tl)
+					}
+				}
+			}
+			t.Logf("%s: largest error %.3f of the bound", name, worst)
+		}
+	})
+}
+
+// TestAttentionInt8NonFinite: a query row with NaN or Inf gives a NaN
+// output row and leaves the others as they are; keys or values with NaN
+// or Inf pack the head for float32 attention (bit for bit Attention's
+// result, NaN where float32 gives NaN).
+func TestAttentionInt8NonFinite(t *testing.T) {
+	const nq, nk, hd = 13, 70, 64
+	rng := rand.New(rand.NewPCG(26, 27))
+	kerneltest.Run(t, func(t *testing.T) {
+		q := kerneltest.Rand(rng, nq*hd, -2, 2)
+		k := kerneltest.Rand(rng, nk*hd, -2, 2)
+		v := kerneltest.Rand(rng, nk*hd, -1, 1)
+		scale := float32(0.125)
+		var kv kernels.AttentionKV
+		clean := make([]float32, nq*hd)
+		kernels.PackAttentionKVInt8(&kv, k, v, hd, hd, nk, hd)
+		kernels.AttentionPacked(clean, hd, q, hd, nq, &kv, scale, nil, 0)
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			q2 := append([]float32(nil), q...)
+			q2[4*hd+9] = bad
+			got := make([]float32, nq*hd)
+			kernels.PackAttentionKVInt8(&kv, k, v, hd, hd, nk, hd)
+			kernels.AttentionPacked(got, hd, q2, hd, nq, &kv, scale, nil, 0)
+			for i := 0; i < nq; i++ {
+				for c := 0; c < hd; c++ {
+					g := got[i*hd+c]
+					if i == 4 && kernels.AttentionInt8() && !math.IsNaN(float64(g)) {
+						t.Fatalf("q holds %v: dst[4,%d] = %v, want NaN", bad, c, g)
+					}
+					if i != 4 && math.Float32bits(g) != math.Float32bits(clean[i*hd+c]) {
+						t.Fatalf("q holds %v: dst[%d,%d] = %v, was %v", bad, i, c, g, clean[i*hd+c])
+					}
+				}
+			}
+			for _, which := range []string{"k", "v"} {
+				k2, v2 := append([]float32(nil), k...), append([]float32(nil), v...)
+				if which == "k" {
+					k2[30*hd+5] = bad
+				} else {
+					v2[30*hd+5] = bad
+				}
+				kernels.PackAttentionKVInt8(&kv, k2, v2, hd, hd, nk, hd)
+				kernels.AttentionPacked(got, hd, q, hd, nq, &kv, scale, nil, 0)
+				want := make([]float32, nq*hd)
+				kernels.Attention(want, hd, q, k2, v2, hd, hd, hd, nq, nk, hd, scale, nil, 0)
+				for i := range want {
+					if kernels.AttentionInt8() && math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s holds %v: dst[%d] = %v, float32 attention gives %v", which, bad, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}

@@ -9,29 +9,27 @@ import (
 
 // GridScratch is one worker's buffers for AttendGrid; they only grow.
 type GridScratch struct {
-	// LowPrecision runs long grids' attention in bfloat16 where the
-	// level has it (kernels.PackAttentionKVBF16): set it to the qkv
-	// projection's Linear.LowPrecisionAttention.
-	LowPrecision        bool
+	// KV is how long grids' attention packs keys and values
+	// (kernels.PackAttentionKVAs): set it to the qkv projection's
+	// Linear.AttentionPrecision.
+	KV                  kernels.KVPrecision
 	kv                  kernels.AttentionKV
 	bias, terms, scores []float32
 }
 
 // Reserve grows s to serve AttendGrid on grid g for spans of up to span
-// queries of width hd with bias qb (nil: none), in bfloat16 when low (the
-// LowPrecision the call will have). Which worker runs which item depends
+// queries of width hd with bias qb (nil: none), packing keys and values
+// as p (the KV the call will have). Which worker runs which item depends
 // on scheduling, so a workspace reserves every worker's scratch for every
 // call it may meet: a worker meeting one only now and then would otherwise
 // grow it in the middle of a warm pass.
-func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias, low bool) {
+func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias, p kernels.KVPrecision) {
 	n := g.N()
 	span = min(span, n)
 	tile := min(queryTile, span)
 	switch {
-	case n >= fusedFrom() && low:
-		s.kv.ReserveBF16(n, hd)
 	case n >= fusedFrom():
-		s.kv.Reserve(n, hd)
+		s.kv.ReserveAs(p, n, hd)
 	default:
 		s.scores = Grow(s.scores, max(len(s.scores), tile*n))
 	}
@@ -62,10 +60,8 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 	}
 	tile := min(queryTile, hi-lo)
 	fused := n >= fusedFrom()
-	if fused && s.LowPrecision {
-		kernels.PackAttentionKVBF16(&s.kv, k, v, ldk, ldv, n, hd)
-	} else if fused {
-		kernels.PackAttentionKV(&s.kv, k, v, ldk, ldv, n, hd)
+	if fused {
+		kernels.PackAttentionKVAs(&s.kv, s.KV, k, v, ldk, ldv, n, hd)
 	} else {
 		s.scores = Grow(s.scores, tile*n)
 	}

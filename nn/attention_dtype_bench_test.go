@@ -19,10 +19,10 @@ import (
 
 // BenchmarkAttentionDTypes measures what low-precision attention gives
 // ViT-B/16 (random weights, one thread): float32, then int8 and bf16 each
-// with their attention in bfloat16 (where the level has it: amx) and in
-// float32, the five run forward by forward in turn so that all see the
-// same load (at levels without bfloat16 attention, where both are the
-// same, only f32, int8 and bf16). It reports each variant's process-CPU milliseconds per
+// with their attention in low precision (bfloat16 at amx; int8 for int8
+// models at avx512 with VNNI) and in float32, run forward by forward in
+// turn so that all see the same load (where a format's attention stays
+// float32 either way, only its one variant). It reports each variant's process-CPU milliseconds per
 // forward (the work done, not the time waited for a core on a shared
 // machine), the speed-ups over float32 in CPU time, and the features
 // cosine to float32. Sizes default to 224 and 1024:
@@ -50,9 +50,13 @@ func BenchmarkAttentionDTypes(b *testing.B) {
 		lowAttn bool
 	}
 	vs := []variant{{"f32", nn.F32, false}, {"int8", nn.Int8, true}, {"int8-f32attn", nn.Int8, false}, {"bf16", nn.BF16, true}, {"bf16-f32attn", nn.BF16, false}}
-	if !kernels.AttentionLowPrecision() {
+	switch {
+	case !kernels.AttentionLowPrecision() && !kernels.AttentionInt8():
 		// Attention is float32 at this level whatever the format.
 		vs = []variant{vs[0], vs[1], vs[3]}
+	case !kernels.AttentionLowPrecision():
+		// int8 attention for int8 models only (avx512 with VNNI).
+		vs = vs[:4]
 	}
 	models := map[string]*vit.Model{}
 	for _, v := range vs {

@@ -46,10 +46,8 @@ func (ws *workspace) attentionItem(worker int, it item) {
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	w := &ws.work[worker]
 	fused := n >= fusedFrom()
-	if fused && e.lowPrecisionAttention(ws.block) {
-		kernels.PackAttentionKVBF16(&w.kv, k, v, 3*d, 3*d, n, hd)
-	} else if fused {
-		kernels.PackAttentionKV(&w.kv, k, v, 3*d, 3*d, n, hd)
+	if fused {
+		kernels.PackAttentionKVAs(&w.kv, e.attentionPrecision(ws.block), k, v, 3*d, 3*d, n, hd)
 	}
 	ab := e.bias(ws.block)
 	for lo := it.lo; lo < it.hi; lo += queryTile {

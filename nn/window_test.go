@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/internal/allocs"
+	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
 
@@ -237,16 +238,16 @@ func TestGridScratchReserve(t *testing.T) {
 		saved := fusedMinKeys
 		fusedMinKeys = minKeys
 		for _, qb := range []posenc.QueryBias{nil, shiftBias{}} {
-			for _, low := range []bool{false, true} { // float32, bfloat16 (where the level has it)
+			for _, low := range []kernels.KVPrecision{kernels.KVFloat32, kernels.KVBFloat16, kernels.KVInt8} { // low ones where the level has them
 				// The kernels' own scratch warms on another worker's scratch.
-				warm, s := GridScratch{LowPrecision: low}, GridScratch{LowPrecision: low}
+				warm, s := GridScratch{KV: low}, GridScratch{KV: low}
 				every(&warm, qb)
 				s.Reserve(posenc.Grid{H: 2, W: 2}, span, hd, qb, low) // a window first: Reserve only grows
 				s.Reserve(g, span, hd, qb, low)
 				// Counted from the allocation profile: MemStats would also
 				// count the runtime's own allocations meanwhile.
 				if d := allocs.PerRun(1, func() { every(&s, qb) }); d != 0 {
-					t.Errorf("fused from %d keys, bias %v, low precision %v: %v allocations in the first calls after Reserve", minKeys, qb != nil, low, d)
+					t.Errorf("fused from %d keys, bias %v, keys and values %v: %v allocations in the first calls after Reserve", minKeys, qb != nil, low, d)
 				}
 			}
 		}

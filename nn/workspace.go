@@ -205,8 +205,8 @@ func (ws *workspace) size() {
 		w.scores, w.bias = Grow(w.scores, l.scores), Grow(w.bias, l.bias)
 		// Every worker, not only those that ran a fused item so far.
 		w.kv.Reserve(l.kvKeys, ws.m.enc.HeadDim())
-		if ws.m.enc.anyLowPrecisionAttention() {
-			w.kv.ReserveBF16(l.kvKeys, ws.m.enc.HeadDim())
+		for b := range ws.m.enc.Blocks {
+			w.kv.ReserveAs(ws.m.enc.attentionPrecision(b), l.kvKeys, ws.m.enc.HeadDim())
 		}
 	}
 }

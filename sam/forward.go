@@ -99,7 +99,7 @@ func (ws *workspace) prepare(img nn.Image) error {
 			if rp := m.w.blocks[bi].relPos; rp != nil {
 				qb = rp
 			}
-			low := m.w.blocks[bi].qkv.LowPrecisionAttention()
+			low := m.w.blocks[bi].qkv.AttentionPrecision()
 			if c.IsGlobal(bi) {
 				w.attn.Reserve(g, globalSpan, c.HeadDim(), qb, low)
 			} else {
@@ -188,7 +188,7 @@ func (ws *workspace) Do(worker, i int) {
 		if b.relPos != nil {
 			qb = b.relPos
 		}
-		w.attn.LowPrecision = b.qkv.LowPrecisionAttention()
+		w.attn.KV = b.qkv.AttentionPrecision()
 		if err := nn.AttendGrid(ws.ao[col:], d, ws.qkv[col:], 3*d, ws.qkv[d+col:], 3*d, ws.qkv[2*d+col:], 3*d,
 			g, qlo, min(n, qlo+globalSpan), c.HeadDim(), attentionScale(c.HeadDim()), qb, &w.attn); err != nil {
 			w.err = err
@@ -224,7 +224,7 @@ func (ws *workspace) window(w *scratch, wi int) error {
 	if b.relPos != nil {
 		qb = b.relPos
 	}
-	w.attn.LowPrecision = b.qkv.LowPrecisionAttention()
+	w.attn.KV = b.qkv.AttentionPrecision()
 	for h := 0; h < c.Heads; h++ {
 		col := h * hd
 		if err := nn.AttendGrid(w.wout[col:], d, w.win[col:], 3*d, w.win[d+col:], 3*d, w.win[2*d+col:], 3*d,

@@ -139,6 +139,26 @@ func (b *attnKVInt8) size(nk, hd int) {
 	b.mean, b.maxAbs = grow(b.mean, hd), grow(b.maxAbs, hd)
 }
 
+// reserve grows b's buffers to hold nk keys of hd, leaving its sizes and
+// lengths as they are.
+func (b *attnKVInt8) reserve(nk, hd int) {
+	hdp, hdc, nkp := roundUp(hd, 4), roundUp(hd, 64), roundUp(nk, 64)
+	b.k = reserveCap(b.k, nkp*hdp)
+	b.off, b.ks = reserveCap(b.off, nkp), reserveCap(b.ks, nkp)
+	b.v = reserveCap(b.v, hdc*nkp)
+	b.vs, b.zero = reserveCap(b.vs, hdc), reserveCap(b.zero, hdc)
+	b.mean, b.maxAbs = reserveCap(b.mean, hd), reserveCap(b.maxAbs, hd)
+}
+
+// reserveCap returns s with room for n elements, its length and contents
+// kept.
+func reserveCap[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s
+	}
+	return append(make([]T, 0, n), s...)
+}
+
 // ReserveInt8 grows kv's buffers for PackAttentionKVInt8 of nk keys of
 // headDim, so that a later pack of at most that size allocates nothing.
 func (kv *AttentionKV) ReserveInt8(nk, headDim int) {
@@ -147,7 +167,7 @@ func (kv *AttentionKV) ReserveInt8(nk, headDim int) {
 		if nk < 0 || headDim < 0 {
 			panic(fmt.Sprintf("kernels: AttentionKV.ReserveInt8: negative size nk %d, headDim %d", nk, headDim))
 		}
-		kv.i8.size(nk, headDim)
+		kv.i8.reserve(nk, headDim)
 		kv.Reserve(nk, headDim) // a head with NaN or Inf falls back to float32
 	default:
 		kv.ReserveBF16(nk, headDim)

@@ -46,11 +46,37 @@ const attnI8Rows = 60
 // storing), nil where the level has no int8 attention.
 var attnI8Dot func(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, acc bool)
 
-// attnI8Exp is softmaxExpU8Go at the level, set with attnI8Dot.
-var attnI8Exp = softmaxExpU8Go
+// attnI8Softmax is softmaxU8BlockGo at the level, set with attnI8Dot.
+var attnI8Softmax = softmaxU8BlockGo
+
+// softmaxU8BlockGo is the online softmax of one block of rows into bytes:
+// for each row r < rows of s (n scores, lds apart; bias ldb apart, or
+// nil), mold[r] = m[r], m[r] = max(m[r], max_j rs[r]·s_j + bias_j), then
+// p's row (ldp apart) = softmaxExpU8Go's bytes with shift m[r] (0 while
+// m[r] is -Inf), and sq[r], sf[r] its two sums.
+func softmaxU8BlockGo(p []uint8, ldp int, s []float32, lds int, bias []float32, ldb int, rows, n int, rs, m, mold, sq, sf []float32) {
+	for r := 0; r < rows; r++ {
+		srow := s[r*lds : r*lds+n]
+		var brow []float32
+		if bias != nil {
+			brow = bias[r*ldb : r*ldb+n]
+		}
+		mold[r] = m[r]
+		for i, x := range srow {
+			if v := fmaBias(rs[r], x, brow, i); v > m[r] {
+				m[r] = v
+			}
+		}
+		shift := m[r]
+		if shift == negInf {
+			shift = 0
+		}
+		sq[r], sf[r] = softmaxExpU8Go(p[r*ldp:], srow, brow, rs[r], shift)
+	}
+}
 
 // softmaxExpU8Go writes dst[i] = round(255·e^(scale·src[i] + bias[i] −
-// shift)) (half to even; the exponent is at most 0, so the byte is at
+// shift)) (scale·src[i] + bias[i] as one FMA) (half to even; the exponent is at most 0, so the byte is at
 // most 255), zeros from len(src) to len(src) rounded up to 16, and
 // returns the sum of the bytes and the sum of the float32 exponentials
 // (which is NaN when a score is: the bytes cannot say so).
@@ -58,11 +84,7 @@ func softmaxExpU8Go(dst []uint8, src, bias []float32, scale, shift float32) (sum
 	dst = dst[:roundUp(len(src), 16)]
 	var iq int32
 	for i, x := range src {
-		v := scale * x
-		if len(bias) > 0 {
-			v += bias[i]
-		}
-		e := expFlush(v - shift)
+		e := expFlush(fmaBias(scale, x, bias, i) - shift)
 		q := int32(math.RoundToEven(float64(e * 255)))
 		dst[i] = uint8(q)
 		iq += q
@@ -70,6 +92,17 @@ func softmaxExpU8Go(dst []uint8, src, bias []float32, scale, shift float32) (sum
 	}
 	clear(dst[len(src):])
 	return float32(iq), sum
+}
+
+// fmaBias is scale·x + bias[i] rounded once (as the kernels' FMA), or
+// scale·x without a bias. (The float64 sum of an exact product rounds to
+// float32 as one rounding would but where it lands on a float32 midpoint:
+// never in the tests' data.)
+func fmaBias(scale, x float32, bias []float32, i int) float32 {
+	if len(bias) == 0 {
+		return scale * x
+	}
+	return float32(float64(scale)*float64(x) + float64(bias[i]))
 }
 
 // expFlush is e^x in float32 with results below 2^-126 flushed to 0 (as
@@ -106,6 +139,63 @@ func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *flo
 	}
 }
 
+// The row quantizers, set by level (specifications below).
+var (
+	attnI8SymRow    = qSymRowGo
+	attnI8ScaleRow  = qScaleRowGo
+	attnI8AbsMaxSum = absMaxSumGo
+)
+
+// qSymRowGo quantizes v = src − sub (sub nil: src) symmetrically:
+// scale = max|v|/127, dst[i] = round(v_i·127/max|v|) + add (half to even;
+// 0 + add for an all-zero row) as a byte; sum is Σ of the rounded values
+// before add, fsum Σ 0·v: 0, or NaN when some v is NaN or ±Inf (where the
+// bytes mean nothing).
+func qSymRowGo(dst []uint8, src, sub []float32, add int32) (scale float32, sum int32, fsum float32) {
+	v := func(i int) float32 {
+		if sub != nil {
+			return src[i] - sub[i]
+		}
+		return src[i]
+	}
+	var m float32
+	for i := range src {
+		x := v(i)
+		fsum += 0 * x
+		if a := abs32(x); a > m {
+			m = a
+		}
+	}
+	var inv float32
+	if m != 0 {
+		inv = 127 / m
+	}
+	for i := range src {
+		q := quantSym(v(i), inv)
+		sum += q
+		dst[i] = uint8(q + add)
+	}
+	return m / 127, sum, fsum
+}
+
+// qScaleRowGo is dst[i] = round(src[i]·inv[i]) as a signed byte (|src[i]·
+// inv[i]| ≤ 127).
+func qScaleRowGo(dst []int8, src, inv []float32) {
+	for i, x := range src {
+		dst[i] = int8(quantSym(x, inv[i]))
+	}
+}
+
+// absMaxSumGo is m[i] = max(m[i], |src[i]|), sum[i] += src[i].
+func absMaxSumGo(m, sum, src []float32) {
+	for i, x := range src {
+		sum[i] += x
+		if a := abs32(x); a > m[i] {
+			m[i] = a
+		}
+	}
+}
+
 // AttentionInt8 reports whether PackAttentionKVInt8 packs for the int8
 // attention at the active level.
 func AttentionInt8() bool { return attnI8Dot != nil }
@@ -125,6 +215,9 @@ type attnKVInt8 struct {
 	vs     []float32 // per-channel scales / 255 (hdc)
 	zero   []int32   // hdc zeros: P·V's offsets
 	mean   []float32 // the mean key (hd)
+	vsum   []float32 // the values' sum (hd)
+	krow   []uint8   // one key's bytes (hdp)
+	vrow   []int8    // one value's bytes (hd)
 	maxAbs []float32 // per-channel max |v|, then 127 over it (hd)
 }
 
@@ -137,6 +230,7 @@ func (b *attnKVInt8) size(nk, hd int) {
 	b.v = grow(b.v, b.hdc*b.nkp)
 	b.vs, b.zero = grow(b.vs, b.hdc), grow(b.zero, b.hdc)
 	b.mean, b.maxAbs = grow(b.mean, hd), grow(b.maxAbs, hd)
+	b.vsum, b.krow, b.vrow = grow(b.vsum, hd), grow(b.krow, b.hdp), grow(b.vrow, hd)
 }
 
 // reserve grows b's buffers to hold nk keys of hd, leaving its sizes and
@@ -148,6 +242,7 @@ func (b *attnKVInt8) reserve(nk, hd int) {
 	b.v = reserveCap(b.v, hdc*nkp)
 	b.vs, b.zero = reserveCap(b.vs, hdc), reserveCap(b.zero, hdc)
 	b.mean, b.maxAbs = reserveCap(b.mean, hd), reserveCap(b.maxAbs, hd)
+	b.vsum, b.krow, b.vrow = reserveCap(b.vsum, hd), reserveCap(b.krow, hdp), reserveCap(b.vrow, hd)
 }
 
 // reserveCap returns s with room for n elements, its length and contents
@@ -196,18 +291,18 @@ func PackAttentionKVInt8(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim 
 		return
 	}
 	b.size(nk, headDim)
-	// The mean key and the channels' largest |v| are NaN or ±Inf when
-	// any key or value is: one pass over each finds out.
-	mean, m := b.mean[:headDim], b.maxAbs[:headDim]
+	// The sums of the keys and of the values are NaN or ±Inf when any
+	// of them is: one pass over each finds out.
+	mean, m, vsum := b.mean[:headDim], b.maxAbs[:headDim], b.vsum[:headDim]
 	clear(mean)
 	clear(m)
+	clear(vsum)
+	absMaxSum := attnI8AbsMaxSum
 	for j := 0; j < nk; j++ {
 		Add(mean, mean, k[j*ldk:j*ldk+headDim])
-		for c, x := range v[j*ldv : j*ldv+headDim] {
-			m[c] = max(m[c], abs32(x))
-		}
+		absMaxSum(m, vsum, v[j*ldv:j*ldv+headDim])
 	}
-	if !finite(mean) || !finite(m) {
+	if !finite(mean) || !finite(vsum) {
 		PackAttentionKV(kv, k, v, ldk, ldv, nk, headDim)
 		return
 	}
@@ -240,28 +335,19 @@ func packKeysInt8(b *attnKVInt8, k []float32, ldk, nk, hd int) {
 	clear(b.k)
 	clear(b.off[nk:b.nkp])
 	clear(b.ks[nk:b.nkp])
-	panel := 16 * b.hdp
+	row := b.krow[:b.hdp]
+	clear(row[hd:])
+	words := unsafe.Slice((*uint32)(unsafe.Pointer(&row[0])), b.hdp/4)
+	packed := unsafe.Slice((*uint32)(unsafe.Pointer(&b.k[0])), len(b.k)/4)
+	panel := 4 * b.hdp // words
+	symRow := attnI8SymRow
 	for j := 0; j < nk; j++ {
-		row := k[j*ldk : j*ldk+hd]
-		var m float32
-		for d, x := range row {
-			if a := abs32(x - mean[d]); a > m {
-				m = a
-			}
+		scale, sum, _ := symRow(row[:hd], k[j*ldk:j*ldk+hd], mean, 0)
+		b.off[j], b.ks[j] = 128*sum, scale
+		p := packed[j/16*panel+j%16:]
+		for g, w := range words {
+			p[g*16] = w
 		}
-		b.off[j], b.ks[j] = 0, 0
-		if m == 0 {
-			continue
-		}
-		inv := 127 / m
-		p := b.k[j/16*panel+j%16*4:]
-		var sum int32
-		for d, x := range row {
-			q := quantSym(x-mean[d], inv)
-			p[d/4*64+d%4] = int8(q)
-			sum += q
-		}
-		b.off[j], b.ks[j] = 128*sum, m/127
 	}
 }
 
@@ -280,11 +366,14 @@ func packValuesInt8(b *attnKVInt8, v []float32, ldv, nk, hd int) {
 			inv[c] = 127 / x
 		}
 	}
+	row := b.vrow[:hd]
 	panel := 16 * b.nkp
+	scaleRow := attnI8ScaleRow
 	for j := 0; j < nk; j++ {
+		scaleRow(row, v[j*ldv:j*ldv+hd], inv)
 		o := j/4*64 + j%4
-		for c, x := range v[j*ldv : j*ldv+hd] {
-			b.v[c/16*panel+c%16*4+o] = int8(quantSym(x, inv[c]))
+		for c, q := range row {
+			b.v[c/16*panel+c%16*4+o] = q
 		}
 	}
 }
@@ -306,6 +395,9 @@ type attnI8Scratch struct {
 	s, o []float32 // scores (attnI8Rows × attnKeyBlock), output rows (attnI8Rows × hdc)
 	rs   []float32 // per row: scale·sq
 	m, l []float32 // running maxima and sums
+	mold []float32 // the maxima before this key block
+	sq   []float32 // this key block's byte sums
+	sf   []float32 // this key block's exponential sums (NaN when a score is)
 	bad  []bool    // rows whose q is not finite
 }
 
@@ -325,8 +417,9 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 	sc.qa, sc.pa = grow(sc.qa, qb*hdp), grow(sc.pa, qb*kb)
 	sc.s, sc.o = grow(sc.s, qb*kb), grow(sc.o, qb*hdc)
 	sc.rs, sc.m, sc.l = grow(sc.rs, qb), grow(sc.m, qb), grow(sc.l, qb)
+	sc.mold, sc.sq, sc.sf = grow(sc.mold, qb), grow(sc.sq, qb), grow(sc.sf, qb)
 	sc.bad = grow(sc.bad, qb)
-	dot, exp := attnI8Dot, attnI8Exp
+	dot, softmax := attnI8Dot, attnI8Softmax
 	vPanel := 16 * nkp
 	for i0 := 0; i0 < nq; i0 += qb {
 		rows := min(qb, nq-i0)
@@ -358,39 +451,27 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 					dot(hdp/4, &sc.qa[t*hdp], hdp, &b.k[(j0+c)*hdp], 16*hdp, &b.off[j0+c], &b.ks[j0+c], &sc.s[t*kb+c], 4*kb, false)
 				}
 			}
-			// 2. Online softmax into bytes.
+			// 2. Online softmax into bytes; α = e^(m_old − m) rescales
+			// what the earlier blocks left in O and l where a row's
+			// maximum grew.
+			var bb []float32
+			if bias != nil {
+				bb = bias[i0*ldb+j0:]
+			}
+			softmax(sc.pa, kb, sc.s, kb, bb, ldb, rows, kw, sc.rs, sc.m, sc.mold, sc.sq, sc.sf)
 			for r := 0; r < rows; r++ {
-				prow := sc.pa[r*kb : (r+1)*kb]
-				srow := sc.s[r*kb : r*kb+kw]
-				var brow []float32
-				if bias != nil {
-					brow = bias[(i0+r)*ldb+j0 : (i0+r)*ldb+j0+kw]
-				}
-				rs := sc.rs[r]
-				mOld := sc.m[r]
-				mNew := max(mOld, softmaxMaxImpl(srow, brow, rs))
-				if mNew == negInf {
-					if hasNaN(srow, brow, rs) {
-						sc.l[r] = float32(math.NaN())
-					}
-					clear(prow)
-					continue
-				}
-				sumq, sum := exp(prow, srow, brow, rs, mNew)
-				if sum != sum {
+				if sum := sc.sf[r]; sum != sum {
 					sc.l[r] = sum
 				}
-				if mNew != mOld {
+				if mNew, mOld := sc.m[r], sc.mold[r]; mNew != mOld {
 					al := float32(math.Exp(float64(mOld - mNew)))
 					sc.l[r] *= al
 					if al != 0 {
 						o := sc.o[r*hdc : r*hdc+hd]
 						scaleImpl(o, o, al)
 					}
-					sc.m[r] = mNew
 				}
-				sc.l[r] += sumq / 255
-				clear(prow[roundUp(kw, 16):])
+				sc.l[r] += sc.sq[r] / 255
 			}
 			// 3. O += P·V over the block's keys.
 			kg := roundUp(kw, 4) / 4
@@ -421,27 +502,9 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 // quantQueryRow writes q's bytes (symmetric, + 128) into d (hdp bytes,
 // padding 128) and returns its scale; ok is false when q is not finite.
 func quantQueryRow(d []uint8, q []float32) (scale float32, ok bool) {
-	var m, sum float32
-	for _, x := range q {
-		sum += x // NaN when some x is NaN or ±Inf
-		if a := abs32(x); a > m {
-			m = a
-		}
-	}
-	if sum-sum != 0 {
-		return 0, false
-	}
+	scale, _, fsum := attnI8SymRow(d[:len(q)], q, nil, 128)
 	fillBytes(d[len(q):], 128)
-	if m == 0 {
-		fillBytes(d[:len(q)], 128)
-		return 0, true
-	}
-	inv := 127 / m
-	d = d[:len(q)]
-	for i, x := range q {
-		d[i] = uint8(quantSym(x, inv) + 128)
-	}
-	return m / 127, true
+	return scale, fsum-fsum == 0
 }
 
 func fillBytes(d []uint8, x uint8) {

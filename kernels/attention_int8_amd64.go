@@ -4,9 +4,11 @@ package kernels
 
 func init() {
 	register("attention-int8", func(l Level) {
-		attnI8Dot, attnI8Exp = nil, softmaxExpU8Go
+		attnI8Dot, attnI8Softmax = nil, softmaxU8BlockGo
+		attnI8SymRow, attnI8ScaleRow, attnI8AbsMaxSum = qSymRowGo, qScaleRowGo, absMaxSumGo
 		if l == AVX512 && HasVNNI() {
-			attnI8Dot, attnI8Exp = qdotVNNIF32, softmaxExpU8
+			attnI8Dot, attnI8Softmax = qdotVNNIF32, softmaxU8Block
+			attnI8SymRow, attnI8ScaleRow, attnI8AbsMaxSum = qSymRow, qScaleRow, absMaxSum
 		}
 	}, AVX512, AMX)
 }
@@ -20,16 +22,74 @@ func init() {
 //go:noescape
 func qdotVNNIF32(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, add bool)
 
-// softmaxExpU8 is softmaxExpU8Go on softmaxExpU8AVX512.
-func softmaxExpU8(dst []uint8, src, bias []float32, scale, shift float32) (sumq, sum float32) {
-	if len(dst) < roundUp(len(src), 16) || len(bias) > 0 && len(bias) < len(src) {
-		panic("kernels: softmaxExpU8: short dst or bias")
+// softmaxU8Block is softmaxU8BlockGo on softmaxU8BlockAVX512.
+func softmaxU8Block(p []uint8, ldp int, s []float32, lds int, bias []float32, ldb int, rows, n int, rs, m, mold, sq, sf []float32) {
+	if rows == 0 {
+		return
 	}
-	return softmaxExpU8AVX512(dst, src, bias, scale, shift)
+	_, _, _, _, _ = rs[rows-1], m[rows-1], mold[rows-1], sq[rows-1], sf[rows-1]
+	_ = p[(rows-1)*ldp+roundUp(n, 16)-1]
+	_ = s[(rows-1)*lds+n-1]
+	var bp *float32
+	if bias != nil {
+		_ = bias[(rows-1)*ldb+n-1]
+		bp = &bias[0]
+	} else {
+		ldb = 0
+	}
+	softmaxU8BlockAVX512(&p[0], ldp, &s[0], 4*lds, bp, 4*ldb, rows, n, &rs[0], &m[0], &mold[0], &sq[0], &sf[0])
 }
 
-// softmaxExpU8AVX512 is softmaxExpU8Go for len(src) < 65536 (the byte
-// sum stays exact in float32).
+// softmaxU8BlockAVX512 is softmaxU8BlockGo (n ≥ 1, lds and ldb in bytes,
+// ldb 0 without a bias).
 //
 //go:noescape
-func softmaxExpU8AVX512(dst []uint8, src, bias []float32, scale, shift float32) (sumq, sum float32)
+func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, sq, sf *float32)
+
+func qSymRow(dst []uint8, src, sub []float32, add int32) (scale float32, sum int32, fsum float32) {
+	n := len(src)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	_ = dst[n-1]
+	var sp *float32
+	if sub != nil {
+		_ = sub[n-1]
+		sp = &sub[0]
+	}
+	return qSymRowAVX512(&dst[0], &src[0], sp, n, int(add))
+}
+
+func qScaleRow(dst []int8, src, inv []float32) {
+	n := len(src)
+	if n == 0 {
+		return
+	}
+	_, _ = dst[n-1], inv[n-1]
+	qScaleRowAVX512(&dst[0], &src[0], &inv[0], n)
+}
+
+func absMaxSum(m, sum, src []float32) {
+	n := len(src)
+	if n == 0 {
+		return
+	}
+	_, _ = m[n-1], sum[n-1]
+	absMaxSumAVX512(&m[0], &sum[0], &src[0], n)
+}
+
+// qSymRowAVX512 is qSymRowGo (sub nil: none).
+//
+//go:noescape
+func qSymRowAVX512(dst *uint8, src *float32, sub *float32, n int, add int) (scale float32, sum int32, fsum float32)
+
+// qScaleRowAVX512 is qScaleRowGo.
+//
+//go:noescape
+func qScaleRowAVX512(dst *int8, src, inv *float32, n int)
+
+// absMaxSumAVX512 is absMaxSumGo (the maximum's NaN handling aside: a NaN
+// shows in the sum).
+//
+//go:noescape
+func absMaxSumAVX512(m, sum, src *float32, n int)

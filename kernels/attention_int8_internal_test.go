@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -47,65 +48,168 @@ func TestQdotF32(t *testing.T) {
 	}
 }
 
-// TestSoftmaxExpU8 checks the level's attnI8Exp against softmaxExpU8Go at
-// every length 0…70, with and without a bias: each byte equal or, where
+// TestSoftmaxU8Block checks the level's attnI8Softmax against
+// softmaxU8BlockGo over blocks of 1–7 rows of every length 1…70, with and
+// without a bias (some of it -Inf, and rows all -Inf), running maxima
+// from -Inf or above the row's: the maxima equal; each byte equal or, where
 // 255·e lies within the float32 exp's error of a rounding midpoint, one
 // apart; the byte sum equal to the bytes'; the float32 sum within 2⁻²⁰
 // relative; zeros from the length to the next multiple of 16; nothing
-// written past that.
-func TestSoftmaxExpU8(t *testing.T) {
+// written past that in any row (guard values).
+func TestSoftmaxU8Block(t *testing.T) {
 	atInt8Level(t)
 	rng := rand.New(rand.NewPCG(7, 8))
-	for n := 0; n <= 70; n++ {
-		src := make([]float32, n)
-		bias := make([]float32, n)
+	for n := 1; n <= 70; n++ {
+		rows := 1 + n%7
+		lds, ldb, ldp := n+3, n+5, roundUp(n, 16)+16
+		src := make([]float32, rows*lds)
+		bias := make([]float32, rows*ldb)
 		for i := range src {
-			src[i], bias[i] = float32(rng.Float64()*8-4), float32(rng.Float64()*2-1)
+			src[i] = float32(rng.Float64()*8 - 4)
+		}
+		for i := range bias {
+			bias[i] = float32(rng.Float64()*2 - 1)
+			if i%5 == 1 || i/ldb == 2 {
+				bias[i] = float32(math.Inf(-1))
+			}
 		}
 		if n > 3 {
 			src[1] = -200 // flushed to 0
 		}
-		for _, b := range [][]float32{nil, bias} {
-			const scale = 0.7
-			shift := float32(math.Inf(-1))
-			for i, x := range src {
-				v := scale * x
-				if b != nil {
-					v += b[i]
-				}
-				shift = max(shift, v)
+		rs := make([]float32, rows)
+		m0 := make([]float32, rows)
+		for r := range rs {
+			rs[r] = float32(0.5 + rng.Float64())
+			m0[r] = float32(math.Inf(-1))
+			if r%2 == 1 {
+				m0[r] = 6 // above every score: the bytes shrink
 			}
-			n16 := roundUp(n, 16)
-			got, want := make([]uint8, n16+16), make([]uint8, n16+16)
+		}
+		for _, b := range [][]float32{nil, bias} {
+			got, want := make([]uint8, rows*ldp), make([]uint8, rows*ldp)
 			for i := range got {
 				got[i], want[i] = 0x77, 0x77
 			}
-			gq, gs := attnI8Exp(got[:n16], src, b, scale, shift)
-			wq, ws := softmaxExpU8Go(want[:n16], src, b, scale, shift)
-			var sum int
-			for i := range got {
-				d := int(got[i]) - int(want[i])
-				if i < n && (d < -1 || d > 1) || i >= n && d != 0 {
-					t.Fatalf("n %d bias %v: dst[%d] = %d, want %d", n, b != nil, i, got[i], want[i])
+			f := func() []float32 { return make([]float32, rows) }
+			gm, wm := append([]float32(nil), m0...), append([]float32(nil), m0...)
+			gmo, gq, gs, wmo, wq, ws := f(), f(), f(), f(), f(), f()
+			attnI8Softmax(got, ldp, src, lds, b, ldb, rows, n, rs, gm, gmo, gq, gs)
+			softmaxU8BlockGo(want, ldp, src, lds, b, ldb, rows, n, rs, wm, wmo, wq, ws)
+			for r := 0; r < rows; r++ {
+				name := fmt.Sprintf("n %d bias %v row %d", n, b != nil, r)
+				if math.Float32bits(gm[r]) != math.Float32bits(wm[r]) || gmo[r] != m0[r] || wmo[r] != m0[r] {
+					t.Fatalf("%s: maxima %v (before %v), want %v (before %v)", name, gm[r], gmo[r], wm[r], m0[r])
 				}
-				if d != 0 {
-					v := scale * src[i]
-					if b != nil {
-						v += b[i]
+				shift := wm[r]
+				if math.IsInf(float64(shift), -1) {
+					shift = 0
+				}
+				var sum int
+				for i := r * ldp; i < (r+1)*ldp; i++ {
+					c := i - r*ldp
+					d := int(got[i]) - int(want[i])
+					if c < n && (d < -1 || d > 1) || c >= n && d != 0 {
+						t.Fatalf("%s: p[%d] = %d, want %d", name, c, got[i], want[i])
 					}
-					if x := 255 * math.Exp(float64(v-shift)); math.Abs(x-math.Floor(x)-0.5) > 1e-4 {
-						t.Fatalf("n %d: dst[%d] = %d, want %d (255·e = %v is no midpoint)", n, i, got[i], want[i], x)
+					if d != 0 {
+						v := rs[r] * src[r*lds+c]
+						if b != nil {
+							v += b[r*ldb+c]
+						}
+						if x := 255 * math.Exp(float64(v-shift)); math.Abs(x-math.Floor(x)-0.5) > 1e-4 {
+							t.Fatalf("%s: p[%d] = %d, want %d (255·e = %v is no midpoint)", name, c, got[i], want[i], x)
+						}
+					}
+					if c < n {
+						sum += int(got[i])
 					}
 				}
-				if i < n {
-					sum += int(got[i])
+				if gq[r] != float32(sum) || math.Abs(float64(gq[r]-wq[r])) > float64(n) {
+					t.Fatalf("%s: byte sum %v, bytes add to %d (specification %v)", name, gq[r], sum, wq[r])
+				}
+				if math.Abs(float64(gs[r]-ws[r])) > float64(ws[r])*0x1p-20 {
+					t.Fatalf("%s: sum %v, want %v", name, gs[r], ws[r])
 				}
 			}
-			if gq != float32(sum) || math.Abs(float64(gq-wq)) > float64(n) {
-				t.Fatalf("n %d: byte sum %v, bytes add to %d (specification %v)", n, gq, sum, wq)
+		}
+	}
+}
+
+// TestInt8RowQuantizers checks the level's attnI8SymRow, attnI8ScaleRow
+// and attnI8AbsMaxSum against their Go specifications bit for bit at every
+// length 0…70 (whole vectors and the masked tail), with and without sub
+// and add, all-zero rows, and nothing written past the row (guards); and
+// that fsum is 0 for finite rows (even ones whose sum would overflow) and
+// NaN for rows with NaN or ±Inf.
+func TestInt8RowQuantizers(t *testing.T) {
+	atInt8Level(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 70; n++ {
+		src, sub, inv := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range src {
+			src[i], sub[i] = float32(rng.Float64()*6-3), float32(rng.Float64()-0.5)
+			inv[i] = float32(rng.Float64() * 30)
+			src[i] = max(-127/inv[i], min(127/inv[i], src[i]))
+		}
+		zero := make([]float32, n)
+		huge := make([]float32, n)
+		for i := range huge {
+			huge[i] = 3e38
+		}
+		for ci, row := range [][]float32{src, zero, huge} {
+			for _, sb := range [][]float32{nil, sub} {
+				if ci == 2 && sb != nil {
+					continue
+				}
+				for _, add := range []int32{0, 128} {
+					got, want := make([]uint8, n+8), make([]uint8, n+8)
+					for i := range got {
+						got[i], want[i] = 0x55, 0x55
+					}
+					gs, gq, gf := attnI8SymRow(got[:n], row, sb, add)
+					ws, wq, wf := qSymRowGo(want[:n], row, sb, add)
+					if gs != ws || gq != wq || gf != 0 || wf != 0 {
+						t.Fatalf("n %d case %d sub %v add %d: scale %v sum %d fsum %v, want %v %d %v", n, ci, sb != nil, add, gs, gq, gf, ws, wq, wf)
+					}
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("n %d case %d sub %v add %d: dst[%d] = %d, want %d", n, ci, sb != nil, add, i, got[i], want[i])
+						}
+					}
+				}
 			}
-			if math.Abs(float64(gs-ws)) > float64(ws)*0x1p-20 {
-				t.Fatalf("n %d: sum %v, want %v", n, gs, ws)
+		}
+		if n > 0 {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				row := append([]float32(nil), src...)
+				row[n/2] = bad
+				d := make([]uint8, n)
+				if _, _, f := attnI8SymRow(d, row, nil, 128); f == f {
+					t.Fatalf("n %d: a row holding %v gives fsum %v, want NaN", n, bad, f)
+				}
+			}
+		}
+		got, want := make([]int8, n+8), make([]int8, n+8)
+		for i := range got {
+			got[i], want[i] = 0x55, 0x55
+		}
+		attnI8ScaleRow(got[:n], src, inv)
+		qScaleRowGo(want[:n], src, inv)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("n %d: scaled dst[%d] = %d, want %d", n, i, got[i], want[i])
+			}
+		}
+		gm, gs := make([]float32, n+1), make([]float32, n+1)
+		for i := range gm {
+			gm[i], gs[i] = float32(i%3), float32(i%5)
+		}
+		wm, ws := append([]float32(nil), gm...), append([]float32(nil), gs...)
+		attnI8AbsMaxSum(gm[:n], gs[:n], sub)
+		absMaxSumGo(wm[:n], ws[:n], sub)
+		for i := range gm {
+			if gm[i] != wm[i] || gs[i] != ws[i] {
+				t.Fatalf("n %d: absMaxSum [%d] = %v, %v; want %v, %v", n, i, gm[i], gs[i], wm[i], ws[i])
 			}
 		}
 	}

@@ -68,6 +68,9 @@ func (kv *AttentionKV) fit(hw *fieldSizes) bool {
 	rose = fitField(&kv.i8.zero, &hw[10]) || rose
 	rose = fitField(&kv.i8.mean, &hw[11]) || rose
 	rose = fitField(&kv.i8.maxAbs, &hw[12]) || rose
+	rose = fitField(&kv.i8.vsum, &hw[13]) || rose
+	rose = fitField(&kv.i8.krow, &hw[14]) || rose
+	rose = fitField(&kv.i8.vrow, &hw[15]) || rose
 	return rose
 }
 

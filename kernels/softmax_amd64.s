@@ -640,57 +640,108 @@ TEXT ·softmaxExpBF16AVX512(SB), NOSPLIT, $0-84
 	VZEROUPPER
 	RET
 
-// func softmaxExpU8AVX512(dst []uint8, src, bias []float32, scale, shift float32) (sumq, sum float32)
-TEXT ·softmaxExpU8AVX512(SB), NOSPLIT, $0-88
-	EXPFLUSHCONST_AVX512
-	VBROADCASTSS scale+72(FP), Z29
-	VBROADCASTSS shift+76(FP), Z30
-	VBROADCASTSS expc<>+672(SB), Z31
-	BIAS(bias_base+48(FP), bias_len+56(FP), 64)
-	MOVQ dst_base+0(FP), DI
-	MOVQ src_base+24(FP), SI
-	MOVQ src_len+32(FP), CX
-	VPXORD Z5, Z5, Z5   // the bytes' sum, per lane (int32)
-	VXORPS Z12, Z12, Z12 // the exponentials' sum
-u8loop:
-	CMPQ CX, $16
-	JB u8tail
-	VMOVUPS (SI), Z0
-	VFMADD213PS (BX), Z29, Z0
-	VSUBPS Z30, Z0, Z0
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
-	VADDPS Z0, Z12, Z12
-	VMULPS Z31, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z0, Z5, Z5
-	VPMOVUSDB Z0, X0
-	VMOVDQU X0, (DI)
-	ADDQ $64, SI
-	ADDQ $16, DI
-	ADDQ R9, BX
-	SUBQ $16, CX
-	JMP u8loop
-u8tail:
-	TESTQ CX, CX
-	JZ u8done
-	TAILMASK_AVX512
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (BX), K1, Z1
-	VFMADD213PS Z1, Z29, Z0
-	VSUBPS Z30, Z0, Z0
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
-	VMOVAPS.Z Z0, K1, Z0
-	VADDPS Z0, Z12, Z12
-	VMULPS Z31, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z0, Z5, Z5
-	VPMOVUSDB Z0, X0
-	VMOVDQU X0, (DI)
-u8done:
-	VCVTDQ2PS Z5, Z5
-	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6)
-	VMOVSS X5, sumq+80(FP)
+// EXPSUM_U8_AVX512: dst (DI) = round(255·e^(Z29·src + bias − Z30)) as
+// bytes for CX floats at SI (bias at BX, R9 bytes per vector), whole
+// vectors of 16 (the tail's lanes 0); X5 = the bytes' sum (exact as a
+// float32 below 2²⁴), X12 = the exponentials' sum. Needs
+// EXPFLUSHCONST_AVX512 and 255 in Z15.
+#define EXPSUM_U8_AVX512 \
+	VPXORD Z5, Z5, Z5; \
+	VXORPS Z12, Z12, Z12; \
+u8loop: \
+	CMPQ CX, $16; \
+	JB u8tail; \
+	VMOVUPS (SI), Z0; \
+	VFMADD213PS (BX), Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	VADDPS Z0, Z12, Z12; \
+	VMULPS Z15, Z0, Z0; \
+	VCVTPS2DQ Z0, Z0; \
+	VPADDD Z0, Z5, Z5; \
+	VPMOVUSDB Z0, X0; \
+	VMOVDQU X0, (DI); \
+	ADDQ $64, SI; \
+	ADDQ $16, DI; \
+	ADDQ R9, BX; \
+	SUBQ $16, CX; \
+	JMP u8loop; \
+u8tail: \
+	TESTQ CX, CX; \
+	JZ u8done; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (BX), K1, Z1; \
+	VFMADD213PS Z1, Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	VMOVAPS.Z Z0, K1, Z0; \
+	VADDPS Z0, Z12, Z12; \
+	VMULPS Z15, Z0, Z0; \
+	VCVTPS2DQ Z0, Z0; \
+	VPADDD Z0, Z5, Z5; \
+	VPMOVUSDB Z0, X0; \
+	VMOVDQU X0, (DI); \
+u8done: \
+	VCVTDQ2PS Z5, Z5; \
+	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6); \
 	HREDUCE_AVX512(VADDPS, Z12, Y12, X12, Y6, X6)
-	VMOVSS X12, sum+84(FP)
+
+// func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, sq, sf *float32)
+TEXT ·softmaxU8BlockAVX512(SB), NOSPLIT, $0-104
+	EXPFLUSHCONST_AVX512
+	VBROADCASTSS expc<>+672(SB), Z15
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
+	MOVQ p+0(FP), R11
+	MOVQ s+16(FP), R12
+	MOVQ bias+32(FP), R13
+	MOVQ $64, R14
+	TESTQ R13, R13
+	JNZ u8bias
+	LEAQ expc<>+EXPC_ZERO(SB), R13
+	XORQ R14, R14
+u8bias:
+	XORQ DX, DX
+u8row:
+	CMPQ DX, rows+48(FP)
+	JGE u8end
+	// The row's maximum of rs·s + bias, and the running maximum.
+	MOVQ rs+64(FP), R8
+	VBROADCASTSS (R8)(DX*4), Z29
+	MOVQ R12, SI
+	MOVQ R13, BX
+	MOVQ R14, R9
+	MOVQ n+56(FP), CX
+	MAX_AVX512
+	MOVQ m+72(FP), R8
+	VMOVSS (R8)(DX*4), X6
+	MOVQ mold+80(FP), R10
+	VMOVSS X6, (R10)(DX*4)
+	VMAXSS X6, X4, X4
+	VMOVSS X4, (R8)(DX*4)
+	// Shift by it, or by 0 while it is -Inf (every term is then -Inf
+	// or NaN, and so is its exponential: 0, or a NaN sum).
+	VMOVD X4, AX
+	CMPL AX, $0xff800000
+	JNE u8shift
+	VXORPS X4, X4, X4
+u8shift:
+	VBROADCASTSS X4, Z30
+	MOVQ R11, DI
+	MOVQ R12, SI
+	MOVQ R13, BX
+	MOVQ R14, R9
+	MOVQ n+56(FP), CX
+	EXPSUM_U8_AVX512
+	MOVQ sq+88(FP), R8
+	VMOVSS X5, (R8)(DX*4)
+	MOVQ sf+96(FP), R8
+	VMOVSS X12, (R8)(DX*4)
+	ADDQ ldp+8(FP), R11
+	ADDQ lds+24(FP), R12
+	ADDQ ldb+40(FP), R13
+	INCQ DX
+	JMP u8row
+u8end:
 	VZEROUPPER
 	RET

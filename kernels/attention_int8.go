@@ -24,15 +24,16 @@ import (
 //     one symmetric scale per key: sk = max_d |k_d| / 127, k8 = round(k/sk).
 //   - Q: one symmetric scale per query row, sq = max_d |q_d| / 127, stored
 //     as the unsigned byte q8 + 128; the 128·Σ_d k8_d that this adds to a
-//     score is subtracted per key (kOff).
+//     score is subtracted per key (off).
 //   - V: one symmetric scale per channel over the keys, sv_c.
 //   - P = e^(scale·S + bias − m), m the running row maximum (online softmax
 //     over key blocks, as attentionBlocks), is stored as round(255·P) in
 //     a byte; the row sum l is the sum of those bytes / 255, so the
 //     weights that multiply V still add up to 1 (a probability below
-//     1/510 of the row's maximum is dropped, not spread over the others).
+//     1/510 of the row's running maximum is dropped, not spread over the
+//     others).
 //
-// Scores are float32((Σ q8·k8) − kOff_j)·sk_j, then scaled by scale·sq_i
+// Scores are float32((Σ q8·k8) − off_j)·sk_j, then scaled by scale·sq_i
 // in the softmax; P·V sums are float32(Σ p8·v8)·(sv_c/255) added into the
 // output rows. Integer sums are exact, every float step has a fixed order,
 // so results depend on the inputs alone (not on query blocks or threads).
@@ -42,8 +43,8 @@ import (
 // kernel; attnKeyBlock keys per block, as the float32 kernels.
 const attnI8Rows = 60
 
-// attnI8Dot is qdotVNNIF32 (one 6×64 tile; acc adds into s instead of
-// storing), nil where the level has no int8 attention.
+// attnI8Dot is qdotVNNIF32 (one 6×64 tile; the last argument adds into s
+// instead of storing), nil where the level has no int8 attention.
 var attnI8Dot func(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, acc bool)
 
 // attnI8Softmax is softmaxU8BlockGo at the level, set with attnI8Dot.
@@ -76,10 +77,11 @@ func softmaxU8BlockGo(p []uint8, ldp int, s []float32, lds int, bias []float32, 
 }
 
 // softmaxExpU8Go writes dst[i] = round(255·e^(scale·src[i] + bias[i] −
-// shift)) (scale·src[i] + bias[i] as one FMA) (half to even; the exponent is at most 0, so the byte is at
-// most 255), zeros from len(src) to len(src) rounded up to 16, and
-// returns the sum of the bytes and the sum of the float32 exponentials
-// (which is NaN when a score is: the bytes cannot say so).
+// shift)), half to even, with scale·src[i] + bias[i] as one FMA (shift is
+// the row's maximum, so the byte is at most 255); zeros from len(src) to
+// len(src) rounded up to 16; and returns the sum of the bytes and the sum
+// of the float32 exponentials (which is NaN when a score is: the bytes
+// cannot say so).
 func softmaxExpU8Go(dst []uint8, src, bias []float32, scale, shift float32) (sumq, sum float32) {
 	dst = dst[:roundUp(len(src), 16)]
 	var iq int32

@@ -105,8 +105,10 @@ var bWiden = widenPairsGo
 
 func widenPairsGo(dst []float32, src []uint16) {
 	for g := 0; g < len(dst)/(2*qPanel); g++ {
-		s := src[g*2*qPanel : (g+1)*2*qPanel]
-		d := dst[g*2*qPanel : (g+1)*2*qPanel]
+		// Array pointers: no bounds checks in the inner loop (it is the
+		// generic level's whole cost of bfloat16 weights).
+		s := (*[2 * qPanel]uint16)(src[g*2*qPanel:])
+		d := (*[2 * qPanel]float32)(dst[g*2*qPanel:])
 		for c := 0; c < qPanel; c++ {
 			d[c] = FromBF16(s[2*c])
 			d[qPanel+c] = FromBF16(s[2*c+1])

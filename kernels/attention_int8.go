@@ -26,15 +26,19 @@ import (
 //     as the unsigned byte q8 + 128; the 128·Σ_d k8_d that this adds to a
 //     score is subtracted per key (off).
 //   - V: one symmetric scale per channel over the keys, sv_c.
-//   - P = e^(scale·S + bias − m), m the running row maximum (online softmax
-//     over key blocks, as attentionBlocks), is stored as round(255·P) in
-//     a byte; the row sum l is the sum of those bytes / 255, so the
-//     weights that multiply V still add up to 1 (a probability below
-//     1/510 of the row's running maximum is dropped, not spread over the
-//     others).
+//   - P of each block of 256 keys is stored relative to that block's row
+//     maximum b: round(255·e^(scale·S + bias − b)) in a byte, and the
+//     block's share of the row enters the online softmax (as
+//     attentionBlocks', over key blocks, m the running row maximum) with
+//     the factor g = e^(b − m)/255: the row sum l adds g·Σ bytes, so the
+//     weights that multiply V still add up to 1. Relative to the block's
+//     own maximum, a block far below the row's peak keeps 8 bits: rows
+//     with an attention sink (most of the weight on one token, the rest
+//     spread thinly over thousands) keep their tail. A probability below
+//     1/510 of its block's maximum is dropped, not spread over the others.
 //
 // Scores are float32((Σ q8·k8) − off_j)·sk_j, then scaled by scale·sq_i
-// in the softmax; P·V sums are float32(Σ p8·v8)·(sv_c/255) added into the
+// in the softmax; P·V sums are float32(Σ p8·v8)·sv_c·g added into the
 // output rows. Integer sums are exact, every float step has a fixed order,
 // so results depend on the inputs alone (not on query blocks or threads).
 // TestAttentionInt8 states the error against float32 attention.
@@ -43,32 +47,36 @@ import (
 // kernel; attnKeyBlock keys per block, as the float32 kernels.
 const attnI8Rows = 60
 
-// attnI8Dot is qdotVNNIF32 (one 6×64 tile; the last argument adds into s
-// instead of storing), nil where the level has no int8 attention.
-var attnI8Dot func(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, acc bool)
+// attnI8Dot is qdotVNNIF32 (one 6×64 tile, stored, or added times row
+// factors), nil where the level has no int8 attention.
+var attnI8Dot func(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32)
 
 // attnI8Softmax is softmaxU8BlockGo at the level, set with attnI8Dot.
 var attnI8Softmax = softmaxU8BlockGo
 
 // softmaxU8BlockGo is the online softmax of one block of rows into bytes:
 // for each row r < rows of s (n scores, lds apart; bias ldb apart, or
-// nil), mold[r] = m[r], m[r] = max(m[r], max_j rs[r]·s_j + bias_j), then
-// p's row (ldp apart) = softmaxExpU8Go's bytes with shift m[r] (0 while
-// m[r] is -Inf), and sq[r], sf[r] its two sums.
-func softmaxU8BlockGo(p []uint8, ldp int, s []float32, lds int, bias []float32, ldb int, rows, n int, rs, m, mold, sq, sf []float32) {
+// nil), bm[r] = max_j rs[r]·s_j + bias_j (the block's row maximum),
+// mold[r] = m[r], m[r] = max(m[r], bm[r]); p's row (ldp apart) gets
+// softmaxExpU8Go's bytes with shift bm[r] (0 while that is -Inf), so each
+// block's bytes use all 8 bits whatever the running maximum, and sq[r],
+// sf[r] their two sums.
+func softmaxU8BlockGo(p []uint8, ldp int, s []float32, lds int, bias []float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf []float32) {
 	for r := 0; r < rows; r++ {
 		srow := s[r*lds : r*lds+n]
 		var brow []float32
 		if bias != nil {
 			brow = bias[r*ldb : r*ldb+n]
 		}
-		mold[r] = m[r]
+		b := negInf
 		for i, x := range srow {
-			if v := fmaBias(rs[r], x, brow, i); v > m[r] {
-				m[r] = v
+			if v := fmaBias(rs[r], x, brow, i); v > b {
+				b = v
 			}
 		}
-		shift := m[r]
+		bm[r], mold[r] = b, m[r]
+		m[r] = max(m[r], b)
+		shift := b
 		if shift == negInf {
 			shift = 0
 		}
@@ -117,7 +125,7 @@ func expFlush(x float32) float32 {
 }
 
 // qdotF32Go is attnI8Dot's specification.
-func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, acc bool) {
+func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32) {
 	const mr, nr = 6, 64
 	as := unsafe.Slice(a, (mr-1)*lda+4*kg)
 	bs := unsafe.Slice(b, 3*ldb+4*kg*qPanel)
@@ -132,9 +140,10 @@ func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *flo
 					t += int32(as[r*lda+4*g+i]) * int32(bs[p+g*4*qPanel+i])
 				}
 			}
-			x := float32(t-os[c]) * ss[c]
-			if acc {
-				x += out[r*lds/4+c]
+			// Each product rounded on its own, as the kernel's (no FMA).
+			x := float32(float32(t-os[c]) * ss[c])
+			if rs != nil {
+				x = float32(x*unsafe.Slice(rs, mr)[r]) + out[r*lds/4+c]
 			}
 			out[r*lds/4+c] = x
 		}
@@ -214,7 +223,7 @@ type attnKVInt8 struct {
 	off    []int32   // 128·Σ_d k8 per key (nkp)
 	ks     []float32 // per-key scales (nkp; 0 for padding)
 	v      []int8    // V: panels of 16 channels × nkp keys (hdc/16 panels)
-	vs     []float32 // per-channel scales / 255 (hdc)
+	vs     []float32 // per-channel scales (hdc)
 	zero   []int32   // hdc zeros: P·V's offsets
 	mean   []float32 // the mean key (hd)
 	vsum   []float32 // the values' sum (hd)
@@ -364,7 +373,7 @@ func packValuesInt8(b *attnKVInt8, v []float32, ldv, nk, hd int) {
 	for c, x := range inv {
 		inv[c] = 0
 		if x > 0 {
-			b.vs[c] = x / 127 / 255
+			b.vs[c] = x / 127
 			inv[c] = 127 / x
 		}
 	}
@@ -398,6 +407,7 @@ type attnI8Scratch struct {
 	rs   []float32 // per row: scale·sq
 	m, l []float32 // running maxima and sums
 	mold []float32 // the maxima before this key block
+	bm   []float32 // this key block's row maxima, then the rows' factors g
 	sq   []float32 // this key block's byte sums
 	sf   []float32 // this key block's exponential sums (NaN when a score is)
 	bad  []bool    // rows whose q is not finite
@@ -420,6 +430,7 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 	sc.s, sc.o = grow(sc.s, qb*kb), grow(sc.o, qb*hdc)
 	sc.rs, sc.m, sc.l = grow(sc.rs, qb), grow(sc.m, qb), grow(sc.l, qb)
 	sc.mold, sc.sq, sc.sf = grow(sc.mold, qb), grow(sc.sq, qb), grow(sc.sf, qb)
+	sc.bm = grow(sc.bm, roundUp(qb, 6))
 	sc.bad = grow(sc.bad, qb)
 	dot, softmax := attnI8Dot, attnI8Softmax
 	vPanel := 16 * nkp
@@ -450,18 +461,28 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 			// goes into the softmax's scale).
 			for t := 0; t < rp; t += 6 {
 				for c := 0; c < kc; c += 64 {
-					dot(hdp/4, &sc.qa[t*hdp], hdp, &b.k[(j0+c)*hdp], 16*hdp, &b.off[j0+c], &b.ks[j0+c], &sc.s[t*kb+c], 4*kb, false)
+					dot(hdp/4, &sc.qa[t*hdp], hdp, &b.k[(j0+c)*hdp], 16*hdp, &b.off[j0+c], &b.ks[j0+c], &sc.s[t*kb+c], 4*kb, nil)
 				}
 			}
-			// 2. Online softmax into bytes; α = e^(m_old − m) rescales
-			// what the earlier blocks left in O and l where a row's
-			// maximum grew.
+			// 2. Online softmax into bytes, each row's relative to its
+			// maximum in this block; α = e^(m_old − m) rescales what the
+			// earlier blocks left in O and l where a row's maximum grew,
+			// g = e^(b − m)/255 weighs this block's bytes.
 			var bb []float32
 			if bias != nil {
 				bb = bias[i0*ldb+j0:]
 			}
-			softmax(sc.pa, kb, sc.s, kb, bb, ldb, rows, kw, sc.rs, sc.m, sc.mold, sc.sq, sc.sf)
+			softmax(sc.pa, kb, sc.s, kb, bb, ldb, rows, kw, sc.rs, sc.m, sc.mold, sc.bm, sc.sq, sc.sf)
+			g := sc.bm[:rp]
 			for r := 0; r < rows; r++ {
+				if g[r] != negInf { // -Inf: e^-Inf = 0, nothing of this block
+					g[r] -= sc.m[r]
+				}
+			}
+			Exp(g[:rows], g[:rows])
+			clear(g[rows:])
+			for r := 0; r < rows; r++ {
+				g[r] *= 1.0 / 255
 				if sum := sc.sf[r]; sum != sum {
 					sc.l[r] = sum
 				}
@@ -473,13 +494,13 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 						scaleImpl(o, o, al)
 					}
 				}
-				sc.l[r] += sc.sq[r] / 255
+				sc.l[r] += g[r] * sc.sq[r]
 			}
-			// 3. O += P·V over the block's keys.
+			// 3. O += g·P·V over the block's keys.
 			kg := roundUp(kw, 4) / 4
 			for t := 0; t < rp; t += 6 {
 				for c := 0; c < hdc; c += 64 {
-					dot(kg, &sc.pa[t*kb], kb, &b.v[c/16*vPanel+j0*16], vPanel, &b.zero[c], &b.vs[c], &sc.o[t*hdc+c], 4*hdc, true)
+					dot(kg, &sc.pa[t*kb], kb, &b.v[c/16*vPanel+j0*16], vPanel, &b.zero[c], &b.vs[c], &sc.o[t*hdc+c], 4*hdc, &g[t])
 				}
 			}
 		}

@@ -15,19 +15,19 @@ func init() {
 
 // qdotVNNIF32 is qgemmVNNI's 6×64 tile (kg groups of 4 steps of K, a
 // unsigned bytes in rows lda bytes apart, b four packed panels ldb bytes
-// apart) stored as float32: s[r·lds/4 + c] = float32(acc[r][c] −
-// off[c])·scl[c] for r < 6, c < 64 (lds in bytes), added to what s held
-// when add is set.
+// apart) as float32: s[r·lds/4 + c] = float32(acc[r][c] − off[c])·scl[c]
+// for r < 6, c < 64 (lds in bytes); with rs (6 row factors) that value
+// times rs[r] is added to what s held instead.
 //
 //go:noescape
-func qdotVNNIF32(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, add bool)
+func qdotVNNIF32(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32)
 
 // softmaxU8Block is softmaxU8BlockGo on softmaxU8BlockAVX512.
-func softmaxU8Block(p []uint8, ldp int, s []float32, lds int, bias []float32, ldb int, rows, n int, rs, m, mold, sq, sf []float32) {
+func softmaxU8Block(p []uint8, ldp int, s []float32, lds int, bias []float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf []float32) {
 	if rows == 0 {
 		return
 	}
-	_, _, _, _, _ = rs[rows-1], m[rows-1], mold[rows-1], sq[rows-1], sf[rows-1]
+	_, _, _, _, _, _ = rs[rows-1], m[rows-1], mold[rows-1], bm[rows-1], sq[rows-1], sf[rows-1]
 	_ = p[(rows-1)*ldp+roundUp(n, 16)-1]
 	_ = s[(rows-1)*lds+n-1]
 	var bp *float32
@@ -37,14 +37,14 @@ func softmaxU8Block(p []uint8, ldp int, s []float32, lds int, bias []float32, ld
 	} else {
 		ldb = 0
 	}
-	softmaxU8BlockAVX512(&p[0], ldp, &s[0], 4*lds, bp, 4*ldb, rows, n, &rs[0], &m[0], &mold[0], &sq[0], &sf[0])
+	softmaxU8BlockAVX512(&p[0], ldp, &s[0], 4*lds, bp, 4*ldb, rows, n, &rs[0], &m[0], &mold[0], &bm[0], &sq[0], &sf[0])
 }
 
 // softmaxU8BlockAVX512 is softmaxU8BlockGo (n ≥ 1, lds and ldb in bytes,
 // ldb 0 without a bias).
 //
 //go:noescape
-func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, sq, sf *float32)
+func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf *float32)
 
 func qSymRow(dst []uint8, src, sub []float32, add int32) (scale float32, sum int32, fsum float32) {
 	n := len(src)

@@ -30,6 +30,7 @@ func TestQdotF32(t *testing.T) {
 		for c := range off {
 			off[c], scl[c] = int32(rng.IntN(1<<16)-1<<15), float32(rng.Float64()*0.01)
 		}
+		rs := []float32{1, 0.5, 3, 0, 1.25, 7}
 		for _, add := range []bool{false, true} {
 			n := 5*lds/4 + 64 + 16
 			got, want := make([]float32, n), make([]float32, n)
@@ -37,8 +38,12 @@ func TestQdotF32(t *testing.T) {
 				got[i] = float32(i%7) - 3.5
 				want[i] = got[i]
 			}
-			attnI8Dot(kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &got[0], lds, add)
-			qdotF32Go(kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &want[0], lds, add)
+			var r *float32
+			if add {
+				r = &rs[0]
+			}
+			attnI8Dot(kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &got[0], lds, r)
+			qdotF32Go(kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &want[0], lds, r)
 			for i := range got {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("kg %d add %v: s[%d] = %v, want %v", kg, add, i, got[i], want[i])
@@ -51,7 +56,8 @@ func TestQdotF32(t *testing.T) {
 // TestSoftmaxU8Block checks the level's attnI8Softmax against
 // softmaxU8BlockGo over blocks of 1–7 rows of every length 1…70, with and
 // without a bias (some of it -Inf, and rows all -Inf), running maxima
-// from -Inf or above the row's: the maxima equal; each byte equal or, where
+// from -Inf or above the row's: the block's and the running maxima equal;
+// each byte equal or, where
 // 255·e lies within the float32 exp's error of a rounding midpoint, one
 // apart; the byte sum equal to the bytes'; the float32 sum within 2⁻²⁰
 // relative; zeros from the length to the next multiple of 16; nothing
@@ -82,7 +88,7 @@ func TestSoftmaxU8Block(t *testing.T) {
 			rs[r] = float32(0.5 + rng.Float64())
 			m0[r] = float32(math.Inf(-1))
 			if r%2 == 1 {
-				m0[r] = 6 // above every score: the bytes shrink
+				m0[r] = 6 // above every score: only the running maximum stays
 			}
 		}
 		for _, b := range [][]float32{nil, bias} {
@@ -92,15 +98,15 @@ func TestSoftmaxU8Block(t *testing.T) {
 			}
 			f := func() []float32 { return make([]float32, rows) }
 			gm, wm := append([]float32(nil), m0...), append([]float32(nil), m0...)
-			gmo, gq, gs, wmo, wq, ws := f(), f(), f(), f(), f(), f()
-			attnI8Softmax(got, ldp, src, lds, b, ldb, rows, n, rs, gm, gmo, gq, gs)
-			softmaxU8BlockGo(want, ldp, src, lds, b, ldb, rows, n, rs, wm, wmo, wq, ws)
+			gmo, gb, gq, gs, wmo, wb, wq, ws := f(), f(), f(), f(), f(), f(), f(), f()
+			attnI8Softmax(got, ldp, src, lds, b, ldb, rows, n, rs, gm, gmo, gb, gq, gs)
+			softmaxU8BlockGo(want, ldp, src, lds, b, ldb, rows, n, rs, wm, wmo, wb, wq, ws)
 			for r := 0; r < rows; r++ {
 				name := fmt.Sprintf("n %d bias %v row %d", n, b != nil, r)
-				if math.Float32bits(gm[r]) != math.Float32bits(wm[r]) || gmo[r] != m0[r] || wmo[r] != m0[r] {
-					t.Fatalf("%s: maxima %v (before %v), want %v (before %v)", name, gm[r], gmo[r], wm[r], m0[r])
+				if math.Float32bits(gm[r]) != math.Float32bits(wm[r]) || gmo[r] != m0[r] || wmo[r] != m0[r] || math.Float32bits(gb[r]) != math.Float32bits(wb[r]) {
+					t.Fatalf("%s: maxima %v (before %v, block %v), want %v (before %v, block %v)", name, gm[r], gmo[r], gb[r], wm[r], m0[r], wb[r])
 				}
-				shift := wm[r]
+				shift := wb[r]
 				if math.IsInf(float64(shift), -1) {
 					shift = 0
 				}

@@ -258,3 +258,72 @@ func TestAttentionInt8NonFinite(t *testing.T) {
 		}
 	})
 }
+
+// TestAttentionInt8Sink: a row that puts about half its weight on one key
+// (an attention sink) and spreads the rest over 4096 others, each e^-8.5
+// of the sink (below the 1/510 a byte holds relative to the sink), keeps
+// that tail. Bytes are relative to each 256-key block's maximum, so only
+// keys below 1/510 of their own block's maximum drop out (here the sink's
+// 255 neighbours, weight D ≈ 0.03); every output must be within 2·D·max|v|
+// + 0.005 of the float64 reference. Bytes relative to the row's running
+// maximum would drop the whole tail (weight ≈ 0.45) and miss by ≈ 0.4.
+func TestAttentionInt8Sink(t *testing.T) {
+	const nq, nk, hd, block = 8, 4097, 64, 256
+	rng := rand.New(rand.NewPCG(28, 29))
+	kerneltest.Run(t, func(t *testing.T) {
+		q := kerneltest.Rand(rng, nq*hd, -0.1, 0.1)
+		k := kerneltest.Rand(rng, nk*hd, -1, 1)
+		v := kerneltest.Rand(rng, nk*hd, -1, 1)
+		for i := 0; i < nq; i++ {
+			q[i*hd] = 4
+		}
+		for j := 1; j < nk; j++ {
+			k[j*hd] = 0
+		}
+		k[0] = 17 // s_0 = 4·17/8 = 8.5 above the others
+		for c := 0; c < hd; c++ {
+			v[c] = 1
+		}
+		scale := float32(0.125)
+		var kv kernels.AttentionKV
+		kernels.PackAttentionKVInt8(&kv, k, v, hd, hd, nk, hd)
+		got := make([]float32, nq*hd)
+		kernels.AttentionPacked(got, hd, q, hd, nq, &kv, scale, nil, 0)
+		want, _ := int8AttnBound(q, k, v, hd, nq, nk, hd, scale, nil)
+		for i := 0; i < nq; i++ {
+			// The weight of the keys below 1/510 of their block's maximum.
+			s := make([]float64, nk)
+			for j := range s {
+				for d := 0; d < hd; d++ {
+					s[j] += float64(q[i*hd+d]) * float64(k[j*hd+d])
+				}
+				s[j] *= float64(scale)
+			}
+			var l, dropped float64
+			for j0 := 0; j0 < nk; j0 += block {
+				bm := math.Inf(-1)
+				for j := j0; j < min(nk, j0+block); j++ {
+					bm = math.Max(bm, s[j])
+				}
+				for j := j0; j < min(nk, j0+block); j++ {
+					p := math.Exp(s[j] - s[0])
+					l += p
+					if math.Exp(s[j]-bm) < 1.0/510 {
+						dropped += p
+					}
+				}
+			}
+			tol := 2*dropped/l + 0.005
+			worst := 0.0
+			for c := 0; c < hd; c++ {
+				worst = max(worst, math.Abs(float64(got[i*hd+c])-want[i*hd+c]))
+			}
+			if worst > tol {
+				t.Fatalf("row %d: largest error %.4f, want ≤ %.4f (output[%d,0] %v, reference %v)", i, worst, tol, i, got[i*hd], want[i*hd])
+			}
+			if i == 0 {
+				t.Logf("row 0: largest error %.5f of %.4f (dropped weight %.4f)", worst, tol, dropped/l)
+			}
+		}
+	})
+}

@@ -197,8 +197,8 @@ TEXT ·qgemmVNNI(SB), NOSPLIT, $0-48
 
 // QVNNI_F32ROW(z0, z1, z2, z3, ADD) stores one row of the tile (its four
 // panels) as float32 at DX, (acc − off)·scl with off in Z24–Z27 and scl in
-// Z28–Z31, plus what DX held when ADD is QVNNI_ADD (QVNNI_SET: not), and
-// moves DX to the next row.
+// Z28–Z31, then ADD (QVNNI_SET: nothing; QVNNI_ADD: times the row's
+// factor at R14, plus what DX held), and moves DX and R14 to the next row.
 #define QVNNI_F32ROW(z0, z1, z2, z3, ADD) \
 	VPSUBD Z24, z0, z0; \
 	VPSUBD Z25, z1, z1; \
@@ -217,9 +217,14 @@ TEXT ·qgemmVNNI(SB), NOSPLIT, $0-48
 	VMOVUPS z1, 64(DX); \
 	VMOVUPS z2, 128(DX); \
 	VMOVUPS z3, 192(DX); \
-	ADDQ R13, DX
+	ADDQ R13, DX; \
+	ADDQ $4, R14
 
 #define QVNNI_ADD(z0, z1, z2, z3) \
+	VMULPS.BCST (R14), z0, z0; \
+	VMULPS.BCST (R14), z1, z1; \
+	VMULPS.BCST (R14), z2, z2; \
+	VMULPS.BCST (R14), z3, z3; \
 	VADDPS 0(DX), z0, z0; \
 	VADDPS 64(DX), z1, z1; \
 	VADDPS 128(DX), z2, z2; \
@@ -227,8 +232,8 @@ TEXT ·qgemmVNNI(SB), NOSPLIT, $0-48
 
 #define QVNNI_SET(z0, z1, z2, z3)
 
-// func qdotVNNIF32(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, add bool)
-TEXT ·qdotVNNIF32(SB), NOSPLIT, $0-73
+// func qdotVNNIF32(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32)
+TEXT ·qdotVNNIF32(SB), NOSPLIT, $0-80
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R8
@@ -250,8 +255,8 @@ TEXT ·qdotVNNIF32(SB), NOSPLIT, $0-73
 	VMOVUPS 64(BX), Z29
 	VMOVUPS 128(BX), Z30
 	VMOVUPS 192(BX), Z31
-	MOVBLZX add+72(FP), AX
-	TESTL AX, AX
+	MOVQ rs+72(FP), R14
+	TESTQ R14, R14
 	JNZ qdotf_add
 	QVNNI_F32ROW(Z0, Z1, Z2, Z3, QVNNI_SET)
 	QVNNI_F32ROW(Z4, Z5, Z6, Z7, QVNNI_SET)

@@ -687,8 +687,8 @@ u8done: \
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6); \
 	HREDUCE_AVX512(VADDPS, Z12, Y12, X12, Y6, X6)
 
-// func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, sq, sf *float32)
-TEXT ·softmaxU8BlockAVX512(SB), NOSPLIT, $0-104
+// func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf *float32)
+TEXT ·softmaxU8BlockAVX512(SB), NOSPLIT, $0-112
 	EXPFLUSHCONST_AVX512
 	VBROADCASTSS expc<>+672(SB), Z15
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Z31
@@ -705,7 +705,8 @@ u8bias:
 u8row:
 	CMPQ DX, rows+48(FP)
 	JGE u8end
-	// The row's maximum of rs·s + bias, and the running maximum.
+	// The row's maximum b of rs·s + bias in this block, and the
+	// running maximum.
 	MOVQ rs+64(FP), R8
 	VBROADCASTSS (R8)(DX*4), Z29
 	MOVQ R12, SI
@@ -713,14 +714,16 @@ u8row:
 	MOVQ R14, R9
 	MOVQ n+56(FP), CX
 	MAX_AVX512
+	MOVQ bm+88(FP), R8
+	VMOVSS X4, (R8)(DX*4)
 	MOVQ m+72(FP), R8
 	VMOVSS (R8)(DX*4), X6
 	MOVQ mold+80(FP), R10
 	VMOVSS X6, (R10)(DX*4)
-	VMAXSS X6, X4, X4
-	VMOVSS X4, (R8)(DX*4)
-	// Shift by it, or by 0 while it is -Inf (every term is then -Inf
-	// or NaN, and so is its exponential: 0, or a NaN sum).
+	VMAXSS X6, X4, X7
+	VMOVSS X7, (R8)(DX*4)
+	// Shift by b, or by 0 while it is -Inf (every term is then -Inf or
+	// NaN, and so is its exponential: 0, or a NaN sum).
 	VMOVD X4, AX
 	CMPL AX, $0xff800000
 	JNE u8shift
@@ -733,9 +736,9 @@ u8shift:
 	MOVQ R14, R9
 	MOVQ n+56(FP), CX
 	EXPSUM_U8_AVX512
-	MOVQ sq+88(FP), R8
+	MOVQ sq+96(FP), R8
 	VMOVSS X5, (R8)(DX*4)
-	MOVQ sf+96(FP), R8
+	MOVQ sf+104(FP), R8
 	VMOVSS X12, (R8)(DX*4)
 	ADDQ ldp+8(FP), R11
 	ADDQ lds+24(FP), R12

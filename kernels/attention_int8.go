@@ -150,7 +150,9 @@ func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *flo
 	}
 }
 
-// The row quantizers, set by level (specifications below).
+// The row quantizers, set by level (specifications below). Their last
+// argument is a row a later call reads (nil: none), which the kernels
+// prefetch: the rows of q, k and v lie a whole qkv row apart.
 var (
 	attnI8SymRow    = qSymRowGo
 	attnI8ScaleRow  = qScaleRowGo
@@ -162,7 +164,7 @@ var (
 // 0 + add for an all-zero row) as a byte; sum is Σ of the rounded values
 // before add, fsum Σ 0·v: 0, or NaN when some v is NaN or ±Inf (where the
 // bytes mean nothing).
-func qSymRowGo(dst []uint8, src, sub []float32, add int32) (scale float32, sum int32, fsum float32) {
+func qSymRowGo(dst []uint8, src, sub []float32, add int32, _ *float32) (scale float32, sum int32, fsum float32) {
 	v := func(i int) float32 {
 		if sub != nil {
 			return src[i] - sub[i]
@@ -191,14 +193,14 @@ func qSymRowGo(dst []uint8, src, sub []float32, add int32) (scale float32, sum i
 
 // qScaleRowGo is dst[i] = round(src[i]·inv[i]) as a signed byte (|src[i]·
 // inv[i]| ≤ 127).
-func qScaleRowGo(dst []int8, src, inv []float32) {
+func qScaleRowGo(dst []int8, src, inv []float32, _ *float32) {
 	for i, x := range src {
 		dst[i] = int8(quantSym(x, inv[i]))
 	}
 }
 
 // absMaxSumGo is m[i] = max(m[i], |src[i]|), sum[i] += src[i].
-func absMaxSumGo(m, sum, src []float32) {
+func absMaxSumGo(m, sum, src []float32, _ *float32) {
 	for i, x := range src {
 		sum[i] += x
 		if a := abs32(x); a > m[i] {
@@ -215,21 +217,22 @@ func AttentionInt8() bool { return attnI8Dot != nil }
 // attnI8Dot (the QuantB panel layout: panels of 16 columns, K in groups
 // of 4 bytes).
 type attnKVInt8 struct {
-	on     bool
-	hdp    int       // head dimension rounded up to 4 (the K steps of Q·Kᵀ)
-	hdc    int       // head dimension rounded up to 64 (the columns of P·V)
-	nkp    int       // keys rounded up to 64
-	k      []int8    // Kᵀ: panels of 16 keys × hdp
-	off    []int32   // 128·Σ_d k8 per key (nkp)
-	ks     []float32 // per-key scales (nkp; 0 for padding)
-	v      []int8    // V: panels of 16 channels × nkp keys (hdc/16 panels)
-	vs     []float32 // per-channel scales (hdc)
-	zero   []int32   // hdc zeros: P·V's offsets
-	mean   []float32 // the mean key (hd)
-	vsum   []float32 // the values' sum (hd)
-	krow   []uint8   // one key's bytes (hdp)
-	vrow   []int8    // one value's bytes (hd)
-	maxAbs []float32 // per-channel max |v|, then 127 over it (hd)
+	on      bool
+	hdp     int       // head dimension rounded up to 4 (the K steps of Q·Kᵀ)
+	hdc     int       // head dimension rounded up to 64 (the columns of P·V)
+	nkp     int       // keys rounded up to 64
+	k       []int8    // Kᵀ: panels of 16 keys × hdp
+	off     []int32   // 128·Σ_d k8 per key (nkp)
+	ks      []float32 // per-key scales (nkp; 0 for padding)
+	v       []int8    // V: panels of 16 channels × nkp keys (hdc/16 panels)
+	vs      []float32 // per-channel scales (hdc)
+	zero    []int32   // hdc zeros: P·V's offsets
+	mean    []float32 // the mean key (hd)
+	vsum    []float32 // the values' sum (hd)
+	krowMax []float32 // the keys' largest |k| per dimension (hd; unused but by the pass that sums them)
+	krow    []uint8   // one key's bytes (hdp)
+	vrow    []int8    // one value's bytes (hd)
+	maxAbs  []float32 // per-channel max |v|, then 127 over it (hd)
 }
 
 // size sets b's sizes for nk keys of hd and its buffers' lengths (grow
@@ -242,6 +245,7 @@ func (b *attnKVInt8) size(nk, hd int) {
 	b.vs, b.zero = grow(b.vs, b.hdc), grow(b.zero, b.hdc)
 	b.mean, b.maxAbs = grow(b.mean, hd), grow(b.maxAbs, hd)
 	b.vsum, b.krow, b.vrow = grow(b.vsum, hd), grow(b.krow, b.hdp), grow(b.vrow, hd)
+	b.krowMax = grow(b.krowMax, hd)
 }
 
 // reserve grows b's buffers to hold nk keys of hd, leaving its sizes and
@@ -254,6 +258,7 @@ func (b *attnKVInt8) reserve(nk, hd int) {
 	b.vs, b.zero = reserveCap(b.vs, hdc), reserveCap(b.zero, hdc)
 	b.mean, b.maxAbs = reserveCap(b.mean, hd), reserveCap(b.maxAbs, hd)
 	b.vsum, b.krow, b.vrow = reserveCap(b.vsum, hd), reserveCap(b.krow, hdp), reserveCap(b.vrow, hd)
+	b.krowMax = reserveCap(b.krowMax, hd)
 }
 
 // reserveCap returns s with room for n elements, its length and contents
@@ -308,10 +313,13 @@ func PackAttentionKVInt8(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim 
 	clear(mean)
 	clear(m)
 	clear(vsum)
+	clear(b.krowMax[:headDim])
 	absMaxSum := attnI8AbsMaxSum
+	kmax := b.krowMax[:headDim]
 	for j := 0; j < nk; j++ {
-		Add(mean, mean, k[j*ldk:j*ldk+headDim])
-		absMaxSum(m, vsum, v[j*ldv:j*ldv+headDim])
+		pk, pv := ahead(k, j, ldk, nk), ahead(v, j, ldv, nk)
+		absMaxSum(kmax, mean, k[j*ldk:j*ldk+headDim], pk)
+		absMaxSum(m, vsum, v[j*ldv:j*ldv+headDim], pv)
 	}
 	if !finite(mean) || !finite(vsum) {
 		PackAttentionKV(kv, k, v, ldk, ldv, nk, headDim)
@@ -322,6 +330,18 @@ func PackAttentionKVInt8(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim 
 	b.on = true
 	packKeysInt8(b, k, ldk, nk, headDim)
 	packValuesInt8(b, v, ldv, nk, headDim)
+}
+
+// aheadRows is how many rows ahead the row kernels prefetch.
+const aheadRows = 4
+
+// ahead is the row aheadRows after row j of x (rows ld apart, n of them),
+// or nil past the last.
+func ahead(x []float32, j, ld, n int) *float32 {
+	if j+aheadRows >= n {
+		return nil
+	}
+	return &x[(j+aheadRows)*ld]
 }
 
 // finite reports whether every element of x is finite.
@@ -353,7 +373,7 @@ func packKeysInt8(b *attnKVInt8, k []float32, ldk, nk, hd int) {
 	panel := 4 * b.hdp // words
 	symRow := attnI8SymRow
 	for j := 0; j < nk; j++ {
-		scale, sum, _ := symRow(row[:hd], k[j*ldk:j*ldk+hd], mean, 0)
+		scale, sum, _ := symRow(row[:hd], k[j*ldk:j*ldk+hd], mean, 0, ahead(k, j, ldk, nk))
 		b.off[j], b.ks[j] = 128*sum, scale
 		p := packed[j/16*panel+j%16:]
 		for g, w := range words {
@@ -381,7 +401,7 @@ func packValuesInt8(b *attnKVInt8, v []float32, ldv, nk, hd int) {
 	panel := 16 * b.nkp
 	scaleRow := attnI8ScaleRow
 	for j := 0; j < nk; j++ {
-		scaleRow(row, v[j*ldv:j*ldv+hd], inv)
+		scaleRow(row, v[j*ldv:j*ldv+hd], inv, ahead(v, j, ldv, nk))
 		o := j/4*64 + j%4
 		for c, q := range row {
 			b.v[c/16*panel+c%16*4+o] = q
@@ -444,7 +464,7 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 				fillBytes(d, 128)
 				continue
 			}
-			sq, ok := quantQueryRow(d, q[(i0+r)*ldq:(i0+r)*ldq+hd])
+			sq, ok := quantQueryRow(d, q[(i0+r)*ldq:(i0+r)*ldq+hd], ahead(q, i0+r, ldq, nq))
 			sc.rs[r], sc.bad[r] = scale*sq, !ok
 		}
 		clear(sc.o[:rp*hdc])
@@ -524,8 +544,8 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 
 // quantQueryRow writes q's bytes (symmetric, + 128) into d (hdp bytes,
 // padding 128) and returns its scale; ok is false when q is not finite.
-func quantQueryRow(d []uint8, q []float32) (scale float32, ok bool) {
-	scale, _, fsum := attnI8SymRow(d[:len(q)], q, nil, 128)
+func quantQueryRow(d []uint8, q []float32, pf *float32) (scale float32, ok bool) {
+	scale, _, fsum := attnI8SymRow(d[:len(q)], q, nil, 128, pf)
 	fillBytes(d[len(q):], 128)
 	return scale, fsum-fsum == 0
 }

@@ -46,7 +46,7 @@ func softmaxU8Block(p []uint8, ldp int, s []float32, lds int, bias []float32, ld
 //go:noescape
 func softmaxU8BlockAVX512(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf *float32)
 
-func qSymRow(dst []uint8, src, sub []float32, add int32) (scale float32, sum int32, fsum float32) {
+func qSymRow(dst []uint8, src, sub []float32, add int32, pf *float32) (scale float32, sum int32, fsum float32) {
 	n := len(src)
 	if n == 0 {
 		return 0, 0, 0
@@ -57,39 +57,47 @@ func qSymRow(dst []uint8, src, sub []float32, add int32) (scale float32, sum int
 		_ = sub[n-1]
 		sp = &sub[0]
 	}
-	return qSymRowAVX512(&dst[0], &src[0], sp, n, int(add))
+	return qSymRowAVX512(&dst[0], &src[0], sp, n, int(add), pfOr(pf, &src[0]))
 }
 
-func qScaleRow(dst []int8, src, inv []float32) {
+func qScaleRow(dst []int8, src, inv []float32, pf *float32) {
 	n := len(src)
 	if n == 0 {
 		return
 	}
 	_, _ = dst[n-1], inv[n-1]
-	qScaleRowAVX512(&dst[0], &src[0], &inv[0], n)
+	qScaleRowAVX512(&dst[0], &src[0], &inv[0], n, pfOr(pf, &src[0]))
 }
 
-func absMaxSum(m, sum, src []float32) {
+func absMaxSum(m, sum, src []float32, pf *float32) {
 	n := len(src)
 	if n == 0 {
 		return
 	}
 	_, _ = m[n-1], sum[n-1]
-	absMaxSumAVX512(&m[0], &sum[0], &src[0], n)
+	absMaxSumAVX512(&m[0], &sum[0], &src[0], n, pfOr(pf, &src[0]))
 }
 
-// qSymRowAVX512 is qSymRowGo (sub nil: none).
-//
-//go:noescape
-func qSymRowAVX512(dst *uint8, src *float32, sub *float32, n int, add int) (scale float32, sum int32, fsum float32)
+func pfOr(pf, p *float32) *float32 {
+	if pf == nil {
+		return p
+	}
+	return pf
+}
 
-// qScaleRowAVX512 is qScaleRowGo.
+// qSymRowAVX512 is qSymRowGo (sub nil: none), prefetching the n floats
+// at pf (a row a later call reads; prefetches never fault).
 //
 //go:noescape
-func qScaleRowAVX512(dst *int8, src, inv *float32, n int)
+func qSymRowAVX512(dst *uint8, src *float32, sub *float32, n int, add int, pf *float32) (scale float32, sum int32, fsum float32)
+
+// qScaleRowAVX512 is qScaleRowGo, prefetching as qSymRowAVX512.
+//
+//go:noescape
+func qScaleRowAVX512(dst *int8, src, inv *float32, n int, pf *float32)
 
 // absMaxSumAVX512 is absMaxSumGo (the maximum's NaN handling aside: a NaN
-// shows in the sum).
+// shows in the sum), prefetching as qSymRowAVX512.
 //
 //go:noescape
-func absMaxSumAVX512(m, sum, src *float32, n int)
+func absMaxSumAVX512(m, sum, src *float32, n int, pf *float32)

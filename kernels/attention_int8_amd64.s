@@ -11,6 +11,18 @@ GLOBL i8c<>(SB), RODATA|NOPTR, $8
 
 // I8MASK sets K1 to the lanes of the vector at CX floats left (16, or the
 // 1..15 of the tail); clobbers AX.
+// I8PF prefetches the DX floats at R10 (another row, for a later call),
+// one line every 16 floats; clobbers R10, CX.
+#define I8PF \
+	MOVQ DX, CX; \
+	ADDQ $15, CX; \
+	SHRQ $4, CX; \
+	JZ 5(PC); \
+	PREFETCHT0 (R10); \
+	ADDQ $64, R10; \
+	DECQ CX; \
+	JNZ -3(PC)
+
 #define I8MASK \
 	MOVL $0xffff, AX; \
 	CMPQ CX, $16; \
@@ -20,11 +32,13 @@ GLOBL i8c<>(SB), RODATA|NOPTR, $8
 	DECL AX; \
 	KMOVW AX, K1
 
-// func qSymRowAVX512(dst *uint8, src *float32, sub *float32, n int, add int) (scale float32, sum int32, fsum float32)
-TEXT ·qSymRowAVX512(SB), NOSPLIT, $0-52
+// func qSymRowAVX512(dst *uint8, src *float32, sub *float32, n int, add int, pf *float32) (scale float32, sum int32, fsum float32)
+TEXT ·qSymRowAVX512(SB), NOSPLIT, $0-60
 	MOVQ src+8(FP), SI
 	MOVQ sub+16(FP), R8
 	MOVQ n+24(FP), DX
+	MOVQ pf+40(FP), R10
+	I8PF
 	VBROADCASTSS i8c<>+0(SB), Z7
 	VXORPS Z1, Z1, Z1 // max |x - sub|
 	VXORPS Z6, Z6, Z6 // Σ 0·(x - sub): 0, or NaN when an x is NaN or ±Inf
@@ -62,11 +76,11 @@ qmaxdone:
 	VADDPS X2, X6, X6
 	VMOVSHDUP X6, X2
 	VADDPS X2, X6, X6
-	VMOVSS X6, fsum+48(FP)
+	VMOVSS X6, fsum+56(FP)
 	// scale = max/127, inv = 127/max (0 for an all-zero row).
 	VMOVSS i8c<>+4(SB), X3
 	VDIVSS X3, X1, X4
-	VMOVSS X4, scale+40(FP)
+	VMOVSS X4, scale+48(FP)
 	VXORPS X5, X5, X5
 	VMOVD X1, AX
 	TESTL AX, AX
@@ -104,16 +118,18 @@ qquantdone:
 	VPSHUFD $0xb1, X4, X2
 	VPADDD X2, X4, X4
 	VMOVD X4, AX
-	MOVL AX, sum+44(FP)
+	MOVL AX, sum+52(FP)
 	VZEROUPPER
 	RET
 
-// func qScaleRowAVX512(dst *int8, src, inv *float32, n int)
-TEXT ·qScaleRowAVX512(SB), NOSPLIT, $0-32
+// func qScaleRowAVX512(dst *int8, src, inv *float32, n int, pf *float32)
+TEXT ·qScaleRowAVX512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ inv+16(FP), R8
 	MOVQ n+24(FP), DX
+	MOVQ pf+32(FP), R10
+	I8PF
 	XORQ R9, R9
 qsloop:
 	MOVQ DX, CX
@@ -130,12 +146,14 @@ qsdone:
 	VZEROUPPER
 	RET
 
-// func absMaxSumAVX512(m, sum, src *float32, n int)
-TEXT ·absMaxSumAVX512(SB), NOSPLIT, $0-32
+// func absMaxSumAVX512(m, sum, src *float32, n int, pf *float32)
+TEXT ·absMaxSumAVX512(SB), NOSPLIT, $0-40
+	MOVQ pf+32(FP), R10
+	MOVQ n+24(FP), DX
+	I8PF
 	MOVQ m+0(FP), DI
 	MOVQ sum+8(FP), R10
 	MOVQ src+16(FP), SI
-	MOVQ n+24(FP), DX
 	VBROADCASTSS i8c<>+0(SB), Z7
 	XORQ R9, R9
 amloop:

@@ -150,6 +150,7 @@ func TestSoftmaxU8Block(t *testing.T) {
 func TestInt8RowQuantizers(t *testing.T) {
 	atInt8Level(t)
 	rng := rand.New(rand.NewPCG(9, 10))
+	pfRow := make([]float32, 80) // what the kernels prefetch: changes nothing
 	for n := 0; n <= 70; n++ {
 		src, sub, inv := make([]float32, n), make([]float32, n), make([]float32, n)
 		for i := range src {
@@ -172,8 +173,8 @@ func TestInt8RowQuantizers(t *testing.T) {
 					for i := range got {
 						got[i], want[i] = 0x55, 0x55
 					}
-					gs, gq, gf := attnI8SymRow(got[:n], row, sb, add)
-					ws, wq, wf := qSymRowGo(want[:n], row, sb, add)
+					gs, gq, gf := attnI8SymRow(got[:n], row, sb, add, &pfRow[0])
+					ws, wq, wf := qSymRowGo(want[:n], row, sb, add, nil)
 					if gs != ws || gq != wq || gf != 0 || wf != 0 {
 						t.Fatalf("n %d case %d sub %v add %d: scale %v sum %d fsum %v, want %v %d %v", n, ci, sb != nil, add, gs, gq, gf, ws, wq, wf)
 					}
@@ -190,7 +191,7 @@ func TestInt8RowQuantizers(t *testing.T) {
 				row := append([]float32(nil), src...)
 				row[n/2] = bad
 				d := make([]uint8, n)
-				if _, _, f := attnI8SymRow(d, row, nil, 128); f == f {
+				if _, _, f := attnI8SymRow(d, row, nil, 128, nil); f == f {
 					t.Fatalf("n %d: a row holding %v gives fsum %v, want NaN", n, bad, f)
 				}
 			}
@@ -199,8 +200,8 @@ func TestInt8RowQuantizers(t *testing.T) {
 		for i := range got {
 			got[i], want[i] = 0x55, 0x55
 		}
-		attnI8ScaleRow(got[:n], src, inv)
-		qScaleRowGo(want[:n], src, inv)
+		attnI8ScaleRow(got[:n], src, inv, nil)
+		qScaleRowGo(want[:n], src, inv, nil)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("n %d: scaled dst[%d] = %d, want %d", n, i, got[i], want[i])
@@ -211,8 +212,8 @@ func TestInt8RowQuantizers(t *testing.T) {
 			gm[i], gs[i] = float32(i%3), float32(i%5)
 		}
 		wm, ws := append([]float32(nil), gm...), append([]float32(nil), gs...)
-		attnI8AbsMaxSum(gm[:n], gs[:n], sub)
-		absMaxSumGo(wm[:n], ws[:n], sub)
+		attnI8AbsMaxSum(gm[:n], gs[:n], sub, &pfRow[0])
+		absMaxSumGo(wm[:n], ws[:n], sub, nil)
 		for i := range gm {
 			if gm[i] != wm[i] || gs[i] != ws[i] {
 				t.Fatalf("n %d: absMaxSum [%d] = %v, %v; want %v, %v", n, i, gm[i], gs[i], wm[i], ws[i])

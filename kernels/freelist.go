@@ -29,7 +29,7 @@ type freeList[T any] struct {
 
 // fieldSizes is the high-water capacity of each slice field of a scratch
 // type, in the order its fit method lists them.
-type fieldSizes [16]int
+type fieldSizes [17]int
 
 // reservedScratch is the most workers any one pool may run kernels with at
 // once (ReserveScratch).

@@ -71,6 +71,7 @@ func (kv *AttentionKV) fit(hw *fieldSizes) bool {
 	rose = fitField(&kv.i8.vsum, &hw[13]) || rose
 	rose = fitField(&kv.i8.krow, &hw[14]) || rose
 	rose = fitField(&kv.i8.vrow, &hw[15]) || rose
+	rose = fitField(&kv.i8.krowMax, &hw[16]) || rose
 	return rose
 }
 

@@ -86,7 +86,7 @@ func softmaxU8BlockGo(p []uint8, ldp int, s []float32, lds int, bias []float32, 
 
 // softmaxExpU8Go writes dst[i] = round(255·e^(scale·src[i] + bias[i] −
 // shift)), half to even, with scale·src[i] + bias[i] as one FMA (shift is
-// the row's maximum, so the byte is at most 255); zeros from len(src) to
+// at least their maximum, so the byte is at most 255); zeros from len(src) to
 // len(src) rounded up to 16; and returns the sum of the bytes and the sum
 // of the float32 exponentials (which is NaN when a score is: the bytes
 // cannot say so).

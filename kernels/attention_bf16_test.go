@@ -80,7 +80,7 @@ func TestAttentionBF16(t *testing.T) {
 	var cases []tc
 	for n, hd := range []int{32, 64, 80, 96, 17} {
 		for m, nk := range []int{1, 5, 33, 255, 257, 300, 513} {
-			mask := []string{"", "bias", "inf", "allinf"}[(n+m)%4]
+			mask := lowPrecMasks[(n+m)%4]
 			cases = append(cases, tc{[]int{1, 17, 70}[(n+m)%3], nk, hd, mask})
 		}
 	}
@@ -93,69 +93,18 @@ func TestAttentionBF16(t *testing.T) {
 			q := kerneltest.Rand(rng, c.nq*ld, -2, 2)
 			k := kerneltest.Rand(rng, c.nk*ld, -2, 2)
 			v := kerneltest.Rand(rng, c.nk*ld, -1, 1)
-			var bias []float32
-			if c.mask != "" {
-				bias = kerneltest.Rand(rng, c.nq*c.nk, -1, 1)
-				for i := 0; i < c.nq; i++ {
-					for j := 0; j < c.nk; j++ {
-						if c.mask == "inf" && (i+3*j)%4 == 0 || c.mask == "allinf" && i%3 == 1 {
-							bias[i*c.nk+j] = float32(math.Inf(-1))
-						}
-					}
-				}
-			}
+			bias := maskedBias(rng, c.nq, c.nk, c.mask)
 			scale := float32(1 / math.Sqrt(float64(c.hd)))
 			kernels.PackAttentionKVBF16(&kv, k, v, ld, ld, c.nk, c.hd)
-			ldd := c.hd + 2
-			var first *kerneltest.Guarded
-			for _, block := range []int{1000, 1, 7, 64} {
-				g := kerneltest.Matrix(c.nq, c.hd, ldd, block%5)
-				for lo := 0; lo < c.nq; lo += block {
-					var b []float32
-					if bias != nil {
-						b = bias[lo*c.nk:]
-					}
-					kernels.AttentionPacked(g.Data()[lo*ldd:], ldd, q[lo*ld:], ld, min(block, c.nq-lo), &kv, scale, b, c.nk)
-				}
-				g.Check(t, name+" dst")
-				if first == nil {
-					first = g
-					continue
-				}
-				for i := 0; i < c.nq; i++ {
-					for j := 0; j < c.hd; j++ {
-						if a, b := g.At(i, j), first.At(i, j); math.Float32bits(a) != math.Float32bits(b) {
-							t.Fatalf("%s: query blocks of %d: dst[%d,%d] = %v, one block gives %v", name, block, i, j, a, b)
-						}
-					}
-				}
-			}
+			first := packedInBlocks(t, name, &kv, q, ld, c.nq, c.nk, c.hd, scale, bias)
 			if !kernels.AttentionLowPrecision() {
 				want := make([]float32, c.nq*c.hd)
 				kernels.Attention(want, c.hd, q, k, v, ld, ld, ld, c.nq, c.nk, c.hd, scale, bias, c.nk)
-				for i := 0; i < c.nq; i++ {
-					for j := 0; j < c.hd; j++ {
-						if a, b := first.At(i, j), want[i*c.hd+j]; math.Float32bits(a) != math.Float32bits(b) {
-							t.Fatalf("%s: float32 fallback dst[%d,%d] = %v, Attention gives %v", name, i, j, a, b)
-						}
-					}
-				}
+				sameBits(t, name, "Attention", first, want, c.nq, c.hd)
 				continue
 			}
 			want, tol := bf16AttnBound(q, k, v, ld, c.nq, c.nk, c.hd, scale, bias)
-			worst := 0.0
-			for i := 0; i < c.nq; i++ {
-				for j := 0; j < c.hd; j++ {
-					got, w, tl := float64(first.At(i, j)), want[i*c.hd+j], tol[i*c.hd+j]
-					if math.IsNaN(got) || math.Abs(got-w) > tl {
-						t.Fatalf("%s: dst[%d,%d] = %v, want %v ± %.3g", name, i, j, got, w, tl)
-					}
-					if tl > 0 {
-						worst = max(worst, math.Abs(got-w)/tl)
-					}
-				}
-			}
-			t.Logf("%s: largest error %.3f of the bound", name, worst)
+			withinBound(t, name, first, want, tol, c.nq, c.hd)
 		}
 	})
 }

@@ -95,7 +95,7 @@ func softmaxExpU8Go(dst []uint8, src, bias []float32, scale, shift float32) (sum
 	var iq int32
 	for i, x := range src {
 		e := expFlush(fmaBias(scale, x, bias, i) - shift)
-		q := int32(math.RoundToEven(float64(e * 255)))
+		q := quantValue(e * 255)
 		dst[i] = uint8(q)
 		iq += q
 		sum += e
@@ -410,11 +410,9 @@ func packValuesInt8(b *attnKVInt8, v []float32, ldv, nk, hd int) {
 }
 
 // quantSym is round(x·inv), half to even, for |x| ≤ 127/inv (so the
-// result is within ±127): adding 1.5·2²³ rounds to an integer, which
-// the float's low mantissa bits then hold.
+// result is within ±127), as QuantizeWeights rounds.
 func quantSym(x, inv float32) int32 {
-	const magic = 1 << 23 * 1.5
-	return int32(math.Float32bits(float32(x*inv)+magic)) - 0x4b400000
+	return int32(roundEven(float32(x * inv)))
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

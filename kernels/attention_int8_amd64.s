@@ -1,6 +1,7 @@
 //go:build gc && !purego
 
 #include "textflag.h"
+#include "reduce_amd64.h"
 
 // The int8 attention's quantization of rows (attention_int8.go), on
 // AVX-512: whole vectors of 16 floats, the last one under a mask (K1).
@@ -22,6 +23,15 @@ GLOBL i8c<>(SB), RODATA|NOPTR, $8
 	ADDQ $64, R10; \
 	DECQ CX; \
 	JNZ -3(PC)
+
+// I8LOAD sets Z0 to the lanes K1 of x at SI less sub at R8 (nil: none),
+// 16·R9 floats in; clobbers Z2.
+#define I8LOAD \
+	VMOVUPS.Z (SI)(R9*4), K1, Z0; \
+	TESTQ R8, R8; \
+	JZ 3(PC); \
+	VMOVUPS.Z (R8)(R9*4), K1, Z2; \
+	VSUBPS Z2, Z0, Z0
 
 #define I8MASK \
 	MOVL $0xffff, AX; \
@@ -49,33 +59,15 @@ qmax:
 	SUBQ R9, CX
 	JLE qmaxdone
 	I8MASK
-	VMOVUPS.Z (SI)(R9*4), K1, Z0
-	TESTQ R8, R8
-	JZ 3(PC)
-	VMOVUPS.Z (R8)(R9*4), K1, Z2
-	VSUBPS Z2, Z0, Z0
+	I8LOAD
 	VFMADD231PS Z8, Z0, Z6
 	VANDPS Z7, Z0, Z0
 	VMAXPS Z0, Z1, Z1
 	ADDQ $16, R9
 	JMP qmax
 qmaxdone:
-	VEXTRACTF64X4 $1, Z1, Y2
-	VMAXPS Y2, Y1, Y1
-	VEXTRACTF128 $1, Y1, X2
-	VMAXPS X2, X1, X1
-	VMOVHLPS X1, X1, X2
-	VMAXPS X2, X1, X1
-	VMOVSHDUP X1, X2
-	VMAXPS X2, X1, X1
-	VEXTRACTF64X4 $1, Z6, Y2
-	VADDPS Y2, Y6, Y6
-	VEXTRACTF128 $1, Y6, X2
-	VADDPS X2, X6, X6
-	VMOVHLPS X6, X6, X2
-	VADDPS X2, X6, X6
-	VMOVSHDUP X6, X2
-	VADDPS X2, X6, X6
+	HREDUCE_AVX512(VMAXPS, Z1, Y1, X1, Y2, X2)
+	HREDUCE_AVX512(VADDPS, Z6, Y6, X6, Y2, X2)
 	VMOVSS X6, fsum+56(FP)
 	// scale = max/127, inv = 127/max (0 for an all-zero row).
 	VMOVSS i8c<>+4(SB), X3
@@ -96,11 +88,7 @@ qquant:
 	SUBQ R9, CX
 	JLE qquantdone
 	I8MASK
-	VMOVUPS.Z (SI)(R9*4), K1, Z0
-	TESTQ R8, R8
-	JZ 3(PC)
-	VMOVUPS.Z (R8)(R9*4), K1, Z2
-	VSUBPS Z2, Z0, Z0
+	I8LOAD
 	VMULPS Z5, Z0, Z0
 	VCVTPS2DQ Z0, Z0
 	VPADDD Z0, Z4, Z4
@@ -109,14 +97,7 @@ qquant:
 	ADDQ $16, R9
 	JMP qquant
 qquantdone:
-	VEXTRACTI64X4 $1, Z4, Y2
-	VPADDD Y2, Y4, Y4
-	VEXTRACTI128 $1, Y4, X2
-	VPADDD X2, X4, X4
-	VPSHUFD $0x4e, X4, X2
-	VPADDD X2, X4, X4
-	VPSHUFD $0xb1, X4, X2
-	VPADDD X2, X4, X4
+	HREDUCE_AVX512(VPADDD, Z4, Y4, X4, Y2, X2)
 	VMOVD X4, AX
 	MOVL AX, sum+52(FP)
 	VZEROUPPER

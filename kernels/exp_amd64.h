@@ -16,6 +16,7 @@
 // operand, when either is NaN), and a NaN r makes the result NaN.
 
 #include "textflag.h"
+#include "reduce_amd64.h"
 
 // Each constant is splatted 8 times (32 bytes) so that AVX2 code can use it
 // as a memory operand; AVX-512 code broadcasts the first copy.
@@ -215,20 +216,3 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	VMINPS x, Z17, x; \
 	EXPPOLY_AVX512(x, n, p); \
 	VSCALEFPS.Z n, p, K7, x
-
-// HREDUCE_AVX2(op, y, x, tx) folds the 8 lanes of y with op into lane 0 of
-// x (y's low half); tx is scratch.
-#define HREDUCE_AVX2(op, y, x, tx) \
-	VEXTRACTF128 $1, y, tx; \
-	op tx, x, x; \
-	VMOVHLPS x, x, tx; \
-	op tx, x, x; \
-	VMOVSHDUP x, tx; \
-	op tx, x, x
-
-// HREDUCE_AVX512(op, z, y, x, ty, tx) folds the 16 lanes of z with op into
-// lane 0 of x; ty, tx are scratch.
-#define HREDUCE_AVX512(op, z, y, x, ty, tx) \
-	VEXTRACTF64X4 $1, z, ty; \
-	op ty, y, y; \
-	HREDUCE_AVX2(op, y, x, tx)

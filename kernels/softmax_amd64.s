@@ -310,6 +310,23 @@ maxdone: \
 	VMAXPS Z9, Z4, Z4; \
 	HREDUCE_AVX512(VMAXPS, Z4, Y4, X4, Y5, X5)
 
+// EXPROW_AVX512: Z0 = e^(Z29·x + b − Z30) for the 16 floats x at SI and
+// b at BX (EXPFLUSH_AVX512's exp); clobbers Z1–Z3, K7.
+#define EXPROW_AVX512 \
+	VMOVUPS (SI), Z0; \
+	VFMADD213PS (BX), Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
+
+// EXPROWTAIL_AVX512 is EXPROW_AVX512 for the lanes of K1 (the others' x
+// and b read as 0).
+#define EXPROWTAIL_AVX512 \
+	VMOVUPS.Z (SI), K1, Z0; \
+	VMOVUPS.Z (BX), K1, Z1; \
+	VFMADD213PS Z1, Z29, Z0; \
+	VSUBPS Z30, Z0, Z0; \
+	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3)
+
 // EXPSUM_AVX512: as EXPSUM_AVX2, two vectors at a time (two chains for
 // the out-of-order core to overlap).
 #define EXPSUM_AVX512 \
@@ -345,10 +362,7 @@ exploop2: \
 exploop: \
 	CMPQ CX, $16; \
 	JB exptail; \
-	VMOVUPS (SI), Z0; \
-	VFMADD213PS (BX), Z29, Z0; \
-	VSUBPS Z30, Z0, Z0; \
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPROW_AVX512; \
 	VMOVUPS Z0, (DI); \
 	VADDPS Z0, Z5, Z5; \
 	ADDQ $64, SI; \
@@ -360,11 +374,7 @@ exptail: \
 	TESTQ CX, CX; \
 	JZ expdone; \
 	TAILMASK_AVX512; \
-	VMOVUPS.Z (SI), K1, Z0; \
-	VMOVUPS.Z (BX), K1, Z1; \
-	VFMADD213PS Z1, Z29, Z0; \
-	VSUBPS Z30, Z0, Z0; \
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPROWTAIL_AVX512; \
 	VMOVUPS Z0, K1, (DI); \
 	VADDPS Z0, Z5, K1, Z5; \
 expdone: \
@@ -597,10 +607,7 @@ bexploop2: \
 bexploop: \
 	CMPQ CX, $16; \
 	JB bexptail; \
-	VMOVUPS (SI), Z0; \
-	VFMADD213PS (BX), Z29, Z0; \
-	VSUBPS Z30, Z0, Z0; \
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPROW_AVX512; \
 	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
 	VMOVDQU Y1, (DI); \
 	VADDPS Z0, Z5, Z5; \
@@ -613,11 +620,7 @@ bexptail: \
 	TESTQ CX, CX; \
 	JZ bexpdone; \
 	TAILMASK_AVX512; \
-	VMOVUPS.Z (SI), K1, Z0; \
-	VMOVUPS.Z (BX), K1, Z1; \
-	VFMADD213PS Z1, Z29, Z0; \
-	VSUBPS Z30, Z0, Z0; \
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPROWTAIL_AVX512; \
 	VMOVAPS.Z Z0, K1, Z0; \
 	BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xc8; \
 	VMOVDQU Y1, (DI); \
@@ -640,6 +643,16 @@ TEXT ·softmaxExpBF16AVX512(SB), NOSPLIT, $0-84
 	VZEROUPPER
 	RET
 
+// U8STORE_AVX512 adds Z0 to Z12, stores round(255·Z0) (255 in Z15) as 16
+// bytes at DI and adds the rounded values to Z5.
+#define U8STORE_AVX512 \
+	VADDPS Z0, Z12, Z12; \
+	VMULPS Z15, Z0, Z0; \
+	VCVTPS2DQ Z0, Z0; \
+	VPADDD Z0, Z5, Z5; \
+	VPMOVUSDB Z0, X0; \
+	VMOVDQU X0, (DI)
+
 // EXPSUM_U8_AVX512: dst (DI) = round(255·e^(Z29·src + bias − Z30)) as
 // bytes for CX floats at SI (bias at BX, R9 bytes per vector), whole
 // vectors of 16 (the tail's lanes 0); X5 = the bytes' sum (exact as a
@@ -651,16 +664,8 @@ TEXT ·softmaxExpBF16AVX512(SB), NOSPLIT, $0-84
 u8loop: \
 	CMPQ CX, $16; \
 	JB u8tail; \
-	VMOVUPS (SI), Z0; \
-	VFMADD213PS (BX), Z29, Z0; \
-	VSUBPS Z30, Z0, Z0; \
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
-	VADDPS Z0, Z12, Z12; \
-	VMULPS Z15, Z0, Z0; \
-	VCVTPS2DQ Z0, Z0; \
-	VPADDD Z0, Z5, Z5; \
-	VPMOVUSDB Z0, X0; \
-	VMOVDQU X0, (DI); \
+	EXPROW_AVX512; \
+	U8STORE_AVX512; \
 	ADDQ $64, SI; \
 	ADDQ $16, DI; \
 	ADDQ R9, BX; \
@@ -670,18 +675,9 @@ u8tail: \
 	TESTQ CX, CX; \
 	JZ u8done; \
 	TAILMASK_AVX512; \
-	VMOVUPS.Z (SI), K1, Z0; \
-	VMOVUPS.Z (BX), K1, Z1; \
-	VFMADD213PS Z1, Z29, Z0; \
-	VSUBPS Z30, Z0, Z0; \
-	EXPFLUSH_AVX512(Z0, Z1, Z2, Z3); \
+	EXPROWTAIL_AVX512; \
 	VMOVAPS.Z Z0, K1, Z0; \
-	VADDPS Z0, Z12, Z12; \
-	VMULPS Z15, Z0, Z0; \
-	VCVTPS2DQ Z0, Z0; \
-	VPADDD Z0, Z5, Z5; \
-	VPMOVUSDB Z0, X0; \
-	VMOVDQU X0, (DI); \
+	U8STORE_AVX512; \
 u8done: \
 	VCVTDQ2PS Z5, Z5; \
 	HREDUCE_AVX512(VADDPS, Z5, Y5, X5, Y6, X6); \

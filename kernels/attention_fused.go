@@ -20,7 +20,10 @@ import (
 //     loads for the block's last tile;
 //  3. O = α·O + P·V: the output tile is loaded once per call, scaled by α
 //     as it is loaded, and accumulates P·V over the block's keys with P
-//     broadcast straight from the row-major scratch (no packing of P).
+//     broadcast straight from the row-major scratch (no packing of P). On
+//     the last key block (dst set) the tile goes to dst instead, times
+//     1/l: the finished rows, written once (the AVX kernels; NEON leaves
+//     dst to the driver).
 //
 // Compared with the GEMM-kernel path (attentionBlocks) this removes the
 // packing of P, the separate rescale of O, and one Go call per tile. The
@@ -32,7 +35,8 @@ import (
 const attnKeyBlock = 256
 
 // attnArgs is one fused call's operands; the assembly reads the fields at
-// the offsets TestAttnArgsLayout checks (q at 0 … scale at 120, alpha at 124, shift 188, sums 252).
+// the offsets TestAttnArgsLayout checks (q at 0 … scale at 120, alpha at 124, shift 188, sums 252,
+// dst 320, ldd 328, inv 336, keep 400, dcol 464).
 type attnArgs struct {
 	q     *float32 // packed query panel: hd steps of mr values
 	k     *float32 // the packed K panel holding the block's first key
@@ -53,6 +57,11 @@ type attnArgs struct {
 	alpha [16]float32 // pass 2 → pass 3: e^(m_old - m_new) per row
 	shift [16]float32 // the assembly's pass 2: each row's shift
 	sums  [16]float32 // the assembly's pass 2: each row's Σ P
+	dst   *float32    // last key block: the panel's finished rows (ldd bytes apart, hd columns), else nil
+	ldd   int
+	inv   [16]float32 // pass 2 → pass 3 with dst: 1/l per row
+	keep  [16]uint32  // pass 2 → pass 3 with dst: all ones where l ≠ 0, else 0 (a fully masked row is 0)
+	dcol  int         // the assembly's pass 3: bytes from dst to the tile's columns (not a pointer the GC could see past dst's end)
 }
 
 // attnZeros is the bias of a call without one (read with stride 0).
@@ -113,10 +122,18 @@ func attnPanelGo(a *attnArgs, h, mr int) {
 		l[r] = l[r]*alpha + sum
 		m[r] = mNew
 		a.alpha[r] = alpha
+		a.inv[r], a.keep[r] = 1/l[r], 0
+		if l[r] != 0 {
+			a.keep[r] = 1<<32 - 1
+		}
 	}
 	// Pass 3: O = α·O + P·V. Column c of value j is lane c%16 of row j in
-	// packed panel c/16.
+	// packed panel c/16. With dst, the row times 1/l goes there instead.
 	vp := unsafe.Slice(a.v, (panelsOf(hd)-1)*a.vStep/4+kw*gemmPanel)
+	var d []float32
+	if a.dst != nil {
+		d = unsafe.Slice(a.dst, (h-1)*a.ldd/4+hd)
+	}
 	for r := 0; r < h; r++ {
 		orow := o[r*ldo : r*ldo+hd]
 		p := s[r*attnKeyBlock : r*attnKeyBlock+kw]
@@ -126,7 +143,14 @@ func attnPanelGo(a *attnArgs, h, mr int) {
 			for j, pj := range p {
 				acc += pj * vc[j*gemmPanel]
 			}
-			orow[c] = acc
+			switch {
+			case d == nil:
+				orow[c] = acc
+			case a.keep[r] != 0:
+				d[r*a.ldd/4+c] = acc * a.inv[r]
+			default:
+				d[r*a.ldd/4+c] = 0
+			}
 		}
 	}
 }
@@ -152,7 +176,7 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 	sc.m = grow(sc.m, qb)
 	sc.l = grow(sc.l, qb)
 	a := &sc.args
-	a.hd, a.scale = hd, scale
+	a.hd, a.scale, a.ldd = hd, scale, ldd*4
 	a.kStep, a.vStep, a.ldo = hd*gemmPanel*4, nk*gemmPanel*4, ldo*4
 	a.s = &sc.s[0]
 	a.bias, a.ldb, a.bStep = &attnZeros[0], 0, 0
@@ -170,6 +194,7 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 			a.kw = min(kb, nk-j0)
 			a.k = &kv.kp[j0*hd]
 			a.v = &kv.vp[j0*gemmPanel]
+			last := mk.attnOut && j0+kb >= nk
 			h := 0
 			for t, i := 0, 0; i < rows; t, i = t+1, i+h {
 				h = tileRows(mr, rows-i)
@@ -179,8 +204,15 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 				if bias != nil {
 					a.bias = &bias[(i0+i)*ldb+j0]
 				}
+				a.dst = nil
+				if last {
+					a.dst = &dst[(i0+i)*ldd]
+				}
 				fk[h-1](a)
 			}
+		}
+		if mk.attnOut {
+			continue // the last block's kernels wrote dst
 		}
 		for r := 0; r < rows; r++ {
 			d := dst[(i0+r)*ldd : (i0+r)*ldd+hd]
@@ -193,6 +225,6 @@ func attentionFused(mk *gemmMicro, fk []func(*attnArgs), dst []float32, ldd int,
 			scaleImpl(d, o, 1/l)
 		}
 	}
-	a.q, a.k, a.v, a.s, a.o, a.bias, a.m, a.l = nil, nil, nil, nil, nil, nil, nil, nil
+	a.q, a.k, a.v, a.s, a.o, a.bias, a.m, a.l, a.dst = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	attentionPool.put(sc)
 }

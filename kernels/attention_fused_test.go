@@ -23,6 +23,8 @@ func TestAttnArgsLayout(t *testing.T) {
 		{"ldo", unsafe.Offsetof(a.ldo), 96}, {"ldb", unsafe.Offsetof(a.ldb), 104}, {"bStep", unsafe.Offsetof(a.bStep), 112},
 		{"scale", unsafe.Offsetof(a.scale), 120}, {"alpha", unsafe.Offsetof(a.alpha), 124},
 		{"shift", unsafe.Offsetof(a.shift), 188}, {"sums", unsafe.Offsetof(a.sums), 252},
+		{"dst", unsafe.Offsetof(a.dst), 320}, {"ldd", unsafe.Offsetof(a.ldd), 328},
+		{"inv", unsafe.Offsetof(a.inv), 336}, {"keep", unsafe.Offsetof(a.keep), 400}, {"dcol", unsafe.Offsetof(a.dcol), 464},
 	} {
 		if unsafe.Sizeof(uintptr(0)) == 8 && f.got != f.want {
 			t.Errorf("attnArgs.%s at offset %d, the assembly reads %d", f.name, f.got, f.want)
@@ -71,6 +73,19 @@ func TestAttnKernels(t *testing.T) {
 }
 
 func testAttnKernels(t *testing.T, mk *gemmMicro) {
+	directs := []bool{false}
+	if mk.attnOut {
+		directs = append(directs, true)
+	}
+	for _, direct := range directs {
+		testAttnKernelsOut(t, mk, direct)
+	}
+}
+
+// testAttnKernelsOut runs testAttnKernels' cases with the last block's
+// rows left in o (direct false) or written finished to a dst whose rows
+// have a guarded gap past hd columns (direct true).
+func testAttnKernelsOut(t *testing.T, mk *gemmMicro, direct bool) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	mr := mk.mr
 	const band = 40
@@ -81,7 +96,7 @@ func testAttnKernels(t *testing.T, mk *gemmMicro) {
 				if kw == 256 {
 					h = mr
 				}
-				name := fmt.Sprintf("hd%d kw%d h%d %s", hd, kw, h, mask)
+				name := fmt.Sprintf("hd%d kw%d h%d %s direct=%v", hd, kw, h, mask, direct)
 				// Two blocks: one of whole panels (blocks start on a
 				// panel), then one of kw keys.
 				// (At most 252 keys on arm64, whose panels are 12 wide.)
@@ -112,11 +127,12 @@ func testAttnKernels(t *testing.T, mk *gemmMicro) {
 				// The output's row stride leaves a gap past the columns
 				// the kernel writes (whole 16-column panels).
 				ldo := roundUp(hd, mk.nr) + 5
-				var got, want [4][]float32 // o, s, m, l (with bands)
-				for x, n := range []int{(h-1)*ldo + roundUp(hd, mk.nr), mr * attnKeyBlock, h, h} {
+				ldd := hd + 3
+				var got, want [5][]float32 // o, s, m, l, dst (with bands)
+				for x, n := range []int{(h-1)*ldo + roundUp(hd, mk.nr), mr * attnKeyBlock, h, h, (h-1)*ldd + hd} {
 					got[x], want[x] = attnGuarded(n, band), attnGuarded(n, band)
 				}
-				for _, st := range [][4][]float32{got, want} {
+				for _, st := range [][5][]float32{got, want} {
 					for r := 0; r < h; r++ {
 						// The columns up to the panel's end are the
 						// kernel's (it writes whole panels).
@@ -124,7 +140,7 @@ func testAttnKernels(t *testing.T, mk *gemmMicro) {
 						st[2][band+r], st[3][band+r] = negInf, 0
 					}
 				}
-				run := func(st [4][]float32, f func(*attnArgs)) {
+				run := func(st [5][]float32, f func(*attnArgs)) {
 					a := &attnArgs{
 						q: &q[0], s: &st[1][band], o: &st[0][band], m: &st[2][band], l: &st[3][band],
 						hd: hd, kStep: hd * gemmPanel * 4, vStep: nk * gemmPanel * 4, ldo: ldo * 4,
@@ -136,12 +152,15 @@ func testAttnKernels(t *testing.T, mk *gemmMicro) {
 						if bias != nil {
 							a.bias, a.ldb, a.bStep = &bias[j0], ldb*4, 128
 						}
+						if direct && j0+blocks[b] == nk {
+							a.dst, a.ldd = &st[4][band], ldd*4
+						}
 						f(a)
 					}
 				}
 				run(got, mk.attn[h-1])
 				run(want, func(a *attnArgs) { attnPanelGo(a, h, mr) })
-				for x, what := range []string{"o", "s", "m", "l"} {
+				for x, what := range []string{"o", "s", "m", "l", "dst"} {
 					g, w := got[x], want[x]
 					for i := range g {
 						if c := (i - band) % attnKeyBlock; what == "s" && i >= band && (i-band)/attnKeyBlock < h && c >= kw {

@@ -39,6 +39,9 @@ type gemmMicro struct {
 	// for h rows of a packed query panel; see attention_fused.go), which
 	// Attention uses instead of this micro-kernel.
 	attn []func(*attnArgs)
+	// attnOut: the attn kernels write the last key block's finished rows
+	// to attnArgs.dst themselves.
+	attnOut bool
 	// attnMinKeys, when positive, is the key count from which Attention
 	// beats the unfused products at this level (AttentionMinKeys); 0 for
 	// the default of 1024.

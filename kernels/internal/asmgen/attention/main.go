@@ -24,6 +24,7 @@ const (
 	offQ, offK, offV, offS, offO, offBias, offM, offL = 0, 8, 16, 24, 32, 40, 48, 56
 	offHD, offKW, offKStep, offVStep, offLdo, offLdb  = 64, 72, 80, 88, 96, 104
 	offBStep, offScale, offAlpha, offShift, offSums   = 112, 120, 124, 188, 252
+	offDst, offLdd, offInv, offKeep, offDcol          = 320, 328, 336, 400, 464
 )
 
 // sRow is the byte stride of the score scratch (attnKeyBlock floats).
@@ -179,50 +180,66 @@ func avx512(w *bytes.Buffer, h int) {
 	MOVQ R9, CX
 `, offKW, offK, offS, offBias, offKStep, offLdb, name)
 	lanes(w, name+"_k1", "K1")
-	w.WriteString("\tMOVQ R9, CX\n\tSUBQ $16, CX\n")
-	lanes(w, name+"_k2", "K2")
-	fmt.Fprintf(w, `	// Without a second panel (≤ 16 keys left) read the first twice: its
-	// lanes are masked off.
-	MOVQ DX, R14
-	LEAQ (DX)(R11*1), R8
+	fmt.Fprintf(w, `	// At most 16 keys left: the one-panel tile ends the pass.
 	CMPQ R9, $16
-	JGT  %s_two
-	MOVQ DX, R8
-%s_two:
-`, name, name)
-	w.WriteString("\t// Zero the tile.\n")
-	for r := 0; r < h; r++ {
-		for j := 0; j < 2; j++ {
-			fmt.Fprintf(w, "\tVPXORD %s, %s, %s\n", acc(r, j), acc(r, j), acc(r, j))
-		}
-	}
-	fmt.Fprintf(w, "\t// acc[r] += q[c·14+r] · (k0[c], k1[c]) for c < hd.\n\tMOVQ %d(AX), SI\n\tMOVQ %d(AX), CX\n", offQ, offHD)
-	kloop(w, name+"_qk", func(i int) {
-		fmt.Fprintf(w, "\tVMOVUPS %d(DX), Z28\n\tVMOVUPS %d(R8), Z29\n", 64*i, 64*i)
+	JLE  %s_p1one
+	MOVQ R9, CX
+	SUBQ $16, CX
+`, name)
+	lanes(w, name+"_k2", "K2")
+	w.WriteString("\tMOVQ DX, R14\n\tLEAQ (DX)(R11*1), R8\n")
+	qk := func(label string, panels int) {
+		w.WriteString("\t// Zero the tile.\n")
 		for r := 0; r < h; r++ {
-			t := fmt.Sprintf("Z%d", 30+r%2)
-			fmt.Fprintf(w, "\tVBROADCASTSS %d(SI), %s\n", 4*(14*i+r), t)
-			fmt.Fprintf(w, "\tVFMADD231PS Z28, %s, %s\n", t, acc(r, 0))
-			fmt.Fprintf(w, "\tVFMADD231PS Z29, %s, %s\n", t, acc(r, 1))
+			for j := 0; j < panels; j++ {
+				fmt.Fprintf(w, "\tVPXORD %s, %s, %s\n", acc(r, j), acc(r, j), acc(r, j))
+			}
 		}
-	}, func(n int) {
-		fmt.Fprintf(w, "\tADDQ $%d, SI\n\tADDQ $%d, DX\n\tADDQ $%d, R8\n", 4*14*n, 64*n, 64*n)
-	})
-	fmt.Fprintf(w, "\t// S = acc·scale + bias on the block's lanes (the others are never read).\n\tVBROADCASTSS %d(AX), Z28\n\tMOVQ BX, R12\n", offScale)
-	for r := 0; r < h; r++ {
-		fmt.Fprintf(w, "\tVFMADD213PS (R12), Z28, K1, %s\n", acc(r, 0))
-		fmt.Fprintf(w, "\tVFMADD213PS 64(R12), Z28, K2, %s\n", acc(r, 1))
-		fmt.Fprintf(w, "\tVMOVUPS %s, %d(DI)\n\tVMOVUPS %s, %d(DI)\n", acc(r, 0), sRow*r, acc(r, 1), sRow*r+64)
-		if r < h-1 {
-			w.WriteString("\tADDQ R13, R12\n")
+		fmt.Fprintf(w, "\t// acc[r] += q[c·14+r] · (k0[c], k1[c]) for c < hd.\n\tMOVQ %d(AX), SI\n\tMOVQ %d(AX), CX\n", offQ, offHD)
+		kloop(w, label, func(i int) {
+			fmt.Fprintf(w, "\tVMOVUPS %d(DX), Z28\n", 64*i)
+			if panels == 2 {
+				fmt.Fprintf(w, "\tVMOVUPS %d(R8), Z29\n", 64*i)
+			}
+			for r := 0; r < h; r++ {
+				t := fmt.Sprintf("Z%d", 30+r%2)
+				fmt.Fprintf(w, "\tVBROADCASTSS %d(SI), %s\n", 4*(14*i+r), t)
+				fmt.Fprintf(w, "\tVFMADD231PS Z28, %s, %s\n", t, acc(r, 0))
+				if panels == 2 {
+					fmt.Fprintf(w, "\tVFMADD231PS Z29, %s, %s\n", t, acc(r, 1))
+				}
+			}
+		}, func(n int) {
+			fmt.Fprintf(w, "\tADDQ $%d, SI\n\tADDQ $%d, DX\n", 4*14*n, 64*n)
+			if panels == 2 {
+				fmt.Fprintf(w, "\tADDQ $%d, R8\n", 64*n)
+			}
+		})
+		fmt.Fprintf(w, "\t// S = acc·scale + bias on the block's lanes (the others are never read).\n\tVBROADCASTSS %d(AX), Z28\n\tMOVQ BX, R12\n", offScale)
+		for r := 0; r < h; r++ {
+			fmt.Fprintf(w, "\tVFMADD213PS (R12), Z28, K1, %s\n", acc(r, 0))
+			fmt.Fprintf(w, "\tVMOVUPS %s, %d(DI)\n", acc(r, 0), sRow*r)
+			if panels == 2 {
+				fmt.Fprintf(w, "\tVFMADD213PS 64(R12), Z28, K2, %s\n", acc(r, 1))
+				fmt.Fprintf(w, "\tVMOVUPS %s, %d(DI)\n", acc(r, 1), sRow*r+64)
+			}
+			if r < h-1 {
+				w.WriteString("\tADDQ R13, R12\n")
+			}
 		}
 	}
+	qk(name+"_qk", 2)
 	fmt.Fprintf(w, `	ADDQ $128, DI
 	ADDQ %d(AX), BX
 	LEAQ (R14)(R11*2), DX
 	SUBQ $32, R9
 	JGT  %s_p1tile
-`, offBStep, name)
+	JMP  %s_p1done
+
+%s_p1one:
+`, offBStep, name, name, name)
+	qk(name+"_qk1", 1)
+	fmt.Fprintf(w, "%s_p1done:\n", name)
 
 	// ---- pass 2 ----
 	w.WriteString(strings.ReplaceAll(fmt.Sprintf(`
@@ -375,7 +392,15 @@ NAME_expt:
 	VMOVUPS.Z (R10), K4, Z1
 	VFMADD213PS %[7]d(AX), Z0, Z1
 	VMOVUPS Z1, K4, (R10)
-`, offKW, offS, offM, offL, offAlpha, offShift, offSums, h, sRow, 1<<h-1), "NAME", name))
+	// For a last block's pass 3: inv = 1/l, keep = all ones where l ≠ 0.
+	VBROADCASTSS expc<>+352(SB), Z3
+	VDIVPS.Z  Z1, Z3, K4, Z2
+	VMOVUPS   Z2, %[11]d(AX)
+	VXORPS    Z3, Z3, Z3
+	VCMPPS    $4, Z3, Z1, K4, K5
+	VPMOVM2D  K5, Z3
+	VMOVUPS   Z3, %[12]d(AX)
+`, offKW, offS, offM, offL, offAlpha, offShift, offSums, h, sRow, 1<<h-1, offInv, offKeep), "NAME", name))
 
 	// ---- pass 3 ----
 	fmt.Fprintf(w, `
@@ -387,12 +412,13 @@ NAME_expt:
 	MOVQ %d(AX), DI
 	MOVQ %d(AX), R13
 	MOVQ %d(AX), R9
+	MOVQ $0, %d(AX)
 %s_p3tile:
 	MOVQ DX, R14
 	CMPQ R9, $16
 	JLE  %s_p3one
 	LEAQ (DX)(R11*1), R8
-`, offV, offVStep, offO, offLdo, offHD, name, name)
+`, offV, offVStep, offO, offLdo, offHD, offDcol, name, name)
 	pv := func(label string, panels int) {
 		w.WriteString("\t// acc[r] = α[r]·O[r].\n\tMOVQ DI, R10\n")
 		for r := 0; r < h; r++ {
@@ -424,7 +450,7 @@ NAME_expt:
 				fmt.Fprintf(w, "\tADDQ $%d, R8\n", 64*n)
 			}
 		})
-		w.WriteString("\t// O = acc.\n\tMOVQ DI, R10\n")
+		fmt.Fprintf(w, "\t// O = acc, or on the last block dst = acc/l.\n\tMOVQ %d(AX), R10\n\tTESTQ R10, R10\n\tJNZ %s_dst\n\tMOVQ DI, R10\n", offDst, label)
 		for r := 0; r < h; r++ {
 			for j := 0; j < panels; j++ {
 				fmt.Fprintf(w, "\tVMOVUPS %s, %d(R10)\n", acc(r, j), 64*j)
@@ -433,6 +459,23 @@ NAME_expt:
 				w.WriteString("\tADDQ R13, R10\n")
 			}
 		}
+		fmt.Fprintf(w, "\tJMP %s_stored\n%s_dst:\n\tADDQ %d(AX), R10\n\t// K5, K6: the tile's columns that are the head's.\n\tMOVQ R9, CX\n", label, label, offDcol)
+		lanes(w, label+"_d0", "K5")
+		if panels == 2 {
+			w.WriteString("\tMOVQ R9, CX\n\tSUBQ $16, CX\n")
+			lanes(w, label+"_d1", "K6")
+		}
+		for r := 0; r < h; r++ {
+			fmt.Fprintf(w, "\tKMOVW %d(AX), K7\n\tVBROADCASTSS %d(AX), Z30\n", offKeep+4*r, offInv+4*r)
+			for j := 0; j < panels; j++ {
+				fmt.Fprintf(w, "\tVMULPS.Z Z30, %s, K7, %s\n", acc(r, j), acc(r, j))
+				fmt.Fprintf(w, "\tVMOVUPS %s, K%d, %d(R10)\n", acc(r, j), 5+j, 64*j)
+			}
+			if r < h-1 {
+				fmt.Fprintf(w, "\tADDQ %d(AX), R10\n", offLdd)
+			}
+		}
+		fmt.Fprintf(w, "\tADDQ $%d, %d(AX)\n%s_stored:\n", 64*panels, offDcol, label)
 	}
 	pv(name+"_pv2", 2)
 	fmt.Fprintf(w, `	ADDQ $128, DI
@@ -630,7 +673,16 @@ NAME_expt:
 	VMASKMOVPS (R10), Y9, Y1
 	VFMADD213PS %[7]d(AX), Y0, Y1
 	VMASKMOVPS Y1, Y9, (R10)
-`, offKW, offS, offM, offL, offAlpha, offShift, offSums, h, sRow, 32-4*h), "NAME", name))
+	// For a last block's pass 3: inv = 1/l, keep = all ones where l ≠ 0
+	// (the lanes past h divide 0).
+	VANDPS       Y9, Y1, Y1
+	VBROADCASTSS expc<>+352(SB), Y3
+	VDIVPS       Y1, Y3, Y2
+	VMOVUPS      Y2, %[11]d(AX)
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $4, Y3, Y1, Y3
+	VMOVUPS      Y3, %[12]d(AX)
+`, offKW, offS, offM, offL, offAlpha, offShift, offSums, h, sRow, 32-4*h, offInv, offKeep), "NAME", name))
 
 	// ---- pass 3 ----
 	fmt.Fprintf(w, `
@@ -642,9 +694,10 @@ NAME_expt:
 	MOVQ %d(AX), DI
 	MOVQ %d(AX), R13
 	MOVQ %d(AX), R9
+	MOVQ $0, %d(AX)
 %s_p3tile:
 	MOVQ DX, R14
-`, offV, offVStep, offO, offLdo, offHD, name)
+`, offV, offVStep, offO, offLdo, offHD, offDcol, name)
 	w.WriteString("\t// acc[r] = α[r]·O[r].\n\tMOVQ DI, R10\n")
 	for r := 0; r < h; r++ {
 		fmt.Fprintf(w, "\tVBROADCASTSS %d(AX), Y14\n", offAlpha+4*r)
@@ -665,13 +718,28 @@ NAME_expt:
 	}, func(n int) {
 		fmt.Fprintf(w, "\tADDQ $%d, SI\n\tADDQ $%d, DX\n", 4*n, 64*n)
 	})
-	w.WriteString("\t// O = acc.\n\tMOVQ DI, R10\n")
+	fmt.Fprintf(w, "\t// O = acc, or on the last block dst = acc/l.\n\tMOVQ %d(AX), R10\n\tTESTQ R10, R10\n\tJNZ %s_dst\n\tMOVQ DI, R10\n", offDst, name)
 	for r := 0; r < h; r++ {
 		fmt.Fprintf(w, "\tVMOVUPS %s, (R10)\n\tVMOVUPS %s, 32(R10)\n", acc(r, 0), acc(r, 1))
 		if r < h-1 {
 			w.WriteString("\tADDQ R13, R10\n")
 		}
 	}
+	fmt.Fprintf(w, "\tJMP %s_stored\n%s_dst:\n\tADDQ %d(AX), R10\n\t// Y13, Y14: the tile's columns that are the head's.\n\tMOVQ R9, CX\n", name, name, offDcol)
+	lanes8(w, name+"_d0", "Y13")
+	w.WriteString("\tMOVQ R9, CX\n\tSUBQ $8, CX\n")
+	lanes8(w, name+"_d1", "Y14")
+	for r := 0; r < h; r++ {
+		fmt.Fprintf(w, "\tVBROADCASTSS %d(AX), Y12\n\tVBROADCASTSS %d(AX), Y15\n", offInv+4*r, offKeep+4*r)
+		for j := 0; j < 2; j++ {
+			fmt.Fprintf(w, "\tVMULPS Y12, %s, %s\n\tVANDPS Y15, %s, %s\n", acc(r, j), acc(r, j), acc(r, j), acc(r, j))
+			fmt.Fprintf(w, "\tVMASKMOVPS %s, Y%d, %d(R10)\n", acc(r, j), 13+j, 32*j)
+		}
+		if r < h-1 {
+			fmt.Fprintf(w, "\tADDQ %d(AX), R10\n", offLdd)
+		}
+	}
+	fmt.Fprintf(w, "\tADDQ $64, %d(AX)\n%s_stored:\n", offDcol, name)
 	fmt.Fprintf(w, `	ADDQ $64, DI
 	LEAQ (R14)(R11*1), DX
 	SUBQ $16, R9

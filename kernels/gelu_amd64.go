@@ -46,3 +46,25 @@ func geluAVX512(dst, src []float32)
 //
 //go:noescape
 func geluTanhAVX512(dst, src []float32)
+
+// geluTileAVX512 sets each of rows rows of cols floats at c (ldc floats
+// apart) to geluAVX512 of itself: the GEMM's activation on a tile it has
+// just stored, while the tile is in L1. Same bits as geluAVX512.
+//
+//go:noescape
+func geluTileAVX512(c *float32, ldc, rows, cols int)
+
+// geluTanhTileAVX512 is geluTileAVX512 for geluTanhAVX512.
+//
+//go:noescape
+func geluTanhTileAVX512(c *float32, ldc, rows, cols int)
+
+// geluTileAVX2 is geluTileAVX512 for geluAVX2.
+//
+//go:noescape
+func geluTileAVX2(c *float32, ldc, rows, cols int)
+
+// geluTanhTileAVX2 is geluTileAVX512 for geluTanhAVX2.
+//
+//go:noescape
+func geluTanhTileAVX2(c *float32, ldc, rows, cols int)

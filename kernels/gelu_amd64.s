@@ -199,3 +199,106 @@ TEXT ·geluAVX512(SB), NOSPLIT, $0-48
 // func geluTanhAVX512(dst, src []float32)
 TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-48
 	ELEMENTWISE_AVX512(GELUTANH_AVX512)
+
+// TILE_AVX512(op) runs op in place over R9 rows × R10 floats at DI, rows
+// R11 floats apart: 16 lanes at a time and a tail under mask K1 per row. The
+// GEMM calls it on a tile it has just stored, while the tile is in L1.
+#define TILE_AVX512(op) \
+	SHLQ $2, R11; \
+	TESTQ R9, R9; \
+	JLE done; \
+	EXPCONST_AVX512; \
+	GELUCONST_AVX512; \
+row: \
+	MOVQ DI, SI; \
+	MOVQ R10, CX; \
+loop: \
+	CMPQ CX, $16; \
+	JB tail; \
+	VMOVUPS (SI), Z0; \
+	op; \
+	VMOVUPS Z0, (SI); \
+	ADDQ $64, SI; \
+	SUBQ $16, CX; \
+	JMP loop; \
+tail: \
+	TESTQ CX, CX; \
+	JZ next; \
+	TAILMASK_AVX512; \
+	VMOVUPS.Z (SI), K1, Z0; \
+	op; \
+	VMOVUPS Z0, K1, (SI); \
+next: \
+	ADDQ R11, DI; \
+	DECQ R9; \
+	JNZ row; \
+done: \
+	VZEROUPPER; \
+	RET
+
+// func geluTileAVX512(c *float32, ldc, rows, cols int)
+TEXT ·geluTileAVX512(SB), NOSPLIT, $0-32
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R11
+	MOVQ rows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	TILE_AVX512(GELU_AVX512)
+
+// func geluTanhTileAVX512(c *float32, ldc, rows, cols int)
+TEXT ·geluTanhTileAVX512(SB), NOSPLIT, $0-32
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R11
+	MOVQ rows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	TILE_AVX512(GELUTANH_AVX512)
+
+// TILE_AVX2(op) is TILE_AVX512 with AVX2: 8 lanes at a time and a masked
+// tail per row.
+#define TILE_AVX2(op) \
+	SHLQ $2, R11; \
+	TESTQ R9, R9; \
+	JLE done; \
+	EXPFASTCONST_AVX2; \
+	GELUCONST_AVX2; \
+row: \
+	MOVQ DI, SI; \
+	MOVQ R10, CX; \
+loop: \
+	CMPQ CX, $8; \
+	JB tail; \
+	VMOVUPS (SI), Y0; \
+	op; \
+	VMOVUPS Y0, (SI); \
+	ADDQ $32, SI; \
+	SUBQ $8, CX; \
+	JMP loop; \
+tail: \
+	TESTQ CX, CX; \
+	JZ next; \
+	TAILMASK_AVX2(Y8); \
+	VMASKMOVPS (SI), Y8, Y0; \
+	op; \
+	VMASKMOVPS Y0, Y8, (SI); \
+next: \
+	ADDQ R11, DI; \
+	DECQ R9; \
+	JNZ row; \
+done: \
+	VZEROUPPER; \
+	RET
+
+// func geluTileAVX2(c *float32, ldc, rows, cols int)
+TEXT ·geluTileAVX2(SB), NOSPLIT, $0-32
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R11
+	MOVQ rows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	TILE_AVX2(GELU_AVX2)
+
+// func geluTanhTileAVX2(c *float32, ldc, rows, cols int)
+TEXT ·geluTanhTileAVX2(SB), NOSPLIT, $0-32
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R11
+	MOVQ rows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	TILE_AVX2(GELUTANH_AVX2)

@@ -17,9 +17,11 @@ const gemmPanel = 16
 // two or five and each packed B panel feeds more 6-row panels.
 var (
 	// 6×16: 12 ymm accumulators, 2 for B, 2 for broadcasts.
-	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 240, kc: 768, kernel: gemmAVX2Kernels, kernelA: gemmAVX2AKernels, fusedEp: true, pfLines: gemmPfLinesAVX2, packPanel: packPanelAVX, attn: attnAVX2Kernels, attnOut: true, attnMinKeys: 1}
+	gemmAVX2 = gemmMicro{mr: 6, nr: 16, mc: 240, kc: 768, kernel: gemmAVX2Kernels, kernelA: gemmAVX2AKernels, fusedEp: true, pfLines: gemmPfLinesAVX2, packPanel: packPanelAVX, attn: attnAVX2Kernels, attnOut: true, attnMinKeys: 1,
+		actTile: [ActSiLU + 1]func(*float32, int, int, int){ActGELU: geluTileAVX2, ActGELUTanh: geluTanhTileAVX2}}
 	// 14×32: 28 zmm accumulators, 2 for B, 2 for broadcasts.
-	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 168, kc: 768, kernel: gemmAVX512Kernels, kernelA: gemmAVX512AKernels, fusedEp: true, pfLines: gemmPfLinesAVX512, packPanel: packPanelAVX, attn: attnAVX512Kernels, attnOut: true, attnMinKeys: 1}
+	gemmAVX512 = gemmMicro{mr: 14, nr: 32, mc: 168, kc: 768, kernel: gemmAVX512Kernels, kernelA: gemmAVX512AKernels, fusedEp: true, pfLines: gemmPfLinesAVX512, packPanel: packPanelAVX, attn: attnAVX512Kernels, attnOut: true, attnMinKeys: 1,
+		actTile: [ActSiLU + 1]func(*float32, int, int, int){ActGELU: geluTileAVX512, ActGELUTanh: geluTanhTileAVX512}}
 )
 
 func init() {

@@ -42,6 +42,12 @@ type gemmMicro struct {
 	// attnOut: the attn kernels write the last key block's finished rows
 	// to attnArgs.dst themselves.
 	attnOut bool
+	// actTile[act], when set, applies act in place to a stored tile (rows
+	// × cols at c, ldc apart) with the bits of Activate at this level: the
+	// float32 driver runs it on each tile as its last K block is stored,
+	// while the tile is in L1, rather than over the work item's rows after
+	// all its tiles (finishRows), when the rows have left for L2.
+	actTile [ActSiLU + 1]func(c *float32, ldc, rows, cols int)
 	// attnMinKeys, when positive, is the key count from which Attention
 	// beats the unfused products at this level (AttentionMinKeys); 0 for
 	// the default of 1024.
@@ -301,7 +307,7 @@ func (g *gemmCall) runItem(p *gemmPlan, s *gemmScratch, rb, cc int, start float6
 			}
 			g.tileColumn(p, s, i0, i1, j, min(nr, j1-j), p0, kc, direct, fuse, hasEp, next, cur, nextTile)
 		}
-		if p0+kc == k && ep.Act != ActNone {
+		if p0+kc == k && ep.Act != ActNone && g.tileAct() == nil {
 			g.finishRows(i0, i1, j0, j1)
 		}
 	}
@@ -318,6 +324,10 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 	mr, nr := mk.mr, mk.nr
 	ep := &g.ep
 	last := p0+kc == g.k
+	var act func(c *float32, ldc, rows, cols int)
+	if last {
+		act = g.tileAct()
+	}
 	add := 0
 	if p0 > 0 || g.beta != 0 {
 		add = 1
@@ -367,6 +377,9 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 					s.ep.res, s.ep.ldr = &ep.Residual[i*ep.LDR+j], ep.LDR
 				}
 				g.micro(direct, h, kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, &s.ep, next.at(mk, r, kc, b0))
+				if act != nil {
+					act(&g.c[i*g.ldc+j], g.ldc, h, nr)
+				}
 				continue
 			}
 			g.micro(direct, h, kc, a, b0, b1, &g.c[i*g.ldc+j], g.ldc, add, nil, next.at(mk, r, kc, b0))
@@ -378,11 +391,24 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 		}
 		if last && hasEp {
 			g.tileBias(i, h, j, w)
+			if act != nil {
+				act(&g.c[i*g.ldc+j], g.ldc, h, w)
+			}
 		}
 	}
 	if rowTiles > 0 {
 		g.bfStep(s, p.kc, rowTiles-1, rowTiles)
 	}
+}
+
+// tileAct is the level's actTile for the call's activation when each
+// tile can take it as it is stored: float32 B, no residual (which comes
+// after the activation: finishRows adds it row by row).
+func (g *gemmCall) tileAct() func(c *float32, ldc, rows, cols int) {
+	if g.bf != nil || g.ep.Residual != nil {
+		return nil
+	}
+	return g.mk.actTile[g.ep.Act]
 }
 
 // direct reports whether the call reads A in place rather than packing

@@ -31,7 +31,7 @@ func TestGemmFusedEpilogueBits(t *testing.T) {
 				act         kernels.Activation
 			}{{bias: true}, {bias: true, act: kernels.ActGELU}, {resid: true}, {bias: true, resid: true},
 				{bias: true, act: kernels.ActGELU, resid: true}, {act: kernels.ActGELU, resid: true},
-				{bias: true, act: kernels.ActGELUTanh, resid: true}, {bias: true, act: kernels.ActQuickGELU}, {bias: true, act: kernels.ActSiLU, resid: true}} {
+				{bias: true, act: kernels.ActGELUTanh, resid: true}, {act: kernels.ActGELUTanh}, {bias: true, act: kernels.ActQuickGELU}, {bias: true, act: kernels.ActSiLU, resid: true}} {
 				// The reference: the product alone, then the passes.
 				want := make([]float32, s.m*ldc)
 				kernels.GemmPacked(1, s.m, a, s.k+1, pb, want, ldc, kernels.Epilogue{})

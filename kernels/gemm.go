@@ -177,3 +177,15 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 // level: a product whose rows are a multiple of it runs no partial tiles,
 // so callers that cut rows into work items cut at its multiples.
 func GemmRowTile() int { return gemmLevel.mr }
+
+// GemmBF16RowBlock is how many rows GemmBF16 takes as one row block at the
+// active level where it widens bfloat16 weights onto the float32 kernels:
+// each row block widens every panel of B again, so callers that cut rows
+// into calls widen least with calls of up to this many rows. 0 where the
+// level multiplies bfloat16 directly (AMX) and row blocks widen nothing.
+func GemmBF16RowBlock() int {
+	if bLevel != nil {
+		return 0
+	}
+	return bf16RowBlock(gemmLevel)
+}

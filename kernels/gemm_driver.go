@@ -184,12 +184,7 @@ func gemmRun(g *gemmCall) {
 	}
 	mc := g.mk.mc
 	if g.bf != nil {
-		// Each row block widens its tiles' bfloat16 panels again: half
-		// again as many rows per block (a 197-token ViT-B/16 product is
-		// one block) widens less often, while the packed A block
-		// (252×768 floats at avx512) still fits a 1 MB L2 beside the B
-		// panels. The plan never changes the bits.
-		mc = roundUp(mc*3/2, g.mk.mr)
+		mc = bf16RowBlock(g.mk)
 	}
 	p := planGemmMC(g.mk, mc, g.threads, g.m, g.n, g.k)
 	items := p.rowBlocks * p.colChunks
@@ -399,6 +394,15 @@ func (g *gemmCall) tileColumn(p *gemmPlan, s *gemmScratch, i0, i1, j, w, p0, kc 
 	if rowTiles > 0 {
 		g.bfStep(s, p.kc, rowTiles-1, rowTiles)
 	}
+}
+
+// bf16RowBlock is GemmBF16's row block on mk's widened tiles. Each row
+// block widens its tiles' bfloat16 panels again: half again as many rows
+// per block (a 197-token ViT-B/16 product is one block) widens less
+// often, while the packed A block (252×768 floats at avx512) still fits a
+// 1 MB L2 beside the B panels. The plan never changes the bits.
+func bf16RowBlock(mk *gemmMicro) int {
+	return roundUp(mk.mc*3/2, mk.mr)
 }
 
 // tileAct is the level's actTile for the call's activation when each

@@ -4,16 +4,24 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/kernels"
+	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
-// The row tiles cover the sequence in order, each at most maxRowTile rows,
-// every inner bound on the GEMM's register tile, and with several workers
-// a whole number of tiles each, so that a phase's workers end together.
+// The row tiles cover the sequence in order, each at most rowCap rows
+// (maxRowTile, or a bfloat16 model's taller cap), every inner bound on the
+// GEMM's register tile, and with several workers a whole number of tiles
+// each, so that a phase's workers end together.
 func TestRowTiling(t *testing.T) {
 	mr := kernels.GemmRowTile()
+	for _, rowCap := range []int{maxRowTile, 252} {
+		testRowTiling(t, mr, rowCap)
+	}
+}
+
+func testRowTiling(t *testing.T, mr, maxRowTile int) {
 	for _, threads := range []int{1, 2, 3, 4, 16} {
 		for tokens := 1; tokens <= 3000; tokens++ {
-			r := rowTilingFor(tokens, threads)
+			r := rowTilingFor(tokens, threads, maxRowTile)
 			if r.bound(0) != 0 || r.bound(r.tiles) != tokens {
 				t.Fatalf("%d tokens, %d threads: tiles span [%d, %d)", tokens, threads, r.bound(0), r.bound(r.tiles))
 			}
@@ -52,4 +60,26 @@ func TestRowTiling(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A model with bfloat16 weights that the level widens onto the float32
+// kernels takes row tiles as tall as GemmBF16's row block, so a one-thread
+// 197-token forward widens each weight once; others keep maxRowTile.
+func TestRowCapBF16(t *testing.T) {
+	kerneltest.Run(t, func(t *testing.T) {
+		e := &Encoder{Blocks: []Block{{}}}
+		if got := e.rowCap(); got != maxRowTile {
+			t.Errorf("float32 model: rowCap %d, want %d", got, maxRowTile)
+		}
+		e.Blocks[0].QKV.H = &kernels.BF16B{}
+		want := max(maxRowTile, kernels.GemmBF16RowBlock())
+		if got := e.rowCap(); got != want {
+			t.Errorf("bfloat16 model: rowCap %d, want %d", got, want)
+		}
+		if rb := kernels.GemmBF16RowBlock(); rb >= 197 {
+			if r := rowTilingFor(197, 1, e.rowCap()); r.tiles != 1 {
+				t.Errorf("bfloat16 model, 197 tokens, one thread: %d row tiles, want 1 (GemmBF16 row block %d)", r.tiles, rb)
+			}
+		}
+	})
 }

@@ -14,7 +14,8 @@ const (
 	// (norms, GEMMs, MLP). The GEMM streams all of B once per row block of
 	// up to 168 rows (AVX-512; 240 AVX2, 128 NEON), so a tile of at most 168 rows
 	// is one block there, and 168 is a multiple of every level's register
-	// tile height (14, 6, 8).
+	// tile height (14, 6, 8). Models with bfloat16 weights widened onto
+	// the float32 kernels take taller tiles (Encoder.rowCap).
 	maxRowTile = 168
 	patchTile  = 64  // patches per item of the patch embedding
 	queryTile  = 256 // query rows per attention item: its scores are queryTile×n
@@ -139,7 +140,22 @@ func (ws *workspace) hasBias() bool {
 // allows, of at most maxRowTile rows.
 type rowTiling struct{ tokens, tiles, mr int }
 
-// rowTilingFor cuts tokens rows for threads workers. With several workers
+// rowCap is the most rows a row tile of e's forward takes: maxRowTile, or
+// GemmBF16's row block where e's Linears hold bfloat16 weights that the
+// level widens onto its float32 kernels (every GemmBF16 call widens each
+// weight panel once per row block: a 197-token ViT-B/16 on one thread
+// widened its weights twice as two tiles, once as one).
+func (e *Encoder) rowCap() int {
+	for _, b := range e.Blocks {
+		if b.QKV.H != nil {
+			return max(maxRowTile, kernels.GemmBF16RowBlock())
+		}
+	}
+	return maxRowTile
+}
+
+// rowTilingFor cuts tokens rows for threads workers, tiles of at most
+// rowCap rows. With several workers
 // it makes at least three tiles per worker (while tiles keep 48 rows or
 // more), so that on a busy machine a worker the OS runs sooner takes more
 // of them instead of waiting at the end of the phase for one that was
@@ -147,10 +163,10 @@ type rowTiling struct{ tokens, tiles, mr int }
 // phase ends with its last tile: 197 rows as tiles of 56, 56, 56 and 29
 // keep one of two workers busy for 112 rows and the other for 85, as 56,
 // 56, 42 and 43 for 98 and 99.
-func rowTilingFor(tokens, threads int) rowTiling {
+func rowTilingFor(tokens, threads, rowCap int) rowTiling {
 	mr := kernels.GemmRowTile()
-	t := rowTiling{tokens: tokens, tiles: (tokens + maxRowTile - 1) / maxRowTile, mr: mr}
-	for t.tiles > 1 && t.widest() > maxRowTile {
+	t := rowTiling{tokens: tokens, tiles: (tokens + rowCap - 1) / rowCap, mr: mr}
+	for t.tiles > 1 && t.widest() > rowCap {
 		t.tiles++ // even tiles differ by up to mr rows
 	}
 	least := max(1, t.tiles)
@@ -194,7 +210,7 @@ func (t rowTiling) widest() int {
 
 // size makes the buffers fit the segments now in ws.segs.
 func (ws *workspace) size() {
-	ws.rows = rowTilingFor(ws.tokens, len(ws.work))
+	ws.rows = rowTilingFor(ws.tokens, len(ws.work), ws.m.enc.rowCap())
 	ws.rowTile = ws.rows.widest()
 	ws.rowT = kernels.Threads(max(1, len(ws.work)/ws.rows.tiles))
 	l := ws.lens()

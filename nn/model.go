@@ -182,7 +182,7 @@ func (m *Model) WorkspaceBytes(sizes ...[2]int) int {
 		ws.segs = append(ws.segs, segment{grid: g, off: ws.tokens, n: n})
 		ws.tokens += n
 	}
-	ws.rowTile = rowTilingFor(ws.tokens, m.Threads(), m.enc.rowCap()).widest()
+	ws.rowTile = m.enc.rowTiles(ws.tokens, m.Threads()).widest()
 	l := ws.lens()
 	return 4 * (l.x + l.qkv + l.ao + l.head + m.Threads()*(l.ln+l.hid+l.col+l.scores+l.bias))
 }

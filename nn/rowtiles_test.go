@@ -63,22 +63,41 @@ func testRowTiling(t *testing.T, mr, maxRowTile int) {
 }
 
 // A model with bfloat16 weights that the level widens onto the float32
-// kernels takes row tiles as tall as GemmBF16's row block, so a one-thread
-// 197-token forward widens each weight once; others keep maxRowTile.
-func TestRowCapBF16(t *testing.T) {
+// kernels takes row tiles of up to GemmBF16's row block, as few as give
+// each worker a whole number; a float32 model (or a level that does not
+// widen) tiles as rowTilingFor with maxRowTile.
+func TestRowTilesBF16(t *testing.T) {
 	kerneltest.Run(t, func(t *testing.T) {
-		e := &Encoder{Blocks: []Block{{}}}
-		if got := e.rowCap(); got != maxRowTile {
-			t.Errorf("float32 model: rowCap %d, want %d", got, maxRowTile)
-		}
-		e.Blocks[0].QKV.H = &kernels.BF16B{}
-		want := max(maxRowTile, kernels.GemmBF16RowBlock())
-		if got := e.rowCap(); got != want {
-			t.Errorf("bfloat16 model: rowCap %d, want %d", got, want)
-		}
-		if rb := kernels.GemmBF16RowBlock(); rb >= 197 {
-			if r := rowTilingFor(197, 1, e.rowCap()); r.tiles != 1 {
-				t.Errorf("bfloat16 model, 197 tokens, one thread: %d row tiles, want 1 (GemmBF16 row block %d)", r.tiles, rb)
+		f32 := &Encoder{Blocks: []Block{{}}}
+		bf := &Encoder{Blocks: []Block{{}}}
+		bf.Blocks[0].QKV.H = &kernels.BF16B{}
+		rb := kernels.GemmBF16RowBlock()
+		for _, threads := range []int{1, 2, 4} {
+			for _, tokens := range []int{1, 50, 197, 252, 253, 577, 1025} {
+				want := rowTilingFor(tokens, threads, maxRowTile)
+				if got := f32.rowTiles(tokens, threads); got != want {
+					t.Errorf("float32, %d tokens, %d threads: %+v, want %+v", tokens, threads, got, want)
+				}
+				got := bf.rowTiles(tokens, threads)
+				switch {
+				case rb == 0:
+					if got != want {
+						t.Errorf("bfloat16 (not widened), %d tokens, %d threads: %+v, want %+v", tokens, threads, got, want)
+					}
+				default:
+					least := (tokens + rb - 1) / rb
+					most := (least + threads) / threads * threads // one more for uneven tiles, whole per worker
+					if w := got.widest(); w > rb || got.bound(got.tiles) != tokens || got.tiles > most ||
+						(got.tiles%threads != 0 && got.tiles != max(1, tokens/got.mr)) {
+						t.Errorf("bfloat16, %d tokens, %d threads: %+v (widest %d), want at most %d tiles of at most %d rows, a whole number per worker",
+							tokens, threads, got, w, most, rb)
+					}
+					// As few as that allows: a worker fewer each would
+					// need a tile past the row block.
+					if fewer := (rowTiling{tokens: tokens, tiles: got.tiles - threads, mr: got.mr}); fewer.tiles > 0 && fewer.widest() <= rb {
+						t.Errorf("bfloat16, %d tokens, %d threads: %d tiles where %d keep within %d rows", tokens, threads, got.tiles, fewer.tiles, rb)
+					}
+				}
 			}
 		}
 	})

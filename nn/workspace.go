@@ -15,7 +15,7 @@ const (
 	// up to 168 rows (AVX-512; 240 AVX2, 128 NEON), so a tile of at most 168 rows
 	// is one block there, and 168 is a multiple of every level's register
 	// tile height (14, 6, 8). Models with bfloat16 weights widened onto
-	// the float32 kernels take taller tiles (Encoder.rowCap).
+	// the float32 kernels take taller tiles (Encoder.rowTiles).
 	maxRowTile = 168
 	patchTile  = 64  // patches per item of the patch embedding
 	queryTile  = 256 // query rows per attention item: its scores are queryTile×n
@@ -140,18 +140,32 @@ func (ws *workspace) hasBias() bool {
 // allows, of at most maxRowTile rows.
 type rowTiling struct{ tokens, tiles, mr int }
 
-// rowCap is the most rows a row tile of e's forward takes: maxRowTile, or
-// GemmBF16's row block where e's Linears hold bfloat16 weights that the
-// level widens onto its float32 kernels (every GemmBF16 call widens each
-// weight panel once per row block: a 197-token ViT-B/16 on one thread
-// widened its weights twice as two tiles, once as one).
-func (e *Encoder) rowCap() int {
+// rowTiles cuts tokens rows for threads workers for e's forward. Where
+// e's Linears hold bfloat16 weights that the level widens onto its
+// float32 kernels, every GemmBF16 call widens each weight panel once per
+// row block, so a tile costs a widening of every weight: the rows go in
+// tiles of up to GemmBF16's row block, as few as give each worker a whole
+// number (one each for a 197-token ViT-B/16), not rowTilingFor's three
+// per worker. (One tile with its GEMMs on every worker, column chunks
+// each widened once, measured slower at two threads.)
+func (e *Encoder) rowTiles(tokens, threads int) rowTiling {
 	for _, b := range e.Blocks {
-		if b.QKV.H != nil {
-			return max(maxRowTile, kernels.GemmBF16RowBlock())
+		if b.QKV.H == nil {
+			continue
 		}
+		rb := kernels.GemmBF16RowBlock()
+		if rb == 0 {
+			break // the level multiplies bfloat16 without widening it
+		}
+		t := rowTiling{tokens: tokens, tiles: (tokens + rb - 1) / rb, mr: kernels.GemmRowTile()}
+		for t.tiles > 1 && t.widest() > rb {
+			t.tiles++ // even tiles differ by up to mr rows
+		}
+		t.tiles = (t.tiles + threads - 1) / threads * threads
+		t.tiles = max(1, min(t.tiles, tokens/t.mr))
+		return t
 	}
-	return maxRowTile
+	return rowTilingFor(tokens, threads, maxRowTile)
 }
 
 // rowTilingFor cuts tokens rows for threads workers, tiles of at most
@@ -210,7 +224,7 @@ func (t rowTiling) widest() int {
 
 // size makes the buffers fit the segments now in ws.segs.
 func (ws *workspace) size() {
-	ws.rows = rowTilingFor(ws.tokens, len(ws.work), ws.m.enc.rowCap())
+	ws.rows = ws.m.enc.rowTiles(ws.tokens, len(ws.work))
 	ws.rowTile = ws.rows.widest()
 	ws.rowT = kernels.Threads(max(1, len(ws.work)/ws.rows.tiles))
 	l := ws.lens()

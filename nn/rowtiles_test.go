@@ -7,21 +7,14 @@ import (
 	"github.com/anyres/anyres/kernels/kerneltest"
 )
 
-// The row tiles cover the sequence in order, each at most rowCap rows
-// (maxRowTile, or a bfloat16 model's taller cap), every inner bound on the
-// GEMM's register tile, and with several workers a whole number of tiles
-// each, so that a phase's workers end together.
+// The row tiles cover the sequence in order, each at most maxRowTile rows,
+// every inner bound on the GEMM's register tile, and with several workers
+// a whole number of tiles each, so that a phase's workers end together.
 func TestRowTiling(t *testing.T) {
 	mr := kernels.GemmRowTile()
-	for _, rowCap := range []int{maxRowTile, 252} {
-		testRowTiling(t, mr, rowCap)
-	}
-}
-
-func testRowTiling(t *testing.T, mr, maxRowTile int) {
 	for _, threads := range []int{1, 2, 3, 4, 16} {
 		for tokens := 1; tokens <= 3000; tokens++ {
-			r := rowTilingFor(tokens, threads, maxRowTile)
+			r := rowTilingFor(tokens, threads)
 			if r.bound(0) != 0 || r.bound(r.tiles) != tokens {
 				t.Fatalf("%d tokens, %d threads: tiles span [%d, %d)", tokens, threads, r.bound(0), r.bound(r.tiles))
 			}
@@ -74,7 +67,7 @@ func TestRowTilesBF16(t *testing.T) {
 		rb := kernels.GemmBF16RowBlock()
 		for _, threads := range []int{1, 2, 4} {
 			for _, tokens := range []int{1, 50, 197, 252, 253, 577, 1025} {
-				want := rowTilingFor(tokens, threads, maxRowTile)
+				want := rowTilingFor(tokens, threads)
 				if got := f32.rowTiles(tokens, threads); got != want {
 					t.Errorf("float32, %d tokens, %d threads: %+v, want %+v", tokens, threads, got, want)
 				}

@@ -157,19 +157,25 @@ func (e *Encoder) rowTiles(tokens, threads int) rowTiling {
 		if rb == 0 {
 			break // the level multiplies bfloat16 without widening it
 		}
-		t := rowTiling{tokens: tokens, tiles: (tokens + rb - 1) / rb, mr: kernels.GemmRowTile()}
-		for t.tiles > 1 && t.widest() > rb {
-			t.tiles++ // even tiles differ by up to mr rows
-		}
+		t := fewestTiles(tokens, rb)
 		t.tiles = (t.tiles + threads - 1) / threads * threads
 		t.tiles = max(1, min(t.tiles, tokens/t.mr))
 		return t
 	}
-	return rowTilingFor(tokens, threads, maxRowTile)
+	return rowTilingFor(tokens, threads)
 }
 
-// rowTilingFor cuts tokens rows for threads workers, tiles of at most
-// rowCap rows. With several workers
+// fewestTiles cuts tokens rows into the fewest even tiles of at most
+// rowCap rows.
+func fewestTiles(tokens, rowCap int) rowTiling {
+	t := rowTiling{tokens: tokens, tiles: (tokens + rowCap - 1) / rowCap, mr: kernels.GemmRowTile()}
+	for t.tiles > 1 && t.widest() > rowCap {
+		t.tiles++ // even tiles differ by up to mr rows
+	}
+	return t
+}
+
+// rowTilingFor cuts tokens rows for threads workers. With several workers
 // it makes at least three tiles per worker (while tiles keep 48 rows or
 // more), so that on a busy machine a worker the OS runs sooner takes more
 // of them instead of waiting at the end of the phase for one that was
@@ -177,12 +183,8 @@ func (e *Encoder) rowTiles(tokens, threads int) rowTiling {
 // phase ends with its last tile: 197 rows as tiles of 56, 56, 56 and 29
 // keep one of two workers busy for 112 rows and the other for 85, as 56,
 // 56, 42 and 43 for 98 and 99.
-func rowTilingFor(tokens, threads, rowCap int) rowTiling {
-	mr := kernels.GemmRowTile()
-	t := rowTiling{tokens: tokens, tiles: (tokens + rowCap - 1) / rowCap, mr: mr}
-	for t.tiles > 1 && t.widest() > rowCap {
-		t.tiles++ // even tiles differ by up to mr rows
-	}
+func rowTilingFor(tokens, threads int) rowTiling {
+	t := fewestTiles(tokens, maxRowTile)
 	least := max(1, t.tiles)
 	tiles := least
 	if threads > 1 {
@@ -196,7 +198,7 @@ func rowTilingFor(tokens, threads, rowCap int) rowTiling {
 		}
 	}
 	// At least mr rows a tile, so that no two bounds meet.
-	t.tiles = max(1, min(tiles, tokens/mr))
+	t.tiles = max(1, min(tiles, tokens/t.mr))
 	return t
 }
 

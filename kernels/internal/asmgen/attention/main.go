@@ -459,23 +459,35 @@ NAME_expt:
 				w.WriteString("\tADDQ R13, R10\n")
 			}
 		}
-		fmt.Fprintf(w, "\tJMP %s_stored\n%s_dst:\n\tADDQ %d(AX), R10\n\t// K5, K6: the tile's columns that are the head's.\n\tMOVQ R9, CX\n", label, label, offDcol)
+		// dst = acc/l, rows with l = 0 zeroed (keep), stored whole where
+		// the tile's columns are all the head's, else under K5, K6.
+		store := func(masked bool) {
+			for r := 0; r < h; r++ {
+				fmt.Fprintf(w, "\tKMOVW %d(AX), K7\n\tVBROADCASTSS %d(AX), Z30\n", offKeep+4*r, offInv+4*r)
+				for j := 0; j < panels; j++ {
+					fmt.Fprintf(w, "\tVMULPS.Z Z30, %s, K7, %s\n", acc(r, j), acc(r, j))
+					if masked {
+						fmt.Fprintf(w, "\tVMOVUPS %s, K%d, %d(R10)\n", acc(r, j), 5+j, 64*j)
+					} else {
+						fmt.Fprintf(w, "\tVMOVUPS %s, %d(R10)\n", acc(r, j), 64*j)
+					}
+				}
+				if r < h-1 {
+					fmt.Fprintf(w, "\tADDQ %d(AX), R10\n", offLdd)
+				}
+			}
+		}
+		fmt.Fprintf(w, "\tJMP %s_stored\n%s_dst:\n\tADDQ %d(AX), R10\n\tCMPQ R9, $%d\n\tJGE %s_whole\n\t// K5, K6: the tile's columns that are the head's.\n\tMOVQ R9, CX\n",
+			label, label, offDcol, 16*panels, label)
 		lanes(w, label+"_d0", "K5")
 		if panels == 2 {
 			w.WriteString("\tMOVQ R9, CX\n\tSUBQ $16, CX\n")
 			lanes(w, label+"_d1", "K6")
 		}
-		for r := 0; r < h; r++ {
-			fmt.Fprintf(w, "\tKMOVW %d(AX), K7\n\tVBROADCASTSS %d(AX), Z30\n", offKeep+4*r, offInv+4*r)
-			for j := 0; j < panels; j++ {
-				fmt.Fprintf(w, "\tVMULPS.Z Z30, %s, K7, %s\n", acc(r, j), acc(r, j))
-				fmt.Fprintf(w, "\tVMOVUPS %s, K%d, %d(R10)\n", acc(r, j), 5+j, 64*j)
-			}
-			if r < h-1 {
-				fmt.Fprintf(w, "\tADDQ %d(AX), R10\n", offLdd)
-			}
-		}
-		fmt.Fprintf(w, "\tADDQ $%d, %d(AX)\n%s_stored:\n", 64*panels, offDcol, label)
+		store(true)
+		fmt.Fprintf(w, "\tJMP %s_next\n%s_whole:\n", label, label)
+		store(false)
+		fmt.Fprintf(w, "%s_next:\n\tADDQ $%d, %d(AX)\n%s_stored:\n", label, 64*panels, offDcol, label)
 	}
 	pv(name+"_pv2", 2)
 	fmt.Fprintf(w, `	ADDQ $128, DI
@@ -725,21 +737,33 @@ NAME_expt:
 			w.WriteString("\tADDQ R13, R10\n")
 		}
 	}
-	fmt.Fprintf(w, "\tJMP %s_stored\n%s_dst:\n\tADDQ %d(AX), R10\n\t// Y13, Y14: the tile's columns that are the head's.\n\tMOVQ R9, CX\n", name, name, offDcol)
+	// dst = acc/l, rows with l = 0 zeroed (keep), stored whole where the
+	// tile's 16 columns are all the head's (VMASKMOVPS stores are slow on
+	// some cores), else under the Y13, Y14 masks.
+	store := func(masked bool) {
+		for r := 0; r < h; r++ {
+			fmt.Fprintf(w, "\tVBROADCASTSS %d(AX), Y12\n\tVBROADCASTSS %d(AX), Y15\n", offInv+4*r, offKeep+4*r)
+			for j := 0; j < 2; j++ {
+				fmt.Fprintf(w, "\tVMULPS Y12, %s, %s\n\tVANDPS Y15, %s, %s\n", acc(r, j), acc(r, j), acc(r, j), acc(r, j))
+				if masked {
+					fmt.Fprintf(w, "\tVMASKMOVPS %s, Y%d, %d(R10)\n", acc(r, j), 13+j, 32*j)
+				} else {
+					fmt.Fprintf(w, "\tVMOVUPS %s, %d(R10)\n", acc(r, j), 32*j)
+				}
+			}
+			if r < h-1 {
+				fmt.Fprintf(w, "\tADDQ %d(AX), R10\n", offLdd)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\tJMP %s_stored\n%s_dst:\n\tADDQ %d(AX), R10\n\tCMPQ R9, $16\n\tJGE %s_whole\n\t// Y13, Y14: the tile's columns that are the head's.\n\tMOVQ R9, CX\n", name, name, offDcol, name)
 	lanes8(w, name+"_d0", "Y13")
 	w.WriteString("\tMOVQ R9, CX\n\tSUBQ $8, CX\n")
 	lanes8(w, name+"_d1", "Y14")
-	for r := 0; r < h; r++ {
-		fmt.Fprintf(w, "\tVBROADCASTSS %d(AX), Y12\n\tVBROADCASTSS %d(AX), Y15\n", offInv+4*r, offKeep+4*r)
-		for j := 0; j < 2; j++ {
-			fmt.Fprintf(w, "\tVMULPS Y12, %s, %s\n\tVANDPS Y15, %s, %s\n", acc(r, j), acc(r, j), acc(r, j), acc(r, j))
-			fmt.Fprintf(w, "\tVMASKMOVPS %s, Y%d, %d(R10)\n", acc(r, j), 13+j, 32*j)
-		}
-		if r < h-1 {
-			fmt.Fprintf(w, "\tADDQ %d(AX), R10\n", offLdd)
-		}
-	}
-	fmt.Fprintf(w, "\tADDQ $64, %d(AX)\n%s_stored:\n", offDcol, name)
+	store(true)
+	fmt.Fprintf(w, "\tJMP %s_next\n%s_whole:\n", name, name)
+	store(false)
+	fmt.Fprintf(w, "%s_next:\n\tADDQ $64, %d(AX)\n%s_stored:\n", name, offDcol, name)
 	fmt.Fprintf(w, `	ADDQ $64, DI
 	LEAQ (R14)(R11*1), DX
 	SUBQ $16, R9

@@ -65,14 +65,10 @@ GLOBL geluc<>(SB), RODATA|NOPTR, $416
 	VMOVUPS geluc<>+224(SB), Y12; \
 	VMOVUPS geluc<>+288(SB), Y13
 
-// ELEMENTWISE_AVX2(op) runs op over dst = op(src), 8 lanes at a time and a
-// masked tail.
-#define ELEMENTWISE_AVX2(op) \
-	MOVQ dst_base+0(FP), DI; \
-	MOVQ src_base+24(FP), SI; \
-	MOVQ src_len+32(FP), CX; \
-	EXPFASTCONST_AVX2; \
-	GELUCONST_AVX2; \
+// ROW_AVX2(op) runs op over CX floats from SI to DI (which may be SI), 8
+// lanes at a time and a masked tail, and ends at label rowdone; clobbers
+// AX, R8 (TAILMASK_AVX2).
+#define ROW_AVX2(op) \
 loop: \
 	CMPQ CX, $8; \
 	JB tail; \
@@ -85,12 +81,22 @@ loop: \
 	JMP loop; \
 tail: \
 	TESTQ CX, CX; \
-	JZ done; \
+	JZ rowdone; \
 	TAILMASK_AVX2(Y8); \
 	VMASKMOVPS (SI), Y8, Y0; \
 	op; \
 	VMASKMOVPS Y0, Y8, (DI); \
-done: \
+rowdone:
+
+// ELEMENTWISE_AVX2(op) runs op over dst = op(src), 8 lanes at a time and a
+// masked tail.
+#define ELEMENTWISE_AVX2(op) \
+	MOVQ dst_base+0(FP), DI; \
+	MOVQ src_base+24(FP), SI; \
+	MOVQ src_len+32(FP), CX; \
+	EXPFASTCONST_AVX2; \
+	GELUCONST_AVX2; \
+	ROW_AVX2(op); \
 	VZEROUPPER; \
 	RET
 
@@ -163,14 +169,10 @@ TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-48
 	VADDPS      Z27, Z1, Z1; \
 	VDIVPS      Z1, Z0, Z0
 
-// ELEMENTWISE_AVX512(op) runs op over dst = op(src), 16 lanes at a time and
-// a tail under mask K1.
-#define ELEMENTWISE_AVX512(op) \
-	MOVQ dst_base+0(FP), DI; \
-	MOVQ src_base+24(FP), SI; \
-	MOVQ src_len+32(FP), CX; \
-	EXPCONST_AVX512; \
-	GELUCONST_AVX512; \
+// ROW_AVX512(op) runs op over CX floats from SI to DI (which may be SI),
+// 16 lanes at a time and a tail under mask K1, and ends at label rowdone;
+// clobbers AX (TAILMASK_AVX512).
+#define ROW_AVX512(op) \
 loop: \
 	CMPQ CX, $16; \
 	JB tail; \
@@ -183,12 +185,22 @@ loop: \
 	JMP loop; \
 tail: \
 	TESTQ CX, CX; \
-	JZ done; \
+	JZ rowdone; \
 	TAILMASK_AVX512; \
 	VMOVUPS.Z (SI), K1, Z0; \
 	op; \
 	VMOVUPS Z0, K1, (DI); \
-done: \
+rowdone:
+
+// ELEMENTWISE_AVX512(op) runs op over dst = op(src), 16 lanes at a time and
+// a tail under mask K1.
+#define ELEMENTWISE_AVX512(op) \
+	MOVQ dst_base+0(FP), DI; \
+	MOVQ src_base+24(FP), SI; \
+	MOVQ src_len+32(FP), CX; \
+	EXPCONST_AVX512; \
+	GELUCONST_AVX512; \
+	ROW_AVX512(op); \
 	VZEROUPPER; \
 	RET
 
@@ -201,35 +213,21 @@ TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-48
 	ELEMENTWISE_AVX512(GELUTANH_AVX512)
 
 // TILE_AVX512(op) runs op in place over R9 rows × R10 floats at DI, rows
-// R11 floats apart: 16 lanes at a time and a tail under mask K1 per row. The
-// GEMM calls it on a tile it has just stored, while the tile is in L1.
+// R11 floats apart, a row at a time (ROW_AVX512). The GEMM calls it on a
+// tile it has just stored, while the tile is in L1.
 #define TILE_AVX512(op) \
 	SHLQ $2, R11; \
 	TESTQ R9, R9; \
 	JLE done; \
+	MOVQ DI, R12; \
 	EXPCONST_AVX512; \
 	GELUCONST_AVX512; \
 row: \
-	MOVQ DI, SI; \
+	MOVQ R12, SI; \
+	MOVQ R12, DI; \
 	MOVQ R10, CX; \
-loop: \
-	CMPQ CX, $16; \
-	JB tail; \
-	VMOVUPS (SI), Z0; \
-	op; \
-	VMOVUPS Z0, (SI); \
-	ADDQ $64, SI; \
-	SUBQ $16, CX; \
-	JMP loop; \
-tail: \
-	TESTQ CX, CX; \
-	JZ next; \
-	TAILMASK_AVX512; \
-	VMOVUPS.Z (SI), K1, Z0; \
-	op; \
-	VMOVUPS Z0, K1, (SI); \
-next: \
-	ADDQ R11, DI; \
+	ROW_AVX512(op); \
+	ADDQ R11, R12; \
 	DECQ R9; \
 	JNZ row; \
 done: \
@@ -252,35 +250,20 @@ TEXT ·geluTanhTileAVX512(SB), NOSPLIT, $0-32
 	MOVQ cols+24(FP), R10
 	TILE_AVX512(GELUTANH_AVX512)
 
-// TILE_AVX2(op) is TILE_AVX512 with AVX2: 8 lanes at a time and a masked
-// tail per row.
+// TILE_AVX2(op) is TILE_AVX512 with AVX2 (ROW_AVX2).
 #define TILE_AVX2(op) \
 	SHLQ $2, R11; \
 	TESTQ R9, R9; \
 	JLE done; \
+	MOVQ DI, R12; \
 	EXPFASTCONST_AVX2; \
 	GELUCONST_AVX2; \
 row: \
-	MOVQ DI, SI; \
+	MOVQ R12, SI; \
+	MOVQ R12, DI; \
 	MOVQ R10, CX; \
-loop: \
-	CMPQ CX, $8; \
-	JB tail; \
-	VMOVUPS (SI), Y0; \
-	op; \
-	VMOVUPS Y0, (SI); \
-	ADDQ $32, SI; \
-	SUBQ $8, CX; \
-	JMP loop; \
-tail: \
-	TESTQ CX, CX; \
-	JZ next; \
-	TAILMASK_AVX2(Y8); \
-	VMASKMOVPS (SI), Y8, Y0; \
-	op; \
-	VMASKMOVPS Y0, Y8, (SI); \
-next: \
-	ADDQ R11, DI; \
+	ROW_AVX2(op); \
+	ADDQ R11, R12; \
 	DECQ R9; \
 	JNZ row; \
 done: \

@@ -9,9 +9,10 @@ import (
 )
 
 // BenchmarkRelBias compares the two relative-bias kernels on one head of a
-// Swin window (12 heads in a block): gathers by index, and contiguous runs.
+// Swin window or a BEiT grid (14×14 at 224²; 12 heads in a block): gathers
+// by index, and contiguous runs.
 func BenchmarkRelBias(b *testing.B) {
-	for _, w := range []int{7, 24} {
+	for _, w := range []int{7, 14, 24} {
 		win := kernels.NewRelWindow(w, w)
 		n := w * w
 		idx := make([]int32, n*n)

@@ -110,7 +110,7 @@ keyrow:
 
 add8:
 	CMPQ    CX, $8
-	JB      add1
+	JB      add4
 	VMOVUPS (R14), Y0
 	VADDPS  (DX), Y0, Y0
 	VMOVUPS Y0, (DX)

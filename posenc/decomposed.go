@@ -160,15 +160,8 @@ func (d *DecomposedRelPos) Terms(terms []float32, q []float32, ldq int, g Grid, 
 func (d *DecomposedRelPos) Fill(bias []float32, ldb int, terms []float32, g Grid, rows int) {
 	n, tl := g.N(), g.H+g.W
 	for r := 0; r < rows; r++ {
-		row, t := bias[r*ldb:r*ldb+n], terms[r*tl:(r+1)*tl]
-		rw := t[g.H:]
-		for ky, v := range t[:g.H] {
-			dst := row[ky*g.W : (ky+1)*g.W]
-			rw := rw[:len(dst)] // one bounds check for the row
-			for kx := range dst {
-				dst[kx] = v + rw[kx]
-			}
-		}
+		t := terms[r*tl : (r+1)*tl]
+		kernels.OuterSum(bias[r*ldb:r*ldb+n], t[:g.H], t[g.H:])
 	}
 }
 

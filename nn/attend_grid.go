@@ -26,7 +26,7 @@ type GridScratch struct {
 func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias, p kernels.KVPrecision) {
 	n := g.N()
 	span = min(span, n)
-	tile := min(queryTile, span)
+	tile := min(gridTile(n, qb != nil), span)
 	switch {
 	case n >= fusedFrom():
 		s.kv.ReserveAs(p, n, hd)
@@ -47,8 +47,8 @@ func (s *GridScratch) Reserve(g posenc.Grid, span, hd int, qb posenc.QueryBias, 
 // out are written. A nil qb adds nothing.
 //
 // The bias's per-query terms are computed once for the whole span (so its
-// GEMMs see many rows), the bias itself for queryTile query rows at a
-// time (queryTile×N values), never for the whole N×N matrix. Long grids
+// GEMMs see many rows), the bias itself for a tile of query rows at a
+// time (gridTile), never for the whole N×N matrix. Long grids
 // run the fused kernel (kernels.AttentionPacked, k and v packed once per
 // call), short ones Q·Kᵀ, softmax and P·V, as the encoder's attention
 // does. Results depend on the inputs and lo alone.
@@ -58,7 +58,8 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 	if lo < 0 || hi > n || lo >= hi {
 		return fmt.Errorf("nn: AttendGrid: queries [%d, %d) of a %s grid", lo, hi, g)
 	}
-	tile := min(queryTile, hi-lo)
+	qt := gridTile(n, qb != nil)
+	tile := min(qt, hi-lo)
 	fused := n >= fusedFrom()
 	if fused {
 		kernels.PackAttentionKVAs(&s.kv, s.KV, k, v, ldk, ldv, n, hd)
@@ -74,8 +75,8 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 			return err
 		}
 	}
-	for t := lo; t < hi; t += queryTile {
-		e := min(hi, t+queryTile)
+	for t := lo; t < hi; t += qt {
+		e := min(hi, t+qt)
 		rows := e - t
 		var bias []float32
 		if qb != nil {
@@ -89,4 +90,22 @@ func AttendGrid(out []float32, ldo int, q []float32, ldq int, k []float32, ldk i
 		}
 	}
 	return nil
+}
+
+// biasTileFloats bounds one tile of AttendGrid's bias: 512 KB, within
+// a core's L2 on every x86 core anyres targets (Zen 3 has 512 KB).
+const biasTileFloats = 1 << 17
+
+// gridTile is how many query rows AttendGrid takes at a time on a grid of
+// n tokens: queryTile, or with a bias as many whole register tiles of the
+// GEMM as keep the tile's bias (rows×n) within biasTileFloats, at least
+// one: the kernel reads the bias back right after Fill writes it, and a
+// tile that outgrows L2 makes it come back from L3 (SAM-B's global
+// attention at 1024²: 256×4096 floats, 4 MB).
+func gridTile(n int, biased bool) int {
+	if !biased || n == 0 {
+		return queryTile
+	}
+	mr := kernels.GemmRowTile()
+	return max(mr, min(queryTile, biasTileFloats/n/mr*mr))
 }

@@ -214,6 +214,34 @@ func TestAttendGrid(t *testing.T) {
 	}
 }
 
+// TestGridTile: AttendGrid's query tiles are queryTile rows, or with a bias
+// that would not fit biasTileFloats the most whole register tiles of the
+// GEMM whose bias does (one at least).
+func TestGridTile(t *testing.T) {
+	mr := kernels.GemmRowTile()
+	for _, n := range []int{1, 15, 196, 600, 1024, 4096, 16384, 1 << 20} {
+		if got := gridTile(n, false); got != queryTile {
+			t.Errorf("n %d, no bias: %d rows, want queryTile %d", n, got, queryTile)
+		}
+		got := gridTile(n, true)
+		if queryTile*n <= biasTileFloats {
+			if got != queryTile {
+				t.Errorf("n %d, bias: %d rows, want queryTile %d (its bias fits)", n, got, queryTile)
+			}
+			continue
+		}
+		if got < mr || got >= queryTile || got%mr != 0 {
+			t.Errorf("n %d, bias: %d rows, want a multiple of %d in [%d, %d)", n, got, mr, mr, queryTile)
+		}
+		if got*n > biasTileFloats && got > mr {
+			t.Errorf("n %d, bias: %d rows hold %d bias values, over %d", n, got, got*n, biasTileFloats)
+		}
+		if (got+mr)*n <= biasTileFloats {
+			t.Errorf("n %d, bias: %d rows, but %d fit", n, got, got+mr)
+		}
+	}
+}
+
 // TestGridScratchReserve: a scratch reserved for a grid, spans and bias
 // serves its first such calls without allocating, on both attention paths
 // (a worker's first global item may come in a warm pass).

@@ -456,32 +456,34 @@ func (ws *workspace) attend(sc *scratch, it item) {
 // tokens of different bands must not attend to each other.
 func masked(dst, base []float32, kind int, win, shift [2]int) {
 	nt := win[0] * win[1]
-	label := func(t int) int {
-		r, c := 0, 0
-		if kind&1 != 0 {
-			r = 1
-			if t/win[1] >= win[0]-shift[0] {
-				r = 2
-			}
-		}
-		if kind&2 != 0 {
-			c = 1
-			if t%win[1] >= win[1]-shift[1] {
-				c = 2
-			}
-		}
-		return r*3 + c
-	}
 	for i := 0; i < nt; i++ {
-		li := label(i)
-		for j := 0; j < nt; j++ {
-			v := base[i*nt+j]
-			if label(j) != li {
-				v += maskValue
+		ri, ci := band(i/win[1], win[0], shift[0], kind&1), band(i%win[1], win[1], shift[1], kind&2)
+		d, b := dst[i*nt:(i+1)*nt], base[i*nt:(i+1)*nt]
+		for ky := 0; ky < win[0]; ky++ {
+			other := band(ky, win[0], shift[0], kind&1) != ri
+			dr, br := d[ky*win[1]:(ky+1)*win[1]], b[ky*win[1]:(ky+1)*win[1]]
+			for kx, v := range br {
+				if other || band(kx, win[1], shift[1], kind&2) != ci {
+					v += maskValue
+				}
+				dr[kx] = v
 			}
-			dst[i*nt+j] = v
 		}
 	}
+}
+
+// band is which side of the cut a window row or column x lies on (of n,
+// the last s rolled in from the other edge): 1 before it, 2 after, 0 when
+// the window has no cut in that direction (on == 0). Tokens of different
+// bands in either direction are masked.
+func band(x, n, s, on int) int {
+	switch {
+	case on == 0:
+		return 0
+	case x >= n-s:
+		return 2
+	}
+	return 1
 }
 
 // reverse projects window rows [lo, hi) of a segment (V2: then norm1, the

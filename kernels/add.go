@@ -4,7 +4,13 @@ package kernels
 func Add(dst, a, b []float32) {
 	checkLen("Add", dst, a)
 	checkLen("Add", dst, b)
-	a, b = a[:len(dst)], b[:len(dst)]
+	addImpl(dst, a[:len(dst)], b[:len(dst)])
+}
+
+// addImpl is the level's Add (len(a) == len(b) == len(dst)).
+var addImpl = addGeneric
+
+func addGeneric(dst, a, b []float32) {
 	for i := range dst {
 		dst[i] = a[i] + b[i]
 	}

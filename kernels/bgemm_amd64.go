@@ -61,9 +61,9 @@ func bConvertAVX512(dst *uint16, src *float32, n int)
 //go:noescape
 func bAddAVX2(dst, a, b *float32, n int)
 
-// addAVX2 is Add in AVX2 for the int8 and bfloat16 epilogues (bias,
-// residual): after the AMX tiles, a scalar Go loop adding the bias was a
-// large share of a whole bf16 product.
+// addAVX2 is Add in AVX2: the level's Add (addImpl) and the int8 and
+// bfloat16 epilogues' (bias, residual), where after the AMX tiles a scalar
+// Go loop adding the bias was a large share of a whole bf16 product.
 func addAVX2(dst, a, b []float32) {
 	n := len(dst)
 	a, b = a[:n], b[:n]

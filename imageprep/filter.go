@@ -89,10 +89,13 @@ func (l Limits) ResizeFilter(img image.Image, h, w int, f Filter) (*image.RGBA64
 	if err := l.orDefault().checkResize(b.Dy(), b.Dx(), h, w); err != nil {
 		return nil, err
 	}
-	src := Opaque(img)
-	if src.Bounds().Dx() == w && src.Bounds().Dy() == h {
-		return src, nil
+	if b.Dx() == w && b.Dy() == h {
+		return Opaque(img), nil
 	}
+	if k, ok := s.(*xdraw.Kernel); ok {
+		return resample(toPlanes(img), h, w, k), nil
+	}
+	src := Opaque(img)
 	dst := image.NewRGBA64(image.Rect(0, 0, w, h))
 	s.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
 	return dst, nil

@@ -22,7 +22,8 @@
 //
 // Resizing uses the Catmull-Rom cubic (Keys a = -0.5) of golang.org/x/image/draw,
 // which widens its support when shrinking, like PIL's bicubic resize that timm's
-// preprocessing uses. Alpha is dropped before resizing, as PIL's convert("RGB") does;
+// preprocessing uses (computed here on planes of the image's 16-bit colours,
+// to x/image/draw's pixels bit for bit, ~3× faster on a photo). Alpha is dropped before resizing, as PIL's convert("RGB") does;
 // a JPEG's EXIF orientation is ignored, as PIL and timm ignore it.
 //
 // Memory is bounded by Limits (DefaultLimits unless a call says otherwise):

@@ -17,18 +17,17 @@ type Limits struct {
 	// FileBytes bounds the encoded file Decode reads.
 	FileBytes int64
 	// Pixels bounds every image held: the decoded source, its 16-bit RGB
-	// copy (8 bytes a pixel), the resized image (8 bytes a pixel) and the
+	// copy (6 bytes a pixel; 8 for a nearest-neighbour resize), the resized image (8 bytes a pixel) and the
 	// tensor (12 bytes a pixel).
 	Pixels int64
 	// Side bounds the width and the height of every image, so that long
 	// thin images (16×200000), whose pixel count is small, cannot make the
 	// resizer's temporaries large.
 	Side int
-	// ScratchBytes bounds the resizer's temporary: x/image/draw's
-	// Catmull-Rom scaler holds the image resized along one axis,
-	// 32 bytes × target width × source height, whatever the target's own
-	// size (shrinking 16 rows from a 4000-row photo to 200000 columns would
-	// need 25 GB).
+	// ScratchBytes bounds the resizer's temporary: the kernel resize
+	// holds the image resized along one axis, 24 bytes × target width ×
+	// source height, whatever the target's own size (shrinking 16 rows
+	// from a 4000-row photo to 200000 columns would need 19 GB).
 	ScratchBytes int64
 }
 
@@ -87,11 +86,11 @@ func (l Limits) checkImage(what string, h, w int) error {
 	return nil
 }
 
-// resizeScratch is the temporary x/image/draw's kernel scaler allocates
+// resizeScratch is the temporary the kernel resize (resample) allocates
 // for a resize from sh source rows to dw target columns: dw·sh values of
-// [4]float64.
+// three float64.
 func resizeScratch(sh, dw int) (bytes int64, ok bool) {
-	const per = 32
+	const per = 24
 	if int64(dw) > (1<<62)/per/int64(sh) {
 		return 0, false
 	}
@@ -112,7 +111,7 @@ func (l Limits) checkResize(sh, sw, h, w int) error {
 	}
 	// The scaler's indices are int32: dw·sh past 2^31 would wrap inside it.
 	if b, ok := resizeScratch(sh, w); !ok || b > l.ScratchBytes || int64(w)*int64(sh) >= 1<<31 {
-		return fmt.Errorf("imageprep: resizing %d×%d to %d×%d needs a %d-column × %d-row temporary (32 bytes each), over the %d-byte limit (Limits.ScratchBytes)",
+		return fmt.Errorf("imageprep: resizing %d×%d to %d×%d needs a %d-column × %d-row temporary (24 bytes each), over the %d-byte limit (Limits.ScratchBytes)",
 			sh, sw, h, w, w, sh, l.ScratchBytes)
 	}
 	return nil

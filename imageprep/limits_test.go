@@ -33,7 +33,7 @@ func TestResizeChecksTemporaryFirst(t *testing.T) {
 	}{
 		{1, 1 << 26, "Limits.Side"},        // the call
 		{16, 200000, "Limits.Side"},        // run -size 16x200000
-		{16, 40000, "Limits.ScratchBytes"}, // 40000 × 1024 × 32 B = 1.3 GB of temporary
+		{16, 50000, "Limits.ScratchBytes"}, // 50000 × 1024 × 24 B = 1.2 GB of temporary
 	} {
 		var err error
 		n := allocated(func() { _, err = Resize(src, c.h, c.w) })
@@ -49,11 +49,11 @@ func TestResizeChecksTemporaryFirst(t *testing.T) {
 // TestLimitsAreAdjustable: a call's Limits lower (or raise) the defaults.
 func TestLimitsAreAdjustable(t *testing.T) {
 	src := gradient(64, 64)
-	small := Limits{ScratchBytes: 1 << 20} // 1 MiB: 64 rows × 1024 columns × 32 B = 2 MiB is over
+	small := Limits{ScratchBytes: 1 << 20} // 1 MiB: 64 rows × 1024 columns × 24 B = 1.5 MiB is over
 	if _, err := small.Resize(src, 64, 1024); err == nil || !strings.Contains(err.Error(), "ScratchBytes") {
 		t.Errorf("Resize over a 1 MiB scratch limit: error %v", err)
 	}
-	if _, err := small.Resize(src, 64, 256); err != nil { // 512 KiB
+	if _, err := small.Resize(src, 64, 256); err != nil { // 384 KiB
 		t.Errorf("Resize within the limit: %v", err)
 	}
 	if _, err := Prepare(src, Options{Size: Size{H: 32, W: 48}, Norm: ImageNet, Limits: Limits{Side: 40}}); err == nil || !strings.Contains(err.Error(), "Side") {

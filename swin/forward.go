@@ -385,26 +385,12 @@ func (ws *workspace) partition(sc *scratch, it item) {
 	qkv := ws.qkv[(s.woff+it.lo)*3*d : (s.woff+it.hi)*3*d]
 	b.qkv.Apply(1, n, a, d, qkv, 3*d, kernels.ActNone, nil)
 	if net.v2 {
-		hd := d / st.heads
+		// Cosine attention: every head's q and k over its L2 norm
+		// (F.normalize, eps 1e-12); a zero key (a padding row's, which
+		// has no bias) stays zero.
 		for r := 0; r < n; r++ {
-			row := qkv[r*3*d : r*3*d+2*d] // q and k
-			for c := 0; c < 2*d; c += hd {
-				normalize(row[c : c+hd])
-			}
+			kernels.NormalizeSegments(qkv[r*3*d:r*3*d+2*d], d/st.heads, 1e-12)
 		}
-	}
-}
-
-// normalize is F.normalize(v, dim=-1): v / max(‖v‖₂, 1e-12). A zero
-// vector (a padding row's key, which has no bias) stays zero.
-func normalize(v []float32) {
-	var ss float32
-	for _, x := range v {
-		ss += x * x
-	}
-	n := max(float32(math.Sqrt(float64(ss))), 1e-12)
-	for i := range v {
-		v[i] /= n
 	}
 }
 

@@ -72,6 +72,16 @@ func sigmoidGate(dst, src []float32, a float32) {
 	if len(src) == 0 {
 		return
 	}
+	gateImpl(dst, src, a)
+}
+
+// gateImpl is the level's sigmoidGate (len(dst) == len(src) > 0): the
+// assembly levels compute it in one pass with the operations and the exp
+// of sigmoidGateSteps, so with its bits.
+var gateImpl = sigmoidGateSteps
+
+// sigmoidGateSteps is sigmoidGate as −a·x, gateExpImpl, x / (1 + e).
+func sigmoidGateSteps(dst, src []float32, a float32) {
 	if &dst[0] != &src[0] {
 		for i, x := range src {
 			dst[i] = -a * x

@@ -8,11 +8,13 @@ func init() {
 		case AVX512:
 			expImpl = func(dst, src []float32) { expAVX512(dst, src, expLo) }
 			gateExpImpl = func(x []float32) { expAVX512(x, x, gateExpFloor) }
+			gateImpl = func(dst, src []float32, a float32) { gateAVX512(dst, src, -a, gateExpFloor) }
 		case AVX2:
 			expImpl = func(dst, src []float32) { expAVX2(dst, src, expLo) }
 			gateExpImpl = func(x []float32) { expAVX2(x, x, gateExpFloor) }
+			gateImpl = func(dst, src []float32, a float32) { gateAVX2(dst, src, -a, gateExpFloor) }
 		default:
-			expImpl, gateExpImpl = expGeneric, gateExpAny
+			expImpl, gateExpImpl, gateImpl = expGeneric, gateExpAny, sigmoidGateSteps
 		}
 	}, AVX2, AVX512)
 }
@@ -35,3 +37,19 @@ func expAVX2(dst, src []float32, lo float32)
 //
 //go:noescape
 func expAVX512(dst, src []float32, lo float32)
+
+// gateAVX2 is sigmoidGateSteps (len(dst) == len(src) > 0, dst equal to
+// src or apart from it) with AVX2+FMA in one pass, na = −a, the exp's
+// exponents raised to lo:
+//
+//	for i, x := range src {
+//		dst[i] = x / (1 + e^max(na·x, lo))
+//	}
+//
+//go:noescape
+func gateAVX2(dst, src []float32, na, lo float32)
+
+// gateAVX512 is gateAVX2 with AVX-512.
+//
+//go:noescape
+func gateAVX512(dst, src []float32, na, lo float32)

@@ -86,9 +86,13 @@ func smoothNorm(norm *LayerNorm, layers []*RawLinear, folded func(r *RawLinear) 
 			copy(b, r.B)
 		}
 		if changed {
+			sc := perColumn(s, k)
 			w := make([]float32, len(r.W))
-			for i, v := range r.W {
-				w[i] = float32(float64(v) * s[i%r.In/k])
+			for o := 0; o < r.Out; o++ {
+				row, dst := r.W[o*r.In:(o+1)*r.In], w[o*r.In:(o+1)*r.In]
+				for i, v := range row {
+					dst[i] = float32(float64(v) * sc[i])
+				}
 			}
 			r.W = w
 		}
@@ -99,10 +103,11 @@ func smoothNorm(norm *LayerNorm, layers []*RawLinear, folded func(r *RawLinear) 
 				wf = q
 			}
 		}
+		bc := perColumn(beta, k)
 		for o := 0; o < r.Out; o++ {
 			acc := float64(r.B[o])
 			for i, v := range wf[o*r.In : (o+1)*r.In] {
-				acc += float64(v) * beta[i/k]
+				acc += float64(v) * bc[i]
 			}
 			r.B[o] = float32(acc)
 		}
@@ -125,9 +130,14 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 	wmax := make([]float64, d)
 	for _, r := range layers {
 		k := r.In / d
-		for i, v := range r.W {
-			j := i % r.In / k
-			wmax[j] = max(wmax[j], math.Abs(float64(v)))
+		col := make([]float64, r.In) // each column's largest |w|
+		for o := 0; o < r.Out; o++ {
+			for i, v := range r.W[o*r.In : (o+1)*r.In] {
+				col[i] = max(col[i], math.Abs(float64(v)))
+			}
+		}
+		for i, m := range col {
+			wmax[i/k] = max(wmax[i/k], m)
 		}
 	}
 	s := make([]float64, d)
@@ -160,4 +170,15 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 		}
 	}
 	return s
+}
+
+// perColumn spreads per-channel values v over the columns of a layer that
+// reads k columns per channel (a convolution's kernel positions), so the
+// loops over a weight row index it directly.
+func perColumn(v []float64, k int) []float64 {
+	out := make([]float64, len(v)*k)
+	for i := range out {
+		out[i] = v[i/k]
+	}
+	return out
 }

@@ -87,10 +87,14 @@ func QuantizeWeights(w []float32, out, in, ld int) (q []int8, scale []float32) {
 	scale = make([]float32, out)
 	for o := 0; o < out; o++ {
 		row := w[o*ld : o*ld+in]
-		var mx float32
+		// |v| as bits: for values without a sign, integer order is float
+		// order (a NaN's bits exceed +Inf's), and an integer max has no
+		// NaN or signed-zero cases to branch on.
+		var mb uint32
 		for _, v := range row {
-			mx = max(mx, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
+			mb = max(mb, math.Float32bits(v)&0x7fffffff)
 		}
+		mx := math.Float32frombits(mb)
 		if mx == 0 || mx > math.MaxFloat32 || mx != mx {
 			continue
 		}

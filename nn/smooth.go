@@ -130,14 +130,17 @@ func smoothFactors(norm *LayerNorm, layers []*RawLinear) []float64 {
 	wmax := make([]float64, d)
 	for _, r := range layers {
 		k := r.In / d
-		col := make([]float64, r.In) // each column's largest |w|
+		// Each column's largest |w|, as the bits of |w|: integer order is
+		// float order for values without a sign, without the NaN and
+		// signed-zero branches of a float max.
+		col := make([]uint32, r.In)
 		for o := 0; o < r.Out; o++ {
 			for i, v := range r.W[o*r.In : (o+1)*r.In] {
-				col[i] = max(col[i], math.Abs(float64(v)))
+				col[i] = max(col[i], math.Float32bits(v)&0x7fffffff)
 			}
 		}
 		for i, m := range col {
-			wmax[i/k] = max(wmax[i/k], m)
+			wmax[i/k] = max(wmax[i/k], float64(math.Float32frombits(m)))
 		}
 	}
 	s := make([]float64, d)

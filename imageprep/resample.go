@@ -93,7 +93,8 @@ func clamp16(v int32) uint16 {
 	return uint16(^(v >> 31) & 0xffff)
 }
 
-// span is one output pixel's taps: contribs[i:j], and 1/Σweight.
+// span is one output pixel's taps, taps[i:j], and 1/Σweight (also over
+// 0xffff, for the first pass's [0, 1] values).
 type span struct {
 	i, j         int
 	inv, invFFFF float64
@@ -166,23 +167,28 @@ func resample(p planes, h, w int, q *xdraw.Kernel) *image.RGBA64 {
 			tmp[2][y*w+x] = pb * s.invFFFF
 		}
 	}
+	// Rows: each output row sums its taps' temporary rows, tap by tap in
+	// x/image/draw's order, a whole row at a time (contiguous reads).
 	dst := image.NewRGBA64(image.Rect(0, 0, w, h))
-	for x := range w {
-		for y, s := range vs {
-			var pr, pg, pb float64
+	acc := [3][]float64{make([]float64, w), make([]float64, w), make([]float64, w)}
+	for y, s := range vs {
+		for ch := range acc {
+			clear(acc[ch])
 			for _, c := range vt[s.i:s.j] {
-				k := c.coord*w + x
-				pr += float64(tmp[0][k] * c.weight)
-				pg += float64(tmp[1][k] * c.weight)
-				pb += float64(tmp[2][k] * c.weight)
+				row := tmp[ch][c.coord*w : (c.coord+1)*w]
+				for x, v := range row {
+					acc[ch][x] += float64(v * c.weight)
+				}
 			}
-			// x/image/draw also sums the alpha and keeps each colour within
-			// it; opaque, that alpha is 1 to rounding, as ftou's clamp.
-			o := dst.Pix[y*dst.Stride+8*x:]
-			put16(o[0:], ftou(pr*s.inv))
-			put16(o[2:], ftou(pg*s.inv))
-			put16(o[4:], ftou(pb*s.inv))
-			put16(o[6:], 0xffff)
+		}
+		// x/image/draw also sums the alpha and keeps each colour within
+		// it; opaque, that alpha is 1 to rounding, as ftou's clamp.
+		o := dst.Pix[y*dst.Stride : y*dst.Stride+8*w]
+		for x := range w {
+			put16(o[8*x:], ftou(acc[0][x]*s.inv))
+			put16(o[8*x+2:], ftou(acc[1][x]*s.inv))
+			put16(o[8*x+4:], ftou(acc[2][x]*s.inv))
+			put16(o[8*x+6:], 0xffff)
 		}
 	}
 	return dst

@@ -93,7 +93,7 @@ func (l Limits) ResizeFilter(img image.Image, h, w int, f Filter) (*image.RGBA64
 		return Opaque(img), nil
 	}
 	if k, ok := s.(*xdraw.Kernel); ok {
-		return resample(toPlanes(img), h, w, k), nil
+		return resample(img, h, w, k), nil
 	}
 	src := Opaque(img)
 	dst := image.NewRGBA64(image.Rect(0, 0, w, h))

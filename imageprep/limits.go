@@ -17,8 +17,9 @@ type Limits struct {
 	// FileBytes bounds the encoded file Decode reads.
 	FileBytes int64
 	// Pixels bounds every image held: the decoded source, its 16-bit RGB
-	// copy (6 bytes a pixel; 8 for a nearest-neighbour resize), the resized image (8 bytes a pixel) and the
-	// tensor (12 bytes a pixel).
+	// copy (8 bytes a pixel; none where a kernel resize reads a JPEG,
+	// gray or NRGBA image a row at a time), the resized image (8 bytes a
+	// pixel) and the tensor (12 bytes a pixel).
 	Pixels int64
 	// Side bounds the width and the height of every image, so that long
 	// thin images (16×200000), whose pixel count is small, cannot make the

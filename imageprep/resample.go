@@ -8,28 +8,22 @@ import (
 )
 
 // The kernel resize (bicubic, bilinear, Lanczos) is x/image/draw's kernel
-// scaler computed on three planes of 16-bit values: the same weights, the
-// same float64 sums in the same order, the same rounding, so the same
-// pixels (TestResampleMatchesXDraw). x/image/draw reads a source it has no
-// fast path for through an interface call per pixel and tap, and ours
-// would have been a 16-bit copy made for the purpose (Opaque): three
-// quarters of a photo's resize. Here each source pixel is converted once
-// and the sums read plain slices.
+// scaler computed on rows of 16-bit values: the same weights, the same
+// float64 sums in the same order, the same rounding, so the same pixels
+// (TestResampleMatchesXDraw). x/image/draw reads a source it has no fast
+// path for through an interface call per pixel and tap, and ours would
+// have been a 16-bit copy made for the purpose (Opaque): three quarters
+// of a photo's resize. Here each source row is converted once, as the
+// first pass reaches it, and the sums read plain slices.
 
-// planes is an opaque image as three planes of 16-bit colour values, the
-// colours Opaque gives.
-type planes struct {
-	h, w    int
-	r, g, b []uint16
-}
-
-// toPlanes converts img (within the caller's limits) to planes, JPEG's
-// YCbCr and the common decoded types directly, others through Opaque's
-// colour rule.
-func toPlanes(img image.Image) planes {
+// rgbRows returns a function that writes row y (0 ≤ y < img's height) of
+// img as 16-bit colour values, the colours Opaque gives, into r, g and b
+// (img's width each): JPEG's YCbCr and the common decoded types directly,
+// others through Opaque's copy. The resize converts one source row at a
+// time, so no converted copy of a photo is held.
+func rgbRows(img image.Image) func(y int, r, g, b []uint16) {
 	bd := img.Bounds()
-	h, w := bd.Dy(), bd.Dx()
-	p := planes{h: h, w: w, r: make([]uint16, h*w), g: make([]uint16, h*w), b: make([]uint16, h*w)}
+	w := bd.Dx()
 	switch m := img.(type) {
 	case *image.YCbCr:
 		// COffset is a row part plus a column part: the column parts once.
@@ -38,11 +32,11 @@ func toPlanes(img image.Image) planes {
 		for x := range cols {
 			cols[x] = m.COffset(bd.Min.X+x, bd.Min.Y) - c0
 		}
-		for y := range h {
+		return func(y int, r, g, b []uint16) {
 			ys := m.Y[m.YOffset(bd.Min.X, bd.Min.Y+y):][:w]
 			ci := m.COffset(bd.Min.X, bd.Min.Y+y)
 			cb, cr := m.Cb[ci:], m.Cr[ci:]
-			r, g, b := p.r[y*w:(y+1)*w], p.g[y*w:(y+1)*w], p.b[y*w:(y+1)*w]
+			r, g, b = r[:w], g[:w], b[:w]
 			for x, yv := range ys {
 				// color.YCbCr.RGBA's arithmetic.
 				yy1 := int32(yv) * 0x10101
@@ -54,35 +48,32 @@ func toPlanes(img image.Image) planes {
 			}
 		}
 	case *image.Gray:
-		for y := range h {
-			row := m.Pix[m.PixOffset(bd.Min.X, bd.Min.Y+y):]
-			for x := range w {
-				v := uint16(row[x]) * 0x101
-				p.r[y*w+x], p.g[y*w+x], p.b[y*w+x] = v, v, v
+		return func(y int, r, g, b []uint16) {
+			row := m.Pix[m.PixOffset(bd.Min.X, bd.Min.Y+y):][:w]
+			for x, v := range row {
+				r[x], g[x], b[x] = uint16(v)*0x101, uint16(v)*0x101, uint16(v)*0x101
 			}
 		}
 	case *image.NRGBA:
 		// Straight colours: alpha is dropped, the colour kept (Opaque).
-		for y := range h {
-			row := m.Pix[m.PixOffset(bd.Min.X, bd.Min.Y+y):]
+		return func(y int, r, g, b []uint16) {
+			row := m.Pix[m.PixOffset(bd.Min.X, bd.Min.Y+y):][:4*w]
 			for x := range w {
 				q := row[4*x : 4*x+3]
-				p.r[y*w+x], p.g[y*w+x], p.b[y*w+x] = uint16(q[0])*0x101, uint16(q[1])*0x101, uint16(q[2])*0x101
-			}
-		}
-	default:
-		o := Opaque(img)
-		for y := range h {
-			row := o.Pix[y*o.Stride:]
-			for x := range w {
-				q := row[8*x : 8*x+6]
-				p.r[y*w+x] = uint16(q[0])<<8 | uint16(q[1])
-				p.g[y*w+x] = uint16(q[2])<<8 | uint16(q[3])
-				p.b[y*w+x] = uint16(q[4])<<8 | uint16(q[5])
+				r[x], g[x], b[x] = uint16(q[0])*0x101, uint16(q[1])*0x101, uint16(q[2])*0x101
 			}
 		}
 	}
-	return p
+	o := Opaque(img)
+	return func(y int, r, g, b []uint16) {
+		row := o.Pix[y*o.Stride:][:8*w]
+		for x := range w {
+			q := row[8*x : 8*x+6]
+			r[x] = uint16(q[0])<<8 | uint16(q[1])
+			g[x] = uint16(q[2])<<8 | uint16(q[3])
+			b[x] = uint16(q[4])<<8 | uint16(q[5])
+		}
+	}
 }
 
 // clamp16 is v >> 8 within [0, 0xffff], as color.YCbCr.RGBA rounds.
@@ -145,16 +136,19 @@ func distrib(q *xdraw.Kernel, dw, sw int) ([]span, []tap) {
 	return spans, taps
 }
 
-// resample scales p to h×w with kernel q, as x/image/draw's kernel scaler
-// scales Opaque's RGBA64 copy onto an RGBA64 with the Src operator:
-// columns first into a w × p.h temporary of [0, 1] values (three planes;
-// resizeScratch), then rows.
-func resample(p planes, h, w int, q *xdraw.Kernel) *image.RGBA64 {
-	hs, ht := distrib(q, w, p.w)
-	vs, vt := distrib(q, h, p.h)
-	tmp := [3][]float64{make([]float64, w*p.h), make([]float64, w*p.h), make([]float64, w*p.h)}
-	for y := range p.h {
-		r, g, b := p.r[y*p.w:(y+1)*p.w], p.g[y*p.w:(y+1)*p.w], p.b[y*p.w:(y+1)*p.w]
+// resample scales img to h×w with kernel q, as x/image/draw's kernel
+// scaler scales Opaque's RGBA64 copy onto an RGBA64 with the Src operator:
+// columns first into a w × source-height temporary of [0, 1] values
+// (three planes; resizeScratch), then rows.
+func resample(img image.Image, h, w int, q *xdraw.Kernel) *image.RGBA64 {
+	sh, sw := img.Bounds().Dy(), img.Bounds().Dx()
+	rows := rgbRows(img)
+	hs, ht := distrib(q, w, sw)
+	vs, vt := distrib(q, h, sh)
+	tmp := [3][]float64{make([]float64, w*sh), make([]float64, w*sh), make([]float64, w*sh)}
+	r, g, b := make([]uint16, sw), make([]uint16, sw), make([]uint16, sw)
+	for y := range sh {
+		rows(y, r, g, b)
 		for x, s := range hs {
 			var pr, pg, pb float64
 			for _, c := range ht[s.i:s.j] {

@@ -79,8 +79,8 @@ func TestResampleMatchesXDraw(t *testing.T) {
 	}
 }
 
-// TestToPlanesMatchesOpaque: the planes hold Opaque's colours.
-func TestToPlanesMatchesOpaque(t *testing.T) {
+// TestRGBRowsMatchOpaque: the rows hold Opaque's colours.
+func TestRGBRowsMatchOpaque(t *testing.T) {
 	m := image.NewYCbCr(image.Rect(1, 2, 30, 21), image.YCbCrSubsampleRatio420)
 	for i := range m.Y {
 		m.Y[i] = uint8(i * 7)
@@ -88,11 +88,15 @@ func TestToPlanesMatchesOpaque(t *testing.T) {
 	for i := range m.Cb {
 		m.Cb[i], m.Cr[i] = uint8(i*13), uint8(255-i*5)
 	}
-	p, o := toPlanes(m), Opaque(m)
-	for y := range p.h {
-		for x := range p.w {
+	o := Opaque(m)
+	h, w := o.Bounds().Dy(), o.Bounds().Dx()
+	rows := rgbRows(m)
+	r, g, b := make([]uint16, w), make([]uint16, w), make([]uint16, w)
+	for y := range h {
+		rows(y, r, g, b)
+		for x := range w {
 			c := o.RGBA64At(x, y)
-			if got := [3]uint16{p.r[y*p.w+x], p.g[y*p.w+x], p.b[y*p.w+x]}; got != [3]uint16{c.R, c.G, c.B} {
+			if got := [3]uint16{r[x], g[x], b[x]}; got != [3]uint16{c.R, c.G, c.B} {
 				t.Fatalf("(%d, %d): %v, want %v", x, y, got, fmt.Sprint(c))
 			}
 		}

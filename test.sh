@@ -115,6 +115,13 @@ step7() {
     fi
   done
   go build -o .tools/wazero github.com/tetratelabs/wazero/cmd/wazero
+  # .ci/wasm-exec's compiled-code cache keeps every test binary it has
+  # run, so it grows with each run whose packages changed (24 GB once
+  # filled the disk): past 4 GiB it starts again empty.
+  cache="${TMPDIR:-/tmp}/anyres-wazero-cache"
+  if [ -d "$cache" ] && [ "$(du -sk "$cache" | cut -f1)" -gt 4194304 ]; then
+    rm -rf "$cache"
+  fi
   GOOS=wasip1 GOARCH=wasm go test -count=1 -short -timeout 25m -exec "$PWD/.ci/wasm-exec" ./...
 }
 

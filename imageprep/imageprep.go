@@ -30,8 +30,9 @@
 // the file's size, every image's pixel count and side, and the resizer's
 // temporary are checked before they are allocated. With the defaults one
 // image costs at most about 1.6 GiB (a 64-megapixel photo decoded, its
-// 16-bit copy, the resized copy and the float32 tensor) plus 1 GiB of
-// resizer temporary; a board with little memory should lower them.
+// 16-bit copy where one is made, the resized copy and the float32 tensor)
+// plus 1 GiB of resizer temporary; a board with little memory should
+// lower them.
 package imageprep
 
 import (

@@ -96,11 +96,10 @@ func NewLayerNorm(w *Weights, prefix string, d int, eps float64) *LayerNorm {
 // Rows normalises each d-wide row of src into dst (dst may be src).
 func (n *LayerNorm) Rows(dst, src []float32) {
 	d := len(n.W)
-	for i := 0; i+d <= len(src); i += d {
-		kernels.LayerNorm(dst[i:i+d], src[i:i+d], n.W, n.B, n.Eps)
-	}
+	m := len(src) / d * d
+	kernels.LayerNormRows(dst[:m], src[:m], d, n.W, n.B, n.Eps)
 	if n.observe != nil {
-		n.observe(dst[:len(src)/d*d])
+		n.observe(dst[:m])
 	}
 }
 

@@ -56,26 +56,6 @@ func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float
 //go:noescape
 func bConvertAVX512(dst *uint16, src *float32, n int)
 
-// bAddAVX2 is Add for n a multiple of 8 (dst may alias a or b).
-//
-//go:noescape
-func bAddAVX2(dst, a, b *float32, n int)
-
-// addAVX2 is Add in AVX2: the level's Add (addImpl) and the int8 and
-// bfloat16 epilogues' (bias, residual), where after the AMX tiles a scalar
-// Go loop adding the bias was a large share of a whole bf16 product.
-func addAVX2(dst, a, b []float32) {
-	n := len(dst)
-	a, b = a[:n], b[:n]
-	n8 := n &^ 7
-	if n8 > 0 {
-		bAddAVX2(&dst[0], &a[0], &b[0], n8)
-	}
-	for i := n8; i < n; i++ {
-		dst[i] = a[i] + b[i]
-	}
-}
-
 func convertBF16AVX512(dst []uint16, src []float32) {
 	n := len(src)
 	n16 := n &^ 15

@@ -94,3 +94,26 @@ func checkDirectA(t *testing.T, rng *rand.Rand, mk *gemmMicro, m, n, k, lda, thr
 		}
 	}
 }
+
+// TestL1SetRows pins the rule that sends A through packing when a row
+// tile's rows share an L1 set: 14 rows 12 KiB apart (ViT-B's fc2 input)
+// or 4 KiB apart (a 1024-wide A) all fall in one set, 6 or 14 rows 3 KiB
+// apart (768 wide) spread over four, and strides off a multiple of the
+// line spread over many.
+func TestL1SetRows(t *testing.T) {
+	for _, c := range []struct{ lda, mr, want int }{
+		{3072, 14, 14}, {1024, 14, 14}, {4096, 14, 14}, {1536, 14, 7},
+		{768, 14, 4}, {768, 6, 2}, {3072, 6, 6}, {3088, 14, 1}, {1, 14, 1},
+	} {
+		if got := l1SetRows(c.lda, c.mr); got != c.want {
+			t.Errorf("l1SetRows(%d, %d) = %d, want %d", c.lda, c.mr, got, c.want)
+		}
+	}
+	g := gemmCall{mk: &gemmMicro{mr: 14, kernelA: gemmLevel.kernelA}, alpha: 1, lda: 3072}
+	if g.direct() {
+		t.Error("a 14-row tile of a 3072-wide A reads A in place; want it packed")
+	}
+	if g.lda = 3088; g.mk.kernelA != nil && !g.direct() {
+		t.Error("a 14-row tile of a 3088-wide A is packed; want it read in place")
+	}
+}

@@ -416,11 +416,41 @@ func (g *gemmCall) tileAct() func(c *float32, ldc, rows, cols int) {
 }
 
 // direct reports whether the call reads A in place rather than packing
-// it: the level has the kernels, and A needs neither a transpose nor a
-// scale. Packing cost ~2% of a ViT-B/16 forward (an 8×8 transpose per
-// block of every K block); the direct kernels read the same values.
+// it: the level has the kernels, A needs neither a transpose nor a scale,
+// and a row tile's rows do not crowd one L1 set. Packing cost ~2% of a
+// ViT-B/16 forward (an 8×8 transpose per block of every K block); the
+// direct kernels read the same values.
 func (g *gemmCall) direct() bool {
-	return g.mk.kernelA != nil && !g.transA && g.alpha == 1
+	return g.mk.kernelA != nil && !g.transA && g.alpha == 1 && l1SetRows(g.lda, g.mk.mr) <= l1Ways
+}
+
+// The L1 data caches the kernels run on (Zen 3/4, Intel since Skylake,
+// Apple and Neoverse cores) index 64 sets of 64-byte lines, so addresses
+// 4 KiB apart share a set, and hold at least 8 lines a set.
+const (
+	l1SetSpan = 64 * 64
+	l1Ways    = 8
+)
+
+// l1SetRows is the most lines that the rows of an mr-row tile, lda floats
+// apart, read at once from one L1 set. The kernel walks all mr rows
+// together along K, so more such lines than the set has ways evict each
+// other at every step: a 14-row tile of a 3072- or 1024-wide A (rows 12
+// or 4 KiB apart) put every row in one set and read A from L2.
+func l1SetRows(lda, mr int) int {
+	var lines [l1SetSpan / 64]int
+	most, last := 0, -1
+	for i := range mr {
+		line := i * lda * 4 / 64
+		if line == last {
+			continue // rows within one line share it
+		}
+		last = line
+		s := line % len(lines)
+		lines[s]++
+		most = max(most, lines[s])
+	}
+	return most
 }
 
 // packLen is the room a worker needs for a packed block of A: none when

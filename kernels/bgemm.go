@@ -19,10 +19,11 @@ import (
 //     K loop instead (12×32 and 5×16 FMA kernels, removed) ran at
 //     0.75-0.85× float32: the widening competed with the FMAs in every
 //     row tile, and those kernels lacked the float32 prefetch.
-//   - A VDPBF16PS kernel (AVX512-BF16) is built and tested too, which also
-//     rounds A to bfloat16 (VCVTNEPS2BF16) and, for each pair (k, k+1),
-//     computes acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]; it is not chosen
-//     by default (see bPreferDot: on the Xeon measured it was slower).
+//   - A VDPBF16PS kernel (AVX512-BF16), which also rounds A to bfloat16
+//     (VCVTNEPS2BF16) and, for each pair (k, k+1), computes
+//     acc = (acc + a[k+1]·b[k+1]) + a[k]·b[k]: the avx512 level's choice
+//     on AMD's cores, where it does twice the multiplies of FMA per
+//     cycle; on the Xeons measured it was slower (bPreferDot).
 //   - At the amx level, activations are rounded to bfloat16 per row block
 //     (VCVTNEPS2BF16, as ToBF16) and TDPBF16PS multiplies 16×32 tiles of
 //     them by the packed panels, loaded as 16×16-pair tiles directly,

@@ -12,12 +12,15 @@ var (
 	bAMX = bMicro{mr: 16, nr: 2 * qPanel, amx: amxDotBF16, convert: convertBF16AVX512, add: addAVX2}
 )
 
-// bPreferDot selects VDPBF16PS over widening + FMA where both can run.
-// VDPBF16PS issues about once every two cycles, no faster per multiply
-// than FMA, and it rounds the activations to bfloat16 besides; widening
-// (into tiles for the float32 kernels) measured faster (bench/peers/README.md),
-// so it is the default.
-var bPreferDot = false
+// bPreferDot selects VDPBF16PS over widening + FMA where both can run:
+// on AMD's cores (Zen 4, Zen 5: the AMD CPUs with AVX512-BF16) a
+// VDPBF16PS issues as often as a float32 FMA and does twice its
+// multiplies. On the Xeons measured it issued about once every two
+// cycles, no faster per multiply than FMA (and it rounds the activations
+// to bfloat16 besides), so widening (into tiles for the float32 kernels)
+// stays their choice (bench/peers/README.md). The choice depends on the
+// CPU alone, so a machine's results do not change from run to run.
+var bPreferDot = cpuid.CPU.VendorID == cpuid.AMD
 
 // HasBF16 reports whether the CPU has AVX512-BF16 (VDPBF16PS; see
 // bPreferDot for when it is used).

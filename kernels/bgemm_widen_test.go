@@ -31,8 +31,8 @@ func TestGemmBF16WidenedBits(t *testing.T) {
 	cases = append(cases, tc{17, 40, 1537}, tc{197, 70, 769})
 	acts := []kernels.Activation{kernels.ActNone, kernels.ActGELU}
 	kerneltest.Run(t, func(t *testing.T) {
-		if kernels.Active() >= kernels.AMX {
-			t.Skip("AMX rounds the activations to bfloat16 too")
+		if kernels.GemmBF16RoundsActivations() {
+			t.Skipf("%v rounds the activations to bfloat16 too", kernels.Active())
 		}
 		for ci, c := range cases {
 			lda, ldw := c.k+ci%3, c.k+ci%2

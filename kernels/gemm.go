@@ -178,11 +178,19 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 // so callers that cut rows into work items cut at its multiples.
 func GemmRowTile() int { return gemmLevel.mr }
 
+// GemmBF16RoundsActivations reports whether GemmBF16 at the active level
+// rounds A to bfloat16 too (the amx level, and AVX512-BF16 on the CPUs
+// where VDPBF16PS is the faster path), rather than widening the weights
+// onto the float32 kernels, whose results are then the bits of GemmPacked
+// on the widened weights.
+func GemmBF16RoundsActivations() bool { return bLevel != nil }
+
 // GemmBF16RowBlock is how many rows GemmBF16 takes as one row block at the
 // active level where it widens bfloat16 weights onto the float32 kernels:
 // each row block widens every panel of B again, so callers that cut rows
 // into calls widen least with calls of up to this many rows. 0 where the
-// level multiplies bfloat16 directly (AMX) and row blocks widen nothing.
+// level multiplies bfloat16 directly (AMX, VDPBF16PS) and row blocks
+// widen nothing.
 func GemmBF16RowBlock() int {
 	if bLevel != nil {
 		return 0

@@ -8,12 +8,11 @@ import (
 
 // bfloat16 attention: Q·Kᵀ and P·V with bfloat16 operands and float32
 // accumulation, the softmax in float32, for models whose Linear layers run
-// in low precision (int8, bf16). It runs where a tile unit makes the two
-// products nearly free (the amx level: TDPBF16PS); at every other level
-// PackAttentionKVBF16 packs for the float32 kernels and AttentionPacked
-// gives the bits of float32 attention. VDPBF16PS (AVX512-BF16) is no
-// faster per multiply than FMA and rounds the operands besides (see
-// bPreferDot), so the avx512 level keeps float32 attention.
+// in low precision (int8, bf16). It runs where the bfloat16 products beat
+// float32 FMA: the amx level (TDPBF16PS), and the avx512 level on the CPUs
+// where VDPBF16PS does twice FMA's multiplies per cycle (AMD's; see
+// bPreferDot). At every other level PackAttentionKVBF16 packs for the
+// float32 kernels and AttentionPacked gives the bits of float32 attention.
 //
 // The algorithm is attentionBlocks': query blocks of attnBF16Rows rows
 // against key blocks of attnKeyBlock keys, an online softmax between the
@@ -76,8 +75,9 @@ func softmaxExpBF16Go(dst []uint16, src, bias []float32, scale, shift float32) f
 var attnBF16Add func(dst, a, b []float32) = Add
 
 // AttentionLowPrecision reports whether PackAttentionKVBF16 packs for the
-// bfloat16 attention at the active level (amx); where it does not, it
-// packs for float32 attention.
+// bfloat16 attention at the active level (amx; avx512 where GemmBF16
+// rounds activations too); where it does not, it packs for float32
+// attention.
 func AttentionLowPrecision() bool { return attnBF16Dot != nil }
 
 // attnKVBF16 is a head's keys and values rounded to bfloat16 and packed

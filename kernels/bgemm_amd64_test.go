@@ -69,3 +69,50 @@ func TestToBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestAttnDotBF16Spec: the VDPBF16PS attention kernel gives the bits of
+// bdotTileGo over every 8×32 tile of its block (the pair order is the
+// instruction's, as TestBF16DotKernelSpec pins), and writes nothing
+// outside the block's rows and columns of t.
+func TestAttnDotBF16Spec(t *testing.T) {
+	if !HasBF16() {
+		t.Skip("no AVX512-BF16 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(65, 66))
+	for _, s := range [][3]int{{8, 32, 1}, {16, 32, 2}, {64, 256, 2}, {24, 96, 3}, {64, 64, 4}} {
+		rows, cols, kb := s[0], s[1], s[2]
+		k := 32 * kb
+		lda := k + 32
+		a := make([]uint16, rows*lda)
+		for i := range a {
+			a[i] = ToBF16(float32(rng.NormFloat64()))
+		}
+		w := make([]float32, cols*k)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		panelLen := k * qPanel
+		data := NewBF16B(k, cols, w, k).data[:cols/qPanel*panelLen]
+		const band = 37
+		ld := cols + 5
+		buf := make([]float32, band+rows*ld+band)
+		for i := range buf {
+			buf[i] = math.Float32frombits(guardMark)
+		}
+		attnDotBF16AVX512(kb, &a[0], 2*lda, &data[0], 2*panelLen, &buf[band], 4*ld, rows, cols)
+		want := make([]float32, rows*cols)
+		bdotTileGo(rows, cols, k/2, a, lda, data, panelLen, want)
+		for i, v := range buf {
+			r, j := (i-band)/ld, (i-band)%ld
+			if i < band || i >= band+rows*ld || j >= cols {
+				if math.Float32bits(v) != guardMark {
+					t.Fatalf("rows=%d cols=%d kb=%d: wrote %v outside the block (buffer index %d)", rows, cols, kb, v, i)
+				}
+				continue
+			}
+			if math.Float32bits(v) != math.Float32bits(want[r*cols+j]) {
+				t.Fatalf("rows=%d cols=%d kb=%d: t[%d,%d] = %v, spec %v", rows, cols, kb, r, j, v, want[r*cols+j])
+			}
+		}
+	}
+}

@@ -5,9 +5,10 @@ import "github.com/anyres/anyres/kernels"
 // Attention in low precision: where a model's Linear layers run in int8
 // or bf16, the attention of the blocks whose qkv Linear does runs Q·Kᵀ and
 // P·V in low precision at the levels that have it: bfloat16 operands at
-// amx (kernels.PackAttentionKVBF16) for both, int8 operands at avx512
-// with VNNI (kernels.PackAttentionKVInt8) for int8 models; elsewhere it
-// stays float32, bit for bit.
+// amx (kernels.PackAttentionKVBF16) for both, and at avx512 on AMD for
+// bf16 models; int8 operands at avx512 with VNNI
+// (kernels.PackAttentionKVInt8) for int8 models; elsewhere it stays
+// float32, bit for bit.
 
 // lowAttentionOff, set by tests and benchmarks, keeps every block's
 // attention in float32 (to measure what low-precision attention gains).

@@ -13,7 +13,16 @@ func init() {
 		case l == AVX512 && bPreferDot && HasBF16():
 			attnBF16Dot, attnBF16Convert, attnBF16Add, attnBF16Exp = attnDotBF16, convertBF16AVX512, addAVX2, softmaxExpBF16
 		}
-	}, AVX512, AMX)
+	}, bf16AttnLevels()...)
+}
+
+// bf16AttnLevels are the levels with bfloat16 attention on this CPU (what
+// `anyres info` lists): amx, and avx512 where VDPBF16PS is preferred.
+func bf16AttnLevels() []Level {
+	if bPreferDot && HasBF16() {
+		return []Level{AVX512, AMX}
+	}
+	return []Level{AMX}
 }
 
 // attnDotBF16 is attnBF16Dot on VDPBF16PS (attnDotBF16AVX512), where

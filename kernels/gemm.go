@@ -178,6 +178,21 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 // so callers that cut rows into work items cut at its multiples.
 func GemmRowTile() int { return gemmLevel.mr }
 
+// GemmRowStride is the row stride (≥ cols, in floats) to give a matrix
+// of cols columns that a float32 GEMM will read as A: cols itself unless
+// the rows of a register tile could then crowd one L1 set (cols·4 a
+// multiple of 4 KiB, as ViT-B's 3072-wide MLP hidden layer), where the
+// GEMM packs A rather than read it in place; then cols plus a line. It
+// depends on cols alone, not on the kernel level, so buffers sized with it
+// stay valid when the level changes.
+func GemmRowStride(cols int) int {
+	const tallestTile = 16 // rows of any level's register tile, rounded up
+	if l1SetRows(cols, tallestTile) <= l1Ways {
+		return cols
+	}
+	return cols + 16
+}
+
 // GemmBF16RoundsActivations reports whether GemmBF16 at the active level
 // rounds A to bfloat16 too (the amx level, and AVX512-BF16 on the CPUs
 // where VDPBF16PS is the faster path), rather than widening the weights

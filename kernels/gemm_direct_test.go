@@ -117,3 +117,18 @@ func TestL1SetRows(t *testing.T) {
 		t.Error("a 14-row tile of a 3088-wide A is packed; want it read in place")
 	}
 }
+
+// TestGemmRowStride: the stride it gives keeps every level's row tile out
+// of a single L1 set, and is the width itself where that already holds.
+func TestGemmRowStride(t *testing.T) {
+	for _, c := range []struct{ cols, want int }{{3072, 3088}, {1024, 1040}, {4096, 4112}, {768, 768}, {1536, 1536}, {384, 384}, {1, 1}} {
+		if got := GemmRowStride(c.cols); got != c.want {
+			t.Errorf("GemmRowStride(%d) = %d, want %d", c.cols, got, c.want)
+		}
+	}
+	for cols := 1; cols <= 8192; cols++ {
+		if ld := GemmRowStride(cols); ld < cols || l1SetRows(ld, 16) > l1Ways {
+			t.Fatalf("GemmRowStride(%d) = %d: %d rows of a 16-row tile in one L1 set", cols, ld, l1SetRows(ld, 16))
+		}
+	}
+}

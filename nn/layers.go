@@ -125,13 +125,14 @@ type MLP struct {
 // Hidden is the width of the layer FC2 reads.
 func (m *MLP) Hidden() int { return m.FC2.In }
 
-// Scratch is the hidden buffer one row needs: FC1's output width, and for
+// Scratch is the hidden buffer one row needs: FC1's output width (as
+// the row stride FC2 reads in place best, kernels.GemmRowStride), and for
 // a gated MLP the activated gate besides.
 func (m *MLP) Scratch() int {
 	if m.Gated {
 		return m.FC1.Out + m.FC2.In
 	}
-	return m.FC1.Out
+	return kernels.GemmRowStride(m.FC1.Out)
 }
 
 // Check reports an MLP whose layers do not chain.
@@ -150,9 +151,11 @@ func (m *MLP) Check(d int) error {
 // (rows×Scratch()) as scratch.
 func (m *MLP) Forward(t kernels.Threads, rows int, in, hid, x []float32) {
 	d, h, w := m.FC1.In, m.FC2.In, m.FC1.Out
+	ld := w // hid's row stride
 	if !m.Gated {
-		hid = hid[:rows*w]
-		m.FC1.Apply(t, rows, in, d, hid, w, m.Act, nil)
+		ld = m.Scratch()
+		hid = hid[:rows*ld]
+		m.FC1.Apply(t, rows, in, d, hid, ld, m.Act, nil)
 	} else {
 		// The gate is activated into its own buffer (act(g)·v as PyTorch
 		// rounds it), which keeps the sigmoid activations allocation-free.
@@ -169,11 +172,11 @@ func (m *MLP) Forward(t kernels.Threads, rows int, in, hid, x []float32) {
 	}
 	if m.Norm != nil {
 		for r := 0; r < rows; r++ {
-			row := hid[r*w : r*w+h]
+			row := hid[r*ld : r*ld+h]
 			kernels.LayerNorm(row, row, m.Norm.W, m.Norm.B, m.Norm.Eps)
 		}
 	}
-	m.FC2.Apply(t, rows, hid, w, x, d, kernels.ActNone, x)
+	m.FC2.Apply(t, rows, hid, ld, x, d, kernels.ActNone, x)
 }
 
 // PatchEmbed is a stride-p convolution over the image (timm PatchEmbed),

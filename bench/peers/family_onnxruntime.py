@@ -84,6 +84,8 @@ def import_timm():
                 s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else s + attn_mask
             return s.softmax(-1) @ v
         F.scaled_dot_product_attention = sdpa
+    # timm's layers import torchvision (FrozenBatchNorm2d) unconditionally.
+    peerlib.ensure(["python3-torchvision"], peerlib.importable("torchvision"))
     import timm
     return timm
 

@@ -198,6 +198,10 @@ func (g *gemmCall) widenTile(wb []float32, q, nr, p0, kc int) (b0, b1 *float32) 
 type bMicro struct {
 	mr, nr  int
 	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
+	// kernelC, when set, is kernel storing a whole tile straight into C
+	// as sum + bias (+ C's own value when addC ≠ 0), the bits of
+	// finishRow's two Adds, without the tile's round trip.
+	kernelC func(kpairs int, a *uint16, lda int, b *uint16, ldb int, c *float32, ldc int, bias *float32, addC int)
 	convert func(dst []uint16, src []float32)
 	// amx, when set (with convert), replaces kernel with the AMX block
 	// kernel amxDotBF16 (strides in bytes): a row block × up to qAMXCols
@@ -430,10 +434,15 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 	panelLen := kp * qPanel
 	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
 	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, pb.N)
+	direct, addC := g.directC()
 	for j := j0; j < j1; j += nr {
 		w := min(nr, j1-j)
 		b := &pb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
+			if direct && w == nr && i+mr <= i1 {
+				mk.kernelC((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &g.c[i*g.ldc+j], g.ldc, &g.ep.Bias[j], addC)
+				continue
+			}
 			mk.kernel((pb.K+1)/2, &g.ab[i*kp], kp, b, panelLen, &tl.tile[0])
 			for r := 0; r < min(mr, i1-i); r++ {
 				g.finishRow(tl, tl.tile[r*nr:r*nr+w], i+r, j)
@@ -441,6 +450,23 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 		}
 	}
 	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
+}
+
+// directC reports whether whole tiles may go straight into C through
+// kernelC (a bias, and no residual or C itself as the residual with no
+// activation before it: what finishRow would do with two Adds), and
+// whether they add C's own value.
+func (g *bCall) directC() (ok bool, addC int) {
+	ep := &g.ep
+	switch {
+	case g.mk.kernelC == nil || ep.Bias == nil:
+		return false, 0
+	case ep.Residual == nil:
+		return true, 0
+	case ep.Act == ActNone && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc):
+		return true, 1
+	}
+	return false, 0
 }
 
 // planTiles cuts an M×N product with mr×nr tiles into row blocks of mc

@@ -6,7 +6,7 @@ import "github.com/klauspost/cpuid/v2"
 
 var (
 	// 6×64 (four panels): 24 zmm accumulators; VDPBF16PS.
-	bDot = bMicro{mr: 6, nr: 4 * qPanel, kernel: bgemmDotAVX512, convert: convertBF16AVX512, add: addAVX2}
+	bDot = bMicro{mr: 6, nr: 4 * qPanel, kernel: bgemmDotAVX512, kernelC: bgemmDotAVX512C, convert: convertBF16AVX512, add: addAVX2}
 	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBF16PS on
 	// activations rounded to bfloat16 (VCVTNEPS2BF16).
 	bAMX = bMicro{mr: 16, nr: 2 * qPanel, amx: amxDotBF16, convert: convertBF16AVX512, add: addAVX2}
@@ -53,6 +53,12 @@ func init() {
 //
 //go:noescape
 func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
+
+// bgemmDotAVX512C is bgemmDotAVX512 with the tile stored into C (ldc
+// floats apart) as sum + bias[j], plus C's value when addC ≠ 0.
+//
+//go:noescape
+func bgemmDotAVX512C(kpairs int, a *uint16, lda int, b *uint16, ldb int, c *float32, ldc int, bias *float32, addC int)
 
 // bConvertAVX512 is convertBF16Go for n a multiple of 16 (VCVTNEPS2BF16).
 //

@@ -116,3 +116,59 @@ func TestAttnDotBF16Spec(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16DotDirectC: the VDPBF16PS path's whole tiles stored straight
+// into C (kernelC) give the bits of the tile-and-finishRow path, for
+// every epilogue (bias, GELU, C as the residual, a separate residual, no
+// bias), M and N with partial tiles, 1 and 3 threads; and kernelC writes
+// nothing beyond C's rows and columns (guard columns in ldc).
+func TestBF16DotDirectC(t *testing.T) {
+	if !HasBF16() {
+		t.Skip("no AVX512-BF16 on this CPU")
+	}
+	saved := bDot.kernelC
+	defer func() { bDot.kernelC = saved }()
+	rng := rand.New(rand.NewPCG(67, 68))
+	rnd := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	for _, c := range []struct{ m, n, k int }{{6, 64, 32}, {13, 128, 77}, {197, 192, 96}, {25, 100, 64}} {
+		pb := NewBF16B(c.k, c.n, rnd(c.n*c.k), c.k)
+		a := rnd(c.m * c.k)
+		ldc := c.n + 7
+		for _, kind := range []string{"bias", "gelu", "residual=C", "residual", "nobias"} {
+			for _, threads := range []int{1, 3} {
+				init := rnd(c.m * ldc)
+				ep := Epilogue{Bias: rnd(c.n)}
+				switch kind {
+				case "gelu":
+					ep.Act = ActGELU
+				case "residual":
+					ep.Residual, ep.LDR = rnd(c.m*c.n), c.n
+				case "nobias":
+					ep.Bias = nil
+				}
+				run := func(kc func(int, *uint16, int, *uint16, int, *float32, int, *float32, int)) []float32 {
+					bDot.kernelC = kc
+					out := append([]float32(nil), init...)
+					e := ep
+					if kind == "residual=C" {
+						e.Residual, e.LDR = out, ldc
+					}
+					bgemmDot(&bDot, threads, c.m, a, c.k, pb, out, ldc, e)
+					return out
+				}
+				want, got := run(nil), run(saved)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%dx%dx%d %s threads=%d: C[%d,%d] = %v, tile path %v", c.m, c.n, c.k, kind, threads, i/ldc, i%ldc, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

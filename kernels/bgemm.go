@@ -196,8 +196,8 @@ func (g *gemmCall) widenTile(wb []float32, q, nr, p0, kc int) (b0, b1 *float32) 
 // convert): kp/2 pairs of steps of K from bfloat16 rows of A (lda
 // elements apart), VDPBF16PS (bdotTileGo).
 type bMicro struct {
-	mr, nr  int
-	kernel  func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
+	mr, nr int
+	kernel func(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
 	// kernelC, when set, is kernel storing a whole tile straight into C
 	// as sum + bias (+ C's own value when addC ≠ 0), the bits of
 	// finishRow's two Adds, without the tile's round trip.

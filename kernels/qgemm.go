@@ -197,6 +197,11 @@ func HasDotProd() bool { return cpuid.CPU.Supports(cpuid.ASIMDDP) }
 type qMicro struct {
 	mr, nr int
 	kernel func(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+	// kernelC, when set, is kernel storing a whole tile straight into C
+	// as dequant does (za and sa: the tile's rows' zero points and
+	// scales; plus C's own value when addC ≠ 0), without the int32
+	// tile's round trip.
+	kernelC func(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 	// amx, when set, replaces kernel with a block kernel (amxDotU8): a
 	// whole row block × up to qAMXCols columns per call, since each call
 	// pays for loading the tile configuration. mr and nr are then the
@@ -507,15 +512,38 @@ func (g *qCall) runItem(tl *qLocal, rb, cc int) {
 	panelLen := kp * qPanel
 	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
 	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, qb.N)
+	direct, addC := g.directC()
 	for j := j0; j < j1; j += nr {
 		w := min(nr, j1-j)
 		b := &qb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
+			if direct && w == nr && i+mr <= i1 {
+				mk.kernelC(qb.groups(), &g.s.a[i*kp], kp, b, panelLen, &g.c[i*g.ldc+j], g.ldc,
+					&qb.colSum[j], &qb.scale[j], &g.ep.Bias[j], &g.s.za[i], &g.s.sa[i], addC)
+				continue
+			}
 			mk.kernel(qb.groups(), &g.s.a[i*kp], kp, b, panelLen, &tl.tile[0])
 			g.finish(tl, tl.tile, nr, i, min(mr, i1-i), j, w)
 		}
 	}
 	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
+}
+
+// directC reports whether whole tiles may go straight into C through
+// kernelC (a bias, and no residual, or C itself as the residual riding in
+// the dequantising pass as finish adds it), and whether they add C's own
+// value.
+func (g *qCall) directC() (ok bool, addC int) {
+	ep := &g.ep
+	switch {
+	case g.mk.kernelC == nil || ep.Bias == nil:
+		return false, 0
+	case ep.Residual == nil:
+		return true, 0
+	case ep.Act == ActNone && !qSeparateResidual && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc):
+		return true, 1
+	}
+	return false, 0
 }
 
 // runItemAMX computes one row block × column chunk with the AMX block

@@ -8,7 +8,7 @@ var (
 	// qAVX2's micro-kernel with the AVX-512 epilogue (AVX-512 without VNNI).
 	qAVX2Z = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 	// 6×64 (four panels): 24 zmm accumulators; VPDPBUSD.
-	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
+	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, kernelC: qgemmVNNIC, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBUSD.
 	qAMX = qMicro{mr: 16, nr: 2 * qPanel, amx: amxDotU8, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 )
@@ -44,6 +44,12 @@ func qgemmAVX2(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
 //
 //go:noescape
 func qgemmVNNI(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+
+// qgemmVNNIC is qgemmVNNI with the tile dequantised straight into C
+// (ldc floats apart) as dequantGo does, plus C's value when addC ≠ 0.
+//
+//go:noescape
+func qgemmVNNIC(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 
 // qMinMaxAVX2 returns the minimum and maximum of x[0:n] and 0 (n a
 // multiple of 8), with the same rule as quantRowGo's loop (a NaN is

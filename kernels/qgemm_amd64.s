@@ -195,6 +195,95 @@ TEXT ·qgemmVNNI(SB), NOSPLIT, $0-48
 	VZEROUPPER
 	RET
 
+// QVNNI_CROW(z0, z1, z2, z3, ADD) stores one row of the tile into C at DX
+// as dequantGo does: (acc − za·colSum) as float32, times sa·sw, plus the
+// bias, then ADD (QVNNI_CSET: nothing; QVNNI_CADD: plus what DX held);
+// colSum at AX, sw at BX, bias at R14, the row's za at R15 and sa at SI,
+// which move to the next row with DX (R13 = ldc in bytes).
+#define QVNNI_CROW(z0, z1, z2, z3, ADD) \
+	VPBROADCASTD (R15), Z24; \
+	VBROADCASTSS (SI), Z25; \
+	VPMULLD 0(AX), Z24, Z26; \
+	VPMULLD 64(AX), Z24, Z27; \
+	VPMULLD 128(AX), Z24, Z28; \
+	VPMULLD 192(AX), Z24, Z29; \
+	VPSUBD Z26, z0, z0; \
+	VPSUBD Z27, z1, z1; \
+	VPSUBD Z28, z2, z2; \
+	VPSUBD Z29, z3, z3; \
+	VCVTDQ2PS z0, z0; \
+	VCVTDQ2PS z1, z1; \
+	VCVTDQ2PS z2, z2; \
+	VCVTDQ2PS z3, z3; \
+	VMULPS 0(BX), Z25, Z26; \
+	VMULPS 64(BX), Z25, Z27; \
+	VMULPS 128(BX), Z25, Z28; \
+	VMULPS 192(BX), Z25, Z29; \
+	VMULPS Z26, z0, z0; \
+	VMULPS Z27, z1, z1; \
+	VMULPS Z28, z2, z2; \
+	VMULPS Z29, z3, z3; \
+	VADDPS 0(R14), z0, z0; \
+	VADDPS 64(R14), z1, z1; \
+	VADDPS 128(R14), z2, z2; \
+	VADDPS 192(R14), z3, z3; \
+	ADD(z0, z1, z2, z3); \
+	VMOVUPS z0, 0(DX); \
+	VMOVUPS z1, 64(DX); \
+	VMOVUPS z2, 128(DX); \
+	VMOVUPS z3, 192(DX); \
+	ADDQ R13, DX; \
+	ADDQ $4, R15; \
+	ADDQ $4, SI
+
+#define QVNNI_CADD(z0, z1, z2, z3) \
+	VADDPS 0(DX), z0, z0; \
+	VADDPS 64(DX), z1, z1; \
+	VADDPS 128(DX), z2, z2; \
+	VADDPS 192(DX), z3, z3
+
+#define QVNNI_CSET(z0, z1, z2, z3)
+
+// func qgemmVNNIC(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw *float32, bias *float32, za *int32, sa *float32, addC int)
+TEXT ·qgemmVNNIC(SB), NOSPLIT, $0-104
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	LEAQ (R8)(R8*2), R10
+	LEAQ (SI)(R8*4), R11
+	LEAQ (R9)(R9*2), R12
+	QVNNI_DOT
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R13
+	SHLQ $2, R13
+	MOVQ colSum+56(FP), AX
+	MOVQ sw+64(FP), BX
+	MOVQ bias+72(FP), R14
+	MOVQ za+80(FP), R15
+	MOVQ sa+88(FP), SI
+	MOVQ addC+96(FP), CX
+	TESTQ CX, CX
+	JNZ qvnnic_add
+	QVNNI_CROW(Z0, Z1, Z2, Z3, QVNNI_CSET)
+	QVNNI_CROW(Z4, Z5, Z6, Z7, QVNNI_CSET)
+	QVNNI_CROW(Z8, Z9, Z10, Z11, QVNNI_CSET)
+	QVNNI_CROW(Z12, Z13, Z14, Z15, QVNNI_CSET)
+	QVNNI_CROW(Z16, Z17, Z18, Z19, QVNNI_CSET)
+	QVNNI_CROW(Z20, Z21, Z22, Z23, QVNNI_CSET)
+	VZEROUPPER
+	RET
+qvnnic_add:
+	QVNNI_CROW(Z0, Z1, Z2, Z3, QVNNI_CADD)
+	QVNNI_CROW(Z4, Z5, Z6, Z7, QVNNI_CADD)
+	QVNNI_CROW(Z8, Z9, Z10, Z11, QVNNI_CADD)
+	QVNNI_CROW(Z12, Z13, Z14, Z15, QVNNI_CADD)
+	QVNNI_CROW(Z16, Z17, Z18, Z19, QVNNI_CADD)
+	QVNNI_CROW(Z20, Z21, Z22, Z23, QVNNI_CADD)
+	VZEROUPPER
+	RET
+
 // QVNNI_F32ROW(z0, z1, z2, z3, ADD) stores one row of the tile (its four
 // panels) as float32 at DX, (acc − off)·scl with off in Z24–Z27 and scl in
 // Z28–Z31, then ADD (QVNNI_SET: nothing; QVNNI_ADD: times the row's

@@ -178,6 +178,20 @@ func checkMatrix(name string, s []float32, trans bool, rows, cols, ld int) {
 // so callers that cut rows into work items cut at its multiples.
 func GemmRowTile() int { return gemmLevel.mr }
 
+// GemmQuantRowTile is GemmRowTile for GemmQuant at the active level (the
+// int8 kernel's rows: 6 with VNNI, 16 on AMX tiles, 4 elsewhere).
+func GemmQuantRowTile() int { return qLevel.mr }
+
+// GemmBF16RowTile is GemmRowTile for GemmBF16 at the active level: the
+// float32 kernel's where it widens the weights onto them, else the
+// bfloat16 kernel's (6 with VDPBF16PS, 16 on AMX tiles).
+func GemmBF16RowTile() int {
+	if bLevel != nil {
+		return bLevel.mr
+	}
+	return gemmLevel.mr
+}
+
 // GemmRowStride is the row stride (≥ cols, in floats) to give a matrix
 // of cols columns that a float32 GEMM will read as A: cols itself unless
 // the rows of a register tile could then crowd one L1 set (cols·4 a

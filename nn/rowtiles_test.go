@@ -11,10 +11,15 @@ import (
 // every inner bound on the GEMM's register tile, and with several workers
 // a whole number of tiles each, so that a phase's workers end together.
 func TestRowTiling(t *testing.T) {
-	mr := kernels.GemmRowTile()
+	for _, mr := range []int{kernels.GemmRowTile(), 4, 6, 16} {
+		testRowTiling(t, mr)
+	}
+}
+
+func testRowTiling(t *testing.T, mr int) {
 	for _, threads := range []int{1, 2, 3, 4, 16} {
 		for tokens := 1; tokens <= 3000; tokens++ {
-			r := rowTilingFor(tokens, threads)
+			r := rowTilingFor(tokens, threads, mr)
 			if r.bound(0) != 0 || r.bound(r.tiles) != tokens {
 				t.Fatalf("%d tokens, %d threads: tiles span [%d, %d)", tokens, threads, r.bound(0), r.bound(r.tiles))
 			}
@@ -67,14 +72,17 @@ func TestRowTilesBF16(t *testing.T) {
 		rb := kernels.GemmBF16RowBlock()
 		for _, threads := range []int{1, 2, 4} {
 			for _, tokens := range []int{1, 50, 197, 252, 253, 577, 1025} {
-				want := rowTilingFor(tokens, threads)
+				want := rowTilingFor(tokens, threads, kernels.GemmRowTile())
 				if got := f32.rowTiles(tokens, threads); got != want {
 					t.Errorf("float32, %d tokens, %d threads: %+v, want %+v", tokens, threads, got, want)
 				}
 				got := bf.rowTiles(tokens, threads)
+				if got.mr != kernels.GemmBF16RowTile() {
+					t.Errorf("bfloat16, %d tokens: tiles on %d rows, GemmBF16's register tile is %d", tokens, got.mr, kernels.GemmBF16RowTile())
+				}
 				switch {
 				case rb == 0:
-					if got != want {
+					if want := rowTilingFor(tokens, threads, kernels.GemmBF16RowTile()); got != want {
 						t.Errorf("bfloat16 (not widened), %d tokens, %d threads: %+v, want %+v", tokens, threads, got, want)
 					}
 				default:
@@ -90,6 +98,24 @@ func TestRowTilesBF16(t *testing.T) {
 					if fewer := (rowTiling{tokens: tokens, tiles: got.tiles - threads, mr: got.mr}); fewer.tiles > 0 && fewer.widest() <= rb {
 						t.Errorf("bfloat16, %d tokens, %d threads: %d tiles where %d keep within %d rows", tokens, threads, got.tiles, fewer.tiles, rb)
 					}
+				}
+			}
+		}
+	})
+}
+
+// An int8 model cuts its rows on GemmQuant's register tile (6 rows with
+// VNNI, where the float32 kernel's 14 left two partial tiles per column
+// of a 197-token forward), otherwise as a float32 model does.
+func TestRowTilesInt8(t *testing.T) {
+	kerneltest.Run(t, func(t *testing.T) {
+		q := &Encoder{Blocks: []Block{{}}}
+		q.Blocks[0].QKV.Q = &kernels.QuantB{}
+		for _, threads := range []int{1, 2, 4} {
+			for _, tokens := range []int{1, 50, 197, 577, 1025} {
+				got := q.rowTiles(tokens, threads)
+				if want := rowTilingFor(tokens, threads, kernels.GemmQuantRowTile()); got != want {
+					t.Errorf("int8, %d tokens, %d threads: %+v, want %+v", tokens, threads, got, want)
 				}
 			}
 		}

@@ -149,6 +149,7 @@ type rowTiling struct{ tokens, tiles, mr int }
 // per worker. (One tile with its GEMMs on every worker, column chunks
 // each widened once, measured slower at two threads.)
 func (e *Encoder) rowTiles(tokens, threads int) rowTiling {
+	mr := e.linearRowTile()
 	for _, b := range e.Blocks {
 		if b.QKV.H == nil {
 			continue
@@ -157,18 +158,35 @@ func (e *Encoder) rowTiles(tokens, threads int) rowTiling {
 		if rb == 0 {
 			break // the level multiplies bfloat16 without widening it
 		}
-		t := fewestTiles(tokens, rb)
+		t := fewestTiles(tokens, rb, mr)
 		t.tiles = (t.tiles + threads - 1) / threads * threads
 		t.tiles = max(1, min(t.tiles, tokens/t.mr))
 		return t
 	}
-	return rowTilingFor(tokens, threads)
+	return rowTilingFor(tokens, threads, mr)
+}
+
+// linearRowTile is the register tile height of the GEMM that e's Linears
+// run on, read off the blocks' qkv: the int8 or bfloat16 kernel's where
+// it holds such weights, else the float32 kernel's. Tiles cut on the
+// float32 kernel's 14 rows left the 6-row int8 and bfloat16 kernels two
+// partial register tiles per column (98 and 99 rows for 197 tokens).
+func (e *Encoder) linearRowTile() int {
+	for _, b := range e.Blocks {
+		switch {
+		case b.QKV.Q != nil:
+			return kernels.GemmQuantRowTile()
+		case b.QKV.H != nil:
+			return kernels.GemmBF16RowTile()
+		}
+	}
+	return kernels.GemmRowTile()
 }
 
 // fewestTiles cuts tokens rows into the fewest even tiles of at most
-// rowCap rows.
-func fewestTiles(tokens, rowCap int) rowTiling {
-	t := rowTiling{tokens: tokens, tiles: (tokens + rowCap - 1) / rowCap, mr: kernels.GemmRowTile()}
+// rowCap rows, inner bounds on multiples of mr.
+func fewestTiles(tokens, rowCap, mr int) rowTiling {
+	t := rowTiling{tokens: tokens, tiles: (tokens + rowCap - 1) / rowCap, mr: mr}
 	for t.tiles > 1 && t.widest() > rowCap {
 		t.tiles++ // even tiles differ by up to mr rows
 	}
@@ -183,8 +201,8 @@ func fewestTiles(tokens, rowCap int) rowTiling {
 // phase ends with its last tile: 197 rows as tiles of 56, 56, 56 and 29
 // keep one of two workers busy for 112 rows and the other for 85, as 56,
 // 56, 42 and 43 for 98 and 99.
-func rowTilingFor(tokens, threads int) rowTiling {
-	t := fewestTiles(tokens, maxRowTile)
+func rowTilingFor(tokens, threads, mr int) rowTiling {
+	t := fewestTiles(tokens, maxRowTile, mr)
 	least := max(1, t.tiles)
 	tiles := least
 	if threads > 1 {

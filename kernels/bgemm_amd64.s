@@ -2,6 +2,103 @@
 
 #include "textflag.h"
 
+// BDOT_TILE is bgemmDotAVX512's loop: Z0–Z23 = the 6×64 float32 tile
+// (row r, panel p in Z(4r+p)) over CX pairs of K, a at SI (rows R8 bytes
+// apart; R10 = 3·R8, R11 = SI + 4·R8), b at DI (panels R9 bytes apart;
+// R12 = 3·R9). Clobbers Z24–Z29.
+#define BDOT_TILE \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z22, Z22, Z22; \
+	VPXORD Z23, Z23, Z23; \
+	TESTQ CX, CX; \
+	JZ bdot_done; \
+bdot_loop:; \
+	VMOVDQU32 (DI), Z24; \
+	VMOVDQU32 (DI)(R9*1), Z25; \
+	VMOVDQU32 (DI)(R9*2), Z26; \
+	VMOVDQU32 (DI)(R12*1), Z27; \
+	VPBROADCASTD (SI), Z28; \
+	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4; /* vdpbf16ps %zmm28, %zmm24, %zmm0 */ \
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc; /* vdpbf16ps %zmm28, %zmm25, %zmm1 */ \
+	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4; /* vdpbf16ps %zmm28, %zmm26, %zmm2 */ \
+	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc; /* vdpbf16ps %zmm28, %zmm27, %zmm3 */ \
+	VPBROADCASTD (SI)(R8*1), Z29; \
+	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5; /* vdpbf16ps %zmm29, %zmm24, %zmm4 */ \
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed; /* vdpbf16ps %zmm29, %zmm25, %zmm5 */ \
+	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5; /* vdpbf16ps %zmm29, %zmm26, %zmm6 */ \
+	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd; /* vdpbf16ps %zmm29, %zmm27, %zmm7 */ \
+	VPBROADCASTD (SI)(R8*2), Z28; \
+	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4; /* vdpbf16ps %zmm28, %zmm24, %zmm8 */ \
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc; /* vdpbf16ps %zmm28, %zmm25, %zmm9 */ \
+	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4; /* vdpbf16ps %zmm28, %zmm26, %zmm10 */ \
+	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc; /* vdpbf16ps %zmm28, %zmm27, %zmm11 */ \
+	VPBROADCASTD (SI)(R10*1), Z29; \
+	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5; /* vdpbf16ps %zmm29, %zmm24, %zmm12 */ \
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed; /* vdpbf16ps %zmm29, %zmm25, %zmm13 */ \
+	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5; /* vdpbf16ps %zmm29, %zmm26, %zmm14 */ \
+	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd; /* vdpbf16ps %zmm29, %zmm27, %zmm15 */ \
+	VPBROADCASTD (R11), Z28; \
+	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4; /* vdpbf16ps %zmm28, %zmm24, %zmm16 */ \
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc; /* vdpbf16ps %zmm28, %zmm25, %zmm17 */ \
+	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4; /* vdpbf16ps %zmm28, %zmm26, %zmm18 */ \
+	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc; /* vdpbf16ps %zmm28, %zmm27, %zmm19 */ \
+	VPBROADCASTD (R11)(R8*1), Z29; \
+	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5; /* vdpbf16ps %zmm29, %zmm24, %zmm20 */ \
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed; /* vdpbf16ps %zmm29, %zmm25, %zmm21 */ \
+	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5; /* vdpbf16ps %zmm29, %zmm26, %zmm22 */ \
+	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd; /* vdpbf16ps %zmm29, %zmm27, %zmm23 */ \
+	ADDQ $4, SI; \
+	ADDQ $4, R11; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JNZ bdot_loop; \
+bdot_done:
+
+// BDOT_CROW(z0, z1, z2, z3, ADD) stores one row of the tile into C at DX
+// as its sums plus the bias in Z24–Z27, then ADD (BDOT_CSET: nothing;
+// BDOT_CADD: plus what DX held), and moves DX to the next row (R13 = ldc
+// in bytes).
+#define BDOT_CROW(z0, z1, z2, z3, ADD) \
+	VADDPS Z24, z0, z0; \
+	VADDPS Z25, z1, z1; \
+	VADDPS Z26, z2, z2; \
+	VADDPS Z27, z3, z3; \
+	ADD(z0, z1, z2, z3); \
+	VMOVUPS z0, 0(DX); \
+	VMOVUPS z1, 64(DX); \
+	VMOVUPS z2, 128(DX); \
+	VMOVUPS z3, 192(DX); \
+	ADDQ R13, DX
+
+#define BDOT_CADD(z0, z1, z2, z3) \
+	VADDPS 0(DX), z0, z0; \
+	VADDPS 64(DX), z1, z1; \
+	VADDPS 128(DX), z2, z2; \
+	VADDPS 192(DX), z3, z3
+
+#define BDOT_CSET(z0, z1, z2, z3)
+
 // func bgemmDotAVX512(kpairs int, a *uint16, lda int, b *uint16, ldb int, t *float32)
 // lda and ldb count uint16 elements.
 TEXT ·bgemmDotAVX512(SB), NOSPLIT, $0-48
@@ -16,73 +113,7 @@ TEXT ·bgemmDotAVX512(SB), NOSPLIT, $0-48
 	LEAQ (R8)(R8*2), R10
 	LEAQ (SI)(R8*4), R11
 	LEAQ (R9)(R9*2), R12
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	TESTQ CX, CX
-	JZ bdot_store
-bdot_loop:
-	VMOVDQU32 (DI), Z24
-	VMOVDQU32 (DI)(R9*1), Z25
-	VMOVDQU32 (DI)(R9*2), Z26
-	VMOVDQU32 (DI)(R12*1), Z27
-	VPBROADCASTD (SI), Z28
-	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm0
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm1
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm2
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm3
-	VPBROADCASTD (SI)(R8*1), Z29
-	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm4
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm5
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm6
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm7
-	VPBROADCASTD (SI)(R8*2), Z28
-	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm8
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm9
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm10
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm11
-	VPBROADCASTD (SI)(R10*1), Z29
-	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm12
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm13
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm14
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm15
-	VPBROADCASTD (R11), Z28
-	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm16
-	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm17
-	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm18
-	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm19
-	VPBROADCASTD (R11)(R8*1), Z29
-	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm20
-	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm21
-	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm22
-	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm23
-	ADDQ $4, SI
-	ADDQ $4, R11
-	ADDQ $64, DI
-	DECQ CX
-	JNZ bdot_loop
-bdot_store:
+	BDOT_TILE
 	VMOVUPS Z0, 0(DX)
 	VMOVUPS Z1, 64(DX)
 	VMOVUPS Z2, 128(DX)
@@ -129,191 +160,30 @@ TEXT ·bgemmDotAVX512C(SB), NOSPLIT, $0-72
 	LEAQ (R8)(R8*2), R10
 	LEAQ (SI)(R8*4), R11
 	LEAQ (R9)(R9*2), R12
-
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	TESTQ CX, CX
-	JZ bdotc_store
-bdotc_loop:
-	VMOVDQU32 (DI), Z24
-	VMOVDQU32 (DI)(R9*1), Z25
-	VMOVDQU32 (DI)(R9*2), Z26
-	VMOVDQU32 (DI)(R12*1), Z27
-	VPBROADCASTD (SI), Z28
-	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm0
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm1
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm2
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm3
-	VPBROADCASTD (SI)(R8*1), Z29
-	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm4
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm5
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm6
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm7
-	VPBROADCASTD (SI)(R8*2), Z28
-	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm8
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm9
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm10
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm11
-	VPBROADCASTD (SI)(R10*1), Z29
-	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm12
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm13
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm14
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm15
-	VPBROADCASTD (R11), Z28
-	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // vdpbf16ps %zmm28, %zmm24, %zmm16
-	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // vdpbf16ps %zmm28, %zmm25, %zmm17
-	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xd4 // vdpbf16ps %zmm28, %zmm26, %zmm18
-	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xdc // vdpbf16ps %zmm28, %zmm27, %zmm19
-	VPBROADCASTD (R11)(R8*1), Z29
-	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe5 // vdpbf16ps %zmm29, %zmm24, %zmm20
-	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xed // vdpbf16ps %zmm29, %zmm25, %zmm21
-	BYTE $0x62; BYTE $0x82; BYTE $0x2e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // vdpbf16ps %zmm29, %zmm26, %zmm22
-	BYTE $0x62; BYTE $0x82; BYTE $0x26; BYTE $0x40; BYTE $0x52; BYTE $0xfd // vdpbf16ps %zmm29, %zmm27, %zmm23
-	ADDQ $4, SI
-	ADDQ $4, R11
-	ADDQ $64, DI
-	DECQ CX
-	JNZ bdotc_loop
-bdotc_store:
+	BDOT_TILE
 	MOVQ bias+56(FP), AX
 	VMOVUPS 0(AX), Z24
 	VMOVUPS 64(AX), Z25
 	VMOVUPS 128(AX), Z26
 	VMOVUPS 192(AX), Z27
 	MOVQ addC+64(FP), BX
-	VADDPS Z24, Z0, Z0
-	VADDPS Z25, Z1, Z1
-	VADDPS Z26, Z2, Z2
-	VADDPS Z27, Z3, Z3
-	VADDPS Z24, Z4, Z4
-	VADDPS Z25, Z5, Z5
-	VADDPS Z26, Z6, Z6
-	VADDPS Z27, Z7, Z7
-	VADDPS Z24, Z8, Z8
-	VADDPS Z25, Z9, Z9
-	VADDPS Z26, Z10, Z10
-	VADDPS Z27, Z11, Z11
-	VADDPS Z24, Z12, Z12
-	VADDPS Z25, Z13, Z13
-	VADDPS Z26, Z14, Z14
-	VADDPS Z27, Z15, Z15
-	VADDPS Z24, Z16, Z16
-	VADDPS Z25, Z17, Z17
-	VADDPS Z26, Z18, Z18
-	VADDPS Z27, Z19, Z19
-	VADDPS Z24, Z20, Z20
-	VADDPS Z25, Z21, Z21
-	VADDPS Z26, Z22, Z22
-	VADDPS Z27, Z23, Z23
 	TESTQ BX, BX
-	JZ bdotc_set
-	VADDPS 0(DX), Z0, Z0
-	VMOVUPS Z0, 0(DX)
-	VADDPS 64(DX), Z1, Z1
-	VMOVUPS Z1, 64(DX)
-	VADDPS 128(DX), Z2, Z2
-	VMOVUPS Z2, 128(DX)
-	VADDPS 192(DX), Z3, Z3
-	VMOVUPS Z3, 192(DX)
-	ADDQ R13, DX
-	VADDPS 0(DX), Z4, Z4
-	VMOVUPS Z4, 0(DX)
-	VADDPS 64(DX), Z5, Z5
-	VMOVUPS Z5, 64(DX)
-	VADDPS 128(DX), Z6, Z6
-	VMOVUPS Z6, 128(DX)
-	VADDPS 192(DX), Z7, Z7
-	VMOVUPS Z7, 192(DX)
-	ADDQ R13, DX
-	VADDPS 0(DX), Z8, Z8
-	VMOVUPS Z8, 0(DX)
-	VADDPS 64(DX), Z9, Z9
-	VMOVUPS Z9, 64(DX)
-	VADDPS 128(DX), Z10, Z10
-	VMOVUPS Z10, 128(DX)
-	VADDPS 192(DX), Z11, Z11
-	VMOVUPS Z11, 192(DX)
-	ADDQ R13, DX
-	VADDPS 0(DX), Z12, Z12
-	VMOVUPS Z12, 0(DX)
-	VADDPS 64(DX), Z13, Z13
-	VMOVUPS Z13, 64(DX)
-	VADDPS 128(DX), Z14, Z14
-	VMOVUPS Z14, 128(DX)
-	VADDPS 192(DX), Z15, Z15
-	VMOVUPS Z15, 192(DX)
-	ADDQ R13, DX
-	VADDPS 0(DX), Z16, Z16
-	VMOVUPS Z16, 0(DX)
-	VADDPS 64(DX), Z17, Z17
-	VMOVUPS Z17, 64(DX)
-	VADDPS 128(DX), Z18, Z18
-	VMOVUPS Z18, 128(DX)
-	VADDPS 192(DX), Z19, Z19
-	VMOVUPS Z19, 192(DX)
-	ADDQ R13, DX
-	VADDPS 0(DX), Z20, Z20
-	VMOVUPS Z20, 0(DX)
-	VADDPS 64(DX), Z21, Z21
-	VMOVUPS Z21, 64(DX)
-	VADDPS 128(DX), Z22, Z22
-	VMOVUPS Z22, 128(DX)
-	VADDPS 192(DX), Z23, Z23
-	VMOVUPS Z23, 192(DX)
+	JNZ bdotc_add
+	BDOT_CROW(Z0, Z1, Z2, Z3, BDOT_CSET)
+	BDOT_CROW(Z4, Z5, Z6, Z7, BDOT_CSET)
+	BDOT_CROW(Z8, Z9, Z10, Z11, BDOT_CSET)
+	BDOT_CROW(Z12, Z13, Z14, Z15, BDOT_CSET)
+	BDOT_CROW(Z16, Z17, Z18, Z19, BDOT_CSET)
+	BDOT_CROW(Z20, Z21, Z22, Z23, BDOT_CSET)
 	VZEROUPPER
 	RET
-bdotc_set:
-	VMOVUPS Z0, 0(DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, 192(DX)
-	ADDQ R13, DX
-	VMOVUPS Z4, 0(DX)
-	VMOVUPS Z5, 64(DX)
-	VMOVUPS Z6, 128(DX)
-	VMOVUPS Z7, 192(DX)
-	ADDQ R13, DX
-	VMOVUPS Z8, 0(DX)
-	VMOVUPS Z9, 64(DX)
-	VMOVUPS Z10, 128(DX)
-	VMOVUPS Z11, 192(DX)
-	ADDQ R13, DX
-	VMOVUPS Z12, 0(DX)
-	VMOVUPS Z13, 64(DX)
-	VMOVUPS Z14, 128(DX)
-	VMOVUPS Z15, 192(DX)
-	ADDQ R13, DX
-	VMOVUPS Z16, 0(DX)
-	VMOVUPS Z17, 64(DX)
-	VMOVUPS Z18, 128(DX)
-	VMOVUPS Z19, 192(DX)
-	ADDQ R13, DX
-	VMOVUPS Z20, 0(DX)
-	VMOVUPS Z21, 64(DX)
-	VMOVUPS Z22, 128(DX)
-	VMOVUPS Z23, 192(DX)
+bdotc_add:
+	BDOT_CROW(Z0, Z1, Z2, Z3, BDOT_CADD)
+	BDOT_CROW(Z4, Z5, Z6, Z7, BDOT_CADD)
+	BDOT_CROW(Z8, Z9, Z10, Z11, BDOT_CADD)
+	BDOT_CROW(Z12, Z13, Z14, Z15, BDOT_CADD)
+	BDOT_CROW(Z16, Z17, Z18, Z19, BDOT_CADD)
+	BDOT_CROW(Z20, Z21, Z22, Z23, BDOT_CADD)
 	VZEROUPPER
 	RET
 

@@ -44,10 +44,8 @@ func TestQMinMaxAVX2(t *testing.T) {
 }
 
 // TestQuantDirectC: at avx512 with VNNI, whole tiles dequantised straight
-// into C (kernelC) give the bits of the int32-tile-and-finish path, for
-// every epilogue (bias, GELU, C as the residual, a separate residual, no
-// bias), M and N with partial tiles, 1 and 3 threads; C's guard columns
-// (ldc > N) stay as they were.
+// into C (kernelC) give the bits of the int32-tile-and-finish path
+// (checkDirectC).
 func TestQuantDirectC(t *testing.T) {
 	if !HasVNNI() {
 		t.Skip("no AVX-512 VNNI on this CPU")
@@ -62,47 +60,11 @@ func TestQuantDirectC(t *testing.T) {
 	}
 	saved := qVNNI.kernelC
 	defer func() { qVNNI.kernelC = saved }()
-	rng := rand.New(rand.NewPCG(69, 70))
-	rnd := func(n int) []float32 {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = float32(rng.NormFloat64())
+	checkDirectC(t, 69, func(direct bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
+		qVNNI.kernelC = nil
+		if direct {
+			qVNNI.kernelC = saved
 		}
-		return s
-	}
-	for _, c := range []struct{ m, n, k int }{{6, 64, 32}, {13, 128, 77}, {197, 192, 96}, {25, 100, 64}} {
-		qb := QuantizeB(true, c.k, c.n, rnd(c.n*c.k), c.k)
-		a := rnd(c.m * c.k)
-		ldc := c.n + 7
-		for _, kind := range []string{"bias", "gelu", "residual=C", "residual", "nobias"} {
-			for _, threads := range []int{1, 3} {
-				init := rnd(c.m * ldc)
-				ep := Epilogue{Bias: rnd(c.n)}
-				switch kind {
-				case "gelu":
-					ep.Act = ActGELU
-				case "residual":
-					ep.Residual, ep.LDR = rnd(c.m*c.n), c.n
-				case "nobias":
-					ep.Bias = nil
-				}
-				run := func(kc func(int, *uint8, int, *int8, int, *float32, int, *int32, *float32, *float32, *int32, *float32, int)) []float32 {
-					qVNNI.kernelC = kc
-					out := append([]float32(nil), init...)
-					e := ep
-					if kind == "residual=C" {
-						e.Residual, e.LDR = out, ldc
-					}
-					GemmQuant(Threads(threads), c.m, a, c.k, qb, out, ldc, e)
-					return out
-				}
-				want, got := run(nil), run(saved)
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%dx%dx%d %s threads=%d: C[%d,%d] = %v, tile path %v", c.m, c.n, c.k, kind, threads, i/ldc, i%ldc, got[i], want[i])
-					}
-				}
-			}
-		}
-	}
+		GemmQuant(Threads(threads), m, a, k, QuantizeB(true, k, n, w, k), c, ldc, ep)
+	})
 }

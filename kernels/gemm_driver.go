@@ -406,10 +406,11 @@ func bf16RowBlock(mk *gemmMicro) int {
 }
 
 // tileAct is the level's actTile for the call's activation when each
-// tile can take it as it is stored: float32 B, no residual (which comes
-// after the activation: finishRows adds it row by row).
+// tile can take it as it is stored: no residual (which comes after the
+// activation: finishRows adds it row by row). Widened bfloat16 weights
+// take it too: their tiles are stored by the same kernels.
 func (g *gemmCall) tileAct() func(c *float32, ldc, rows, cols int) {
-	if g.bf != nil || g.ep.Residual != nil {
+	if g.ep.Residual != nil {
 		return nil
 	}
 	return g.mk.actTile[g.ep.Act]

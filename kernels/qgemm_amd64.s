@@ -14,6 +14,61 @@ DATA qPermIdx<>+24(SB)/4, $3
 DATA qPermIdx<>+28(SB)/4, $7
 GLOBL qPermIdx<>(SB), RODATA|NOPTR, $32
 
+// QAVX2_DOT is qgemmAVX2's loop: Y0–Y7 = the 4×16 int32 tile (row r in
+// Y(2r), Y(2r+1)) over CX groups of 4 steps of K, a at SI (rows R8 bytes
+// apart, R10 = 3·R8), b at DI (one panel, 64 bytes a group). Clobbers
+// Y8–Y12, Y15, AX.
+#define QAVX2_DOT \
+	MOVL $0x00010001, AX; \
+	VMOVD AX, X15; \
+	VPBROADCASTD X15, Y15; \
+	VPXOR Y0, Y0, Y0; \
+	VPXOR Y1, Y1, Y1; \
+	VPXOR Y2, Y2, Y2; \
+	VPXOR Y3, Y3, Y3; \
+	VPXOR Y4, Y4, Y4; \
+	VPXOR Y5, Y5, Y5; \
+	VPXOR Y6, Y6, Y6; \
+	VPXOR Y7, Y7, Y7; \
+	TESTQ CX, CX; \
+	JZ qavx2_done; \
+qavx2_loop: \
+	VMOVDQU (DI), Y8; \
+	VMOVDQU 32(DI), Y9; \
+	VPBROADCASTD (SI), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y0, Y0; \
+	VPADDD Y12, Y1, Y1; \
+	VPBROADCASTD (SI)(R8*1), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y2, Y2; \
+	VPADDD Y12, Y3, Y3; \
+	VPBROADCASTD (SI)(R8*2), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y4, Y4; \
+	VPADDD Y12, Y5, Y5; \
+	VPBROADCASTD (SI)(R10*1), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y6, Y6; \
+	VPADDD Y12, Y7, Y7; \
+	ADDQ $4, SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JNZ qavx2_loop; \
+qavx2_done:
+
 // func qgemmAVX2(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
 TEXT ·qgemmAVX2(SB), NOSPLIT, $0-48
 	MOVQ kg+0(FP), CX
@@ -22,55 +77,7 @@ TEXT ·qgemmAVX2(SB), NOSPLIT, $0-48
 	MOVQ b+24(FP), DI
 	MOVQ t+40(FP), DX
 	LEAQ (R8)(R8*2), R10
-	MOVL $0x00010001, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	TESTQ CX, CX
-	JZ qavx2_store
-qavx2_loop:
-	VMOVDQU (DI), Y8
-	VMOVDQU 32(DI), Y9
-	VPBROADCASTD (SI), Y10
-	VPMADDUBSW Y8, Y10, Y11
-	VPMADDUBSW Y9, Y10, Y12
-	VPMADDWD Y15, Y11, Y11
-	VPMADDWD Y15, Y12, Y12
-	VPADDD Y11, Y0, Y0
-	VPADDD Y12, Y1, Y1
-	VPBROADCASTD (SI)(R8*1), Y10
-	VPMADDUBSW Y8, Y10, Y11
-	VPMADDUBSW Y9, Y10, Y12
-	VPMADDWD Y15, Y11, Y11
-	VPMADDWD Y15, Y12, Y12
-	VPADDD Y11, Y2, Y2
-	VPADDD Y12, Y3, Y3
-	VPBROADCASTD (SI)(R8*2), Y10
-	VPMADDUBSW Y8, Y10, Y11
-	VPMADDUBSW Y9, Y10, Y12
-	VPMADDWD Y15, Y11, Y11
-	VPMADDWD Y15, Y12, Y12
-	VPADDD Y11, Y4, Y4
-	VPADDD Y12, Y5, Y5
-	VPBROADCASTD (SI)(R10*1), Y10
-	VPMADDUBSW Y8, Y10, Y11
-	VPMADDUBSW Y9, Y10, Y12
-	VPMADDWD Y15, Y11, Y11
-	VPMADDWD Y15, Y12, Y12
-	VPADDD Y11, Y6, Y6
-	VPADDD Y12, Y7, Y7
-	ADDQ $4, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ qavx2_loop
-qavx2_store:
+	QAVX2_DOT
 	VMOVDQU Y0, 0(DX)
 	VMOVDQU Y1, 32(DX)
 	VMOVDQU Y2, 64(DX)
@@ -79,6 +86,72 @@ qavx2_store:
 	VMOVDQU Y5, 160(DX)
 	VMOVDQU Y6, 192(DX)
 	VMOVDQU Y7, 224(DX)
+	VZEROUPPER
+	RET
+
+// QAVX2_CROW(y0, y1, ADD) is QVNNI_CROW for one row of the 4×16 tile:
+// (acc − za·colSum) as float32, times sa·sw, plus the bias, then ADD
+// (QAVX2_CSET: nothing; QAVX2_CADD: plus what DX held), stored at DX;
+// colSum at AX, sw at BX, bias at R14, the row's za at R15 and sa at SI,
+// which move to the next row with DX (R13 = ldc in bytes).
+#define QAVX2_CROW(y0, y1, ADD) \
+	VPBROADCASTD (R15), Y8; \
+	VBROADCASTSS (SI), Y9; \
+	VPMULLD 0(AX), Y8, Y10; \
+	VPMULLD 32(AX), Y8, Y11; \
+	VPSUBD Y10, y0, y0; \
+	VPSUBD Y11, y1, y1; \
+	VCVTDQ2PS y0, y0; \
+	VCVTDQ2PS y1, y1; \
+	VMULPS 0(BX), Y9, Y10; \
+	VMULPS 32(BX), Y9, Y11; \
+	VMULPS Y10, y0, y0; \
+	VMULPS Y11, y1, y1; \
+	VADDPS 0(R14), y0, y0; \
+	VADDPS 32(R14), y1, y1; \
+	ADD(y0, y1); \
+	VMOVUPS y0, 0(DX); \
+	VMOVUPS y1, 32(DX); \
+	ADDQ R13, DX; \
+	ADDQ $4, R15; \
+	ADDQ $4, SI
+
+#define QAVX2_CADD(y0, y1) \
+	VADDPS 0(DX), y0, y0; \
+	VADDPS 32(DX), y1, y1
+
+#define QAVX2_CSET(y0, y1)
+
+// func qgemmAVX2C(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw *float32, bias *float32, za *int32, sa *float32, addC int)
+TEXT ·qgemmAVX2C(SB), NOSPLIT, $0-104
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	LEAQ (R8)(R8*2), R10
+	QAVX2_DOT
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R13
+	SHLQ $2, R13
+	MOVQ colSum+56(FP), AX
+	MOVQ sw+64(FP), BX
+	MOVQ bias+72(FP), R14
+	MOVQ za+80(FP), R15
+	MOVQ sa+88(FP), SI
+	MOVQ addC+96(FP), CX
+	TESTQ CX, CX
+	JNZ qavx2c_add
+	QAVX2_CROW(Y0, Y1, QAVX2_CSET)
+	QAVX2_CROW(Y2, Y3, QAVX2_CSET)
+	QAVX2_CROW(Y4, Y5, QAVX2_CSET)
+	QAVX2_CROW(Y6, Y7, QAVX2_CSET)
+	VZEROUPPER
+	RET
+qavx2c_add:
+	QAVX2_CROW(Y0, Y1, QAVX2_CADD)
+	QAVX2_CROW(Y2, Y3, QAVX2_CADD)
+	QAVX2_CROW(Y4, Y5, QAVX2_CADD)
+	QAVX2_CROW(Y6, Y7, QAVX2_CADD)
 	VZEROUPPER
 	RET
 

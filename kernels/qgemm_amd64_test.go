@@ -43,28 +43,31 @@ func TestQMinMaxAVX2(t *testing.T) {
 	}
 }
 
-// TestQuantDirectC: at avx512 with VNNI, whole tiles dequantised straight
-// into C (kernelC) give the bits of the int32-tile-and-finish path
-// (checkDirectC).
+// TestQuantDirectC: at every level whose int8 kernel has one (VNNI, and
+// the AVX2 kernel at avx2 and at avx512 without VNNI), whole tiles
+// dequantised straight into C (kernelC) give the bits of the
+// int32-tile-and-finish path (checkDirectC).
 func TestQuantDirectC(t *testing.T) {
-	if !HasVNNI() {
-		t.Skip("no AVX-512 VNNI on this CPU")
+	for _, l := range []Level{AVX2, AVX512} {
+		t.Run(l.String(), func(t *testing.T) {
+			restore, err := SetLevel(l)
+			if err != nil {
+				t.Skip(err)
+			}
+			defer restore()
+			mk := qLevel
+			if mk.kernelC == nil {
+				t.Skipf("the int8 kernel at %v stores tiles only", l)
+			}
+			saved := mk.kernelC
+			defer func() { mk.kernelC = saved }()
+			checkDirectC(t, 69, func(direct bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
+				mk.kernelC = nil
+				if direct {
+					mk.kernelC = saved
+				}
+				GemmQuant(Threads(threads), m, a, k, QuantizeB(true, k, n, w, k), c, ldc, ep)
+			})
+		})
 	}
-	restore, err := SetLevel(AVX512)
-	if err != nil {
-		t.Skip(err)
-	}
-	defer restore()
-	if qLevel != &qVNNI {
-		t.Skip("the avx512 level does not run the VNNI kernel here")
-	}
-	saved := qVNNI.kernelC
-	defer func() { qVNNI.kernelC = saved }()
-	checkDirectC(t, 69, func(direct bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
-		qVNNI.kernelC = nil
-		if direct {
-			qVNNI.kernelC = saved
-		}
-		GemmQuant(Threads(threads), m, a, k, QuantizeB(true, k, n, w, k), c, ldc, ep)
-	})
 }

@@ -19,18 +19,19 @@ import (
 )
 
 func init() {
-	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch, ONNX Runtime) and write the README results table", runBenchReport}
+	benchCommands["report"] = command{"run the peer scripts (OpenBLAS, PyTorch, ONNX Runtime) and write the results tables of docs/results.md", runBenchReport}
 }
 
-const benchReportHelp = `usage: anyres bench report [-readme README.md] [-out results.md] [-args 'script.py=ARGS'] [-only script.py,...] [-timeout 40m]
+const benchReportHelp = `usage: anyres bench report [-readme docs/results.md] [-out results.md] [-args 'script.py=ARGS'] [-only script.py,...] [-timeout 40m]
 
 Runs each peer script in bench/peers (python3; each installs its own Debian
 packages and measures the peer and anyres side by side in the same run),
 and writes their results as markdown tables headed by the machine they ran
-on (CPU, cores, kernel level, date). With -readme, rewrites the README's
-results section (between the bench-report markers) in place. -only runs
-some of the scripts (e.g. family_onnxruntime.py) into -out or standard
-output. Run it from the module root.
+on (CPU, cores, kernel level, date). With -readme, rewrites the results
+section of that markdown file (between the bench-report markers; the
+repository's is docs/results.md) in place. -only runs some of the scripts
+(e.g. family_onnxruntime.py) into -out or standard output. Run it from
+the module root.
 
 flags:
 `
@@ -38,7 +39,7 @@ flags:
 func runBenchReport(args []string) error {
 	fs := flag.NewFlagSet("bench report", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchReportHelp); fs.PrintDefaults() }
-	readme := fs.String("readme", "", "README to rewrite the results section of")
+	readme := fs.String("readme", "", "markdown file (docs/results.md) whose section between the bench-report markers to rewrite")
 	out := fs.String("out", "", "markdown file to write (default: standard output)")
 	peers := fs.String("peers", "", "folder of peer scripts (default: bench/peers under the module root)")
 	timeout := fs.Duration("timeout", 40*time.Minute, "time limit per script (vit_onnxruntime.py runs anyres in three dtypes: about 20 minutes on a 2-core machine)")

@@ -379,7 +379,7 @@ func (ws *workspace) attend(w *scratch, sg *segment, b *block, it item) {
 		}
 	}
 	o := w.o[:n*hd]
-	nn.AttendRows(o, hd, q, hd, k, hd, v, hd, n, keys, hd, attentionScale(hd), w.scores)
+	nn.AttendRows(o, hd, q, hd, k, hd, v, hd, n, keys, hd, attentionScale(hd), nil, w.scores)
 	for j := it.lo; j < it.hi; j++ {
 		at := (sg.offOut+unit+j*units)*d + col
 		copy(ws.ao[at:at+hd], o[(j-it.lo)*hd:(j-it.lo+1)*hd])

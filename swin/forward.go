@@ -430,7 +430,7 @@ func (ws *workspace) attend(sc *scratch, it item) {
 			built |= 1 << kind
 		}
 		row := (s.woff + wi*nt) * 3 * d
-		nn.AttendHead(ws.ao[(s.woff+wi*nt)*d+h*hd:], d,
+		nn.AttendRows(ws.ao[(s.woff+wi*nt)*d+h*hd:], d,
 			ws.qkv[row+h*hd:], 3*d, ws.qkv[row+d+h*hd:], 3*d, ws.qkv[row+2*d+h*hd:], 3*d,
 			nt, nt, hd, scale, bias, sc.scores)
 	}

@@ -335,7 +335,7 @@ func (ws *workspace) Do(worker, i int) {
 		}
 		kv := ws.kv[sg.koff*2*c:]
 		nn.AttendRows(ws.ao[(sg.off+lo)*c+col:], c, ws.q[(sg.off+lo)*c+col:], c, kv[col:], 2*c, kv[c+col:], 2*c,
-			hi-lo, nk, hd, attentionScale(hd), w.scores)
+			hi-lo, nk, hd, attentionScale(hd), nil, w.scores)
 	case phaseWindowQKV:
 		ws.windowQKV(w, sg, b, lo, hi)
 	case phaseWindowAttn:
@@ -384,7 +384,7 @@ func (ws *workspace) windowAttention(w *scratch, sg *segment, it item) {
 	out := w.wo[:nt*hd]
 	for wi := it.lo; wi < it.hi; wi++ {
 		qkv := ws.qkv[(sg.woff+wi*nt)*3*c:]
-		nn.AttendRows(out, hd, qkv[col:], 3*c, qkv[c+col:], 3*c, qkv[2*c+col:], 3*c, nt, nt, hd, attentionScale(hd), w.scores)
+		nn.AttendRows(out, hd, qkv[col:], 3*c, qkv[c+col:], 3*c, qkv[2*c+col:], 3*c, nt, nt, hd, attentionScale(hd), nil, w.scores)
 		for t := 0; t < nt; t++ {
 			if tok := win.Token(wi*nt + t); tok >= 0 {
 				at := (sg.off+tok)*c + col

@@ -130,7 +130,7 @@ func (m *MLP) Hidden() int { return m.FC2.In }
 // a gated MLP the activated gate besides.
 func (m *MLP) Scratch() int {
 	if m.Gated {
-		return m.FC1.Out + m.FC2.In
+		return kernels.GemmRowStride(m.FC1.Out) + m.FC2.In
 	}
 	return kernels.GemmRowStride(m.FC1.Out)
 }
@@ -151,19 +151,18 @@ func (m *MLP) Check(d int) error {
 // (rows×Scratch()) as scratch.
 func (m *MLP) Forward(t kernels.Threads, rows int, in, hid, x []float32) {
 	d, h, w := m.FC1.In, m.FC2.In, m.FC1.Out
-	ld := w // hid's row stride
+	ld := kernels.GemmRowStride(w) // hid's row stride
 	if !m.Gated {
-		ld = m.Scratch()
 		hid = hid[:rows*ld]
 		m.FC1.Apply(t, rows, in, d, hid, ld, m.Act, nil)
 	} else {
 		// The gate is activated into its own buffer (act(g)·v as PyTorch
 		// rounds it), which keeps the sigmoid activations allocation-free.
-		act := hid[rows*w : rows*(w+h)]
-		hid = hid[:rows*w]
-		m.FC1.Apply(t, rows, in, d, hid, w, kernels.ActNone, nil)
+		act := hid[rows*ld : rows*(ld+h)]
+		hid = hid[:rows*ld]
+		m.FC1.Apply(t, rows, in, d, hid, ld, kernels.ActNone, nil)
 		for r := 0; r < rows; r++ {
-			g, v, a := hid[r*w:r*w+h], hid[r*w+h:r*w+w], act[r*h:(r+1)*h]
+			g, v, a := hid[r*ld:r*ld+h], hid[r*ld+h:r*ld+w], act[r*h:(r+1)*h]
 			kernels.Activate(m.Act, a, g)
 			for i := range g {
 				g[i] = a[i] * v[i]

@@ -189,64 +189,80 @@ func TestGatedMLP(t *testing.T) {
 	})
 }
 
-// TestMLPPaddedHidden: a plain MLP whose hidden width gets a padded row
-// stride (kernels.GemmRowStride: 1024 → 1040) gives x += FC2(norm(GELU(
-// FC1(in)))) as float64 does, the padding never read as values; 15 rows
-// take a whole 14-row tile and a partial one.
+// TestMLPPaddedHidden: an MLP whose FC1 output gets a padded row stride
+// (kernels.GemmRowStride: 1024 → 1040) gives x += FC2(norm(GELU(FC1(in))))
+// as float64 does, and a gated one (SwiGLU: SiLU of the first half times
+// the second) x += FC2(norm(SiLU(g)·v)), the padding never read as
+// values; 15 rows take a whole 14-row tile and a partial one.
 func TestMLPPaddedHidden(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	d, h, rows := 8, 1024, 15
-	if kernels.GemmRowStride(h) == h {
-		t.Fatalf("GemmRowStride(%d) = %d: pick a width it pads", h, h)
+	d, w, rows := 8, 1024, 15 // w: FC1's output width
+	if kernels.GemmRowStride(w) == w {
+		t.Fatalf("GemmRowStride(%d) = %d: pick a width it pads", w, w)
 	}
-	w1, b1, w2, b2 := randVec(r, h*d), randVec(r, h), randVec(r, d*h), randVec(r, d)
-	nw, nb := randVec(r, h), randVec(r, h)
+	w1, b1 := randVec(r, w*d), randVec(r, w)
 	in, x0 := randVec(r, rows*d), randVec(r, rows*d)
 	kerneltest.Run(t, func(t *testing.T) {
-		for _, withNorm := range []bool{false, true} {
-			m := MLP{FC1: NewLinear(w1, b1, h, d, nil), FC2: NewLinear(w2, b2, d, h, nil), Act: kernels.ActGELU}
-			if withNorm {
-				m.Norm = &LayerNorm{W: nw, B: nb, Eps: 1e-6}
+		for _, gated := range []bool{false, true} {
+			h, act, scratch := w, kernels.ActGELU, kernels.GemmRowStride(w)
+			if gated {
+				h, act, scratch = w/2, kernels.ActSiLU, kernels.GemmRowStride(w)+w/2
 			}
-			if m.Scratch() != kernels.GemmRowStride(h) {
-				t.Fatalf("Scratch() = %d, want the padded stride %d", m.Scratch(), kernels.GemmRowStride(h))
-			}
-			hidBuf := make([]float32, rows*m.Scratch())
-			for i := range hidBuf {
-				hidBuf[i] = float32(math.NaN()) // padding read as a value shows
-			}
-			x := append([]float32(nil), x0...)
-			m.Forward(1, rows, in, hidBuf, x)
-			for i := range rows {
-				hid := make([]float64, h)
-				for j := range h {
-					g := float64(b1[j])
-					for k := range d {
-						g += float64(in[i*d+k]) * float64(w1[j*d+k])
-					}
-					hid[j] = 0.5 * g * (1 + math.Erf(g/math.Sqrt2))
-				}
+			w2, b2 := randVec(r, d*h), randVec(r, d)
+			nw, nb := randVec(r, h), randVec(r, h)
+			for _, withNorm := range []bool{false, true} {
+				m := MLP{FC1: NewLinear(w1, b1, w, d, nil), FC2: NewLinear(w2, b2, d, h, nil), Act: act, Gated: gated}
 				if withNorm {
-					var mean, vr float64
-					for _, v := range hid {
-						mean += v
-					}
-					mean /= float64(h)
-					for _, v := range hid {
-						vr += (v - mean) * (v - mean)
-					}
-					vr /= float64(h)
-					for j := range hid {
-						hid[j] = (hid[j]-mean)/math.Sqrt(vr+1e-6)*float64(nw[j]) + float64(nb[j])
-					}
+					m.Norm = &LayerNorm{W: nw, B: nb, Eps: 1e-6}
 				}
-				for o := range d {
-					want := float64(x0[i*d+o]) + float64(b2[o])
-					for j := range h {
-						want += hid[j] * float64(w2[o*h+j])
+				if m.Scratch() != scratch {
+					t.Fatalf("gated %v: Scratch() = %d, want the padded stride and the gate: %d", gated, m.Scratch(), scratch)
+				}
+				hidBuf := make([]float32, rows*m.Scratch())
+				for i := range hidBuf {
+					hidBuf[i] = float32(math.NaN()) // padding read as a value shows
+				}
+				x := append([]float32(nil), x0...)
+				m.Forward(1, rows, in, hidBuf, x)
+				for i := range rows {
+					fc1 := make([]float64, w)
+					for j := range w {
+						fc1[j] = float64(b1[j])
+						for k := range d {
+							fc1[j] += float64(in[i*d+k]) * float64(w1[j*d+k])
+						}
 					}
-					if dd := math.Abs(float64(x[i*d+o]) - want); !(dd <= 1e-3) {
-						t.Fatalf("norm %v row %d col %d: %v, want %v", withNorm, i, o, x[i*d+o], want)
+					hid := make([]float64, h)
+					for j := range h {
+						g := fc1[j]
+						if gated {
+							hid[j] = g / (1 + math.Exp(-g)) * fc1[h+j]
+						} else {
+							hid[j] = 0.5 * g * (1 + math.Erf(g/math.Sqrt2))
+						}
+					}
+					if withNorm {
+						var mean, vr float64
+						for _, v := range hid {
+							mean += v
+						}
+						mean /= float64(h)
+						for _, v := range hid {
+							vr += (v - mean) * (v - mean)
+						}
+						vr /= float64(h)
+						for j := range hid {
+							hid[j] = (hid[j]-mean)/math.Sqrt(vr+1e-6)*float64(nw[j]) + float64(nb[j])
+						}
+					}
+					for o := range d {
+						want := float64(x0[i*d+o]) + float64(b2[o])
+						for j := range h {
+							want += hid[j] * float64(w2[o*h+j])
+						}
+						if dd := math.Abs(float64(x[i*d+o]) - want); !(dd <= 1e-3) {
+							t.Fatalf("gated %v norm %v row %d col %d: %v, want %v", gated, withNorm, i, o, x[i*d+o], want)
+						}
 					}
 				}
 			}

@@ -1,0 +1,68 @@
+// Macros shared by the 6×64 tile kernels (qgemm_amd64.s: VPDPBUSD,
+// bgemm_amd64.s: VDPBF16PS), whose tile is Z0–Z23, row r and panel p in
+// Z(4r+p).
+
+// TILE_ZERO clears the tile.
+#define TILE_ZERO \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21; \
+	VPXORD Z22, Z22, Z22; \
+	VPXORD Z23, Z23, Z23;
+
+// TILE_STORE stores the tile row-major at DX (4-byte elements, 256 bytes
+// a row).
+#define TILE_STORE \
+	VMOVDQU32 Z0, 0(DX); \
+	VMOVDQU32 Z1, 64(DX); \
+	VMOVDQU32 Z2, 128(DX); \
+	VMOVDQU32 Z3, 192(DX); \
+	VMOVDQU32 Z4, 256(DX); \
+	VMOVDQU32 Z5, 320(DX); \
+	VMOVDQU32 Z6, 384(DX); \
+	VMOVDQU32 Z7, 448(DX); \
+	VMOVDQU32 Z8, 512(DX); \
+	VMOVDQU32 Z9, 576(DX); \
+	VMOVDQU32 Z10, 640(DX); \
+	VMOVDQU32 Z11, 704(DX); \
+	VMOVDQU32 Z12, 768(DX); \
+	VMOVDQU32 Z13, 832(DX); \
+	VMOVDQU32 Z14, 896(DX); \
+	VMOVDQU32 Z15, 960(DX); \
+	VMOVDQU32 Z16, 1024(DX); \
+	VMOVDQU32 Z17, 1088(DX); \
+	VMOVDQU32 Z18, 1152(DX); \
+	VMOVDQU32 Z19, 1216(DX); \
+	VMOVDQU32 Z20, 1280(DX); \
+	VMOVDQU32 Z21, 1344(DX); \
+	VMOVDQU32 Z22, 1408(DX); \
+	VMOVDQU32 Z23, 1472(DX);
+
+// TILE_ROWS(ROW, ADD) runs ROW(z0, z1, z2, z3, ADD) on the tile's six rows
+// in order.
+#define TILE_ROWS(ROW, ADD) \
+	ROW(Z0, Z1, Z2, Z3, ADD); \
+	ROW(Z4, Z5, Z6, Z7, ADD); \
+	ROW(Z8, Z9, Z10, Z11, ADD); \
+	ROW(Z12, Z13, Z14, Z15, ADD); \
+	ROW(Z16, Z17, Z18, Z19, ADD); \
+	ROW(Z20, Z21, Z22, Z23, ADD);

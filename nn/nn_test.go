@@ -151,35 +151,14 @@ func TestGatedMLP(t *testing.T) {
 			}
 			x := append([]float32(nil), x0...)
 			m.Forward(1, rows, in, make([]float32, rows*m.Scratch()), x)
+			var nwr, nbr []float32
+			if withNorm {
+				nwr, nbr = nw, nb
+			}
 			for i := range rows {
-				hid := make([]float64, h)
-				for j := range h {
-					var g, v float64 = float64(b1[j]), float64(b1[h+j])
-					for k := range d {
-						g += float64(in[i*d+k]) * float64(w1[j*d+k])
-						v += float64(in[i*d+k]) * float64(w1[(h+j)*d+k])
-					}
-					hid[j] = g / (1 + math.Exp(-g)) * v
-				}
-				if withNorm {
-					var mean, vr float64
-					for _, v := range hid {
-						mean += v
-					}
-					mean /= float64(h)
-					for _, v := range hid {
-						vr += (v - mean) * (v - mean)
-					}
-					vr /= float64(h)
-					for j := range hid {
-						hid[j] = (hid[j]-mean)/math.Sqrt(vr+1e-6)*float64(nw[j]) + float64(nb[j])
-					}
-				}
+				ref := mlpReference(in[i*d:(i+1)*d], w1[:h*d], b1[:h], w1[h*d:], b1[h:], nwr, nbr, w2, b2, d, h, true)
 				for o := range d {
-					want := float64(x0[i*d+o]) + float64(b2[o])
-					for j := range h {
-						want += hid[j] * float64(w2[o*h+j])
-					}
+					want := float64(x0[i*d+o]) + ref[o]
 					if dd := math.Abs(float64(x[i*d+o]) - want); dd > 1e-4 {
 						t.Fatalf("norm %v row %d col %d: %v, want %v", withNorm, i, o, x[i*d+o], want)
 					}
@@ -224,42 +203,15 @@ func TestMLPPaddedHidden(t *testing.T) {
 				}
 				x := append([]float32(nil), x0...)
 				m.Forward(1, rows, in, hidBuf, x)
+				var nwr, nbr []float32
+				if withNorm {
+					nwr, nbr = nw, nb
+				}
 				for i := range rows {
-					fc1 := make([]float64, w)
-					for j := range w {
-						fc1[j] = float64(b1[j])
-						for k := range d {
-							fc1[j] += float64(in[i*d+k]) * float64(w1[j*d+k])
-						}
-					}
-					hid := make([]float64, h)
-					for j := range h {
-						g := fc1[j]
-						if gated {
-							hid[j] = g / (1 + math.Exp(-g)) * fc1[h+j]
-						} else {
-							hid[j] = 0.5 * g * (1 + math.Erf(g/math.Sqrt2))
-						}
-					}
-					if withNorm {
-						var mean, vr float64
-						for _, v := range hid {
-							mean += v
-						}
-						mean /= float64(h)
-						for _, v := range hid {
-							vr += (v - mean) * (v - mean)
-						}
-						vr /= float64(h)
-						for j := range hid {
-							hid[j] = (hid[j]-mean)/math.Sqrt(vr+1e-6)*float64(nw[j]) + float64(nb[j])
-						}
-					}
+					// Plain: the gate rows are all of FC1 and the value unused.
+					ref := mlpReference(in[i*d:(i+1)*d], w1[:h*d], b1[:h], w1[h*d:], b1[h:], nwr, nbr, w2, b2, d, h, gated)
 					for o := range d {
-						want := float64(x0[i*d+o]) + float64(b2[o])
-						for j := range h {
-							want += hid[j] * float64(w2[o*h+j])
-						}
+						want := float64(x0[i*d+o]) + ref[o]
 						if dd := math.Abs(float64(x[i*d+o]) - want); !(dd <= 1e-3) {
 							t.Fatalf("gated %v norm %v row %d col %d: %v, want %v", gated, withNorm, i, o, x[i*d+o], want)
 						}

@@ -452,21 +452,12 @@ func (g *bCall) runItem(tl *bLocal, rb, cc int) {
 	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
 }
 
-// directC reports whether whole tiles may go straight into C through
-// kernelC (a bias, and no residual or C itself as the residual with no
-// activation before it: what finishRow would do with two Adds), and
-// whether they add C's own value.
+// directC is tilesIntoC for the VDPBF16PS kernel.
 func (g *bCall) directC() (ok bool, addC int) {
-	ep := &g.ep
-	switch {
-	case g.mk.kernelC == nil || ep.Bias == nil:
+	if g.mk.kernelC == nil {
 		return false, 0
-	case ep.Residual == nil:
-		return true, 0
-	case ep.Act == ActNone && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc):
-		return true, 1
 	}
-	return false, 0
+	return tilesIntoC(&g.ep, g.c, g.ldc)
 }
 
 // planTiles cuts an M×N product with mr×nr tiles into row blocks of mc

@@ -613,6 +613,23 @@ func (g *gemmCall) finishRows(i0, i1, j0, j1 int) {
 	}
 }
 
+// tilesIntoC reports whether the int8 and bfloat16 drivers may store
+// whole tiles straight into C with their kernelC (sum + bias, dequantised
+// for int8): ep has a bias and no residual, or C itself as the residual
+// with no activation before it (what their per-row finish would add
+// after the bias), and whether the tiles then add C's own value.
+func tilesIntoC(ep *Epilogue, c []float32, ldc int) (ok bool, addC int) {
+	switch {
+	case ep.Bias == nil:
+		return false, 0
+	case ep.Residual == nil:
+		return true, 0
+	case ep.Act == ActNone && sameMatrix(ep.Residual, ep.LDR, c, ldc):
+		return true, 1
+	}
+	return false, 0
+}
+
 // lateAct is the int8 and bfloat16 drivers' finishRows: when an epilogue
 // has an activation and no residual, their tiles store act's input and
 // the activation runs here once per row of the work item [i0, i1) × [j0,

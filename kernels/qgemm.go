@@ -529,21 +529,13 @@ func (g *qCall) runItem(tl *qLocal, rb, cc int) {
 	lateAct(&g.ep, g.c, g.ldc, i0, i1, j0, j1)
 }
 
-// directC reports whether whole tiles may go straight into C through
-// kernelC (a bias, and no residual, or C itself as the residual riding in
-// the dequantising pass as finish adds it), and whether they add C's own
-// value.
+// directC is tilesIntoC for the int8 kernel, unless the test baseline
+// adds residuals in a pass of their own (qSeparateResidual).
 func (g *qCall) directC() (ok bool, addC int) {
-	ep := &g.ep
-	switch {
-	case g.mk.kernelC == nil || ep.Bias == nil:
+	if g.mk.kernelC == nil || qSeparateResidual && g.ep.Residual != nil {
 		return false, 0
-	case ep.Residual == nil:
-		return true, 0
-	case ep.Act == ActNone && !qSeparateResidual && sameMatrix(ep.Residual, ep.LDR, g.c, g.ldc):
-		return true, 1
 	}
-	return false, 0
+	return tilesIntoC(&g.ep, g.c, g.ldc)
 }
 
 // runItemAMX computes one row block × column chunk with the AMX block

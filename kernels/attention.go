@@ -150,7 +150,7 @@ func AttentionPacked(dst []float32, ldd int, q []float32, ldq, nq int, kv *Atten
 		checkMatrix("AttentionPacked bias", bias, false, nq, nk, ldb)
 	}
 	if kv.i8.on {
-		if attnI8Dot == nil {
+		if attnI8Dot == nil || kv.i8.lim != attnI8KVMax {
 			panic("kernels: AttentionPacked: kv was packed for int8 attention at another kernel level")
 		}
 	} else if kv.bf.on {

@@ -22,8 +22,8 @@ import (
 //   - packed-bf16: packed-tiles with PackAttentionKVBF16 (the bfloat16
 //     attention of int8 and bf16 models where the level has it: amx);
 //   - packed-int8: packed-tiles with PackAttentionKVInt8 (the int8
-//     attention of int8 models where the level has it: avx512 with VNNI;
-//     bfloat16 at amx);
+//     attention of int8 models where the level has it: avx512 with VNNI,
+//     avx2; bfloat16 at amx);
 //   - unfused: the model's current path per query tile of 256 rows,
 //     Sgemm(Q·Kᵀ) into a 256×N score matrix, Softmax per row,
 //     Sgemm(P·V).

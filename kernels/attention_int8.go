@@ -6,12 +6,12 @@ import (
 	"unsafe"
 )
 
-// int8 attention: Q·Kᵀ and P·V as products of bytes with int32 sums
-// (VPDPBUSD), the softmax in float32, for int8 models at the level where
-// there is no tile unit but there is AVX-512 VNNI (avx512 with VNNI): there
-// the two products run four times as many multiplies per instruction as
-// FMA, and attention is most of an int8 forward at high resolution. At amx
-// int8 models keep the bfloat16 attention (attention_bf16.go, more
+// int8 attention: Q·Kᵀ and P·V as products of bytes with int32 sums, the
+// softmax in float32, for int8 models at the levels without a tile unit:
+// avx512 with VNNI (VPDPBUSD: four times as many multiplies per
+// instruction as FMA) and avx2 (VPMADDUBSW, then VPMADDWD to add pairs:
+// twice FMA's). Attention is most of an int8 forward at high resolution. At
+// amx int8 models keep the bfloat16 attention (attention_bf16.go, more
 // accurate and as fast); elsewhere float32.
 //
 // Quantization, per head (the published int8 attentions, SageAttention's
@@ -21,11 +21,14 @@ import (
 //     subtracted from every key. That adds q·k̄ to every score of a query
 //     row, which the softmax removes exactly, and takes the shared offset
 //     that trained models' keys carry out of the quantization range. Then
-//     one symmetric scale per key: sk = max_d |k_d| / 127, k8 = round(k/sk).
+//     one symmetric scale per key: sk = max_d |k_d| / L, k8 = round(k/sk),
+//     with L = attnI8KVMax: 127, or 63 at avx2, where VPMADDUBSW adds two
+//     u8·s8 products into a saturating int16 (255·63·2 fits; 255·127·2
+//     does not, and the unsigned side below uses all 8 bits).
 //   - Q: one symmetric scale per query row, sq = max_d |q_d| / 127, stored
 //     as the unsigned byte q8 + 128; the 128·Σ_d k8_d that this adds to a
 //     score is subtracted per key (off).
-//   - V: one symmetric scale per channel over the keys, sv_c.
+//   - V: one symmetric scale per channel over the keys, sv_c = max|v_c|/L.
 //   - P of each block of 256 keys is stored relative to that block's row
 //     maximum b: round(255·e^(scale·S + bias − b)) in a byte, and the
 //     block's share of the row enters the online softmax (as
@@ -44,12 +47,21 @@ import (
 // TestAttentionInt8 states the error against float32 attention.
 
 // attnI8Rows is the query rows of one block: ten 6-row tiles of the VNNI
-// kernel; attnKeyBlock keys per block, as the float32 kernels.
+// kernel, fifteen 4-row tiles of the AVX2 one; attnKeyBlock keys per
+// block, as the float32 kernels.
 const attnI8Rows = 60
 
-// attnI8Dot is qdotVNNIF32 (one 6×64 tile, stored, or added times row
-// factors), nil where the level has no int8 attention.
+// attnI8Dot is qdotVNNIF32 or qdotAVX2F32 (one attnI8MR×64 tile, stored,
+// or added times row factors; b's bytes within ±attnI8KVMax), nil where
+// the level has no int8 attention.
 var attnI8Dot func(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32)
+
+// attnI8MR is attnI8Dot's rows; attnI8KVMax the largest |byte| of the
+// packed keys and values (L above). Both set with attnI8Dot.
+var (
+	attnI8MR    = 6
+	attnI8KVMax = 127
+)
 
 // attnI8Softmax is softmaxU8BlockGo at the level, set with attnI8Dot.
 var attnI8Softmax = softmaxU8BlockGo
@@ -124,9 +136,9 @@ func expFlush(x float32) float32 {
 	return float32(math.Exp(float64(x)))
 }
 
-// qdotF32Go is attnI8Dot's specification.
-func qdotF32Go(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32) {
-	const mr, nr = 6, 64
+// qdotF32Go is attnI8Dot's specification, for a tile of mr rows.
+func qdotF32Go(mr, kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32) {
+	const nr = 64
 	as := unsafe.Slice(a, (mr-1)*lda+4*kg)
 	bs := unsafe.Slice(b, 3*ldb+4*kg*qPanel)
 	os, ss := unsafe.Slice(off, nr), unsafe.Slice(scl, nr)
@@ -159,12 +171,12 @@ var (
 	attnI8AbsMaxSum = absMaxSumGo
 )
 
-// qSymRowGo quantizes v = src − sub (sub nil: src) symmetrically:
-// scale = max|v|/127, dst[i] = round(v_i·127/max|v|) + add (half to even;
-// 0 + add for an all-zero row) as a byte; sum is Σ of the rounded values
-// before add, fsum Σ 0·v: 0, or NaN when some v is NaN or ±Inf (where the
-// bytes mean nothing).
-func qSymRowGo(dst []uint8, src, sub []float32, add int32, _ *float32) (scale float32, sum int32, fsum float32) {
+// qSymRowGo quantizes v = src − sub (sub nil: src) symmetrically into
+// ±lim (127 or 63): scale = max|v|/lim, dst[i] = round(v_i·lim/max|v|) +
+// add (half to even; 0 + add for an all-zero row) as a byte; sum is Σ of
+// the rounded values before add, fsum Σ 0·v: 0, or NaN when some v is NaN
+// or ±Inf (where the bytes mean nothing).
+func qSymRowGo(dst []uint8, src, sub []float32, add int32, lim float32, _ *float32) (scale float32, sum int32, fsum float32) {
 	v := func(i int) float32 {
 		if sub != nil {
 			return src[i] - sub[i]
@@ -181,14 +193,14 @@ func qSymRowGo(dst []uint8, src, sub []float32, add int32, _ *float32) (scale fl
 	}
 	var inv float32
 	if m != 0 {
-		inv = 127 / m
+		inv = lim / m
 	}
 	for i := range src {
 		q := quantSym(v(i), inv)
 		sum += q
 		dst[i] = uint8(q + add)
 	}
-	return m / 127, sum, fsum
+	return m / lim, sum, fsum
 }
 
 // qScaleRowGo is dst[i] = round(src[i]·inv[i]) as a signed byte (|src[i]·
@@ -218,6 +230,7 @@ func AttentionInt8() bool { return attnI8Dot != nil }
 // of 4 bytes).
 type attnKVInt8 struct {
 	on      bool
+	lim     int       // the packing level's attnI8KVMax
 	hdp     int       // head dimension rounded up to 4 (the K steps of Q·Kᵀ)
 	hdc     int       // head dimension rounded up to 64 (the columns of P·V)
 	nkp     int       // keys rounded up to 64
@@ -232,7 +245,7 @@ type attnKVInt8 struct {
 	krowMax []float32 // the keys' largest |k| per dimension (hd; unused but by the pass that sums them)
 	krow    []uint8   // one key's bytes (hdp)
 	vrow    []int8    // one value's bytes (hd)
-	maxAbs  []float32 // per-channel max |v|, then 127 over it (hd)
+	maxAbs  []float32 // per-channel max |v|, then L over it (hd)
 }
 
 // size sets b's sizes for nk keys of hd and its buffers' lengths (grow
@@ -327,7 +340,7 @@ func PackAttentionKVInt8(kv *AttentionKV, k, v []float32, ldk, ldv, nk, headDim 
 	}
 	kv.nk, kv.hd = nk, headDim
 	kv.bf.on = false
-	b.on = true
+	b.on, b.lim = true, attnI8KVMax
 	packKeysInt8(b, k, ldk, nk, headDim)
 	packValuesInt8(b, v, ldv, nk, headDim)
 }
@@ -371,9 +384,9 @@ func packKeysInt8(b *attnKVInt8, k []float32, ldk, nk, hd int) {
 	words := unsafe.Slice((*uint32)(unsafe.Pointer(&row[0])), b.hdp/4)
 	packed := unsafe.Slice((*uint32)(unsafe.Pointer(&b.k[0])), len(b.k)/4)
 	panel := 4 * b.hdp // words
-	symRow := attnI8SymRow
+	symRow, lim := attnI8SymRow, float32(attnI8KVMax)
 	for j := 0; j < nk; j++ {
-		scale, sum, _ := symRow(row[:hd], k[j*ldk:j*ldk+hd], mean, 0, ahead(k, j, ldk, nk))
+		scale, sum, _ := symRow(row[:hd], k[j*ldk:j*ldk+hd], mean, 0, lim, ahead(k, j, ldk, nk))
 		b.off[j], b.ks[j] = 128*sum, scale
 		p := packed[j/16*panel+j%16:]
 		for g, w := range words {
@@ -383,18 +396,19 @@ func packKeysInt8(b *attnKVInt8, k []float32, ldk, nk, hd int) {
 }
 
 // packValuesInt8 quantizes V per channel (b.maxAbs holds the channels'
-// largest |v|, and is left holding 127 over it) and packs it: key j,
+// largest |v|, and is left holding L over it) and packs it: key j,
 // channel c at panel c/16, group j/4, byte (c%16)·4 + j%4.
 func packValuesInt8(b *attnKVInt8, v []float32, ldv, nk, hd int) {
 	clear(b.v)
 	clear(b.vs)
 	clear(b.zero)
 	inv := b.maxAbs[:hd]
+	lim := float32(attnI8KVMax)
 	for c, x := range inv {
 		inv[c] = 0
 		if x > 0 {
-			b.vs[c] = x / 127
-			inv[c] = 127 / x
+			b.vs[c] = x / lim
+			inv[c] = lim / x
 		}
 	}
 	row := b.vrow[:hd]
@@ -448,13 +462,13 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 	sc.s, sc.o = grow(sc.s, qb*kb), grow(sc.o, qb*hdc)
 	sc.rs, sc.m, sc.l = grow(sc.rs, qb), grow(sc.m, qb), grow(sc.l, qb)
 	sc.mold, sc.sq, sc.sf = grow(sc.mold, qb), grow(sc.sq, qb), grow(sc.sf, qb)
-	sc.bm = grow(sc.bm, roundUp(qb, 6))
+	sc.bm = grow(sc.bm, qb)
 	sc.bad = grow(sc.bad, qb)
-	dot, softmax := attnI8Dot, attnI8Softmax
+	dot, softmax, mr := attnI8Dot, attnI8Softmax, attnI8MR
 	vPanel := 16 * nkp
 	for i0 := 0; i0 < nq; i0 += qb {
 		rows := min(qb, nq-i0)
-		rp := roundUp(rows, 6)
+		rp := roundUp(rows, mr) // at most qb: mr divides it
 		for r := 0; r < rp; r++ {
 			d := sc.qa[r*hdp : (r+1)*hdp]
 			sc.bad[r] = false
@@ -477,7 +491,7 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 			kc := roundUp(kw, 64)
 			// 1. S = Q·Kᵀ, dequantised per key (the per-row factor
 			// goes into the softmax's scale).
-			for t := 0; t < rp; t += 6 {
+			for t := 0; t < rp; t += mr {
 				for c := 0; c < kc; c += 64 {
 					dot(hdp/4, &sc.qa[t*hdp], hdp, &b.k[(j0+c)*hdp], 16*hdp, &b.off[j0+c], &b.ks[j0+c], &sc.s[t*kb+c], 4*kb, nil)
 				}
@@ -516,7 +530,7 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 			}
 			// 3. O += g·P·V over the block's keys.
 			kg := roundUp(kw, 4) / 4
-			for t := 0; t < rp; t += 6 {
+			for t := 0; t < rp; t += mr {
 				for c := 0; c < hdc; c += 64 {
 					dot(kg, &sc.pa[t*kb], kb, &b.v[c/16*vPanel+j0*16], vPanel, &b.zero[c], &b.vs[c], &sc.o[t*hdc+c], 4*hdc, &g[t])
 				}
@@ -543,7 +557,7 @@ func attentionInt8(dst []float32, ldd int, q []float32, ldq, nq int, kv *Attenti
 // quantQueryRow writes q's bytes (symmetric, + 128) into d (hdp bytes,
 // padding 128) and returns its scale; ok is false when q is not finite.
 func quantQueryRow(d []uint8, q []float32, pf *float32) (scale float32, ok bool) {
-	scale, _, fsum := attnI8SymRow(d[:len(q)], q, nil, 128, pf)
+	scale, _, fsum := attnI8SymRow(d[:len(q)], q, nil, 128, 127, pf)
 	fillBytes(d[len(q):], 128)
 	return scale, fsum-fsum == 0
 }

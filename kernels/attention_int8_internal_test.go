@@ -10,10 +10,13 @@ import (
 // TestQdotF32 checks the level's attnI8Dot against qdotF32Go bit for bit
 // (integer sums are exact; one subtraction, one conversion, one multiply
 // and, when adding, one addition per element): both modes, K from 0 to 70
-// groups, row strides with gaps, and nothing written between or after the
-// six rows (guard values).
-func TestQdotF32(t *testing.T) {
-	atInt8Level(t)
+// groups, row strides with gaps, b's bytes over all of ±attnI8KVMax (and
+// rows of 255 against ±attnI8KVMax, where int16 pairs would saturate were
+// the bound larger), and nothing written between or after the tile's rows
+// (guard values).
+func TestQdotF32(t *testing.T) { forInt8Levels(t, testQdotF32) }
+
+func testQdotF32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, kg := range []int{0, 1, 3, 16, 64, 70} {
 		lda, ldb, lds := 4*kg+8, 4*kg*qPanel+64, 4*70
@@ -22,8 +25,14 @@ func TestQdotF32(t *testing.T) {
 		for i := range a {
 			a[i] = uint8(rng.IntN(256))
 		}
+		lim := attnI8KVMax
 		for i := range b {
-			b[i] = int8(rng.IntN(255) - 127)
+			b[i] = int8(rng.IntN(2*lim+1) - lim)
+		}
+		if kg > 0 {
+			for i := 0; i < 4; i++ {
+				a[i], b[i], b[4+i] = 255, int8(lim), int8(-lim)
+			}
 		}
 		off := make([]int32, 64)
 		scl := make([]float32, 64)
@@ -43,7 +52,7 @@ func TestQdotF32(t *testing.T) {
 				r = &rs[0]
 			}
 			attnI8Dot(kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &got[0], lds, r)
-			qdotF32Go(kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &want[0], lds, r)
+			qdotF32Go(attnI8MR, kg, &a[0], lda, &b[0], ldb, &off[0], &scl[0], &want[0], lds, r)
 			for i := range got {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("kg %d add %v: s[%d] = %v, want %v", kg, add, i, got[i], want[i])
@@ -62,8 +71,9 @@ func TestQdotF32(t *testing.T) {
 // apart; the byte sum equal to the bytes'; the float32 sum within 2⁻²⁰
 // relative; zeros from the length to the next multiple of 16; nothing
 // written past that in any row (guard values).
-func TestSoftmaxU8Block(t *testing.T) {
-	atInt8Level(t)
+func TestSoftmaxU8Block(t *testing.T) { forInt8Levels(t, testSoftmaxU8Block) }
+
+func testSoftmaxU8Block(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for n := 1; n <= 70; n++ {
 		rows := 1 + n%7
@@ -147,8 +157,9 @@ func TestSoftmaxU8Block(t *testing.T) {
 // and add, all-zero rows, and nothing written past the row (guards); and
 // that fsum is 0 for finite rows (even ones whose sum would overflow) and
 // NaN for rows with NaN or ±Inf.
-func TestInt8RowQuantizers(t *testing.T) {
-	atInt8Level(t)
+func TestInt8RowQuantizers(t *testing.T) { forInt8Levels(t, testInt8RowQuantizers) }
+
+func testInt8RowQuantizers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	pfRow := make([]float32, 80) // what the kernels prefetch: changes nothing
 	for n := 0; n <= 70; n++ {
@@ -169,18 +180,29 @@ func TestInt8RowQuantizers(t *testing.T) {
 					continue
 				}
 				for _, add := range []int32{0, 128} {
-					got, want := make([]uint8, n+8), make([]uint8, n+8)
-					for i := range got {
-						got[i], want[i] = 0x55, 0x55
-					}
-					gs, gq, gf := attnI8SymRow(got[:n], row, sb, add, &pfRow[0])
-					ws, wq, wf := qSymRowGo(want[:n], row, sb, add, nil)
-					if gs != ws || gq != wq || gf != 0 || wf != 0 {
-						t.Fatalf("n %d case %d sub %v add %d: scale %v sum %d fsum %v, want %v %d %v", n, ci, sb != nil, add, gs, gq, gf, ws, wq, wf)
-					}
-					for i := range got {
-						if got[i] != want[i] {
-							t.Fatalf("n %d case %d sub %v add %d: dst[%d] = %d, want %d", n, ci, sb != nil, add, i, got[i], want[i])
+					for _, lim := range []float32{127, 63} {
+						got, want := make([]uint8, n+8), make([]uint8, n+8)
+						for i := range got {
+							got[i], want[i] = 0x55, 0x55
+						}
+						gs, gq, gf := attnI8SymRow(got[:n], row, sb, add, lim, &pfRow[0])
+						ws, wq, wf := qSymRowGo(want[:n], row, sb, add, lim, nil)
+						if gs != ws || gq != wq || gf != 0 || wf != 0 {
+							t.Fatalf("n %d case %d sub %v add %d lim %v: scale %v sum %d fsum %v, want %v %d %v", n, ci, sb != nil, add, lim, gs, gq, gf, ws, wq, wf)
+						}
+						for i := range got {
+							if got[i] != want[i] {
+								t.Fatalf("n %d case %d sub %v add %d lim %v: dst[%d] = %d, want %d", n, ci, sb != nil, add, lim, i, got[i], want[i])
+							}
+						}
+						for i := range n {
+							v := int32(want[i]) - add
+							if add == 0 {
+								v = int32(int8(want[i]))
+							}
+							if v > int32(lim) || v < -int32(lim) {
+								t.Fatalf("n %d case %d lim %v: dst[%d] = %d less %d is out of ±lim", n, ci, lim, i, want[i], add)
+							}
 						}
 					}
 				}
@@ -191,7 +213,7 @@ func TestInt8RowQuantizers(t *testing.T) {
 				row := append([]float32(nil), src...)
 				row[n/2] = bad
 				d := make([]uint8, n)
-				if _, _, f := attnI8SymRow(d, row, nil, 128, nil); f == f {
+				if _, _, f := attnI8SymRow(d, row, nil, 128, 127, nil); f == f {
 					t.Fatalf("n %d: a row holding %v gives fsum %v, want NaN", n, bad, f)
 				}
 			}
@@ -222,17 +244,62 @@ func TestInt8RowQuantizers(t *testing.T) {
 	}
 }
 
-// atInt8Level runs the test at the level with the int8 attention kernels
-// (avx512, where the CPU has VNNI) and skips it where there is none.
-func atInt8Level(t *testing.T) {
-	t.Helper()
-	restore, err := SetLevel(AVX512)
-	if err != nil {
-		t.Skip("no avx512 level here:", err)
+// forInt8Levels runs f at each level with int8 attention kernels
+// (avx512 where the CPU has VNNI, avx2), skipping those this machine or
+// build lacks.
+func forInt8Levels(t *testing.T, f func(t *testing.T)) {
+	for _, l := range []Level{AVX512, AVX2} {
+		t.Run(l.String(), func(t *testing.T) {
+			restore, err := SetLevel(l)
+			if err != nil {
+				t.Skip("level not here:", err)
+			}
+			defer restore()
+			if !AttentionInt8() {
+				t.Skip("no int8 attention at this level here (no VNNI, or not built)")
+			}
+			f(t)
+		})
 	}
-	t.Cleanup(restore)
-	if attnI8Dot == nil {
+}
+
+// TestAttentionInt8OtherLevel: keys and values packed for the int8
+// attention at one level and used at another whose kernel reads other
+// bytes (avx512's reach ±127, avx2's ±63; generic has none) panic rather
+// than give wrong sums.
+func TestAttentionInt8OtherLevel(t *testing.T) {
+	const nq, nk, hd = 3, 20, 16
+	q, k := make([]float32, nq*hd), make([]float32, nk*hd)
+	for i := range k {
+		k[i] = float32(i%7) - 3
+	}
+	for i := range q {
+		q[i] = float32(i%5) - 2
+	}
+	dst := make([]float32, nq*hd)
+	for _, c := range []struct{ pack, use Level }{{AVX512, AVX2}, {AVX2, AVX512}, {AVX2, Generic}} {
+		restore, err := SetLevel(c.pack)
+		if err != nil || !AttentionInt8() {
+			if restore != nil {
+				restore()
+			}
+			continue
+		}
+		var kv AttentionKV
+		PackAttentionKVInt8(&kv, k, k, hd, hd, nk, hd)
 		restore()
-		t.Skip("no int8 attention at avx512 here (no VNNI, or not built)")
+		restore, err = SetLevel(c.use)
+		if err != nil {
+			continue
+		}
+		func() {
+			defer restore()
+			defer func() {
+				if recover() == nil {
+					t.Errorf("packed at %s, AttentionPacked at %s did not panic", c.pack, c.use)
+				}
+			}()
+			AttentionPacked(dst, hd, q, hd, nq, &kv, 0.25, nil, 0)
+		}()
 	}
 }

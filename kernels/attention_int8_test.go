@@ -14,7 +14,8 @@ import (
 // output element, the most the int8 attention may differ from it. With k'
 // the keys less their mean (which moves every score of a row alike, so
 // nothing), the quantization steps sq_i = max|q_i|/127 and sk_j =
-// max|k'_j|/127, and float32 sums within n·2⁻²³ relative:
+// max|k'_j|/L (L = kernels.AttentionInt8KVMax(): 127, or 63 at avx2), and
+// float32 sums within n·2⁻²³ relative:
 //
 //   - rounding q and k' moves score j of row i by at most
 //     δ_ij = scale·(sq_i/2·Σ_d|k'_jd| + sk_j/2·Σ_d|q_id| + hd·sq_i·sk_j/4)
@@ -25,13 +26,14 @@ import (
 //     the numerator Σ p̃·v and the row sum l move by at most E_i·V_c and
 //     E_i, with E_i = Σ_j min(1/510, p̃_j·e^(2Δ_i)) and V_c = max_j |v_jc|,
 //     and the output by at most 2·E_i·V_c/(l_i − E_i);
-//   - rounding v per channel moves the weighted mean by at most V_c/254;
+//   - rounding v per channel moves the weighted mean by at most V_c/(2L);
 //
 // so |out_ic − ref_ic| ≤ M_ic·(e^(2Δ_i) − 1) + 2·E_i·V_c/(l_i − E_i) +
-// V_c/254 + (nk + hd)·2⁻²²·V_c, with M_ic = Σ_j p_ij·|v_jc|. A fully masked
+// V_c/(2L) + (nk + hd)·2⁻²²·V_c, with M_ic = Σ_j p_ij·|v_jc|. A fully masked
 // row must be exactly zero.
 func int8AttnBound(q, k, v []float32, ld, nq, nk, hd int, scale float32, bias []float32) (want, tol []float64) {
 	want, tol = make([]float64, nq*hd), make([]float64, nq*hd)
+	kvMax := float64(kernels.AttentionInt8KVMax())
 	mean := make([]float64, hd)
 	for j := 0; j < nk; j++ {
 		for d := 0; d < hd; d++ {
@@ -74,7 +76,7 @@ func int8AttnBound(q, k, v []float32, ld, nq, nk, hd int, scale float32, bias []
 				s[j] += float64(bias[i*nk+j])
 			}
 			mx = math.Max(mx, s[j])
-			sk := kmax[j] / 127
+			sk := kmax[j] / kvMax
 			d := float64(scale) * (sq/2*ks[j] + sk/2*qs + float64(hd)*sq*sk/4 + mag*float64(hd)*0x1p-22)
 			delta = math.Max(delta, d)
 		}
@@ -95,7 +97,7 @@ func int8AttnBound(q, k, v []float32, ld, nq, nk, hd int, scale float32, bias []
 				mag += p * math.Abs(float64(v[j*ld+c]))
 			}
 			want[i*hd+c] = acc
-			tol[i*hd+c] = mag*(math.Exp(2*delta)-1) + 2*e*vmax[c]/(l-e) + vmax[c]/254 + float64(nk+hd)*0x1p-22*vmax[c]
+			tol[i*hd+c] = mag*(math.Exp(2*delta)-1) + 2*e*vmax[c]/(l-e) + vmax[c]/(2*kvMax) + float64(nk+hd)*0x1p-22*vmax[c]
 		}
 	}
 	return want, tol

@@ -374,6 +374,80 @@ qdotf_add:
 	VZEROUPPER
 	RET
 
+// Q2_F32ROW(y0, y1, ADD) stores one row of the 4×16 tile as float32 at
+// DI, (acc − off)·scl with off at R9 and scl at R11, then ADD (Q2_SET:
+// nothing; Q2_ADD: times the row's factor in Y15, plus what DI held).
+#define Q2_F32ROW(y0, y1, ADD) \
+	VPSUBD 0(R9), y0, y0; \
+	VPSUBD 32(R9), y1, y1; \
+	VCVTDQ2PS y0, y0; \
+	VCVTDQ2PS y1, y1; \
+	VMULPS 0(R11), y0, y0; \
+	VMULPS 32(R11), y1, y1; \
+	ADD(y0, y1); \
+	VMOVUPS y0, 0(DI); \
+	VMOVUPS y1, 32(DI)
+
+#define Q2_ADD(y0, y1) \
+	VMULPS Y15, y0, y0; \
+	VMULPS Y15, y1, y1; \
+	VADDPS 0(DI), y0, y0; \
+	VADDPS 32(DI), y1, y1
+
+#define Q2_SET(y0, y1)
+
+// func qdotAVX2F32(kg int, a *uint8, lda int, b *int8, ldb int, off *int32, scl *float32, s *float32, lds int, rs *float32)
+//
+// The 4×64 tile as four 4×16 ones on QAVX2_DOT, one per panel (ldb bytes
+// apart), each written as qdotVNNIF32 writes its rows.
+TEXT ·qdotAVX2F32(SB), NOSPLIT, $0-80
+	MOVQ lda+16(FP), R8
+	LEAQ (R8)(R8*2), R10
+	MOVQ b+24(FP), DX
+	MOVQ off+40(FP), R9
+	MOVQ scl+48(FP), R11
+	MOVQ s+56(FP), R12
+	MOVQ lds+64(FP), R13
+	MOVQ rs+72(FP), R14
+	MOVQ $4, BX
+q2panel:
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ DX, DI
+	QAVX2_DOT
+	MOVQ R12, DI
+	TESTQ R14, R14
+	JNZ q2add
+	Q2_F32ROW(Y0, Y1, Q2_SET)
+	ADDQ R13, DI
+	Q2_F32ROW(Y2, Y3, Q2_SET)
+	ADDQ R13, DI
+	Q2_F32ROW(Y4, Y5, Q2_SET)
+	ADDQ R13, DI
+	Q2_F32ROW(Y6, Y7, Q2_SET)
+	JMP q2next
+q2add:
+	VBROADCASTSS 0(R14), Y15
+	Q2_F32ROW(Y0, Y1, Q2_ADD)
+	ADDQ R13, DI
+	VBROADCASTSS 4(R14), Y15
+	Q2_F32ROW(Y2, Y3, Q2_ADD)
+	ADDQ R13, DI
+	VBROADCASTSS 8(R14), Y15
+	Q2_F32ROW(Y4, Y5, Q2_ADD)
+	ADDQ R13, DI
+	VBROADCASTSS 12(R14), Y15
+	Q2_F32ROW(Y6, Y7, Q2_ADD)
+q2next:
+	ADDQ $64, R9
+	ADDQ $64, R11
+	ADDQ $64, R12
+	ADDQ ldb+32(FP), DX
+	DECQ BX
+	JNZ q2panel
+	VZEROUPPER
+	RET
+
 // func qMinMaxAVX2(x *float32, n int) (lo, hi float32)
 TEXT ·qMinMaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI

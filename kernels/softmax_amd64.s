@@ -744,3 +744,214 @@ u8shift:
 u8end:
 	VZEROUPPER
 	RET
+
+// U8STORE_AVX2 adds Y0 to Y5, stores round(255·Y0) (255 in Y9) as 8 bytes
+// at DI and adds the rounded values to Y7.
+#define U8STORE_AVX2 \
+	VADDPS Y0, Y5, Y5; \
+	VMULPS Y9, Y0, Y0; \
+	VCVTPS2DQ Y0, Y0; \
+	VPADDD Y0, Y7, Y7; \
+	VEXTRACTI128 $1, Y0, X1; \
+	VPACKUSDW X1, X0, X0; \
+	VPACKUSWB X0, X0, X0; \
+	VMOVQ X0, (DI)
+
+// U8MAX_AVX2: X4 = max over the row of Y13·src + bias (MAX_AVX2 with two
+// accumulators: one VMAXPS chain would bound it).
+#define U8MAX_AVX2 \
+	VMOVAPS Y11, Y4; \
+	VMOVAPS Y11, Y3; \
+w8max2: \
+	CMPQ CX, $16; \
+	JB w8max1; \
+	VMOVUPS (SI), Y0; \
+	VFMADD213PS (BX), Y13, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+	VMOVUPS 32(SI), Y1; \
+	ADDQ R9, BX; \
+	VFMADD213PS (BX), Y13, Y1; \
+	VMAXPS Y1, Y3, Y3; \
+	ADDQ $64, SI; \
+	ADDQ R9, BX; \
+	SUBQ $16, CX; \
+	JMP w8max2; \
+w8max1: \
+	CMPQ CX, $8; \
+	JB w8maxtail; \
+	VMOVUPS (SI), Y0; \
+	VFMADD213PS (BX), Y13, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+	ADDQ $32, SI; \
+	ADDQ R9, BX; \
+	SUBQ $8, CX; \
+w8maxtail: \
+	TESTQ CX, CX; \
+	JZ w8maxdone; \
+	VMASKMOVPS (SI), Y8, Y0; \
+	VMASKMOVPS (BX), Y8, Y1; \
+	VFMADD213PS Y1, Y13, Y0; \
+	VBLENDVPS Y8, Y0, Y11, Y0; \
+	VMAXPS Y0, Y4, Y4; \
+w8maxdone: \
+	VMAXPS Y3, Y4, Y4; \
+	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
+
+// U8REDUCE_AVX2 is the first half of EXPFAST_AVX2 on x = Y0 − Y12 (x ≤ 0,
+// or NaN: the upper clamp changes nothing): r into Y0, 2^(n-1)'s bits into
+// Y1; Y2 scratch.
+#define U8REDUCE_AVX2 \
+	VSUBPS Y12, Y0, Y0; \
+	VMAXPS Y0, Y14, Y0; \
+	VMOVUPS expc<>+576(SB), Y1; \
+	VFMADD231PS expc<>+64(SB), Y0, Y1; \
+	VSUBPS expc<>+576(SB), Y1, Y2; \
+	VFNMADD231PS expc<>+96(SB), Y2, Y0; \
+	VFNMADD231PS expc<>+128(SB), Y2, Y0; \
+	VPSLLD $23, Y1, Y1; \
+	VPSUBUSW expc<>+640(SB), Y1, Y1
+
+// func softmaxU8BlockAVX2(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf *float32)
+TEXT ·softmaxU8BlockAVX2(SB), NOSPLIT, $512-112
+	EXPFASTCONST_AVX2
+	VBROADCASTSS expc<>+672(SB), Y9
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
+	// The tail's mask, the same for every row.
+	MOVQ n+56(FP), CX
+	ANDQ $7, CX
+	JZ w8nomask
+	TAILMASK_AVX2(Y8)
+w8nomask:
+	MOVQ p+0(FP), R11
+	MOVQ s+16(FP), R12
+	MOVQ bias+32(FP), R13
+	MOVQ $32, R14
+	TESTQ R13, R13
+	JNZ w8bias
+	LEAQ expc<>+EXPC_ZERO(SB), R13
+	XORQ R14, R14
+w8bias:
+	XORQ DX, DX
+w8row:
+	CMPQ DX, rows+48(FP)
+	JGE w8end
+	// The row's maximum b of rs·s + bias in this block, and the
+	// running maximum.
+	MOVQ rs+64(FP), R10
+	VBROADCASTSS (R10)(DX*4), Y13
+	MOVQ R12, SI
+	MOVQ R13, BX
+	MOVQ R14, R9
+	MOVQ n+56(FP), CX
+	U8MAX_AVX2
+	MOVQ bm+88(FP), R10
+	VMOVSS X4, (R10)(DX*4)
+	MOVQ m+72(FP), R10
+	VMOVSS (R10)(DX*4), X6
+	MOVQ mold+80(FP), R8
+	VMOVSS X6, (R8)(DX*4)
+	VMAXSS X6, X4, X7
+	VMOVSS X7, (R10)(DX*4)
+	// Shift by b, or by 0 while it is -Inf.
+	VMOVD X4, AX
+	CMPL AX, $0xff800000
+	JNE w8shift
+	VXORPS X4, X4, X4
+w8shift:
+	VBROADCASTSS X4, Y12
+	MOVQ R11, DI
+	MOVQ R12, SI
+	MOVQ R13, BX
+	MOVQ R14, R9
+	MOVQ n+56(FP), CX
+	// EXPSUM_U8_AVX512 on ymm: dst (DI) = round(255·e^(Y13·src
+	// + bias − Y12)) as bytes for CX floats at SI (bias at BX, R9 bytes per
+	// vector; the tail's lanes under the mask Y8 count as -Inf, so 0), whole
+	// vectors of 8, and 8 more zeros where that ends short of a multiple of 16;
+	// X7 = the bytes' sum, X5 = the exponentials'. Needs EXPFASTCONST_AVX2, 255
+	// in Y9, -Inf in Y11 and 512 bytes at 0(SP). The exponential is
+	// EXPFAST_AVX2's, bit for bit, in two loops over chunks of up to eight
+	// vectors: the range reduction into 0(SP) (r) and 256(SP) (the scale),
+	// then the polynomial, the scale and the bytes. One loop carrying all of
+	// it runs at the latency of its chain (the scheduler fills with waiting
+	// work), at about half the speed.
+	VXORPS Y5, Y5, Y5
+	VPXOR Y7, Y7, Y7
+	MOVQ CX, R10
+w8chunk:
+	XORQ AX, AX
+w8a:
+	CMPQ AX, $256
+	JAE w8b0
+	CMPQ CX, $8
+	JB w8atail
+	VMOVUPS (SI), Y0
+	VFMADD213PS (BX), Y13, Y0
+	U8REDUCE_AVX2
+	VMOVUPS Y0, 0(SP)(AX*1)
+	VMOVUPS Y1, 256(SP)(AX*1)
+	ADDQ $32, SI
+	ADDQ R9, BX
+	ADDQ $32, AX
+	SUBQ $8, CX
+	JMP w8a
+w8atail:
+	TESTQ CX, CX
+	JZ w8b0
+	VMASKMOVPS (SI), Y8, Y0
+	VMASKMOVPS (BX), Y8, Y1
+	VFMADD213PS Y1, Y13, Y0
+	VBLENDVPS Y8, Y0, Y11, Y0
+	U8REDUCE_AVX2
+	VMOVUPS Y0, 0(SP)(AX*1)
+	VMOVUPS Y1, 256(SP)(AX*1)
+	ADDQ $32, AX
+	XORQ CX, CX
+w8b0:
+	MOVQ AX, R8
+	XORQ AX, AX
+w8b:
+	CMPQ AX, R8
+	JAE w8bdone
+	VMOVUPS 0(SP)(AX*1), Y0
+	VMULPS Y0, Y0, Y10
+	VMOVUPS expc<>+160(SB), Y2
+	VFMADD213PS expc<>+192(SB), Y0, Y2
+	VMOVUPS expc<>+224(SB), Y3
+	VFMADD213PS expc<>+256(SB), Y0, Y3
+	VFMADD213PS Y3, Y10, Y2
+	VMOVUPS expc<>+288(SB), Y3
+	VFMADD213PS expc<>+320(SB), Y0, Y3
+	VADDPS expc<>+352(SB), Y0, Y0
+	VFMADD213PS Y0, Y10, Y3
+	VMULPS Y10, Y10, Y10
+	VFMADD213PS Y3, Y10, Y2
+	VADDPS Y2, Y2, Y2
+	VMULPS 256(SP)(AX*1), Y2, Y0
+	U8STORE_AVX2
+	ADDQ $8, DI
+	ADDQ $32, AX
+	JMP w8b
+w8bdone:
+	TESTQ CX, CX
+	JNZ w8chunk
+	ADDQ $7, R10
+	TESTQ $8, R10
+	JZ w8done
+	MOVQ $0, (DI)
+w8done:
+	VCVTDQ2PS Y7, Y7
+	HREDUCE_AVX2(VADDPS, Y7, X7, X6)
+	HREDUCE_AVX2(VADDPS, Y5, X5, X6)
+	MOVQ sq+96(FP), R8
+	VMOVSS X7, (R8)(DX*4)
+	MOVQ sf+104(FP), R8
+	VMOVSS X5, (R8)(DX*4)
+	ADDQ ldp+8(FP), R11
+	ADDQ lds+24(FP), R12
+	ADDQ ldb+40(FP), R13
+	INCQ DX
+	JMP w8row
+w8end:
+	VZEROUPPER
+	RET

@@ -20,12 +20,12 @@ import (
 // BenchmarkAttentionDTypes measures what low-precision attention gives
 // ViT-B/16 (random weights, one thread): float32, then int8 and bf16 each
 // with their attention in low precision (bfloat16 at amx; int8 for int8
-// models at avx512 with VNNI) and in float32, run forward by forward in
-// turn so that all see the same load (where a format's attention stays
-// float32 either way, only its one variant). It reports each variant's process-CPU milliseconds per
-// forward (the work done, not the time waited for a core on a shared
-// machine), the speed-ups over float32 in CPU time, and the features
-// cosine to float32. Sizes default to 224 and 1024:
+// models at avx512 with VNNI and at avx2) and in float32, run forward by
+// forward in turn so that all see the same load (where a format's
+// attention stays float32 either way, only its one variant). It reports
+// each variant's process-CPU milliseconds per forward (the work done, not
+// the time waited for a core on a shared machine), the speed-ups over
+// float32 in CPU time, and the features cosine to float32. Sizes default to 224 and 1024:
 //
 //	ANYRES_BENCH_SIZES=224,1024 go test -run - -bench AttentionDTypes -benchtime 3x ./nn
 func BenchmarkAttentionDTypes(b *testing.B) {
@@ -55,7 +55,7 @@ func BenchmarkAttentionDTypes(b *testing.B) {
 		// Attention is float32 at this level whatever the format.
 		vs = []variant{vs[0], vs[1], vs[3]}
 	case !kernels.AttentionLowPrecision():
-		// int8 attention for int8 models only (avx512 with VNNI).
+		// int8 attention for int8 models only (avx512 with VNNI, avx2).
 		vs = vs[:4]
 	}
 	models := map[string]*vit.Model{}

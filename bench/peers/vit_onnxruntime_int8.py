@@ -2,7 +2,8 @@
 """ViT-B/16 in int8: ONNX Runtime's dynamic quantization against anyres's, speed and accuracy.
 
 Usage: bench/peers/vit_onnxruntime_int8.py [--sizes 224x224,384x384,518x392,1024x1024]
-       [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--outliers K] [--json]
+       [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--outliers K]
+       [--level best|avx512|avx2] [--json]
 
 The model is vit_onnxruntime.py's: vit_torch.py's ViT-B/16 with the random
 weights of seed 0, exported per image size (opset 17) with a second output,
@@ -29,6 +30,11 @@ Speed: for each thread count and size the sides alternate --rounds times,
 the values) and ONNX Runtime on the int8 graph (onnxruntime_run.js), each a
 fresh process; medians. ratio = ORT ms / anyres ms (> 1: anyres is faster),
 cpu ratio the same from the CPU time per forward.
+
+--level avx2 holds both sides to AVX2 on an AVX-512 machine: anyres with
+ANYRES_KERNELS=avx2, ONNX Runtime under cpuid_avx2.so (vit_onnxruntime.py's
+shim: MLAS then takes its AVX2 int8 kernels); accuracy is measured at that
+level too.
 """
 import argparse, json, os, shutil, statistics, struct, subprocess, sys, tempfile
 
@@ -218,7 +224,7 @@ def read_safetensors(path):
     return out
 
 
-def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph):
+def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph, shim=None):
     """Features and logits of both sides in float32 and int8 on the same
     input; the cosines, checked."""
     pix = ((np.arange(3 * h * w) % 251) / 125 - 1).astype(np.float32).reshape(1, 3, h, w)
@@ -234,7 +240,7 @@ def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph):
     version = None
     for dt, graph in (("f32", f32_graph), ("int8", i8_graph)):
         dump = os.path.join(tmp, f"ort_{dt}_{h}x{w}")
-        o = peerlib.ort_run(graph, h, w, 1, 0, out=dump)
+        o = peerlib.ort_run(graph, h, w, 1, 0, shim=shim, out=dump)
         version = o["ort_version"]
         feats = np.fromfile(dump + ".features.f32", dtype="<f4").reshape(o["outputs"]["features"])
         logits = np.fromfile(dump + ".logits.f32", dtype="<f4").reshape(o["outputs"]["logits"])
@@ -259,17 +265,24 @@ def main():
     ap.add_argument("--cos-floor", type=float, default=0.99, help="refuse to report when an int8 features cosine to float32 is below this")
     ap.add_argument("--outliers", type=int, default=0,
                     help="give the model post-LayerNorm outlier channels this many times the rest (an exact rewrite, see seeded_vit); 0: none")
+    ap.add_argument("--level", choices=["best", "avx512", "avx2"], default="best",
+                    help="anyres kernel level (ANYRES_KERNELS); avx2 also hides AVX-512 from ONNX Runtime")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     peerlib.ensure_ort()
+    shim = None
+    if a.level == "avx2" and "avx512f" in peerlib.cpu_flags():
+        shim = peerlib.avx2_shim()
+        if shim is None:
+            sys.exit("--level avx2 needs CPUID faulting (cpuid_fault in /proc/cpuinfo) to hide AVX-512 from ONNX Runtime")
     graphs = {s: int8_graph(*s, outliers=a.outliers) for s in sizes}
     ckpt = write_checkpoint(os.path.join(ortpeer.MODEL_DIR, "vit_b16_seed0_timm" + (f"_outliers{a.outliers:g}" if a.outliers else "")), a.outliers)
     tmp = tempfile.mkdtemp()
     try:
-        with peerlib.Anyres() as anyres:
-            acc = {s: accuracy(anyres, ckpt, tmp, *s, *graphs[s]) for s in sizes}
+        with peerlib.Anyres(a.level) as anyres:
+            acc = {s: accuracy(anyres, ckpt, tmp, *s, *graphs[s], shim=shim) for s in sizes}
             for s in sizes:
                 # With outlier channels ONNX Runtime's per-tensor activation
                 # scale is expected to fall short: that is what is measured.
@@ -287,7 +300,7 @@ def main():
                                                 "-dtype", "int8", "-time", f"{a.time}s", "-json"], env=anyres.env)
                         any_ms.append(row["ms"])
                         any_cpu.append(row.get("cpu_ms") or 0)
-                        o = peerlib.ort_run(graphs[(h, w)][1], h, w, t, a.time)
+                        o = peerlib.ort_run(graphs[(h, w)][1], h, w, t, a.time, shim=shim)
                         ort_ms.append(o["ms"])
                         ort_cpu.append(o["cpu_ms"])
                     om, am = statistics.median(ort_ms), statistics.median(any_ms)
@@ -300,13 +313,15 @@ def main():
                                           "ort_cos": round(c["ort_features_cos"], 5), "anyres_cos": round(c["anyres_features_cos"], 5),
                                           "ort_logits_cos": round(c["ort_logits_cos"], 5), "anyres_logits_cos": round(c["anyres_logits_cos"], 5),
                                           "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
-                                          "f32_cos_anyres_ort": round(c["f32_cos_anyres_ort"], 6), "ort_version": c["ort_version"]}), flush=True)
+                                          "f32_cos_anyres_ort": round(c["f32_cos_anyres_ort"], 6), "ort_version": c["ort_version"],
+                                          "level": a.level}), flush=True)
                         continue
                     print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>11.1f} {am:>14.1f} {om / am:>6.3f} {oc / ac if ac else 0:>9.3f}"
                           f" {c['ort_features_cos']:>8.5f} {c['anyres_features_cos']:>10.5f} {c['ort_logits_cos']:>14.5f} {c['anyres_logits_cos']:>17.5f}", flush=True)
             if not a.json:
                 v = next(iter(acc.values()))["ort_version"]
-                print(f"ONNX Runtime {v} (onnxruntime-node, CPU EP) on quantize_dynamic's int8 graph vs anyres -dtype int8, median ms of {a.rounds} alternations;"
+                print(f"ONNX Runtime {v} (onnxruntime-node, CPU EP) on quantize_dynamic's int8 graph vs anyres -dtype int8"
+                      f"{' (both at AVX2: ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so)' if shim else ''}, median ms of {a.rounds} alternations;"
                       " ratio = ORT/anyres; cos = int8 features (every token) to the same side's float32, same weights and input")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

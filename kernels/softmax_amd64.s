@@ -797,23 +797,65 @@ w8maxdone: \
 	VMAXPS Y3, Y4, Y4; \
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
 
-// U8REDUCE_AVX2 is the first half of EXPFAST_AVX2 on x = Y0 − Y12 (x ≤ 0,
-// or NaN: the upper clamp changes nothing): r into Y0, 2^(n-1)'s bits into
-// Y1; Y2 scratch.
-#define U8REDUCE_AVX2 \
-	VSUBPS Y12, Y0, Y0; \
-	VMAXPS Y0, Y14, Y0; \
-	VMOVUPS expc<>+576(SB), Y1; \
-	VFMADD231PS expc<>+64(SB), Y0, Y1; \
-	VSUBPS expc<>+576(SB), Y1, Y2; \
-	VFNMADD231PS expc<>+96(SB), Y2, Y0; \
-	VFNMADD231PS expc<>+128(SB), Y2, Y0; \
-	VPSLLD $23, Y1, Y1; \
-	VPSUBUSW expc<>+640(SB), Y1, Y1
+// U8REDUCE2 is the first half of EXPFAST_AVX2 on the next vector of
+// EXPSUM_U8 (x = Y13·src + bias − Y12, x ≤ 0 or NaN, so the upper clamp
+// changes nothing; the tail's lanes outside Y8 -Inf): r into Y2, 2^(n-1)'s
+// bits into Y3; moves SI, BX and CX on. Y4 scratch; -88 in Y14.
+#define U8REDUCE2 \
+	CMPQ CX, $8; \
+	JB 5(PC); \
+	VMOVUPS (SI), Y2; \
+	VFMADD213PS (BX), Y13, Y2; \
+	SUBQ $8, CX; \
+	JMP 7(PC); \
+	VMASKMOVPS (SI), Y8, Y2; \
+	VMASKMOVPS (BX), Y8, Y3; \
+	VFMADD213PS Y3, Y13, Y2; \
+	VMOVUPS expc<>+EXPC_NEGINF(SB), Y4; \
+	VBLENDVPS Y8, Y2, Y4, Y2; \
+	XORQ CX, CX; \
+	VSUBPS Y12, Y2, Y2; \
+	VMAXPS Y2, Y14, Y2; \
+	VMOVUPS expc<>+576(SB), Y3; \
+	VFMADD231PS expc<>+64(SB), Y2, Y3; \
+	VSUBPS expc<>+576(SB), Y3, Y4; \
+	VFNMADD231PS expc<>+96(SB), Y4, Y2; \
+	VFNMADD231PS expc<>+128(SB), Y4, Y2; \
+	VPSLLD $23, Y3, Y3; \
+	VPSUBUSW expc<>+640(SB), Y3, Y3; \
+	ADDQ $32, SI; \
+	ADDQ R9, BX
+
+// U8FINISH2 is the second half of EXPFAST_AVX2 on r in Y0 and the scale in
+// Y1, then U8STORE's bytes at DI: the exponential added to Y5, the bytes
+// to Y7 (255 in Y9). Y6, Y10, Y11, X15 scratch; clobbers Y0.
+#define U8FINISH2 \
+	VMULPS Y0, Y0, Y10; \
+	VMOVUPS expc<>+160(SB), Y6; \
+	VFMADD213PS expc<>+192(SB), Y0, Y6; \
+	VMOVUPS expc<>+224(SB), Y11; \
+	VFMADD213PS expc<>+256(SB), Y0, Y11; \
+	VFMADD213PS Y11, Y10, Y6; \
+	VMOVUPS expc<>+288(SB), Y11; \
+	VFMADD213PS expc<>+320(SB), Y0, Y11; \
+	VADDPS expc<>+352(SB), Y0, Y0; \
+	VFMADD213PS Y0, Y10, Y11; \
+	VMULPS Y10, Y10, Y10; \
+	VFMADD213PS Y11, Y10, Y6; \
+	VADDPS Y6, Y6, Y6; \
+	VMULPS Y1, Y6, Y6; \
+	VADDPS Y6, Y5, Y5; \
+	VMULPS Y9, Y6, Y6; \
+	VCVTPS2DQ Y6, Y6; \
+	VPADDD Y6, Y7, Y7; \
+	VEXTRACTI128 $1, Y6, X15; \
+	VPACKUSDW X15, X6, X6; \
+	VPACKUSWB X6, X6, X6; \
+	VMOVQ X6, (DI)
 
 // func softmaxU8BlockAVX2(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf *float32)
-TEXT ·softmaxU8BlockAVX2(SB), NOSPLIT, $512-112
-	EXPFASTCONST_AVX2
+TEXT ·softmaxU8BlockAVX2(SB), NOSPLIT, $0-112
+	VMOVUPS expc<>+544(SB), Y14 // -88: EXPFAST_AVX2's lower clamp
 	VBROADCASTSS expc<>+672(SB), Y9
 	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11
 	// The tail's mask, the same for every row.
@@ -839,6 +881,7 @@ w8row:
 	// running maximum.
 	MOVQ rs+64(FP), R10
 	VBROADCASTSS (R10)(DX*4), Y13
+	VBROADCASTSS expc<>+EXPC_NEGINF(SB), Y11 // U8FINISH2 takes Y11
 	MOVQ R12, SI
 	MOVQ R13, BX
 	MOVQ R14, R9
@@ -864,77 +907,34 @@ w8shift:
 	MOVQ R13, BX
 	MOVQ R14, R9
 	MOVQ n+56(FP), CX
-	// EXPSUM_U8_AVX512 on ymm: dst (DI) = round(255·e^(Y13·src
-	// + bias − Y12)) as bytes for CX floats at SI (bias at BX, R9 bytes per
-	// vector; the tail's lanes under the mask Y8 count as -Inf, so 0), whole
-	// vectors of 8, and 8 more zeros where that ends short of a multiple of 16;
-	// X7 = the bytes' sum, X5 = the exponentials'. Needs EXPFASTCONST_AVX2, 255
-	// in Y9, -Inf in Y11 and 512 bytes at 0(SP). The exponential is
-	// EXPFAST_AVX2's, bit for bit, in two loops over chunks of up to eight
-	// vectors: the range reduction into 0(SP) (r) and 256(SP) (the scale),
-	// then the polynomial, the scale and the bytes. One loop carrying all of
-	// it runs at the latency of its chain (the scheduler fills with waiting
-	// work), at about half the speed.
+	// EXPSUM_U8_AVX512 on ymm: dst (DI) = round(255·e^(Y13·src + bias −
+	// Y12)) as bytes for CX ≥ 1 floats at SI (bias at BX, R9 bytes per
+	// vector; the tail's lanes under the mask Y8 count as -Inf, so 0),
+	// whole vectors of 8, and 8 more zeros where that ends short of a
+	// multiple of 16; X7 = the bytes' sum, X5 = the exponentials'. The
+	// exponential is EXPFAST_AVX2's, bit for bit, software-pipelined: each
+	// step reduces vector k+1 (U8REDUCE2 into Y2, Y3) while it finishes
+	// vector k (U8FINISH2 from Y0, Y1). One loop carrying a vector's whole
+	// chain (~55 cycles) waited on its latency, the scheduler full of
+	// waiting work.
 	VXORPS Y5, Y5, Y5
 	VPXOR Y7, Y7, Y7
 	MOVQ CX, R10
-w8chunk:
-	XORQ AX, AX
-w8a:
-	CMPQ AX, $256
-	JAE w8b0
-	CMPQ CX, $8
-	JB w8atail
-	VMOVUPS (SI), Y0
-	VFMADD213PS (BX), Y13, Y0
-	U8REDUCE_AVX2
-	VMOVUPS Y0, 0(SP)(AX*1)
-	VMOVUPS Y1, 256(SP)(AX*1)
-	ADDQ $32, SI
-	ADDQ R9, BX
-	ADDQ $32, AX
-	SUBQ $8, CX
-	JMP w8a
-w8atail:
+	U8REDUCE2
+	VMOVAPS Y2, Y0
+	VMOVAPS Y3, Y1
+w8loop:
 	TESTQ CX, CX
-	JZ w8b0
-	VMASKMOVPS (SI), Y8, Y0
-	VMASKMOVPS (BX), Y8, Y1
-	VFMADD213PS Y1, Y13, Y0
-	VBLENDVPS Y8, Y0, Y11, Y0
-	U8REDUCE_AVX2
-	VMOVUPS Y0, 0(SP)(AX*1)
-	VMOVUPS Y1, 256(SP)(AX*1)
-	ADDQ $32, AX
-	XORQ CX, CX
-w8b0:
-	MOVQ AX, R8
-	XORQ AX, AX
-w8b:
-	CMPQ AX, R8
-	JAE w8bdone
-	VMOVUPS 0(SP)(AX*1), Y0
-	VMULPS Y0, Y0, Y10
-	VMOVUPS expc<>+160(SB), Y2
-	VFMADD213PS expc<>+192(SB), Y0, Y2
-	VMOVUPS expc<>+224(SB), Y3
-	VFMADD213PS expc<>+256(SB), Y0, Y3
-	VFMADD213PS Y3, Y10, Y2
-	VMOVUPS expc<>+288(SB), Y3
-	VFMADD213PS expc<>+320(SB), Y0, Y3
-	VADDPS expc<>+352(SB), Y0, Y0
-	VFMADD213PS Y0, Y10, Y3
-	VMULPS Y10, Y10, Y10
-	VFMADD213PS Y3, Y10, Y2
-	VADDPS Y2, Y2, Y2
-	VMULPS 256(SP)(AX*1), Y2, Y0
-	U8STORE_AVX2
+	JZ w8last
+	U8REDUCE2
+	U8FINISH2
 	ADDQ $8, DI
-	ADDQ $32, AX
-	JMP w8b
-w8bdone:
-	TESTQ CX, CX
-	JNZ w8chunk
+	VMOVAPS Y2, Y0
+	VMOVAPS Y3, Y1
+	JMP w8loop
+w8last:
+	U8FINISH2
+	ADDQ $8, DI
 	ADDQ $7, R10
 	TESTQ $8, R10
 	JZ w8done

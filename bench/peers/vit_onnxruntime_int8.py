@@ -3,7 +3,7 @@
 
 Usage: bench/peers/vit_onnxruntime_int8.py [--sizes 224x224,384x384,518x392,1024x1024]
        [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--outliers K]
-       [--level best|avx512|avx2] [--json]
+       [--level best|avx512|avx2] [--reduce-range] [--json]
 
 The model is vit_onnxruntime.py's: vit_torch.py's ViT-B/16 with the random
 weights of seed 0, exported per image size (opset 17) with a second output,
@@ -34,7 +34,9 @@ cpu ratio the same from the CPU time per forward.
 --level avx2 holds both sides to AVX2 on an AVX-512 machine: anyres with
 ANYRES_KERNELS=avx2, ONNX Runtime under cpuid_avx2.so (vit_onnxruntime.py's
 shim: MLAS then takes its AVX2 int8 kernels); accuracy is measured at that
-level too.
+level too. There ONNX Runtime's u8·s8 products saturate with its default
+8-bit weights; --reduce-range writes the graph as quantize_dynamic(...,
+reduce_range=True) does, its documented answer for CPUs without VNNI.
 """
 import argparse, json, os, shutil, statistics, struct, subprocess, sys, tempfile
 
@@ -53,7 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SAME_MODEL_COS = 0.9999
 
 
-def rewrite(model):
+def rewrite(model, reduce_range=False):
     """The graph as onnxruntime.quantization.quantize_dynamic(model_input,
     model_output) writes it with its defaults (onnxruntime
     python/tools/quantization: quantize.py quantize_dynamic, registry.py
@@ -65,7 +67,9 @@ def rewrite(model):
       by every node that reads it);
     - weight_type QInt8, per_channel False, reduce_range False,
       WeightSymmetric True: one scale per weight tensor, max|w| / 127,
-      zero point 0, round half to even, clipped to [−127, 127];
+      zero point 0, round half to even, clipped to [−127, 127] (with
+      reduce_range, quant_utils' reduced int8 range [−64, 64]: max|w| / 64;
+      activations keep their 8 bits);
     - op types: IntegerOpsRegistry's Conv (ConvInteger) and MatMul
       (MatMulInteger); Gemm is not among them, so the head (a Gemm on the
       class token) stays float32;
@@ -101,8 +105,9 @@ def rewrite(model):
         w = numpy_helper.to_array(inits[name]).astype(np.float32)
         m = max(abs(float(w.min(initial=0))), abs(float(w.max(initial=0))))
         # (rmax − rmin) / (qmax − qmin) in float32, as compute_scale_zp.
-        scale = np.float32(2 * m) / np.float32(254) if m > 0 else np.float32(1)
-        q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+        lim = 64 if reduce_range else 127
+        scale = np.float32(2 * m) / np.float32(2 * lim) if m > 0 else np.float32(1)
+        q = np.clip(np.round(w / scale), -lim, lim).astype(np.int8)
         new_inits.extend([numpy_helper.from_array(q, name + "_quantized"),
                           numpy_helper.from_array(np.array(scale, np.float32), name + "_scale"),
                           numpy_helper.from_array(np.array(0, np.int8), name + "_zero_point")])
@@ -151,12 +156,12 @@ def rewrite(model):
     return model, done
 
 
-def int8_graph(h, w, outliers=0):
+def int8_graph(h, w, outliers=0, reduce_range=False):
     """The int8 graph for h×w, written next to its float32 graph once."""
     src = ortpeer.export(h, w, features=True, outliers=outliers)
-    path = src.replace(".onnx", "_int8dyn.onnx")
+    path = src.replace(".onnx", "_int8dyn_rr.onnx" if reduce_range else "_int8dyn.onnx")
     if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(__file__):
-        m, done = rewrite(onnx.load(src))
+        m, done = rewrite(onnx.load(src), reduce_range)
         kinds = {}
         for n in m.graph.node:
             kinds[n.op_type] = kinds.get(n.op_type, 0) + 1
@@ -267,6 +272,8 @@ def main():
                     help="give the model post-LayerNorm outlier channels this many times the rest (an exact rewrite, see seeded_vit); 0: none")
     ap.add_argument("--level", choices=["best", "avx512", "avx2"], default="best",
                     help="anyres kernel level (ANYRES_KERNELS); avx2 also hides AVX-512 from ONNX Runtime")
+    ap.add_argument("--reduce-range", action="store_true",
+                    help="ONNX Runtime's weights in 7 bits, as quantize_dynamic(reduce_range=True) writes them")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
@@ -277,7 +284,7 @@ def main():
         shim = peerlib.avx2_shim()
         if shim is None:
             sys.exit("--level avx2 needs CPUID faulting (cpuid_fault in /proc/cpuinfo) to hide AVX-512 from ONNX Runtime")
-    graphs = {s: int8_graph(*s, outliers=a.outliers) for s in sizes}
+    graphs = {s: int8_graph(*s, outliers=a.outliers, reduce_range=a.reduce_range) for s in sizes}
     ckpt = write_checkpoint(os.path.join(ortpeer.MODEL_DIR, "vit_b16_seed0_timm" + (f"_outliers{a.outliers:g}" if a.outliers else "")), a.outliers)
     tmp = tempfile.mkdtemp()
     try:
@@ -314,13 +321,14 @@ def main():
                                           "ort_logits_cos": round(c["ort_logits_cos"], 5), "anyres_logits_cos": round(c["anyres_logits_cos"], 5),
                                           "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
                                           "f32_cos_anyres_ort": round(c["f32_cos_anyres_ort"], 6), "ort_version": c["ort_version"],
-                                          "level": a.level}), flush=True)
+                                          "level": a.level, "reduce_range": a.reduce_range}), flush=True)
                         continue
                     print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>11.1f} {am:>14.1f} {om / am:>6.3f} {oc / ac if ac else 0:>9.3f}"
                           f" {c['ort_features_cos']:>8.5f} {c['anyres_features_cos']:>10.5f} {c['ort_logits_cos']:>14.5f} {c['anyres_logits_cos']:>17.5f}", flush=True)
             if not a.json:
                 v = next(iter(acc.values()))["ort_version"]
-                print(f"ONNX Runtime {v} (onnxruntime-node, CPU EP) on quantize_dynamic's int8 graph vs anyres -dtype int8"
+                print(f"ONNX Runtime {v} (onnxruntime-node, CPU EP) on quantize_dynamic's int8 graph"
+                      f"{' (reduce_range)' if a.reduce_range else ''} vs anyres -dtype int8"
                       f"{' (both at AVX2: ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so)' if shim else ''}, median ms of {a.rounds} alternations;"
                       " ratio = ORT/anyres; cos = int8 features (every token) to the same side's float32, same weights and input")
     finally:

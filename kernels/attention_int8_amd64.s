@@ -23,6 +23,19 @@ GLOBL i8c<>(SB), RODATA|NOPTR, $4
 	DECQ CX; \
 	JNZ -3(PC)
 
+// I8SCALEINV, in qSymRowAVX512 and qSymRowAVX2 once X1 holds max|v|:
+// scale = max/lim into the result, X5 = lim/max (0 for an all-zero row).
+// Clobbers AX, X3, X4.
+#define I8SCALEINV \
+	VMOVSS lim+40(FP), X3; \
+	VDIVSS X3, X1, X4; \
+	VMOVSS X4, scale+56(FP); \
+	VXORPS X5, X5, X5; \
+	VMOVD X1, AX; \
+	TESTL AX, AX; \
+	JZ 2(PC); \
+	VDIVSS X1, X3, X5
+
 // I8LOAD sets Z0 to the lanes K1 of x at SI less sub at R8 (nil: none),
 // 16·R9 floats in; clobbers Z2.
 #define I8LOAD \
@@ -68,15 +81,7 @@ qmaxdone:
 	HREDUCE_AVX512(VMAXPS, Z1, Y1, X1, Y2, X2)
 	HREDUCE_AVX512(VADDPS, Z6, Y6, X6, Y2, X2)
 	VMOVSS X6, fsum+64(FP)
-	// scale = max/lim, inv = lim/max (0 for an all-zero row).
-	VMOVSS lim+40(FP), X3
-	VDIVSS X3, X1, X4
-	VMOVSS X4, scale+56(FP)
-	VXORPS X5, X5, X5
-	VMOVD X1, AX
-	TESTL AX, AX
-	JZ 2(PC)
-	VDIVSS X1, X3, X5
+	I8SCALEINV
 	VBROADCASTSS X5, Z5
 	VPBROADCASTD add+32(FP), Z3
 	VPXORD Z4, Z4, Z4 // Σ q
@@ -249,14 +254,7 @@ q2maxdone:
 	HREDUCE_AVX2(VMAXPS, Y1, X1, X2)
 	HREDUCE_AVX2(VADDPS, Y6, X6, X2)
 	VMOVSS X6, fsum+64(FP)
-	VMOVSS lim+40(FP), X3
-	VDIVSS X3, X1, X4
-	VMOVSS X4, scale+56(FP)
-	VXORPS X5, X5, X5
-	VMOVD X1, AX
-	TESTL AX, AX
-	JZ 2(PC)
-	VDIVSS X1, X3, X5
+	I8SCALEINV
 	VBROADCASTSS X5, Y5
 	VPBROADCASTD add+32(FP), Y3
 	VPXOR Y4, Y4, Y4 // Σ q

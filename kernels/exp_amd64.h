@@ -129,13 +129,25 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 #define EXPFAST_AVX2(x, n, p, q, r) \
 	VMAXPS x, Y14, x; \
 	VMINPS x, Y15, x; \
+	EXPFASTREDUCE_AVX2(x, n, p); \
+	EXPFASTPOLY_AVX2(x, n, p, q, r)
+
+// EXPFASTREDUCE_AVX2 is EXPFAST_AVX2's range reduction on a clamped x: x
+// = r, n = the bits of 2^(n-1) (0 for n ≤ -126); p scratch. A caller may
+// run the two halves on different vectors (softmaxU8BlockAVX2 pipelines
+// them).
+#define EXPFASTREDUCE_AVX2(x, n, p) \
 	VMOVUPS expc<>+576(SB), n; \
 	VFMADD231PS expc<>+64(SB), x, n; \
 	VSUBPS expc<>+576(SB), n, p; \
 	VFNMADD231PS expc<>+96(SB), p, x; \
 	VFNMADD231PS expc<>+128(SB), p, x; \
 	VPSLLD $23, n, n; \
-	VPSUBUSW expc<>+640(SB), n, n; \
+	VPSUBUSW expc<>+640(SB), n, n
+
+// EXPFASTPOLY_AVX2 is the rest of EXPFAST_AVX2: x = e^r·2^n from
+// EXPFASTREDUCE_AVX2's x and n; p, q, r scratch.
+#define EXPFASTPOLY_AVX2(x, n, p, q, r) \
 	VMULPS x, x, r; \
 	VMOVUPS expc<>+160(SB), p; \
 	VFMADD213PS expc<>+192(SB), x, p; \

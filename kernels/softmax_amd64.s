@@ -18,6 +18,25 @@
 	CMOVQEQ R10, BX; \
 	CMOVQEQ AX, R9
 
+// U8ROWMAX, in softmaxU8BlockAVX2 and softmaxU8BlockAVX512 after a row's
+// MAX: bm[DX] = the block's row maximum X4, mold[DX] = m[DX], m[DX] = the
+// larger; then X4 = the shift, X4 or 0 while it is -Inf (every term is
+// then -Inf or NaN, and so is its exponential: 0, or a NaN sum). Clobbers
+// AX, R8, R10, X6, X7.
+#define U8ROWMAX \
+	MOVQ bm+88(FP), R8; \
+	VMOVSS X4, (R8)(DX*4); \
+	MOVQ m+72(FP), R8; \
+	VMOVSS (R8)(DX*4), X6; \
+	MOVQ mold+80(FP), R10; \
+	VMOVSS X6, (R10)(DX*4); \
+	VMAXSS X6, X4, X7; \
+	VMOVSS X7, (R8)(DX*4); \
+	VMOVD X4, AX; \
+	CMPL AX, $0xff800000; \
+	JNE 2(PC); \
+	VXORPS X4, X4, X4
+
 // ---- AVX2 ----
 
 // MAX_AVX2: X4 = max over the row of scale·src + bias.
@@ -710,21 +729,7 @@ u8row:
 	MOVQ R14, R9
 	MOVQ n+56(FP), CX
 	MAX_AVX512
-	MOVQ bm+88(FP), R8
-	VMOVSS X4, (R8)(DX*4)
-	MOVQ m+72(FP), R8
-	VMOVSS (R8)(DX*4), X6
-	MOVQ mold+80(FP), R10
-	VMOVSS X6, (R10)(DX*4)
-	VMAXSS X6, X4, X7
-	VMOVSS X7, (R8)(DX*4)
-	// Shift by b, or by 0 while it is -Inf (every term is then -Inf or
-	// NaN, and so is its exponential: 0, or a NaN sum).
-	VMOVD X4, AX
-	CMPL AX, $0xff800000
-	JNE u8shift
-	VXORPS X4, X4, X4
-u8shift:
+	U8ROWMAX
 	VBROADCASTSS X4, Z30
 	MOVQ R11, DI
 	MOVQ R12, SI
@@ -797,10 +802,11 @@ w8maxdone: \
 	VMAXPS Y3, Y4, Y4; \
 	HREDUCE_AVX2(VMAXPS, Y4, X4, X5)
 
-// U8REDUCE2 is the first half of EXPFAST_AVX2 on the next vector of
-// EXPSUM_U8 (x = Y13·src + bias − Y12, x ≤ 0 or NaN, so the upper clamp
-// changes nothing; the tail's lanes outside Y8 -Inf): r into Y2, 2^(n-1)'s
-// bits into Y3; moves SI, BX and CX on. Y4 scratch; -88 in Y14.
+// U8REDUCE2 is EXPFAST_AVX2's range reduction (EXPFASTREDUCE_AVX2) on
+// the next vector of the row (x = Y13·src + bias − Y12, x ≤ 0 or NaN, so
+// the upper clamp changes nothing; the tail's lanes outside Y8 -Inf): r
+// into Y2, 2^(n-1)'s bits into Y3; moves SI, BX and CX on. Y4 scratch;
+// -88 in Y14.
 #define U8REDUCE2 \
 	CMPQ CX, $8; \
 	JB 5(PC); \
@@ -816,42 +822,15 @@ w8maxdone: \
 	XORQ CX, CX; \
 	VSUBPS Y12, Y2, Y2; \
 	VMAXPS Y2, Y14, Y2; \
-	VMOVUPS expc<>+576(SB), Y3; \
-	VFMADD231PS expc<>+64(SB), Y2, Y3; \
-	VSUBPS expc<>+576(SB), Y3, Y4; \
-	VFNMADD231PS expc<>+96(SB), Y4, Y2; \
-	VFNMADD231PS expc<>+128(SB), Y4, Y2; \
-	VPSLLD $23, Y3, Y3; \
-	VPSUBUSW expc<>+640(SB), Y3, Y3; \
+	EXPFASTREDUCE_AVX2(Y2, Y3, Y4); \
 	ADDQ $32, SI; \
 	ADDQ R9, BX
 
-// U8FINISH2 is the second half of EXPFAST_AVX2 on r in Y0 and the scale in
-// Y1, then U8STORE's bytes at DI: the exponential added to Y5, the bytes
-// to Y7 (255 in Y9). Y6, Y10, Y11, X15 scratch; clobbers Y0.
+// U8FINISH2 is the rest of EXPFAST_AVX2 (EXPFASTPOLY_AVX2) on r in Y0 and
+// the scale in Y1, then U8STORE_AVX2. Y6, Y10, Y11 scratch.
 #define U8FINISH2 \
-	VMULPS Y0, Y0, Y10; \
-	VMOVUPS expc<>+160(SB), Y6; \
-	VFMADD213PS expc<>+192(SB), Y0, Y6; \
-	VMOVUPS expc<>+224(SB), Y11; \
-	VFMADD213PS expc<>+256(SB), Y0, Y11; \
-	VFMADD213PS Y11, Y10, Y6; \
-	VMOVUPS expc<>+288(SB), Y11; \
-	VFMADD213PS expc<>+320(SB), Y0, Y11; \
-	VADDPS expc<>+352(SB), Y0, Y0; \
-	VFMADD213PS Y0, Y10, Y11; \
-	VMULPS Y10, Y10, Y10; \
-	VFMADD213PS Y11, Y10, Y6; \
-	VADDPS Y6, Y6, Y6; \
-	VMULPS Y1, Y6, Y6; \
-	VADDPS Y6, Y5, Y5; \
-	VMULPS Y9, Y6, Y6; \
-	VCVTPS2DQ Y6, Y6; \
-	VPADDD Y6, Y7, Y7; \
-	VEXTRACTI128 $1, Y6, X15; \
-	VPACKUSDW X15, X6, X6; \
-	VPACKUSWB X6, X6, X6; \
-	VMOVQ X6, (DI)
+	EXPFASTPOLY_AVX2(Y0, Y1, Y6, Y11, Y10); \
+	U8STORE_AVX2
 
 // func softmaxU8BlockAVX2(p *uint8, ldp int, s *float32, lds int, bias *float32, ldb int, rows, n int, rs, m, mold, bm, sq, sf *float32)
 TEXT ·softmaxU8BlockAVX2(SB), NOSPLIT, $0-112
@@ -887,20 +866,7 @@ w8row:
 	MOVQ R14, R9
 	MOVQ n+56(FP), CX
 	U8MAX_AVX2
-	MOVQ bm+88(FP), R10
-	VMOVSS X4, (R10)(DX*4)
-	MOVQ m+72(FP), R10
-	VMOVSS (R10)(DX*4), X6
-	MOVQ mold+80(FP), R8
-	VMOVSS X6, (R8)(DX*4)
-	VMAXSS X6, X4, X7
-	VMOVSS X7, (R10)(DX*4)
-	// Shift by b, or by 0 while it is -Inf.
-	VMOVD X4, AX
-	CMPL AX, $0xff800000
-	JNE w8shift
-	VXORPS X4, X4, X4
-w8shift:
+	U8ROWMAX
 	VBROADCASTSS X4, Y12
 	MOVQ R11, DI
 	MOVQ R12, SI

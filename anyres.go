@@ -106,6 +106,7 @@ var (
 	ErrConfig        = nn.ErrConfig
 	ErrClosed        = nn.ErrClosed
 	ErrNilOutput     = nn.ErrNilOutput
+	ErrNoHead        = nn.ErrNoHead
 	// ErrUnknownModel: no family runs the checkpoint.
 	ErrUnknownModel = errors.New("no model family runs this checkpoint")
 )

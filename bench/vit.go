@@ -138,15 +138,18 @@ func timeIt(minReps, maxReps int, budget time.Duration, f func() error) (time.Du
 // ViT times one ViT-B/16 forward pass of an H×W image on threads workers,
 // its Linear layers in dtype (f32, bf16 or int8; "" is f32): median
 // milliseconds, GFLOP/s, tokens, the workspace and the Go heap's
-// high-water mark during the runs (weights included).
-func ViT(h, w, threads int, dtype string, budget time.Duration) (Result, error) {
+// high-water mark during the runs (weights included). With headOnly the
+// pass asks for the logits alone (Output.HeadOnly): GFLOP/s then counts
+// the whole forward's operations, as a peer that computes every row
+// does, and no fraction of the peak is given.
+func ViT(h, w, threads int, dtype string, headOnly bool, budget time.Duration) (Result, error) {
 	m, err := vitModel(dtype, threads)
 	if err != nil {
 		return Result{}, err
 	}
 	dt, _ := nn.ParseDType(dtype) // checked by vitModel
 	img := randomImage(h, w)
-	var out vit.Output
+	out := vit.Output{HeadOnly: headOnly}
 	runtime.GC()
 	// The resident peak so far is the load's (random weights made, then
 	// packed); return the garbage to the OS and restart the count, so the
@@ -176,6 +179,10 @@ func ViT(h, w, threads int, dtype string, budget time.Duration) (Result, error) 
 		// shared machine it leaves out the time spent waiting for a core.
 		"cpu_ms":          cpuMS(cpuOK, cpu1-cpu0, reps+1),
 		"run_peak_rss_mb": round(float64(runRSS)/(1<<20), 1),
+	}
+	if headOnly {
+		fields["output"] = "head"
+		return Result{Kind: "vit", Fields: fields}, nil
 	}
 	if f := peakFrac(flops/ms/1e6, threads); f != nil {
 		fields["peak_frac"] = f // of threads × the level's FMA peak (Peak)
@@ -278,7 +285,7 @@ func init() {
 		for _, s := range vitMainSizes {
 			var rs []Result
 			for _, t := range []int{1, 2} {
-				r, err := ViT(s[0], s[1], t, nn.F32, 2*time.Second)
+				r, err := ViT(s[0], s[1], t, nn.F32, false, 2*time.Second)
 				if err != nil {
 					return err
 				}

@@ -93,6 +93,11 @@ func TestGolden(t *testing.T) {
 			}
 		}
 		m.pack = packTokens
+		imgs := make([]nn.Image, len(cs))
+		for i := range cs {
+			imgs[i] = cs[i].Image
+		}
+		familytest.HeadOnly(t, m, imgs, single)
 	})
 }
 

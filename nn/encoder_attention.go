@@ -127,12 +127,17 @@ func (ws *workspace) attentionError() error {
 	return first
 }
 
-// attentionItems lists the (segment, head, query tile) items of one
-// attention phase.
-func (ws *workspace) attentionItems() {
-	ws.attn = ws.attn[:0]
+// attentionItems appends to dst the (segment, head, query tile) items of
+// one attention phase: over every query row, or (kept) over the rows the
+// last block keeps.
+func (ws *workspace) attentionItems(dst []item, kept bool) []item {
+	dst = dst[:0]
 	heads := ws.m.enc.Heads
 	for si, s := range ws.segs {
+		rows := s.n
+		if kept {
+			rows = s.keep
+		}
 		// Short images: one item per query tile. Long ones (fused): one
 		// packing of k and v per item, so an item takes as many tiles as
 		// keeps every worker busy (about three items each).
@@ -143,9 +148,10 @@ func (ws *workspace) attentionItems() {
 			span = (tiles + groups - 1) / groups * queryTile
 		}
 		for h := 0; h < heads; h++ {
-			for lo := 0; lo < s.n; lo += span {
-				ws.attn = append(ws.attn, item{seg: si, head: h, lo: lo, hi: min(s.n, lo+span)})
+			for lo := 0; lo < rows; lo += span {
+				dst = append(dst, item{seg: si, head: h, lo: lo, hi: min(rows, lo+span)})
 			}
 		}
 	}
+	return dst
 }

@@ -17,4 +17,7 @@ var (
 	ErrNilOutput = errors.New("Forward: the output is nil (pass a pointer to an Output, which is reused)")
 	// ErrClosed: the model was closed.
 	ErrClosed = errors.New("model is closed")
+	// ErrNoHead: Output.HeadOnly was set for a model with no pooled
+	// feature and no logits.
+	ErrNoHead = errors.New("Output.HeadOnly: the model has no head (no pooled feature, no logits)")
 )

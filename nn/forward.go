@@ -24,18 +24,29 @@ func (ws *workspace) forward() error {
 	if err := ws.checkBias(); err != nil {
 		return err
 	}
-	ws.attentionItems()
-	ws.items = ws.attn
+	ws.attn = ws.attentionItems(ws.attn, false)
+	last := ws.attn
+	if ws.trimmed {
+		ws.attnKept = ws.attentionItems(ws.attnKept, true)
+		last = ws.attnKept
+	}
 	depth := len(e.Blocks)
 	for b := -1; b < depth; b++ {
 		if b >= 0 {
 			ws.block = b
+			ws.items = ws.attn
+			if b == depth-1 {
+				ws.items = last
+			}
 			ws.run(phaseAttention)
 			if err := ws.attentionError(); err != nil {
 				return err
 			}
 		}
 		ws.block = b
+		if b == depth-1 && ws.trimmed {
+			ws.gather()
+		}
 		ws.run(phaseRows)
 		if b+1 < depth {
 			if err := ws.rotate(b + 1); err != nil {
@@ -82,6 +93,25 @@ func (ws *workspace) rowsItem(worker, lo, hi int) {
 	}
 }
 
+// gather moves the rows the last block keeps (each segment's first keep
+// rows of the residual stream and of the attention output) to the front,
+// segment after segment, and cuts the last row phase over them alone.
+// Rows move only towards the front, so copy's overlap rule suffices.
+func (ws *workspace) gather() {
+	d := ws.m.enc.Dim
+	at := 0
+	for i := range ws.segs {
+		s := &ws.segs[i]
+		if at != s.off {
+			copy(ws.x[at*d:(at+s.keep)*d], ws.x[s.off*d:(s.off+s.keep)*d])
+			copy(ws.ao[at*d:(at+s.keep)*d], ws.ao[s.off*d:(s.off+s.keep)*d])
+		}
+		s.at = at
+		at += s.keep
+	}
+	ws.tileRows(at)
+}
+
 // embedItem embeds patches [it.lo, it.hi) of segment it.seg.
 func (ws *workspace) embedItem(worker int, it item) {
 	e := ws.m.enc
@@ -113,10 +143,15 @@ func (ws *workspace) outputs(outs []Output) {
 	for i, s := range ws.segs {
 		o := &outs[i]
 		o.Grid, o.Prefix = s.grid, e.PrefixN
-		o.Tokens = Grow(o.Tokens, s.n*d)
-		copy(o.Tokens, ws.x[s.off*d:(s.off+s.n)*d])
 		// The head runs on this goroutine: its GEMMs are a few rows, and
 		// kernels' parallel GEMM starts goroutines (allocations) per call.
+		if o.HeadOnly {
+			o.Tokens = o.Tokens[:0]
+			e.Head.forward(1, ws.x[s.at*d:(s.at+s.keep)*d], s.keep, e.PrefixN, d, ws.head, o)
+			continue
+		}
+		o.Tokens = Grow(o.Tokens, s.n*d)
+		copy(o.Tokens, ws.x[s.at*d:(s.at+s.n)*d])
 		e.Head.forward(1, o.Tokens, s.n, e.PrefixN, d, ws.head, o)
 	}
 }

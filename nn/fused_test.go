@@ -160,7 +160,7 @@ func TestWorkspaceReservesEveryWorkersKV(t *testing.T) {
 	// if it repeats, while a missing reservation allocates every time.
 	mallocs := func(w int) uint64 {
 		ws := newWorkspace(m)
-		if err := ws.pack([]Image{long}); err != nil {
+		if err := ws.pack([]Image{long}, nil); err != nil {
 			t.Fatal(err)
 		}
 		n := ws.segs[0].n

@@ -46,6 +46,13 @@ type Output struct {
 	Pooled []float32
 	// Logits is timm's forward_head: one value per class; empty without a head.
 	Logits []float32
+	// HeadOnly is the one field the caller sets: Forward then fills
+	// Pooled and Logits and leaves Tokens empty. Where the head reads only
+	// the leading token(s) (class-token pooling), the last block runs on
+	// those rows alone, with the same results; other heads still need
+	// every row. A model with no pooled feature and no logits refuses it
+	// (ErrNoHead).
+	HeadOnly bool
 }
 
 // Model runs an Encoder on packed images; it is safe for concurrent use.
@@ -128,7 +135,7 @@ func (m *Model) ForwardBatch(imgs []Image, outs []Output) error {
 
 // pass is one forward pass over packed images (a RunFunc).
 func (ws *workspace) pass(imgs []Image, outs []Output) error {
-	if err := ws.pack(imgs); err != nil {
+	if err := ws.pack(imgs, outs); err != nil {
 		return err
 	}
 	if err := ws.forward(); err != nil {
@@ -139,8 +146,9 @@ func (ws *workspace) pass(imgs []Image, outs []Output) error {
 }
 
 // pack lays the images out one after another in the sequence, checking
-// each and the total token count before any buffer is sized.
-func (ws *workspace) pack(imgs []Image) error {
+// each and the total token count before any buffer is sized; outs (nil:
+// every output whole) say which rows the last block must compute.
+func (ws *workspace) pack(imgs []Image, outs []Output) error {
 	m := ws.m
 	e := m.enc
 	if len(imgs) == 0 {
@@ -161,13 +169,37 @@ func (ws *workspace) pack(imgs []Image) error {
 			return fmt.Errorf("%w: %d tokens (with image %d at %d×%d, grid %s) exceed the cap of %d (raise it with the MaxTokens option)",
 				ErrTooManyTokens, ws.tokens+n, i, img.H, img.W, g, m.maxTokens)
 		}
-		ws.segs = append(ws.segs, segment{img: img, grid: g, off: ws.tokens, n: n})
+		ws.segs = append(ws.segs, segment{img: img, grid: g, off: ws.tokens, n: n, keep: n, at: ws.tokens})
 		ws.tokens += n
+	}
+	if err := ws.trim(outs); err != nil {
+		return err
 	}
 	if m.edge == EdgeResize {
 		ws.resizeImages()
 	}
 	ws.size()
+	return nil
+}
+
+// trim marks the segments whose outputs asked for the head alone and whose
+// head reads only the leading tokens: the last block computes those rows
+// alone (every row's keys and values still come from the block before).
+func (ws *workspace) trim(outs []Output) error {
+	h := &ws.m.enc.Head
+	ws.trimmed = false
+	for i := range outs {
+		if !outs[i].HeadOnly {
+			continue
+		}
+		if h.Pool == PoolNone {
+			return ErrNoHead
+		}
+		if s := &ws.segs[i]; h.Pool == PoolToken && h.tokens() < s.n {
+			s.keep = h.tokens()
+			ws.trimmed = true
+		}
+	}
 	return nil
 }
 

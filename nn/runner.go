@@ -63,6 +63,9 @@ func (r *Runner[W]) Forward(img Image, out *Output, run RunFunc[W]) error {
 	defer r.put(s)
 	s.img[0], s.out[0] = img, *out
 	err := run(s.ws, s.img[:], s.out[:])
+	if err == nil {
+		err = headOnly(s.out[:])
+	}
 	*out = s.out[0]
 	s.img[0], s.out[0] = Image{}, Output{} // keep no caller memory alive
 	return err
@@ -82,7 +85,27 @@ func (r *Runner[W]) ForwardBatch(imgs []Image, outs []Output, run RunFunc[W]) er
 	defer r.life.Release()
 	s := r.get()
 	defer r.put(s)
-	return run(s.ws, imgs, outs)
+	if err := run(s.ws, imgs, outs); err != nil {
+		return err
+	}
+	return headOnly(outs)
+}
+
+// headOnly holds every family to Output.HeadOnly: the outputs that asked
+// for the head alone keep no tokens (a family whose forward made them
+// anyway drops them here), and a model without a head is an error.
+func headOnly(outs []Output) error {
+	for i := range outs {
+		o := &outs[i]
+		if !o.HeadOnly {
+			continue
+		}
+		if len(o.Pooled) == 0 && len(o.Logits) == 0 {
+			return ErrNoHead
+		}
+		o.Tokens = o.Tokens[:0]
+	}
+	return nil
 }
 
 func (r *Runner[W]) get() *slot[W] {

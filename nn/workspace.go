@@ -27,6 +27,10 @@ type segment struct {
 	grid posenc.Grid // its patch grid
 	off  int         // first row of its tokens in the sequence
 	n    int         // prefix + grid.N() rows
+	// keep is how many of its leading rows the last block computes (n,
+	// or the head's tokens when its output asked for the head alone), and
+	// at where they lie once that block's row phase has gathered them.
+	keep, at int
 }
 
 // item is one unit of parallel work: a row range of one segment (embed,
@@ -80,7 +84,11 @@ type workspace struct {
 	items []item // the current phase's items: embed or attn
 	embed []item
 	attn  []item
-	batch Batch
+	// attnKept is the last block's attention items when some segment
+	// keeps fewer rows than it has (trimmed).
+	attnKept []item
+	trimmed  bool
+	batch    Batch
 }
 
 func newWorkspace(m *Model) *workspace {
@@ -242,11 +250,20 @@ func (t rowTiling) widest() int {
 	return w
 }
 
+// tileRows cuts the row phases over the first rows rows of the sequence.
+func (ws *workspace) tileRows(rows int) {
+	ws.rows = ws.m.enc.rowTiles(rows, len(ws.work))
+	ws.rowT = kernels.Threads(max(1, len(ws.work)/ws.rows.tiles))
+}
+
 // size makes the buffers fit the segments now in ws.segs.
 func (ws *workspace) size() {
-	ws.rows = ws.m.enc.rowTiles(ws.tokens, len(ws.work))
+	ws.tileRows(ws.tokens)
 	ws.rowTile = ws.rows.widest()
-	ws.rowT = kernels.Threads(max(1, len(ws.work)/ws.rows.tiles))
+	if ws.trimmed {
+		// The last block's rows may be cut in fewer, wider tiles.
+		ws.rowTile = max(ws.rowTile, ws.m.enc.rowTiles(ws.kept(), len(ws.work)).widest())
+	}
 	l := ws.lens()
 	ws.x, ws.qkv, ws.ao, ws.head = Grow(ws.x, l.x), Grow(ws.qkv, l.qkv), Grow(ws.ao, l.ao), Grow(ws.head, l.head)
 	for i := range ws.work {
@@ -259,6 +276,15 @@ func (ws *workspace) size() {
 			w.kv.ReserveAs(ws.m.enc.attentionPrecision(b), l.kvKeys, ws.m.enc.HeadDim())
 		}
 	}
+}
+
+// kept is the rows the last block computes, all segments together.
+func (ws *workspace) kept() int {
+	k := 0
+	for _, s := range ws.segs {
+		k += s.keep
+	}
+	return k
 }
 
 // resizeImages applies EdgeResize: each image whose sides are not whole

@@ -69,7 +69,9 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	var out nn.Output
+	// Without features the forward pass may stop short of the tokens the
+	// head does not read.
+	out := nn.Output{HeadOnly: !q.outputs["features"]}
 	if err := s.run.Forward(r.Context(), x, &out); err != nil {
 		fail(w, err)
 		return

@@ -149,6 +149,10 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outs := make([]nn.Output, len(imgs))
+	headOnly := !slices.Contains(names, "features")
+	for i := range outs {
+		outs[i].HeadOnly = headOnly
+	}
 	errs := make([]error, len(imgs))
 	var wg sync.WaitGroup
 	for i := range imgs {

@@ -109,6 +109,8 @@ func TestGolden(t *testing.T) {
 					}
 				}
 			}
+			m.pack = packTokens
+			familytest.HeadOnly(t, m, imgs, single)
 		})
 	})
 }

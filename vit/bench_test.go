@@ -5,7 +5,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/anyres/anyres/internal/abtest"
 	"github.com/anyres/anyres/posenc"
 )
 
@@ -57,6 +59,48 @@ func BenchmarkViTB16(b *testing.B) {
 				g := out.Grid
 				b.ReportMetric(m.Encoder().FLOPs(g)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				b.ReportMetric(float64(m.WorkspaceBytes(s))/(1<<20), "workspace-MB")
+			})
+		}
+	}
+}
+
+// BenchmarkViTB16HeadOnly alternates whole forward passes (tokens, pooled
+// feature, logits) and passes that ask for the logits alone
+// (Output.HeadOnly: the last block runs on the class token), forward by
+// forward in one process, and reports each side's median and the median
+// per-pair speed ratio head-only ÷ whole:
+//
+//	go test ./vit -run - -bench ViTB16HeadOnly -benchtime 10x
+func BenchmarkViTB16HeadOnly(b *testing.B) {
+	for _, s := range [][2]int{{224, 224}, {384, 384}, {1024, 1024}} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%d/threads=%d", s[0], s[1], threads), func(b *testing.B) {
+				m := b16(b, threads)
+				img := benchImage(s[0], s[1])
+				whole, head := Output{}, Output{HeadOnly: true}
+				fwd := func(out *Output) float64 {
+					t0 := time.Now()
+					if err := m.Forward(img, out); err != nil {
+						b.Fatal(err)
+					}
+					return time.Since(t0).Seconds()
+				}
+				fwd(&whole)
+				fwd(&head)
+				var ws, hs, ratio []float64
+				for i := 0; b.Loop(); i++ {
+					var w, h float64
+					if i%2 == 0 {
+						w, h = fwd(&whole), fwd(&head)
+					} else {
+						h, w = fwd(&head), fwd(&whole)
+					}
+					ws, hs, ratio = append(ws, w), append(hs, h), append(ratio, w/h)
+				}
+				q := abtest.Quantile
+				b.ReportMetric(1e3*q(ws, 0.5), "whole-ms")
+				b.ReportMetric(1e3*q(hs, 0.5), "head-ms")
+				b.ReportMetric(q(ratio, 0.5), "speedup")
 			})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/internal/allocs"
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
 )
 
@@ -37,7 +38,7 @@ func maxDiff(a, b []float32) float64 {
 
 // TestPacking runs every golden image of a model alone and all of them
 // packed into one sequence (in two orders): each image's outputs must be
-// the same.
+// the same; and each with Output.HeadOnly.
 func TestPacking(t *testing.T) {
 	files := goldenModels
 	if testing.Short() { // one model under -race and emulators
@@ -47,42 +48,7 @@ func TestPacking(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			f, m := loadGolden(t, file, Options{})
 			imgs := runnable(t, f, m)
-			imgs = append(imgs, imgs[0]) // the same image twice in one pack
-			perLevel(t, func(t *testing.T) {
-				alone := make([]Output, len(imgs))
-				for i, img := range imgs {
-					if err := m.Forward(img, &alone[i]); err != nil {
-						t.Fatal(err)
-					}
-				}
-				packed := make([]Output, len(imgs))
-				if err := m.ForwardBatch(imgs, packed); err != nil {
-					t.Fatal(err)
-				}
-				rev := make([]Image, len(imgs))
-				for i := range imgs {
-					rev[i] = imgs[len(imgs)-1-i]
-				}
-				revOut := make([]Output, len(imgs))
-				if err := m.ForwardBatch(rev, revOut); err != nil {
-					t.Fatal(err)
-				}
-				for i := range imgs {
-					for _, o := range []Output{packed[i], revOut[len(imgs)-1-i]} {
-						if o.Grid != alone[i].Grid {
-							t.Fatalf("image %d: grid %s packed, %s alone", i, o.Grid, alone[i].Grid)
-						}
-						// Row tiles fall differently when packed; the
-						// kernels' results per row do not depend on that.
-						if d := maxDiff(o.Tokens, alone[i].Tokens); d > 1e-6 {
-							t.Errorf("image %d (%dx%d): tokens differ by %g packed", i, imgs[i].H, imgs[i].W, d)
-						}
-						if d := maxDiff(o.Logits, alone[i].Logits); d > 1e-6 {
-							t.Errorf("image %d: logits differ by %g packed", i, d)
-						}
-					}
-				}
-			})
+			perLevel(t, func(t *testing.T) { familytest.Packing(t, m, imgs) })
 		})
 	}
 }

@@ -25,6 +25,7 @@ func runBenchViT(args []string) error {
 	pack := fs.Bool("pack", false, "time the sizes packed into one sequence against padding them all to the largest")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	dtype := fs.String("dtype", "f32", "number format of the Linear layers: f32, bf16 or int8 (not with -pack)")
+	headOnly := fs.Bool("head-only", false, "ask for the logits alone (Output.HeadOnly: the last block runs on the class token; not with -pack)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,6 +35,9 @@ func runBenchViT(args []string) error {
 	}
 	if *pack && dt != nn.F32 {
 		return fmt.Errorf("-pack times float32 only, not -dtype %s", dt)
+	}
+	if *pack && *headOnly {
+		return fmt.Errorf("-pack times whole outputs; -head-only is for single images")
 	}
 	ss, err := parseSizes(*sizes)
 	if err != nil {
@@ -56,7 +60,7 @@ func runBenchViT(args []string) error {
 			continue
 		}
 		for _, s := range ss {
-			r, err := bench.ViT(s[0], s[1], t, dt, *budget)
+			r, err := bench.ViT(s[0], s[1], t, dt, *headOnly, *budget)
 			if err != nil {
 				return err
 			}

@@ -236,7 +236,8 @@ func run(f runFlags, normSet bool) error {
 	}
 
 	start := time.Now()
-	var out anyres.Output
+	// Printing classes needs the logits alone.
+	out := anyres.Output{HeadOnly: f.out == "" && info.NumClasses > 0}
 	if err := m.Forward(x, &out); err != nil {
 		return err
 	}

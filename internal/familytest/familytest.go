@@ -6,6 +6,7 @@ package familytest
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"runtime"
 	"testing"
@@ -146,6 +147,51 @@ func Packing(t *testing.T, m nn.Net, imgs []nn.Image) {
 			if d := MaxDiff(o.Logits, alone[i].Logits); d > 1e-6 {
 				t.Errorf("image %d: logits differ by %g packed", i, d)
 			}
+		}
+	}
+	HeadOnly(t, m, imgs, alone)
+}
+
+// HeadOnly checks Output.HeadOnly against full runs (full[i] is imgs[i]'s
+// output alone): each image alone asking for the head gets the same pooled
+// feature and logits bit for bit and no tokens; packed together with every
+// other image asking for its tokens too, each gets what it asked for. A
+// model without a head must refuse it.
+func HeadOnly(t *testing.T, m nn.Net, imgs []nn.Image, full []nn.Output) {
+	t.Helper()
+	if len(full[0].Pooled) == 0 && len(full[0].Logits) == 0 {
+		out := nn.Output{HeadOnly: true}
+		if err := m.Forward(imgs[0], &out); !errors.Is(err, nn.ErrNoHead) {
+			t.Errorf("HeadOnly on a model without a head: %v, want ErrNoHead", err)
+		}
+		return
+	}
+	for i, img := range imgs {
+		out := nn.Output{HeadOnly: true}
+		if err := m.Forward(img, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Tokens) != 0 || out.Grid != full[i].Grid || out.Prefix != full[i].Prefix {
+			t.Errorf("image %d head only: %d token values, grid %s prefix %d (want none, %s, %d)", i, len(out.Tokens), out.Grid, out.Prefix, full[i].Grid, full[i].Prefix)
+		}
+		if d := MaxDiff(out.Pooled, full[i].Pooled) + MaxDiff(out.Logits, full[i].Logits); d != 0 {
+			t.Errorf("image %d (%dx%d): head only differs from the full run by %g", i, img.H, img.W, d)
+		}
+	}
+	outs := make([]nn.Output, len(imgs))
+	for i := range outs {
+		outs[i].HeadOnly = i%2 == 0
+	}
+	if err := m.ForwardBatch(imgs, outs); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		tokens := MaxDiff(o.Tokens, full[i].Tokens)
+		if o.HeadOnly {
+			tokens = float64(len(o.Tokens))
+		}
+		if d := MaxDiff(o.Pooled, full[i].Pooled) + MaxDiff(o.Logits, full[i].Logits); d > 1e-6 || tokens > 1e-6 {
+			t.Errorf("image %d packed, head only %v: head differs by %g, tokens by %g", i, o.HeadOnly, d, tokens)
 		}
 	}
 }

@@ -3,7 +3,8 @@
 
 Usage: bench/peers/vit_onnxruntime.py [--sizes 224x224,384x384,518x392,1024x1024]
        [--threads 1,2] [--dtypes f32,bf16,int8] [--rounds 3] [--time 3]
-       [--level best|avx512|avx2] [--ort-isa native|avx2] [--avx2-sizes 224x224,384x384] [--json]
+       [--level best|avx512|avx2] [--ort-isa native|avx2] [--avx2-sizes 224x224,384x384]
+       [--outputs all|head|both] [--json]
 
 The model is the ViT-B/16 of vit_torch.py (timm's vit_base_patch16_224 in
 plain torch.nn, random weights, seed 0), exported with Debian's python3-torch
@@ -39,6 +40,12 @@ memory of a forward (ORT's includes Node); "load RSS" is the peak while
 loading (ORT: the session built from the .onnx file; anyres bench: random
 weights made, then packed). The Go heap high-water mark that `anyres bench
 vit` reports is shown too.
+
+The graph's one output is the logits. anyres's pass computes every
+token's features too unless --outputs head (or both) asks it for the
+logits alone (`anyres bench vit -head-only`, Output.HeadOnly): its last
+block then runs on the class token, the computation the graph's output
+needs; its GFLOP/s still counts the whole forward's operations.
 
 AVX2 on an AVX-512 machine: with --level avx2 anyres runs its AVX2 kernels
 (ANYRES_KERNELS=avx2) and ONNX Runtime runs under cpuid_avx2.so (built here
@@ -137,8 +144,12 @@ def main():
                     help="ONNX Runtime's instruction set: avx2 hides AVX-512 from it (default: avx2 when --level is avx2)")
     ap.add_argument("--avx2-sizes", default="224x224,384x384",
                     help="sizes also run with both sides at AVX2 on an AVX-512 machine (\"\" for none)")
+    ap.add_argument("--outputs", choices=["all", "head", "both"], default="all",
+                    help="what anyres's pass computes: all (tokens, pooled, logits), head (the logits alone, Output.HeadOnly:"
+                         " the graph's own output), both (a row each)")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
+    outputs = {"all": [False], "head": [True], "both": [False, True]}[a.outputs]
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     dtypes = [d.strip() for d in a.dtypes.split(",")]
@@ -169,12 +180,14 @@ def main():
                 any_env["ANYRES_KERNELS"] = level
             isa = "avx2" if level == ort_isa == "avx2" else "native" if ort_isa == "native" and level in ("best", "avx512") else f"{level}/{ort_isa}"
             ort_ms, ort_cpu, ort_rss, ort_load = [], [], 0, 0
-            side = {d: {"ms": [], "cpu": [], "rss": 0, "load": 0, "heap": 0, "row": None} for d in dtypes}
+            variants = [(d, head) for d in dtypes for head in outputs]
+            side = {v: {"ms": [], "cpu": [], "rss": 0, "load": 0, "heap": 0, "row": None} for v in variants}
             for _ in range(a.rounds):
-                for d in dtypes:
+                for v in variants:
+                    d, head = v
                     row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                    "-dtype", d, "-time", f"{a.time}s", "-json"], env=any_env)
-                    sd = side[d]
+                                    "-dtype", d, "-time", f"{a.time}s", "-json"] + (["-head-only"] if head else []), env=any_env)
+                    sd = side[v]
                     sd["row"] = row
                     sd["ms"].append(row["ms"])
                     sd["cpu"].append(row.get("cpu_ms") or 0)
@@ -186,13 +199,14 @@ def main():
                 ort_rss, ort_load = max(ort_rss, o["run_peak_rss_mb"]), max(ort_load, o["load_peak_rss_mb"])
                 version = o["ort_version"]
             om, oc = statistics.median(ort_ms), statistics.median(ort_cpu)
-            for d in dtypes:
-                sd, row = side[d], side[d]["row"]
+            for v in variants:
+                d, head = v
+                sd, row = side[v], side[v]["row"]
                 am, ac = statistics.median(sd["ms"]), statistics.median(sd["cpu"])
                 gflop = row["gflops"] * row["ms"] / 1e3  # the forward's GFLOP, from anyres's count
                 if a.json:
                     print(json.dumps({"bench": "vit-onnxruntime", "size": f"{h}x{w}", "threads": t, "isa": isa, "tokens": row["tokens"],
-                                      "anyres_dtype": d,
+                                      "anyres_dtype": d, "anyres_outputs": "head" if head else "all",
                                       "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
                                       "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
                                       "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in sd["ms"]],
@@ -201,12 +215,14 @@ def main():
                                       "ort_load_rss_mb": round(ort_load), "anyres_load_rss_mb": round(sd["load"]),
                                       "anyres_heap_peak_mb": sd["heap"], "ort_version": version, "level": level, "ort_isa": ort_isa}), flush=True)
                     continue
-                print(f"{h}x{w:<5} {t:>3} {isa:>6} {row['tokens']:>6} {d:>5} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
+                label = d + ("/h" if head else "")
+                print(f"{h}x{w:<5} {t:>3} {isa:>6} {row['tokens']:>6} {label:>5} {om:>8.1f} {am:>9.1f} {om / am:>6.3f} {oc:>10.1f} {ac:>13.1f} {oc / ac if ac else 0:>9.3f}"
                       f" {gflop / om * 1e3:>8.1f} {gflop / am * 1e3:>11.1f}"
                       f" {ort_rss:>10.0f} {sd['rss']:>13.0f} {sd['heap']:>14.0f} {ort_load:>9.0f}/{sd['load']:<9.0f}", flush=True)
         if not a.json:
             print(f"ONNX Runtime {version} (onnxruntime-node, CPU EP, float32) vs anyres (kernels: {a.level}; dtypes {','.join(dtypes)}),"
-                  f" median ms of {a.rounds} alternations; ratio = ORT/anyres; isa avx2: anyres ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so")
+                  f" median ms of {a.rounds} alternations; ratio = ORT/anyres; isa avx2: anyres ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so;"
+                  f" dtype /h: anyres asked for the logits alone (-head-only), as the graph outputs")
 
 
 if __name__ == "__main__":

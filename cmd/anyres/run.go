@@ -236,8 +236,9 @@ func run(f runFlags, normSet bool) error {
 	}
 
 	start := time.Now()
-	// Printing classes needs the logits alone.
-	out := anyres.Output{HeadOnly: f.out == "" && info.NumClasses > 0}
+	// Printing classes, or saving the logits alone, needs no tokens.
+	logitsOnly := f.out == "" || ext == ".npy" && f.save == "logits"
+	out := anyres.Output{HeadOnly: logitsOnly && info.NumClasses > 0}
 	if err := m.Forward(x, &out); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres"
+	"github.com/anyres/anyres/internal/familytest"
 	"github.com/anyres/anyres/internal/golden"
 	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/vit"
@@ -345,7 +346,7 @@ func TestKeepF32(t *testing.T) {
 
 // TestLowPrecisionBatch: a packed batch gives each image the bits of its
 // own forward pass (activations are quantized per row, so a row's result
-// never depends on the other images).
+// never depends on the other images), and so does Output.HeadOnly.
 func TestLowPrecisionBatch(t *testing.T) {
 	f := golden.Open(t, "deit_distilled.safetensors")
 	dir := golden.WriteHubFolder(t, f, t.TempDir())
@@ -365,9 +366,10 @@ func TestLowPrecisionBatch(t *testing.T) {
 			if err := m.ForwardBatch(imgs, outs); err != nil {
 				t.Fatal(err)
 			}
+			alone := make([]anyres.Output, len(imgs))
 			for i, img := range imgs {
-				var one anyres.Output
-				if err := m.Forward(img, &one); err != nil {
+				one := &alone[i]
+				if err := m.Forward(img, one); err != nil {
 					t.Fatal(err)
 				}
 				for j := range one.Tokens {
@@ -376,6 +378,8 @@ func TestLowPrecisionBatch(t *testing.T) {
 					}
 				}
 			}
+			// DeiT's two-token head: the last block keeps two rows.
+			familytest.HeadOnly(t, m, imgs, alone)
 		})
 	}
 }

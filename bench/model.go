@@ -12,7 +12,7 @@ import (
 // median milliseconds, GFLOP/s, tokens, the CPU time per forward, the Go
 // heap's and the process's resident high-water marks during the runs (the
 // latter as bench/peers/family_onnxruntime.py compares with ONNX Runtime).
-func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result, error) {
+func Model(m anyres.Model, name string, h, w int, headOnly bool, budget time.Duration) (Result, error) {
 	info := m.Info()
 	img := randomImage(h, w)
 	img.C = info.Channels
@@ -20,7 +20,7 @@ func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result,
 	for i := 0; i < info.Channels*h*w; i++ {
 		img.Pix = append(img.Pix, float32(i%251)/125-1)
 	}
-	var out anyres.Output
+	out := anyres.Output{HeadOnly: headOnly}
 	runtime.GC()
 	resetPeakRSS()
 	stop := heapPeak()
@@ -42,6 +42,9 @@ func Model(m anyres.Model, name string, h, w int, budget time.Duration) (Result,
 		"cpu_ms":          cpuMS(cpuOK, cpu1-cpu0, reps+1),
 		"run_peak_rss_mb": round(float64(runRSS)/(1<<20), 1),
 	}
-	f["gflops"] = round(m.FLOPs(h, w)/ms/1e6, 1)
+	f["gflops"] = round(m.FLOPs(h, w)/ms/1e6, 1) // the whole forward's count, also with headOnly
+	if headOnly {
+		f["output"] = "head"
+	}
 	return Result{Kind: "model", Fields: f}, nil
 }

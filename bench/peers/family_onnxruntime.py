@@ -3,7 +3,7 @@
 against `anyres bench model` on the same weights, in the same run.
 
 Usage: bench/peers/family_onnxruntime.py [--families swin,swinv2,dinov2,eva02,beit]
-       [--threads 1,2] [--rounds 3] [--time 2] [--swin-sizes 224x224,256x256,...] [--json]
+       [--threads 1,2] [--rounds 3] [--time 2] [--swin-sizes 224x224,256x256,...] [--outputs all|head|both] [--json]
 
 Each family is one timm architecture at its published width (FAMILIES),
 built from timm's own source (timm is not a Debian package: TIMM_SRC names
@@ -181,19 +181,31 @@ def check(anyres, folder, model, h, w):
     return cos, diff, float(np.abs(o).max())
 
 
-def time_case(anyres, folder, model, h, w, t, rounds, seconds):
-    """Alternates the two sides; returns the row's timing fields."""
-    am, ac, om, oc, arss, orss, row, version = [], [], [], [], 0, 0, None, None
+def time_case(anyres, folder, model, h, w, t, rounds, seconds, heads=(False,)):
+    """Alternates the two sides (anyres once per entry of heads: whole outputs, or the head alone);
+    returns one row of timing fields per entry of heads, all against the same ORT runs."""
+    om, oc, orss, version = [], [], 0, None
+    side = {hd: {"ms": [], "cpu": [], "rss": 0, "row": None} for hd in heads}
     for _ in range(rounds):
-        row = anyres.bench("model", "-weights", folder, "-size", f"{h}x{w}", "-threads", str(t), "-time", f"{seconds}s")[-1]
-        am.append(row["ms"]); ac.append(row.get("cpu_ms") or 0); arss = max(arss, row.get("run_peak_rss_mb", 0))
+        for hd in heads:
+            row = anyres.bench("model", "-weights", folder, "-size", f"{h}x{w}", "-threads", str(t), "-time", f"{seconds}s",
+                               *(["-head-only"] if hd else []))[-1]
+            sd = side[hd]
+            sd["row"] = row
+            sd["ms"].append(row["ms"]); sd["cpu"].append(row.get("cpu_ms") or 0); sd["rss"] = max(sd["rss"], row.get("run_peak_rss_mb", 0))
         o = peerlib.ort_run(model, h, w, t, seconds)
         om.append(o["ms"]); oc.append(o["cpu_ms"]); orss = max(orss, o["run_peak_rss_mb"]); version = o["ort_version"]
-    a_ms, o_ms, a_cpu, o_cpu = (statistics.median(v) for v in (am, om, ac, oc))
-    return {"tokens": row["tokens"], "ort_ms": round(o_ms, 1), "anyres_ms": round(a_ms, 1), "ratio": round(o_ms / a_ms, 3),
-            "ort_cpu_ms": round(o_cpu, 1), "anyres_cpu_ms": round(a_cpu, 1), "cpu_ratio": round(o_cpu / a_cpu, 3) if a_cpu else None,
-            "ort_ms_all": [round(v, 1) for v in om], "anyres_ms_all": [round(v, 1) for v in am],
-            "ort_run_rss_mb": round(orss), "anyres_run_rss_mb": round(arss), "ort_version": version}
+    o_ms, o_cpu = statistics.median(om), statistics.median(oc)
+    out = []
+    for hd in heads:
+        sd = side[hd]
+        a_ms, a_cpu = statistics.median(sd["ms"]), statistics.median(sd["cpu"])
+        out.append({"outputs": "head" if hd else "all", "tokens": sd["row"]["tokens"], "ort_ms": round(o_ms, 1), "anyres_ms": round(a_ms, 1),
+                    "ratio": round(o_ms / a_ms, 3), "ort_cpu_ms": round(o_cpu, 1), "anyres_cpu_ms": round(a_cpu, 1),
+                    "cpu_ratio": round(o_cpu / a_cpu, 3) if a_cpu else None,
+                    "ort_ms_all": [round(v, 1) for v in om], "anyres_ms_all": [round(v, 1) for v in sd["ms"]],
+                    "ort_run_rss_mb": round(orss), "anyres_run_rss_mb": round(sd["rss"]), "ort_version": version})
+    return out
 
 
 def window_padding(h, w, patch=4, window=7, stages=4):
@@ -211,7 +223,7 @@ def window_padding(h, w, patch=4, window=7, stages=4):
 
 # The JSON keys in a fixed order (a row that failed has the same columns,
 # empty), so `anyres bench report` makes one table per kind.
-KEYS = ["family", "model", "size", "threads", "tokens", "ort_ms", "anyres_ms", "ratio", "ort_cpu_ms", "anyres_cpu_ms",
+KEYS = ["family", "model", "size", "threads", "outputs", "tokens", "ort_ms", "anyres_ms", "ratio", "ort_cpu_ms", "anyres_cpu_ms",
         "cpu_ratio", "cosine", "max_abs_diff", "max_abs_logit", "ort_ms_all", "anyres_ms_all", "ort_run_rss_mb",
         "anyres_run_rss_mb"]
 SWEEP_KEYS = ["patch_tokens", "anyres_us_per_token", "ort_us_per_token", "window_padding"]
@@ -226,7 +238,8 @@ def emit(a, row):
         print(f"{row['family']:>7} {row['size']:>9} {row.get('threads', ''):>3}  {row['error']}", flush=True)
         return
     extra = f" {row['anyres_us_per_token']:>9.1f} {row['ort_us_per_token']:>9.1f} {row['window_padding']:>6.3f}" if "window_padding" in row else ""
-    print(f"{row['family']:>7} {row['size']:>9} {row['threads']:>3} {row['tokens']:>6} {row['ort_ms']:>8.1f} {row['anyres_ms']:>9.1f} {row['ratio']:>6.3f}"
+    fam = row["family"] + ("/h" if row.get("outputs") == "head" else "")
+    print(f"{fam:>7} {row['size']:>9} {row['threads']:>3} {row['tokens']:>6} {row['ort_ms']:>8.1f} {row['anyres_ms']:>9.1f} {row['ratio']:>6.3f}"
           f" {row['ort_cpu_ms']:>10.1f} {row['anyres_cpu_ms']:>13.1f} {row['cpu_ratio'] or 0:>9.3f} {row['cosine']:>9.6f} {row['max_abs_diff']:>9.2e}"
           f" {row['ort_run_rss_mb']:>6} {row['anyres_run_rss_mb']:>6}{extra}", flush=True)
 
@@ -240,6 +253,9 @@ def main():
     ap.add_argument("--sizes", default="", help="sizes HxW for every family instead of FAMILIES' two")
     ap.add_argument("--swin-sizes", default=SWIN_SWEEP, help="Swin v1 cost-per-token sweep, one thread (\"\" for none)")
     ap.add_argument("--prepare", action="store_true", help="make the hub folders and graphs and check them, time nothing")
+    ap.add_argument("--outputs", choices=["all", "head", "both"], default="all",
+                    help="what anyres's pass computes: all (tokens, pooled, logits), head (Output.HeadOnly: the logits"
+                         " alone, the graphs' one output) or both (a row each, family/h for the head alone)")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     fams = [f.strip() for f in a.families.split(",") if f.strip()]
@@ -276,20 +292,23 @@ def main():
                 if a.prepare:
                     print(f"{fam} {h}x{w}: {model}, cosine {cos:.7f}, max abs diff {diff:.3g}", flush=True)
                     continue
-                row.update(time_case(anyres, folder, model, h, w, t, a.rounds, a.time))
+                heads = {"all": (False,), "head": (True,), "both": (False, True)}[a.outputs] if kind == "family-onnxruntime" else (False,)
+                timed = time_case(anyres, folder, model, h, w, t, a.rounds, a.time, heads)
             except subprocess.CalledProcessError as e:
                 emit(a, dict(row, error=f"{os.path.basename(str(e.cmd[0]))} failed: exit {e.returncode}"))
                 continue
             except RuntimeError as e:
                 emit(a, dict(row, error=str(e)))
                 continue
-            if kind == "swin-tokens":
-                n = (h // 4) * (w // 4)  # the first stage's patch tokens: what the image costs
-                row["patch_tokens"] = n
-                row["anyres_us_per_token"] = round(row["anyres_cpu_ms"] * 1e3 / n, 2)
-                row["ort_us_per_token"] = round(row["ort_cpu_ms"] * 1e3 / n, 2)
-                row["window_padding"] = round(window_padding(h, w), 3)
-            emit(a, row)
+            for fields in timed:
+                r = dict(row, **fields)
+                if kind == "swin-tokens":
+                    n = (h // 4) * (w // 4)  # the first stage's patch tokens: what the image costs
+                    r["patch_tokens"] = n
+                    r["anyres_us_per_token"] = round(r["anyres_cpu_ms"] * 1e3 / n, 2)
+                    r["ort_us_per_token"] = round(r["ort_cpu_ms"] * 1e3 / n, 2)
+                    r["window_padding"] = round(window_padding(h, w), 3)
+                emit(a, r)
     if not a.json:
         print("ratio = ORT ms / anyres ms (above 1: anyres faster), medians of --rounds alternations; cosine/max diff: logits of both on the same image")
 

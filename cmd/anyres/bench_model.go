@@ -31,6 +31,7 @@ func runBenchModel(args []string) error {
 	maxTokens := fs.Int("max-tokens", 0, "token cap (0: the default, a 2048² image at patch 16)")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	dtype := fs.String("dtype", "f32", "number format of the Linear layers: f32, int8 or bf16")
+	headOnly := fs.Bool("head-only", false, "ask for the pooled feature and logits alone (Output.HeadOnly)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,17 +66,17 @@ func runBenchModel(args []string) error {
 			return fmt.Errorf("size %dx%d gives %d tokens, over the cap of %d (-max-tokens)", s[0], s[1], n, limit)
 		}
 	}
-	return benchModel(m, filepath.Base(*weights), ss, ts, *budget, bench.NewPrinter(os.Stdout, *asJSON))
+	return benchModel(m, filepath.Base(*weights), ss, ts, *headOnly, *budget, bench.NewPrinter(os.Stdout, *asJSON))
 }
 
-func benchModel(m anyres.Model, name string, sizes [][2]int, threads []int, budget time.Duration, p *bench.Printer) error {
+func benchModel(m anyres.Model, name string, sizes [][2]int, threads []int, headOnly bool, budget time.Duration, p *bench.Printer) error {
 	for _, t := range threads {
 		mt, err := anyres.WithThreads(m, t)
 		if err != nil {
 			return err
 		}
 		for _, s := range sizes {
-			r, err := bench.Model(mt, name, s[0], s[1], budget)
+			r, err := bench.Model(mt, name, s[0], s[1], headOnly, budget)
 			if errors.Is(err, anyres.ErrImage) {
 				// A size the model does not take (Hiera: multiples of its
 				// 32-pixel Info().Patch): the largest whole-patch size
@@ -83,7 +84,7 @@ func benchModel(m anyres.Model, name string, sizes [][2]int, threads []int, budg
 				pt := mt.Info().Patch
 				if d := [2]int{s[0] / max(pt[0], 1) * pt[0], s[1] / max(pt[1], 1) * pt[1]}; d != s && d[0] > 0 && d[1] > 0 {
 					p.Text("%s %dx%d: not taken, timed at %dx%d\n", name, s[0], s[1], d[0], d[1])
-					r, err = bench.Model(mt, name, d[0], d[1], budget)
+					r, err = bench.Model(mt, name, d[0], d[1], headOnly, budget)
 				}
 			}
 			if errors.Is(err, anyres.ErrImage) {
@@ -137,7 +138,7 @@ func runBenchFamilies(args []string) error {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", filepath.Base(path), err)
 			continue
 		}
-		err = benchModel(m, strings.TrimSuffix(filepath.Base(path), ".safetensors"), ss, ts, *budget, p)
+		err = benchModel(m, strings.TrimSuffix(filepath.Base(path), ".safetensors"), ss, ts, false, *budget, p)
 		m.Close()
 		if err != nil {
 			return err

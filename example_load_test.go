@@ -49,3 +49,42 @@ func ExampleLoad() {
 	// a row of info.Width values per token: true
 	// one logit per class: true
 }
+
+// Ask for the logits alone: Tokens stays empty, and a head that reads only
+// the class token (vit_cls_learned: timm's global_pool='token') lets the
+// last block run on that token, with the logits of the whole pass.
+func ExampleOutput_headOnly() {
+	m, err := anyres.Load(filepath.Join("testdata", "hub", "vit_cls_learned"), anyres.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	photo, err := imageprep.Load(filepath.Join("testdata", "images", "hills.jpg"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x, err := imageprep.Prepare(photo, m.Info().Prep(imageprep.Options{}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var whole anyres.Output
+	head := anyres.Output{HeadOnly: true}
+	if err := m.Forward(x, &whole); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := m.Forward(x, &head); err != nil {
+		fmt.Println(err)
+		return
+	}
+	same := len(head.Logits) == len(whole.Logits)
+	for i := range head.Logits {
+		same = same && head.Logits[i] == whole.Logits[i]
+	}
+	fmt.Println("tokens:", len(head.Tokens), "logits as the whole pass's:", same)
+	// Output:
+	// tokens: 0 logits as the whole pass's: true
+}

@@ -3,7 +3,7 @@
 
 Usage: bench/peers/vit_onnxruntime_int8.py [--sizes 224x224,384x384,518x392,1024x1024]
        [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--outliers K]
-       [--level best|avx512|avx2] [--reduce-range] [--json]
+       [--level best|avx512|avx2] [--reduce-range] [--outputs all|head|both] [--json]
 
 The model is vit_onnxruntime.py's: vit_torch.py's ViT-B/16 with the random
 weights of seed 0, exported per image size (opset 17) with a second output,
@@ -29,7 +29,11 @@ Speed: for each thread count and size the sides alternate --rounds times,
 `anyres bench vit -dtype int8` (random weights; the time does not depend on
 the values) and ONNX Runtime on the int8 graph (onnxruntime_run.js), each a
 fresh process; medians. ratio = ORT ms / anyres ms (> 1: anyres is faster),
-cpu ratio the same from the CPU time per forward.
+cpu ratio the same from the CPU time per forward. The int8 graph's logits
+are what a classifier reads (its features output is the final norm's, an
+intermediate it computes anyway); --outputs head (or both: a row each,
+size/h) times anyres asked for the logits alone (`-head-only`,
+Output.HeadOnly: its last block on the class token).
 
 --level avx2 holds both sides to AVX2 on an AVX-512 machine: anyres with
 ANYRES_KERNELS=avx2, ONNX Runtime under cpuid_avx2.so (vit_onnxruntime.py's
@@ -261,6 +265,26 @@ def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph, shim=None):
     return r
 
 
+def report(a, h, w, t, row, head, ort_ms, ort_cpu, any_ms, any_cpu, c):
+    """Prints one case: ORT's runs against anyres's (whole outputs, or the logits alone when head)."""
+    om, am = statistics.median(ort_ms), statistics.median(any_ms)
+    oc, ac = statistics.median(ort_cpu), statistics.median(any_cpu)
+    if a.json:
+        print(json.dumps({"bench": "vit-onnxruntime-int8", "size": f"{h}x{w}", "threads": t, "tokens": row["tokens"], "outliers": a.outliers,
+                          "anyres_outputs": "head" if head else "all",
+                          "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
+                          "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
+                          "ort_cos": round(c["ort_features_cos"], 5), "anyres_cos": round(c["anyres_features_cos"], 5),
+                          "ort_logits_cos": round(c["ort_logits_cos"], 5), "anyres_logits_cos": round(c["anyres_logits_cos"], 5),
+                          "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
+                          "f32_cos_anyres_ort": round(c["f32_cos_anyres_ort"], 6), "ort_version": c["ort_version"],
+                          "level": a.level, "reduce_range": a.reduce_range}), flush=True)
+        return
+    size = f"{h}x{w}" + ("/h" if head else "")
+    print(f"{size:<10} {t:>3} {row['tokens']:>6} {om:>11.1f} {am:>14.1f} {om / am:>6.3f} {oc / ac if ac else 0:>9.3f}"
+          f" {c['ort_features_cos']:>8.5f} {c['anyres_features_cos']:>10.5f} {c['ort_logits_cos']:>14.5f} {c['anyres_logits_cos']:>17.5f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="224x224,384x384,518x392,1024x1024")
@@ -274,8 +298,12 @@ def main():
                     help="anyres kernel level (ANYRES_KERNELS); avx2 also hides AVX-512 from ONNX Runtime")
     ap.add_argument("--reduce-range", action="store_true",
                     help="ONNX Runtime's weights in 7 bits, as quantize_dynamic(reduce_range=True) writes them")
+    ap.add_argument("--outputs", choices=["all", "head", "both"], default="all",
+                    help="what anyres's pass computes: all (tokens, pooled, logits), head (the logits alone, Output.HeadOnly)"
+                         " or both (a row each, size/h)")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
+    heads = {"all": [False], "head": [True], "both": [False, True]}[a.outputs]
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     peerlib.ensure_ort()
@@ -301,30 +329,19 @@ def main():
                       f" {'ORT cos':>8} {'anyres cos':>10} {'ORT logits cos':>14} {'anyres logits cos':>17}", flush=True)
             for t in threads:
                 for (h, w) in sizes:
-                    ort_ms, ort_cpu, any_ms, any_cpu, row = [], [], [], [], None
+                    ort_ms, ort_cpu, row = [], [], None
+                    side = {hd: ([], []) for hd in heads}
                     for _ in range(a.rounds):
-                        row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                                "-dtype", "int8", "-time", f"{a.time}s", "-json"], env=anyres.env)
-                        any_ms.append(row["ms"])
-                        any_cpu.append(row.get("cpu_ms") or 0)
+                        for hd in heads:
+                            row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
+                                                    "-dtype", "int8", "-time", f"{a.time}s", "-json"] + (["-head-only"] if hd else []), env=anyres.env)
+                            side[hd][0].append(row["ms"])
+                            side[hd][1].append(row.get("cpu_ms") or 0)
                         o = peerlib.ort_run(graphs[(h, w)][1], h, w, t, a.time, shim=shim)
                         ort_ms.append(o["ms"])
                         ort_cpu.append(o["cpu_ms"])
-                    om, am = statistics.median(ort_ms), statistics.median(any_ms)
-                    oc, ac = statistics.median(ort_cpu), statistics.median(any_cpu)
-                    c = acc[(h, w)]
-                    if a.json:
-                        print(json.dumps({"bench": "vit-onnxruntime-int8", "size": f"{h}x{w}", "threads": t, "tokens": row["tokens"], "outliers": a.outliers,
-                                          "ort_ms": round(om, 1), "anyres_ms": round(am, 1), "ratio": round(om / am, 3),
-                                          "ort_cpu_ms": round(oc, 1), "anyres_cpu_ms": round(ac, 1), "cpu_ratio": round(oc / ac, 3) if ac else None,
-                                          "ort_cos": round(c["ort_features_cos"], 5), "anyres_cos": round(c["anyres_features_cos"], 5),
-                                          "ort_logits_cos": round(c["ort_logits_cos"], 5), "anyres_logits_cos": round(c["anyres_logits_cos"], 5),
-                                          "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
-                                          "f32_cos_anyres_ort": round(c["f32_cos_anyres_ort"], 6), "ort_version": c["ort_version"],
-                                          "level": a.level, "reduce_range": a.reduce_range}), flush=True)
-                        continue
-                    print(f"{h}x{w:<5} {t:>3} {row['tokens']:>6} {om:>11.1f} {am:>14.1f} {om / am:>6.3f} {oc / ac if ac else 0:>9.3f}"
-                          f" {c['ort_features_cos']:>8.5f} {c['anyres_features_cos']:>10.5f} {c['ort_logits_cos']:>14.5f} {c['anyres_logits_cos']:>17.5f}", flush=True)
+                    for hd in heads:
+                        report(a, h, w, t, row, hd, ort_ms, ort_cpu, *side[hd], acc[(h, w)])
             if not a.json:
                 v = next(iter(acc.values()))["ort_version"]
                 print(f"ONNX Runtime {v} (onnxruntime-node, CPU EP) on quantize_dynamic's int8 graph"

@@ -189,7 +189,7 @@ def time_case(anyres, folder, model, h, w, t, rounds, seconds, heads=(False,)):
     for _ in range(rounds):
         for hd in heads:
             row = anyres.bench("model", "-weights", folder, "-size", f"{h}x{w}", "-threads", str(t), "-time", f"{seconds}s",
-                               *(["-head-only"] if hd else []))[-1]
+                               *peerlib.head_only_flag(hd))[-1]
             sd = side[hd]
             sd["row"] = row
             sd["ms"].append(row["ms"]); sd["cpu"].append(row.get("cpu_ms") or 0); sd["rss"] = max(sd["rss"], row.get("run_peak_rss_mb", 0))
@@ -253,9 +253,7 @@ def main():
     ap.add_argument("--sizes", default="", help="sizes HxW for every family instead of FAMILIES' two")
     ap.add_argument("--swin-sizes", default=SWIN_SWEEP, help="Swin v1 cost-per-token sweep, one thread (\"\" for none)")
     ap.add_argument("--prepare", action="store_true", help="make the hub folders and graphs and check them, time nothing")
-    ap.add_argument("--outputs", choices=["all", "head", "both"], default="all",
-                    help="what anyres's pass computes: all (tokens, pooled, logits), head (Output.HeadOnly: the logits"
-                         " alone, the graphs' one output) or both (a row each, family/h for the head alone)")
+    peerlib.add_outputs_arg(ap, "family/h")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
     fams = [f.strip() for f in a.families.split(",") if f.strip()]
@@ -292,7 +290,7 @@ def main():
                 if a.prepare:
                     print(f"{fam} {h}x{w}: {model}, cosine {cos:.7f}, max abs diff {diff:.3g}", flush=True)
                     continue
-                heads = {"all": (False,), "head": (True,), "both": (False, True)}[a.outputs] if kind == "family-onnxruntime" else (False,)
+                heads = peerlib.heads(a) if kind == "family-onnxruntime" else (False,)
                 timed = time_case(anyres, folder, model, h, w, t, a.rounds, a.time, heads)
             except subprocess.CalledProcessError as e:
                 emit(a, dict(row, error=f"{os.path.basename(str(e.cmd[0]))} failed: exit {e.returncode}"))

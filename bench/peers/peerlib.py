@@ -164,6 +164,29 @@ def add_common_args(ap, rounds_help="alternations (medians are taken)"):
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
 
 
+def add_outputs_arg(ap, label):
+    """--outputs, for peers whose graphs output the logits: what anyres's
+    pass computes, all (tokens, pooled, logits), head (the logits alone:
+    `-head-only`, Output.HeadOnly) or both (a row each, marked label).
+    heads(a) lists the passes to time: False whole, True head alone."""
+    ap.add_argument("--outputs", choices=list(_OUTPUTS), default="all",
+                    help=f"what anyres's pass computes: all (tokens, pooled, logits), head (the logits alone, Output.HeadOnly)"
+                         f" or both (a row each, {label} for the head alone)")
+
+
+_OUTPUTS = {"all": (False,), "head": (True,), "both": (False, True)}
+
+
+def heads(a):
+    """The passes --outputs asks for (add_outputs_arg): False whole, True the head alone."""
+    return _OUTPUTS[a.outputs]
+
+
+def head_only_flag(head):
+    """The anyres bench arguments for a pass asking for the head alone (or not)."""
+    return ["-head-only"] if head else []
+
+
 def torch_one_thread():
     """Import Debian's PyTorch (installing it when missing) held to one
     thread, and return it with its CPU capability string."""

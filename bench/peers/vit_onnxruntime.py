@@ -144,12 +144,10 @@ def main():
                     help="ONNX Runtime's instruction set: avx2 hides AVX-512 from it (default: avx2 when --level is avx2)")
     ap.add_argument("--avx2-sizes", default="224x224,384x384",
                     help="sizes also run with both sides at AVX2 on an AVX-512 machine (\"\" for none)")
-    ap.add_argument("--outputs", choices=["all", "head", "both"], default="all",
-                    help="what anyres's pass computes: all (tokens, pooled, logits), head (the logits alone, Output.HeadOnly:"
-                         " the graph's own output), both (a row each)")
+    peerlib.add_outputs_arg(ap, "dtype/h")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
-    outputs = {"all": [False], "head": [True], "both": [False, True]}[a.outputs]
+    outputs = peerlib.heads(a)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     dtypes = [d.strip() for d in a.dtypes.split(",")]
@@ -186,7 +184,7 @@ def main():
                 for v in variants:
                     d, head = v
                     row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                    "-dtype", d, "-time", f"{a.time}s", "-json"] + (["-head-only"] if head else []), env=any_env)
+                                    "-dtype", d, "-time", f"{a.time}s", "-json"] + peerlib.head_only_flag(head), env=any_env)
                     sd = side[v]
                     sd["row"] = row
                     sd["ms"].append(row["ms"])

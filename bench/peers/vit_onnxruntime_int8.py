@@ -298,12 +298,10 @@ def main():
                     help="anyres kernel level (ANYRES_KERNELS); avx2 also hides AVX-512 from ONNX Runtime")
     ap.add_argument("--reduce-range", action="store_true",
                     help="ONNX Runtime's weights in 7 bits, as quantize_dynamic(reduce_range=True) writes them")
-    ap.add_argument("--outputs", choices=["all", "head", "both"], default="all",
-                    help="what anyres's pass computes: all (tokens, pooled, logits), head (the logits alone, Output.HeadOnly)"
-                         " or both (a row each, size/h)")
+    peerlib.add_outputs_arg(ap, "size/h")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
-    heads = {"all": [False], "head": [True], "both": [False, True]}[a.outputs]
+    heads = peerlib.heads(a)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
     peerlib.ensure_ort()
@@ -334,7 +332,7 @@ def main():
                     for _ in range(a.rounds):
                         for hd in heads:
                             row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                                    "-dtype", "int8", "-time", f"{a.time}s", "-json"] + (["-head-only"] if hd else []), env=anyres.env)
+                                                    "-dtype", "int8", "-time", f"{a.time}s", "-json"] + peerlib.head_only_flag(hd), env=anyres.env)
                             side[hd][0].append(row["ms"])
                             side[hd][1].append(row.get("cpu_ms") or 0)
                         o = peerlib.ort_run(graphs[(h, w)][1], h, w, t, a.time, shim=shim)

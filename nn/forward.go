@@ -25,8 +25,8 @@ func (ws *workspace) forward() error {
 		return err
 	}
 	ws.attn = ws.attentionItems(ws.attn, false)
-	last := ws.attn
-	if ws.trimmed {
+	last, trimmed := ws.attn, ws.trimmed()
+	if trimmed {
 		ws.attnKept = ws.attentionItems(ws.attnKept, true)
 		last = ws.attnKept
 	}
@@ -44,7 +44,7 @@ func (ws *workspace) forward() error {
 			}
 		}
 		ws.block = b
-		if b == depth-1 && ws.trimmed {
+		if b == depth-1 && trimmed {
 			ws.gather()
 		}
 		ws.run(phaseRows)

@@ -187,7 +187,6 @@ func (ws *workspace) pack(imgs []Image, outs []Output) error {
 // alone (every row's keys and values still come from the block before).
 func (ws *workspace) trim(outs []Output) error {
 	h := &ws.m.enc.Head
-	ws.trimmed = false
 	for i := range outs {
 		if !outs[i].HeadOnly {
 			continue
@@ -197,7 +196,6 @@ func (ws *workspace) trim(outs []Output) error {
 		}
 		if s := &ws.segs[i]; h.Pool == PoolToken && h.tokens() < s.n {
 			s.keep = h.tokens()
-			ws.trimmed = true
 		}
 	}
 	return nil

@@ -87,7 +87,6 @@ type workspace struct {
 	// attnKept is the last block's attention items when some segment
 	// keeps fewer rows than it has (trimmed).
 	attnKept []item
-	trimmed  bool
 	batch    Batch
 }
 
@@ -260,7 +259,7 @@ func (ws *workspace) tileRows(rows int) {
 func (ws *workspace) size() {
 	ws.tileRows(ws.tokens)
 	ws.rowTile = ws.rows.widest()
-	if ws.trimmed {
+	if ws.trimmed() {
 		// The last block's rows may be cut in fewer, wider tiles.
 		ws.rowTile = max(ws.rowTile, ws.m.enc.rowTiles(ws.kept(), len(ws.work)).widest())
 	}
@@ -286,6 +285,10 @@ func (ws *workspace) kept() int {
 	}
 	return k
 }
+
+// trimmed reports whether the last block computes fewer rows than the
+// sequence has (some output asked for a head that reads fewer).
+func (ws *workspace) trimmed() bool { return ws.kept() < ws.tokens }
 
 // resizeImages applies EdgeResize: each image whose sides are not whole
 // patches is resized (bilinear, antialiased when shrinking, as

@@ -60,7 +60,7 @@ step3() {
   for target in .:FuzzTransformersConfig:20000x ./imageprep:FuzzPrepare:250000x \
       ./internal/tensorfile:FuzzParse:250000x ./internal/tensorfile:FuzzParseNPY:300000x \
       .:FuzzConfig:20000x ./vit:FuzzLoad:15000x ./naflex:FuzzForwardPatches:300000x \
-      ./nn:FuzzReadHub:300000x ./cmd/anyres:FuzzCommands:6000x; do
+      ./nn:FuzzReadHub:300000x ./cmd/anyres:FuzzCommands:6000x ./serve:FuzzHandler:60000x; do
     pkg=${target%%:*}; rest=${target#*:}; name=${rest%%:*}; budget=${FUZZTIME:-${rest#*:}}
     echo "--- $name ($pkg, $budget)"
     go test -run='^$' -fuzz="^$name\$" -fuzztime="$budget" "$pkg"

@@ -51,8 +51,11 @@ var (
 const (
 	DefaultMaxTokens = 4096
 	DefaultMaxImages = 64
-	DefaultWait      = 2 * time.Millisecond
-	DefaultQueue     = 256
+	// DefaultWait is short: under load the next batch builds up while
+	// passes run, so the wait only gathers callers that arrive together
+	// (those of a pass that just answered), and a core idles through it.
+	DefaultWait  = 500 * time.Microsecond
+	DefaultQueue = 256
 )
 
 // Options tune a Batcher. The zero value is fine.

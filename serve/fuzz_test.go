@@ -1,13 +1,13 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +49,7 @@ func FuzzHandler(f *testing.F) {
 	good := randomImage(1, 3, p[0], p[1])
 	png := photo(f, 24, 40)
 	f.Add(uint8(0), "", png)
-	f.Add(uint8(0), "output=top,pooled&top=3", png)
+	f.Add(uint8(0), "output=top,pooled&k=3", png)
 	f.Add(uint8(0), "size=32x48&format=npy&output=logits", png)
 	f.Add(uint8(0), "tokens=4", png)
 	f.Add(uint8(0), "", npy(f, good))
@@ -65,7 +65,7 @@ func FuzzHandler(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, query string, body []byte) {
 		r := routes[int(route)%len(routes)]
 		u := &url.URL{Path: r.path, RawQuery: query}
-		req, err := http.NewRequest(r.method, u.String(), strings.NewReader(string(body)))
+		req, err := http.NewRequest(r.method, u.String(), bytes.NewReader(body))
 		if err != nil {
 			return // not a request a client could send
 		}

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -100,6 +102,17 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		a.Logits = out.Logits
 	}
 	if q.outputs["top"] {
+		// Classes cannot be ranked by NaN. Photos are normalised, so
+		// non-finite logits from one are the server's fault; a tensor's
+		// values are the client's.
+		if i := nonFinite(out.Logits); i >= 0 {
+			err := fmt.Errorf("logit %d is %v: the model's output is not finite for this input", i, out.Logits[i])
+			if tensorBody(body) {
+				err = badRequest("%v (an .npy body's values outside the range of normalised pixels?)", err)
+			}
+			fail(w, err)
+			return
+		}
 		for _, c := range modelinput.Top(out.Logits, q.k) {
 			rc := ranked{Class: c.Index, Prob: c.Prob}
 			if c.Index < len(s.cfg.Labels) {
@@ -189,7 +202,7 @@ func (s *Server) parseImageQuery(r *http.Request) (imageRequest, error) {
 // imageInput makes the model's input from a request body: an .npy tensor
 // as it is, or a photo decoded within the limits, sized and normalised.
 func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error) {
-	if bytes.HasPrefix(body, []byte("\x93NUMPY")) {
+	if tensorBody(body) {
 		if q.sized {
 			return imageprep.Image{}, badRequest("an .npy tensor is run as it is: size and tokens apply to photos")
 		}
@@ -204,7 +217,13 @@ func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error
 			return imageprep.Image{}, badRequest(".npy body: shape %v: want a normalised float32 C×H×W or 1×C×H×W image", shape)
 		}
 		x := imageprep.Image{C: shape[0], H: shape[1], W: shape[2], Pix: v}
-		return x, s.checkTensor(x.C, x.H, x.W)
+		if err := s.checkTensor(x.C, x.H, x.W); err != nil {
+			return x, err
+		}
+		if i := nonFinite(v); i >= 0 {
+			return x, badRequest(".npy body: element %d of %d is %v: want finite values (normalised pixels)", i, len(v), v[i])
+		}
+		return x, nil
 	}
 	photo, err := s.limits.Decode(bytes.NewReader(body))
 	if err != nil {
@@ -215,6 +234,20 @@ func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error
 		return imageprep.Image{}, badRequest("%v; ask for fewer tokens (tokens=N) or a size (size=HxW)", err)
 	}
 	return x, nil
+}
+
+// tensorBody reports whether a request body is an .npy tensor rather than
+// a photo.
+func tensorBody(body []byte) bool { return bytes.HasPrefix(body, []byte("\x93NUMPY")) }
+
+// nonFinite is the index of the first NaN or ±Inf in v, or -1.
+func nonFinite(v []float32) int {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkTensor checks a tensor input's size against the model and the

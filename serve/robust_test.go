@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anyres/anyres/nn"
 	"github.com/anyres/anyres/serve/batch"
 )
 
@@ -39,6 +41,22 @@ func pngHeader(h, w int) []byte {
 	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00})
 	chunk("IEND", nil)
 	return b.Bytes()
+}
+
+// withValue is img with element i set to v.
+func withValue(img nn.Image, i int, v float32) nn.Image {
+	img.Pix = append([]float32(nil), img.Pix...)
+	img.Pix[i] = v
+	return img
+}
+
+// scaled is img with every value times f.
+func scaled(img nn.Image, f float32) nn.Image {
+	img.Pix = append([]float32(nil), img.Pix...)
+	for i := range img.Pix {
+		img.Pix[i] *= f
+	}
+	return img
 }
 
 // Bad input: each a 4xx with a message, and the server keeps serving.
@@ -78,6 +96,9 @@ func TestBadInput(t *testing.T) {
 		{"npy with 1 channel", "/image", npy(t, randomImage(1, 1, 2*p[0], 2*p[1])), 400, "channels"},
 		{"npy over the token cap", "/image", npy(t, randomImage(1, 3, 9*p[0], 9*p[1])), 400, "tokens"},
 		{"npy truncated", "/image", npy(t, good)[:200], 400, "npy"},
+		{"npy with a NaN", "/image?output=pooled", npy(t, withValue(good, 77, float32(math.NaN()))), 400, "element 77 of"},
+		{"npy with an Inf", "/image?output=pooled", npy(t, withValue(good, 0, float32(math.Inf(-1)))), 400, "want finite values"},
+		{"npy of values past any pixel", "/image", npy(t, scaled(good, 1e38)), 400, "not finite"},
 		{"not JSON", infer, []byte("{\"inputs\": ["), 400, "inference request"},
 		{"no inputs", infer, []byte(`{"inputs": []}`), 400, "want one"},
 		{"wrong input name", infer, []byte(`{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [0]}]}`), 400, "pixel_values"},

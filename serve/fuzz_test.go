@@ -16,25 +16,30 @@ import (
 )
 
 // FuzzHandler sends arbitrary requests (a route, a query, a body) to the
-// server's routes, in process: nothing may panic, every refusal is a 4xx
-// or 503 whose body is {"error": message}, and no answer is a 500 — a 500
-// would mean a client's bad input reached a failure the server did not
-// recognise as the client's. The seeds are the requests of TestBadInput's
+// server's routes, in process, with and without batching: nothing may
+// panic, every refusal is a 4xx or 503 whose body is {"error": message},
+// and no answer is a 500 — a 500 would mean a client's bad input reached a
+// failure the server did not recognise as the client's. The seeds are the requests of TestBadInput's
 // kind and good ones of every route.
 func FuzzHandler(f *testing.F) {
 	m := tinyModel(f)
-	s, err := New(Config{Model: m, Norm: imageprep.ImageNet, MaxBodyBytes: 64 << 10, MaxPixels: 1 << 16, MaxTokens: 64})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			f.Errorf("shutdown: %v", err)
+	// Both runners: the batcher, and each request alone (Unbatched).
+	var hs [2]http.Handler
+	var s *Server
+	for i := range hs {
+		srv, err := New(Config{Model: m, Norm: imageprep.ImageNet, MaxBodyBytes: 64 << 10, MaxPixels: 1 << 16, MaxTokens: 64, Unbatched: i == 1})
+		if err != nil {
+			f.Fatal(err)
 		}
-	})
-	h := s.Handler()
+		f.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				f.Errorf("shutdown: %v", err)
+			}
+		})
+		s, hs[i] = srv, srv.Handler()
+	}
 	p := m.Info().Patch
 	routes := []struct{ method, path string }{
 		{"POST", "/image"},
@@ -59,11 +64,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add(uint8(1), "", v2Body([]nn.Image{good, good}, true, "pooled", "features"))
 	f.Add(uint8(1), "", []byte(fmt.Sprintf(`{"inputs": [{"name": "pixel_values", "datatype": "FP32", "shape": [1, 3, %d, %d], "data": [1e39]}]}`, p[0], p[1])))
 	f.Add(uint8(3), "", []byte(`{"id": "x", "inputs": [{"name": "pixel_values", "datatype": "FP32", "shape": [0, 3, 1, 1], "data": []}]}`))
+	f.Add(uint8(0x80), "output=pooled,logits", png)
+	f.Add(uint8(0x81), "", v2Body([]nn.Image{good}, false, "logits"))
 	f.Add(uint8(2), "", []byte(nil))
 	f.Add(uint8(4), "", []byte(nil))
 	f.Add(uint8(5), "", []byte(nil))
 	f.Fuzz(func(t *testing.T, route uint8, query string, body []byte) {
-		r := routes[int(route)%len(routes)]
+		r := routes[int(route&0x7f)%len(routes)]
+		h := hs[route>>7] // the top bit picks the unbatched server
 		u := &url.URL{Path: r.path, RawQuery: query}
 		req, err := http.NewRequest(r.method, u.String(), bytes.NewReader(body))
 		if err != nil {

@@ -3,7 +3,6 @@ package serve
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -105,7 +104,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		// Classes cannot be ranked by NaN. Photos are normalised, so
 		// non-finite logits from one are the server's fault; a tensor's
 		// values are the client's.
-		if i := nonFinite(out.Logits); i >= 0 {
+		if i := tensorfile.FirstNonFinite(out.Logits); i >= 0 {
 			err := fmt.Errorf("logit %d is %v: the model's output is not finite for this input", i, out.Logits[i])
 			if tensorBody(body) {
 				err = badRequest("%v (an .npy body's values outside the range of normalised pixels?)", err)
@@ -220,7 +219,7 @@ func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error
 		if err := s.checkTensor(x.C, x.H, x.W); err != nil {
 			return x, err
 		}
-		if i := nonFinite(v); i >= 0 {
+		if i := tensorfile.FirstNonFinite(v); i >= 0 {
 			return x, badRequest(".npy body: element %d of %d is %v: want finite values (normalised pixels)", i, len(v), v[i])
 		}
 		return x, nil
@@ -239,16 +238,6 @@ func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error
 // tensorBody reports whether a request body is an .npy tensor rather than
 // a photo.
 func tensorBody(body []byte) bool { return bytes.HasPrefix(body, []byte("\x93NUMPY")) }
-
-// nonFinite is the index of the first NaN or ±Inf in v, or -1.
-func nonFinite(v []float32) int {
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return i
-		}
-	}
-	return -1
-}
 
 // checkTensor checks a tensor input's size against the model and the
 // server's limits.

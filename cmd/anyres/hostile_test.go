@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/anyres/anyres/internal/golden"
+	"github.com/anyres/anyres/internal/tensorout"
 	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/posenc"
 )
@@ -363,6 +365,24 @@ func TestResampleFlagsThatDoNothing(t *testing.T) {
 	} {
 		if err == nil || !strings.Contains(err.Error(), "do nothing") {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestRunRefusesNonFiniteInput: an -input tensor with a NaN or an Inf is
+// refused, naming the element, instead of printing classes ranked by NaN.
+func TestRunRefusesNonFiniteInput(t *testing.T) {
+	ck := tinyModel(t)
+	for i, v := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+		x := make([]float32, 3*32*32)
+		x[100+i] = v
+		in := filepath.Join(t.TempDir(), "x.npy")
+		if err := tensorout.WriteNPYFile(in, []int{1, 3, 32, 32}, x); err != nil {
+			t.Fatal(err)
+		}
+		_, err := runCaptured(t, "-weights", ck, "-input", in)
+		if want := fmt.Sprintf("element %d of %d", 100+i, len(x)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v at %d: %v, want an error naming %q", v, 100+i, err, want)
 		}
 	}
 }

@@ -209,20 +209,11 @@ func (s *Server) imageInput(body []byte, q imageRequest) (imageprep.Image, error
 		if err != nil {
 			return imageprep.Image{}, badRequest(".npy body: %v", err)
 		}
-		if len(shape) == 4 && shape[0] == 1 {
-			shape = shape[1:]
+		x, err := modelinput.Tensor(v, shape)
+		if err != nil {
+			return x, badRequest(".npy body: %v", err)
 		}
-		if len(shape) != 3 {
-			return imageprep.Image{}, badRequest(".npy body: shape %v: want a normalised float32 C×H×W or 1×C×H×W image", shape)
-		}
-		x := imageprep.Image{C: shape[0], H: shape[1], W: shape[2], Pix: v}
-		if err := s.checkTensor(x.C, x.H, x.W); err != nil {
-			return x, err
-		}
-		if i := tensorfile.FirstNonFinite(v); i >= 0 {
-			return x, badRequest(".npy body: element %d of %d is %v: want finite values (normalised pixels)", i, len(v), v[i])
-		}
-		return x, nil
+		return x, s.checkTensor(x.C, x.H, x.W)
 	}
 	photo, err := s.limits.Decode(bytes.NewReader(body))
 	if err != nil {

@@ -291,16 +291,11 @@ func readInput(path string) (imageprep.Image, error) {
 	if err != nil {
 		return imageprep.Image{}, err
 	}
-	if len(shape) == 4 && shape[0] == 1 {
-		shape = shape[1:]
+	x, err := modelinput.Tensor(v, shape)
+	if err != nil {
+		return x, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(shape) != 3 {
-		return imageprep.Image{}, fmt.Errorf("%s: shape %v: want C×H×W or 1×C×H×W (a normalised image, NCHW)", path, shape)
-	}
-	if i := tensorfile.FirstNonFinite(v); i >= 0 {
-		return imageprep.Image{}, fmt.Errorf("%s: element %d of %d is %v: want finite values (a normalised image)", path, i, len(v), v[i])
-	}
-	return imageprep.Image{C: shape[0], H: shape[1], W: shape[2], Pix: v}, nil
+	return x, nil
 }
 
 // prepareImage decodes the photo and makes the model's input: size by

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -101,18 +100,17 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		a.Logits = out.Logits
 	}
 	if q.outputs["top"] {
-		// Classes cannot be ranked by NaN. Photos are normalised, so
-		// non-finite logits from one are the server's fault; a tensor's
-		// values are the client's.
-		if i := tensorfile.FirstNonFinite(out.Logits); i >= 0 {
-			err := fmt.Errorf("logit %d is %v: the model's output is not finite for this input", i, out.Logits[i])
+		top, err := modelinput.Top(out.Logits, q.k)
+		if err != nil {
+			// Photos are normalised, so non-finite logits from one are
+			// the server's fault; a tensor's values are the client's.
 			if tensorBody(body) {
 				err = badRequest("%v (an .npy body's values outside the range of normalised pixels?)", err)
 			}
 			fail(w, err)
 			return
 		}
-		for _, c := range modelinput.Top(out.Logits, q.k) {
+		for _, c := range top {
 			rc := ranked{Class: c.Index, Prob: c.Prob}
 			if c.Index < len(s.cfg.Labels) {
 				rc.Label = s.cfg.Labels[c.Index]

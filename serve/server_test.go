@@ -190,7 +190,10 @@ func TestImageEndpoint(t *testing.T) {
 			}
 		}
 		if strings.Contains(q.query, "top") {
-			top := modelinput.Top(want.Logits, 3)
+			top, err := modelinput.Top(want.Logits, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(a.Top) != 3 {
 				t.Fatalf("%d classes, want 3", len(a.Top))
 			}

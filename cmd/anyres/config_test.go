@@ -103,7 +103,9 @@ func TestRunWithTimmHubConfig(t *testing.T) {
 	names := slices.Clone(labels)
 	names[described] = "the described class"
 	var want strings.Builder
-	printTop(&want, ref.Logits, names, own.NumClasses)
+	if err := printTop(&want, ref.Logits, names, own.NumClasses); err != nil {
+		t.Fatal(err)
+	}
 	if got != want.String() {
 		t.Errorf("got\n%s\nwant\n%s", got, want.String())
 	}

@@ -370,9 +370,21 @@ func TestResampleFlagsThatDoNothing(t *testing.T) {
 }
 
 // TestRunRefusesNonFiniteInput: an -input tensor with a NaN or an Inf is
-// refused, naming the element, instead of printing classes ranked by NaN.
+// refused, naming the element, instead of printing classes ranked by NaN;
+// so is one whose finite values overflow inside the model.
 func TestRunRefusesNonFiniteInput(t *testing.T) {
 	ck := tinyModel(t)
+	huge := make([]float32, 3*32*32)
+	for i := range huge {
+		huge[i] = 1e38 * float32(i%3-1)
+	}
+	in := filepath.Join(t.TempDir(), "huge.npy")
+	if err := tensorout.WriteNPYFile(in, []int{3, 32, 32}, huge); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCaptured(t, "-weights", ck, "-input", in); err == nil || !strings.Contains(err.Error(), "not finite") {
+		t.Errorf("values of ±1e38: %v, want the logits refused as not finite", err)
+	}
 	for i, v := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
 		x := make([]float32, 3*32*32)
 		x[100+i] = v

@@ -265,8 +265,7 @@ func run(f runFlags, normSet bool) error {
 	if labels != nil && len(labels) != len(out.Logits) {
 		fmt.Fprintf(os.Stderr, "warning: %d labels for %d classes\n", len(labels), len(out.Logits))
 	}
-	printTop(stdout, out.Logits, labels, f.top)
-	return nil
+	return printTop(stdout, out.Logits, labels, f.top)
 }
 
 // readConfig reads -config, or a hub folder's config.json; nil when there
@@ -347,14 +346,19 @@ func modelNorm(info anyres.Info, name string, nameSet bool) (imageprep.Norm, err
 
 // printTop prints the k most probable classes: rank, index, probability
 // (softmax of the logits) and label.
-func printTop(w io.Writer, logits []float32, labels []string, k int) {
-	for r, c := range modelinput.Top(logits, k) {
+func printTop(w io.Writer, logits []float32, labels []string, k int) error {
+	top, err := modelinput.Top(logits, k)
+	if err != nil {
+		return err
+	}
+	for r, c := range top {
 		name := ""
 		if c.Index < len(labels) {
 			name = "  " + labels[c.Index]
 		}
 		fmt.Fprintf(w, "%2d. class %4d  %6.2f%%%s\n", r+1, c.Index, 100*c.Prob, name)
 	}
+	return nil
 }
 
 // writeFeatures writes the run's outputs: every one to a .safetensors

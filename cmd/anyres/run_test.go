@@ -93,7 +93,9 @@ func TestRunPrintsTopClasses(t *testing.T) {
 	}
 	ref := reference(t, weights, photo, imageprep.Options{Size: imageprep.Size{H: 224, W: 224}, Norm: imageprep.ImageNet})
 	var want bytes.Buffer
-	printTop(&want, ref.Logits, []string{"cat", "dog", "bird", "fish", "fox", "owl", "bee", "ant", "elk", "yak"}, 3)
+	if err := printTop(&want, ref.Logits, []string{"cat", "dog", "bird", "fish", "fox", "owl", "bee", "ant", "elk", "yak"}, 3); err != nil {
+		t.Fatal(err)
+	}
 	if got != want.String() {
 		t.Errorf("printed\n%s\nwant\n%s", got, want.String())
 	}
@@ -101,7 +103,9 @@ func TestRunPrintsTopClasses(t *testing.T) {
 
 func TestPrintTop(t *testing.T) {
 	var buf bytes.Buffer
-	printTop(&buf, []float32{0, float32(math.Log(3)), -100}, []string{"a", "b"}, 5)
+	if err := printTop(&buf, []float32{0, float32(math.Log(3)), -100}, []string{"a", "b"}, 5); err != nil {
+		t.Fatal(err)
+	}
 	want := " 1. class    1   75.00%  b\n 2. class    0   25.00%  a\n 3. class    2    0.00%\n"
 	if buf.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", buf.String(), want)

@@ -118,7 +118,9 @@ func TestRunTransformersPhoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want strings.Builder
-	printTop(&want, out.Logits, hubOf(mustRead(t, filepath.Join(dir, "config.json"))).Labels(len(out.Logits)), 7)
+	if err := printTop(&want, out.Logits, hubOf(mustRead(t, filepath.Join(dir, "config.json"))).Labels(len(out.Logits)), 7); err != nil {
+		t.Fatal(err)
+	}
 	if printed != want.String() {
 		t.Errorf("printed\n%s\nwant\n%s", printed, want.String())
 	}

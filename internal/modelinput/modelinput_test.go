@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anyres/anyres"
@@ -15,9 +16,9 @@ import (
 
 func TestTop(t *testing.T) {
 	logits := []float32{0, float32(math.Log(3)), -100, float32(math.Log(3))}
-	top := Top(logits, 10)
-	if len(top) != len(logits) {
-		t.Fatalf("%d classes for k past the count, want %d", len(top), len(logits))
+	top, err := Top(logits, 10)
+	if err != nil || len(top) != len(logits) {
+		t.Fatalf("%d classes for k past the count, want %d (%v)", len(top), len(logits), err)
 	}
 	// Ties keep the lower index first; probabilities are the softmax.
 	if top[0].Index != 1 || top[1].Index != 3 || top[2].Index != 0 || top[3].Index != 2 {
@@ -27,8 +28,15 @@ func TestTop(t *testing.T) {
 	if want := e / (1 + 2*e + math.Exp(-100)); math.Abs(top[0].Prob-want) > 1e-15 {
 		t.Errorf("p = %g, want %g", top[0].Prob, want)
 	}
-	if len(Top(logits, 0)) != 0 || len(Top(logits, -1)) != 0 {
-		t.Error("k ≤ 0 gave classes")
+	for _, k := range []int{0, -1} {
+		if top, err := Top(logits, k); len(top) != 0 || err != nil {
+			t.Errorf("k = %d: %v %v, want no classes", k, top, err)
+		}
+	}
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+		if _, err := Top([]float32{0, bad}, 1); err == nil || !strings.Contains(err.Error(), "logit 1 is") {
+			t.Errorf("a %v logit: %v, want an error naming it", bad, err)
+		}
 	}
 }
 

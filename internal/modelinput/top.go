@@ -1,8 +1,11 @@
 package modelinput
 
 import (
+	"fmt"
 	"math"
 	"sort"
+
+	"github.com/anyres/anyres/internal/tensorfile"
 )
 
 // Class is one class of a classifier's output: its index and probability.
@@ -12,8 +15,12 @@ type Class struct {
 }
 
 // Top returns the k most probable classes of logits (softmax in float64),
-// most probable first; ties keep the lower index first.
-func Top(logits []float32, k int) []Class {
+// most probable first; ties keep the lower index first. A NaN or Inf logit
+// is an error: classes cannot be ranked by it.
+func Top(logits []float32, k int) ([]Class, error) {
+	if i := tensorfile.FirstNonFinite(logits); i >= 0 {
+		return nil, fmt.Errorf("logit %d is %v: the model's output is not finite for this input", i, logits[i])
+	}
 	p := make([]float64, len(logits))
 	mx := math.Inf(-1)
 	for _, v := range logits {
@@ -33,5 +40,5 @@ func Top(logits []float32, k int) []Class {
 	for r := range out {
 		out[r] = Class{Index: idx[r], Prob: p[idx[r]] / sum}
 	}
-	return out
+	return out, nil
 }

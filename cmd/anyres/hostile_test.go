@@ -370,8 +370,10 @@ func TestResampleFlagsThatDoNothing(t *testing.T) {
 }
 
 // TestRunRefusesNonFiniteInput: an -input tensor with a NaN or an Inf is
-// refused, naming the element, instead of printing classes ranked by NaN;
-// so is one whose finite values overflow inside the model.
+// refused, naming the element, instead of printing classes ranked by NaN.
+// Finite values far past any pixel either overflow inside the model, and
+// the logits are refused, or do not (that depends on the kernels and the
+// weights): either way no NaN is printed.
 func TestRunRefusesNonFiniteInput(t *testing.T) {
 	ck := tinyModel(t)
 	huge := make([]float32, 3*32*32)
@@ -382,8 +384,9 @@ func TestRunRefusesNonFiniteInput(t *testing.T) {
 	if err := tensorout.WriteNPYFile(in, []int{3, 32, 32}, huge); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runCaptured(t, "-weights", ck, "-input", in); err == nil || !strings.Contains(err.Error(), "not finite") {
-		t.Errorf("values of ±1e38: %v, want the logits refused as not finite", err)
+	printed, err := runCaptured(t, "-weights", ck, "-input", in)
+	if err != nil && !strings.Contains(err.Error(), "not finite") || err == nil && strings.Contains(strings.ToLower(printed), "nan") {
+		t.Errorf("values of ±1e38: %v, printed %q; want the logits refused as not finite, or classes without NaN", err, printed)
 	}
 	for i, v := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
 		x := make([]float32, 3*32*32)

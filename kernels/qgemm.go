@@ -75,13 +75,30 @@ type QuantB struct {
 	data   []int8    // np/qPanel panels of kp·qPanel bytes
 	scale  []float32 // per column (np values, zero past N)
 	colSum []int32   // Σ_k Bq[k, n] (np values)
+	narrow bool      // every |Bq| ≤ NarrowQuantMax
 }
+
+// NarrowQuantMax is the largest |Bq| of a narrow weight, one whose values
+// fit 7 bits (as ONNX Runtime's reduce_range quantizes): the AVX2 kernel
+// then adds two groups' VPMADDUBSW pairs in int16 before widening them
+// (4·127·64 < 2¹⁵, still exact), a quarter fewer multiplies. The sums are
+// the same integers as at every other level; only the speed differs.
+const NarrowQuantMax = 64
 
 // QuantizeWeights quantizes a PyTorch [out, in] weight (rows of length in,
 // row stride ld) symmetric int8 per output row: scale[o] = max|w[o,:]|/127,
 // q[o,i] = round(w[o,i]/scale[o]) (half to even). A row of zeros gets scale
 // 0. q is dense [out, in].
 func QuantizeWeights(w []float32, out, in, ld int) (q []int8, scale []float32) {
+	return QuantizeWeightsTo(w, out, in, ld, 127)
+}
+
+// QuantizeWeightsTo is QuantizeWeights onto [-qmax, qmax] (1 ≤ qmax ≤
+// 127): scale[o] = max|w[o,:]|/qmax. NarrowQuantMax gives a narrow weight.
+func QuantizeWeightsTo(w []float32, out, in, ld int, qmax int) (q []int8, scale []float32) {
+	if qmax < 1 || qmax > 127 {
+		panic(fmt.Sprintf("kernels: QuantizeWeightsTo: qmax %d outside [1, 127]", qmax))
+	}
 	checkMatrix("W", w, false, out, in, ld)
 	q = make([]int8, out*in)
 	scale = make([]float32, out)
@@ -98,11 +115,12 @@ func QuantizeWeights(w []float32, out, in, ld int) (q []int8, scale []float32) {
 		if mx == 0 || mx > math.MaxFloat32 || mx != mx {
 			continue
 		}
-		s := mx / 127
+		qm := float32(qmax)
+		s := mx / qm
 		scale[o] = s
 		qo := q[o*in : o*in+in]
 		for i, v := range row {
-			qo[i] = int8(max(-127, min(127, roundEven(v/s))))
+			qo[i] = int8(max(-qm, min(qm, roundEven(v/s))))
 		}
 	}
 	return q, scale
@@ -155,6 +173,7 @@ func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
 	p.colSum = make([]int32, p.np)
 	copy(p.scale, scale)
 	panelLen := p.kp * qPanel
+	p.narrow = true
 	for j := 0; j < n && k > 0; j++ { // K = 0: nothing to pack, sums 0
 		d := p.data[j/qPanel*panelLen+j%qPanel*4:]
 		row := q[j*k : j*k+k]
@@ -162,6 +181,9 @@ func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
 		for kk, v := range row {
 			d[kk/4*qPanel*4+kk%4] = v
 			s += int32(v)
+			if v > NarrowQuantMax || v < -NarrowQuantMax {
+				p.narrow = false
+			}
 		}
 		p.colSum[j] = s
 	}
@@ -170,6 +192,10 @@ func NewQuantB(k, n int, q []int8, scale []float32) *QuantB {
 
 // groups is the number of groups of 4 steps of K that hold weights.
 func (p *QuantB) groups() int { return (p.K + 3) / 4 }
+
+// Narrow reports whether every quantized weight lies in
+// [-NarrowQuantMax, NarrowQuantMax].
+func (p *QuantB) Narrow() bool { return p.narrow }
 
 // Bytes is the memory the packed weight holds.
 func (p *QuantB) Bytes() int { return len(p.data) + 4*len(p.scale) + 4*len(p.colSum) }
@@ -202,6 +228,11 @@ type qMicro struct {
 	// scales; plus C's own value when addC ≠ 0), without the int32
 	// tile's round trip.
 	kernelC func(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
+	// narrow and narrowC, when set, are kernel and kernelC for a narrow
+	// weight (QuantB.narrow), over pairs of groups (the count rounded up:
+	// K's padding holds at least one group of zeros past an odd count).
+	narrow  func(kg2 int, a *uint8, lda int, b *int8, ldb int, t *int32)
+	narrowC func(kg2 int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 	// amx, when set, replaces kernel with a block kernel (amxDotU8): a
 	// whole row block × up to qAMXCols columns per call, since each call
 	// pays for loading the tile configuration. mr and nr are then the
@@ -316,6 +347,10 @@ func dequantGo(dst []float32, acc []int32, zero int32, colSum []int32, sa float3
 		dst[j] = v
 	}
 }
+
+// qWideOnly, set only by tests and benchmarks, runs narrow weights on the
+// wide kernel (the A/B baseline).
+var qWideOnly bool
 
 // qSeparateResidual, set only by tests, makes finish add the residual in
 // a second pass as it did before dequant took it (the A/B baseline).
@@ -513,16 +548,20 @@ func (g *qCall) runItem(tl *qLocal, rb, cc int) {
 	i0, i1 := rb*g.mc, min((rb+1)*g.mc, g.m)
 	j0, j1 := cc*g.chunk, min((cc+1)*g.chunk, qb.N)
 	direct, addC := g.directC()
+	kern, kernC, kg := mk.kernel, mk.kernelC, qb.groups()
+	if qb.narrow && mk.narrow != nil && !qWideOnly {
+		kern, kernC, kg = mk.narrow, mk.narrowC, (kg+1)/2
+	}
 	for j := j0; j < j1; j += nr {
 		w := min(nr, j1-j)
 		b := &qb.data[j/qPanel*panelLen]
 		for i := i0; i < i1; i += mr {
 			if direct && w == nr && i+mr <= i1 {
-				mk.kernelC(qb.groups(), &g.s.a[i*kp], kp, b, panelLen, &g.c[i*g.ldc+j], g.ldc,
+				kernC(kg, &g.s.a[i*kp], kp, b, panelLen, &g.c[i*g.ldc+j], g.ldc,
 					&qb.colSum[j], &qb.scale[j], &g.ep.Bias[j], &g.s.za[i], &g.s.sa[i], addC)
 				continue
 			}
-			mk.kernel(qb.groups(), &g.s.a[i*kp], kp, b, panelLen, &tl.tile[0])
+			kern(kg, &g.s.a[i*kp], kp, b, panelLen, &tl.tile[0])
 			g.finish(tl, tl.tile, nr, i, min(mr, i1-i), j, w)
 		}
 	}

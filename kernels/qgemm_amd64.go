@@ -4,9 +4,9 @@ package kernels
 
 var (
 	// 4×16 (one panel): 8 ymm accumulators; VPMADDUBSW + VPMADDWD.
-	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, kernelC: qgemmAVX2C, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
+	qAVX2 = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, kernelC: qgemmAVX2C, narrow: qgemmAVX2N, narrowC: qgemmAVX2NC, quantRow: quantRowAVX2, dequant: dequantAVX2, add: addAVX2}
 	// qAVX2's micro-kernel with the AVX-512 epilogue (AVX-512 without VNNI).
-	qAVX2Z = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, kernelC: qgemmAVX2C, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
+	qAVX2Z = qMicro{mr: 4, nr: qPanel, kernel: qgemmAVX2, kernelC: qgemmAVX2C, narrow: qgemmAVX2N, narrowC: qgemmAVX2NC, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 	// 6×64 (four panels): 24 zmm accumulators; VPDPBUSD.
 	qVNNI = qMicro{mr: 6, nr: 4 * qPanel, kernel: qgemmVNNI, kernelC: qgemmVNNIC, quantRow: quantRowAVX2, dequant: dequantAVX512, add: addAVX2}
 	// Blocks of 16·i rows × 32·j columns: 2×2 AMX tiles, TDPBUSD.
@@ -44,6 +44,19 @@ func qgemmAVX2(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
 //
 //go:noescape
 func qgemmAVX2C(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
+
+// qgemmAVX2N is qgemmAVX2 for a narrow weight (|Bq| ≤ 64) over kg2
+// pairs of groups: the pair's two VPMADDUBSW results are added in int16
+// (exact: |sum| ≤ 4·127·64 < 2¹⁵) before VPMADDWD widens them.
+//
+//go:noescape
+func qgemmAVX2N(kg2 int, a *uint8, lda int, b *int8, ldb int, t *int32)
+
+// qgemmAVX2NC is qgemmAVX2N storing the tile straight into C as
+// qgemmAVX2C does.
+//
+//go:noescape
+func qgemmAVX2NC(kg2 int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 
 // qgemmVNNI is the 6×64 micro-kernel (four panels, ldb bytes apart) on
 // AVX-512 VNNI: one VPDPBUSD per row and panel per group of 4 steps of K.

@@ -157,6 +157,129 @@ qavx2c_add:
 	VZEROUPPER
 	RET
 
+// QAVX2N_DOT is QAVX2_DOT for narrow weights (|Bq| ≤ 64), over CX pairs
+// of groups: the two groups' VPMADDUBSW results are added in int16 before
+// one VPMADDWD widens them (exact: |sum| ≤ 4·127·64 = 32512 < 2¹⁵), a
+// quarter fewer multiplies than QAVX2_DOT. The first group's weights are
+// held in Y8–Y9, the second's read from memory. Clobbers Y8–Y15, AX.
+#define QAVX2N_DOT \
+	MOVL $0x00010001, AX; \
+	VMOVD AX, X15; \
+	VPBROADCASTD X15, Y15; \
+	VPXOR Y0, Y0, Y0; \
+	VPXOR Y1, Y1, Y1; \
+	VPXOR Y2, Y2, Y2; \
+	VPXOR Y3, Y3, Y3; \
+	VPXOR Y4, Y4, Y4; \
+	VPXOR Y5, Y5, Y5; \
+	VPXOR Y6, Y6, Y6; \
+	VPXOR Y7, Y7, Y7; \
+	TESTQ CX, CX; \
+	JZ qavx2n_done; \
+qavx2n_loop: \
+	VMOVDQU (DI), Y8; \
+	VMOVDQU 32(DI), Y9; \
+	VPBROADCASTD (SI), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPBROADCASTD 4(SI), Y10; \
+	VPMADDUBSW 64(DI), Y10, Y13; \
+	VPMADDUBSW 96(DI), Y10, Y14; \
+	VPADDW Y13, Y11, Y11; \
+	VPADDW Y14, Y12, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y0, Y0; \
+	VPADDD Y12, Y1, Y1; \
+	VPBROADCASTD (SI)(R8*1), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPBROADCASTD 4(SI)(R8*1), Y10; \
+	VPMADDUBSW 64(DI), Y10, Y13; \
+	VPMADDUBSW 96(DI), Y10, Y14; \
+	VPADDW Y13, Y11, Y11; \
+	VPADDW Y14, Y12, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y2, Y2; \
+	VPADDD Y12, Y3, Y3; \
+	VPBROADCASTD (SI)(R8*2), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPBROADCASTD 4(SI)(R8*2), Y10; \
+	VPMADDUBSW 64(DI), Y10, Y13; \
+	VPMADDUBSW 96(DI), Y10, Y14; \
+	VPADDW Y13, Y11, Y11; \
+	VPADDW Y14, Y12, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y4, Y4; \
+	VPADDD Y12, Y5, Y5; \
+	VPBROADCASTD (SI)(R10*1), Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPBROADCASTD 4(SI)(R10*1), Y10; \
+	VPMADDUBSW 64(DI), Y10, Y13; \
+	VPMADDUBSW 96(DI), Y10, Y14; \
+	VPADDW Y13, Y11, Y11; \
+	VPADDW Y14, Y12, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, Y6, Y6; \
+	VPADDD Y12, Y7, Y7; \
+	ADDQ $8, SI; \
+	ADDQ $128, DI; \
+	DECQ CX; \
+	JNZ qavx2n_loop; \
+qavx2n_done:
+
+// func qgemmAVX2N(kg2 int, a *uint8, lda int, b *int8, ldb int, t *int32)
+TEXT ·qgemmAVX2N(SB), NOSPLIT, $0-48
+	MOVQ kg2+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ t+40(FP), DX
+	LEAQ (R8)(R8*2), R10
+	QAVX2N_DOT
+	VMOVDQU Y0, 0(DX)
+	VMOVDQU Y1, 32(DX)
+	VMOVDQU Y2, 64(DX)
+	VMOVDQU Y3, 96(DX)
+	VMOVDQU Y4, 128(DX)
+	VMOVDQU Y5, 160(DX)
+	VMOVDQU Y6, 192(DX)
+	VMOVDQU Y7, 224(DX)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2NC(kg2 int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw *float32, bias *float32, za *int32, sa *float32, addC int)
+TEXT ·qgemmAVX2NC(SB), NOSPLIT, $0-104
+	MOVQ kg2+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	LEAQ (R8)(R8*2), R10
+	QAVX2N_DOT
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R13
+	SHLQ $2, R13
+	MOVQ colSum+56(FP), AX
+	MOVQ sw+64(FP), BX
+	MOVQ bias+72(FP), R14
+	MOVQ za+80(FP), R15
+	MOVQ sa+88(FP), SI
+	MOVQ addC+96(FP), CX
+	TESTQ CX, CX
+	JNZ qavx2nc_add
+	QAVX2_CROWS(QAVX2_CSET)
+	VZEROUPPER
+	RET
+qavx2nc_add:
+	QAVX2_CROWS(QAVX2_CADD)
+	VZEROUPPER
+	RET
+
 // QVNNI_DOT is qgemmVNNI's loop: Z0–Z23 = the 6×64 int32 tile (row r,
 // panel p in Z(4r+p)) over CX groups of 4 steps of K, a at SI (rows R8
 // bytes apart; R10 = 3·R8, R11 = SI + 4·R8), b at DI (panels R9 bytes

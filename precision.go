@@ -4,15 +4,40 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/anyres/anyres/internal/tensorfile"
+	"github.com/anyres/anyres/kernels"
 	"github.com/anyres/anyres/nn"
 )
 
-// checkPrecision refuses a dtype that does not exist. Every family builds
-// its Linear layers through nn.Linears, so every family runs int8 and bf16
-// (TestLowPrecisionEveryFamily checks each one).
-func checkPrecision(p nn.Precision) error {
-	_, err := nn.ParseDType(p.DType)
-	return err
+// checkPrecision refuses a dtype that does not exist, and ReduceRange
+// without int8. Every family builds its Linear layers through nn.Linears,
+// so every family runs int8 and bf16 (TestLowPrecisionEveryFamily checks
+// each one).
+func checkPrecision(p nn.Precision) error { return p.Check() }
+
+// checkReduceRange refuses ReduceRange on a checkpoint whose int8 weights
+// were stored in 8 bits (anyres quantize without -reduce-range): the
+// stored values are the model, and narrowing them again would round twice.
+func checkReduceRange(f *tensorfile.File, p nn.Precision) error {
+	if !p.ReduceRange {
+		return nil
+	}
+	for _, n := range f.Names() {
+		if f.DType(n) != "I8" {
+			continue
+		}
+		q, _, err := f.Int8(n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		for _, v := range q {
+			if v > kernels.NarrowQuantMax || v < -kernels.NarrowQuantMax {
+				return fmt.Errorf("%w: reduce range with a checkpoint quantized to 8 bits (%s holds %d, beyond ±%d): quantize the float32 checkpoint with -reduce-range, or load this one without it",
+					ErrConfig, n, v, kernels.NarrowQuantMax)
+			}
+		}
+	}
+	return nil
 }
 
 // checkKeepF32 refuses KeepF32 entries that would do nothing: an empty

@@ -28,24 +28,35 @@ const benchMaxTokens = 1 << 17
 
 var vitB16 struct {
 	mu     sync.Mutex
-	models map[string]*vit.Model // by dtype
+	models map[vitKey]*vit.Model
 }
 
-// vitModel returns ViT-B/16 with its Linear layers in dtype (f32, bf16 or
-// int8: nn.Precision) running on the given number of threads; the weights
-// are made and packed once per process and dtype.
-func vitModel(dtype string, threads int) (*vit.Model, error) {
-	dt, err := nn.ParseDType(dtype)
-	if err != nil {
+// vitKey tells vitB16's models apart: dtype and reduce range.
+type vitKey struct {
+	dtype       string
+	reduceRange bool
+}
+
+// vitModel returns ViT-B/16 with its Linear layers in prec's DType (f32,
+// bf16 or int8; with ReduceRange, 7-bit int8 weights) running on the given
+// number of threads; the weights are made and packed once per process and
+// precision. prec's other fields must be zero.
+func vitModel(prec nn.Precision, threads int) (*vit.Model, error) {
+	if prec.KeepF32 != nil || prec.OnSmooth != nil || prec.Calibration != nil {
+		return nil, fmt.Errorf("bench: ViT-B/16 takes a dtype and reduce range only")
+	}
+	if err := prec.Check(); err != nil {
 		return nil, err
 	}
+	dt, _ := nn.ParseDType(prec.DType)
+	key := vitKey{dt, prec.ReduceRange}
 	vitB16.mu.Lock()
 	defer vitB16.mu.Unlock()
-	m := vitB16.models[dt]
+	m := vitB16.models[key]
 	if m == nil {
 		cfg := vit.ViTB16()
 		cfg.DynamicImgPad = true
-		net, err := RandomViT(cfg, anyres.Options{Threads: 1, MaxTokens: benchMaxTokens, DType: dt})
+		net, err := RandomViT(cfg, anyres.Options{Threads: 1, MaxTokens: benchMaxTokens, DType: dt, ReduceRange: prec.ReduceRange})
 		if err != nil {
 			return nil, err
 		}
@@ -56,9 +67,9 @@ func vitModel(dtype string, threads int) (*vit.Model, error) {
 		}
 		runtime.GC() // the unpacked matrices are garbage now
 		if vitB16.models == nil {
-			vitB16.models = map[string]*vit.Model{}
+			vitB16.models = map[vitKey]*vit.Model{}
 		}
-		vitB16.models[dt] = m
+		vitB16.models[key] = m
 	}
 	return m.WithThreads(threads).(*vit.Model), nil
 }
@@ -136,18 +147,19 @@ func timeIt(minReps, maxReps int, budget time.Duration, f func() error) (time.Du
 }
 
 // ViT times one ViT-B/16 forward pass of an H×W image on threads workers,
-// its Linear layers in dtype (f32, bf16 or int8; "" is f32): median
+// its Linear layers in prec's DType (f32, bf16 or int8; "" is f32; with
+// ReduceRange, 7-bit int8 weights; its other fields zero): median
 // milliseconds, GFLOP/s, tokens, the workspace and the Go heap's
 // high-water mark during the runs (weights included). With headOnly the
 // pass asks for the logits alone (Output.HeadOnly): GFLOP/s then counts
 // the whole forward's operations, as a peer that computes every row
 // does, and no fraction of the peak is given.
-func ViT(h, w, threads int, dtype string, headOnly bool, budget time.Duration) (Result, error) {
-	m, err := vitModel(dtype, threads)
+func ViT(h, w, threads int, prec nn.Precision, headOnly bool, budget time.Duration) (Result, error) {
+	m, err := vitModel(prec, threads)
 	if err != nil {
 		return Result{}, err
 	}
-	dt, _ := nn.ParseDType(dtype) // checked by vitModel
+	dt, _ := nn.ParseDType(prec.DType) // checked by vitModel
 	img := randomImage(h, w)
 	out := vit.Output{HeadOnly: headOnly}
 	runtime.GC()
@@ -179,6 +191,9 @@ func ViT(h, w, threads int, dtype string, headOnly bool, budget time.Duration) (
 		// shared machine it leaves out the time spent waiting for a core.
 		"cpu_ms":          cpuMS(cpuOK, cpu1-cpu0, reps+1),
 		"run_peak_rss_mb": round(float64(runRSS)/(1<<20), 1),
+	}
+	if prec.ReduceRange {
+		fields["reduce_range"] = true
 	}
 	if headOnly {
 		fields["output"] = "head"
@@ -231,7 +246,7 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 // sequence against the same images zero-padded to the largest size and run
 // as one batch of equal sizes (what a fixed-shape batch would do).
 func ViTPack(sizes [][2]int, threads int, budget time.Duration) (Result, error) {
-	m, err := vitModel(nn.F32, threads)
+	m, err := vitModel(nn.Precision{DType: nn.F32}, threads)
 	if err != nil {
 		return Result{}, err
 	}
@@ -285,7 +300,7 @@ func init() {
 		for _, s := range vitMainSizes {
 			var rs []Result
 			for _, t := range []int{1, 2} {
-				r, err := ViT(s[0], s[1], t, nn.F32, false, 2*time.Second)
+				r, err := ViT(s[0], s[1], t, nn.Precision{DType: nn.F32}, false, 2*time.Second)
 				if err != nil {
 					return err
 				}

@@ -200,15 +200,26 @@ func TestGemmQuantEpilogue(t *testing.T) {
 // The shapes cover the AMX blocks' cuts too: 300 rows are two row blocks
 // (of up to 256), 300 columns three calls of up to 128, K = 130 a zero
 // padded last step of 64; 200 and 300 columns leave 8 and 12 over 16.
+// Each weight is also quantized narrow (7 bits), which the AVX2 kernel
+// takes two groups at a time: K = 300 and 130 are odd numbers of groups.
 func TestGemmQuantLevelsAndThreads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
-	for _, s := range [][3]int{{197, 200, 300}, {300, 300, 130}} {
-		m, n, k := s[0], s[1], s[2]
+	for _, sh := range []struct {
+		m, n, k int
+		narrow  bool
+	}{{197, 200, 300, false}, {300, 300, 130, false}, {197, 200, 300, true}, {300, 300, 130, true}} {
+		m, n, k, narrow := sh.m, sh.n, sh.k, sh.narrow
 		a := randMatrix(rng, m, k, k)
 		w := randMatrix(rng, n, k, k)
 		bias := randMatrix(rng, 1, n, n)
 		res := randMatrix(rng, m, n, n)
 		qb := kernels.QuantizeB(true, k, n, w, k)
+		if narrow {
+			q, s := kernels.QuantizeWeightsTo(w, n, k, k, kernels.NarrowQuantMax)
+			if qb = kernels.NewQuantB(k, n, q, s); !qb.Narrow() {
+				t.Fatal("a weight quantized to ±NarrowQuantMax is not narrow")
+			}
+		}
 		modes := []string{"bias", "bias+residual", "bias+residual in place", "residual"}
 		run := func(th kernels.Threads, mode string) []float32 {
 			c := make([]float32, m*n)
@@ -243,7 +254,7 @@ func TestGemmQuantLevelsAndThreads(t *testing.T) {
 					c := run(th, mode)
 					for i := range c {
 						if math.Float32bits(c[i]) != math.Float32bits(want[mode][i]) {
-							t.Fatalf("%dx%dx%d threads=%d %s: C[%d] = %v, generic %v", m, n, k, th, mode, i, c[i], want[mode][i])
+							t.Fatalf("%dx%dx%d narrow=%v threads=%d %s: C[%d] = %v, generic %v", m, n, k, narrow, th, mode, i, c[i], want[mode][i])
 						}
 					}
 				}

@@ -38,6 +38,20 @@ type Precision struct {
 	// Calibration, when set, measures the norms an int8 load would fold
 	// (see Calibration); load the model in float32 to measure.
 	Calibration *Calibration
+	// ReduceRange, with Int8, quantizes weights to 7 bits (±64, as
+	// ONNX Runtime's quantize_dynamic(reduce_range=True) does): narrow
+	// weights, whose products run about a fifth faster on the AVX2 int8
+	// kernel (kernels.NarrowQuantMax), for a coarser weight grid. The
+	// integer sums are the same at every level.
+	ReduceRange bool
+}
+
+// weightMax is the largest |value| Int8 quantizes a weight to.
+func (p Precision) weightMax() int {
+	if p.ReduceRange {
+		return kernels.NarrowQuantMax
+	}
+	return 127
 }
 
 // ParseDType checks a -dtype / Options.DType value.
@@ -55,7 +69,10 @@ func ParseDType(s string) (string, error) {
 
 // Check reports a Precision that cannot be built.
 func (p Precision) Check() error {
-	_, err := ParseDType(p.DType)
+	dt, err := ParseDType(p.DType)
+	if err == nil && p.ReduceRange && dt != Int8 {
+		err = fmt.Errorf("%w: reduce range with dtype %s: it narrows int8 weights (use it with int8)", ErrConfig, dt)
+	}
 	return err
 }
 
@@ -134,7 +151,7 @@ func (l *Linears) Build(r RawLinear, gamma []float32) Linear {
 			return Linear{Q: kernels.NewQuantB(in, out, q, scale), B: bias, In: in, Out: out}
 		}
 	}
-	return NewLinearInt8(weight, bias, out, in, gamma)
+	return newLinearInt8(weight, bias, out, in, gamma, l.p.weightMax())
 }
 
 // format is the number format Build packs r in.
@@ -212,7 +229,7 @@ func (l *Linears) int8Weight(r *RawLinear) []float32 {
 	}
 	q, scale, ok := l.stored(r.Names, r.Out, r.In)
 	if !ok || r.Smoothed {
-		q, scale = kernels.QuantizeWeights(r.W, r.Out, r.In, r.In)
+		q, scale = kernels.QuantizeWeightsTo(r.W, r.Out, r.In, r.In, l.p.weightMax())
 	}
 	w := make([]float32, len(q))
 	for o := 0; o < r.Out; o++ {
@@ -248,8 +265,14 @@ func (l *Linears) stored(names []string, out, in int) ([]int8, []float32, bool) 
 // NewLinearInt8 is NewLinear with the weight quantized to int8 per output
 // row (kernels.QuantizeB); the float32 weight is not kept.
 func NewLinearInt8(weight, bias []float32, out, in int, gamma []float32) Linear {
+	return newLinearInt8(weight, bias, out, in, gamma, 127)
+}
+
+// newLinearInt8 is NewLinearInt8 with the weight quantized onto ±qmax.
+func newLinearInt8(weight, bias []float32, out, in int, gamma []float32, qmax int) Linear {
 	weight, bias = foldGamma(weight, bias, out, in, gamma)
-	return Linear{Q: kernels.QuantizeB(true, in, out, weight, in), B: bias, In: in, Out: out}
+	q, scale := kernels.QuantizeWeightsTo(weight, out, in, in, qmax)
+	return Linear{Q: kernels.NewQuantB(in, out, q, scale), B: bias, In: in, Out: out}
 }
 
 // NewLinearBF16 is NewLinear with the weight rounded to bfloat16 (to

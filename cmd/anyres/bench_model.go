@@ -31,6 +31,7 @@ func runBenchModel(args []string) error {
 	maxTokens := fs.Int("max-tokens", 0, "token cap (0: the default, a 2048² image at patch 16)")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	dtype := fs.String("dtype", "f32", "number format of the Linear layers: f32, int8 or bf16")
+	reduceRange := fs.Bool("reduce-range", false, "with -dtype int8: 7-bit weights (±64, ONNX Runtime's reduce_range), about a fifth faster on CPUs without VNNI or AMX")
 	headOnly := fs.Bool("head-only", false, "ask for the pooled feature and logits alone (Output.HeadOnly)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -50,7 +51,7 @@ func runBenchModel(args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := anyres.Load(*weights, anyres.Options{Config: cfg, MaxTokens: *maxTokens, DType: *dtype})
+	m, err := anyres.Load(*weights, anyres.Options{Config: cfg, MaxTokens: *maxTokens, DType: *dtype, ReduceRange: *reduceRange})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func init() {
 	commands["quantize"] = command{"rewrite a checkpoint with int8 (or bf16) Linear weights", runQuantize}
 }
 
-const quantizeHelp = `usage: anyres quantize -in a.safetensors|hubfolder -out b.safetensors|folder -dtype int8|bf16 [-calibrate DIR]
+const quantizeHelp = `usage: anyres quantize -in a.safetensors|hubfolder -out b.safetensors|folder -dtype int8|bf16 [-reduce-range] [-calibrate DIR]
 
 Rewrites a checkpoint (safetensors, timm state_dict names; or a hub folder,
 model.safetensors with config.json, as run takes) with its Linear
@@ -35,6 +35,10 @@ and the metadata is kept (with an "anyres_quantize" entry added).
                 s = max |w[row]| / 127 (symmetric, round half to even), and
                 NAME_scale (F32, [out]) holds s: w ≈ NAME_scale[o]·NAME[o, i].
                 A quarter of the float32 size.
+  -reduce-range with int8: s = max |w[row]| / 64, values in [-64, 64]
+                (ONNX Runtime's reduce_range): 7-bit weights, whose products
+                run about a fifth faster on CPUs without VNNI or AMX (the
+                AVX2 int8 kernel), on every CPU the same results.
   -dtype bf16   NAME is stored as BF16 (rounded to nearest even). Half the
                 float32 size.
 
@@ -71,6 +75,7 @@ func runQuantize(args []string) error {
 	out := fs.String("out", "", "checkpoint to write (.safetensors, or a hub folder)")
 	dtype := fs.String("dtype", "int8", "int8 or bf16")
 	calib := fs.String("calibrate", "", "folder of calibration images (photos or .npy) for int8")
+	reduceRange := fs.Bool("reduce-range", false, "with -dtype int8: 7-bit weights (max |w| / 64), faster on the AVX2 int8 kernel")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +87,9 @@ func runQuantize(args []string) error {
 	}
 	if *dtype != nn.Int8 && *dtype != nn.BF16 {
 		return fmt.Errorf("-dtype %q: want int8 or bf16", *dtype)
+	}
+	if *reduceRange && *dtype != nn.Int8 {
+		return fmt.Errorf("-reduce-range narrows int8 weights; -dtype is %s", *dtype)
 	}
 	if *calib != "" && *dtype != nn.Int8 {
 		return fmt.Errorf("-calibrate is for -dtype int8 (bf16 has nothing to calibrate)")
@@ -100,7 +108,7 @@ func runQuantize(args []string) error {
 	if err := makeHubOut(outFolder); err != nil {
 		return err
 	}
-	n, before, after, err := quantizeFile(inFile, outFile, *dtype, *calib)
+	n, before, after, err := quantizeFile(inFile, outFile, *dtype, *calib, *reduceRange)
 	if err != nil {
 		return err
 	}
@@ -131,9 +139,9 @@ func quantizable(name string, shape []int, dtype string) bool {
 }
 
 // quantizeFile rewrites in as out, calibrated on the images of calib
-// when it is not ""; it returns the number of tensors rewritten and their
-// size before and after.
-func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error) {
+// when it is not "", with 7-bit int8 weights when reduceRange; it returns
+// the number of tensors rewritten and their size before and after.
+func quantizeFile(in, out, dtype, calib string, reduceRange bool) (n, before, after int, err error) {
 	data, err := tensorfile.ReadWhole(in)
 	if err != nil {
 		return 0, 0, 0, err
@@ -163,7 +171,7 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 			}
 			fmt.Fprintf(os.Stderr, "calibrated %d LayerNorms on %d images of %s\n", len(ranges), images, calib)
 		}
-		if smoothed, err = smoothedTensors(load, config); err != nil {
+		if smoothed, err = smoothedTensors(load, config, reduceRange); err != nil {
 			if calib != "" {
 				return 0, 0, 0, fmt.Errorf("%s: folding the calibrated LayerNorms: %w", in, err)
 			}
@@ -172,6 +180,10 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 			fmt.Fprintf(os.Stderr, "%s: LayerNorms not smoothed into the int8 layers (%v); the model smooths them when it loads\n", in, err)
 			smoothed = nil
 		}
+	}
+	qmax := 127
+	if reduceRange {
+		qmax = kernels.NarrowQuantMax
 	}
 	norms := 0 // LayerNorms smoothed
 	for name := range smoothed {
@@ -208,7 +220,7 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 		before += len(tensors[name].Data())
 		switch dtype {
 		case nn.Int8:
-			q, s := kernels.QuantizeWeights(w, shape[0], shape[1], shape[1])
+			q, s := kernels.QuantizeWeightsTo(w, shape[0], shape[1], shape[1], qmax)
 			tensors[name] = tensorout.I8(shape, q)
 			tensors[name+nn.ScaleSuffix] = tensorout.F32([]int{shape[0]}, s)
 			after += len(q) + 4*len(s)
@@ -239,7 +251,7 @@ func quantizeFile(in, out, dtype, calib string) (n, before, after int, err error
 	}
 	switch dtype {
 	case nn.Int8:
-		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed, embeds, cpb_mlp) as I8 W with F32 W" + nn.ScaleSuffix + " per output row (symmetric, max|w|/127); W ≈ W" + nn.ScaleSuffix + "[o]·W[o,i]"
+		meta["anyres_quantize"] = "int8: each 2-D .weight W (but patch_embed, embeds, cpb_mlp) as I8 W with F32 W" + nn.ScaleSuffix + fmt.Sprintf(" per output row (symmetric, max|w|/%d); W ≈ W", qmax) + nn.ScaleSuffix + "[o]·W[o,i]"
 		if norms > 0 {
 			meta["anyres_quantize"] += fmt.Sprintf("; %d LayerNorms smoothed into the layers they feed (gain and bias /s, weight columns ·s, s in NORM%s)", norms, nn.SmoothedSuffix)
 		}

@@ -37,9 +37,11 @@ func hubConfig(in string) ([]byte, error) {
 // columns of the layers reading it multiplied by them. Written into the
 // checkpoint, they make the same float32 function, and an int8 load then
 // finds nothing more to rewrite and packs the stored int8 values as they
-// are. Tensors besides the model's (a test file's reference data) are
-// left alone.
-func smoothedTensors(data, config []byte) (map[string][]float32, error) {
+// are. With reduceRange the model quantizes its weights to 7 bits, as
+// the factors must see them (they are sized on the folded int8 weights).
+// Tensors besides the model's (a test file's reference data) are left
+// alone.
+func smoothedTensors(data, config []byte, reduceRange bool) (map[string][]float32, error) {
 	f, err := tensorfile.Parse(data)
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ func smoothedTensors(data, config []byte) (map[string][]float32, error) {
 			rewriteErr = smoothInto(out, get, norm, s, layers)
 		}
 	}
-	m, err := anyres.LoadBytes(data, anyres.Options{Config: config, DType: nn.Int8, OnSmooth: onSmooth, Ignore: func(string) bool { return true }})
+	m, err := anyres.LoadBytes(data, anyres.Options{Config: config, DType: nn.Int8, ReduceRange: reduceRange, OnSmooth: onSmooth, Ignore: func(string) bool { return true }})
 	if err != nil {
 		return nil, err
 	}

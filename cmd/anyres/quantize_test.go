@@ -23,15 +23,20 @@ func forwardTiny(t *testing.T, path, dtype string) anyres.Output {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	var out anyres.Output
+	if err := m.Forward(anyres.Image{C: 3, H: 64, W: 48, Pix: tinyPixels()}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// tinyPixels is forwardTiny's 3×64×48 input.
+func tinyPixels() []float32 {
 	pix := make([]float32, 3*64*48)
 	for i := range pix {
 		pix[i] = float32(math.Sin(float64(i)*0.37)) * 1.5
 	}
-	var out anyres.Output
-	if err := m.Forward(anyres.Image{C: 3, H: 64, W: 48, Pix: pix}, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return pix
 }
 
 func cos(a, b []float32) float64 {
@@ -170,8 +175,9 @@ func TestDamagedInt8Checkpoint(t *testing.T) {
 }
 
 // TestQuantizedCheckpointEveryFamily: `anyres quantize` on every golden
-// model file (every family): the int8 file run at int8 gives the bits of
-// quantizing the float32 file at load time (the stored values packed as
+// model file (every family): the int8 file (8-bit weights, or 7-bit with
+// -reduce-range) run at int8 gives the bits of quantizing the float32 file
+// at load time (with Options.ReduceRange for the 7-bit one) (the stored values packed as
 // they are, EVA's separate q/k/v and SwiGLU's fc1_g/fc1_x stacked),
 // and the bf16 file at bf16 those of rounding at load, except where a
 // LayerScale is folded into a layer (the stored values are scaled and
@@ -207,10 +213,19 @@ func TestQuantizedCheckpointEveryFamily(t *testing.T) {
 			for _, n := range f.Names() {
 				layerScale = layerScale || strings.Contains(n, "gamma")
 			}
-			for _, dtype := range []string{"int8", "bf16"} {
+			for _, v := range []struct {
+				dtype       string
+				reduceRange bool
+			}{{"int8", false}, {"int8", true}, {"bf16", false}} {
+				dtype := v.dtype
 				dst := t.TempDir()
 				out := filepath.Join(dst, "model.safetensors")
-				if err := runQuantize([]string{"-in", weights, "-out", out, "-dtype", dtype}); err != nil {
+				args := []string{"-in", weights, "-out", out, "-dtype", dtype}
+				if v.reduceRange {
+					dtype += " -reduce-range"
+					args = append(args, "-reduce-range")
+				}
+				if err := runQuantize(args); err != nil {
 					t.Fatal(err)
 				}
 				qpath := out
@@ -225,7 +240,7 @@ func TestQuantizedCheckpointEveryFamily(t *testing.T) {
 					qpath = dst
 				}
 				o := opts
-				o.DType = dtype
+				o.DType, o.ReduceRange = v.dtype, v.reduceRange
 				ref, err := anyres.Load(src, o)
 				if err != nil {
 					t.Fatal(err)
@@ -260,5 +275,83 @@ func TestQuantizedCheckpointEveryFamily(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReduceRange: `anyres quantize -reduce-range` stores every int8
+// weight within ±64 and says so in its metadata; the file runs the same
+// with and without -reduce-range (its stored values are the model). Refused
+// with a clear error: -reduce-range with bf16 (quantize) or f32 (run), and
+// a checkpoint quantized to 8 bits loaded with it (naming a tensor).
+func TestReduceRange(t *testing.T) {
+	dir := t.TempDir()
+	src := tinyModel(t)
+	q7, q8 := filepath.Join(dir, "q7.safetensors"), filepath.Join(dir, "q8.safetensors")
+	if err := runQuantize([]string{"-in", src, "-out", q7, "-dtype", "int8", "-reduce-range"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runQuantize([]string{"-in", src, "-out", q8, "-dtype", "int8"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tensorfile.Open(q7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	int8s := 0
+	for _, n := range f.Names() {
+		if f.DType(n) != "I8" {
+			continue
+		}
+		int8s++
+		q, _, err := f.Int8(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		widest := 0
+		for _, v := range q {
+			widest = max(widest, int(v), -int(v))
+		}
+		if widest != 64 {
+			t.Errorf("%s: largest |value| %d, want 64", n, widest)
+		}
+	}
+	if meta := f.Metadata()["anyres_quantize"]; !strings.Contains(meta, "max|w|/64") {
+		t.Errorf("metadata anyres_quantize %q does not give the 7-bit scale", meta)
+	}
+	f.Close()
+	if int8s == 0 {
+		t.Fatal("no int8 weight written")
+	}
+	a := forwardTiny(t, q7, "int8")
+	m, err := anyres.Load(q7, anyres.Options{DType: "int8", ReduceRange: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b anyres.Output
+	err = m.Forward(anyres.Image{C: 3, H: 64, W: 48, Pix: tinyPixels()}, &b)
+	m.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Tokens {
+		if math.Float32bits(a.Tokens[i]) != math.Float32bits(b.Tokens[i]) {
+			t.Fatalf("the 7-bit file with ReduceRange: feature %d %v, without %v", i, b.Tokens[i], a.Tokens[i])
+		}
+	}
+	if err := runQuantize([]string{"-in", src, "-out", filepath.Join(dir, "bf.safetensors"), "-dtype", "bf16", "-reduce-range"}); err == nil || !strings.Contains(err.Error(), "-reduce-range") {
+		t.Errorf("quantize -dtype bf16 -reduce-range: %v, want an error naming the flag", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bf.safetensors")); !os.IsNotExist(err) {
+		t.Errorf("the refused quantize wrote its output (%v)", err)
+	}
+	if _, err := anyres.Load(q8, anyres.Options{DType: "int8", ReduceRange: true}); !errors.Is(err, anyres.ErrConfig) || !strings.Contains(err.Error(), ".weight") || !strings.Contains(err.Error(), "8 bits") {
+		t.Errorf("an 8-bit int8 file with ReduceRange: %v, want ErrConfig naming a weight", err)
+	}
+	photo := writePhoto(t, dir, 64, 48)
+	if _, err := runCaptured(t, "-weights", src, "-image", photo, "-reduce-range"); err == nil || !strings.Contains(err.Error(), "reduce range") {
+		t.Errorf("run -reduce-range at f32: %v, want an error", err)
+	}
+	if _, err := runCaptured(t, "-weights", src, "-image", photo, "-dtype", "int8", "-reduce-range"); err != nil {
+		t.Errorf("run -dtype int8 -reduce-range: %v", err)
 	}
 }

@@ -80,6 +80,7 @@ type runFlags struct {
 	out, save                 string
 	threads, maxTokens        int
 	dtype, keepF32            string
+	reduceRange               bool
 }
 
 func runRun(args []string) error {
@@ -105,6 +106,7 @@ func runRun(args []string) error {
 	fs.IntVar(&f.maxTokens, "max-tokens", 0, "refuse inputs that count more tokens than this (0: the model's own cap: 16384 tokens for a ViT, 262144 first-stage patches for Swin)")
 	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 (dynamic int8 quantization) or bf16 (bfloat16 weights); default: the dtype a file written by anyres quantize records, else f32")
 	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names (timm prefixes, e.g. blocks.11.mlp.fc2,head) kept in float32")
+	fs.BoolVar(&f.reduceRange, "reduce-range", false, "with -dtype int8: 7-bit weights (±64, ONNX Runtime's reduce_range), about a fifth faster on CPUs without VNNI or AMX")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,7 +137,7 @@ func run(f runFlags, normSet bool) error {
 	if f.tokens < 0 || f.top < 0 || f.maxTokens < 0 {
 		return errors.New("-tokens, -top and -max-tokens must not be negative")
 	}
-	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens, DType: f.dtype}
+	opts := anyres.Options{Threads: f.threads, MaxTokens: f.maxTokens, DType: f.dtype, ReduceRange: f.reduceRange}
 	if f.keepF32 != "" {
 		opts.KeepF32 = strings.Split(f.keepF32, ",")
 	}

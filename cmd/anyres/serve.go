@@ -47,6 +47,7 @@ type serveFlags struct {
 	weights, config, name, addr string
 	norm, labels, edge          string
 	dtype, keepF32              string
+	reduceRange                 bool
 	tokens, maxTokens, threads  int
 	maxBody, maxPixels          int64
 	batchTokens, batchImages    int
@@ -70,6 +71,7 @@ func parseServeFlags(args []string) (f serveFlags, normSet bool, err error) {
 	fs.StringVar(&f.edge, "edge", "", "edge policy: pad, crop or resize (default: the family's)")
 	fs.StringVar(&f.dtype, "dtype", "f32", "number format of the Linear layers: f32, int8 or bf16")
 	fs.StringVar(&f.keepF32, "keep-f32", "", "with -dtype int8 or bf16: comma-separated layer names kept in float32")
+	fs.BoolVar(&f.reduceRange, "reduce-range", false, "with -dtype int8: 7-bit weights (±64, ONNX Runtime's reduce_range), about a fifth faster on CPUs without VNNI or AMX")
 	fs.IntVar(&f.tokens, "tokens", 0, "resize photos to at most `N` patch tokens unless a request asks otherwise (0: their own size)")
 	fs.IntVar(&f.maxTokens, "max-tokens", serve.DefaultMaxTokens, "refuse images with more tokens than this")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads of one forward pass (default: all CPUs)")
@@ -144,7 +146,7 @@ func newServer(f serveFlags, normSet bool) (*serve.Server, anyres.Model, error) 
 		return nil, nil, errors.New("-max-tokens and -batch-tokens must be positive")
 	}
 	// The model's own cap must hold a whole packed pass.
-	opts := anyres.Options{Threads: f.threads, MaxTokens: max(f.maxTokens, f.batchTokens), DType: f.dtype}
+	opts := anyres.Options{Threads: f.threads, MaxTokens: max(f.maxTokens, f.batchTokens), DType: f.dtype, ReduceRange: f.reduceRange}
 	if f.keepF32 != "" {
 		opts.KeepF32 = strings.Split(f.keepF32, ",")
 	}

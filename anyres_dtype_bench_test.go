@@ -13,8 +13,9 @@ import (
 	"github.com/anyres/anyres/vit"
 )
 
-// BenchmarkDTypes times ViT-B/16 (random weights) in float32, int8 and
-// bf16, alternating the three models forward by forward so that all see
+// BenchmarkDTypes times ViT-B/16 (random weights) in float32, int8, int8
+// with 7-bit weights (int8rr: Precision.ReduceRange) and bf16, alternating
+// the four models forward by forward so that all see
 // the same load on a shared machine; each iteration is one forward of each.
 // It reports each format's wall and process-CPU milliseconds per forward,
 // the speed-ups over float32 and the heap each model holds:
@@ -23,14 +24,14 @@ import (
 func BenchmarkDTypes(b *testing.B) {
 	cfg := vit.ViTB16()
 	cfg.DynamicImgPad = true
-	names := []string{"f32", "int8", "bf16"}
+	names := []string{"f32", "int8", "int8rr", "bf16"}
 	var models []*vit.Model
 	var heap []float64
-	for _, dt := range []string{nn.F32, nn.Int8, nn.BF16} {
+	for _, p := range []nn.Precision{{DType: nn.F32}, {DType: nn.Int8}, {DType: nn.Int8, ReduceRange: true}, {DType: nn.BF16}} {
 		runtime.GC()
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		m, err := vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Precision: nn.Precision{DType: dt}})
+		m, err := vit.New(cfg, vit.RandomWeights(cfg, 1), vit.Options{Precision: p})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,7 @@
 
 Usage: bench/peers/vit_onnxruntime_int8.py [--sizes 224x224,384x384,518x392,1024x1024]
        [--threads 1,2] [--rounds 3] [--time 3] [--cos-floor 0.99] [--outliers K]
-       [--level best|avx512|avx2] [--reduce-range] [--outputs all|head|both] [--json]
+       [--level best|avx512|avx2] [--reduce-range [--anyres-8bit]] [--outputs all|head|both] [--json]
 
 The model is vit_onnxruntime.py's: vit_torch.py's ViT-B/16 with the random
 weights of seed 0, exported per image size (opset 17) with a second output,
@@ -40,7 +40,10 @@ ANYRES_KERNELS=avx2, ONNX Runtime under cpuid_avx2.so (vit_onnxruntime.py's
 shim: MLAS then takes its AVX2 int8 kernels); accuracy is measured at that
 level too. There ONNX Runtime's u8·s8 products saturate with its default
 8-bit weights; --reduce-range writes the graph as quantize_dynamic(...,
-reduce_range=True) does, its documented answer for CPUs without VNNI.
+reduce_range=True) does, its documented answer for CPUs without VNNI, and
+runs anyres with its own 7-bit weights too (`-reduce-range`: per output row,
+max |w| / 64; its AVX2 kernel then takes two groups of K at a time);
+--anyres-8bit keeps anyres's 8-bit weights against ORT's 7-bit ones.
 """
 import argparse, json, os, shutil, statistics, struct, subprocess, sys, tempfile
 
@@ -233,16 +236,16 @@ def read_safetensors(path):
     return out
 
 
-def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph, shim=None):
+def accuracy(anyres, ckpt, tmp, h, w, f32_graph, i8_graph, shim=None, rr=()):
     """Features and logits of both sides in float32 and int8 on the same
-    input; the cosines, checked."""
+    input (anyres's int8 with the flags rr); the cosines, checked."""
     pix = ((np.arange(3 * h * w) % 251) / 125 - 1).astype(np.float32).reshape(1, 3, h, w)
     x = os.path.join(tmp, f"x_{h}x{w}.npy")
     np.save(x, pix)
     got = {}
     for dt in ("f32", "int8"):
         out = os.path.join(tmp, f"anyres_{dt}_{h}x{w}.safetensors")
-        subprocess.run([anyres.binary, "run", "-weights", ckpt, "-input", x, "-dtype", dt, "-threads", "1", "-out", out],
+        subprocess.run([anyres.binary, "run", "-weights", ckpt, "-input", x, "-dtype", dt, "-threads", "1", "-out", out] + (list(rr) if dt == "int8" else []),
                        check=True, cwd=peerlib.REPO, env=anyres.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t = read_safetensors(out)
         got[("anyres", dt)] = (t["features"], t["logits"])
@@ -278,11 +281,16 @@ def report(a, h, w, t, row, head, ort_ms, ort_cpu, any_ms, any_cpu, c):
                           "ort_logits_cos": round(c["ort_logits_cos"], 5), "anyres_logits_cos": round(c["anyres_logits_cos"], 5),
                           "ort_ms_all": [round(x, 1) for x in ort_ms], "anyres_ms_all": [round(x, 1) for x in any_ms],
                           "f32_cos_anyres_ort": round(c["f32_cos_anyres_ort"], 6), "ort_version": c["ort_version"],
-                          "level": a.level, "reduce_range": a.reduce_range}), flush=True)
+                          "level": a.level, "reduce_range": a.reduce_range, "anyres_reduce_range": bool(anyres_rr(a))}), flush=True)
         return
     size = f"{h}x{w}" + ("/h" if head else "")
     print(f"{size:<10} {t:>3} {row['tokens']:>6} {om:>11.1f} {am:>14.1f} {om / am:>6.3f} {oc / ac if ac else 0:>9.3f}"
           f" {c['ort_features_cos']:>8.5f} {c['anyres_features_cos']:>10.5f} {c['ort_logits_cos']:>14.5f} {c['anyres_logits_cos']:>17.5f}", flush=True)
+
+
+def anyres_rr(a):
+    """anyres's flags for --reduce-range: its 7-bit weights too, unless --anyres-8bit."""
+    return ["-reduce-range"] if a.reduce_range and not a.anyres_8bit else []
 
 
 def main():
@@ -297,10 +305,13 @@ def main():
     ap.add_argument("--level", choices=["best", "avx512", "avx2"], default="best",
                     help="anyres kernel level (ANYRES_KERNELS); avx2 also hides AVX-512 from ONNX Runtime")
     ap.add_argument("--reduce-range", action="store_true",
-                    help="ONNX Runtime's weights in 7 bits, as quantize_dynamic(reduce_range=True) writes them")
+                    help="7-bit weights: ONNX Runtime's as quantize_dynamic(reduce_range=True) writes them, anyres's with -reduce-range")
+    ap.add_argument("--anyres-8bit", action="store_true", help="with --reduce-range: anyres keeps its 8-bit weights")
     peerlib.add_outputs_arg(ap, "size/h")
     ap.add_argument("--json", action="store_true", help="one JSON object per case")
     a = ap.parse_args()
+    if a.anyres_8bit and not a.reduce_range:
+        sys.exit("--anyres-8bit is for --reduce-range (without it anyres has 8-bit weights anyway)")
     heads = peerlib.heads(a)
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
     threads = [int(t) for t in a.threads.split(",")]
@@ -315,7 +326,7 @@ def main():
     tmp = tempfile.mkdtemp()
     try:
         with peerlib.Anyres(a.level) as anyres:
-            acc = {s: accuracy(anyres, ckpt, tmp, *s, *graphs[s], shim=shim) for s in sizes}
+            acc = {s: accuracy(anyres, ckpt, tmp, *s, *graphs[s], shim=shim, rr=anyres_rr(a)) for s in sizes}
             for s in sizes:
                 # With outlier channels ONNX Runtime's per-tensor activation
                 # scale is expected to fall short: that is what is measured.
@@ -332,7 +343,7 @@ def main():
                     for _ in range(a.rounds):
                         for hd in heads:
                             row = peerlib.run_json([anyres.binary, "bench", "vit", "-size", f"{h}x{w}", "-threads", str(t),
-                                                    "-dtype", "int8", "-time", f"{a.time}s", "-json"] + peerlib.head_only_flag(hd), env=anyres.env)
+                                                    "-dtype", "int8", "-time", f"{a.time}s", "-json"] + anyres_rr(a) + peerlib.head_only_flag(hd), env=anyres.env)
                             side[hd][0].append(row["ms"])
                             side[hd][1].append(row.get("cpu_ms") or 0)
                         o = peerlib.ort_run(graphs[(h, w)][1], h, w, t, a.time, shim=shim)
@@ -343,7 +354,7 @@ def main():
             if not a.json:
                 v = next(iter(acc.values()))["ort_version"]
                 print(f"ONNX Runtime {v} (onnxruntime-node, CPU EP) on quantize_dynamic's int8 graph"
-                      f"{' (reduce_range)' if a.reduce_range else ''} vs anyres -dtype int8"
+                      f"{' (reduce_range)' if a.reduce_range else ''} vs anyres -dtype int8 {' '.join(anyres_rr(a))}"
                       f"{' (both at AVX2: ANYRES_KERNELS=avx2, ORT under cpuid_avx2.so)' if shim else ''}, median ms of {a.rounds} alternations;"
                       " ratio = ORT/anyres; cos = int8 features (every token) to the same side's float32, same weights and input")
     finally:

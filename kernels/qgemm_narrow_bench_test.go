@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// BenchmarkQuantNarrowAB times GemmQuant (one thread, the active level) on
+// BenchmarkQuantNarrowAB times GemmQuant (one thread, the active level,
+// with a bias: tiles straight into C, as a model's layers run) on
 // ViT-B/16's 197- and 577-row shapes with a narrow weight (7 bits,
 // QuantizeWeightsTo(…, NarrowQuantMax)), alternating the narrow kernel and
 // the wide one on the same weight call by call, and reports the median
@@ -29,10 +30,11 @@ func BenchmarkQuantNarrowAB(b *testing.B) {
 					b.Fatal("a weight quantized to NarrowQuantMax is not narrow")
 				}
 				c := make([]float32, m*n)
+				ep := Epilogue{Bias: randSlice(rng, n)}
 				call := func(wide bool) float64 {
 					qWideOnly = wide
 					t := time.Now()
-					GemmQuant(1, m, a, k, qb, c, n, Epilogue{})
+					GemmQuant(1, m, a, k, qb, c, n, ep)
 					return time.Since(t).Seconds()
 				}
 				call(false)

@@ -11,9 +11,10 @@ import (
 // TestReduceRange: on every golden model, and on it rewritten to carry
 // 100× post-LayerNorm channels (TestInt8Outliers' rewrite), int8 with
 // 7-bit weights (Options.ReduceRange) keeps features cosine ≥ outlierGoal
-// to float32 over the golden inputs and 4 noise images, and the arg-max
-// class of every golden input (checkTop1); and it is a different model
-// from 8-bit int8 (the option is not ignored).
+// to float32 over the golden inputs and 4 noise images (with -short: the
+// golden inputs), and the arg-max class of every golden input
+// (checkTop1); and it is a different model from 8-bit int8 (the option
+// is not ignored).
 func TestReduceRange(t *testing.T) {
 	for _, name := range golden.Models(t) {
 		t.Run(strings.TrimSuffix(name, ".safetensors"), func(t *testing.T) {
@@ -22,7 +23,9 @@ func TestReduceRange(t *testing.T) {
 			defer ref.Close()
 			imgs, sizes := goldenImages(t, f)
 			nGolden := len(imgs)
-			imgs = append(imgs, noiseImages(4, ref.Info().Channels, sizes, 9)...)
+			if !testing.Short() { // race detector, emulators: the golden inputs
+				imgs = append(imgs, noiseImages(4, ref.Info().Channels, sizes, 9)...)
+			}
 			opts.DType = "int8"
 			q8, err := anyres.Load(path, opts)
 			if err != nil {

@@ -245,7 +245,7 @@ func run(f runFlags, normSet bool) error {
 		return err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, dtypeName(f.dtype), elapsed.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "%s, grid %dx%d + %d prefix tokens, %s, %s\n", what, out.Grid.H, out.Grid.W, out.Prefix, dtypeName(f.dtype, f.reduceRange), elapsed.Round(time.Millisecond))
 
 	if f.out != "" {
 		if err := writeFeatures(f, ext, x, &out, info); err != nil {
@@ -472,9 +472,12 @@ func storedDType(weights string) string {
 }
 
 // dtypeName is the number format the timing line names.
-func dtypeName(dtype string) string {
+func dtypeName(dtype string, reduceRange bool) string {
 	if dtype == "" {
 		return nn.F32
+	}
+	if reduceRange {
+		return dtype + " (7-bit weights)"
 	}
 	return dtype
 }

@@ -231,8 +231,8 @@ type qMicro struct {
 	// narrow and narrowC, when set, are kernel and kernelC for a narrow
 	// weight (QuantB.narrow), over pairs of groups (the count rounded up:
 	// K's padding holds at least one group of zeros past an odd count).
-	narrow  func(kg2 int, a *uint8, lda int, b *int8, ldb int, t *int32)
-	narrowC func(kg2 int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
+	narrow  func(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+	narrowC func(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 	// amx, when set, replaces kernel with a block kernel (amxDotU8): a
 	// whole row block × up to qAMXCols columns per call, since each call
 	// pays for loading the tile configuration. mr and nr are then the

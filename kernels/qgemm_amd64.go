@@ -45,18 +45,18 @@ func qgemmAVX2(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
 //go:noescape
 func qgemmAVX2C(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 
-// qgemmAVX2N is qgemmAVX2 for a narrow weight (|Bq| ≤ 64) over kg2
+// qgemmAVX2N is qgemmAVX2 for a narrow weight (|Bq| ≤ 64) over kg
 // pairs of groups: the pair's two VPMADDUBSW results are added in int16
 // (exact: |sum| ≤ 4·127·64 < 2¹⁵) before VPMADDWD widens them.
 //
 //go:noescape
-func qgemmAVX2N(kg2 int, a *uint8, lda int, b *int8, ldb int, t *int32)
+func qgemmAVX2N(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
 
 // qgemmAVX2NC is qgemmAVX2N storing the tile straight into C as
 // qgemmAVX2C does.
 //
 //go:noescape
-func qgemmAVX2NC(kg2 int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
+func qgemmAVX2NC(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw, bias *float32, za *int32, sa *float32, addC int)
 
 // qgemmVNNI is the 6×64 micro-kernel (four panels, ldb bytes apart) on
 // AVX-512 VNNI: one VPDPBUSD per row and panel per group of 4 steps of K.

@@ -15,11 +15,9 @@ DATA qPermIdx<>+24(SB)/4, $3
 DATA qPermIdx<>+28(SB)/4, $7
 GLOBL qPermIdx<>(SB), RODATA|NOPTR, $32
 
-// QAVX2_DOT is qgemmAVX2's loop: Y0–Y7 = the 4×16 int32 tile (row r in
-// Y(2r), Y(2r+1)) over CX groups of 4 steps of K, a at SI (rows R8 bytes
-// apart, R10 = 3·R8), b at DI (one panel, 64 bytes a group). Clobbers
-// Y8–Y12, Y15, AX.
-#define QAVX2_DOT \
+// QAVX2_INIT sets Y15 to int16 ones (VPMADDWD's pair adder) and clears
+// the 4×16 int32 tile Y0–Y7. Clobbers AX.
+#define QAVX2_INIT \
 	MOVL $0x00010001, AX; \
 	VMOVD AX, X15; \
 	VPBROADCASTD X15, Y15; \
@@ -30,63 +28,128 @@ GLOBL qPermIdx<>(SB), RODATA|NOPTR, $32
 	VPXOR Y4, Y4, Y4; \
 	VPXOR Y5, Y5, Y5; \
 	VPXOR Y6, Y6, Y6; \
-	VPXOR Y7, Y7, Y7; \
+	VPXOR Y7, Y7, Y7
+
+// QAVX2_ROW(a, y0, y1) adds one group of 4 steps of K for one tile row:
+// the row's 4 activation bytes at a, broadcast, times the panel's weights
+// in Y8–Y9, pairs into int16 (VPMADDUBSW), then into int32 (VPMADDWD by
+// Y15), added to y0, y1. Clobbers Y10–Y12.
+#define QAVX2_ROW(a, y0, y1) \
+	VPBROADCASTD a, Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, y0, y0; \
+	VPADDD Y12, y1, y1
+
+// QAVX2_DOT is qgemmAVX2's loop: Y0–Y7 = the 4×16 int32 tile (row r in
+// Y(2r), Y(2r+1)) over CX groups of 4 steps of K, a at SI (rows R8 bytes
+// apart, R10 = 3·R8), b at DI (one panel, 64 bytes a group). Clobbers
+// Y8–Y12, Y15, AX.
+#define QAVX2_DOT \
+	QAVX2_INIT; \
 	TESTQ CX, CX; \
 	JZ qavx2_done; \
 qavx2_loop: \
 	VMOVDQU (DI), Y8; \
 	VMOVDQU 32(DI), Y9; \
-	VPBROADCASTD (SI), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y0, Y0; \
-	VPADDD Y12, Y1, Y1; \
-	VPBROADCASTD (SI)(R8*1), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y2, Y2; \
-	VPADDD Y12, Y3, Y3; \
-	VPBROADCASTD (SI)(R8*2), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y4, Y4; \
-	VPADDD Y12, Y5, Y5; \
-	VPBROADCASTD (SI)(R10*1), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y6, Y6; \
-	VPADDD Y12, Y7, Y7; \
+	QAVX2_ROW((SI), Y0, Y1); \
+	QAVX2_ROW((SI)(R8*1), Y2, Y3); \
+	QAVX2_ROW((SI)(R8*2), Y4, Y5); \
+	QAVX2_ROW((SI)(R10*1), Y6, Y7); \
 	ADDQ $4, SI; \
 	ADDQ $64, DI; \
 	DECQ CX; \
 	JNZ qavx2_loop; \
 qavx2_done:
 
+// QAVX2N_ROW(a0, a1, y0, y1) is QAVX2_ROW for a pair of groups of a narrow
+// weight (|Bq| ≤ 64): the first group's bytes at a0 times Y8–Y9, the
+// second's at a1 times the weights 64 bytes on (read from memory), the two
+// VPMADDUBSW results added in int16 (exact: |sum| ≤ 4·127·64 = 32512 <
+// 2¹⁵) before one VPMADDWD widens them. Clobbers Y10–Y14.
+#define QAVX2N_ROW(a0, a1, y0, y1) \
+	VPBROADCASTD a0, Y10; \
+	VPMADDUBSW Y8, Y10, Y11; \
+	VPMADDUBSW Y9, Y10, Y12; \
+	VPBROADCASTD a1, Y10; \
+	VPMADDUBSW 64(DI), Y10, Y13; \
+	VPMADDUBSW 96(DI), Y10, Y14; \
+	VPADDW Y13, Y11, Y11; \
+	VPADDW Y14, Y12, Y12; \
+	VPMADDWD Y15, Y11, Y11; \
+	VPMADDWD Y15, Y12, Y12; \
+	VPADDD Y11, y0, y0; \
+	VPADDD Y12, y1, y1
+
+// QAVX2N_DOT is QAVX2_DOT for a narrow weight over CX pairs of groups
+// (QAVX2N_ROW): a quarter fewer multiplies. Clobbers Y8–Y15, AX.
+#define QAVX2N_DOT \
+	QAVX2_INIT; \
+	TESTQ CX, CX; \
+	JZ qavx2n_done; \
+qavx2n_loop: \
+	VMOVDQU (DI), Y8; \
+	VMOVDQU 32(DI), Y9; \
+	QAVX2N_ROW((SI), 4(SI), Y0, Y1); \
+	QAVX2N_ROW((SI)(R8*1), 4(SI)(R8*1), Y2, Y3); \
+	QAVX2N_ROW((SI)(R8*2), 4(SI)(R8*2), Y4, Y5); \
+	QAVX2N_ROW((SI)(R10*1), 4(SI)(R10*1), Y6, Y7); \
+	ADDQ $8, SI; \
+	ADDQ $128, DI; \
+	DECQ CX; \
+	JNZ qavx2n_loop; \
+qavx2n_done:
+
+// QAVX2_ARGS loads the tile kernels' common arguments: CX = kg,
+// SI = a, R8 = lda, DI = b, R10 = 3·lda.
+#define QAVX2_ARGS \
+	MOVQ kg+0(FP), CX; \
+	MOVQ a+8(FP), SI; \
+	MOVQ lda+16(FP), R8; \
+	MOVQ b+24(FP), DI; \
+	LEAQ (R8)(R8*2), R10
+
+// QAVX2_STORE stores the tile Y0–Y7 as 4×16 int32 at t.
+#define QAVX2_STORE \
+	MOVQ t+40(FP), DX; \
+	VMOVDQU Y0, 0(DX); \
+	VMOVDQU Y1, 32(DX); \
+	VMOVDQU Y2, 64(DX); \
+	VMOVDQU Y3, 96(DX); \
+	VMOVDQU Y4, 128(DX); \
+	VMOVDQU Y5, 160(DX); \
+	VMOVDQU Y6, 192(DX); \
+	VMOVDQU Y7, 224(DX)
+
+// QAVX2_CARGS loads the direct-C kernels' epilogue arguments (as
+// QAVX2_CROW reads them) and sets the flags on addC.
+#define QAVX2_CARGS \
+	MOVQ c+40(FP), DX; \
+	MOVQ ldc+48(FP), R13; \
+	SHLQ $2, R13; \
+	MOVQ colSum+56(FP), AX; \
+	MOVQ sw+64(FP), BX; \
+	MOVQ bias+72(FP), R14; \
+	MOVQ za+80(FP), R15; \
+	MOVQ sa+88(FP), SI; \
+	MOVQ addC+96(FP), CX; \
+	TESTQ CX, CX
+
 // func qgemmAVX2(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
 TEXT ·qgemmAVX2(SB), NOSPLIT, $0-48
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ b+24(FP), DI
-	MOVQ t+40(FP), DX
-	LEAQ (R8)(R8*2), R10
+	QAVX2_ARGS
 	QAVX2_DOT
-	VMOVDQU Y0, 0(DX)
-	VMOVDQU Y1, 32(DX)
-	VMOVDQU Y2, 64(DX)
-	VMOVDQU Y3, 96(DX)
-	VMOVDQU Y4, 128(DX)
-	VMOVDQU Y5, 160(DX)
-	VMOVDQU Y6, 192(DX)
-	VMOVDQU Y7, 224(DX)
+	QAVX2_STORE
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2N(kg int, a *uint8, lda int, b *int8, ldb int, t *int32)
+TEXT ·qgemmAVX2N(SB), NOSPLIT, $0-48
+	QAVX2_ARGS
+	QAVX2N_DOT
+	QAVX2_STORE
 	VZEROUPPER
 	RET
 
@@ -132,22 +195,9 @@ TEXT ·qgemmAVX2(SB), NOSPLIT, $0-48
 
 // func qgemmAVX2C(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw *float32, bias *float32, za *int32, sa *float32, addC int)
 TEXT ·qgemmAVX2C(SB), NOSPLIT, $0-104
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ b+24(FP), DI
-	LEAQ (R8)(R8*2), R10
+	QAVX2_ARGS
 	QAVX2_DOT
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R13
-	SHLQ $2, R13
-	MOVQ colSum+56(FP), AX
-	MOVQ sw+64(FP), BX
-	MOVQ bias+72(FP), R14
-	MOVQ za+80(FP), R15
-	MOVQ sa+88(FP), SI
-	MOVQ addC+96(FP), CX
-	TESTQ CX, CX
+	QAVX2_CARGS
 	JNZ qavx2c_add
 	QAVX2_CROWS(QAVX2_CSET)
 	VZEROUPPER
@@ -157,120 +207,11 @@ qavx2c_add:
 	VZEROUPPER
 	RET
 
-// QAVX2N_DOT is QAVX2_DOT for narrow weights (|Bq| ≤ 64), over CX pairs
-// of groups: the two groups' VPMADDUBSW results are added in int16 before
-// one VPMADDWD widens them (exact: |sum| ≤ 4·127·64 = 32512 < 2¹⁵), a
-// quarter fewer multiplies than QAVX2_DOT. The first group's weights are
-// held in Y8–Y9, the second's read from memory. Clobbers Y8–Y15, AX.
-#define QAVX2N_DOT \
-	MOVL $0x00010001, AX; \
-	VMOVD AX, X15; \
-	VPBROADCASTD X15, Y15; \
-	VPXOR Y0, Y0, Y0; \
-	VPXOR Y1, Y1, Y1; \
-	VPXOR Y2, Y2, Y2; \
-	VPXOR Y3, Y3, Y3; \
-	VPXOR Y4, Y4, Y4; \
-	VPXOR Y5, Y5, Y5; \
-	VPXOR Y6, Y6, Y6; \
-	VPXOR Y7, Y7, Y7; \
-	TESTQ CX, CX; \
-	JZ qavx2n_done; \
-qavx2n_loop: \
-	VMOVDQU (DI), Y8; \
-	VMOVDQU 32(DI), Y9; \
-	VPBROADCASTD (SI), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPBROADCASTD 4(SI), Y10; \
-	VPMADDUBSW 64(DI), Y10, Y13; \
-	VPMADDUBSW 96(DI), Y10, Y14; \
-	VPADDW Y13, Y11, Y11; \
-	VPADDW Y14, Y12, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y0, Y0; \
-	VPADDD Y12, Y1, Y1; \
-	VPBROADCASTD (SI)(R8*1), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPBROADCASTD 4(SI)(R8*1), Y10; \
-	VPMADDUBSW 64(DI), Y10, Y13; \
-	VPMADDUBSW 96(DI), Y10, Y14; \
-	VPADDW Y13, Y11, Y11; \
-	VPADDW Y14, Y12, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y2, Y2; \
-	VPADDD Y12, Y3, Y3; \
-	VPBROADCASTD (SI)(R8*2), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPBROADCASTD 4(SI)(R8*2), Y10; \
-	VPMADDUBSW 64(DI), Y10, Y13; \
-	VPMADDUBSW 96(DI), Y10, Y14; \
-	VPADDW Y13, Y11, Y11; \
-	VPADDW Y14, Y12, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y4, Y4; \
-	VPADDD Y12, Y5, Y5; \
-	VPBROADCASTD (SI)(R10*1), Y10; \
-	VPMADDUBSW Y8, Y10, Y11; \
-	VPMADDUBSW Y9, Y10, Y12; \
-	VPBROADCASTD 4(SI)(R10*1), Y10; \
-	VPMADDUBSW 64(DI), Y10, Y13; \
-	VPMADDUBSW 96(DI), Y10, Y14; \
-	VPADDW Y13, Y11, Y11; \
-	VPADDW Y14, Y12, Y12; \
-	VPMADDWD Y15, Y11, Y11; \
-	VPMADDWD Y15, Y12, Y12; \
-	VPADDD Y11, Y6, Y6; \
-	VPADDD Y12, Y7, Y7; \
-	ADDQ $8, SI; \
-	ADDQ $128, DI; \
-	DECQ CX; \
-	JNZ qavx2n_loop; \
-qavx2n_done:
-
-// func qgemmAVX2N(kg2 int, a *uint8, lda int, b *int8, ldb int, t *int32)
-TEXT ·qgemmAVX2N(SB), NOSPLIT, $0-48
-	MOVQ kg2+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ b+24(FP), DI
-	MOVQ t+40(FP), DX
-	LEAQ (R8)(R8*2), R10
-	QAVX2N_DOT
-	VMOVDQU Y0, 0(DX)
-	VMOVDQU Y1, 32(DX)
-	VMOVDQU Y2, 64(DX)
-	VMOVDQU Y3, 96(DX)
-	VMOVDQU Y4, 128(DX)
-	VMOVDQU Y5, 160(DX)
-	VMOVDQU Y6, 192(DX)
-	VMOVDQU Y7, 224(DX)
-	VZEROUPPER
-	RET
-
-// func qgemmAVX2NC(kg2 int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw *float32, bias *float32, za *int32, sa *float32, addC int)
+// func qgemmAVX2NC(kg int, a *uint8, lda int, b *int8, ldb int, c *float32, ldc int, colSum *int32, sw *float32, bias *float32, za *int32, sa *float32, addC int)
 TEXT ·qgemmAVX2NC(SB), NOSPLIT, $0-104
-	MOVQ kg2+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ b+24(FP), DI
-	LEAQ (R8)(R8*2), R10
+	QAVX2_ARGS
 	QAVX2N_DOT
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R13
-	SHLQ $2, R13
-	MOVQ colSum+56(FP), AX
-	MOVQ sw+64(FP), BX
-	MOVQ bias+72(FP), R14
-	MOVQ za+80(FP), R15
-	MOVQ sa+88(FP), SI
-	MOVQ addC+96(FP), CX
-	TESTQ CX, CX
+	QAVX2_CARGS
 	JNZ qavx2nc_add
 	QAVX2_CROWS(QAVX2_CSET)
 	VZEROUPPER

@@ -48,6 +48,22 @@ func TestQMinMaxAVX2(t *testing.T) {
 // dequantised straight into C (kernelC) give the bits of the
 // int32-tile-and-finish path (checkDirectC).
 func TestQuantDirectC(t *testing.T) {
+	forQuantLevels(t, func(mk *qMicro) bool { return mk.kernelC != nil }, "stores tiles only", func(t *testing.T, mk *qMicro) {
+		saved := mk.kernelC
+		defer func() { mk.kernelC = saved }()
+		checkDirectC(t, 69, func(direct bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
+			mk.kernelC = nil
+			if direct {
+				mk.kernelC = saved
+			}
+			GemmQuant(Threads(threads), m, a, k, QuantizeB(true, k, n, w, k), c, ldc, ep)
+		})
+	})
+}
+
+// forQuantLevels runs f at avx2 and avx512 where the level is here and its
+// int8 kernel has what has asks for (skipped saying lacks otherwise).
+func forQuantLevels(t *testing.T, has func(*qMicro) bool, lacks string, f func(t *testing.T, mk *qMicro)) {
 	for _, l := range []Level{AVX2, AVX512} {
 		t.Run(l.String(), func(t *testing.T) {
 			restore, err := SetLevel(l)
@@ -55,19 +71,10 @@ func TestQuantDirectC(t *testing.T) {
 				t.Skip(err)
 			}
 			defer restore()
-			mk := qLevel
-			if mk.kernelC == nil {
-				t.Skipf("the int8 kernel at %v stores tiles only", l)
+			if !has(qLevel) {
+				t.Skipf("the int8 kernel at %v %s", l, lacks)
 			}
-			saved := mk.kernelC
-			defer func() { mk.kernelC = saved }()
-			checkDirectC(t, 69, func(direct bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
-				mk.kernelC = nil
-				if direct {
-					mk.kernelC = saved
-				}
-				GemmQuant(Threads(threads), m, a, k, QuantizeB(true, k, n, w, k), c, ldc, ep)
-			})
+			f(t, qLevel)
 		})
 	}
 }
@@ -79,60 +86,50 @@ func TestQuantDirectC(t *testing.T) {
 // byte 127, every weight ±64: each pair of groups sums to ±32512) with
 // odd numbers of groups, where the kernel's last pair reads K's padding.
 func TestQuantNarrow(t *testing.T) {
-	for _, l := range []Level{AVX2, AVX512} {
-		t.Run(l.String(), func(t *testing.T) {
-			restore, err := SetLevel(l)
-			if err != nil {
-				t.Skip(err)
+	forQuantLevels(t, func(mk *qMicro) bool { return mk.narrow != nil }, "has no narrow variant", func(t *testing.T, _ *qMicro) {
+		defer func() { qWideOnly = false }()
+		narrowB := func(w []float32, n, k int) *QuantB {
+			q, s := QuantizeWeightsTo(w, n, k, k, NarrowQuantMax)
+			qb := NewQuantB(k, n, q, s)
+			if !qb.Narrow() {
+				t.Fatalf("%d×%d weight quantized to ±%d is not narrow", n, k, NarrowQuantMax)
 			}
-			defer restore()
-			if qLevel.narrow == nil {
-				t.Skipf("the int8 kernel at %v has no narrow variant", l)
-			}
-			defer func() { qWideOnly = false }()
-			narrowB := func(w []float32, n, k int) *QuantB {
-				q, s := QuantizeWeightsTo(w, n, k, k, NarrowQuantMax)
-				qb := NewQuantB(k, n, q, s)
-				if !qb.Narrow() {
-					t.Fatalf("%d×%d weight quantized to ±%d is not narrow", n, k, NarrowQuantMax)
-				}
-				return qb
-			}
-			checkDirectC(t, 73, func(narrow bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
-				qWideOnly = !narrow
-				GemmQuant(Threads(threads), m, a, k, narrowB(w, n, k), c, ldc, ep)
-			})
-			for _, s := range []struct{ m, n, k int }{{4, 16, 4}, {5, 48, 20}, {9, 64, 3}, {13, 100, 76}, {197, 64, 132}, {8, 128, 768}} {
-				for _, sign := range []float32{1, -1, 0} {
-					a := make([]float32, s.m*s.k)
-					for i := range a {
-						a[i] = 2.5 // each row quantizes to 127s (zero point 0)
-					}
-					w := make([]float32, s.n*s.k)
-					for i := range w {
-						w[i] = sign
-						if sign == 0 { // both bounds in every column
-							w[i] = float32(1 - 2*(i/2%2))
-						}
-					}
-					qb := narrowB(w, s.n, s.k)
-					run := func(wide bool) []float32 {
-						qWideOnly = wide
-						c := make([]float32, s.m*s.n)
-						GemmQuant(1, s.m, a, s.k, qb, c, s.n, Epilogue{})
-						return c
-					}
-					want, got := run(true), run(false)
-					for i := range got {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%dx%dx%d weights %v: C[%d,%d] = %v, wide kernel %v", s.m, s.n, s.k, sign, i/s.n, i%s.n, got[i], want[i])
-						}
-					}
-					if sign != 0 && want[0] != sign*2.5*float32(s.k) {
-						t.Fatalf("%dx%dx%d weights %v: C[0,0] = %v, want %v", s.m, s.n, s.k, sign, want[0], sign*2.5*float32(s.k))
-					}
-				}
-			}
+			return qb
+		}
+		checkDirectC(t, 73, func(narrow bool, threads, m, n, k int, a, w, c []float32, ldc int, ep Epilogue) {
+			qWideOnly = !narrow
+			GemmQuant(Threads(threads), m, a, k, narrowB(w, n, k), c, ldc, ep)
 		})
-	}
+		for _, s := range []struct{ m, n, k int }{{4, 16, 4}, {5, 48, 20}, {9, 64, 3}, {13, 100, 76}, {197, 64, 132}, {8, 128, 768}} {
+			for _, sign := range []float32{1, -1, 0} {
+				a := make([]float32, s.m*s.k)
+				for i := range a {
+					a[i] = 2.5 // each row quantizes to 127s (zero point 0)
+				}
+				w := make([]float32, s.n*s.k)
+				for i := range w {
+					w[i] = sign
+					if sign == 0 { // both bounds in every column
+						w[i] = float32(1 - 2*(i/2%2))
+					}
+				}
+				qb := narrowB(w, s.n, s.k)
+				run := func(wide bool) []float32 {
+					qWideOnly = wide
+					c := make([]float32, s.m*s.n)
+					GemmQuant(1, s.m, a, s.k, qb, c, s.n, Epilogue{})
+					return c
+				}
+				want, got := run(true), run(false)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%dx%dx%d weights %v: C[%d,%d] = %v, wide kernel %v", s.m, s.n, s.k, sign, i/s.n, i%s.n, got[i], want[i])
+					}
+				}
+				if sign != 0 && want[0] != sign*2.5*float32(s.k) {
+					t.Fatalf("%dx%dx%d weights %v: C[0,0] = %v, want %v", s.m, s.n, s.k, sign, want[0], sign*2.5*float32(s.k))
+				}
+			}
+		}
+	})
 }
